@@ -1,0 +1,808 @@
+"""The `array` dialect: value-semantics array math on builtin tensors.
+
+Every value is a statically shaped `tensor<...>` of f32 or f64 (i1 for the
+results of comparisons). The primitive set is small on purpose: composite
+operations (mean, softmax, logsumexp, relu, ...) are built by the frontend
+from these, so each lowering and each derivative rule is written once.
+
+Elementwise ops never broadcast implicitly: operands have identical types,
+and NumPy broadcasting is spelled out with `array.broadcast`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from math import prod
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    VarConstraint,
+    base,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+FLOAT_TYPES = (Float32Type, Float64Type)
+COMPARE_PREDICATES = ("lt", "le", "gt", "ge", "eq", "ne")
+
+
+def is_float(element_type: Attribute) -> bool:
+    return isinstance(element_type, FLOAT_TYPES)
+
+
+def is_bool(element_type: Attribute) -> bool:
+    return isinstance(element_type, IntegerType) and element_type.width.data == 1
+
+
+def tensor_of(shape: Sequence[int], element_type: Attribute) -> TensorType:
+    return TensorType(element_type, list(shape))
+
+
+def static_shape(op: Operation, value: SSAValue | Attribute) -> tuple[int, ...]:
+    """The shape of a tensor value, insisting that it is static."""
+    typ = value.type if isinstance(value, SSAValue) else value
+    if not isinstance(typ, TensorType):
+        raise VerifyException(f"{op.name}: expected a tensor, got {typ}")
+    shape = tuple(typ.get_shape())
+    if any(d < 0 for d in shape):
+        raise VerifyException(f"{op.name}: shapes must be static, got {typ}")
+    return shape
+
+
+def _require_float(op: Operation, typ: Attribute, what: str = "operand") -> None:
+    assert isinstance(typ, TensorType)
+    if not is_float(typ.get_element_type()):
+        raise VerifyException(
+            f"{op.name}: {what} must have element type f32 or f64, got {typ}"
+        )
+
+
+def _require_axes(op: Operation, name: str, axes: Sequence[int], rank: int) -> None:
+    if list(axes) != sorted(set(axes)) or any(a < 0 or a >= rank for a in axes):
+        raise VerifyException(
+            f"{op.name}: {name} must be sorted, unique and in [0, {rank}), "
+            f"got {list(axes)}"
+        )
+
+
+def _expect_type(op: Operation, got: Attribute, want: Attribute) -> None:
+    if got != want:
+        raise VerifyException(f"{op.name}: result type must be {want}, got {got}")
+
+
+def _ints(attr: DenseArrayBase) -> tuple[int, ...]:
+    return tuple(int(v) for v in attr.get_values())
+
+
+# --------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """A constant tensor: `array.constant dense<1.0> : tensor<2x2xf32>`."""
+
+    name = "array.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.result)
+        if self.value.type != self.result.type:
+            raise VerifyException(
+                f"{self.name}: value type {self.value.type} does not match "
+                f"result type {self.result.type}"
+            )
+        elem = self.result.type.get_element_type()
+        if not (is_float(elem) or is_bool(elem)):
+            raise VerifyException(
+                f"{self.name}: element type must be f32, f64 or i1, got {elem}"
+            )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        attrs = parser.parse_optional_attr_dict()
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error("array.constant expects a dense<...> : tensor<...>")
+        op = cls(value)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+
+
+# --------------------------------------------------------------------------
+# Elementwise
+# --------------------------------------------------------------------------
+
+
+class UnaryOp(IRDLOperation, abc.ABC):
+    """Elementwise float -> float on one tensor."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$input attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        input = SSAValue.get(input)
+        super().__init__(operands=[input], result_types=[input.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.input)
+        _require_float(self, self.input.type)
+
+
+@irdl_op_definition
+class NegOp(UnaryOp):
+    name = "array.neg"
+
+
+@irdl_op_definition
+class ExpOp(UnaryOp):
+    name = "array.exp"
+
+
+@irdl_op_definition
+class LogOp(UnaryOp):
+    name = "array.log"
+
+
+@irdl_op_definition
+class TanhOp(UnaryOp):
+    name = "array.tanh"
+
+
+@irdl_op_definition
+class SinOp(UnaryOp):
+    name = "array.sin"
+
+
+@irdl_op_definition
+class CosOp(UnaryOp):
+    name = "array.cos"
+
+
+@irdl_op_definition
+class SqrtOp(UnaryOp):
+    name = "array.sqrt"
+
+
+@irdl_op_definition
+class AbsOp(UnaryOp):
+    name = "array.abs"
+
+
+class BinaryOp(IRDLOperation, abc.ABC):
+    """Elementwise float x float -> float on two tensors of one type."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        super().__init__(operands=[lhs, rhs], result_types=[lhs.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_float(self, self.lhs.type)
+
+
+@irdl_op_definition
+class AddOp(BinaryOp):
+    name = "array.add"
+
+
+@irdl_op_definition
+class SubOp(BinaryOp):
+    name = "array.sub"
+
+
+@irdl_op_definition
+class MulOp(BinaryOp):
+    name = "array.mul"
+
+
+@irdl_op_definition
+class DivOp(BinaryOp):
+    name = "array.div"
+
+
+@irdl_op_definition
+class MaxOp(BinaryOp):
+    """Elementwise maximum; NaN propagates, as in `numpy.maximum`."""
+
+    name = "array.max"
+
+
+@irdl_op_definition
+class MinOp(BinaryOp):
+    """Elementwise minimum; NaN propagates, as in `numpy.minimum`."""
+
+    name = "array.min"
+
+
+@irdl_op_definition
+class PowOp(BinaryOp):
+    name = "array.pow"
+
+
+@irdl_op_definition
+class CompareOp(IRDLOperation):
+    """`array.compare lt %a, %b : tensor<4xf32>` gives a `tensor<4xi1>`."""
+
+    name = "array.compare"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    predicate = prop_def(StringAttr)
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, predicate: str, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        assert isinstance(lhs.type, TensorType)
+        super().__init__(
+            operands=[lhs, rhs],
+            properties={"predicate": StringAttr(predicate)},
+            result_types=[tensor_of(lhs.type.get_shape(), IntegerType(1))],
+        )
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.lhs)
+        _require_float(self, self.lhs.type)
+        if self.predicate.data not in COMPARE_PREDICATES:
+            raise VerifyException(
+                f"{self.name}: unknown predicate '{self.predicate.data}', "
+                f"expected one of {', '.join(COMPARE_PREDICATES)}"
+            )
+        _expect_type(self, self.result.type, tensor_of(shape, IntegerType(1)))
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CompareOp:
+        pos = parser.pos
+        predicate = parser.parse_identifier("comparison predicate")
+        if predicate not in COMPARE_PREDICATES:
+            parser.raise_error(
+                f"unknown predicate '{predicate}', expected one of "
+                f"{', '.join(COMPARE_PREDICATES)}",
+                pos,
+                parser.pos,
+            )
+        lhs = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        rhs = parser.parse_unresolved_operand()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        typ = parser.parse_type()
+        lhs_v, rhs_v = parser.resolve_operands([lhs, rhs], [typ, typ], parser.pos)
+        op = cls(predicate, lhs_v, rhs_v)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.predicate.data} ")
+        printer.print_operand(self.lhs)
+        printer.print_string(", ")
+        printer.print_operand(self.rhs)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.lhs.type)
+
+
+@irdl_op_definition
+class SelectOp(IRDLOperation):
+    """`array.select %cond, %a, %b : tensor<4xi1>, tensor<4xf32>`: a where cond, else b."""
+
+    name = "array.select"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    cond = operand_def(TensorType)
+    true_value = operand_def(T)
+    false_value = operand_def(T)
+    result = result_def(T)
+    assembly_format = (
+        "$cond `,` $true_value `,` $false_value attr-dict `:` type($cond) `,` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, cond: SSAValue | Operation, a: SSAValue | Operation, b: SSAValue | Operation):
+        a = SSAValue.get(a)
+        super().__init__(operands=[cond, a, b], result_types=[a.type])
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.result)
+        cond_type = self.cond.type
+        assert isinstance(cond_type, TensorType)
+        if not is_bool(cond_type.get_element_type()) or tuple(cond_type.get_shape()) != shape:
+            raise VerifyException(
+                f"{self.name}: condition must be {tensor_of(shape, IntegerType(1))}, "
+                f"got {cond_type}"
+            )
+
+
+@irdl_op_definition
+class ConvertOp(IRDLOperation):
+    """Element type conversion between f32, f64 and i1 (i1 -> float gives 0/1;
+    float -> i1 is `x != 0`)."""
+
+    name = "array.convert"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, element_type: Attribute):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        super().__init__(
+            operands=[input],
+            result_types=[tensor_of(input.type.get_shape(), element_type)],
+        )
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        for typ in (self.input.type, self.result.type):
+            elem = typ.get_element_type()
+            if not (is_float(elem) or is_bool(elem)):
+                raise VerifyException(
+                    f"{self.name}: element types must be f32, f64 or i1, got {typ}"
+                )
+        if tuple(self.result.type.get_shape()) != shape:
+            raise VerifyException(
+                f"{self.name}: shapes must match, got {self.input.type} -> "
+                f"{self.result.type}"
+            )
+
+
+# --------------------------------------------------------------------------
+# Shape manipulation
+# --------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class BroadcastOp(IRDLOperation):
+    """Broadcast into a larger shape. Input dimension k becomes result
+    dimension `dims[k]` (strictly increasing); it either has the result's size
+    there or size 1, which is repeated. All other result dimensions are new.
+
+    `array.broadcast %b dims [1] : tensor<10xf32> -> tensor<64x10xf32>`
+    """
+
+    name = "array.broadcast"
+    input = operand_def(TensorType)
+    dims = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    assembly_format = "$input `dims` $dims attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, dims: Sequence[int], shape: Sequence[int]):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        super().__init__(
+            operands=[input],
+            properties={"dims": DenseArrayBase.from_list(i64, list(dims))},
+            result_types=[tensor_of(shape, input.type.get_element_type())],
+        )
+
+    @property
+    def dim_map(self) -> tuple[int, ...]:
+        return _ints(self.dims)
+
+    def verify_(self) -> None:
+        in_shape = static_shape(self, self.input)
+        out_shape = static_shape(self, self.result)
+        dims = self.dim_map
+        if len(dims) != len(in_shape):
+            raise VerifyException(
+                f"{self.name}: dims has {len(dims)} entries but the input has rank "
+                f"{len(in_shape)}"
+            )
+        if any(b <= a for a, b in zip(dims, dims[1:])) or any(
+            d < 0 or d >= len(out_shape) for d in dims
+        ):
+            raise VerifyException(
+                f"{self.name}: dims must be strictly increasing and in "
+                f"[0, {len(out_shape)}), got {list(dims)}"
+            )
+        for k, d in enumerate(dims):
+            if in_shape[k] not in (1, out_shape[d]):
+                raise VerifyException(
+                    f"{self.name}: input dimension {k} has size {in_shape[k]}, "
+                    f"which cannot broadcast to size {out_shape[d]} of result "
+                    f"dimension {d}"
+                )
+        if self.input.type.get_element_type() != self.result.type.get_element_type():
+            raise VerifyException(f"{self.name}: element types must match")
+
+
+@irdl_op_definition
+class ReshapeOp(IRDLOperation):
+    """Row-major reshape: `array.reshape %a : tensor<2x3xf32> -> tensor<6xf32>`."""
+
+    name = "array.reshape"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, shape: Sequence[int]):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        super().__init__(
+            operands=[input],
+            result_types=[tensor_of(shape, input.type.get_element_type())],
+        )
+
+    def verify_(self) -> None:
+        in_shape = static_shape(self, self.input)
+        out_shape = static_shape(self, self.result)
+        if prod(in_shape) != prod(out_shape):
+            raise VerifyException(
+                f"{self.name}: cannot reshape {self.input.type} ({prod(in_shape)} "
+                f"elements) into {self.result.type} ({prod(out_shape)} elements)"
+            )
+        if self.input.type.get_element_type() != self.result.type.get_element_type():
+            raise VerifyException(f"{self.name}: element types must match")
+
+
+@irdl_op_definition
+class TransposeOp(IRDLOperation):
+    """Permute dimensions: result dimension i is input dimension `perm[i]`."""
+
+    name = "array.transpose"
+    input = operand_def(TensorType)
+    permutation = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `perm` $permutation attr-dict `:` type($input) `->` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, perm: Sequence[int]):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        shape = input.type.get_shape()
+        super().__init__(
+            operands=[input],
+            properties={"permutation": DenseArrayBase.from_list(i64, list(perm))},
+            result_types=[
+                tensor_of([shape[p] for p in perm], input.type.get_element_type())
+            ],
+        )
+
+    @property
+    def perm(self) -> tuple[int, ...]:
+        return _ints(self.permutation)
+
+    def verify_(self) -> None:
+        in_shape = static_shape(self, self.input)
+        perm = self.perm
+        if sorted(perm) != list(range(len(in_shape))):
+            raise VerifyException(
+                f"{self.name}: {list(perm)} is not a permutation of "
+                f"{list(range(len(in_shape)))}"
+            )
+        want = tensor_of(
+            [in_shape[p] for p in perm], self.input.type.get_element_type()
+        )
+        _expect_type(self, self.result.type, want)
+
+
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """Strided slice: result dimension i takes start[i], start[i]+stride[i], ...
+    below limit[i] (all non-negative; stride >= 1).
+
+    `array.slice %a [1:4:1, 0:6:2] : tensor<5x6xf32> -> tensor<3x3xf32>`
+    """
+
+    name = "array.slice"
+    input = operand_def(TensorType)
+    start = prop_def(DenseArrayBase.constr(i64))
+    limit = prop_def(DenseArrayBase.constr(i64))
+    stride = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        start: Sequence[int],
+        limit: Sequence[int],
+        stride: Sequence[int],
+    ):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        shape = [slice_length(s, l, st) for s, l, st in zip(start, limit, stride)]
+        super().__init__(
+            operands=[input],
+            properties={
+                "start": DenseArrayBase.from_list(i64, list(start)),
+                "limit": DenseArrayBase.from_list(i64, list(limit)),
+                "stride": DenseArrayBase.from_list(i64, list(stride)),
+            },
+            result_types=[tensor_of(shape, input.type.get_element_type())],
+        )
+
+    @property
+    def bounds(self) -> list[tuple[int, int, int]]:
+        return list(zip(_ints(self.start), _ints(self.limit), _ints(self.stride)))
+
+    def verify_(self) -> None:
+        in_shape = static_shape(self, self.input)
+        bounds = self.bounds
+        if not (len(_ints(self.start)) == len(_ints(self.limit)) == len(_ints(self.stride)) == len(in_shape)):
+            raise VerifyException(
+                f"{self.name}: start, limit and stride need one entry per input "
+                f"dimension ({len(in_shape)})"
+            )
+        for d, ((s, l, st), n) in enumerate(zip(bounds, in_shape)):
+            if st < 1 or not (0 <= s <= l <= n):
+                raise VerifyException(
+                    f"{self.name}: dimension {d}: slice {s}:{l}:{st} is out of "
+                    f"bounds for size {n} (need 0 <= start <= limit <= size, stride >= 1)"
+                )
+        want = tensor_of(
+            [slice_length(*b) for b in bounds], self.input.type.get_element_type()
+        )
+        _expect_type(self, self.result.type, want)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SliceOp:
+        operand = parser.parse_unresolved_operand()
+
+        def parse_range() -> tuple[int, int, int]:
+            s = parser.parse_integer(allow_boolean=False)
+            parser.parse_punctuation(":")
+            l = parser.parse_integer(allow_boolean=False)
+            parser.parse_punctuation(":")
+            st = parser.parse_integer(allow_boolean=False)
+            return s, l, st
+
+        ranges = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, parse_range)
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        in_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        out_type = parser.parse_type()
+        (value,) = parser.resolve_operands([operand], [in_type], parser.pos)
+        op = cls.create(
+            operands=[value],
+            result_types=[out_type],
+            properties={
+                name: DenseArrayBase.from_list(i64, [r[k] for r in ranges])
+                for k, name in enumerate(("start", "limit", "stride"))
+            },
+            attributes=attrs,
+        )
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.input)
+        printer.print_string(
+            " [" + ", ".join(f"{s}:{l}:{st}" for s, l, st in self.bounds) + "]"
+        )
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.input.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+
+@irdl_op_definition
+class ConcatenateOp(IRDLOperation):
+    """Join tensors along one axis:
+    `array.concatenate axis 0 %a, %b : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<6x3xf32>`."""
+
+    name = "array.concatenate"
+    inputs = var_operand_def(TensorType)
+    axis = prop_def(IntegerAttr.constr(type=i64))
+    result = result_def(TensorType)
+    assembly_format = (
+        "`axis` $axis $inputs attr-dict `:` type($inputs) `->` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, inputs: Sequence[SSAValue | Operation], axis: int):
+        values = [SSAValue.get(v) for v in inputs]
+        first = values[0].type
+        assert isinstance(first, TensorType)
+        shape = list(first.get_shape())
+        shape[axis] = sum(v.type.get_shape()[axis] for v in values)  # type: ignore[union-attr]
+        super().__init__(
+            operands=[values],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[tensor_of(shape, first.get_element_type())],
+        )
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException(f"{self.name}: needs at least one input")
+        out_shape = static_shape(self, self.result)
+        axis = self.axis.value.data
+        if not 0 <= axis < len(out_shape):
+            raise VerifyException(
+                f"{self.name}: axis {axis} is out of range for rank {len(out_shape)}"
+            )
+        total = 0
+        for v in self.inputs:
+            shape = static_shape(self, v)
+            if v.type.get_element_type() != self.result.type.get_element_type():
+                raise VerifyException(f"{self.name}: element types must match")
+            if len(shape) != len(out_shape) or any(
+                a != b for d, (a, b) in enumerate(zip(shape, out_shape)) if d != axis
+            ):
+                raise VerifyException(
+                    f"{self.name}: input {v.type} does not match {self.result.type} "
+                    f"outside axis {axis}"
+                )
+            total += shape[axis]
+        if total != out_shape[axis]:
+            raise VerifyException(
+                f"{self.name}: inputs add up to {total} along axis {axis}, "
+                f"but the result has {out_shape[axis]}"
+            )
+
+
+# --------------------------------------------------------------------------
+# Contractions and reductions
+# --------------------------------------------------------------------------
+
+
+@irdl_op_definition
+class MatmulOp(IRDLOperation):
+    """Matrix product over the last two dimensions, with equal leading (batch)
+    dimensions: [..., m, k] x [..., k, n] -> [..., m, n]."""
+
+    name = "array.matmul"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        assert isinstance(lhs.type, TensorType) and isinstance(rhs.type, TensorType)
+        a, b = lhs.type.get_shape(), rhs.type.get_shape()
+        super().__init__(
+            operands=[lhs, rhs],
+            result_types=[tensor_of([*a[:-1], b[-1]], lhs.type.get_element_type())],
+        )
+
+    def verify_(self) -> None:
+        a = static_shape(self, self.lhs)
+        b = static_shape(self, self.rhs)
+        _require_float(self, self.lhs.type, "lhs")
+        if self.lhs.type.get_element_type() != self.rhs.type.get_element_type():
+            raise VerifyException(
+                f"{self.name}: element types differ: {self.lhs.type} and {self.rhs.type}"
+            )
+        if len(a) < 2 or len(a) != len(b):
+            raise VerifyException(
+                f"{self.name}: operands must both have rank >= 2 and equal rank, "
+                f"got {self.lhs.type} and {self.rhs.type}"
+            )
+        if a[:-2] != b[:-2] or a[-1] != b[-2]:
+            raise VerifyException(
+                f"{self.name}: shapes {list(a)} and {list(b)} do not compose "
+                f"([..., m, k] x [..., k, n] with equal batch dimensions)"
+            )
+        want = tensor_of([*a[:-1], b[-1]], self.lhs.type.get_element_type())
+        _expect_type(self, self.result.type, want)
+
+
+class ReduceOp(IRDLOperation, abc.ABC):
+    """Reduce over `axes` (sorted, unique); those dimensions disappear."""
+
+    input = operand_def(TensorType)
+    axes = prop_def(DenseArrayBase.constr(i64))
+    result = result_def(TensorType)
+    assembly_format = "$input `axes` $axes attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, axes: Sequence[int]):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        shape = [n for d, n in enumerate(input.type.get_shape()) if d not in axes]
+        super().__init__(
+            operands=[input],
+            properties={"axes": DenseArrayBase.from_list(i64, sorted(axes))},
+            result_types=[tensor_of(shape, input.type.get_element_type())],
+        )
+
+    @property
+    def axis_list(self) -> tuple[int, ...]:
+        return _ints(self.axes)
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        _require_float(self, self.input.type)
+        axes = self.axis_list
+        _require_axes(self, "axes", axes, len(shape))
+        want = tensor_of(
+            [n for d, n in enumerate(shape) if d not in axes],
+            self.input.type.get_element_type(),
+        )
+        _expect_type(self, self.result.type, want)
+
+
+@irdl_op_definition
+class ReduceSumOp(ReduceOp):
+    name = "array.reduce_sum"
+
+
+@irdl_op_definition
+class ReduceMaxOp(ReduceOp):
+    """Maximum over axes; NaN propagates, as in `numpy.max`."""
+
+    name = "array.reduce_max"
+
+
+def slice_length(start: int, limit: int, stride: int) -> int:
+    return max(0, (limit - start + stride - 1) // stride)
+
+
+
+
+UNARY_OPS = (NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp)
+BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)
+REDUCE_OPS = (ReduceSumOp, ReduceMaxOp)
+
+Array = Dialect(
+    "array",
+    [
+        ConstantOp,
+        *UNARY_OPS,
+        *BINARY_OPS,
+        CompareOp,
+        SelectOp,
+        ConvertOp,
+        BroadcastOp,
+        ReshapeOp,
+        TransposeOp,
+        SliceOp,
+        ConcatenateOp,
+        MatmulOp,
+        *REDUCE_OPS,
+    ],
+)

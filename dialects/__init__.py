@@ -1,0 +1,25 @@
+"""gradc's dialects: `array` (tensor math), `loops` (loop nests over
+buffers) and `c` (what the C printer prints)."""
+
+from collections.abc import Callable
+
+from xdsl.ir import Dialect
+
+
+def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
+    def get_array() -> Dialect:
+        from gradc.dialects.array import Array
+
+        return Array
+
+    def get_loops() -> Dialect:
+        from gradc.dialects.loops import Loops
+
+        return Loops
+
+    def get_c() -> Dialect:
+        from gradc.dialects.c import C
+
+        return C
+
+    return {"array": get_array, "loops": get_loops, "c": get_c}

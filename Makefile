@@ -1,0 +1,34 @@
+# gradc: `make test` and `make demo` set everything up on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
+
+.PHONY: all venv test test-py test-lit demo bench clean
+
+all: test
+
+$(STAMP): pyproject.toml examples/gradc-plugin-example/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e examples/gradc-plugin-example
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
+	$(PY) -m pytest -n $(JOBS) tests
+
+demo: $(STAMP)
+	$(PY) examples/mlp_demo.py
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info

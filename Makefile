@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test test-py test-lit demo bench clean
+.PHONY: all venv test demo clean
 
 all: test
 
@@ -25,10 +25,6 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/mlp_demo.py
-
-bench: $(STAMP)
-	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

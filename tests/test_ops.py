@@ -1,0 +1,280 @@
+"""Every `array` op, end to end: the compiled C equals NumPy, and so do the
+interpreter at the array level and at the loops level.
+
+Each case builds a one-op function with the op's Python constructor, feeds
+random inputs, and checks four results against a NumPy reference computed
+here (in float64, then rounded, for float32 cases).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    ModuleOp,
+    TensorType,
+)
+from xdsl.ir import Block, Region, SSAValue
+
+from gradc.dialects import array
+from gradc.interpreter import run_function
+from gradc.passes.lower_array_to_loops import LowerArrayToLoops
+from gradc.pipeline import compile_module
+
+ELEMENT = {np.float32: Float32Type(), np.float64: Float64Type(), np.bool_: IntegerType(1)}
+RTOL = {np.float32: 1e-6, np.float64: 1e-12}
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[..., array.IRDLOperation]  # SSA inputs -> op
+    reference: Callable[..., np.ndarray]  # NumPy inputs -> result
+    shapes: list[tuple[int, ...]]
+    low: float = -2.0
+    high: float = 2.0
+    bool_inputs: tuple[int, ...] = ()
+
+
+def _pos(build, reference, shapes):
+    return dict(build=build, reference=reference, shapes=shapes, low=0.5, high=2.0)
+
+
+def _broadcast_ref(x, dims, shape):
+    aligned = [1] * len(shape)
+    for k, d in enumerate(dims):
+        aligned[d] = x.shape[k]
+    return np.broadcast_to(x.reshape(aligned), shape)
+
+
+CASES = [
+    Case("neg", array.NegOp, np.negative, [(3, 5)]),
+    Case("exp", array.ExpOp, np.exp, [(4, 7)]),
+    Case("log", array.LogOp, np.log, [(4, 7)], 0.1, 3.0),
+    Case("tanh", array.TanhOp, np.tanh, [(2, 3, 4)]),
+    Case("sin", array.SinOp, np.sin, [(17,)], -4.0, 4.0),
+    Case("cos", array.CosOp, np.cos, [(17,)], -4.0, 4.0),
+    Case("sqrt", array.SqrtOp, np.sqrt, [(5, 5)], 0.0, 4.0),
+    Case("abs", array.AbsOp, np.abs, [(5, 5)]),
+    Case("neg_rank0", array.NegOp, np.negative, [()]),
+    Case("add", array.AddOp, np.add, [(3, 4), (3, 4)]),
+    Case("sub", array.SubOp, np.subtract, [(3, 4), (3, 4)]),
+    Case("mul", array.MulOp, np.multiply, [(2, 3, 4), (2, 3, 4)]),
+    Case("div", array.DivOp, np.divide, [(3, 4), (3, 4)], 0.5, 2.0),
+    Case("max", array.MaxOp, np.maximum, [(3, 4), (3, 4)]),
+    Case("min", array.MinOp, np.minimum, [(3, 4), (3, 4)]),
+    Case("pow", array.PowOp, np.power, [(3, 4), (3, 4)], 0.5, 2.0),
+    *[
+        Case(
+            f"compare_{p}",
+            lambda a, b, p=p: array.CompareOp(p, a, b),
+            lambda a, b, p=p: getattr(np, name)(a, b),
+            [(4, 5), (4, 5)],
+        )
+        for p, name in [
+            ("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+            ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal"),
+        ]
+    ],
+    Case("select", array.SelectOp, np.where, [(3, 4), (3, 4), (3, 4)], bool_inputs=(0,)),
+    Case(
+        "broadcast_row",
+        lambda x: array.BroadcastOp(x, [1], [3, 4]),
+        lambda x: _broadcast_ref(x, [1], (3, 4)),
+        [(4,)],
+    ),
+    Case(
+        "broadcast_expand",
+        lambda x: array.BroadcastOp(x, [0, 2], [3, 2, 5]),
+        lambda x: _broadcast_ref(x, [0, 2], (3, 2, 5)),
+        [(3, 1)],
+    ),
+    Case(
+        "broadcast_scalar",
+        lambda x: array.BroadcastOp(x, [], [2, 3]),
+        lambda x: _broadcast_ref(x, [], (2, 3)),
+        [()],
+    ),
+    Case("reshape", lambda x: array.ReshapeOp(x, [6, 2]), lambda x: x.reshape(6, 2), [(3, 4)]),
+    Case(
+        "transpose",
+        lambda x: array.TransposeOp(x, [2, 0, 1]),
+        lambda x: np.transpose(x, (2, 0, 1)),
+        [(2, 3, 4)],
+    ),
+    Case(
+        "slice",
+        lambda x: array.SliceOp(x, [1, 0], [4, 6], [1, 2]),
+        lambda x: x[1:4, 0:6:2],
+        [(5, 6)],
+    ),
+    Case(
+        "concatenate0",
+        lambda a, b: array.ConcatenateOp([a, b], 0),
+        lambda a, b: np.concatenate([a, b], 0),
+        [(2, 3), (4, 3)],
+    ),
+    Case(
+        "concatenate1",
+        lambda a, b, c: array.ConcatenateOp([a, b, c], 1),
+        lambda a, b, c: np.concatenate([a, b, c], 1),
+        [(2, 1), (2, 3), (2, 2)],
+    ),
+    Case("matmul", array.MatmulOp, np.matmul, [(5, 7), (7, 3)]),
+    Case("matmul_batched", array.MatmulOp, np.matmul, [(2, 3, 4), (2, 4, 5)]),
+    Case(
+        "reduce_sum_last",
+        lambda x: array.ReduceSumOp(x, [1]),
+        lambda x: np.sum(x, axis=1),
+        [(4, 9)],
+        **{"low": 0.5, "high": 2.0},
+    ),
+    Case(
+        "reduce_sum_first_and_last",
+        lambda x: array.ReduceSumOp(x, [0, 2]),
+        lambda x: np.sum(x, axis=(0, 2)),
+        [(3, 4, 5)],
+        **{"low": 0.5, "high": 2.0},
+    ),
+    Case(
+        "reduce_sum_all",
+        lambda x: array.ReduceSumOp(x, [0, 1]),
+        lambda x: np.sum(x),
+        [(4, 4)],
+        **{"low": 0.5, "high": 2.0},
+    ),
+    Case(
+        "reduce_max_middle",
+        lambda x: array.ReduceMaxOp(x, [1]),
+        lambda x: np.max(x, axis=1),
+        [(3, 6, 2)],
+    ),
+    Case(
+        "reduce_max_all",
+        lambda x: array.ReduceMaxOp(x, [0]),
+        lambda x: np.max(x, axis=0),
+        [(11,)],
+    ),
+]
+
+CONVERT_CASES = [
+    (np.float32, np.float64),
+    (np.float64, np.float32),
+    (np.bool_, np.float32),
+    (np.float64, np.bool_),
+]
+
+
+def one_op_module(build: Callable[..., object], in_types: list[TensorType]) -> ModuleOp:
+    block = Block(arg_types=in_types)
+    op = build(*block.args)
+    block.add_op(op)
+    block.add_op(func.ReturnOp(op.results[0]))
+    fn = func.FuncOp("f", (in_types, [op.results[0].type]), Region(block))
+    module = ModuleOp([fn])
+    module.verify()
+    return module
+
+
+def random_input(rng, shape, dtype, low, high):
+    if dtype == np.bool_:
+        return rng.random(shape) < 0.5
+    return rng.uniform(low, high, shape).astype(dtype)
+
+
+def check_all_levels(module: ModuleOp, inputs: list[np.ndarray], expected: np.ndarray):
+    """Array interpreter, loops interpreter and compiled C against `expected`."""
+    dtype = expected.dtype.type
+    rtol = RTOL.get(dtype, 0.0)
+
+    def close(got, level):
+        got = np.asarray(got)
+        assert got.shape == expected.shape, f"{level}: shape {got.shape}"
+        assert got.dtype == expected.dtype, f"{level}: dtype {got.dtype}"
+        if dtype == np.bool_:
+            np.testing.assert_array_equal(got, expected, err_msg=level)
+        else:
+            np.testing.assert_allclose(got, expected, rtol=rtol, atol=0, err_msg=level)
+
+    close(run_function(module, "f", *inputs)[0], "array interpreter")
+
+    loops_module = module.clone()
+    LowerArrayToLoops().apply(Context(), loops_module)
+    loops_module.verify()
+    close(run_function(loops_module, "f", *inputs)[0], "loops interpreter")
+
+    compiled = compile_module(module.clone(), "f")
+    close(compiled(*inputs)[0], "compiled C")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_op(case: Case, dtype):
+    rng = np.random.default_rng(abs(hash(case.name)) % 2**32)
+    inputs = [
+        random_input(rng, s, np.bool_ if k in case.bool_inputs else dtype, case.low, case.high)
+        for k, s in enumerate(case.shapes)
+    ]
+    if case.name.startswith("compare"):
+        inputs[1][0] = inputs[0][0]  # exercise equality
+    in_types = [TensorType(ELEMENT[x.dtype.type], list(x.shape)) for x in inputs]
+    module = one_op_module(case.build, in_types)
+    # Reference in float64, rounded once to the result type.
+    wide = [x.astype(np.float64) if x.dtype != np.bool_ else x for x in inputs]
+    expected = np.asarray(case.reference(*wide))
+    if expected.dtype != np.bool_:
+        expected = expected.astype(dtype)
+    check_all_levels(module, inputs, expected)
+
+
+@pytest.mark.parametrize("src,dst", CONVERT_CASES, ids=lambda t: np.dtype(t).name)
+def test_convert(src, dst):
+    rng = np.random.default_rng(7)
+    x = random_input(rng, (3, 5), src, -2.0, 2.0)
+    if src != np.bool_:
+        x[0, :2] = 0  # float -> bool is x != 0
+    module = one_op_module(
+        lambda v: array.ConvertOp(v, ELEMENT[dst]), [TensorType(ELEMENT[src], [3, 5])]
+    )
+    expected = (x != 0) if dst == np.bool_ else x.astype(dst)
+    check_all_levels(module, [x], expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_constant(dtype):
+    rng = np.random.default_rng(3)
+    value = rng.standard_normal((3, 4)).astype(dtype)
+    typ = TensorType(ELEMENT[dtype], [3, 4])
+    attr = DenseIntOrFPElementsAttr.from_list(typ, value.ravel().tolist())
+    block = Block(arg_types=[typ])
+    const = array.ConstantOp(attr)
+    total = array.AddOp(block.args[0], const)
+    block.add_ops([const, total, func.ReturnOp(total)])
+    module = ModuleOp([func.FuncOp("f", ([typ], [typ]), Region(block))])
+    x = rng.standard_normal((3, 4)).astype(dtype)
+    expected = (x.astype(np.float64) + value.astype(np.float64)).astype(dtype)
+    check_all_levels(module, [x], expected)
+
+
+def test_nan_propagation_matches_numpy():
+    """max/min and reduce_max propagate NaN as numpy.maximum and numpy.max do."""
+    a = np.array([1.0, np.nan, 3.0, -np.inf], dtype=np.float64)
+    b = np.array([np.nan, 2.0, 1.0, 0.0], dtype=np.float64)
+    typ = TensorType(Float64Type(), [4])
+    for build, ref in [(array.MaxOp, np.maximum), (array.MinOp, np.minimum)]:
+        module = one_op_module(build, [typ, typ])
+        got = compile_module(module, "f")(a, b)[0]
+        np.testing.assert_array_equal(got, ref(a, b))
+    module = one_op_module(lambda x: array.ReduceMaxOp(x, [0]), [typ])
+    reduce_max = compile_module(module, "f")
+    assert np.isnan(reduce_max(a)[0])
+    assert reduce_max(np.array([-np.inf, -1.0, -3.0, -2.0]))[0] == -1.0

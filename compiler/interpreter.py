@@ -10,21 +10,12 @@ module before and after it here and comparing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from xdsl.dialects import arith, func, math
-from xdsl.dialects.builtin import (
-    DenseIntOrFPElementsAttr,
-    Float32Type,
-    Float64Type,
-    IndexType,
-    IntegerType,
-    MemRefType,
-    ModuleOp,
-    TensorType,
-)
+from xdsl.dialects.builtin import IndexType, MemRefType, ModuleOp, TensorType
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -38,28 +29,8 @@ from xdsl.interpreter import (
 from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute
 
+from gradc.dense import dense_to_numpy, numpy_dtype
 from gradc.dialects import array, loops
-
-
-def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The NumPy dtype of a builtin element type (f32, f64, i1)."""
-    if isinstance(element_type, Float32Type):
-        return np.dtype(np.float32)
-    if isinstance(element_type, Float64Type):
-        return np.dtype(np.float64)
-    if isinstance(element_type, IntegerType) and element_type.width.data == 1:
-        return np.dtype(np.bool_)
-    raise ValueError(f"no NumPy dtype for element type {element_type}")
-
-
-def dense_to_numpy(value: DenseIntOrFPElementsAttr) -> np.ndarray:
-    typ = value.type
-    dtype = numpy_dtype(typ.get_element_type())
-    shape = tuple(typ.get_shape())
-    data = np.asarray(value.get_values(), dtype=dtype)
-    if data.size == 1 and int(np.prod(shape)) != 1:
-        return np.full(shape, data.reshape(()), dtype=dtype)  # splat
-    return data.reshape(shape)
 
 
 # ---------------------------------------------------------------------------
@@ -358,4 +329,3 @@ def _as_input(value: Any, typ: Attribute) -> np.ndarray:
     return arr
 
 
-__all__: Sequence[str] = ("run_function", "make_interpreter", "numpy_dtype", "dense_to_numpy")

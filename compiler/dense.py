@@ -1,0 +1,63 @@
+"""NumPy arrays <-> builtin `dense<...>` attributes, through raw bytes (a
+784x256 weight matrix converts in microseconds, not via Python floats)."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
+    IntegerType,
+    TensorType,
+)
+from xdsl.ir import Attribute
+
+
+def numpy_dtype(element_type: Attribute) -> np.dtype:
+    """The NumPy dtype of a builtin element type (f32, f64, i1)."""
+    if isinstance(element_type, Float32Type):
+        return np.dtype(np.float32)
+    if isinstance(element_type, Float64Type):
+        return np.dtype(np.float64)
+    if isinstance(element_type, IntegerType) and element_type.width.data == 1:
+        return np.dtype(np.bool_)
+    raise ValueError(f"no NumPy dtype for element type {element_type}")
+
+
+def element_type(dtype: np.dtype | type) -> Attribute:
+    """The builtin element type of a NumPy dtype (float32, float64, bool)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return Float32Type()
+    if dtype == np.float64:
+        return Float64Type()
+    if dtype == np.bool_:
+        return IntegerType(1)
+    raise ValueError(f"unsupported dtype {dtype}: gradc arrays are float32, float64 or bool")
+
+
+def dense_to_numpy(value: DenseIntOrFPElementsAttr) -> np.ndarray:
+    typ = value.type
+    dtype = numpy_dtype(typ.get_element_type())
+    shape = tuple(typ.get_shape())
+    raw = value.data.data
+    if dtype == np.bool_:
+        data = np.frombuffer(raw, dtype=np.uint8) != 0
+    else:
+        data = np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype)
+    if data.size == 1:
+        return np.full(shape, data[0], dtype=dtype)
+    return data.reshape(shape)
+
+
+def numpy_to_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
+    """A dense attribute holding `value` (float32, float64 or bool)."""
+    value = np.asarray(value)
+    typ = TensorType(element_type(value.dtype), list(value.shape))
+    if value.dtype == np.bool_:
+        raw = np.where(value, 0xFF, 0x00).astype(np.uint8).tobytes()
+    else:
+        raw = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+    return DenseIntOrFPElementsAttr(typ, BytesAttr(raw))

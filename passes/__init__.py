@@ -20,7 +20,13 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LowerLoopsToC
 
+    def array_simplify() -> type[ModulePass]:
+        from gradc.passes.array_simplify import ArraySimplify
+
+        return ArraySimplify
+
     return {
+        "array-simplify": array_simplify,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
     }

@@ -1,0 +1,157 @@
+"""`array-simplify`: algebraic simplification and constant folding at the
+array level.
+
+Expects array-level functions (any mix of `array` ops). Leaves array-level
+functions computing the same values with fewer ops:
+
+- identity shape ops disappear (transpose by the identity permutation,
+  reshape or broadcast to the same type, a slice covering its input);
+- chains fold: transpose(transpose(x)) and reshape(reshape(x)) become one op
+  (or none), neg(neg(x)) becomes x;
+- neutral elements: x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 become x
+  (x + 0 turns -0.0 into +0.0 in IEEE arithmetic; the two compare equal, as
+  XLA's simplifier also assumes);
+- an op whose operands are all constants is evaluated (with the array
+  interpreter, the one definition of each op's meaning) when the result is a
+  splat or small (`fold-limit` elements), so constants never grow large.
+
+Run `dce` afterwards to drop what became dead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.interpreter import Interpreter
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from gradc.dense import dense_to_numpy, numpy_to_dense
+from gradc.dialects import array
+from gradc.interpreter import ArrayFunctions
+
+SHAPE_OPS = (
+    array.TransposeOp,
+    array.ReshapeOp,
+    array.BroadcastOp,
+    array.SliceOp,
+)
+
+
+def splat_value(value: SSAValue) -> float | None:
+    """The repeated element of a splat constant, else None."""
+    op = value.owner
+    if isinstance(op, array.ConstantOp):
+        data = dense_to_numpy(op.value)
+        if data.size and np.all(data == data.flat[0]):
+            return float(data.flat[0])
+    return None
+
+
+def _is_identity(op: Operation) -> bool:
+    if isinstance(op, array.TransposeOp):
+        return op.perm == tuple(range(len(op.perm)))
+    if isinstance(op, (array.ReshapeOp, array.BroadcastOp, array.SliceOp)):
+        return op.operands[0].type == op.results[0].type
+    return False
+
+
+class RemoveIdentityShapeOp(RewritePattern):
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if isinstance(op, SHAPE_OPS) and _is_identity(op):
+            rewriter.replace(op, (), (op.operands[0],))
+
+
+class FoldTransposeChain(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.TransposeOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, array.TransposeOp):
+            perm = [inner.perm[p] for p in op.perm]
+            rewriter.replace(op, array.TransposeOp(inner.input, perm))
+
+
+class FoldReshapeChain(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.ReshapeOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, array.ReshapeOp):
+            rewriter.replace(op, array.ReshapeOp(inner.input, op.result.type.get_shape()))
+
+
+class FoldDoubleNegation(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.NegOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, array.NegOp):
+            rewriter.replace(op, (), (inner.input,))
+
+
+# (op, which operand may be the neutral constant, its value)
+NEUTRAL = {
+    array.AddOp: ((0, 0.0), (1, 0.0)),
+    array.SubOp: ((1, 0.0),),
+    array.MulOp: ((0, 1.0), (1, 1.0)),
+    array.DivOp: ((1, 1.0),),
+}
+
+
+class FoldNeutralElement(RewritePattern):
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        for index, neutral in NEUTRAL.get(type(op), ()):
+            if splat_value(op.operands[index]) == neutral:
+                rewriter.replace(op, (), (op.operands[1 - index],))
+                return
+
+
+@dataclass
+class FoldConstants(RewritePattern):
+    fold_limit: int
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if isinstance(op, array.ConstantOp) or op.dialect_name() != "array":
+            return
+        owners = [v.owner for v in op.operands]
+        if not owners or not all(isinstance(o, array.ConstantOp) for o in owners):
+            return
+        inputs = tuple(dense_to_numpy(o.value) for o in owners)  # type: ignore[union-attr]
+        interpreter = Interpreter(ModuleOp([]))
+        interpreter.register_implementations(ArrayFunctions())
+        (result,) = interpreter.run_op(op, inputs)
+        result = np.asarray(result)
+        is_splat = result.size > 0 and bool(np.all(result == result.flat[0]))
+        if result.size > self.fold_limit and not is_splat:
+            return
+        rewriter.replace(op, array.ConstantOp(numpy_to_dense(result)))
+
+
+@dataclass(frozen=True)
+class ArraySimplify(ModulePass):
+    name = "array-simplify"
+
+    fold_limit: int = 4096
+    """Largest non-splat constant (in elements) that folding may create."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(
+                [
+                    RemoveIdentityShapeOp(),
+                    FoldTransposeChain(),
+                    FoldReshapeChain(),
+                    FoldDoubleNegation(),
+                    FoldNeutralElement(),
+                    FoldConstants(self.fold_limit),
+                ]
+            )
+        ).rewrite_module(op)

@@ -1,0 +1,118 @@
+// Every `array` op round-trips: its custom form prints back unchanged, and so
+// does the generic form read back in.
+// RUN: gradc-opt %s | gradc-opt | filecheck %s
+// RUN: gradc-opt %s --print-op-generic | gradc-opt | filecheck %s
+// Shape parameters are properties:
+// RUN: gradc-opt %s --print-op-generic | filecheck %s --check-prefix=GENERIC
+
+// CHECK-LABEL: func.func @constants
+func.func @constants() -> (tensor<2x2xf32>, tensor<3xf64>, tensor<2xi1>) {
+  // CHECK-NEXT: %{{.*}} = array.constant dense<1.500000e+00> : tensor<2x2xf32>
+  %0 = array.constant dense<1.5> : tensor<2x2xf32>
+  // CHECK-NEXT: %{{.*}} = array.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf64>
+  %1 = array.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf64>
+  // CHECK-NEXT: %{{.*}} = array.constant dense<[true, false]> : tensor<2xi1>
+  %2 = array.constant dense<[true, false]> : tensor<2xi1>
+  func.return %0, %1, %2 : tensor<2x2xf32>, tensor<3xf64>, tensor<2xi1>
+}
+
+// CHECK-LABEL: func.func @unary
+// CHECK-SAME:    (%[[X:.*]]: tensor<4xf32>)
+func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK-NEXT: %[[A:.*]] = array.neg %[[X]] : tensor<4xf32>
+  // CHECK-NEXT: %[[B:.*]] = array.exp %[[A]] : tensor<4xf32>
+  // CHECK-NEXT: %[[C:.*]] = array.log %[[B]] : tensor<4xf32>
+  // CHECK-NEXT: %[[D:.*]] = array.tanh %[[C]] : tensor<4xf32>
+  // CHECK-NEXT: %[[E:.*]] = array.sin %[[D]] : tensor<4xf32>
+  // CHECK-NEXT: %[[F:.*]] = array.cos %[[E]] : tensor<4xf32>
+  // CHECK-NEXT: %[[G:.*]] = array.sqrt %[[F]] : tensor<4xf32>
+  // CHECK-NEXT: %[[H:.*]] = array.abs %[[G]] : tensor<4xf32>
+  // CHECK-NEXT: func.return %[[H]] : tensor<4xf32>
+  %a = array.neg %x : tensor<4xf32>
+  %b = array.exp %a : tensor<4xf32>
+  %c = array.log %b : tensor<4xf32>
+  %d = array.tanh %c : tensor<4xf32>
+  %e = array.sin %d : tensor<4xf32>
+  %f = array.cos %e : tensor<4xf32>
+  %g = array.sqrt %f : tensor<4xf32>
+  %h = array.abs %g : tensor<4xf32>
+  func.return %h : tensor<4xf32>
+}
+
+// CHECK-LABEL: func.func @binary
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf64>, %[[Y:.*]]: tensor<2x3xf64>)
+func.func @binary(%x: tensor<2x3xf64>, %y: tensor<2x3xf64>) -> tensor<2x3xf64> {
+  // CHECK-NEXT: %[[A:.*]] = array.add %[[X]], %[[Y]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[B:.*]] = array.sub %[[A]], %[[Y]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[C:.*]] = array.mul %[[B]], %[[X]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[D:.*]] = array.div %[[C]], %[[Y]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[E:.*]] = array.max %[[D]], %[[X]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[F:.*]] = array.min %[[E]], %[[Y]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[G:.*]] = array.pow %[[F]], %[[X]] : tensor<2x3xf64>
+  // CHECK-NEXT: func.return %[[G]] : tensor<2x3xf64>
+  %a = array.add %x, %y : tensor<2x3xf64>
+  %b = array.sub %a, %y : tensor<2x3xf64>
+  %c = array.mul %b, %x : tensor<2x3xf64>
+  %d = array.div %c, %y : tensor<2x3xf64>
+  %e = array.max %d, %x : tensor<2x3xf64>
+  %f = array.min %e, %y : tensor<2x3xf64>
+  %g = array.pow %f, %x : tensor<2x3xf64>
+  func.return %g : tensor<2x3xf64>
+}
+
+// CHECK-LABEL: func.func @compare_select_convert
+// CHECK-SAME:    (%[[X:.*]]: tensor<4xf32>, %[[Y:.*]]: tensor<4xf32>)
+func.func @compare_select_convert(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf64>) {
+  // CHECK-NEXT: %[[LT:.*]] = array.compare lt %[[X]], %[[Y]] : tensor<4xf32>
+  // CHECK-NEXT: %{{.*}} = array.compare le %[[X]], %[[Y]] : tensor<4xf32>
+  // CHECK-NEXT: %{{.*}} = array.compare gt %[[X]], %[[Y]] : tensor<4xf32>
+  // CHECK-NEXT: %{{.*}} = array.compare ge %[[X]], %[[Y]] : tensor<4xf32>
+  // CHECK-NEXT: %{{.*}} = array.compare eq %[[X]], %[[Y]] : tensor<4xf32>
+  // CHECK-NEXT: %{{.*}} = array.compare ne %[[X]], %[[Y]] {tag} : tensor<4xf32>
+  // CHECK-NEXT: %[[S:.*]] = array.select %[[LT]], %[[X]], %[[Y]] : tensor<4xi1>, tensor<4xf32>
+  // CHECK-NEXT: %[[C:.*]] = array.convert %[[S]] : tensor<4xf32> -> tensor<4xf64>
+  // CHECK-NEXT: %{{.*}} = array.convert %[[LT]] : tensor<4xi1> -> tensor<4xf32>
+  %lt = array.compare lt %x, %y : tensor<4xf32>
+  %le = array.compare le %x, %y : tensor<4xf32>
+  %gt = array.compare gt %x, %y : tensor<4xf32>
+  %ge = array.compare ge %x, %y : tensor<4xf32>
+  %eq = array.compare eq %x, %y : tensor<4xf32>
+  %ne = array.compare ne %x, %y {tag} : tensor<4xf32>
+  %s = array.select %lt, %x, %y : tensor<4xi1>, tensor<4xf32>
+  %c = array.convert %s : tensor<4xf32> -> tensor<4xf64>
+  %m = array.convert %lt : tensor<4xi1> -> tensor<4xf32>
+  func.return %s, %c : tensor<4xf32>, tensor<4xf64>
+}
+
+// CHECK-LABEL: func.func @shapes
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<3xf32>)
+func.func @shapes(%x: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
+  // CHECK-NEXT: %[[BC:.*]] = array.broadcast %[[B]] dims [1] : tensor<3xf32> -> tensor<2x3xf32>
+  // CHECK-NEXT: %{{.*}} = array.reshape %[[X]] : tensor<2x3xf32> -> tensor<6xf32>
+  // CHECK-NEXT: %[[T:.*]] = array.transpose %[[X]] perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  // CHECK-NEXT: %{{.*}} = array.slice %[[T]] [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  // CHECK-NEXT: %[[CAT:.*]] = array.concatenate axis 0 %[[X]], %[[BC]] : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
+  // CHECK-NEXT: func.return %[[CAT]] : tensor<4x3xf32>
+  // GENERIC: "array.broadcast"(%{{.*}}) <{dims = array<i64: 1>}> : (tensor<3xf32>) -> tensor<2x3xf32>
+  // GENERIC: "array.transpose"(%{{.*}}) <{permutation = array<i64: 1, 0>}> : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  // GENERIC: "array.slice"(%{{.*}}) <{start = array<i64: 0, 1>, limit = array<i64: 3, 2>, stride = array<i64: 2, 1>}>
+  // GENERIC: "array.concatenate"(%{{.*}}, %{{.*}}) <{axis = 0 : i64}>
+  %bc = array.broadcast %b dims [1] : tensor<3xf32> -> tensor<2x3xf32>
+  %r = array.reshape %x : tensor<2x3xf32> -> tensor<6xf32>
+  %t = array.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  %s = array.slice %t [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  %cat = array.concatenate axis 0 %x, %bc : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
+  func.return %cat : tensor<4x3xf32>
+}
+
+// CHECK-LABEL: func.func @contractions
+// CHECK-SAME:    (%[[A:.*]]: tensor<5x2x3xf32>, %[[B:.*]]: tensor<5x3x4xf32>)
+func.func @contractions(%a: tensor<5x2x3xf32>, %b: tensor<5x3x4xf32>) -> (tensor<5x2x4xf32>, tensor<2xf32>, tensor<5xf32>) {
+  // CHECK-NEXT: %[[M:.*]] = array.matmul %[[A]], %[[B]] : tensor<5x2x3xf32>, tensor<5x3x4xf32> -> tensor<5x2x4xf32>
+  // CHECK-NEXT: %{{.*}} = array.reduce_sum %[[M]] axes [0, 2] : tensor<5x2x4xf32> -> tensor<2xf32>
+  // CHECK-NEXT: %{{.*}} = array.reduce_max %[[M]] axes [1, 2] : tensor<5x2x4xf32> -> tensor<5xf32>
+  %m = array.matmul %a, %b : tensor<5x2x3xf32>, tensor<5x3x4xf32> -> tensor<5x2x4xf32>
+  %s = array.reduce_sum %m axes [0, 2] : tensor<5x2x4xf32> -> tensor<2xf32>
+  %x = array.reduce_max %m axes [1, 2] : tensor<5x2x4xf32> -> tensor<5xf32>
+  func.return %m, %s, %x : tensor<5x2x4xf32>, tensor<2xf32>, tensor<5xf32>
+}

@@ -1,0 +1,92 @@
+// Verifier errors of the `loops` dialect, each located at the offending op.
+// RUN: gradc-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+func.func @step_zero() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.for: step must be >= 1, got 0
+  loops.for %i = 0 to 4 step 0 {
+  }
+  func.return
+}
+
+// -----
+
+func.func @body_argument() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.for: the body must have exactly one `index` argument
+  "loops.for"() <{lower = #builtin.int<0>, upper = #builtin.int<4>, step = #builtin.int<1>}> ({
+  ^bb0(%i: f32):
+    "loops.yield"() : () -> ()
+  }) : () -> ()
+  func.return
+}
+
+// -----
+
+func.func @yield_outside_for() {
+  "test.op"() ({
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: 'loops.yield' expects parent op 'loops.for'
+    "loops.yield"() : () -> ()
+  }) : () -> ()
+  func.return
+}
+
+// -----
+
+func.func @placement() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.alloc: placement must be one of stack, workspace, got 'heap'
+  %0 = loops.alloc "heap" : memref<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @dynamic_alloc() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.alloc: shapes must be static, got memref<?xf32>
+  %0 = loops.alloc "stack" : memref<?xf32>
+  func.return
+}
+
+// -----
+
+func.func @constant_type() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.constant: value tensor<4xf32> does not match memref<8xf32>
+  %0 = loops.constant dense<1.0> : tensor<4xf32> -> memref<8xf32>
+  func.return
+}
+
+// -----
+
+func.func @reshape_size(%x: memref<32xf32>) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.reshape: cannot view memref<32xf32> as memref<4x4xf32>
+  %0 = loops.reshape %x : memref<32xf32> -> memref<4x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @index_count(%x: memref<4x8xf32>) {
+  loops.for %i = 0 to 4 {
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: loops.load: memref<4x8xf32> needs 2 indices, got 1
+    %v = loops.load %x[%i] : memref<4x8xf32>
+  }
+  func.return
+}
+
+// -----
+
+func.func @load_type(%x: memref<4xf32>) {
+  loops.for %i = 0 to 4 {
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: loops.load: result type f64 does not match memref<4xf32>
+    %v = "loops.load"(%x, %i) : (memref<4xf32>, index) -> f64
+  }
+  func.return
+}
+
+// -----
+
+func.func @store_type(%x: memref<4xf32>, %v: f64) {
+  loops.for %i = 0 to 4 {
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: loops.store: value type f64 does not match memref<4xf32>
+    "loops.store"(%v, %x, %i) : (f64, memref<4xf32>, index) -> ()
+  }
+  func.return
+}

@@ -1,0 +1,38 @@
+"""lit configuration for gradc's FileCheck tests (one folder per dialect,
+pass and tool; see docs/writing-a-pass.md).
+
+RUN lines name the tools plainly (`gradc-opt`, `xdsl-opt`, `filecheck`): the
+directory of the Python running lit (the venv's bin/) is put first on PATH,
+so they are the venv's. `not CMD` (lit's built-in) succeeds when CMD fails;
+pipe its stderr into filecheck and start with `CHECK-NOT: Traceback` to also
+insist that the failure is a diagnostic rather than a crash. (The Python
+filecheck has no --implicit-check-not; its options go before the file name.)
+"""
+
+import os
+import shutil
+import sys
+
+import lit.formats
+
+config.name = "gradc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir"]
+config.excludes = ["Inputs"]
+
+config.test_source_root = os.path.dirname(os.path.abspath(__file__))
+# Output/ directories go under build/ (git-ignored), not into the source tree.
+config.test_exec_root = os.path.join(
+    os.path.dirname(config.test_source_root), "build", "lit"
+)
+
+tool_dir = os.path.dirname(sys.executable)
+config.environment["PATH"] = os.pathsep.join(
+    [tool_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
+)
+for tool in ("gradc-opt", "xdsl-opt", "filecheck"):
+    if shutil.which(tool, path=config.environment["PATH"]) is None:
+        lit_config.fatal(
+            f"'{tool}' not found next to {sys.executable}; "
+            "run `pip install -e '.[test]'` in the venv that runs lit"
+        )

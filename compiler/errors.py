@@ -1,0 +1,102 @@
+"""Errors a user can cause, and where in the user's code they happened.
+
+Every error that bad input can trigger (mismatched shapes, an axis out of
+range, an argument of the wrong type, an unknown pass) is a `GradcError`, so
+`except gradc.GradcError` catches exactly those; anything else escaping gradc
+is a bug in gradc. Tracing errors also derive from the builtin exception a
+NumPy user expects (`ValueError`, `TypeError`, `IndexError`) and carry the
+file:line of the user's code that called the failing operation: the first
+stack frame outside gradc's own folders.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+
+# compiler/, dialects/ and passes/ (the folders behind gradc, gradc.dialects
+# and gradc.passes); a frame whose file lies in one of them is gradc's own.
+_GRADC_DIRS: tuple[str, ...] = tuple(
+    str(Path(__file__).resolve().parent.parent / folder) + "/"
+    for folder in ("compiler", "dialects", "passes")
+)
+
+
+def _is_gradc_file(filename: str) -> bool:
+    return filename.startswith(_GRADC_DIRS) or (
+        not filename.startswith("/") and str(Path(filename).resolve()).startswith(_GRADC_DIRS)
+    )
+
+
+def user_location() -> str | None:
+    """`file:line` of the innermost stack frame outside gradc (the user's
+    call into gradc), or None if there is none."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _is_gradc_file(filename):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
+
+
+def without_gradc_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback `tb` with gradc's own frames left out, so an error shows
+    the user's code rather than the tracing machinery between it and gradc."""
+    kept = []
+    while tb is not None:
+        if not _is_gradc_file(tb.tb_frame.f_code.co_filename):
+            kept.append(tb)
+        tb = tb.tb_next
+    result = None
+    for entry in reversed(kept):
+        result = types.TracebackType(result, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return result
+
+
+class GradcError(Exception):
+    """An error the user caused; the message says what and, when known, where
+    (`location` is `file:line` in the user's code)."""
+
+    def __init__(self, message: str, *, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.message = message
+        self.location = location
+
+
+class _Located(GradcError):
+    """A GradcError that finds the user's file:line itself when not given."""
+
+    def __init__(self, message: str, *, location: str | None = None):
+        super().__init__(message, location=location or user_location())
+
+
+class TraceError(_Located, ValueError):
+    """A traced operation got values it cannot accept: shapes that do not
+    broadcast or compose, an axis out of range, an impossible reshape."""
+
+
+class TraceTypeError(_Located, TypeError):
+    """A traced operation got an argument of the wrong kind: an integer array,
+    a string, a NumPy function gradc does not trace, control flow on a traced
+    value."""
+
+
+class TraceIndexError(_Located, IndexError):
+    """An index gradc cannot trace or that is out of bounds."""
+
+
+class PipelineError(GradcError, ValueError):
+    """A pass pipeline names an unknown pass or gives a pass bad options."""
+
+
+__all__ = [
+    "GradcError",
+    "TraceError",
+    "TraceTypeError",
+    "TraceIndexError",
+    "PipelineError",
+    "user_location",
+    "without_gradc_frames",
+]

@@ -1,0 +1,185 @@
+"""Tracing: a Python function over `gradc.numpy` becomes one `func.func`.
+
+`trace(fn, example_args)` calls `fn` once on `TracedArray`s standing for the
+array leaves of `example_args` and records what it does as `array` ops. The
+function's arguments are the flattened leaves (see `gradc.pytree`), its
+results the flattened outputs.
+
+Which leaves are arguments, and as what:
+- NumPy float32/float64 arrays and NumPy float scalars: their shape and dtype.
+- Python floats (and ints): 0-d float64 arguments that stay *weakly typed*
+  while tracing, as a Python float is in NumPy: `x_f32 * s` is float32 and
+  `s` is converted inside the function. So `f(x, 0.5)` computes what NumPy
+  computes, and the value of `s` is an argument, not baked into the code
+  (a new value does not recompile).
+- Integer and bool arrays are rejected: gradc computes in float32/float64 and
+  will not guess a conversion; the message says how to convert.
+Outputs may be traced arrays, NumPy arrays or Python numbers; the latter two
+become `array.constant` results (Python floats as float64).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.ir import Block, Region
+
+from gradc import pytree
+from gradc.dense import element_type
+from gradc.errors import TraceTypeError
+from gradc.numpy import Trace, TracedArray, _constant
+from gradc.pytree import PyTreeDef
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class ArgSpec(NamedTuple):
+    """What one flattened argument is: shape, dtype, and whether it was a
+    Python number (weakly typed, passed as a 0-d float64)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    weak: bool = False
+
+    def describe(self) -> str:
+        return "Python float" if self.weak else f"{self.dtype.name}{list(self.shape)}"
+
+
+class TracedFunction(NamedTuple):
+    module: ModuleOp
+    in_tree: PyTreeDef
+    out_tree: PyTreeDef
+    name: str
+    in_specs: tuple[ArgSpec, ...]
+    out_specs: tuple[ArgSpec, ...]
+
+
+def arg_spec(leaf: Any, where: str) -> ArgSpec:
+    """The ArgSpec of one argument leaf, or a TraceTypeError saying why it
+    cannot be one (`where` names it, e.g. `args[1]['w']`)."""
+    if isinstance(leaf, np.ndarray | np.generic):
+        dtype = leaf.dtype
+        if dtype in _FLOATS:
+            return ArgSpec(tuple(leaf.shape), dtype)
+        hint = ".astype(np.float64)" if dtype.kind in "biu" else ""
+        raise TraceTypeError(
+            f"argument {where} has dtype {dtype.name} (shape {leaf.shape}); "
+            "gradc compiles float32 and float64 arrays only"
+            + (f", so convert it with {hint}" if hint else "")
+        )
+    if isinstance(leaf, bool):
+        raise TraceTypeError(
+            f"argument {where}: a Python bool; arguments are arrays and numbers "
+            "(close over flags instead, e.g. with functools.partial)"
+        )
+    if isinstance(leaf, int | float):
+        return ArgSpec((), np.dtype(np.float64), weak=True)
+    if isinstance(leaf, TracedArray):
+        return ArgSpec(leaf.shape, leaf.dtype, leaf.weak)
+    raise TraceTypeError(
+        f"argument {where}: a {type(leaf).__name__} ({leaf!r:.60}); gradc takes NumPy "
+        "float32/float64 arrays and Python floats, nested in tuples, lists and dicts"
+    )
+
+
+def trace(
+    fn: Callable[..., Any],
+    example_args: Sequence[Any],
+    example_kwargs: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+) -> TracedFunction:
+    """Trace `fn(*example_args, **example_kwargs)` into a module holding one
+    `func.func` named `name` (default: `fn`'s name, made a C identifier)."""
+    args_tree: Any = (tuple(example_args), example_kwargs) if example_kwargs else tuple(example_args)
+    leaves, in_tree = pytree.flatten(args_tree)
+    paths = _arg_paths(in_tree, bool(example_kwargs))
+    specs = tuple(arg_spec(leaf, path) for leaf, path in zip(leaves, paths))
+    block = Block(arg_types=[TensorType(element_type(s.dtype), list(s.shape)) for s in specs])
+    the_trace = Trace(block)
+    tracers = [TracedArray(arg, the_trace, s.weak) for arg, s in zip(block.args, specs)]
+    try:
+        if example_kwargs:
+            args, kwargs = pytree.unflatten(in_tree, tracers)
+            out = fn(*args, **kwargs)
+        else:
+            out = fn(*pytree.unflatten(in_tree, tracers))
+        out_leaves, out_tree = pytree.flatten(out)
+        out_paths = [pytree.format_path("output", k) for k in pytree.leaf_keys(out_tree)]
+        results = [_result(the_trace, leaf, path) for leaf, path in zip(out_leaves, out_paths)]
+    finally:
+        the_trace.active = False
+    block.add_op(func.ReturnOp(*(r.value for r in results)))
+    fn_name = name or function_name(fn)
+    in_types = [a.type for a in block.args]
+    out_types = [r.value.type for r in results]
+    module = ModuleOp([func.FuncOp(fn_name, (in_types, out_types), Region(block))])
+    module.verify()
+    out_specs = tuple(ArgSpec(r.shape, r.dtype) for r in results)
+    return TracedFunction(module, in_tree, out_tree, fn_name, specs, out_specs)
+
+
+def _arg_paths(in_tree: PyTreeDef, with_kwargs: bool) -> list[str]:
+    keys = pytree.leaf_keys(in_tree)
+    if not with_kwargs:
+        return [pytree.format_path("args", k) for k in keys]
+    return [
+        pytree.format_path("args", k[1:]) if k[0] == 0 else pytree.format_path(str(k[1]), k[2:])
+        for k in keys
+    ]
+
+
+def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
+    if isinstance(leaf, TracedArray):
+        if leaf.trace is not the_trace:
+            raise TraceTypeError(
+                f"{where} is a traced array from another trace (it escaped from "
+                "another traced function)"
+            )
+        return leaf
+    if isinstance(leaf, bool | np.ndarray | np.generic):
+        value = np.asarray(leaf)
+    elif isinstance(leaf, int | float):
+        value = np.asarray(float(leaf))
+    else:
+        raise TraceTypeError(
+            f"{where} is a {type(leaf).__name__} ({leaf!r:.60}); results are arrays "
+            "and numbers, nested in tuples, lists and dicts"
+        )
+    if value.dtype not in (*_FLOATS, np.dtype(np.bool_)):
+        raise TraceTypeError(
+            f"{where} is a constant {value.dtype.name} array; results are float32, "
+            "float64 or bool, so convert it, e.g. with .astype(np.float64)"
+        )
+    return _constant(the_trace, value, value.dtype, value.shape)
+
+
+_C_RESERVED = frozenset(
+    """auto break case char const continue default do double else enum extern float
+    for goto if inline int long register restrict return short signed sizeof static
+    struct switch typedef union unsigned void volatile while main
+    abs fabs exp expf log logf sin sinf cos cosf tan tanh tanhf sqrt sqrtf pow powf
+    fmax fmaxf fmin fminf floor ceil round fma malloc calloc realloc free memcpy
+    memset memmove printf exit abort assert errno""".split()
+)
+
+
+def function_name(fn: Callable[..., Any]) -> str:
+    """`fn`'s name as a C identifier that clashes with no C keyword or libc
+    function (`<lambda>` becomes `lambda_fn`, `exp` becomes `exp_fn`)."""
+    raw = getattr(fn, "__name__", None) or type(fn).__name__
+    name = re.sub(r"\W", "_", raw).strip("_") or "fn"
+    if name[0].isdigit():
+        name = "fn_" + name
+    if name in _C_RESERVED or keyword.iskeyword(name):
+        name += "_fn"
+    return name
+
+
+__all__ = ["trace", "TracedFunction", "ArgSpec", "arg_spec", "function_name"]

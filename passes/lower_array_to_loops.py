@@ -1,0 +1,708 @@
+"""lower-array-to-loops: bufferize array-level functions into fused loop nests.
+
+What it does. Each `func.func @f(tensors) -> (tensors)` becomes
+`func.func @f(inputs..., outputs...)` over memrefs, with attribute
+`loops.num_inputs = N`, returning nothing. Its `array` ops become `loops.for`
+nests of `loops.load`/`loops.store` with scalar `arith`/`math` in the bodies.
+Results are computed directly into the output arguments; only a result that is
+an input, a constant, or a value already returned is copied there.
+
+Fusion. A pointwise op (unary, binary, compare, select, convert, broadcast,
+transpose, slice, splat constant) has an element rule: the scalar at given
+indices, built from its operands' scalars at (remapped) indices. A value gets
+a buffer only when it must:
+  * it is a function result, or its op is not pointwise (matmul, reductions,
+    concatenate, reshape, non-splat constant);
+  * it is used by more than one op (a pointwise op reading it twice counts
+    once: within one loop body each element is computed once), unless it is a
+    free remap (broadcast, transpose or slice of a buffer, or a splat
+    constant), which every user recomputes as a remapped load;
+  * its user is neither pointwise nor a reduction or concatenation (which
+    consume producers inline), e.g. matmul (which still reads free remaps) or
+    reshape (which needs real storage to view);
+  * its user is a broadcast that expands the element count (so that costly
+    work is not redone per broadcast element);
+  * it ends an inline chain of MAX_INLINE_DEPTH ops.
+Everything else is computed inline, inside the loop nest of its consumer.
+Temporaries are `loops.alloc "workspace"` (or "stack" below the
+`stack-threshold` option, in bytes); a reshape is a `loops.reshape` view.
+
+Expects: array-level functions with a single block, tensor arguments and
+results, static shapes, and no calls (inline first).
+
+Guarantees: no `array` op and no tensor type remain; anything left over fails
+the pass with a message naming it. The output is a function of the input IR
+alone (deterministic).
+
+The pass works a function at a time rather than op by op with rewrite
+patterns, because whether a value is fused depends on all of its users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func, math
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    FunctionType,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects import array, loops
+
+PASS_NAME = "lower-array-to-loops"
+
+# ---------------------------------------------------------------------------
+# Index arithmetic, kept symbolic so it folds before any arith op is emitted
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Affine:
+    """`const + sum(coeff * iv)`; `terms` holds (loop number, coeff), sorted."""
+
+    const: int = 0
+    terms: tuple[tuple[int, int], ...] = ()
+
+    def scaled(self, k: int) -> Affine:
+        if k == 0:
+            return Affine()
+        return Affine(self.const * k, tuple((n, c * k) for n, c in self.terms))
+
+    def shifted(self, k: int) -> Affine:
+        return Affine(self.const + k, self.terms)
+
+
+Index = tuple[Affine, ...]
+ZERO = Affine()
+
+
+# ---------------------------------------------------------------------------
+# The fusion plan: which values get a buffer
+# ---------------------------------------------------------------------------
+
+REMAP_OPS = (array.BroadcastOp, array.TransposeOp, array.SliceOp)
+INLINE_CONSUMERS = (*array.REDUCE_OPS, array.ConcatenateOp)
+MAX_INLINE_DEPTH = 64
+"""Longer inline chains are cut by a buffer: this bounds the recursion of the
+element rules and the size of one loop body."""
+
+
+def _splat_value(op: array.ConstantOp) -> float | int | None:
+    """The single value of a splat constant (compared bitwise, so NaN
+    splats count), else None."""
+    raw, count = op.value.data.data, len(op.value)
+    if count == 0:
+        return None
+    size = len(raw) // count
+    if raw != raw[:size] * count:
+        return None
+    return op.value.get_element_type().unpack(raw[:size], 1)[0]
+
+
+def is_pointwise(op: Operation) -> bool:
+    if isinstance(op, array.ConstantOp):
+        return _splat_value(op) is not None
+    return type(op) in ELEMENT_RULES
+
+
+def _users(value: SSAValue) -> list[Operation]:
+    """Distinct array-level users (not the return), in use-list order."""
+    users: list[Operation] = []
+    for use in value.uses:
+        if not isinstance(use.operation, func.ReturnOp) and use.operation not in users:
+            users.append(use.operation)
+    return users
+
+
+def _use_count(value: SSAValue) -> int:
+    """Uses that would each recompute an inline value: one per pointwise user
+    (it evaluates all its operands at the same indices, memoized), one per
+    operand slot of other users (a concatenate copies each input separately)."""
+    return sum(
+        1 if is_pointwise(user) else sum(o is value for o in user.operands)
+        for user in _users(value)
+    )
+
+
+def _expands(op: array.BroadcastOp) -> bool:
+    return prod(_shape(op.result)) > prod(_shape(op.input))
+
+
+def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
+    """The values of `block` that are materialized into buffers."""
+    buffered: set[SSAValue] = set(block.args)
+
+    def is_free(op: Operation) -> bool:
+        if isinstance(op, array.ConstantOp):
+            return True
+        if not isinstance(op, REMAP_OPS):
+            return False
+        source = op.input
+        return source in buffered or (
+            isinstance(source.owner, Operation) and is_pointwise(source.owner)
+            and is_free(source.owner)
+        )
+
+    def needs_buffer(value: SSAValue, op: Operation) -> bool:
+        users = _users(value)
+        if not is_pointwise(op) or value in results:
+            return True
+        if any(isinstance(u, array.ReshapeOp) for u in users):
+            return True
+        if is_free(op) or not users:
+            return False
+        if _use_count(value) > 1:
+            return True
+        (user,) = users
+        if isinstance(user, INLINE_CONSUMERS):
+            return False
+        if not is_pointwise(user):
+            return True
+        return isinstance(user, array.BroadcastOp) and _expands(user)
+
+    depth: dict[SSAValue, int] = {}  # length of the inline chain ending here
+    for op in block.ops:
+        for value in op.results:
+            d = 1 + max((depth.get(o, 0) for o in op.operands), default=0)
+            if needs_buffer(value, op) or d > MAX_INLINE_DEPTH:
+                buffered.add(value)
+                d = 0
+            depth[value] = d
+    return buffered
+
+
+# ---------------------------------------------------------------------------
+# Emitting one function
+# ---------------------------------------------------------------------------
+
+
+def _shape(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, TensorType | MemRefType)
+    return tuple(typ.get_shape())
+
+
+def _element_type(value: SSAValue) -> Attribute:
+    typ = value.type
+    assert isinstance(typ, TensorType | MemRefType)
+    return typ.get_element_type()
+
+
+def _memref(typ: Attribute) -> MemRefType:
+    assert isinstance(typ, TensorType)
+    return MemRefType(typ.get_element_type(), typ.get_shape())
+
+
+def _element_bytes(element_type: Attribute) -> int:
+    if isinstance(element_type, Float64Type):
+        return 8
+    if isinstance(element_type, Float32Type):
+        return 4
+    return 1
+
+
+class FunctionLowering:
+    """Builds the loops-level body of one function.
+
+    Constants are pooled and placed at the top of the function; index
+    expressions and element values are memoized per block, so a value used
+    twice in one loop body is computed once."""
+
+    def __init__(self, block: Block, stack_threshold: int):
+        self.block = block
+        self.stack_threshold = stack_threshold
+        self.insertion_point = InsertPoint.at_end(block)
+        self.buffers: dict[SSAValue, SSAValue] = {}
+        self.ivs: list[SSAValue] = []
+        self._constants: dict[tuple[Attribute, str], SSAValue] = {}
+        self._constant_ops: list[Operation] = []
+        self._indices: dict[tuple[Block, Affine], SSAValue] = {}
+        self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
+
+    # -- building blocks ----------------------------------------------------
+
+    def insert(self, op: Operation) -> None:
+        Rewriter.insert_op(op, self.insertion_point)
+
+    def emit(self, op: Operation) -> SSAValue:
+        """Insert a single-result `op` at the current point; return its result."""
+        self.insert(op)
+        return op.results[0]
+
+    def constant(self, value: float | int, typ: Attribute) -> SSAValue:
+        """A pooled `arith.constant` (-0.0 and 0.0 are told apart by repr)."""
+        key = (typ, repr(value))
+        if key not in self._constants:
+            if isinstance(typ, Float32Type | Float64Type):
+                attr: Attribute = FloatAttr(float(value), typ)
+            else:
+                attr = IntegerAttr(int(value), typ)
+            op = arith.ConstantOp(attr, typ)
+            self._constant_ops.append(op)
+            self._constants[key] = op.result
+        return self._constants[key]
+
+    def index(self, expr: Affine) -> SSAValue:
+        key = (self.insertion_point.block, expr)
+        if key not in self._indices:
+            parts: list[SSAValue] = []
+            for n, coeff in expr.terms:
+                iv = self.ivs[n]
+                parts.append(
+                    iv if coeff == 1
+                    else self.emit(arith.MuliOp(iv, self.constant(coeff, IndexType())))
+                )
+            if expr.const or not parts:
+                parts.append(self.constant(expr.const, IndexType()))
+            total = parts[0]
+            for part in parts[1:]:
+                total = self.emit(arith.AddiOp(total, part))
+            self._indices[key] = total
+        return self._indices[key]
+
+    def load(self, buffer: SSAValue, idx: Index) -> SSAValue:
+        return self.emit(loops.LoadOp(buffer, [self.index(a) for a in idx]))
+
+    def store(self, value: SSAValue, buffer: SSAValue, idx: Index) -> None:
+        self.insert(loops.StoreOp(value, buffer, [self.index(a) for a in idx]))
+
+    def alloc(self, typ: MemRefType) -> SSAValue:
+        nbytes = prod(typ.get_shape()) * _element_bytes(typ.get_element_type())
+        placement = "stack" if nbytes < self.stack_threshold else "workspace"
+        return self.emit(loops.AllocOp(typ, placement))
+
+    def for_each(
+        self,
+        shape: Sequence[int],
+        body: Callable[[Index], None],
+        order: Sequence[int] | None = None,
+    ) -> None:
+        """The shared loop-nest helper: loop over `shape` (dimensions nested
+        outermost-first in `order`, default row-major) and call `body` with
+        the index of one element, at the innermost point. Size-1 dimensions
+        get no loop, just index 0."""
+        saved = self.insertion_point
+        idx = [ZERO] * len(shape)
+        for d in order if order is not None else range(len(shape)):
+            if shape[d] == 1:
+                continue
+            loop = loops.ForOp(0, shape[d])
+            self.insert(loop)
+            loop.induction_var.name_hint = "i"
+            self.ivs.append(loop.induction_var)
+            idx[d] = Affine(0, ((len(self.ivs) - 1, 1),))
+            (yield_op,) = loop.body.block.ops
+            self.insertion_point = InsertPoint.before(yield_op)
+        body(tuple(idx))
+        self.insertion_point = saved
+
+    # -- values -------------------------------------------------------------
+
+    def element(self, value: SSAValue, idx: Index) -> SSAValue:
+        """The scalar of tensor `value` at `idx`: a load if it has a buffer,
+        else its op's element rule, inline."""
+        key = (self.insertion_point.block, value, idx)
+        if key not in self._elements:
+            if value in self.buffers:
+                scalar = self.load(self.buffers[value], idx)
+            else:
+                op = value.owner
+                assert isinstance(op, Operation)
+                scalar = ELEMENT_RULES[type(op)](self, op, idx)
+            self._elements[key] = scalar
+        return self._elements[key]
+
+    def compute_into(self, op: Operation, dest: SSAValue) -> None:
+        """Fill `dest` with the result of pointwise `op`."""
+        rule = ELEMENT_RULES[type(op)]
+        self.for_each(
+            _shape(op.results[0]), lambda idx: self.store(rule(self, op, idx), dest, idx)
+        )
+
+    def copy(self, value: SSAValue, dest: SSAValue) -> None:
+        self.for_each(
+            _shape(value), lambda idx: self.store(self.element(value, idx), dest, idx)
+        )
+
+    def finish(self) -> None:
+        self.insert(func.ReturnOp())
+        first = self.block.first_op
+        for op in self._constant_ops:
+            if first is None:
+                self.block.add_op(op)
+            else:
+                self.block.insert_op_before(op, first)
+
+
+# ---------------------------------------------------------------------------
+# Element rules: one scalar of a pointwise op at given indices
+# ---------------------------------------------------------------------------
+
+_UNARY_SCALAR: dict[type[Operation], Callable[[SSAValue], Operation]] = {
+    array.NegOp: arith.NegfOp,
+    array.ExpOp: math.ExpOp,
+    array.LogOp: math.LogOp,
+    array.TanhOp: math.TanhOp,
+    array.SinOp: math.SinOp,
+    array.CosOp: math.CosOp,
+    array.SqrtOp: math.SqrtOp,
+    array.AbsOp: math.AbsFOp,
+}
+
+_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AddOp: arith.AddfOp,
+    array.SubOp: arith.SubfOp,
+    array.MulOp: arith.MulfOp,
+    array.DivOp: arith.DivfOp,
+    array.MaxOp: arith.MaximumfOp,
+    array.MinOp: arith.MinimumfOp,
+    array.PowOp: math.PowFOp,
+}
+
+# Ordered predicates, except `ne`, which is true for NaN as in NumPy.
+_CMPF_PREDICATE = {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}
+
+
+def _unary(lw: FunctionLowering, op: array.UnaryOp, idx: Index) -> SSAValue:
+    return lw.emit(_UNARY_SCALAR[type(op)](lw.element(op.input, idx)))
+
+
+def _binary(lw: FunctionLowering, op: array.BinaryOp, idx: Index) -> SSAValue:
+    lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    return lw.emit(_BINARY_SCALAR[type(op)](lhs, rhs))
+
+
+def _compare(lw: FunctionLowering, op: array.CompareOp, idx: Index) -> SSAValue:
+    lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    return lw.emit(arith.CmpfOp(lhs, rhs, _CMPF_PREDICATE[op.predicate.data]))
+
+
+def _select(lw: FunctionLowering, op: array.SelectOp, idx: Index) -> SSAValue:
+    cond = lw.element(op.cond, idx)
+    a, b = lw.element(op.true_value, idx), lw.element(op.false_value, idx)
+    return lw.emit(arith.SelectOp(cond, a, b))
+
+
+def _convert(lw: FunctionLowering, op: array.ConvertOp, idx: Index) -> SSAValue:
+    x = lw.element(op.input, idx)
+    source, target = _element_type(op.input), _element_type(op.result)
+    if source == target:
+        return x
+    if array.is_bool(source):
+        return lw.emit(arith.UIToFPOp(x, target))
+    if array.is_bool(target):
+        return lw.emit(arith.CmpfOp(x, lw.constant(0.0, source), "une"))
+    if isinstance(target, Float64Type):
+        return lw.emit(arith.ExtFOp(x, target))
+    return lw.emit(arith.TruncFOp(x, target))
+
+
+def _splat(lw: FunctionLowering, op: array.ConstantOp, idx: Index) -> SSAValue:
+    value = _splat_value(op)
+    assert value is not None
+    return lw.constant(value, _element_type(op.result))
+
+
+def _broadcast(lw: FunctionLowering, op: array.BroadcastOp, idx: Index) -> SSAValue:
+    in_shape = _shape(op.input)
+    source = tuple(
+        ZERO if in_shape[k] == 1 else idx[d] for k, d in enumerate(op.dim_map)
+    )
+    return lw.element(op.input, source)
+
+
+def _transpose(lw: FunctionLowering, op: array.TransposeOp, idx: Index) -> SSAValue:
+    source = [ZERO] * len(idx)
+    for i, p in enumerate(op.perm):
+        source[p] = idx[i]
+    return lw.element(op.input, tuple(source))
+
+
+def _slice(lw: FunctionLowering, op: array.SliceOp, idx: Index) -> SSAValue:
+    source = tuple(
+        a.scaled(stride).shifted(start)
+        for a, (start, _, stride) in zip(idx, op.bounds, strict=True)
+    )
+    return lw.element(op.input, source)
+
+
+ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
+    **{cls: _unary for cls in array.UNARY_OPS},
+    **{cls: _binary for cls in array.BINARY_OPS},
+    array.CompareOp: _compare,
+    array.SelectOp: _select,
+    array.ConvertOp: _convert,
+    array.ConstantOp: _splat,
+    array.BroadcastOp: _broadcast,
+    array.TransposeOp: _transpose,
+    array.SliceOp: _slice,
+}
+
+
+# ---------------------------------------------------------------------------
+# Buffer rules: ops that are not pointwise, computed into `dest`
+# ---------------------------------------------------------------------------
+
+
+def _memory_order(value: SSAValue, buffered: set[SSAValue]) -> tuple[int, ...]:
+    """Dimensions of `value`, outermost first, in the order of the memory an
+    inline read of it walks (a transpose permutes it)."""
+    op = value.owner
+    if value not in buffered and isinstance(op, array.TransposeOp):
+        perm = op.perm
+        return tuple(perm.index(d) for d in _memory_order(op.input, buffered))
+    if value not in buffered and isinstance(op, array.UnaryOp | array.ConvertOp):
+        return _memory_order(op.input, buffered)
+    return tuple(range(len(_shape(value))))
+
+
+def _reduce(
+    lw: FunctionLowering, op: array.ReduceOp, dest: SSAValue, buffered: set[SSAValue]
+) -> None:
+    """Initialize, then accumulate in one pass over the input (with its
+    producer inline), innermost loop along the input's memory."""
+    elem = _element_type(op.result)
+    if isinstance(op, array.ReduceSumOp):
+        init, combine = 0.0, arith.AddfOp
+    else:
+        init, combine = float("-inf"), arith.MaximumfOp  # maximumf propagates NaN
+    lw.for_each(_shape(op.result), lambda idx: lw.store(lw.constant(init, elem), dest, idx))
+    axes = op.axis_list
+
+    def accumulate(idx: Index) -> None:
+        out = tuple(a for d, a in enumerate(idx) if d not in axes)
+        total = lw.emit(combine(lw.load(dest, out), lw.element(op.input, idx)))
+        lw.store(total, dest, out)
+
+    lw.for_each(_shape(op.input), accumulate, _memory_order(op.input, buffered))
+
+
+def _matmul(
+    lw: FunctionLowering, op: array.MatmulOp, dest: SSAValue, buffered: set[SSAValue]
+) -> None:
+    """Per row i of each batch: zero the row, then for each k add
+    lhs[i, k] * rhs[k, :] (i, k, j order: the inner loop is contiguous)."""
+    *batch, m, n = _shape(op.result)
+    k = _shape(op.lhs)[-1]
+    zero = lw.constant(0.0, _element_type(op.result))
+
+    def row(bi: Index) -> None:
+        lw.for_each((n,), lambda j: lw.store(zero, dest, (*bi, j[0])))
+
+        def step(kk: Index) -> None:
+            a = lw.element(op.lhs, (*bi, kk[0]))
+
+            def accumulate(j: Index) -> None:
+                out = (*bi, j[0])
+                b = lw.element(op.rhs, (*bi[:-1], kk[0], j[0]))
+                product = lw.emit(arith.MulfOp(a, b))
+                lw.store(lw.emit(arith.AddfOp(lw.load(dest, out), product)), dest, out)
+
+            lw.for_each((n,), accumulate)
+
+        lw.for_each((k,), step)
+
+    lw.for_each((*batch, m), row)
+
+
+def _concatenate(
+    lw: FunctionLowering, op: array.ConcatenateOp, dest: SSAValue, buffered: set[SSAValue]
+) -> None:
+    """Copy each input (with its producer inline) into its region of `dest`."""
+    axis = op.axis.value.data
+    offset = 0
+    for value in op.inputs:
+
+        def place(idx: Index, value: SSAValue = value, offset: int = offset) -> None:
+            out = tuple(a.shifted(offset) if d == axis else a for d, a in enumerate(idx))
+            lw.store(lw.element(value, idx), dest, out)
+
+        lw.for_each(_shape(value), place)
+        offset += _shape(value)[axis]
+
+
+BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
+    array.ReduceSumOp: _reduce,
+    array.ReduceMaxOp: _reduce,
+    array.MatmulOp: _matmul,
+    array.ConcatenateOp: _concatenate,
+}
+
+
+# ---------------------------------------------------------------------------
+# One function
+# ---------------------------------------------------------------------------
+
+
+def _fail(message: str) -> PassFailedException:
+    return PassFailedException(f"{PASS_NAME}: {message}")
+
+
+def _check_lowerable(fn: func.FuncOp) -> None:
+    name = fn.sym_name.data
+    if len(fn.body.blocks) != 1:
+        raise _fail(f"@{name} must have exactly one block")
+    for typ in (*fn.function_type.inputs.data, *fn.function_type.outputs.data):
+        if not isinstance(typ, TensorType):
+            raise _fail(f"@{name}: arguments and results must be tensors, got {typ}")
+    for op in fn.body.block.ops:
+        if isinstance(op, func.CallOp):
+            raise _fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
+                        "inline calls before lowering")
+        if not isinstance(op, func.ReturnOp) and type(op) not in (
+            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp
+        ):
+            raise _fail(f"@{name}: cannot lower '{op.name}'")
+
+
+def _place_results(
+    lw: FunctionLowering, results: Sequence[SSAValue], outputs: Sequence[SSAValue]
+) -> tuple[dict[SSAValue, SSAValue], list[tuple[SSAValue, SSAValue]]]:
+    """Decide where each result is computed: straight into its output
+    argument (along a reshape chain, its source into a view of the output),
+    or, for inputs, non-splat constants and values already placed, copied
+    there at the end. Returns (value -> destination buffer, copies)."""
+    dest: dict[SSAValue, SSAValue] = {}
+    copies: list[tuple[SSAValue, SSAValue]] = []
+
+    def claimable(value: SSAValue) -> bool:
+        op = value.owner
+        return (
+            isinstance(op, Operation) and value not in dest
+            and (is_pointwise(op) or not isinstance(op, array.ConstantOp))
+        )
+
+    for value, out in zip(results, outputs, strict=True):
+        chain = [value]
+        while isinstance(chain[-1].owner, array.ReshapeOp) and claimable(chain[-1].owner.input):
+            chain.append(chain[-1].owner.input)
+        if not claimable(value) or isinstance(chain[-1].owner, array.ReshapeOp):
+            copies.append((value, out))
+            continue
+        buffer = out
+        for v in chain:
+            if v is not value:
+                buffer = lw.emit(loops.ReshapeOp(buffer, _shape(v)))
+            dest[v] = buffer
+    return dest, copies
+
+
+def _materialize(
+    lw: FunctionLowering, op: Operation, dest: dict[SSAValue, SSAValue], buffered: set[SSAValue]
+) -> None:
+    """Give the result of `op` its buffer: a view, a constant, or `dest`
+    (else a new temporary) filled by its buffer or element rule."""
+    value = op.results[0]
+    if isinstance(op, array.ReshapeOp):
+        view = dest.get(value)
+        if view is None:
+            view = lw.emit(loops.ReshapeOp(lw.buffers[op.input], _shape(value)))
+        lw.buffers[value] = view
+    elif isinstance(op, array.ConstantOp) and not is_pointwise(op):
+        lw.buffers[value] = lw.emit(loops.ConstantOp(op.value))
+    else:
+        target = dest[value] if value in dest else lw.alloc(_memref(value.type))
+        if type(op) in BUFFER_RULES:
+            BUFFER_RULES[type(op)](lw, op, target, buffered)
+        else:
+            lw.compute_into(op, target)
+        lw.buffers[value] = target
+
+
+def lower_function(fn: func.FuncOp, stack_threshold: int) -> None:
+    """Rewrite one array-level function into its loops-level form in place."""
+    _check_lowerable(fn)
+    old = fn.body.block
+    ret = old.last_op
+    assert isinstance(ret, func.ReturnOp)
+    results = list(ret.arguments)
+    in_types = [_memref(a.type) for a in old.args]
+    out_types = [_memref(r.type) for r in results]
+    block = Block(arg_types=[*in_types, *out_types])
+    inputs, outputs = block.args[: len(in_types)], block.args[len(in_types) :]
+    for new, arg in zip(inputs, old.args, strict=True):
+        new.name_hint = arg.name_hint
+    for out in outputs:
+        out.name_hint = "out"
+
+    lw = FunctionLowering(block, stack_threshold)
+    lw.buffers.update(zip(old.args, inputs, strict=True))
+    buffered = plan_buffers(old, results)
+    dest, copies = _place_results(lw, results, outputs)
+    for op in old.ops:
+        if op is not ret and op.results[0] in buffered:
+            _materialize(lw, op, dest, buffered)
+    for value, out in copies:
+        lw.copy(value, out)
+    lw.finish()
+
+    arg_attrs = None
+    if fn.arg_attrs is not None or fn.res_attrs is not None:
+        empty = DictionaryAttr({})
+        ins = fn.arg_attrs.data if fn.arg_attrs is not None else (empty,) * len(in_types)
+        outs = fn.res_attrs.data if fn.res_attrs is not None else (empty,) * len(out_types)
+        arg_attrs = ArrayAttr([*ins, *outs])
+    fn.body.detach_block(old)
+    old.erase(safe_erase=False)
+    fn.body.add_block(block)
+    fn.function_type = FunctionType.from_lists([*in_types, *out_types], [])
+    fn.arg_attrs = arg_attrs
+    fn.res_attrs = None
+    fn.attributes[loops.NUM_INPUTS_ATTR] = IntegerAttr(len(in_types), i64)
+
+
+# ---------------------------------------------------------------------------
+# The pass
+# ---------------------------------------------------------------------------
+
+
+def check_legal(module: ModuleOp) -> None:
+    """Fail on any `array` op or tensor type left in `module`."""
+    for op in module.walk():
+        if op.dialect_name() == "array":
+            raise _fail(f"'{op.name}' was left unlowered")
+        types = [*op.result_types, *op.operand_types]
+        types += [a.type for r in op.regions for b in r.blocks for a in b.args]
+        if isinstance(op, func.FuncOp):
+            types += [*op.function_type.inputs.data, *op.function_type.outputs.data]
+        if any(isinstance(t, TensorType) for t in types):
+            raise _fail(f"'{op.name}' still has a tensor type after lowering")
+
+
+@dataclass(frozen=True)
+class LowerArrayToLoops(ModulePass):
+    """Bufferize array-level functions into fused `loops` nests."""
+
+    name = PASS_NAME
+
+    stack_threshold: int = 0
+    """Temporaries smaller than this many bytes are allocated "stack"."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.stack_threshold < 0:
+            raise _fail(f"stack-threshold must be >= 0, got {self.stack_threshold}")
+        for fn in [o for o in op.walk() if isinstance(o, func.FuncOp)]:
+            if loops.NUM_INPUTS_ATTR in fn.attributes:
+                continue  # already at the loops level
+            if fn.is_declaration:
+                raise _fail(f"@{fn.sym_name.data} is a declaration; inline calls first")
+            lower_function(fn, self.stack_threshold)
+        check_legal(op)

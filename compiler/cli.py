@@ -237,17 +237,17 @@ class GradcOptMain(xDSLOptMain):
                 found = Universe.get_multiverse()
             except ValueError as e:
                 raise CliError(f"conflicting xdsl.universe plugins: {e}") from e
+            merged: dict[str, dict[str, Callable[[], object]]] = {}
             for kind in ("all_dialects", "all_passes", "all_targets"):
-                have: dict[str, Callable[[], object]] = getattr(found, kind)
+                have = dict(getattr(found, kind))
                 for name, factory in getattr(GRADC_UNIVERSE, kind).items():
-                    if name not in have:
-                        have[name] = factory
-                    elif have[name] is not factory:
+                    if have.setdefault(name, factory) is not factory:
                         raise CliError(
                             f"'{name}' is defined both by gradc and by another "
                             "xdsl.universe plugin"
                         )
-            self._universe = found
+                merged[kind] = have
+            self._universe = Universe(**merged)  # type: ignore[arg-type]
         return self._universe
 
     def register_all_dialects(self) -> None:

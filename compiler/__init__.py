@@ -1,0 +1,18 @@
+"""gradc: NumPy-like Python functions compiled to dependency-free C.
+
+    import gradc
+    import gradc.numpy as gnp
+
+    @gradc.jit
+    def layer(x, w, b):
+        return gnp.tanh(x @ w + b)
+
+`jit`, `lower` and `export_c` are the entry points (see `gradc.api`);
+`GradcError` is the base of every error a user can cause.
+"""
+
+from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
+from gradc.api import export_c, jit, lower
+from gradc.errors import GradcError
+
+__all__ = ["jit", "lower", "export_c", "GradcError", "numpy"]

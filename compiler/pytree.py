@@ -30,7 +30,12 @@ class PyTreeDef:
         self.kind = kind
         self.keys = keys
         self.children = children
-        self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        if kind is None:
+            self.num_leaves = 1
+        else:
+            self.num_leaves = 0
+            for child in children:
+                self.num_leaves += child.num_leaves
         self._hash = hash((kind, keys, children))
 
     def __hash__(self) -> int:
@@ -92,9 +97,12 @@ def flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
 
 def _flatten(node: Any, leaves: list[Any]) -> PyTreeDef:
     kind = type(node)
+    if kind not in _CONTAINERS and not isinstance(node, (tuple, list, dict)):  # noqa: UP038 (faster)
+        leaves.append(node)  # the common case first: a leaf
+        return LEAF
     if kind is tuple or kind is list:
         return PyTreeDef(kind, None, tuple([_flatten(c, leaves) for c in node]))
-    if kind is dict or isinstance(node, dict):
+    if isinstance(node, dict):
         try:
             keys = tuple(sorted(node))
         except TypeError:
@@ -107,10 +115,10 @@ def _flatten(node: Any, leaves: list[Any]) -> PyTreeDef:
     if isinstance(node, tuple):
         base = kind if hasattr(kind, "_fields") else tuple
         return PyTreeDef(base, None, tuple([_flatten(c, leaves) for c in node]))
-    if isinstance(node, list):
-        return PyTreeDef(list, None, tuple([_flatten(c, leaves) for c in node]))
-    leaves.append(node)
-    return LEAF
+    return PyTreeDef(list, None, tuple([_flatten(c, leaves) for c in node]))
+
+
+_CONTAINERS = frozenset({tuple, list, dict, _NoneType})
 
 
 def unflatten(treedef: PyTreeDef, leaves: Sequence[Any]) -> Any:

@@ -1,0 +1,139 @@
+"""The default pass pipeline, and running pipelines by their CLI spelling.
+
+    run_pipeline(module, "canonicalize,cse,lower-array-to-loops")
+    compile_module(module, "f")(x, y) -> [out0, ...]
+
+Passes are looked up by CLI name in gradc's registry and xDSL's
+(`canonicalize`, `cse`, `dce` are xDSL's own), exactly as `gradc-opt -p`
+does, so any pipeline here can be replayed on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import get_all_dialects as xdsl_dialects
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.ir import Attribute
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.transforms import get_all_passes as xdsl_passes
+
+from gradc.dense import numpy_dtype
+from gradc.dialects import get_all_dialects as gradc_dialects
+from gradc.errors import PipelineError
+from gradc.passes import get_all_passes as gradc_passes
+
+if TYPE_CHECKING:
+    from gradc.runtime import CompiledFunction
+
+ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
+"""Clean-up at the array level: simplify, then drop duplicates and dead ops."""
+
+DEFAULT_PIPELINE: tuple[str, ...] = (
+    *ARRAY_PASSES,
+    "lower-array-to-loops",
+    "lower-loops-to-c",
+)
+"""From `array` ops to the `c` dialect, ready for the `c` target."""
+
+TO_LOOPS: tuple[str, ...] = DEFAULT_PIPELINE[: DEFAULT_PIPELINE.index("lower-array-to-loops") + 1]
+"""The prefix of the default pipeline that ends at the loops level."""
+
+
+def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Every pass by CLI name: xDSL's, then gradc's (which win a clash)."""
+    return {**xdsl_passes(), **gradc_passes()}
+
+
+def make_context() -> Context:
+    """A context that knows xDSL's dialects and gradc's (loaded on use)."""
+    ctx = Context()
+    for name, factory in {**xdsl_dialects(), **gradc_dialects()}.items():
+        ctx.register_dialect(name, factory)
+    return ctx
+
+
+def parse_pipeline(passes: str | Sequence[str]) -> PassPipeline:
+    """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline."""
+    spec = passes if isinstance(passes, str) else ",".join(passes)
+    try:
+        return PassPipeline.parse_spec(available_passes(), spec)
+    except Exception as err:  # xDSL: ValueError for unknown passes, others for bad options
+        raise PipelineError(f"bad pass pipeline '{spec}': {err}") from None
+
+
+def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
+    """Apply `passes` to `module` in place and return it."""
+    parse_pipeline(passes).apply(make_context(), module)
+    return module
+
+
+def lower_to_c(module: ModuleOp) -> ModuleOp:
+    """Run the default pipeline: array level in, `c` dialect out (in place)."""
+    return run_pipeline(module, DEFAULT_PIPELINE)
+
+
+ArraySpec = tuple[tuple[int, ...], np.dtype]
+
+
+def function_specs(module: ModuleOp, fn_name: str) -> tuple[list[ArraySpec], list[ArraySpec]]:
+    """(shape, dtype) of each argument and result of the array-level
+    `func.func @fn_name` (what the C function takes and fills)."""
+    for op in module.ops:
+        if isinstance(op, func.FuncOp) and op.sym_name.data == fn_name:
+            fn_type = op.function_type
+            return [_spec(t) for t in fn_type.inputs.data], [_spec(t) for t in fn_type.outputs.data]
+    raise KeyError(f"no function @{fn_name} in the module")
+
+
+def _spec(typ: Attribute) -> ArraySpec:
+    assert isinstance(typ, TensorType), typ
+    return tuple(typ.get_shape()), numpy_dtype(typ.get_element_type())
+
+
+def build_c(
+    source: str,
+    header: str,
+    fn_name: str,
+    specs: tuple[Sequence[ArraySpec], Sequence[ArraySpec]],
+    cflags: Sequence[str] | None = None,
+) -> CompiledFunction:
+    """Compile printed C (through the content-hash cache) and wrap `fn_name`,
+    whose inputs and outputs are `specs`."""
+    from gradc.build import build
+    from gradc.runtime import CompiledFunction
+
+    library = build(source, header, [fn_name], None if cflags is None else tuple(cflags))
+    inputs, outputs = specs
+    return CompiledFunction(library, fn_name, inputs, outputs)
+
+
+def compile_module(
+    module: ModuleOp, fn_name: str, cflags: Sequence[str] | None = None
+) -> CompiledFunction:
+    """Lower an array-level module (in place), print and build its C, and
+    return `fn_name` as a callable on NumPy arrays giving a list of results."""
+    from gradc.target_c import print_c_header, print_c_source
+
+    specs = function_specs(module, fn_name)
+    lower_to_c(module)
+    return build_c(print_c_source(module), print_c_header(module), fn_name, specs, cflags)
+
+
+__all__ = [
+    "DEFAULT_PIPELINE",
+    "ARRAY_PASSES",
+    "TO_LOOPS",
+    "available_passes",
+    "make_context",
+    "parse_pipeline",
+    "run_pipeline",
+    "lower_to_c",
+    "function_specs",
+    "build_c",
+    "compile_module",
+]

@@ -1,0 +1,207 @@
+"""Build generated C into a Python extension with cffi, cached by content hash.
+
+cffi's out-of-line API mode writes a wrapper C file that contains our kernel
+source; we compile it with one direct compiler call instead of going through
+setuptools, which would cost more than the compile itself. Each build lands in
+`<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, so a user can
+open exactly what runs. Entries are written atomically (temp dir + rename), so
+concurrent processes never see half-built entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+import cffi
+
+DEFAULT_FLAGS: tuple[str, ...] = ("-O3", "-march=native")
+CACHE_FORMAT = "gradc-build-1"
+"""Bump when the layout of a cache entry changes."""
+
+_loaded: dict[str, ModuleType] = {}
+"""Extension modules already loaded in this process, by cache key."""
+_build_lock = threading.Lock()
+
+
+class BuildError(Exception):
+    """The C compiler rejected generated code (or could not be run)."""
+
+
+def cache_root() -> Path:
+    """`$GRADC_CACHE_DIR`, else `$XDG_CACHE_HOME/gradc`, else `~/.cache/gradc`."""
+    if env := os.environ.get("GRADC_CACHE_DIR"):
+        return Path(env)
+    if xdg := os.environ.get("XDG_CACHE_HOME"):
+        return Path(xdg) / "gradc"
+    return Path.home() / ".cache" / "gradc"
+
+
+def compiler_command() -> tuple[str, ...]:
+    """`$CC` split like a shell would (so `ccache gcc` works), else `cc`."""
+    return tuple(shlex.split(os.environ.get("CC") or "cc"))
+
+
+@lru_cache(maxsize=None)
+def compiler_version(command: tuple[str, ...]) -> str:
+    """First line of `cc --version`; part of the cache key, computed once."""
+    try:
+        proc = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, check=False
+        )
+    except OSError as err:
+        raise BuildError(
+            f"cannot run the C compiler {' '.join(command)!r} ({err}); set $CC"
+        ) from err
+    lines = (proc.stdout or proc.stderr).splitlines()
+    return lines[0] if lines else ""
+
+
+def resolve_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
+    """Explicit flags win, then `$GRADC_CFLAGS`, then DEFAULT_FLAGS."""
+    if flags is not None:
+        return tuple(flags)
+    if env := os.environ.get("GRADC_CFLAGS"):
+        return tuple(shlex.split(env))
+    return DEFAULT_FLAGS
+
+
+def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str]) -> str:
+    """sha256 of everything that changes the built file."""
+    parts = [
+        CACHE_FORMAT,
+        source,
+        header,
+        "\0".join(flags),
+        "\0".join(command),
+        compiler_version(tuple(command)),
+        sysconfig.get_config_var("EXT_SUFFIX") or "",
+        cffi.__version__,
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def module_name(key: str) -> str:
+    return f"_gradc_{key[:16]}"
+
+
+def _cdef(header: str) -> str:
+    """The header without preprocessor lines, which cffi's parser does not take."""
+    return "\n".join(line for line in header.splitlines() if not line.lstrip().startswith("#"))
+
+
+def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[str],
+             command: Sequence[str]) -> None:
+    (entry / "kernel.c").write_text(source)
+    (entry / "kernel.h").write_text(header)
+    ffi = cffi.FFI()
+    try:
+        ffi.cdef(_cdef(header))
+    except cffi.CDefError as err:
+        raise BuildError(f"cffi cannot parse the header {entry / 'kernel.h'}: {err}") from err
+    ffi.set_source(name, source, compiler_verbose=False)
+    wrapper = entry / f"{name}.c"
+    ffi.emit_c_code(str(wrapper))
+    include = sysconfig.get_paths()["include"]
+    library = _library_path(entry, name)
+    cmd = [*command, *flags, "-fPIC", "-shared", f"-I{include}", wrapper.name,
+           "-o", library.name, "-lm"]
+    try:
+        proc = _run_compiler(cmd, entry)
+    except OSError as err:
+        raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
+    if proc.returncode != 0:
+        raise BuildError(
+            f"C compiler failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+            f"{proc.stderr.strip()}"
+        )
+
+
+def _library_path(entry: Path, name: str) -> Path:
+    return entry / (name + (sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise BuildError(f"cannot load the built extension {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(
+    source: str,
+    header: str,
+    function_names: Iterable[str],
+    flags: tuple[str, ...] | None = None,
+) -> ModuleType:
+    """Compile (or fetch from the cache) and load C source; returns the cffi
+    extension module, whose `.lib` holds the functions and `.ffi` the FFI."""
+    names = list(function_names)
+    missing = [n for n in names if f" {n}(" not in header]
+    if missing:
+        raise BuildError(f"functions {missing} are not declared in the header")
+    flags = resolve_flags(flags)
+    command = compiler_command()
+    key = cache_key(source, header, flags, command)
+    with _build_lock:
+        if key in _loaded:
+            return _loaded[key]
+        name = module_name(key)
+        root = cache_root()
+        entry = root / key
+        library = _library_path(entry, name)
+        if not library.exists():
+            root.mkdir(parents=True, exist_ok=True)
+            _build_entry(root, entry, key, name, source, header, flags, command)
+        module = _load(library, name)
+        _loaded[key] = module
+        return module
+
+
+def _build_entry(root: Path, entry: Path, key: str, name: str, source: str, header: str,
+                 flags: Sequence[str], command: Sequence[str]) -> None:
+    """Build into a temp dir in the cache, then rename it into place."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=root))
+    try:
+        _compile(tmp, name, source, header, flags, command)
+    except BuildError as err:
+        kept = root / f"failed-{key[:16]}"
+        shutil.rmtree(kept, ignore_errors=True)
+        os.rename(tmp, kept)
+        raise BuildError(f"{err}\nsource kept at {kept / 'kernel.c'}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if entry.exists() and not _library_path(entry, name).exists():
+        shutil.rmtree(entry, ignore_errors=True)  # a damaged entry: replace it
+    try:
+        os.rename(tmp, entry)
+    except OSError:
+        # Another process finished first; its entry is identical, use it.
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not _library_path(entry, name).exists():
+            raise
+
+
+def forget_loaded() -> None:
+    """Drop the in-process memo (the disk cache stays): for tests."""
+    with _build_lock:
+        _loaded.clear()
+

@@ -1,0 +1,363 @@
+"""Target `c`: print a module of `c` ops as C99 source and header.
+
+The printer is deliberately dumb: every decision about what to compute was made
+by the passes, so this file only spells ops in C. Values get names from their
+hints (sanitized, made unique) or by order (`v0`, `i0`, `t0`). Literals and
+pure single-use expressions are inlined into their user when it sits in the
+same block (so `b[i * 784 + j]` reads naturally and nothing is moved into a
+loop); every other value becomes a `const T name = ...;` local. Values nobody
+needs are not printed, so `-Wall -Wextra -Werror` stays quiet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO, ClassVar
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.utils.exceptions import DiagnosticException
+from xdsl.utils.target import Target
+
+from gradc.dialects import c
+
+SOURCE_INCLUDES = ("math.h", "stdbool.h", "stddef.h", "stdint.h")
+HEADER_INCLUDES = ("stdbool.h", "stddef.h", "stdint.h")
+INDENT = "    "
+
+# C operator precedence, higher binds tighter.
+PRIMARY, UNARY, COND = 16, 15, 3
+BINARY_PRECEDENCE = {
+    "*": 13, "/": 13, "+": 12, "-": 12,
+    "<": 10, "<=": 10, ">": 10, ">=": 10, "==": 9, "!=": 9,
+    "&&": 5, "||": 4,
+}
+ARITHMETIC = frozenset("*/+-")
+
+INLINABLE = (c.BinaryExprOp, c.CompareOp, c.UnaryExprOp, c.SelectOp, c.CastOp)
+"""Pure expressions that may move to their user (calls may set errno, loads
+must stay before later stores: both are always named locals)."""
+
+
+def c_type_name(typ: Attribute) -> str:
+    """The C spelling of a scalar type (i32 is `int`, the ABI's return type)."""
+    if isinstance(typ, Float32Type):
+        return "float"
+    if isinstance(typ, Float64Type):
+        return "double"
+    if isinstance(typ, IndexType):
+        return "int64_t"
+    if isinstance(typ, c.SizeType):
+        return "size_t"
+    if isinstance(typ, IntegerType):
+        width = typ.width.data
+        if width == 1:
+            return "bool"
+        if width == 32:
+            return "int"
+        return f"int{width}_t"
+    raise DiagnosticException(f"target c: type {typ} has no C spelling")
+
+
+def c_declaration(typ: Attribute, name: str) -> str:
+    """`const float *restrict x` for pointers, `float x` for scalars."""
+    if isinstance(typ, c.PtrType):
+        const = "const " if typ.const else ""
+        pointee = "void" if typ.is_void else c_type_name(typ.pointee)
+        restrict = "restrict " if typ.restrict else ""
+        return f"{const}{pointee} *{restrict}{name}"
+    return f"{c_type_name(typ)} {name}"
+
+
+def c_float_literal(value: float, typ: Attribute) -> str:
+    """Shortest text that reads back as exactly `value` in `typ` (numpy's
+    Dragon4 for float, Python's repr for double); INFINITY/NAN from math.h."""
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "-INFINITY"
+    if isinstance(typ, Float32Type):
+        text = str(np.float32(value))
+        suffix = "f"
+    else:
+        text = repr(float(value))
+        suffix = ""
+    if not any(ch in text for ch in ".e"):
+        text += ".0"
+    return text + suffix
+
+
+def c_literal(attr: IntegerAttr | FloatAttr) -> str:
+    if isinstance(attr, FloatAttr):
+        return c_float_literal(attr.value.data, attr.type)
+    value = attr.value.data
+    if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
+        return "true" if value else "false"
+    return str(value)
+
+
+def _wrap(text_prec: tuple[str, int], parens: bool) -> str:
+    return f"({text_prec[0]})" if parens else text_prec[0]
+
+
+def _live_ops(func: c.FuncOp) -> set[Operation]:
+    """Value-producing ops that a statement (store, return) needs, transitively."""
+    live: set[Operation] = set()
+    work = [op for op in func.walk() if not op.results]
+    while work:
+        op = work.pop()
+        for operand in op.operands:
+            owner = operand.owner
+            if isinstance(owner, Operation) and owner not in live:
+                live.add(owner)
+                work.append(owner)
+    return live
+
+
+class _FunctionPrinter:
+    """Prints one `c.func`; owns the names of its values."""
+
+    def __init__(self, func: c.FuncOp, reserved: Iterable[str]):
+        self.func = func
+        self.used_names = set(reserved)
+        self.names: dict[SSAValue, str] = {}
+        self.counters: dict[str, int] = {}
+        self.lines: list[str] = []
+        self.live = _live_ops(func)
+
+    # -- naming ---------------------------------------------------------------
+    def _fresh(self, prefix: str) -> str:
+        n = self.counters.get(prefix, 0)
+        while f"{prefix}{n}" in self.used_names:
+            n += 1
+        self.counters[prefix] = n + 1
+        return f"{prefix}{n}"
+
+    def bind(self, value: SSAValue, prefix: str) -> str:
+        if value.name_hint:
+            base = c.c_identifier(value.name_hint)
+            name, k = base, 1
+            while name in self.used_names:
+                name, k = f"{base}_{k}", k + 1
+        else:
+            name = self._fresh(prefix)
+        self.used_names.add(name)
+        self.names[value] = name
+        return name
+
+    # -- expressions ------------------------------------------------------------
+    def live_uses(self, value: SSAValue) -> list[Operation]:
+        return [
+            use.operation
+            for use in value.uses
+            if not use.operation.results or use.operation in self.live
+        ]
+
+    def is_inlined(self, op: Operation) -> bool:
+        if isinstance(op, c.LiteralOp):
+            return True
+        if not isinstance(op, INLINABLE):
+            return False
+        users = self.live_uses(op.results[0])
+        return len(users) == 1 and users[0].parent_block() is op.parent_block()
+
+    def value(self, value: SSAValue) -> tuple[str, int]:
+        """The text of a value and its precedence."""
+        if value in self.names:
+            return self.names[value], PRIMARY
+        assert isinstance(value.owner, Operation)
+        return self.expression(value.owner)
+
+    def expression(self, op: Operation) -> tuple[str, int]:
+        if isinstance(op, c.LiteralOp):
+            text = c_literal(op.value)
+            return text, UNARY if text.startswith("-") else PRIMARY
+        if isinstance(op, c.BinaryExprOp | c.CompareOp):
+            prec = BINARY_PRECEDENCE[op.OPERATOR]
+            lhs, rhs = self.value(op.lhs), self.value(op.rhs)
+            if op.OPERATOR in ARITHMETIC:
+                left, right = _wrap(lhs, lhs[1] < prec), _wrap(rhs, rhs[1] <= prec)
+            else:
+                # Spell out comparisons and logic fully: clearer, and no -Wparentheses.
+                left, right = _wrap(lhs, lhs[1] < PRIMARY), _wrap(rhs, rhs[1] < PRIMARY)
+            return f"{left} {op.OPERATOR} {right}", prec
+        if isinstance(op, c.UnaryExprOp):
+            operand = self.value(op.operand)
+            return f"{op.OPERATOR}{_wrap(operand, operand[1] < PRIMARY)}", UNARY
+        if isinstance(op, c.CastOp):
+            operand = self.value(op.value)
+            cast = c_type_name(op.result.type)
+            return f"({cast}){_wrap(operand, operand[1] < PRIMARY)}", UNARY
+        if isinstance(op, c.SelectOp):
+            cond, yes, no = self.value(op.cond), self.value(op.if_true), self.value(op.if_false)
+            return (
+                f"{_wrap(cond, cond[1] < UNARY)} ? {_wrap(yes, yes[1] <= COND)} : "
+                f"{_wrap(no, no[1] < COND)}",
+                COND,
+            )
+        if isinstance(op, c.CallOp):
+            args = ", ".join(self.value(a)[0] for a in op.args)
+            return f"{op.callee.string_value()}({args})", PRIMARY
+        if isinstance(op, c.LoadOp):
+            return f"{self.value(op.ptr)[0]}[{self.value(op.index)[0]}]", PRIMARY
+        raise DiagnosticException(f"target c: cannot print '{op.name}' as a C expression")
+
+    # -- statements -------------------------------------------------------------
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append(INDENT * depth + line)
+
+    def signature(self) -> str:
+        """`static inline float f(float a)`: binds the parameter names."""
+        func = self.func
+        params = ", ".join(c_declaration(a.type, self.bind(a, "p")) for a in func.args)
+        result = func.result_type
+        qualifiers = ("static " if func.is_static else "") + ("inline " if func.is_inline else "")
+        result_name = "void" if result is None else c_type_name(result)
+        return f"{qualifiers}{result_name} {func.sym_name.data}({params or 'void'})"
+
+    def print_function(self) -> list[str]:
+        self.lines.append(self.signature() + " {")
+        for arg in self.func.args:
+            if not self.live_uses(arg):
+                self.emit(1, f"(void){self.names[arg]};")
+        self.print_block(self.func.body.block, 1)
+        self.lines.append("}")
+        return self.lines
+
+    def print_block(self, block: Block, depth: int) -> None:
+        for op in block.ops:
+            self.print_op(op, depth)
+
+    def print_op(self, op: Operation, depth: int) -> None:
+        if op.results and (op not in self.live or self.is_inlined(op)):
+            return
+        match op:
+            case c.ForOp():
+                # Names die with the loop's scope, so sibling loops reuse `i`, `j`.
+                outer_scope = set(self.used_names), dict(self.counters)
+                i = self.bind(op.induction_var, "i")
+                lo, hi, step = op.lower.data, op.upper.data, op.step.data
+                incr = f"++{i}" if step == 1 else f"{i} += {step}"
+                self.emit(depth, f"for (int64_t {i} = {lo}; {i} < {hi}; {incr}) {{")
+                self.print_block(op.body.block, depth + 1)
+                self.emit(depth, "}")
+                self.used_names, self.counters = outer_scope
+            case c.PragmaOp():
+                self.emit(depth, f"#pragma {op.text.data}")
+            case c.StoreOp():
+                ptr, index = self.value(op.ptr)[0], self.value(op.index)[0]
+                self.emit(depth, f"{ptr}[{index}] = {self.value(op.value)[0]};")
+            case c.ReturnOp():
+                if op.value is None:
+                    self.emit(depth, "return;")
+                else:
+                    self.emit(depth, f"return {self.value(op.value)[0]};")
+            case c.ArrayOp():
+                name = self.bind(op.result, "t")
+                element = op.result.type.pointee
+                self.emit(depth, f"{c_type_name(element)} {name}[{op.size.value.data}];")
+            case c.StaticArrayOp():
+                self.print_static_array(op, depth)
+            case c.ByteOffsetOp():
+                self.print_byte_offset(op, depth)
+            case _ if len(op.results) == 1:
+                text = self.expression(op)[0]
+                name = self.bind(op.results[0], "v")
+                self.emit(depth, f"const {c_type_name(op.results[0].type)} {name} = {text};")
+            case _:
+                raise DiagnosticException(f"target c: cannot print '{op.name}' as a C statement")
+
+    def print_static_array(self, op: c.StaticArrayOp, depth: int) -> None:
+        name = self.bind(op.result, "k")
+        typ = op.value.get_element_type()
+        values = op.value.get_values()
+        if isinstance(typ, Float32Type | Float64Type):
+            items = [c_float_literal(v, typ) for v in values]
+        elif isinstance(typ, IntegerType) and typ.width.data == 1:
+            items = ["true" if v else "false" for v in values]
+        else:
+            items = [str(v) for v in values]
+        decl = f"static const {c_type_name(typ)} {name}[{len(items)}] = {{"
+        if len(items) <= 8:
+            self.emit(depth, f"{decl}{', '.join(items)}}};")
+            return
+        self.emit(depth, decl)
+        for start in range(0, len(items), 8):
+            self.emit(depth + 1, ", ".join(items[start : start + 8]) + ",")
+        self.emit(depth, "};")
+
+    def print_byte_offset(self, op: c.ByteOffsetOp, depth: int) -> None:
+        base = self.value(op.base)[0]
+        name = self.bind(op.result, "t")
+        typ = op.result.type
+        assert isinstance(typ, c.PtrType)
+        pointee = "void" if typ.is_void else c_type_name(typ.pointee)
+        cast = f"({'const ' if typ.const else ''}{pointee} *)"
+        offset = op.offset.value.data
+        if offset == 0:
+            address = f"{cast}{base}"
+        else:
+            char = "const char" if typ.const or op.base.type.const else "char"
+            address = f"{cast}(({char} *){base} + {offset})"
+        self.emit(depth, f"{c_declaration(typ, name)} = {address};")
+
+
+def _functions(module: ModuleOp) -> list[c.FuncOp]:
+    funcs: list[c.FuncOp] = []
+    for op in module.ops:
+        if not isinstance(op, c.FuncOp):
+            raise DiagnosticException(
+                f"target c: cannot print '{op.name}' at module level; "
+                "run lower-loops-to-c first"
+            )
+        funcs.append(op)
+    return funcs
+
+
+def print_c_source(module: ModuleOp) -> str:
+    """The C99 translation unit for a module of `c.func` ops."""
+    funcs = _functions(module)
+    reserved = {f.sym_name.data for f in funcs}
+    lines = ["/* Generated by gradc. */"]
+    lines += [f"#include <{h}>" for h in SOURCE_INCLUDES]
+    for func in funcs:
+        lines.append("")
+        lines += _FunctionPrinter(func, reserved).print_function()
+    return "\n".join(lines) + "\n"
+
+
+def print_c_header(module: ModuleOp) -> str:
+    """Prototypes of the module's non-static functions, behind an include guard."""
+    funcs = _functions(module)
+    public = [f for f in funcs if f.is_static is None]
+    guard = f"GRADC_{public[0].sym_name.data.upper() if public else 'EMPTY'}_H"
+    lines = ["/* Generated by gradc. */", f"#ifndef {guard}", f"#define {guard}", ""]
+    lines += [f"#include <{h}>" for h in HEADER_INCLUDES]
+    lines.append("")
+    reserved = {f.sym_name.data for f in funcs}
+    lines += [_FunctionPrinter(f, reserved).signature() + ";" for f in public]
+    lines += ["", f"#endif /* {guard} */"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class CTarget(Target):
+    """`-t c` prints the source; `-t c{header=true}` prints the header."""
+
+    name: ClassVar[str] = "c"
+    header: bool = False
+
+    def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        output.write(print_c_header(module) if self.header else print_c_source(module))

@@ -1,0 +1,911 @@
+"""The `c` dialect: just enough structure to print C99.
+
+Statements are ops with regions or no results (`c.func`, `c.for`, `c.store`,
+`c.return`, `c.pragma`); everything that computes a value is an SSA expression
+(`c.add`, `c.call`, `c.load`, ...) that the printer either inlines into its
+single user or binds to a `const` local. Buffers are flat pointers
+(`!c.ptr<f32>`): multi-dimensional indexing is already folded into one `index`
+by `lower-loops-to-c`, so the printer never needs shapes.
+
+Scalar types are builtin: f32 (float), f64 (double), i1 (bool), index
+(int64_t), i8..i64 (intN_t), plus `!c.size_t`.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    I64,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    FunctionType,
+    IndexType,
+    IntAttr,
+    IntegerAttr,
+    IntegerType,
+    NoneType,
+    StringAttr,
+    SymbolRefAttr,
+    UnitAttr,
+    i1,
+)
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
+from xdsl.irdl import (
+    AnyAttr,
+    IRDLOperation,
+    VarConstraint,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.parser import AttrParser, Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    HasParent,
+    IsolatedFromAbove,
+    IsTerminator,
+    MemoryReadEffect,
+    MemoryWriteEffect,
+    NoTerminator,
+    Pure,
+    SymbolOpInterface,
+)
+from xdsl.utils.exceptions import VerifyException
+
+# ---------------------------------------------------------------------------
+# C identifiers
+
+C_KEYWORDS = frozenset(
+    "auto break case char const continue default do double else enum extern "
+    "float for goto if inline int long register restrict return short signed "
+    "sizeof static struct switch typedef union unsigned void volatile while "
+    "_Bool _Complex _Imaginary bool true false".split()
+)
+"""C99 keywords plus the stdbool.h macros."""
+
+LIBRARY_NAMES = frozenset(
+    "size_t ptrdiff_t NULL offsetof int8_t int16_t int32_t int64_t uint8_t "
+    "uint16_t uint32_t uint64_t intptr_t uintptr_t intmax_t uintmax_t "
+    "float_t double_t INFINITY NAN HUGE_VAL HUGE_VALF HUGE_VALL errno main "
+    "math_errhandling signgam".split()
+)
+"""Types, macros and objects of the headers generated code includes."""
+
+MATH_FUNCTIONS = frozenset(
+    # C99 <math.h>, its classification macros, and glibc's GNU extras
+    "acos asin atan atan2 cos sin tan acosh asinh atanh cosh sinh tanh exp exp2 "
+    "expm1 exp10 pow10 frexp ilogb ldexp log log10 log1p log2 logb modf scalb "
+    "scalbn scalbln cbrt fabs hypot pow sqrt erf erfc lgamma tgamma gamma ceil "
+    "floor nearbyint rint lrint llrint round lround llround trunc fmod remainder "
+    "remquo drem copysign nan nextafter nexttoward fdim fmax fmin fma sincos "
+    "significand j0 j1 jn y0 y1 yn finite fpclassify isfinite isinf isnan "
+    "isnormal signbit isgreater isgreaterequal isless islessequal islessgreater "
+    "isunordered".split()
+)
+"""Also taken with an `f` or `l` suffix (`expf`, `y0l`)."""
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def is_reserved(name: str) -> bool:
+    """Keywords and everything <math.h>, <stddef.h>, <stdint.h>, <stdbool.h> declare."""
+    if name in C_KEYWORDS or name in LIBRARY_NAMES or name in MATH_FUNCTIONS:
+        return True
+    return name[-1:] in ("f", "l") and name[:-1] in MATH_FUNCTIONS
+
+
+def is_c_identifier(name: str) -> bool:
+    """True for names we can print as-is: valid, not reserved, no leading `_`."""
+    return (
+        _IDENTIFIER.match(name) is not None
+        and not name.startswith("_")
+        and not is_reserved(name)
+    )
+
+
+def c_identifier(name: str) -> str:
+    """Turn any symbol or SSA name into a valid C identifier, deterministically.
+
+    Invalid characters become `_`; names that start with a digit or `_`, or that
+    are C keywords or library names, get the prefix `g_` (`2x` -> `g_2x`,
+    `int` -> `g_int`, `my-func` -> `my_func`)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if is_c_identifier(cleaned):
+        return cleaned
+    return "g_" + cleaned
+
+
+# ---------------------------------------------------------------------------
+# Types
+
+
+@irdl_attr_definition
+class SizeType(ParametrizedAttribute, TypeAttribute):
+    """`!c.size_t`: what `NAME_work_size` returns."""
+
+    name = "c.size_t"
+
+
+@irdl_attr_definition
+class PtrType(ParametrizedAttribute, TypeAttribute):
+    """A flat C pointer, spelled like its C declaration:
+    `!c.ptr<const f32 restrict>` is `const float *restrict`, and
+    `!c.ptr<void restrict>` is `void *restrict`."""
+
+    name = "c.ptr"
+    pointee: Attribute
+    is_const: IntAttr
+    is_restrict: IntAttr
+
+    def __init__(self, pointee: Attribute, const: bool = False, restrict: bool = False):
+        super().__init__(pointee, IntAttr(int(const)), IntAttr(int(restrict)))
+
+    @property
+    def const(self) -> bool:
+        return bool(self.is_const.data)
+
+    @property
+    def restrict(self) -> bool:
+        return bool(self.is_restrict.data)
+
+    @property
+    def is_void(self) -> bool:
+        return isinstance(self.pointee, NoneType)
+
+    def print_parameters(self, printer: Printer) -> None:
+        with printer.in_angle_brackets():
+            if self.const:
+                printer.print_string("const ")
+            if self.is_void:
+                printer.print_string("void")
+            else:
+                printer.print_attribute(self.pointee)
+            if self.restrict:
+                printer.print_string(" restrict")
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            const = parser.parse_optional_keyword("const") is not None
+            if parser.parse_optional_keyword("void") is not None:
+                pointee: Attribute = NoneType()
+            else:
+                pointee = parser.parse_type()
+            restrict = parser.parse_optional_keyword("restrict") is not None
+        return (pointee, IntAttr(int(const)), IntAttr(int(restrict)))
+
+    def verify(self) -> None:
+        if not self.is_void and not is_scalar_type(self.pointee):
+            raise VerifyException(
+                f"c.ptr: cannot point to {self.pointee}; expected a C scalar type or void"
+            )
+
+
+def is_scalar_type(typ: Attribute) -> bool:
+    """The builtin types with a C spelling (see `c_type_name` in the printer)."""
+    if isinstance(typ, IntegerType):
+        return typ.width.data in (1, 8, 16, 32, 64)
+    return isinstance(typ, Float32Type | Float64Type | IndexType | SizeType)
+
+
+def _check_scalar(op: Operation, typ: Attribute) -> None:
+    if not is_scalar_type(typ):
+        raise VerifyException(
+            f"{op.name}: expected a C scalar type (f32, f64, i1, i8..i64, index, "
+            f"!c.size_t), got {typ}"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Functions and statements
+
+
+@irdl_op_definition
+class FuncOp(IRDLOperation):
+    """A C function; entry block arguments are its parameters.
+
+    `c.func static inline @name(%a: f32) -> f32 { ... }`. A function with a
+    result must end with `c.return`; no result means `void`."""
+
+    name = "c.func"
+    sym_name = prop_def(StringAttr)
+    function_type = prop_def(FunctionType)
+    is_static = opt_prop_def(UnitAttr, prop_name="static")
+    is_inline = opt_prop_def(UnitAttr, prop_name="inline")
+    body = region_def("single_block")
+    traits = traits_def(SymbolOpInterface(), IsolatedFromAbove(), NoTerminator())
+
+    def __init__(
+        self,
+        name: str,
+        inputs: Sequence[Attribute],
+        result: Attribute | None,
+        body: Region | None = None,
+        static: bool = False,
+        inline: bool = False,
+    ):
+        if body is None:
+            body = Region(Block(arg_types=inputs))
+        props: dict[str, Attribute] = {
+            "sym_name": StringAttr(name),
+            "function_type": FunctionType.from_lists(
+                inputs, [] if result is None else [result]
+            ),
+        }
+        if static:
+            props["static"] = UnitAttr()
+        if inline:
+            props["inline"] = UnitAttr()
+        super().__init__(properties=props, regions=[body])
+
+    @property
+    def result_type(self) -> Attribute | None:
+        outputs = self.function_type.outputs.data
+        return outputs[0] if outputs else None
+
+    @property
+    def args(self) -> tuple[SSAValue, ...]:
+        return tuple(self.body.block.args)
+
+    def verify_(self) -> None:
+        name = self.sym_name.data
+        if not is_c_identifier(name):
+            raise VerifyException(
+                f"c.func @{name}: not a valid C identifier (try '{c_identifier(name)}')"
+            )
+        inputs = self.function_type.inputs.data
+        outputs = self.function_type.outputs.data
+        if len(outputs) > 1:
+            raise VerifyException(f"c.func @{name}: at most one result, got {len(outputs)}")
+        for out in outputs:
+            if not is_scalar_type(out):
+                raise VerifyException(f"c.func @{name}: result must be a C scalar, got {out}")
+        block = self.body.block
+        if tuple(a.type for a in block.args) != tuple(inputs):
+            raise VerifyException(
+                f"c.func @{name}: block arguments do not match the signature {self.function_type}"
+            )
+        for t in inputs:
+            if not (isinstance(t, PtrType) or is_scalar_type(t)):
+                raise VerifyException(
+                    f"c.func @{name}: parameter type {t} is not a C scalar or !c.ptr"
+                )
+        if outputs and not isinstance(block.last_op, ReturnOp):
+            raise VerifyException(f"c.func @{name}: a function with a result must end with c.return")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> FuncOp:
+        static = parser.parse_optional_keyword("static") is not None
+        inline = parser.parse_optional_keyword("inline") is not None
+        name = parser.parse_symbol_name().data
+        args = parser.parse_comma_separated_list(
+            parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=True)
+        )
+        result = parser.parse_type() if parser.parse_optional_punctuation("->") else None
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        body = parser.parse_region(args)
+        op = cls(name, [a.type for a in args], result, body, static, inline)
+        if attrs is not None:
+            op.attributes.update(attrs.data)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        if self.is_static is not None:
+            printer.print_string(" static")
+        if self.is_inline is not None:
+            printer.print_string(" inline")
+        printer.print_string(" ")
+        printer.print_symbol_name(self.sym_name.data)
+        printer.print_string("(")
+        printer.print_list(self.body.block.args, printer.print_block_argument)
+        printer.print_string(")")
+        if self.result_type is not None:
+            printer.print_string(" -> ")
+            printer.print_attribute(self.result_type)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+
+@irdl_op_definition
+class ReturnOp(IRDLOperation):
+    """`c.return %v : i32` (or bare `c.return` in a void function)."""
+
+    name = "c.return"
+    value = opt_operand_def()
+    assembly_format = "($value^ `:` type($value))? attr-dict"
+    traits = traits_def(IsTerminator(), HasParent(FuncOp))
+
+    def __init__(self, value: SSAValue | Operation | None = None):
+        super().__init__(operands=[[] if value is None else [value]])
+
+    def verify_(self) -> None:
+        func = self.parent_op()
+        assert isinstance(func, FuncOp)
+        expected = func.result_type
+        got = None if self.value is None else self.value.type
+        if expected != got:
+            raise VerifyException(
+                f"c.return: @{func.sym_name.data} returns "
+                f"{'void' if expected is None else expected}, got "
+                f"{'nothing' if got is None else got}"
+            )
+
+
+@irdl_op_definition
+class ForOp(IRDLOperation):
+    """`c.for %i = 0 to 64 step 1 { ... }`: `for (int64_t i = 0; i < 64; i++)`."""
+
+    name = "c.for"
+    lower = prop_def(IntAttr)
+    upper = prop_def(IntAttr)
+    step = prop_def(IntAttr)
+    body = region_def("single_block")
+    traits = traits_def(NoTerminator())
+
+    def __init__(self, lower: int, upper: int, step: int = 1, body: Region | None = None):
+        if body is None:
+            body = Region(Block(arg_types=[IndexType()]))
+        super().__init__(
+            properties={"lower": IntAttr(lower), "upper": IntAttr(upper), "step": IntAttr(step)},
+            regions=[body],
+        )
+
+    @property
+    def induction_var(self) -> SSAValue:
+        return self.body.block.args[0]
+
+    def verify_(self) -> None:
+        if self.step.data < 1:
+            raise VerifyException(f"c.for: step must be >= 1, got {self.step.data}")
+        args = self.body.block.args
+        if len(args) != 1 or not isinstance(args[0].type, IndexType):
+            raise VerifyException("c.for: the body must have exactly one `index` argument")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ForOp:
+        arg = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation("=")
+        lower = parser.parse_integer(allow_boolean=False)
+        parser.parse_keyword("to")
+        upper = parser.parse_integer(allow_boolean=False)
+        parser.parse_keyword("step")
+        step = parser.parse_integer(allow_boolean=False)
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        body = parser.parse_region((arg.resolve(IndexType()),))
+        op = cls(lower, upper, step, body)
+        if attrs is not None:
+            op.attributes.update(attrs.data)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.induction_var)
+        printer.print_string(f" = {self.lower.data} to {self.upper.data} step {self.step.data}")
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+
+@irdl_op_definition
+class PragmaOp(IRDLOperation):
+    """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that follows."""
+
+    name = "c.pragma"
+    text = prop_def(StringAttr)
+    assembly_format = "$text attr-dict"
+
+    def __init__(self, text: str):
+        super().__init__(properties={"text": StringAttr(text)})
+
+    def verify_(self) -> None:
+        text = self.text.data
+        if not text.strip() or "\n" in text:
+            raise VerifyException(f"c.pragma: expected one non-empty line, got {text!r}")
+        if not isinstance(self.next_op, ForOp):
+            raise VerifyException(f"c.pragma \"{text}\": must be followed by a c.for")
+
+
+@irdl_op_definition
+class ArrayOp(IRDLOperation):
+    """A local (stack) array: `%t = c.array 64 : !c.ptr<f32>` is `float t[64];`."""
+
+    name = "c.array"
+    size = prop_def(IntegerAttr[I64])
+    result = result_def(PtrType)
+    assembly_format = "$size attr-dict `:` type($result)"
+
+    def __init__(self, size: int, element: Attribute):
+        super().__init__(
+            properties={"size": IntegerAttr(size, 64)}, result_types=[PtrType(element)]
+        )
+
+    def verify_(self) -> None:
+        typ = self.result.type
+        assert isinstance(typ, PtrType)
+        if self.size.value.data < 1:
+            raise VerifyException(f"c.array: size must be >= 1, got {self.size.value.data}")
+        if typ.is_void or typ.const:
+            raise VerifyException(f"c.array: element type must be a non-const scalar, got {typ}")
+
+
+@irdl_op_definition
+class StaticArrayOp(IRDLOperation):
+    """Read-only data: `%k = c.static_array dense<[1.0, 2.0]> : tensor<2xf32> ->
+    !c.ptr<const f32>` is `static const float k[2] = {1.0f, 2.0f};`."""
+
+    name = "c.static_array"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(PtrType)
+    assembly_format = "$value attr-dict `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(
+            properties={"value": value},
+            result_types=[PtrType(value.get_element_type(), const=True)],
+        )
+
+    def verify_(self) -> None:
+        typ = self.result.type
+        assert isinstance(typ, PtrType)
+        if not typ.const or typ.pointee != self.value.get_element_type():
+            raise VerifyException(
+                f"c.static_array: result must be !c.ptr<const "
+                f"{self.value.get_element_type()}>, got {typ}"
+            )
+
+
+@irdl_op_definition
+class ByteOffsetOp(IRDLOperation):
+    """A typed pointer at a byte offset into another buffer (a workspace slice):
+    `%t = c.byte_offset %work + 128 : !c.ptr<void restrict> -> !c.ptr<f32 restrict>`
+    is `float *restrict t = (float *)((char *)work + 128);`."""
+
+    name = "c.byte_offset"
+    base = operand_def(PtrType)
+    offset = prop_def(IntegerAttr[I64])
+    result = result_def(PtrType)
+    assembly_format = "$base `+` $offset attr-dict `:` type($base) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, base: SSAValue | Operation, offset: int, result: PtrType):
+        super().__init__(
+            operands=[base], properties={"offset": IntegerAttr(offset, 64)}, result_types=[result]
+        )
+
+    def verify_(self) -> None:
+        if self.offset.value.data < 0:
+            raise VerifyException(f"c.byte_offset: offset must be >= 0, got {self.offset.value.data}")
+        base, res = self.base.type, self.result.type
+        assert isinstance(base, PtrType) and isinstance(res, PtrType)
+        if base.const and not res.const:
+            raise VerifyException(f"c.byte_offset: cannot drop const from {base} to {res}")
+
+
+def _check_access(op: Operation, ptr: SSAValue, index: SSAValue, value_type: Attribute) -> None:
+    typ = ptr.type
+    assert isinstance(typ, PtrType)
+    if typ.is_void:
+        raise VerifyException(f"{op.name}: cannot index a void pointer")
+    if not isinstance(index.type, IndexType):
+        raise VerifyException(f"{op.name}: the index must be `index`, got {index.type}")
+    if value_type != typ.pointee:
+        raise VerifyException(f"{op.name}: value type {value_type} does not match {typ}")
+
+
+@irdl_op_definition
+class StoreOp(IRDLOperation):
+    """`c.store %v, %p[%i] : !c.ptr<f32>` is `p[i] = v;`."""
+
+    name = "c.store"
+    value = operand_def()
+    ptr = operand_def(PtrType)
+    index = operand_def(IndexType)
+    traits = traits_def(MemoryWriteEffect())
+
+    def __init__(self, value: SSAValue | Operation, ptr: SSAValue | Operation, index: SSAValue | Operation):
+        super().__init__(operands=[value, ptr, index])
+
+    def verify_(self) -> None:
+        _check_access(self, self.ptr, self.index, self.value.type)
+        typ = self.ptr.type
+        assert isinstance(typ, PtrType)
+        if typ.const:
+            raise VerifyException(f"c.store: cannot store through {typ}")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> StoreOp:
+        value = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        ptr = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        index = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        typ = parser.parse_type()
+        if not isinstance(typ, PtrType):
+            parser.raise_error(f"expected a !c.ptr type, got {typ}")
+        op = cls(
+            parser.resolve_operand(value, typ.pointee),
+            parser.resolve_operand(ptr, typ),
+            parser.resolve_operand(index, IndexType()),
+        )
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.value)
+        printer.print_string(", ")
+        printer.print_operand(self.ptr)
+        printer.print_string("[")
+        printer.print_operand(self.index)
+        printer.print_string("]")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.ptr.type)
+
+
+# ---------------------------------------------------------------------------
+# Expressions
+
+
+@irdl_op_definition
+class LoadOp(IRDLOperation):
+    """`%v = c.load %p[%i] : !c.ptr<f32>` is `p[i]`."""
+
+    name = "c.load"
+    ptr = operand_def(PtrType)
+    index = operand_def(IndexType)
+    result = result_def()
+    traits = traits_def(MemoryReadEffect())
+
+    def __init__(self, ptr: SSAValue | Operation, index: SSAValue | Operation):
+        ptr = SSAValue.get(ptr)
+        assert isinstance(ptr.type, PtrType)
+        super().__init__(operands=[ptr, index], result_types=[ptr.type.pointee])
+
+    def verify_(self) -> None:
+        _check_access(self, self.ptr, self.index, self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LoadOp:
+        ptr = parser.parse_unresolved_operand()
+        parser.parse_punctuation("[")
+        index = parser.parse_unresolved_operand()
+        parser.parse_punctuation("]")
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        typ = parser.parse_type()
+        if not isinstance(typ, PtrType):
+            parser.raise_error(f"expected a !c.ptr type, got {typ}")
+        op = cls(parser.resolve_operand(ptr, typ), parser.resolve_operand(index, IndexType()))
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.ptr)
+        printer.print_string("[")
+        printer.print_operand(self.index)
+        printer.print_string("]")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.ptr.type)
+
+
+@irdl_op_definition
+class LiteralOp(IRDLOperation):
+    """A constant: `c.literal 1.500000e+00 : f32`, `c.literal 64 : index`,
+    `c.literal true`."""
+
+    name = "c.literal"
+    value = prop_def(IntegerAttr | FloatAttr)
+    result = result_def()
+    traits = traits_def(Pure())
+
+    def __init__(self, value: IntegerAttr | FloatAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    def verify_(self) -> None:
+        _check_scalar(self, self.result.type)
+        if self.value.type != self.result.type:
+            raise VerifyException(
+                f"c.literal: value type {self.value.type} does not match {self.result.type}"
+            )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> LiteralOp:
+        value = parser.parse_attribute()
+        if not isinstance(value, IntegerAttr | FloatAttr):
+            parser.raise_error(f"expected an integer or float literal, got {value}")
+        op = cls(value)
+        op.attributes.update(parser.parse_optional_attr_dict())
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+        printer.print_op_attributes(self.attributes)
+
+
+class BinaryExprOp(IRDLOperation, ABC):
+    """`lhs OP rhs` on two values of one scalar type."""
+
+    OPERATOR: ClassVar[str]
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        super().__init__(operands=[lhs, rhs], result_types=[SSAValue.get(lhs).type])
+
+    def verify_(self) -> None:
+        typ = self.result.type
+        _check_scalar(self, typ)
+        if typ == i1:
+            raise VerifyException(f"{self.name}: arithmetic on i1 is not allowed; use c.and/c.or")
+
+
+class LogicalOp(BinaryExprOp, ABC):
+    """`lhs && rhs` / `lhs || rhs` on i1."""
+
+    def verify_(self) -> None:
+        if self.result.type != i1:
+            raise VerifyException(f"{self.name}: operands must be i1, got {self.result.type}")
+
+
+@irdl_op_definition
+class AddOp(BinaryExprOp):
+    name = "c.add"
+    OPERATOR: ClassVar[str] = "+"
+
+
+@irdl_op_definition
+class SubOp(BinaryExprOp):
+    name = "c.sub"
+    OPERATOR: ClassVar[str] = "-"
+
+
+@irdl_op_definition
+class MulOp(BinaryExprOp):
+    name = "c.mul"
+    OPERATOR: ClassVar[str] = "*"
+
+
+@irdl_op_definition
+class DivOp(BinaryExprOp):
+    name = "c.div"
+    OPERATOR: ClassVar[str] = "/"
+
+
+@irdl_op_definition
+class AndOp(LogicalOp):
+    name = "c.and"
+    OPERATOR: ClassVar[str] = "&&"
+
+
+@irdl_op_definition
+class OrOp(LogicalOp):
+    name = "c.or"
+    OPERATOR: ClassVar[str] = "||"
+
+
+class CompareOp(IRDLOperation, ABC):
+    """`lhs OP rhs` giving a bool. C's `<`, `<=`, `>`, `>=`, `==` are false when
+    an operand is NaN; `!=` is true."""
+
+    OPERATOR: ClassVar[str]
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(i1)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs)"
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        super().__init__(operands=[lhs, rhs], result_types=[i1])
+
+    def verify_(self) -> None:
+        _check_scalar(self, self.lhs.type)
+
+
+@irdl_op_definition
+class EqOp(CompareOp):
+    name = "c.eq"
+    OPERATOR: ClassVar[str] = "=="
+
+
+@irdl_op_definition
+class NeOp(CompareOp):
+    name = "c.ne"
+    OPERATOR: ClassVar[str] = "!="
+
+
+@irdl_op_definition
+class LtOp(CompareOp):
+    name = "c.lt"
+    OPERATOR: ClassVar[str] = "<"
+
+
+@irdl_op_definition
+class LeOp(CompareOp):
+    name = "c.le"
+    OPERATOR: ClassVar[str] = "<="
+
+
+@irdl_op_definition
+class GtOp(CompareOp):
+    name = "c.gt"
+    OPERATOR: ClassVar[str] = ">"
+
+
+@irdl_op_definition
+class GeOp(CompareOp):
+    name = "c.ge"
+    OPERATOR: ClassVar[str] = ">="
+
+
+class UnaryExprOp(IRDLOperation, ABC):
+    """`OP operand`, same type in and out."""
+
+    OPERATOR: ClassVar[str]
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    operand = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$operand attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, operand: SSAValue | Operation):
+        super().__init__(operands=[operand], result_types=[SSAValue.get(operand).type])
+
+
+@irdl_op_definition
+class NegOp(UnaryExprOp):
+    name = "c.neg"
+    OPERATOR: ClassVar[str] = "-"
+
+    def verify_(self) -> None:
+        _check_scalar(self, self.result.type)
+        if self.result.type == i1:
+            raise VerifyException("c.neg: cannot negate an i1; use c.not")
+
+
+@irdl_op_definition
+class NotOp(UnaryExprOp):
+    name = "c.not"
+    OPERATOR: ClassVar[str] = "!"
+
+    def verify_(self) -> None:
+        if self.result.type != i1:
+            raise VerifyException(f"c.not: operand must be i1, got {self.result.type}")
+
+
+@irdl_op_definition
+class SelectOp(IRDLOperation):
+    """`c.select %c, %a, %b : f32` is `c ? a : b`."""
+
+    name = "c.select"
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    cond = operand_def(i1)
+    if_true = operand_def(T)
+    if_false = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$cond `,` $if_true `,` $if_false attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, cond: SSAValue | Operation, if_true: SSAValue | Operation, if_false: SSAValue | Operation):
+        super().__init__(
+            operands=[cond, if_true, if_false], result_types=[SSAValue.get(if_true).type]
+        )
+
+    def verify_(self) -> None:
+        _check_scalar(self, self.result.type)
+
+
+@irdl_op_definition
+class CastOp(IRDLOperation):
+    """`c.cast %v : f32 to f64` is `(double)v`."""
+
+    name = "c.cast"
+    value = operand_def()
+    result = result_def()
+    assembly_format = "$value attr-dict `:` type($value) `to` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, value: SSAValue | Operation, to: Attribute):
+        super().__init__(operands=[value], result_types=[to])
+
+    def verify_(self) -> None:
+        _check_scalar(self, self.value.type)
+        _check_scalar(self, self.result.type)
+
+
+@irdl_op_definition
+class CallOp(IRDLOperation):
+    """A call of a C function (libm or a helper in the module):
+    `%y = c.call @expf(%x) : (f32) -> f32`."""
+
+    name = "c.call"
+    callee = prop_def(SymbolRefAttr)
+    args = var_operand_def()
+    result = result_def()
+    assembly_format = "$callee `(` $args `)` attr-dict `:` functional-type($args, $result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, callee: str, args: Sequence[SSAValue | Operation], result: Attribute):
+        super().__init__(
+            operands=[list(args)],
+            properties={"callee": SymbolRefAttr(callee)},
+            result_types=[result],
+        )
+
+    def verify_(self) -> None:
+        name = self.callee.string_value()
+        if _IDENTIFIER.match(name) is None or name in C_KEYWORDS:
+            raise VerifyException(f"c.call: @{name} is not a C identifier")
+        for arg in self.args:
+            _check_scalar(self, arg.type)
+        _check_scalar(self, self.result.type)
+
+
+C = Dialect(
+    "c",
+    [
+        FuncOp,
+        ReturnOp,
+        ForOp,
+        PragmaOp,
+        ArrayOp,
+        StaticArrayOp,
+        ByteOffsetOp,
+        StoreOp,
+        LoadOp,
+        LiteralOp,
+        AddOp,
+        SubOp,
+        MulOp,
+        DivOp,
+        AndOp,
+        OrOp,
+        EqOp,
+        NeOp,
+        LtOp,
+        LeOp,
+        GtOp,
+        GeOp,
+        NegOp,
+        NotOp,
+        SelectOp,
+        CastOp,
+        CallOp,
+    ],
+    [PtrType, SizeType],
+)

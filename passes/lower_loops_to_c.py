@@ -1,0 +1,507 @@
+"""lower-loops-to-c: loop nests over memref buffers become `c` functions.
+
+Expects: every module-level `func.func` is loops-level: static `memref`
+arguments (inputs, then outputs; `loops.num_inputs` says where inputs end), no
+results, and a body of `loops`, `arith` and `math` ops on C scalar types.
+
+Produces, for each function NAME (sanitized to a C identifier):
+  c.func @NAME(const T *restrict in0, ..., T *restrict out0, ..., void *restrict work) -> i32
+  c.func @NAME_work_size() -> !c.size_t
+and, first in the module, the `static inline` helpers the bodies call
+(NaN-propagating maximum/minimum). Every memref is a flat row-major pointer:
+`%b[%i, %j]` on memref<MxN> is `b[i * N + j]`, with constant index math folded.
+`loops.alloc "workspace"` buffers take consecutive 64-byte-aligned offsets in
+`work` (no reuse: plan-memory does that), `"stack"` buffers become local
+arrays, `loops.constant` a `static const` array, `loops.reshape` the same
+pointer. Afterwards no `loops`, `arith`, `math` or `func` op and no memref
+type is left; anything that cannot be lowered fails the pass, naming the op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func, math
+from xdsl.dialects.builtin import (
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    ModuleOp,
+    NoneType,
+    i1,
+    i32,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects import c, loops
+
+WORKSPACE_ALIGN = 64
+WORK_SIZE_SUFFIX = "_work_size"
+
+FLOAT_BINARY: dict[type[Operation], type[c.BinaryExprOp]] = {
+    arith.AddfOp: c.AddOp,
+    arith.SubfOp: c.SubOp,
+    arith.MulfOp: c.MulOp,
+    arith.DivfOp: c.DivOp,
+}
+BOOL_BINARY: dict[type[Operation], type[c.BinaryExprOp | c.CompareOp]] = {
+    arith.AndIOp: c.AndOp,
+    arith.OrIOp: c.OrOp,
+    arith.XOrIOp: c.NeOp,
+}
+LIBM: dict[type[Operation], str] = {
+    math.ExpOp: "exp", math.Exp2Op: "exp2", math.ExpM1Op: "expm1",
+    math.LogOp: "log", math.Log2Op: "log2", math.Log10Op: "log10", math.Log1pOp: "log1p",
+    math.SinOp: "sin", math.CosOp: "cos", math.TanOp: "tan",
+    math.AsinOp: "asin", math.AcosOp: "acos", math.AtanOp: "atan", math.Atan2Op: "atan2",
+    math.SinhOp: "sinh", math.CoshOp: "cosh", math.TanhOp: "tanh",
+    math.AsinhOp: "asinh", math.AcoshOp: "acosh", math.AtanhOp: "atanh",
+    math.SqrtOp: "sqrt", math.CbrtOp: "cbrt", math.ErfOp: "erf", math.AbsFOp: "fabs",
+    math.PowFOp: "pow", math.FloorOp: "floor", math.CeilOp: "ceil", math.TruncOp: "trunc",
+    math.RoundOp: "round", math.CopySignOp: "copysign", math.FmaOp: "fma",
+    arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin",
+}
+"""Ops that are one C99 libm call (`expf` for f32, `exp` for f64)."""
+
+NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
+    arith.MaximumfOp: ("maximum", c.GeOp),
+    arith.MinimumfOp: ("minimum", c.LeOp),
+}
+"""libm's fmax/fmin drop NaNs; arith.maximumf/minimumf (like numpy) keep them."""
+
+CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp)
+
+# cmpf predicates. C's <, <=, >, >=, == are ordered (false on NaN), != is
+# unordered; the rest are built from those.
+ORDERED = {"oeq": c.EqOp, "ogt": c.GtOp, "oge": c.GeOp, "olt": c.LtOp, "ole": c.LeOp, "une": c.NeOp}
+UNORDERED_AS_NOT = {"ugt": c.LeOp, "uge": c.LtOp, "ult": c.GeOp, "ule": c.GtOp}
+
+NUMPY_DTYPES = {"f32": "float32", "f64": "float64", "i1": "bool", "index": "int64",
+                "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64"}
+
+
+def element_bytes(typ: Attribute) -> int:
+    if isinstance(typ, IndexType):
+        return 8
+    if isinstance(typ, IntegerType):
+        return max(1, typ.width.data // 8)
+    if isinstance(typ, Float32Type):
+        return 4
+    if isinstance(typ, Float64Type):
+        return 8
+    raise ValueError(f"no C element type for {typ}")
+
+
+def numpy_dtype(typ: Attribute) -> str:
+    """The NumPy dtype name whose storage matches the C element type."""
+    name = str(typ)
+    if name not in NUMPY_DTYPES:
+        raise ValueError(f"no NumPy dtype for {typ}")
+    return NUMPY_DTYPES[name]
+
+
+def _align(n: int) -> int:
+    return (n + WORKSPACE_ALIGN - 1) // WORKSPACE_ALIGN * WORKSPACE_ALIGN
+
+
+def num_inputs(f: func.FuncOp) -> int:
+    attr = f.attributes.get(loops.NUM_INPUTS_ATTR)
+    if not isinstance(attr, IntegerAttr):
+        raise PassFailedException(
+            f"lower-loops-to-c: func.func @{f.sym_name.data} has no "
+            f"'{loops.NUM_INPUTS_ATTR}' attribute; run lower-array-to-loops first"
+        )
+    n = attr.value.data
+    if not 0 <= n <= len(f.args):
+        raise PassFailedException(
+            f"lower-loops-to-c: @{f.sym_name.data}: {loops.NUM_INPUTS_ATTR} = {n} "
+            f"but the function has {len(f.args)} arguments"
+        )
+    return n
+
+
+def abi_signature(
+    f: func.FuncOp,
+) -> tuple[list[tuple[tuple[int, ...], str]], list[tuple[tuple[int, ...], str]]]:
+    """(inputs, outputs) of a loops-level function as (shape, numpy dtype) pairs:
+    what `gradc.runtime.CompiledFunction` needs to call the C function."""
+    n = num_inputs(f)
+    specs = []
+    for arg in f.args:
+        typ = arg.type
+        if not isinstance(typ, MemRefType):
+            raise PassFailedException(
+                f"lower-loops-to-c: @{f.sym_name.data}: argument type {typ} is not a memref"
+            )
+        specs.append((tuple(typ.get_shape()), numpy_dtype(typ.get_element_type())))
+    return specs[:n], specs[n:]
+
+
+class _Helpers:
+    """The `static inline` functions the lowered bodies call, made once each."""
+
+    def __init__(self) -> None:
+        self.funcs: dict[str, c.FuncOp] = {}
+
+    def nan_propagating(self, kind: str, compare: type[c.CompareOp], typ: Attribute) -> str:
+        """`(a >= b || a != a) ? a : b`: numpy.maximum's rule (a NaN wins)."""
+        name = f"gradc_{kind}_{typ}"
+        if name not in self.funcs:
+            helper = c.FuncOp(name, [typ, typ], typ, static=True, inline=True)
+            a, b = helper.args
+            a.name_hint, b.name_hint = "a", "b"
+            ordered = compare(a, b)
+            a_is_nan = c.NeOp(a, a)
+            keep_a = c.OrOp(ordered, a_is_nan)
+            pick = c.SelectOp(keep_a, a, b)
+            helper.body.block.add_ops([ordered, a_is_nan, keep_a, pick, c.ReturnOp(pick)])
+            self.funcs[name] = helper
+        return name
+
+
+IndexValue = int | SSAValue
+"""An index during lowering: a Python int while it is constant, so index math folds."""
+
+
+class _FunctionLowering:
+    """Translates one loops-level `func.func` into its `c.func` pair."""
+
+    def __init__(self, f: func.FuncOp, c_name: str, helpers: _Helpers):
+        self.func = f
+        self.c_name = c_name
+        self.helpers = helpers
+        self.values: dict[SSAValue, IndexValue] = {}
+        self.buffers: dict[SSAValue, tuple[SSAValue, tuple[int, ...]]] = {}
+        self.block = Block()
+        self.work: SSAValue | None = None
+        self.work_end = 0
+        self.temp_count = 0
+
+    def fail(self, message: str) -> PassFailedException:
+        return PassFailedException(f"lower-loops-to-c: @{self.func.sym_name.data}: {message}")
+
+    # -- entry ----------------------------------------------------------------
+    def lower(self) -> list[c.FuncOp]:
+        n_in = num_inputs(self.func)
+        params: list[Attribute] = []
+        shapes: list[tuple[int, ...]] = []
+        for k, arg in enumerate(self.func.args):
+            typ = self.memref_type(arg)
+            shapes.append(tuple(typ.get_shape()))
+            params.append(c.PtrType(typ.get_element_type(), const=k < n_in, restrict=True))
+        params.append(c.PtrType(NoneType(), restrict=True))
+        cfunc = c.FuncOp(self.c_name, params, i32)
+        *buffers, self.work = cfunc.args
+        self.work.name_hint = "work"
+        for k, (old, new, shape) in enumerate(zip(self.func.args, buffers, shapes)):
+            default = f"in{k}" if k < n_in else f"out{k - n_in}"
+            new.name_hint = old.name_hint or default
+            self.buffers[old] = (new, shape)
+        self.block = cfunc.body.block
+        self.lower_block(self.func.body.block)
+        self.block.add_ops([zero := c.LiteralOp(IntegerAttr(0, i32)), c.ReturnOp(zero)])
+        return [cfunc, self.work_size_func()]
+
+    def work_size_func(self) -> c.FuncOp:
+        size = c.FuncOp(self.c_name + WORK_SIZE_SUFFIX, [], c.SizeType())
+        total = c.LiteralOp(IntegerAttr(_align(self.work_end), IndexType()))
+        as_size = c.CastOp(total, c.SizeType())
+        size.body.block.add_ops([total, as_size, c.ReturnOp(as_size)])
+        return size
+
+    def memref_type(self, value: SSAValue) -> MemRefType:
+        typ = value.type
+        if not isinstance(typ, MemRefType) or any(d < 0 for d in typ.get_shape()):
+            raise self.fail(f"expected a static memref, got {typ}")
+        if not c.is_scalar_type(typ.get_element_type()):
+            raise self.fail(f"memref element type {typ.get_element_type()} has no C type")
+        return typ
+
+    # -- values -----------------------------------------------------------------
+    def add(self, op: Operation) -> SSAValue:
+        self.block.add_op(op)
+        return op.results[0]
+
+    def operand(self, old: SSAValue) -> SSAValue:
+        """The lowered value, materializing a folded index constant as a literal."""
+        return self.materialize(self.values[old])
+
+    def bind(self, old: SSAValue, new: IndexValue) -> None:
+        if isinstance(new, SSAValue) and old.name_hint and not new.name_hint:
+            new.name_hint = old.name_hint
+        self.values[old] = new
+
+    def index_add(self, a: IndexValue, b: IndexValue) -> IndexValue:
+        if isinstance(a, int) and isinstance(b, int):
+            return a + b
+        if isinstance(b, int) and b == 0:
+            return a
+        if isinstance(a, int) and a == 0:
+            return b
+        return self.add(c.AddOp(self.materialize(a), self.materialize(b)))
+
+    def index_sub(self, a: IndexValue, b: IndexValue) -> IndexValue:
+        if isinstance(a, int) and isinstance(b, int):
+            return a - b
+        if isinstance(b, int) and b == 0:
+            return a
+        return self.add(c.SubOp(self.materialize(a), self.materialize(b)))
+
+    def index_mul(self, a: IndexValue, b: IndexValue) -> IndexValue:
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        if isinstance(b, int) and b in (0, 1):
+            return a if b == 1 else 0
+        if isinstance(a, int) and a in (0, 1):
+            return b if a == 1 else 0
+        return self.add(c.MulOp(self.materialize(a), self.materialize(b)))
+
+    def materialize(self, v: IndexValue) -> SSAValue:
+        if isinstance(v, int):
+            return self.add(c.LiteralOp(IntegerAttr(v, IndexType())))
+        return v
+
+    def flat_index(self, memref: SSAValue, indices: Sequence[SSAValue]) -> tuple[SSAValue, SSAValue]:
+        """The pointer and row-major flat index of `memref[indices]`, variable
+        terms first and one folded constant last: `i * 784 + j + 3`."""
+        ptr, shape = self.buffers[memref]
+        strides = [prod(shape[k + 1 :]) for k in range(len(shape))]
+        constant, flat = 0, 0
+        for old, stride in zip(indices, strides):
+            term = self.index_mul(self.values[old], stride)
+            if isinstance(term, int):
+                constant += term
+            else:
+                flat = self.index_add(flat, term)
+        return ptr, self.materialize(self.index_add(flat, constant))
+
+    # -- ops ------------------------------------------------------------------------
+    def lower_block(self, block: Block) -> None:
+        for op in block.ops:
+            if isinstance(op, loops.YieldOp):
+                continue
+            if isinstance(op, func.ReturnOp):
+                if op.operands:
+                    raise self.fail("func.return must not return values at loops level")
+                continue
+            for result in op.results:
+                if not isinstance(result.type, MemRefType) and not c.is_scalar_type(result.type):
+                    raise self.fail(f"'{op.name}' produces {result.type}, which has no C type")
+            rule = self.rule_for(op)
+            if rule is None:
+                raise self.fail(f"cannot lower '{op.name}' to C")
+            rule(op)
+
+    def rule_for(self, op: Operation) -> Callable[[Operation], None] | None:
+        kind = type(op)
+        if kind in FLOAT_BINARY:
+            return lambda o: self.simple(o, FLOAT_BINARY[kind])
+        if kind in BOOL_BINARY:
+            return self.lower_bool_binary
+        if kind in LIBM:
+            return self.lower_libm
+        if kind in NAN_PROPAGATING:
+            return self.lower_nan_propagating
+        if kind in CASTS:
+            return self.lower_cast
+        return {
+            arith.ConstantOp: self.lower_constant,
+            arith.AddiOp: self.lower_index_math,
+            arith.SubiOp: self.lower_index_math,
+            arith.MuliOp: self.lower_index_math,
+            arith.NegfOp: lambda o: self.simple(o, c.NegOp),
+            arith.SelectOp: lambda o: self.simple(o, c.SelectOp),
+            arith.CmpfOp: self.lower_cmpf,
+            arith.UIToFPOp: self.lower_uitofp,
+            loops.ForOp: self.lower_for,
+            loops.AllocOp: self.lower_alloc,
+            loops.ConstantOp: self.lower_constant_buffer,
+            loops.ReshapeOp: self.lower_reshape,
+            loops.LoadOp: self.lower_load,
+            loops.StoreOp: self.lower_store,
+        }.get(kind)
+
+    def simple(self, op: Operation, new: Callable[..., Operation]) -> None:
+        """One op in, one `c` op out, operands in the same order."""
+        self.bind(op.results[0], self.add(new(*[self.operand(v) for v in op.operands])))
+
+    def lower_constant(self, op: arith.ConstantOp) -> None:
+        value = op.value
+        if isinstance(value, IntegerAttr) and isinstance(value.type, IndexType):
+            self.values[op.result] = value.value.data
+        elif isinstance(value, IntegerAttr | FloatAttr):
+            self.bind(op.result, self.add(c.LiteralOp(value)))
+        else:
+            raise self.fail(f"arith.constant {value} is not a scalar")
+
+    def lower_index_math(self, op: Operation) -> None:
+        if not isinstance(op.results[0].type, IndexType):
+            raise self.fail(f"'{op.name}' is only supported on index, got {op.results[0].type}")
+        a, b = (self.values[v] for v in op.operands)
+        combine = {arith.AddiOp: self.index_add, arith.SubiOp: self.index_sub,
+                   arith.MuliOp: self.index_mul}[type(op)]
+        self.bind(op.results[0], combine(a, b))
+
+    def lower_bool_binary(self, op: Operation) -> None:
+        if op.results[0].type != i1:
+            raise self.fail(f"'{op.name}' is only supported on i1, got {op.results[0].type}")
+        self.simple(op, BOOL_BINARY[type(op)])
+
+    def libm_name(self, base: str, typ: Attribute) -> str:
+        if isinstance(typ, Float32Type):
+            return base + "f"
+        if isinstance(typ, Float64Type):
+            return base
+        raise self.fail(f"{base} needs f32 or f64, got {typ}")
+
+    def lower_libm(self, op: Operation) -> None:
+        typ = op.results[0].type
+        callee = self.libm_name(LIBM[type(op)], typ)
+        args = [self.operand(v) for v in op.operands]
+        self.bind(op.results[0], self.add(c.CallOp(callee, args, typ)))
+
+    def lower_nan_propagating(self, op: Operation) -> None:
+        typ = op.results[0].type
+        self.libm_name("", typ)  # checks the type
+        kind, compare = NAN_PROPAGATING[type(op)]
+        callee = self.helpers.nan_propagating(kind, compare, typ)
+        args = [self.operand(v) for v in op.operands]
+        self.bind(op.results[0], self.add(c.CallOp(callee, args, typ)))
+
+    def lower_cast(self, op: Operation) -> None:
+        typ = op.results[0].type
+        self.bind(op.results[0], self.add(c.CastOp(self.operand(op.operands[0]), typ)))
+
+    def lower_uitofp(self, op: arith.UIToFPOp) -> None:
+        if op.input.type != i1:
+            raise self.fail(f"arith.uitofp is only supported from i1, got {op.input.type}")
+        self.lower_cast(op)
+
+    def lower_cmpf(self, op: arith.CmpfOp) -> None:
+        predicate = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
+        a, b = self.operand(op.lhs), self.operand(op.rhs)
+        if predicate in ORDERED:
+            result = self.add(ORDERED[predicate](a, b))
+        elif predicate in UNORDERED_AS_NOT:
+            result = self.add(c.NotOp(self.add(UNORDERED_AS_NOT[predicate](a, b))))
+        elif predicate in ("one", "ueq"):
+            lt_or_gt = self.add(c.OrOp(self.add(c.LtOp(a, b)), self.add(c.GtOp(a, b))))
+            result = lt_or_gt if predicate == "one" else self.add(c.NotOp(lt_or_gt))
+        elif predicate == "ord":
+            result = self.add(c.AndOp(self.add(c.EqOp(a, a)), self.add(c.EqOp(b, b))))
+        elif predicate == "uno":
+            result = self.add(c.OrOp(self.add(c.NeOp(a, a)), self.add(c.NeOp(b, b))))
+        else:
+            result = self.add(c.LiteralOp(IntegerAttr(int(predicate == "true"), i1)))
+        self.bind(op.result, result)
+
+    def lower_for(self, op: loops.ForOp) -> None:
+        new = c.ForOp(op.lower.data, op.upper.data, op.step.data)
+        self.block.add_op(new)
+        self.bind(op.induction_var, new.induction_var)
+        outer, self.block = self.block, new.body.block
+        self.lower_block(op.body.block)
+        self.block = outer
+
+    def name_buffer(self, old: SSAValue, new: SSAValue, prefix: str) -> None:
+        new.name_hint = old.name_hint or f"{prefix}{self.temp_count}"
+        self.temp_count += 1
+
+    def lower_alloc(self, op: loops.AllocOp) -> None:
+        typ = self.memref_type(op.result)
+        shape, element = tuple(typ.get_shape()), typ.get_element_type()
+        if op.placement.data == "stack":
+            new = self.add(c.ArrayOp(max(1, prod(shape)), element))
+        else:
+            assert self.work is not None
+            offset = _align(self.work_end)
+            self.work_end = offset + prod(shape) * element_bytes(element)
+            ptr = c.PtrType(element, restrict=True)
+            new = self.add(c.ByteOffsetOp(self.work, offset, ptr))
+        self.name_buffer(op.result, new, "t")
+        self.buffers[op.result] = (new, shape)
+
+    def lower_constant_buffer(self, op: loops.ConstantOp) -> None:
+        typ = self.memref_type(op.result)
+        shape = tuple(typ.get_shape())
+        if prod(shape) == 0:
+            new = self.add(c.ArrayOp(1, typ.get_element_type()))
+        else:
+            new = self.add(c.StaticArrayOp(op.value))
+        self.name_buffer(op.result, new, "k")
+        self.buffers[op.result] = (new, shape)
+
+    def lower_reshape(self, op: loops.ReshapeOp) -> None:
+        ptr, _ = self.buffers[op.source]
+        self.buffers[op.result] = (ptr, tuple(self.memref_type(op.result).get_shape()))
+
+    def lower_load(self, op: loops.LoadOp) -> None:
+        ptr, index = self.flat_index(op.memref, op.indices)
+        self.bind(op.result, self.add(c.LoadOp(ptr, index)))
+
+    def lower_store(self, op: loops.StoreOp) -> None:
+        ptr, index = self.flat_index(op.memref, op.indices)
+        if isinstance(ptr.type, c.PtrType) and ptr.type.const:
+            raise self.fail(f"loops.store writes to read-only buffer %{ptr.name_hint}")
+        self.block.add_op(c.StoreOp(self.operand(op.value), ptr, index))
+
+
+def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:
+    """C names for the functions; two symbols that would print alike are an error."""
+    names = {f: c.c_identifier(f.sym_name.data) for f in funcs}
+    taken: dict[str, str] = {}
+    for f, name in names.items():
+        for symbol in (name, name + WORK_SIZE_SUFFIX):
+            if symbol in taken or symbol.startswith("gradc_"):
+                other = taken.get(symbol, "a gradc helper")
+                raise PassFailedException(
+                    f"lower-loops-to-c: @{f.sym_name.data} and {other} both become "
+                    f"the C function '{symbol}'; rename one"
+                )
+            taken[symbol] = f"@{f.sym_name.data}"
+    return names
+
+
+def check_legal(module: ModuleOp) -> None:
+    """Fail if anything that C cannot print survived the lowering."""
+    for op in module.walk():
+        if op.dialect_name() in ("loops", "arith", "math", "func"):
+            raise PassFailedException(f"lower-loops-to-c: '{op.name}' is left after lowering")
+        values = list(op.results) + [a for r in op.regions for b in r.blocks for a in b.args]
+        for value in values:
+            if isinstance(value.type, MemRefType):
+                raise PassFailedException(
+                    f"lower-loops-to-c: '{op.name}' still uses memref type {value.type}"
+                )
+
+
+@dataclass(frozen=True)
+class LowerLoopsToC(ModulePass):
+    """Converts loops-level functions to `c` functions with the gradc C ABI."""
+
+    name = "lower-loops-to-c"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        funcs = [f for f in op.ops if isinstance(f, func.FuncOp)]
+        names = _c_names(funcs)
+        helpers = _Helpers()
+        for f in funcs:
+            Rewriter.replace_op(f, _FunctionLowering(f, names[f], helpers).lower())
+        if helpers.funcs:
+            first = op.body.block.first_op
+            helper_ops = list(helpers.funcs.values())
+            if first is None:
+                op.body.block.add_ops(helper_ops)
+            else:
+                op.body.block.insert_ops_before(helper_ops, first)
+        check_legal(op)

@@ -384,8 +384,9 @@ class GradcOptMain(xDSLOptMain):
             raise
         except DiagnosticException as e:
             name = self._running.name if self._running else "?"
+            reason = str(e).removeprefix(f"{name}: ")
             raise self._at_op(
-                f"pass '{name}' failed: {e}", _op_from_traceback(e), e
+                f"pass '{name}' failed: {reason}", _op_from_traceback(e), e
             ) from e
         except Exception as e:
             name = self._running.name if self._running else "?"

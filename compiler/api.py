@@ -49,10 +49,10 @@ def _signature(args: tuple, kwargs: dict) -> tuple[list[Any], tuple]:
     return leaves, (treedef, *map(_leaf_signature, leaves))
 
 
-def _reraise_for_user(err: GradcError) -> None:
-    """Raise `err` again without gradc's frames in its traceback (so it
-    points at the user's code, not the machinery in between)."""
-    raise err.with_traceback(without_gradc_frames(err.__traceback__)) from None
+def _for_user(err: GradcError) -> GradcError:
+    """`err` without gradc's frames in its traceback, to raise again: it then
+    points at the user's code, not at the machinery in between."""
+    return err.with_traceback(without_gradc_frames(err.__traceback__))
 
 
 class Compiled:
@@ -129,7 +129,7 @@ class JitFunction:
             try:
                 compiled = self._compile(args, kwargs)
             except GradcError as err:
-                _reraise_for_user(err)
+                raise _for_user(err) from None
             self._cache[key] = compiled
             if not kwargs and all(type(arg) is np.ndarray for arg in args):
                 self._array_cache[key[1:]] = compiled
@@ -260,8 +260,7 @@ def lower(fn: Callable[..., Any], *args: Any, cflags: Sequence[str] | None = Non
     try:
         return Lowered(trace(fn, args, kwargs or None), cflags)
     except GradcError as err:
-        _reraise_for_user(err)
-        raise  # unreachable
+        raise _for_user(err) from None
 
 
 def export_c(
@@ -274,8 +273,7 @@ def export_c(
     try:
         lowered = Lowered(trace(fn, args, name=name))
     except GradcError as err:
-        _reraise_for_user(err)
-        raise  # unreachable
+        raise _for_user(err) from None
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     c_path, h_path = stem.with_name(stem.name + ".c"), stem.with_name(stem.name + ".h")

@@ -1113,7 +1113,11 @@ def dot(x: Any, y: Any) -> Any:
         return np.dot(x, y)
     sx, sy = _shape_of(_operand("dot", x)), _shape_of(_operand("dot", y))
     if not sx or not sy:
-        return multiply(x, y)
+        # np.dot takes a Python number as a (strong) array, unlike a ufunc.
+        def strong(v: Any) -> Any:
+            return _strong(v) if isinstance(v, TracedArray) else np.asarray(v)
+
+        return multiply(strong(x), strong(y))
     if (len(sx) <= 2 and len(sy) <= 2) or len(sy) == 1:
         return _matmul("dot", x, y)
     x, y = _operand("dot", x), _operand("dot", y)

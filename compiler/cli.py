@@ -20,7 +20,8 @@ unreadable file) as `gradc-opt: error: ...`. Either goes to stderr with exit
 status 1; a Python traceback is printed only when asked for (--traceback).
 Usage errors caught by argparse (unknown flag, unknown target) exit with 2.
 
-`-p gradc-default` stands for the default pipeline `DEFAULT_PIPELINE`.
+`-p gradc-default` stands for the default pipeline of `gradc.jit`
+(`gradc.pipeline.DEFAULT_PIPELINE`); with `-t c` it prints the C source.
 """
 
 from __future__ import annotations
@@ -57,18 +58,10 @@ from xdsl.utils.lexer import Span
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.universe import GRADC_UNIVERSE
 
 PROG = "gradc-opt"
-
-DEFAULT_PIPELINE: tuple[str, ...] = (
-    "canonicalize",
-    "cse",
-    "dce",
-    "lower-array-to-loops",
-    "lower-loops-to-c",
-)
-"""From `array` ops to the `c` dialect; `-t c` then prints the C source."""
 
 NAMED_PIPELINES: dict[str, tuple[str, ...]] = {"gradc-default": DEFAULT_PIPELINE}
 """Pipeline names `-p` expands. They are not passes (xdsl-opt does not know

@@ -7,6 +7,10 @@ so they are the venv's. `not CMD` (lit's built-in) succeeds when CMD fails;
 pipe its stderr into filecheck and start with `CHECK-NOT: Traceback` to also
 insist that the failure is a diagnostic rather than a crash. (The Python
 filecheck has no --implicit-check-not; its options go before the file name.)
+
+Tests that compile the generated C say `REQUIRES: c-compiler` and use
+`%cc -c FILE.c`, which is the system C compiler in strict C99 with warnings
+as errors.
 """
 
 import os
@@ -36,3 +40,10 @@ for tool in ("gradc-opt", "xdsl-opt", "filecheck"):
             f"'{tool}' not found next to {sys.executable}; "
             "run `pip install -e '.[test]'` in the venv that runs lit"
         )
+
+c_compiler = shutil.which("gcc") or shutil.which("cc")
+if c_compiler is not None:
+    config.available_features.add("c-compiler")
+    config.substitutions.append(
+        ("%cc", f"{c_compiler} -std=c99 -Wall -Wextra -Werror")
+    )

@@ -21,7 +21,7 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
-	$(PY) -m pytest -n $(JOBS) tests
+	$(PY) -m pytest -q -n $(JOBS) tests
 
 demo: $(STAMP)
 	$(PY) examples/mlp_demo.py

@@ -77,7 +77,7 @@ CASES = [
         Case(
             f"compare_{p}",
             lambda a, b, p=p: array.CompareOp(p, a, b),
-            lambda a, b, p=p: getattr(np, name)(a, b),
+            lambda a, b, name=name: getattr(np, name)(a, b),
             [(4, 5), (4, 5)],
         )
         for p, name in [

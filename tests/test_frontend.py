@@ -21,8 +21,9 @@ import pytest
 import gradc
 import gradc.numpy as gnp
 from gradc import pytree
-from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
+from gradc.errors import GradcError, PipelineError, TraceError, TraceIndexError, TraceTypeError
 from gradc.interpreter import run_function
+from gradc.pipeline import DEFAULT_PIPELINE, compile_module, run_pipeline
 from gradc.tracing import function_name, trace
 
 
@@ -524,6 +525,38 @@ def test_jit_mlp_forward_matches_numpy(dtype):
     args = mlp_args(dtype=dtype)
     got = gradc.jit(mlp)(*args)
     assert_same(got, mlp(*args))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_compiled_function_matches_numpy(name):
+    """The same cases as above, through the whole pipeline to C."""
+    fn, *args = CASES[name]
+    assert_same(gradc.jit(fn)(*args), fn(*args))
+
+
+def test_run_pipeline_by_cli_names():
+    traced = trace(mlp, mlp_args())
+    module = run_pipeline(traced.module.clone(), "canonicalize,cse,dce,lower-array-to-loops")
+    assert "loops.for" in str(module)
+    want = run_function(traced.module, "mlp", *mlp_args())
+    got = run_function(module, "mlp", *mlp_args())
+    np.testing.assert_allclose(got[0], want[0], rtol=2e-6)
+    assert DEFAULT_PIPELINE[-2:] == ("lower-array-to-loops", "lower-loops-to-c")
+
+
+def test_run_pipeline_unknown_pass_is_a_gradc_error():
+    traced = trace(mlp, mlp_args())
+    with pytest.raises(PipelineError, match="no-such-pass"):
+        run_pipeline(traced.module, "cse,no-such-pass")
+    assert issubclass(PipelineError, GradcError)
+
+
+def test_compile_module_returns_a_callable_on_arrays():
+    traced = trace(lambda a, b: (a @ b, gnp.sum(b)), (X, W))
+    compiled = compile_module(traced.module, traced.name)
+    product, total = compiled(X, W)
+    np.testing.assert_allclose(product, X @ W, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(total, W.sum(), rtol=2e-5)
 
 
 def test_jit_softmax_logsumexp_and_pytrees():

@@ -278,3 +278,23 @@ def test_nan_propagation_matches_numpy():
     reduce_max = compile_module(module, "f")
     assert np.isnan(reduce_max(a)[0])
     assert reduce_max(np.array([-np.inf, -1.0, -3.0, -2.0]))[0] == -1.0
+
+
+def test_f64_f32_f64_round_trip_is_rounded():
+    """f64 -> f32 -> f64 must round to float32, also in short unrolled loops
+    (gcc 12's SLP vectorizer once dropped the rounding there)."""
+    f32, f64 = ELEMENT[np.float32], ELEMENT[np.float64]
+    for n in (2, 3, 5, 16):
+        typ = TensorType(f64, [n])
+        block = Block(arg_types=[typ])
+        down = array.ConvertOp(block.args[0], f32)
+        up = array.ConvertOp(down, f64)
+        sine = array.SinOp(up)
+        down2 = array.ConvertOp(sine, f32)
+        up2 = array.ConvertOp(down2, f64)
+        block.add_ops([down, up, sine, down2, up2, func.ReturnOp(up2)])
+        module = ModuleOp([func.FuncOp("f", ([typ], [typ]), Region(block))])
+        x = np.linspace(0.3, 2.9, n)
+        expected = np.sin(x.astype(np.float32).astype(np.float64)).astype(np.float32)
+        got = compile_module(module, "f")(x)[0]
+        np.testing.assert_array_equal(got, expected.astype(np.float64))

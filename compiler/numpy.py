@@ -512,10 +512,8 @@ def _coerce(trace: Trace, x: Operand, dtype: np.dtype, shape: tuple[int, ...]) -
     return _constant(trace, x, dtype, shape)
 
 
-def _lift(trace: Trace, x: Operand, dtype: np.dtype | None = None) -> TracedArray:
-    """Operand `x` as a traced array of its own shape (in `dtype` if given)."""
-    if dtype is None:
-        dtype = x.dtype if isinstance(x, TracedArray) else np.result_type(_promotion_key(x))
+def _lift(trace: Trace, x: Operand, dtype: np.dtype) -> TracedArray:
+    """Operand `x` as a traced array of its own shape, in `dtype`."""
     return _coerce(trace, x, dtype, _shape_of(x))
 
 
@@ -952,17 +950,32 @@ def broadcast_to(a: Any, shape: Any) -> Any:
     return _strong(_broadcast(a, target))
 
 
+def _strong_operand(name: str, x: Any) -> Operand:
+    x = _operand(name, x)
+    if isinstance(x, TracedArray):
+        return _strong(x)
+    return np.asarray(x)
+
+
+def _common_parts(name: str, trace: Trace, arrays: Sequence[Any]) -> list[TracedArray]:
+    """`arrays` as traced arrays of their common dtype (NumPy converts Python
+    numbers to arrays here, so they count as float64/int64, not weakly)."""
+    operands = [_strong_operand(name, a) for a in arrays]
+    dtype = np.result_type(*map(_promotion_key, operands))
+    if dtype not in _ARRAY_DTYPES:
+        raise TraceTypeError(
+            f"{name}: NumPy gives {dtype.name}; gradc arrays are float32, float64 or bool"
+        )
+    return [_lift(trace, x, dtype) for x in operands]
+
+
 def concatenate(arrays: Sequence[Any], axis: Any = 0) -> Any:
     """Join arrays along an existing axis (None: flatten them first)."""
     arrays = list(arrays)
     trace = _trace_of("concatenate", arrays)
     if trace is None:
         return np.concatenate(arrays, axis=axis)
-    operands = [_operand("concatenate", a) for a in arrays]
-    dtype = np.result_type(*map(_promotion_key, operands))
-    if dtype not in _ARRAY_DTYPES:
-        raise TraceTypeError(f"concatenate: NumPy gives {dtype.name}; gradc arrays are float32, float64 or bool")
-    parts = [_lift(trace, x, dtype) for x in operands]
+    parts = _common_parts("concatenate", trace, arrays)
     if axis is None:
         parts, axis = [_reshape(p, (p.size,)) for p in parts], 0
     shapes = [p.shape for p in parts]
@@ -987,7 +1000,7 @@ def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     trace = _trace_of("stack", arrays)
     if trace is None:
         return np.stack(arrays, axis=axis)
-    parts = [_lift(trace, _operand("stack", a)) for a in arrays]
+    parts = _common_parts("stack", trace, arrays)
     shapes = {p.shape for p in parts}
     if len(shapes) != 1:
         raise TraceError(f"stack: all input arrays must have the same shape, got {sorted(shapes)}")
@@ -1114,10 +1127,7 @@ def dot(x: Any, y: Any) -> Any:
     sx, sy = _shape_of(_operand("dot", x)), _shape_of(_operand("dot", y))
     if not sx or not sy:
         # np.dot takes a Python number as a (strong) array, unlike a ufunc.
-        def strong(v: Any) -> Any:
-            return _strong(v) if isinstance(v, TracedArray) else np.asarray(v)
-
-        return multiply(strong(x), strong(y))
+        return multiply(_strong_operand("dot", x), _strong_operand("dot", y))
     if (len(sx) <= 2 and len(sy) <= 2) or len(sy) == 1:
         return _matmul("dot", x, y)
     x, y = _operand("dot", x), _operand("dot", y)

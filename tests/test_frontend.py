@@ -196,6 +196,7 @@ CASES = {
     "concatenate_none": (lambda a, b: gnp.concatenate([a, b], axis=None), X, V),
     "concatenate_promotes": (lambda a, b: gnp.concatenate([a, b]), X, X64),
     "stack": (lambda a: (gnp.stack([a, a * 2.0]), gnp.stack([a, -a], axis=-1)), X),
+    "stack_scalars": (lambda a, s: (gnp.stack([a[0, 0], 1, 2.0]), gnp.stack([s, a[1, 1]])), X, 0.5),
     # indexing
     "index_int": (lambda a: (a[1], a[-1], a[0, -2], a[-3, 0]), X),
     "index_slices": (lambda a: (a[1:, ::2], a[-2:], a[:-1, -3:-1], a[::3, 1::2]), X),

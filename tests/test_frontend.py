@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradc
 import gradc.numpy as gnp
@@ -317,6 +319,70 @@ def test_logsumexp_is_stable_for_large_inputs():
     big = np.array([[1000.0, 1000.0], [-1000.0, -1001.0]])
     got, _ = interpret(lambda a: gnp.logsumexp(a, axis=1), big)
     np.testing.assert_allclose(got, [1000.0 + np.log(2.0), -1000.0 + np.log1p(np.exp(-1.0))], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Property tests: random indices, reductions and broadcasts against NumPy
+# ---------------------------------------------------------------------------
+
+shapes = st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple)
+
+
+@st.composite
+def basic_indices(draw, shape):
+    """A NumPy basic index for `shape`: ints, slices (any bounds, steps > 0)
+    and None for the leading dimensions, or, after an Ellipsis, the trailing
+    ones."""
+    count = draw(st.integers(0, len(shape)))
+    trailing = draw(st.booleans())
+    dims = shape[len(shape) - count :] if trailing else shape[:count]
+    items = []
+    for n in dims:
+        if draw(st.booleans()):
+            items.append(draw(st.integers(-n, n - 1)))
+        else:
+            bound = st.none() | st.integers(-n - 2, n + 2)
+            items.append(slice(draw(bound), draw(bound), draw(st.none() | st.integers(1, 3))))
+        if draw(st.integers(0, 5)) == 0:
+            items.append(None)
+    if trailing:
+        items.insert(0, Ellipsis)
+    elif draw(st.booleans()):
+        items.append(Ellipsis)
+    return tuple(items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), shapes)
+def test_indexing_matches_numpy(data, shape):
+    x = np.arange(np.prod(shape), dtype=f64).reshape(shape)
+    index = data.draw(basic_indices(shape))
+    got, _ = interpret(lambda a: a[index], x)
+    assert_same(got, x[index])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), shapes, st.booleans(), st.sampled_from(["sum", "max", "min", "mean"]))
+def test_reductions_match_numpy(data, shape, keepdims, name):
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(f32)
+    axes = data.draw(st.none() | st.lists(st.integers(-len(shape), len(shape) - 1), unique_by=lambda a: a % len(shape)).map(tuple) | st.integers(-len(shape), len(shape) - 1))
+    fn = getattr(gnp, name)
+    got, _ = interpret(lambda a: fn(a, axis=axes, keepdims=keepdims), x)
+    assert_same(got, getattr(np, name)(x, axis=axes, keepdims=keepdims))
+
+
+@settings(max_examples=60, deadline=None)
+@given(shapes, st.data())
+def test_broadcasting_matches_numpy(shape, data):
+    """Operands with dimensions dropped from the left or set to 1 broadcast
+    as in NumPy, for every binary operator."""
+    def variant():
+        drop = data.draw(st.integers(0, len(shape)))
+        return tuple(1 if data.draw(st.booleans()) else n for n in shape[drop:])
+
+    a = np.random.default_rng(1).uniform(0.5, 2.0, variant()).astype(f32)
+    b = np.random.default_rng(2).uniform(0.5, 2.0, variant()).astype(f64 if data.draw(st.booleans()) else f32)
+    check(lambda p, q: (p + q, p - q, p * q, p / q, p**q, gnp.maximum(p, q), p < q), a, b)
 
 
 # ---------------------------------------------------------------------------

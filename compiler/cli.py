@@ -428,8 +428,10 @@ class GradcOptMain(xDSLOptMain):
         try:
             return super().output_resulting_program(prog)
         except DiagnosticException as e:
+            target = self.args.target
+            reason = str(e).removeprefix(f"target {target}: ")
             raise self._at_op(
-                f"target '{self.args.target}' failed: {e}", _op_from_traceback(e), e
+                f"target '{target}' failed: {reason}", _op_from_traceback(e), e
             ) from e
         except Exception as e:
             raise CliError(

@@ -6,6 +6,7 @@ stderr, never a Python traceback; see compiler/cli.py.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -168,6 +169,52 @@ func.func @f(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
     result = gradc_opt(str(write(tmp_path, twice)), "-p", "array-simplify,dce")
     assert result.returncode == 0, result.stderr
     assert "array." not in result.stdout
+
+
+LAYER = """\
+func.func @layer(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %0 = array.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %1 = array.broadcast %b dims [1] : tensor<4xf32> -> tensor<2x4xf32>
+  %2 = array.add %0, %1 : tensor<2x4xf32>
+  %3 = array.tanh %2 : tensor<2x4xf32>
+  func.return %3 : tensor<2x4xf32>
+}
+"""
+
+C_COMPILER = shutil.which("gcc") or shutil.which("cc")
+
+
+def test_default_pipeline_prints_c(tmp_path: Path) -> None:
+    result = gradc_opt(str(write(tmp_path, LAYER)), "-p", "gradc-default", "-t", "c")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "int layer(const float *restrict x, const float *restrict w, "
+        "const float *restrict b, float *restrict out, void *restrict work)"
+    ) in result.stdout
+    assert "size_t layer_work_size(void)" in result.stdout
+    assert "tanhf(" in result.stdout
+
+
+@pytest.mark.skipif(C_COMPILER is None, reason="no C compiler")
+@pytest.mark.parametrize("program", [PROGRAM, LAYER], ids=["elementwise", "layer"])
+def test_c_output_compiles_as_strict_c99(tmp_path: Path, program: str) -> None:
+    source = tmp_path / "out.c"
+    result = gradc_opt(
+        str(write(tmp_path, program)), "-p", "gradc-default", "-t", "c", "-o", str(source)
+    )
+    assert result.returncode == 0, result.stderr
+    build = subprocess.run(
+        [C_COMPILER, "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", str(source),
+         "-o", str(tmp_path / "out.o")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+
+
+def test_c_target_on_array_level_ir_says_what_to_run(tmp_path: Path) -> None:
+    result = gradc_opt(str(write(tmp_path, PROGRAM)), "-t", "c")
+    assert_user_error(result, "error: target 'c' failed:")
+    assert "lower-loops-to-c" in result.stderr
 
 
 def test_usage_errors_exit_with_2(tmp_path: Path) -> None:

@@ -1,0 +1,31 @@
+// `-p gradc-default` is the pipeline gradc.jit uses; with `-t c` it turns an
+// array program into C. The elementwise chain is one fused loop nest, and the
+// C compiles as strict C99.
+// RUN: gradc-opt %s -p gradc-default -t c | filecheck %s
+// The same, spelled out pass by pass:
+// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,lower-loops-to-c -t c | filecheck %s
+// REQUIRES: c-compiler
+// RUN: gradc-opt %s -p gradc-default -t c -o %t.c
+// RUN: %cc -c %t.c -o %t.o
+
+// CHECK:      int layer(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict out, void *restrict work) {
+// The matmul accumulates into the workspace ...
+// CHECK-NEXT:     float *restrict [[ACC:.*]] = (float *)work;
+// CHECK:          [[ACC]][{{.*}}] = {{.*}} + {{.*}} * {{.*}};
+// ... and bias add and tanh are one loop nest writing the output.
+// CHECK:          const float {{.*}} = [[ACC]][{{.*}}];
+// CHECK-NEXT:     const float {{.*}} = b[{{.*}}];
+// CHECK-NEXT:     const float [[Y:.*]] = tanhf({{.*}} + {{.*}});
+// CHECK-NEXT:     out[{{.*}}] = [[Y]];
+// CHECK:          return 0;
+// CHECK-NEXT: }
+// 2 x 4 x f32 of workspace for the matmul result.
+// CHECK:      size_t layer_work_size(void) {
+// CHECK-NEXT:     return (size_t)64;
+func.func @layer(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
+  %0 = array.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %1 = array.broadcast %b dims [1] : tensor<4xf32> -> tensor<2x4xf32>
+  %2 = array.add %0, %1 : tensor<2x4xf32>
+  %3 = array.tanh %2 : tensor<2x4xf32>
+  func.return %3 : tensor<2x4xf32>
+}

@@ -274,9 +274,9 @@ class GradcOptMain(xDSLOptMain):
             help="on an internal error (a bug in gradc or a plugin), print the "
             "Python traceback",
         )
-        arg_parser.epilog = (
-            "Named pipelines for -p: "
-            + "; ".join(f"{k} = {','.join(v)}" for k, v in NAMED_PIPELINES.items())
+        arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        arg_parser.epilog = "named pipelines for -p:\n" + "".join(
+            f"  {name}  {','.join(passes)}\n" for name, passes in NAMED_PIPELINES.items()
         )
 
     # -- the pipeline -------------------------------------------------------

@@ -5,6 +5,7 @@ that runs lit (the directory of its Python comes first on PATH); the plugin
 must be installed there (`pip install -e examples/gradc-plugin-example`).
 """
 
+import importlib.metadata
 import os
 import shutil
 import sys
@@ -28,3 +29,12 @@ config.environment["PATH"] = os.pathsep.join(
 for tool in ("gradc-opt", "xdsl-opt", "filecheck"):
     if shutil.which(tool, path=config.environment["PATH"]) is None:
         lit_config.fatal(f"'{tool}' not found next to {sys.executable}")
+
+if not any(
+    ep.name == "gradc_plugin_example"
+    for ep in importlib.metadata.entry_points(group="xdsl.universe")
+):
+    lit_config.fatal(
+        "the plugin is not installed in this environment; run "
+        "`pip install -e examples/gradc-plugin-example` first"
+    )

@@ -351,7 +351,8 @@ class GradcOptMain(xDSLOptMain):
             )
         line, col = loc.line.data, loc.column.data
         context = ""
-        if 0 < line <= len(self._source_lines):
+        same_file = loc.filename.data == self.get_input_name()
+        if same_file and 0 < line <= len(self._source_lines):
             context = f"{self._source_lines[line - 1]}\n{' ' * (col - 1)}^\n"
         if op is None or op.location is not loc:
             notes = [

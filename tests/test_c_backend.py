@@ -819,7 +819,7 @@ def test_concurrent_builds_share_one_entry(cache_dir: Path) -> None:
 
 
 def test_flags_change_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert resolve_flags(None) == ("-O3", "-march=native")
+    assert resolve_flags(None) == DEFAULT_FLAGS
     monkeypatch.setenv("GRADC_CFLAGS", "-O2 -g")
     assert resolve_flags(None) == ("-O2", "-g")
     assert resolve_flags(("-O1",)) == ("-O1",)

@@ -19,7 +19,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from gradc import build as build_mod
-from gradc.build import BuildError, build, cache_key, resolve_flags
+from gradc.build import DEFAULT_FLAGS, BuildError, build, cache_key, resolve_flags
 from gradc.dialects.c import C, c_identifier
 from gradc.dialects import loops
 from gradc.dialects.loops import Loops

@@ -310,7 +310,10 @@ class CompareOp(IRDLOperation):
         rhs = parser.parse_unresolved_operand()
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
+        type_pos = parser.pos
         typ = parser.parse_type()
+        if not isinstance(typ, TensorType):
+            parser.raise_error(f"array.compare expects a tensor type, got {typ}", type_pos, parser.pos)
         lhs_v, rhs_v = parser.resolve_operands([lhs, rhs], [typ, typ], parser.pos)
         op = cls(predicate, lhs_v, rhs_v)
         op.attributes.update(attrs)

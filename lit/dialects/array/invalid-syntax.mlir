@@ -42,7 +42,7 @@ func.func @unknown_op(%x: tensor<4xf32>) -> tensor<4xf32> {
 // -----
 
 func.func @compare_scalar(%x: f32) {
-  // CHECK: invalid-syntax.mlir:[[# @LINE + 1]]:37: error: array.compare expects a tensor type, got f32
+  // CHECK: invalid-syntax.mlir:[[# @LINE + 1]]:34: error: array.compare expects a tensor type, got f32
   %0 = array.compare lt %x, %x : f32
   func.return
 }

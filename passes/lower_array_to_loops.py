@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
+from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, math
@@ -552,25 +553,29 @@ BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
 # ---------------------------------------------------------------------------
 
 
-def _fail(message: str) -> PassFailedException:
-    return PassFailedException(f"{PASS_NAME}: {message}")
+def _fail(message: str, at: Operation | None = None) -> NoReturn:
+    """Fail the pass; with `at`, the error is located at that op."""
+    error = PassFailedException(f"{PASS_NAME}: {message}")
+    if at is not None:
+        at.emit_error(str(error), error)
+    raise error
 
 
 def _check_lowerable(fn: func.FuncOp) -> None:
     name = fn.sym_name.data
     if len(fn.body.blocks) != 1:
-        raise _fail(f"@{name} must have exactly one block")
+        _fail(f"@{name} must have exactly one block", at=fn)
     for typ in (*fn.function_type.inputs.data, *fn.function_type.outputs.data):
         if not isinstance(typ, TensorType):
-            raise _fail(f"@{name}: arguments and results must be tensors, got {typ}")
+            _fail(f"@{name}: arguments and results must be tensors, got {typ}", at=fn)
     for op in fn.body.block.ops:
         if isinstance(op, func.CallOp):
-            raise _fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
-                        "inline calls before lowering")
+            _fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
+                  "inline calls before lowering", at=op)
         if not isinstance(op, func.ReturnOp) and type(op) not in (
             *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp
         ):
-            raise _fail(f"@{name}: cannot lower '{op.name}'")
+            _fail(f"@{name}: cannot lower '{op.name}'", at=op)
 
 
 def _place_results(
@@ -678,13 +683,13 @@ def check_legal(module: ModuleOp) -> None:
     """Fail on any `array` op or tensor type left in `module`."""
     for op in module.walk():
         if op.dialect_name() == "array":
-            raise _fail(f"'{op.name}' was left unlowered")
+            _fail(f"'{op.name}' was left unlowered", at=op)
         types = [*op.result_types, *op.operand_types]
         types += [a.type for r in op.regions for b in r.blocks for a in b.args]
         if isinstance(op, func.FuncOp):
             types += [*op.function_type.inputs.data, *op.function_type.outputs.data]
         if any(isinstance(t, TensorType) for t in types):
-            raise _fail(f"'{op.name}' still has a tensor type after lowering")
+            _fail(f"'{op.name}' still has a tensor type after lowering", at=op)
 
 
 @dataclass(frozen=True)
@@ -698,11 +703,11 @@ class LowerArrayToLoops(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.stack_threshold < 0:
-            raise _fail(f"stack-threshold must be >= 0, got {self.stack_threshold}")
+            _fail(f"stack-threshold must be >= 0, got {self.stack_threshold}")
         for fn in [o for o in op.walk() if isinstance(o, func.FuncOp)]:
             if loops.NUM_INPUTS_ATTR in fn.attributes:
                 continue  # already at the loops level
             if fn.is_declaration:
-                raise _fail(f"@{fn.sym_name.data} is a declaration; inline calls first")
+                _fail(f"@{fn.sym_name.data} is a declaration; inline calls first", at=fn)
             lower_function(fn, self.stack_threshold)
         check_legal(op)

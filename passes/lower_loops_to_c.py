@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 from math import prod
 
 from xdsl.context import Context
@@ -187,8 +188,12 @@ class _FunctionLowering:
         self.work_end = 0
         self.temp_count = 0
 
-    def fail(self, message: str) -> PassFailedException:
-        return PassFailedException(f"lower-loops-to-c: @{self.func.sym_name.data}: {message}")
+    def fail(self, message: str, at: Operation | None = None) -> NoReturn:
+        """Fail the pass; with `at`, the error is located at that op."""
+        error = PassFailedException(f"lower-loops-to-c: @{self.func.sym_name.data}: {message}")
+        if at is not None:
+            at.emit_error(str(error), error)
+        raise error
 
     # -- entry ----------------------------------------------------------------
     def lower(self) -> list[c.FuncOp]:
@@ -222,9 +227,9 @@ class _FunctionLowering:
     def memref_type(self, value: SSAValue) -> MemRefType:
         typ = value.type
         if not isinstance(typ, MemRefType) or any(d < 0 for d in typ.get_shape()):
-            raise self.fail(f"expected a static memref, got {typ}")
+            self.fail(f"expected a static memref, got {typ}")
         if not c.is_scalar_type(typ.get_element_type()):
-            raise self.fail(f"memref element type {typ.get_element_type()} has no C type")
+            self.fail(f"memref element type {typ.get_element_type()} has no C type")
         return typ
 
     # -- values -----------------------------------------------------------------
@@ -292,14 +297,14 @@ class _FunctionLowering:
                 continue
             if isinstance(op, func.ReturnOp):
                 if op.operands:
-                    raise self.fail("func.return must not return values at loops level")
+                    self.fail("func.return must not return values at loops level", at=op)
                 continue
             for result in op.results:
                 if not isinstance(result.type, MemRefType) and not c.is_scalar_type(result.type):
-                    raise self.fail(f"'{op.name}' produces {result.type}, which has no C type")
+                    self.fail(f"'{op.name}' produces {result.type}, which has no C type", at=op)
             rule = self.rule_for(op)
             if rule is None:
-                raise self.fail(f"cannot lower '{op.name}' to C")
+                self.fail(f"cannot lower '{op.name}' to C", at=op)
             rule(op)
 
     def rule_for(self, op: Operation) -> Callable[[Operation], None] | None:
@@ -342,11 +347,11 @@ class _FunctionLowering:
         elif isinstance(value, IntegerAttr | FloatAttr):
             self.bind(op.result, self.add(c.LiteralOp(value)))
         else:
-            raise self.fail(f"arith.constant {value} is not a scalar")
+            self.fail(f"arith.constant {value} is not a scalar", at=op)
 
     def lower_index_math(self, op: Operation) -> None:
         if not isinstance(op.results[0].type, IndexType):
-            raise self.fail(f"'{op.name}' is only supported on index, got {op.results[0].type}")
+            self.fail(f"'{op.name}' is only supported on index, got {op.results[0].type}", at=op)
         a, b = (self.values[v] for v in op.operands)
         combine = {arith.AddiOp: self.index_add, arith.SubiOp: self.index_sub,
                    arith.MuliOp: self.index_mul}[type(op)]
@@ -354,7 +359,7 @@ class _FunctionLowering:
 
     def lower_bool_binary(self, op: Operation) -> None:
         if op.results[0].type != i1:
-            raise self.fail(f"'{op.name}' is only supported on i1, got {op.results[0].type}")
+            self.fail(f"'{op.name}' is only supported on i1, got {op.results[0].type}", at=op)
         self.simple(op, BOOL_BINARY[type(op)])
 
     def libm_name(self, base: str, typ: Attribute) -> str:
@@ -362,7 +367,7 @@ class _FunctionLowering:
             return base + "f"
         if isinstance(typ, Float64Type):
             return base
-        raise self.fail(f"{base} needs f32 or f64, got {typ}")
+        self.fail(f"{base} needs f32 or f64, got {typ}")
 
     def lower_libm(self, op: Operation) -> None:
         typ = op.results[0].type
@@ -384,7 +389,7 @@ class _FunctionLowering:
 
     def lower_uitofp(self, op: arith.UIToFPOp) -> None:
         if op.input.type != i1:
-            raise self.fail(f"arith.uitofp is only supported from i1, got {op.input.type}")
+            self.fail(f"arith.uitofp is only supported from i1, got {op.input.type}", at=op)
         self.lower_cast(op)
 
     def lower_cmpf(self, op: arith.CmpfOp) -> None:
@@ -452,7 +457,7 @@ class _FunctionLowering:
     def lower_store(self, op: loops.StoreOp) -> None:
         ptr, index = self.flat_index(op.memref, op.indices)
         if isinstance(ptr.type, c.PtrType) and ptr.type.const:
-            raise self.fail(f"loops.store writes to read-only buffer %{ptr.name_hint}")
+            self.fail(f"loops.store writes to read-only buffer %{ptr.name_hint}", at=op)
         self.block.add_op(c.StoreOp(self.operand(op.value), ptr, index))
 
 

@@ -8,7 +8,7 @@ func.func @g(%x: tensor<4xf32>) -> tensor<4xf32> {
 }
 
 // CHECK-NOT: Traceback
-// CHECK: error: pass 'lower-array-to-loops' failed: @f: found func.call to @g; inline calls before lowering
+// CHECK: unsupported-input.mlir:[[# @LINE + 2]]:3: error: pass 'lower-array-to-loops' failed: @f: found func.call to @g; inline calls before lowering
 func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = func.call @g(%x) : (tensor<4xf32>) -> tensor<4xf32>
   func.return %0 : tensor<4xf32>

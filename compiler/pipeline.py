@@ -117,11 +117,13 @@ def compile_module(
 ) -> CompiledFunction:
     """Lower an array-level module (in place), print and build its C, and
     return `fn_name` as a callable on NumPy arrays giving a list of results."""
+    from gradc.dialects.c import c_identifier
     from gradc.target_c import print_c_header, print_c_source
 
     specs = function_specs(module, fn_name)
     lower_to_c(module)
-    return build_c(print_c_source(module), print_c_header(module), fn_name, specs, cflags)
+    symbol = c_identifier(fn_name)
+    return build_c(print_c_source(module), print_c_header(module), symbol, specs, cflags)
 
 
 __all__ = [

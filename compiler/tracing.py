@@ -20,8 +20,6 @@ become `array.constant` results (Python floats as float64).
 
 from __future__ import annotations
 
-import keyword
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -32,6 +30,7 @@ from xdsl.ir import Block, Region
 
 from gradc import pytree
 from gradc.dense import element_type
+from gradc.dialects.c import c_identifier
 from gradc.errors import TraceTypeError
 from gradc.numpy import Trace, TracedArray, _constant
 from gradc.pytree import PyTreeDef
@@ -160,26 +159,11 @@ def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
     return _constant(the_trace, value, value.dtype, value.shape)
 
 
-_C_RESERVED = frozenset(
-    """auto break case char const continue default do double else enum extern float
-    for goto if inline int long register restrict return short signed sizeof static
-    struct switch typedef union unsigned void volatile while main
-    abs fabs exp expf log logf sin sinf cos cosf tan tanh tanhf sqrt sqrtf pow powf
-    fmax fmaxf fmin fminf floor ceil round fma malloc calloc realloc free memcpy
-    memset memmove printf exit abort assert errno""".split()
-)
-
-
 def function_name(fn: Callable[..., Any]) -> str:
-    """`fn`'s name as a C identifier that clashes with no C keyword or libc
-    function (`<lambda>` becomes `lambda_fn`, `exp` becomes `exp_fn`)."""
+    """`fn`'s name as the C identifier its function will have (`<lambda>`
+    becomes `lambda_`, a libm name like `exp` becomes `g_exp`)."""
     raw = getattr(fn, "__name__", None) or type(fn).__name__
-    name = re.sub(r"\W", "_", raw).strip("_") or "fn"
-    if name[0].isdigit():
-        name = "fn_" + name
-    if name in _C_RESERVED or keyword.iskeyword(name):
-        name += "_fn"
-    return name
+    return c_identifier(raw.strip("<>") + ("_" if raw.startswith("<") else ""))
 
 
 __all__ = ["trace", "TracedFunction", "ArgSpec", "arg_spec", "function_name"]

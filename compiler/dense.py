@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from xdsl.dialects.builtin import (
     BytesAttr,
@@ -60,4 +62,14 @@ def numpy_to_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
         raw = np.where(value, 0xFF, 0x00).astype(np.uint8).tobytes()
     else:
         raw = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+    return DenseIntOrFPElementsAttr(typ, BytesAttr(raw))
+
+
+def splat_dense(value: object, dtype: np.dtype, shape: Sequence[int]) -> DenseIntOrFPElementsAttr:
+    """A splat: one stored element standing for every element of `shape`."""
+    typ = TensorType(element_type(dtype), list(shape))
+    if np.dtype(dtype) == np.bool_:
+        raw = b"\xff" if value else b"\x00"
+    else:
+        raw = np.asarray(value, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
     return DenseIntOrFPElementsAttr(typ, BytesAttr(raw))

@@ -37,10 +37,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
-from gradc.dense import element_type, numpy_dtype, numpy_to_dense
+from gradc.dense import element_type, numpy_dtype, numpy_to_dense, splat_dense
 from gradc.dialects import array
 from gradc.errors import TraceError, TraceIndexError, TraceTypeError
 
@@ -486,22 +486,13 @@ def _strong(x: TracedArray) -> TracedArray:
     return TracedArray(x.value, x.trace) if x.weak else x
 
 
-def _splat(value: Any, dtype: np.dtype, shape: tuple[int, ...]) -> DenseIntOrFPElementsAttr:
-    typ = TensorType(element_type(dtype), list(shape))
-    if dtype == _BOOL:
-        raw = b"\xff" if value else b"\x00"
-    else:
-        raw = np.asarray(value, dtype=dtype.newbyteorder("<")).tobytes()
-    return DenseIntOrFPElementsAttr(typ, BytesAttr(raw))
-
-
 def _constant(trace: Trace, value: Any, dtype: np.dtype, shape: tuple[int, ...]) -> TracedArray:
     """A constant operand as an `array.constant` of `dtype`, broadcast to
     `shape`; a splat straight at `shape` when all its elements are equal."""
     arr = np.asarray(value, dtype=dtype)
     flat = arr.reshape(-1)
     if flat.size == 1 or (flat.size > 1 and bool((flat == flat[0]).all())):
-        return trace.emit(array.ConstantOp(_splat(flat[0], dtype, shape)))
+        return trace.emit(array.ConstantOp(splat_dense(flat[0], dtype, shape)))
     return _broadcast(trace.emit(array.ConstantOp(numpy_to_dense(arr))), shape)
 
 

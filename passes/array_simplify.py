@@ -36,7 +36,7 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from gradc.dense import dense_to_numpy, numpy_to_dense
+from gradc.dense import dense_to_numpy, numpy_to_dense, splat_dense
 from gradc.dialects import array
 from gradc.interpreter import ArrayFunctions
 
@@ -132,7 +132,11 @@ class FoldConstants(RewritePattern):
         is_splat = result.size > 0 and bool(np.all(result == result.flat[0]))
         if result.size > self.fold_limit and not is_splat:
             return
-        rewriter.replace(op, array.ConstantOp(numpy_to_dense(result)))
+        if is_splat:
+            attr = splat_dense(result.flat[0], result.dtype, result.shape)
+        else:
+            attr = numpy_to_dense(result)
+        rewriter.replace(op, array.ConstantOp(attr))
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from xdsl.interpreter import (
     ReturnedValues,
     TerminatorValue,
     impl,
+    impl_callable,
     impl_terminator,
     register_impls,
 )
-from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Attribute
 
 from gradc.dense import dense_to_numpy, numpy_dtype
@@ -273,6 +273,27 @@ def _register_scalar_table(table: dict[type, Callable[..., Any]]) -> None:
 
 _register_scalar_table({**_SCALAR_BINARY, **_SCALAR_UNARY})
 register_impls(ScalarFunctions)
+
+
+@register_impls
+class FuncFunctions(InterpreterFunctions):
+    """`func` calls and returns. (xDSL has these too, but importing
+    `xdsl.interpreters` loads every interpreter it ships: ~150 ms on each
+    first compile.)"""
+
+    @impl_callable(func.FuncOp)
+    def call_func(self, interp: Interpreter, op: func.FuncOp, args: tuple[Any, ...]):
+        return interp.run_ssacfg_region(op.body, args, op.sym_name.data)
+
+    @impl(func.CallOp)
+    def run_call(self, interp: Interpreter, op: func.CallOp, args: PythonValues):
+        return interp.call_op(op.callee, args)
+
+    @impl_terminator(func.ReturnOp)
+    def run_return(
+        self, interp: Interpreter, op: func.ReturnOp, args: PythonValues
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
 
 
 # ---------------------------------------------------------------------------

@@ -22,4 +22,9 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return C
 
-    return {"array": get_array, "loops": get_loops, "c": get_c}
+    def get_autodiff() -> Dialect:
+        from gradc.dialects.autodiff import Autodiff
+
+        return Autodiff
+
+    return {"array": get_array, "autodiff": get_autodiff, "loops": get_loops, "c": get_c}

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test demo clean
+.PHONY: all venv test demo bench clean
 
 all: test
 
@@ -23,8 +23,22 @@ test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
 	$(PY) -m pytest -q -n $(JOBS) tests
 
-demo: $(STAMP)
+DEMO_STAMP := $(VENV)/.installed-demo
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(DEMO_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) examples/mlp_demo.py
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

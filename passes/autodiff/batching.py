@@ -1,0 +1,292 @@
+"""Batching (JAX's vmap) as a function transform on array-level functions.
+
+    batch_function(module, fn, batched=[True, False], size=8, name="f_batched")
+
+adds `func.func private @f_batched` right after `fn`, computing `fn` for `size`
+values at once. Jacobians use it: one JVP whose tangent carries a leading
+dimension over all input directions (one VJP over all output directions)
+instead of one JVP per direction. A frontend `vmap` would sit on it too.
+
+Expects: `fn` has one block of `array` ops (no calls: inline first) ending in
+`func.return`, tensor arguments and results, and lives in `module`.
+
+Guarantees:
+  * argument i of the new function is argument i of `fn` with a leading
+    dimension `size` if `batched[i]`, else the same type; result j is result j
+    of `fn` with a leading dimension `size`; row s of every result is what `fn`
+    gives on row s of the batched arguments and the unbatched ones as they are;
+  * a value that does not depend on a batched argument stays unbatched: it is
+    computed once, as in `fn`, and broadcast only where a batched op uses it
+    (or where it is returned), so the forward sweep of a batched VJP runs once;
+  * the new function holds only `array` ops and verifies; `fn` is unchanged;
+    new ops carry the location of the op they batch;
+  * a batched matmul against an unbatched matrix folds the batch into the
+    matrix rows (a reshape, no copy of the unbatched operand).
+
+Each op's rule stands in `BATCH_RULES`: given the op, its new operands and
+which of them are batched (leading dimension `size`), it emits the batched
+computation and returns its value, which has the leading dimension `size`.
+Rules run only when at least one operand is batched; other ops are copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects import array
+
+
+@dataclass
+class Batcher:
+    """Where batched ops go: the new function's block, the batch size, and
+    the location of the op being batched."""
+
+    block: Block
+    size: int
+    location: Attribute | None = None
+    _lifted: dict[SSAValue, SSAValue] = field(default_factory=dict)
+
+    def emit(self, op: Operation) -> SSAValue:
+        if self.location is not None:
+            op.location = self.location
+        self.block.add_op(op)
+        return op.results[0]
+
+    def batched_type(self, typ: Attribute) -> TensorType:
+        assert isinstance(typ, TensorType)
+        return TensorType(typ.get_element_type(), [self.size, *typ.get_shape()])
+
+    def lift(self, value: SSAValue, batched: bool) -> SSAValue:
+        """`value` with the leading batch dimension: broadcast (once per
+        value) when it has none."""
+        if batched:
+            return value
+        if value not in self._lifted:
+            rank = len(shape_of(value))
+            typ = self.batched_type(value.type)
+            self._lifted[value] = self.emit(
+                array.BroadcastOp(value, range(1, rank + 1), typ.get_shape())
+            )
+        return self._lifted[value]
+
+    def reshape(self, value: SSAValue, shape: Sequence[int]) -> SSAValue:
+        if shape_of(value) == tuple(shape):
+            return value
+        return self.emit(array.ReshapeOp(value, shape))
+
+    def transpose(self, value: SSAValue, perm: Sequence[int]) -> SSAValue:
+        """A transpose, or a reshape when it only moves dimensions of size 1
+        (no element changes place), or nothing for the identity."""
+        shape = shape_of(value)
+        if list(perm) == sorted(perm):
+            return value
+        moved = [p for p in perm if shape[p] != 1]
+        if moved == sorted(moved):
+            return self.reshape(value, [shape[p] for p in perm])
+        return self.emit(array.TransposeOp(value, perm))
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    assert isinstance(value.type, TensorType)
+    return tuple(value.type.get_shape())
+
+
+Args = Sequence[SSAValue]
+Flags = Sequence[bool]
+Rule = Callable[[Batcher, Operation, Args, Flags], SSAValue]
+"""(batcher, op, new operands, which are batched) -> the batched result."""
+
+
+# ---------------------------------------------------------------------------
+# Rules, one per op
+# ---------------------------------------------------------------------------
+
+
+def _elementwise(b: Batcher, op: Operation, args: Args, batched: Flags) -> SSAValue:
+    """Unary, binary, compare, select, convert: the same op on the batched
+    shape, with unbatched operands broadcast to it."""
+    return b.emit(
+        type(op).create(
+            operands=[b.lift(v, bat) for v, bat in zip(args, batched)],
+            result_types=[b.batched_type(op.results[0].type)],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+    )
+
+
+def _constant(b: Batcher, op: Operation, args: Args, batched: Flags) -> SSAValue:
+    raise AssertionError("a constant has no operands, so it is never batched")
+
+
+def _broadcast(b: Batcher, op: array.BroadcastOp, args: Args, batched: Flags) -> SSAValue:
+    dims = [0, *(d + 1 for d in op.dim_map)]
+    shape = b.batched_type(op.result.type).get_shape()
+    return b.emit(array.BroadcastOp(args[0], dims, shape))
+
+
+def _reshape(b: Batcher, op: array.ReshapeOp, args: Args, batched: Flags) -> SSAValue:
+    return b.emit(array.ReshapeOp(args[0], b.batched_type(op.result.type).get_shape()))
+
+
+def _transpose(b: Batcher, op: array.TransposeOp, args: Args, batched: Flags) -> SSAValue:
+    return b.emit(array.TransposeOp(args[0], [0, *(p + 1 for p in op.perm)]))
+
+
+def _slice(b: Batcher, op: array.SliceOp, args: Args, batched: Flags) -> SSAValue:
+    start, limit, stride = zip(*op.bounds) if op.bounds else ((), (), ())
+    return b.emit(
+        array.SliceOp(args[0], [0, *start], [b.size, *limit], [1, *stride])
+    )
+
+
+def _concatenate(b: Batcher, op: array.ConcatenateOp, args: Args, batched: Flags) -> SSAValue:
+    inputs = [b.lift(v, bat) for v, bat in zip(args, batched)]
+    return b.emit(array.ConcatenateOp(inputs, op.axis.value.data + 1))
+
+
+def _reduce(b: Batcher, op: array.ReduceOp, args: Args, batched: Flags) -> SSAValue:
+    return b.emit(type(op)(args[0], [a + 1 for a in op.axis_list]))
+
+
+def _matmul(b: Batcher, op: array.MatmulOp, args: Args, batched: Flags) -> SSAValue:
+    lhs, rhs = args
+    if all(batched):
+        return b.emit(array.MatmulOp(lhs, rhs))
+    if batched[0]:
+        return _matmul_batched_lhs(b, lhs, rhs)
+    # A @ X[s] = (X[s]^T @ A^T)^T: A^T is computed once, unbatched, and the
+    # transposes of X and of the result are reshapes when n == 1.
+    rank = len(shape_of(lhs))
+    swap = [*range(rank - 2), rank - 1, rank - 2]
+    swap_batched = [0, *(p + 1 for p in swap)]
+    product = _matmul_batched_lhs(b, b.transpose(rhs, swap_batched), b.transpose(lhs, swap))
+    return b.transpose(product, swap_batched)
+
+
+def _matmul_batched_lhs(b: Batcher, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    """[S, B.., m, k] x [B.., k, n]: fold S into the rows of lhs, one matmul
+    with the unbatched rhs as it is, unfold. (For B empty, both transposes
+    vanish and the reshapes are views.)"""
+    s, *batch, m, k = shape_of(lhs)
+    n = shape_of(rhs)[-1]
+    r = len(batch)
+    rows_last = b.transpose(lhs, [*range(1, r + 1), 0, r + 1, r + 2])  # [B.., S, m, k]
+    folded = b.reshape(rows_last, [*batch, s * m, k])
+    product = b.emit(array.MatmulOp(folded, rhs))  # [B.., S*m, n]
+    unfolded = b.reshape(product, [*batch, s, m, n])
+    return b.transpose(unfolded, [r, *range(r), r + 1, r + 2])
+
+
+BATCH_RULES: dict[type[Operation], Rule] = {
+    array.ConstantOp: _constant,
+    **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS)},
+    array.CompareOp: _elementwise,
+    array.SelectOp: _elementwise,
+    array.ConvertOp: _elementwise,
+    array.BroadcastOp: _broadcast,
+    array.ReshapeOp: _reshape,
+    array.TransposeOp: _transpose,
+    array.SliceOp: _slice,
+    array.ConcatenateOp: _concatenate,
+    array.MatmulOp: _matmul,
+    **{op: _reduce for op in array.REDUCE_OPS},
+}
+
+
+# ---------------------------------------------------------------------------
+# The transform
+# ---------------------------------------------------------------------------
+
+
+def _fail(message: str, at: Operation) -> NoReturn:
+    """Fail located at `at` (gradc-opt then prints its file:line:col)."""
+    error = PassFailedException(f"batching: {message}")
+    at.emit_error(str(error), error)
+
+
+def _check(
+    module: ModuleOp, fn: func.FuncOp, batched: Sequence[bool], size: int, name: str
+) -> None:
+    fn_name = fn.sym_name.data
+    if fn.parent_op() is not module:
+        raise ValueError(f"batching: @{fn_name} is not a function of the given module")
+    num_args = len(fn.function_type.inputs.data)
+    if len(batched) != num_args:
+        raise ValueError(
+            f"batching: @{fn_name} takes {num_args} arguments but batched has "
+            f"{len(batched)} entries"
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"batching: size must be a positive integer, got {size!r}")
+    if SymbolTable.lookup_symbol(module, name) is not None:
+        raise ValueError(f"batching: the module already has a symbol @{name}")
+    if len(fn.body.blocks) != 1:
+        _fail(f"@{fn_name} must have exactly one block", fn)
+    for typ in (*fn.function_type.inputs.data, *fn.function_type.outputs.data):
+        if not isinstance(typ, TensorType):
+            _fail(f"@{fn_name}: arguments and results must be tensors, got {typ}", fn)
+    for op in fn.body.block.ops:
+        if isinstance(op, func.CallOp):
+            _fail(
+                f"@{fn_name} calls @{op.callee.string_value()}: 'func.call' cannot "
+                f"be batched, inline the callee first",
+                op,
+            )
+        if type(op) not in BATCH_RULES and not isinstance(op, func.ReturnOp):
+            _fail(f"@{fn_name}: no batching rule for '{op.name}'", op)
+
+
+def batch_function(
+    module: ModuleOp, fn: func.FuncOp, batched: Sequence[bool], size: int, name: str
+) -> func.FuncOp:
+    """Insert after `fn` a private function `name` computing `fn` on `size`
+    values at once: arguments with `batched[i]` and all results get a leading
+    dimension `size`. See the module docstring for what is guaranteed."""
+    _check(module, fn, batched, size, name)
+    in_types = [
+        TensorType(t.get_element_type(), [size, *t.get_shape()]) if bat else t
+        for t, bat in zip(fn.function_type.inputs.data, batched)
+    ]
+    block = Block(arg_types=in_types)
+    b = Batcher(block, size)
+    # Each value of `fn` -> its value in the new function, and whether that
+    # value has the leading batch dimension.
+    env: dict[SSAValue, tuple[SSAValue, bool]] = {
+        old: (new, bool(bat)) for old, new, bat in zip(fn.args, block.args, batched)
+    }
+    for op in fn.body.block.ops:
+        b.location = op.location
+        operands = [env[v] for v in op.operands]
+        if isinstance(op, func.ReturnOp):
+            results = [b.lift(v, bat) for v, bat in operands]
+            ret = func.ReturnOp(*results)
+            ret.location = op.location
+            block.add_op(ret)
+            break
+        new_args = [v for v, _ in operands]
+        is_batched = [bat for _, bat in operands]
+        if any(is_batched):
+            new = BATCH_RULES[type(op)](b, op, new_args, is_batched)
+            env[op.results[0]] = (new, True)
+        else:
+            copy = op.clone(value_mapper=dict(zip(op.operands, new_args)))
+            block.add_op(copy)
+            env.update((old, (v, False)) for old, v in zip(op.results, copy.results))
+    out_types = [b.batched_type(t) for t in fn.function_type.outputs.data]
+    new_fn = func.FuncOp(name, (in_types, out_types), Region(block), visibility="private")
+    new_fn.location = fn.location
+    module.body.block.insert_op_after(new_fn, fn)
+    new_fn.verify()
+    return new_fn
+
+
+__all__ = ["BATCH_RULES", "Batcher", "batch_function"]

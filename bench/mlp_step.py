@@ -1,0 +1,175 @@
+"""MLP SGD training step, float32, one thread: gradc vs NumPy, JAX, PyTorch.
+
+Two sizes: (a) 64 -> 128 tanh -> 10, batch 32; (b) 784 -> 512 tanh -> 10,
+batch 128. One step = forward, softmax cross-entropy (batch mean), gradient
+of every parameter, SGD update; it returns the new parameters and the loss.
+Every system starts from the same parameters and data (made here with a
+fixed seed), and the loss of its first step is recorded so the table can flag
+a system that computes something else.
+
+- gradc: `gradc.jit(step)` with `step` built on `gradc.value_and_grad`.
+- numpy: the same math with the backward pass written by hand.
+- jax: `jax.jit(step)` with `jax.value_and_grad`, blocked on every call.
+- torch: eager autograd (`torch.autograd.grad`) and an in-place update.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from timing import Skip, pinned_torch, require
+
+TITLE = "MLP SGD training step (float32, 1 thread)"
+SYSTEMS = ("gradc", "numpy", "jax", "torch")
+LEARNING_RATE = 0.1
+
+
+class Size(NamedTuple):
+    n_in: int
+    hidden: int
+    n_out: int
+    batch: int
+
+
+SIZES = {
+    "(a) 64-128-10 b32": Size(64, 128, 10, 32),
+    "(b) 784-512-10 b128": Size(784, 512, 10, 128),
+}
+
+
+def cases() -> list[tuple[str, str]]:
+    return [(config, system) for config in SIZES for system in SYSTEMS]
+
+
+def problem(config: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Initial parameters, a batch of inputs and one-hot labels (float32)."""
+    size = SIZES[config]
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    params = {
+        "w1": (rng.standard_normal((size.n_in, size.hidden)) / np.sqrt(size.n_in)).astype(f32),
+        "b1": np.zeros(size.hidden, f32),
+        "w2": (rng.standard_normal((size.hidden, size.n_out)) / np.sqrt(size.hidden)).astype(f32),
+        "b2": np.zeros(size.n_out, f32),
+    }
+    x = rng.standard_normal((size.batch, size.n_in)).astype(f32)
+    labels = rng.integers(0, size.n_out, size.batch)
+    y = np.eye(size.n_out, dtype=f32)[labels]
+    return params, x, y
+
+
+def build(config: str, system: str) -> tuple[Any, list[str]]:
+    """A zero-argument callable doing one step on fixed inputs (returns the
+    loss first), and notes on how it was set up."""
+    params, x, y = problem(config)
+    return BUILDERS[system](params, x, y)
+
+
+def check(config: str, system: str, result: Any) -> dict[str, Any]:
+    return {"loss0": float(np.asarray(result))}
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[str]:
+    """Flag systems whose first-step loss differs from NumPy's."""
+    lines = []
+    for config in SIZES:
+        losses = {r["system"]: r["loss0"] for r in rows if r["config"] == config and "loss0" in r}
+        reference = losses.get("numpy")
+        if reference is None:
+            continue
+        bad = [s for s, v in losses.items() if abs(v - reference) > 1e-4 * abs(reference)]
+        shown = ", ".join(f"{s} {v:.6f}" for s, v in losses.items())
+        flag = f"MISMATCH ({', '.join(bad)})" if bad else "all agree (rtol 1e-4)"
+        lines.append(f"{config}: first-step loss {shown}: {flag}")
+    return lines
+
+
+def _gradc(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+    import gradc
+    import gradc.numpy as gnp
+
+    if not hasattr(gradc, "value_and_grad"):
+        raise Skip("gradc.value_and_grad not available in this checkout")
+
+    def loss(p, x, y):
+        h = gnp.tanh(x @ p["w1"] + p["b1"])
+        logits = h @ p["w2"] + p["b2"]
+        logp = logits - gnp.logsumexp(logits, axis=1, keepdims=True)
+        return -gnp.sum(y * logp) / x.shape[0]
+
+    def step(p, x, y):
+        value, grads = gradc.value_and_grad(loss)(p, x, y)
+        return value, {k: p[k] - LEARNING_RATE * grads[k] for k in p}
+
+    fast = gradc.jit(step)
+    return (lambda: fast(params, x, y)[0]), []
+
+
+def _numpy(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+    def step(p, x, y):
+        h = np.tanh(x @ p["w1"] + p["b1"])
+        logits = h @ p["w2"] + p["b2"]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        batch = x.shape[0]
+        value = -np.sum(y * (shifted - np.log(total))) / batch
+        d_logits = (e / total - y) / batch
+        d_h = (d_logits @ p["w2"].T) * (1 - h * h)
+        grads = {
+            "w2": h.T @ d_logits,
+            "b2": d_logits.sum(axis=0),
+            "w1": x.T @ d_h,
+            "b1": d_h.sum(axis=0),
+        }
+        return value, {k: p[k] - np.float32(LEARNING_RATE) * grads[k] for k in p}
+
+    return (lambda: step(params, x, y)[0]), ["backward written by hand"]
+
+
+def _jax(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+    jax = require("jax")
+    jnp = jax.numpy
+
+    def loss(p, x, y):
+        h = jnp.tanh(x @ p["w1"] + p["b1"])
+        logits = h @ p["w2"] + p["b2"]
+        logp = logits - jax.nn.logsumexp(logits, axis=1, keepdims=True)
+        return -jnp.sum(y * logp) / x.shape[0]
+
+    @jax.jit
+    def step(p, x, y):
+        value, grads = jax.value_and_grad(loss)(p, x, y)
+        return value, jax.tree_util.tree_map(lambda w, g: w - LEARNING_RATE * g, p, grads)
+
+    p, xj, yj = jax.device_put((params, x, y))
+
+    def call():
+        value, new = step(p, xj, yj)
+        jax.block_until_ready(new)
+        return value
+
+    return call, ["jit(value_and_grad + update), blocked per call"]
+
+
+def _torch(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+    torch = pinned_torch()
+    p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    order = list(p.values())
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def call():
+        h = torch.tanh(xt @ p["w1"] + p["b1"])
+        logits = h @ p["w2"] + p["b2"]
+        value = -(yt * torch.log_softmax(logits, dim=1)).sum() / xt.shape[0]
+        grads = torch.autograd.grad(value, order)
+        with torch.no_grad():
+            torch._foreach_add_(order, grads, alpha=-LEARNING_RATE)
+        return value.detach()
+
+    return call, ["eager autograd, in-place update"]
+
+
+BUILDERS = {"gradc": _gradc, "numpy": _numpy, "jax": _jax, "torch": _torch}

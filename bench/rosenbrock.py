@@ -1,0 +1,166 @@
+"""Dense Hessian of the extended (chained) Rosenbrock function, float64:
+gradc vs JAX vs CasADi's generated C.
+
+    f(x) = sum_i 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2,   i = 0 .. n-2
+
+Its Hessian is tridiagonal (3n-2 nonzeros); every system returns it as a
+dense n x n array and is checked against the closed form. The one-off cost of
+each side is part of the row: gradc's first call (trace to loaded C), JAX's
+first call (trace + XLA compile), CasADi's code generation plus `gcc -O3
+-march=native`.
+
+- gradc: `gradc.jit(gradc.hessian(f))` called on a NumPy array.
+- jax: `jax.jit(jax.hessian(f))` (forward over reverse), blocked per call.
+- casadi: SX `hessian`, `densify`, `CodeGenerator`, compiled to a shared
+  library together with a small C entry point `hess_dense(x, H)` (separate
+  translation unit, so nothing is inlined into the caller) and called through
+  ctypes on fixed input and output buffers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from timing import Skip, require, seconds
+
+TITLE = "Extended Rosenbrock dense Hessian (float64, 1 thread)"
+SYSTEMS = ("gradc", "jax", "casadi")
+SIZES = {"n=10": 10, "n=100": 100}
+
+
+def cases() -> list[tuple[str, str]]:
+    return [(config, system) for config in SIZES for system in SYSTEMS]
+
+
+def point(n: int) -> np.ndarray:
+    return np.random.default_rng(1).uniform(-1.5, 1.5, n)
+
+
+def exact_hessian(x: np.ndarray) -> np.ndarray:
+    n = x.size
+    diagonal = np.zeros(n)
+    diagonal[:-1] += 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    diagonal[1:] += 200
+    off = -400 * x[:-1]
+    return np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
+
+
+def build(config: str, system: str) -> tuple[Any, list[str]]:
+    return BUILDERS[system](point(SIZES[config]))
+
+
+def check(config: str, system: str, result: Any) -> dict[str, Any]:
+    hessian = np.asarray(result)
+    x = point(SIZES[config])
+    return {"max_abs_err": float(np.max(np.abs(hessian - exact_hessian(x))))}
+
+
+def summarize(rows: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"{r['config']} {r['system']}: max |H - H_exact| = {r['max_abs_err']:.1e}"
+        for r in rows
+        if "max_abs_err" in r
+    ]
+
+
+def _gradc(x: np.ndarray) -> tuple[Any, list[str]]:
+    import gradc
+    import gradc.numpy as gnp
+
+    if not hasattr(gradc, "hessian"):
+        raise Skip("gradc.hessian not available in this checkout")
+
+    def rosenbrock(x):
+        return gnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    hess = gradc.jit(gradc.hessian(rosenbrock))
+    return (lambda: hess(x)), []
+
+
+def _jax(x: np.ndarray) -> tuple[Any, list[str]]:
+    jax = require("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def rosenbrock(x):
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    hess = jax.jit(jax.hessian(rosenbrock))
+    xj = jax.device_put(x)
+    return (lambda: hess(xj).block_until_ready()), ["jit(hessian), blocked per call"]
+
+
+_ENTRY_POINT = """\
+#include "rosen_hess.h"
+int hess_dense(const casadi_real *x, casadi_real *h) {
+    const casadi_real *arg[%(sz_arg)d] = {x};
+    casadi_real *res[%(sz_res)d] = {h};
+    casadi_int iw[%(sz_iw)d];
+    casadi_real w[%(sz_w)d];
+    return rosen_hess(arg, res, iw, w, 0);
+}
+"""
+
+
+def _casadi(x: np.ndarray) -> tuple[Any, list[str]]:
+    ca = require("casadi")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise Skip("no C compiler for CasADi's generated code")
+    n = x.size
+    start = time.perf_counter()
+    xs = ca.SX.sym("x", n)
+    f = ca.sum1(100 * (xs[1:] - xs[:-1] ** 2) ** 2 + (1 - xs[:-1]) ** 2)
+    hessian, _ = ca.hessian(f, xs)
+    function = ca.Function("rosen_hess", [xs], [ca.densify(hessian)])
+    symbolic_s = time.perf_counter() - start
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-casadi-"))
+    start = time.perf_counter()
+    generator = ca.CodeGenerator("rosen_hess.c", {"with_header": True})
+    generator.add(function)
+    generator.generate(str(workdir) + "/")
+    codegen_s = time.perf_counter() - start
+    sizes = {
+        "sz_arg": max(1, function.sz_arg()),
+        "sz_res": max(1, function.sz_res()),
+        "sz_iw": max(1, function.sz_iw()),
+        "sz_w": max(1, function.sz_w()),
+    }
+    (workdir / "entry.c").write_text(_ENTRY_POINT % sizes)
+    library = workdir / "librosen_hess.so"
+    command = [cc, "-O3", "-march=native", "-shared", "-fPIC", "rosen_hess.c", "entry.c", "-o", library.name]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=workdir, check=True, capture_output=True)
+    compile_s = time.perf_counter() - start
+    c_kib = (workdir / "rosen_hess.c").stat().st_size / 1024
+
+    entry = ctypes.CDLL(str(library)).hess_dense
+    shutil.rmtree(workdir)
+    entry.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    entry.restype = ctypes.c_int
+    x_in = np.ascontiguousarray(x)
+    h_out = np.empty((n, n))
+    x_ptr, h_ptr = x_in.ctypes.data, h_out.ctypes.data
+
+    def call():
+        entry(x_ptr, h_ptr)
+        return h_out
+
+    notes = [
+        f"setup: SX build + hessian {seconds(symbolic_s)}, codegen {seconds(codegen_s)} "
+        f"({c_kib:.0f} KiB C), gcc -O3 {seconds(compile_s)}",
+        "ctypes call on fixed buffers",
+    ]
+    return call, notes
+
+
+BUILDERS = {"gradc": _gradc, "jax": _jax, "casadi": _casadi}

@@ -1,0 +1,336 @@
+"""`make bench`: every workload, every system, each in a fresh pinned process.
+
+    python bench/run.py                      # all workloads, 2 rounds
+    python bench/run.py --only rosenbrock --rounds 1
+
+A workload is a module in this folder with `TITLE`, `cases()` -> [(config,
+system)], and either `build(config, system)` -> (zero-argument callable,
+notes) plus `check(config, system, result)` -> extra columns, or its own
+`measure(config, system)`; `summarize(rows)` -> lines is optional.
+
+Each (config, system) runs in a child process started here with one thread
+everywhere: OMP/OPENBLAS/MKL_NUM_THREADS=1, XLA's Eigen pool off, torch pinned
+by the workload, and the whole process on one core with `taskset` when there
+is one, so any helper thread shares that core. OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE are removed for NumPy's rows. Every child gets an empty
+GRADC_CACHE_DIR, so gradc's first call really compiles. Round r pins to core
+r mod (cores available); each row keeps the round with the lowest median (the
+noise on a shared host only ever adds time), and its notes list every round.
+
+Results: bench/results/<workload>.json, and bench/results/README.md with one
+table for everything, which is also printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from timing import Skip, first_call, per_call, seconds
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+WORKLOADS = ("mlp_step", "rosenbrock", "scalar_call", "compile_time")
+COMPILING = ("gradc", "jax")
+"""Systems whose first call traces and compiles: their rows note its time."""
+MARKER = "BENCH-ROW "
+CHILD_TIMEOUT_S = 600
+
+
+# --------------------------------------------------------------------------
+# In the child process
+# --------------------------------------------------------------------------
+
+
+def measure(module: Any, config: str, system: str) -> dict[str, Any]:
+    """Build, first call (compiles), check the result, then steady-state timing."""
+    call, notes = module.build(config, system)
+    result, first_s = first_call(call)
+    row = module.check(config, system, result)
+    timing = per_call(call)
+    if system in COMPILING:
+        notes = [f"first call {seconds(first_s)}", *notes]
+    return {
+        **row,
+        "median_s": timing.median_s,
+        "min_s": timing.min_s,
+        "max_s": timing.max_s,
+        "first_call_s": first_s,
+        "calls_per_repetition": timing.calls_per_repetition,
+        "notes": notes,
+    }
+
+
+def child(workload: str, config: str, system: str) -> None:
+    module = importlib.import_module(workload)
+    try:
+        if hasattr(module, "measure"):
+            row = module.measure(config, system)
+        else:
+            row = measure(module, config, system)
+    except Skip as why:
+        row = {"skipped": str(why)}
+    print(MARKER + json.dumps(row), flush=True)
+
+
+# --------------------------------------------------------------------------
+# In the parent
+# --------------------------------------------------------------------------
+
+
+def child_env(system: str, cache_dir: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+    env["JAX_PLATFORMS"] = "cpu"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["GRADC_CACHE_DIR"] = cache_dir
+    if system == "numpy":
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    return env
+
+
+def run_child(workload: str, config: str, system: str, core: int | None) -> dict[str, Any]:
+    """One fresh process measuring one row; failures become a note."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", workload, config, system]
+    if core is not None:
+        command = ["taskset", "-c", str(core), *command]
+    cache_dir = tempfile.mkdtemp(prefix="bench-gradc-cache-")
+    try:
+        proc = subprocess.run(
+            command,
+            env=child_env(system, cache_dir),
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            cwd=BENCH,
+        )
+    except subprocess.TimeoutExpired:
+        return {"failed": f"timed out after {CHILD_TIMEOUT_S} s"}
+    finally:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER) :])
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    return {"failed": lines[-1][:200] if lines else f"exit status {proc.returncode}", "stderr": proc.stderr[-4000:]}
+
+
+def best_of(runs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any]:
+    """The run with the lowest median; every run's median goes in the notes."""
+    timed = [(core, run) for core, run in runs if "median_s" in run]
+    if not timed:
+        return dict(runs[0][1])
+    core, best = min(timed, key=lambda item: item[1]["median_s"])
+    row = dict(best)
+    if len(runs) > 1:
+        row["runs"] = [{"core": c, "median_s": r.get("median_s")} for c, r in runs]
+        shown = " / ".join(
+            f"{seconds(r.get('median_s'))}" + (f" (c{c})" if c is not None else "") for c, r in runs
+        )
+        row["notes"] = [*row.get("notes", []), f"runs: {shown}"]
+    return row
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """`ratio_to_gradc` = this row's median / gradc's median for the same config."""
+    gradc = {r["config"]: r["median_s"] for r in rows if r["system"] == "gradc" and "median_s" in r}
+    for row in rows:
+        if "median_s" in row and row["config"] in gradc:
+            row["ratio_to_gradc"] = row["median_s"] / gradc[row["config"]]
+
+
+def run_workload(workload: str, rounds: int, cores: list[int | None]) -> dict[str, Any]:
+    module = importlib.import_module(workload)
+    cases = module.cases()
+    runs: dict[tuple[str, str], list] = {case: [] for case in cases}
+    for round_index in range(rounds):
+        core = cores[round_index % len(cores)]
+        for config, system in cases:
+            start = time.perf_counter()
+            result = run_child(workload, config, system, core)
+            runs[(config, system)].append((core, result))
+            status = (
+                seconds(result["median_s"]) if "median_s" in result
+                else f"skipped: {result['skipped']}" if "skipped" in result
+                else f"FAILED: {result['failed']}"
+            )
+            print(
+                f"  [{workload} round {round_index + 1}/{rounds}] {config} / {system}: {status}"
+                f"  ({time.perf_counter() - start:.1f} s)",
+                flush=True,
+            )
+    rows = [{"config": config, "system": system, **best_of(runs[(config, system)])} for config, system in cases]
+    add_ratios(rows)
+    checks = module.summarize([r for r in rows if "median_s" in r]) if hasattr(module, "summarize") else []
+    return {"workload": workload, "title": module.TITLE, "rows": rows, "checks": checks, "doc": module.__doc__}
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    for package in ("numpy", "jax", "jaxlib", "torch", "casadi", "xdsl"):
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = "not installed"
+    probe = (
+        "import numpy, json\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print(json.dumps([{k: p.get(k) for k in ('internal_api', 'version', 'architecture', 'threading_layer', 'num_threads')}"
+        " for p in threadpool_info()]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], env=child_env("numpy", ""), capture_output=True, text=True, check=False
+    )
+    info["numpy_blas"] = json.loads(proc.stdout) if proc.returncode == 0 else "threadpoolctl not installed"
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc:
+        version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
+        info["cc"] = version.stdout.splitlines()[0] if version.stdout else cc
+    return info
+
+
+def _fmt_ratio(row: dict[str, Any]) -> str:
+    ratio = row.get("ratio_to_gradc")
+    return "-" if ratio is None else f"{ratio:.2f}"
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| workload | system | median | min | ratio to gradc | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        for row in result["rows"]:
+            if "median_s" in row:
+                median, minimum = seconds(row["median_s"]), seconds(row["min_s"])
+                notes = "; ".join(row.get("notes", []))
+            else:
+                median = minimum = "-"
+                notes = f"skipped: {row['skipped']}" if "skipped" in row else f"FAILED: {row.get('failed')}"
+            name = f"{result['title'].split(' (')[0]}: {row['config']}"
+            lines.append(f"| {name} | {row['system']} | {median} | {minimum} | {_fmt_ratio(row)} | {notes} |")
+    return lines
+
+
+def targets(results: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    rows = {(r["workload"], row["config"], row["system"]): row for r in results for row in r["rows"]}
+
+    def median(workload: str, config: str, system: str) -> float | None:
+        return rows.get((workload, config, system), {}).get("median_s")
+
+    def line(label: str, value: float | None, met: bool | None, detail: str) -> str:
+        verdict = "not measured" if value is None or met is None else ("met" if met else "NOT met")
+        return f"- {label}: {detail} -> **{verdict}**"
+
+    out = []
+    for config in ("f(x,y)", "grad f"):
+        t = median("scalar_call", config, "gradc")
+        out.append(line(f"tiny function `{config}` from Python under 1 us", t, None if t is None else t < 1e-6, f"gradc {seconds(t)}"))
+    g, j, c = (median("rosenbrock", "n=100", s) for s in ("gradc", "jax", "casadi"))
+    out.append(line(
+        "Rosenbrock n=100 Hessian >= 10x faster than JAX jit", g,
+        None if g is None or j is None else j / g >= 10,
+        f"gradc {seconds(g)}, jax {seconds(j)}" + (f" ({j / g:.1f}x)" if g and j else ""),
+    ))
+    out.append(line(
+        "Rosenbrock n=100 Hessian within 2x of CasADi's generated C", g,
+        None if g is None or c is None else g / c <= 2,
+        f"gradc {seconds(g)}, casadi C {seconds(c)}" + (f" (gradc/casadi {g / c:.2f})" if g and c else ""),
+    ))
+    for config in ("MLP step (a) 64-128-10 b32", "MLP step (b) 784-512-10 b128"):
+        t = median("compile_time", config, "gradc")
+        out.append(line(f"compile time of {config} under 2 s", t, None if t is None else t < 2.0, f"gradc {seconds(t)}"))
+    return out
+
+
+def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
+    blas = machine.get("numpy_blas")
+    blas_text = (
+        ", ".join(f"{p['internal_api']} {p['version']} ({p['architecture']}, {p['threading_layer']}, "
+                  f"{p['num_threads']} thread)" for p in blas)
+        if isinstance(blas, list) else str(blas)
+    )
+    lines = [
+        "# gradc benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`); see that file's docstring for the method. "
+        f"Each row: one thread, a fresh process per run, best median of {rounds} run(s) "
+        "(round r pinned to core r mod #cores); median and min of 21 repetitions of a ~20 ms "
+        "inner loop after >= 0.3 s of warm-up. Compile-time rows are single first calls. "
+        "`ratio to gradc` = the row's median / gradc's median for the same workload "
+        "(> 1: gradc is faster). On a shared 2-vCPU host expect +-30% between sessions.",
+        "",
+        f"Machine: {machine.get('cpu', '?')}, {machine.get('cpus')} CPUs; Python {machine['python']}; "
+        f"{machine.get('cc', 'no C compiler')}; numpy {machine['numpy']} with BLAS: {blas_text}; "
+        f"jax {machine['jax']}, torch {machine['torch']}, casadi {machine['casadi']}, xdsl {machine['xdsl']}.",
+        f"Whole run: {elapsed_s:.0f} s.",
+        "",
+        *table(results),
+        "",
+        "## Checks",
+        "",
+    ]
+    for result in results:
+        lines += [f"- {result['title'].split(' (')[0]}: {check}" for check in result["checks"]]
+    lines += ["", "## Targets (issue 3)", "", *targets(results), ""]
+    text = "\n".join(lines)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "README.md").write_text(text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    parser.add_argument("--rounds", type=int, default=2, help="fresh processes per row (best median kept)")
+    parser.add_argument("--child", nargs=3, metavar=("WORKLOAD", "CONFIG", "SYSTEM"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+
+    start = time.perf_counter()
+    if shutil.which("taskset") and hasattr(os, "sched_getaffinity"):
+        cores: list[int | None] = sorted(os.sched_getaffinity(0))
+    else:
+        cores = [None]
+        print("taskset not available: child processes are not pinned to a core")
+    machine = machine_info()
+    print(f"gradc bench on {machine.get('cpu', '?')} ({machine.get('cpus')} CPUs), {args.rounds} round(s)", flush=True)
+    for workload in args.only:
+        result = run_workload(workload, args.rounds, cores)
+        result.update(machine=machine, rounds=args.rounds)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"{workload}.json").write_text(json.dumps(result, indent=1) + "\n")
+    # The report covers every workload with results, so `--only` updates its part.
+    results = [
+        json.loads((RESULTS / f"{w}.json").read_text()) for w in WORKLOADS if (RESULTS / f"{w}.json").exists()
+    ]
+    print()
+    print(write_report(results, machine, args.rounds, time.perf_counter() - start))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The one timing helper every workload shares, so all rows are measured alike.
+
+`per_call` warms a callable up (>= 0.3 s and >= 3 calls), then times
+repetitions of an inner loop sized to ~20 ms each, with Python's GC off,
+and reports the per-call median, min and max over the repetitions.
+`first_call` times the call that pays for tracing and compiling.
+
+A workload raises `Skip` when a peer cannot run here (not installed, no C
+compiler); the row is then reported with that note instead of a time.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+class Skip(Exception):
+    """This row cannot be measured on this machine; the message says why."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_s: float
+    min_s: float
+    max_s: float
+    repetitions: int
+    calls_per_repetition: int
+
+
+def per_call(
+    fn: Callable[[], Any],
+    *,
+    warmup_s: float = 0.3,
+    repetition_s: float = 0.02,
+    repetitions: int = 21,
+) -> Timing:
+    """Seconds per call of `fn()` in steady state (see the module docstring)."""
+    calls, start = 0, time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < warmup_s:
+        fn()
+        calls += 1
+    inner = max(1, round(repetition_s * calls / (time.perf_counter() - start)))
+    samples = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repetitions):
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            samples.append((time.perf_counter() - start) / inner)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Timing(statistics.median(samples), min(samples), max(samples), repetitions, inner)
+
+
+def first_call(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """`fn()`'s result and how long it took (the call that compiles)."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def require(module_name: str) -> Any:
+    """Import a peer system, or skip the row when it is not installed."""
+    import importlib
+
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as err:
+        raise Skip(f"{module_name} not installed ({err.__class__.__name__})") from None
+
+
+def pinned_torch() -> Any:
+    """torch with its intra- and inter-op thread pools at one thread."""
+    torch = require("torch")
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass  # the pool already started in this process
+    return torch
+
+
+def seconds(value: float | None) -> str:
+    """`41.2 us`, `2.50 ms`, `1.87 s`: three significant digits, fitting unit."""
+    if value is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if value >= scale or unit == "ns":
+            scaled = value / scale
+            decimals = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{scaled:.{decimals}f} {unit}"
+    raise AssertionError("unreachable")

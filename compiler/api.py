@@ -23,8 +23,8 @@ from xdsl.dialects.builtin import ModuleOp
 
 from gradc import pytree
 from gradc.errors import GradcError, without_gradc_frames
-from gradc.numpy import TracedArray
-from gradc.pipeline import DEFAULT_PIPELINE, TO_LOOPS, build_c, function_specs, run_pipeline
+from gradc.numpy import TracedArray, current_trace
+from gradc.pipeline import DEFAULT_PIPELINE, STAGES, build_c, function_specs, run_pipeline
 from gradc.tracing import ArgSpec, TracedFunction, trace
 
 _PYTHON_NUMBER = "Python number"
@@ -124,7 +124,9 @@ class JitFunction:
         leaves, key = _signature(args, kwargs)
         compiled = self._cache.get(key)
         if compiled is None:
-            if any(isinstance(leaf, TracedArray) for leaf in leaves):
+            if current_trace() is not None or any(isinstance(leaf, TracedArray) for leaf in leaves):
+                # Inside a function being traced: trace through, so that the
+                # whole composition becomes one C function.
                 return self.fn(*args, **kwargs)
             try:
                 compiled = self._compile(args, kwargs)
@@ -164,29 +166,62 @@ def jit(fn: Callable[..., Any] | None = None, *, cflags: Sequence[str] | None = 
 
 class Lowered:
     """A traced function and every level below it, computed on first access:
-    `.array_ir` (as traced), `.loops_ir` (after the array clean-up passes and
-    lower-array-to-loops), `.c_source`, `.c_header`; `.compile()` builds it."""
+    `.array_ir` (as traced, with its `autodiff` requests),
+    `.differentiated_ir` (requests expanded into array code),
+    `.simplified_ir` (after the array clean-up passes), `.loops_ir` (after
+    lower-array-to-loops), `.c_source`, `.c_header`; `.stages` maps each
+    stage's name to its IR; `.compile()` builds it."""
 
     def __init__(self, traced: TracedFunction, cflags: Sequence[str] | None = None):
         self.traced = traced
         self.cflags = cflags
         self.name = traced.name
+        self._modules: dict[str, ModuleOp] = {}
 
     @cached_property
     def array_ir(self) -> str:
         return str(self.traced.module)
 
+    def _module_after(self, stage: str) -> ModuleOp:
+        """The module after `stage` of `STAGES` (computed once, from the
+        stage before it)."""
+        module = self._modules.get(stage)
+        if module is None:
+            names = [name for name, _ in STAGES]
+            k = names.index(stage)
+            before = self.traced.module if k == 0 else self._module_after(names[k - 1])
+            module = run_pipeline(before.clone(), STAGES[k][1]) if STAGES[k][1] else before
+            self._modules[stage] = module
+        return module
+
     @cached_property
-    def _loops_module(self) -> ModuleOp:
-        return run_pipeline(self.traced.module.clone(), TO_LOOPS)
+    def differentiated_ir(self) -> str:
+        return str(self._module_after("differentiated"))
+
+    @cached_property
+    def simplified_ir(self) -> str:
+        return str(self._module_after("simplified"))
 
     @cached_property
     def loops_ir(self) -> str:
-        return str(self._loops_module)
+        return str(self._module_after("loops"))
 
     @cached_property
     def _c_module(self) -> ModuleOp:
-        return run_pipeline(self._loops_module.clone(), DEFAULT_PIPELINE[len(TO_LOOPS) :])
+        if "loops" in self._modules:
+            return self._module_after("c")
+        # Straight through, without keeping the stages in between.
+        return run_pipeline(self.traced.module.clone(), DEFAULT_PIPELINE)
+
+    @property
+    def stages(self) -> dict[str, str]:
+        """The IR after each stage, in order: `traced` (with its requests),
+        `differentiated`, `simplified`, `loops`, and `c` (the C source)."""
+        out = {"traced": self.array_ir}
+        for name, _ in STAGES[:-1]:
+            out[name] = str(self._module_after(name))
+        out["c"] = self.c_source
+        return out
 
     @cached_property
     def c_source(self) -> str:

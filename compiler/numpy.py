@@ -31,9 +31,11 @@ of the user's call.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import math
 import operator
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,22 +71,109 @@ class Trace:
     """One function being traced: the block its ops are appended to.
 
     It is active while the function runs; a traced array used after that
-    (one that escaped into a global, say) is an error, not a dangling op."""
+    (one that escaped into a global, say) is an error, not a dangling op.
 
-    __slots__ = ("block", "active")
+    Traces nest: a transformation (`gradc.grad(f)` called while tracing)
+    traces `f` in a child trace whose `parent` is the trace it was called
+    in. Every trace of one nest shares `functions`, the module being built
+    (an object of `gradc.tracing`; opaque here). A child may use the traced
+    arrays of its enclosing traces: each such value is *captured*, i.e.
+    becomes an extra argument of the child's function (`captures` lists the
+    values to pass for them, in the parent, in argument order), so a value
+    closed over by `f` reaches it as an explicit, non-differentiated input.
 
-    def __init__(self, block: Block):
+    While a trace runs it is on a per-thread stack (`running`); the top is
+    `current_trace()`, where a transformation called inside it emits."""
+
+    __slots__ = ("block", "active", "parent", "depth", "functions", "captures", "_captured")
+
+    def __init__(self, block: Block, parent: Trace | None = None, functions: Any = None):
         self.block = block
         self.active = True
+        self.parent = parent
+        self.depth = 0 if parent is None else parent.depth + 1
+        self.functions = parent.functions if parent is not None else functions
+        self.captures: list[TracedArray] = []
+        self._captured: dict[SSAValue, SSAValue] = {}
 
     def emit(self, op: Operation, weak: bool = False) -> TracedArray:
         if not self.active:
-            raise TraceError(
-                "a traced array was used after its function finished tracing "
-                "(did it escape into a global, a closure or a later call?)"
-            )
+            raise _finished_error()
         self.block.add_op(op)
         return TracedArray(op.results[0], self, weak)
+
+    def emit_all(self, op: Operation, weak: Sequence[bool]) -> list[TracedArray]:
+        """Append `op` and return all its results (`weak[k]` for result k)."""
+        if not self.active:
+            raise _finished_error()
+        self.block.add_op(op)
+        return [TracedArray(r, self, w) for r, w in zip(op.results, weak, strict=True)]
+
+    def encloses(self, other: Trace) -> bool:
+        """Whether `other` is this trace or nested (at any depth) inside it."""
+        while other is not None and other.depth >= self.depth:
+            if other is self:
+                return True
+            other = other.parent
+        return False
+
+    def adopt(self, x: TracedArray) -> TracedArray:
+        """`x` as a value of this trace: itself, or, when it belongs to an
+        enclosing trace, the argument that captures it (added on first use,
+        through every trace in between)."""
+        if x.trace is self:
+            return x
+        if not x.trace.active:
+            raise _finished_error()
+        inner = self._captured.get(x.value)
+        if inner is None:
+            if self.parent is None or not x.trace.encloses(self):
+                raise TraceError(
+                    "mixes traced arrays from two different traces "
+                    "(a traced array escaped from another traced function)"
+                )
+            outer = self.parent.adopt(x)
+            if not self.active:
+                raise _finished_error()
+            inner = self.block.insert_arg(x.value.type, len(self.block.args))
+            self._captured[x.value] = inner
+            self.captures.append(outer)
+        return TracedArray(inner, self, x.weak)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Trace]:
+        """Make this the current trace for the `with` body; finish it after."""
+        stack = _running_traces()
+        stack.append(self)
+        try:
+            yield self
+        finally:
+            self.active = False
+            stack.pop()
+
+
+def _finished_error() -> TraceError:
+    return TraceError(
+        "a traced array was used after its function finished tracing "
+        "(did it escape into a global, a closure or a later call?)"
+    )
+
+
+_THREAD = threading.local()
+
+
+def _running_traces() -> list[Trace]:
+    try:
+        return _THREAD.traces
+    except AttributeError:
+        _THREAD.traces = []
+        return _THREAD.traces
+
+
+def current_trace() -> Trace | None:
+    """The innermost trace running in this thread, or None outside tracing."""
+    stack = getattr(_THREAD, "traces", None)
+    return stack[-1] if stack else None
 
 
 class TracedArray:
@@ -326,14 +415,16 @@ def _is_traced(*values: Any) -> bool:
 
 
 def _trace_of(name: str, values: Sequence[Any]) -> Trace | None:
-    """The trace the traced values among `values` belong to (None if there
-    are none); values from two traces cannot meet."""
+    """The trace an operation on `values` is emitted in (None if none is
+    traced): the innermost of their traces, into which the others' values
+    are captured (`Trace.adopt`); traces that do not nest cannot meet."""
     found: Trace | None = None
     for v in values:
         if isinstance(v, TracedArray):
-            if found is None:
-                found = v.trace
-            elif v.trace is not found:
+            trace = v.trace
+            if found is None or found.encloses(trace):
+                found = trace
+            elif not trace.encloses(found):
                 raise TraceError(
                     f"{name}: mixes traced arrays from two different traces "
                     "(a traced array escaped from another traced function)"
@@ -497,9 +588,9 @@ def _constant(trace: Trace, value: Any, dtype: np.dtype, shape: tuple[int, ...])
 
 
 def _coerce(trace: Trace, x: Operand, dtype: np.dtype, shape: tuple[int, ...]) -> TracedArray:
-    """Operand `x` as a traced array of `dtype` and `shape`."""
+    """Operand `x` as a traced array of `trace` with `dtype` and `shape`."""
     if isinstance(x, TracedArray):
-        return _broadcast(_convert(x, dtype), shape)
+        return _broadcast(_convert(trace.adopt(x), dtype), shape)
     return _constant(trace, x, dtype, shape)
 
 
@@ -1237,6 +1328,7 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 __all__ = [
     "TracedArray",
     "Trace",
+    "current_trace",
     "float32", "float64", "bool_", "newaxis", "pi", "e", "inf", "nan",
     "exp", "log", "tanh", "sin", "cos", "sqrt", "abs", "absolute", "negative",
     "add", "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum",

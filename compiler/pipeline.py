@@ -30,15 +30,24 @@ from gradc.passes import get_all_passes as gradc_passes
 if TYPE_CHECKING:
     from gradc.runtime import CompiledFunction
 
+DIFFERENTIATE: tuple[str, ...] = ()
+"""Expands the `autodiff` requests (callees first), inlines calls into the
+public functions and drops the private ones: call-free array code."""
+
 ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
 """Clean-up at the array level: simplify, then drop duplicates and dead ops."""
 
-DEFAULT_PIPELINE: tuple[str, ...] = (
-    *ARRAY_PASSES,
-    "lower-array-to-loops",
-    "lower-loops-to-c",
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("differentiated", DIFFERENTIATE),
+    ("simplified", ARRAY_PASSES),
+    ("loops", ("lower-array-to-loops",)),
+    ("c", ("lower-loops-to-c",)),
 )
-"""From `array` ops to the `c` dialect, ready for the `c` target."""
+"""The default pipeline in named stages; `gradc.lower` shows the IR after
+each (`Lowered.stages`)."""
+
+DEFAULT_PIPELINE: tuple[str, ...] = tuple(name for _, passes in STAGES for name in passes)
+"""From traced `array` + `autodiff` ops to the `c` dialect, ready for the `c` target."""
 
 TO_LOOPS: tuple[str, ...] = DEFAULT_PIPELINE[: DEFAULT_PIPELINE.index("lower-array-to-loops") + 1]
 """The prefix of the default pipeline that ends at the loops level."""
@@ -128,6 +137,8 @@ def compile_module(
 
 __all__ = [
     "DEFAULT_PIPELINE",
+    "DIFFERENTIATE",
+    "STAGES",
     "ARRAY_PASSES",
     "TO_LOOPS",
     "available_passes",

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import Block, Region
+from xdsl.ir import Attribute, Block, Region
 
 from gradc import pytree
 from gradc.dense import element_type
@@ -87,6 +87,25 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
     )
 
 
+class FunctionTable:
+    """The functions of the module one nest of traces builds: the public
+    function `trace` returns, plus the private callees that transformations
+    called while tracing add (`gradc.grad(f)` traces `f` into one)."""
+
+    def __init__(self) -> None:
+        self.functions: list[func.FuncOp] = []
+        self._names: set[str] = set()
+
+    def unique_name(self, base: str) -> str:
+        """`base`, or `base_1`, `base_2`, ... if taken; reserved from now on."""
+        name, k = base, 0
+        while name in self._names:
+            k += 1
+            name = f"{base}_{k}"
+        self._names.add(name)
+        return name
+
+
 def trace(
     fn: Callable[..., Any],
     example_args: Sequence[Any],
@@ -94,16 +113,70 @@ def trace(
     *,
     name: str | None = None,
 ) -> TracedFunction:
-    """Trace `fn(*example_args, **example_kwargs)` into a module holding one
-    `func.func` named `name` (default: `fn`'s name, made a C identifier)."""
+    """Trace `fn(*example_args, **example_kwargs)` into a module holding a
+    public `func.func` named `name` (default: `fn`'s name, made a C
+    identifier) and the private functions of any transformation it calls."""
+    table = FunctionTable()
+    fn_name = table.unique_name(name or function_name(fn))
+    body = _trace_body(Trace(Block(), functions=table), fn, example_args, example_kwargs)
+    main = func.FuncOp(fn_name, body.function_type, Region(body.block))
+    module = ModuleOp([main, *table.functions])
+    module.verify()
+    out_specs = tuple(ArgSpec(s.shape, s.dtype) for s in body.out_specs)
+    return TracedFunction(module, body.in_tree, body.out_tree, fn_name, body.in_specs, out_specs)
+
+
+class TracedBody(NamedTuple):
+    """A function traced into `block` (ending in its `func.return`). The
+    block's arguments are the flattened argument leaves, then one per
+    captured value (`captures`: the values of the enclosing trace to pass)."""
+
+    block: Block
+    in_tree: PyTreeDef
+    out_tree: PyTreeDef
+    in_specs: tuple[ArgSpec, ...]
+    out_specs: tuple[ArgSpec, ...]
+    captures: tuple[TracedArray, ...]
+
+    @property
+    def function_type(self) -> tuple[list[Attribute], list[Attribute]]:
+        return [a.type for a in self.block.args], [v.type for v in self.block.last_op.operands]
+
+
+def trace_callee(
+    parent: Trace,
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+) -> tuple[func.FuncOp, TracedBody]:
+    """Trace `fn(*args, **kwargs)` inside `parent` into a private function of
+    `parent`'s module (named after `fn`, made unique). `args` may hold
+    `parent`'s traced arrays, NumPy arrays and Python numbers: each leaf is
+    an argument of the new function, in flatten order; values `fn` closes
+    over from `parent` (or from traces around it) become further arguments
+    (`TracedBody.captures`)."""
+    table = parent.functions
+    fn_name = table.unique_name(name or function_name(fn))
+    body = _trace_body(Trace(Block(), parent=parent), fn, args, kwargs)
+    callee = func.FuncOp(fn_name, body.function_type, Region(body.block), visibility="private")
+    table.functions.append(callee)
+    return callee, body
+
+
+def _trace_body(
+    the_trace: Trace, fn: Callable[..., Any], example_args: Sequence[Any], example_kwargs: dict[str, Any] | None
+) -> TracedBody:
     args_tree: Any = (tuple(example_args), example_kwargs) if example_kwargs else tuple(example_args)
     leaves, in_tree = pytree.flatten(args_tree)
     paths = _arg_paths(in_tree, bool(example_kwargs))
     specs = tuple(arg_spec(leaf, path) for leaf, path in zip(leaves, paths))
-    block = Block(arg_types=[TensorType(element_type(s.dtype), list(s.shape)) for s in specs])
-    the_trace = Trace(block)
+    block = the_trace.block
+    for s in specs:
+        block.insert_arg(TensorType(element_type(s.dtype), list(s.shape)), len(block.args))
     tracers = [TracedArray(arg, the_trace, s.weak) for arg, s in zip(block.args, specs)]
-    try:
+    with the_trace.running():
         if example_kwargs:
             args, kwargs = pytree.unflatten(in_tree, tracers)
             out = fn(*args, **kwargs)
@@ -112,16 +185,9 @@ def trace(
         out_leaves, out_tree = pytree.flatten(out)
         out_paths = [pytree.format_path("output", k) for k in pytree.leaf_keys(out_tree)]
         results = [_result(the_trace, leaf, path) for leaf, path in zip(out_leaves, out_paths)]
-    finally:
-        the_trace.active = False
     block.add_op(func.ReturnOp(*(r.value for r in results)))
-    fn_name = name or function_name(fn)
-    in_types = [a.type for a in block.args]
-    out_types = [r.value.type for r in results]
-    module = ModuleOp([func.FuncOp(fn_name, (in_types, out_types), Region(block))])
-    module.verify()
-    out_specs = tuple(ArgSpec(r.shape, r.dtype) for r in results)
-    return TracedFunction(module, in_tree, out_tree, fn_name, specs, out_specs)
+    out_specs = tuple(ArgSpec(r.shape, r.dtype, r.weak) for r in results)
+    return TracedBody(block, in_tree, out_tree, specs, out_specs, tuple(the_trace.captures))
 
 
 def _arg_paths(in_tree: PyTreeDef, with_kwargs: bool) -> list[str]:
@@ -136,12 +202,12 @@ def _arg_paths(in_tree: PyTreeDef, with_kwargs: bool) -> list[str]:
 
 def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
     if isinstance(leaf, TracedArray):
-        if leaf.trace is not the_trace:
+        if not leaf.trace.encloses(the_trace):
             raise TraceTypeError(
                 f"{where} is a traced array from another trace (it escaped from "
                 "another traced function)"
             )
-        return leaf
+        return the_trace.adopt(leaf)
     if isinstance(leaf, bool | np.ndarray | np.generic):
         value = np.asarray(leaf)
     elif isinstance(leaf, int | float):
@@ -166,4 +232,13 @@ def function_name(fn: Callable[..., Any]) -> str:
     return c_identifier(raw.strip("<>") + ("_" if raw.startswith("<") else ""))
 
 
-__all__ = ["trace", "TracedFunction", "ArgSpec", "arg_spec", "function_name"]
+__all__ = [
+    "trace",
+    "trace_callee",
+    "TracedFunction",
+    "TracedBody",
+    "FunctionTable",
+    "ArgSpec",
+    "arg_spec",
+    "function_name",
+]

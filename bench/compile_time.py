@@ -12,7 +12,7 @@ from typing import Any
 
 from timing import first_call
 
-TITLE = "Compile time: first call in a fresh process (trace + compile + load)"
+TITLE = "Compile time (first call in a fresh process: trace + compile + load)"
 SYSTEMS = ("gradc", "jax")
 TARGETS = {
     "MLP step (a) 64-128-10 b32": ("mlp_step", "(a) 64-128-10 b32"),

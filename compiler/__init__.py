@@ -8,11 +8,29 @@
         return gnp.tanh(x @ w + b)
 
 `jit`, `lower` and `export_c` are the entry points (see `gradc.api`);
-`GradcError` is the base of every error a user can cause.
+`grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
+`hessian` transform functions as in JAX and compose with `jit` and each
+other (see `gradc.transforms`); `GradcError` is the base of every error a
+user can cause.
 """
 
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc.api import export_c, jit, lower
 from gradc.errors import GradcError
+from gradc.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
-__all__ = ["jit", "lower", "export_c", "GradcError", "numpy"]
+__all__ = [
+    "jit",
+    "lower",
+    "export_c",
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "vjp",
+    "jacfwd",
+    "jacrev",
+    "jacobian",
+    "hessian",
+    "GradcError",
+    "numpy",
+]

@@ -25,8 +25,32 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ArraySimplify
 
+    def autodiff_forward() -> type[ModulePass]:
+        from gradc.passes.autodiff_forward import AutodiffForward
+
+        return AutodiffForward
+
+    def autodiff_reverse() -> type[ModulePass]:
+        from gradc.passes.autodiff_reverse import AutodiffReverse
+
+        return AutodiffReverse
+
+    def autodiff_jacobian() -> type[ModulePass]:
+        from gradc.passes.autodiff_jacobian import AutodiffJacobian
+
+        return AutodiffJacobian
+
+    def differentiate() -> type[ModulePass]:
+        from gradc.passes.differentiate import Differentiate
+
+        return Differentiate
+
     return {
         "array-simplify": array_simplify,
+        "autodiff-forward": autodiff_forward,
+        "autodiff-reverse": autodiff_reverse,
+        "autodiff-jacobian": autodiff_jacobian,
+        "differentiate": differentiate,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
     }

@@ -1,0 +1,139 @@
+"""Expanding `autodiff` request ops into calls of generated functions, in
+dependency order.
+
+A request is expanded by generating (or reusing) the derivative function of
+its callee and replacing the request by a `func.call` of it with the same
+operands and results. A request can be expanded once nothing its callee
+reaches (through calls and through the callees of requests) contains a
+request any more: derivatives of functions that themselves take derivatives
+are built after those inner derivatives became ordinary calls. A request
+whose callee reaches back to the function holding the request is recursion,
+and an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, SymbolRefAttr
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import Rewriter
+
+from gradc.dialects import autodiff
+from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
+from gradc.passes.autodiff.transform import (
+    fail,
+    grad_function,
+    jvp_function,
+    lookup_function,
+    vjp_function,
+)
+
+Generator = Callable[[ModuleOp, func.FuncOp, autodiff.DerivativeRequestOp], func.FuncOp]
+
+GENERATORS: dict[type, Generator] = {
+    autodiff.JvpOp: lambda m, fn, op: jvp_function(m, fn, op.wrt_indices),
+    autodiff.VjpOp: lambda m, fn, op: vjp_function(m, fn, op.wrt_indices),
+    autodiff.GradOp: lambda m, fn, op: grad_function(m, fn, op.wrt_indices),
+    autodiff.JacobianOp: lambda m, fn, op: (
+        jacfwd_function if op.mode.data == "fwd" else jacrev_function
+    )(m, fn, op.wrt_indices),
+    autodiff.HessianOp: lambda m, fn, op: hessian_function(m, fn, op.wrt_indices),
+}
+"""The function that each kind of request becomes a call of; its arguments
+and results are exactly the request's operands and results."""
+
+
+def referenced_symbol(op: Operation) -> str | None:
+    """The function a call or a request names."""
+    if isinstance(op, func.CallOp | autodiff.DerivativeRequestOp):
+        return op.callee.string_value()
+    return None
+
+
+def _reachable(module: ModuleOp, start: func.FuncOp) -> list[func.FuncOp]:
+    """`start` and every function it reaches through calls and requests."""
+    seen: list[func.FuncOp] = []
+    todo = [start]
+    while todo:
+        fn = todo.pop()
+        if fn in seen:
+            continue
+        seen.append(fn)
+        for op in fn.walk():
+            name = referenced_symbol(op)
+            callee = lookup_function(module, name) if name is not None else None
+            if callee is not None:
+                todo.append(callee)
+    return seen
+
+
+def _owner(op: Operation) -> func.FuncOp:
+    fn = op.parent_op()
+    while fn is not None and not isinstance(fn, func.FuncOp):
+        fn = fn.parent_op()
+    assert fn is not None
+    return fn
+
+
+def _blocker(module: ModuleOp, request: autodiff.DerivativeRequestOp, pass_name: str) -> Operation | None:
+    """A request that must be expanded before `request`, if any; fails on
+    recursion."""
+    callee = request.callee_function()
+    reachable = _reachable(module, callee)
+    owner = _owner(request)
+    if owner in reachable:
+        via = "" if callee is owner else f" (through @{callee.sym_name.data})"
+        fail(request, f"{pass_name}: @{owner.sym_name.data} asks for a derivative of "
+                      f"itself{via}: recursion cannot be differentiated")
+    for fn in reachable:
+        for op in fn.walk():
+            if isinstance(op, autodiff.REQUEST_OPS):
+                return op
+    return None
+
+
+def call_arguments(op: autodiff.DerivativeRequestOp) -> list[SSAValue]:
+    """The primals, then the tangents or cotangents (by name: the order of
+    `op.operands` follows the op definition's field order)."""
+    if isinstance(op, autodiff.JvpOp):
+        return [*op.primals, *op.tangents]
+    if isinstance(op, autodiff.VjpOp):
+        return [*op.primals, *op.cotangents]
+    return list(op.primals)
+
+
+def expand_request(module: ModuleOp, op: autodiff.DerivativeRequestOp) -> None:
+    fn = GENERATORS[type(op)](module, op.callee_function(), op)
+    call = func.CallOp(SymbolRefAttr(fn.sym_name.data), call_arguments(op), [r.type for r in op.results])
+    call.location = op.location
+    Rewriter.replace_op(op, call)
+
+
+def expand_requests(module: ModuleOp, kinds: Sequence[type], pass_name: str) -> None:
+    """Expand every request of `kinds` in `module`, inner ones first."""
+    kinds = tuple(kinds)
+    while True:
+        pending = [op for op in module.walk() if isinstance(op, kinds)]
+        if not pending:
+            return
+        progress = False
+        first_blocked: tuple[Operation, Operation] | None = None
+        for op in pending:
+            blocker = _blocker(module, op, pass_name)
+            if blocker is None:
+                expand_request(module, op)
+                progress = True
+            elif first_blocked is None:
+                first_blocked = (op, blocker)
+        if not progress:
+            assert first_blocked is not None
+            op, blocker = first_blocked
+            fail(op, f"{pass_name}: '{op.name}' of @{op.callee.string_value()} needs "
+                     f"'{blocker.name}' in @{_owner(blocker).sym_name.data} expanded first, "
+                     f"which this pass does not do (run 'differentiate', which expands "
+                     "every kind of request in dependency order)")
+
+
+__all__ = ["GENERATORS", "expand_request", "expand_requests", "referenced_symbol"]

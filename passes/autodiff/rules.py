@@ -1,0 +1,268 @@
+"""Derivative rules of the `array` ops: `JVP_RULES` and `VJP_RULES`.
+
+    JVP_RULES[op_class](e, op, *tangents) -> tangent of op's result
+    VJP_RULES[op_class](e, op, cotangent) -> (cotangent of each operand, ...)
+
+`e` is an `Emitter` (emitter.py) inserting at the derivative code; `op` is
+the primal op in the derivative function (its operands and result are the
+primal values there, so a rule may use them: that is the compile-time tape).
+A tangent or cotangent may be `None`, the symbolic zero; the transforms call
+a rule only when at least one input to it is non-zero, and only for ops with
+an f32/f64 result (i1 values, e.g. compare's, carry no tangent, so
+`array.compare` needs no rule and `array.constant` has none: no operands).
+Every rule emits only ops that have rules themselves, so every derivative
+is differentiable again.
+
+Elementwise ops have diagonal Jacobians: `PARTIALS[op_class]` gives, per
+operand, the linear map t -> (d result / d operand) * t, and the same map is
+the JVP (applied to a tangent) and the VJP (applied to a cotangent). Ops
+whose derivative is a function of their result use it: exp' = y,
+tanh' = 1 - y^2, sqrt' = 0.5 / y. Linear ops apply themselves to the
+tangent; their VJP is their transpose.
+
+Non-smooth points follow JAX:
+- abs'(x) = sign(x), so abs'(0) = 0;
+- max/min: where the operands tie, each gets half the derivative;
+- reduce_max: the derivative is divided evenly among tied maxima;
+- pow(x, y): d/dx = y * x^(y-1), taken as 0 where y == 0;
+  d/dy = log(x) * x^y, taken as 0 where x == 0 (log of x with zeros
+  replaced by 1, so that derivatives of this rule stay finite too);
+- select: the derivative flows to the chosen operand only; compare and the
+  condition of select have none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.ir import SSAValue
+
+from gradc.dialects import array
+from gradc.passes.autodiff.emitter import Emitter, Value, element_of, is_differentiable, shape_of
+
+LinearMap = Callable[[Emitter, array.UnaryOp | array.BinaryOp, Value], Value]
+
+
+# --------------------------------------------------------------------------
+# Elementwise: one linear map per operand
+# --------------------------------------------------------------------------
+
+
+def _tanh(e: Emitter, op: array.TanhOp, t: Value) -> Value:
+    y = op.result
+    return e.mul(t, e.sub(e.ones_like(y), e.mul(y, y)))
+
+
+def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
+    return e.div(t, e.mul(e.full_like(op.result, 2.0), op.result))
+
+
+def _pow_base(e: Emitter, op: array.PowOp, t: Value) -> Value:
+    x, y = op.lhs, op.rhs
+    y_is_zero = e.emit(array.CompareOp("eq", y, e.zeros_like(y)))
+    power = e.emit(array.PowOp(x, e.sub(y, e.ones_like(y))))
+    slope = e.select(y_is_zero, None, e.mul(y, power))
+    return e.mul(t, slope)
+
+
+def _pow_exponent(e: Emitter, op: array.PowOp, t: Value) -> Value:
+    x = op.lhs
+    x_is_zero = e.emit(array.CompareOp("eq", x, e.zeros_like(x)))
+    safe_x = e.emit(array.SelectOp(x_is_zero, e.ones_like(x), x))
+    return e.mul(t, e.mul(e.emit(array.LogOp(safe_x)), op.result))
+
+
+PARTIALS: dict[type, tuple[LinearMap, ...]] = {
+    array.NegOp: (lambda e, op, t: e.neg(t),),
+    array.ExpOp: (lambda e, op, t: e.mul(t, op.result),),
+    array.LogOp: (lambda e, op, t: e.div(t, op.input),),
+    array.TanhOp: (_tanh,),
+    array.SinOp: (lambda e, op, t: e.mul(t, e.emit(array.CosOp(op.input))),),
+    array.CosOp: (lambda e, op, t: e.neg(e.mul(t, e.emit(array.SinOp(op.input)))),),
+    array.SqrtOp: (_sqrt,),
+    array.AbsOp: (lambda e, op, t: e.mul(t, e.sign(op.input)),),
+    array.AddOp: (lambda e, op, t: t, lambda e, op, t: t),
+    array.SubOp: (lambda e, op, t: t, lambda e, op, t: e.neg(t)),
+    array.MulOp: (lambda e, op, t: e.mul(t, op.rhs), lambda e, op, t: e.mul(t, op.lhs)),
+    array.DivOp: (
+        lambda e, op, t: e.div(t, op.rhs),
+        lambda e, op, t: e.neg(e.div(e.mul(t, op.result), op.rhs)),
+    ),
+    array.MaxOp: (
+        lambda e, op, t: e.mul(t, e.tie_weight(op.lhs, op.result, op.rhs)),
+        lambda e, op, t: e.mul(t, e.tie_weight(op.rhs, op.result, op.lhs)),
+    ),
+    array.PowOp: (_pow_base, _pow_exponent),
+}
+PARTIALS[array.MinOp] = PARTIALS[array.MaxOp]
+
+
+def _elementwise_jvp(e: Emitter, op: array.UnaryOp | array.BinaryOp, *tangents: Value) -> Value:
+    total: Value = None
+    for partial, t in zip(PARTIALS[type(op)], tangents):
+        if t is not None:
+            total = e.add(total, partial(e, op, t))
+    return total
+
+
+def _elementwise_vjp(e: Emitter, op: array.UnaryOp | array.BinaryOp, g: Value) -> tuple[Value, ...]:
+    return tuple(partial(e, op, g) for partial in PARTIALS[type(op)])
+
+
+# --------------------------------------------------------------------------
+# JVP rules of the other ops
+# --------------------------------------------------------------------------
+
+
+def _add_jvp(e: Emitter, op: array.AddOp, da: Value, db: Value) -> Value:
+    return e.add(da, db)
+
+
+def _sub_jvp(e: Emitter, op: array.SubOp, da: Value, db: Value) -> Value:
+    return e.sub(da, db)
+
+
+def _select_jvp(e: Emitter, op: array.SelectOp, _dc: Value, da: Value, db: Value) -> Value:
+    return e.select(op.cond, da, db)
+
+
+def _convert_jvp(e: Emitter, op: array.ConvertOp, dx: Value) -> Value:
+    return e.convert(dx, element_of(op.result))
+
+
+def _broadcast_jvp(e: Emitter, op: array.BroadcastOp, dx: Value) -> Value:
+    return e.broadcast(dx, op.dim_map, shape_of(op.result))
+
+
+def _reshape_jvp(e: Emitter, op: array.ReshapeOp, dx: Value) -> Value:
+    return e.reshape(dx, shape_of(op.result))
+
+
+def _transpose_jvp(e: Emitter, op: array.TransposeOp, dx: Value) -> Value:
+    return e.transpose(dx, op.perm)
+
+
+def _slice_jvp(e: Emitter, op: array.SliceOp, dx: Value) -> Value:
+    start, limit, stride = ([b[k] for b in op.bounds] for k in range(3))
+    return e.slice(dx, start, limit, stride)
+
+
+def _concatenate_jvp(e: Emitter, op: array.ConcatenateOp, *dxs: Value) -> Value:
+    parts = [e.materialize(d, x) for d, x in zip(dxs, op.inputs)]
+    return e.concatenate(parts, op.axis.value.data)
+
+
+def _matmul_jvp(e: Emitter, op: array.MatmulOp, da: Value, db: Value) -> Value:
+    return e.add(e.matmul(da, op.rhs), e.matmul(op.lhs, db))
+
+
+def _reduce_sum_jvp(e: Emitter, op: array.ReduceSumOp, dx: Value) -> Value:
+    return e.reduce_sum(dx, op.axis_list)
+
+
+def _argmax_weights(e: Emitter, op: array.ReduceMaxOp) -> tuple[SSAValue, SSAValue]:
+    """(indicator of the maxima, their count per reduced slice)."""
+    x, axes = op.input, op.axis_list
+    kept = [d for d in range(len(shape_of(x))) if d not in axes]
+    y = e.broadcast(op.result, kept, shape_of(x))
+    mask = e.indicator(e.emit(array.CompareOp("eq", x, y)), x)
+    count = e.reduce_sum(mask, axes)
+    assert y is not None and count is not None
+    return mask, count
+
+
+def _reduce_max_jvp(e: Emitter, op: array.ReduceMaxOp, dx: Value) -> Value:
+    mask, count = _argmax_weights(e, op)
+    return e.div(e.reduce_sum(e.mul(dx, mask), op.axis_list), count)
+
+
+JVP_RULES: dict[type, Callable[..., Value]] = {
+    **{cls: _elementwise_jvp for cls in PARTIALS},
+    array.AddOp: _add_jvp,
+    array.SubOp: _sub_jvp,
+    array.SelectOp: _select_jvp,
+    array.ConvertOp: _convert_jvp,
+    array.BroadcastOp: _broadcast_jvp,
+    array.ReshapeOp: _reshape_jvp,
+    array.TransposeOp: _transpose_jvp,
+    array.SliceOp: _slice_jvp,
+    array.ConcatenateOp: _concatenate_jvp,
+    array.MatmulOp: _matmul_jvp,
+    array.ReduceSumOp: _reduce_sum_jvp,
+    array.ReduceMaxOp: _reduce_max_jvp,
+}
+
+
+# --------------------------------------------------------------------------
+# VJP rules of the other ops (the transposes of the linear ones)
+# --------------------------------------------------------------------------
+
+
+def _select_vjp(e: Emitter, op: array.SelectOp, g: Value) -> tuple[Value, ...]:
+    return None, e.select(op.cond, g, None), e.select(op.cond, None, g)
+
+
+def _convert_vjp(e: Emitter, op: array.ConvertOp, g: Value) -> tuple[Value, ...]:
+    if not is_differentiable(op.input):
+        return (None,)
+    return (e.convert(g, element_of(op.input)),)
+
+
+def _broadcast_vjp(e: Emitter, op: array.BroadcastOp, g: Value) -> tuple[Value, ...]:
+    return (e.sum_to(g, op.dim_map, shape_of(op.input)),)
+
+
+def _reshape_vjp(e: Emitter, op: array.ReshapeOp, g: Value) -> tuple[Value, ...]:
+    return (e.reshape(g, shape_of(op.input)),)
+
+
+def _transpose_vjp(e: Emitter, op: array.TransposeOp, g: Value) -> tuple[Value, ...]:
+    inverse = sorted(range(len(op.perm)), key=lambda i: op.perm[i])
+    return (e.transpose(g, inverse),)
+
+
+def _slice_vjp(e: Emitter, op: array.SliceOp, g: Value) -> tuple[Value, ...]:
+    return (e.pad_slice(g, shape_of(op.input), op.bounds),)
+
+
+def _concatenate_vjp(e: Emitter, op: array.ConcatenateOp, g: Value) -> tuple[Value, ...]:
+    axis, offset, parts = op.axis.value.data, 0, []
+    for x in op.inputs:
+        size = shape_of(x)[axis]
+        parts.append(e.slice_axis(g, axis, offset, offset + size))
+        offset += size
+    return tuple(parts)
+
+
+def _matmul_vjp(e: Emitter, op: array.MatmulOp, g: Value) -> tuple[Value, ...]:
+    return e.matmul(g, e.mT(op.rhs)), e.matmul(e.mT(op.lhs), g)
+
+
+def _reduce_sum_vjp(e: Emitter, op: array.ReduceSumOp, g: Value) -> tuple[Value, ...]:
+    shape = shape_of(op.input)
+    kept = [d for d in range(len(shape)) if d not in op.axis_list]
+    return (e.broadcast(g, kept, shape),)
+
+
+def _reduce_max_vjp(e: Emitter, op: array.ReduceMaxOp, g: Value) -> tuple[Value, ...]:
+    mask, count = _argmax_weights(e, op)
+    shape = shape_of(op.input)
+    kept = [d for d in range(len(shape)) if d not in op.axis_list]
+    return (e.mul(e.broadcast(e.div(g, count), kept, shape), mask),)
+
+
+VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
+    **{cls: _elementwise_vjp for cls in PARTIALS},
+    array.SelectOp: _select_vjp,
+    array.ConvertOp: _convert_vjp,
+    array.BroadcastOp: _broadcast_vjp,
+    array.ReshapeOp: _reshape_vjp,
+    array.TransposeOp: _transpose_vjp,
+    array.SliceOp: _slice_vjp,
+    array.ConcatenateOp: _concatenate_vjp,
+    array.MatmulOp: _matmul_vjp,
+    array.ReduceSumOp: _reduce_sum_vjp,
+    array.ReduceMaxOp: _reduce_max_vjp,
+}
+
+__all__ = ["JVP_RULES", "PARTIALS", "VJP_RULES"]

@@ -1,0 +1,345 @@
+"""Function-level derivative transforms: each builds a new private
+`func.func` of ordinary `array` ops from a function and `wrt` positions.
+
+    jvp_function(module, f, wrt)   @f_jvp_w0:   (x..., dx_wrt...) -> (y..., dy...)
+    vjp_function(module, f, wrt)   @f_vjp_w0:   (x..., dy...)     -> (y..., dx_wrt...)
+    grad_function(module, f, wrt)  @f_value_and_grad_w0: (x...) -> (y..., dx_wrt...)
+        (cotangent 1 for the scalar first output, zero for the others);
+        with_outputs=False: @f_grad_w0: (x...) -> (dx_wrt...)
+    jacfwd_function / jacrev_function / hessian_function: see jacobian.py
+    inline_calls(f): inline every func.call in f, in place
+
+Calls are inlined while a function is copied, so a callee is differentiated
+through (the original functions are left alone). JVP is one forward sweep:
+each op is copied, then its JVP rule runs on the copy. VJP is a forward sweep
+that copies the ops (their results are the compile-time tape: ordinary SSA
+values the reverse sweep reads) and records the active ones (those that
+depend on a `wrt` argument), then a reverse sweep over that record that
+runs VJP rules and sums adjoints over fan-out. Tangents and adjoints are
+symbolic zeros (`None`) until something non-zero flows in, so inactive
+arguments and unused branches cost nothing; a zero is materialized only
+where a function returns it. Ops left dead by this (a rule's cotangent for
+an inactive operand) are erased before the function is returned.
+
+Generated functions are private and named `<f>_<kind>_w<i>_<j>`; asking
+twice for the same (f, wrt, kind) returns the function made the first time.
+
+Errors (an op without a rule, a call that cannot be inlined, recursion)
+raise PassFailedException located at the offending op, naming the function
+being differentiated and the op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects.autodiff import REQUEST_OPS
+from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
+from gradc.passes.autodiff.rules import JVP_RULES, VJP_RULES
+
+OpVisitor = Callable[[Operation, Operation], None]
+"""Called with (original op, its copy) for each op a sweep copies."""
+
+
+# --------------------------------------------------------------------------
+# Errors, names, new functions
+# --------------------------------------------------------------------------
+
+
+def fail(at: Operation, message: str) -> NoReturn:
+    """Fail the running pass with `message`, located at `at`."""
+    error = PassFailedException(message)
+    at.emit_error(message, error)
+
+
+def derived_name(fn: func.FuncOp, kind: str, wrt: Sequence[int]) -> str:
+    return f"{fn.sym_name.data}_{kind}_w{'_'.join(map(str, wrt))}"
+
+
+def lookup_function(module: ModuleOp, name: str) -> func.FuncOp | None:
+    found = SymbolTable.lookup_symbol(module, name)
+    return found if isinstance(found, func.FuncOp) else None
+
+
+def reusable_function(
+    module: ModuleOp, name: str, inputs: Sequence[Attribute], outputs: Sequence[Attribute]
+) -> tuple[func.FuncOp | None, str]:
+    """(the generated function called `name` of this type if it exists,
+    else None; the name to give a new one). A clash with a function that is
+    not a matching private one moves the new name to `name_dup<k>`."""
+    want = (list(inputs), list(outputs))
+    candidate, k = name, 0
+    while (found := SymbolTable.lookup_symbol(module, candidate)) is not None:
+        if (
+            isinstance(found, func.FuncOp)
+            and found.sym_visibility is not None
+            and found.sym_visibility.data == "private"
+            and (list(found.function_type.inputs.data), list(found.function_type.outputs.data)) == want
+        ):
+            return found, candidate
+        k += 1
+        candidate = f"{name}_dup{k}"
+    return None, candidate
+
+
+def add_function(
+    module: ModuleOp,
+    name: str,
+    inputs: Sequence[Attribute],
+    outputs: Sequence[Attribute],
+    names: Sequence[str | None] = (),
+) -> func.FuncOp:
+    """A new private function at the end of `module`; its arguments are
+    named `names` (for readable IR)."""
+    fn = func.FuncOp(name, (list(inputs), list(outputs)), visibility="private")
+    for arg, hint in zip(fn.body.block.args, names):
+        arg.name_hint = hint
+    module.body.block.add_op(fn)
+    return fn
+
+
+def arg_names(fn: func.FuncOp) -> list[str | None]:
+    return [a.name_hint for a in fn.body.block.args] if fn.body.blocks else []
+
+
+def erase_dead_ops(fn: func.FuncOp) -> None:
+    """Erase side-effect-free ops whose results are unused (one backward
+    pass suffices in a single block: users come after their producers)."""
+    for op in reversed(list(fn.body.block.ops)):
+        if op.results and not any(r.uses for r in op.results) and op.dialect_name() == "array":
+            Rewriter.erase_op(op)
+
+
+# --------------------------------------------------------------------------
+# Copying a function's body with calls inlined
+# --------------------------------------------------------------------------
+
+
+def _callee(module: ModuleOp, call: func.CallOp, stack: Sequence[func.FuncOp], root: func.FuncOp) -> func.FuncOp:
+    name = call.callee.string_value()
+    callee = lookup_function(module, name)
+    where = stack[-1].sym_name.data
+    if callee is None or not callee.body.blocks:
+        fail(call, f"@{root.sym_name.data}: cannot inline the call to @{name} in @{where}: "
+                   "it is not a function with a body in this module")
+    if callee in stack:
+        fail(call, f"@{root.sym_name.data}: recursive call to @{name} in @{where} "
+                   "cannot be inlined")
+    return callee
+
+
+def copy_body(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    args: Sequence[SSAValue],
+    point: InsertPoint,
+    visit: OpVisitor | None = None,
+    *,
+    root: func.FuncOp | None = None,
+    stack: Sequence[func.FuncOp] = (),
+) -> list[SSAValue]:
+    """Copy the ops of `fn` (applied to `args`) to `point`, inlining calls
+    recursively; return the values it returns. `visit` sees each copied op."""
+    root = root or fn
+    stack = (*stack, fn)
+    if len(fn.body.blocks) != 1:
+        fail(fn, f"@{root.sym_name.data}: @{fn.sym_name.data} must have exactly one block")
+    mapping: dict[SSAValue, SSAValue] = dict(zip(fn.body.block.args, args, strict=True))
+    for op in fn.body.block.ops:
+        if isinstance(op, func.ReturnOp):
+            return [mapping[v] for v in op.arguments]
+        if isinstance(op, func.CallOp):
+            callee = _callee(module, op, stack, root)
+            inner = [mapping[v] for v in op.arguments]
+            results = copy_body(module, callee, inner, point, visit, root=root, stack=stack)
+            mapping.update(zip(op.results, results, strict=True))
+            continue
+        copy = op.clone(value_mapper=mapping)
+        Rewriter.insert_op(copy, point)
+        if visit is not None:
+            visit(op, copy)
+    fail(fn, f"@{root.sym_name.data}: @{fn.sym_name.data} does not end in func.return")
+
+
+def inline_calls(fn: func.FuncOp, module: ModuleOp | None = None) -> None:
+    """Inline every func.call in `fn` (recursively), in place."""
+    if not fn.body.blocks:
+        return
+    if module is None:
+        parent = fn.parent_op()
+        assert isinstance(parent, ModuleOp), "inline_calls needs the enclosing module"
+        module = parent
+    for op in list(fn.body.block.ops):
+        if isinstance(op, func.CallOp):
+            callee = _callee(module, op, (fn,), fn)
+            args = list(op.arguments)
+            results = copy_body(module, callee, args, InsertPoint.before(op), root=fn, stack=(fn,))
+            for old, new in zip(op.results, results, strict=True):
+                old.replace_all_uses_with(new)
+            Rewriter.erase_op(op)
+
+
+def _no_rule(root: func.FuncOp, original: Operation, kind: str) -> NoReturn:
+    owner = original.parent_op()
+    where = f" (in @{owner.sym_name.data})" if isinstance(owner, func.FuncOp) and owner is not root else ""
+    if isinstance(original, REQUEST_OPS):
+        fail(original, f"@{root.sym_name.data}: '{original.name}'{where} must be expanded "
+                       "before the function is differentiated (run 'differentiate')")
+    fail(original, f"@{root.sym_name.data}: cannot differentiate '{original.name}'{where}: "
+                   f"it has no {kind} rule")
+
+
+def _differentiable_result(op: Operation) -> SSAValue | None:
+    """The op's one f32/f64 result, if it has exactly one result."""
+    if len(op.results) == 1 and is_differentiable(op.results[0]):
+        return op.results[0]
+    return None
+
+
+# --------------------------------------------------------------------------
+# Forward mode
+# --------------------------------------------------------------------------
+
+
+def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+    """`@<f>_jvp_w...`: (primals..., tangents of wrt...) -> (outputs...,
+    output tangents...), primal and tangent computed in one sweep."""
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    inputs, outputs = [*ins, *(ins[i] for i in wrt)], [*outs, *outs]
+    found, name = reusable_function(module, derived_name(fn, "jvp", wrt), inputs, outputs)
+    if found is not None:
+        return found
+    names = arg_names(fn)
+    tangent_names = [names[i] and f"{names[i]}_dot" for i in wrt] if names else []
+    new = add_function(module, name, inputs, outputs, [*names, *tangent_names])
+    block = new.body.block
+    args = block.args[: len(ins)]
+    tangent: dict[SSAValue, Value] = {
+        args[i]: t for i, t in zip(wrt, block.args[len(ins) :], strict=True)
+    }
+    e = Emitter(InsertPoint.at_end(block), fn.location)
+
+    def visit(original: Operation, op: Operation) -> None:
+        result = _differentiable_result(op)
+        tangents = [tangent.get(v) for v in op.operands]
+        if all(t is None for t in tangents):
+            return
+        if result is None:
+            if any(is_differentiable(r) for r in op.results):
+                _no_rule(fn, original, "jvp")
+            return
+        rule = JVP_RULES.get(type(op))
+        if rule is None:
+            _no_rule(fn, original, "jvp")
+        e.location = op.location
+        tangent[result] = rule(e, op, *tangents)
+
+    results = copy_body(module, fn, args, e.point, visit)
+    e.location = fn.location
+    tangents = [e.materialize(tangent.get(v), v) for v in results]
+    Rewriter.insert_op(func.ReturnOp(*results, *tangents), e.point)
+    erase_dead_ops(new)
+    return new
+
+
+# --------------------------------------------------------------------------
+# Reverse mode
+# --------------------------------------------------------------------------
+
+
+def _reverse_function(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    kind: str,
+    *,
+    cotangent_args: bool,
+    with_outputs: bool,
+) -> func.FuncOp:
+    """The forward sweep, then the reverse sweep. Cotangents of the outputs
+    are arguments (`cotangent_args`) or, for a gradient, 1 for the first
+    output and zero for the others."""
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    inputs = [*ins, *(outs if cotangent_args else ())]
+    outputs = [*(outs if with_outputs else ()), *(ins[i] for i in wrt)]
+    found, name = reusable_function(module, derived_name(fn, kind, wrt), inputs, outputs)
+    if found is not None:
+        return found
+    new = add_function(module, name, inputs, outputs, arg_names(fn))
+    block = new.body.block
+    args = block.args[: len(ins)]
+    active: set[SSAValue] = {args[i] for i in wrt if is_differentiable(args[i])}
+    tape: list[tuple[Operation, Operation]] = []
+    e = Emitter(InsertPoint.at_end(block), fn.location)
+
+    def visit(original: Operation, op: Operation) -> None:
+        if any(v in active for v in op.operands):
+            active.update(r for r in op.results if is_differentiable(r))
+            tape.append((original, op))
+
+    results = copy_body(module, fn, args, e.point, visit)
+
+    adjoint: dict[SSAValue, Value] = {}
+
+    def accumulate(value: SSAValue, g: Value) -> None:
+        if g is not None and value in active:
+            adjoint[value] = e.add(adjoint.get(value), g)
+
+    e.location = fn.location
+    if cotangent_args:
+        for value, g in zip(results, block.args[len(ins) :], strict=True):
+            accumulate(value, g)
+    else:
+        accumulate(results[0], e.ones_like(results[0]))
+
+    for original, op in reversed(tape):
+        gs = [adjoint.pop(r, None) for r in op.results]
+        if all(g is None for g in gs):
+            continue
+        rule = VJP_RULES.get(type(op))
+        if rule is None or len(gs) != 1:
+            _no_rule(fn, original, "vjp")
+        e.location = op.location
+        for value, g in zip(op.operands, rule(e, op, gs[0]), strict=True):
+            accumulate(value, g)
+
+    e.location = fn.location
+    grads = [e.materialize(adjoint.get(args[i]), args[i]) for i in wrt]
+    Rewriter.insert_op(func.ReturnOp(*(results if with_outputs else ()), *grads), e.point)
+    erase_dead_ops(new)
+    return new
+
+
+def vjp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+    """`@<f>_vjp_w...`: (primals..., output cotangents...) -> (outputs...,
+    cotangents of wrt...)."""
+    return _reverse_function(module, fn, wrt, "vjp", cotangent_args=True, with_outputs=True)
+
+
+def grad_function(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], *, with_outputs: bool = True
+) -> func.FuncOp:
+    """The gradient of the first (scalar) output: `@<f>_value_and_grad_w...`
+    (primals...) -> (outputs..., gradients...), or with `with_outputs=False`
+    `@<f>_grad_w...` (primals...) -> (gradients...)."""
+    kind = "value_and_grad" if with_outputs else "grad"
+    return _reverse_function(module, fn, wrt, kind, cotangent_args=False, with_outputs=with_outputs)
+
+
+__all__ = [
+    "copy_body",
+    "derived_name",
+    "fail",
+    "grad_function",
+    "inline_calls",
+    "jvp_function",
+    "vjp_function",
+]

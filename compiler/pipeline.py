@@ -30,7 +30,7 @@ from gradc.passes import get_all_passes as gradc_passes
 if TYPE_CHECKING:
     from gradc.runtime import CompiledFunction
 
-DIFFERENTIATE: tuple[str, ...] = ()
+DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
 public functions and drops the private ones: call-free array code."""
 

@@ -84,6 +84,11 @@ def _describe(leaf: Any) -> str:
     return f"a {type(leaf).__name__}"
 
 
+def _structure(tree: PyTreeDef) -> str:
+    """`(*, {'a': *})`: a pytree's nesting, leaves as `*`."""
+    return repr(tree).removeprefix("PyTreeDef(").removesuffix(")")
+
+
 def _leaf_spec(leaf: Any) -> tuple[tuple[int, ...], np.dtype | None]:
     """(shape, dtype) of an argument or result leaf; dtype None for a Python
     number (weakly typed)."""
@@ -256,7 +261,7 @@ def _check_scalar(label: str, name: str, body: TracedBody, first_only: bool) -> 
     if tree == pytree.LEAF and spec is not None and spec.shape == () and spec.dtype in _FLOATS:
         return
     if tree != pytree.LEAF:
-        got = f"a {tree.kind.__name__ if tree.kind else 'leaf'} of {tree.num_leaves} arrays ({tree})"
+        got = f"a {tree.kind.__name__} of {tree.num_leaves} arrays {_structure(tree)}"
         hint = "" if first_only else "; to return auxiliary values too, use has_aux=True"
     else:
         got = f"{spec.describe()} (shape {spec.shape})" if spec.shape else f"a {spec.dtype.name} scalar"
@@ -514,7 +519,8 @@ def _primals_and_tangents(label: str, primals: Any, tangents: Any) -> tuple[tupl
     t_leaves, t_tree = pytree.flatten(tangents)
     if p_tree != t_tree:
         raise TraceError(
-            f"{label}: the tangents {t_tree} do not have the structure of the primals {p_tree}"
+            f"{label}: the tangents {_structure(t_tree)} do not have the structure of the "
+            f"primals {_structure(p_tree)}"
         )
     for keys, p, t in zip(pytree.leaf_keys(p_tree), p_leaves, t_leaves):
         where = pytree.format_path("primals", keys)
@@ -626,8 +632,8 @@ class VjpFunction:
         leaves, tree = pytree.flatten(cotangent)
         if tree != self.out_tree:
             raise TraceError(
-                f"{self.label}: the cotangent {tree} does not have the structure of "
-                f"the output {self.out_tree}"
+                f"{self.label}: the cotangent {_structure(tree)} does not have the "
+                f"structure of the output {_structure(self.out_tree)}"
             )
         paths = [pytree.format_path("cotangent", k) for k in pytree.leaf_keys(tree)]
         for path, leaf, (shape, dtype) in zip(paths, leaves, self.out_specs):

@@ -9,11 +9,14 @@ Does: expands every request, in dependency order (a request whose callee
 reaches requests, through calls or requests, waits until those are
 expanded; see passes/autodiff/requests.py), into a call of a generated
 private derivative function, as autodiff-forward, autodiff-reverse and
-autodiff-jacobian do; then inlines all calls into the public functions and
-erases the private functions that nothing references any more.
+autodiff-jacobian do; then inlines all calls into the other functions and
+erases the private functions that were called or differentiated and the
+generated ones, which nothing references any more. (A private function
+that nothing referenced stays, call-free: the pass removes only what it
+made unused.)
 
-Leaves: public functions of `array` ops only, no `autodiff` op and no
-`func.call`, which lower-array-to-loops accepts. Run
+Leaves: functions of `array` ops only, no `autodiff` op and no `func.call`,
+which lower-array-to-loops accepts. Run
 `array-simplify,canonicalize,cse,dce` afterwards: the derivative code is
 written for them (zero-free, with the primal values it needs shared with
 the primal computation), and after them no primal work that only unused
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from gradc.dialects.autodiff import REQUEST_OPS
@@ -39,24 +43,16 @@ from gradc.passes.autodiff.requests import expand_requests, referenced_symbol
 from gradc.passes.autodiff.transform import inline_calls
 
 
-def _is_private(fn: func.FuncOp) -> bool:
-    return fn.sym_visibility is not None and fn.sym_visibility.data == "private"
+def _is_private(fn: Operation) -> bool:
+    return (
+        isinstance(fn, func.FuncOp)
+        and fn.sym_visibility is not None
+        and fn.sym_visibility.data == "private"
+    )
 
 
-def erase_unreferenced_private_functions(module: ModuleOp) -> None:
-    while True:
-        referenced = {
-            name for op in module.walk() if (name := referenced_symbol(op)) is not None
-        }
-        dead = [
-            fn
-            for fn in module.ops
-            if isinstance(fn, func.FuncOp) and _is_private(fn) and fn.sym_name.data not in referenced
-        ]
-        if not dead:
-            return
-        for fn in dead:
-            module.body.block.erase_op(fn)
+def _private_functions(module: ModuleOp) -> set[str]:
+    return {fn.sym_name.data for fn in module.ops if _is_private(fn)}
 
 
 @dataclass(frozen=True)
@@ -64,8 +60,15 @@ class Differentiate(ModulePass):
     name = "differentiate"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        referenced = {name for o in op.walk() if (name := referenced_symbol(o)) is not None}
+        before = _private_functions(op)
         expand_requests(op, REQUEST_OPS, self.name)
+        # Private functions that were called or differentiated, and the
+        # generated ones: inlined below, then nothing references them.
+        inlined = (_private_functions(op) - before) | (before & referenced)
         for fn in list(op.ops):
-            if isinstance(fn, func.FuncOp) and not _is_private(fn):
+            if isinstance(fn, func.FuncOp) and fn.sym_name.data not in inlined:
                 inline_calls(fn, op)
-        erase_unreferenced_private_functions(op)
+        for fn in list(op.ops):
+            if isinstance(fn, func.FuncOp) and fn.sym_name.data in inlined:
+                op.body.block.erase_op(fn)

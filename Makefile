@@ -35,7 +35,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 demo: $(DEMO_STAMP)
-	$(PY) examples/mlp_demo.py
+	$(PY) examples/train_mlp.py
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/run.py

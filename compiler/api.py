@@ -60,7 +60,7 @@ class Compiled:
     C function in order (Python numbers as 0-d float64 arrays), its results
     come back in `out_tree`'s structure."""
 
-    __slots__ = ("function", "out_tree", "name", "_numbers")
+    __slots__ = ("function", "out_tree", "name", "_numbers", "_flat_out")
 
     def __init__(
         self,
@@ -73,6 +73,14 @@ class Compiled:
         self.out_tree = out_tree
         self.name = name
         self._numbers = tuple(k for k, spec in enumerate(in_specs) if spec.weak)
+        # The common result structures, rebuilt without walking the tree.
+        self._flat_out = (
+            "leaf"
+            if out_tree == pytree.LEAF
+            else "tuple"
+            if out_tree.kind is tuple and all(c == pytree.LEAF for c in out_tree.children)
+            else None
+        )
 
     def run(self, leaves: Sequence[Any]) -> Any:
         if self._numbers:
@@ -85,6 +93,11 @@ class Compiled:
             # The C function takes dense row-major arrays; a strided view of
             # the right shape and dtype gets copied (the slow path only).
             results = self.function(*map(_contiguous, leaves))
+        flat = self._flat_out
+        if flat == "leaf":
+            return results[0]
+        if flat == "tuple":
+            return tuple(results)
         return pytree.unflatten(self.out_tree, results)
 
 
@@ -111,12 +124,17 @@ class JitFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs:
-            # Fast path: positional NumPy arrays, keyed by shapes and dtypes.
+            # Fast path: positional NumPy arrays and Python floats, keyed by
+            # shapes and dtypes.
             signature = []
             for arg in args:
-                if type(arg) is not np.ndarray:
+                kind = type(arg)
+                if kind is np.ndarray:
+                    signature.append((arg.shape, arg.dtype))
+                elif kind is float:
+                    signature.append(_PYTHON_NUMBER)
+                else:
                     break
-                signature.append((arg.shape, arg.dtype))
             else:
                 compiled = self._array_cache.get(tuple(signature))
                 if compiled is not None:
@@ -133,7 +151,7 @@ class JitFunction:
             except GradcError as err:
                 raise _for_user(err) from None
             self._cache[key] = compiled
-            if not kwargs and all(type(arg) is np.ndarray for arg in args):
+            if not kwargs and all(type(arg) is np.ndarray or type(arg) is float for arg in args):
                 self._array_cache[key[1:]] = compiled
         return compiled.run(leaves)
 

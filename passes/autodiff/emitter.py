@@ -208,7 +208,7 @@ class Emitter:
         """1.0 where `cond`, else 0.0, in the element type of `like`."""
         return self.emit(array.ConvertOp(cond, element_of(like)))
 
-    def sum_to(self, g: Value, dims: Sequence[int], shape: Sequence[int]) -> Value:
+    def sum_to_shape(self, g: Value, dims: Sequence[int], shape: Sequence[int]) -> Value:
         """The adjoint of `broadcast(x, dims)` for `x` of `shape`: sum over
         the new dimensions and those where `x` had size 1, then reshape to
         bring back the size-1 dimensions."""
@@ -249,7 +249,8 @@ class Emitter:
                 if count is None:
                     parts.append(g)
                 elif count > 0:
-                    parts.append(self.full(TensorType(element_of(g), [*cur[:d], count, *cur[d + 1 :]]), 0.0))
+                    zeros = TensorType(element_of(g), [*cur[:d], count, *cur[d + 1 :]])
+                    parts.append(self.full(zeros, 0.0))
             g = self.concatenate(parts, d)
         return g
 

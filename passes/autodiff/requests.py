@@ -77,7 +77,9 @@ def _owner(op: Operation) -> func.FuncOp:
     return fn
 
 
-def _blocker(module: ModuleOp, request: autodiff.DerivativeRequestOp, pass_name: str) -> Operation | None:
+def _blocker(
+    module: ModuleOp, request: autodiff.DerivativeRequestOp, pass_name: str
+) -> Operation | None:
     """A request that must be expanded before `request`, if any; fails on
     recursion."""
     callee = request.callee_function()

@@ -209,7 +209,7 @@ def _convert_vjp(e: Emitter, op: array.ConvertOp, g: Value) -> tuple[Value, ...]
 
 
 def _broadcast_vjp(e: Emitter, op: array.BroadcastOp, g: Value) -> tuple[Value, ...]:
-    return (e.sum_to(g, op.dim_map, shape_of(op.input)),)
+    return (e.sum_to_shape(g, op.dim_map, shape_of(op.input)),)
 
 
 def _reshape_vjp(e: Emitter, op: array.ReshapeOp, g: Value) -> tuple[Value, ...]:

@@ -123,7 +123,9 @@ def erase_dead_ops(fn: func.FuncOp) -> None:
 # --------------------------------------------------------------------------
 
 
-def _callee(module: ModuleOp, call: func.CallOp, stack: Sequence[func.FuncOp], root: func.FuncOp) -> func.FuncOp:
+def _callee(
+    module: ModuleOp, call: func.CallOp, stack: Sequence[func.FuncOp], root: func.FuncOp
+) -> func.FuncOp:
     name = call.callee.string_value()
     callee = lookup_function(module, name)
     where = stack[-1].sym_name.data
@@ -189,7 +191,8 @@ def inline_calls(fn: func.FuncOp, module: ModuleOp | None = None) -> None:
 
 def _no_rule(root: func.FuncOp, original: Operation, kind: str) -> NoReturn:
     owner = original.parent_op()
-    where = f" (in @{owner.sym_name.data})" if isinstance(owner, func.FuncOp) and owner is not root else ""
+    elsewhere = isinstance(owner, func.FuncOp) and owner is not root
+    where = f" (in @{owner.sym_name.data})" if elsewhere else ""
     if isinstance(original, REQUEST_OPS):
         fail(original, f"@{root.sym_name.data}: '{original.name}'{where} must be expanded "
                        "before the function is differentiated (run 'differentiate')")

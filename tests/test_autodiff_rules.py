@@ -122,8 +122,11 @@ CASES = [
     Case("min", [(3, 2), (3, 2)], lambda b, x, y: b(array.MinOp(x, y)),
          sample=lambda r: _distinct(r, (3, 2), (3, 2))),
     _binary(array.PowOp, 0.3, 2.0),
-    Case("pow_const_exponent", [(4,)],
-         lambda b, x: b(array.PowOp(x, b.const(np.full(4, 3.0)))), -2.0, 2.0),
+    *(
+        Case(f"pow_const_{c}", [(4,)],
+             lambda b, x, c=c: b(array.PowOp(x, b.const(np.full(4, c)))), 0.3 if c % 1 else -2.0, 2.0)
+        for c in (0.0, 1.0, 2.0, 3.0, 2.5)
+    ),
     Case("constant", [(4,)], lambda b, x: b(array.MulOp(x, b.const(np.arange(4.0) - 1.5)))),
     Case("compare_select", [(5,), (5,)],
          lambda b, x, y: b(array.SelectOp(b(array.CompareOp("lt", x, y)), b(array.MulOp(x, x)), y)),

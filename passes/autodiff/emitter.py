@@ -186,6 +186,17 @@ class Emitter:
 
     # -- composite helpers -------------------------------------------------
 
+    def power(self, x: SSAValue, k: float) -> SSAValue:
+        """x^k for a constant k; k = 0, 1, 2 as 1, x, x*x (exact, and no
+        libm pow per element)."""
+        if k == 0:
+            return self.ones_like(x)
+        if k == 1:
+            return x
+        if k == 2:
+            return self.emit(array.MulOp(x, x))
+        return self.emit(array.PowOp(x, self.full_like(x, k)))
+
     def sign(self, x: SSAValue) -> SSAValue:
         """-1, 0 or 1 (0 at 0, so abs'(0) = 0, as in JAX)."""
         one, zero = self.ones_like(x), self.zeros_like(x)

@@ -24,7 +24,8 @@ Non-smooth points follow JAX:
 - abs'(x) = sign(x), so abs'(0) = 0;
 - max/min: where the operands tie, each gets half the derivative;
 - reduce_max: the derivative is divided evenly among tied maxima;
-- pow(x, y): d/dx = y * x^(y-1), taken as 0 where y == 0;
+- pow(x, y): d/dx = y * x^(y-1), taken as 0 where y == 0 (for a constant
+  exponent c: c * x^(c-1), with x^0, x^1, x^2 spelled 1, x, x*x);
   d/dy = log(x) * x^y, taken as 0 where x == 0 (log of x with zeros
   replaced by 1, so that derivatives of this rule stay finite too);
 - select: the derivative flows to the chosen operand only; compare and the
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from xdsl.ir import SSAValue
 
 from gradc.dialects import array
+from gradc.passes.array_simplify import splat_value
 from gradc.passes.autodiff.emitter import Emitter, Value, element_of, is_differentiable, shape_of
 
 LinearMap = Callable[[Emitter, array.UnaryOp | array.BinaryOp, Value], Value]
@@ -59,6 +61,10 @@ def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
 
 def _pow_base(e: Emitter, op: array.PowOp, t: Value) -> Value:
     x, y = op.lhs, op.rhs
+    c = splat_value(y)
+    if c is not None:  # a constant exponent c: c x^(c-1), nothing to select
+        slope = e.power(x, c - 1)
+        return None if c == 0 else e.mul(t, slope if c == 1 else e.mul(e.full_like(x, c), slope))
     y_is_zero = e.emit(array.CompareOp("eq", y, e.zeros_like(y)))
     power = e.emit(array.PowOp(x, e.sub(y, e.ones_like(y))))
     slope = e.select(y_is_zero, None, e.mul(y, power))

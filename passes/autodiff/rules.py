@@ -62,9 +62,11 @@ def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
 def _pow_base(e: Emitter, op: array.PowOp, t: Value) -> Value:
     x, y = op.lhs, op.rhs
     c = splat_value(y)
+    if c == 0:
+        return None
     if c is not None:  # a constant exponent c: c x^(c-1), nothing to select
         slope = e.power(x, c - 1)
-        return None if c == 0 else e.mul(t, slope if c == 1 else e.mul(e.full_like(x, c), slope))
+        return e.mul(t, slope if c == 1 else e.mul(e.full_like(x, c), slope))
     y_is_zero = e.emit(array.CompareOp("eq", y, e.zeros_like(y)))
     power = e.emit(array.PowOp(x, e.sub(y, e.ones_like(y))))
     slope = e.select(y_is_zero, None, e.mul(y, power))

@@ -99,11 +99,11 @@ def _gradc(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
         logp = logits - gnp.logsumexp(logits, axis=1, keepdims=True)
         return -gnp.sum(y * logp) / x.shape[0]
 
-    def step(p, x, y):
+    def sgd_step(p, x, y):
         value, grads = gradc.value_and_grad(loss)(p, x, y)
         return value, {k: p[k] - LEARNING_RATE * grads[k] for k in p}
 
-    fast = gradc.jit(step)
+    fast = gradc.jit(sgd_step)
     return (lambda: fast(params, x, y)[0]), []
 
 

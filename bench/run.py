@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -126,7 +127,11 @@ def run_child(workload: str, config: str, system: str, core: int | None) -> dict
         if line.startswith(MARKER):
             return json.loads(line[len(MARKER) :])
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    return {"failed": lines[-1][:200] if lines else f"exit status {proc.returncode}", "stderr": proc.stderr[-4000:]}
+    if proc.returncode < 0:
+        why = f"killed by {signal.Signals(-proc.returncode).name}"
+    else:
+        why = lines[-1][:200] if lines else f"exit status {proc.returncode}"
+    return {"failed": why, "stderr": proc.stderr[-4000:]}
 
 
 def best_of(runs: list[tuple[int | None, dict[str, Any]]]) -> dict[str, Any]:

@@ -208,19 +208,6 @@ def _in_trace(trace: Trace, leaf: Any, spec: ArgSpec) -> TracedArray:
     return TracedArray(value.value, trace, True) if spec.weak else value
 
 
-def _request(cls: type, fn: Any, groups: dict[str, Sequence[Any]], wrt: Sequence[int]) -> Any:
-    """`cls(fn, *groups.values(), wrt)` (a jvp or vjp request), its operand
-    groups placed by name in the order of the op's definition rather than
-    trusting the constructor to agree with it."""
-    made = cls(fn, *groups.values(), list(wrt))
-    definition = cls.get_irdl_definition()
-    return cls.build(
-        operands=[list(groups[name]) for name, _ in definition.operands],
-        result_types=[[r.type for r in getattr(made, name)] for name, _ in definition.results],
-        properties={k: v for k, v in made.properties.items() if not k.endswith("SegmentSizes")},
-    )
-
-
 def _emit(trace: Trace, op: Any, weak: Sequence[bool]) -> list[TracedArray]:
     # Verified with the whole module (the callee is looked up there).
     return trace.emit_all(op, weak)
@@ -555,7 +542,7 @@ def _emit_jvp(label: str, fn: Callable[..., Any], primals: tuple, tangents: tupl
         _coerce(parent, t, spec.dtype, spec.shape).value
         for t, spec in zip(t_leaves, body.in_specs[:n])
     ]
-    op = _request(autodiff.JvpOp, callee.function, {"primals": callee.values, "tangents": values}, range(n))
+    op = autodiff.JvpOp(callee.function, callee.values, values, range(n))
     weak = [s.weak for s in body.out_specs]
     results = _emit(parent, op, weak + weak)
     k = len(weak)
@@ -662,7 +649,7 @@ def _emit_vjp(label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple,
         _coerce(parent, c, spec.dtype, spec.shape).value for c, spec in zip(c_leaves, body.out_specs)
     ]
     n = callee.arg_starts[-1]
-    op = _request(autodiff.VjpOp, callee.function, {"primals": callee.values, "cotangents": values}, range(n))
+    op = autodiff.VjpOp(callee.function, callee.values, values, range(n))
     weak = [s.weak for s in body.out_specs] + [s.weak for s in body.in_specs[:n]]
     results = _emit(parent, op, weak)
     grads = results[len(body.out_specs) :]

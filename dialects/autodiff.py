@@ -145,6 +145,7 @@ class JvpOp(DerivativeRequestOp):
     `wrt` entry)."""
 
     name = "autodiff.jvp"
+    primals = var_operand_def(TensorType)
     tangents = var_operand_def(TensorType)
     outputs = var_result_def(TensorType)
     tangent_outputs = var_result_def(TensorType)
@@ -178,6 +179,7 @@ class VjpOp(DerivativeRequestOp):
     `cotangents` (one per output)."""
 
     name = "autodiff.vjp"
+    primals = var_operand_def(TensorType)
     cotangents = var_operand_def(TensorType)
     outputs = var_result_def(TensorType)
     gradients = var_result_def(TensorType)

@@ -37,7 +37,7 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # tests/test_ops.py::test_f64_f32_f64_round_trip_is_rounded).
     "-fno-tree-slp-vectorize",
 )
-CACHE_FORMAT = "gradc-build-1"
+CACHE_FORMAT = "gradc-build-2"
 """Bump when the layout of a cache entry changes."""
 
 _loaded: dict[str, ModuleType] = {}
@@ -129,8 +129,11 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
     ffi.emit_c_code(str(wrapper))
     include = sysconfig.get_paths()["include"]
     library = _library_path(entry, name)
-    cmd = [*command, *flags, "-fPIC", "-shared", f"-I{include}", wrapper.name,
-           "-o", library.name, "-lm"]
+    # Hidden visibility: the kernel's symbols stay inside the module, so a
+    # generated function named like a libc export (`step`) cannot be
+    # interposed by it; only the module's init function is exported.
+    cmd = [*command, *flags, "-fPIC", "-shared", "-fvisibility=hidden", f"-I{include}",
+           wrapper.name, "-o", library.name, "-lm"]
     try:
         proc = _run_compiler(cmd, entry)
     except OSError as err:

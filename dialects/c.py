@@ -93,6 +93,27 @@ LIBRARY_NAMES = frozenset(
 )
 """Types, macros and objects of the headers generated code includes."""
 
+LIBC_FUNCTIONS = frozenset(
+    # <stdlib.h>, <string.h>, <strings.h>, <stdio.h>, <ctype.h>, <time.h>,
+    # <unistd.h>: declared by the headers a Python extension module includes,
+    # so a kernel named like one of them would not compile next to them.
+    "abort abs atexit atof atoi atol atoll bsearch calloc div exit free getenv labs "
+    "ldiv llabs lldiv malloc mblen mbstowcs mbtowc qsort rand realloc srand strtod "
+    "strtof strtol strtold strtoll strtoul strtoull system wcstombs wctomb random "
+    "srandom drand48 erand48 lrand48 mrand48 seed48 aligned_alloc posix_memalign "
+    "memchr memcmp memcpy memmove memset strcat strchr strcmp strcoll strcpy strcspn "
+    "strerror strlen strncat strncmp strncpy strpbrk strrchr strspn strstr strtok "
+    "strxfrm strdup strndup index rindex bcmp bcopy bzero ffs strcasecmp strncasecmp "
+    "clearerr fclose feof ferror fflush fgetc fgetpos fgets fopen fprintf fputc fputs "
+    "fread freopen fscanf fseek fsetpos ftell fwrite getc getchar gets perror printf "
+    "putc putchar puts remove rename rewind scanf setbuf setvbuf snprintf sprintf "
+    "sscanf tmpfile tmpnam ungetc vfprintf vprintf vsnprintf vsprintf fileno "
+    "isalnum isalpha isblank iscntrl isdigit isgraph islower isprint ispunct isspace "
+    "isupper isxdigit tolower toupper clock difftime mktime time asctime ctime gmtime "
+    "localtime strftime access alarm chdir close dup dup2 execv fork getpid pipe read "
+    "sleep sync unlink write select poll".split()
+)
+
 MATH_FUNCTIONS = frozenset(
     # C99 <math.h>, its classification macros, and glibc's GNU extras
     "acos asin atan atan2 cos sin tan acosh asinh atanh cosh sinh tanh exp exp2 "
@@ -111,7 +132,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 def is_reserved(name: str) -> bool:
     """Keywords and everything <math.h>, <stddef.h>, <stdint.h>, <stdbool.h> declare."""
-    if name in C_KEYWORDS or name in LIBRARY_NAMES or name in MATH_FUNCTIONS:
+    if name in C_KEYWORDS or name in LIBRARY_NAMES or name in LIBC_FUNCTIONS or name in MATH_FUNCTIONS:
         return True
     return name[-1:] in ("f", "l") and name[:-1] in MATH_FUNCTIONS
 

@@ -754,3 +754,19 @@ def test_export_c_writes_a_standalone_pair(tmp_path):
             check=True,
             capture_output=True,
         )
+
+
+def test_function_named_like_a_libc_export_runs():
+    """glibc exports `step` (not declared by any header gradc's build sees:
+    only hidden visibility keeps the kernel from being interposed, which once
+    crashed) and `index` (declared by <strings.h>: renamed)."""
+
+    def step(x):
+        return gnp.tanh(x) * 2.0
+
+    def index(x):
+        return x + 1.0
+
+    x = np.linspace(-1.0, 1.0, 5)
+    np.testing.assert_allclose(gradc.jit(step)(x), np.tanh(x) * 2.0, rtol=1e-12)
+    np.testing.assert_allclose(gradc.jit(index)(x), x + 1.0, rtol=1e-12)

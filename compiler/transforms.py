@@ -107,10 +107,9 @@ def _is_differentiable(leaf: Any) -> bool:
 
 def _check_differentiable(label: str, leaf: Any, where: str, hint: str) -> None:
     if not _is_differentiable(leaf):
-        shape = f" (shape {tuple(leaf.shape)})" if hasattr(leaf, "shape") else ""
         raise TraceTypeError(
             f"{label}: cannot differentiate with respect to {where}, which is "
-            f"{_describe(leaf)}{shape}; only float32/float64 arrays and Python floats "
+            f"{_describe(leaf)}; only float32/float64 arrays and Python floats "
             f"are differentiable ({hint})"
         )
 
@@ -208,11 +207,6 @@ def _in_trace(trace: Trace, leaf: Any, spec: ArgSpec) -> TracedArray:
     return TracedArray(value.value, trace, True) if spec.weak else value
 
 
-def _emit(trace: Trace, op: Any, weak: Sequence[bool]) -> list[TracedArray]:
-    # Verified with the whole module (the callee is looked up there).
-    return trace.emit_all(op, weak)
-
-
 class _Wrt(NamedTuple):
     """The differentiated leaves: `positions` (sorted, as the request takes
     them), and how to put per-leaf results back into the structure of the
@@ -282,8 +276,9 @@ def _check_float_outputs(label: str, name: str, body: TracedBody, what: str) -> 
     for path, spec in zip(paths, body.out_specs):
         if spec.dtype not in _FLOATS:
             raise TraceTypeError(
-                f"{label}: {path} of {name} is {spec.describe()}; {what} needs float "
-                "outputs (return it as auxiliary data with has_aux=True, or drop it)"
+                f"{label}: {path} of {name} is {spec.describe()}; {what} differentiates "
+                "every output, and only float outputs have derivatives (return it from "
+                "another function)"
             )
 
 
@@ -356,7 +351,7 @@ def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
         op = autodiff.GradOp(callee.function, callee.values, wrt.positions)
         weak = [s.weak for s in body.out_specs] + [body.in_specs[p].weak for p in wrt.positions]
-        results = _emit(parent, op, weak)
+        results = parent.emit_all(op, weak)
         n_out = len(body.out_specs)
         gradient = wrt.build(results[n_out:])
         outputs = pytree.unflatten(body.out_tree, results[:n_out])
@@ -412,7 +407,7 @@ def _jacobian(kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str) ->
             chosen = "fwd" if n_in < n_out else "rev"
         op = autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen)
         n = len(wrt.positions)
-        blocks = _emit(parent, op, [False] * len(op.results))
+        blocks = parent.emit_all(op, [False] * len(op.results))
         per_output = [wrt.build(blocks[o * n : (o + 1) * n]) for o in range(len(body.out_specs))]
         return pytree.unflatten(body.out_tree, per_output)
 
@@ -439,7 +434,7 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
         op = autodiff.HessianOp(callee.function, callee.values, wrt.positions)
         n = len(wrt.positions)
-        blocks = _emit(parent, op, [False] * len(op.results))
+        blocks = parent.emit_all(op, [False] * len(op.results))
         return wrt.build([wrt.build(blocks[j * n : (j + 1) * n]) for j in range(n)])
 
     return Transformed(kind, fn, emit, check)
@@ -544,7 +539,7 @@ def _emit_jvp(label: str, fn: Callable[..., Any], primals: tuple, tangents: tupl
     ]
     op = autodiff.JvpOp(callee.function, callee.values, values, range(n))
     weak = [s.weak for s in body.out_specs]
-    results = _emit(parent, op, weak + weak)
+    results = parent.emit_all(op, weak + weak)
     k = len(weak)
     return pytree.unflatten(body.out_tree, results[:k]), pytree.unflatten(body.out_tree, results[k:])
 
@@ -651,7 +646,7 @@ def _emit_vjp(label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple,
     n = callee.arg_starts[-1]
     op = autodiff.VjpOp(callee.function, callee.values, values, range(n))
     weak = [s.weak for s in body.out_specs] + [s.weak for s in body.in_specs[:n]]
-    results = _emit(parent, op, weak)
+    results = parent.emit_all(op, weak)
     grads = results[len(body.out_specs) :]
     return tuple(
         pytree.unflatten(pytree.flatten(p)[1], grads[callee.arg_starts[k] : callee.arg_starts[k + 1]])

@@ -356,6 +356,27 @@ def test_nested_grad_closing_over_the_outer_argument():
     close(gradc.grad(mixed)(x), np.cos(x) - x * np.sin(x), rtol=1e-12)
 
 
+def test_grad_of_grad_capturing_a_value_two_traces_out():
+    # x is traced by the jit; the innermost function uses it through two
+    # transformations, so it becomes an extra argument of both callees.
+    def inner(w, x):
+        return gnp.sum(gnp.cos(w) * gradc.grad(lambda v: gnp.sum(gnp.sin(v * x)))(w))
+
+    @gradc.jit
+    def outer(x, w):
+        return gradc.grad(lambda w: inner(w, x))(w)
+
+    x, w = X3, Y3
+    close(outer(x, w), fd_grad(lambda w: np.sum(np.cos(w) * x * np.cos(w * x)), (w,)))
+
+
+def test_keyword_arguments_are_not_differentiated():
+    def f(x, scale=1.0):
+        return gnp.sum(gnp.sin(x)) * scale
+
+    close(gradc.grad(f)(X3, scale=2.0), 2.0 * np.cos(X3), rtol=1e-14)
+
+
 def test_jit_of_grad_and_grad_of_jit_equal_grad():
     want = gradc.grad(scalar_fn)(X3, Y3)
     close(gradc.jit(gradc.grad(scalar_fn))(X3, Y3), want, rtol=1e-14)

@@ -197,6 +197,29 @@ class LoopsFunctions(InterpreterFunctions):
         buffer[tuple(indices)] = value
         return ()
 
+    @impl(loops.MatmulOp)
+    def run_matmul(self, interp: Interpreter, op: loops.MatmulOp, args: PythonValues):
+        a, b, c = args
+        if op.transpose_a is not None:
+            a = np.swapaxes(a, -1, -2)
+        if op.transpose_b is not None:
+            b = np.swapaxes(b, -1, -2)
+        product = np.matmul(a, b).astype(c.dtype)
+        c[...] = c + product if op.accumulate is not None else product
+        return ()
+
+    @impl(loops.MicrokernelOp)
+    def run_microkernel(self, interp: Interpreter, op: loops.MicrokernelOp, args: PythonValues):
+        a, a_offset, b, b_offset, c, c_offset = args
+        m, n, k = (op.value_of(name) for name in ("m", "n", "k"))
+        rows, cols, depth = np.arange(m)[:, None], np.arange(n)[None, :], np.arange(k)
+        a_tile = a[a_offset + rows * op.value_of("a_row_stride") + depth[None, :] * op.value_of("a_k_stride")]
+        b_tile = b[b_offset + depth[:, None] * op.value_of("b_k_stride") + cols]
+        c_index = c_offset + rows * op.value_of("c_row_stride") + cols
+        product = np.matmul(a_tile, b_tile).astype(c.dtype)
+        c[c_index] = c[c_index] + product if op.accumulate is not None else product
+        return ()
+
 
 def _scalar(typ: Attribute, value: Any) -> Any:
     if isinstance(typ, IndexType):

@@ -7,6 +7,14 @@ pure single-use expressions are inlined into their user when it sits in the
 same block (so `b[i * 784 + j]` reads naturally and nothing is moved into a
 loop); every other value becomes a `const T name = ...;` local. Values nobody
 needs are not printed, so `-Wall -Wextra -Werror` stays quiet.
+
+A `c.microkernel` is a call of a `static inline` function defined before the
+first function of the file, one per distinct tile (`microkernel_definition`):
+GNU C vector types (`typedef float gradc_f32x16 __attribute__((vector_size(64)))`)
+hold the accumulators, unaligned loads and stores go through
+`__builtin_memcpy`. gcc contracts `acc += a * b` into FMAs in its default GNU
+mode (`-ffp-contract=fast`); a strict ISO `-std=c99` build still compiles, with
+separate multiplies and adds.
 """
 
 from __future__ import annotations
@@ -272,6 +280,12 @@ class _FunctionPrinter:
                 self.print_static_array(op, depth)
             case c.ByteOffsetOp():
                 self.print_byte_offset(op, depth)
+            case c.MicrokernelOp():
+                args = []
+                for ptr, offset in ((op.a, op.a_offset), (op.b, op.b_offset), (op.c, op.c_offset)):
+                    base, (index, prec) = self.value(ptr)[0], self.value(offset)
+                    args.append(base if index == "0" else f"{base} + {_wrap((index, prec), prec <= 12)}")
+                self.emit(depth, f"{microkernel_name(op)}({', '.join(args)});")
             case _ if len(op.results) == 1:
                 text = self.expression(op)[0]
                 name = self.bind(op.results[0], "v")
@@ -314,6 +328,114 @@ class _FunctionPrinter:
         self.emit(depth, f"{c_declaration(typ, name)} = {address};")
 
 
+def vector_type_name(element: Attribute, lanes: int) -> str:
+    return f"gradc_{element}x{lanes}"
+
+
+def microkernel_name(op: c.MicrokernelOp) -> str:
+    """`gradc_microkernel_f32x16_8x32x256_a1_8_b32_c512[_acc]`: element type
+    and lanes, m x n x k, then the A, B and C strides."""
+    v = op.value_of
+    return (
+        f"gradc_microkernel_{op.element_type}x{v('lanes')}_"
+        f"{v('m')}x{v('n')}x{v('k')}_a{v('a_row_stride')}_{v('a_k_stride')}_"
+        f"b{v('b_k_stride')}_c{v('c_row_stride')}" + ("_acc" if op.accumulate is not None else "")
+    )
+
+
+def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
+    """The function a `c.microkernel` calls: m x ceil(n / lanes) vector
+    accumulators (`acc{row}_{vector}`) live through the k loop; each step
+    loads one row of B as vectors and multiplies it by each element of A's
+    column (a scalar times a vector broadcasts). A last vector narrower than
+    `lanes` is loaded from and stored to C with a shorter memcpy; B rows are
+    always read whole vectors at a time (the op's contract)."""
+    v = op.value_of
+    m, n, k, lanes = v("m"), v("n"), v("k"), v("lanes")
+    ars, aks, bks, crs = v("a_row_stride"), v("a_k_stride"), v("b_k_stride"), v("c_row_stride")
+    scalar = c_type_name(op.element_type)
+    vector = vector_type_name(op.element_type, lanes)
+    vectors = -(-n // lanes)
+    tail = n - (vectors - 1) * lanes  # elements in the last vector of a row
+
+    def c_at(r: int, q: int) -> str:
+        offset = r * crs + q * lanes
+        return "c" if offset == 0 else f"c + {offset}"
+
+    def term(coeff: int, name: str) -> str:
+        return "" if coeff == 0 else name if coeff == 1 else f"{name} * {coeff}"
+
+    lines = [
+        f"/* C[{m} x {n}] {'+' if op.accumulate is not None else ''}= A[{m} x {k}] B[{k} x {n}]: "
+        f"A strides (row {ars}, k {aks}), B row stride {bks}, C row stride {crs}. */",
+        f"static inline void {microkernel_name(op)}(const {scalar} *restrict a, "
+        f"const {scalar} *restrict b, {scalar} *restrict c) {{",
+    ]
+    for r in range(m):
+        for q in range(vectors):
+            acc = f"acc{r}_{q}"
+            if op.accumulate is None:
+                lines.append(f"{INDENT}{vector} {acc} = {{0}};")
+            elif q < vectors - 1 or tail == lanes:
+                lines.append(f"{INDENT}{vector} {acc} = {vector}_load({c_at(r, q)});")
+            else:
+                lines.append(f"{INDENT}{vector} {acc} = {{0}};")
+                lines.append(f"{INDENT}__builtin_memcpy(&{acc}, {c_at(r, q)}, {tail} * sizeof({scalar}));")
+    lines.append(f"{INDENT}for (int64_t p = 0; p < {k}; ++p) {{")
+    for q in range(vectors):
+        offset = " + ".join(x for x in (term(bks, "p"), str(q * lanes) if q else "") if x) or "0"
+        lines.append(f"{INDENT * 2}const {vector} b{q} = {vector}_load(b + {offset});")
+    for r in range(m):
+        index = " + ".join(x for x in (term(aks, "p"), str(r * ars) if r * ars else "") if x) or "0"
+        lines.append(f"{INDENT * 2}const {scalar} a{r} = a[{index}];")
+        for q in range(vectors):
+            lines.append(f"{INDENT * 2}acc{r}_{q} += a{r} * b{q};")
+    lines.append(f"{INDENT}}}")
+    for r in range(m):
+        for q in range(vectors):
+            if q < vectors - 1 or tail == lanes:
+                lines.append(f"{INDENT}{vector}_store({c_at(r, q)}, acc{r}_{q});")
+            else:
+                lines.append(f"{INDENT}__builtin_memcpy({c_at(r, q)}, &acc{r}_{q}, {tail} * sizeof({scalar}));")
+    lines.append("}")
+    return lines
+
+
+def vector_type_definition(element: Attribute, lanes: int) -> list[str]:
+    """The vector typedef and its unaligned load and store."""
+    scalar, vector = c_type_name(element), vector_type_name(element, lanes)
+    size = lanes * (8 if isinstance(element, Float64Type) else 4)
+    return [
+        f"typedef {scalar} {vector} __attribute__((vector_size({size})));",
+        f"static inline {vector} {vector}_load(const {scalar} *p) {{",
+        f"{INDENT}{vector} v;",
+        f"{INDENT}__builtin_memcpy(&v, p, sizeof v);",
+        f"{INDENT}return v;",
+        "}",
+        f"static inline void {vector}_store({scalar} *p, {vector} v) {{",
+        f"{INDENT}__builtin_memcpy(p, &v, sizeof v);",
+        "}",
+    ]
+
+
+def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
+    """Definitions of every vector type and micro-kernel the functions use,
+    in order of first use, and their names."""
+    types: dict[str, list[str]] = {}
+    kernels: dict[str, list[str]] = {}
+    for func in funcs:
+        for op in func.walk():
+            if isinstance(op, c.MicrokernelOp):
+                lanes = op.value_of("lanes")
+                types.setdefault(vector_type_name(op.element_type, lanes),
+                                 vector_type_definition(op.element_type, lanes))
+                kernels.setdefault(microkernel_name(op), microkernel_definition(op))
+    lines: list[str] = []
+    for definition in (*types.values(), *kernels.values()):
+        lines += ["", *definition]
+    return lines, {*types, *(f"{t}_load" for t in types), *(f"{t}_store" for t in types), *kernels}
+
+
 def _functions(module: ModuleOp) -> list[c.FuncOp]:
     funcs: list[c.FuncOp] = []
     for op in module.ops:
@@ -329,9 +451,11 @@ def _functions(module: ModuleOp) -> list[c.FuncOp]:
 def print_c_source(module: ModuleOp) -> str:
     """The C99 translation unit for a module of `c.func` ops."""
     funcs = _functions(module)
-    reserved = {f.sym_name.data for f in funcs}
+    definitions, helper_names = _microkernel_definitions(funcs)
+    reserved = {f.sym_name.data for f in funcs} | helper_names
     lines = ["/* Generated by gradc. */"]
     lines += [f"#include <{h}>" for h in SOURCE_INCLUDES]
+    lines += definitions
     for func in funcs:
         lines.append("")
         lines += _FunctionPrinter(func, reserved).print_function()

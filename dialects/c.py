@@ -9,6 +9,10 @@ by `lower-loops-to-c`, so the printer never needs shapes.
 
 Scalar types are builtin: f32 (float), f64 (double), i1 (bool), index
 (int64_t), i8..i64 (intN_t), plus `!c.size_t`.
+
+One statement is bigger than a line of C: `c.microkernel`, a register tile
+of a matrix product, which the printer spells as a call of a `static inline`
+function written with GNU C vector extensions (one per distinct tile shape).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from xdsl.ir import (
 from xdsl.irdl import (
     AnyAttr,
     IRDLOperation,
+    ParsePropInAttrDict,
     VarConstraint,
     irdl_attr_definition,
     irdl_op_definition,
@@ -526,6 +531,85 @@ class ByteOffsetOp(IRDLOperation):
             raise VerifyException(f"c.byte_offset: cannot drop const from {base} to {res}")
 
 
+@irdl_op_definition
+class MicrokernelOp(IRDLOperation):
+    """A register tile of a matrix product over flat pointers, as
+    `loops.microkernel` defines it (same properties):
+
+        c.microkernel %a[%i], %b[%j], %c[%o] {m = 8 : i64, n = 32 : i64, ...}
+            : !c.ptr<f32 restrict>, !c.ptr<f32 restrict>, !c.ptr<f32 restrict>
+
+    is `gradc_microkernel_f32x16_8x32x...(a + i, b + j, c + o);`, the function
+    holding the m x n accumulators in vector registers through the k loop."""
+
+    name = "c.microkernel"
+    a = operand_def(PtrType)
+    a_offset = operand_def(IndexType)
+    b = operand_def(PtrType)
+    b_offset = operand_def(IndexType)
+    c = operand_def(PtrType)
+    c_offset = operand_def(IndexType)
+    m = prop_def(IntegerAttr[I64])
+    n = prop_def(IntegerAttr[I64])
+    k = prop_def(IntegerAttr[I64])
+    lanes = prop_def(IntegerAttr[I64])
+    a_row_stride = prop_def(IntegerAttr[I64])
+    a_k_stride = prop_def(IntegerAttr[I64])
+    b_k_stride = prop_def(IntegerAttr[I64])
+    c_row_stride = prop_def(IntegerAttr[I64])
+    accumulate = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
+        "attr-dict `:` type($a) `,` type($b) `,` type($c)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = (
+        "m", "n", "k", "lanes", "a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride",
+    )
+
+    def __init__(
+        self,
+        a: tuple[SSAValue | Operation, SSAValue | Operation],
+        b: tuple[SSAValue | Operation, SSAValue | Operation],
+        c: tuple[SSAValue | Operation, SSAValue | Operation],
+        parameters: dict[str, int],
+        accumulate: bool = False,
+    ):
+        props: dict[str, Attribute] = {
+            name: IntegerAttr(parameters[name], 64) for name in self.PARAMETERS
+        }
+        if accumulate:
+            props["accumulate"] = UnitAttr()
+        super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def element_type(self) -> Attribute:
+        typ = self.c.type
+        assert isinstance(typ, PtrType)
+        return typ.pointee
+
+    def verify_(self) -> None:
+        types = [v.type for v in (self.a, self.b, self.c)]
+        assert all(isinstance(t, PtrType) for t in types)
+        pointees = {t.pointee for t in types}
+        if len(pointees) != 1 or not isinstance(next(iter(pointees)), Float32Type | Float64Type):
+            raise VerifyException(
+                f"c.microkernel: a, b and c must point to one of f32, f64; got "
+                f"{', '.join(str(t) for t in types)}"
+            )
+        if types[2].const:
+            raise VerifyException(f"c.microkernel: cannot write the tile through {types[2]}")
+        if min(self.value_of(x) for x in ("m", "n", "k", "lanes")) < 1:
+            raise VerifyException("c.microkernel: m, n, k and lanes must be >= 1")
+
+
 def _check_access(op: Operation, ptr: SSAValue, index: SSAValue, value_type: Attribute) -> None:
     typ = ptr.type
     assert isinstance(typ, PtrType)
@@ -908,6 +992,7 @@ C = Dialect(
         StaticArrayOp,
         ByteOffsetOp,
         StoreOp,
+        MicrokernelOp,
         LoadOp,
         LiteralOp,
         AddOp,

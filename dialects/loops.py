@@ -6,6 +6,11 @@ as builtin `memref` arguments and returns nothing; the attribute
 buffers come from `loops.alloc` with a placement (`stack` or `workspace`),
 constant tensors from `loops.constant`. Scalar math inside loop bodies is
 upstream `arith` and `math`; indices are `index` values built with `arith`.
+
+Two structured ops carry matrix products: `loops.matmul` (a whole, possibly
+batched product, what `lower-array-to-loops` emits) and `loops.microkernel`
+(one register tile over flat buffers, what `tile-matmul` emits). Both have a
+meaning of their own (interpreter) and a C lowering.
 """
 
 from __future__ import annotations
@@ -14,18 +19,25 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects.builtin import (
+    I64,
     DenseIntOrFPElementsAttr,
+    Float32Type,
+    Float64Type,
     IndexType,
     IntAttr,
+    IntegerAttr,
     MemRefType,
     StringAttr,
+    UnitAttr,
 )
 from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    ParsePropInAttrDict,
     irdl_op_definition,
     lazy_traits_def,
     operand_def,
+    opt_prop_def,
     prop_def,
     region_def,
     result_def,
@@ -37,6 +49,8 @@ from xdsl.printer import Printer
 from xdsl.traits import (
     HasParent,
     IsTerminator,
+    MemoryReadEffect,
+    MemoryWriteEffect,
     NoMemoryEffect,
     Pure,
     SingleBlockImplicitTerminator,
@@ -341,8 +355,209 @@ class StoreOp(IRDLOperation):
 
 
 
+def _float_element(op: Operation, *values: SSAValue) -> Attribute:
+    """The common f32/f64 element type of memref `values`."""
+    elements = {v.type.get_element_type() for v in values if isinstance(v.type, MemRefType)}
+    if len(elements) != 1:
+        raise VerifyException(
+            f"{op.name}: operands must share one element type, got "
+            f"{', '.join(str(v.type) for v in values)}"
+        )
+    (element,) = elements
+    if not isinstance(element, Float32Type | Float64Type):
+        raise VerifyException(f"{op.name}: element type must be f32 or f64, got {element}")
+    return element
+
+
+@irdl_op_definition
+class MatmulOp(IRDLOperation):
+    """A matrix product over buffers with static shapes:
+    `C[b..., m, n] (+)= op(A)[b..., m, k] * op(B)[b..., k, n]`.
+
+    `op(A)` is A itself (stored [b..., m, k]) or, with `transpose_a`, the
+    transpose of A stored as [b..., k, m]; likewise `transpose_b` reads B
+    stored as [b..., n, k]. So A^T B and A B^T read their operands in place.
+    Without `accumulate` C is overwritten, with it the product is added to
+    C. C must not alias A or B.
+
+        loops.matmul %a, %b into %c transpose_b : memref<4x3xf32>, memref<5x3xf32> into memref<4x5xf32>
+    """
+
+    name = "loops.matmul"
+    lhs = operand_def(MemRefType)
+    rhs = operand_def(MemRefType)
+    out = operand_def(MemRefType)
+    transpose_a = opt_prop_def(UnitAttr)
+    transpose_b = opt_prop_def(UnitAttr)
+    accumulate = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$lhs `,` $rhs `into` $out (`transpose_a` $transpose_a^)? "
+        "(`transpose_b` $transpose_b^)? (`accumulate` $accumulate^)? attr-dict "
+        "`:` type($lhs) `,` type($rhs) `into` type($out)"
+    )
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    def __init__(
+        self,
+        lhs: SSAValue | Operation,
+        rhs: SSAValue | Operation,
+        out: SSAValue | Operation,
+        transpose_a: bool = False,
+        transpose_b: bool = False,
+        accumulate: bool = False,
+    ):
+        flags = {"transpose_a": transpose_a, "transpose_b": transpose_b, "accumulate": accumulate}
+        super().__init__(
+            operands=[lhs, rhs, out],
+            properties={name: UnitAttr() for name, on in flags.items() if on},
+        )
+
+    @property
+    def dims(self) -> tuple[tuple[int, ...], int, int, int]:
+        """(batch shape, m, n, k) of the product."""
+        *batch, m, n = memref_shape(self, self.out)
+        a = memref_shape(self, self.lhs)
+        k = a[-2] if self.transpose_a is not None else a[-1]
+        return tuple(batch), m, n, k
+
+    def verify_(self) -> None:
+        _float_element(self, self.lhs, self.rhs, self.out)
+        a, b, c = (memref_shape(self, v) for v in (self.lhs, self.rhs, self.out))
+        if not len(a) == len(b) == len(c) >= 2:
+            raise VerifyException(
+                f"{self.name}: operands must have one rank >= 2, got "
+                f"{self.lhs.type}, {self.rhs.type}, {self.out.type}"
+            )
+        batch, m, n, k = self.dims
+        want_a = (*batch, k, m) if self.transpose_a is not None else (*batch, m, k)
+        want_b = (*batch, n, k) if self.transpose_b is not None else (*batch, k, n)
+        if a != want_a or b != want_b:
+            raise VerifyException(
+                f"{self.name}: shapes {list(a)} and {list(b)} do not give {list(c)} "
+                f"(expected A {list(want_a)} and B {list(want_b)} with these transpose flags)"
+            )
+
+
+def _i64(value: int) -> IntegerAttr:
+    return IntegerAttr(value, 64)
+
+
+@irdl_op_definition
+class MicrokernelOp(IRDLOperation):
+    """One register tile of a matrix product over flat (1-d) buffers, with
+    explicit element strides (offsets are dynamic, sizes and strides static):
+
+        C[c + r * c_stride + j] (+)= sum over p < k of
+            A[a + r * a_row_stride + p * a_k_stride] * B[b + p * b_k_stride + j]
+
+    for r < m, j < n. The m x n accumulators stay in registers through the k
+    loop, as ceil(n / lanes) vectors of `lanes` elements per row, and each
+    row of B is read a whole vector at a time: `ceil(n / lanes) * lanes`
+    elements of it must be readable (only the first n are used). Without
+    `accumulate` the tile of C is overwritten. C must not alias A or B.
+
+        loops.microkernel %ap[%i], %bp[%j], %c[%o] {m = 8 : i64, n = 32 : i64, k = 256 : i64,
+            lanes = 16 : i64, a_row_stride = 1 : i64, a_k_stride = 8 : i64,
+            b_k_stride = 32 : i64, c_row_stride = 512 : i64} : memref<...>, memref<...>, memref<...>
+    """
+
+    name = "loops.microkernel"
+    a = operand_def(MemRefType)
+    a_offset = operand_def(IndexType)
+    b = operand_def(MemRefType)
+    b_offset = operand_def(IndexType)
+    c = operand_def(MemRefType)
+    c_offset = operand_def(IndexType)
+    m = prop_def(IntegerAttr[I64])
+    n = prop_def(IntegerAttr[I64])
+    k = prop_def(IntegerAttr[I64])
+    lanes = prop_def(IntegerAttr[I64])
+    a_row_stride = prop_def(IntegerAttr[I64])
+    a_k_stride = prop_def(IntegerAttr[I64])
+    b_k_stride = prop_def(IntegerAttr[I64])
+    c_row_stride = prop_def(IntegerAttr[I64])
+    accumulate = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
+        "attr-dict `:` type($a) `,` type($b) `,` type($c)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    def __init__(
+        self,
+        a: tuple[SSAValue | Operation, SSAValue | Operation],
+        b: tuple[SSAValue | Operation, SSAValue | Operation],
+        c: tuple[SSAValue | Operation, SSAValue | Operation],
+        *,
+        m: int,
+        n: int,
+        k: int,
+        lanes: int,
+        a_strides: tuple[int, int],
+        b_k_stride: int,
+        c_row_stride: int,
+        accumulate: bool = False,
+    ):
+        props: dict[str, Attribute] = {
+            "m": _i64(m), "n": _i64(n), "k": _i64(k), "lanes": _i64(lanes),
+            "a_row_stride": _i64(a_strides[0]), "a_k_stride": _i64(a_strides[1]),
+            "b_k_stride": _i64(b_k_stride), "c_row_stride": _i64(c_row_stride),
+        }
+        if accumulate:
+            props["accumulate"] = UnitAttr()
+        super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def vectors(self) -> int:
+        """Vectors per row of the tile."""
+        return -(-self.value_of("n") // self.value_of("lanes"))
+
+    def verify_(self) -> None:
+        _float_element(self, self.a, self.b, self.c)
+        sizes = {}
+        for name in ("a", "b", "c"):
+            shape = memref_shape(self, getattr(self, name))
+            if len(shape) != 1:
+                raise VerifyException(
+                    f"{self.name}: operand {name} must be a flat (1-d) memref, "
+                    f"got {getattr(self, name).type}"
+                )
+            sizes[name] = shape[0]
+        m, n, k, lanes = (self.value_of(x) for x in ("m", "n", "k", "lanes"))
+        if min(m, n, k, lanes) < 1:
+            raise VerifyException(
+                f"{self.name}: m, n, k and lanes must be >= 1, got {m}, {n}, {k}, {lanes}"
+            )
+        ars, aks, bks, crs = (
+            self.value_of(x) for x in ("a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride")
+        )
+        if min(ars, aks, bks) < 0:
+            raise VerifyException(f"{self.name}: strides must be >= 0")
+        if m > 1 and crs < n:
+            raise VerifyException(
+                f"{self.name}: rows of the C tile overlap (c_row_stride {crs} < n {n})"
+            )
+        # What the tile reaches from offset 0; each buffer must be at least that long.
+        reach = {
+            "a": (m - 1) * ars + (k - 1) * aks + 1,
+            "b": (k - 1) * bks + self.vectors * lanes,
+            "c": (m - 1) * crs + n,
+        }
+        for name, need in reach.items():
+            if sizes[name] < need:
+                raise VerifyException(
+                    f"{self.name}: operand {name} has {sizes[name]} elements, "
+                    f"but the tile reaches {need}"
+                )
+
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp],
+    [ForOp, YieldOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp],
 )

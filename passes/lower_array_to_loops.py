@@ -3,7 +3,9 @@
 What it does. Each `func.func @f(tensors) -> (tensors)` becomes
 `func.func @f(inputs..., outputs...)` over memrefs, with attribute
 `loops.num_inputs = N`, returning nothing. Its `array` ops become `loops.for`
-nests of `loops.load`/`loops.store` with scalar `arith`/`math` in the bodies.
+nests of `loops.load`/`loops.store` with scalar `arith`/`math` in the bodies;
+a matmul becomes one structured `loops.matmul`, which reads a transposed
+buffer in place through its transpose flags (`tile-matmul` blocks it).
 Results are computed directly into the output arguments; only a result that is
 an input, a constant, or a value already returned is copied there.
 
@@ -496,32 +498,35 @@ def _reduce(
     lw.for_each(_shape(op.input), accumulate, _memory_order(op.input, buffered))
 
 
+def _matmul_operand(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, bool]:
+    """A buffer for one operand of a `loops.matmul`, and whether it holds the
+    operand's transpose (last two dimensions swapped). A transpose of a
+    buffer is read in place through that flag; any other remap (broadcast,
+    slice, another permutation, a splat) is first copied into a temporary."""
+    rank = len(_shape(value))
+    perm = list(range(rank))  # dimension d of `value` is dimension perm[d] of `source`
+    source = value
+    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
+        perm = [source.owner.perm[d] for d in perm]
+        source = source.owner.input
+    if source in lw.buffers:
+        if perm == list(range(rank)):
+            return lw.buffers[source], False
+        if perm == [*range(rank - 2), rank - 1, rank - 2]:
+            return lw.buffers[source], True
+    temporary = lw.alloc(_memref(value.type))
+    lw.copy(value, temporary)
+    return temporary, False
+
+
 def _matmul(
     lw: FunctionLowering, op: array.MatmulOp, dest: SSAValue, buffered: set[SSAValue]
 ) -> None:
-    """Per row i of each batch: zero the row, then for each k add
-    lhs[i, k] * rhs[k, :] (i, k, j order: the inner loop is contiguous)."""
-    *batch, m, n = _shape(op.result)
-    k = _shape(op.lhs)[-1]
-    zero = lw.constant(0.0, _element_type(op.result))
-
-    def row(bi: Index) -> None:
-        lw.for_each((n,), lambda j: lw.store(zero, dest, (*bi, j[0])))
-
-        def step(kk: Index) -> None:
-            a = lw.element(op.lhs, (*bi, kk[0]))
-
-            def accumulate(j: Index) -> None:
-                out = (*bi, j[0])
-                b = lw.element(op.rhs, (*bi[:-1], kk[0], j[0]))
-                product = lw.emit(arith.MulfOp(a, b))
-                lw.store(lw.emit(arith.AddfOp(lw.load(dest, out), product)), dest, out)
-
-            lw.for_each((n,), accumulate)
-
-        lw.for_each((k,), step)
-
-    lw.for_each((*batch, m), row)
+    """One structured `loops.matmul` (tile-matmul blocks it; lower-loops-to-c
+    has a plain loop nest for it when it is not tiled)."""
+    lhs, transpose_a = _matmul_operand(lw, op.lhs)
+    rhs, transpose_b = _matmul_operand(lw, op.rhs)
+    lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b))
 
 
 def _concatenate(

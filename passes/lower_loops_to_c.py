@@ -13,8 +13,11 @@ and, first in the module, the `static inline` helpers the bodies call
 `loops.alloc "workspace"` buffers take consecutive 64-byte-aligned offsets in
 `work` (no reuse: plan-memory does that), `"stack"` buffers become local
 arrays, `loops.constant` a `static const` array, `loops.reshape` the same
-pointer. Afterwards no `loops`, `arith`, `math` or `func` op and no memref
-type is left; anything that cannot be lowered fails the pass, naming the op.
+pointer. A `loops.microkernel` becomes a `c.microkernel` on the same
+pointers; a `loops.matmul` that `tile-matmul` did not block becomes a plain
+i-k-j loop nest (`naive_matmul`), so tiling stays optional. Afterwards no
+`loops`, `arith`, `math` or `func` op and no memref type is left; anything
+that cannot be lowered fails the pass, naming the op.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import Rewriter
+from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import c, loops
@@ -168,6 +171,44 @@ class _Helpers:
             helper.body.block.add_ops([ordered, a_is_nan, keep_a, pick, c.ReturnOp(pick)])
             self.funcs[name] = helper
         return name
+
+
+def naive_matmul(op: loops.MatmulOp) -> Block:
+    """The reference loop nest of a `loops.matmul`, at the loops level: per
+    row i of each batch, zero the row of C (unless accumulating), then for
+    each k add op(A)[i, k] * op(B)[k, :] (the inner loop walks C, and B unless
+    it is transposed, along rows)."""
+    batch, m, n, k = op.dims
+    element = op.out.type.get_element_type()
+    zero = arith.ConstantOp(FloatAttr(0.0, element), element)
+    nest = Block([zero])
+
+    def emit(new: Operation, at: InsertPoint) -> SSAValue | None:
+        Rewriter.insert_op(new, at)
+        return new.results[0] if new.results else None
+
+    def loop(upper: int, at: InsertPoint) -> tuple[SSAValue, InsertPoint]:
+        new = loops.ForOp(0, upper)
+        Rewriter.insert_op(new, at)
+        return new.induction_var, InsertPoint.before(new.body.block.last_op)
+
+    at = InsertPoint.at_end(nest)
+    outer = []
+    for size in (*batch, m):
+        iv, at = loop(size, at)
+        outer.append(iv)
+    *b, i = outer
+    if op.accumulate is None:
+        j, inner = loop(n, at)
+        emit(loops.StoreOp(zero.result, op.out, [*b, i, j]), inner)
+    p, at = loop(k, at)
+    a = emit(loops.LoadOp(op.lhs, [*b, p, i] if op.transpose_a is not None else [*b, i, p]), at)
+    j, at = loop(n, at)
+    b_value = emit(loops.LoadOp(op.rhs, [*b, j, p] if op.transpose_b is not None else [*b, p, j]), at)
+    product = emit(arith.MulfOp(a, b_value), at)
+    total = emit(arith.AddfOp(emit(loops.LoadOp(op.out, [*b, i, j]), at), product), at)
+    emit(loops.StoreOp(total, op.out, [*b, i, j]), at)
+    return nest
 
 
 IndexValue = int | SSAValue
@@ -334,6 +375,8 @@ class _FunctionLowering:
             loops.ReshapeOp: self.lower_reshape,
             loops.LoadOp: self.lower_load,
             loops.StoreOp: self.lower_store,
+            loops.MatmulOp: self.lower_matmul,
+            loops.MicrokernelOp: self.lower_microkernel,
         }.get(kind)
 
     def simple(self, op: Operation, new: Callable[..., Operation]) -> None:
@@ -459,6 +502,24 @@ class _FunctionLowering:
         if isinstance(ptr.type, c.PtrType) and ptr.type.const:
             self.fail(f"loops.store writes to read-only buffer %{ptr.name_hint}", at=op)
         self.block.add_op(c.StoreOp(self.operand(op.value), ptr, index))
+
+
+    def lower_matmul(self, op: loops.MatmulOp) -> None:
+        """An untiled matmul: its reference loop nest, lowered like any other."""
+        nest = naive_matmul(op)
+        self.lower_block(nest)
+        nest.erase(safe_erase=False)
+
+    def lower_microkernel(self, op: loops.MicrokernelOp) -> None:
+        operands = []
+        for buffer, offset in ((op.a, op.a_offset), (op.b, op.b_offset), (op.c, op.c_offset)):
+            ptr, _ = self.buffers[buffer]
+            operands.append((ptr, self.operand(offset)))
+        c_ptr = operands[2][0]
+        if isinstance(c_ptr.type, c.PtrType) and c_ptr.type.const:
+            self.fail(f"loops.microkernel writes to read-only buffer %{c_ptr.name_hint}", at=op)
+        parameters = {name: op.value_of(name) for name in c.MicrokernelOp.PARAMETERS}
+        self.block.add_op(c.MicrokernelOp(*operands, parameters, op.accumulate is not None))
 
 
 def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:

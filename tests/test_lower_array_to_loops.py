@@ -362,19 +362,17 @@ def test_matmul(a_shape: tuple, b_shape: tuple, dtype: str) -> None:
     check(src, [x, y], [want], sums=True)
 
 
-def test_matmul_loop_order_is_i_k_j() -> None:
+def test_matmul_is_one_structured_op() -> None:
+    """No loops of its own: tile-matmul or lower-loops-to-c expand it."""
     src = function([("x", ty((3, 4), "f64")), ("y", ty((4, 5), "f64"))],
                    f"  %r = array.matmul %x, %y : {ty((3, 4), 'f64')}, {ty((4, 5), 'f64')} -> {ty((3, 5), 'f64')}",
                    [("r", ty((3, 5), "f64"))])
     lowered = lower(parse(src))
-    (i_loop,) = loop_nests(lowered)
-    zero_loop, k_loop = [op for op in i_loop.body.block.ops if isinstance(op, loops.ForOp)]
-    (j_loop,) = [op for op in k_loop.body.block.ops if isinstance(op, loops.ForOp)]
-    assert (i_loop.upper.data, zero_loop.upper.data, k_loop.upper.data, j_loop.upper.data) == (3, 5, 4, 5)
-    # the inner loop walks y and the result along their last (contiguous) index
-    j = j_loop.induction_var
-    for access in ops_named(j_loop, loops.LoadOp) + ops_named(j_loop, loops.StoreOp):
-        assert access.indices[-1] is j
+    (matmul,) = ops_named(lowered, loops.MatmulOp)
+    fn = lowered.body.block.first_op
+    assert list(matmul.operands) == list(fn.args)  # x, y, straight into the output
+    assert not ops_named(lowered, loops.ForOp)
+    assert matmul.transpose_a is matmul.transpose_b is matmul.accumulate is None
 
 
 def test_matmul_reads_transposed_operand_without_copy() -> None:
@@ -384,6 +382,19 @@ def test_matmul_reads_transposed_operand_without_copy() -> None:
             f"  %r = array.matmul %xt, %y : {ty((2, 3), 'f64')}, {t} -> {ty((2, 2), 'f64')}")
     lowered = check(function([("x", t), ("y", t)], body, [("r", ty((2, 2), "f64"))]), [x, y], [x.T @ y], sums=True)
     assert not ops_named(lowered, loops.AllocOp)
+    (matmul,) = ops_named(lowered, loops.MatmulOp)
+    assert matmul.transpose_a is not None and matmul.transpose_b is None
+
+
+def test_matmul_copies_other_remaps_of_its_operands() -> None:
+    """A broadcast operand is copied once into a temporary the matmul reads."""
+    x, y = rand((4,), "f64"), rand((4, 3), "f64", seed=1)
+    body = (f"  %xb = array.broadcast %x dims [1] : {ty((4,), 'f64')} -> {ty((2, 4), 'f64')}\n"
+            f"  %r = array.matmul %xb, %y : {ty((2, 4), 'f64')}, {ty((4, 3), 'f64')} -> {ty((2, 3), 'f64')}")
+    lowered = check(function([("x", ty((4,), "f64")), ("y", ty((4, 3), "f64"))], body, [("r", ty((2, 3), "f64"))]),
+                    [x, y], [np.broadcast_to(x, (2, 4)) @ y], sums=True)
+    (alloc,) = ops_named(lowered, loops.AllocOp)
+    assert alloc.result.type.get_shape() == (2, 4)
 
 
 def test_matmul_operand_computed_once() -> None:

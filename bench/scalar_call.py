@@ -14,11 +14,26 @@ objects).
 - torch: 0-d float64 tensors made from the floats in every call; the
   gradient through `torch.autograd.grad`.
 - python: `math.sin`, `math.cos` and the hand-derived gradient.
+
+Two rows split gradc's time (not peers, a floor for it):
+- gradc-cffi: the by-value C entry that `gradc.jit` calls, called directly
+  with the two floats (no argument check, results left as C values): what
+  crossing into C through cffi costs.
+- gradc-C: the generated kernel in a C loop (kernel and loop in separate
+  translation units, gradc's C flags, timed with `clock_gettime` in C): the
+  work itself plus a C call.
 """
 
 from __future__ import annotations
 
 import math
+import ctypes
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +41,7 @@ import numpy as np
 from timing import Skip, pinned_torch, require
 
 TITLE = "Tiny scalar function from Python floats (float64, 1 thread)"
-SYSTEMS = ("gradc", "jax", "torch", "python")
+SYSTEMS = ("gradc", "jax", "torch", "python", "gradc-cffi", "gradc-C")
 CONFIGS = ("f(x,y)", "grad f")
 X, Y = 0.7, -1.3
 
@@ -45,7 +60,20 @@ def build(config: str, system: str) -> tuple[Any, list[str]]:
     return BUILDERS[system](config == "grad f")
 
 
+def measure(config: str, system: str) -> dict[str, Any]:
+    """The C loop times itself; every other row is measured as run.py does."""
+    if system == "gradc-C":
+        return _c_loop(config == "grad f")
+    import sys
+
+    import run
+
+    return run.measure(sys.modules[__name__], config, system)
+
+
 def check(config: str, system: str, result: Any) -> dict[str, Any]:
+    if system == "gradc-cffi" and not isinstance(result, float):
+        result = (result.r0, result.r1)  # the C struct of the two results
     parts = result if isinstance(result, tuple | list) else (result,)
     got = np.array([float(np.asarray(part)) for part in parts])
     return {"max_abs_err": float(np.max(np.abs(got - np.array(expected(config)))))}
@@ -56,7 +84,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
     return [f"results differ from math.sin/cos: {', '.join(bad)}"] if bad else ["all results match math.sin/cos (1e-12)"]
 
 
-def _gradc(gradient: bool) -> tuple[Any, list[str]]:
+def _gradc_function(gradient: bool) -> Any:
     import gradc
     import gradc.numpy as gnp
 
@@ -66,10 +94,87 @@ def _gradc(gradient: bool) -> tuple[Any, list[str]]:
     if gradient:
         if not hasattr(gradc, "grad"):
             raise Skip("gradc.grad not available in this checkout")
-        fast = gradc.jit(gradc.grad(f, argnums=(0, 1)))
-    else:
-        fast = gradc.jit(f)
+        return gradc.jit(gradc.grad(f, argnums=(0, 1)))
+    return gradc.jit(f)
+
+
+def _gradc(gradient: bool) -> tuple[Any, list[str]]:
+    fast = _gradc_function(gradient)
     return (lambda: fast(X, Y)), []
+
+
+def _gradc_cffi(gradient: bool) -> tuple[Any, list[str]]:
+    import gradc
+
+    lowered = gradc.lower(_gradc_function(gradient), X, Y)
+    function = lowered.compiled.function
+    entry = getattr(function, "scalar_entry", None)
+    if entry is None:
+        raise Skip("no by-value scalar entry in this checkout")
+    work = function._work
+    return (lambda: entry(X, Y, work)), ["the by-value C entry alone: no checks, C values out"]
+
+
+_LOOP = """\
+#include <time.h>
+#include "kernel.h"
+volatile double gradc_bench_sink;
+double gradc_bench_loop(long n, double x, double y, double *last) {
+    double out[2] = {0.0, 0.0}, acc = 0.0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) {
+        %(call)s;
+        acc += out[0];
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    gradc_bench_sink = acc;
+    last[0] = out[0];
+    last[1] = out[1];
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+"""
+
+
+def _c_loop(gradient: bool) -> dict[str, Any]:
+    """The kernel called from a C loop in another translation unit (so the
+    call is not inlined or hoisted), 21 repetitions of ~20 ms."""
+    import gradc
+    from gradc.build import compiler_command, resolve_flags
+
+    if shutil.which(compiler_command()[0]) is None:
+        raise Skip("no C compiler")
+    lowered = gradc.lower(_gradc_function(gradient), X, Y)
+    outs = "&out[0], &out[1]" if gradient else "&out[0]"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-scalar-c-"))
+    try:
+        (workdir / "kernel.c").write_text(lowered.c_source)
+        (workdir / "kernel.h").write_text(lowered.c_header)
+        (workdir / "loop.c").write_text(_LOOP % {"call": f"{lowered.name}(&x, &y, {outs}, 0)"})
+        flags = resolve_flags(None)
+        command = [*compiler_command(), *flags, "-fPIC", "-shared", "kernel.c", "loop.c", "-o", "loop.so", "-lm"]
+        subprocess.run(command, cwd=workdir, check=True, capture_output=True)
+        loop = ctypes.CDLL(str(workdir / "loop.so")).gradc_bench_loop
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    loop.restype = ctypes.c_double
+    loop.argtypes = [ctypes.c_long, ctypes.c_double, ctypes.c_double, ctypes.c_void_p]
+    last = np.zeros(2)
+    n = 1000
+    while (elapsed := loop(n, X, Y, last.ctypes.data)) < 0.005:
+        n *= 4
+    n = max(1, round(n * 0.02 / elapsed))
+    loop(n, X, Y, last.ctypes.data)  # warm-up at the final size
+    samples = [loop(n, X, Y, last.ctypes.data) / n for _ in range(21)]
+    row = check("grad f" if gradient else "f(x,y)", "gradc-C", tuple(last[: 2 if gradient else 1]))
+    return {
+        **row,
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "max_s": max(samples),
+        "calls_per_repetition": n,
+        "notes": [f"generated C in a C loop ({' '.join(flags)}), timed in C"],
+    }
 
 
 def _jax(gradient: bool) -> tuple[Any, list[str]]:
@@ -112,4 +217,4 @@ def _python(gradient: bool) -> tuple[Any, list[str]]:
     return (grad, ["gradient derived by hand"]) if gradient else (value, [])
 
 
-BUILDERS = {"gradc": _gradc, "jax": _jax, "torch": _torch, "python": _python}
+BUILDERS = {"gradc": _gradc, "jax": _jax, "torch": _torch, "python": _python, "gradc-cffi": _gradc_cffi}

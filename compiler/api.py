@@ -1,13 +1,25 @@
 """gradc's user-facing functions: `jit`, `lower`, `export_c`.
 
     fast = gradc.jit(f)          # compiles on the first call per signature
-    fast(x, w)                   # later calls: flatten, one dict lookup, the C call
+    fast(x, w)                   # later calls: one dict lookup, a generated call
+                                 # that checks the arguments and calls C
     gradc.lower(f, x, w).c_source
     gradc.export_c(f, x, w, path_stem="build/f")   # build/f.c, build/f.h
 
 A signature is the pytree structure of the arguments plus the shape and dtype
 of each leaf (a Python float is "a Python float", whatever its value: its
 value is an argument of the compiled code).
+
+Calls with positional NumPy arrays, Python floats and NumPy float scalars
+skip the pytree machinery. A call generated for one signature
+(`gradc.runtime.CompiledFunction.caller`: straight-line code, the result
+structure built by one expression) is kept per number of arguments, and
+checks each argument's type, dtype and shape itself; arguments of another
+signature go to `_dispatch`, which finds their build by a key made in one
+loop. When every argument and result is a 0-d float, the generated call
+passes the values to C by value and returns NumPy scalars (`numpy.float64` /
+`numpy.float32`, which have `.shape == ()` and `.dtype`); other results are
+NumPy arrays.
 """
 
 from __future__ import annotations
@@ -24,12 +36,18 @@ from xdsl.dialects.builtin import ModuleOp
 from gradc import pytree
 from gradc.errors import GradcError, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
-from gradc.pipeline import DEFAULT_PIPELINE, STAGES, build_c, function_specs, run_pipeline
+from gradc.pipeline import DEFAULT_PIPELINE, STAGES, function_specs, run_pipeline
+from gradc.runtime import CompiledFunction, load
 from gradc.tracing import ArgSpec, TracedFunction, trace
 
 _PYTHON_NUMBER = "Python number"
 """The signature of a Python float or int leaf: one compiled function serves
 every value."""
+
+_NUMPY_SCALARS = {t: ((), np.dtype(t)) for t in (np.float64, np.float32)}
+"""NumPy scalar types the fast path takes, with their signature (that of a
+0-d array: the same compiled function)."""
+_FAST_SCALARS = frozenset({float, *_NUMPY_SCALARS})
 
 
 def _leaf_signature(leaf: Any) -> Any:
@@ -57,14 +75,17 @@ def _for_user(err: GradcError) -> GradcError:
 
 class Compiled:
     """One compiled function on pytrees of NumPy arrays: the leaves go to the
-    C function in order (Python numbers as 0-d float64 arrays), its results
-    come back in `out_tree`'s structure."""
+    C function in order, its results come back in `out_tree`'s structure.
 
-    __slots__ = ("function", "out_tree", "name", "_numbers", "_flat_out")
+    `run(leaves)` takes any leaves that match the signature (ints for Python
+    numbers, strided views, which get copied); `fast_call(mismatch)` makes
+    the generated call of `gradc.jit`'s positional fast path."""
+
+    __slots__ = ("function", "out_tree", "name", "path", "_numbers", "_result", "_names", "_call", "_finish")
 
     def __init__(
         self,
-        function: Callable[..., list[np.ndarray]],
+        function: CompiledFunction,
         out_tree: pytree.PyTreeDef,
         name: str,
         in_specs: Sequence[ArgSpec],
@@ -73,32 +94,96 @@ class Compiled:
         self.out_tree = out_tree
         self.name = name
         self._numbers = tuple(k for k, spec in enumerate(in_specs) if spec.weak)
-        # The common result structures, rebuilt without walking the tree.
-        self._flat_out = (
-            "leaf"
-            if out_tree == pytree.LEAF
-            else "tuple"
-            if out_tree.kind is tuple and all(c == pytree.LEAF for c in out_tree.children)
-            else None
-        )
+        self.path = "scalar" if function.scalar_entry is not None else "array"
+        """How the generated calls reach C: `scalar` (values in, NumPy
+        scalars out) or `array` (buffers)."""
+        self._result, self._names = _tree_expression(out_tree)
+        self._finish = _finisher(out_tree)
+        self._call = function.caller(self._result, names=self._names, mismatch=self._retry, fallback=self._retry)
 
     def run(self, leaves: Sequence[Any]) -> Any:
         if self._numbers:
             leaves = list(leaves)
             for k in self._numbers:
                 leaves[k] = np.array(leaves[k], _F64)
+        return self._call(*leaves)
+
+    def fast_call(self, mismatch: Callable[..., Any]) -> Callable[..., Any]:
+        """The call for positional arguments: Python floats where the
+        signature has Python numbers, arrays or NumPy scalars elsewhere.
+        Arguments of another signature go to `mismatch(*args)`."""
+        return self.function.caller(
+            self._result, names=self._names, numbers=self._numbers, mismatch=mismatch,
+            fallback=self._run_args,
+        )
+
+    def _run_args(self, *leaves: Any) -> Any:
+        return self.run(leaves)
+
+    def _retry(self, *leaves: Any) -> Any:
+        """The checked call; a strided view of the right shape and dtype
+        gets copied (the C function takes dense row-major arrays)."""
         try:
             results = self.function(*leaves)
         except (TypeError, ValueError):
-            # The C function takes dense row-major arrays; a strided view of
-            # the right shape and dtype gets copied (the slow path only).
             results = self.function(*map(_contiguous, leaves))
-        flat = self._flat_out
-        if flat == "leaf":
-            return results[0]
-        if flat == "tuple":
-            return tuple(results)
-        return pytree.unflatten(self.out_tree, results)
+        if self.path == "scalar":
+            results = [out[()] for out in results]
+        return self._finish(results)
+
+
+def _finisher(tree: pytree.PyTreeDef) -> Callable[[list[Any]], Any]:
+    if tree == pytree.LEAF:
+        return lambda results: results[0]
+    return lambda results: pytree.unflatten(tree, results)
+
+
+def _tree_expression(tree: pytree.PyTreeDef) -> tuple[Callable[[list[str]], str], dict[str, Any]]:
+    """A Python expression that builds `tree` from one expression per leaf
+    (what `pytree.unflatten` builds, without walking the tree at run time),
+    and the names it uses (dict keys and named-tuple classes)."""
+    names: dict[str, Any] = {}
+
+    def name(value: Any) -> str:
+        label = f"K{len(names)}"
+        names[label] = value
+        return label
+
+    labels: list[str] = []
+
+    def collect(node: pytree.PyTreeDef) -> None:
+        if node.kind is dict:
+            labels.extend(name(key) for key in node.keys or ())
+        elif node.kind not in (None, tuple, list, type(None)):
+            labels.append(name(node.kind))
+        for child in node.children:
+            collect(child)
+
+    collect(tree)
+
+    def expression(leaves: list[str]) -> str:
+        leaf_it, label_it = iter(leaves), iter(labels)
+
+        def build(node: pytree.PyTreeDef) -> str:
+            kind = node.kind
+            if kind is None:
+                return next(leaf_it)
+            if kind is type(None):
+                return "None"
+            if kind is dict:
+                keys = [next(label_it) for _ in node.children]
+                return "{" + ", ".join(f"{k}: {build(c)}" for k, c in zip(keys, node.children)) + "}"
+            cls = None if kind is tuple or kind is list else next(label_it)
+            parts = [build(c) for c in node.children]
+            if kind is list:
+                return f"[{', '.join(parts)}]"
+            if kind is tuple:
+                return f"({', '.join(parts)},)" if parts else "()"
+            return f"{cls}({', '.join(parts)})"
+
+        return build(tree)
+
+    return expression, names
 
 
 _F64 = np.dtype(np.float64)
@@ -119,26 +204,53 @@ class JitFunction:
         self.fn = fn
         self.cflags = None if cflags is None else tuple(cflags)
         self._cache: dict[tuple, Compiled] = {}
-        self._array_cache: dict[tuple, Compiled] = {}
+        self._positional: dict[tuple, tuple[Compiled, Callable[..., Any]]] = {}
+        """Positional arrays, Python floats and NumPy float scalars: the
+        signature without the tree -> its build and generated call."""
+        self._recent: dict[int, Callable[..., Any]] = {}
+        """Number of positional arguments -> the generated call of the
+        signature last called with that many."""
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
-            # Fast path: positional NumPy arrays and Python floats, keyed by
-            # shapes and dtypes.
-            signature = []
-            for arg in args:
-                kind = type(arg)
-                if kind is np.ndarray:
-                    signature.append((arg.shape, arg.dtype))
-                elif kind is float:
-                    signature.append(_PYTHON_NUMBER)
-                else:
-                    break
+        try:
+            if not kwargs:
+                # The fast path: the generated call checks that the arguments
+                # have its signature (type, dtype, shape per argument), else
+                # hands them to _dispatch.
+                call = self._recent.get(len(args))
+                if call is not None:
+                    return call(*args)
+                return self._dispatch(*args)
+            return self._call_tree(args, kwargs)
+        except GradcError as err:
+            # Raised again here, so the traceback goes from this one frame
+            # straight to the user's code.
+            raise _for_user(err) from None
+
+    def _dispatch(self, *args: Any) -> Any:
+        """Positional arguments: find the build by a signature made in one
+        loop (no pytree flattening), and make its call the recent one."""
+        signature = []
+        for arg in args:
+            kind = type(arg)
+            if kind is np.ndarray:
+                signature.append((arg.shape, arg.dtype))
+            elif kind is float:
+                signature.append(_PYTHON_NUMBER)
             else:
-                compiled = self._array_cache.get(tuple(signature))
-                if compiled is not None:
-                    return compiled.run(args)
+                key = _NUMPY_SCALARS.get(kind)
+                if key is None:
+                    break
+                signature.append(key)
+        else:
+            found = self._positional.get(tuple(signature))
+            if found is not None:
+                compiled, self._recent[len(args)] = found
+                return compiled.run(args)
+        return self._call_tree(args, {})
+
+    def _call_tree(self, args: tuple, kwargs: dict) -> Any:
         leaves, key = _signature(args, kwargs)
         compiled = self._cache.get(key)
         if compiled is None:
@@ -146,13 +258,13 @@ class JitFunction:
                 # Inside a function being traced: trace through, so that the
                 # whole composition becomes one C function.
                 return self.fn(*args, **kwargs)
-            try:
-                compiled = self._compile(args, kwargs)
-            except GradcError as err:
-                raise _for_user(err) from None
+            compiled = self._compile(args, kwargs)
             self._cache[key] = compiled
-            if not kwargs and all(type(arg) is np.ndarray or type(arg) is float for arg in args):
-                self._array_cache[key[1:]] = compiled
+        if not kwargs and all(type(arg) is np.ndarray or type(arg) in _FAST_SCALARS for arg in args):
+            found = self._positional.get(key[1:])
+            if found is None:
+                found = self._positional[key[1:]] = (compiled, compiled.fast_call(self._dispatch))
+            self._recent[len(args)] = found[1]
         return compiled.run(leaves)
 
     def _compile(self, args: tuple, kwargs: dict) -> Compiled:
@@ -256,7 +368,7 @@ class Lowered:
     @cached_property
     def compiled(self) -> Compiled:
         specs = function_specs(self.traced.module, self.name)
-        function = build_c(self.c_source, self.c_header, self.name, specs, self.cflags)
+        function = load(self.c_source, self.c_header, self.name, specs, self.cflags)
         return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
 
     def compile(self) -> Callable[..., Any]:

@@ -6,6 +6,11 @@ setuptools, which would cost more than the compile itself. Each build lands in
 `<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, so a user can
 open exactly what runs. Entries are written atomically (temp dir + rename), so
 concurrent processes never see half-built entries.
+
+A caller may add a *binding*: extra C compiled into the extension after the
+kernel (with its cffi declarations), for entry points that only the Python
+side uses (see `gradc.runtime.scalar_binding`). It lands in `binding.c`, so
+`kernel.c` and `kernel.h` stay exactly the public ABI that `export_c` writes.
 """
 
 from __future__ import annotations
@@ -87,12 +92,18 @@ def resolve_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
     return DEFAULT_FLAGS
 
 
-def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str]) -> str:
+Binding = tuple[str, str]
+"""(C source, cffi declarations) built into the extension next to the kernel."""
+
+
+def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str],
+              binding: Binding | None = None) -> str:
     """sha256 of everything that changes the built file."""
     parts = [
         CACHE_FORMAT,
         source,
         header,
+        *(("binding", *binding) if binding else ()),
         "\0".join(flags),
         "\0".join(command),
         compiler_version(tuple(command)),
@@ -116,7 +127,7 @@ def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[
 
 
 def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[str],
-             command: Sequence[str]) -> None:
+             command: Sequence[str], binding: Binding | None = None) -> None:
     (entry / "kernel.c").write_text(source)
     (entry / "kernel.h").write_text(header)
     ffi = cffi.FFI()
@@ -124,6 +135,14 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
         ffi.cdef(_cdef(header))
     except cffi.CDefError as err:
         raise BuildError(f"cffi cannot parse the header {entry / 'kernel.h'}: {err}") from err
+    if binding:
+        binding_source, binding_cdef = binding
+        (entry / "binding.c").write_text(binding_source)
+        try:
+            ffi.cdef(binding_cdef)
+        except cffi.CDefError as err:
+            raise BuildError(f"cffi cannot parse the binding declarations: {err}") from err
+        source = f"{source}\n{binding_source}"
     ffi.set_source(name, source, compiler_verbose=False)
     wrapper = entry / f"{name}.c"
     ffi.emit_c_code(str(wrapper))
@@ -163,16 +182,18 @@ def build(
     header: str,
     function_names: Iterable[str],
     flags: tuple[str, ...] | None = None,
+    binding: Binding | None = None,
 ) -> ModuleType:
     """Compile (or fetch from the cache) and load C source; returns the cffi
-    extension module, whose `.lib` holds the functions and `.ffi` the FFI."""
+    extension module, whose `.lib` holds the functions and `.ffi` the FFI.
+    `binding` adds Python-only entry points (see the module docstring)."""
     names = list(function_names)
     missing = [n for n in names if f" {n}(" not in header]
     if missing:
         raise BuildError(f"functions {missing} are not declared in the header")
     flags = resolve_flags(flags)
     command = compiler_command()
-    key = cache_key(source, header, flags, command)
+    key = cache_key(source, header, flags, command, binding)
     with _build_lock:
         if key in _loaded:
             return _loaded[key]
@@ -182,18 +203,18 @@ def build(
         library = _library_path(entry, name)
         if not library.exists():
             root.mkdir(parents=True, exist_ok=True)
-            _build_entry(root, entry, key, name, source, header, flags, command)
+            _build_entry(root, entry, key, name, source, header, flags, command, binding)
         module = _load(library, name)
         _loaded[key] = module
         return module
 
 
 def _build_entry(root: Path, entry: Path, key: str, name: str, source: str, header: str,
-                 flags: Sequence[str], command: Sequence[str]) -> None:
+                 flags: Sequence[str], command: Sequence[str], binding: Binding | None = None) -> None:
     """Build into a temp dir in the cache, then rename it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=root))
     try:
-        _compile(tmp, name, source, header, flags, command)
+        _compile(tmp, name, source, header, flags, command, binding)
     except BuildError as err:
         kept = root / f"failed-{key[:16]}"
         shutil.rmtree(kept, ignore_errors=True)

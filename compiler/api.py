@@ -210,7 +210,10 @@ class JitFunction:
         self._recent: dict[int, Callable[..., Any]] = {}
         """Number of positional arguments -> the generated call of the
         signature last called with that many."""
-        functools.update_wrapper(self, fn)
+        # A function's attributes carry over, but not another jit's state
+        # (its caches and cflags would replace this one's).
+        updated = () if isinstance(fn, JitFunction) else functools.WRAPPER_UPDATES
+        functools.update_wrapper(self, fn, updated=updated)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:

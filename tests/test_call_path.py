@@ -240,6 +240,16 @@ def test_the_fast_path_has_no_pytree_work(monkeypatch: pytest.MonkeyPatch) -> No
     jf(Y, X)
 
 
+def test_jit_of_a_transformed_function_keeps_its_own_state() -> None:
+    g = gradc.grad(f, argnums=(0, 1))
+    jg = gradc.jit(g, cflags=["-O1"])
+    assert jg.cflags == ("-O1",) and g.cflags is None
+    assert jg.fn is g and jg.__name__ == g.__name__
+    for got, want in zip(jg(X, Y), g(X, Y)):
+        same(got, np.asarray(want))
+    assert jg._cache is not g._cache and jg.cache_size == 1 and g.cache_size == 1
+
+
 def test_switching_signatures_gives_each_its_build() -> None:
     jf = gradc.jit(lambda a, b: a * b + a)
     a2, a3 = np.arange(4.0).reshape(2, 2), np.arange(9.0).reshape(3, 3)

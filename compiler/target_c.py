@@ -11,8 +11,7 @@ needs are not printed, so `-Wall -Wextra -Werror` stays quiet.
 A `c.microkernel` is a call of a `static inline` function defined before the
 first function of the file, one per distinct tile (`microkernel_definition`):
 GNU C vector types (`typedef float gradc_f32x16 __attribute__((vector_size(64)))`)
-hold the accumulators, unaligned loads and stores go through
-`__builtin_memcpy`. gcc contracts `acc += a * b` into FMAs in its default GNU
+hold the accumulators; loads and stores are `__builtin_memcpy`. gcc contracts `acc += a * b` into FMAs in its default GNU
 mode (`-ffp-contract=fast`); a strict ISO `-std=c99` build still compiles, with
 separate multiplies and adds.
 """
@@ -347,8 +346,10 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     """The function a `c.microkernel` calls: m x ceil(n / lanes) vector
     accumulators (`acc{row}_{vector}`) live through the k loop; each step
     loads one row of B as vectors and multiplies it by each element of A's
-    column (a scalar times a vector broadcasts). A last vector narrower than
-    `lanes` is loaded from and stored to C with a shorter memcpy; B rows are
+    column (a scalar times a vector broadcasts). Loads and stores are
+    `__builtin_memcpy` (any alignment; no vector crosses a function boundary,
+    so the ABI never depends on the target's vector registers). A last
+    vector narrower than `lanes` is a shorter copy from and to C; B rows are
     always read whole vectors at a time (the op's contract)."""
     v = op.value_of
     m, n, k, lanes = v("m"), v("n"), v("k"), v("lanes")
@@ -362,6 +363,9 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
         offset = r * crs + q * lanes
         return "c" if offset == 0 else f"c + {offset}"
 
+    def width(q: int, name: str) -> str:
+        return f"sizeof {name}" if q < vectors - 1 or tail == lanes else f"{tail} * sizeof({scalar})"
+
     def term(coeff: int, name: str) -> str:
         return "" if coeff == 0 else name if coeff == 1 else f"{name} * {coeff}"
 
@@ -374,17 +378,14 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     for r in range(m):
         for q in range(vectors):
             acc = f"acc{r}_{q}"
-            if op.accumulate is None:
-                lines.append(f"{INDENT}{vector} {acc} = {{0}};")
-            elif q < vectors - 1 or tail == lanes:
-                lines.append(f"{INDENT}{vector} {acc} = {vector}_load({c_at(r, q)});")
-            else:
-                lines.append(f"{INDENT}{vector} {acc} = {{0}};")
-                lines.append(f"{INDENT}__builtin_memcpy(&{acc}, {c_at(r, q)}, {tail} * sizeof({scalar}));")
+            lines.append(f"{INDENT}{vector} {acc} = {{0}};")
+            if op.accumulate is not None:
+                lines.append(f"{INDENT}__builtin_memcpy(&{acc}, {c_at(r, q)}, {width(q, acc)});")
     lines.append(f"{INDENT}for (int64_t p = 0; p < {k}; ++p) {{")
     for q in range(vectors):
         offset = " + ".join(x for x in (term(bks, "p"), str(q * lanes) if q else "") if x) or "0"
-        lines.append(f"{INDENT * 2}const {vector} b{q} = {vector}_load(b + {offset});")
+        lines.append(f"{INDENT * 2}{vector} b{q};")
+        lines.append(f"{INDENT * 2}__builtin_memcpy(&b{q}, b + {offset}, sizeof b{q});")
     for r in range(m):
         index = " + ".join(x for x in (term(aks, "p"), str(r * ars) if r * ars else "") if x) or "0"
         lines.append(f"{INDENT * 2}const {scalar} a{r} = a[{index}];")
@@ -393,29 +394,16 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     lines.append(f"{INDENT}}}")
     for r in range(m):
         for q in range(vectors):
-            if q < vectors - 1 or tail == lanes:
-                lines.append(f"{INDENT}{vector}_store({c_at(r, q)}, acc{r}_{q});")
-            else:
-                lines.append(f"{INDENT}__builtin_memcpy({c_at(r, q)}, &acc{r}_{q}, {tail} * sizeof({scalar}));")
+            acc = f"acc{r}_{q}"
+            lines.append(f"{INDENT}__builtin_memcpy({c_at(r, q)}, &{acc}, {width(q, acc)});")
     lines.append("}")
     return lines
 
 
 def vector_type_definition(element: Attribute, lanes: int) -> list[str]:
-    """The vector typedef and its unaligned load and store."""
     scalar, vector = c_type_name(element), vector_type_name(element, lanes)
     size = lanes * (8 if isinstance(element, Float64Type) else 4)
-    return [
-        f"typedef {scalar} {vector} __attribute__((vector_size({size})));",
-        f"static inline {vector} {vector}_load(const {scalar} *p) {{",
-        f"{INDENT}{vector} v;",
-        f"{INDENT}__builtin_memcpy(&v, p, sizeof v);",
-        f"{INDENT}return v;",
-        "}",
-        f"static inline void {vector}_store({scalar} *p, {vector} v) {{",
-        f"{INDENT}__builtin_memcpy(p, &v, sizeof v);",
-        "}",
-    ]
+    return [f"typedef {scalar} {vector} __attribute__((vector_size({size})));"]
 
 
 def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
@@ -433,7 +421,7 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
     lines: list[str] = []
     for definition in (*types.values(), *kernels.values()):
         lines += ["", *definition]
-    return lines, {*types, *(f"{t}_load" for t in types), *(f"{t}_store" for t in types), *kernels}
+    return lines, {*types, *kernels}
 
 
 def _functions(module: ModuleOp) -> list[c.FuncOp]:

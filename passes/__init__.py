@@ -40,6 +40,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return AutodiffJacobian
 
+    def tile_matmul() -> type[ModulePass]:
+        from gradc.passes.tile_matmul import TileMatmul
+
+        return TileMatmul
+
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
 
@@ -53,4 +58,5 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "differentiate": differentiate,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
+        "tile-matmul": tile_matmul,
     }

@@ -1,0 +1,596 @@
+"""tile-matmul: BLIS-style blocking of every `loops.matmul`.
+
+What it does. Each `loops.matmul` (C[b..., m, n] (+)= op(A) op(B)) is
+replaced by loops over register tiles: `loops.microkernel` ops, each holding
+an MR x NR tile of C in vector registers through its k loop (NR a multiple
+of the vector width). Two shapes of loop nest, chosen per product:
+
+  * direct: when both operands fit comfortably in L2 (`direct-bytes`, which
+    takes in every product whose dimensions are all up to ~32, and square ones
+    up to ~256 in f32), the tiles read A and B where they are: no cache
+    blocking, no packing. A's elements are broadcast, so any layout of A
+    works; B is read as vectors along its rows, so B^T is first packed into
+    panels (the only copy), and a last column panel narrower than whole
+    vectors is copied into a zero-padded edge panel.
+  * packed (BLIS): loops over NC column blocks of C, KC blocks of the inner
+    dimension and MC row blocks; each KC x NC block of op(B) is packed into
+    panels of NR columns and each MC x KC block of op(A) into panels of MR
+    rows, in workspace buffers (`loops.alloc "workspace"`, 64-byte aligned,
+    so every panel and every row of a B panel is vector aligned), and the
+    micro-kernels run over the panels. Packing reads A and B in either
+    layout, so A^T B and A B^T never materialize a transpose.
+
+Edges are tiles with fewer rows (m < MR) or columns (n < NR), never scalar
+code: an edge tile's last vector is loaded from and stored to C by a
+shorter copy, and the B rows it reads are zero-padded to whole vectors.
+Blocks are balanced (sizes differ by less than one tile), so only the last
+block of a dimension is narrower. The first KC block overwrites C (unless
+the matmul accumulates), later ones accumulate.
+
+Options (defaults from the machine, at pass time): `mr` (rows of a tile,
+8), `nr` (columns, two vectors), `kc`, `mc`, `nc` (cache blocks: a KC x NR
+panel of B takes about 2/3 of L1d, an MC x KC block of A 1/16 of L2, a KC x
+NC block of B half of L2, from sysfs /sys/devices/system/cpu/cpu0/cache),
+`vector-bytes` (64 with AVX-512, 32 with AVX, else 16, from /proc/cpuinfo),
+`direct-bytes` (L2 / 4; 0 packs every product).
+
+Expects: loops-level functions (after lower-array-to-loops). Other ops are
+left alone, so the pass is optional: lower-loops-to-c still lowers an
+untiled loops.matmul.
+
+Guarantees: no `loops.matmul` is left; the result is a function of the
+input IR, the options and the machine's cache sizes and vector width (the
+defaults), nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from math import prod
+from pathlib import Path
+from typing import NoReturn
+
+from xdsl.context import Context
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import (
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    ModuleOp,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects import loops
+
+PASS_NAME = "tile-matmul"
+
+# ---------------------------------------------------------------------------
+# What the machine reports
+# ---------------------------------------------------------------------------
+
+SYSFS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+FALLBACK_CACHES = {1: 32 * 1024, 2: 1024 * 1024, 3: 8 * 1024 * 1024}
+"""Used for levels sysfs does not report (bytes)."""
+
+
+def _parse_size(text: str) -> int:
+    """`48K` -> 49152 (sysfs spells sizes with K, M or G)."""
+    match = re.fullmatch(r"(\d+)\s*([KMG]?)", text.strip())
+    if match is None:
+        raise ValueError(f"cannot read cache size {text!r}")
+    return int(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
+
+
+@lru_cache(maxsize=1)
+def cache_sizes() -> dict[int, int]:
+    """Bytes of the data (or unified) cache at each level, for cpu0."""
+    sizes = dict(FALLBACK_CACHES)
+    for index in sorted(SYSFS_CACHE.glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            level = int((index / "level").read_text())
+            size = _parse_size((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+        if kind in ("Data", "Unified"):
+            sizes[level] = size
+    return sizes
+
+
+@lru_cache(maxsize=1)
+def vector_bytes() -> int:
+    """The widest vector register the CPU reports (/proc/cpuinfo flags)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 16
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    if "avx512f" in flags:
+        return 64
+    if "avx" in flags:
+        return 32
+    return 16
+
+
+# ---------------------------------------------------------------------------
+# Block sizes
+# ---------------------------------------------------------------------------
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _round_up(a: int, b: int) -> int:
+    return _ceil_div(a, b) * b
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Resolved sizes, in elements, for one element type."""
+
+    lanes: int
+    mr: int
+    nr: int
+    kc: int
+    mc: int
+    nc: int
+    direct_bytes: int
+
+
+def _fail(message: str, at: Operation | None = None) -> NoReturn:
+    error = PassFailedException(f"{PASS_NAME}: {message}")
+    if at is not None:
+        at.emit_error(str(error), error)
+    raise error
+
+
+def _split(total: int, limit: int, quantum: int) -> list[tuple[int, int]]:
+    """(offset, size) blocks covering `total`: as few as `limit` allows, all
+    but the last of one size, a multiple of `quantum`."""
+    if total == 0:
+        return []
+    count = _ceil_div(total, limit)
+    size = min(_round_up(_ceil_div(total, count), quantum), _round_up(total, quantum))
+    blocks = []
+    for start in range(0, total, size):
+        blocks.append((start, min(size, total - start)))
+    return blocks
+
+
+# ---------------------------------------------------------------------------
+# Emitting loops with folded index arithmetic
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lin:
+    """An index `const + sum(coeff * value)`, folded before anything is emitted."""
+
+    const: int = 0
+    terms: tuple[tuple[SSAValue, int], ...] = ()
+
+    def __add__(self, other: Lin | int) -> Lin:
+        if isinstance(other, int):
+            return Lin(self.const + other, self.terms)
+        coeffs = dict(self.terms)
+        for value, coeff in other.terms:
+            coeffs[value] = coeffs.get(value, 0) + coeff
+        return Lin(self.const + other.const, tuple((v, c) for v, c in coeffs.items() if c))
+
+    def __mul__(self, k: int) -> Lin:
+        if k == 0:
+            return Lin()
+        return Lin(self.const * k, tuple((v, c * k) for v, c in self.terms))
+
+
+class Emitter:
+    """Builds the replacement of one loops.matmul in a detached block."""
+
+    def __init__(self) -> None:
+        self.block = Block()
+        self.at = InsertPoint.at_end(self.block)
+        self._constants: dict[tuple[int, str], SSAValue] = {}
+        self._constant_ops: list[Operation] = []
+        self._indices: dict[tuple[Block | None, Lin], SSAValue] = {}
+
+    def emit(self, op: Operation) -> SSAValue | None:
+        Rewriter.insert_op(op, self.at)
+        return op.results[0] if op.results else None
+
+    def constant(self, value: int | float, typ: Attribute) -> SSAValue:
+        key = (value, str(typ))
+        if key not in self._constants:
+            attr = FloatAttr(value, typ) if not isinstance(typ, IndexType) else IntegerAttr(value, typ)
+            op = arith.ConstantOp(attr, typ)
+            self._constant_ops.append(op)
+            self._constants[key] = op.result
+        return self._constants[key]
+
+    def index(self, lin: Lin) -> SSAValue:
+        """`lin` as an `index` value (computed once per block)."""
+        key = (self.at.block, lin)
+        if key not in self._indices:
+            self._indices[key] = self._emit_index(lin)
+        return self._indices[key]
+
+    def _emit_index(self, lin: Lin) -> SSAValue:
+        parts = []
+        for value, coeff in lin.terms:
+            if coeff == 1:
+                parts.append(value)
+            else:
+                parts.append(self.emit(arith.MuliOp(value, self.constant(coeff, IndexType()))))
+        if lin.const or not parts:
+            parts.append(self.constant(lin.const, IndexType()))
+        total = parts[0]
+        for part in parts[1:]:
+            total = self.emit(arith.AddiOp(total, part))
+        return total
+
+    def loop(self, lower: int, upper: int, step: int, name: str, body: Callable[[Lin], None]) -> None:
+        """`loops.for` over [lower, upper) by `step`; `body` gets the induction
+        variable. A single trip is no loop, just the body at `lower`."""
+        if upper - lower <= step:
+            if upper > lower:
+                body(Lin(lower))
+            return
+        loop = loops.ForOp(lower, upper, step)
+        loop.induction_var.name_hint = name
+        self.emit(loop)
+        saved, self.at = self.at, InsertPoint.before(loop.body.block.last_op)
+        body(Lin(0, ((loop.induction_var, 1),)))
+        self.at = saved
+
+    def blocks(self, blocks: Sequence[tuple[int, int]], name: str,
+               body: Callable[[Lin, int], None]) -> None:
+        """`body(offset, size)` for each block; runs of equal sizes become one loop."""
+        k = 0
+        while k < len(blocks):
+            start, size = blocks[k]
+            end = k
+            while end + 1 < len(blocks) and blocks[end + 1][1] == size:
+                end += 1
+            self.loop(start, blocks[end][0] + size, size, name, lambda iv, size=size: body(iv, size))
+            k = end + 1
+
+    def load(self, buffer: SSAValue, at: Lin) -> SSAValue:
+        return self.emit(loops.LoadOp(buffer, [self.index(at)]))
+
+    def store(self, value: SSAValue, buffer: SSAValue, at: Lin) -> None:
+        self.emit(loops.StoreOp(value, buffer, [self.index(at)]))
+
+    def finish(self) -> Block:
+        first = self.block.first_op
+        for op in self._constant_ops:
+            if first is None:
+                self.block.add_op(op)
+            else:
+                self.block.insert_op_before(op, first)
+        return self.block
+
+
+# ---------------------------------------------------------------------------
+# One matmul
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Operand:
+    """A flat view of a matrix operand: element (row, col) of the logical
+    matrix (op(A) is [m, k], op(B) is [k, n], C is [m, n]) of batch b is
+    `buffer[offset + b * batch_stride + row * row_stride + col * col_stride]`."""
+
+    buffer: SSAValue
+    row_stride: int
+    col_stride: int
+    batch_stride: int
+
+    def at(self, batch: Lin, row: Lin | int, col: Lin | int) -> Lin:
+        return batch * self.batch_stride + _lin(row) * self.row_stride + _lin(col) * self.col_stride
+
+
+def _lin(x: Lin | int) -> Lin:
+    return Lin(x) if isinstance(x, int) else x
+
+
+class MatmulTiler:
+    """Replaces one loops.matmul with its tiled loop nest."""
+
+    def __init__(self, op: loops.MatmulOp, tiling: Tiling):
+        self.op = op
+        self.t = tiling
+        self.batch, self.m, self.n, self.k = op.dims
+        self.element = op.out.type.get_element_type()
+        self.element_bytes = 8 if isinstance(self.element, Float64Type) else 4
+        self.e = Emitter()
+
+    def flat(self, value: SSAValue, name: str) -> SSAValue:
+        size = prod(memref_shape(value))
+        view = self.e.emit(loops.ReshapeOp(value, [size]))
+        view.name_hint = name
+        return view
+
+    def alloc(self, size: int, name: str) -> SSAValue:
+        buffer = self.e.emit(loops.AllocOp(MemRefType(self.element, [size]), "workspace"))
+        buffer.name_hint = name
+        return buffer
+
+    def tile(self) -> Block:
+        op, m, n, k = self.op, self.m, self.n, self.k
+        transpose_a, transpose_b = op.transpose_a is not None, op.transpose_b is not None
+        self.a = Operand(self.flat(op.lhs, "a"), *((1, m) if transpose_a else (k, 1)), m * k)
+        self.b = Operand(self.flat(op.rhs, "b"), *((1, k) if transpose_b else (n, 1)), k * n)
+        self.c = Operand(self.flat(op.out, "c"), n, 1, m * n)
+        self.transpose_b = transpose_b
+        batches = prod(self.batch)
+        if m and n and batches:
+            if k == 0:
+                if op.accumulate is None:
+                    self.e.loop(0, batches * m * n, 1, "i", self.zero_c)
+            elif self.is_direct():
+                self.direct(batches)
+            else:
+                self.packed(batches)
+        return self.e.finish()
+
+    def zero_c(self, i: Lin) -> None:
+        self.e.store(self.e.constant(0.0, self.element), self.c.buffer, i)
+
+    def is_direct(self) -> bool:
+        limit = self.t.direct_bytes
+        size = self.element_bytes
+        return self.m * self.k * size <= limit and self.k * self.n * size <= limit
+
+    def microkernel(self, a: tuple[SSAValue, Lin], a_strides: tuple[int, int],
+                    b: tuple[SSAValue, Lin], b_k_stride: int, c: Lin,
+                    m: int, n: int, k: int, accumulate: bool) -> None:
+        self.e.emit(loops.MicrokernelOp(
+            (a[0], self.e.index(a[1])), (b[0], self.e.index(b[1])),
+            (self.c.buffer, self.e.index(c)),
+            m=m, n=n, k=k, lanes=self.t.lanes, a_strides=a_strides,
+            b_k_stride=b_k_stride, c_row_stride=self.c.row_stride, accumulate=accumulate,
+        ))
+
+    # -- packing --------------------------------------------------------------
+
+    def pack_b(self, panels: SSAValue, batch: Lin, k0: Lin | int, kc: int, j0: Lin | int, nc: int) -> None:
+        """op(B)[k0 : k0+kc, j0 : j0+nc] into panels of NR columns: element
+        (p, c) of panel q at `q * kc * NR + p * NR + c`; the columns of the
+        last panel up to a whole vector are zeros."""
+        nr, e = self.t.nr, self.e
+        zero = e.constant(0.0, self.element)
+
+        def panel(q: Lin, width: int) -> None:
+            base = q * kc  # q counts columns: panel q / NR starts at (q / NR) * kc * NR
+
+            def copy(p: Lin, col: Lin) -> None:
+                value = e.load(self.b.buffer, self.b.at(batch, _lin(k0) + p, _lin(j0) + q + col))
+                e.store(value, panels, base + p * nr + col)
+
+            if self.transpose_b:  # B is stored [n, k]: walk its rows, along k
+                e.loop(0, width, 1, "col", lambda col: e.loop(0, kc, 1, "p", lambda p: copy(p, col)))
+            else:
+                e.loop(0, kc, 1, "p", lambda p: e.loop(0, width, 1, "col", lambda col: copy(p, col)))
+            padded = _round_up(width, self.t.lanes)
+            if padded > width:
+                e.loop(0, kc, 1, "p", lambda p: e.loop(
+                    width, padded, 1, "col", lambda col: e.store(zero, panels, base + p * nr + col)))
+
+        e.blocks(_split(nc, nr, nr), "q", panel)
+
+    def pack_a(self, panels: SSAValue, batch: Lin, i0: Lin | int, mc: int, k0: Lin | int, kc: int) -> None:
+        """op(A)[i0 : i0+mc, k0 : k0+kc] into panels of MR rows: element
+        (r, p) of panel P at `P * kc * MR + p * MR + r` (the last panel may
+        have fewer rows)."""
+        mr, e = self.t.mr, self.e
+
+        def panel(i: Lin, height: int) -> None:
+            base = i * kc
+
+            def copy(r: Lin, p: Lin) -> None:
+                value = e.load(self.a.buffer, self.a.at(batch, _lin(i0) + i + r, _lin(k0) + p))
+                e.store(value, panels, base + p * mr + r)
+
+            if self.a.col_stride == 1:  # A is stored [m, k]: walk its rows, along k
+                e.loop(0, height, 1, "row", lambda r: e.loop(0, kc, 1, "p", lambda p: copy(r, p)))
+            else:
+                e.loop(0, kc, 1, "p", lambda p: e.loop(0, height, 1, "row", lambda r: copy(r, p)))
+
+        e.blocks(_split(mc, mr, mr), "P", panel)
+
+    # -- the two loop nests ----------------------------------------------------
+
+    def tiles(self, batch: Lin, i0: Lin | int, mc: int, j0: Lin | int, nc: int, k: int,
+              a_at: Callable[[Lin], tuple[tuple[SSAValue, Lin], tuple[int, int]]],
+              b_at: Callable[[Lin, int], tuple[tuple[SSAValue, Lin], int]],
+              accumulate: bool) -> None:
+        """Register tiles over C[i0 : i0+mc, j0 : j0+nc], column panels outer
+        (a panel of B stays in L1 while the row tiles pass)."""
+        t = self.t
+
+        def column(j: Lin, width: int) -> None:
+            b, b_k_stride = b_at(j, width)
+
+            def row(i: Lin, height: int) -> None:
+                a, a_strides = a_at(i)
+                c = self.c.at(batch, _lin(i0) + i, _lin(j0) + j)
+                self.microkernel(a, a_strides, b, b_k_stride, c, height, width, k, accumulate)
+
+            self.e.blocks(_split(mc, t.mr, t.mr), "ir", row)
+
+        self.e.blocks(_split(nc, t.nr, t.nr), "jr", column)
+
+    def direct(self, batches: int) -> None:
+        """Tiles straight over A and B; only B^T, and a last column panel of
+        B narrower than whole vectors, are copied (into zero-padded panels)."""
+        t, m, n, k = self.t, self.m, self.n, self.k
+        accumulate = self.op.accumulate is not None
+        full_width = n - n % t.nr if n % t.nr else n
+        edge = n - full_width
+        pack_all = self.transpose_b
+        pack_edge = not pack_all and edge % t.lanes != 0
+        panels = None
+        if pack_all:
+            panels = self.alloc(_round_up(n, t.nr) * k, "b_panels")
+        elif pack_edge:
+            panels = self.alloc(_round_up(edge, t.lanes) * k, "b_edge")
+
+        def one(batch: Lin) -> None:
+            if pack_all:
+                self.pack_b(panels, batch, 0, k, 0, n)
+            elif pack_edge:
+                self.pack_edge(panels, batch, full_width, edge)
+
+            def a_at(i: Lin) -> tuple[tuple[SSAValue, Lin], tuple[int, int]]:
+                return (self.a.buffer, self.a.at(batch, i, 0)), (self.a.row_stride, self.a.col_stride)
+
+            def b_at(j: Lin, width: int) -> tuple[tuple[SSAValue, Lin], int]:
+                if pack_all:
+                    return (panels, j * k), t.nr
+                if pack_edge and width == edge and not j.terms and j.const == full_width:
+                    return (panels, Lin()), _round_up(edge, t.lanes)
+                return (self.b.buffer, self.b.at(batch, 0, j)), self.b.row_stride
+
+            self.tiles(batch, 0, m, 0, n, k, a_at, b_at, accumulate)
+
+        self.e.loop(0, batches, 1, "batch", one)
+
+    def pack_edge(self, panel: SSAValue, batch: Lin, j0: int, width: int) -> None:
+        """B[:, j0 : j0+width] into a panel of rows padded with zeros to whole vectors."""
+        e, k = self.e, self.k
+        padded = _round_up(width, self.t.lanes)
+        zero = e.constant(0.0, self.element)
+
+        def row(p: Lin) -> None:
+            e.loop(0, width, 1, "col", lambda col: e.store(
+                e.load(self.b.buffer, self.b.at(batch, p, col + j0)), panel, p * padded + col))
+            e.loop(width, padded, 1, "col", lambda col: e.store(zero, panel, p * padded + col))
+
+        e.loop(0, k, 1, "p", row)
+
+    def packed(self, batches: int) -> None:
+        """BLIS: NC column blocks, KC depth blocks (B packed), MC row blocks
+        (A packed), then register tiles over the panels."""
+        t, m, n, k = self.t, self.m, self.n, self.k
+        n_blocks, k_blocks, m_blocks = _split(n, t.nc, t.nr), _split(k, t.kc, 1), _split(m, t.mc, t.mr)
+        kc_max = max(size for _, size in k_blocks)
+        b_panels = self.alloc(_round_up(max(s for _, s in n_blocks), t.nr) * kc_max, "b_panels")
+        a_panels = self.alloc(_round_up(max(s for _, s in m_blocks), t.mr) * kc_max, "a_panels")
+        accumulate = self.op.accumulate is not None
+        # The first depth block overwrites C unless the matmul accumulates: a
+        # block of its own, so that the rest (equal sizes) stay one loop.
+        first = [k_blocks[:1], k_blocks[1:]] if not accumulate else [k_blocks]
+
+        def one(batch: Lin) -> None:
+            def column_block(j0: Lin, nc: int) -> None:
+                for group in first:
+                    adds = accumulate or group is not first[0]
+                    self.e.blocks(group, "pc", lambda k0, kc, adds=adds: depth_block(j0, nc, k0, kc, adds))
+
+            def depth_block(j0: Lin, nc: int, k0: Lin, kc: int, adds: bool) -> None:
+                self.pack_b(b_panels, batch, k0, kc, j0, nc)
+
+                def row_block(i0: Lin, mc: int) -> None:
+                    self.pack_a(a_panels, batch, i0, mc, k0, kc)
+                    self.tiles(
+                        batch, i0, mc, j0, nc, kc,
+                        lambda i: ((a_panels, i * kc), (1, t.mr)),
+                        lambda j, width: ((b_panels, j * kc), t.nr),
+                        adds,
+                    )
+
+                self.e.blocks(m_blocks, "ic", row_block)
+
+            self.e.blocks(n_blocks, "jc", column_block)
+
+        self.e.loop(0, batches, 1, "batch", one)
+
+
+def memref_shape(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, MemRefType)
+    return tuple(typ.get_shape())
+
+
+# ---------------------------------------------------------------------------
+# The pass
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TileMatmul(ModulePass):
+    """Block every loops.matmul into packed panels and register micro-tiles."""
+
+    name = PASS_NAME
+
+    mr: int = 8
+    """Rows of a register tile."""
+    nr: int | None = None
+    """Columns of a register tile, a multiple of the vector width (default two vectors)."""
+    kc: int | None = None
+    """Depth of a cache block (default: a KC x NR panel of B in 2/3 of L1d)."""
+    mc: int | None = None
+    """Rows of a cache block of A (default: MC x KC in 1/16 of L2)."""
+    nc: int | None = None
+    """Columns of a cache block of B (default: KC x NC in half of L2)."""
+    vector_bytes: int | None = None
+    """Bytes of a vector register (default: what /proc/cpuinfo reports)."""
+    direct_bytes: int | None = None
+    """Products whose A and B are each at most this many bytes skip the
+    blocking and packing (default: L2 / 4; 0 packs every product)."""
+
+    def tiling(self, element: Attribute) -> Tiling:
+        """The sizes for one element type, options checked and defaults filled in."""
+        size = 8 if isinstance(element, Float64Type) else 4
+        width = self.vector_bytes if self.vector_bytes is not None else vector_bytes()
+        if width < size or width & (width - 1):
+            _fail(f"vector-bytes must be a power of two >= {size}, got {width}")
+        lanes = width // size
+        caches = cache_sizes()
+        for name in ("mr", "nr", "kc", "mc", "nc"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                _fail(f"{name} must be >= 1, got {value}")
+        if self.direct_bytes is not None and self.direct_bytes < 0:
+            _fail(f"direct-bytes must be >= 0, got {self.direct_bytes}")
+        nr = self.nr if self.nr is not None else 2 * lanes
+        if nr % lanes:
+            _fail(f"nr must be a multiple of the vector width ({lanes} elements), got {nr}")
+        kc = self.kc if self.kc is not None else max(8, caches[1] * 2 // 3 // (nr * size) // 8 * 8)
+        mc = self.mc if self.mc is not None else caches[2] // 16 // (kc * size)
+        nc = self.nc if self.nc is not None else caches[2] // 2 // (kc * size)
+        return Tiling(
+            lanes=lanes,
+            mr=self.mr,
+            nr=nr,
+            kc=kc,
+            mc=max(self.mr, _round_up(mc, self.mr) if self.mc is not None else mc // self.mr * self.mr),
+            nc=max(nr, _round_up(nc, nr) if self.nc is not None else nc // nr * nr),
+            direct_bytes=self.direct_bytes if self.direct_bytes is not None else caches[2] // 4,
+        )
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        tilings: dict[Attribute, Tiling] = {}
+        for matmul in [o for o in op.walk() if isinstance(o, loops.MatmulOp)]:
+            element = matmul.out.type.get_element_type()
+            if element not in tilings:
+                tilings[element] = self.tiling(element)
+            block = MatmulTiler(matmul, tilings[element]).tile()
+            for new in list(block.ops):
+                new.detach()
+                Rewriter.insert_op(new, InsertPoint.before(matmul))
+            Rewriter.erase_op(matmul)

@@ -39,6 +39,7 @@ from xdsl.utils.exceptions import DiagnosticException
 from xdsl.utils.target import Target
 
 from gradc.dialects import c
+from gradc.dialects.loops import vector_widths
 
 SOURCE_INCLUDES = ("math.h", "stdbool.h", "stddef.h", "stdint.h")
 HEADER_INCLUDES = ("stdbool.h", "stddef.h", "stdint.h")
@@ -342,60 +343,112 @@ def microkernel_name(op: c.MicrokernelOp) -> str:
     )
 
 
+MIN_ACCUMULATORS = 8
+"""FMA latency x FMA ports: tiles with fewer accumulators than this split
+the k loop over several accumulator sets, so the adds do not wait on each
+other (summed at the end, in a fixed order)."""
+
+
 def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
-    """The function a `c.microkernel` calls: m x ceil(n / lanes) vector
-    accumulators (`acc{row}_{vector}`) live through the k loop; each step
-    loads one row of B as vectors and multiplies it by each element of A's
-    column (a scalar times a vector broadcasts). Loads and stores are
-    `__builtin_memcpy` (any alignment; no vector crosses a function boundary,
-    so the ABI never depends on the target's vector registers). A last
-    vector narrower than `lanes` is a shorter copy from and to C; B rows are
-    always read whole vectors at a time (the op's contract)."""
+    """The function a `c.microkernel` calls. Each row of the tile is held in
+    vectors of `vector_widths(n, lanes)` (`acc{set}_{row}_{vector}`) through
+    the k loop; each step loads one row of B in the same vectors and
+    multiplies it by each element of A's column (a scalar times a vector
+    broadcasts). Every load and store is exactly the tile, through
+    `__builtin_memcpy` (any alignment; no vector crosses a function
+    boundary, so the ABI never depends on the target's vector registers)."""
     v = op.value_of
     m, n, k, lanes = v("m"), v("n"), v("k"), v("lanes")
     ars, aks, bks, crs = v("a_row_stride"), v("a_k_stride"), v("b_k_stride"), v("c_row_stride")
     scalar = c_type_name(op.element_type)
-    vector = vector_type_name(op.element_type, lanes)
-    vectors = -(-n // lanes)
-    tail = n - (vectors - 1) * lanes  # elements in the last vector of a row
+    widths = vector_widths(n, lanes)
+    starts = [sum(widths[:q]) for q in range(len(widths))]
+    sets = max(1, min(k, -(-MIN_ACCUMULATORS // (m * len(widths)))))
 
-    def c_at(r: int, q: int) -> str:
-        offset = r * crs + q * lanes
-        return "c" if offset == 0 else f"c + {offset}"
+    def vec(q: int) -> str:
+        """A width-1 slot is a plain scalar (gcc keeps 1-element vectors in memory)."""
+        return scalar if widths[q] == 1 else vector_type_name(op.element_type, widths[q])
 
-    def width(q: int, name: str) -> str:
-        return f"sizeof {name}" if q < vectors - 1 or tail == lanes else f"{tail} * sizeof({scalar})"
+    def index(p: str | None, p_offset: int, p_stride: int, offset: int) -> str:
+        """`p * p_stride + constant`, folded (`p` None: a constant step)."""
+        terms = []
+        if p is not None and p_stride:
+            terms.append(p if p_stride == 1 else f"{p} * {p_stride}")
+        constant = p_offset * p_stride + offset
+        if constant or not terms:
+            terms.append(str(constant))
+        return " + ".join(terms)
 
-    def term(coeff: int, name: str) -> str:
-        return "" if coeff == 0 else name if coeff == 1 else f"{name} * {coeff}"
+    def pointer(base: str, at: str) -> str:
+        return base if at == "0" else f"{base} + {at}"
 
+    def load(q: int, name: str, base: str, at: str, declare: bool) -> str:
+        if widths[q] == 1:
+            return f"{vec(q) + ' ' if declare else ''}{name} = {base}[{at}];"
+        declaration = f"{vec(q)} {name}; " if declare else ""
+        return f"{declaration}__builtin_memcpy(&{name}, {pointer(base, at)}, sizeof {name});"
+
+    def store(q: int, name: str, at: str) -> str:
+        if widths[q] == 1:
+            return f"c[{at}] = {name};"
+        return f"__builtin_memcpy({pointer('c', at)}, &{name}, sizeof {name});"
+
+    def acc(s: int, r: int, q: int) -> str:
+        return f"acc{s}_{r}_{q}" if sets > 1 else f"acc{r}_{q}"
+
+    def step(p: str | None, p_offset: int, s: int, depth: int) -> list[str]:
+        """One k step (p + p_offset) into accumulator set s."""
+        pad = INDENT * depth
+        lines = [pad + load(q, f"b{q}", "b", index(p, p_offset, bks, starts[q]), True)
+                 for q in range(len(widths))]
+        for r in range(m):
+            lines.append(f"{pad}const {scalar} a{r} = a[{index(p, p_offset, aks, r * ars)}];")
+            lines += [f"{pad}{acc(s, r, q)} += a{r} * b{q};" for q in range(len(widths))]
+        return lines
+
+    sign = "+" if op.accumulate is not None else ""
     lines = [
-        f"/* C[{m} x {n}] {'+' if op.accumulate is not None else ''}= A[{m} x {k}] B[{k} x {n}]: "
-        f"A strides (row {ars}, k {aks}), B row stride {bks}, C row stride {crs}. */",
+        f"/* C[{m} x {n}] {sign}= A[{m} x {k}] B[{k} x {n}]: A strides (row {ars}, k {aks}), "
+        f"B row stride {bks}, C row stride {crs}; rows in vectors of {widths}. */",
         f"static inline void {microkernel_name(op)}(const {scalar} *restrict a, "
         f"const {scalar} *restrict b, {scalar} *restrict c) {{",
     ]
+    for s in range(sets):
+        for r in range(m):
+            for q in range(len(widths)):
+                if op.accumulate is not None and s == 0:
+                    lines.append(INDENT + load(q, acc(s, r, q), "c", str(r * crs + starts[q]), True))
+                else:
+                    lines.append(f"{INDENT}{vec(q)} {acc(s, r, q)} = {'0' if widths[q] == 1 else '{0}'};")
+    main = k - k % sets
+    if main == sets:  # one round: no loop
+        for s in range(sets):
+            lines.append(f"{INDENT}{{")
+            lines += step(None, s, s, 2)
+            lines.append(f"{INDENT}}}")
+    elif sets == 1:
+        lines.append(f"{INDENT}for (int64_t p = 0; p < {k}; ++p) {{")
+        lines += step("p", 0, 0, 2)
+        lines.append(f"{INDENT}}}")
+    else:
+        lines.append(f"{INDENT}for (int64_t p = 0; p < {main}; p += {sets}) {{")
+        for s in range(sets):
+            lines.append(f"{INDENT * 2}{{")
+            lines += step("p", s, s, 3)
+            lines.append(f"{INDENT * 2}}}")
+        lines.append(f"{INDENT}}}")
+    for p in range(main, k):
+        lines.append(f"{INDENT}{{")
+        lines += step(None, p, 0, 2)
+        lines.append(f"{INDENT}}}")
+    if sets > 1:
+        for r in range(m):
+            for q in range(len(widths)):
+                total = " + ".join(acc(s, r, q) for s in range(1, sets))
+                lines.append(f"{INDENT}{acc(0, r, q)} += {total};")
     for r in range(m):
-        for q in range(vectors):
-            acc = f"acc{r}_{q}"
-            lines.append(f"{INDENT}{vector} {acc} = {{0}};")
-            if op.accumulate is not None:
-                lines.append(f"{INDENT}__builtin_memcpy(&{acc}, {c_at(r, q)}, {width(q, acc)});")
-    lines.append(f"{INDENT}for (int64_t p = 0; p < {k}; ++p) {{")
-    for q in range(vectors):
-        offset = " + ".join(x for x in (term(bks, "p"), str(q * lanes) if q else "") if x) or "0"
-        lines.append(f"{INDENT * 2}{vector} b{q};")
-        lines.append(f"{INDENT * 2}__builtin_memcpy(&b{q}, b + {offset}, sizeof b{q});")
-    for r in range(m):
-        index = " + ".join(x for x in (term(aks, "p"), str(r * ars) if r * ars else "") if x) or "0"
-        lines.append(f"{INDENT * 2}const {scalar} a{r} = a[{index}];")
-        for q in range(vectors):
-            lines.append(f"{INDENT * 2}acc{r}_{q} += a{r} * b{q};")
-    lines.append(f"{INDENT}}}")
-    for r in range(m):
-        for q in range(vectors):
-            acc = f"acc{r}_{q}"
-            lines.append(f"{INDENT}__builtin_memcpy({c_at(r, q)}, &{acc}, {width(q, acc)});")
+        for q in range(len(widths)):
+            lines.append(INDENT + store(q, acc(0, r, q), str(r * crs + starts[q])))
     lines.append("}")
     return lines
 
@@ -414,12 +467,15 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
     for func in funcs:
         for op in func.walk():
             if isinstance(op, c.MicrokernelOp):
-                lanes = op.value_of("lanes")
-                types.setdefault(vector_type_name(op.element_type, lanes),
-                                 vector_type_definition(op.element_type, lanes))
+                widths = set(vector_widths(op.value_of("n"), op.value_of("lanes"))) - {1}
+                for width in sorted(widths, reverse=True):
+                    types.setdefault(vector_type_name(op.element_type, width),
+                                     vector_type_definition(op.element_type, width))
                 kernels.setdefault(microkernel_name(op), microkernel_definition(op))
     lines: list[str] = []
-    for definition in (*types.values(), *kernels.values()):
+    if types:
+        lines += ["", *(line for definition in types.values() for line in definition)]
+    for definition in kernels.values():
         lines += ["", *definition]
     return lines, {*types, *kernels}
 

@@ -438,6 +438,21 @@ class MatmulOp(IRDLOperation):
             )
 
 
+def vector_widths(n: int, lanes: int) -> list[int]:
+    """How a row of n elements is held in vectors: whole vectors of `lanes`,
+    then the remainder in powers of two, widest first (n=45, lanes=16:
+    [16, 16, 8, 4, 1])."""
+    widths = [lanes] * (n // lanes)
+    rest = n % lanes
+    width = lanes
+    while rest:
+        width //= 2
+        if rest >= width:
+            widths.append(width)
+            rest -= width
+    return widths
+
+
 def _i64(value: int) -> IntegerAttr:
     return IntegerAttr(value, 64)
 
@@ -451,10 +466,11 @@ class MicrokernelOp(IRDLOperation):
             A[a + r * a_row_stride + p * a_k_stride] * B[b + p * b_k_stride + j]
 
     for r < m, j < n. The m x n accumulators stay in registers through the k
-    loop, as ceil(n / lanes) vectors of `lanes` elements per row, and each
-    row of B is read a whole vector at a time: `ceil(n / lanes) * lanes`
-    elements of it must be readable (only the first n are used). Without
-    `accumulate` the tile of C is overwritten. C must not alias A or B.
+    loop: each row of the tile is `vector_widths(n, lanes)`, n // lanes
+    vectors of `lanes` elements and the rest in narrower power-of-two ones
+    (n = 10, lanes = 16: 8 + 2), so every access reads or writes exactly the
+    tile. Without `accumulate` the tile of C is overwritten. C must not alias
+    A or B.
 
         loops.microkernel %ap[%i], %bp[%j], %c[%o] {m = 8 : i64, n = 32 : i64, k = 256 : i64,
             lanes = 16 : i64, a_row_stride = 1 : i64, a_k_stride = 8 : i64,
@@ -516,7 +532,7 @@ class MicrokernelOp(IRDLOperation):
     @property
     def vectors(self) -> int:
         """Vectors per row of the tile."""
-        return -(-self.value_of("n") // self.value_of("lanes"))
+        return len(vector_widths(self.value_of("n"), self.value_of("lanes")))
 
     def verify_(self) -> None:
         _float_element(self, self.a, self.b, self.c)
@@ -534,6 +550,8 @@ class MicrokernelOp(IRDLOperation):
             raise VerifyException(
                 f"{self.name}: m, n, k and lanes must be >= 1, got {m}, {n}, {k}, {lanes}"
             )
+        if lanes & (lanes - 1):
+            raise VerifyException(f"{self.name}: lanes must be a power of two, got {lanes}")
         ars, aks, bks, crs = (
             self.value_of(x) for x in ("a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride")
         )
@@ -546,7 +564,7 @@ class MicrokernelOp(IRDLOperation):
         # What the tile reaches from offset 0; each buffer must be at least that long.
         reach = {
             "a": (m - 1) * ars + (k - 1) * aks + 1,
-            "b": (k - 1) * bks + self.vectors * lanes,
+            "b": (k - 1) * bks + n,
             "c": (m - 1) * crs + n,
         }
         for name, need in reach.items():

@@ -1,38 +1,45 @@
 """tile-matmul: BLIS-style blocking of every `loops.matmul`.
 
-What it does. Each `loops.matmul` (C[b..., m, n] (+)= op(A) op(B)) is
-replaced by loops over register tiles: `loops.microkernel` ops, each holding
-an MR x NR tile of C in vector registers through its k loop (NR a multiple
-of the vector width). Two shapes of loop nest, chosen per product:
+What it does. Each `loops.matmul` (C[b..., m, n] (+)= op(A) op(B)) becomes
+loops over register tiles: `loops.microkernel` ops, each holding an m x n
+(at most MR x NR) tile of C in vector registers through its k loop. Two
+loop nests, chosen per product:
 
-  * direct: when both operands fit comfortably in L2 (`direct-bytes`, which
-    takes in every product whose dimensions are all up to ~32, and square ones
-    up to ~256 in f32), the tiles read A and B where they are: no cache
-    blocking, no packing. A's elements are broadcast, so any layout of A
-    works; B is read as vectors along its rows, so B^T is first packed into
-    panels (the only copy), and a last column panel narrower than whole
-    vectors is copied into a zero-padded edge panel.
-  * packed (BLIS): loops over NC column blocks of C, KC blocks of the inner
-    dimension and MC row blocks; each KC x NC block of op(B) is packed into
-    panels of NR columns and each MC x KC block of op(A) into panels of MR
-    rows, in workspace buffers (`loops.alloc "workspace"`, 64-byte aligned,
-    so every panel and every row of a B panel is vector aligned), and the
-    micro-kernels run over the panels. Packing reads A and B in either
-    layout, so A^T B and A B^T never materialize a transpose.
+  * direct: when A and B each fit in `direct-bytes` (every product with all
+    dimensions up to ~32, square f32 ones up to 256), or when packing would
+    not pay (a single row tile or column panel), tiles read A and B where
+    they are: no cache blocks, no packing. A's elements are broadcast, so
+    any layout of A works; B is read in vectors along its rows, so only B^T
+    is first packed into panels (on the stack when small). A single short
+    row tile walks B in depth blocks of a few rows, along its rows.
+  * packed (BLIS): loops over NC column blocks of C, KC depth blocks and MC
+    row blocks; each KC x NC block of op(B) is packed into panels of NR
+    columns and each MC x KC block of op(A) into panels of MR rows, in
+    workspace buffers (`loops.alloc "workspace"`, 64-byte aligned, so every
+    panel and every row of a B panel is vector aligned), and the tiles run
+    over the panels. Packing reads either layout, so A^T B and A B^T never
+    materialize a transpose. The first depth block overwrites C (unless
+    the matmul accumulates), later ones accumulate.
 
-Edges are tiles with fewer rows (m < MR) or columns (n < NR), never scalar
-code: an edge tile's last vector is loaded from and stored to C by a
-shorter copy, and the B rows it reads are zero-padded to whole vectors.
-Blocks are balanced (sizes differ by less than one tile), so only the last
-block of a dimension is narrower. The first KC block overwrites C (unless
-the matmul accumulates), later ones accumulate.
+A product narrower than a vector but tall, whose A is stored transposed
+(the backward pass's h^T @ dy with few outputs), is computed as C^T =
+op(B)^T op(A)^T: the tall side fills the vectors and A^T's rows are read in
+place; C^T goes to a small temporary and is transposed into C (with one
+column, C^T is C).
+
+Edges are narrower tiles, never scalar code over the matrix: a tile row of
+n elements is whole vectors then power-of-two narrower ones (n = 10 with 16
+lanes: 8 + 2), so every access is exact and nothing is padded; a tile with
+more, narrower vectors takes fewer rows so its accumulators still fit in
+registers. Blocks are balanced (sizes differ by less than a tile), so only
+the last block of a dimension is narrower.
 
 Options (defaults from the machine, at pass time): `mr` (rows of a tile,
 8), `nr` (columns, two vectors), `kc`, `mc`, `nc` (cache blocks: a KC x NR
-panel of B takes about 2/3 of L1d, an MC x KC block of A 1/16 of L2, a KC x
-NC block of B half of L2, from sysfs /sys/devices/system/cpu/cpu0/cache),
+panel of B in 2/3 of L1d, an MC x KC block of A in 1/16 of L2, a KC x NC
+block of B in half of L2, from sysfs /sys/devices/system/cpu/cpu0/cache),
 `vector-bytes` (64 with AVX-512, 32 with AVX, else 16, from /proc/cpuinfo),
-`direct-bytes` (L2 / 4; 0 packs every product).
+`direct-bytes` (L2 / 8), `stack-bytes` (16 KiB).
 
 Expects: loops-level functions (after lower-array-to-loops). Other ops are
 left alone, so the pass is optional: lower-loops-to-c still lowers an
@@ -70,6 +77,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import loops
+from gradc.dialects.loops import vector_widths
 
 PASS_NAME = "tile-matmul"
 
@@ -129,6 +137,11 @@ def vector_bytes() -> int:
 # Block sizes
 # ---------------------------------------------------------------------------
 
+PAGE_BYTES = 4096
+STREAM_DEPTH = 16
+"""Depth blocks of a single row tile over rows of B a page or longer: a few
+pages at a time, each walked along."""
+
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
@@ -149,6 +162,8 @@ class Tiling:
     mc: int
     nc: int
     direct_bytes: int
+    stack_bytes: int
+    l1_bytes: int
 
 
 def _fail(message: str, at: Operation | None = None) -> NoReturn:
@@ -324,8 +339,8 @@ class MatmulTiler:
         view.name_hint = name
         return view
 
-    def alloc(self, size: int, name: str) -> SSAValue:
-        buffer = self.e.emit(loops.AllocOp(MemRefType(self.element, [size]), "workspace"))
+    def alloc(self, size: int, name: str, placement: str = "workspace") -> SSAValue:
+        buffer = self.e.emit(loops.AllocOp(MemRefType(self.element, [size]), placement))
         buffer.name_hint = name
         return buffer
 
@@ -335,25 +350,78 @@ class MatmulTiler:
         self.a = Operand(self.flat(op.lhs, "a"), *((1, m) if transpose_a else (k, 1)), m * k)
         self.b = Operand(self.flat(op.rhs, "b"), *((1, k) if transpose_b else (n, 1)), k * n)
         self.c = Operand(self.flat(op.out, "c"), n, 1, m * n)
-        self.transpose_b = transpose_b
+        self.accumulate = op.accumulate is not None
         batches = prod(self.batch)
-        if m and n and batches:
-            if k == 0:
-                if op.accumulate is None:
-                    self.e.loop(0, batches * m * n, 1, "i", self.zero_c)
-            elif self.is_direct():
-                self.direct(batches)
-            else:
-                self.packed(batches)
+        if not (m and n and batches):
+            return self.e.finish()
+        if k == 0:
+            if not self.accumulate:
+                self.e.loop(0, batches * m * n, 1, "i", self.zero_c)
+            return self.e.finish()
+        result = None
+        if self.swaps():
+            result = self.swap(batches)
+        if self.is_direct():
+            self.direct(batches)
+        else:
+            self.packed(batches)
+        if result is not None:
+            self.transpose_into(result, batches)
         return self.e.finish()
+
+    def swaps(self) -> bool:
+        """Compute C^T = op(B)^T op(A)^T instead when C is narrower than a
+        vector but tall, and A^T's rows are contiguous (A is stored
+        transposed): the tall side then fills the vectors, and A^T is read
+        in place."""
+        return self.n < self.t.lanes <= self.m and self.a.row_stride == 1
+
+    def swap(self, batches: int) -> tuple[SSAValue, bool] | None:
+        """Swap the roles of A and B. C^T goes to a temporary (returned with
+        the original accumulate flag, for `transpose_into`), unless C has one
+        column: then C^T is C."""
+        a, b, c, m, n = self.a, self.b, self.c, self.m, self.n
+        self.a = Operand(b.buffer, b.col_stride, b.row_stride, b.batch_stride)
+        self.b = Operand(a.buffer, a.col_stride, a.row_stride, a.batch_stride)
+        self.m, self.n = n, m
+        if n == 1:
+            self.c = Operand(c.buffer, m, 1, c.batch_stride)
+            return None
+        size = batches * m * n
+        placement = "stack" if size * self.element_bytes <= self.t.stack_bytes else "workspace"
+        temporary = self.alloc(size, "c_transposed", placement)
+        self.c = Operand(temporary, m, 1, m * n)
+        result = (c.buffer, self.accumulate)
+        self.accumulate = False
+        return result
+
+    def transpose_into(self, result: tuple[SSAValue, bool], batches: int) -> None:
+        """C[b, i, j] (+)= C^T[b, j, i], along the rows of C (after the swap,
+        self.m is C's width and self.n its height)."""
+        c, accumulate = result
+        e, width, height = self.e, self.m, self.n
+
+        def element(b: Lin, i: Lin, j: Lin) -> None:
+            value = e.load(self.c.buffer, b * (width * height) + j * height + i)
+            at = b * (width * height) + i * width + j
+            if accumulate:
+                value = e.emit(arith.AddfOp(e.load(c, at), value))
+            e.store(value, c, at)
+
+        e.loop(0, batches, 1, "batch", lambda b: e.loop(0, height, 1, "i", lambda i: e.loop(
+            0, width, 1, "j", lambda j: element(b, i, j))))
 
     def zero_c(self, i: Lin) -> None:
         self.e.store(self.e.constant(0.0, self.element), self.c.buffer, i)
 
     def is_direct(self) -> bool:
-        limit = self.t.direct_bytes
-        size = self.element_bytes
-        return self.m * self.k * size <= limit and self.k * self.n * size <= limit
+        """No blocking or packing when both operands fit in `direct-bytes`,
+        or when a packed panel would be used once (one row tile, or one
+        column panel)."""
+        t, size = self.t, self.element_bytes
+        if self.m <= t.mr or self.n <= t.nr:
+            return True
+        return self.m * self.k * size <= t.direct_bytes and self.k * self.n * size <= t.direct_bytes
 
     def microkernel(self, a: tuple[SSAValue, Lin], a_strides: tuple[int, int],
                     b: tuple[SSAValue, Lin], b_k_stride: int, c: Lin,
@@ -369,10 +437,9 @@ class MatmulTiler:
 
     def pack_b(self, panels: SSAValue, batch: Lin, k0: Lin | int, kc: int, j0: Lin | int, nc: int) -> None:
         """op(B)[k0 : k0+kc, j0 : j0+nc] into panels of NR columns: element
-        (p, c) of panel q at `q * kc * NR + p * NR + c`; the columns of the
-        last panel up to a whole vector are zeros."""
+        (p, c) of panel q at `q * kc * NR + p * NR + c` (the last panel may
+        have fewer columns)."""
         nr, e = self.t.nr, self.e
-        zero = e.constant(0.0, self.element)
 
         def panel(q: Lin, width: int) -> None:
             base = q * kc  # q counts columns: panel q / NR starts at (q / NR) * kc * NR
@@ -381,14 +448,10 @@ class MatmulTiler:
                 value = e.load(self.b.buffer, self.b.at(batch, _lin(k0) + p, _lin(j0) + q + col))
                 e.store(value, panels, base + p * nr + col)
 
-            if self.transpose_b:  # B is stored [n, k]: walk its rows, along k
+            if self.b.col_stride != 1:  # B is stored [n, k]: walk its rows, along k
                 e.loop(0, width, 1, "col", lambda col: e.loop(0, kc, 1, "p", lambda p: copy(p, col)))
             else:
                 e.loop(0, kc, 1, "p", lambda p: e.loop(0, width, 1, "col", lambda col: copy(p, col)))
-            padded = _round_up(width, self.t.lanes)
-            if padded > width:
-                e.loop(0, kc, 1, "p", lambda p: e.loop(
-                    width, padded, 1, "col", lambda col: e.store(zero, panels, base + p * nr + col)))
 
         e.blocks(_split(nc, nr, nr), "q", panel)
 
@@ -415,72 +478,79 @@ class MatmulTiler:
     # -- the two loop nests ----------------------------------------------------
 
     def tiles(self, batch: Lin, i0: Lin | int, mc: int, j0: Lin | int, nc: int, k: int,
-              a_at: Callable[[Lin], tuple[tuple[SSAValue, Lin], tuple[int, int]]],
-              b_at: Callable[[Lin, int], tuple[tuple[SSAValue, Lin], int]],
-              accumulate: bool) -> None:
-        """Register tiles over C[i0 : i0+mc, j0 : j0+nc], column panels outer
-        (a panel of B stays in L1 while the row tiles pass)."""
+              a_at: Callable[[Lin, Lin], tuple[tuple[SSAValue, Lin], tuple[int, int]]],
+              b_at: Callable[[Lin], tuple[tuple[SSAValue, Lin], int]],
+              accumulate: bool, rows_outer: bool = False) -> None:
+        """Register tiles over C[i0 : i0+mc, j0 : j0+nc]. Column panels are
+        outer (a panel of B stays in L1 while the row tiles pass), unless
+        `rows_outer` (B is in L1 anyway; C is then written row block by row
+        block). Rows come in panels of MR (as A is packed; `a_at(panel,
+        row)` finds a tile's rows); a narrow last column panel held in more,
+        narrower vectors takes fewer rows per tile, so that its accumulators
+        fit in as many registers as a full tile's."""
         t = self.t
+        budget = t.mr * len(vector_widths(t.nr, t.lanes))
+        row_panels, column_panels = _split(mc, t.mr, t.mr), _split(nc, t.nr, t.nr)
 
-        def column(j: Lin, width: int) -> None:
-            b, b_k_stride = b_at(j, width)
+        def cell(i: Lin, height: int, j: Lin, width: int) -> None:
+            b, b_k_stride = b_at(j)
+            rows = max(1, min(t.mr, budget // len(vector_widths(width, t.lanes))))
 
-            def row(i: Lin, height: int) -> None:
-                a, a_strides = a_at(i)
-                c = self.c.at(batch, _lin(i0) + i, _lin(j0) + j)
-                self.microkernel(a, a_strides, b, b_k_stride, c, height, width, k, accumulate)
+            def tile(row: Lin, rows_here: int) -> None:
+                a, a_strides = a_at(i, row)
+                c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j)
+                self.microkernel(a, a_strides, b, b_k_stride, c, rows_here, width, k, accumulate)
 
-            self.e.blocks(_split(mc, t.mr, t.mr), "ir", row)
+            if rows >= height:
+                tile(Lin(), height)
+            else:
+                self.e.blocks(_split(height, rows, 1), "row", tile)
 
-        self.e.blocks(_split(nc, t.nr, t.nr), "jr", column)
+        if rows_outer:
+            self.e.blocks(row_panels, "ir", lambda i, height: self.e.blocks(
+                column_panels, "jr", lambda j, width: cell(i, height, j, width)))
+        else:
+            self.e.blocks(column_panels, "jr", lambda j, width: self.e.blocks(
+                row_panels, "ir", lambda i, height: cell(i, height, j, width)))
 
     def direct(self, batches: int) -> None:
-        """Tiles straight over A and B; only B^T, and a last column panel of
-        B narrower than whole vectors, are copied (into zero-padded panels)."""
+        """Tiles straight over A and B; only B^T is copied, into panels (on
+        the stack when they are small). A single short row tile walks B in
+        depth blocks of a few rows, along the rows (over rows a page or longer
+        also a full tile: a column strip of all of K would touch a new page
+        at every step, which no prefetcher follows)."""
         t, m, n, k = self.t, self.m, self.n, self.k
-        accumulate = self.op.accumulate is not None
-        full_width = n - n % t.nr if n % t.nr else n
-        edge = n - full_width
-        pack_all = self.transpose_b
-        pack_edge = not pack_all and edge % t.lanes != 0
+        accumulate = self.accumulate
         panels = None
-        if pack_all:
-            panels = self.alloc(_round_up(n, t.nr) * k, "b_panels")
-        elif pack_edge:
-            panels = self.alloc(_round_up(edge, t.lanes) * k, "b_edge")
+        if self.b.col_stride != 1:  # B^T: its rows are not along n
+            size = _round_up(n, t.nr) * k
+            placement = "stack" if size * self.element_bytes <= t.stack_bytes else "workspace"
+            panels = self.alloc(size, "b_panels", placement)
+        long_rows = self.b.row_stride * self.element_bytes >= PAGE_BYTES
+        streaming = m <= t.mr and panels is None and n > t.nr and (2 * m <= t.mr or long_rows)
+        depth_blocks = _split(k, STREAM_DEPTH if streaming else k, 1)
+        groups = [depth_blocks] if accumulate else [depth_blocks[:1], depth_blocks[1:]]
 
         def one(batch: Lin) -> None:
-            if pack_all:
+            if panels is not None:
                 self.pack_b(panels, batch, 0, k, 0, n)
-            elif pack_edge:
-                self.pack_edge(panels, batch, full_width, edge)
+            for group in groups:
+                adds = accumulate or group is not groups[0]
+                self.e.blocks(group, "pc", lambda k0, kc, adds=adds: depth_block(batch, k0, kc, adds))
 
-            def a_at(i: Lin) -> tuple[tuple[SSAValue, Lin], tuple[int, int]]:
-                return (self.a.buffer, self.a.at(batch, i, 0)), (self.a.row_stride, self.a.col_stride)
+        def depth_block(batch: Lin, k0: Lin, kc: int, adds: bool) -> None:
+            def a_at(panel: Lin, row: Lin) -> tuple[tuple[SSAValue, Lin], tuple[int, int]]:
+                return (self.a.buffer, self.a.at(batch, panel + row, k0)), (self.a.row_stride, self.a.col_stride)
 
-            def b_at(j: Lin, width: int) -> tuple[tuple[SSAValue, Lin], int]:
-                if pack_all:
+            def b_at(j: Lin) -> tuple[tuple[SSAValue, Lin], int]:
+                if panels is not None:
                     return (panels, j * k), t.nr
-                if pack_edge and width == edge and not j.terms and j.const == full_width:
-                    return (panels, Lin()), _round_up(edge, t.lanes)
-                return (self.b.buffer, self.b.at(batch, 0, j)), self.b.row_stride
+                return (self.b.buffer, self.b.at(batch, k0, j)), self.b.row_stride
 
-            self.tiles(batch, 0, m, 0, n, k, a_at, b_at, accumulate)
+            rows_outer = k * n * self.element_bytes <= t.l1_bytes // 2
+            self.tiles(batch, 0, m, 0, n, kc, a_at, b_at, adds, rows_outer)
 
         self.e.loop(0, batches, 1, "batch", one)
-
-    def pack_edge(self, panel: SSAValue, batch: Lin, j0: int, width: int) -> None:
-        """B[:, j0 : j0+width] into a panel of rows padded with zeros to whole vectors."""
-        e, k = self.e, self.k
-        padded = _round_up(width, self.t.lanes)
-        zero = e.constant(0.0, self.element)
-
-        def row(p: Lin) -> None:
-            e.loop(0, width, 1, "col", lambda col: e.store(
-                e.load(self.b.buffer, self.b.at(batch, p, col + j0)), panel, p * padded + col))
-            e.loop(width, padded, 1, "col", lambda col: e.store(zero, panel, p * padded + col))
-
-        e.loop(0, k, 1, "p", row)
 
     def packed(self, batches: int) -> None:
         """BLIS: NC column blocks, KC depth blocks (B packed), MC row blocks
@@ -490,7 +560,7 @@ class MatmulTiler:
         kc_max = max(size for _, size in k_blocks)
         b_panels = self.alloc(_round_up(max(s for _, s in n_blocks), t.nr) * kc_max, "b_panels")
         a_panels = self.alloc(_round_up(max(s for _, s in m_blocks), t.mr) * kc_max, "a_panels")
-        accumulate = self.op.accumulate is not None
+        accumulate = self.accumulate
         # The first depth block overwrites C unless the matmul accumulates: a
         # block of its own, so that the rest (equal sizes) stay one loop.
         first = [k_blocks[:1], k_blocks[1:]] if not accumulate else [k_blocks]
@@ -508,8 +578,8 @@ class MatmulTiler:
                     self.pack_a(a_panels, batch, i0, mc, k0, kc)
                     self.tiles(
                         batch, i0, mc, j0, nc, kc,
-                        lambda i: ((a_panels, i * kc), (1, t.mr)),
-                        lambda j, width: ((b_panels, j * kc), t.nr),
+                        lambda panel, row: ((a_panels, panel * kc + row), (1, t.mr)),
+                        lambda j: ((b_panels, j * kc), t.nr),
                         adds,
                     )
 
@@ -551,7 +621,11 @@ class TileMatmul(ModulePass):
     """Bytes of a vector register (default: what /proc/cpuinfo reports)."""
     direct_bytes: int | None = None
     """Products whose A and B are each at most this many bytes skip the
-    blocking and packing (default: L2 / 4; 0 packs every product)."""
+    blocking and packing (default: L2 / 4; 0 packs every product with more
+    than one row tile and more than one column panel)."""
+    stack_bytes: int = 16384
+    """Panels of B^T on the direct path up to this size are local arrays
+    rather than workspace (a function without workspace is cheaper to call)."""
 
     def tiling(self, element: Attribute) -> Tiling:
         """The sizes for one element type, options checked and defaults filled in."""
@@ -565,8 +639,10 @@ class TileMatmul(ModulePass):
             value = getattr(self, name)
             if value is not None and value < 1:
                 _fail(f"{name} must be >= 1, got {value}")
-        if self.direct_bytes is not None and self.direct_bytes < 0:
-            _fail(f"direct-bytes must be >= 0, got {self.direct_bytes}")
+        for name in ("direct_bytes", "stack_bytes"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                _fail(f"{name.replace('_', '-')} must be >= 0, got {value}")
         nr = self.nr if self.nr is not None else 2 * lanes
         if nr % lanes:
             _fail(f"nr must be a multiple of the vector width ({lanes} elements), got {nr}")
@@ -580,7 +656,9 @@ class TileMatmul(ModulePass):
             kc=kc,
             mc=max(self.mr, _round_up(mc, self.mr) if self.mc is not None else mc // self.mr * self.mr),
             nc=max(nr, _round_up(nc, nr) if self.nc is not None else nc // nr * nr),
-            direct_bytes=self.direct_bytes if self.direct_bytes is not None else caches[2] // 4,
+            direct_bytes=self.direct_bytes if self.direct_bytes is not None else caches[2] // 8,
+            stack_bytes=self.stack_bytes,
+            l1_bytes=caches[1],
         )
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

@@ -110,6 +110,10 @@ CASES = [
     Case("at_bt", 17, 9, 40, transpose_a=True, transpose_b=True),
     Case("batched", 9, 20, 6, batch=(3,)),
     Case("batched_at_bt", 5, 7, 4, batch=(2, 2), transpose_a=True, transpose_b=True),
+    Case("narrow_at_b", 40, 3, 9, transpose_a=True),
+    Case("batched_column_at_b", 33, 1, 7, batch=(2,), transpose_a=True),
+    Case("matvec", 70, 1, 35),
+    Case("row_long", 2, 300, 40),
 ]
 
 OPTIONS = {
@@ -176,26 +180,33 @@ def test_tiled_loops_match_the_interpreter(case: Case, tiling: str) -> None:
 
 
 ACCUMULATE = """
-func.func @acc(%a: memref<{m}x{k}xf64>, %b: memref<{n}x{k}xf64>, %c0: memref<{m}x{n}xf64>, %out: memref<{m}x{n}xf64>) attributes {{loops.num_inputs = 3 : i64}} {{
+func.func @acc(%a: memref<{a}xf64>, %b: memref<{b}xf64>, %c0: memref<{c}xf64>, %out: memref<{c}xf64>) attributes {{loops.num_inputs = 3 : i64}} {{
   loops.for %i = 0 to {m} {{
     loops.for %j = 0 to {n} {{
-      %v = loops.load %c0[%i, %j] : memref<{m}x{n}xf64>
-      loops.store %v, %out[%i, %j] : memref<{m}x{n}xf64>
+      %v = loops.load %c0[%i, %j] : memref<{c}xf64>
+      loops.store %v, %out[%i, %j] : memref<{c}xf64>
     }}
   }}
-  loops.matmul %a, %b into %out transpose_b accumulate : memref<{m}x{k}xf64>, memref<{n}x{k}xf64> into memref<{m}x{n}xf64>
+  loops.matmul %a, %b into %out {flags} accumulate : memref<{a}xf64>, memref<{b}xf64> into memref<{c}xf64>
   func.return
 }}
 """
 
 
 @pytest.mark.parametrize("tiling", [None, "default", "packed"])
-def test_accumulate_adds_to_c(tiling: str | None) -> None:
-    m, n, k = 11, 19, 16
-    module = Parser(make_context(), ACCUMULATE.format(m=m, n=n, k=k)).parse_module()
+@pytest.mark.parametrize(("m", "n", "k", "flag"), [
+    (11, 19, 16, "transpose_b"),
+    (40, 3, 9, "transpose_a"),  # narrow and tall: computed as C^T, added into C
+])
+def test_accumulate_adds_to_c(tiling: str | None, m: int, n: int, k: int, flag: str) -> None:
+    a_shape = (k, m) if flag == "transpose_a" else (m, k)
+    b_shape = (n, k) if flag == "transpose_b" else (k, n)
+    text = ACCUMULATE.format(a="x".join(map(str, a_shape)), b="x".join(map(str, b_shape)),
+                             c=f"{m}x{n}", m=m, n=n, flags=flag)
+    module = Parser(make_context(), text).parse_module()
     rng = np.random.default_rng(3)
-    a, b, c0 = rng.standard_normal((m, k)), rng.standard_normal((n, k)), rng.standard_normal((m, n))
-    want = c0 + a @ b.T
+    a, b, c0 = rng.standard_normal(a_shape), rng.standard_normal(b_shape), rng.standard_normal((m, n))
+    want = c0 + (a.T if flag == "transpose_a" else a) @ (b.T if flag == "transpose_b" else b)
     (interpreted,) = run_function(module, "acc", a, b, c0)
     np.testing.assert_allclose(interpreted, want, rtol=1e-12)
     if tiling is not None:
@@ -293,7 +304,7 @@ def test_defaults_come_from_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert (tiling.lanes, tiling.nr, tiling.kc) == (16, 32, 168)
     assert tiling.mc == (1 << 20) // 16 // (168 * 4) // 8 * 8
     assert tiling.nc == (1 << 20) // 2 // (168 * 4) // 32 * 32
-    assert tiling.direct_bytes == (1 << 20) // 4
+    assert tiling.direct_bytes == (1 << 20) // 8
 
 
 @pytest.mark.parametrize("std", ["-std=c99", "-std=gnu99"])

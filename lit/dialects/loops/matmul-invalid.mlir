@@ -34,8 +34,8 @@ func.func @not_flat(%a: memref<8x8xf32>, %b: memref<64xf32>, %c: memref<64xf32>,
 // -----
 
 func.func @reach(%a: memref<64xf32>, %b: memref<6xf32>, %c: memref<64xf32>, %i: index) {
-  // Two rows of B, each read as a whole vector of 4: 4 + 4 elements.
-  // CHECK: error: loops.microkernel: operand b has 6 elements, but the tile reaches 8
+  // Two rows of B, 4 elements apart, 3 read from each: 4 + 3 elements.
+  // CHECK: error: loops.microkernel: operand b has 6 elements, but the tile reaches 7
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 3 : i64, k = 2 : i64, lanes = 4 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<64xf32>, memref<6xf32>, memref<64xf32>
   func.return
 }
@@ -53,5 +53,13 @@ func.func @overlap(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %
 func.func @empty(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %i: index) {
   // CHECK: error: loops.microkernel: m, n, k and lanes must be >= 1, got 2, 4, 0, 4
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 0 : i64, lanes = 4 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<64xf32>, memref<64xf32>, memref<64xf32>
+  func.return
+}
+
+// -----
+
+func.func @lanes(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %i: index) {
+  // CHECK: error: loops.microkernel: lanes must be a power of two, got 6
+  loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 2 : i64, lanes = 6 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<64xf32>, memref<64xf32>, memref<64xf32>
   func.return
 }

@@ -8,30 +8,41 @@
 // RUN: %cc -c %t.c -o %t.o
 
 // The vector type comes first, then one function per distinct tile: 2 rows
-// x 5 columns = 2 vectors of 4 per row, the last one 1 element wide. Loads
-// and stores are memcpy (no alignment assumed, no vector crosses a call).
+// x 5 columns, each row a vector of 4 and a scalar (every access exact).
+// Vector loads and stores are memcpy (no alignment assumed, no vector
+// crosses a call). Few accumulators: the k steps alternate between two
+// sets of them, added at the end.
 // CHECK:      typedef float gradc_f32x4 __attribute__((vector_size(16)));
-// CHECK:      /* C[2 x 5] += A[2 x 3] B[3 x 5]: A strides (row 3, k 1), B row stride 8, C row stride 5. */
+// CHECK-NOT:  typedef
+// CHECK:      /* C[2 x 5] += A[2 x 3] B[3 x 5]: A strides (row 3, k 1), B row stride 8, C row stride 5; rows in vectors of [4, 1]. */
 // CHECK-NEXT: static inline void gradc_microkernel_f32x4_2x5x3_a3_1_b8_c5_acc(const float *restrict a, const float *restrict b, float *restrict c) {
-// CHECK-NEXT:     gradc_f32x4 acc0_0 = {0};
-// CHECK-NEXT:     __builtin_memcpy(&acc0_0, c, sizeof acc0_0);
-// CHECK-NEXT:     gradc_f32x4 acc0_1 = {0};
-// CHECK-NEXT:     __builtin_memcpy(&acc0_1, c + 4, 1 * sizeof(float));
-// CHECK:          for (int64_t p = 0; p < 3; ++p) {
-// CHECK-NEXT:         gradc_f32x4 b0;
-// CHECK-NEXT:         __builtin_memcpy(&b0, b + p * 8, sizeof b0);
-// CHECK-NEXT:         gradc_f32x4 b1;
-// CHECK-NEXT:         __builtin_memcpy(&b1, b + p * 8 + 4, sizeof b1);
-// CHECK-NEXT:         const float a0 = a[p];
-// CHECK-NEXT:         acc0_0 += a0 * b0;
-// CHECK-NEXT:         acc0_1 += a0 * b1;
-// CHECK-NEXT:         const float a1 = a[p + 3];
-// CHECK-NEXT:         acc1_0 += a1 * b0;
-// CHECK-NEXT:         acc1_1 += a1 * b1;
+// CHECK-NEXT:     gradc_f32x4 acc0_0_0; __builtin_memcpy(&acc0_0_0, c, sizeof acc0_0_0);
+// CHECK-NEXT:     float acc0_0_1 = c[4];
+// CHECK-NEXT:     gradc_f32x4 acc0_1_0; __builtin_memcpy(&acc0_1_0, c + 5, sizeof acc0_1_0);
+// CHECK-NEXT:     float acc0_1_1 = c[9];
+// CHECK-NEXT:     gradc_f32x4 acc1_0_0 = {0};
+// CHECK-NEXT:     float acc1_0_1 = 0;
+// CHECK-NEXT:     gradc_f32x4 acc1_1_0 = {0};
+// CHECK-NEXT:     float acc1_1_1 = 0;
+// CHECK-NEXT:     {
+// CHECK-NEXT:         gradc_f32x4 b0; __builtin_memcpy(&b0, b, sizeof b0);
+// CHECK-NEXT:         float b1 = b[4];
+// CHECK-NEXT:         const float a0 = a[0];
+// CHECK-NEXT:         acc0_0_0 += a0 * b0;
+// CHECK-NEXT:         acc0_0_1 += a0 * b1;
+// CHECK-NEXT:         const float a1 = a[3];
+// CHECK-NEXT:         acc0_1_0 += a1 * b0;
+// CHECK-NEXT:         acc0_1_1 += a1 * b1;
 // CHECK-NEXT:     }
-// CHECK-NEXT:     __builtin_memcpy(c, &acc0_0, sizeof acc0_0);
-// CHECK-NEXT:     __builtin_memcpy(c + 4, &acc0_1, 1 * sizeof(float));
-// CHECK:      }
+// CHECK-NEXT:     {
+// CHECK-NEXT:         gradc_f32x4 b0; __builtin_memcpy(&b0, b + 8, sizeof b0);
+// CHECK:              acc1_0_0 += a0 * b0;
+// CHECK:          acc0_0_0 += acc1_0_0;
+// CHECK:          __builtin_memcpy(c, &acc0_0_0, sizeof acc0_0_0);
+// CHECK-NEXT:     c[4] = acc0_0_1;
+// CHECK-NEXT:     __builtin_memcpy(c + 5, &acc0_1_0, sizeof acc0_1_0);
+// CHECK-NEXT:     c[9] = acc0_1_1;
+// CHECK-NEXT: }
 
 // CHECK-LABEL: int tile(const float *restrict a, const float *restrict b, float *restrict c, void *restrict work) {
 // CHECK:           for (int64_t q = 0; q < 2; ++q) {

@@ -30,12 +30,9 @@
 // CHECK:         loops.microkernel %[[AP]][%{{.*}}], %[[BP]][%{{.*}}], %[[C]][%{{.*}}] {m = 1 : i64, n = 4 : i64, k = 7 : i64
 // The second depth block accumulates.
 // CHECK:         loops.microkernel %[[AP]][%{{.*}}], %[[BP]][%{{.*}}], %[[C]][%{{.*}}] {m = 2 : i64, n = 4 : i64, k = 7 : i64, {{.*}}, accumulate}
-// The last column block (6 columns): a panel of 4 and one of 2, zero-padded to a whole vector.
-// CHECK:         loops.for %{{.*}} = 2 to 4 step 1 {
-// CHECK-NEXT:      arith.muli
-// CHECK-NEXT:      arith.addi
-// CHECK-NEXT:      arith.addi
-// CHECK-NEXT:      loops.store %{{.*}}, %[[BP]]
+// The last column block (6 columns): a panel of 4 and one of 2 (a tile of
+// 2-element vectors: nothing padded).
+// CHECK:         loops.microkernel {{.*}} {m = 2 : i64, n = 2 : i64, k = 6 : i64, lanes = 4 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 14 : i64, accumulate}
 // CHECK:         loops.microkernel {{.*}} {m = 1 : i64, n = 2 : i64, k = 6 : i64, {{.*}}, accumulate}
 // CHECK-NOT:     loops.matmul
 func.func @mm(%x: tensor<9x20xf32>, %w: tensor<20x14xf32>) -> tensor<9x14xf32> {

@@ -40,7 +40,7 @@ ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("differentiated", DIFFERENTIATE),
     ("simplified", ARRAY_PASSES),
-    ("loops", ("lower-array-to-loops",)),
+    ("loops", ("lower-array-to-loops", "tile-matmul")),
     ("c", ("lower-loops-to-c",)),
 )
 """The default pipeline in named stages; `gradc.lower` shows the IR after

@@ -3,15 +3,17 @@
 // C compiles as strict C99.
 // RUN: gradc-opt %s -p gradc-default -t c | filecheck %s
 // The same, spelled out pass by pass:
-// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,lower-loops-to-c -t c | filecheck %s
+// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,tile-matmul,lower-loops-to-c -t c | filecheck %s
 // REQUIRES: c-compiler
 // RUN: gradc-opt %s -p gradc-default -t c -o %t.c
 // RUN: %cc -c %t.c -o %t.o
 
+// The matmul is one register tile (tile-matmul), a function of its own ...
+// CHECK:      static inline void [[KERNEL:gradc_microkernel_f32x16_2x4x3_a3_1_b4_c4]](const float *restrict a, const float *restrict b, float *restrict c) {
 // CHECK:      int layer(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict out, void *restrict work) {
-// The matmul accumulates into the workspace ...
+// ... writing into the workspace ...
 // CHECK-NEXT:     float *restrict [[ACC:.*]] = (float *)work;
-// CHECK:          [[ACC]][{{.*}}] = {{.*}} + {{.*}} * {{.*}};
+// CHECK-NEXT:     [[KERNEL]](x, w, [[ACC]]);
 // ... and bias add and tanh are one loop nest writing the output.
 // CHECK:          const float {{.*}} = [[ACC]][{{.*}}];
 // CHECK-NEXT:     const float {{.*}} = b[{{.*}}];

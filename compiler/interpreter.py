@@ -208,6 +208,15 @@ class LoopsFunctions(InterpreterFunctions):
         c[...] = c + product if op.accumulate is not None else product
         return ()
 
+    @impl(loops.PackOp)
+    def run_pack(self, interp: Interpreter, op: loops.PackOp, args: PythonValues):
+        src, src_offset, dst, dst_offset = args
+        depth, width, panel, depth_stride, lane_stride = (op.value_of(x) for x in op.PARAMETERS)
+        p, lane = np.arange(depth)[:, None], np.arange(width)[None, :]
+        at = dst_offset + (lane // panel) * depth * panel + p * panel + lane % panel
+        dst[at] = src[src_offset + p * depth_stride + lane * lane_stride]
+        return ()
+
     @impl(loops.MicrokernelOp)
     def run_microkernel(self, interp: Interpreter, op: loops.MicrokernelOp, args: PythonValues):
         a, a_offset, b, b_offset, c, c_offset = args

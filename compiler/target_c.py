@@ -281,17 +281,23 @@ class _FunctionPrinter:
             case c.ByteOffsetOp():
                 self.print_byte_offset(op, depth)
             case c.MicrokernelOp():
-                args = []
-                for ptr, offset in ((op.a, op.a_offset), (op.b, op.b_offset), (op.c, op.c_offset)):
-                    base, (index, prec) = self.value(ptr)[0], self.value(offset)
-                    args.append(base if index == "0" else f"{base} + {_wrap((index, prec), prec <= 12)}")
+                args = [self.pointer(op.a, op.a_offset), self.pointer(op.b, op.b_offset),
+                        self.pointer(op.c, op.c_offset)]
                 self.emit(depth, f"{microkernel_name(op)}({', '.join(args)});")
+            case c.PackOp():
+                args = [self.pointer(op.src, op.src_offset), self.pointer(op.dst, op.dst_offset)]
+                self.emit(depth, f"{pack_name(op)}({', '.join(args)});")
             case _ if len(op.results) == 1:
                 text = self.expression(op)[0]
                 name = self.bind(op.results[0], "v")
                 self.emit(depth, f"const {c_type_name(op.results[0].type)} {name} = {text};")
             case _:
                 raise DiagnosticException(f"target c: cannot print '{op.name}' as a C statement")
+
+    def pointer(self, ptr: SSAValue, offset: SSAValue) -> str:
+        """`p + i`: a pointer argument at an element offset."""
+        base, (index, prec) = self.value(ptr)[0], self.value(offset)
+        return base if index == "0" else f"{base} + {_wrap((index, prec), prec <= 12)}"
 
     def print_static_array(self, op: c.StaticArrayOp, depth: int) -> None:
         name = self.bind(op.result, "k")
@@ -453,6 +459,129 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     return lines
 
 
+def pack_name(op: c.PackOp) -> str:
+    """`gradc_pack_f32_256x128_p8_d1_l1024`: element type, depth x width,
+    panel, then the depth and lane strides of the source."""
+    v = op.value_of
+    return (f"gradc_pack_{op.element_type}_{v('depth')}x{v('width')}_p{v('panel')}_"
+            f"d{v('depth_stride')}_l{v('lane_stride')}")
+
+
+TRANSPOSE_TILE = {"f32": 8, "f64": 4}
+"""Edge of the square tile a transposing pack moves through registers."""
+
+
+def transpose_definition(element: Attribute) -> list[str]:
+    """`gradc_transpose_T(src, lds, dst, ldd)`: dst[j * ldd + i] = src[i * lds + j]
+    for a T x T tile (8 floats or 4 doubles: one 32-byte vector per row),
+    in log2(T) rounds of two-vector shuffles."""
+    scalar = c_type_name(element)
+    tile = TRANSPOSE_TILE[str(element)]
+    vector = vector_type_name(element, tile)
+    mask = f"gradc_mask_{element}x{tile}"
+    index = "int32_t" if tile == 8 else "int64_t"
+    lines = [
+        f"typedef {index} {mask} __attribute__((vector_size(32)));",
+        f"static inline void gradc_transpose_{element}(const {scalar} *restrict src, int64_t lds, "
+        f"{scalar} *restrict dst, int64_t ldd) {{",
+    ]
+    names = [f"r{i}" for i in range(tile)]
+    for i, name in enumerate(names):
+        lines.append(f"{INDENT}{vector} {name}; __builtin_memcpy(&{name}, src + {i} * lds, sizeof {name});")
+    # Round with distance d: pair rows (i, i + d) and interleave blocks of d
+    # elements, so that after all rounds row j holds column j.
+    rounds, distance, current = 0, 1, names
+    while distance < tile:
+        lo = [x for block in range(0, tile, 2 * distance) for x in
+              (*range(block, block + distance), *range(tile + block, tile + block + distance))]
+        hi = [x + distance for x in lo]
+        lines.append(f"{INDENT}const {mask} lo{rounds} = {{{', '.join(map(str, lo))}}}, "
+                     f"hi{rounds} = {{{', '.join(map(str, hi))}}};")
+        following = [""] * tile
+        for group in range(0, tile, 2 * distance):
+            for i in range(group, group + distance):
+                a, b = current[i], current[i + distance]
+                following[i], following[i + distance] = f"t{rounds}_{i}", f"t{rounds}_{i + distance}"
+                lines.append(f"{INDENT}const {vector} {following[i]} = __builtin_shuffle({a}, {b}, lo{rounds});")
+                lines.append(f"{INDENT}const {vector} {following[i + distance]} = "
+                             f"__builtin_shuffle({a}, {b}, hi{rounds});")
+        current, distance, rounds = following, 2 * distance, rounds + 1
+    for j, name in enumerate(current):
+        lines.append(f"{INDENT}__builtin_memcpy(dst + {j} * ldd, &{name}, sizeof {name});")
+    lines.append("}")
+    return lines
+
+
+def pack_definition(op: c.PackOp) -> list[str]:
+    """The function a `c.pack` calls. Full panels and the narrower last one
+    are separate loops. A source that runs along the depth (a transposing
+    copy) moves through registers in square tiles (`gradc_transpose_*`),
+    each lane a source row read along; a source that runs along the lanes
+    is copied row by row, depth outermost, so every source row is read
+    along once (gcc vectorizes the copy)."""
+    v = op.value_of
+    depth, width, panel, ds, ls = (v(x) for x in c.PackOp.PARAMETERS)
+    scalar = c_type_name(op.element_type)
+    tile = TRANSPOSE_TILE[str(op.element_type)]
+    full = width - width % panel
+    edge = width - full
+    lines = [
+        f"/* Panels of {panel} lanes from a {depth} x {width} block (depth stride {ds}, lane stride {ls}): "
+        f"dst[(l / {panel}) * {depth * panel} + p * {panel} + l % {panel}] = src[p * {ds} + l * {ls}]. */",
+        f"static inline void {pack_name(op)}(const {scalar} *restrict src, {scalar} *restrict dst) {{",
+    ]
+
+    def scalar_loops(first_lane: str, lanes: int, depth_outer: bool, pad: str) -> list[str]:
+        at_dst = f"dst[{first_lane} * {depth} + p * {panel} + l]"
+        at_src = f"src[p * {ds} + ({first_lane} + l) * {ls}]"
+        p_loop, l_loop = f"for (int64_t p = 0; p < {depth}; ++p) {{", f"for (int64_t l = 0; l < {lanes}; ++l) {{"
+        outer, inner = (p_loop, l_loop) if depth_outer else (l_loop, p_loop)
+        return [f"{pad}{outer}", f"{pad}{INDENT}{inner}", f"{pad}{INDENT * 2}{at_dst} = {at_src};",
+                f"{pad}{INDENT}}}", f"{pad}}}"]
+
+    transposing = ds == 1 and panel % tile == 0 and depth >= tile
+    if full and transposing:
+        blocked = depth - depth % tile
+        lines += [
+            f"{INDENT}for (int64_t q = 0; q < {full}; q += {panel}) {{",
+            f"{INDENT * 2}for (int64_t p = 0; p < {blocked}; p += {tile}) {{",
+            f"{INDENT * 3}for (int64_t l = 0; l < {panel}; l += {tile}) {{",
+            f"{INDENT * 4}gradc_transpose_{op.element_type}(src + (q + l) * {ls} + p, {ls}, "
+            f"dst + q * {depth} + p * {panel} + l, {panel});",
+            f"{INDENT * 3}}}",
+            f"{INDENT * 2}}}",
+        ]
+        if blocked < depth:
+            lines += [
+                f"{INDENT * 2}for (int64_t p = {blocked}; p < {depth}; ++p) {{",
+                f"{INDENT * 3}for (int64_t l = 0; l < {panel}; ++l) {{",
+                f"{INDENT * 4}dst[q * {depth} + p * {panel} + l] = src[p + (q + l) * {ls}];",
+                f"{INDENT * 3}}}",
+                f"{INDENT * 2}}}",
+            ]
+        lines.append(f"{INDENT}}}")
+    elif full:
+        depth_outer = ls == 1
+        if depth_outer:  # every source row is read along once, across all panels
+            lines += [
+                f"{INDENT}for (int64_t p = 0; p < {depth}; ++p) {{",
+                f"{INDENT * 2}for (int64_t q = 0; q < {full}; q += {panel}) {{",
+                f"{INDENT * 3}for (int64_t l = 0; l < {panel}; ++l) {{",
+                f"{INDENT * 4}dst[q * {depth} + p * {panel} + l] = src[p * {ds} + q + l];",
+                f"{INDENT * 3}}}",
+                f"{INDENT * 2}}}",
+                f"{INDENT}}}",
+            ]
+        else:
+            lines.append(f"{INDENT}for (int64_t q = 0; q < {full}; q += {panel}) {{")
+            lines += scalar_loops("q", panel, False, INDENT * 2)
+            lines.append(f"{INDENT}}}")
+    if edge:
+        lines += scalar_loops(str(full), edge, ls == 1, INDENT)
+    lines.append("}")
+    return lines
+
+
 def vector_type_definition(element: Attribute, lanes: int) -> list[str]:
     scalar, vector = c_type_name(element), vector_type_name(element, lanes)
     size = lanes * (8 if isinstance(element, Float64Type) else 4)
@@ -466,6 +595,12 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
     kernels: dict[str, list[str]] = {}
     for func in funcs:
         for op in func.walk():
+            if isinstance(op, c.PackOp):
+                tile = TRANSPOSE_TILE[str(op.element_type)]
+                types.setdefault(vector_type_name(op.element_type, tile),
+                                 vector_type_definition(op.element_type, tile))
+                kernels.setdefault(f"gradc_transpose_{op.element_type}", transpose_definition(op.element_type))
+                kernels.setdefault(pack_name(op), pack_definition(op))
             if isinstance(op, c.MicrokernelOp):
                 widths = set(vector_widths(op.value_of("n"), op.value_of("lanes"))) - {1}
                 for width in sorted(widths, reverse=True):
@@ -477,7 +612,8 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
         lines += ["", *(line for definition in types.values() for line in definition)]
     for definition in kernels.values():
         lines += ["", *definition]
-    return lines, {*types, *kernels}
+    masks = {f"gradc_mask_{name.split('_', 1)[1]}" for name in types}
+    return lines, {*types, *kernels, *masks}
 
 
 def _functions(module: ModuleOp) -> list[c.FuncOp]:

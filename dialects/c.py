@@ -10,9 +10,10 @@ by `lower-loops-to-c`, so the printer never needs shapes.
 Scalar types are builtin: f32 (float), f64 (double), i1 (bool), index
 (int64_t), i8..i64 (intN_t), plus `!c.size_t`.
 
-One statement is bigger than a line of C: `c.microkernel`, a register tile
-of a matrix product, which the printer spells as a call of a `static inline`
-function written with GNU C vector extensions (one per distinct tile shape).
+Two statements are bigger than a line of C: `c.microkernel`, a register tile
+of a matrix product, and `c.pack`, a copy of a block into panels; the printer
+spells each as a call of a `static inline` function written with GNU C
+vector extensions (one per distinct shape).
 """
 
 from __future__ import annotations
@@ -610,6 +611,64 @@ class MicrokernelOp(IRDLOperation):
             raise VerifyException("c.microkernel: m, n, k and lanes must be >= 1")
 
 
+@irdl_op_definition
+class PackOp(IRDLOperation):
+    """A copy of a strided block into panels over flat pointers, as
+    `loops.pack` defines it (same properties): `c.pack %a[%i] into %p[%j]
+    {depth = 256 : i64, ...}` is `gradc_pack_f32_...(a + i, p + j);`."""
+
+    name = "c.pack"
+    src = operand_def(PtrType)
+    src_offset = operand_def(IndexType)
+    dst = operand_def(PtrType)
+    dst_offset = operand_def(IndexType)
+    depth = prop_def(IntegerAttr[I64])
+    width = prop_def(IntegerAttr[I64])
+    panel = prop_def(IntegerAttr[I64])
+    depth_stride = prop_def(IntegerAttr[I64])
+    lane_stride = prop_def(IntegerAttr[I64])
+    assembly_format = (
+        "$src `[` $src_offset `]` `into` $dst `[` $dst_offset `]` "
+        "attr-dict `:` type($src) `,` type($dst)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("depth", "width", "panel", "depth_stride", "lane_stride")
+
+    def __init__(
+        self,
+        src: tuple[SSAValue | Operation, SSAValue | Operation],
+        dst: tuple[SSAValue | Operation, SSAValue | Operation],
+        parameters: dict[str, int],
+    ):
+        super().__init__(
+            operands=[src[0], src[1], dst[0], dst[1]],
+            properties={name: IntegerAttr(parameters[name], 64) for name in self.PARAMETERS},
+        )
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def element_type(self) -> Attribute:
+        typ = self.dst.type
+        assert isinstance(typ, PtrType)
+        return typ.pointee
+
+    def verify_(self) -> None:
+        src, dst = self.src.type, self.dst.type
+        assert isinstance(src, PtrType) and isinstance(dst, PtrType)
+        if src.pointee != dst.pointee or not isinstance(dst.pointee, Float32Type | Float64Type):
+            raise VerifyException(f"c.pack: src and dst must point to one of f32, f64; got {src}, {dst}")
+        if dst.const:
+            raise VerifyException(f"c.pack: cannot write panels through {dst}")
+        if min(self.value_of(x) for x in ("depth", "width", "panel")) < 1:
+            raise VerifyException("c.pack: depth, width and panel must be >= 1")
+
+
 def _check_access(op: Operation, ptr: SSAValue, index: SSAValue, value_type: Attribute) -> None:
     typ = ptr.type
     assert isinstance(typ, PtrType)
@@ -993,6 +1052,7 @@ C = Dialect(
         ByteOffsetOp,
         StoreOp,
         MicrokernelOp,
+        PackOp,
         LoadOp,
         LiteralOp,
         AddOp,

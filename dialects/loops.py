@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
@@ -575,7 +576,90 @@ class MicrokernelOp(IRDLOperation):
                 )
 
 
+@irdl_op_definition
+class PackOp(IRDLOperation):
+    """Copy a strided block into panels (what tile-matmul packs A and B
+    with), over flat buffers:
+
+        dst[d + (l / panel) * depth * panel + p * panel + l % panel] =
+            src[s + p * depth_stride + l * lane_stride]
+
+    for p < depth, l < width: lane l of the block goes to panel l / panel,
+    and within a panel each step of the depth is `panel` consecutive
+    elements (the last panel may have fewer lanes; its unused slots are not
+    written). The source may run along the depth (a transposing copy) or
+    along the lanes.
+
+        loops.pack %a[%i] into %panels[%j] {depth = 256 : i64, width = 128 : i64,
+            panel = 8 : i64, depth_stride = 1 : i64, lane_stride = 1024 : i64} : memref<...>, memref<...>
+    """
+
+    name = "loops.pack"
+    src = operand_def(MemRefType)
+    src_offset = operand_def(IndexType)
+    dst = operand_def(MemRefType)
+    dst_offset = operand_def(IndexType)
+    depth = prop_def(IntegerAttr[I64])
+    width = prop_def(IntegerAttr[I64])
+    panel = prop_def(IntegerAttr[I64])
+    depth_stride = prop_def(IntegerAttr[I64])
+    lane_stride = prop_def(IntegerAttr[I64])
+    assembly_format = (
+        "$src `[` $src_offset `]` `into` $dst `[` $dst_offset `]` "
+        "attr-dict `:` type($src) `,` type($dst)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("depth", "width", "panel", "depth_stride", "lane_stride")
+
+    def __init__(
+        self,
+        src: tuple[SSAValue | Operation, SSAValue | Operation],
+        dst: tuple[SSAValue | Operation, SSAValue | Operation],
+        **parameters: int,
+    ):
+        super().__init__(
+            operands=[src[0], src[1], dst[0], dst[1]],
+            properties={name: _i64(parameters[name]) for name in self.PARAMETERS},
+        )
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    def verify_(self) -> None:
+        _float_element(self, self.src, self.dst)
+        sizes = {}
+        for name in ("src", "dst"):
+            shape = memref_shape(self, getattr(self, name))
+            if len(shape) != 1:
+                raise VerifyException(
+                    f"{self.name}: {name} must be a flat (1-d) memref, got {getattr(self, name).type}"
+                )
+            sizes[name] = shape[0]
+        depth, width, panel, ds, ls = (self.value_of(x) for x in self.PARAMETERS)
+        if min(depth, width, panel) < 1:
+            raise VerifyException(
+                f"{self.name}: depth, width and panel must be >= 1, got {depth}, {width}, {panel}"
+            )
+        if min(ds, ls) < 0:
+            raise VerifyException(f"{self.name}: strides must be >= 0")
+        last = width - 1
+        reach = {
+            "src": (depth - 1) * ds + last * ls + 1,
+            "dst": (last // panel) * depth * panel + (depth - 1) * panel + last % panel + 1,
+        }
+        for name, need in reach.items():
+            if sizes[name] < need:
+                raise VerifyException(
+                    f"{self.name}: {name} has {sizes[name]} elements, but the block reaches {need}"
+                )
+
+
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp],
+    [ForOp, YieldOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
+     PackOp],
 )

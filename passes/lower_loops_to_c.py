@@ -13,8 +13,8 @@ and, first in the module, the `static inline` helpers the bodies call
 `loops.alloc "workspace"` buffers take consecutive 64-byte-aligned offsets in
 `work` (no reuse: plan-memory does that), `"stack"` buffers become local
 arrays, `loops.constant` a `static const` array, `loops.reshape` the same
-pointer. A `loops.microkernel` becomes a `c.microkernel` on the same
-pointers; a `loops.matmul` that `tile-matmul` did not block becomes a plain
+pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
+`c.pack` on the same pointers; a `loops.matmul` that `tile-matmul` did not block becomes a plain
 i-k-j loop nest (`naive_matmul`), so tiling stays optional. Afterwards no
 `loops`, `arith`, `math` or `func` op and no memref type is left; anything
 that cannot be lowered fails the pass, naming the op.
@@ -377,6 +377,7 @@ class _FunctionLowering:
             loops.StoreOp: self.lower_store,
             loops.MatmulOp: self.lower_matmul,
             loops.MicrokernelOp: self.lower_microkernel,
+            loops.PackOp: self.lower_pack,
         }.get(kind)
 
     def simple(self, op: Operation, new: Callable[..., Operation]) -> None:
@@ -520,6 +521,14 @@ class _FunctionLowering:
             self.fail(f"loops.microkernel writes to read-only buffer %{c_ptr.name_hint}", at=op)
         parameters = {name: op.value_of(name) for name in c.MicrokernelOp.PARAMETERS}
         self.block.add_op(c.MicrokernelOp(*operands, parameters, op.accumulate is not None))
+
+    def lower_pack(self, op: loops.PackOp) -> None:
+        (src, _), (dst, _) = self.buffers[op.src], self.buffers[op.dst]
+        if isinstance(dst.type, c.PtrType) and dst.type.const:
+            self.fail(f"loops.pack writes to read-only buffer %{dst.name_hint}", at=op)
+        parameters = {name: op.value_of(name) for name in c.PackOp.PARAMETERS}
+        self.block.add_op(c.PackOp((src, self.operand(op.src_offset)),
+                                   (dst, self.operand(op.dst_offset)), parameters))
 
 
 def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:

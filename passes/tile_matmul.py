@@ -13,12 +13,13 @@ loop nests, chosen per product:
     is first packed into panels (on the stack when small). A single short
     row tile walks B in depth blocks of a few rows, along its rows.
   * packed (BLIS): loops over NC column blocks of C, KC depth blocks and MC
-    row blocks; each KC x NC block of op(B) is packed into panels of NR
-    columns and each MC x KC block of op(A) into panels of MR rows, in
-    workspace buffers (`loops.alloc "workspace"`, 64-byte aligned, so every
-    panel and every row of a B panel is vector aligned), and the tiles run
-    over the panels. Packing reads either layout, so A^T B and A B^T never
-    materialize a transpose. The first depth block overwrites C (unless
+    row blocks; each KC x NC block of op(B) is packed (`loops.pack`) into
+    panels of NR columns and each MC x KC block of op(A) into panels of MR
+    rows, in workspace buffers (`loops.alloc "workspace"`, 64-byte aligned,
+    so every panel and every row of a B panel is vector aligned), and the
+    tiles run over the panels. Packing reads either layout (its C moves
+    square tiles through registers when the source runs along the depth),
+    so A^T B and A B^T never materialize a transpose. The first depth block overwrites C (unless
     the matmul accumulates), later ones accumulate.
 
 A product narrower than a vector but tall, whose A is stored transposed
@@ -439,41 +440,21 @@ class MatmulTiler:
         """op(B)[k0 : k0+kc, j0 : j0+nc] into panels of NR columns: element
         (p, c) of panel q at `q * kc * NR + p * NR + c` (the last panel may
         have fewer columns)."""
-        nr, e = self.t.nr, self.e
-
-        def panel(q: Lin, width: int) -> None:
-            base = q * kc  # q counts columns: panel q / NR starts at (q / NR) * kc * NR
-
-            def copy(p: Lin, col: Lin) -> None:
-                value = e.load(self.b.buffer, self.b.at(batch, _lin(k0) + p, _lin(j0) + q + col))
-                e.store(value, panels, base + p * nr + col)
-
-            if self.b.col_stride != 1:  # B is stored [n, k]: walk its rows, along k
-                e.loop(0, width, 1, "col", lambda col: e.loop(0, kc, 1, "p", lambda p: copy(p, col)))
-            else:
-                e.loop(0, kc, 1, "p", lambda p: e.loop(0, width, 1, "col", lambda col: copy(p, col)))
-
-        e.blocks(_split(nc, nr, nr), "q", panel)
+        b = self.b
+        self.e.emit(loops.PackOp(
+            (b.buffer, self.e.index(b.at(batch, k0, j0))), (panels, self.e.index(Lin())),
+            depth=kc, width=nc, panel=self.t.nr, depth_stride=b.row_stride, lane_stride=b.col_stride,
+        ))
 
     def pack_a(self, panels: SSAValue, batch: Lin, i0: Lin | int, mc: int, k0: Lin | int, kc: int) -> None:
         """op(A)[i0 : i0+mc, k0 : k0+kc] into panels of MR rows: element
         (r, p) of panel P at `P * kc * MR + p * MR + r` (the last panel may
         have fewer rows)."""
-        mr, e = self.t.mr, self.e
-
-        def panel(i: Lin, height: int) -> None:
-            base = i * kc
-
-            def copy(r: Lin, p: Lin) -> None:
-                value = e.load(self.a.buffer, self.a.at(batch, _lin(i0) + i + r, _lin(k0) + p))
-                e.store(value, panels, base + p * mr + r)
-
-            if self.a.col_stride == 1:  # A is stored [m, k]: walk its rows, along k
-                e.loop(0, height, 1, "row", lambda r: e.loop(0, kc, 1, "p", lambda p: copy(r, p)))
-            else:
-                e.loop(0, kc, 1, "p", lambda p: e.loop(0, height, 1, "row", lambda r: copy(r, p)))
-
-        e.blocks(_split(mc, mr, mr), "P", panel)
+        a = self.a
+        self.e.emit(loops.PackOp(
+            (a.buffer, self.e.index(a.at(batch, i0, k0))), (panels, self.e.index(Lin())),
+            depth=kc, width=mc, panel=self.t.mr, depth_stride=a.col_stride, lane_stride=a.row_stride,
+        ))
 
     # -- the two loop nests ----------------------------------------------------
 

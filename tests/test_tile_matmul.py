@@ -122,6 +122,11 @@ OPTIONS = {
     # Packed, with blocks small enough that every dimension has several
     # blocks, uneven ones, and edge tiles (8-element vectors, as on AVX2).
     "packed": "tile-matmul{direct-bytes=0 vector-bytes=32 mr=3 nr=16 kc=7 mc=8 nc=40}",
+    # Packed with this machine's tile shape: panels of 8 rows of A and 32
+    # columns of B, moved through registers in 8x8 (f32) or 4x4 (f64)
+    # transposes when the source runs along the depth; depths that are not
+    # whole tiles.
+    "packed_wide": "tile-matmul{direct-bytes=0 vector-bytes=64 mr=8 nr=32 kc=21 mc=16 nc=64}",
     # Direct, with narrow vectors: more edge panels.
     "direct_narrow": "tile-matmul{vector-bytes=16 mr=4 nr=8}",
 }

@@ -63,3 +63,12 @@ func.func @lanes(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %i:
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 2 : i64, lanes = 6 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<64xf32>, memref<64xf32>, memref<64xf32>
   func.return
 }
+
+// -----
+
+func.func @pack_reach(%a: memref<20xf64>, %p: memref<15xf64>, %i: index) {
+  // Lane 4 is in the third panel of 2: 2 * 3 * 2 + 2 * 2 + 0 + 1 = 17 elements.
+  // CHECK: error: loops.pack: dst has 15 elements, but the block reaches 17
+  loops.pack %a[%i] into %p[%i] {depth = 3 : i64, width = 5 : i64, panel = 2 : i64, depth_stride = 1 : i64, lane_stride = 4 : i64} : memref<20xf64>, memref<15xf64>
+  func.return
+}

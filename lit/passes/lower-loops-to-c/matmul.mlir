@@ -13,7 +13,7 @@
 // crosses a call). Few accumulators: the k steps alternate between two
 // sets of them, added at the end.
 // CHECK:      typedef float gradc_f32x4 __attribute__((vector_size(16)));
-// CHECK-NOT:  typedef
+// CHECK-NOT:  gradc_f32x1 __attribute__
 // CHECK:      /* C[2 x 5] += A[2 x 3] B[3 x 5]: A strides (row 3, k 1), B row stride 8, C row stride 5; rows in vectors of [4, 1]. */
 // CHECK-NEXT: static inline void gradc_microkernel_f32x4_2x5x3_a3_1_b8_c5_acc(const float *restrict a, const float *restrict b, float *restrict c) {
 // CHECK-NEXT:     gradc_f32x4 acc0_0_0; __builtin_memcpy(&acc0_0_0, c, sizeof acc0_0_0);

@@ -42,7 +42,7 @@ from timing import Skip, first_call, per_call, seconds
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-WORKLOADS = ("mlp_step", "rosenbrock", "scalar_call", "compile_time")
+WORKLOADS = ("matmul", "mlp_step", "rosenbrock", "scalar_call", "compile_time")
 COMPILING = ("gradc", "jax")
 """Systems whose first call traces and compiles: their rows note its time."""
 MARKER = "BENCH-ROW "

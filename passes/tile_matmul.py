@@ -16,8 +16,8 @@ loop nests, chosen per product:
     row blocks; each KC x NC block of op(B) is packed (`loops.pack`) into
     panels of NR columns and each MC x KC block of op(A) into panels of MR
     rows, in workspace buffers (`loops.alloc "workspace"`, 64-byte aligned,
-    so every panel and every row of a B panel is vector aligned), and the
-    tiles run over the panels. Packing reads either layout (its C moves
+    so every B panel and every row of one is vector aligned; A's elements
+    are only ever broadcast), and the tiles run over the panels. Packing reads either layout (its C moves
     square tiles through registers when the source runs along the depth),
     so A^T B and A B^T never materialize a transpose. The first depth block overwrites C (unless
     the matmul accumulates), later ones accumulate.

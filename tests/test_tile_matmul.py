@@ -114,6 +114,7 @@ CASES = [
     Case("batched_column_at_b", 33, 1, 7, batch=(2,), transpose_a=True),
     Case("matvec", 70, 1, 35),
     Case("row_long", 2, 300, 40),
+    Case("empty_depth", 4, 3, 0),
 ]
 
 OPTIONS = {
@@ -314,12 +315,15 @@ def test_defaults_come_from_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("std", ["-std=c99", "-std=gnu99"])
 def test_generated_c_is_warning_free(tmp_path: Path, std: str) -> None:
-    """GNU vector extensions and __builtin_memcpy are accepted in strict ISO
-    mode too (only FMA contraction needs GNU mode), so the usual checks hold."""
+    """GNU vector extensions, __builtin_shuffle and __builtin_memcpy are
+    accepted in strict ISO mode too (only FMA contraction needs GNU mode), so
+    the usual -std=c99 checks hold."""
     cases = [Case("odd", 19, 45, 23), Case("a_bt", 21, 35, 13, transpose_b=True)]
     module = Parser(make_context(), "".join(c.function("f32") for c in cases)).parse_module()
-    run_pipeline(module, f"lower-array-to-loops,{OPTIONS['packed']},lower-loops-to-c")
-    (tmp_path / "k.c").write_text(print_c_source(module))
+    run_pipeline(module, f"lower-array-to-loops,{OPTIONS['packed_wide']},lower-loops-to-c")
+    source = print_c_source(module)
+    assert "__builtin_shuffle" in source  # the transposing packs are in it
+    (tmp_path / "k.c").write_text(source)
     done = subprocess.run(["cc", std, "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "k.c"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

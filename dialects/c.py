@@ -80,6 +80,8 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.loops import MicrokernelParameters, PackParameters
+
 # ---------------------------------------------------------------------------
 # C identifiers
 
@@ -533,7 +535,7 @@ class ByteOffsetOp(IRDLOperation):
 
 
 @irdl_op_definition
-class MicrokernelOp(IRDLOperation):
+class MicrokernelOp(MicrokernelParameters):
     """A register tile of a matrix product over flat pointers, as
     `loops.microkernel` defines it (same properties):
 
@@ -550,45 +552,6 @@ class MicrokernelOp(IRDLOperation):
     b_offset = operand_def(IndexType)
     c = operand_def(PtrType)
     c_offset = operand_def(IndexType)
-    m = prop_def(IntegerAttr[I64])
-    n = prop_def(IntegerAttr[I64])
-    k = prop_def(IntegerAttr[I64])
-    lanes = prop_def(IntegerAttr[I64])
-    a_row_stride = prop_def(IntegerAttr[I64])
-    a_k_stride = prop_def(IntegerAttr[I64])
-    b_k_stride = prop_def(IntegerAttr[I64])
-    c_row_stride = prop_def(IntegerAttr[I64])
-    accumulate = opt_prop_def(UnitAttr)
-    assembly_format = (
-        "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
-        "attr-dict `:` type($a) `,` type($b) `,` type($c)"
-    )
-    irdl_options = (ParsePropInAttrDict(),)
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-
-    PARAMETERS: ClassVar[tuple[str, ...]] = (
-        "m", "n", "k", "lanes", "a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride",
-    )
-
-    def __init__(
-        self,
-        a: tuple[SSAValue | Operation, SSAValue | Operation],
-        b: tuple[SSAValue | Operation, SSAValue | Operation],
-        c: tuple[SSAValue | Operation, SSAValue | Operation],
-        parameters: dict[str, int],
-        accumulate: bool = False,
-    ):
-        props: dict[str, Attribute] = {
-            name: IntegerAttr(parameters[name], 64) for name in self.PARAMETERS
-        }
-        if accumulate:
-            props["accumulate"] = UnitAttr()
-        super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
-
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
 
     @property
     def element_type(self) -> Attribute:
@@ -597,22 +560,12 @@ class MicrokernelOp(IRDLOperation):
         return typ.pointee
 
     def verify_(self) -> None:
-        types = [v.type for v in (self.a, self.b, self.c)]
-        assert all(isinstance(t, PtrType) for t in types)
-        pointees = {t.pointee for t in types}
-        if len(pointees) != 1 or not isinstance(next(iter(pointees)), Float32Type | Float64Type):
-            raise VerifyException(
-                f"c.microkernel: a, b and c must point to one of f32, f64; got "
-                f"{', '.join(str(t) for t in types)}"
-            )
-        if types[2].const:
-            raise VerifyException(f"c.microkernel: cannot write the tile through {types[2]}")
-        if min(self.value_of(x) for x in ("m", "n", "k", "lanes")) < 1:
-            raise VerifyException("c.microkernel: m, n, k and lanes must be >= 1")
+        _check_float_pointers(self, (self.a, self.b), self.c)
+        self.verify_parameters()
 
 
 @irdl_op_definition
-class PackOp(IRDLOperation):
+class PackOp(PackParameters):
     """A copy of a strided block into panels over flat pointers, as
     `loops.pack` defines it (same properties): `c.pack %a[%i] into %p[%j]
     {depth = 256 : i64, ...}` is `gradc_pack_f32_...(a + i, p + j);`."""
@@ -622,35 +575,6 @@ class PackOp(IRDLOperation):
     src_offset = operand_def(IndexType)
     dst = operand_def(PtrType)
     dst_offset = operand_def(IndexType)
-    depth = prop_def(IntegerAttr[I64])
-    width = prop_def(IntegerAttr[I64])
-    panel = prop_def(IntegerAttr[I64])
-    depth_stride = prop_def(IntegerAttr[I64])
-    lane_stride = prop_def(IntegerAttr[I64])
-    assembly_format = (
-        "$src `[` $src_offset `]` `into` $dst `[` $dst_offset `]` "
-        "attr-dict `:` type($src) `,` type($dst)"
-    )
-    irdl_options = (ParsePropInAttrDict(),)
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-
-    PARAMETERS: ClassVar[tuple[str, ...]] = ("depth", "width", "panel", "depth_stride", "lane_stride")
-
-    def __init__(
-        self,
-        src: tuple[SSAValue | Operation, SSAValue | Operation],
-        dst: tuple[SSAValue | Operation, SSAValue | Operation],
-        parameters: dict[str, int],
-    ):
-        super().__init__(
-            operands=[src[0], src[1], dst[0], dst[1]],
-            properties={name: IntegerAttr(parameters[name], 64) for name in self.PARAMETERS},
-        )
-
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
 
     @property
     def element_type(self) -> Attribute:
@@ -659,14 +583,22 @@ class PackOp(IRDLOperation):
         return typ.pointee
 
     def verify_(self) -> None:
-        src, dst = self.src.type, self.dst.type
-        assert isinstance(src, PtrType) and isinstance(dst, PtrType)
-        if src.pointee != dst.pointee or not isinstance(dst.pointee, Float32Type | Float64Type):
-            raise VerifyException(f"c.pack: src and dst must point to one of f32, f64; got {src}, {dst}")
-        if dst.const:
-            raise VerifyException(f"c.pack: cannot write panels through {dst}")
-        if min(self.value_of(x) for x in ("depth", "width", "panel")) < 1:
-            raise VerifyException("c.pack: depth, width and panel must be >= 1")
+        _check_float_pointers(self, (self.src,), self.dst)
+        self.verify_parameters()
+
+
+def _check_float_pointers(op: Operation, reads: Sequence[SSAValue], written: SSAValue) -> None:
+    """All pointers point to one float type, and `written` is not const."""
+    types = [v.type for v in (*reads, written)]
+    assert all(isinstance(t, PtrType) for t in types)
+    pointees = {t.pointee for t in types}  # type: ignore[union-attr]
+    if len(pointees) != 1 or not isinstance(next(iter(pointees)), Float32Type | Float64Type):
+        raise VerifyException(
+            f"{op.name}: operands must point to one of f32, f64; got "
+            f"{', '.join(str(t) for t in types)}"
+        )
+    if written.type.const:  # type: ignore[union-attr]
+        raise VerifyException(f"{op.name}: cannot write through {written.type}")
 
 
 def _check_access(op: Operation, ptr: SSAValue, index: SSAValue, value_type: Attribute) -> None:

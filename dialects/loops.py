@@ -15,7 +15,8 @@ meaning of their own (interpreter) and a C lowering.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import abc
+from collections.abc import Mapping, Sequence
 from math import prod
 from typing import ClassVar
 
@@ -458,8 +459,127 @@ def _i64(value: int) -> IntegerAttr:
     return IntegerAttr(value, 64)
 
 
+class MicrokernelParameters(IRDLOperation, abc.ABC):
+    """The static shape of one register tile: what `loops.microkernel` and
+    `c.microkernel` share (operands a, b, c and their offsets are each
+    dialect's own: buffers here, pointers in `c`)."""
+
+    m = prop_def(IntegerAttr[I64])
+    n = prop_def(IntegerAttr[I64])
+    k = prop_def(IntegerAttr[I64])
+    lanes = prop_def(IntegerAttr[I64])
+    a_row_stride = prop_def(IntegerAttr[I64])
+    a_k_stride = prop_def(IntegerAttr[I64])
+    b_k_stride = prop_def(IntegerAttr[I64])
+    c_row_stride = prop_def(IntegerAttr[I64])
+    accumulate = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
+        "attr-dict `:` type($a) `,` type($b) `,` type($c)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = (
+        "m", "n", "k", "lanes", "a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride",
+    )
+
+    def __init__(
+        self,
+        a: tuple[SSAValue | Operation, SSAValue | Operation],
+        b: tuple[SSAValue | Operation, SSAValue | Operation],
+        c: tuple[SSAValue | Operation, SSAValue | Operation],
+        parameters: Mapping[str, int],
+        accumulate: bool = False,
+    ):
+        props: dict[str, Attribute] = {name: _i64(parameters[name]) for name in self.PARAMETERS}
+        if accumulate:
+            props["accumulate"] = UnitAttr()
+        super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def parameters(self) -> dict[str, int]:
+        return {name: self.value_of(name) for name in self.PARAMETERS}
+
+    @property
+    def vectors(self) -> int:
+        """Vectors per row of the tile."""
+        return len(vector_widths(self.value_of("n"), self.value_of("lanes")))
+
+    def verify_parameters(self) -> None:
+        m, n, k, lanes = (self.value_of(x) for x in ("m", "n", "k", "lanes"))
+        if min(m, n, k, lanes) < 1:
+            raise VerifyException(
+                f"{self.name}: m, n, k and lanes must be >= 1, got {m}, {n}, {k}, {lanes}"
+            )
+        if lanes & (lanes - 1):
+            raise VerifyException(f"{self.name}: lanes must be a power of two, got {lanes}")
+        ars, aks, bks, crs = (
+            self.value_of(x) for x in ("a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride")
+        )
+        if min(ars, aks, bks) < 0:
+            raise VerifyException(f"{self.name}: strides must be >= 0")
+        if m > 1 and crs < n:
+            raise VerifyException(
+                f"{self.name}: rows of the C tile overlap (c_row_stride {crs} < n {n})"
+            )
+
+
+class PackParameters(IRDLOperation, abc.ABC):
+    """The static shape of a panel copy: what `loops.pack` and `c.pack` share
+    (operands src, dst and their offsets are each dialect's own)."""
+
+    depth = prop_def(IntegerAttr[I64])
+    width = prop_def(IntegerAttr[I64])
+    panel = prop_def(IntegerAttr[I64])
+    depth_stride = prop_def(IntegerAttr[I64])
+    lane_stride = prop_def(IntegerAttr[I64])
+    assembly_format = (
+        "$src `[` $src_offset `]` `into` $dst `[` $dst_offset `]` "
+        "attr-dict `:` type($src) `,` type($dst)"
+    )
+    irdl_options = (ParsePropInAttrDict(),)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("depth", "width", "panel", "depth_stride", "lane_stride")
+
+    def __init__(
+        self,
+        src: tuple[SSAValue | Operation, SSAValue | Operation],
+        dst: tuple[SSAValue | Operation, SSAValue | Operation],
+        parameters: Mapping[str, int],
+    ):
+        super().__init__(
+            operands=[src[0], src[1], dst[0], dst[1]],
+            properties={name: _i64(parameters[name]) for name in self.PARAMETERS},
+        )
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def parameters(self) -> dict[str, int]:
+        return {name: self.value_of(name) for name in self.PARAMETERS}
+
+    def verify_parameters(self) -> None:
+        depth, width, panel, ds, ls = (self.value_of(x) for x in self.PARAMETERS)
+        if min(depth, width, panel) < 1:
+            raise VerifyException(
+                f"{self.name}: depth, width and panel must be >= 1, got {depth}, {width}, {panel}"
+            )
+        if min(ds, ls) < 0:
+            raise VerifyException(f"{self.name}: strides must be >= 0")
+
+
 @irdl_op_definition
-class MicrokernelOp(IRDLOperation):
+class MicrokernelOp(MicrokernelParameters):
     """One register tile of a matrix product over flat (1-d) buffers, with
     explicit element strides (offsets are dynamic, sizes and strides static):
 
@@ -485,99 +605,25 @@ class MicrokernelOp(IRDLOperation):
     b_offset = operand_def(IndexType)
     c = operand_def(MemRefType)
     c_offset = operand_def(IndexType)
-    m = prop_def(IntegerAttr[I64])
-    n = prop_def(IntegerAttr[I64])
-    k = prop_def(IntegerAttr[I64])
-    lanes = prop_def(IntegerAttr[I64])
-    a_row_stride = prop_def(IntegerAttr[I64])
-    a_k_stride = prop_def(IntegerAttr[I64])
-    b_k_stride = prop_def(IntegerAttr[I64])
-    c_row_stride = prop_def(IntegerAttr[I64])
-    accumulate = opt_prop_def(UnitAttr)
-    assembly_format = (
-        "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
-        "attr-dict `:` type($a) `,` type($b) `,` type($c)"
-    )
-    irdl_options = (ParsePropInAttrDict(),)
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-
-    def __init__(
-        self,
-        a: tuple[SSAValue | Operation, SSAValue | Operation],
-        b: tuple[SSAValue | Operation, SSAValue | Operation],
-        c: tuple[SSAValue | Operation, SSAValue | Operation],
-        *,
-        m: int,
-        n: int,
-        k: int,
-        lanes: int,
-        a_strides: tuple[int, int],
-        b_k_stride: int,
-        c_row_stride: int,
-        accumulate: bool = False,
-    ):
-        props: dict[str, Attribute] = {
-            "m": _i64(m), "n": _i64(n), "k": _i64(k), "lanes": _i64(lanes),
-            "a_row_stride": _i64(a_strides[0]), "a_k_stride": _i64(a_strides[1]),
-            "b_k_stride": _i64(b_k_stride), "c_row_stride": _i64(c_row_stride),
-        }
-        if accumulate:
-            props["accumulate"] = UnitAttr()
-        super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
-
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
-
-    @property
-    def vectors(self) -> int:
-        """Vectors per row of the tile."""
-        return len(vector_widths(self.value_of("n"), self.value_of("lanes")))
 
     def verify_(self) -> None:
         _float_element(self, self.a, self.b, self.c)
-        sizes = {}
-        for name in ("a", "b", "c"):
-            shape = memref_shape(self, getattr(self, name))
-            if len(shape) != 1:
-                raise VerifyException(
-                    f"{self.name}: operand {name} must be a flat (1-d) memref, "
-                    f"got {getattr(self, name).type}"
-                )
-            sizes[name] = shape[0]
-        m, n, k, lanes = (self.value_of(x) for x in ("m", "n", "k", "lanes"))
-        if min(m, n, k, lanes) < 1:
-            raise VerifyException(
-                f"{self.name}: m, n, k and lanes must be >= 1, got {m}, {n}, {k}, {lanes}"
-            )
-        if lanes & (lanes - 1):
-            raise VerifyException(f"{self.name}: lanes must be a power of two, got {lanes}")
+        sizes = _flat_sizes(self, ("a", "b", "c"))
+        self.verify_parameters()
+        m, n, k = (self.value_of(x) for x in ("m", "n", "k"))
         ars, aks, bks, crs = (
             self.value_of(x) for x in ("a_row_stride", "a_k_stride", "b_k_stride", "c_row_stride")
         )
-        if min(ars, aks, bks) < 0:
-            raise VerifyException(f"{self.name}: strides must be >= 0")
-        if m > 1 and crs < n:
-            raise VerifyException(
-                f"{self.name}: rows of the C tile overlap (c_row_stride {crs} < n {n})"
-            )
         # What the tile reaches from offset 0; each buffer must be at least that long.
-        reach = {
+        _check_reach(self, sizes, {
             "a": (m - 1) * ars + (k - 1) * aks + 1,
             "b": (k - 1) * bks + n,
             "c": (m - 1) * crs + n,
-        }
-        for name, need in reach.items():
-            if sizes[name] < need:
-                raise VerifyException(
-                    f"{self.name}: operand {name} has {sizes[name]} elements, "
-                    f"but the tile reaches {need}"
-                )
+        })
 
 
 @irdl_op_definition
-class PackOp(IRDLOperation):
+class PackOp(PackParameters):
     """Copy a strided block into panels (what tile-matmul packs A and B
     with), over flat buffers:
 
@@ -599,63 +645,37 @@ class PackOp(IRDLOperation):
     src_offset = operand_def(IndexType)
     dst = operand_def(MemRefType)
     dst_offset = operand_def(IndexType)
-    depth = prop_def(IntegerAttr[I64])
-    width = prop_def(IntegerAttr[I64])
-    panel = prop_def(IntegerAttr[I64])
-    depth_stride = prop_def(IntegerAttr[I64])
-    lane_stride = prop_def(IntegerAttr[I64])
-    assembly_format = (
-        "$src `[` $src_offset `]` `into` $dst `[` $dst_offset `]` "
-        "attr-dict `:` type($src) `,` type($dst)"
-    )
-    irdl_options = (ParsePropInAttrDict(),)
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-
-    PARAMETERS: ClassVar[tuple[str, ...]] = ("depth", "width", "panel", "depth_stride", "lane_stride")
-
-    def __init__(
-        self,
-        src: tuple[SSAValue | Operation, SSAValue | Operation],
-        dst: tuple[SSAValue | Operation, SSAValue | Operation],
-        **parameters: int,
-    ):
-        super().__init__(
-            operands=[src[0], src[1], dst[0], dst[1]],
-            properties={name: _i64(parameters[name]) for name in self.PARAMETERS},
-        )
-
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
 
     def verify_(self) -> None:
         _float_element(self, self.src, self.dst)
-        sizes = {}
-        for name in ("src", "dst"):
-            shape = memref_shape(self, getattr(self, name))
-            if len(shape) != 1:
-                raise VerifyException(
-                    f"{self.name}: {name} must be a flat (1-d) memref, got {getattr(self, name).type}"
-                )
-            sizes[name] = shape[0]
+        sizes = _flat_sizes(self, ("src", "dst"))
+        self.verify_parameters()
         depth, width, panel, ds, ls = (self.value_of(x) for x in self.PARAMETERS)
-        if min(depth, width, panel) < 1:
-            raise VerifyException(
-                f"{self.name}: depth, width and panel must be >= 1, got {depth}, {width}, {panel}"
-            )
-        if min(ds, ls) < 0:
-            raise VerifyException(f"{self.name}: strides must be >= 0")
         last = width - 1
-        reach = {
+        _check_reach(self, sizes, {
             "src": (depth - 1) * ds + last * ls + 1,
             "dst": (last // panel) * depth * panel + (depth - 1) * panel + last % panel + 1,
-        }
-        for name, need in reach.items():
-            if sizes[name] < need:
-                raise VerifyException(
-                    f"{self.name}: {name} has {sizes[name]} elements, but the block reaches {need}"
-                )
+        })
+
+
+def _flat_sizes(op: Operation, names: Sequence[str]) -> dict[str, int]:
+    """Lengths of the flat (1-d) memref operands `names`."""
+    sizes = {}
+    for name in names:
+        value = getattr(op, name)
+        shape = memref_shape(op, value)
+        if len(shape) != 1:
+            raise VerifyException(f"{op.name}: {name} must be a flat (1-d) memref, got {value.type}")
+        sizes[name] = shape[0]
+    return sizes
+
+
+def _check_reach(op: Operation, sizes: dict[str, int], reach: dict[str, int]) -> None:
+    for name, need in reach.items():
+        if sizes[name] < need:
+            raise VerifyException(
+                f"{op.name}: {name} has {sizes[name]} elements, but the access reaches {need}"
+            )
 
 
 Loops = Dialect(

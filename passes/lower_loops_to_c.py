@@ -519,16 +519,14 @@ class _FunctionLowering:
         c_ptr = operands[2][0]
         if isinstance(c_ptr.type, c.PtrType) and c_ptr.type.const:
             self.fail(f"loops.microkernel writes to read-only buffer %{c_ptr.name_hint}", at=op)
-        parameters = {name: op.value_of(name) for name in c.MicrokernelOp.PARAMETERS}
-        self.block.add_op(c.MicrokernelOp(*operands, parameters, op.accumulate is not None))
+        self.block.add_op(c.MicrokernelOp(*operands, op.parameters, op.accumulate is not None))
 
     def lower_pack(self, op: loops.PackOp) -> None:
         (src, _), (dst, _) = self.buffers[op.src], self.buffers[op.dst]
         if isinstance(dst.type, c.PtrType) and dst.type.const:
             self.fail(f"loops.pack writes to read-only buffer %{dst.name_hint}", at=op)
-        parameters = {name: op.value_of(name) for name in c.PackOp.PARAMETERS}
         self.block.add_op(c.PackOp((src, self.operand(op.src_offset)),
-                                   (dst, self.operand(op.dst_offset)), parameters))
+                                   (dst, self.operand(op.dst_offset)), op.parameters))
 
 
 def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:

@@ -430,8 +430,10 @@ class MatmulTiler:
         self.e.emit(loops.MicrokernelOp(
             (a[0], self.e.index(a[1])), (b[0], self.e.index(b[1])),
             (self.c.buffer, self.e.index(c)),
-            m=m, n=n, k=k, lanes=self.t.lanes, a_strides=a_strides,
-            b_k_stride=b_k_stride, c_row_stride=self.c.row_stride, accumulate=accumulate,
+            {"m": m, "n": n, "k": k, "lanes": self.t.lanes,
+             "a_row_stride": a_strides[0], "a_k_stride": a_strides[1],
+             "b_k_stride": b_k_stride, "c_row_stride": self.c.row_stride},
+            accumulate,
         ))
 
     # -- packing --------------------------------------------------------------
@@ -443,7 +445,8 @@ class MatmulTiler:
         b = self.b
         self.e.emit(loops.PackOp(
             (b.buffer, self.e.index(b.at(batch, k0, j0))), (panels, self.e.index(Lin())),
-            depth=kc, width=nc, panel=self.t.nr, depth_stride=b.row_stride, lane_stride=b.col_stride,
+            {"depth": kc, "width": nc, "panel": self.t.nr,
+             "depth_stride": b.row_stride, "lane_stride": b.col_stride},
         ))
 
     def pack_a(self, panels: SSAValue, batch: Lin, i0: Lin | int, mc: int, k0: Lin | int, kc: int) -> None:
@@ -453,7 +456,8 @@ class MatmulTiler:
         a = self.a
         self.e.emit(loops.PackOp(
             (a.buffer, self.e.index(a.at(batch, i0, k0))), (panels, self.e.index(Lin())),
-            depth=kc, width=mc, panel=self.t.mr, depth_stride=a.col_stride, lane_stride=a.row_stride,
+            {"depth": kc, "width": mc, "panel": self.t.mr,
+             "depth_stride": a.col_stride, "lane_stride": a.row_stride},
         ))
 
     # -- the two loop nests ----------------------------------------------------

@@ -97,3 +97,27 @@ c.func @f(%a: f32) {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.cast: expected a C scalar type (f32, f64, i1, i8..i64, index, !c.size_t), got i3
   %b = c.cast %a : f32 to i3
 }
+
+// -----
+
+c.func @microkernel_const_out(%a: !c.ptr<const f32 restrict>, %c: !c.ptr<const f32 restrict>) {
+  %i = c.literal 0 : index
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.microkernel: cannot write through !c.ptr<const f32 restrict>
+  c.microkernel %a[%i], %a[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 3 : i64, lanes = 4 : i64, a_row_stride = 3 : i64, a_k_stride = 1 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : !c.ptr<const f32 restrict>, !c.ptr<const f32 restrict>, !c.ptr<const f32 restrict>
+}
+
+// -----
+
+c.func @microkernel_lanes(%a: !c.ptr<const f32 restrict>, %c: !c.ptr<f32 restrict>) {
+  %i = c.literal 0 : index
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.microkernel: lanes must be a power of two, got 6
+  c.microkernel %a[%i], %a[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 3 : i64, lanes = 6 : i64, a_row_stride = 3 : i64, a_k_stride = 1 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : !c.ptr<const f32 restrict>, !c.ptr<const f32 restrict>, !c.ptr<f32 restrict>
+}
+
+// -----
+
+c.func @pack_types(%a: !c.ptr<const f64 restrict>, %p: !c.ptr<f32 restrict>) {
+  %i = c.literal 0 : index
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.pack: operands must point to one of f32, f64; got !c.ptr<const f64 restrict>, !c.ptr<f32 restrict>
+  c.pack %a[%i] into %p[%i] {depth = 4 : i64, width = 8 : i64, panel = 8 : i64, depth_stride = 1 : i64, lane_stride = 4 : i64} : !c.ptr<const f64 restrict>, !c.ptr<f32 restrict>
+}

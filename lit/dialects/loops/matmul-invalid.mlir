@@ -26,7 +26,7 @@ func.func @rank(%a: memref<3xf32>, %b: memref<3xf32>, %c: memref<1xf32>) {
 // -----
 
 func.func @not_flat(%a: memref<8x8xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %i: index) {
-  // CHECK: error: loops.microkernel: operand a must be a flat (1-d) memref, got memref<8x8xf32>
+  // CHECK: error: loops.microkernel: a must be a flat (1-d) memref, got memref<8x8xf32>
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 4 : i64, k = 2 : i64, lanes = 4 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<8x8xf32>, memref<64xf32>, memref<64xf32>
   func.return
 }
@@ -35,7 +35,7 @@ func.func @not_flat(%a: memref<8x8xf32>, %b: memref<64xf32>, %c: memref<64xf32>,
 
 func.func @reach(%a: memref<64xf32>, %b: memref<6xf32>, %c: memref<64xf32>, %i: index) {
   // Two rows of B, 4 elements apart, 3 read from each: 4 + 3 elements.
-  // CHECK: error: loops.microkernel: operand b has 6 elements, but the tile reaches 7
+  // CHECK: error: loops.microkernel: b has 6 elements, but the access reaches 7
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 2 : i64, n = 3 : i64, k = 2 : i64, lanes = 4 : i64, a_row_stride = 1 : i64, a_k_stride = 2 : i64, b_k_stride = 4 : i64, c_row_stride = 4 : i64} : memref<64xf32>, memref<6xf32>, memref<64xf32>
   func.return
 }
@@ -68,7 +68,7 @@ func.func @lanes(%a: memref<64xf32>, %b: memref<64xf32>, %c: memref<64xf32>, %i:
 
 func.func @pack_reach(%a: memref<20xf64>, %p: memref<15xf64>, %i: index) {
   // Lane 4 is in the third panel of 2: 2 * 3 * 2 + 2 * 2 + 0 + 1 = 17 elements.
-  // CHECK: error: loops.pack: dst has 15 elements, but the block reaches 17
+  // CHECK: error: loops.pack: dst has 15 elements, but the access reaches 17
   loops.pack %a[%i] into %p[%i] {depth = 3 : i64, width = 5 : i64, panel = 2 : i64, depth_stride = 1 : i64, lane_stride = 4 : i64} : memref<20xf64>, memref<15xf64>
   func.return
 }

@@ -56,7 +56,7 @@ from gradc.dialects import autodiff
 from gradc.errors import GradcError, TraceError, TraceTypeError
 from gradc.numpy import Trace, TracedArray, _coerce, _constant, current_trace
 from gradc.pytree import PyTreeDef
-from gradc.tracing import ArgSpec, TracedBody, arg_spec, function_name, trace_callee
+from gradc.tracing import ArgSpec, TracedBody, function_name, trace_callee
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F64 = np.dtype(np.float64)

@@ -53,7 +53,6 @@ from xdsl.ir import (
 from xdsl.irdl import (
     AnyAttr,
     IRDLOperation,
-    ParsePropInAttrDict,
     VarConstraint,
     irdl_attr_definition,
     irdl_op_definition,
@@ -66,7 +65,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.parser import AttrParser, Parser
+from xdsl.parser import AttrParser, Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import (
     HasParent,
@@ -636,15 +635,7 @@ class StoreOp(IRDLOperation):
     def parse(cls, parser: Parser) -> StoreOp:
         value = parser.parse_unresolved_operand()
         parser.parse_punctuation(",")
-        ptr = parser.parse_unresolved_operand()
-        parser.parse_punctuation("[")
-        index = parser.parse_unresolved_operand()
-        parser.parse_punctuation("]")
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        typ = parser.parse_type()
-        if not isinstance(typ, PtrType):
-            parser.raise_error(f"expected a !c.ptr type, got {typ}")
+        ptr, index, attrs, typ = _parse_element(parser)
         op = cls(
             parser.resolve_operand(value, typ.pointee),
             parser.resolve_operand(ptr, typ),
@@ -656,14 +647,33 @@ class StoreOp(IRDLOperation):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_operand(self.value)
-        printer.print_string(", ")
-        printer.print_operand(self.ptr)
-        printer.print_string("[")
-        printer.print_operand(self.index)
-        printer.print_string("]")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.ptr.type)
+        printer.print_string(",")
+        _print_element(printer, self, self.ptr, self.index)
+
+
+def _parse_element(parser: Parser) -> tuple[UnresolvedOperand, UnresolvedOperand, dict[str, Attribute], PtrType]:
+    """`%p[%i] {attrs} : !c.ptr<...>`, the element access of c.load and c.store."""
+    ptr = parser.parse_unresolved_operand()
+    parser.parse_punctuation("[")
+    index = parser.parse_unresolved_operand()
+    parser.parse_punctuation("]")
+    attrs = parser.parse_optional_attr_dict()
+    parser.parse_punctuation(":")
+    typ = parser.parse_type()
+    if not isinstance(typ, PtrType):
+        parser.raise_error(f"expected a !c.ptr type, got {typ}")
+    return ptr, index, attrs, typ
+
+
+def _print_element(printer: Printer, op: Operation, ptr: SSAValue, index: SSAValue) -> None:
+    printer.print_string(" ")
+    printer.print_operand(ptr)
+    printer.print_string("[")
+    printer.print_operand(index)
+    printer.print_string("]")
+    printer.print_op_attributes(op.attributes)
+    printer.print_string(" : ")
+    printer.print_attribute(ptr.type)
 
 
 # ---------------------------------------------------------------------------
@@ -690,28 +700,13 @@ class LoadOp(IRDLOperation):
 
     @classmethod
     def parse(cls, parser: Parser) -> LoadOp:
-        ptr = parser.parse_unresolved_operand()
-        parser.parse_punctuation("[")
-        index = parser.parse_unresolved_operand()
-        parser.parse_punctuation("]")
-        attrs = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        typ = parser.parse_type()
-        if not isinstance(typ, PtrType):
-            parser.raise_error(f"expected a !c.ptr type, got {typ}")
+        ptr, index, attrs, typ = _parse_element(parser)
         op = cls(parser.resolve_operand(ptr, typ), parser.resolve_operand(index, IndexType()))
         op.attributes.update(attrs)
         return op
 
     def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_operand(self.ptr)
-        printer.print_string("[")
-        printer.print_operand(self.index)
-        printer.print_string("]")
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.ptr.type)
+        _print_element(printer, self, self.ptr, self.index)
 
 
 @irdl_op_definition

@@ -64,7 +64,6 @@ from typing import NoReturn
 from xdsl.context import Context
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
-    Float32Type,
     Float64Type,
     FloatAttr,
     IndexType,

@@ -2,7 +2,10 @@
 pytest-xdist share it safely: entries are written atomically)."""
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault(
     "GRADC_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "gradc")
@@ -16,3 +19,17 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("deterministic", derandomize=True, print_blob=True)
 settings.register_profile("explore", print_blob=True)
 settings.load_profile("explore" if os.environ.get("GRADC_HYPOTHESIS_EXPLORE") else "deterministic")
+
+
+@pytest.fixture(scope="module")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh, empty build cache for one test module (for tests about the
+    cache itself, or that must see cold builds)."""
+    path = tmp_path_factory.mktemp("gradc-cache")
+    old = os.environ.get("GRADC_CACHE_DIR")
+    os.environ["GRADC_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        del os.environ["GRADC_CACHE_DIR"]
+    else:
+        os.environ["GRADC_CACHE_DIR"] = old

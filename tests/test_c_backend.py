@@ -32,18 +32,7 @@ F64_RTOL = 1e-12
 PEDANTIC = ("-std=c99", "-O3", "-Wall", "-Wextra", "-Werror", "-pedantic")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """One fresh build cache per test session (per xdist worker)."""
-    path = tmp_path_factory.mktemp("gradc-cache")
-    old = os.environ.get("GRADC_CACHE_DIR")
-    os.environ["GRADC_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["GRADC_CACHE_DIR"]
-    else:
-        os.environ["GRADC_CACHE_DIR"] = old
-
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 def make_context() -> Context:
     ctx = Context()
@@ -768,7 +757,7 @@ def test_c_func_name_must_be_an_identifier() -> None:
 # Build and cache
 
 
-def test_cache_reuses_builds(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -> None:
+def test_cache_reuses_builds(monkeypatch: pytest.MonkeyPatch, private_cache: Path) -> None:
     module = lower(EXP_2D.replace("@exp2d", "@cached_exp"))
     source, header = print_c_source(module), print_c_header(module)
     calls = []
@@ -787,10 +776,10 @@ def test_cache_reuses_builds(monkeypatch: pytest.MonkeyPatch, cache_dir: Path) -
     assert len(calls) == 1
     assert again.lib.cached_exp_work_size() == 0
     key = cache_key(source, header, resolve_flags(None), build_mod.compiler_command())
-    entry = cache_dir / key
+    entry = private_cache / key
     assert (entry / "kernel.c").read_text() == source
     assert (entry / "kernel.h").read_text() == header
-    assert not [p for p in cache_dir.iterdir() if p.name.startswith(".tmp-")]
+    assert not [p for p in private_cache.iterdir() if p.name.startswith(".tmp-")]
 
 
 RACE_SCRIPT = """
@@ -801,10 +790,10 @@ assert module.lib.race(module.ffi.NULL) == 7
 """
 
 
-def test_concurrent_builds_share_one_entry(cache_dir: Path) -> None:
+def test_concurrent_builds_share_one_entry(private_cache: Path) -> None:
     source = "int race(void *restrict work) { (void)work; return 7; }\n"
     header = "int race(void *restrict work);\n"
-    env = {**os.environ, "GRADC_CACHE_DIR": str(cache_dir)}
+    env = {**os.environ, "GRADC_CACHE_DIR": str(private_cache)}
     procs = [
         subprocess.Popen([sys.executable, "-c", RACE_SCRIPT, source, header], env=env,
                          stderr=subprocess.PIPE, text=True)
@@ -814,8 +803,8 @@ def test_concurrent_builds_share_one_entry(cache_dir: Path) -> None:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     key = cache_key(source, header, resolve_flags(None), build_mod.compiler_command())
-    assert (cache_dir / key / "kernel.c").read_text() == source
-    assert not [p for p in cache_dir.iterdir() if p.name.startswith(".tmp-")]
+    assert (private_cache / key / "kernel.c").read_text() == source
+    assert not [p for p in private_cache.iterdir() if p.name.startswith(".tmp-")]
 
 
 def test_flags_change_the_key(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,19 +25,7 @@ F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 X, Y = 0.7, -1.3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Builds of this module go to a fresh cache, removed afterwards."""
-    import os
-
-    old = os.environ.get("GRADC_CACHE_DIR")
-    os.environ["GRADC_CACHE_DIR"] = str(tmp_path_factory.mktemp("gradc-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GRADC_CACHE_DIR", None)
-    else:
-        os.environ["GRADC_CACHE_DIR"] = old
-
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 def f(x, y):
     return gnp.sin(x) * y + x * x

@@ -29,17 +29,7 @@ from gradc.pipeline import DEFAULT_PIPELINE, compile_module, run_pipeline
 from gradc.tracing import function_name, trace
 
 
-@pytest.fixture(scope="module", autouse=True)
-def private_cache(tmp_path_factory):
-    """Builds of this module go to a fresh cache, removed afterwards."""
-    old = os.environ.get("GRADC_CACHE_DIR")
-    os.environ["GRADC_CACHE_DIR"] = str(tmp_path_factory.mktemp("gradc-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GRADC_CACHE_DIR", None)
-    else:
-        os.environ["GRADC_CACHE_DIR"] = old
-
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 RTOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
 ATOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-13}

@@ -25,7 +25,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     TensorType,
 )
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Block, Region
 
 from gradc.dialects import array
 from gradc.interpreter import run_function

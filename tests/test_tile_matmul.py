@@ -5,7 +5,6 @@ interpreter; the pass options are spelled as on the command line."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -31,18 +30,7 @@ GRADC_OPT = str(Path(sys.executable).parent / "gradc-opt")
 RTOL = {"f32": 2e-5, "f64": 1e-12}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """A fresh build cache for this module's C builds."""
-    path = tmp_path_factory.mktemp("gradc-cache")
-    old = os.environ.get("GRADC_CACHE_DIR")
-    os.environ["GRADC_CACHE_DIR"] = str(path)
-    yield path
-    if old is None:
-        del os.environ["GRADC_CACHE_DIR"]
-    else:
-        os.environ["GRADC_CACHE_DIR"] = old
-
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 @dataclass(frozen=True)
 class Case:

@@ -7,7 +7,8 @@
     def layer(x, w, b):
         return gnp.tanh(x @ w + b)
 
-`jit`, `lower` and `export_c` are the entry points (see `gradc.api`);
+`jit`, `lower` and `export_c` are the entry points (see `gradc.api`),
+`Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
 other (see `gradc.transforms`); `GradcError` is the base of every error a
@@ -17,6 +18,7 @@ user can cause.
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc.api import export_c, jit, lower
 from gradc.errors import GradcError
+from gradc.pipeline import Options
 from gradc.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
 __all__ = [
@@ -32,5 +34,6 @@ __all__ = [
     "jacobian",
     "hessian",
     "GradcError",
+    "Options",
     "numpy",
 ]

@@ -36,7 +36,7 @@ from xdsl.dialects.builtin import ModuleOp
 from gradc import pytree
 from gradc.errors import GradcError, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
-from gradc.pipeline import DEFAULT_PIPELINE, STAGES, function_specs, run_pipeline
+from gradc.pipeline import DEFAULT_OPTIONS, Options, function_specs, run_pipeline
 from gradc.runtime import CompiledFunction, load
 from gradc.tracing import ArgSpec, TracedFunction, trace
 
@@ -200,9 +200,15 @@ class JitFunction:
     the build; calls with traced arrays (inside another traced function)
     trace through `f` instead, so jitted functions compose."""
 
-    def __init__(self, fn: Callable[..., Any], cflags: Sequence[str] | None = None):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        cflags: Sequence[str] | None = None,
+        options: Options = DEFAULT_OPTIONS,
+    ):
         self.fn = fn
         self.cflags = None if cflags is None else tuple(cflags)
+        self.options = options
         self._cache: dict[tuple, Compiled] = {}
         self._positional: dict[tuple, tuple[Compiled, Callable[..., Any]]] = {}
         """Positional arrays, Python floats and NumPy float scalars: the
@@ -271,12 +277,12 @@ class JitFunction:
         return compiled.run(leaves)
 
     def _compile(self, args: tuple, kwargs: dict) -> Compiled:
-        lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags)
+        lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options)
         return lowered.compiled
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
-        """`gradc.lower` of the wrapped function, with this jit's cflags."""
-        return lower(self.fn, *args, cflags=self.cflags, **kwargs)
+        """`gradc.lower` of the wrapped function, with this jit's cflags and options."""
+        return lower(self.fn, *args, cflags=self.cflags, options=self.options, **kwargs)
 
     @property
     def cache_size(self) -> int:
@@ -287,14 +293,27 @@ class JitFunction:
         return f"gradc.jit({getattr(self.fn, '__qualname__', self.fn)!r})"
 
 
-def jit(fn: Callable[..., Any] | None = None, *, cflags: Sequence[str] | None = None) -> Any:
+def jit(
+    fn: Callable[..., Any] | None = None,
+    *,
+    cflags: Sequence[str] | None = None,
+    options: Options | dict[str, Any] | None = None,
+    **option_values: Any,
+) -> Any:
     """Compile `fn` to C on its first call per argument signature.
 
     `cflags` replaces the C compiler flags (default `-O3 -march=native`, or
-    `GRADC_CFLAGS`). Usable as `@gradc.jit` and `@gradc.jit(cflags=[...])`."""
+    `GRADC_CFLAGS`). Pipeline options (`gradc.Options` fields: `tile`,
+    `plan_memory`, `threads`) come as `options=` or as keywords:
+    `gradc.jit(f, threads=2)`. Usable as `@gradc.jit` and
+    `@gradc.jit(cflags=[...], tile=False)`."""
+    try:
+        resolved = Options.make(options, **option_values)
+    except GradcError as err:
+        raise _for_user(err) from None
     if fn is None:
-        return functools.partial(jit, cflags=cflags)
-    return JitFunction(fn, cflags)
+        return functools.partial(jit, cflags=cflags, options=resolved)
+    return JitFunction(fn, cflags, resolved)
 
 
 class Lowered:
@@ -305,9 +324,16 @@ class Lowered:
     lower-array-to-loops), `.c_source`, `.c_header`; `.stages` maps each
     stage's name to its IR; `.compile()` builds it."""
 
-    def __init__(self, traced: TracedFunction, cflags: Sequence[str] | None = None):
+    def __init__(
+        self,
+        traced: TracedFunction,
+        cflags: Sequence[str] | None = None,
+        options: Options = DEFAULT_OPTIONS,
+    ):
         self.traced = traced
         self.cflags = cflags
+        self.options = options
+        self._stages = options.stages()
         self.name = traced.name
         self._modules: dict[str, ModuleOp] = {}
 
@@ -316,14 +342,15 @@ class Lowered:
         return str(self.traced.module)
 
     def _module_after(self, stage: str) -> ModuleOp:
-        """The module after `stage` of `STAGES` (computed once, from the
-        stage before it)."""
+        """The module after `stage` of the pipeline's stages (computed once,
+        from the stage before it)."""
         module = self._modules.get(stage)
         if module is None:
-            names = [name for name, _ in STAGES]
+            names = [name for name, _ in self._stages]
             k = names.index(stage)
             before = self.traced.module if k == 0 else self._module_after(names[k - 1])
-            module = run_pipeline(before.clone(), STAGES[k][1]) if STAGES[k][1] else before
+            passes = self._stages[k][1]
+            module = run_pipeline(before.clone(), passes) if passes else before
             self._modules[stage] = module
         return module
 
@@ -344,14 +371,14 @@ class Lowered:
         if "loops" in self._modules:
             return self._module_after("c")
         # Straight through, without keeping the stages in between.
-        return run_pipeline(self.traced.module.clone(), DEFAULT_PIPELINE)
+        return run_pipeline(self.traced.module.clone(), self.options.pipeline())
 
     @property
     def stages(self) -> dict[str, str]:
         """The IR after each stage, in order: `traced` (with its requests),
         `differentiated`, `simplified`, `loops`, and `c` (the C source)."""
         out = {"traced": self.array_ir}
-        for name, _ in STAGES[:-1]:
+        for name, _ in self._stages[:-1]:
             out[name] = str(self._module_after(name))
         out["c"] = self.c_source
         return out
@@ -420,26 +447,40 @@ def _show_leaves(tree: pytree.PyTreeDef, leaves: Sequence[Any]) -> str:
     return f"{tree} with leaves [{', '.join(map(show, leaves))}]"
 
 
-def lower(fn: Callable[..., Any], *args: Any, cflags: Sequence[str] | None = None, **kwargs: Any) -> Lowered:
-    """Trace `fn` on `args` and expose each level of its compilation."""
+def lower(
+    fn: Callable[..., Any],
+    *args: Any,
+    cflags: Sequence[str] | None = None,
+    options: Options | dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Lowered:
+    """Trace `fn` on `args` and expose each level of its compilation
+    (pipeline `options` as in `gradc.jit`; a jitted `fn` brings its own)."""
     if isinstance(fn, JitFunction):
         cflags = cflags if cflags is not None else fn.cflags
+        options = options if options is not None else fn.options
         fn = fn.fn
     try:
-        return Lowered(trace(fn, args, kwargs or None), cflags)
+        return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options))
     except GradcError as err:
         raise _for_user(err) from None
 
 
 def export_c(
-    fn: Callable[..., Any], *args: Any, path_stem: str | Path, name: str | None = None
+    fn: Callable[..., Any],
+    *args: Any,
+    path_stem: str | Path,
+    name: str | None = None,
+    options: Options | dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write `fn` compiled for `args` as a standalone `path_stem.c` and
-    `path_stem.h` (C function `name`, default `fn`'s name); returns both paths."""
+    `path_stem.h` (C function `name`, default `fn`'s name; pipeline `options`
+    as in `gradc.jit`); returns both paths."""
     if isinstance(fn, JitFunction):
+        options = options if options is not None else fn.options
         fn = fn.fn
     try:
-        lowered = Lowered(trace(fn, args, name=name))
+        lowered = Lowered(trace(fn, args, name=name), None, Options.make(options))
     except GradcError as err:
         raise _for_user(err) from None
     stem = Path(path_stem)

@@ -11,7 +11,8 @@ does, so any pipeline here can be replayed on the command line.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.context import Context
@@ -51,6 +52,63 @@ DEFAULT_PIPELINE: tuple[str, ...] = tuple(name for _, passes in STAGES for name 
 
 TO_LOOPS: tuple[str, ...] = DEFAULT_PIPELINE[: DEFAULT_PIPELINE.index("lower-array-to-loops") + 1]
 """The prefix of the default pipeline that ends at the loops level."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the default pipeline does at the loops level; every combination
+    computes the same numbers (up to float reassociation where documented).
+
+    - `tile`: BLIS-style blocking of matrix products (`tile-matmul`); off,
+      each product is a plain triple loop.
+    - `plan_memory`: buffers whose lifetimes do not overlap share storage,
+      small ones go on the stack (`plan-memory`, `stack-alloc`); off, every
+      temporary gets its own workspace slot.
+    - `threads`: above 1, large independent loops run on that many OpenMP
+      threads (`parallelize{threads=N}`).
+    """
+
+    tile: bool = True
+    plan_memory: bool = True
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("tile", "plan_memory"):
+            if not isinstance(getattr(self, name), bool):
+                raise PipelineError(f"option {name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
+            raise PipelineError(f"option threads must be an integer >= 1, got {self.threads!r}")
+
+    @classmethod
+    def make(cls, options: Options | dict[str, Any] | None = None, **values: Any) -> Options:
+        """`options` (an Options or a dict of its fields) updated by `values`;
+        an unknown name is a PipelineError that lists the known ones."""
+        merged = dict(options.as_dict() if isinstance(options, Options) else options or {})
+        merged.update(values)
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(merged) - set(known))
+        if unknown:
+            raise PipelineError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        return cls(**merged)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def loop_passes(self) -> tuple[str, ...]:
+        """The passes of the `loops` stage for these options."""
+        passes = ["lower-array-to-loops"]
+        if self.tile:
+            passes.append("tile-matmul")
+        return tuple(passes)
+
+    def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((name, self.loop_passes() if name == "loops" else passes) for name, passes in STAGES)
+
+    def pipeline(self) -> tuple[str, ...]:
+        return tuple(name for _, passes in self.stages() for name in passes)
+
+
+DEFAULT_OPTIONS = Options()
 
 
 def available_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -137,6 +195,8 @@ def compile_module(
 
 __all__ = [
     "DEFAULT_PIPELINE",
+    "DEFAULT_OPTIONS",
+    "Options",
     "DIFFERENTIATE",
     "STAGES",
     "ARRAY_PASSES",

@@ -18,6 +18,7 @@ user can cause.
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc.api import export_c, jit, lower
 from gradc.errors import GradcError
+from gradc.numpy import stop_gradient
 from gradc.pipeline import Options
 from gradc.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
@@ -33,6 +34,7 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "stop_gradient",
     "GradcError",
     "Options",
     "numpy",

@@ -93,6 +93,10 @@ class ArrayFunctions(InterpreterFunctions):
         dtype = _result_dtype(op)
         return ((x != 0) if dtype == np.bool_ else x.astype(dtype),)
 
+    @impl(array.StopGradientOp)
+    def run_stop_gradient(self, interp: Interpreter, op: array.StopGradientOp, args: PythonValues):
+        return args
+
     @impl(array.BroadcastOp)
     def run_broadcast(self, interp: Interpreter, op: array.BroadcastOp, args: PythonValues):
         (x,) = args

@@ -823,8 +823,16 @@ def softmax(x: Any, axis: Any = -1) -> Any:
     large inputs do not overflow."""
     if isinstance(x, TracedArray):
         _normalize_axes("softmax", axis, x.shape)
-    e_x = exp(subtract(x, max(x, axis=axis, keepdims=True)))
+    e_x = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))
     return divide(e_x, sum(e_x, axis=axis, keepdims=True))
+
+
+def stop_gradient(x: Any) -> Any:
+    """`x` itself, but no derivative flows through it (JAX's
+    `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
+    if not isinstance(x, TracedArray):
+        return x
+    return x.trace.emit(array.StopGradientOp(x.value), x.weak)
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -832,7 +840,9 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     large inputs do not overflow."""
     if isinstance(x, TracedArray):
         _normalize_axes("logsumexp", axis, x.shape)
-    m = max(x, axis=axis, keepdims=True)
+    # The shift cancels in the value and in every derivative, so none flows
+    # through it (as in JAX): the derivative code skips reduce_max's ties.
+    m = stop_gradient(max(x, axis=axis, keepdims=True))
     out = add(log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)), m)
     return out if keepdims else squeeze(out, axis=axis)
 
@@ -1334,7 +1344,7 @@ __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum",
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
     "where", "logical_and", "logical_or", "logical_not", "astype", "asarray",
-    "square", "relu", "sigmoid", "softmax", "logsumexp",
+    "square", "relu", "sigmoid", "softmax", "logsumexp", "stop_gradient",
     "sum", "max", "min", "amax", "amin", "mean",
     "reshape", "ravel", "squeeze", "expand_dims", "transpose", "broadcast_to",
     "broadcast_shapes", "concatenate", "stack", "shape", "ndim",

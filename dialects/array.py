@@ -166,6 +166,27 @@ class UnaryOp(IRDLOperation, abc.ABC):
 
 
 @irdl_op_definition
+class StopGradientOp(IRDLOperation):
+    """The identity, through which no derivative flows (JAX's
+    `stop_gradient`): its JVP is zero and it passes no cotangent back. The
+    differentiate pass erases it once no derivative request is left."""
+
+    name = "array.stop_gradient"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$input attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        input = SSAValue.get(input)
+        super().__init__(operands=[input], result_types=[input.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.input)
+
+
+@irdl_op_definition
 class NegOp(UnaryOp):
     name = "array.neg"
 
@@ -800,6 +821,7 @@ Array = Dialect(
         CompareOp,
         SelectOp,
         ConvertOp,
+        StopGradientOp,
         BroadcastOp,
         ReshapeOp,
         TransposeOp,

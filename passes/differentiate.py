@@ -15,7 +15,8 @@ generated ones, which nothing references any more. (A private function
 that nothing referenced stays, call-free: the pass removes only what it
 made unused.)
 
-Leaves: functions of `array` ops only, no `autodiff` op and no `func.call`,
+Leaves: functions of `array` ops only, no `autodiff` op, no `func.call` and
+no `array.stop_gradient` (the identity once no derivative is left to take),
 which lower-array-to-loops accepts. Run
 `array-simplify,canonicalize,cse,dce` afterwards: the derivative code is
 written for them (zero-free, with the primal values it needs shared with
@@ -38,6 +39,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
+from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
 from gradc.passes.autodiff.requests import expand_requests, referenced_symbol
 from gradc.passes.autodiff.transform import inline_calls
@@ -72,3 +74,9 @@ class Differentiate(ModulePass):
         for fn in list(op.ops):
             if isinstance(fn, func.FuncOp) and fn.sym_name.data in inlined:
                 op.body.block.erase_op(fn)
+        # No request is left, so no derivative can flow through a
+        # stop_gradient any more: it is the identity from here on.
+        for stop in [o for o in op.walk() if isinstance(o, array.StopGradientOp)]:
+            stop.result.replace_all_uses_with(stop.input)
+            stop.detach()
+            stop.erase()

@@ -453,6 +453,7 @@ ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     array.CompareOp: _compare,
     array.SelectOp: _select,
     array.ConvertOp: _convert,
+    array.StopGradientOp: lambda lw, op, idx: lw.element(op.input, idx),
     array.ConstantOp: _splat,
     array.BroadcastOp: _broadcast,
     array.TransposeOp: _transpose,

@@ -184,6 +184,7 @@ CASES = [
     Case("compare_lt_rank0", lambda a, b: array.CompareOp("lt", a, b), ((), ())),
     Case("select", array.SelectOp, ((2, 3), (2, 3), (2, 3)), bool_inputs=(0,)),
     Case("select_rank0", array.SelectOp, ((), (), ()), bool_inputs=(0,)),
+    Case("stop_gradient", lambda v: array.StopGradientOp(v), ((2, 3),)),
     Case("convert_float", _other_float, ((2, 3),)),
     Case("convert_to_bool", lambda v: array.ConvertOp(v, I1), ((3,),)),
     Case("convert_from_bool", lambda v: array.ConvertOp(v, F64), ((2, 2),), bool_inputs=(0,)),

@@ -571,3 +571,47 @@ def test_non_scalar_hessian_and_bad_jacobian_mode():
 def test_jacobian_of_a_bool_output():
     with pytest.raises(TraceTypeError, match=r"jacrev of <lambda>: output\[1\] of <lambda> is bool\[3\]"):
         gradc.jacrev(lambda x: (gnp.sin(x), x > 0))(X3)
+
+
+# ---------------------------------------------------------------------------
+# stop_gradient, and the shifts of logsumexp and softmax that use it
+# ---------------------------------------------------------------------------
+
+
+def test_stop_gradient_blocks_every_order_of_derivative():
+    x = rng.uniform(0.5, 1.5, 4)
+    # f = sum(x^2 * c) with c = x held constant: df/dx = 2 x c, d2f = diag(2 c).
+    f = lambda x: gnp.sum(x * x * gradc.stop_gradient(x))  # noqa: E731
+    close(gradc.grad(f)(x), 2 * x * x, rtol=1e-13)
+    close(gradc.hessian(f)(x), np.diag(2 * x), rtol=1e-13, atol=1e-14)
+    _, tangent = gradc.jvp(lambda x: gradc.stop_gradient(gnp.sin(x)) + x, (x,), (V3[:1].repeat(4),))
+    close(tangent, V3[:1].repeat(4), rtol=1e-15)
+    assert gradc.stop_gradient(2.5) == 2.5  # outside a trace: the value itself
+    batched = gradc.jacfwd(lambda x: gradc.stop_gradient(x) * x)(x)
+    close(batched, np.diag(x), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_logsumexp_and_softmax_derivatives(axis):
+    z = rng.uniform(-2.0, 2.0, (3, 4))
+    z[1, 2] = z[1, 0]  # ties in the max: the shift's derivative must not matter
+    lse = lambda z: gnp.sum(gnp.logsumexp(z, axis=axis) * np.arange(1.0, 5.0 - axis))  # noqa: E731
+    close(gradc.grad(lse)(z), fd_grad(lse, (z,)), rtol=1e-7, atol=1e-8)
+    close(gradc.hessian(lse)(z).reshape(12, 12), fd_jacobian(lambda z: gradc.grad(lse)(z), z).reshape(12, 12),
+          rtol=1e-5, atol=1e-6)
+    soft = lambda z: gnp.softmax(z, axis=axis) * np.arange(12.0).reshape(3, 4)  # noqa: E731
+    close(gradc.jacrev(soft)(z), fd_jacobian(soft, z), rtol=1e-7, atol=1e-8)
+    # The compiled gradient of logsumexp is a softmax (closed form).
+    weights = np.arange(1.0, 5.0 - axis)
+    weights = weights[:, None] if axis == 1 else weights[None, :]
+    soft_np = np.exp(z - z.max(axis=axis, keepdims=True))
+    soft_np /= soft_np.sum(axis=axis, keepdims=True)
+    close(gradc.grad(lse)(z), soft_np * weights, rtol=1e-13)
+
+
+def test_differentiate_erases_stop_gradient():
+    lowered = gradc.lower(gradc.grad(lambda x: gnp.sum(gnp.logsumexp(x, axis=0))), np.ones((3, 2)))
+    assert "array.stop_gradient" in lowered.array_ir or "autodiff" in lowered.array_ir
+    assert "stop_gradient" not in lowered.differentiated_ir
+    # No tie-splitting of reduce_max is left in the derivative code.
+    assert "array.compare" not in lowered.simplified_ir

@@ -192,6 +192,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.CompareOp: _elementwise,
     array.SelectOp: _elementwise,
     array.ConvertOp: _elementwise,
+    array.StopGradientOp: _elementwise,
     array.BroadcastOp: _broadcast,
     array.ReshapeOp: _reshape,
     array.TransposeOp: _transpose,

@@ -147,8 +147,8 @@ class ConstantOp(IRDLOperation):
 # --------------------------------------------------------------------------
 
 
-class UnaryOp(IRDLOperation, abc.ABC):
-    """Elementwise float -> float on one tensor."""
+class SameTypeOp(IRDLOperation, abc.ABC):
+    """One tensor in, one of the same type out."""
 
     T: ClassVar = VarConstraint("T", base(TensorType))
     input = operand_def(T)
@@ -162,28 +162,23 @@ class UnaryOp(IRDLOperation, abc.ABC):
 
     def verify_(self) -> None:
         static_shape(self, self.input)
+
+
+class UnaryOp(SameTypeOp, abc.ABC):
+    """Elementwise float -> float on one tensor."""
+
+    def verify_(self) -> None:
+        super().verify_()
         _require_float(self, self.input.type)
 
 
 @irdl_op_definition
-class StopGradientOp(IRDLOperation):
+class StopGradientOp(SameTypeOp):
     """The identity, through which no derivative flows (JAX's
     `stop_gradient`): its JVP is zero and it passes no cotangent back. The
     differentiate pass erases it once no derivative request is left."""
 
     name = "array.stop_gradient"
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    input = operand_def(T)
-    result = result_def(T)
-    assembly_format = "$input attr-dict `:` type($result)"
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue | Operation):
-        input = SSAValue.get(input)
-        super().__init__(operands=[input], result_types=[input.type])
-
-    def verify_(self) -> None:
-        static_shape(self, self.input)
 
 
 @irdl_op_definition

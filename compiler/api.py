@@ -37,7 +37,7 @@ from gradc import pytree
 from gradc.errors import GradcError, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, function_specs, run_pipeline
-from gradc.runtime import CompiledFunction, load
+from gradc.runtime import CompiledFunction, generate_function, load
 from gradc.tracing import ArgSpec, TracedFunction, trace
 
 _PYTHON_NUMBER = "Python number"
@@ -117,6 +117,36 @@ class Compiled:
             fallback=self._run_args,
         )
 
+    def tree_call(self, in_tree: pytree.PyTreeDef, mismatch: Callable[..., Any]) -> Callable[..., Any] | None:
+        """The call for positional arguments in `in_tree`'s structure (dicts,
+        lists and tuples of leaves): one generated function that takes the
+        leaves out of the containers with the structure checked on the way
+        (types, lengths, the dict keys) and hands them to `fast_call`; any
+        difference, down to a leaf's shape, goes to `mismatch(*args)`. None
+        for structures it does not generate (named tuples, None leaves)."""
+        destructure = _tree_destructuring(in_tree)
+        if destructure is None:
+            return None
+        params, body, leaves, names = destructure
+
+        def different(*_: Any) -> Any:
+            raise _Different
+
+        env = {**names, "leaf_call": self.fast_call(different), "mismatch": mismatch, "_Different": _Different}
+        args = ", ".join(params)
+        return generate_function(
+            f"{self.name} (tree)",
+            params,
+            [
+                "try:",
+                *(f"    {line}" for line in body),
+                f"    return leaf_call({', '.join(leaves)})",
+                "except (_Different, KeyError):",
+                f"    return mismatch({args})",
+            ],
+            env,
+        )
+
     def _run_args(self, *leaves: Any) -> Any:
         return self.run(leaves)
 
@@ -130,6 +160,58 @@ class Compiled:
         if self.path == "scalar":
             results = [out[()] for out in results]
         return self._finish(results)
+
+
+class _Different(Exception):
+    """Raised inside a generated tree call when the arguments are not of its
+    signature."""
+
+
+def _tree_destructuring(
+    tree: pytree.PyTreeDef,
+) -> tuple[list[str], list[str], list[str], dict[str, Any]] | None:
+    """For positional arguments of structure `tree` (a tuple of subtrees):
+    the parameter names, the lines that check each container and take its
+    children apart (raising _Different or KeyError on any difference), the
+    names of the leaves in flattening order, and the dict keys the lines
+    use. None when the tree holds something other than dicts, lists, tuples
+    and leaves."""
+    if tree.kind is not tuple:
+        return None
+    params = [f"a{k}" for k in range(len(tree.children))]
+    body: list[str] = []
+    leaves: list[str] = []
+    names: dict[str, Any] = {}
+
+    def visit(node: pytree.PyTreeDef, var: str) -> bool:
+        kind = node.kind
+        if kind is None:
+            leaves.append(var)
+            return True
+        if kind not in (dict, list, tuple):
+            return False
+        body.append(f"if type({var}) is not {kind.__name__} or len({var}) != {len(node.children)}: raise _Different")
+        for k, child in enumerate(node.children):
+            if kind is dict:
+                label = f"K{len(names)}"
+                names[label] = node.keys[k]
+                item = f"{var}[{label}]"
+            else:
+                item = f"{var}[{k}]"
+            if child.kind is None:
+                leaves.append(f"v{len(leaves)}")
+                body.append(f"{leaves[-1]} = {item}")
+            else:
+                name = f"{var}_{k}"
+                body.append(f"{name} = {item}")
+                if not visit(child, name):
+                    return False
+        return True
+
+    for param, child in zip(params, tree.children, strict=True):
+        if not visit(child, param):
+            return None
+    return params, body, leaves, names
 
 
 def _finisher(tree: pytree.PyTreeDef) -> Callable[[list[Any]], Any]:
@@ -213,6 +295,9 @@ class JitFunction:
         self._positional: dict[tuple, tuple[Compiled, Callable[..., Any]]] = {}
         """Positional arrays, Python floats and NumPy float scalars: the
         signature without the tree -> its build and generated call."""
+        self._trees: dict[tuple, Callable[..., Any] | None] = {}
+        """Signature with containers -> its generated tree call (None when
+        the structure has none)."""
         self._recent: dict[int, Callable[..., Any]] = {}
         """Number of positional arguments -> the generated call of the
         signature last called with that many."""
@@ -274,7 +359,18 @@ class JitFunction:
             if found is None:
                 found = self._positional[key[1:]] = (compiled, compiled.fast_call(self._dispatch))
             self._recent[len(args)] = found[1]
+        elif not kwargs:
+            # Containers among the positional arguments: a generated call
+            # takes them apart (the signature is checked as it goes).
+            tree_call = self._trees.get(key)
+            if tree_call is None:
+                tree_call = self._trees[key] = compiled.tree_call(key[0], self._call_positional)
+            if tree_call is not None:
+                self._recent[len(args)] = tree_call
         return compiled.run(leaves)
+
+    def _call_positional(self, *args: Any) -> Any:
+        return self._call_tree(args, {})
 
     def _compile(self, args: tuple, kwargs: dict) -> Compiled:
         lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options)

@@ -153,7 +153,7 @@ def load(
     return CompiledFunction(module, name, inputs, outputs)
 
 
-def _generate(name: str, params: Sequence[str], body: Sequence[str], env: dict[str, Any]) -> Callable[..., Any]:
+def generate_function(name: str, params: Sequence[str], body: Sequence[str], env: dict[str, Any]) -> Callable[..., Any]:
     """`def name(params): body` compiled with `env` as its globals. Its file
     name lies in gradc's folder, so error locations and tracebacks skip it
     like gradc's other frames; linecache has its text for tracebacks."""
@@ -304,7 +304,7 @@ class CompiledFunction:
             else:
                 body += ["if r.status:", "    fail(r.status)"]
                 body.append(f"return {result([f'w{k}(r.r{k})' for k in range(len(self.outputs))])}")
-            return _generate(self.name, params, body, env)
+            return generate_function(self.name, params, body, env)
         outs = []
         for k, (shape, dtype, ctype, _) in enumerate(self.outputs):
             env[f"os{k}"], env[f"od{k}"], env[f"oc{k}"] = shape, dtype, ctype
@@ -317,12 +317,12 @@ class CompiledFunction:
             body += ["except ValueError:  # not C-contiguous", f"    return fallback({args})"]
         body.append(call.format(f"status = fn({', '.join([*(f'p{j}' for j in range(len(pointers))), 'work'])})"))
         body += ["if status:", "    fail(status)", f"return {result(outs)}"]
-        return _generate(self.name, params, body, env)
+        return generate_function(self.name, params, body, env)
 
     def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None) -> Callable[..., Any]:
         """The checked path, slow but explicit, returning `result(...)`."""
         outs = [f"o[{k}]" for k in range(len(self.outputs))]
-        finish = _generate(f"{self.name}_result", ["o"], [f"return {result(outs)}"], names or {})
+        finish = generate_function(f"{self.name}_result", ["o"], [f"return {result(outs)}"], names or {})
         call = self._call_checked
         return lambda *args: finish(call(args))
 

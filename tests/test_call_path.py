@@ -228,6 +228,81 @@ def test_the_fast_path_has_no_pytree_work(monkeypatch: pytest.MonkeyPatch) -> No
     jf(Y, X)
 
 
+def _tree_fn(p, xs, scale):
+    (a, b), c = xs
+    return {"y": p["w"] * a + p["b"] * b[0] - c * scale, "n": gnp.sum(p["w"])}
+
+
+def _tree_reference(p, xs, scale):
+    (a, b), c = xs
+    return {"y": p["w"] * a + p["b"] * b[0] - c * scale, "n": np.sum(p["w"])}
+
+
+def test_containers_take_a_generated_call_without_flattening(monkeypatch: pytest.MonkeyPatch) -> None:
+    jf = gradc.jit(_tree_fn)
+    rng = np.random.default_rng(5)
+    p = {"w": rng.standard_normal(3), "b": rng.standard_normal(3)}
+    xs = ((rng.standard_normal(3), [rng.standard_normal(3)]), rng.standard_normal(3))
+    jf(p, xs, 2.0)
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError("flattened the arguments")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(gradc.api.pytree, "flatten", refuse)
+        patched.setattr(gradc.api.JitFunction, "_dispatch", refuse)
+        for scale in (2.0, -0.5):
+            p2 = {"b": p["w"] * 2, "w": p["b"]}  # another insertion order: the same tree
+            got, want = jf(p2, xs, scale), _tree_reference(p2, xs, scale)
+            assert set(got) == {"y", "n"}
+            np.testing.assert_allclose(got["y"], want["y"], rtol=1e-15)
+            np.testing.assert_allclose(got["n"], want["n"], rtol=1e-15)
+    assert jf.cache_size == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["leaf shape", "leaf dtype", "extra key", "other key", "list for tuple", "shorter list", "array for dict"],
+)
+def test_a_different_tree_leaves_the_generated_call(change: str) -> None:
+    """After the generated tree call is in place, any difference in the
+    arguments (down to one leaf) compiles or refuses exactly as the first
+    call would: never a wrong number."""
+    jf = gradc.jit(lambda p, xs: p["w"] * xs[0] + xs[1])
+    p, xs = {"w": np.ones(3)}, (np.arange(3.0), np.full(3, 0.5))
+    np.testing.assert_array_equal(jf(p, xs), np.arange(3.0) + 0.5)
+    if change == "leaf shape":
+        p2, xs2 = {"w": np.ones(4)}, (np.arange(4.0), np.full(4, 0.5))
+    elif change == "leaf dtype":
+        p2, xs2 = {"w": np.ones(3, np.float32)}, (np.arange(3.0, dtype=np.float32), np.full(3, 0.5, np.float32))
+    elif change == "extra key":
+        p2, xs2 = {"w": np.ones(3), "v": np.ones(3)}, xs
+    elif change == "list for tuple":
+        p2, xs2 = p, list(xs)
+    elif change == "array for dict":  # traced again: the function itself refuses
+        with pytest.raises(GradcError, match="unsupported index 'w'"):
+            jf(np.ones(3), xs)
+        return
+    elif change == "other key":
+        with pytest.raises(KeyError):  # raised by the function, as NumPy would
+            jf({"v": np.ones(3)}, xs)
+        return
+    else:
+        with pytest.raises(IndexError):
+            jf(p, xs[:1])
+        return
+    np.testing.assert_array_equal(jf(p2, xs2), p2["w"] * xs2[0] + xs2[1])
+    np.testing.assert_array_equal(jf(p, xs), np.arange(3.0) + 0.5)  # the first build again
+    assert jf.cache_size == 2
+
+
+def test_named_tuples_and_none_keep_the_flattening_call() -> None:
+    Pair = namedtuple("Pair", "a b")
+    jf = gradc.jit(lambda pair, nothing: pair.a - pair.b)
+    for k in range(3):
+        np.testing.assert_array_equal(jf(Pair(np.full(2, k + 1.0), np.ones(2)), None), np.full(2, float(k)))
+
+
 def test_jit_of_a_transformed_function_keeps_its_own_state() -> None:
     g = gradc.grad(f, argnums=(0, 1))
     jg = gradc.jit(g, cflags=["-O1"])

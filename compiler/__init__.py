@@ -16,6 +16,7 @@ user can cause.
 """
 
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
+from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
 from gradc.api import export_c, jit, lower
 from gradc.errors import GradcError
 from gradc.numpy import stop_gradient

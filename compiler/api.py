@@ -400,7 +400,7 @@ def jit(
 
     `cflags` replaces the C compiler flags (default `-O3 -march=native`, or
     `GRADC_CFLAGS`). Pipeline options (`gradc.Options` fields: `tile`,
-    `plan_memory`, `threads`) come as `options=` or as keywords:
+    `plan_memory`, `threads`, `tuned`) come as `options=` or as keywords:
     `gradc.jit(f, threads=2)`. Usable as `@gradc.jit` and
     `@gradc.jit(cflags=[...], tile=False)`."""
     try:

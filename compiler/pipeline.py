@@ -66,14 +66,17 @@ class Options:
       temporary gets its own workspace slot.
     - `threads`: above 1, large independent loops run on that many OpenMP
       threads (`parallelize{threads=N}`).
+    - `tuned`: products that `gradc.tune` has timed on this machine use the
+      remembered block sizes (`tile-matmul{tuned=true}`).
     """
 
     tile: bool = True
     plan_memory: bool = True
     threads: int = 1
+    tuned: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("tile", "plan_memory"):
+        for name in ("tile", "plan_memory", "tuned"):
             if not isinstance(getattr(self, name), bool):
                 raise PipelineError(f"option {name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
@@ -98,7 +101,7 @@ class Options:
         """The passes of the `loops` stage for these options."""
         passes = ["lower-array-to-loops"]
         if self.tile:
-            passes.append("tile-matmul")
+            passes.append("tile-matmul{tuned=true}" if self.tuned else "tile-matmul")
         return tuple(passes)
 
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:

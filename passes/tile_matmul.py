@@ -40,7 +40,9 @@ Options (defaults from the machine, at pass time): `mr` (rows of a tile,
 panel of B in 2/3 of L1d, an MC x KC block of A in 1/16 of L2, a KC x NC
 block of B in half of L2, from sysfs /sys/devices/system/cpu/cpu0/cache),
 `vector-bytes` (64 with AVX-512, 32 with AVX, else 16, from /proc/cpuinfo),
-`direct-bytes` (L2 / 8), `stack-bytes` (16 KiB).
+`direct-bytes` (L2 / 8), `stack-bytes` (16 KiB); `tuned` (false): products
+that `gradc.tune` has timed on this machine take the remembered winner's
+options.
 
 Expects: loops-level functions (after lower-array-to-loops). Other ops are
 left alone, so the pass is optional: lower-loops-to-c still lowers an
@@ -48,14 +50,14 @@ untiled loops.matmul.
 
 Guarantees: no `loops.matmul` is left; the result is a function of the
 input IR, the options and the machine's cache sizes and vector width (the
-defaults), nothing else.
+defaults), and with `tuned` of the tuning file, nothing else.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from math import prod
 from pathlib import Path
@@ -610,6 +612,10 @@ class TileMatmul(ModulePass):
     stack_bytes: int = 16384
     """Panels of B^T on the direct path up to this size are local arrays
     rather than workspace (a function without workspace is cheaper to call)."""
+    tuned: bool = False
+    """Products whose shape `gradc.tune` has timed take the remembered
+    winner's options (for this machine, from the cache folder) instead of
+    the ones above; the others keep them."""
 
     def tiling(self, element: Attribute) -> Tiling:
         """The sizes for one element type, options checked and defaults filled in."""
@@ -651,7 +657,14 @@ class TileMatmul(ModulePass):
             element = matmul.out.type.get_element_type()
             if element not in tilings:
                 tilings[element] = self.tiling(element)
-            block = MatmulTiler(matmul, tilings[element]).tile()
+            tiling = tilings[element]
+            if self.tuned:
+                from gradc.tune import lookup, product_of
+
+                winner = lookup(product_of(matmul))
+                if winner is not None:
+                    tiling = replace(self, tuned=False, **winner).tiling(element)
+            block = MatmulTiler(matmul, tiling).tile()
             for new in list(block.ops):
                 new.detach()
                 Rewriter.insert_op(new, InsertPoint.before(matmul))

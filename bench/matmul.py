@@ -7,6 +7,8 @@ the same run.
   the notes (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset by run.py).
 - torch: `torch.mm`, intra- and inter-op pools at one thread.
 - jax: `jax.jit(jnp.matmul)`, blocked per call.
+- "... 2 threads" (N = 512, 1024): gradc with `threads=2`, NumPy's BLAS
+  and torch with two threads, the process on two cores.
 - gradc-C (N <= 128, not a peer: a floor for gradc): the generated C
   function called from a C loop in another translation unit, so the
   Python-to-C crossing is not in the time.
@@ -31,12 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from timing import Skip, pinned_torch, require
+from timing import THREADS_SUFFIX, Skip, bench_threads, pinned_torch, require
 
 TITLE = "float32 matmul, square N (1 thread)"
 SIZES = (32, 64, 128, 256, 512, 1024)
 SYSTEMS = ("gradc", "numpy", "torch", "jax", "gradc-C")
 C_LOOP_MAX_N = 128
+THREADED = ("gradc", "numpy", "torch")
+"""Systems also run on two threads (two cores) at the sizes below."""
+THREADED_SIZES = (512, 1024)
 PEAK = "FMA peak"
 PEAK_CHAINS, PEAK_LANES = 24, 16
 
@@ -45,6 +50,8 @@ def cases() -> list[tuple[str, str]]:
     rows = [(PEAK, "probe")]
     for n in SIZES:
         rows += [(f"N={n}", system) for system in SYSTEMS if system != "gradc-C" or n <= C_LOOP_MAX_N]
+        if n in THREADED_SIZES:
+            rows += [(f"N={n}", system + THREADS_SUFFIX) for system in THREADED]
     return rows
 
 
@@ -60,7 +67,7 @@ def problem(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def build(config: str, system: str) -> tuple[Any, list[str]]:
     a, b = problem(_size(config))
-    return BUILDERS[system](a, b)
+    return BUILDERS[system.removesuffix(THREADS_SUFFIX)](a, b)
 
 
 def measure(config: str, system: str) -> dict[str, Any]:
@@ -111,6 +118,12 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(f"N={n} GFLOP/s: {shown}")
         peers = {s: g for s, g in by_system.items() if s in ("numpy", "torch", "jax")}
         ours = by_system.get("gradc")
+        two = by_system.get("gradc" + THREADS_SUFFIX)
+        if ours is not None and two is not None:
+            verdict = "met" if two / ours >= 1.7 else "NOT met"
+            target = " (target >= 1.7x at N=1024)" if n == 1024 else ""
+            lines.append(f"N={n}: gradc on 2 threads / 1 thread: {two / ours:.2f}x{target}"
+                         + (f" -> **{verdict}**" if n == 1024 else ""))
         if not peers or ours is None:
             continue
         best_name = max(peers, key=peers.get)
@@ -134,8 +147,9 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
 def _gradc(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:
     import gradc
 
-    fast = gradc.jit(lambda x, y: x @ y)
-    return (lambda: fast(a, b)), ["gradc.jit(a @ b)"]
+    threads = bench_threads()
+    fast = gradc.jit(lambda x, y: x @ y, threads=threads)
+    return (lambda: fast(a, b)), [f"gradc.jit(a @ b, threads={threads})"]
 
 
 def _numpy(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:
@@ -146,7 +160,7 @@ def _numpy(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:
         for pool in threadpool_info():
             if pool.get("user_api") == "blas":
                 notes.append(f"{pool.get('internal_api')} {pool.get('version')} "
-                             f"kernel {pool.get('architecture')}, {pool.get('num_threads')} thread")
+                             f"kernel {pool.get('architecture')}, {pool.get('num_threads')} thread(s)")
     except ImportError:
         notes.append("threadpoolctl not installed: BLAS kernel unknown")
     return (lambda: a @ b), notes
@@ -155,7 +169,7 @@ def _numpy(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:
 def _torch(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:
     torch = pinned_torch()
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-    return (lambda: torch.mm(ta, tb)), [f"torch.mm, {torch.get_num_threads()} thread"]
+    return (lambda: torch.mm(ta, tb)), [f"torch.mm, {torch.get_num_threads()} thread(s)"]
 
 
 def _jax(a: np.ndarray, b: np.ndarray) -> tuple[Any, list[str]]:

@@ -7,7 +7,10 @@ Every system starts from the same parameters and data (made here with a
 fixed seed), and the loss of its first step is recorded so the table can flag
 a system that computes something else.
 
-- gradc: `gradc.jit(step)` with `step` built on `gradc.value_and_grad`.
+- gradc: `gradc.jit(step)` with `step` built on `gradc.value_and_grad`;
+  "gradc tile off", "gradc plan off", "gradc tile+plan off": the same with
+  `gradc.Options` tile=False and/or plan_memory=False (the loop-level
+  passes of issue 4 off).
 - numpy: the same math with the backward pass written by hand.
 - jax: `jax.jit(step)` with `jax.value_and_grad`, blocked on every call.
 - torch: eager autograd (`backward()`) and an in-place `_foreach_add_` update.
@@ -19,10 +22,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from timing import Skip, pinned_torch, require
+from timing import pinned_torch, require
 
 TITLE = "MLP SGD training step (float32, 1 thread)"
-SYSTEMS = ("gradc", "numpy", "jax", "torch")
+GRADC_VARIANTS = {
+    "gradc": {},
+    "gradc tile off": {"tile": False},
+    "gradc plan off": {"plan_memory": False},
+    "gradc tile+plan off": {"tile": False, "plan_memory": False},
+}
+SYSTEMS = (*GRADC_VARIANTS, "numpy", "jax", "torch")
 LEARNING_RATE = 0.1
 
 
@@ -64,6 +73,8 @@ def build(config: str, system: str) -> tuple[Any, list[str]]:
     """A zero-argument callable doing one step on fixed inputs (returns the
     loss first), and notes on how it was set up."""
     params, x, y = problem(config)
+    if system in GRADC_VARIANTS:
+        return _gradc(params, x, y, GRADC_VARIANTS[system])
     return BUILDERS[system](params, x, y)
 
 
@@ -86,12 +97,10 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _gradc(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+def _gradc_step() -> Any:
+    """The training step written with gradc (not jitted)."""
     import gradc
     import gradc.numpy as gnp
-
-    if not hasattr(gradc, "value_and_grad"):
-        raise Skip("gradc.value_and_grad not available in this checkout")
 
     def loss(p, x, y):
         h = gnp.tanh(x @ p["w1"] + p["b1"])
@@ -103,8 +112,42 @@ def _gradc(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
         value, grads = gradc.value_and_grad(loss)(p, x, y)
         return value, {k: p[k] - LEARNING_RATE * grads[k] for k in p}
 
-    fast = gradc.jit(sgd_step)
-    return (lambda: fast(params, x, y)[0]), []
+    return sgd_step
+
+
+def _gradc(params: dict, x: np.ndarray, y: np.ndarray, options: dict[str, Any]) -> tuple[Any, list[str]]:
+    import gradc
+
+    fast = gradc.jit(_gradc_step(), options=options)
+    notes = [", ".join(f"{k}={v}" for k, v in options.items())] if options else []
+    return (lambda: fast(params, x, y)[0]), notes
+
+
+def memory_report() -> list[str]:
+    """Workspace of each step (planned and not) against the sum of all its
+    buffers and the most bytes live at once (issue target: planned
+    workspace <= 1.25x the most live)."""
+    import gradc
+
+    lines = []
+    for config in SIZES:
+        params, x, y = problem(config)
+        planned = getattr(gradc.lower(_gradc_step(), params, x, y), "memory", None)
+        unplanned = getattr(
+            gradc.lower(_gradc_step(), params, x, y, options={"plan_memory": False}), "memory", None
+        )
+        if planned is None or unplanned is None:
+            lines.append(f"{config}: gradc reports no memory figures in this checkout")
+            continue
+        ratio = planned["workspace_bytes"] / max(1, planned["live_bytes"])
+        verdict = "met" if ratio <= 1.25 else "NOT met"
+        lines.append(
+            f"{config}: workspace {planned['workspace_bytes']:,} B planned (+ {planned['stack_bytes']:,} B "
+            f"stack) vs {unplanned['workspace_bytes']:,} B unplanned; sum of all buffers "
+            f"{planned['buffer_bytes']:,} B; most live at once {planned['live_bytes']:,} B; "
+            f"planned / most live = {ratio:.2f} (target <= 1.25) -> **{verdict}**"
+        )
+    return lines
 
 
 def _numpy(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
@@ -173,4 +216,4 @@ def _torch(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
     return call, ["eager: addmm, cross_entropy, backward(), foreach update"]
 
 
-BUILDERS = {"gradc": _gradc, "numpy": _numpy, "jax": _jax, "torch": _torch}
+BUILDERS = {"numpy": _numpy, "jax": _jax, "torch": _torch}

@@ -11,7 +11,8 @@ notes) plus `check(config, system, result)` -> extra columns, or its own
 Each (config, system) runs in a child process started here with one thread
 everywhere: OMP/OPENBLAS/MKL_NUM_THREADS=1, XLA's Eigen pool off, torch pinned
 by the workload, and the whole process on one core with `taskset` when there
-is one, so any helper thread shares that core. OPENBLAS_CORETYPE and
+is one, so any helper thread shares that core. Systems named "... 2 threads"
+get 2 in those variables (and GRADC_BENCH_THREADS) and two cores. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed for NumPy's rows. Every child gets an empty
 GRADC_CACHE_DIR, so gradc's first call really compiles. Round r pins to core
 r mod (cores available); each row keeps the round with the lowest median (the
@@ -38,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from timing import Skip, first_call, per_call, seconds
+from timing import Skip, first_call, per_call, seconds, threads_of
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -92,23 +93,31 @@ def child(workload: str, config: str, system: str) -> None:
 
 def child_env(system: str, cache_dir: str) -> dict[str, str]:
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"
+    threads = str(threads_of(system))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GRADC_BENCH_THREADS"):
+        env[var] = threads
     env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
     env["JAX_PLATFORMS"] = "cpu"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     env["GRADC_CACHE_DIR"] = cache_dir
-    if system == "numpy":
+    if system.split(" ")[0] == "numpy":
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
     return env
 
 
-def run_child(workload: str, config: str, system: str, core: int | None) -> dict[str, Any]:
-    """One fresh process measuring one row; failures become a note."""
+def run_child(
+    workload: str, config: str, system: str, core: int | None, cores: list[int | None]
+) -> dict[str, Any]:
+    """One fresh process measuring one row; failures become a note. A
+    two-thread row gets two cores (when there are two)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", workload, config, system]
     if core is not None:
-        command = ["taskset", "-c", str(core), *command]
+        if threads_of(system) > 1 and len(cores) > 1:
+            pinned = ",".join(str(c) for c in cores[: threads_of(system)])
+        else:
+            pinned = str(core)
+        command = ["taskset", "-c", pinned, *command]
     cache_dir = tempfile.mkdtemp(prefix="bench-gradc-cache-")
     try:
         proc = subprocess.run(
@@ -166,7 +175,7 @@ def run_workload(workload: str, rounds: int, cores: list[int | None]) -> dict[st
         core = cores[round_index % len(cores)]
         for config, system in cases:
             start = time.perf_counter()
-            result = run_child(workload, config, system, core)
+            result = run_child(workload, config, system, core, cores)
             runs[(config, system)].append((core, result))
             status = (
                 seconds(result["median_s"]) if "median_s" in result
@@ -270,6 +279,31 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def targets_issue4(results: list[dict[str, Any]]) -> list[str]:
+    """The MLP-step targets of issue 4 (the matmul ones are in the matmul
+    checks, the memory one in the memory section)."""
+    rows = {(row["config"], row["system"]): row.get("median_s") for r in results if r["workload"] == "mlp_step"
+            for row in r["rows"]}
+    out = []
+    a = "(a) 64-128-10 b32"
+    g, j = rows.get((a, "gradc")), rows.get((a, "jax"))
+    if g and j:
+        out.append(f"- MLP step {a} >= 2.5x faster than JAX jit: gradc {seconds(g)}, jax {seconds(j)} "
+                   f"({j / g:.2f}x) -> **{'met' if j / g >= 2.5 else 'NOT met'}**")
+    b = "(b) 784-512-10 b128"
+    g, j, t = rows.get((b, "gradc")), rows.get((b, "jax")), rows.get((b, "torch"))
+    if g and j and t:
+        best = min(j, t)
+        out.append(f"- MLP step {b} no slower than the fastest of JAX jit and PyTorch: gradc {seconds(g)}, "
+                   f"jax {seconds(j)}, torch {seconds(t)} (gradc / fastest {g / best:.2f}) "
+                   f"-> **{'met' if g <= best else 'NOT met'}**")
+    for config in (a, b):
+        on, off = rows.get((config, "gradc")), rows.get((config, "gradc tile+plan off"))
+        if on and off:
+            out.append(f"- {config}: tiling + planning on {seconds(on)} vs off {seconds(off)} ({off / on:.2f}x)")
+    return out
+
+
 def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
     blas = machine.get("numpy_blas")
     blas_text = (
@@ -300,6 +334,9 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
     for result in results:
         lines += [f"- {result['title'].split(' (')[0]}: {check}" for check in result["checks"]]
     lines += ["", "## Targets (issue 3)", "", *targets(results), ""]
+    lines += ["## Targets (issue 4)", "", *targets_issue4(results), "", "## Memory of the MLP step", ""]
+    lines += [f"- {line}" for line in memory_report()]
+    lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system).", ""]
     text = "\n".join(lines)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "README.md").write_text(text)
@@ -335,6 +372,66 @@ def main() -> None:
     ]
     print()
     print(write_report(results, machine, args.rounds, time.perf_counter() - start))
+    plot(results)
+
+
+def memory_report() -> list[str]:
+    try:
+        import mlp_step
+
+        return mlp_step.memory_report()
+    except Exception as err:  # a report line, not a lost run
+        return [f"memory figures failed: {err.__class__.__name__}: {err}"]
+
+
+def plot(results: list[dict[str, Any]]) -> None:
+    """matmul.png: GFLOP/s against N per system, with the measured peak;
+    mlp_step.png: step time per system for each size (log scale)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plots")
+        return
+    by_name = {r["workload"]: r for r in results}
+    if "matmul" in by_name:
+        rows = [r for r in by_name["matmul"]["rows"] if "median_s" in r]
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for system in dict.fromkeys(r["system"] for r in rows if r["config"].startswith("N=")):
+            points = sorted(
+                (int(r["config"][2:]), 2 * int(r["config"][2:]) ** 3 / r["median_s"] * 1e-9)
+                for r in rows if r["system"] == system and r["config"].startswith("N=")
+            )
+            ax.plot(*zip(*points), marker="o", label=system, linewidth=2.5 if system.startswith("gradc") else 1.2)
+        peak = next((r.get("gflops") for r in rows if r["system"] == "probe"), None)
+        if peak:
+            ax.axhline(peak, color="gray", linestyle="--", label=f"FMA peak, 1 core ({peak:.0f})")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("N (square float32 matmul)")
+        ax.set_ylabel("GFLOP/s")
+        ax.set_title("float32 matmul")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(RESULTS / "matmul.png", dpi=110)
+        plt.close(fig)
+    if "mlp_step" in by_name:
+        rows = [r for r in by_name["mlp_step"]["rows"] if "median_s" in r]
+        configs = list(dict.fromkeys(r["config"] for r in rows))
+        fig, axes = plt.subplots(1, len(configs), figsize=(6 * len(configs), 4))
+        for ax, config in zip(axes if len(configs) > 1 else [axes], configs):
+            here = [r for r in rows if r["config"] == config]
+            names = [r["system"] for r in here]
+            values = [r["median_s"] * 1e6 for r in here]
+            colors = ["tab:blue" if n.startswith("gradc") else "tab:gray" for n in names]
+            ax.barh(names, values, color=colors)
+            ax.set_xscale("log")
+            ax.set_xlabel("microseconds per step (median, 1 thread)")
+            ax.set_title(f"MLP SGD step {config}")
+        fig.tight_layout()
+        fig.savefig(RESULTS / "mlp_step.png", dpi=110)
+        plt.close(fig)
 
 
 if __name__ == "__main__":

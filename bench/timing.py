@@ -11,6 +11,7 @@ compiler); the row is then reported with that note instead of a time.
 
 from __future__ import annotations
 
+import os
 import gc
 import statistics
 import time
@@ -77,10 +78,25 @@ def require(module_name: str) -> Any:
         raise Skip(f"{module_name} not installed ({err.__class__.__name__})") from None
 
 
+THREADS_SUFFIX = " 2 threads"
+"""A system name ending in this runs on two threads and two cores
+(run.py sets the thread variables and the cores; `bench_threads` reads them)."""
+
+
+def threads_of(system: str) -> int:
+    return 2 if system.endswith(THREADS_SUFFIX) else 1
+
+
+def bench_threads() -> int:
+    """Threads this row may use (GRADC_BENCH_THREADS, set by run.py)."""
+    return int(os.environ.get("GRADC_BENCH_THREADS", "1"))
+
+
 def pinned_torch() -> Any:
-    """torch with its intra- and inter-op thread pools at one thread."""
+    """torch with its intra- and inter-op thread pools at the row's thread
+    count (one unless the row is a two-thread one)."""
     torch = require("torch")
-    torch.set_num_threads(1)
+    torch.set_num_threads(bench_threads())
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:

@@ -113,3 +113,25 @@ def test_options_choose_the_loop_passes() -> None:
     assert "microkernel" in tiled and "microkernel" not in untiled
     jitted = gradc.jit(lambda a, b: a @ b, tile=False)
     assert "microkernel" not in jitted.lower(a, b).c_source
+
+
+@pytest.mark.parametrize("options", COMBINATIONS, ids=IDS)
+def test_every_combination_gives_standalone_warning_free_c(options: Options, tmp_path) -> None:
+    """No heap, no warnings under -Wall -Wextra -Werror (with -fopenmp where
+    the code has OpenMP pragmas, without it otherwise: they must then be
+    the only thing the compiler ignores), for the MLP training step."""
+    import re
+    import subprocess
+
+    args = _mlp_args(64, 128, 10, 32, np.float32)
+    lowered = gradc.lower(_mlp_step, *args, options=options)
+    source = lowered.c_source
+    assert not re.search(r"\b(malloc|calloc|realloc|free)\s*\(", source)
+    (tmp_path / "step.c").write_text(source)
+    (tmp_path / "step.h").write_text(lowered.c_header)
+    openmp = ["-fopenmp"] if "#pragma omp" in source else []
+    done = subprocess.run(
+        ["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", *openmp, "-c", "step.c"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -183,11 +183,9 @@ def lifetimes(f: func.FuncOp) -> list[Buffer]:
     buffers: list[Buffer] = []
     for op in f.body.walk():
         if isinstance(op, loops.AllocOp) and op.placement.data == "workspace":
-            here = position[top_level(f, op)]
-            buffer = Buffer(op, {op.result}, buffer_bytes(op), here, here)
+            buffer = Buffer(op, {op.result}, buffer_bytes(op), start=-1, end=-1)  # no access yet
             owner[op.result] = buffer
             buffers.append(buffer)
-            buffer.start = -1  # no access seen yet
         elif isinstance(op, loops.ReshapeOp) and op.source in owner:
             owner[op.result] = owner[op.source]
             owner[op.source].views.add(op.result)
@@ -197,8 +195,8 @@ def lifetimes(f: func.FuncOp) -> list[Buffer]:
                 buffer.start = here if buffer.start < 0 else buffer.start
                 buffer.end = here
     for buffer in buffers:
-        if buffer.start < 0:  # never accessed: a point at its alloc
-            buffer.start = buffer.end
+        if buffer.start < 0:  # never accessed: a point where it is allocated
+            buffer.start = buffer.end = position[top_level(f, buffer.alloc)]
     return buffers
 
 

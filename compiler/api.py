@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from gradc import pytree
@@ -461,6 +462,20 @@ class Lowered:
     @cached_property
     def loops_ir(self) -> str:
         return str(self._module_after("loops"))
+
+    @cached_property
+    def memory(self) -> dict[str, int]:
+        """Bytes of memory the compiled function uses besides its arguments:
+        `workspace_bytes` (what the caller provides, `NAME_work_size()`),
+        `stack_bytes` (local arrays), `buffer_bytes` (all workspace buffers
+        together: the workspace without plan-memory) and `live_bytes` (the
+        most workspace bytes live at one point of the program)."""
+        from gradc.passes.plan_memory import memory_figures
+
+        for op in self._module_after("loops").ops:
+            if isinstance(op, func.FuncOp) and op.sym_name.data == self.name:
+                return memory_figures(op)
+        raise KeyError(f"no function @{self.name} at the loops level")
 
     @cached_property
     def _c_module(self) -> ModuleOp:

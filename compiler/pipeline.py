@@ -41,7 +41,7 @@ ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("differentiated", DIFFERENTIATE),
     ("simplified", ARRAY_PASSES),
-    ("loops", ("lower-array-to-loops", "tile-matmul")),
+    ("loops", ("lower-array-to-loops", "tile-matmul", "stack-alloc", "plan-memory")),
     ("c", ("lower-loops-to-c",)),
 )
 """The default pipeline in named stages; `gradc.lower` shows the IR after
@@ -102,6 +102,10 @@ class Options:
         passes = ["lower-array-to-loops"]
         if self.tile:
             passes.append("tile-matmul{tuned=true}" if self.tuned else "tile-matmul")
+        if self.plan_memory:
+            # After tiling, which adds the packed panels; stack first, so
+            # that plan-memory lays out only what stays in the workspace.
+            passes += ["stack-alloc", "plan-memory"]
         return tuple(passes)
 
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -41,6 +41,19 @@ import numpy as np
 
 WORKSPACE_ALIGN = 64
 
+DEBUG_WORKSPACE_ENV = "GRADC_DEBUG_WORKSPACE"
+"""Set to `nan` (when a function is loaded) to fill its workspace with NaN
+bytes (0xff) before every call: a buffer read before it is written, or
+overwritten while still live (a wrong memory plan), then shows up as NaN or
+wrong numbers instead of stale values that happen to be right."""
+
+
+def _debug_fill() -> bool:
+    value = os.environ.get(DEBUG_WORKSPACE_ENV, "")
+    if value not in ("", "nan"):
+        raise ValueError(f"{DEBUG_WORKSPACE_ENV} must be 'nan' or unset, got {value!r}")
+    return value == "nan"
+
 C_ELEMENT_TYPES = {
     "float32": "float[]",
     "float64": "double[]",
@@ -178,7 +191,9 @@ class CompiledFunction:
     arrays); `caller()` makes leaner calls for `gradc.jit`.
 
     The workspace is allocated once and reused, so calls on one instance are
-    serialized by a lock (only when there is a workspace)."""
+    serialized by a lock (only when there is a workspace). With
+    GRADC_DEBUG_WORKSPACE=nan in the environment when it is made, the
+    workspace is filled with NaN before every call (`DEBUG_WORKSPACE_ENV`)."""
 
     def __init__(
         self,
@@ -200,6 +215,8 @@ class CompiledFunction:
         self.outputs = [self._spec(ffi, s, d) for s, d in outputs]
         self._n_inputs = len(self.inputs)
         self._lock = threading.Lock() if work_size else None
+        self._work_memory: np.ndarray | None = None
+        self.fills_workspace = bool(work_size) and _debug_fill()
         if work_size:
             raw = np.empty(work_size + WORKSPACE_ALIGN, dtype=np.uint8)
             start = -raw.ctypes.data % WORKSPACE_ALIGN
@@ -267,6 +284,7 @@ class CompiledFunction:
             "entry": self.scalar_entry,
             "work": self._work,
             "lock": self._lock,
+            "work_memory": self._work_memory,
             "fail": self._fail,
             "ndarray": np.ndarray,
             "empty": np.empty,
@@ -293,6 +311,8 @@ class CompiledFunction:
         if tests:
             body += [f"if not ({' and '.join(tests)}):", f"    return mismatch({args})"]
         call = "with lock:\n        {}" if self._lock is not None else "{}"
+        if self.fills_workspace:
+            call = "with lock:\n        work_memory.fill(255)\n        {}"
         if by_value:
             body.append(call.format(f"r = entry({', '.join([*params, 'work'])})"))
             for k, (_, dtype, _, _) in enumerate(self.outputs):
@@ -341,6 +361,8 @@ class CompiledFunction:
             status = self._fn(*pointers, self._work)
         else:
             with self._lock:
+                if self.fills_workspace:
+                    self._work_memory.fill(255)
                 status = self._fn(*pointers, self._work)
         if status != 0:
             self._fail(status)

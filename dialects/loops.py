@@ -61,6 +61,9 @@ from xdsl.utils.exceptions import VerifyException
 
 PLACEMENTS = ("stack", "workspace")
 NUM_INPUTS_ATTR = "loops.num_inputs"
+WORKSPACE_ALIGN = 64
+"""Bytes every workspace buffer's offset is a multiple of (a cache line, and
+an AVX-512 vector)."""
 
 
 def memref_shape(op: Operation, value: SSAValue) -> tuple[int, ...]:
@@ -162,18 +165,28 @@ class AllocOp(IRDLOperation):
     """A temporary buffer: `loops.alloc "workspace" : memref<64x256xf32>`.
 
     `stack` buffers become fixed-size local arrays in C; `workspace` buffers
-    live at an offset in the caller-provided workspace."""
+    live at an offset in the caller-provided workspace. `plan-memory` fixes
+    that offset (`loops.alloc "workspace" at 128 : ...`, in bytes, a multiple
+    of 64); without one, lower-loops-to-c lays the buffers out one after the
+    other."""
 
     name = "loops.alloc"
     placement = prop_def(StringAttr)
+    offset = opt_prop_def(IntegerAttr[I64])
     result = result_def(MemRefType)
-    assembly_format = "$placement attr-dict `:` type($result)"
+    assembly_format = "$placement (`at` $offset^)? attr-dict `:` type($result)"
     traits = traits_def(NoMemoryEffect())
 
-    def __init__(self, typ: MemRefType, placement: str = "workspace"):
-        super().__init__(
-            properties={"placement": StringAttr(placement)}, result_types=[typ]
-        )
+    def __init__(self, typ: MemRefType, placement: str = "workspace", offset: int | None = None):
+        properties: dict[str, Attribute] = {"placement": StringAttr(placement)}
+        if offset is not None:
+            properties["offset"] = _i64(offset)
+        super().__init__(properties=properties, result_types=[typ])
+
+    @property
+    def byte_offset(self) -> int | None:
+        """The planned workspace offset in bytes, if any."""
+        return None if self.offset is None else self.offset.value.data
 
     def verify_(self) -> None:
         memref_shape(self, self.result)
@@ -181,6 +194,15 @@ class AllocOp(IRDLOperation):
             raise VerifyException(
                 f"{self.name}: placement must be one of {', '.join(PLACEMENTS)}, "
                 f"got '{self.placement.data}'"
+            )
+        offset = self.byte_offset
+        if offset is None:
+            return
+        if self.placement.data != "workspace":
+            raise VerifyException(f"{self.name}: only workspace buffers have an offset")
+        if offset < 0 or offset % WORKSPACE_ALIGN:
+            raise VerifyException(
+                f"{self.name}: offset must be a non-negative multiple of {WORKSPACE_ALIGN}, got {offset}"
             )
 
 

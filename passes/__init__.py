@@ -45,6 +45,16 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return TileMatmul
 
+    def plan_memory() -> type[ModulePass]:
+        from gradc.passes.plan_memory import PlanMemory
+
+        return PlanMemory
+
+    def stack_alloc() -> type[ModulePass]:
+        from gradc.passes.stack_alloc import StackAlloc
+
+        return StackAlloc
+
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
 
@@ -58,5 +68,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "differentiate": differentiate,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
+        "plan-memory": plan_memory,
+        "stack-alloc": stack_alloc,
         "tile-matmul": tile_matmul,
     }

@@ -10,8 +10,10 @@ Produces, for each function NAME (sanitized to a C identifier):
 and, first in the module, the `static inline` helpers the bodies call
 (NaN-propagating maximum/minimum). Every memref is a flat row-major pointer:
 `%b[%i, %j]` on memref<MxN> is `b[i * N + j]`, with constant index math folded.
-`loops.alloc "workspace"` buffers take consecutive 64-byte-aligned offsets in
-`work` (no reuse: plan-memory does that), `"stack"` buffers become local
+`loops.alloc "workspace"` buffers sit at their planned offset in `work`
+(plan-memory), or, in an unplanned function, at consecutive 64-byte-aligned
+offsets; pointers to bytes that two planned buffers share are not `restrict`
+(`shared_storage`). `"stack"` buffers become local
 arrays, `loops.constant` a `static const` array, `loops.reshape` the same
 pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
 `c.pack` on the same pointers; a `loops.matmul` that `tile-matmul` did not block becomes a plain
@@ -49,7 +51,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import c, loops
 
-WORKSPACE_ALIGN = 64
+WORKSPACE_ALIGN = loops.WORKSPACE_ALIGN
 WORK_SIZE_SUFFIX = "_work_size"
 
 FLOAT_BINARY: dict[type[Operation], type[c.BinaryExprOp]] = {
@@ -211,6 +213,31 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
     return nest
 
 
+def shared_storage(f: func.FuncOp) -> set[loops.AllocOp] | None:
+    """The planned workspace buffers whose bytes overlap another's (None when
+    `f` is unplanned). Their pointers are not `restrict`: C promises nothing
+    about two restrict pointers to one object in one function, even when
+    their accesses never overlap in time, and an in-place loop reads and
+    writes the same element through two of them."""
+    allocs = [a for a in f.walk() if isinstance(a, loops.AllocOp) and a.byte_offset is not None]
+    if not allocs:
+        return None
+    ranges = []
+    for a in allocs:
+        typ = a.result.type
+        assert isinstance(typ, MemRefType)
+        ranges.append((a.byte_offset, a.byte_offset + prod(typ.get_shape()) * element_bytes(typ.get_element_type()), a))
+    ranges.sort(key=lambda r: r[0])
+    shared: set[loops.AllocOp] = set()
+    reach, reacher = -1, None
+    for lo, hi, a in ranges:
+        if lo < reach and hi > lo:
+            shared.update((a, reacher))
+        if hi > reach:
+            reach, reacher = hi, a
+    return shared
+
+
 IndexValue = int | SSAValue
 """An index during lowering: a Python int while it is constant, so index math folds."""
 
@@ -226,6 +253,7 @@ class _FunctionLowering:
         self.buffers: dict[SSAValue, tuple[SSAValue, tuple[int, ...]]] = {}
         self.block = Block()
         self.work: SSAValue | None = None
+        self.shared = shared_storage(f)
         self.work_end = 0
         self.temp_count = 0
 
@@ -473,9 +501,13 @@ class _FunctionLowering:
             new = self.add(c.ArrayOp(max(1, prod(shape)), element))
         else:
             assert self.work is not None
-            offset = _align(self.work_end)
-            self.work_end = offset + prod(shape) * element_bytes(element)
-            ptr = c.PtrType(element, restrict=True)
+            size = prod(shape) * element_bytes(element)
+            planned = op.byte_offset
+            if (planned is None) != (self.shared is None):
+                self.fail("either every workspace buffer has a planned offset or none has", at=op)
+            offset = _align(self.work_end) if planned is None else planned
+            self.work_end = max(self.work_end, offset + size)
+            ptr = c.PtrType(element, restrict=self.shared is None or op not in self.shared)
             new = self.add(c.ByteOffsetOp(self.work, offset, ptr))
         self.name_buffer(op.result, new, "t")
         self.buffers[op.result] = (new, shape)

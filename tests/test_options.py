@@ -135,3 +135,20 @@ def test_every_combination_gives_standalone_warning_free_c(options: Options, tmp
         cwd=tmp_path, capture_output=True, text=True,
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_plan_memory_option_plans_the_workspace() -> None:
+    """With plan_memory the loops level carries planned offsets and the
+    figures, and the built function's workspace is the planned one; without,
+    neither (the buffers lie one after the other)."""
+    fn, make_args = CASES["mlp step 64-128-10 b32"]
+    args = make_args(np.float32)
+    for options, name in zip(COMBINATIONS, IDS, strict=True):
+        lowered = gradc.jit(fn, options=options).lower(*args)
+        planned = "loops.workspace_bytes" in lowered.loops_ir
+        assert planned == options.plan_memory, name
+        assert (' "workspace" at ' in lowered.loops_ir) == options.plan_memory, name
+        memory = lowered.memory
+        assert lowered.compiled.function.work_size == memory["workspace_bytes"], name
+        if options.plan_memory:
+            assert memory["workspace_bytes"] < memory["buffer_bytes"], name

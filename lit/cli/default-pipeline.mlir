@@ -3,7 +3,7 @@
 // C compiles as strict C99.
 // RUN: gradc-opt %s -p gradc-default -t c | filecheck %s
 // The same, spelled out pass by pass:
-// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,tile-matmul,lower-loops-to-c -t c | filecheck %s
+// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,tile-matmul,stack-alloc,plan-memory,lower-loops-to-c -t c | filecheck %s
 // REQUIRES: c-compiler
 // RUN: gradc-opt %s -p gradc-default -t c -o %t.c
 // RUN: %cc -c %t.c -o %t.o
@@ -11,8 +11,9 @@
 // The matmul is one register tile (tile-matmul), a function of its own ...
 // CHECK:      static inline void [[KERNEL:gradc_microkernel_f32x16_2x4x3_a3_1_b4_c4]](const float *restrict a, const float *restrict b, float *restrict c) {
 // CHECK:      int layer(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict out, void *restrict work) {
-// ... writing into the workspace ...
-// CHECK-NEXT:     float *restrict [[ACC:.*]] = (float *)work;
+// ... writing into a local array (stack-alloc: it is small) ...
+// CHECK-NEXT:     (void)work;
+// CHECK-NEXT:     float [[ACC:.*]][8];
 // CHECK-NEXT:     [[KERNEL]](x, w, [[ACC]]);
 // ... and bias add and tanh are one loop nest writing the output.
 // CHECK:          const float {{.*}} = [[ACC]][{{.*}}];
@@ -21,9 +22,9 @@
 // CHECK-NEXT:     out[{{.*}}] = [[Y]];
 // CHECK:          return 0;
 // CHECK-NEXT: }
-// 2 x 4 x f32 of workspace for the matmul result.
+// No workspace left.
 // CHECK:      size_t layer_work_size(void) {
-// CHECK-NEXT:     return (size_t)64;
+// CHECK-NEXT:     return (size_t)0;
 func.func @layer(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
   %0 = array.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
   %1 = array.broadcast %b dims [1] : tensor<4xf32> -> tensor<2x4xf32>

@@ -90,3 +90,19 @@ func.func @store_type(%x: memref<4xf32>, %v: f64) {
   }
   func.return
 }
+
+// -----
+
+func.func @misaligned_offset() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.alloc: offset must be a non-negative multiple of 64, got 32
+  %a = loops.alloc "workspace" at 32 : memref<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @stack_offset() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.alloc: only workspace buffers have an offset
+  %a = loops.alloc "stack" at 64 : memref<4xf32>
+  func.return
+}

@@ -47,3 +47,11 @@ func.func @scalar(%x: memref<f64>, %y: memref<f64>) {
   loops.store %v, %y[] {tag} : memref<f64>
   func.return
 }
+
+// A planned workspace buffer carries its byte offset.
+// CHECK-LABEL: func.func @planned
+// CHECK-NEXT:    %{{.*}} = loops.alloc "workspace" at 128 : memref<16xf32>
+func.func @planned() {
+  %a = loops.alloc "workspace" at 128 : memref<16xf32>
+  func.return
+}

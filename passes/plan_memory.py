@@ -1,0 +1,390 @@
+"""plan-memory: workspace buffers whose lifetimes do not overlap share storage.
+
+Expects: loops-level functions (after lower-array-to-loops, and after
+tile-matmul and stack-alloc when they run). Every `loops.alloc "workspace"`
+gets a byte offset (`loops.alloc "workspace" at 128`), which lower-loops-to-c
+uses instead of laying the buffers out one after the other.
+
+Liveness. Program points are the ops of the function body, in order (a loop
+nest is one point: a use anywhere inside it counts at its top-level
+ancestor). A buffer is every value that views it: the alloc's result and the
+`loops.reshape`s of it, transitively. Its lifetime is the closed interval
+from its first access (its first write, in a well-formed program) to its last
+use; reshapes themselves touch no memory and do not count. Two buffers may
+share bytes only if their intervals are disjoint: the one loop nest where one
+dies and the other is born is a point of both, so they do not share, except:
+
+In place. A loop nest that writes B and reads A, where A dies in that nest
+and B is born there, may give B A's storage when (`in_place`):
+  * A and B have the same element type and the same number of elements;
+  * inside the nest, B's only use is one `loops.store` and every use of A is
+    a `loops.load`;
+  * the store's indices, leaving out those on dimensions of extent 1 (which
+    can only be 0), are exactly the induction variables of the loops around
+    the store inside the nest, each once: every iteration writes its own
+    element, none is written twice;
+  * every load of A is in the same block as the store and before it, through
+    a view of the same shape, with the very same index values: the element
+    an iteration reads is the element it then writes, at the same flat
+    offset.
+So each element of A is read only by the iteration that overwrites it, and
+before the overwrite: every read sees A's value. A broadcast (A[i] read for
+B[i, j]), a transpose (A[j, i] for B[i, j]), a shifted or a second store
+does not qualify.
+
+Placement: groups of buffers that share storage in place are placed as one;
+larger groups first (ties in program order), each at the lowest 64-byte
+aligned offset that does not overlap a placed group whose lifetime overlaps
+its own (first fit by size, the usual greedy for interval colouring; it
+lands close to the largest set of simultaneously live bytes).
+
+Records on each `func.func`: `loops.workspace_bytes` (the workspace the
+function needs, what `NAME_work_size()` returns), `loops.buffer_bytes` (the
+sum of all workspace buffers, what an unplanned layout needs before
+alignment), `loops.live_bytes` (the largest total of workspace buffers live
+at one program point, counting in-place pairs twice: a lower bound for any
+layout without in-place reuse) and `loops.stack_bytes` (local arrays).
+
+`check_plan(module)` recomputes lifetimes from the planned IR on its own and
+raises `PlanError` if two buffers with overlapping bytes have overlapping
+lifetimes, unless they are an in-place pair (checked again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import PassFailedException
+
+from gradc.dialects import loops
+from gradc.passes.lower_loops_to_c import element_bytes
+
+PASS_NAME = "plan-memory"
+WORKSPACE_BYTES_ATTR = "loops.workspace_bytes"
+BUFFER_BYTES_ATTR = "loops.buffer_bytes"
+LIVE_BYTES_ATTR = "loops.live_bytes"
+STACK_BYTES_ATTR = "loops.stack_bytes"
+FIGURES = {
+    "workspace_bytes": WORKSPACE_BYTES_ATTR,
+    "stack_bytes": STACK_BYTES_ATTR,
+    "buffer_bytes": BUFFER_BYTES_ATTR,
+    "live_bytes": LIVE_BYTES_ATTR,
+}
+"""The memory figures a planned function carries, by `Lowered.memory` key."""
+
+
+class PlanError(Exception):
+    """A planned layout in which two buffers could overwrite each other."""
+
+
+def align(n: int) -> int:
+    return -(-n // loops.WORKSPACE_ALIGN) * loops.WORKSPACE_ALIGN
+
+
+def buffer_bytes(alloc: loops.AllocOp) -> int:
+    """Bytes of the buffer (an empty one counts as one element, as in C)."""
+    typ = alloc.result.type
+    assert isinstance(typ, MemRefType)
+    return max(1, prod(typ.get_shape())) * element_bytes(typ.get_element_type())
+
+
+def stack_bytes(f: func.FuncOp) -> int:
+    return sum(buffer_bytes(a) for a in f.walk() if isinstance(a, loops.AllocOp) and a.placement.data == "stack")
+
+
+def workspace_allocs(f: func.FuncOp) -> list[loops.AllocOp]:
+    return [a for a in f.walk() if isinstance(a, loops.AllocOp) and a.placement.data == "workspace"]
+
+
+def top_level(f: func.FuncOp, op: Operation) -> Operation:
+    """The op of the function body that is or contains `op`."""
+    while op.parent_op() is not f:
+        parent = op.parent_op()
+        assert parent is not None, "op outside the function"
+        op = parent
+    return op
+
+
+def in_place(nest: Operation, a_views: set[SSAValue], b_views: set[SSAValue]) -> bool:
+    """Whether the loop nest `nest` may write B (viewed as `b_views`) over A
+    (`a_views`): the condition in the module docstring. The caller checks
+    the sizes, the element types and that A dies and B is born in `nest`."""
+    if not isinstance(nest, loops.ForOp):
+        return False
+    a_uses, b_uses = [], []
+    for op in nest.walk():
+        if any(v in b_views for v in op.operands):
+            b_uses.append(op)
+        if any(v in a_views for v in op.operands):
+            a_uses.append(op)
+    if len(b_uses) != 1 or not isinstance(store := b_uses[0], loops.StoreOp) or not a_uses:
+        return False
+    if store.value in a_views or store.value in b_views:
+        return False
+    shape = tuple(store.memref.type.get_shape())
+    loops_around: list[SSAValue] = []
+    op: Operation | None = store
+    while op is not nest:
+        op = op.parent_op()
+        assert op is not None
+        if not isinstance(op, loops.ForOp):
+            return False
+        loops_around.append(op.induction_var)
+    varying = [i for i, extent in zip(store.indices, shape, strict=True) if extent != 1]
+    if len(varying) != len(loops_around) or set(varying) != set(loops_around):
+        return False
+    block = store.parent_block()
+    assert block is not None
+    before_store = set()
+    for op in block.ops:
+        if op is store:
+            break
+        before_store.add(op)
+    for load in a_uses:
+        if not isinstance(load, loops.LoadOp) or load not in before_store:
+            return False
+        if tuple(load.memref.type.get_shape()) != shape or tuple(load.indices) != tuple(store.indices):
+            return False
+    return True
+
+
+def same_storage_kind(a: loops.AllocOp, b: loops.AllocOp) -> bool:
+    ta, tb = a.result.type, b.result.type
+    assert isinstance(ta, MemRefType) and isinstance(tb, MemRefType)
+    return ta.get_element_type() == tb.get_element_type() and prod(ta.get_shape()) == prod(tb.get_shape())
+
+
+@dataclass
+class Buffer:
+    """One workspace buffer: its alloc, every value viewing it, its size and
+    its lifetime [start, end] in top-level op positions."""
+
+    alloc: loops.AllocOp
+    views: set[SSAValue]
+    size: int
+    start: int
+    end: int
+
+    def overlaps(self, other: Buffer) -> bool:
+        return self.start <= other.end and other.start <= self.end
+
+
+def lifetimes(f: func.FuncOp) -> list[Buffer]:
+    """Every workspace buffer of `f` with its lifetime (program order)."""
+    position = {op: k for k, op in enumerate(f.body.block.ops)}
+    owner: dict[SSAValue, Buffer] = {}
+    buffers: list[Buffer] = []
+    for op in f.body.walk():
+        if isinstance(op, loops.AllocOp) and op.placement.data == "workspace":
+            buffer = Buffer(op, {op.result}, buffer_bytes(op), start=-1, end=-1)  # no access yet
+            owner[op.result] = buffer
+            buffers.append(buffer)
+        elif isinstance(op, loops.ReshapeOp) and op.source in owner:
+            owner[op.result] = owner[op.source]
+            owner[op.source].views.add(op.result)
+        else:
+            here = position[top_level(f, op)]
+            for buffer in {owner[v].alloc: owner[v] for v in op.operands if v in owner}.values():
+                buffer.start = here if buffer.start < 0 else buffer.start
+                buffer.end = here
+    for buffer in buffers:
+        if buffer.start < 0:  # never accessed: a point where it is allocated
+            buffer.start = buffer.end = position[top_level(f, buffer.alloc)]
+    return buffers
+
+
+def live_bytes(buffers: Iterable[Buffer], points: int) -> int:
+    """The largest total size of buffers live at one program point."""
+    totals = [0] * max(points, 1)
+    for b in buffers:
+        for k in range(b.start, b.end + 1):
+            totals[k] += b.size
+    return max(totals)
+
+
+def in_place_groups(f: func.FuncOp, buffers: list[Buffer]) -> list[list[Buffer]]:
+    """Buffers sharing storage in place, as chains A, B, C, ... (each born
+    where the one before dies); every other buffer is a group of one."""
+    ops = list(f.body.block.ops)
+    successor: dict[int, Buffer] = {}
+    taken: set[int] = set()
+    for b in buffers:
+        for a in buffers:
+            if (a.end == b.start and a is not b and id(a) not in successor and id(b) not in taken
+                    and same_storage_kind(a.alloc, b.alloc) and in_place(ops[a.end], a.views, b.views)):
+                successor[id(a)] = b
+                taken.add(id(b))
+                break
+    groups = []
+    for b in buffers:
+        if id(b) in taken:
+            continue
+        chain = [b]
+        while id(chain[-1]) in successor:
+            chain.append(successor[id(chain[-1])])
+        groups.append(chain)
+    return groups
+
+
+def first_fit(size: int, busy: list[tuple[int, int]]) -> int:
+    """The lowest aligned offset where `size` bytes miss every [lo, hi) of `busy`."""
+    offset = 0
+    for lo, hi in sorted(busy):
+        if offset + size <= lo:
+            break
+        offset = max(offset, align(hi))
+    return offset
+
+
+def plan_function(f: func.FuncOp) -> None:
+    """Give every workspace buffer of `f` its offset; record the figures."""
+    buffers = lifetimes(f)
+    groups = in_place_groups(f, buffers)
+    order = sorted(range(len(groups)), key=lambda g: (-max(b.size for b in groups[g]), g))
+    placed: list[tuple[int, int, int, int]] = []  # offset, end offset, start, end
+    workspace = 0
+    for g in order:
+        group = groups[g]
+        size = max(b.size for b in group)
+        start, end = group[0].start, group[-1].end
+        offset = first_fit(size, [(lo, hi) for lo, hi, s, e in placed if s <= end and start <= e])
+        placed.append((offset, offset + size, start, end))
+        workspace = max(workspace, offset + size)
+        for b in group:
+            b.alloc.offset = IntegerAttr(offset, 64)
+    figures = {
+        WORKSPACE_BYTES_ATTR: align(workspace),
+        BUFFER_BYTES_ATTR: sum(b.size for b in buffers),
+        LIVE_BYTES_ATTR: live_bytes(buffers, len(f.body.block.ops)) if buffers else 0,
+        STACK_BYTES_ATTR: stack_bytes(f),
+    }
+    for name, value in figures.items():
+        f.attributes[name] = IntegerAttr(value, 64)
+
+
+def loops_functions(module: ModuleOp, pass_name: str) -> list[func.FuncOp]:
+    """The module's functions, each checked to be loops-level."""
+    funcs = [f for f in module.ops if isinstance(f, func.FuncOp)]
+    for f in funcs:
+        if loops.NUM_INPUTS_ATTR not in f.attributes:
+            raise PassFailedException(
+                f"{pass_name}: func.func @{f.sym_name.data} is not at the loops level; "
+                "run lower-array-to-loops first"
+            )
+    return funcs
+
+
+@dataclass(frozen=True)
+class PlanMemory(ModulePass):
+    """Share workspace storage between buffers whose lifetimes do not overlap."""
+
+    name = PASS_NAME
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for f in loops_functions(op, PASS_NAME):
+            plan_function(f)
+
+
+# ---------------------------------------------------------------------------
+# The checker
+# ---------------------------------------------------------------------------
+
+
+def _views(alloc: loops.AllocOp) -> set[SSAValue]:
+    """The alloc's result and every reshape of it, following uses forward."""
+    views, todo = set(), [alloc.result]
+    while todo:
+        value = todo.pop()
+        views.add(value)
+        todo += [use.operation.result for use in value.uses if isinstance(use.operation, loops.ReshapeOp)]
+    return views
+
+
+def _checked_lifetime(f: func.FuncOp, ops: list[Operation], views: set[SSAValue]) -> tuple[int, int] | None:
+    """[first, last] top-level positions of ops (other than reshapes) using `views`."""
+    points = [
+        ops.index(top_level(f, use.operation))
+        for value in views
+        for use in value.uses
+        if not isinstance(use.operation, loops.ReshapeOp)
+    ]
+    return (min(points), max(points)) if points else None
+
+
+def check_plan(module: ModuleOp) -> int:
+    """Raise PlanError if a planned function's workspace buffers could
+    overwrite each other; return how many planned buffers were checked.
+    Lifetimes are recomputed here from the uses of each alloc."""
+    checked = 0
+    for f in (o for o in module.ops if isinstance(o, func.FuncOp)):
+        allocs = workspace_allocs(f)
+        planned = [a for a in allocs if a.byte_offset is not None]
+        if not planned:
+            continue
+        name = f"@{f.sym_name.data}"
+        if len(planned) != len(allocs):
+            raise PlanError(f"{name}: some workspace buffers have no offset")
+        ops = list(f.body.block.ops)
+        info = []
+        for a in allocs:
+            views = _views(a)
+            info.append((a, views, a.byte_offset, a.byte_offset + buffer_bytes(a), _checked_lifetime(f, ops, views)))
+        declared = f.attributes.get(WORKSPACE_BYTES_ATTR)
+        need = max(hi for _, _, _, hi, _ in info)
+        if not isinstance(declared, IntegerAttr) or declared.value.data < need:
+            raise PlanError(f"{name}: {WORKSPACE_BYTES_ATTR} is below the {need} bytes the buffers reach")
+        for k, (a, a_views, a_lo, a_hi, a_life) in enumerate(info):
+            for b, b_views, b_lo, b_hi, b_life in info[k + 1 :]:
+                if a_hi <= b_lo or b_hi <= a_lo or a_life is None or b_life is None:
+                    continue
+                if a_life[1] < b_life[0] or b_life[1] < a_life[0]:
+                    continue
+                if a_lo == b_lo and _checked_in_place(ops, (a, a_views, a_life), (b, b_views, b_life)):
+                    continue
+                raise PlanError(
+                    f"{name}: buffers %{a.result.name_hint or '?'} (bytes {a_lo}-{a_hi}, ops {a_life}) and "
+                    f"%{b.result.name_hint or '?'} (bytes {b_lo}-{b_hi}, ops {b_life}) share storage "
+                    "while both are live"
+                )
+        checked += len(allocs)
+    return checked
+
+
+def _checked_in_place(ops: list[Operation], *pair: tuple[loops.AllocOp, set[SSAValue], tuple[int, int]]) -> bool:
+    """Whether one of the two buffers dies where the other is born, in a nest
+    that writes the second in place over the first."""
+    for (a, a_views, a_life), (b, b_views, b_life) in (pair, pair[::-1]):
+        if (a_life[1] == b_life[0] and same_storage_kind(a, b)
+                and in_place(ops[a_life[1]], a_views, b_views)):
+            return True
+    return False
+
+
+def memory_figures(f: func.FuncOp) -> dict[str, int]:
+    """The function's memory figures: as plan-memory recorded them, or, for
+    an unplanned function, with the workspace laid out one buffer after the
+    other (as lower-loops-to-c does then)."""
+    if all(attr in f.attributes for attr in FIGURES.values()):
+        figures = {}
+        for key, attr in FIGURES.items():
+            value = f.attributes[attr]
+            assert isinstance(value, IntegerAttr)
+            figures[key] = value.value.data
+        return figures
+    buffers = lifetimes(f)
+    end = 0
+    for b in buffers:
+        end = align(end) + b.size
+    return {
+        "workspace_bytes": align(end),
+        "stack_bytes": stack_bytes(f),
+        "buffer_bytes": sum(b.size for b in buffers),
+        "live_bytes": live_bytes(buffers, len(f.body.block.ops)) if buffers else 0,
+    }

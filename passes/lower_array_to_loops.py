@@ -640,6 +640,9 @@ def _matmul(
     if consumer is not None:
         shape = _shape(op.result)
         block = Block(arg_types=[_element_type(op.result), *[IndexType()] * len(shape)])
+        block.args[0].name_hint = "product"
+        for arg in block.args[1:]:
+            arg.name_hint = "i"
         saved, lw.insertion_point = lw.insertion_point, InsertPoint.at_end(block)
         first = len(lw.ivs)
         lw.ivs.extend(block.args[1:])

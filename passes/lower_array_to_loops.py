@@ -29,6 +29,22 @@ Everything else is computed inline, inside the loop nest of its consumer.
 Temporaries are `loops.alloc "workspace"` (or "stack" below the
 `stack-threshold` option, in bytes); a reshape is a `loops.reshape` view.
 
+Fusion across buffers (options `fuse-epilogues`, `fuse-reductions`, both on):
+  * a matmul whose only user starts a chain of same-index pointwise ops
+    (each the only user of the one before) ending in a buffered value of
+    its shape and element type gets that chain as its epilogue region: the
+    product is written straight into the chain's buffer, with no buffer of
+    its own, and tile-matmul applies the epilogue to each register tile
+    while it is in cache. A product that is a function result or has other
+    users keeps its buffer (it is needed as is, so fusing would mean
+    computing it twice);
+  * a reduction that reads a buffered pointwise value at its own input's
+    indices (not also through a transpose, slice or broadcast) is computed
+    in that value's loop nest, which stores each element and accumulates it.
+    Reductions over trailing axes also initialize each output element in
+    the nest, right before its inner loop. Each output element still sums
+    its inputs in row-major order, so results do not change.
+
 Expects: array-level functions with a single block, tensor arguments and
 results, static shapes, and no calls (inline first).
 

@@ -35,6 +35,13 @@ more, narrower vectors takes fewer rows so its accumulators still fit in
 registers. Blocks are balanced (sizes differ by less than a tile), so only
 the last block of a dimension is narrower.
 
+An epilogue region on the matmul (see loops.MatmulOp) is applied to each
+register tile right after the microkernel of its last depth block, in a
+loop over the just-finished tile (still in L1): the last depth block is
+split off so that earlier blocks stay one loop. A product computed as C^T
+applies it while transposing into C; a batched product, or a one-column
+C^T, in one pass over C at the end.
+
 Options (defaults from the machine, at pass time): `mr` (rows of a tile,
 8), `nr` (columns, two vectors), `kc`, `mc`, `nc` (cache blocks: a KC x NR
 panel of B in 2/3 of L1d, an MC x KC block of A in 1/16 of L2, a KC x NC

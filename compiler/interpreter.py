@@ -168,7 +168,7 @@ class LoopsFunctions(InterpreterFunctions):
     def run_yield(
         self, interp: Interpreter, op: loops.YieldOp, args: PythonValues
     ) -> tuple[TerminatorValue, PythonValues]:
-        return ReturnedValues(()), ()
+        return ReturnedValues(args), ()
 
     @impl(loops.AllocOp)
     def run_alloc(self, interp: Interpreter, op: loops.AllocOp, args: PythonValues):
@@ -210,6 +210,11 @@ class LoopsFunctions(InterpreterFunctions):
             b = np.swapaxes(b, -1, -2)
         product = np.matmul(a, b).astype(c.dtype)
         c[...] = c + product if op.accumulate is not None else product
+        if op.epilogue_block is not None:
+            for index in np.ndindex(c.shape):
+                (c[index],) = interp.run_ssacfg_region(
+                    op.epilogue, (c[index], *index), "loops.matmul epilogue"
+                )
         return ()
 
     @impl(loops.PackOp)

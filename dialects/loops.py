@@ -40,6 +40,7 @@ from xdsl.irdl import (
     lazy_traits_def,
     operand_def,
     opt_prop_def,
+    opt_region_def,
     prop_def,
     region_def,
     result_def,
@@ -48,6 +49,7 @@ from xdsl.irdl import (
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
+from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import (
     HasParent,
     IsTerminator,
@@ -78,11 +80,21 @@ def memref_shape(op: Operation, value: SSAValue) -> tuple[int, ...]:
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Terminates a `loops.for` body (printed implicitly)."""
+    """Terminates a `loops.for` body (with no values, printed implicitly) or
+    a `loops.matmul` epilogue (with the element's final value)."""
 
     name = "loops.yield"
-    assembly_format = "attr-dict"
-    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp), Pure()))
+    values = var_operand_def()
+    assembly_format = "($values^ `:` type($values))? attr-dict"
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp, MatmulOp), Pure()))
+
+    def __init__(self, *values: SSAValue | Operation):
+        super().__init__(operands=[list(values)])
+
+    def verify_(self) -> None:
+        parent = self.parent_op()
+        if isinstance(parent, ForOp) and self.values:
+            raise VerifyException(f"{self.name}: a loops.for body yields no values")
 
 
 @irdl_op_definition
@@ -404,6 +416,12 @@ class MatmulOp(IRDLOperation):
     Without `accumulate` C is overwritten, with it the product is added to
     C. C must not alias A or B.
 
+    An optional `epilogue` region maps each finished element of the product
+    to what is stored in C: its block takes the element and its indices in
+    C and yields the value (`loops.yield %v : f32`); it may load other
+    buffers, never C. It lets a bias add or an activation run on a tile of C
+    while the tile is still in cache (tile-matmul), with no buffer between.
+
         loops.matmul %a, %b into %c transpose_b : memref<4x3xf32>, memref<5x3xf32> into memref<4x5xf32>
     """
 
@@ -414,9 +432,11 @@ class MatmulOp(IRDLOperation):
     transpose_a = opt_prop_def(UnitAttr)
     transpose_b = opt_prop_def(UnitAttr)
     accumulate = opt_prop_def(UnitAttr)
+    epilogue = opt_region_def("single_block")
     assembly_format = (
         "$lhs `,` $rhs `into` $out (`transpose_a` $transpose_a^)? "
-        "(`transpose_b` $transpose_b^)? (`accumulate` $accumulate^)? attr-dict "
+        "(`transpose_b` $transpose_b^)? (`accumulate` $accumulate^)? "
+        "(`epilogue` $epilogue^)? attr-dict "
         "`:` type($lhs) `,` type($rhs) `into` type($out)"
     )
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
@@ -429,12 +449,36 @@ class MatmulOp(IRDLOperation):
         transpose_a: bool = False,
         transpose_b: bool = False,
         accumulate: bool = False,
+        epilogue: Region | None = None,
     ):
         flags = {"transpose_a": transpose_a, "transpose_b": transpose_b, "accumulate": accumulate}
         super().__init__(
             operands=[lhs, rhs, out],
             properties={name: UnitAttr() for name, on in flags.items() if on},
+            regions=[epilogue],
         )
+
+    @property
+    def epilogue_block(self) -> Block | None:
+        """The epilogue's block, if the product has one."""
+        return self.epilogue.block if self.epilogue is not None and self.epilogue.blocks else None
+
+    def apply_epilogue(
+        self, value: SSAValue, indices: Sequence[SSAValue], at: InsertPoint
+    ) -> SSAValue:
+        """Clone the epilogue at `at` for the element of C at `indices`, whose
+        product is `value`; return the element's final value."""
+        block = self.epilogue_block
+        assert block is not None
+        mapping: dict[SSAValue, SSAValue] = dict(zip(block.args, (value, *indices), strict=True))
+        result = value
+        for old in block.ops:
+            if isinstance(old, YieldOp):
+                result = mapping.get(old.values[0], old.values[0])
+                continue
+            new = old.clone(value_mapper=mapping)
+            Rewriter.insert_op(new, at)
+        return result
 
     @property
     def dims(self) -> tuple[tuple[int, ...], int, int, int]:
@@ -452,6 +496,7 @@ class MatmulOp(IRDLOperation):
                 f"{self.name}: operands must have one rank >= 2, got "
                 f"{self.lhs.type}, {self.rhs.type}, {self.out.type}"
             )
+        self.verify_epilogue(c)
         batch, m, n, k = self.dims
         want_a = (*batch, k, m) if self.transpose_a is not None else (*batch, m, k)
         want_b = (*batch, n, k) if self.transpose_b is not None else (*batch, k, n)
@@ -460,6 +505,24 @@ class MatmulOp(IRDLOperation):
                 f"{self.name}: shapes {list(a)} and {list(b)} do not give {list(c)} "
                 f"(expected A {list(want_a)} and B {list(want_b)} with these transpose flags)"
             )
+
+
+    def verify_epilogue(self, out_shape: Sequence[int]) -> None:
+        block = self.epilogue_block
+        if block is None:
+            return
+        element = self.out.type.get_element_type()
+        want = [element, *[IndexType()] * len(out_shape)]
+        if [a.type for a in block.args] != want:
+            raise VerifyException(
+                f"{self.name}: the epilogue takes the product's element and its "
+                f"{len(out_shape)} indices ({', '.join(map(str, want))})"
+            )
+        last = block.last_op
+        if not isinstance(last, YieldOp) or [v.type for v in last.values] != [element]:
+            raise VerifyException(f"{self.name}: the epilogue must yield one {element}")
+        if self.accumulate is not None:
+            raise VerifyException(f"{self.name}: an accumulating product cannot have an epilogue")
 
 
 def vector_widths(n: int, lanes: int) -> list[int]:

@@ -29,6 +29,22 @@ Everything else is computed inline, inside the loop nest of its consumer.
 Temporaries are `loops.alloc "workspace"` (or "stack" below the
 `stack-threshold` option, in bytes); a reshape is a `loops.reshape` view.
 
+Fusion across buffers (options `fuse-epilogues`, `fuse-reductions`, both on):
+  * a matmul whose only user starts a chain of same-index pointwise ops
+    (each the only user of the one before) ending in a buffered value of
+    its shape and element type gets that chain as its epilogue region: the
+    product is written straight into the chain's buffer, with no buffer of
+    its own, and tile-matmul applies the epilogue to each register tile
+    while it is in cache. A product that is a function result or has other
+    users keeps its buffer (it is needed as is, so fusing would mean
+    computing it twice);
+  * a reduction that reads a buffered pointwise value at its own input's
+    indices (not also through a transpose, slice or broadcast) is computed
+    in that value's loop nest, which stores each element and accumulates it.
+    Reductions over trailing axes also initialize each output element in
+    the nest, right before its inner loop. Each output element still sums
+    its inputs in row-major order, so results do not change.
+
 Expects: array-level functions with a single block, tensor arguments and
 results, static shapes, and no calls (inline first).
 
@@ -63,7 +79,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     i64,
 )
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
@@ -190,6 +206,88 @@ def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
                 d = 0
             depth[value] = d
     return buffered
+
+
+# ---------------------------------------------------------------------------
+# Fusion across buffers: matmul epilogues, reductions with their producers
+# ---------------------------------------------------------------------------
+
+SAME_INDEX_OPS = (array.UnaryOp, array.BinaryOp, array.CompareOp, array.SelectOp, array.ConvertOp)
+"""Pointwise ops that read every operand at their own element's indices."""
+
+
+def _leaves(value: SSAValue, buffered: set[SSAValue]) -> tuple[set[SSAValue], set[SSAValue]]:
+    """Buffers read by the inline computation of `value`: (those read only
+    along same-index ops, i.e. at the element's own indices; the others)."""
+    if value in buffered:
+        return {value}, set()
+    op = value.owner
+    same: set[SSAValue] = set()
+    other: set[SSAValue] = set()
+    for operand in op.operands if isinstance(op, Operation) else ():
+        s, o = _leaves(operand, buffered)
+        if isinstance(op, SAME_INDEX_OPS):
+            same |= s
+            other |= o
+        else:
+            other |= s | o
+    return same - other, other
+
+
+def plan_epilogues(block: Block, buffered: set[SSAValue]) -> dict[SSAValue, SSAValue]:
+    """Matmul results computed by their consumer's loop nest as the matmul's
+    epilogue: consumer buffer -> matmul result. A product fuses when it is
+    not a function result (it would then have to be stored as is) and its
+    only user starts an inline chain of same-index ops, each the only user
+    of the last, that ends in a buffered value of the same shape and element
+    type. The product is then computed where that value is, so everything
+    else the chain reads is ready."""
+    epilogues: dict[SSAValue, SSAValue] = {}
+    results = set(block.last_op.operands) if block.last_op is not None else set()
+    for op in block.ops:
+        if not isinstance(op, array.MatmulOp) or op.result in results:
+            continue
+        value = op.result
+        while True:
+            users = _users(value)
+            if len(users) != 1 or not isinstance(users[0], SAME_INDEX_OPS):
+                break
+            value = users[0].results[0]
+            if value in buffered:
+                if _shape(value) == _shape(op.result) and _element_type(value) == _element_type(op.result):
+                    epilogues[value] = op.result
+                break
+    return epilogues
+
+
+def plan_reductions(
+    block: Block, buffered: set[SSAValue], epilogues: dict[SSAValue, SSAValue]
+) -> dict[SSAValue, array.ReduceOp]:
+    """Reductions computed in the loop nest of a buffered pointwise value
+    they read at their input's indices: producer -> reduction. The nest then
+    stores each element and accumulates it, and the reduction moves up to
+    the producer, so everything else it reads must be ready there (defined
+    before the producer). The order of the sum does not change."""
+    position = {value: n for n, op in enumerate(block.ops) for value in op.results}
+    fused: dict[SSAValue, array.ReduceOp] = {}
+    for op in block.ops:
+        if not isinstance(op, array.REDUCE_OPS):
+            continue
+        order = _memory_order(op.input, buffered)
+        if order != tuple(sorted(order)):
+            continue
+        same, other = _leaves(op.input, buffered)
+        candidates = [
+            v for v in same
+            if v in position and is_pointwise(v.owner) and v not in epilogues and v not in fused
+            and _shape(v) == _shape(op.input)
+        ]
+        if not candidates:
+            continue
+        producer = max(candidates, key=position.__getitem__)
+        if all(position.get(v, -1) <= position[producer] for v in same | other):
+            fused[producer] = op
+    return fused
 
 
 # ---------------------------------------------------------------------------
@@ -479,24 +577,48 @@ def _memory_order(value: SSAValue, buffered: set[SSAValue]) -> tuple[int, ...]:
 
 
 def _reduce(
-    lw: FunctionLowering, op: array.ReduceOp, dest: SSAValue, buffered: set[SSAValue]
+    lw: FunctionLowering, op: array.ReduceOp, dest: SSAValue, buffered: set[SSAValue],
+    producer: Operation | None = None,
 ) -> None:
-    """Initialize, then accumulate in one pass over the input (with its
-    producer inline), innermost loop along the input's memory."""
+    """Accumulate in one pass over the input (with its producer inline),
+    innermost loop along the input's memory. Over trailing axes of an input
+    walked in row-major order the nest is one loop nest: the outer loops
+    run over the result, each element initialized right before its inner
+    loops. Otherwise the result is initialized in a loop of its own first.
+
+    With a buffered pointwise `producer` (see plan_reductions) the nest also
+    computes and stores the producer's elements, and the reduction reads
+    them from registers. Either way each result element sums its inputs in
+    row-major order, as it always has."""
     elem = _element_type(op.result)
     if isinstance(op, array.ReduceSumOp):
         init, combine = 0.0, arith.AddfOp
     else:
         init, combine = float("-inf"), arith.MaximumfOp  # maximumf propagates NaN
-    lw.for_each(_shape(op.result), lambda idx: lw.store(lw.constant(init, elem), dest, idx))
     axes = op.axis_list
+    shape = _shape(op.input)
+    order = _memory_order(op.input, buffered)
 
     def accumulate(idx: Index) -> None:
+        if producer is not None:
+            value = ELEMENT_RULES[type(producer)](lw, producer, idx)
+            lw.store(value, lw.buffers[producer.results[0]], idx)
+            lw._elements[(lw.insertion_point.block, producer.results[0], idx)] = value
         out = tuple(a for d, a in enumerate(idx) if d not in axes)
         total = lw.emit(combine(lw.load(dest, out), lw.element(op.input, idx)))
         lw.store(total, dest, out)
 
-    lw.for_each(_shape(op.input), accumulate, _memory_order(op.input, buffered))
+    kept = len(shape) - len(axes)
+    if order == tuple(range(len(shape))) and tuple(axes) == tuple(range(kept, len(shape))):
+
+        def result_element(out: Index) -> None:
+            lw.store(lw.constant(init, elem), dest, out)
+            lw.for_each(shape[kept:], lambda inner: accumulate(out + inner))
+
+        lw.for_each(shape[:kept], result_element)
+        return
+    lw.for_each(_shape(op.result), lambda idx: lw.store(lw.constant(init, elem), dest, idx))
+    lw.for_each(shape, accumulate, order)
 
 
 def _matmul_operand(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, bool]:
@@ -521,13 +643,32 @@ def _matmul_operand(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, bo
 
 
 def _matmul(
-    lw: FunctionLowering, op: array.MatmulOp, dest: SSAValue, buffered: set[SSAValue]
+    lw: FunctionLowering, op: array.MatmulOp, dest: SSAValue, buffered: set[SSAValue],
+    consumer: Operation | None = None,
 ) -> None:
     """One structured `loops.matmul` (tile-matmul blocks it; lower-loops-to-c
-    has a plain loop nest for it when it is not tiled)."""
+    has a plain loop nest for it when it is not tiled). With a `consumer`
+    (see plan_epilogues), `dest` is the consumer's buffer, and the consumer's
+    element rule, with the product's element as a block argument, becomes
+    the matmul's epilogue."""
     lhs, transpose_a = _matmul_operand(lw, op.lhs)
     rhs, transpose_b = _matmul_operand(lw, op.rhs)
-    lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b))
+    epilogue = None
+    if consumer is not None:
+        shape = _shape(op.result)
+        block = Block(arg_types=[_element_type(op.result), *[IndexType()] * len(shape)])
+        block.args[0].name_hint = "product"
+        for arg in block.args[1:]:
+            arg.name_hint = "i"
+        saved, lw.insertion_point = lw.insertion_point, InsertPoint.at_end(block)
+        first = len(lw.ivs)
+        lw.ivs.extend(block.args[1:])
+        idx = tuple(Affine(0, ((first + d, 1),)) for d in range(len(shape)))
+        lw._elements[(block, op.result, idx)] = block.args[0]
+        lw.insert(loops.YieldOp(ELEMENT_RULES[type(consumer)](lw, consumer, idx)))
+        lw.insertion_point = saved
+        epilogue = Region(block)
+    lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b, epilogue=epilogue))
 
 
 def _concatenate(
@@ -616,11 +757,29 @@ def _place_results(
     return dest, copies
 
 
+@dataclass
+class Fusion:
+    """What is computed together across buffers (plan_epilogues,
+    plan_reductions)."""
+
+    epilogues: dict[SSAValue, SSAValue]
+    reductions: dict[SSAValue, array.ReduceOp]
+
+    def done_elsewhere(self, value: SSAValue) -> bool:
+        """Whether `value` is computed in another value's nest."""
+        return value in self.epilogues.values() or any(
+            r.result is value for r in self.reductions.values()
+        )
+
+
 def _materialize(
-    lw: FunctionLowering, op: Operation, dest: dict[SSAValue, SSAValue], buffered: set[SSAValue]
+    lw: FunctionLowering, op: Operation, dest: dict[SSAValue, SSAValue], buffered: set[SSAValue],
+    fusion: Fusion,
 ) -> None:
     """Give the result of `op` its buffer: a view, a constant, or `dest`
-    (else a new temporary) filled by its buffer or element rule."""
+    (else a new temporary) filled by its buffer or element rule, or (when
+    fused) by the matmul whose epilogue it is, or in one nest with the
+    reduction of it."""
     value = op.results[0]
     if isinstance(op, array.ReshapeOp):
         view = dest.get(value)
@@ -631,14 +790,35 @@ def _materialize(
         lw.buffers[value] = lw.emit(loops.ConstantOp(op.value))
     else:
         target = dest[value] if value in dest else lw.alloc(_memref(value.type))
-        if type(op) in BUFFER_RULES:
+        if value in fusion.epilogues:
+            matmul = fusion.epilogues[value].owner
+            _matmul(lw, matmul, target, buffered, consumer=op)
+        elif value in fusion.reductions:
+            lw.buffers[value] = target
+            reduction = fusion.reductions[value]
+            _materialize_into(lw, reduction, dest, lambda out: _reduce(lw, reduction, out, buffered, op))
+        elif type(op) in BUFFER_RULES:
             BUFFER_RULES[type(op)](lw, op, target, buffered)
         else:
             lw.compute_into(op, target)
         lw.buffers[value] = target
 
 
-def lower_function(fn: func.FuncOp, stack_threshold: int) -> None:
+def _materialize_into(
+    lw: FunctionLowering, op: Operation, dest: dict[SSAValue, SSAValue],
+    fill: Callable[[SSAValue], None],
+) -> None:
+    """Give the result of `op` its buffer (`dest`, else a new temporary) and
+    `fill` it."""
+    value = op.results[0]
+    target = dest[value] if value in dest else lw.alloc(_memref(value.type))
+    fill(target)
+    lw.buffers[value] = target
+
+
+def lower_function(
+    fn: func.FuncOp, stack_threshold: int, fuse_epilogues: bool = True, fuse_reductions: bool = True
+) -> None:
     """Rewrite one array-level function into its loops-level form in place."""
     _check_lowerable(fn)
     old = fn.body.block
@@ -657,10 +837,13 @@ def lower_function(fn: func.FuncOp, stack_threshold: int) -> None:
     lw = FunctionLowering(block, stack_threshold)
     lw.buffers.update(zip(old.args, inputs, strict=True))
     buffered = plan_buffers(old, results)
+    epilogues = plan_epilogues(old, buffered) if fuse_epilogues else {}
+    fusion = Fusion(epilogues, plan_reductions(old, buffered, epilogues) if fuse_reductions else {})
     dest, copies = _place_results(lw, results, outputs)
     for op in old.ops:
-        if op is not ret and op.results[0] in buffered:
-            _materialize(lw, op, dest, buffered)
+        value = op.results[0] if op.results else None
+        if op is not ret and value in buffered and not fusion.done_elsewhere(value):
+            _materialize(lw, op, dest, buffered, fusion)
     for value, out in copies:
         lw.copy(value, out)
     lw.finish()
@@ -707,6 +890,12 @@ class LowerArrayToLoops(ModulePass):
     stack_threshold: int = 0
     """Temporaries smaller than this many bytes are allocated "stack"."""
 
+    fuse_epilogues: bool = True
+    """Apply elementwise consumers of a matmul as its epilogue (see plan_epilogues)."""
+
+    fuse_reductions: bool = True
+    """Compute a reduction in the nest of its input's producer (see plan_reductions)."""
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.stack_threshold < 0:
             _fail(f"stack-threshold must be >= 0, got {self.stack_threshold}")
@@ -715,5 +904,5 @@ class LowerArrayToLoops(ModulePass):
                 continue  # already at the loops level
             if fn.is_declaration:
                 _fail(f"@{fn.sym_name.data} is a declaration; inline calls first", at=fn)
-            lower_function(fn, self.stack_threshold)
+            lower_function(fn, self.stack_threshold, self.fuse_epilogues, self.fuse_reductions)
         check_legal(op)

@@ -179,7 +179,8 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
     """The reference loop nest of a `loops.matmul`, at the loops level: per
     row i of each batch, zero the row of C (unless accumulating), then for
     each k add op(A)[i, k] * op(B)[k, :] (the inner loop walks C, and B unless
-    it is transposed, along rows)."""
+    it is transposed, along rows); then the epilogue, if any, over the
+    finished row."""
     batch, m, n, k = op.dims
     element = op.out.type.get_element_type()
     zero = arith.ConstantOp(FloatAttr(0.0, element), element)
@@ -200,6 +201,7 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
         iv, at = loop(size, at)
         outer.append(iv)
     *b, i = outer
+    row = at
     if op.accumulate is None:
         j, inner = loop(n, at)
         emit(loops.StoreOp(zero.result, op.out, [*b, i, j]), inner)
@@ -210,6 +212,10 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
     product = emit(arith.MulfOp(a, b_value), at)
     total = emit(arith.AddfOp(emit(loops.LoadOp(op.out, [*b, i, j]), at), product), at)
     emit(loops.StoreOp(total, op.out, [*b, i, j]), at)
+    if op.epilogue_block is not None:
+        j, inner = loop(n, row)
+        value = emit(loops.LoadOp(op.out, [*b, i, j]), inner)
+        emit(loops.StoreOp(op.apply_epilogue(value, [*b, i, j], inner), op.out, [*b, i, j]), inner)
     return nest
 
 

@@ -35,6 +35,13 @@ more, narrower vectors takes fewer rows so its accumulators still fit in
 registers. Blocks are balanced (sizes differ by less than a tile), so only
 the last block of a dimension is narrower.
 
+An epilogue region on the matmul (see loops.MatmulOp) is applied to each
+register tile right after the microkernel of its last depth block, in a
+loop over the just-finished tile (still in L1): the last depth block is
+split off so that earlier blocks stay one loop. A product computed as C^T
+applies it while transposing into C; a batched product, or a one-column
+C^T, in one pass over C at the end.
+
 Options (defaults from the machine, at pass time): `mr` (rows of a tile,
 8), `nr` (columns, two vectors), `kc`, `mc`, `nc` (cache blocks: a KC x NR
 panel of B in 2/3 of L1d, an MC x KC block of A in 1/16 of L2, a KC x NC
@@ -334,6 +341,7 @@ class MatmulTiler:
         self.element = op.out.type.get_element_type()
         self.element_bytes = 8 if isinstance(self.element, Float64Type) else 4
         self.e = Emitter()
+        self.tile_epilogue = False
 
     def flat(self, value: SSAValue, name: str) -> SSAValue:
         size = prod(memref_shape(value))
@@ -359,17 +367,55 @@ class MatmulTiler:
         if k == 0:
             if not self.accumulate:
                 self.e.loop(0, batches * m * n, 1, "i", self.zero_c)
+            self.epilogue_over_c()
             return self.e.finish()
-        result = None
-        if self.swaps():
+        result, swapped = None, self.swaps()
+        if swapped:
             result = self.swap(batches)
+        # The epilogue runs on each register tile of C right after its last
+        # depth block (while the tile is in L1), or, when C comes out of a
+        # transpose, on each element as it is moved into C; a batched or
+        # one-column swapped C gets it in one pass over C at the end.
+        epilogue = op.epilogue_block is not None and not self.batch
+        self.tile_epilogue = epilogue and not swapped
         if self.is_direct():
             self.direct(batches)
         else:
             self.packed(batches)
         if result is not None:
-            self.transpose_into(result, batches)
+            self.transpose_into(result, batches, epilogue)
+        if not self.tile_epilogue and not (epilogue and result is not None):
+            self.epilogue_over_c()
         return self.e.finish()
+
+    def epilogue_over_c(self) -> None:
+        """The epilogue (if any) in one pass over all of C."""
+        out = self.op.out
+        if self.op.epilogue_block is None:
+            return
+        shape = memref_shape(out)
+
+        def nest(indices: list[SSAValue]) -> None:
+            if len(indices) < len(shape):
+                self.e.loop(0, shape[len(indices)], 1, "i", lambda iv: nest([*indices, self.e.index(iv)]))
+                return
+            value = self.e.emit(loops.LoadOp(out, indices))
+            self.e.emit(loops.StoreOp(self.op.apply_epilogue(value, indices, self.e.at), out, indices))
+
+        nest([])
+
+    def epilogue_on_tile(self, c: Lin, i: Lin, j: Lin, rows: int, cols: int) -> None:
+        """The epilogue on the just-finished rows x cols tile of C whose first
+        element is C[i, j], at flat offset `c`."""
+        e = self.e
+
+        def element(r: Lin, col: Lin) -> None:
+            at = c + r * self.c.row_stride + col
+            value = e.load(self.c.buffer, at)
+            indices = [e.index(i + r), e.index(j + col)]
+            e.store(self.op.apply_epilogue(value, indices, e.at), self.c.buffer, at)
+
+        e.loop(0, rows, 1, "r", lambda r: e.loop(0, cols, 1, "col", lambda col: element(r, col)))
 
     def swaps(self) -> bool:
         """Compute C^T = op(B)^T op(A)^T instead when C is narrower than a
@@ -397,9 +443,10 @@ class MatmulTiler:
         self.accumulate = False
         return result
 
-    def transpose_into(self, result: tuple[SSAValue, bool], batches: int) -> None:
+    def transpose_into(self, result: tuple[SSAValue, bool], batches: int, epilogue: bool) -> None:
         """C[b, i, j] (+)= C^T[b, j, i], along the rows of C (after the swap,
-        self.m is C's width and self.n its height)."""
+        self.m is C's width and self.n its height), with the `epilogue` on
+        each element."""
         c, accumulate = result
         e, width, height = self.e, self.m, self.n
 
@@ -408,6 +455,8 @@ class MatmulTiler:
             at = b * (width * height) + i * width + j
             if accumulate:
                 value = e.emit(arith.AddfOp(e.load(c, at), value))
+            if epilogue:
+                value = self.op.apply_epilogue(value, [e.index(i), e.index(j)], e.at)
             e.store(value, c, at)
 
         e.loop(0, batches, 1, "batch", lambda b: e.loop(0, height, 1, "i", lambda i: e.loop(
@@ -466,14 +515,15 @@ class MatmulTiler:
     def tiles(self, batch: Lin, i0: Lin | int, mc: int, j0: Lin | int, nc: int, k: int,
               a_at: Callable[[Lin, Lin], tuple[tuple[SSAValue, Lin], tuple[int, int]]],
               b_at: Callable[[Lin], tuple[tuple[SSAValue, Lin], int]],
-              accumulate: bool, rows_outer: bool = False) -> None:
+              accumulate: bool, rows_outer: bool = False, last: bool = False) -> None:
         """Register tiles over C[i0 : i0+mc, j0 : j0+nc]. Column panels are
         outer (a panel of B stays in L1 while the row tiles pass), unless
         `rows_outer` (B is in L1 anyway; C is then written row block by row
         block). Rows come in panels of MR (as A is packed; `a_at(panel,
         row)` finds a tile's rows); a narrow last column panel held in more,
         narrower vectors takes fewer rows per tile, so that its accumulators
-        fit in as many registers as a full tile's."""
+        fit in as many registers as a full tile's. On the `last` depth block
+        each tile gets the epilogue (when it runs on tiles)."""
         t = self.t
         budget = t.mr * len(vector_widths(t.nr, t.lanes))
         row_panels, column_panels = _split(mc, t.mr, t.mr), _split(nc, t.nr, t.nr)
@@ -486,6 +536,8 @@ class MatmulTiler:
                 a, a_strides = a_at(i, row)
                 c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j)
                 self.microkernel(a, a_strides, b, b_k_stride, c, rows_here, width, k, accumulate)
+                if last and self.tile_epilogue:
+                    self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j, rows_here, width)
 
             if rows >= height:
                 tile(Lin(), height)
@@ -515,16 +567,16 @@ class MatmulTiler:
         long_rows = self.b.row_stride * self.element_bytes >= PAGE_BYTES
         streaming = m <= t.mr and panels is None and n > t.nr and (2 * m <= t.mr or long_rows)
         depth_blocks = _split(k, STREAM_DEPTH if streaming else k, 1)
-        groups = [depth_blocks] if accumulate else [depth_blocks[:1], depth_blocks[1:]]
+        groups = self.depth_groups(depth_blocks)
 
         def one(batch: Lin) -> None:
             if panels is not None:
                 self.pack_b(panels, batch, 0, k, 0, n)
-            for group in groups:
-                adds = accumulate or group is not groups[0]
-                self.e.blocks(group, "pc", lambda k0, kc, adds=adds: depth_block(batch, k0, kc, adds))
+            for group, adds, last in groups:
+                self.e.blocks(group, "pc", lambda k0, kc, adds=adds, last=last: depth_block(
+                    batch, k0, kc, adds, last))
 
-        def depth_block(batch: Lin, k0: Lin, kc: int, adds: bool) -> None:
+        def depth_block(batch: Lin, k0: Lin, kc: int, adds: bool, last: bool) -> None:
             def a_at(panel: Lin, row: Lin) -> tuple[tuple[SSAValue, Lin], tuple[int, int]]:
                 return (self.a.buffer, self.a.at(batch, panel + row, k0)), (self.a.row_stride, self.a.col_stride)
 
@@ -534,9 +586,25 @@ class MatmulTiler:
                 return (self.b.buffer, self.b.at(batch, k0, j)), self.b.row_stride
 
             rows_outer = k * n * self.element_bytes <= t.l1_bytes // 2
-            self.tiles(batch, 0, m, 0, n, kc, a_at, b_at, adds, rows_outer)
+            self.tiles(batch, 0, m, 0, n, kc, a_at, b_at, adds, rows_outer, last)
 
         self.e.loop(0, batches, 1, "batch", one)
+
+    def depth_groups(self, blocks: list[tuple[int, int]]) -> list[tuple[list[tuple[int, int]], bool, bool]]:
+        """Depth blocks in runs emitted as one loop each: (blocks, whether
+        they add to C, whether they end the product). The first block
+        overwrites C unless the matmul accumulates, and the last one is apart
+        when its tiles get the epilogue; the blocks between stay one loop."""
+        cuts = {0, len(blocks)}
+        if not self.accumulate:
+            cuts.add(1)
+        if self.tile_epilogue:
+            cuts.add(len(blocks) - 1)
+        bounds = sorted(cuts)
+        return [
+            (blocks[lo:hi], self.accumulate or lo > 0, hi == len(blocks))
+            for lo, hi in zip(bounds, bounds[1:]) if hi > lo
+        ]
 
     def packed(self, batches: int) -> None:
         """BLIS: NC column blocks, KC depth blocks (B packed), MC row blocks
@@ -546,18 +614,15 @@ class MatmulTiler:
         kc_max = max(size for _, size in k_blocks)
         b_panels = self.alloc(_round_up(max(s for _, s in n_blocks), t.nr) * kc_max, "b_panels")
         a_panels = self.alloc(_round_up(max(s for _, s in m_blocks), t.mr) * kc_max, "a_panels")
-        accumulate = self.accumulate
-        # The first depth block overwrites C unless the matmul accumulates: a
-        # block of its own, so that the rest (equal sizes) stay one loop.
-        first = [k_blocks[:1], k_blocks[1:]] if not accumulate else [k_blocks]
+        groups = self.depth_groups(k_blocks)
 
         def one(batch: Lin) -> None:
             def column_block(j0: Lin, nc: int) -> None:
-                for group in first:
-                    adds = accumulate or group is not first[0]
-                    self.e.blocks(group, "pc", lambda k0, kc, adds=adds: depth_block(j0, nc, k0, kc, adds))
+                for group, adds, last in groups:
+                    self.e.blocks(group, "pc", lambda k0, kc, adds=adds, last=last: depth_block(
+                        j0, nc, k0, kc, adds, last))
 
-            def depth_block(j0: Lin, nc: int, k0: Lin, kc: int, adds: bool) -> None:
+            def depth_block(j0: Lin, nc: int, k0: Lin, kc: int, adds: bool, last: bool) -> None:
                 self.pack_b(b_panels, batch, k0, kc, j0, nc)
 
                 def row_block(i0: Lin, mc: int) -> None:
@@ -567,6 +632,7 @@ class MatmulTiler:
                         lambda panel, row: ((a_panels, panel * kc + row), (1, t.mr)),
                         lambda j: ((b_panels, j * kc), t.nr),
                         adds,
+                        last=last,
                     )
 
                 self.e.blocks(m_blocks, "ic", row_block)

@@ -151,4 +151,7 @@ def test_plan_memory_option_plans_the_workspace() -> None:
         memory = lowered.memory
         assert lowered.compiled.function.work_size == memory["workspace_bytes"], name
         if options.plan_memory:
-            assert memory["workspace_bytes"] < memory["buffer_bytes"], name
+            # (Fusion leaves few workspace buffers in this step; those left
+            # may all be live at once, so sharing need not shrink it.)
+            assert memory["workspace_bytes"] <= memory["buffer_bytes"], name
+            assert memory["workspace_bytes"] <= 1.25 * memory["live_bytes"], name

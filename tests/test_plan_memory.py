@@ -235,6 +235,6 @@ def test_memory_figures_of_the_mlp_step(dtype: type) -> None:
     assert on["workspace_bytes"] == planned.compiled.function.work_size
     assert off["workspace_bytes"] == unplanned.compiled.function.work_size
     assert on["workspace_bytes"] <= 1.25 * on["live_bytes"]
-    assert on["workspace_bytes"] < 0.6 * off["workspace_bytes"]
+    assert on["workspace_bytes"] + on["stack_bytes"] < off["workspace_bytes"] + off["stack_bytes"]
     assert off["workspace_bytes"] >= off["buffer_bytes"] >= off["live_bytes"]
     assert 0 < on["stack_bytes"] <= 32768 + off["stack_bytes"]

@@ -11,18 +11,17 @@
 // The matmul is one register tile (tile-matmul), a function of its own ...
 // CHECK:      static inline void [[KERNEL:gradc_microkernel_f32x16_2x4x3_a3_1_b4_c4]](const float *restrict a, const float *restrict b, float *restrict c) {
 // CHECK:      int layer(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict out, void *restrict work) {
-// ... writing into a local array (stack-alloc: it is small) ...
 // CHECK-NEXT:     (void)work;
-// CHECK-NEXT:     float [[ACC:.*]][8];
-// CHECK-NEXT:     [[KERNEL]](x, w, [[ACC]]);
-// ... and bias add and tanh are one loop nest writing the output.
-// CHECK:          const float {{.*}} = [[ACC]][{{.*}}];
-// CHECK-NEXT:     const float {{.*}} = b[{{.*}}];
-// CHECK-NEXT:     const float [[Y:.*]] = tanhf({{.*}} + {{.*}});
-// CHECK-NEXT:     out[{{.*}}] = [[Y]];
+// ... writing straight into the output, ...
+// CHECK-NEXT:     [[KERNEL]](x, w, out);
+// ... and bias add and tanh are its epilogue, on the tile just written.
+// CHECK:          const float [[C:.*]] = out[[[AT:.*]]];
+// CHECK-NEXT:     const float [[B:.*]] = b[col];
+// CHECK-NEXT:     const float [[Y:.*]] = tanhf([[C]] + [[B]]);
+// CHECK-NEXT:     out[[[AT]]] = [[Y]];
 // CHECK:          return 0;
 // CHECK-NEXT: }
-// No workspace left.
+// No workspace: the matmul result has no buffer of its own.
 // CHECK:      size_t layer_work_size(void) {
 // CHECK-NEXT:     return (size_t)0;
 func.func @layer(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {

@@ -23,7 +23,7 @@ func.func @body_argument() {
 
 func.func @yield_outside_for() {
   "test.op"() ({
-    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: 'loops.yield' expects parent op 'loops.for'
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: 'loops.yield' expects parent op to be one of 'loops.for', 'loops.matmul'
     "loops.yield"() : () -> ()
   }) : () -> ()
   func.return
@@ -101,8 +101,51 @@ func.func @misaligned_offset() {
 
 // -----
 
+func.func @for_yields_values(%v: f32) {
+  loops.for %i = 0 to 4 {
+    // CHECK: invalid.mlir:[[# @LINE + 1]]:5: error: loops.yield: a loops.for body yields no values
+    "loops.yield"(%v) : (f32) -> ()
+  }
+  func.return
+}
+
+// -----
+
 func.func @stack_offset() {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.alloc: only workspace buffers have an offset
   %a = loops.alloc "stack" at 64 : memref<4xf32>
+  func.return
+}
+
+// -----
+
+func.func @epilogue_arguments(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %c: memref<2x4xf32>) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.matmul: the epilogue takes the product's element and its 2 indices (f32, index, index)
+  loops.matmul %a, %b into %c epilogue {
+  ^bb0(%v: f32, %i: index):
+    loops.yield %v : f32
+  } : memref<2x3xf32>, memref<3x4xf32> into memref<2x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @epilogue_yield(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %c: memref<2x4xf32>, %d: f64) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.matmul: the epilogue must yield one f32
+  loops.matmul %a, %b into %c epilogue {
+  ^bb0(%v: f32, %i: index, %j: index):
+    loops.yield %d : f64
+  } : memref<2x3xf32>, memref<3x4xf32> into memref<2x4xf32>
+  func.return
+}
+
+// -----
+
+func.func @epilogue_accumulate(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %c: memref<2x4xf32>) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.matmul: an accumulating product cannot have an epilogue
+  loops.matmul %a, %b into %c accumulate epilogue {
+  ^bb0(%v: f32, %i: index, %j: index):
+    loops.yield %v : f32
+  } : memref<2x3xf32>, memref<3x4xf32> into memref<2x4xf32>
   func.return
 }

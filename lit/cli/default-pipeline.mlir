@@ -17,8 +17,7 @@
 // ... and bias add and tanh are one loop nest writing the output.
 // CHECK:          const float {{.*}} = [[ACC]][{{.*}}];
 // CHECK-NEXT:     const float {{.*}} = b[{{.*}}];
-// CHECK-NEXT:     const float [[Y:.*]] = tanhf({{.*}} + {{.*}});
-// CHECK-NEXT:     out[{{.*}}] = [[Y]];
+// CHECK-NEXT:     out[{{.*}}] = gradc_tanhf({{.*}} + {{.*}});
 // CHECK:          return 0;
 // CHECK-NEXT: }
 // 2 x 4 x f32 of workspace for the matmul result.

@@ -5,6 +5,7 @@ over them that gcc vectorizes with gradc's default flags."""
 
 from __future__ import annotations
 
+import platform
 import subprocess
 from collections.abc import Callable
 
@@ -119,16 +120,22 @@ def test_bad_math_option_is_an_error() -> None:
         gradc.jit(gnp.exp, math="fast")(np.ones(3))
 
 
+ARCHITECTURES = ["native"] + (["x86-64-v3"] if platform.machine() == "x86_64" else [])
+"""This machine, and on x86 also AVX2 without AVX-512 (gcc decides differently there)."""
+
+
+@pytest.mark.parametrize("march", ARCHITECTURES)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_loop_is_vectorized(function: str, dtype: type, tmp_path) -> None:
+def test_loop_is_vectorized(function: str, dtype: type, march: str, tmp_path) -> None:
     """The point of the exercise: with gradc's default flags gcc vectorizes the
     loop nest lower-loops-to-c emits (with libm calls it cannot)."""
     x = np.ones((8, 64), dtype=dtype)
     source = tmp_path / "f.c"
     source.write_text(gradc.lower(FUNCTIONS[function][0], x).c_source)
+    flags = [flag for flag in DEFAULT_FLAGS if not flag.startswith("-march=")] + [f"-march={march}"]
     report = subprocess.run(
-        [*compiler_command(), *DEFAULT_FLAGS, "-fopt-info-vec-optimized", "-c", str(source),
+        [*compiler_command(), *flags, "-fopt-info-vec-optimized", "-c", str(source),
          "-o", str(tmp_path / "f.o")],
         capture_output=True, text=True, check=True,
     ).stderr

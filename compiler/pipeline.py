@@ -27,6 +27,7 @@ from gradc.dense import numpy_dtype
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError
 from gradc.passes import get_all_passes as gradc_passes
+from gradc.passes.lower_loops_to_c import MATH_CHOICES
 
 if TYPE_CHECKING:
     from gradc.runtime import CompiledFunction
@@ -68,12 +69,16 @@ class Options:
       threads (`parallelize{threads=N}`).
     - `tuned`: products that `gradc.tune` has timed on this machine use the
       remembered block sizes (`tile-matmul{tuned=true}`).
+    - `math`: "gradc" computes exp, log and tanh with gradc's vectorizable C
+      (within 3 ulp); "libm" calls libm, one element at a time
+      (`lower-loops-to-c{math=...}`).
     """
 
     tile: bool = True
     plan_memory: bool = True
     threads: int = 1
     tuned: bool = False
+    math: str = "gradc"
 
     def __post_init__(self) -> None:
         for name in ("tile", "plan_memory", "tuned"):
@@ -81,6 +86,8 @@ class Options:
                 raise PipelineError(f"option {name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
             raise PipelineError(f"option threads must be an integer >= 1, got {self.threads!r}")
+        if self.math not in MATH_CHOICES:
+            raise PipelineError(f"option math must be one of {', '.join(MATH_CHOICES)}, got {self.math!r}")
 
     @classmethod
     def make(cls, options: Options | dict[str, Any] | None = None, **values: Any) -> Options:
@@ -108,8 +115,13 @@ class Options:
             passes += ["stack-alloc", "plan-memory"]
         return tuple(passes)
 
+    def c_passes(self) -> tuple[str, ...]:
+        """The passes of the `c` stage for these options."""
+        return ("lower-loops-to-c",) if self.math == "gradc" else (f"lower-loops-to-c{{math={self.math}}}",)
+
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        return tuple((name, self.loop_passes() if name == "loops" else passes) for name, passes in STAGES)
+        chosen = {"loops": self.loop_passes(), "c": self.c_passes()}
+        return tuple((name, chosen.get(name, passes)) for name, passes in STAGES)
 
     def pipeline(self) -> tuple[str, ...]:
         return tuple(name for _, passes in self.stages() for name in passes)

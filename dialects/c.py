@@ -967,6 +967,40 @@ class CallOp(IRDLOperation):
         _check_scalar(self, self.result.type)
 
 
+GRADC_MATH_FUNCTIONS = ("exp", "log", "tanh")
+"""The functions `c.math` computes (gradc's own C, see gradc.vector_math)."""
+
+
+@irdl_op_definition
+class MathOp(IRDLOperation):
+    """`%y = c.math "tanh"(%x) : f32` calls gradc's branch-free implementation
+    of a math function (`gradc_tanhf`), which the printer defines in the file;
+    unlike a `c.call` of libm, a loop over it vectorizes."""
+
+    name = "c.math"
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    function = prop_def(StringAttr)
+    x = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$function `(` $x `)` attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, function: str, x: SSAValue | Operation):
+        super().__init__(
+            operands=[x], properties={"function": StringAttr(function)},
+            result_types=[SSAValue.get(x).type],
+        )
+
+    def verify_(self) -> None:
+        if self.function.data not in GRADC_MATH_FUNCTIONS:
+            raise VerifyException(
+                f"c.math: unknown function \"{self.function.data}\"; expected one of "
+                + ", ".join(GRADC_MATH_FUNCTIONS)
+            )
+        if not isinstance(self.result.type, Float32Type | Float64Type):
+            raise VerifyException(f"c.math: expected f32 or f64, got {self.result.type}")
+
+
 C = Dialect(
     "c",
     [
@@ -999,6 +1033,7 @@ C = Dialect(
         SelectOp,
         CastOp,
         CallOp,
+        MathOp,
     ],
     [PtrType, SizeType],
 )

@@ -17,8 +17,7 @@
 // ... and bias add and tanh are its epilogue, on the tile just written.
 // CHECK:          const float [[C:.*]] = out[[[AT:.*]]];
 // CHECK-NEXT:     const float [[B:.*]] = b[col];
-// CHECK-NEXT:     const float [[Y:.*]] = tanhf([[C]] + [[B]]);
-// CHECK-NEXT:     out[[[AT]]] = [[Y]];
+// CHECK-NEXT:     out[[[AT]]] = gradc_tanhf([[C]] + [[B]]);
 // CHECK:          return 0;
 // CHECK-NEXT: }
 // No workspace: the matmul result has no buffer of its own.

@@ -121,3 +121,17 @@ c.func @pack_types(%a: !c.ptr<const f64 restrict>, %p: !c.ptr<f32 restrict>) {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.pack: operands must point to one of f32, f64; got !c.ptr<const f64 restrict>, !c.ptr<f32 restrict>
   c.pack %a[%i] into %p[%i] {depth = 4 : i64, width = 8 : i64, panel = 8 : i64, depth_stride = 1 : i64, lane_stride = 4 : i64} : !c.ptr<const f64 restrict>, !c.ptr<f32 restrict>
 }
+
+// -----
+
+c.func @math_function(%x: f32) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.math: unknown function "sin"; expected one of exp, log, tanh
+  %y = c.math "sin"(%x) : f32
+}
+
+// -----
+
+c.func @math_type(%x: i32) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.math: expected f32 or f64, got i32
+  %y = c.math "exp"(%x) : i32
+}

@@ -31,6 +31,7 @@ c.func @kernel(%in: !c.ptr<const f32 restrict>, %out: !c.ptr<f32 restrict>, %wor
     // CHECK-NEXT: %[[D:.*]] = c.div %[[C]], %[[HALF]] : f32
     // CHECK-NEXT: %[[N:.*]] = c.neg %[[D]] : f32
     // CHECK-NEXT: %[[E:.*]] = c.call @expf(%[[N]]) : (f32) -> f32
+    // CHECK-NEXT: %[[TANH:.*]] = c.math "tanh"(%[[E]]) : f32
     // CHECK-NEXT: %[[W:.*]] = c.cast %[[E]] : f32 to f64
     // CHECK-NEXT: %[[N2:.*]] = c.cast %[[W]] : f64 to f32
     %x = c.load %in[%i] : !c.ptr<const f32 restrict>
@@ -40,6 +41,7 @@ c.func @kernel(%in: !c.ptr<const f32 restrict>, %out: !c.ptr<f32 restrict>, %wor
     %d = c.div %c, %half : f32
     %n = c.neg %d : f32
     %e = c.call @expf(%n) : (f32) -> f32
+    %tanh = c.math "tanh"(%e) : f32
     %w = c.cast %e : f32 to f64
     %n2 = c.cast %w : f64 to f32
     // CHECK-NEXT: %[[LT:.*]] = c.lt %[[X]], %[[HALF]] : f32

@@ -13,7 +13,7 @@
 // CHECK-NEXT:    %[[WS:.*]] = c.byte_offset %[[WORK]] + 0 : !c.ptr<void restrict> -> !c.ptr<f32 restrict>
 // CHECK-NEXT:    c.for %[[J:.*]] = 0 to 8 step 1 {
 // CHECK-NEXT:      %[[BV:.*]] = c.load %[[BIAS]][%[[J]]] : !c.ptr<const f32 restrict>
-// CHECK-NEXT:      %[[E:.*]] = c.call @expf(%[[BV]]) : (f32) -> f32
+// CHECK-NEXT:      %[[E:.*]] = c.math "exp"(%[[BV]]) : f32
 // CHECK-NEXT:      c.store %[[E]], %[[TMP]][%[[J]]] : !c.ptr<f32>
 // CHECK-NEXT:    }
 // CHECK-NEXT:    c.for %[[I:.*]] = 0 to 4 step 1 {

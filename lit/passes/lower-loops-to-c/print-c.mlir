@@ -13,8 +13,7 @@
 // CHECK-NEXT:     float *restrict ws = (float *)work;
 // CHECK-NEXT:     for (int64_t j = 0; j < 8; ++j) {
 // CHECK-NEXT:         const float bv = b[j];
-// CHECK-NEXT:         const float e = expf(bv);
-// CHECK-NEXT:         tmp[j] = e;
+// CHECK-NEXT:         tmp[j] = gradc_expf(bv);
 // CHECK-NEXT:     }
 // CHECK-NEXT:     for (int64_t i = 0; i < 4; ++i) {
 // CHECK-NEXT:         for (int64_t j = 0; j < 8; ++j) {

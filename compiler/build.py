@@ -41,6 +41,11 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # unrolled straight-line code (wrong numbers; see
     # tests/test_ops.py::test_f64_f32_f64_round_trip_is_rounded).
     "-fno-tree-slp-vectorize",
+    # The loop vectorizer's own choice on AVX-512 machines is 256-bit
+    # vectors; the microkernels use 512-bit ones anyway, and the elementwise
+    # loops (exp, log, tanh) run ~10-25% faster at full width. No effect on
+    # machines without 512-bit vectors.
+    "-mprefer-vector-width=512",
 )
 CACHE_FORMAT = "gradc-build-2"
 """Bump when the layout of a cache entry changes."""

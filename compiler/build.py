@@ -42,6 +42,10 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # tests/test_ops.py::test_f64_f32_f64_round_trip_is_rounded).
     "-fno-tree-slp-vectorize",
 )
+OPENMP_PRAGMA = "#pragma omp "
+OPENMP_FLAG = "-fopenmp"
+"""Added to the flags (compile and link: libgomp) only for sources with
+OpenMP pragmas, so serial kernels build exactly as before."""
 CACHE_FORMAT = "gradc-build-2"
 """Bump when the layout of a cache entry changes."""
 
@@ -192,6 +196,8 @@ def build(
     if missing:
         raise BuildError(f"functions {missing} are not declared in the header")
     flags = resolve_flags(flags)
+    if OPENMP_PRAGMA in source and OPENMP_FLAG not in flags:
+        flags = (*flags, OPENMP_FLAG)
     command = compiler_command()
     key = cache_key(source, header, flags, command, binding)
     with _build_lock:

@@ -99,6 +99,8 @@ class Options:
         passes = ["lower-array-to-loops"]
         if self.tile:
             passes.append("tile-matmul")
+        if self.threads > 1:
+            passes.append(f"parallelize{{threads={self.threads}}}")
         return tuple(passes)
 
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -45,6 +45,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return TileMatmul
 
+    def parallelize() -> type[ModulePass]:
+        from gradc.passes.parallelize import Parallelize
+
+        return Parallelize
+
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
 
@@ -58,5 +63,6 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "differentiate": differentiate,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
+        "parallelize": parallelize,
         "tile-matmul": tile_matmul,
     }

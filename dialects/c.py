@@ -460,8 +460,8 @@ class PragmaOp(IRDLOperation):
             raise VerifyException(f"c.pragma: expected one non-empty line, got {text!r}")
         if not isinstance(self.next_op, ForOp):
             raise VerifyException(f"c.pragma \"{text}\": must be followed by a c.for")
-        if self.guard is not None and not is_c_identifier(self.guard.data):
-            raise VerifyException(f"c.pragma: guard must be a C identifier, got {self.guard.data!r}")
+        if self.guard is not None and _IDENTIFIER.match(self.guard.data) is None:
+            raise VerifyException(f"c.pragma: guard must be a macro name, got {self.guard.data!r}")
 
 
 @irdl_op_definition

@@ -233,9 +233,10 @@ def accesses_in(op: Operation, inside: set[SSAValue]) -> Found:
     return found
 
 
-def elements(access: Access, around: tuple[loops.ForOp, ...]) -> np.ndarray | None:
+def elements(access: Access, around: tuple[loops.ForOp, ...], others: bool = False) -> np.ndarray | None:
     """Every element `access` reaches while the loops `around` run; None
-    when its offset depends on anything else."""
+    when its offset depends on anything else (or, with `others`, leaving
+    out the terms of anything else)."""
     if access.offset is None:
         return None
     ivs = {loop.induction_var: loop for loop in around}
@@ -243,6 +244,8 @@ def elements(access: Access, around: tuple[loops.ForOp, ...]) -> np.ndarray | No
     for value, coeff in access.offset.terms:
         loop = ivs.get(value)
         if loop is None:
+            if others:
+                continue
             return None
         values = np.arange(loop.lower.data, loop.upper.data, loop.step.data, dtype=np.int64)
         result = np.add.outer(result, values * coeff).ravel()
@@ -292,8 +295,37 @@ def check_disjoint(loop: loops.ForOp, root: SSAValue, found: Found) -> None:
     ((coeff, _),) = parts
     if coeff <= 0:
         raise NotParallel(f"every iteration writes the same elements of {_name(root)}")
-    if hi - lo > coeff * loop.step.data:
+    shift = coeff * loop.step.data
+    if hi - lo > shift and not shifts_apart(found, lo, hi, shift, loop.trip_count):
         raise NotParallel(f"iterations overlap in {_name(root)}")
+
+
+EXACT_LIMIT = 1 << 22
+"""Most elements (span x trips) the exact disjointness test looks at."""
+
+
+def shifts_apart(found: Found, lo: int, hi: int, shift: int, trips: int) -> bool:
+    """The exact test when the hulls of iterations overlap (a column block
+    of a row-major matrix): iteration i reaches the set S + shift * i, so
+    no two iterations conflict when what one writes, shifted by any
+    multiple d * shift (0 < |d| < trips), misses all that the other touches."""
+    span = hi - lo
+    if span * min(trips, span // shift + 1) > EXACT_LIMIT:
+        return False
+    touched, written = np.zeros(span, dtype=bool), np.zeros(span, dtype=bool)
+    for access, around in found:
+        reached = elements(access, around, others=True) - lo
+        touched[reached] = True
+        if access.writes:
+            written[reached] = True
+    for d in range(1, trips):
+        distance = d * shift
+        if distance >= span:
+            break
+        # written at x in iteration i+d vs touched at x in iteration i, and the reverse
+        if (written[distance:] & touched[:-distance]).any() or (touched[distance:] & written[:-distance]).any():
+            return False
+    return True
 
 
 def frame_ok(block: Block, root: SSAValue, size: int) -> bool:

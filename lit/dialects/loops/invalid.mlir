@@ -90,3 +90,12 @@ func.func @store_type(%x: memref<4xf32>, %v: f64) {
   }
   func.return
 }
+
+// -----
+
+func.func @one_thread() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.for: threads must be >= 2, got 1
+  loops.for %i = 0 to 4 step 1 threads 1 {
+  }
+  func.return
+}

@@ -224,7 +224,7 @@ def accesses_in(op: Operation, inside: set[SSAValue]) -> Found:
     found: Found = []
 
     def visit(op: Operation, around: tuple[loops.ForOp, ...]) -> None:
-        found.extend((access, around) for access in accesses(op, inside))
+        found.extend((access, around) for access in accesses(op, inside) if access.footprint.size)
         if isinstance(op, loops.ForOp):
             for inner in op.body.block.ops:
                 visit(inner, (*around, op))

@@ -403,14 +403,7 @@ def work(loop: loops.ForOp) -> int:
     def block_work(block: Block) -> int:
         total = 0
         for op in block.ops:
-            if isinstance(op, loops.ForOp):
-                total += work(op)
-            elif isinstance(op, loops.MicrokernelOp):
-                total += op.value_of("m") * op.value_of("n") * op.value_of("k")
-            elif isinstance(op, loops.PackOp):
-                total += op.value_of("depth") * op.value_of("width")
-            else:
-                total += 1
+            total += work(op) if isinstance(op, loops.ForOp) else work_of(op)
         return total
 
     return loop.trip_count * block_work(loop.body.block)
@@ -450,6 +443,9 @@ class Parallelize(ModulePass):
                 privatize(root, marked, self.threads)
 
     def search(self, block: Block, private: dict[SSAValue, list[loops.ForOp]]) -> None:
+        for pack in [o for o in block.ops if isinstance(o, loops.PackOp)]:
+            if work_of(pack) >= self.min_work:
+                split_pack(pack, self.threads)
         for loop in [o for o in block.ops if isinstance(o, loops.ForOp)]:
             if loop.trip_count >= 2 and work(loop) >= self.min_work:
                 try:
@@ -462,6 +458,54 @@ class Parallelize(ModulePass):
                         private.setdefault(root, []).append(loop)
                     continue
             self.search(loop.body.block, private)
+
+
+def split_pack(pack: loops.PackOp, threads: int) -> None:
+    """A large pack outside any parallel loop (tile-matmul's B block, packed
+    once per depth block for all row blocks) becomes a loop over `threads`
+    groups of whole panels, then the rest: the same copy, and each group
+    writes its own panels, which the proof then confirms."""
+    depth, width, panel, _, lane_stride = (pack.value_of(x) for x in pack.PARAMETERS)
+    per_group = (-(-width // panel) // threads) * panel
+    groups = width // per_group if per_group else 0
+    if groups < 2:
+        return
+    parameters = pack.parameters
+    loop = loops.ForOp(0, groups * per_group, per_group)
+    loop.induction_var.name_hint = "jp"
+    Rewriter.insert_op(loop, InsertPoint.before(pack))
+
+    def part(lane: SSAValue | int, lanes: int, at: InsertPoint) -> None:
+        offsets = []
+        for offset, stride in ((pack.src_offset, lane_stride), (pack.dst_offset, depth)):
+            ops: list[Operation] = [arith.ConstantOp(IntegerAttr(stride, IndexType()), IndexType())]
+            if isinstance(lane, int):
+                ops = [arith.ConstantOp(IntegerAttr(lane * stride, IndexType()), IndexType())]
+            else:
+                ops.append(arith.MuliOp(lane, ops[0].results[0]))
+            ops.append(arith.AddiOp(offset, ops[-1].results[0]))
+            Rewriter.insert_op(ops, at)
+            offsets.append(ops[-1].results[0])
+        Rewriter.insert_op(loops.PackOp((pack.src, offsets[0]), (pack.dst, offsets[1]),
+                                        {**parameters, "width": lanes}), at)
+
+    part(loop.induction_var, per_group, InsertPoint.before(loop.body.block.last_op))
+    if width > groups * per_group:
+        part(groups * per_group, width - groups * per_group, InsertPoint.before(pack))
+    Rewriter.erase_op(pack)
+    try:
+        if not prove_parallel(loop):
+            loop.properties["threads"] = IntAttr(threads)
+    except NotParallel:
+        pass
+
+
+def work_of(op: Operation) -> int:
+    if isinstance(op, loops.PackOp):
+        return op.value_of("depth") * op.value_of("width")
+    if isinstance(op, loops.MicrokernelOp):
+        return op.value_of("m") * op.value_of("n") * op.value_of("k")
+    return 1
 
 
 def privatize(root: SSAValue, marked: list[loops.ForOp], threads: int) -> None:

@@ -6,6 +6,9 @@
 // thread_id * MC * KC). The depth loop (pc) accumulates into C, so it stays serial.
 // RUN: gradc-opt %s -p 'lower-array-to-loops,tile-matmul{mr=8 nr=32 kc=64 mc=64 nc=256 vector-bytes=64 direct-bytes=0},parallelize{threads=2}' | filecheck %s
 // RUN: gradc-opt %s -p 'lower-array-to-loops,tile-matmul{mr=8 nr=32 kc=64 mc=64 nc=256 vector-bytes=64 direct-bytes=0},parallelize{threads=2},lower-loops-to-c' -t c | filecheck %s --check-prefix=C
+// A large pack of B outside the parallel loop is split into one group of
+// whole panels per thread (disjoint panels), run in parallel as well.
+// RUN: gradc-opt %s -p 'lower-array-to-loops,tile-matmul{mr=8 nr=32 kc=64 mc=64 nc=256 vector-bytes=64 direct-bytes=0},parallelize{threads=2 min-work=16384}' | filecheck %s --check-prefix=SPLIT
 
 // CHECK-LABEL: func.func @mm
 // CHECK:         %[[B:.*]] = loops.alloc "workspace" : memref<16384xf32>
@@ -23,6 +26,14 @@
 // CHECK:         loops.for %{{.*}} = 64 to 256 step 64 {
 // CHECK:           loops.pack %{{.*}} into %[[B]]
 // CHECK-NEXT:      loops.for %{{.*}} = 0 to 256 step 64 threads 2 {
+
+// SPLIT:         %[[B:.*]] = loops.alloc "workspace" : memref<16384xf32>
+// SPLIT:         loops.for %[[JP:.*]] = 0 to 256 step 128 threads 2 {
+// SPLIT:           %[[SRC:.*]] = arith.muli %[[JP]], %{{.*}} : index
+// SPLIT:           %[[DST:.*]] = arith.addi
+// SPLIT-NEXT:      loops.pack %{{.*}} into %[[B]][%[[DST]]] {depth = 64 : i64, width = 128 : i64, panel = 32 : i64
+// SPLIT-NEXT:    }
+// SPLIT-NEXT:    loops.for %{{.*}} = 0 to 256 step 64 threads 2 {
 
 // C-LABEL:     int mm(
 // C:           #pragma omp parallel for num_threads(2) schedule(static)

@@ -29,9 +29,9 @@
 
 // SPLIT:         %[[B:.*]] = loops.alloc "workspace" : memref<16384xf32>
 // SPLIT:         loops.for %[[JP:.*]] = 0 to 256 step 128 threads 2 {
-// SPLIT:           %[[SRC:.*]] = arith.muli %[[JP]], %{{.*}} : index
+// SPLIT:           %[[SRC:.*]] = arith.addi
 // SPLIT:           %[[DST:.*]] = arith.addi
-// SPLIT-NEXT:      loops.pack %{{.*}} into %[[B]][%[[DST]]] {depth = 64 : i64, width = 128 : i64, panel = 32 : i64
+// SPLIT-NEXT:      loops.pack %{{.*}}[%[[SRC]]] into %[[B]][%[[DST]]] {depth = 64 : i64, width = 128 : i64, panel = 32 : i64
 // SPLIT-NEXT:    }
 // SPLIT-NEXT:    loops.for %{{.*}} = 0 to 256 step 64 threads 2 {
 

@@ -65,7 +65,10 @@ class Options:
       small ones go on the stack (`plan-memory`, `stack-alloc`); off, every
       temporary gets its own workspace slot.
     - `threads`: above 1, large independent loops run on that many OpenMP
-      threads (`parallelize{threads=N}`).
+      threads (`parallelize{threads=N}`, after tile-matmul; the C is built
+      with -fopenmp). Only loops whose iterations provably touch disjoint
+      memory run in parallel, never a reduction, so the results are bitwise
+      those of `threads=1`.
     """
 
     tile: bool = True

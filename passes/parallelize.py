@@ -11,34 +11,40 @@ body (load, store, pack, microkernel, matmul) is resolved to its root buffer
 (through `loops.reshape` views, which keep flat offsets) and a flat offset
 affine in the induction variables: `c * i + (inner ivs) + (invariants) + k`
 plus the static footprint of the op (a tile, a panel). Ops of unknown
-effect, allocations inside the loop, or offsets that are not affine where
-they matter make the loop serial. Then every buffer the body writes must be
-one of:
+effect, or offsets that are not affine where they matter, make the loop
+serial. Then every buffer the body writes must be one of:
 
   * disjoint: every access to it (reads included) has the same coefficient
-    c > 0 on the loop's variable and the same invariant part, and the hull of
-    what one iteration reaches (over all inner variables and footprints)
-    spans at most c * step elements, so iteration i only touches
-    [c * i + lo, c * i + lo + c * step): its own elements. A reduction into
-    a buffer shared by the iterations (c = 0) fails here, so sums are never
-    reassociated and results are bitwise those of the serial loop.
-  * private scratch: a flat workspace/stack `loops.alloc` outside the loop,
-    independent of every variable outside the loop, that each iteration first
-    writes (ops that only write it) and then only reads, every element read
-    having been written in the same iteration (checked element by element),
-    and that is used that way in every loop that touches it, so no value
-    flows between iterations or out of the loop. It becomes `threads` slices;
-    each iteration uses slice `loops.thread_id`.
+    c > 0 on the loop's variable and the same invariant part, and either the
+    hull of what one iteration reaches (over all inner variables and
+    footprints) spans at most c * step elements (iteration i only touches
+    [c * i + lo, c * i + lo + c * step)), or, when hulls overlap (a column
+    block of a row-major matrix), the exact element sets show that what one
+    iteration writes, shifted by any multiple of c * step, misses all that
+    another touches. A reduction into an element shared by the iterations
+    fails here, so sums are never reassociated and results are bitwise
+    those of the serial loop.
+  * private scratch: a flat `loops.alloc` that each run of the body writes
+    before it reads, reading only elements written in that run (checked
+    element by element, in program order, with loops whose iterations do
+    the same counting as leaving garbage behind), where the same holds for
+    the whole function, so no value flows between iterations or out of the
+    loop. It becomes `threads` slices; each iteration uses slice
+    `loops.thread_id`.
 
 Buffers the body only reads are fine. Function arguments are distinct
 buffers (the C ABI declares them `restrict`), as are allocations.
 
-For a BLIS matmul nest from tile-matmul (pc over depth blocks, then per pc
-the packed B block, then ic over MC row blocks with the A block packed per
-ic) this finds the ic loop: C rows are disjoint per MC block, B's packed
-panels are read only, A's packed panels become private per thread. So each
-thread packs its own A blocks (packing A is parallel too), and the fork and
-join happen once per depth block, around MC x N x KC of work each.
+For a BLIS matmul nest from tile-matmul (pc over depth blocks; per pc the
+B block packed, then ic over MC row blocks, each packing its A block and
+running the jr x ir register tiles) this finds the ic loop: C rows are
+disjoint per MC block, B's packed panels are only read, A's packed panels
+become private per thread. So each thread packs its own A blocks, and a
+fork and join happen once per depth block around MC x N x KC of work per
+iteration (the L2-sized blocks stay per core). The pc loop accumulates into
+C, so it stays serial. A large `loops.pack` outside parallel loops (the B
+block) is split into one group of whole panels per thread and run in
+parallel too, so that nothing of size N x KC stays serial.
 
 Options: `threads` (>= 1; 1 marks nothing), `min-work` (default 65536:
 estimated scalar operations of the whole loop, a tile counting m * n * k,

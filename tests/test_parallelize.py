@@ -5,6 +5,7 @@ for elementwise nests. Values are also checked against NumPy."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 
 import numpy as np
@@ -141,3 +142,17 @@ def test_parallel_kernel_from_python_threads():
     assert not errors
     assert len(results) == 20
     assert all(np.array_equal(r, want) for r in results)
+
+
+@pytest.mark.parametrize("flags", [["-std=gnu99", "-fopenmp"], ["-std=c99", "-pedantic"]])
+def test_parallel_c_is_warning_free(tmp_path, flags):
+    """With OpenMP and without it (pragmas behind #ifdef _OPENMP, so no
+    unknown-pragma warnings), the parallel C compiles without warnings."""
+    a, b = _matrices((300, 257), (257, 310), seed=13)
+    fn = lambda a, b: (gnp.tanh(a @ b), gnp.sum(a, axis=1))  # noqa: E731
+    source = gradc.lower(fn, a, b, options={"threads": 2}).c_source
+    assert "gradc_thread_num()" in source
+    (tmp_path / "k.c").write_text(source)
+    done = subprocess.run(["cc", *flags, "-Wall", "-Wextra", "-Werror", "-O2", "-c", "k.c"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

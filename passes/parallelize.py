@@ -51,6 +51,13 @@ estimated scalar operations of the whole loop, a tile counting m * n * k,
 below which a loop stays serial since an OpenMP fork/join costs a few
 microseconds).
 
+On a busy machine: threads meet at the end of every parallel loop, and
+libgomp's default lets a waiting thread spin first. When other processes
+keep a core busy, that spinning takes CPU time the still-working thread
+needs (measured on 2 cores with one other process running: a 1024 matmul at
+34 GFLOP/s with two threads against 160 with one); `OMP_WAIT_POLICY=passive`
+avoids that (160) but makes every wake-up slower on an idle machine.
+
 Expects loops-level functions (after lower-array-to-loops, optionally
 tile-matmul). Guarantees: the results are bitwise those of the input IR,
 with any number of threads.

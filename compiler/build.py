@@ -47,6 +47,13 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # machines without 512-bit vectors.
     "-mprefer-vector-width=512",
 )
+OPENMP_PRAGMA = "#pragma omp "
+OPENMP_FLAG = "-fopenmp"
+NO_OPENMP_FLAG = "-fno-openmp"
+"""OPENMP_FLAG is added to the flags (compile and link: libgomp) only for
+sources with OpenMP pragmas, so serial kernels build exactly as before;
+flags that already say NO_OPENMP_FLAG build the same source serially (the
+pragmas are behind `#ifdef _OPENMP`)."""
 CACHE_FORMAT = "gradc-build-2"
 """Bump when the layout of a cache entry changes."""
 
@@ -197,6 +204,8 @@ def build(
     if missing:
         raise BuildError(f"functions {missing} are not declared in the header")
     flags = resolve_flags(flags)
+    if OPENMP_PRAGMA in source and not {OPENMP_FLAG, NO_OPENMP_FLAG} & set(flags):
+        flags = (*flags, OPENMP_FLAG)
     command = compiler_command()
     key = cache_key(source, header, flags, command, binding)
     with _build_lock:

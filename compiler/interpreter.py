@@ -170,6 +170,10 @@ class LoopsFunctions(InterpreterFunctions):
     ) -> tuple[TerminatorValue, PythonValues]:
         return ReturnedValues(args), ()
 
+    @impl(loops.ThreadIdOp)
+    def run_thread_id(self, interp: Interpreter, op: loops.ThreadIdOp, args: PythonValues):
+        return (0,)  # the interpreter runs every loop on one thread
+
     @impl(loops.AllocOp)
     def run_alloc(self, interp: Interpreter, op: loops.AllocOp, args: PythonValues):
         typ = op.result.type

@@ -66,7 +66,10 @@ class Options:
       small ones go on the stack (`plan-memory`, `stack-alloc`); off, every
       temporary gets its own workspace slot.
     - `threads`: above 1, large independent loops run on that many OpenMP
-      threads (`parallelize{threads=N}`).
+      threads (`parallelize{threads=N}`, after tile-matmul; the C is built
+      with -fopenmp). Only loops whose iterations provably touch disjoint
+      memory run in parallel, never a reduction, so the results are bitwise
+      those of `threads=1`.
     - `tuned`: products that `gradc.tune` has timed on this machine use the
       remembered block sizes (`tile-matmul{tuned=true}`).
     - `math`: "gradc" computes exp, log and tanh with gradc's vectorizable C
@@ -109,9 +112,12 @@ class Options:
         passes = ["lower-array-to-loops"]
         if self.tile:
             passes.append("tile-matmul{tuned=true}" if self.tuned else "tile-matmul")
+        if self.threads > 1:
+            passes.append(f"parallelize{{threads={self.threads}}}")
         if self.plan_memory:
-            # After tiling, which adds the packed panels; stack first, so
-            # that plan-memory lays out only what stays in the workspace.
+            # After tiling, which adds the packed panels, and parallelize,
+            # which widens per-thread scratch; stack first, so that
+            # plan-memory lays out only what stays in the workspace.
             passes += ["stack-alloc", "plan-memory"]
         return tuple(passes)
 

@@ -224,6 +224,8 @@ class _FunctionPrinter:
             return f"{callee}({self.value(op.x)[0]})", PRIMARY
         if isinstance(op, c.LoadOp):
             return f"{self.value(op.ptr)[0]}[{self.value(op.index)[0]}]", PRIMARY
+        if isinstance(op, c.ThreadNumOp):
+            return f"{THREAD_NUM}()", PRIMARY
         raise DiagnosticException(f"target c: cannot print '{op.name}' as a C expression")
 
     # -- statements -------------------------------------------------------------
@@ -267,7 +269,11 @@ class _FunctionPrinter:
                 self.emit(depth, "}")
                 self.used_names, self.counters = outer_scope
             case c.PragmaOp():
+                if op.guard is not None:
+                    self.lines.append(f"#ifdef {op.guard.data}")
                 self.emit(depth, f"#pragma {op.text.data}")
+                if op.guard is not None:
+                    self.lines.append("#endif")
             case c.StoreOp():
                 ptr, index = self.value(op.ptr)[0], self.value(op.index)[0]
                 self.emit(depth, f"{ptr}[{index}] = {self.value(op.value)[0]};")
@@ -336,6 +342,26 @@ class _FunctionPrinter:
             char = "const char" if typ.const or op.base.type.const else "char"
             address = f"{cast}(({char} *){base} + {offset})"
         self.emit(depth, f"{c_declaration(typ, name)} = {address};")
+
+
+THREAD_NUM = "gradc_thread_num"
+
+
+def thread_num_definition() -> list[str]:
+    """What `c.thread_num` calls: OpenMP's thread number, 0 without OpenMP
+    (then every parallel loop is a serial one)."""
+    return [
+        "#ifdef _OPENMP",
+        "#include <omp.h>",
+        "#endif",
+        f"static inline int64_t {THREAD_NUM}(void) {{",
+        "#ifdef _OPENMP",
+        f"{INDENT}return omp_get_thread_num();",
+        "#else",
+        f"{INDENT}return 0;",
+        "#endif",
+        "}",
+    ]
 
 
 def vector_type_name(element: Attribute, lanes: int) -> str:
@@ -611,6 +637,8 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
                     types.setdefault(vector_type_name(op.element_type, width),
                                      vector_type_definition(op.element_type, width))
                 kernels.setdefault(microkernel_name(op), microkernel_definition(op))
+            if isinstance(op, c.ThreadNumOp):
+                kernels.setdefault(THREAD_NUM, thread_num_definition())
     lines: list[str] = []
     if types:
         lines += ["", *(line for definition in types.values() for line in definition)]

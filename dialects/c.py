@@ -439,14 +439,20 @@ class ForOp(IRDLOperation):
 
 @irdl_op_definition
 class PragmaOp(IRDLOperation):
-    """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that follows."""
+    """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that
+    follows. With a guard, `c.pragma "omp parallel for" if "_OPENMP"`, it
+    is printed inside `#ifdef _OPENMP ... #endif`."""
 
     name = "c.pragma"
     text = prop_def(StringAttr)
-    assembly_format = "$text attr-dict"
+    guard = opt_prop_def(StringAttr)
+    assembly_format = "$text (`if` $guard^)? attr-dict"
 
-    def __init__(self, text: str):
-        super().__init__(properties={"text": StringAttr(text)})
+    def __init__(self, text: str, guard: str | None = None):
+        properties = {"text": StringAttr(text)}
+        if guard is not None:
+            properties["guard"] = StringAttr(guard)
+        super().__init__(properties=properties)
 
     def verify_(self) -> None:
         text = self.text.data
@@ -454,6 +460,21 @@ class PragmaOp(IRDLOperation):
             raise VerifyException(f"c.pragma: expected one non-empty line, got {text!r}")
         if not isinstance(self.next_op, ForOp):
             raise VerifyException(f"c.pragma \"{text}\": must be followed by a c.for")
+        if self.guard is not None and _IDENTIFIER.match(self.guard.data) is None:
+            raise VerifyException(f"c.pragma: guard must be a macro name, got {self.guard.data!r}")
+
+
+@irdl_op_definition
+class ThreadNumOp(IRDLOperation):
+    """`%t = c.thread_num : index`: the OpenMP thread number in a parallel
+    loop (`omp_get_thread_num()`, 0 when built without OpenMP)."""
+
+    name = "c.thread_num"
+    result = result_def(IndexType)
+    assembly_format = "attr-dict `:` type($result)"
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType()])
 
 
 @irdl_op_definition
@@ -1008,6 +1029,7 @@ C = Dialect(
         ReturnOp,
         ForOp,
         PragmaOp,
+        ThreadNumOp,
         ArrayOp,
         StaticArrayOp,
         ByteOffsetOp,

@@ -100,26 +100,30 @@ class YieldOp(IRDLOperation):
 @irdl_op_definition
 class ForOp(IRDLOperation):
     """`loops.for %i = 0 to 64 step 1 { ... }`: a loop with static bounds whose
-    body sees the induction variable as an `index` block argument."""
+    body sees the induction variable as an `index` block argument.
+
+    `loops.for %i = 0 to 512 step 128 threads 2 { ... }` runs its iterations
+    on that many threads (OpenMP, static schedule). Only `parallelize` sets
+    it, after proving that no two iterations touch the same memory where one
+    writes (`loops.thread_id` then tells the thread's private scratch apart);
+    the loop means the same as without it."""
 
     name = "loops.for"
     lower = prop_def(IntAttr)
     upper = prop_def(IntAttr)
     step = prop_def(IntAttr)
+    threads = opt_prop_def(IntAttr)
     body = region_def("single_block")
     traits = traits_def(SingleBlockImplicitTerminator(YieldOp))
 
-    def __init__(self, lower: int, upper: int, step: int = 1, body: Region | None = None):
+    def __init__(self, lower: int, upper: int, step: int = 1, body: Region | None = None,
+                 threads: int | None = None):
         if body is None:
             body = Region(Block(arg_types=[IndexType()]))
-        super().__init__(
-            properties={
-                "lower": IntAttr(lower),
-                "upper": IntAttr(upper),
-                "step": IntAttr(step),
-            },
-            regions=[body],
-        )
+        properties = {"lower": IntAttr(lower), "upper": IntAttr(upper), "step": IntAttr(step)}
+        if threads is not None:
+            properties["threads"] = IntAttr(threads)
+        super().__init__(properties=properties, regions=[body])
         if not body.block.ops or not isinstance(body.block.last_op, YieldOp):
             body.block.add_op(YieldOp())
 
@@ -135,6 +139,8 @@ class ForOp(IRDLOperation):
     def verify_(self) -> None:
         if self.step.data < 1:
             raise VerifyException(f"{self.name}: step must be >= 1, got {self.step.data}")
+        if self.threads is not None and self.threads.data < 2:
+            raise VerifyException(f"{self.name}: threads must be >= 2, got {self.threads.data}")
         block = self.body.block
         if len(block.args) != 1 or not isinstance(block.args[0].type, IndexType):
             raise VerifyException(
@@ -151,9 +157,12 @@ class ForOp(IRDLOperation):
         step = 1
         if parser.parse_optional_keyword("step") is not None:
             step = parser.parse_integer(allow_boolean=False)
+        threads = None
+        if parser.parse_optional_keyword("threads") is not None:
+            threads = parser.parse_integer(allow_boolean=False)
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region((arg.resolve(IndexType()),))
-        op = cls(lower, upper, step, body)
+        op = cls(lower, upper, step, body, threads)
         if attrs is not None:
             op.attributes.update(attrs.data)
         return op
@@ -164,12 +173,30 @@ class ForOp(IRDLOperation):
         printer.print_string(
             f" = {self.lower.data} to {self.upper.data} step {self.step.data}"
         )
+        if self.threads is not None:
+            printer.print_string(f" threads {self.threads.data}")
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(
             self.body, print_entry_block_args=False, print_empty_block=False,
             print_block_terminators=False,
         )
+
+
+@irdl_op_definition
+class ThreadIdOp(IRDLOperation):
+    """`%t = loops.thread_id : index`: which thread of the innermost
+    enclosing `loops.for ... threads N` runs this iteration (0 <= t < N; 0
+    outside one), so that each thread can use its own slice of a scratch
+    buffer."""
+
+    name = "loops.thread_id"
+    result = result_def(IndexType)
+    assembly_format = "attr-dict `:` type($result)"
+    traits = traits_def(NoMemoryEffect())
+
+    def __init__(self):
+        super().__init__(result_types=[IndexType()])
 
 
 @irdl_op_definition
@@ -765,6 +792,6 @@ def _check_reach(op: Operation, sizes: dict[str, int], reach: dict[str, int]) ->
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
+    [ForOp, YieldOp, ThreadIdOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
      PackOp],
 )

@@ -54,6 +54,10 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         from gradc.passes.stack_alloc import StackAlloc
 
         return StackAlloc
+    def parallelize() -> type[ModulePass]:
+        from gradc.passes.parallelize import Parallelize
+
+        return Parallelize
 
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
@@ -70,5 +74,6 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "lower-loops-to-c": lower_loops_to_c,
         "plan-memory": plan_memory,
         "stack-alloc": stack_alloc,
+        "parallelize": parallelize,
         "tile-matmul": tile_matmul,
     }

@@ -19,7 +19,9 @@ offsets; pointers to bytes that two planned buffers share are not `restrict`
 (`shared_storage`). `"stack"` buffers become local
 arrays, `loops.constant` a `static const` array, `loops.reshape` the same
 pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
-`c.pack` on the same pointers; a `loops.matmul` that `tile-matmul` did not block becomes a plain
+`c.pack` on the same pointers; a `loops.for` with `threads N` gets
+`#pragma omp parallel for num_threads(N) schedule(static)` (behind
+`#ifdef _OPENMP`) and `loops.thread_id` becomes `c.thread_num`; a `loops.matmul` that `tile-matmul` did not block becomes a plain
 i-k-j loop nest (`naive_matmul`), so tiling stays optional. Afterwards no
 `loops`, `arith`, `math` or `func` op and no memref type is left; anything
 that cannot be lowered fails the pass, naming the op.
@@ -55,6 +57,9 @@ from xdsl.utils.exceptions import PassFailedException
 from gradc.dialects import c, loops
 
 WORKSPACE_ALIGN = loops.WORKSPACE_ALIGN
+OPENMP_MACRO = "_OPENMP"
+"""Parallel loops' pragmas are behind `#ifdef _OPENMP`: without -fopenmp the
+same source compiles to the serial loop, without unknown-pragma warnings."""
 WORK_SIZE_SUFFIX = "_work_size"
 
 FLOAT_BINARY: dict[type[Operation], type[c.BinaryExprOp]] = {
@@ -415,6 +420,7 @@ class _FunctionLowering:
             arith.CmpfOp: self.lower_cmpf,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
+            loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
             loops.AllocOp: self.lower_alloc,
             loops.ConstantOp: self.lower_constant_buffer,
             loops.ReshapeOp: self.lower_reshape,
@@ -505,6 +511,9 @@ class _FunctionLowering:
 
     def lower_for(self, op: loops.ForOp) -> None:
         new = c.ForOp(op.lower.data, op.upper.data, op.step.data)
+        if op.threads is not None:
+            pragma = f"omp parallel for num_threads({op.threads.data}) schedule(static)"
+            self.block.add_op(c.PragmaOp(pragma, guard=OPENMP_MACRO))
         self.block.add_op(new)
         self.bind(op.induction_var, new.induction_var)
         outer, self.block = self.block, new.body.block

@@ -97,3 +97,16 @@ c.func @nothing(%a: f64, %b: i1) {
 }
 c.func @empty() {
 }
+
+// An OpenMP loop: its pragma guarded by a macro, the thread number inside.
+// CHECK-LABEL: c.func @parallel
+// CHECK-NEXT:    c.pragma "omp parallel for num_threads(2) schedule(static)" if "_OPENMP"
+// CHECK-NEXT:    c.for %{{.*}} = 0 to 8 step 1 {
+// CHECK-NEXT:      %{{.*}} = c.thread_num : index
+c.func @parallel() {
+  c.pragma "omp parallel for num_threads(2) schedule(static)" if "_OPENMP"
+  c.for %i = 0 to 8 step 1 {
+    %t = c.thread_num : index
+  }
+  c.return
+}

@@ -149,3 +149,12 @@ func.func @epilogue_accumulate(%a: memref<2x3xf32>, %b: memref<3x4xf32>, %c: mem
   } : memref<2x3xf32>, memref<3x4xf32> into memref<2x4xf32>
   func.return
 }
+
+// -----
+
+func.func @one_thread() {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.for: threads must be >= 2, got 1
+  loops.for %i = 0 to 4 step 1 threads 1 {
+  }
+  func.return
+}

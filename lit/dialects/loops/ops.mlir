@@ -55,3 +55,14 @@ func.func @planned() {
   %a = loops.alloc "workspace" at 128 : memref<16xf32>
   func.return
 }
+
+// A parallel loop (what `parallelize` marks) and the thread number inside it.
+// CHECK-LABEL: func.func @parallel_rows
+// CHECK-NEXT:    loops.for %{{.*}} = 0 to 64 step 16 threads 2 {
+// CHECK-NEXT:      %{{.*}} = loops.thread_id : index
+func.func @parallel_rows(%out: memref<64xf32>) attributes {loops.num_inputs = 0 : i64} {
+  loops.for %i = 0 to 64 step 16 threads 2 {
+    %t = loops.thread_id : index
+  }
+  func.return
+}

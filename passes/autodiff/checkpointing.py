@@ -1,0 +1,390 @@
+"""Checkpointing schedules: in what order to run and reverse a loop of l steps.
+
+A loop with carried state x_0 -> x_1 -> ... -> x_l (step i maps x_i to
+x_{i+1}) is differentiated in reverse by running the adjoints of its steps in
+the order l-1, ..., 0. The adjoint of step i needs what step i computed from
+x_i (its tape). Keeping every step's tape costs memory proportional to l;
+keeping only some states ("snapshots") and recomputing the others from them
+costs time instead. A schedule is the list of actions that trades one for the
+other; this module builds schedules, checks them and runs them.
+
+The machine a schedule runs on holds one current state, a set of snapshot
+slots and a tape stack, and knows five actions:
+
+    Advance(to)    run steps from the current state up to x_to, keeping nothing
+    Store(slot)    copy the current state into a snapshot slot
+    Restore(slot)  make a stored state the current one
+    Forward(step)  run step `step` from x_step, pushing its tape
+    Reverse(step)  pop the tape of step `step` and run its adjoint
+
+It starts with x_0 current, no slot filled and an empty tape. A schedule is
+valid when every step is reversed exactly once, in the order l-1, ..., 0, each
+Reverse popping the tape its own Forward pushed (so the adjoint sees x_step),
+Restore only reads filled slots and no more slots are filled than the schedule
+declares. The output x_l becomes available when the first Forward(l-1) runs,
+which is when the adjoint seed is computed.
+
+Three schedules:
+
+  * `tape_all(l)`: Forward all steps, Reverse all. No recomputation, a tape of
+    l entries, no snapshots.
+  * `every(l, k)`: one untaped sweep that stores x_0, x_k, x_2k, ...; then,
+    from the last segment back to the first, restore the segment's start, run
+    its steps with Forward and reverse them. About l/k snapshots, a tape of at
+    most k entries, and each step but the last segment's run twice.
+  * `binomial(l, s)`: the "revolve" schedule of Griewank and Walther
+    (A. Griewank, A. Walther, "Algorithm 799: revolve: an implementation of
+    checkpointing for the reverse or adjoint mode of computational
+    differentiation", ACM Transactions on Mathematical Software 26(1), 2000).
+    With s snapshot slots (one of which holds x_0) and a tape of one entry, it
+    reverses l steps with the fewest step evaluations possible.
+
+Counting for the binomial schedule (what tests/test_checkpointing.py checks
+against a brute-force search). Every schedule evaluates each step once with
+Forward, so only untaped (Advance) evaluations differ. Let A(l, s) be the
+least number of them that reverses l steps when x_0 sits in a slot and s slots
+may be filled at once (x_0's included). Then
+
+    A(1, s) = 0                    Forward(0), Reverse(0)
+    A(l, 1) = 0 + 1 + ... + (l-1)  restore x_0 and advance to each step again
+    A(l, s) = min over 1 <= m < l of  m + A(l - m, s - 1) + A(m, s)
+
+where the last line advances to x_m, stores it, reverses the last l - m steps
+with one slot fewer, then frees that slot and reverses the first m steps.
+Write beta(s, r) = C(s + r, s): with s slots and every step advanced at most r
+times one can reverse exactly beta(s, r) steps (Griewank and Walther's
+binomial bound, the source of the name). For l steps let r be the least
+integer with l <= beta(s, r), the repetition number; then
+
+    A(l, s) = r*l - C(s + r, s + 1)
+
+and the total number of step evaluations is A(l, s) + l. (For s = 1, r = l-1
+and this is l(l-1)/2; for s >= l-1, r = 1 and it is l-1.) A first checkpoint
+at x_m attains the minimum when the head m can be reversed with repetition r-1
+and the tail with one slot fewer and repetition r:
+
+    beta(s, r-2) <= m <= beta(s, r-1)   and
+    beta(s-1, r-1) <= l - m <= beta(s-1, r);
+
+`binomial` takes the largest such m. Slots are used as a stack (slot d holds
+the start of the segment being reversed at depth d), so at most s are filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import comb
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Run the steps from the current state up to state x_`to`, not taping."""
+
+    to: int
+
+
+@dataclass(frozen=True)
+class Store:
+    """Copy the current state into snapshot slot `slot`."""
+
+    slot: int
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Make the state stored in slot `slot` the current state."""
+
+    slot: int
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Run step `step` from x_`step`, pushing what its adjoint needs."""
+
+    step: int
+
+
+@dataclass(frozen=True)
+class Reverse:
+    """Pop the tape of step `step` and run its adjoint."""
+
+    step: int
+
+
+Action = Advance | Store | Restore | Forward | Reverse
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The actions that reverse a loop of `steps` steps with `snapshots` slots."""
+
+    steps: int
+    snapshots: int
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What running a schedule costs (see `simulate`)."""
+
+    advanced: int  # untaped step evaluations (Advance)
+    taped: int  # taped step evaluations (Forward)
+    peak_snapshots: int  # most slots filled at once
+    peak_tape: int  # most tape entries at once
+    max_repetitions: int  # most untaped evaluations of any one step
+
+    @property
+    def forward_evaluations(self) -> int:
+        return self.advanced + self.taped
+
+
+class ScheduleError(ValueError):
+    """A schedule that does not reverse its loop correctly."""
+
+
+def _check_steps(steps: int) -> None:
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"a loop needs at least one step, got {steps!r}")
+
+
+def beta(s: int, r: int) -> int:
+    """How many steps s slots reverse when each step is advanced at most r times."""
+    return comb(s + r, s) if r >= 0 else 0
+
+
+def repetitions(steps: int, snapshots: int) -> int:
+    """The least r with steps <= beta(snapshots, r)."""
+    _check_steps(steps)
+    if snapshots < 1:
+        raise ValueError(f"binomial checkpointing needs at least one snapshot, got {snapshots}")
+    r = 0
+    while beta(snapshots, r) < steps:
+        r += 1
+    return r
+
+
+def binomial_advances(steps: int, snapshots: int) -> int:
+    """A(l, s): the fewest untaped step evaluations (closed form, see above)."""
+    r = repetitions(steps, snapshots)
+    return r * steps - comb(snapshots + r, snapshots + 1)
+
+
+def tape_all(steps: int) -> Schedule:
+    """Tape every step, then reverse: no recomputation, a tape of `steps` entries."""
+    _check_steps(steps)
+    forward = [Forward(i) for i in range(steps)]
+    reverse = [Reverse(i) for i in reversed(range(steps))]
+    return Schedule(steps, 0, tuple(forward + reverse))
+
+
+def every(steps: int, k: int) -> Schedule:
+    """Store the state every k steps; recompute and tape one segment at a time."""
+    _check_steps(steps)
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"every=k needs k >= 1, got {k!r}")
+    starts = list(range(0, steps, k))
+    actions: list[Action] = []
+    for slot, start in enumerate(starts[:-1]):  # the last segment is taped at once
+        if start:
+            actions.append(Advance(start))
+        actions.append(Store(slot))
+    if starts[-1]:
+        actions.append(Advance(starts[-1]))
+    for slot in reversed(range(len(starts))):
+        start, stop = starts[slot], min(starts[slot] + k, steps)
+        if slot < len(starts) - 1:
+            actions.append(Restore(slot))
+        actions += [Forward(i) for i in range(start, stop)]
+        actions += [Reverse(i) for i in reversed(range(start, stop))]
+    return Schedule(steps, len(starts) - 1, tuple(actions))
+
+
+def _first_checkpoint(steps: int, snapshots: int) -> int:
+    """The largest optimal position m of the next snapshot (see the docstring)."""
+    r = repetitions(steps, snapshots)
+    low = max(beta(snapshots, r - 2), steps - beta(snapshots - 1, r), 1)
+    high = min(beta(snapshots, r - 1), steps - beta(snapshots - 1, r - 1), steps - 1)
+    assert low <= high, (steps, snapshots)
+    return high
+
+
+def binomial(steps: int, snapshots: int) -> Schedule:
+    """Griewank and Walther's revolve schedule: fewest evaluations for s slots."""
+    _check_steps(steps)
+    repetitions(steps, snapshots)  # checks snapshots
+    actions: list[Action] = []
+    current = 0  # index of the current state, to leave out needless Restores
+
+    def go_to(slot: int, start: int, stop: int) -> None:
+        nonlocal current
+        if current != start:
+            actions.append(Restore(slot))
+        if stop != start:
+            actions.append(Advance(stop))
+        current = stop
+
+    def turn(step: int) -> None:
+        nonlocal current
+        actions.extend([Forward(step), Reverse(step)])
+        current = step + 1
+
+    if steps > 1:
+        actions.append(Store(0))
+    # Segments still to reverse, the next on top: (lo, hi, slot, free) means
+    # steps lo..hi-1, with x_lo in `slot` and `free` slots from `slot` on. A
+    # stack rather than a recursion, which would nest as deep as l.
+    pending = [(0, steps, 0, snapshots)]
+    while pending:
+        lo, hi, slot, free = pending.pop()
+        if hi - lo > 1 and free > 1:
+            mid = lo + _first_checkpoint(hi - lo, free)
+            go_to(slot, lo, mid)
+            actions.append(Store(slot + 1))
+            pending += [(lo, mid, slot, free), (mid, hi, slot + 1, free - 1)]
+            continue
+        for step in reversed(range(lo, hi)):
+            go_to(slot, lo, step)
+            turn(step)
+    return Schedule(steps, snapshots, tuple(actions))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Snapshots that fit a memory budget and what they cost in recomputation."""
+
+    snapshots: int
+    forward_evaluations: int
+
+    def recompute_factor(self, steps: int) -> float:
+        """Step evaluations per step (1.0 means no recomputation)."""
+        return self.forward_evaluations / steps
+
+
+def snapshots_for_budget(steps: int, bytes_per_state: int, budget_bytes: int) -> Budget:
+    """The binomial schedule's snapshot count for a budget on snapshot memory.
+
+    More than steps - 1 snapshots buy nothing (each step is then advanced at
+    most once), so the count is capped there. The one-entry tape of the
+    binomial schedule is not part of the budget.
+    """
+    _check_steps(steps)
+    if bytes_per_state <= 0:
+        raise ValueError(f"bytes per state must be positive, got {bytes_per_state}")
+    if budget_bytes < bytes_per_state:
+        raise ValueError(
+            f"a checkpoint budget of {budget_bytes} bytes does not hold one "
+            f"state of {bytes_per_state} bytes"
+        )
+    snapshots = min(budget_bytes // bytes_per_state, max(steps - 1, 1))
+    return Budget(snapshots, binomial_advances(steps, snapshots) + steps)
+
+
+def simulate(schedule: Schedule) -> Counts:
+    """Run `schedule` on the abstract machine; raise ScheduleError if invalid."""
+    steps = schedule.steps
+    current: int | None = 0
+    slots: dict[int, int] = {}
+    tape: list[int] = []
+    next_reverse = steps - 1
+    advanced_per_step = [0] * steps
+    taped = peak_snapshots = peak_tape = 0
+
+    def fail(index: int, action: Action, why: str) -> None:
+        raise ScheduleError(f"action {index} ({action}): {why}")
+
+    for index, action in enumerate(schedule.actions):
+        match action:
+            case Advance(to):
+                if current is None or not current < to <= steps:
+                    fail(index, action, f"cannot advance from state {current}")
+                for step in range(current, to):
+                    advanced_per_step[step] += 1
+                current = to
+            case Store(slot):
+                if current is None:
+                    fail(index, action, "no current state")
+                slots[slot] = current
+                if len(slots) > schedule.snapshots:
+                    fail(index, action, f"more than {schedule.snapshots} slots filled")
+                peak_snapshots = max(peak_snapshots, len(slots))
+            case Restore(slot):
+                if slot not in slots:
+                    fail(index, action, "slot is empty")
+                current = slots[slot]
+            case Forward(step):
+                if current != step or step >= steps:
+                    fail(index, action, f"current state is {current}")
+                tape.append(step)
+                taped += 1
+                peak_tape = max(peak_tape, len(tape))
+                current = step + 1
+            case Reverse(step):
+                if step != next_reverse:
+                    fail(index, action, f"expected Reverse({next_reverse})")
+                if not tape or tape[-1] != step:
+                    fail(index, action, "the tape's top is not this step's")
+                tape.pop()
+                next_reverse -= 1
+            case _:
+                fail(index, action, "unknown action")
+    if next_reverse != -1:
+        raise ScheduleError(f"steps {next_reverse}..0 were never reversed")
+    if tape:
+        raise ScheduleError(f"{len(tape)} tape entries left at the end")
+    return Counts(
+        advanced=sum(advanced_per_step),
+        taped=taped,
+        peak_snapshots=peak_snapshots,
+        peak_tape=peak_tape,
+        max_repetitions=max(advanced_per_step),
+    )
+
+
+Pullback = Callable[[Any], tuple[Any, Any]]
+
+
+def execute(
+    schedule: Schedule,
+    x0: Any,
+    step: Callable[[int, Any], Any],
+    vjp_step: Callable[[int, Any], tuple[Any, Pullback]],
+    seed: Callable[[Any], Any],
+) -> tuple[Any, Any, Any]:
+    """Run a (validated) schedule on real values: the reference for compiled loops.
+
+    step(i, x) returns x_{i+1}; vjp_step(i, x) returns x_{i+1} and a pullback
+    taking the cotangent of x_{i+1} to (cotangent of x_i, cotangent of the
+    loop's parameters); seed(x_l) is the cotangent of the output. Returns x_l,
+    the cotangent of x_0 and the parameter cotangents summed over the steps
+    (None if the pullbacks return None for them).
+    """
+    simulate(schedule)
+    current, output = x0, None
+    slots: dict[int, Any] = {}
+    tape: list[Pullback] = []
+    x_bar = params_bar = None
+    position = 0
+    for action in schedule.actions:
+        match action:
+            case Advance(to):
+                for i in range(position, to):
+                    current = step(i, current)
+                position = to
+            case Store(slot):
+                slots[slot] = (position, current)
+            case Restore(slot):
+                position, current = slots[slot]
+            case Forward(i):
+                current, pullback = vjp_step(i, current)
+                tape.append(pullback)
+                position = i + 1
+            case Reverse(i):
+                if i == schedule.steps - 1:
+                    x_bar = seed(output)
+                x_bar, step_bar = tape.pop()(x_bar)
+                params_bar = step_bar if params_bar is None else params_bar + step_bar
+        if position == schedule.steps and output is None:
+            output = current
+    return output, x_bar, params_bar

@@ -23,6 +23,7 @@ from gradc.passes.autodiff.checkpointing import (
     Store,
     binomial,
     binomial_advances,
+    checkpoint_range,
     every,
     execute,
     repetitions,
@@ -54,8 +55,18 @@ def test_binomial_is_optimal_and_matches_the_closed_form(slots):
         assert binomial_advances(steps, slots) == fewest_advances(steps, slots)
         assert counts.taped == steps
         assert counts.peak_tape == 1
-        assert counts.peak_snapshots <= slots
+        assert counts.peak_snapshots <= min(slots, steps - 1)
         assert counts.max_repetitions <= repetitions(steps, slots)
+
+
+@pytest.mark.parametrize("slots", range(2, 7))
+def test_every_position_in_the_checkpoint_range_is_optimal(slots):
+    for steps in range(2, 90):
+        low, high = checkpoint_range(steps, slots)
+        assert 1 <= low <= high < steps
+        for m in range(low, high + 1):
+            cost = m + fewest_advances(steps - m, slots - 1) + fewest_advances(m, slots)
+            assert cost == fewest_advances(steps, slots), (steps, slots, m)
 
 
 def test_closed_form_by_hand():
@@ -64,8 +75,7 @@ def test_closed_form_by_hand():
     # s >= l - 1: store every state once on the way up, advance each step once.
     assert simulate(binomial(10, 9)).advanced == 9
     assert simulate(binomial(10, 50)).advanced == 9
-    # l = beta(s, r) = C(s + r, s): every step advanced r times except the
-    # last C(s + r - 1, s - 1) ... the formula r*l - C(s+r, s+1): 3*10 - 10.
+    # l = 10 = C(2 + 3, 2): r = 3 and r*l - C(s + r, s + 1) = 30 - 10.
     assert repetitions(10, 2) == 3 and simulate(binomial(10, 2)).advanced == 20
     assert simulate(binomial(1, 1)).advanced == 0
 
@@ -75,7 +85,8 @@ def test_binomial_actions_for_a_small_loop():
         Store(0), Advance(1), Store(1), Advance(2), Forward(2), Reverse(2),
         Restore(1), Forward(1), Reverse(1), Restore(0), Forward(0), Reverse(0),
     )
-    assert binomial(1, 3).actions == (Forward(0), Reverse(0))
+    assert binomial(1, 3) == Schedule(1, 0, (Forward(0), Reverse(0)))
+    assert binomial(4, 10).snapshots == 3
 
 
 @settings(max_examples=200, deadline=None)
@@ -121,7 +132,7 @@ def test_edge_schedules_agree(steps):
         ((Forward(1), Reverse(1)), "current state is 0"),
         ((Advance(1), Forward(0)), "current state is 1"),
         ((Restore(0),), "slot is empty"),
-        ((Store(0), Advance(1), Store(1)), "more than 1 slots"),
+        ((Store(0), Advance(1), Store(1)), "the schedule has 1 slots"),
         ((Advance(1), Advance(1)), "cannot advance"),
         ((Advance(3),), "cannot advance"),
         (
@@ -164,7 +175,8 @@ def test_snapshots_for_budget():
     budget = snapshots_for_budget(1000, 512, 512 * 5 + 100)
     assert budget.snapshots == 5
     assert budget.forward_evaluations == fewest_advances(1000, 5) + 1000
-    assert budget.recompute_factor(1000) == budget.forward_evaluations / 1000
+    assert budget.forward_evaluations == simulate(binomial(1000, 5)).forward_evaluations
+    assert budget.recompute_factor == budget.forward_evaluations / 1000
     # More than l - 1 snapshots buy nothing.
     assert snapshots_for_budget(10, 8, 10**6).snapshots == 9
     assert snapshots_for_budget(10, 8, 10**6).forward_evaluations == 19

@@ -30,14 +30,16 @@ Three schedules:
     l entries, no snapshots.
   * `every(l, k)`: one untaped sweep that stores x_0, x_k, x_2k, ...; then,
     from the last segment back to the first, restore the segment's start, run
-    its steps with Forward and reverse them. About l/k snapshots, a tape of at
-    most k entries, and each step but the last segment's run twice.
+    its steps with Forward and reverse them. ceil(l/k) - 1 snapshots (the last
+    segment's start is never restored), a tape of at most k entries, and each
+    step outside the last segment run twice.
   * `binomial(l, s)`: the "revolve" schedule of Griewank and Walther
     (A. Griewank, A. Walther, "Algorithm 799: revolve: an implementation of
     checkpointing for the reverse or adjoint mode of computational
     differentiation", ACM Transactions on Mathematical Software 26(1), 2000).
     With s snapshot slots (one of which holds x_0) and a tape of one entry, it
-    reverses l steps with the fewest step evaluations possible.
+    reverses l steps with the fewest step evaluations any schedule with s
+    slots and a one-entry tape can achieve.
 
 Counting for the binomial schedule (what tests/test_checkpointing.py checks
 against a brute-force search). Every schedule evaluates each step once with
@@ -52,14 +54,15 @@ may be filled at once (x_0's included). Then
 where the last line advances to x_m, stores it, reverses the last l - m steps
 with one slot fewer, then frees that slot and reverses the first m steps.
 Write beta(s, r) = C(s + r, s): with s slots and every step advanced at most r
-times one can reverse exactly beta(s, r) steps (Griewank and Walther's
+times one can reverse at most beta(s, r) steps (Griewank and Walther's
 binomial bound, the source of the name). For l steps let r be the least
 integer with l <= beta(s, r), the repetition number; then
 
     A(l, s) = r*l - C(s + r, s + 1)
 
 and the total number of step evaluations is A(l, s) + l. (For s = 1, r = l-1
-and this is l(l-1)/2; for s >= l-1, r = 1 and it is l-1.) A first checkpoint
+and A is l(l-1)/2; for s >= l-1, r = 1 and A is l-1.) Each step is advanced
+at most r times, so with l <= C(s + r, s) no step runs more than r + 1 times. A first checkpoint
 at x_m attains the minimum when the head m can be reversed with repetition r-1
 and the tail with one slot fewer and repetition r:
 
@@ -118,7 +121,11 @@ Action = Advance | Store | Restore | Forward | Reverse
 
 @dataclass(frozen=True)
 class Schedule:
-    """The actions that reverse a loop of `steps` steps with `snapshots` slots."""
+    """The actions that reverse a loop of `steps` steps.
+
+    They use snapshot slots 0..snapshots-1 (the memory to reserve for states)
+    and the tape holds at most `simulate(schedule).peak_tape` steps' entries.
+    """
 
     steps: int
     snapshots: int
@@ -201,19 +208,23 @@ def every(steps: int, k: int) -> Schedule:
     return Schedule(steps, len(starts) - 1, tuple(actions))
 
 
-def _first_checkpoint(steps: int, snapshots: int) -> int:
-    """The largest optimal position m of the next snapshot (see the docstring)."""
+def checkpoint_range(steps: int, snapshots: int) -> tuple[int, int]:
+    """Optimal positions m of the first snapshot, lowest and highest (see above)."""
     r = repetitions(steps, snapshots)
     low = max(beta(snapshots, r - 2), steps - beta(snapshots - 1, r), 1)
     high = min(beta(snapshots, r - 1), steps - beta(snapshots - 1, r - 1), steps - 1)
-    assert low <= high, (steps, snapshots)
-    return high
+    return low, high
 
 
 def binomial(steps: int, snapshots: int) -> Schedule:
-    """Griewank and Walther's revolve schedule: fewest evaluations for s slots."""
+    """Griewank and Walther's revolve schedule: fewest evaluations for s slots.
+
+    More than steps - 1 slots buy nothing (each step is then advanced once),
+    so the schedule declares at most that many: the memory to reserve.
+    """
     _check_steps(steps)
     repetitions(steps, snapshots)  # checks snapshots
+    snapshots = min(snapshots, steps - 1)
     actions: list[Action] = []
     current = 0  # index of the current state, to leave out needless Restores
 
@@ -239,7 +250,7 @@ def binomial(steps: int, snapshots: int) -> Schedule:
     while pending:
         lo, hi, slot, free = pending.pop()
         if hi - lo > 1 and free > 1:
-            mid = lo + _first_checkpoint(hi - lo, free)
+            mid = lo + checkpoint_range(hi - lo, free)[1]
             go_to(slot, lo, mid)
             actions.append(Store(slot + 1))
             pending += [(lo, mid, slot, free), (mid, hi, slot + 1, free - 1)]
@@ -254,12 +265,14 @@ def binomial(steps: int, snapshots: int) -> Schedule:
 class Budget:
     """Snapshots that fit a memory budget and what they cost in recomputation."""
 
+    steps: int
     snapshots: int
     forward_evaluations: int
 
-    def recompute_factor(self, steps: int) -> float:
+    @property
+    def recompute_factor(self) -> float:
         """Step evaluations per step (1.0 means no recomputation)."""
-        return self.forward_evaluations / steps
+        return self.forward_evaluations / self.steps
 
 
 def snapshots_for_budget(steps: int, bytes_per_state: int, budget_bytes: int) -> Budget:
@@ -278,13 +291,13 @@ def snapshots_for_budget(steps: int, bytes_per_state: int, budget_bytes: int) ->
             f"state of {bytes_per_state} bytes"
         )
     snapshots = min(budget_bytes // bytes_per_state, max(steps - 1, 1))
-    return Budget(snapshots, binomial_advances(steps, snapshots) + steps)
+    return Budget(steps, snapshots, binomial_advances(steps, snapshots) + steps)
 
 
 def simulate(schedule: Schedule) -> Counts:
     """Run `schedule` on the abstract machine; raise ScheduleError if invalid."""
     steps = schedule.steps
-    current: int | None = 0
+    current = 0  # index of the current state
     slots: dict[int, int] = {}
     tape: list[int] = []
     next_reverse = steps - 1
@@ -297,17 +310,15 @@ def simulate(schedule: Schedule) -> Counts:
     for index, action in enumerate(schedule.actions):
         match action:
             case Advance(to):
-                if current is None or not current < to <= steps:
+                if not current < to <= steps:
                     fail(index, action, f"cannot advance from state {current}")
                 for step in range(current, to):
                     advanced_per_step[step] += 1
                 current = to
             case Store(slot):
-                if current is None:
-                    fail(index, action, "no current state")
+                if slot not in range(schedule.snapshots):
+                    fail(index, action, f"the schedule has {schedule.snapshots} slots")
                 slots[slot] = current
-                if len(slots) > schedule.snapshots:
-                    fail(index, action, f"more than {schedule.snapshots} slots filled")
                 peak_snapshots = max(peak_snapshots, len(slots))
             case Restore(slot):
                 if slot not in slots:

@@ -321,6 +321,14 @@ class ScalarFunctions(InterpreterFunctions):
         name = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
         return (np.bool_(_CMPF[name](*args)),)
 
+    @impl(arith.IndexCastOp)
+    def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):
+        return (int(args[0]),)
+
+    @impl(arith.SIToFPOp)
+    def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):
+        return (_scalar(op.result.type, args[0]),)
+
     @impl(arith.SelectOp)
     def run_select(self, interp: Interpreter, op: arith.SelectOp, args: PythonValues):
         cond, a, b = args

@@ -847,8 +847,9 @@ def _buffer_of(lw: FunctionLowering, value: SSAValue) -> SSAValue:
     """`value`'s buffer; a value computed inline (a free remap, a splat) is
     first copied into a temporary."""
     if value not in lw.buffers:
-        lw.buffers[value] = lw.alloc(_memref(value.type))
-        lw.copy(value, lw.buffers[value])
+        buffer = lw.alloc(_memref(value.type))
+        lw.copy(value, buffer)
+        lw.buffers[value] = buffer
     return lw.buffers[value]
 
 
@@ -861,8 +862,9 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     end: a new carry may read the old one at other indices (a transpose, a
     matmul, a reduction), so it cannot be written in place, and C has no
     pointer swap without indirection. Slice i of each xs is read in place
-    through the body's element loads (a matmul or reshape of a slice copies
-    it); per-step outputs are computed inline straight into slice i of the
+    through the body's element loads (loads of xs's buffer at (i, ...), or
+    of the enclosing scan's xs in a nested scan; a matmul or reshape of a
+    slice copies it); per-step outputs are computed inline straight into slice i of the
     stacked results, before the carries are overwritten."""
     index, carries, slices, invariants = op.body_args()
     new_carries, outs = op.yielded()
@@ -871,7 +873,6 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     temps = [lw.alloc(_memref(v.type)) for v in new_carries]
     for init, buffer in zip(op.initials, finals, strict=True):
         lw.copy(init, buffer)
-    xs = [_buffer_of(lw, v) for v in op.xs]
     lw.buffers.update((arg, _buffer_of(lw, v)) for arg, v in zip(invariants, op.invariants, strict=True))
     lw.buffers.update(zip(carries, finals, strict=True))
 
@@ -887,11 +888,12 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
         return lw.emit(arith.SIToFPOp(count, Float64Type()))
 
     lw.views[index] = index_value
-    for arg, buffer in zip(slices, xs, strict=True):
-        lw.views[arg] = lambda idx, buffer=buffer: lw.load(buffer, (step, *idx))
+    for arg, stacked_input in zip(slices, op.xs, strict=True):
+        lw.views[arg] = lambda idx, v=stacked_input: lw.element(v, (step, *idx))
         if any(isinstance(u, array.ReshapeOp) for u in _users(arg)):
-            lw.buffers[arg] = lw.alloc(_memref(arg.type))
-            lw.copy(arg, lw.buffers[arg])
+            buffer = lw.alloc(_memref(arg.type))
+            lw.copy(arg, buffer)
+            lw.buffers[arg] = buffer
     lower_block(lw, op.block, new_carries, temps)
     for value, buffer in zip(outs, stacked, strict=True):
         lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))

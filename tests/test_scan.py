@@ -1,0 +1,255 @@
+"""gradc.scan and gradc.fori_loop: array.scan traced once, lowered to one
+loops.for, against a Python loop in NumPy and the interpreter at the array
+and loops levels; every user error with its message and the user's line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import gradc
+import gradc.numpy as gnp
+from gradc.errors import GradcError, TraceError, TraceTypeError
+from gradc.interpreter import run_function
+
+rng = np.random.default_rng(20261126)
+
+
+def here() -> int:
+    return sys._getframe(1).f_lineno
+
+
+def assert_located(err: pytest.ExceptionInfo, line: int) -> None:
+    assert isinstance(err.value, GradcError)
+    assert err.value.location == f"{__file__}:{line}", err.value.location
+
+
+def check_levels(fn, args, expected, tol):
+    """Compiled C, the interpreter on the traced module and on the loops
+    level all equal `expected` (a flat list of arrays)."""
+    lowered = gradc.lower(fn, *args)
+    flat = [np.asarray(a) for a in args]
+    for got in (
+        run_function(lowered.traced.module, lowered.name, *flat),
+        run_function(lowered._module_after("loops"), lowered.name, *flat),
+    ):
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    compiled = gradc.jit(fn)(*args)
+    leaves = list(compiled) if isinstance(compiled, tuple) else [compiled]
+    for g, e in zip(leaves, expected, strict=True):
+        assert g.dtype == e.dtype
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    return lowered
+
+
+def several_carries(a, m, s, xs, zs):
+    """Carries of three shapes (vector, matrix, scalar), two xs, two ys."""
+
+    def body(carry, x):
+        a, m, s = carry["a"], carry["m"], carry["s"]
+        x, z = x
+        a2 = gnp.tanh(a * 0.9 + x) + s
+        m2 = m * 0.5 + z.T
+        s2 = s * 0.99 + gnp.sum(a2) * 0.01
+        return {"a": a2, "m": m2, "s": s2}, (a2 * 2.0, gnp.sum(m2, axis=0))
+
+    carry, ys = gradc.scan(body, {"a": a, "m": m, "s": s}, (xs, zs))
+    return carry["a"], carry["m"], carry["s"], ys[0], ys[1]
+
+
+def several_carries_numpy(a, m, s, xs, zs):
+    ya, ym = [], []
+    for x, z in zip(xs, zs):
+        a2 = np.tanh(a * a.dtype.type(0.9) + x) + s
+        m = m * m.dtype.type(0.5) + z.T
+        s = s * s.dtype.type(0.99) + np.sum(a2) * a2.dtype.type(0.01)
+        a = a2
+        ya.append(a2 * a2.dtype.type(2.0))
+        ym.append(np.sum(m, axis=0))
+    return [a, m, np.asarray(s), np.stack(ya), np.stack(ym)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("length", [1, 2, 7, 100])
+def test_scan_matches_python_loop(length, dtype):
+    args = (
+        rng.normal(size=4).astype(dtype),
+        rng.normal(size=(2, 3)).astype(dtype),
+        dtype(0.3),
+        rng.normal(size=(length, 4)).astype(dtype),
+        rng.normal(size=(length, 3, 2)).astype(dtype),
+    )
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    check_levels(several_carries, args, several_carries_numpy(*args), tol)
+
+
+def recurrence(x, w):
+    """x_{t+1} = x_t + 0.01 * tanh(W x_t), with a matmul in the body."""
+    return gradc.fori_loop(0, 100, lambda i, x: x + 0.01 * gnp.tanh(w @ x), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_in_the_body(dtype):
+    x, w = rng.normal(size=32).astype(dtype), rng.normal(size=(32, 32)).astype(dtype)
+    expected = x.copy()
+    for _ in range(100):
+        expected = expected + dtype(0.01) * np.tanh(w @ expected)
+    lowered = check_levels(recurrence, (x, w), [expected], 1e-4 if dtype == np.float32 else 1e-12)
+    loops_ir = lowered.loops_ir
+    assert loops_ir.count("loops.for %step = 0 to 100 step 1") == 1  # one loop, not unrolled
+    assert "loops.microkernel" in loops_ir  # tile-matmul blocked the matmul inside it
+
+
+def test_threads_do_not_parallelize_the_carried_loop():
+    x, w = rng.normal(size=256), rng.normal(size=(256, 256))
+    expected = x.copy()
+    for _ in range(100):
+        expected = expected + 0.01 * np.tanh(w @ expected)
+    lowered = gradc.lower(recurrence, x, w, options={"threads": 2})
+    step_loop = lowered.loops_ir.split("loops.for %step")[1].split("{")[0]
+    assert "threads" not in step_loop
+    np.testing.assert_allclose(gradc.jit(recurrence, threads=2)(x, w), expected, rtol=1e-12, atol=1e-12)
+
+
+def nested(x, xs):
+    """A scan inside a scan body, closing over the outer body's values."""
+
+    def outer(c, row):
+        def inner(d, y):
+            return d * 0.5 + y * c, d
+
+        d, ds = gradc.scan(inner, c, row)
+        return d + 1.0, gnp.sum(ds, axis=0)
+
+    return gradc.scan(outer, x, xs)
+
+
+def test_nested_scans():
+    x, xs = rng.normal(size=3), rng.normal(size=(4, 5, 3))
+    c, ys = x.copy(), []
+    for row in xs:
+        d, ds = c.copy(), []
+        for y in row:
+            ds.append(d)
+            d = d * 0.5 + y * c
+        c = d + 1.0
+        ys.append(np.sum(ds, axis=0))
+    lowered = check_levels(nested, (x, xs), [c, np.stack(ys)], 1e-12)
+    assert lowered.array_ir.count("array.scan") == 2
+
+
+def test_fori_loop_index_and_closure():
+    def f(x, scale):
+        return gradc.fori_loop(3, 9, lambda i, v: v * scale + i * 0.5, x)
+
+    x = rng.normal(size=5).astype(np.float32)
+    expected = x.copy()
+    for i in range(3, 9):
+        expected = expected * np.float32(0.7) + np.float32(i * 0.5)
+    check_levels(f, (x, np.float32(0.7)), [expected], 1e-5)
+
+
+def test_scan_with_length_and_no_xs_and_outside_a_trace():
+    carry, ys = gradc.scan(lambda c, _: (c * 2.0, c), np.ones(2), None, length=3)
+    np.testing.assert_array_equal(carry, [8.0, 8.0])
+    np.testing.assert_array_equal(ys, [[1, 1], [2, 2], [4, 4]])
+    np.testing.assert_array_equal(gradc.fori_loop(0, 4, lambda i, v: v + i, np.zeros(1)), [6.0])
+
+
+def test_swapped_carries():
+    """New carries that read the old ones crosswise need the step's temporaries."""
+
+    def f(a, b):
+        return gradc.fori_loop(0, 3, lambda i, c: (c[1], c[0] + c[1]), (a, b))
+
+    a, b = np.array([0.0, 1.0]), np.array([1.0, 1.0])
+    x, y = a, b
+    for _ in range(3):
+        x, y = y, x + y
+    check_levels(f, (a, b), [x, y], 0)
+
+
+def test_transposed_carry():
+    def f(x):
+        return gradc.fori_loop(0, 3, lambda i, v: v.T * 2.0 + v, x)
+
+    x = np.arange(9.0).reshape(3, 3)
+    expected = x.copy()
+    for _ in range(3):
+        expected = expected.T * 2.0 + expected
+    check_levels(f, (x,), [expected], 0)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def test_carry_structure_mismatch():
+    def f(x):
+        return gradc.scan(lambda c, _: ((c, c), None), x, None, length=2)  # <- structure
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"scan: the body returns a carry with structure .* but init has structure") as err:
+        gradc.jit(f)(np.ones(2))
+    assert_located(err, line)
+
+
+def test_carry_shape_and_dtype_mismatch():
+    def f(x):
+        return gradc.fori_loop(0, 2, lambda i, v: gnp.sum(v), x)
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"fori_loop: carry init is float64\[3\] in init but the body returns float64\[\]") as err:
+        gradc.jit(f)(np.ones(3))
+    assert_located(err, line)
+
+    def g(x):
+        return gradc.fori_loop(0, 2, lambda i, v: v.astype(np.float32), x)
+
+    with pytest.raises(TraceTypeError, match=r"carry init is float64\[3\] in init but the body returns float32\[3\]"):
+        gradc.jit(g)(np.ones(3))
+
+
+def test_xs_leading_sizes_and_length():
+    def f(a, b):
+        return gradc.scan(lambda c, x: (c, x[0] + x[1]), 0.0, (a, b))
+
+    line = here() - 2
+    with pytest.raises(TraceError, match=r"scan: xs leaves have different leading sizes \(xs\[0\] has 3, xs\[1\] has 4\)") as err:
+        gradc.jit(f)(np.ones(3), np.ones(4))
+    assert_located(err, line)
+
+    def g(a):
+        return gradc.scan(lambda c, x: (c, x), 0.0, a, length=5)
+
+    with pytest.raises(TraceError, match=r"scan: length=5 but the xs leaves have leading size 3"):
+        gradc.jit(g)(np.ones(3))
+
+    def h(a):
+        return gradc.scan(lambda c, x: (c, x), a, None)
+
+    with pytest.raises(TraceError, match=r"pass length= when xs is None"):
+        gradc.jit(h)(np.ones(3))
+
+
+def test_non_static_bounds():
+    def f(x, n):
+        return gradc.fori_loop(0, n, lambda i, v: v, x)
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"fori_loop: upper must be a Python int .*static trip counts.*TracedArray") as err:
+        gradc.jit(f)(np.ones(3), 4.0)
+    assert_located(err, line)
+
+
+def test_body_must_return_a_pair():
+    def f(x):
+        return gradc.scan(lambda c, x: c + x, x[0], x)
+
+    with pytest.raises(TraceTypeError, match=r"scan: the body must return a pair \(new carry, per-step output\), got TracedArray"):
+        gradc.jit(f)(np.ones(3))

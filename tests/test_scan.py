@@ -253,3 +253,148 @@ def test_body_must_return_a_pair():
 
     with pytest.raises(TraceTypeError, match=r"scan: the body must return a pair \(new carry, per-step output\), got TracedArray"):
         gradc.jit(f)(np.ones(3))
+
+
+# ---------------------------------------------------------------------------
+# Forward mode
+# ---------------------------------------------------------------------------
+
+
+def rnn(x, w, xs):
+    """Carries of two shapes, an input sequence and a closed-over matrix."""
+
+    def step(carry, u):
+        h, s = carry
+        h = h + 0.1 * gnp.tanh(w @ h + u) + s * 0.01
+        return (h, s * 0.9 + gnp.sum(h * h)), gnp.sum(h) * u
+
+    (h, s), ys = gradc.scan(step, (x, 0.5 * gnp.sum(x)), xs)
+    return h, s, ys
+
+
+def rnn_unrolled(x, w, xs):
+    """The same program with the loop unrolled in Python."""
+    h, s, ys = x, 0.5 * gnp.sum(x), []
+    for u in xs:
+        h = h + 0.1 * gnp.tanh(w @ h + u) + s * 0.01
+        s = s * 0.9 + gnp.sum(h * h)
+        ys.append(gnp.sum(h) * u)
+    return h, s, gnp.stack(ys)
+
+
+def central_difference(fn, args, tangents, h=1e-6):
+    plus = fn(*(a + h * t for a, t in zip(args, tangents)))
+    minus = fn(*(a - h * t for a, t in zip(args, tangents)))
+    return [(p - m) / (2 * h) for p, m in zip(plus, minus)]
+
+
+def rnn_numpy(x, w, xs):
+    h, s, ys = x, 0.5 * np.sum(x), []
+    for u in xs:
+        h = h + 0.1 * np.tanh(w @ h + u) + s * 0.01
+        s = s * 0.9 + np.sum(h * h)
+        ys.append(np.sum(h) * u)
+    return h, s, np.stack(ys)
+
+
+RNN_ARGS = (rng.normal(size=4) * 0.5, rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(7, 4)) * 0.5)
+
+
+@pytest.mark.parametrize("length", [1, 2, 7])
+def test_jvp_equals_finite_differences_and_unrolled(length):
+    args = (RNN_ARGS[0], RNN_ARGS[1], RNN_ARGS[2][:length])
+    tangents = tuple(rng.normal(size=np.shape(a)) for a in args)
+    primal, tangent = gradc.jvp(rnn, args, tangents)
+    for got, want in zip(primal, rnn_numpy(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for got, want in zip(tangent, central_difference(rnn_numpy, args, tangents)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    _, unrolled = gradc.jvp(rnn_unrolled, args, tangents)
+    for got, want in zip(tangent, unrolled):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_jvp_through_fori_loop_with_a_matmul_over_100_steps():
+    x, w = rng.normal(size=8), rng.normal(size=(8, 8))
+    dx, dw = rng.normal(size=8), rng.normal(size=(8, 8))
+
+    def numpy_loop(x, w):
+        for _ in range(100):
+            x = x + 0.01 * np.tanh(w @ x)
+        return (x,)
+
+    _, tangent = gradc.jvp(recurrence, (x, w), (dx, dw))
+    (fd,) = central_difference(numpy_loop, (x, w), (dx, dw))
+    np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 2)])
+def test_jacfwd_equals_finite_differences_and_unrolled(argnums):
+    def final_state(x, w, xs):
+        h, s, ys = rnn(x, w, xs)
+        return h * s
+
+    def final_state_unrolled(x, w, xs):
+        h, s, ys = rnn_unrolled(x, w, xs)
+        return h * s
+
+    got = gradc.jacfwd(final_state, argnums=argnums)(*RNN_ARGS)
+    unrolled = gradc.jacfwd(final_state_unrolled, argnums=argnums)(*RNN_ARGS)
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    parts = got if isinstance(argnums, tuple) else (got,)
+    for num, part, ref in zip(nums, parts, unrolled if isinstance(argnums, tuple) else (unrolled,)):
+        np.testing.assert_allclose(part, ref, rtol=1e-11, atol=1e-12)
+        arg = RNN_ARGS[num]
+        for k in range(arg.size):
+            direction = np.zeros(arg.size)
+            direction[k] = 1.0
+            tangents = [np.zeros_like(a) for a in RNN_ARGS]
+            tangents[num] = direction.reshape(arg.shape)
+
+            def fn(*a):
+                h, s, _ = rnn_numpy(*a)
+                return (h * s,)
+
+            (fd,) = central_difference(fn, RNN_ARGS, tangents)
+            np.testing.assert_allclose(part.reshape(4, -1)[:, k], fd, rtol=1e-6, atol=1e-7)
+
+
+def test_jacfwd_of_nested_scans():
+    def f(x, xs):
+        c, ys = nested(x, xs)
+        return c
+
+    x, xs = rng.normal(size=3) * 0.5, rng.normal(size=(3, 2, 3)) * 0.5
+
+    def numpy_nested(x):
+        c = x.copy()
+        for row in xs:
+            d = c.copy()
+            for y in row:
+                d = d * 0.5 + y * c
+            c = d + 1.0
+        return (c,)
+
+    jac = gradc.jacfwd(f)(x, xs)
+    for k in range(3):
+        (fd,) = central_difference(numpy_nested, (x,), (np.eye(3)[k],))
+        np.testing.assert_allclose(jac[:, k], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_reverse_mode_through_scan_is_a_clear_error():
+    def loss(x, w):
+        return gnp.sum(recurrence(x, w) ** 2)
+
+    message = r"reverse mode through array.scan \(gradc.scan, gradc.fori_loop\) is not implemented yet"
+    with pytest.raises(TraceError, match=r"grad of loss: " + message) as err:
+        gradc.grad(loss, argnums=1)(np.ones(4), np.eye(4))
+    assert_located(err, here() - 1)
+    with pytest.raises(TraceError, match=r"jacrev of recurrence: " + message):
+        gradc.jacrev(recurrence)(np.ones(4), np.eye(4))
+    with pytest.raises(TraceError, match=r"hessian of loss: " + message):
+        gradc.hessian(loss)(np.ones(4), np.eye(4))
+    with pytest.raises(GradcError, match=message):
+        _, pullback = gradc.vjp(recurrence, np.ones(4), np.eye(4))
+        pullback(np.ones(4))
+    with pytest.raises(TraceError, match=r"grad of <lambda>: " + message):  # through a nested jacfwd
+        gradc.grad(lambda x: gnp.sum(gradc.jacfwd(recurrence)(x, np.eye(4))))(np.ones(4))

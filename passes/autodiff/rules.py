@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Region, SSAValue
 from xdsl.rewriter import Rewriter
 
 from gradc.dialects import array
@@ -205,11 +205,11 @@ def _carried_tangents(op: array.ScanOp, tangents: Sequence[Value]) -> list[bool]
         active_carries = updated
 
 
-def _scan_jvp(e: Emitter, op: array.ScanOp, *tangents: Value) -> tuple[array.ScanOp, list[Value]]:
+def _scan_jvp(e: Emitter, op: array.ScanOp, *tangents: Value) -> tuple[list[SSAValue], list[Value]]:
     """Tangents become extra carries (and xs, invariants, per-step outputs)
     of one new scan, whose body is the JVP of the old one (built by the
     same sweep as a function's JVP); it computes the primal results too, so
-    it replaces `op`. Returns (the new scan, tangents of op's results)."""
+    it replaces `op`. Returns (its values of op's results, their tangents)."""
     from gradc.passes.autodiff.transform import jvp_block
 
     c, x = len(op.initials), len(op.xs)
@@ -253,7 +253,7 @@ def _scan_jvp(e: Emitter, op: array.ScanOp, *tangents: Value) -> tuple[array.Sca
     finals, ys = iter(new.finals[len(op.initials) :]), iter(new.ys[len(op.ys) :])
     out: list[Value] = [next(finals) if on else None for on in active]
     out += [next(ys) if on else None for on in y_active]
-    return new, out
+    return [*new.finals[: len(op.initials)], *new.ys[: len(op.ys)]], out
 
 
 JVP_RULES: dict[type, Callable[..., Value]] = {
@@ -273,12 +273,12 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.ReduceMaxOp: _reduce_max_jvp,
 }
 
-MULTI_JVP_RULES: dict[type, Callable[..., tuple[Operation, list[Value]]]] = {
+MULTI_JVP_RULES: dict[type, Callable[..., tuple[list[SSAValue], list[Value]]]] = {
     array.ScanOp: _scan_jvp,
 }
-"""Rules of ops with several results: they return an op that replaces the
-primal op (it computes the primal results too, at the same positions) and
-the tangents of the primal op's results."""
+"""Rules of ops with several results: they emit ops that compute the primal
+results too, and return (those values, which replace the op's results; the
+tangents of the op's results)."""
 
 
 # --------------------------------------------------------------------------

@@ -230,7 +230,7 @@ def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.
         args[i]: t for i, t in zip(wrt, block.args[len(ins) :], strict=True)
     }
     e = Emitter(InsertPoint.at_end(block), fn.location)
-    replaced: list[tuple[Operation, Operation]] = []
+    replaced: list[tuple[Operation, list[SSAValue]]] = []
     results = copy_body(module, fn, args, e.point, _jvp_visitor(e, tangent, replaced, fn))
     e.location = fn.location
     tangents = [e.materialize(tangent.get(v), v) for v in results]
@@ -241,12 +241,13 @@ def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.
 
 
 def _jvp_visitor(
-    e: Emitter, tangent: dict[SSAValue, Value], replaced: list[tuple[Operation, Operation]], root: func.FuncOp
+    e: Emitter, tangent: dict[SSAValue, Value], replaced: list[tuple[Operation, list[SSAValue]]], root: func.FuncOp
 ) -> OpVisitor:
     """The forward sweep's step: after an op is copied, its JVP rule maps
     the tangents of its operands to those of its results. An op with
-    several results (a scan) is replaced by the op its rule builds, which
-    also computes the primal results: `replaced` collects (old, new) pairs
+    several results (a scan) is replaced by the ops its rule builds, which
+    also compute the primal results: `replaced` collects (old op, new
+    values of its results) pairs
     for `_replace` once the sweep is done (later copies still refer to the
     old results until then)."""
 
@@ -257,8 +258,8 @@ def _jvp_visitor(
         e.location = op.location
         multi = MULTI_JVP_RULES.get(type(op))
         if multi is not None:
-            new_op, outs = multi(e, op, *tangents)
-            replaced.append((op, new_op))
+            primals, outs = multi(e, op, *tangents)
+            replaced.append((op, primals))
             tangent.update((r, t) for r, t in zip(op.results, outs, strict=True) if t is not None)
             return
         result = _differentiable_result(op)
@@ -274,9 +275,9 @@ def _jvp_visitor(
     return visit
 
 
-def _replace(replaced: list[tuple[Operation, Operation]]) -> None:
+def _replace(replaced: list[tuple[Operation, list[SSAValue]]]) -> None:
     for old, new in replaced:
-        for a, b in zip(old.results, new.results):
+        for a, b in zip(old.results, new, strict=True):
             a.replace_all_uses_with(b)
         Rewriter.erase_op(old)
 
@@ -290,7 +291,7 @@ def jvp_block(
     terminator yields, their tangents, and an Emitter at the end of `new`
     (for the terminator)."""
     e = Emitter(InsertPoint.at_end(new))
-    replaced: list[tuple[Operation, Operation]] = []
+    replaced: list[tuple[Operation, list[SSAValue]]] = []
     root = old.parent_op()
     while root is not None and not isinstance(root, func.FuncOp):
         root = root.parent_op()
@@ -308,10 +309,10 @@ def jvp_block(
     return values, tangents, e
 
 
-def _replacement(value: SSAValue, replaced: list[tuple[Operation, Operation]]) -> SSAValue:
+def _replacement(value: SSAValue, replaced: list[tuple[Operation, list[SSAValue]]]) -> SSAValue:
     for old, new in replaced:
         if value.owner is old:
-            return new.results[value.index]
+            return new[value.index]
     return value
 
 
@@ -342,7 +343,7 @@ def _reverse_function(
     block = new.body.block
     args = block.args[: len(ins)]
     active: set[SSAValue] = {args[i] for i in wrt if is_differentiable(args[i])}
-    tape: list[tuple[Operation, Operation]] = []
+    tape: list[tuple[Operation, list[SSAValue]]] = []
     e = Emitter(InsertPoint.at_end(block), fn.location)
 
     def visit(original: Operation, op: Operation) -> None:

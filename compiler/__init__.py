@@ -18,6 +18,7 @@ user can cause.
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
 from gradc.api import export_c, jit, lower
+from gradc.control_flow import fori_loop, scan
 from gradc.errors import GradcError
 from gradc.numpy import stop_gradient
 from gradc.pipeline import Options
@@ -36,6 +37,8 @@ __all__ = [
     "jacobian",
     "hessian",
     "stop_gradient",
+    "scan",
+    "fori_loop",
     "GradcError",
     "Options",
     "numpy",

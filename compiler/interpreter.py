@@ -127,6 +127,26 @@ class ArrayFunctions(InterpreterFunctions):
     def run_matmul(self, interp: Interpreter, op: array.MatmulOp, args: PythonValues):
         return (np.matmul(*args),)
 
+    @impl(array.ScanOp)
+    def run_scan(self, interp: Interpreter, op: array.ScanOp, args: PythonValues):
+        """Run the body once per step; stack the per-step outputs."""
+        c, x = len(op.initials), len(op.xs)
+        carries, xs, invariants = list(args[:c]), args[c : c + x], args[c + x :]
+        steps: list[PythonValues] = []
+        for i in range(op.trip_count):
+            slices = [v[i] for v in xs]
+            out = interp.run_ssacfg_region(op.body, (np.float64(i), *carries, *slices, *invariants), "array.scan")
+            carries, outputs = list(out[:c]), out[c:]
+            steps.append(outputs)
+        stacked = [np.stack([np.asarray(s[k]) for s in steps]) for k in range(len(op.ys))]
+        return (*(np.asarray(v) for v in carries), *stacked)
+
+    @impl_terminator(array.YieldOp)
+    def run_yield(
+        self, interp: Interpreter, op: array.YieldOp, args: PythonValues
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
+
     @impl(array.ReduceSumOp)
     def run_reduce_sum(self, interp: Interpreter, op: array.ReduceSumOp, args: PythonValues):
         (x,) = args
@@ -300,6 +320,14 @@ class ScalarFunctions(InterpreterFunctions):
     def run_cmpf(self, interp: Interpreter, op: arith.CmpfOp, args: PythonValues):
         name = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
         return (np.bool_(_CMPF[name](*args)),)
+
+    @impl(arith.IndexCastOp)
+    def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):
+        return (int(args[0]),)
+
+    @impl(arith.SIToFPOp)
+    def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):
+        return (_scalar(op.result.type, args[0]),)
 
     @impl(arith.SelectOp)
     def run_select(self, interp: Interpreter, op: arith.SelectOp, args: PythonValues):

@@ -146,7 +146,7 @@ def _users(value: SSAValue) -> list[Operation]:
     """Distinct array-level users (not the return), in use-list order."""
     users: list[Operation] = []
     for use in value.uses:
-        if not isinstance(use.operation, func.ReturnOp) and use.operation not in users:
+        if not isinstance(use.operation, func.ReturnOp | array.YieldOp) and use.operation not in users:
             users.append(use.operation)
     return users
 
@@ -330,6 +330,8 @@ class FunctionLowering:
     def __init__(self, block: Block, stack_threshold: int):
         self.block = block
         self.stack_threshold = stack_threshold
+        self.fuse_epilogues = True
+        self.fuse_reductions = True
         self.insertion_point = InsertPoint.at_end(block)
         self.buffers: dict[SSAValue, SSAValue] = {}
         self.ivs: list[SSAValue] = []
@@ -337,6 +339,9 @@ class FunctionLowering:
         self._constant_ops: list[Operation] = []
         self._indices: dict[tuple[Block, Affine], SSAValue] = {}
         self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
+        self.views: dict[SSAValue, Callable[[Index], SSAValue]] = {}
+        """Values read through an element function rather than a buffer of
+        their own: a scan body's index and its slices of xs (see _scan)."""
 
     # -- building blocks ----------------------------------------------------
 
@@ -424,6 +429,8 @@ class FunctionLowering:
         if key not in self._elements:
             if value in self.buffers:
                 scalar = self.load(self.buffers[value], idx)
+            elif value in self.views:
+                scalar = self.views[value](idx)
             else:
                 op = value.owner
                 assert isinstance(op, Operation)
@@ -715,12 +722,12 @@ def _check_lowerable(fn: func.FuncOp) -> None:
     for typ in (*fn.function_type.inputs.data, *fn.function_type.outputs.data):
         if not isinstance(typ, TensorType):
             _fail(f"@{name}: arguments and results must be tensors, got {typ}", at=fn)
-    for op in fn.body.block.ops:
+    for op in fn.body.walk():
         if isinstance(op, func.CallOp):
             _fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
                   "inline calls before lowering", at=op)
-        if not isinstance(op, func.ReturnOp) and type(op) not in (
-            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp
+        if not isinstance(op, func.ReturnOp | array.YieldOp | func.FuncOp) and type(op) not in (
+            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp, array.ScanOp
         ):
             _fail(f"@{name}: cannot lower '{op.name}'", at=op)
 
@@ -816,6 +823,87 @@ def _materialize_into(
     lw.buffers[value] = target
 
 
+def lower_block(
+    lw: FunctionLowering, old: Block, results: Sequence[SSAValue], outputs: Sequence[SSAValue]
+) -> None:
+    """Lower the ops of `old` (a function body or a scan body) at the current
+    insertion point, computing `results` into the buffers `outputs`."""
+    buffered = plan_buffers(old, results)
+    epilogues = plan_epilogues(old, buffered) if lw.fuse_epilogues else {}
+    fusion = Fusion(epilogues, plan_reductions(old, buffered, epilogues) if lw.fuse_reductions else {})
+    dest, copies = _place_results(lw, results, outputs)
+    for op in old.ops:
+        if isinstance(op, array.ScanOp):
+            _scan(lw, op, dest)
+            continue
+        value = op.results[0] if op.results else None
+        if op is not old.last_op and value in buffered and not fusion.done_elsewhere(value):
+            _materialize(lw, op, dest, buffered, fusion)
+    for value, out in copies:
+        lw.copy(value, out)
+
+
+def _buffer_of(lw: FunctionLowering, value: SSAValue) -> SSAValue:
+    """`value`'s buffer; a value computed inline (a free remap, a splat) is
+    first copied into a temporary."""
+    if value not in lw.buffers:
+        buffer = lw.alloc(_memref(value.type))
+        lw.copy(value, buffer)
+        lw.buffers[value] = buffer
+    return lw.buffers[value]
+
+
+def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]) -> None:
+    """One `loops.for` over the trip count (never unrolled) around the body.
+
+    Carries live in the buffers of the final carries (the outputs when they
+    are results), initialized from `initials` before the loop. Each step
+    computes the new carries into temporaries and copies them back at its
+    end: a new carry may read the old one at other indices (a transpose, a
+    matmul, a reduction), so it cannot be written in place, and C has no
+    pointer swap without indirection. Slice i of each xs is read in place
+    through the body's element loads (loads of xs's buffer at (i, ...), or
+    of the enclosing scan's xs in a nested scan; a matmul or reshape of a
+    slice copies it); per-step outputs are computed inline straight into slice i of the
+    stacked results, before the carries are overwritten."""
+    index, carries, slices, invariants = op.body_args()
+    new_carries, outs = op.yielded()
+    finals = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.finals]
+    stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.ys]
+    temps = [lw.alloc(_memref(v.type)) for v in new_carries]
+    for init, buffer in zip(op.initials, finals, strict=True):
+        lw.copy(init, buffer)
+    lw.buffers.update((arg, _buffer_of(lw, v)) for arg, v in zip(invariants, op.invariants, strict=True))
+    lw.buffers.update(zip(carries, finals, strict=True))
+
+    loop = loops.ForOp(0, op.trip_count)
+    lw.insert(loop)
+    loop.induction_var.name_hint = "step"
+    lw.ivs.append(loop.induction_var)
+    step = Affine(0, ((len(lw.ivs) - 1, 1),))
+    saved, lw.insertion_point = lw.insertion_point, InsertPoint.before(loop.body.block.last_op)
+
+    def index_value(idx: Index) -> SSAValue:
+        count = lw.emit(arith.IndexCastOp(lw.index(step), i64))
+        return lw.emit(arith.SIToFPOp(count, Float64Type()))
+
+    lw.views[index] = index_value
+    for arg, stacked_input in zip(slices, op.xs, strict=True):
+        lw.views[arg] = lambda idx, v=stacked_input: lw.element(v, (step, *idx))
+        if any(isinstance(u, array.ReshapeOp) for u in _users(arg)):
+            buffer = lw.alloc(_memref(arg.type))
+            lw.copy(arg, buffer)
+            lw.buffers[arg] = buffer
+    lower_block(lw, op.block, new_carries, temps)
+    for value, buffer in zip(outs, stacked, strict=True):
+        lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
+    for temp, buffer in zip(temps, finals, strict=True):
+        lw.for_each(_shape(temp), lambda idx, t=temp, b=buffer: lw.store(lw.load(t, idx), b, idx))
+    lw.insertion_point = saved
+    lw.buffers.update(zip(op.finals, finals, strict=True))
+    lw.buffers.update(zip(op.ys, stacked, strict=True))
+
+
 def lower_function(
     fn: func.FuncOp, stack_threshold: int, fuse_epilogues: bool = True, fuse_reductions: bool = True
 ) -> None:
@@ -836,16 +924,8 @@ def lower_function(
 
     lw = FunctionLowering(block, stack_threshold)
     lw.buffers.update(zip(old.args, inputs, strict=True))
-    buffered = plan_buffers(old, results)
-    epilogues = plan_epilogues(old, buffered) if fuse_epilogues else {}
-    fusion = Fusion(epilogues, plan_reductions(old, buffered, epilogues) if fuse_reductions else {})
-    dest, copies = _place_results(lw, results, outputs)
-    for op in old.ops:
-        value = op.results[0] if op.results else None
-        if op is not ret and value in buffered and not fusion.done_elsewhere(value):
-            _materialize(lw, op, dest, buffered, fusion)
-    for value, out in copies:
-        lw.copy(value, out)
+    lw.fuse_epilogues, lw.fuse_reductions = fuse_epilogues, fuse_reductions
+    lower_block(lw, old, results, outputs)
     lw.finish()
 
     arg_attrs = None

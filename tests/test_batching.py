@@ -162,6 +162,22 @@ def _where_positive(x: SSAValue, y: SSAValue) -> Built:
     return [c, lx, s, t, r], [r.result, s.result]
 
 
+def _scan(init: SSAValue, xs: SSAValue, w: SSAValue) -> Built:
+    """4 steps of a = a * w + x_t + t, y_t = tanh(a): a carry, xs, an
+    invariant and the step index."""
+    elem = init.type.get_element_type()
+    body = Block(arg_types=[array.INDEX_TYPE, init.type, TensorType(elem, [3]), w.type])
+    i, a, x, v = body.args
+    index = array.ConvertOp(i, elem)
+    spread = array.BroadcastOp(index, [], [3])
+    scaled = array.MulOp(a, v)
+    plus_x = array.AddOp(scaled, x)
+    new = array.AddOp(plus_x, spread)
+    y = array.TanhOp(new)
+    body.add_ops([index, spread, scaled, plus_x, new, y, array.YieldOp([new, y])])
+    return array.ScanOp(4, [init], [xs], [w], [TensorType(elem, [4, 3])], Region(body))
+
+
 UNARY_RANKS = [(), (3,), (2, 3), (2, 3, 2)]
 BINARY_RANKS = [(), (3,), (2, 3), (2, 1, 3)]
 
@@ -224,6 +240,7 @@ CASES = [
     Case("tanh_of_square_times", _tanh_of_square_times, ((3, 3), (3, 3))),
     Case("mlp_layer", _mlp_layer, ((2, 3), (3, 4), (4,))),
     Case("where_positive", _where_positive, ((2, 3), (2, 3))),
+    Case("scan", _scan, ((3,), (4, 3), (3,))),
 ]
 
 CASE_BY_NAME = {c.name: c for c in CASES}
@@ -272,6 +289,8 @@ COMPILED = [
     ("convert_from_bool", (True,), np.float32),
     ("mlp_layer", (True, False, False), np.float64),
     ("where_positive", (False, True), np.float32),
+    ("scan", (True, False, True), np.float64),
+    ("scan", (False, True, False), np.float32),
 ]
 
 

@@ -124,7 +124,7 @@ def _elementwise(b: Batcher, op: Operation, args: Args, batched: Flags) -> SSAVa
 
 
 def _constant(b: Batcher, op: Operation, args: Args, batched: Flags) -> SSAValue:
-    raise AssertionError("a constant has no operands, so it is never batched")
+    raise AssertionError("a constant has no operands and a yield ends its scan's body: neither is batched by a rule")
 
 
 def _broadcast(b: Batcher, op: array.BroadcastOp, args: Args, batched: Flags) -> SSAValue:
@@ -186,6 +186,37 @@ def _matmul_batched_lhs(b: Batcher, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
     return b.transpose(unfolded, [r, *range(r), r + 1, r + 2])
 
 
+def _scan(b: Batcher, op: array.ScanOp, args: Args, batched: Flags) -> list[SSAValue]:
+    """One scan over batched values: every carry and per-step output gets
+    the batch dimension right after the step dimension (carries need it as
+    soon as any operand has it, and a uniform choice keeps this short); xs
+    are transposed to [steps, S, ...] and the stacked outputs back to
+    [S, steps, ...]. The body is batched like a function."""
+    c, x = len(op.initials), len(op.xs)
+    index, carries, slices, invariants = op.body_args()
+    initials = [b.lift(v, bat) for v, bat in zip(args[:c], batched[:c])]
+    xs = [_swap_leading(b, v) if bat else v for v, bat in zip(args[c : c + x], batched[c : c + x])]
+    arg_flags = [False, *[True] * c, *batched[c:]]
+    old_args = [index, *carries, *slices, *invariants]
+    block = Block(arg_types=[b.batched_type(a.type) if bat else a.type for a, bat in zip(old_args, arg_flags)])
+    env = {old: (new, bat) for old, new, bat in zip(old_args, block.args, arg_flags)}
+    inner = Batcher(block, b.size)
+    yielded = _batch_block(inner, op.block, env)
+    yield_op = array.YieldOp(yielded)
+    yield_op.location = op.block.last_op.location
+    block.add_op(yield_op)
+    ys_types = [TensorType(y.type.get_element_type(), [op.trip_count, b.size, *shape_of(y)[1:]]) for y in op.ys]
+    new = array.ScanOp(op.trip_count, initials, xs, args[c + x :], ys_types, Region(block))
+    new.location = b.location
+    b.block.add_op(new)
+    return [*new.finals, *(_swap_leading(b, y) for y in new.ys)]
+
+
+def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
+    rank = len(shape_of(value))
+    return b.transpose(value, [1, 0, *range(2, rank)])
+
+
 BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConstantOp: _constant,
     **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS)},
@@ -200,6 +231,8 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConcatenateOp: _concatenate,
     array.MatmulOp: _matmul,
     **{op: _reduce for op in array.REDUCE_OPS},
+    array.ScanOp: _scan,
+    array.YieldOp: _constant,
 }
 
 
@@ -246,6 +279,27 @@ def _check(
             _fail(f"@{fn_name}: no batching rule for '{op.name}'", op)
 
 
+def _batch_block(b: Batcher, old: Block, env: dict[SSAValue, tuple[SSAValue, bool]]) -> list[SSAValue]:
+    """Batch the ops of `old` (its arguments are in `env`) into `b.block`;
+    return its terminator's operands, all with the batch dimension."""
+    for op in old.ops:
+        b.location = op.location
+        operands = [env[v] for v in op.operands]
+        if op is old.last_op:
+            return [b.lift(v, bat) for v, bat in operands]
+        new_args = [v for v, _ in operands]
+        is_batched = [bat for _, bat in operands]
+        if any(is_batched):
+            new = BATCH_RULES[type(op)](b, op, new_args, is_batched)
+            results = new if isinstance(new, list) else [new]
+            env.update((old_result, (v, True)) for old_result, v in zip(op.results, results, strict=True))
+        else:
+            copy = op.clone(value_mapper=dict(zip(op.operands, new_args)))
+            b.block.add_op(copy)
+            env.update((old_result, (v, False)) for old_result, v in zip(op.results, copy.results))
+    raise AssertionError("a block ends in its terminator")
+
+
 def batch_function(
     module: ModuleOp, fn: func.FuncOp, batched: Sequence[bool], size: int, name: str
 ) -> func.FuncOp:
@@ -264,24 +318,10 @@ def batch_function(
     env: dict[SSAValue, tuple[SSAValue, bool]] = {
         old: (new, bool(bat)) for old, new, bat in zip(fn.args, block.args, batched)
     }
-    for op in fn.body.block.ops:
-        b.location = op.location
-        operands = [env[v] for v in op.operands]
-        if isinstance(op, func.ReturnOp):
-            results = [b.lift(v, bat) for v, bat in operands]
-            ret = func.ReturnOp(*results)
-            ret.location = op.location
-            block.add_op(ret)
-            break
-        new_args = [v for v, _ in operands]
-        is_batched = [bat for _, bat in operands]
-        if any(is_batched):
-            new = BATCH_RULES[type(op)](b, op, new_args, is_batched)
-            env[op.results[0]] = (new, True)
-        else:
-            copy = op.clone(value_mapper=dict(zip(op.operands, new_args)))
-            block.add_op(copy)
-            env.update((old, (v, False)) for old, v in zip(op.results, copy.results))
+    results = _batch_block(b, fn.body.block, env)
+    ret = func.ReturnOp(*results)
+    ret.location = fn.body.block.last_op.location
+    block.add_op(ret)
     out_types = [b.batched_type(t) for t in fn.function_type.outputs.data]
     new_fn = func.FuncOp(name, (in_types, out_types), Region(block), visibility="private")
     new_fn.location = fn.location

@@ -34,9 +34,10 @@ Non-smooth points follow JAX:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from xdsl.ir import SSAValue
+from xdsl.ir import Block, Region, SSAValue
+from xdsl.rewriter import Rewriter
 
 from gradc.dialects import array
 from gradc.passes.array_simplify import splat_value
@@ -184,6 +185,77 @@ def _reduce_max_jvp(e: Emitter, op: array.ReduceMaxOp, dx: Value) -> Value:
     return e.div(e.reduce_sum(e.mul(dx, mask), op.axis_list), count)
 
 
+def _carried_tangents(op: array.ScanOp, tangents: Sequence[Value]) -> list[bool]:
+    """Which carries get a tangent: those with an initial tangent, then, to
+    a fixed point, those whose new value depends on an argument that has one
+    (a nested op's results depend on all its operands)."""
+    c = len(op.initials)
+    _, carries, slices, invariants = op.body_args()
+    has = [t is not None for t in tangents]
+    active_carries = has[:c]
+    while True:
+        active = {a for a, on in zip((*carries, *slices, *invariants), [*active_carries, *has[c:]]) if on}
+        for inner in op.block.ops:
+            if any(v in active for v in inner.operands):
+                active.update(inner.results)
+        new_carries, _ = op.yielded()
+        updated = [on or v in active for on, v in zip(active_carries, new_carries)]
+        if updated == active_carries:
+            return active_carries
+        active_carries = updated
+
+
+def _scan_jvp(e: Emitter, op: array.ScanOp, *tangents: Value) -> tuple[list[SSAValue], list[Value]]:
+    """Tangents become extra carries (and xs, invariants, per-step outputs)
+    of one new scan, whose body is the JVP of the old one (built by the
+    same sweep as a function's JVP); it computes the primal results too, so
+    it replaces `op`. Returns (its values of op's results, their tangents)."""
+    from gradc.passes.autodiff.transform import jvp_block
+
+    c, x = len(op.initials), len(op.xs)
+    active = _carried_tangents(op, tangents)
+    dinit = [e.materialize(t, v) for t, v, on in zip(tangents[:c], op.initials, active) if on]
+    dxs = [(k, t) for k, t in enumerate(tangents[c : c + x]) if t is not None]
+    dinv = [(k, t) for k, t in enumerate(tangents[c + x :]) if t is not None]
+    index, carries, slices, invariants = op.body_args()
+    groups = [
+        [index],
+        list(carries), [a for a, on in zip(carries, active) if on],
+        list(slices), [slices[k] for k, _ in dxs],
+        list(invariants), [invariants[k] for k, _ in dinv],
+    ]
+    block = Block(arg_types=[a.type for group in groups for a in group])
+    new_args = iter(block.args)
+    new_groups = [[next(new_args) for _ in group] for group in groups]
+    mapping: dict[SSAValue, SSAValue] = {}
+    for k in (0, 1, 3, 5):  # primal arguments
+        mapping.update(zip(groups[k], new_groups[k]))
+    tangent: dict[SSAValue, Value] = {}
+    for k in (2, 4, 6):  # the tangents of some of them
+        tangent.update((mapping[old], new) for old, new in zip(groups[k], new_groups[k]))
+    values, dvalues, inner = jvp_block(op.block, block, mapping, tangent)
+    new_carries, outs = values[:c], values[c:]
+    d_carries = [inner.materialize(t, v) for t, v, on in zip(dvalues[:c], new_carries, active) if on]
+    y_active = [t is not None for t in dvalues[c:]]
+    d_outs = [t for t in dvalues[c:] if t is not None]
+    Rewriter.insert_op(array.YieldOp([*new_carries, *d_carries, *outs, *d_outs]), inner.point)
+    ys_types = [y.type for y in op.ys]
+    new = array.ScanOp(
+        op.trip_count,
+        [*op.initials, *dinit],
+        [*op.xs, *(t for _, t in dxs)],
+        [*op.invariants, *(t for _, t in dinv)],
+        [*ys_types, *(t for t, on in zip(ys_types, y_active) if on)],
+        Region(block),
+    )
+    new.location = e.location
+    Rewriter.insert_op(new, e.point)
+    finals, ys = iter(new.finals[len(op.initials) :]), iter(new.ys[len(op.ys) :])
+    out: list[Value] = [next(finals) if on else None for on in active]
+    out += [next(ys) if on else None for on in y_active]
+    return [*new.finals[: len(op.initials)], *new.ys[: len(op.ys)]], out
+
+
 JVP_RULES: dict[type, Callable[..., Value]] = {
     **{cls: _elementwise_jvp for cls in PARTIALS},
     array.AddOp: _add_jvp,
@@ -200,6 +272,13 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.ReduceSumOp: _reduce_sum_jvp,
     array.ReduceMaxOp: _reduce_max_jvp,
 }
+
+MULTI_JVP_RULES: dict[type, Callable[..., tuple[list[SSAValue], list[Value]]]] = {
+    array.ScanOp: _scan_jvp,
+}
+"""Rules of ops with several results: they emit ops that compute the primal
+results too, and return (those values, which replace the op's results; the
+tangents of the op's results)."""
 
 
 # --------------------------------------------------------------------------

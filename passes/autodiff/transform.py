@@ -36,14 +36,15 @@ from typing import NoReturn
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
+from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
 from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
-from gradc.passes.autodiff.rules import JVP_RULES, VJP_RULES
+from gradc.passes.autodiff.rules import JVP_RULES, MULTI_JVP_RULES, VJP_RULES
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""
@@ -229,28 +230,90 @@ def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.
         args[i]: t for i, t in zip(wrt, block.args[len(ins) :], strict=True)
     }
     e = Emitter(InsertPoint.at_end(block), fn.location)
-
-    def visit(original: Operation, op: Operation) -> None:
-        result = _differentiable_result(op)
-        tangents = [tangent.get(v) for v in op.operands]
-        if all(t is None for t in tangents):
-            return
-        if result is None:
-            if any(is_differentiable(r) for r in op.results):
-                _no_rule(fn, original, "jvp")
-            return
-        rule = JVP_RULES.get(type(op))
-        if rule is None:
-            _no_rule(fn, original, "jvp")
-        e.location = op.location
-        tangent[result] = rule(e, op, *tangents)
-
-    results = copy_body(module, fn, args, e.point, visit)
+    replaced: list[tuple[Operation, list[SSAValue]]] = []
+    results = copy_body(module, fn, args, e.point, _jvp_visitor(e, tangent, replaced, fn))
     e.location = fn.location
     tangents = [e.materialize(tangent.get(v), v) for v in results]
     Rewriter.insert_op(func.ReturnOp(*results, *tangents), e.point)
+    _replace(replaced)
     erase_dead_ops(new)
     return new
+
+
+def _jvp_visitor(
+    e: Emitter, tangent: dict[SSAValue, Value], replaced: list[tuple[Operation, list[SSAValue]]], root: func.FuncOp
+) -> OpVisitor:
+    """The forward sweep's step: after an op is copied, its JVP rule maps
+    the tangents of its operands to those of its results. An op with
+    several results (a scan) is replaced by the ops its rule builds, which
+    also compute the primal results: `replaced` collects (old op, new
+    values of its results) pairs
+    for `_replace` once the sweep is done (later copies still refer to the
+    old results until then)."""
+
+    def visit(original: Operation, op: Operation) -> None:
+        tangents = [tangent.get(v) for v in op.operands]
+        if all(t is None for t in tangents):
+            return
+        e.location = op.location
+        multi = MULTI_JVP_RULES.get(type(op))
+        if multi is not None:
+            primals, outs = multi(e, op, *tangents)
+            replaced.append((op, primals))
+            tangent.update((r, t) for r, t in zip(op.results, outs, strict=True) if t is not None)
+            return
+        result = _differentiable_result(op)
+        if result is None:
+            if any(is_differentiable(r) for r in op.results):
+                _no_rule(root, original, "jvp")
+            return
+        rule = JVP_RULES.get(type(op))
+        if rule is None:
+            _no_rule(root, original, "jvp")
+        tangent[result] = rule(e, op, *tangents)
+
+    return visit
+
+
+def _replace(replaced: list[tuple[Operation, list[SSAValue]]]) -> None:
+    for old, new in replaced:
+        for a, b in zip(old.results, new, strict=True):
+            a.replace_all_uses_with(b)
+        Rewriter.erase_op(old)
+
+
+def jvp_block(
+    old: Block, new: Block, mapping: dict[SSAValue, SSAValue], tangent: dict[SSAValue, Value]
+) -> tuple[list[SSAValue], list[Value], Emitter]:
+    """Copy the ops of a region's block `old` (applied to `mapping`'s values
+    for its arguments) to the end of `new`, with their JVPs (`tangent` holds
+    those of the arguments). Returns the copies of the values its
+    terminator yields, their tangents, and an Emitter at the end of `new`
+    (for the terminator)."""
+    e = Emitter(InsertPoint.at_end(new))
+    replaced: list[tuple[Operation, list[SSAValue]]] = []
+    root = old.parent_op()
+    while root is not None and not isinstance(root, func.FuncOp):
+        root = root.parent_op()
+    visit = _jvp_visitor(e, tangent, replaced, root)
+    for op in old.ops:
+        if op is old.last_op:
+            break
+        copy = op.clone(value_mapper=mapping)
+        Rewriter.insert_op(copy, e.point)
+        visit(op, copy)
+    values = [mapping.get(v, v) for v in old.last_op.operands]
+    tangents = [tangent.get(v) for v in values]
+    _replace(replaced)
+    values = [_replacement(v, replaced) for v in values]
+    return values, tangents, e
+
+
+def _replacement(value: SSAValue, replaced: list[tuple[Operation, list[SSAValue]]]) -> SSAValue:
+    for old, new in replaced:
+        if value.owner is old:
+            return new[value.index]
+    return value
 
 
 # --------------------------------------------------------------------------
@@ -280,11 +343,14 @@ def _reverse_function(
     block = new.body.block
     args = block.args[: len(ins)]
     active: set[SSAValue] = {args[i] for i in wrt if is_differentiable(args[i])}
-    tape: list[tuple[Operation, Operation]] = []
+    tape: list[tuple[Operation, list[SSAValue]]] = []
     e = Emitter(InsertPoint.at_end(block), fn.location)
 
     def visit(original: Operation, op: Operation) -> None:
         if any(v in active for v in op.operands):
+            if isinstance(op, array.ScanOp):
+                fail(original, f"@{fn.sym_name.data}: reverse mode through array.scan is not "
+                               "implemented yet (forward mode is: use jvp or jacfwd)")
             active.update(r for r in op.results if is_differentiable(r))
             tape.append((original, op))
 

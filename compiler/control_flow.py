@@ -1,0 +1,161 @@
+"""Structured loops: `scan` and `fori_loop`, traced into one `array.scan`.
+
+The body is traced once, as a nested function of the trace that calls
+`scan` (so it is never unrolled): its block takes the iteration index, the
+carry leaves and one slice of each xs leaf; values of enclosing traces that
+it closes over are captured (see `Trace.adopt`) and become the scan's
+loop-invariant operands, which keeps the body isolated from above.
+
+The iteration index the body sees is a weakly typed 0-d float64 traced array
+(the `array` dialect computes in floats only; see `array.INDEX_TYPE`), so
+`i * x_f32` stays float32, as with a Python int in NumPy.
+
+Called outside any trace, both run through `gradc.jit`, as JAX's do eagerly.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from xdsl.ir import Block, Region
+
+from gradc import pytree
+from gradc.dialects import array
+from gradc.errors import TraceError, TraceTypeError
+from gradc.numpy import Trace, current_trace
+from gradc.transforms import _in_trace
+from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
+
+
+def scan(
+    f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None, length: int | None = None
+) -> tuple[Any, Any]:
+    """JAX's `lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of
+    `xs`; returns the final carry and the `y`s stacked along a new leading
+    axis. `init`, `xs` and the `y`s are pytrees; `length` is the trip count
+    (needed when `xs` is None)."""
+    trace = current_trace()
+    if trace is None:
+        from gradc.api import jit
+
+        return jit(_named(lambda c, x: scan(f, c, x, length), f))(init, xs)
+    return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length)
+
+
+def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+    """JAX's `lax.fori_loop`: `val = body_fun(i, val)` for i in
+    range(lower, upper), with static Python int bounds. `i` is a weak 0-d
+    float64 traced array (see the module docstring)."""
+    bounds = []
+    for name, bound in (("lower", lower), ("upper", upper)):
+        try:
+            bounds.append(operator.index(bound))
+        except TypeError:
+            raise TraceTypeError(
+                f"fori_loop: {name} must be a Python int (gradc loops have static "
+                f"trip counts), got {type(bound).__name__} ({bound!r:.60})"
+            ) from None
+    lo, hi = bounds
+    if hi <= lo:
+        return init_val
+    trace = current_trace()
+    if trace is None:
+        from gradc.api import jit
+
+        return jit(_named(lambda v: fori_loop(lo, hi, body_fun, v), body_fun))(init_val)
+    carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo)
+    return carry
+
+
+def _named(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`wrapper` named after the body `fn`, so its C function is too."""
+    wrapper.__name__ = wrapper.__qualname__ = f"loop_{function_name(fn)}"
+    return wrapper
+
+
+def _scan(
+    trace: Trace, label: str, body_fn: Callable[[Any, Any, Any], Any], init: Any, xs: Any, length: int | None
+) -> tuple[Any, Any]:
+    """Trace `body_fn(index, carry, x) -> (carry, y)` and emit the scan."""
+    carry_leaves, carry_tree = pytree.flatten(init)
+    x_leaves, x_tree = pytree.flatten(xs)
+    carry_specs = [arg_spec(leaf, pytree.format_path("init", k)) for leaf, k in zip(carry_leaves, pytree.leaf_keys(carry_tree))]
+    x_specs = [arg_spec(leaf, pytree.format_path("xs", k)) for leaf, k in zip(x_leaves, pytree.leaf_keys(x_tree))]
+    n = _trip_count(label, x_specs, [pytree.format_path("xs", k) for k in pytree.leaf_keys(x_tree)], length)
+
+    slices = [np.zeros(s.shape[1:], s.dtype) for s in x_specs]
+    child = Trace(Block(), parent=trace)
+    body = _trace_body(child, lambda i, c, x: _pair(label, body_fn(i, c, x)), (0.0, init, pytree.unflatten(x_tree, slices)), None)
+    new_tree, y_tree = body.out_tree.children
+    _check_carry(label, carry_tree, carry_specs, new_tree, body.out_specs[: carry_tree.num_leaves])
+
+    block = body.block
+    ret = block.last_op
+    assert ret is not None
+    values = list(ret.operands)
+    block.erase_op(ret)
+    block.add_op(array.YieldOp(values))
+    y_specs = body.out_specs[carry_tree.num_leaves :]
+    ys_types = [array.tensor_of([n, *s.shape], v.type.get_element_type()) for s, v in zip(y_specs, values[carry_tree.num_leaves :])]
+    initials = [_in_trace(trace, leaf, s) for leaf, s in zip(carry_leaves, carry_specs)]
+    stacked = [_in_trace(trace, leaf, s) for leaf, s in zip(x_leaves, x_specs)]
+    invariants = [trace.adopt(c) for c in body.captures]
+    op = array.ScanOp(n, [v.value for v in initials], [v.value for v in stacked], [v.value for v in invariants], ys_types, Region(block))
+    weak = [s.weak and o.weak for s, o in zip(carry_specs, body.out_specs)] + [False] * len(ys_types)
+    results = trace.emit_all(op, weak)
+    finals, ys = results[: carry_tree.num_leaves], results[carry_tree.num_leaves :]
+    return pytree.unflatten(carry_tree, finals), pytree.unflatten(y_tree, ys)
+
+
+def _pair(label: str, out: Any) -> tuple[Any, Any]:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TraceTypeError(
+            f"{label}: the body must return a pair (new carry, per-step output), "
+            f"got {type(out).__name__}"
+        )
+    return out
+
+
+def _trip_count(label: str, x_specs: list[ArgSpec], paths: list[str], length: int | None) -> int:
+    sizes = {p: s.shape[0] for s, p in zip(x_specs, paths) if s.shape}
+    scalars = [p for s, p in zip(x_specs, paths) if not s.shape]
+    if scalars:
+        raise TraceTypeError(f"{label}: {scalars[0]} is a scalar; xs leaves need a leading axis to scan over")
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{p} has {k}" for p, k in sizes.items())
+        raise TraceError(f"{label}: xs leaves have different leading sizes ({listed})")
+    if length is not None:
+        try:
+            length = operator.index(length)
+        except TypeError:
+            raise TraceTypeError(f"{label}: length must be a Python int, got {type(length).__name__}") from None
+        if sizes and length != next(iter(sizes.values())):
+            raise TraceError(f"{label}: length={length} but the xs leaves have leading size {next(iter(sizes.values()))}")
+    elif not sizes:
+        raise TraceError(f"{label}: pass length= when xs is None (or has no leaves)")
+    n = length if length is not None else next(iter(sizes.values()))
+    if n < 1:
+        raise TraceError(f"{label}: the trip count must be >= 1, got {n}")
+    return n
+
+
+def _check_carry(
+    label: str, tree: pytree.PyTreeDef, specs: list[ArgSpec], new_tree: pytree.PyTreeDef, new_specs: tuple[ArgSpec, ...]
+) -> None:
+    """The body's new carry has the structure, shapes and dtypes of `init`."""
+    if new_tree != tree:
+        raise TraceTypeError(
+            f"{label}: the body returns a carry with structure {new_tree}, but init has structure {tree}"
+        )
+    for key, old, new in zip(pytree.leaf_keys(tree), specs, new_specs):
+        if (old.shape, old.dtype) != (new.shape, new.dtype):
+            raise TraceTypeError(
+                f"{label}: carry {pytree.format_path('init', key)} is {old.describe()} in init "
+                f"but the body returns {new.describe()}; the carry must keep its shape and dtype"
+            )
+
+
+__all__ = ["scan", "fori_loop"]

@@ -1,0 +1,400 @@
+"""gradc.scan and gradc.fori_loop: array.scan traced once, lowered to one
+loops.for, against a Python loop in NumPy and the interpreter at the array
+and loops levels; every user error with its message and the user's line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import gradc
+import gradc.numpy as gnp
+from gradc.errors import GradcError, TraceError, TraceTypeError
+from gradc.interpreter import run_function
+
+rng = np.random.default_rng(20261126)
+
+
+def here() -> int:
+    return sys._getframe(1).f_lineno
+
+
+def assert_located(err: pytest.ExceptionInfo, line: int) -> None:
+    assert isinstance(err.value, GradcError)
+    assert err.value.location == f"{__file__}:{line}", err.value.location
+
+
+def check_levels(fn, args, expected, tol):
+    """Compiled C, the interpreter on the traced module and on the loops
+    level all equal `expected` (a flat list of arrays)."""
+    lowered = gradc.lower(fn, *args)
+    flat = [np.asarray(a) for a in args]
+    for got in (
+        run_function(lowered.traced.module, lowered.name, *flat),
+        run_function(lowered._module_after("loops"), lowered.name, *flat),
+    ):
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    compiled = gradc.jit(fn)(*args)
+    leaves = list(compiled) if isinstance(compiled, tuple) else [compiled]
+    for g, e in zip(leaves, expected, strict=True):
+        assert g.dtype == e.dtype
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+    return lowered
+
+
+def several_carries(a, m, s, xs, zs):
+    """Carries of three shapes (vector, matrix, scalar), two xs, two ys."""
+
+    def body(carry, x):
+        a, m, s = carry["a"], carry["m"], carry["s"]
+        x, z = x
+        a2 = gnp.tanh(a * 0.9 + x) + s
+        m2 = m * 0.5 + z.T
+        s2 = s * 0.99 + gnp.sum(a2) * 0.01
+        return {"a": a2, "m": m2, "s": s2}, (a2 * 2.0, gnp.sum(m2, axis=0))
+
+    carry, ys = gradc.scan(body, {"a": a, "m": m, "s": s}, (xs, zs))
+    return carry["a"], carry["m"], carry["s"], ys[0], ys[1]
+
+
+def several_carries_numpy(a, m, s, xs, zs):
+    ya, ym = [], []
+    for x, z in zip(xs, zs):
+        a2 = np.tanh(a * a.dtype.type(0.9) + x) + s
+        m = m * m.dtype.type(0.5) + z.T
+        s = s * s.dtype.type(0.99) + np.sum(a2) * a2.dtype.type(0.01)
+        a = a2
+        ya.append(a2 * a2.dtype.type(2.0))
+        ym.append(np.sum(m, axis=0))
+    return [a, m, np.asarray(s), np.stack(ya), np.stack(ym)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("length", [1, 2, 7, 100])
+def test_scan_matches_python_loop(length, dtype):
+    args = (
+        rng.normal(size=4).astype(dtype),
+        rng.normal(size=(2, 3)).astype(dtype),
+        dtype(0.3),
+        rng.normal(size=(length, 4)).astype(dtype),
+        rng.normal(size=(length, 3, 2)).astype(dtype),
+    )
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    check_levels(several_carries, args, several_carries_numpy(*args), tol)
+
+
+def recurrence(x, w):
+    """x_{t+1} = x_t + 0.01 * tanh(W x_t), with a matmul in the body."""
+    return gradc.fori_loop(0, 100, lambda i, x: x + 0.01 * gnp.tanh(w @ x), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_in_the_body(dtype):
+    x, w = rng.normal(size=32).astype(dtype), rng.normal(size=(32, 32)).astype(dtype)
+    expected = x.copy()
+    for _ in range(100):
+        expected = expected + dtype(0.01) * np.tanh(w @ expected)
+    lowered = check_levels(recurrence, (x, w), [expected], 1e-4 if dtype == np.float32 else 1e-12)
+    loops_ir = lowered.loops_ir
+    assert loops_ir.count("loops.for %step = 0 to 100 step 1") == 1  # one loop, not unrolled
+    assert "loops.microkernel" in loops_ir  # tile-matmul blocked the matmul inside it
+
+
+def test_threads_do_not_parallelize_the_carried_loop():
+    x, w = rng.normal(size=256), rng.normal(size=(256, 256))
+    expected = x.copy()
+    for _ in range(100):
+        expected = expected + 0.01 * np.tanh(w @ expected)
+    lowered = gradc.lower(recurrence, x, w, options={"threads": 2})
+    step_loop = lowered.loops_ir.split("loops.for %step")[1].split("{")[0]
+    assert "threads" not in step_loop
+    np.testing.assert_allclose(gradc.jit(recurrence, threads=2)(x, w), expected, rtol=1e-12, atol=1e-12)
+
+
+def nested(x, xs):
+    """A scan inside a scan body, closing over the outer body's values."""
+
+    def outer(c, row):
+        def inner(d, y):
+            return d * 0.5 + y * c, d
+
+        d, ds = gradc.scan(inner, c, row)
+        return d + 1.0, gnp.sum(ds, axis=0)
+
+    return gradc.scan(outer, x, xs)
+
+
+def test_nested_scans():
+    x, xs = rng.normal(size=3), rng.normal(size=(4, 5, 3))
+    c, ys = x.copy(), []
+    for row in xs:
+        d, ds = c.copy(), []
+        for y in row:
+            ds.append(d)
+            d = d * 0.5 + y * c
+        c = d + 1.0
+        ys.append(np.sum(ds, axis=0))
+    lowered = check_levels(nested, (x, xs), [c, np.stack(ys)], 1e-12)
+    assert lowered.array_ir.count("array.scan") == 2
+
+
+def test_fori_loop_index_and_closure():
+    def f(x, scale):
+        return gradc.fori_loop(3, 9, lambda i, v: v * scale + i * 0.5, x)
+
+    x = rng.normal(size=5).astype(np.float32)
+    expected = x.copy()
+    for i in range(3, 9):
+        expected = expected * np.float32(0.7) + np.float32(i * 0.5)
+    check_levels(f, (x, np.float32(0.7)), [expected], 1e-5)
+
+
+def test_scan_with_length_and_no_xs_and_outside_a_trace():
+    carry, ys = gradc.scan(lambda c, _: (c * 2.0, c), np.ones(2), None, length=3)
+    np.testing.assert_array_equal(carry, [8.0, 8.0])
+    np.testing.assert_array_equal(ys, [[1, 1], [2, 2], [4, 4]])
+    np.testing.assert_array_equal(gradc.fori_loop(0, 4, lambda i, v: v + i, np.zeros(1)), [6.0])
+
+
+def test_swapped_carries():
+    """New carries that read the old ones crosswise need the step's temporaries."""
+
+    def f(a, b):
+        return gradc.fori_loop(0, 3, lambda i, c: (c[1], c[0] + c[1]), (a, b))
+
+    a, b = np.array([0.0, 1.0]), np.array([1.0, 1.0])
+    x, y = a, b
+    for _ in range(3):
+        x, y = y, x + y
+    check_levels(f, (a, b), [x, y], 0)
+
+
+def test_transposed_carry():
+    def f(x):
+        return gradc.fori_loop(0, 3, lambda i, v: v.T * 2.0 + v, x)
+
+    x = np.arange(9.0).reshape(3, 3)
+    expected = x.copy()
+    for _ in range(3):
+        expected = expected.T * 2.0 + expected
+    check_levels(f, (x,), [expected], 0)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def test_carry_structure_mismatch():
+    def f(x):
+        return gradc.scan(lambda c, _: ((c, c), None), x, None, length=2)  # <- structure
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"scan: the body returns a carry with structure .* but init has structure") as err:
+        gradc.jit(f)(np.ones(2))
+    assert_located(err, line)
+
+
+def test_carry_shape_and_dtype_mismatch():
+    def f(x):
+        return gradc.fori_loop(0, 2, lambda i, v: gnp.sum(v), x)
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"fori_loop: carry init is float64\[3\] in init but the body returns float64\[\]") as err:
+        gradc.jit(f)(np.ones(3))
+    assert_located(err, line)
+
+    def g(x):
+        return gradc.fori_loop(0, 2, lambda i, v: v.astype(np.float32), x)
+
+    with pytest.raises(TraceTypeError, match=r"carry init is float64\[3\] in init but the body returns float32\[3\]"):
+        gradc.jit(g)(np.ones(3))
+
+
+def test_xs_leading_sizes_and_length():
+    def f(a, b):
+        return gradc.scan(lambda c, x: (c, x[0] + x[1]), 0.0, (a, b))
+
+    line = here() - 2
+    with pytest.raises(TraceError, match=r"scan: xs leaves have different leading sizes \(xs\[0\] has 3, xs\[1\] has 4\)") as err:
+        gradc.jit(f)(np.ones(3), np.ones(4))
+    assert_located(err, line)
+
+    def g(a):
+        return gradc.scan(lambda c, x: (c, x), 0.0, a, length=5)
+
+    with pytest.raises(TraceError, match=r"scan: length=5 but the xs leaves have leading size 3"):
+        gradc.jit(g)(np.ones(3))
+
+    def h(a):
+        return gradc.scan(lambda c, x: (c, x), a, None)
+
+    with pytest.raises(TraceError, match=r"pass length= when xs is None"):
+        gradc.jit(h)(np.ones(3))
+
+
+def test_non_static_bounds():
+    def f(x, n):
+        return gradc.fori_loop(0, n, lambda i, v: v, x)
+
+    line = here() - 2
+    with pytest.raises(TraceTypeError, match=r"fori_loop: upper must be a Python int .*static trip counts.*TracedArray") as err:
+        gradc.jit(f)(np.ones(3), 4.0)
+    assert_located(err, line)
+
+
+def test_body_must_return_a_pair():
+    def f(x):
+        return gradc.scan(lambda c, x: c + x, x[0], x)
+
+    with pytest.raises(TraceTypeError, match=r"scan: the body must return a pair \(new carry, per-step output\), got TracedArray"):
+        gradc.jit(f)(np.ones(3))
+
+
+# ---------------------------------------------------------------------------
+# Forward mode
+# ---------------------------------------------------------------------------
+
+
+def rnn(x, w, xs):
+    """Carries of two shapes, an input sequence and a closed-over matrix."""
+
+    def step(carry, u):
+        h, s = carry
+        h = h + 0.1 * gnp.tanh(w @ h + u) + s * 0.01
+        return (h, s * 0.9 + gnp.sum(h * h)), gnp.sum(h) * u
+
+    (h, s), ys = gradc.scan(step, (x, 0.5 * gnp.sum(x)), xs)
+    return h, s, ys
+
+
+def rnn_unrolled(x, w, xs):
+    """The same program with the loop unrolled in Python."""
+    h, s, ys = x, 0.5 * gnp.sum(x), []
+    for u in xs:
+        h = h + 0.1 * gnp.tanh(w @ h + u) + s * 0.01
+        s = s * 0.9 + gnp.sum(h * h)
+        ys.append(gnp.sum(h) * u)
+    return h, s, gnp.stack(ys)
+
+
+def central_difference(fn, args, tangents, h=1e-6):
+    plus = fn(*(a + h * t for a, t in zip(args, tangents)))
+    minus = fn(*(a - h * t for a, t in zip(args, tangents)))
+    return [(p - m) / (2 * h) for p, m in zip(plus, minus)]
+
+
+def rnn_numpy(x, w, xs):
+    h, s, ys = x, 0.5 * np.sum(x), []
+    for u in xs:
+        h = h + 0.1 * np.tanh(w @ h + u) + s * 0.01
+        s = s * 0.9 + np.sum(h * h)
+        ys.append(np.sum(h) * u)
+    return h, s, np.stack(ys)
+
+
+RNN_ARGS = (rng.normal(size=4) * 0.5, rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(7, 4)) * 0.5)
+
+
+@pytest.mark.parametrize("length", [1, 2, 7])
+def test_jvp_equals_finite_differences_and_unrolled(length):
+    args = (RNN_ARGS[0], RNN_ARGS[1], RNN_ARGS[2][:length])
+    tangents = tuple(rng.normal(size=np.shape(a)) for a in args)
+    primal, tangent = gradc.jvp(rnn, args, tangents)
+    for got, want in zip(primal, rnn_numpy(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    for got, want in zip(tangent, central_difference(rnn_numpy, args, tangents)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    _, unrolled = gradc.jvp(rnn_unrolled, args, tangents)
+    for got, want in zip(tangent, unrolled):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_jvp_through_fori_loop_with_a_matmul_over_100_steps():
+    x, w = rng.normal(size=8), rng.normal(size=(8, 8))
+    dx, dw = rng.normal(size=8), rng.normal(size=(8, 8))
+
+    def numpy_loop(x, w):
+        for _ in range(100):
+            x = x + 0.01 * np.tanh(w @ x)
+        return (x,)
+
+    _, tangent = gradc.jvp(recurrence, (x, w), (dx, dw))
+    (fd,) = central_difference(numpy_loop, (x, w), (dx, dw))
+    np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 2)])
+def test_jacfwd_equals_finite_differences_and_unrolled(argnums):
+    def final_state(x, w, xs):
+        h, s, ys = rnn(x, w, xs)
+        return h * s
+
+    def final_state_unrolled(x, w, xs):
+        h, s, ys = rnn_unrolled(x, w, xs)
+        return h * s
+
+    got = gradc.jacfwd(final_state, argnums=argnums)(*RNN_ARGS)
+    unrolled = gradc.jacfwd(final_state_unrolled, argnums=argnums)(*RNN_ARGS)
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    parts = got if isinstance(argnums, tuple) else (got,)
+    for num, part, ref in zip(nums, parts, unrolled if isinstance(argnums, tuple) else (unrolled,)):
+        np.testing.assert_allclose(part, ref, rtol=1e-11, atol=1e-12)
+        arg = RNN_ARGS[num]
+        for k in range(arg.size):
+            direction = np.zeros(arg.size)
+            direction[k] = 1.0
+            tangents = [np.zeros_like(a) for a in RNN_ARGS]
+            tangents[num] = direction.reshape(arg.shape)
+
+            def fn(*a):
+                h, s, _ = rnn_numpy(*a)
+                return (h * s,)
+
+            (fd,) = central_difference(fn, RNN_ARGS, tangents)
+            np.testing.assert_allclose(part.reshape(4, -1)[:, k], fd, rtol=1e-6, atol=1e-7)
+
+
+def test_jacfwd_of_nested_scans():
+    def f(x, xs):
+        c, ys = nested(x, xs)
+        return c
+
+    x, xs = rng.normal(size=3) * 0.5, rng.normal(size=(3, 2, 3)) * 0.5
+
+    def numpy_nested(x):
+        c = x.copy()
+        for row in xs:
+            d = c.copy()
+            for y in row:
+                d = d * 0.5 + y * c
+            c = d + 1.0
+        return (c,)
+
+    jac = gradc.jacfwd(f)(x, xs)
+    for k in range(3):
+        (fd,) = central_difference(numpy_nested, (x,), (np.eye(3)[k],))
+        np.testing.assert_allclose(jac[:, k], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_reverse_mode_through_scan_is_a_clear_error():
+    def loss(x, w):
+        return gnp.sum(recurrence(x, w) ** 2)
+
+    message = r"reverse mode through array.scan \(gradc.scan, gradc.fori_loop\) is not implemented yet"
+    with pytest.raises(TraceError, match=r"grad of loss: " + message) as err:
+        gradc.grad(loss, argnums=1)(np.ones(4), np.eye(4))
+    assert_located(err, here() - 1)
+    with pytest.raises(TraceError, match=r"jacrev of recurrence: " + message):
+        gradc.jacrev(recurrence)(np.ones(4), np.eye(4))
+    with pytest.raises(TraceError, match=r"hessian of loss: " + message):
+        gradc.hessian(loss)(np.ones(4), np.eye(4))
+    with pytest.raises(GradcError, match=message):
+        _, pullback = gradc.vjp(recurrence, np.ones(4), np.eye(4))
+        pullback(np.ones(4))
+    with pytest.raises(TraceError, match=r"grad of <lambda>: " + message):  # through a nested jacfwd
+        gradc.grad(lambda x: gnp.sum(gradc.jacfwd(recurrence)(x, np.eye(4))))(np.ones(4))

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from timing import Skip, first_call, per_call, seconds, threads_of
+from timing import Skip, first_call, per_call, seconds, threads_of, timing_fields
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -63,15 +63,7 @@ def measure(module: Any, config: str, system: str) -> dict[str, Any]:
     timing = per_call(call)
     if system in COMPILING:
         notes = [f"first call {seconds(first_s)}", *notes]
-    return {
-        **row,
-        "median_s": timing.median_s,
-        "min_s": timing.min_s,
-        "max_s": timing.max_s,
-        "first_call_s": first_s,
-        "calls_per_repetition": timing.calls_per_repetition,
-        "notes": notes,
-    }
+    return {**row, **timing_fields(timing, first_s), "notes": notes}
 
 
 def child(workload: str, config: str, system: str) -> None:

@@ -61,6 +61,17 @@ def per_call(
     return Timing(statistics.median(samples), min(samples), max(samples), repetitions, inner)
 
 
+def timing_fields(timing: Timing, first_call_s: float) -> dict[str, float | int]:
+    """A timed row's figures, named alike in every workload's results."""
+    return {
+        "median_s": timing.median_s,
+        "min_s": timing.min_s,
+        "max_s": timing.max_s,
+        "first_call_s": first_call_s,
+        "calls_per_repetition": timing.calls_per_repetition,
+    }
+
+
 def first_call(fn: Callable[[], Any]) -> tuple[Any, float]:
     """`fn()`'s result and how long it took (the call that compiles)."""
     start = time.perf_counter()

@@ -865,7 +865,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
     slice copies it); per-step outputs are computed inline straight into slice i of the
-    stacked results, before the carries are overwritten."""
+    stacked results, before the carries are overwritten. A reverse scan
+    runs the same loop with step = length-1-iv."""
     index, carries, slices, invariants = op.body_args()
     new_carries, outs = op.yielded()
     finals = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.finals]
@@ -880,7 +881,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     lw.insert(loop)
     loop.induction_var.name_hint = "step"
     lw.ivs.append(loop.induction_var)
-    step = Affine(0, ((len(lw.ivs) - 1, 1),))
+    iv = len(lw.ivs) - 1
+    step = Affine(op.trip_count - 1, ((iv, -1),)) if op.is_reverse else Affine(0, ((iv, 1),))
     saved, lw.insertion_point = lw.insertion_point, InsertPoint.before(loop.body.block.last_op)
 
     def index_value(idx: Index) -> SSAValue:

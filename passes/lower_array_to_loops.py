@@ -864,8 +864,10 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     pointer swap without indirection. Slice i of each xs is read in place
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
-    slice copies it); per-step outputs are computed inline straight into slice i of the
-    stacked results, before the carries are overwritten. A reverse scan
+    slice copies it); per-step outputs are computed into temporaries (like
+    carries: one may be the epilogue of a matmul, which has no element
+    rule) and stored into slice i of the stacked results, before the
+    carries are overwritten. A reverse scan
     runs the same loop with step = length-1-iv."""
     index, carries, slices, invariants = op.body_args()
     new_carries, outs = op.yielded()
@@ -896,7 +898,9 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
             buffer = lw.alloc(_memref(arg.type))
             lw.copy(arg, buffer)
             lw.buffers[arg] = buffer
-    lower_block(lw, op.block, new_carries, temps)
+    computed = [v for v in dict.fromkeys(outs) if isinstance(v.owner, Operation)]
+    out_temps = [lw.alloc(_memref(v.type)) for v in computed]
+    lower_block(lw, op.block, [*new_carries, *computed], [*temps, *out_temps])
     for value, buffer in zip(outs, stacked, strict=True):
         lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
     for temp, buffer in zip(temps, finals, strict=True):

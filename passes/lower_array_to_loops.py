@@ -253,6 +253,8 @@ def plan_epilogues(block: Block, buffered: set[SSAValue]) -> dict[SSAValue, SSAV
             if len(users) != 1 or not isinstance(users[0], SAME_INDEX_OPS):
                 break
             value = users[0].results[0]
+            if value in results and value not in buffered:
+                break  # a scan's per-step output, read again when it is stored
             if value in buffered:
                 if _shape(value) == _shape(op.result) and _element_type(value) == _element_type(op.result):
                     epilogues[value] = op.result
@@ -864,10 +866,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     pointer swap without indirection. Slice i of each xs is read in place
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
-    slice copies it); per-step outputs are computed into temporaries (like
-    carries: one may be the epilogue of a matmul, which has no element
-    rule) and stored into slice i of the stacked results, before the
-    carries are overwritten. A reverse scan
+    slice copies it); per-step outputs are computed inline straight into slice i of the
+    stacked results, before the carries are overwritten. A reverse scan
     runs the same loop with step = length-1-iv."""
     index, carries, slices, invariants = op.body_args()
     new_carries, outs = op.yielded()
@@ -898,9 +898,7 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
             buffer = lw.alloc(_memref(arg.type))
             lw.copy(arg, buffer)
             lw.buffers[arg] = buffer
-    computed = [v for v in dict.fromkeys(outs) if isinstance(v.owner, Operation)]
-    out_temps = [lw.alloc(_memref(v.type)) for v in computed]
-    lower_block(lw, op.block, [*new_carries, *computed], [*temps, *out_temps])
+    lower_block(lw, op.block, new_carries, temps)
     for value, buffer in zip(outs, stacked, strict=True):
         lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
     for temp, buffer in zip(temps, finals, strict=True):

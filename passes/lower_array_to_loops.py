@@ -188,6 +188,8 @@ def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
             return True
         if is_free(op) or not users:
             return False
+        if any(isinstance(use.operation, array.YieldOp) for use in value.uses):
+            return True  # a scan's per-step output that is also used: compute it once
         if _use_count(value) > 1:
             return True
         (user,) = users

@@ -73,11 +73,13 @@ def loss_numpy(w: np.ndarray, x: np.ndarray, steps: int) -> float:
 
 
 def check(config: str, system: str, result: Any) -> dict[str, Any]:
-    """The gradient along a random direction against a central difference."""
+    """The gradient along a random direction against a central difference
+    (its own error is ~6e-5 relative at T=10000, where x grows a lot;
+    gradc and JAX agree with each other to ~1e-8 there)."""
     steps, (w, x0) = SIZES[config], problem()
     direction = np.random.default_rng(6).normal(size=w.shape)
     h = 1e-6
     fd = (loss_numpy(w + h * direction, x0, steps) - loss_numpy(w - h * direction, x0, steps)) / (2 * h)
     error = abs(float(np.sum(np.asarray(result) * direction)) - fd) / max(abs(fd), 1e-30)
-    assert error < 1e-6, error
+    assert error < 1e-4, error
     return {"directional_rel_error": error}

@@ -200,3 +200,33 @@ def test_reverse_scan_equals_a_reversed_python_loop():
     direction = rng.normal(size=xs.shape)
     fd = directional_fd(lambda xs: float(gradc.jit(loss)(x, xs)), (xs,), (direction,))
     np.testing.assert_allclose(np.sum(gxs * direction), fd, rtol=1e-7)
+
+
+def test_inactive_carries_cost_nothing_and_float32_works():
+    """A carry that does not depend on the differentiated argument gets no
+    cotangent carry in the reverse scan (only the values the adjoint reads
+    of it are taped)."""
+    w, x0 = (rng.normal(size=(5, 5)) * 0.3).astype(np.float32), rng.normal(size=5).astype(np.float32)
+
+    def loss(w, x0):
+        def body(carry, _):
+            x, counter = carry
+            return (x + gnp.tanh(w @ x) * counter, counter * 0.5), None
+
+        (x, _), _ = gradc.scan(body, (x0, np.float32(1.0)), None, length=9)
+        return gnp.sum(x * x)
+
+    def numpy_loss_f64(w, x0):
+        x, counter = x0.astype(np.float64), 1.0
+        for _ in range(9):
+            x, counter = x + np.tanh(w.astype(np.float64) @ x) * counter, counter * 0.5
+        return float(np.sum(x * x))
+
+    g = gradc.grad(loss)(w, x0)
+    assert g.dtype == np.float32
+    direction = rng.normal(size=w.shape)
+    fd = directional_fd(lambda w: numpy_loss_f64(w, x0), (w.astype(np.float64),), (direction,))
+    np.testing.assert_allclose(np.sum(g * direction), fd, rtol=1e-4)
+    ir = gradc.lower(gradc.grad(loss), w, x0).differentiated_ir
+    reverse = next(line for line in ir.splitlines() if "reverse" in line)
+    assert "carries(" in reverse and reverse.split("carries(")[1].split(")")[0].count("=") == 2  # dx and dW

@@ -21,6 +21,13 @@ arguments and unused branches cost nothing; a zero is materialized only
 where a function returns it. Ops left dead by this (a rule's cotangent for
 an inactive operand) are erased before the function is returned.
 
+A scan (an op with several results) has a two-part rule (MULTI_JVP_RULES,
+MULTI_VJP_RULES in rules.py) whose body derivative is built by the same
+sweeps over the scan's block: `jvp_block`, `vjp_block`. In reverse mode the
+loop cannot keep its values as SSA values, so the scan's forward part stacks
+the ones the body's reverse sweep reads per step, and its reverse part runs
+that reverse sweep in a scan over the steps backwards.
+
 Generated functions are private and named `<f>_<kind>_w<i>_<j>`; asking
 twice for the same (f, wrt, kind) returns the function made the first time.
 

@@ -31,18 +31,23 @@ from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
 
 
 def scan(
-    f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None, length: int | None = None
+    f: Callable[[Any, Any], tuple[Any, Any]],
+    init: Any,
+    xs: Any = None,
+    length: int | None = None,
+    reverse: bool = False,
 ) -> tuple[Any, Any]:
     """JAX's `lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of
     `xs`; returns the final carry and the `y`s stacked along a new leading
     axis. `init`, `xs` and the `y`s are pytrees; `length` is the trip count
-    (needed when `xs` is None)."""
+    (needed when `xs` is None). `reverse=True` visits the slices last to
+    first and stacks each `y` where its `x` was."""
     trace = current_trace()
     if trace is None:
         from gradc.api import jit
 
-        return jit(_named(lambda c, x: scan(f, c, x, length), f))(init, xs)
-    return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length)
+        return jit(_named(lambda c, x: scan(f, c, x, length, reverse), f))(init, xs)
+    return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse))
 
 
 def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
@@ -77,7 +82,13 @@ def _named(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[...,
 
 
 def _scan(
-    trace: Trace, label: str, body_fn: Callable[[Any, Any, Any], Any], init: Any, xs: Any, length: int | None
+    trace: Trace,
+    label: str,
+    body_fn: Callable[[Any, Any, Any], Any],
+    init: Any,
+    xs: Any,
+    length: int | None,
+    reverse: bool = False,
 ) -> tuple[Any, Any]:
     """Trace `body_fn(index, carry, x) -> (carry, y)` and emit the scan."""
     carry_leaves, carry_tree = pytree.flatten(init)
@@ -103,7 +114,7 @@ def _scan(
     initials = [_in_trace(trace, leaf, s) for leaf, s in zip(carry_leaves, carry_specs)]
     stacked = [_in_trace(trace, leaf, s) for leaf, s in zip(x_leaves, x_specs)]
     invariants = [trace.adopt(c) for c in body.captures]
-    op = array.ScanOp(n, [v.value for v in initials], [v.value for v in stacked], [v.value for v in invariants], ys_types, Region(block))
+    op = array.ScanOp(n, [v.value for v in initials], [v.value for v in stacked], [v.value for v in invariants], ys_types, Region(block), reverse)
     weak = [s.weak and o.weak for s, o in zip(carry_specs, body.out_specs)] + [False] * len(ys_types)
     results = trace.emit_all(op, weak)
     finals, ys = results[: carry_tree.num_leaves], results[carry_tree.num_leaves :]

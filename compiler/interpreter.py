@@ -129,16 +129,17 @@ class ArrayFunctions(InterpreterFunctions):
 
     @impl(array.ScanOp)
     def run_scan(self, interp: Interpreter, op: array.ScanOp, args: PythonValues):
-        """Run the body once per step; stack the per-step outputs."""
+        """Run the body once per step (in reverse step order for a reverse
+        scan); stack the per-step outputs by step."""
         c, x = len(op.initials), len(op.xs)
         carries, xs, invariants = list(args[:c]), args[c : c + x], args[c + x :]
-        steps: list[PythonValues] = []
-        for i in range(op.trip_count):
+        steps: dict[int, PythonValues] = {}
+        for i in op.steps():
             slices = [v[i] for v in xs]
             out = interp.run_ssacfg_region(op.body, (np.float64(i), *carries, *slices, *invariants), "array.scan")
             carries, outputs = list(out[:c]), out[c:]
-            steps.append(outputs)
-        stacked = [np.stack([np.asarray(s[k]) for s in steps]) for k in range(len(op.ys))]
+            steps[i] = outputs
+        stacked = [np.stack([np.asarray(steps[i][k]) for i in range(op.trip_count)]) for k in range(len(op.ys))]
         return (*(np.asarray(v) for v in carries), *stacked)
 
     @impl_terminator(array.YieldOp)

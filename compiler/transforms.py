@@ -199,28 +199,6 @@ def _trace_callee(
     return _Callee(callee, body, primals, tuple(starts))
 
 
-def _reject_reverse_through_scan(label: str, parent: Trace, callee: _Callee) -> None:
-    """Reverse mode through `array.scan` (gradc.scan, fori_loop) is not
-    implemented: say so where the request is made, for the function and
-    every function it refers to (a nested transformation's callee)."""
-    by_name = {f.sym_name.data: f for f in parent.functions.functions}
-    todo, seen = [callee.function], set()
-    while todo:
-        fn = todo.pop()
-        if fn.sym_name.data in seen:
-            continue
-        seen.add(fn.sym_name.data)
-        for op in fn.walk():
-            if isinstance(op, array.ScanOp):
-                raise TraceError(
-                    f"{label}: reverse mode through array.scan (gradc.scan, gradc.fori_loop) "
-                    "is not implemented yet; forward mode is (gradc.jvp, gradc.jacfwd)"
-                )
-            for attr in op.properties.values():
-                if isinstance(attr, SymbolRefAttr) and attr.string_value() in by_name:
-                    todo.append(by_name[attr.string_value()])
-
-
 def _in_trace(trace: Trace, leaf: Any, spec: ArgSpec) -> TracedArray:
     """An argument leaf as a value of `trace` (constants for NumPy arrays and
     Python numbers, which stay weakly typed)."""
@@ -369,7 +347,6 @@ def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)
         callee = _trace_callee(parent, traced_fn, args, kwargs, function_name(fn))
-        _reject_reverse_through_scan(label, parent, callee)
         body = callee.body
         _check_scalar(label, name, body, first_only=has_aux)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
@@ -429,8 +406,6 @@ def _jacobian(kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str) ->
             n_in = sum(math.prod(body.in_specs[p].shape) for p in wrt.positions)
             n_out = sum(math.prod(s.shape) for s in body.out_specs)
             chosen = "fwd" if n_in < n_out else "rev"
-        if chosen == "rev":
-            _reject_reverse_through_scan(label, parent, callee)
         op = autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen)
         n = len(wrt.positions)
         blocks = parent.emit_all(op, [False] * len(op.results))
@@ -456,7 +431,6 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)
         callee = _trace_callee(parent, fn, args, kwargs, function_name(fn))
-        _reject_reverse_through_scan(label, parent, callee)
         _check_scalar(label, name, callee.body, first_only=False)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
         op = autodiff.HessianOp(callee.function, callee.values, wrt.positions)
@@ -665,7 +639,6 @@ def _emit_vjp(label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple,
     parent = _running(label)
     traced_fn = _with_aux(label, fn, keep_aux=False) if has_aux else fn
     callee = _trace_callee(parent, traced_fn, tuple(primals), None, function_name(fn))
-    _reject_reverse_through_scan(label, parent, callee)
     body = callee.body
     c_leaves, _ = pytree.flatten(cotangent)
     values = [

@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     StringAttr,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
@@ -34,6 +35,7 @@ from xdsl.irdl import (
     base,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     AttrSizedOperandSegments,
     AttrSizedResultSegments,
     prop_def,
@@ -837,10 +839,16 @@ class ScanOp(IRDLOperation):
           array.yield %b, %b : tensor<3xf64>, tensor<3xf64>
         }
 
-    The index is a 0-d f64 tensor (see INDEX_TYPE)."""
+    The index is a 0-d f64 tensor (see INDEX_TYPE). With the `reverse` unit
+    property (printed `length 7 reverse (%i)`), iteration k visits step
+    length-1-k: it reads slice length-1-k of each xs, writes slice
+    length-1-k of each stacked output, and its index argument is
+    length-1-k (JAX's `scan(..., reverse=True)`); the reverse sweep of a
+    scan's VJP is one."""
 
     name = "array.scan"
     length = prop_def(IntegerAttr.constr(type=i64))
+    reverse = opt_prop_def(UnitAttr)
     initials = var_operand_def(TensorType)
     xs = var_operand_def(TensorType)
     invariants = var_operand_def(TensorType)
@@ -858,17 +866,30 @@ class ScanOp(IRDLOperation):
         invariants: Sequence[SSAValue],
         ys_types: Sequence[Attribute],
         body: Region,
+        reverse: bool = False,
     ):
+        properties: dict[str, Attribute] = {"length": IntegerAttr(length, i64)}
+        if reverse:
+            properties["reverse"] = UnitAttr()
         super().__init__(
             operands=[list(initials), list(xs), list(invariants)],
             result_types=[[v.type for v in initials], list(ys_types)],
-            properties={"length": IntegerAttr(length, i64)},
+            properties=properties,
             regions=[body],
         )
 
     @property
     def trip_count(self) -> int:
         return self.length.value.data
+
+    @property
+    def is_reverse(self) -> bool:
+        return self.reverse is not None
+
+    def steps(self) -> range:
+        """The steps in the order the iterations visit them."""
+        n = self.trip_count
+        return range(n - 1, -1, -1) if self.is_reverse else range(n)
 
     @property
     def block(self) -> Block:
@@ -955,7 +976,7 @@ class ScanOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         index, carries, slices, invariants = self.body_args()
-        printer.print_string(f" length {self.trip_count} (")
+        printer.print_string(f" length {self.trip_count}{' reverse' if self.is_reverse else ''} (")
         printer.print_operand(index)
         printer.print_string(")")
         for word, args, values in (
@@ -983,6 +1004,7 @@ class ScanOp(IRDLOperation):
     def parse(cls, parser: Parser) -> ScanOp:
         parser.parse_keyword("length")
         length = parser.parse_integer(allow_boolean=False)
+        reverse = parser.parse_optional_keyword("reverse") is not None
         parser.parse_punctuation("(")
         index = parser.parse_argument(expect_type=False).resolve(INDEX_TYPE)
         parser.parse_punctuation(")")
@@ -1017,7 +1039,7 @@ class ScanOp(IRDLOperation):
         block_args += [a.resolve(v.type) for a, v in zip(invariant_args, invariants)]
         body = parser.parse_region(block_args)
         attrs = parser.parse_optional_attr_dict()
-        op = cls(length, initials, xs, invariants, ys_types, body)
+        op = cls(length, initials, xs, invariants, ys_types, body, reverse)
         op.attributes.update(attrs)
         return op
 

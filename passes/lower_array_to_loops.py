@@ -188,6 +188,8 @@ def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
             return True
         if is_free(op) or not users:
             return False
+        if any(isinstance(use.operation, array.YieldOp) for use in value.uses):
+            return True  # a scan's per-step output that is also used: compute it once
         if _use_count(value) > 1:
             return True
         (user,) = users
@@ -253,6 +255,8 @@ def plan_epilogues(block: Block, buffered: set[SSAValue]) -> dict[SSAValue, SSAV
             if len(users) != 1 or not isinstance(users[0], SAME_INDEX_OPS):
                 break
             value = users[0].results[0]
+            if value in results and value not in buffered:
+                break  # a scan's per-step output, read again when it is stored
             if value in buffered:
                 if _shape(value) == _shape(op.result) and _element_type(value) == _element_type(op.result):
                     epilogues[value] = op.result
@@ -865,7 +869,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
     slice copies it); per-step outputs are computed inline straight into slice i of the
-    stacked results, before the carries are overwritten."""
+    stacked results, before the carries are overwritten. A reverse scan
+    runs the same loop with step = length-1-iv."""
     index, carries, slices, invariants = op.body_args()
     new_carries, outs = op.yielded()
     finals = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.finals]
@@ -880,7 +885,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     lw.insert(loop)
     loop.induction_var.name_hint = "step"
     lw.ivs.append(loop.induction_var)
-    step = Affine(0, ((len(lw.ivs) - 1, 1),))
+    iv = len(lw.ivs) - 1
+    step = Affine(op.trip_count - 1, ((iv, -1),)) if op.is_reverse else Affine(0, ((iv, 1),))
     saved, lw.insertion_point = lw.insertion_point, InsertPoint.before(loop.body.block.last_op)
 
     def index_value(idx: Index) -> SSAValue:

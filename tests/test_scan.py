@@ -379,22 +379,3 @@ def test_jacfwd_of_nested_scans():
     for k in range(3):
         (fd,) = central_difference(numpy_nested, (x,), (np.eye(3)[k],))
         np.testing.assert_allclose(jac[:, k], fd, rtol=1e-6, atol=1e-8)
-
-
-def test_reverse_mode_through_scan_is_a_clear_error():
-    def loss(x, w):
-        return gnp.sum(recurrence(x, w) ** 2)
-
-    message = r"reverse mode through array.scan \(gradc.scan, gradc.fori_loop\) is not implemented yet"
-    with pytest.raises(TraceError, match=r"grad of loss: " + message) as err:
-        gradc.grad(loss, argnums=1)(np.ones(4), np.eye(4))
-    assert_located(err, here() - 1)
-    with pytest.raises(TraceError, match=r"jacrev of recurrence: " + message):
-        gradc.jacrev(recurrence)(np.ones(4), np.eye(4))
-    with pytest.raises(TraceError, match=r"hessian of loss: " + message):
-        gradc.hessian(loss)(np.ones(4), np.eye(4))
-    with pytest.raises(GradcError, match=message):
-        _, pullback = gradc.vjp(recurrence, np.ones(4), np.eye(4))
-        pullback(np.ones(4))
-    with pytest.raises(TraceError, match=r"grad of <lambda>: " + message):  # through a nested jacfwd
-        gradc.grad(lambda x: gnp.sum(gradc.jacfwd(recurrence)(x, np.eye(4))))(np.ones(4))

@@ -206,7 +206,7 @@ def _scan(b: Batcher, op: array.ScanOp, args: Args, batched: Flags) -> list[SSAV
     yield_op.location = op.block.last_op.location
     block.add_op(yield_op)
     ys_types = [TensorType(y.type.get_element_type(), [op.trip_count, b.size, *shape_of(y)[1:]]) for y in op.ys]
-    new = array.ScanOp(op.trip_count, initials, xs, args[c + x :], ys_types, Region(block))
+    new = array.ScanOp(op.trip_count, initials, xs, args[c + x :], ys_types, Region(block), op.is_reverse)
     new.location = b.location
     b.block.add_op(new)
     return [*new.finals, *(_swap_leading(b, y) for y in new.ys)]

@@ -21,6 +21,13 @@ arguments and unused branches cost nothing; a zero is materialized only
 where a function returns it. Ops left dead by this (a rule's cotangent for
 an inactive operand) are erased before the function is returned.
 
+A scan (an op with several results) has a two-part rule (MULTI_JVP_RULES,
+MULTI_VJP_RULES in rules.py) whose body derivative is built by the same
+sweeps over the scan's block: `jvp_block`, `vjp_block`. In reverse mode the
+loop cannot keep its values as SSA values, so the scan's forward part stacks
+the ones the body's reverse sweep reads per step, and its reverse part runs
+that reverse sweep in a scan over the steps backwards.
+
 Generated functions are private and named `<f>_<kind>_w<i>_<j>`; asking
 twice for the same (f, wrt, kind) returns the function made the first time.
 
@@ -44,7 +51,7 @@ from xdsl.utils.exceptions import PassFailedException
 from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
 from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
-from gradc.passes.autodiff.rules import JVP_RULES, MULTI_JVP_RULES, VJP_RULES
+from gradc.passes.autodiff.rules import JVP_RULES, MULTI_JVP_RULES, MULTI_VJP_RULES, VJP_RULES
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""
@@ -292,10 +299,7 @@ def jvp_block(
     (for the terminator)."""
     e = Emitter(InsertPoint.at_end(new))
     replaced: list[tuple[Operation, list[SSAValue]]] = []
-    root = old.parent_op()
-    while root is not None and not isinstance(root, func.FuncOp):
-        root = root.parent_op()
-    visit = _jvp_visitor(e, tangent, replaced, root)
+    visit = _jvp_visitor(e, tangent, replaced, _enclosing_function(old.parent_op()))
     for op in old.ops:
         if op is old.last_op:
             break
@@ -321,6 +325,97 @@ def _replacement(value: SSAValue, replaced: list[tuple[Operation, list[SSAValue]
 # --------------------------------------------------------------------------
 
 
+class _Tape:
+    """The reverse-mode record of a forward sweep, and the reverse sweep
+    over it. The forward sweep's `visit` marks the results of ops with an
+    active operand active and records those ops; an op with several results
+    (a scan) is replaced by the ops of its MULTI_VJP_RULES forward part
+    (which also computes what its reverse part reads), collected in
+    `replaced` for `_replace` once the sweeps are done. `reverse` runs the
+    VJP rules over the record backwards, summing adjoints over fan-out."""
+
+    def __init__(self, e: Emitter, active: set[SSAValue], root: func.FuncOp | None):
+        self.e, self.active, self.root = e, active, root
+        self.entries: list[tuple[Operation, Operation, object]] = []
+        self.replaced: list[tuple[Operation, list[SSAValue]]] = []
+
+    def visit(self, original: Operation, op: Operation) -> None:
+        if not any(v in self.active for v in op.operands):
+            return
+        state = None
+        multi = MULTI_VJP_RULES.get(type(op))
+        if multi is not None:
+            self.e.location = op.location
+            primals, active_results, state = multi[0](self.e, op, [v in self.active for v in op.operands])
+            self.replaced.append((op, primals))
+            self.active.update(r for r, on in zip(op.results, active_results, strict=True) if on)
+        else:
+            self.active.update(r for r in op.results if is_differentiable(r))
+        self.entries.append((original, op, state))
+
+    def accumulate(self, adjoint: dict[SSAValue, Value], value: SSAValue, g: Value) -> None:
+        if g is not None and value in self.active:
+            adjoint[value] = self.e.add(adjoint.get(value), g)
+
+    def reverse(self, adjoint: dict[SSAValue, Value]) -> None:
+        e = self.e
+        for original, op, state in reversed(self.entries):
+            gs = [adjoint.pop(r, None) for r in op.results]
+            if all(g is None for g in gs):
+                continue
+            e.location = op.location
+            multi = MULTI_VJP_RULES.get(type(op))
+            if multi is not None:
+                cotangents = multi[1](e, state, gs)
+            else:
+                rule = VJP_RULES.get(type(op))
+                if rule is None or len(gs) != 1:
+                    _no_rule(self.root, original, "vjp")
+                cotangents = rule(e, op, gs[0])
+            for value, g in zip(op.operands, cotangents, strict=True):
+                self.accumulate(adjoint, value, g)
+
+
+def _enclosing_function(op: Operation | None) -> func.FuncOp | None:
+    while op is not None and not isinstance(op, func.FuncOp):
+        op = op.parent_op()
+    return op
+
+
+def vjp_block(
+    old: Block,
+    new: Block,
+    mapping: dict[SSAValue, SSAValue],
+    active: set[SSAValue],
+    cotangents: Sequence[Value],
+) -> tuple[list[SSAValue], list[bool], dict[SSAValue, Value], set[Operation]]:
+    """Copy the ops of a region's block `old` (applied to `mapping`'s values
+    for its arguments, of which those in `active` are active) to the end of
+    `new`, then the reverse sweep that takes `cotangents` for the values its
+    terminator yields. Returns (the copies of the yielded values, whether
+    each is active, the adjoints of the active values of `new` (its
+    arguments' among them), the ops of the forward sweep). The reverse sweep
+    reads values of the forward sweep: a scan's VJP stacks those per step."""
+    e = Emitter(InsertPoint.at_end(new))
+    tape = _Tape(e, active, _enclosing_function(old.parent_op()))
+    for op in old.ops:
+        if op is old.last_op:
+            break
+        copy = op.clone(value_mapper=mapping)
+        Rewriter.insert_op(copy, e.point)
+        tape.visit(op, copy)
+    forward = set(new.ops)
+    values = [mapping.get(v, v) for v in old.last_op.operands]
+    flags = [v in active for v in values]
+    adjoint: dict[SSAValue, Value] = {}
+    for v, g in zip(values, cotangents, strict=True):
+        tape.accumulate(adjoint, v, g)
+    tape.reverse(adjoint)
+    _replace(tape.replaced)
+    forward = {op for op in forward if op.parent is new}
+    return [_replacement(v, tape.replaced) for v in values], flags, adjoint, forward
+
+
 def _reverse_function(
     module: ModuleOp,
     fn: func.FuncOp,
@@ -342,47 +437,23 @@ def _reverse_function(
     new = add_function(module, name, inputs, outputs, arg_names(fn))
     block = new.body.block
     args = block.args[: len(ins)]
-    active: set[SSAValue] = {args[i] for i in wrt if is_differentiable(args[i])}
-    tape: list[tuple[Operation, list[SSAValue]]] = []
     e = Emitter(InsertPoint.at_end(block), fn.location)
-
-    def visit(original: Operation, op: Operation) -> None:
-        if any(v in active for v in op.operands):
-            if isinstance(op, array.ScanOp):
-                fail(original, f"@{fn.sym_name.data}: reverse mode through array.scan is not "
-                               "implemented yet (forward mode is: use jvp or jacfwd)")
-            active.update(r for r in op.results if is_differentiable(r))
-            tape.append((original, op))
-
-    results = copy_body(module, fn, args, e.point, visit)
+    tape = _Tape(e, {args[i] for i in wrt if is_differentiable(args[i])}, fn)
+    results = copy_body(module, fn, args, e.point, tape.visit)
 
     adjoint: dict[SSAValue, Value] = {}
-
-    def accumulate(value: SSAValue, g: Value) -> None:
-        if g is not None and value in active:
-            adjoint[value] = e.add(adjoint.get(value), g)
-
     e.location = fn.location
     if cotangent_args:
         for value, g in zip(results, block.args[len(ins) :], strict=True):
-            accumulate(value, g)
+            tape.accumulate(adjoint, value, g)
     else:
-        accumulate(results[0], e.ones_like(results[0]))
-
-    for original, op in reversed(tape):
-        gs = [adjoint.pop(r, None) for r in op.results]
-        if all(g is None for g in gs):
-            continue
-        rule = VJP_RULES.get(type(op))
-        if rule is None or len(gs) != 1:
-            _no_rule(fn, original, "vjp")
-        e.location = op.location
-        for value, g in zip(op.operands, rule(e, op, gs[0]), strict=True):
-            accumulate(value, g)
+        tape.accumulate(adjoint, results[0], e.ones_like(results[0]))
+    tape.reverse(adjoint)
 
     e.location = fn.location
     grads = [e.materialize(adjoint.get(args[i]), args[i]) for i in wrt]
     Rewriter.insert_op(func.ReturnOp(*(results if with_outputs else ()), *grads), e.point)
+    _replace(tape.replaced)
     erase_dead_ops(new)
     return new
 
@@ -409,6 +480,8 @@ __all__ = [
     "fail",
     "grad_function",
     "inline_calls",
+    "jvp_block",
     "jvp_function",
+    "vjp_block",
     "vjp_function",
 ]

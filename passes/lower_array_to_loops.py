@@ -664,6 +664,11 @@ def _matmul(
     the matmul's epilogue."""
     lhs, transpose_a = _matmul_operand(lw, op.lhs)
     rhs, transpose_b = _matmul_operand(lw, op.rhs)
+    if _accumulates_into(lw, op, dest, consumer):
+        # dest already holds the other addend (a scan's carry updated in
+        # place, see _scan): C += A B, no epilogue, no temporary.
+        lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b, accumulate=True))
+        return
     epilogue = None
     if consumer is not None:
         shape = _shape(op.result)
@@ -680,6 +685,39 @@ def _matmul(
         lw.insertion_point = saved
         epilogue = Region(block)
     lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b, epilogue=epilogue))
+
+
+def _accumulates_into(
+    lw: FunctionLowering, op: array.MatmulOp, dest: SSAValue, consumer: Operation | None
+) -> bool:
+    """Whether the product's consumer is `other + product` (either order)
+    with `other`'s buffer being `dest` itself."""
+    if not isinstance(consumer, array.AddOp) or op.result not in consumer.operands:
+        return False
+    (other,) = [v for v in consumer.operands if v is not op.result] or [None]
+    return other is not None and lw.buffers.get(other) is dest
+
+
+def _accumulated_carries(op: array.ScanOp) -> set[int]:
+    """Carries k whose new value is `carry_k + product` (either order), with
+    the product a matmul used only there and carry_k used only there: the
+    product can accumulate straight into the carry's buffer (nothing else
+    reads the old value, and C += A B reads each element before writing it).
+    A reverse scan's cotangent of an invariant matrix is such a carry."""
+    _, carries, _, _ = op.body_args()
+    new_carries, _ = op.yielded()
+    found = set()
+    for k, (carry, new) in enumerate(zip(carries, new_carries, strict=True)):
+        add = new.owner
+        if not isinstance(add, array.AddOp) or len(_users(carry)) != 1 or carry not in add.operands:
+            continue
+        others = [v for v in add.operands if v is not carry]
+        if len(others) != 1 or new in op.yielded()[1]:
+            continue
+        product = others[0].owner
+        if isinstance(product, array.MatmulOp) and len(_users(product.result)) == 1:
+            found.add(k)
+    return found
 
 
 def _concatenate(
@@ -865,7 +903,9 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     computes the new carries into temporaries and copies them back at its
     end: a new carry may read the old one at other indices (a transpose, a
     matmul, a reduction), so it cannot be written in place, and C has no
-    pointer swap without indirection. Slice i of each xs is read in place
+    pointer swap without indirection. The exception: a carry whose new
+    value is `carry + A @ B`, read nowhere else, is updated in place by an
+    accumulating matmul (see _accumulated_carries). Slice i of each xs is read in place
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
     slice copies it); per-step outputs are computed inline straight into slice i of the
@@ -875,7 +915,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     new_carries, outs = op.yielded()
     finals = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.finals]
     stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.ys]
-    temps = [lw.alloc(_memref(v.type)) for v in new_carries]
+    accumulated = _accumulated_carries(op)
+    temps = [finals[k] if k in accumulated else lw.alloc(_memref(v.type)) for k, v in enumerate(new_carries)]
     for init, buffer in zip(op.initials, finals, strict=True):
         lw.copy(init, buffer)
     lw.buffers.update((arg, _buffer_of(lw, v)) for arg, v in zip(invariants, op.invariants, strict=True))
@@ -904,7 +945,8 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     for value, buffer in zip(outs, stacked, strict=True):
         lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
     for temp, buffer in zip(temps, finals, strict=True):
-        lw.for_each(_shape(temp), lambda idx, t=temp, b=buffer: lw.store(lw.load(t, idx), b, idx))
+        if temp is not buffer:
+            lw.for_each(_shape(temp), lambda idx, t=temp, b=buffer: lw.store(lw.load(t, idx), b, idx))
     lw.insertion_point = saved
     lw.buffers.update(zip(op.finals, finals, strict=True))
     lw.buffers.update(zip(op.ys, stacked, strict=True))

@@ -49,11 +49,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from xdsl.dialects.builtin import SymbolRefAttr
 
 from gradc import pytree
 from gradc.api import JitFunction, _for_user
-from gradc.dialects import array, autodiff
+from gradc.dialects import autodiff
 from gradc.errors import GradcError, TraceError, TraceTypeError
 from gradc.numpy import Trace, TracedArray, _coerce, _constant, current_trace
 from gradc.pytree import PyTreeDef
@@ -334,15 +333,25 @@ def value_and_grad(fn: Callable[..., Any], argnums: Argnums = 0, has_aux: bool =
     return _gradient("value_and_grad", fn, argnums, has_aux, with_value=True)
 
 
-def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool, with_value: bool) -> Transformed:
+def _request(
+    kind: str, fn: Callable[..., Any], argnums: Argnums
+) -> tuple[bool, str, str, Callable[[tuple, dict], tuple[int, ...]]]:
+    """What every derivative request starts from: whether `argnums` is a
+    single int, `fn`'s name, the label errors use, and the check that
+    resolves `argnums` against the arguments of a call."""
     nums = _argnums(kind, fn, argnums)
-    single = isinstance(argnums, int)
     name = _py_name(fn)
     label = f"{kind} of {name}"
-    traced_fn = _with_aux(label, fn) if has_aux else fn
 
     def check(args: tuple, kwargs: dict) -> tuple[int, ...]:
         return _resolve_argnums(label, nums, args)
+
+    return isinstance(argnums, int), name, label, check
+
+
+def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool, with_value: bool) -> Transformed:
+    single, name, label, check = _request(kind, fn, argnums)
+    traced_fn = _with_aux(label, fn) if has_aux else fn
 
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)
@@ -387,13 +396,7 @@ def jacrev(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
 def _jacobian(kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str) -> Transformed:
     if mode not in ("fwd", "rev", "auto"):
         raise TraceError(f"{kind} of {_py_name(fn)}: mode must be 'fwd', 'rev' or 'auto', got {mode!r:.40}")
-    nums = _argnums(kind, fn, argnums)
-    single = isinstance(argnums, int)
-    name = _py_name(fn)
-    label = f"{kind} of {name}"
-
-    def check(args: tuple, kwargs: dict) -> tuple[int, ...]:
-        return _resolve_argnums(label, nums, args)
+    single, name, label, check = _request(kind, fn, argnums)
 
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)
@@ -420,13 +423,7 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
     (forward over reverse): block (j, k) has shape I_j + I_k, nested as the
     differentiated arguments' structure (for j) around it again (for k)."""
     kind = "hessian"
-    nums = _argnums(kind, fn, argnums)
-    single = isinstance(argnums, int)
-    name = _py_name(fn)
-    label = f"{kind} of {name}"
-
-    def check(args: tuple, kwargs: dict) -> tuple[int, ...]:
-        return _resolve_argnums(label, nums, args)
+    single, name, label, check = _request(kind, fn, argnums)
 
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)

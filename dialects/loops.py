@@ -571,7 +571,22 @@ def _i64(value: int) -> IntegerAttr:
     return IntegerAttr(value, 64)
 
 
-class MicrokernelParameters(IRDLOperation, abc.ABC):
+class _StaticParameters(IRDLOperation, abc.ABC):
+    """Ops whose shape is a set of i64 properties named in PARAMETERS."""
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ()
+
+    def value_of(self, name: str) -> int:
+        attr = getattr(self, name)
+        assert isinstance(attr, IntegerAttr)
+        return attr.value.data
+
+    @property
+    def parameters(self) -> dict[str, int]:
+        return {name: self.value_of(name) for name in self.PARAMETERS}
+
+
+class MicrokernelParameters(_StaticParameters, abc.ABC):
     """The static shape of one register tile: what `loops.microkernel` and
     `c.microkernel` share (operands a, b, c and their offsets are each
     dialect's own: buffers here, pointers in `c`)."""
@@ -609,15 +624,6 @@ class MicrokernelParameters(IRDLOperation, abc.ABC):
             props["accumulate"] = UnitAttr()
         super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
 
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
-
-    @property
-    def parameters(self) -> dict[str, int]:
-        return {name: self.value_of(name) for name in self.PARAMETERS}
-
     @property
     def vectors(self) -> int:
         """Vectors per row of the tile."""
@@ -642,7 +648,7 @@ class MicrokernelParameters(IRDLOperation, abc.ABC):
             )
 
 
-class PackParameters(IRDLOperation, abc.ABC):
+class PackParameters(_StaticParameters, abc.ABC):
     """The static shape of a panel copy: what `loops.pack` and `c.pack` share
     (operands src, dst and their offsets are each dialect's own)."""
 
@@ -670,15 +676,6 @@ class PackParameters(IRDLOperation, abc.ABC):
             operands=[src[0], src[1], dst[0], dst[1]],
             properties={name: _i64(parameters[name]) for name in self.PARAMETERS},
         )
-
-    def value_of(self, name: str) -> int:
-        attr = getattr(self, name)
-        assert isinstance(attr, IntegerAttr)
-        return attr.value.data
-
-    @property
-    def parameters(self) -> dict[str, int]:
-        return {name: self.value_of(name) for name in self.PARAMETERS}
 
     def verify_parameters(self) -> None:
         depth, width, panel, ds, ls = (self.value_of(x) for x in self.PARAMETERS)

@@ -493,21 +493,23 @@ class MatmulTiler:
         (p, c) of panel q at `q * kc * NR + p * NR + c` (the last panel may
         have fewer columns)."""
         b = self.b
-        self.e.emit(loops.PackOp(
-            (b.buffer, self.e.index(b.at(batch, k0, j0))), (panels, self.e.index(Lin())),
-            {"depth": kc, "width": nc, "panel": self.t.nr,
-             "depth_stride": b.row_stride, "lane_stride": b.col_stride},
-        ))
+        self._pack(b.buffer, b.at(batch, k0, j0), panels, kc, nc, self.t.nr, b.row_stride, b.col_stride)
 
     def pack_a(self, panels: SSAValue, batch: Lin, i0: Lin | int, mc: int, k0: Lin | int, kc: int) -> None:
         """op(A)[i0 : i0+mc, k0 : k0+kc] into panels of MR rows: element
         (r, p) of panel P at `P * kc * MR + p * MR + r` (the last panel may
         have fewer rows)."""
         a = self.a
+        self._pack(a.buffer, a.at(batch, i0, k0), panels, kc, mc, self.t.mr, a.col_stride, a.row_stride)
+
+    def _pack(
+        self, source: SSAValue, at: Lin, panels: SSAValue, depth: int, width: int, panel: int,
+        depth_stride: int, lane_stride: int,
+    ) -> None:
         self.e.emit(loops.PackOp(
-            (a.buffer, self.e.index(a.at(batch, i0, k0))), (panels, self.e.index(Lin())),
-            {"depth": kc, "width": mc, "panel": self.t.mr,
-             "depth_stride": a.col_stride, "lane_stride": a.row_stride},
+            (source, self.e.index(at)), (panels, self.e.index(Lin())),
+            {"depth": depth, "width": width, "panel": panel,
+             "depth_stride": depth_stride, "lane_stride": lane_stride},
         ))
 
     # -- the two loop nests ----------------------------------------------------
@@ -558,7 +560,6 @@ class MatmulTiler:
         also a full tile: a column strip of all of K would touch a new page
         at every step, which no prefetcher follows)."""
         t, m, n, k = self.t, self.m, self.n, self.k
-        accumulate = self.accumulate
         panels = None
         if self.b.col_stride != 1:  # B^T: its rows are not along n
             size = _round_up(n, t.nr) * k

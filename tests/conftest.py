@@ -2,7 +2,8 @@
 pytest-xdist share it safely: entries are written atomically)."""
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,24 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ["GRADC_CACHE_DIR"]
     else:
         os.environ["GRADC_CACHE_DIR"] = old
+
+
+def run_in_threads(work: Callable[[int], None], count: int = 4) -> None:
+    """Run `work(k)` on threads k = 0 .. count-1 at once; raise the first
+    error any of them hit (an assertion in a thread would otherwise only be
+    printed)."""
+    errors: list[BaseException] = []
+
+    def guarded(k: int) -> None:
+        try:
+            work(k)
+        except BaseException as err:  # noqa: BLE001 - re-raised below
+            errors.append(err)
+
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -7,7 +7,6 @@ timing)."""
 from __future__ import annotations
 
 import sys
-import threading
 from collections import namedtuple
 from typing import Any
 
@@ -20,6 +19,7 @@ from gradc.api import Compiled
 from gradc.build import build
 from gradc.errors import GradcError, TraceError
 from gradc.runtime import SCALAR_SUFFIX, CompiledFunction, scalar_binding
+from tests.conftest import run_in_threads
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
 X, Y = 0.7, -1.3
@@ -445,22 +445,13 @@ def test_the_scalar_entry_with_a_workspace_holds_the_lock() -> None:
     call = function.caller(lambda outs: f"({', '.join(outs)})")
     assert "with lock:" in call.source and "entry(" in call.source
     assert call(np.float64(1.0), np.float32(0.5)) == (1.0, 1.5)
-    errors: list[BaseException] = []
 
     def hammer(k: int) -> None:
-        try:
-            for j in range(300):
-                a, b = call(np.float64(k), np.float32(j))
-                assert (a, b) == (k, k + j)
-        except BaseException as err:  # pragma: no cover - reported below
-            errors.append(err)
+        for j in range(300):
+            a, b = call(np.float64(k), np.float32(j))
+            assert (a, b) == (k, k + j)
 
-    threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_in_threads(hammer)
 
 
 def test_signatures_without_a_scalar_entry() -> None:
@@ -486,19 +477,10 @@ def test_the_exported_c_has_no_python_binding(tmp_path) -> None:
 def test_scalar_functions_run_from_threads() -> None:
     jf = gradc.jit(gradc.grad(f, argnums=(0, 1)))
     want = [tuple(float(v) for v in jf(float(k), 0.5)) for k in range(8)]
-    errors: list[BaseException] = []
 
-    def hammer() -> None:
-        try:
-            for _ in range(200):
-                for k in range(8):
-                    assert tuple(float(v) for v in jf(float(k), 0.5)) == want[k]
-        except BaseException as err:  # pragma: no cover - reported below
-            errors.append(err)
+    def hammer(_: int) -> None:
+        for _ in range(200):
+            for k in range(8):
+                assert tuple(float(v) for v in jf(float(k), 0.5)) == want[k]
 
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_in_threads(hammer)

@@ -6,7 +6,6 @@ for elementwise nests. Values are also checked against NumPy."""
 from __future__ import annotations
 
 import subprocess
-import threading
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ import pytest
 import gradc
 import gradc.numpy as gnp
 from gradc.build import DEFAULT_FLAGS
+from tests.conftest import run_in_threads
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 
@@ -125,21 +125,13 @@ def test_parallel_kernel_from_python_threads():
     a, b = _matrices((400, 400), (400, 400), seed=9)
     fn = gradc.jit(lambda a, b: a @ b, threads=2)
     want = gradc.jit(lambda a, b: a @ b)(a, b)
-    results, errors = [], []
+    results = []
 
-    def work():
-        try:
-            for _ in range(5):
-                results.append(fn(a, b))
-        except Exception as err:  # pragma: no cover - reported below
-            errors.append(err)
+    def work(_: int) -> None:
+        for _ in range(5):
+            results.append(fn(a, b))
 
-    workers = [threading.Thread(target=work) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert not errors
+    run_in_threads(work)
     assert len(results) == 20
     assert all(np.array_equal(r, want) for r in results)
 

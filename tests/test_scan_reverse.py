@@ -11,7 +11,8 @@ import pytest
 
 import gradc
 import gradc.numpy as gnp
-from tests.test_scan import RNN_ARGS, check_levels, nested, rnn, rnn_unrolled
+from tests.test_checkpointing import reference_gradient
+from tests.test_scan import RNN_ARGS, check_levels, nested, nested_numpy, rnn, rnn_unrolled
 
 rng = np.random.default_rng(20261127)
 
@@ -37,15 +38,7 @@ def numpy_loss(w, x0, steps):
 
 def numpy_adjoint(w, x0, steps):
     """The gradient (d/dW, d/dx0) by a hand-written reverse loop."""
-    xs = [x0]
-    for _ in range(steps):
-        xs.append(xs[-1] + 0.01 * np.tanh(w @ xs[-1]))
-    gx, gw = 2 * xs[-1], np.zeros_like(w)
-    for x in reversed(xs[:-1]):
-        t = np.tanh(w @ x)
-        gz = 0.01 * gx * (1 - t * t)
-        gw += np.outer(gz, x)
-        gx = gx + w.T @ gz
+    _, gx, gw = reference_gradient(x0, w, steps)
     return gw, gx
 
 
@@ -132,15 +125,8 @@ def test_grad_of_nested_scans():
         return gnp.sum(c * c) + gnp.sum(gnp.sin(ys))
 
     def numpy_loss_nested(x, xs):
-        c, ys = x.copy(), []
-        for row in xs:
-            d, ds = c.copy(), []
-            for y in row:
-                ds.append(d)
-                d = d * 0.5 + y * c
-            c = d + 1.0
-            ys.append(np.sum(ds, axis=0))
-        return float(np.sum(c * c) + np.sum(np.sin(np.stack(ys))))
+        c, ys = nested_numpy(x, xs)
+        return float(np.sum(c * c) + np.sum(np.sin(ys)))
 
     gx, gxs = gradc.grad(loss, argnums=(0, 1))(x, xs)
     for k in range(3):

@@ -611,7 +611,7 @@ def test_logsumexp_and_softmax_derivatives(axis):
 
 def test_differentiate_erases_stop_gradient():
     lowered = gradc.lower(gradc.grad(lambda x: gnp.sum(gnp.logsumexp(x, axis=0))), np.ones((3, 2)))
-    assert "array.stop_gradient" in lowered.array_ir or "autodiff" in lowered.array_ir
+    assert "array.stop_gradient" in lowered.array_ir  # traced into logsumexp's private function
     assert "stop_gradient" not in lowered.differentiated_ir
     # No tie-splitting of reduce_max is left in the derivative code.
     assert "array.compare" not in lowered.simplified_ir

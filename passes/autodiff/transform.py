@@ -48,7 +48,6 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
 from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
 from gradc.passes.autodiff.rules import JVP_RULES, MULTI_JVP_RULES, MULTI_VJP_RULES, VJP_RULES

@@ -55,6 +55,18 @@ from gradc.dialects.array import is_float
 
 MODES = ("fwd", "rev")
 
+CHECKPOINT_ATTR = "autodiff.checkpoint"
+"""How a loop's reverse sweep gets its states (a string in the spelling of
+`Checkpoint.parse`, passes/autodiff/checkpointing.py): on a derivative
+request it is the default for every loop the request differentiates; on an
+`array.scan` (`gradc.scan(..., checkpoint=...)`) it is that loop's own."""
+
+TAPE_ATTR = "autodiff.tape"
+"""On the forward scan of a scan's VJP: how many of its last per-step
+outputs are the tape (the residuals of each step), read only by the reverse
+scan of the same VJP as its leading xs. lower-array-to-loops lowers the two
+scans together, storing or recomputing those per the checkpoint mode."""
+
 
 def tangent_type(typ: Attribute) -> Attribute:
     """Tangents and cotangents have their primal's type."""
@@ -91,6 +103,7 @@ class DerivativeRequestOp(IRDLOperation, abc.ABC):
     def verify_(self) -> None:
         fn = self.callee_function()
         name = f"{self.name} @{fn.sym_name.data}"
+        verify_checkpoint(self, name)
         inputs = fn.function_type.inputs.data
         if len(inputs) != len(self.primals) or any(
             a != v.type for a, v in zip(inputs, self.primals)
@@ -303,6 +316,21 @@ class HessianOp(DerivativeRequestOp):
         self._expect(name, "results", [r.type for r in self.hessians], want)
 
 
+def verify_checkpoint(op: IRDLOperation, name: str) -> None:
+    """A `checkpoint` attribute, if any, must be a known spelling."""
+    from gradc.passes.autodiff.checkpointing import Checkpoint
+
+    attr = op.attributes.get("checkpoint", op.attributes.get(CHECKPOINT_ATTR))
+    if attr is None:
+        return
+    if not isinstance(attr, StringAttr):
+        raise VerifyException(f"{name}: checkpoint must be a string, got {attr}")
+    try:
+        Checkpoint.parse(attr.data)
+    except ValueError as error:
+        raise VerifyException(f"{name}: {error}") from None
+
+
 def _request_props(fn: func.FuncOp, wrt: Sequence[int]) -> dict[str, Attribute]:
     return {
         "callee": SymbolRefAttr(fn.sym_name.data),
@@ -315,6 +343,8 @@ REQUEST_OPS = (JvpOp, VjpOp, GradOp, JacobianOp, HessianOp)
 Autodiff = Dialect("autodiff", list(REQUEST_OPS))
 
 __all__ = [
+    "CHECKPOINT_ATTR",
+    "TAPE_ATTR",
     "Autodiff",
     "DerivativeRequestOp",
     "GradOp",

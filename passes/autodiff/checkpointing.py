@@ -261,6 +261,103 @@ def binomial(steps: int, snapshots: int) -> Schedule:
     return Schedule(steps, snapshots, tuple(actions))
 
 
+def recompute(steps: int) -> Schedule:
+    """Keep only x_0: the first sweep runs every step untaped (the primal
+    results), and each step is reversed after advancing to it again from
+    x_0. What `gradc.checkpoint(f)` asks for with one step: f's
+    intermediates are recomputed in the reverse sweep, never kept from the
+    forward one."""
+    _check_steps(steps)
+    actions: list[Action] = [Store(0), Advance(steps)]
+    for step in reversed(range(steps)):
+        actions.append(Restore(0))
+        if step:
+            actions.append(Advance(step))
+        actions += [Forward(step), Reverse(step)]
+    return Schedule(steps, 1, tuple(actions))
+
+
+def split(schedule: Schedule) -> tuple[tuple[Action, ...], tuple[Action, ...]]:
+    """The forward phase and the reverse phase of `schedule`.
+
+    The forward phase runs where the loop stood in the primal program: its
+    actions up to and including the one that first reaches x_l (an
+    Advance(l) or a Forward(l-1)), one sweep over every step in order, which
+    computes the loop's results. The reverse phase runs where the loop's
+    cotangents are computed, once the output's cotangent (the seed) is
+    known; snapshots and tape entries made in the first are read in the
+    second."""
+    for index, action in enumerate(schedule.actions):
+        if action in (Advance(schedule.steps), Forward(schedule.steps - 1)):
+            return schedule.actions[: index + 1], schedule.actions[index + 1 :]
+    raise ScheduleError("the schedule never reaches its last state")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How a loop's reverse sweep gets the states its adjoint needs: the
+    spelling of `checkpoint=` on a derivative request, `gradc.grad(...,
+    checkpoint=...)` and `gradc.scan(..., checkpoint=...)`.
+
+        none                    tape every step (the default)
+        every=K                 store the state every K steps (see `every`)
+        binomial(snapshots=S)   the revolve schedule with S slots (`binomial`)
+        budget=BYTES            binomial with as many slots as BYTES hold, or
+                                the whole tape if it fits in BYTES
+        recompute               keep only x_0 (`recompute`; gradc.checkpoint)
+    """
+
+    kind: str
+    value: int = 0
+
+    SPELLINGS = ("none", "every=K", "binomial(snapshots=S)", "budget=BYTES", "recompute")
+
+    @staticmethod
+    def parse(spec: str) -> Checkpoint:
+        """Parse a spelling; ValueError naming the accepted ones otherwise."""
+        import re
+
+        text = spec.strip() if isinstance(spec, str) else None
+        match = None if text is None else re.fullmatch(
+            r"(none|recompute)|every\s*=\s*(\d+)|binomial\s*\(\s*snapshots\s*=\s*(\d+)\s*\)"
+            r"|budget\s*=\s*(\d+)", text)
+        if match is None:
+            raise ValueError(
+                f"unknown checkpoint mode {spec!r}; expected one of {', '.join(Checkpoint.SPELLINGS)}"
+            )
+        word, k, s, budget = match.groups()
+        if word is not None:
+            return Checkpoint(word)
+        kind, value = next((n, int(v)) for n, v in (("every", k), ("binomial", s), ("budget", budget)) if v)
+        if value < 1:
+            raise ValueError(f"checkpoint mode {spec!r}: the number must be at least 1")
+        return Checkpoint(kind, value)
+
+    def __str__(self) -> str:
+        return {
+            "every": f"every={self.value}", "binomial": f"binomial(snapshots={self.value})",
+            "budget": f"budget={self.value}",
+        }.get(self.kind, self.kind)
+
+    def schedule(self, steps: int, state_bytes: int, entry_bytes: int) -> Schedule:
+        """The schedule for a loop of `steps` steps whose carried state takes
+        `state_bytes` and whose tape entry (one step's residuals) takes
+        `entry_bytes`. ValueError if a budget cannot hold one state."""
+        match self.kind:
+            case "none":
+                return tape_all(steps)
+            case "every":
+                return every(steps, min(self.value, steps))
+            case "binomial":
+                return binomial(steps, self.value)
+            case "recompute":
+                return recompute(steps)
+        if steps * entry_bytes <= self.value:
+            return tape_all(steps)
+        fit = snapshots_for_budget(steps, max(state_bytes, 1), self.value)
+        return binomial(steps, fit.snapshots)
+
+
 @dataclass(frozen=True)
 class Budget:
     """Snapshots that fit a memory budget and what they cost in recomputation."""

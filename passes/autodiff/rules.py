@@ -37,10 +37,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
+from gradc.dialects.autodiff import CHECKPOINT_ATTR, TAPE_ATTR
 from gradc.passes.array_simplify import splat_value
 from gradc.passes.autodiff.emitter import Emitter, Value, element_of, is_differentiable, shape_of
 
@@ -374,6 +376,12 @@ def _scan_vjp_forward(
     stacked = [array.tensor_of([n, *shape_of(v)], element_of(v)) for v in residuals]
     fwd = array.ScanOp(n, op.initials, op.xs, op.invariants, [*(y.type for y in op.ys), *stacked], Region(fwd_block), op.is_reverse)
     fwd.location = e.location
+    # Its last len(residuals) per-step outputs are the tape, read only by
+    # the reverse scan (as its leading xs): lower-array-to-loops lowers the
+    # two together and chooses, by the checkpoint mode, what to keep.
+    fwd.attributes[TAPE_ATTR] = IntegerAttr(len(residuals), i64)
+    if CHECKPOINT_ATTR in op.attributes:
+        fwd.attributes[CHECKPOINT_ATTR] = op.attributes[CHECKPOINT_ATTR]
     Rewriter.insert_op(fwd, e.point)
 
     # The reverse scan's body: (index, carry cotangents..., accumulators...,

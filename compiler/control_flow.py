@@ -34,7 +34,7 @@ from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
 from gradc.numpy import Trace, current_trace
-from gradc.transforms import _in_trace, checkpoint_mode
+from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
 from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
 
 
@@ -55,9 +55,8 @@ def scan(
     mode = checkpoint_mode("scan", checkpoint)
     trace = current_trace()
     if trace is None:
-        from gradc.api import jit
-
-        return jit(_named(lambda c, x: scan(f, c, x, length, reverse, mode), f))(init, xs)
+        key = ("scan", length, bool(reverse), mode)
+        return _eager(f, key, lambda: _named(lambda c, x: scan(f, c, x, length, reverse, mode), f))(init, xs)
     return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse), mode)
 
 
@@ -83,9 +82,8 @@ def fori_loop(
         return init_val
     trace = current_trace()
     if trace is None:
-        from gradc.api import jit
-
-        return jit(_named(lambda v: fori_loop(lo, hi, body_fun, v, mode), body_fun))(init_val)
+        key = ("fori_loop", lo, hi, mode)
+        return _eager(body_fun, key, lambda: _named(lambda v: fori_loop(lo, hi, body_fun, v, mode), body_fun))(init_val)
     carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo, False, mode)
     return carry
 
@@ -107,9 +105,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     def recomputed(*args: Any, **kwargs: Any) -> Any:
         trace = current_trace()
         if trace is None:
-            from gradc.api import jit
-
-            return jit(_named(recomputed, fn))(*args, **kwargs)
+            return _eager(fn, ("checkpoint",), lambda: _named(recomputed, fn))(*args, **kwargs)
         from gradc import numpy as gnp
 
         leaves, tree = pytree.flatten((args, kwargs))
@@ -127,6 +123,14 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     recomputed.__doc__ = fn.__doc__
     return recomputed
 
+
+
+def _eager(fn: Callable[..., Any], key: tuple, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """The compiled function a call outside any trace runs: built once per
+    body function and `key` (the static arguments), then reused, so calling
+    `scan` in a Python loop compiles once per signature, like `jax.jit`."""
+    jitted = _build_for(fn, key, make)
+    return lambda *args, **kwargs: _call_for_user(jitted, *args, **kwargs)
 
 
 def _named(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,0 +1,619 @@
+"""Random well-typed array programs, and differential testing of every
+pipeline option on them (issue #6, item 1).
+
+A *program* is plain data (a dict of tuples, printable as a Python literal,
+so a failing one is saved as a regression test file as it is):
+
+    {"dtype": "float32", "inputs": [(3, 1), (5,)],
+     "steps": [("tanh", 0), ("add", 2, 1), ("sum", 3, 0, True), ...],
+     "outputs": [4, 2], "request": "grad"}
+
+Values are numbered: the inputs first, then one value per step; a step
+names its operation and the values it reads (a matmul step adds the input
+it multiplies by when it is drawn). `run_program` builds the program with
+`gradc.numpy`, so the same code is traced by `gradc.jit` (what a user writes)
+and runs on NumPy arrays (the finite-difference reference). The request
+wraps the program in a derivative: `none`, `grad` (value_and_grad of a
+weighted sum of the outputs), `linearize` (jvp and vjp of the outputs), `jacfwd`
+and `jacrev` (with respect to the first input), `hessian` (of the weighted
+sum, first input).
+
+The generator keeps every value bounded (it tracks a bound per value and
+only draws growing operations below a cap), takes logarithms and square
+roots of `v*v + c` and divides by `w*w + c`, so that programs stay in the
+domains where every operation is smooth and finite.
+
+Oracle and tolerances. The array-level interpreter (`gradc.interpreter`) runs
+the *differentiated* program in the program's own dtypes on NumPy; the
+compiled C must agree with it under every combination of `Options` (tile,
+plan_memory, threads 1/2, math gradc/libm) and C flags (-O0, the default
+-O3 -march=native), i.e. 32 combinations. An output `g` agrees with `e`
+when, elementwise,
+
+    |g - e| <= RTOL[dtype] * max(1, max|e|)       (NaN where NaN, equal infs)
+
+with RTOL = 1e-4 for float32 and 1e-10 for float64. Why norm-wise, and
+these values: the pipelines legitimately differ from NumPy by summation
+order (tiled products, sequential vs pairwise sums, FMA contraction at -O3)
+and by gradc's exp/log/tanh (<= 3 ulp); each is a rounding error relative
+to the largest magnitude in flight, not to the (possibly cancelled) result,
+and a chain of <= ~10 operations with bounded derivatives on O(1) values
+amplifies it by a modest factor. Sums here have at most a few hundred terms:
+n*eps*amplification stays near 1e-5 (f32: eps 6e-8) and 1e-13 (f64: eps
+1.1e-16), an order below RTOL. Real bugs (a wrong index, a missed
+accumulation, a race) give errors of order 1.
+
+Derivative requests are also checked against finite differences of the
+program run on NumPy in float64 (central differences along a random
+direction, h = 1e-6; tolerance 1e-5 norm-wise for f64 programs, 1e-3 for
+f32 ones whose derivatives are computed in f32), and `linearize` against
+the transposition identity <vjp(u), v> = <u, jvp(v)> (same tolerances,
+relative to |u||jvp(v)| + |vjp(u)||v|).
+
+Run as a script for a long campaign:
+
+    GRADC_FUZZ_EXAMPLES=500 python tests/fuzz/programs.py   (or GRADC_FUZZ_SECONDS=600)
+
+It prints the counts (programs, batches, option combinations, comparisons,
+failures) and writes each failing program, shrunk by hypothesis, to
+tests/regressions/test_program_<hash>.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import gradc
+import gradc.numpy as gnp
+from gradc import pytree
+from gradc.build import DEFAULT_FLAGS
+from gradc.interpreter import run_function
+from gradc.pipeline import DIFFERENTIATE, Options, run_pipeline
+
+RTOL = {"float32": 1e-4, "float64": 1e-10}
+FD_RTOL = {"float32": 1e-3, "float64": 1e-5}
+FD_STEP = 1e-6
+CFLAGS = {"O0": ("-O0",), "O3": DEFAULT_FLAGS}
+
+COMBINATIONS: list[tuple[Options, str]] = [
+    (Options(tile=tile, plan_memory=plan, threads=threads, math=maths), level)
+    for tile, plan, threads, maths, level in itertools.product(
+        (True, False), (True, False), (1, 2), ("gradc", "libm"), ("O3", "O0")
+    )
+]
+"""Every pipeline option combination with both optimisation levels (32)."""
+
+
+def combination_name(combo: tuple[Options, str]) -> str:
+    o, level = combo
+    return f"tile={o.tile},plan_memory={o.plan_memory},threads={o.threads},math={o.math},{level}"
+
+
+# ---------------------------------------------------------------------------
+# Programs as data, built with gradc.numpy
+# ---------------------------------------------------------------------------
+
+UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": lambda v: -v,
+    "tanh": gnp.tanh,
+    "sin": gnp.sin,
+    "cos": gnp.cos,
+    "abs": gnp.abs,
+    "exp": gnp.exp,
+    "log": lambda v: gnp.log(v * v + 0.5),
+    "sqrt": lambda v: gnp.sqrt(v * v + 0.25),
+    "sigmoid": gnp.sigmoid,
+    "relu": gnp.relu,
+    "square": gnp.square,
+}
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda v, w: v + w,
+    "sub": lambda v, w: v - w,
+    "mul": lambda v, w: v * w,
+    "div": lambda v, w: v / (w * w + 0.5),
+    "maximum": gnp.maximum,
+    "minimum": gnp.minimum,
+    "where": lambda v, w: gnp.where(v < w, v, 0.5 * w),
+}
+REDUCE: dict[str, Callable[..., Any]] = {"sum": gnp.sum, "max": gnp.max, "min": gnp.min, "mean": gnp.mean}
+MATMUL: dict[str, Callable[[Any, Any], Any]] = {
+    "nn": lambda v, w: v @ w,
+    "nt": lambda v, w: v @ _swap(w),
+    "tn": lambda v, w: _swap(v) @ w,
+    "left": lambda v, w: w @ v,
+}
+
+
+def _swap(x: Any) -> Any:
+    """The last two axes exchanged (a transposed operand)."""
+    perm = list(range(x.ndim))
+    perm[-2], perm[-1] = perm[-1], perm[-2]
+    return gnp.transpose(x, perm)
+
+
+def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
+    """`scan`: carry v over the leading slices x of w (c <- tanh(c*x + 0.5),
+    y = c), giving the final carry plus the mean of the ys. `fori`: 3 steps
+    of c <- 0.5*sin(c) + 0.25*w*i (w closed over). On NumPy arrays the
+    same loops run in Python."""
+    if kind == "scan":
+        def body(c: Any, x: Any) -> tuple[Any, Any]:
+            return gnp.tanh(c * x + 0.5), c
+
+        if traced:
+            c, ys = gradc.scan(body, v, w)
+        else:
+            c, ys = v, []
+            for x in w:
+                c, y = body(c, x)
+                ys.append(y)
+            ys = np.stack(ys)
+        return c + gnp.mean(ys, axis=0)
+
+    def step(i: Any, c: Any) -> Any:
+        return 0.5 * gnp.sin(c) + 0.25 * w * i
+
+    if traced:
+        return gradc.fori_loop(0, 3, step, v)
+    c = v
+    for i in range(3):
+        c = step(float(i), c)
+    return c
+
+
+def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
+    """The program's outputs on `args` (traced arrays, or NumPy arrays when
+    `traced` is False)."""
+    values = list(args)
+    for step in program["steps"]:
+        name, *ops = step
+        if name in UNARY:
+            out = UNARY[name](values[ops[0]])
+        elif name in BINARY:
+            out = BINARY[name](values[ops[0]], values[ops[1]])
+        elif name in REDUCE:
+            i, axis, keepdims = ops
+            out = REDUCE[name](values[i], axis=axis, keepdims=keepdims)
+        elif name == "matmul":
+            i, j, variant = ops
+            out = MATMUL[variant](values[i], values[j])
+        elif name == "softmax":
+            out = gnp.softmax(values[ops[0]], axis=ops[1])
+        elif name == "logsumexp":
+            out = gnp.logsumexp(values[ops[0]], axis=ops[1], keepdims=ops[2])
+        elif name == "slice":
+            i, axis, start, stop, stride = ops
+            index = (slice(None),) * axis + (slice(start, stop, stride),)
+            out = values[i][index]
+        elif name == "reshape":
+            out = gnp.reshape(values[ops[0]], ops[1])
+        elif name == "transpose":
+            out = gnp.transpose(values[ops[0]], ops[1])
+        elif name in ("scan", "fori"):
+            out = _loop(name, values[ops[0]], values[ops[1]], traced)
+        else:
+            raise ValueError(f"unknown step {step!r}")
+        values.append(out)
+    return [values[k] for k in program["outputs"]]
+
+
+def _weighted_sum(outs: Sequence[Any], weights: Sequence[Any]) -> Any:
+    total = 0.0
+    for out, w in zip(outs, weights, strict=True):
+        total = total + gnp.sum(out * w)
+    return total
+
+
+def n_inputs(program: dict) -> int:
+    return len(program["inputs"])
+
+
+def output_shapes(program: dict) -> list[tuple[int, ...]]:
+    """Shapes of the program's outputs (run on zeros with NumPy)."""
+    zeros = [np.zeros(s) for s in program["inputs"]]
+    return [np.shape(o) for o in run_program(program, zeros, traced=False)]
+
+
+def extra_shapes(program: dict) -> list[tuple[int, ...]]:
+    """Shapes of the arguments the request adds after the program's inputs:
+    weights of the outputs (grad, hessian), tangents then cotangents
+    (linearize)."""
+    request = program["request"]
+    if request in ("grad", "hessian"):
+        return output_shapes(program)
+    if request == "linearize":
+        return [tuple(s) for s in program["inputs"]] + output_shapes(program)
+    return []
+
+
+def requested(program: dict, args: Sequence[Any]) -> list[Any]:
+    """The outputs of the program's request on traced `args` (the program's
+    inputs, then `extra_shapes` arguments), flattened."""
+    n = n_inputs(program)
+    xs, extra = list(args[:n]), list(args[n:])
+    request = program["request"]
+
+    def f(*inputs: Any) -> tuple:
+        return tuple(run_program(program, inputs, traced=True))
+
+    def loss(*inputs: Any) -> Any:
+        return _weighted_sum(f(*inputs), extra)
+
+    if request == "none":
+        out: Any = f(*xs)
+    elif request == "grad":
+        out = gradc.value_and_grad(loss, argnums=tuple(range(n)))(*xs)
+    elif request == "linearize":
+        tangents, cotangents = extra[:n], extra[n:]
+        _, jv = gradc.jvp(f, tuple(xs), tuple(tangents))
+        _, vjp_fn = gradc.vjp(f, *xs)
+        out = (jv, vjp_fn(tuple(cotangents)))
+    elif request in ("jacfwd", "jacrev"):
+        jac = getattr(gradc, request)
+        out = jac(lambda x0: f(x0, *xs[1:]))(xs[0])
+    elif request == "hessian":
+        out = gradc.hessian(lambda x0: loss(x0, *xs[1:]))(xs[0])
+    else:
+        raise ValueError(f"unknown request {request!r}")
+    return pytree.flatten(out)[0]
+
+
+# ---------------------------------------------------------------------------
+# The generator (hypothesis strategies)
+# ---------------------------------------------------------------------------
+
+SIZES = (1, 2, 3, 5, 7)
+CAP = 1e3
+"""No value grows beyond this bound (in absolute value): growing operations
+are drawn only on values whose product stays below it."""
+
+
+@dataclass
+class _Draft:
+    dtype: str
+    inputs: list[tuple[int, ...]]
+    shapes: list[tuple[int, ...]] = field(default_factory=list)
+    bounds: list[float] = field(default_factory=list)
+    steps: list[tuple] = field(default_factory=list)
+    n_loops: int = 0
+
+    def add_input(self, shape: tuple[int, ...]) -> int:
+        """A new input; inputs are numbered before the steps, so the steps'
+        references are shifted by one."""
+        k = len(self.inputs)
+        self.inputs.append(shape)
+        self.steps = [_shift(s, k) for s in self.steps]
+        self.shapes.insert(k, shape)
+        self.bounds.insert(k, 2.0)
+        return k
+
+    def push(self, step: tuple, shape: tuple[int, ...], bound: float) -> None:
+        self.steps.append(step)
+        self.shapes.append(tuple(shape))
+        self.bounds.append(bound)
+
+
+def _shift(step: tuple, k: int) -> tuple:
+    """`step` with value references >= k moved up by one."""
+    name, *ops = step
+    refs = REFS.get(name, 1)
+    return (name, *[o + 1 if n < refs and o >= k else o for n, o in enumerate(ops)])
+
+
+REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "fori": 2}
+"""How many leading operands of a step are value references (else 1)."""
+
+
+def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
+
+
+@st.composite
+def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linearize", "jacfwd", "jacrev", "hessian")) -> dict:
+    """A random well-typed program (see the module docstring)."""
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    request = draw(st.sampled_from(list(requests)))
+    small = request in ("jacfwd", "jacrev", "hessian")
+    sizes = (1, 2, 3) if small else SIZES
+    rank = draw(st.integers(1, 2 if small else 3))
+    base = tuple(draw(st.sampled_from(sizes)) for _ in range(rank))
+    d = _Draft(dtype, [])
+    for _ in range(draw(st.integers(1, 3))):
+        # A broadcast-compatible variant of the base shape: a suffix of it
+        # with some dimensions set to 1.
+        suffix = base[draw(st.integers(0, rank - 1)):]
+        shape = tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in suffix)
+        d.add_input(shape)
+    for _ in range(draw(st.integers(1, 4 if small else 8))):
+        _draw_step(draw, d, sizes)
+    n_values = len(d.shapes)
+    last = n_values - 1
+    outputs = [last]
+    if n_values > 2 and draw(st.booleans()):
+        other = draw(st.integers(0, n_values - 2))
+        if other >= len(d.inputs) or request == "none":
+            outputs.append(other)
+    return {"dtype": dtype, "inputs": d.inputs, "steps": d.steps, "outputs": outputs, "request": request}
+
+
+def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> None:
+    i = draw(st.integers(0, len(d.shapes) - 1))
+    shape, bound = d.shapes[i], d.bounds[i]
+    rank = len(shape)
+    kind = draw(st.sampled_from(
+        ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose", "loop"]
+    ))
+    if kind == "unary":
+        name = draw(st.sampled_from(sorted(UNARY)))
+        if name == "exp" and bound > 6 or name == "square" and bound * bound > CAP:
+            name = "tanh"
+        new = {"exp": math.exp(bound), "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
+               "log": math.log(bound * bound + 0.5) + 1, "sqrt": bound + 0.5}.get(name, 1.0)
+        d.push((name, i), shape, new)
+    elif kind == "binary":
+        partners = [j for j, s in enumerate(d.shapes) if _broadcasts(shape, s)]
+        j = draw(st.sampled_from(partners))
+        name = draw(st.sampled_from(sorted(BINARY)))
+        b = d.bounds[j]
+        new = {"add": bound + b, "sub": bound + b, "mul": bound * b, "div": 2 * bound}.get(name, max(bound, b))
+        if new > CAP:
+            name, new = "maximum", max(bound, b)
+        d.push((name, i, j), np.broadcast_shapes(shape, d.shapes[j]), new)
+    elif kind == "reduce" and rank >= 1:
+        name = draw(st.sampled_from(sorted(REDUCE)))
+        axis = draw(st.one_of(st.none(), st.integers(0, rank - 1)))
+        keepdims = draw(st.booleans())
+        count = math.prod(shape) if axis is None else shape[axis]
+        out = np.sum(np.zeros(shape), axis=axis, keepdims=keepdims).shape
+        d.push((name, i, axis, keepdims), out, bound * count if name == "sum" else bound)
+    elif kind == "matmul" and rank >= 1 and bound * 7 * 2 <= CAP:
+        variant = draw(st.sampled_from(["nn", "nt", "tn", "left"] if rank >= 2 else ["nn", "left"]))
+        n = draw(st.sampled_from(sizes))
+        batch = shape[:-2] if rank >= 3 and draw(st.booleans()) else ()
+        if variant == "nn":
+            w_shape, k = (*batch, shape[-1], n), shape[-1]
+        elif variant == "nt":
+            w_shape, k = (*batch, n, shape[-1]), shape[-1]
+        elif variant == "tn":
+            w_shape, k = (*batch, shape[-2], n), shape[-2]
+        else:  # w @ v
+            k = shape[-2] if rank >= 2 else shape[0]
+            w_shape = (*batch, n, k)
+        j = d.add_input(tuple(w_shape))
+        i = i + 1 if i >= j else i
+        zeros = [np.zeros(s) for s in (shape, w_shape)]
+        out = MATMUL[variant](*zeros).shape
+        d.push(("matmul", i, j, variant), out, bound * 2 * k)
+    elif kind == "softmax" and rank >= 1:
+        axis = draw(st.integers(0, rank - 1))
+        if draw(st.booleans()):
+            d.push(("softmax", i, axis), shape, 1.0)
+        else:
+            keepdims = draw(st.booleans())
+            out = np.sum(np.zeros(shape), axis=axis, keepdims=keepdims).shape
+            d.push(("logsumexp", i, axis, keepdims), out, bound + math.log(shape[axis]) + 1)
+    elif kind == "slice" and rank >= 1:
+        axis = draw(st.integers(0, rank - 1))
+        n = shape[axis]
+        start = draw(st.integers(0, n - 1))
+        stop = draw(st.integers(start + 1, n))
+        stride = draw(st.integers(1, 2))
+        out = np.zeros(shape)[(slice(None),) * axis + (slice(start, stop, stride),)].shape
+        d.push(("slice", i, axis, start, stop, stride), out, bound)
+    elif kind == "reshape":
+        size = math.prod(shape)
+        divisors = [k for k in range(1, size + 1) if size % k == 0]
+        first = draw(st.sampled_from(divisors))
+        out = (first, size // first) if draw(st.booleans()) else (size,)
+        d.push(("reshape", i, out), out, bound)
+    elif kind == "transpose" and rank >= 2:
+        perm = tuple(draw(st.permutations(range(rank))))
+        d.push(("transpose", i, perm), tuple(shape[p] for p in perm), bound)
+    elif kind == "loop" and d.n_loops < 1:
+        d.n_loops += 1
+        if draw(st.booleans()):
+            steps = draw(st.sampled_from([1, 2, 3]))
+            j = d.add_input((steps, *shape))
+            i = i + 1 if i >= j else i
+            d.push(("scan", i, j), shape, 2.0 + bound)
+        else:
+            partners = [j for j, s in enumerate(d.shapes)
+                        if _broadcasts(shape, s) and np.broadcast_shapes(shape, s) == shape and d.bounds[j] <= 10]
+            if not partners:
+                return
+            j = draw(st.sampled_from(partners))
+            d.push(("fori", i, j), shape, 1.0 + bound)
+
+
+@st.composite
+def batches(draw: st.DrawFn, size: int = 8, **kwargs: Any) -> list[dict]:
+    """`size` programs compiled together as one function."""
+    return [draw(programs(**kwargs)) for _ in range(size)]
+
+
+# ---------------------------------------------------------------------------
+# Running and checking
+# ---------------------------------------------------------------------------
+
+
+def make_args(program: dict, seed: int) -> list[np.ndarray]:
+    """Inputs uniform in [-2, 2] and request arguments in [-1, 1], in the
+    program's dtype."""
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(program["dtype"])
+    args = [rng.uniform(-2, 2, s).astype(dtype) for s in program["inputs"]]
+    args += [rng.uniform(-1, 1, s).astype(dtype) for s in extra_shapes(program)]
+    return args
+
+
+def batch_function(batch: Sequence[dict]) -> tuple[Callable[..., tuple], list[int]]:
+    """One function computing every program's request: its arguments are
+    each program's arguments in turn; its results all their outputs. The
+    list it comes with receives, when it is traced, how many outputs each
+    program has."""
+    counts = [n_inputs(p) + len(extra_shapes(p)) for p in batch]
+    n_outputs: list[int] = []
+
+    def fuzz_batch(*args: Any) -> tuple:
+        outs: list[Any] = []
+        n_outputs.clear()
+        at = 0
+        for program, count in zip(batch, counts, strict=True):
+            mine = requested(program, args[at:at + count])
+            n_outputs.append(len(mine))
+            outs += mine
+            at += count
+        return tuple(outs)
+
+    return fuzz_batch, n_outputs
+
+
+@dataclass
+class Counts:
+    programs: int = 0
+    batches: int = 0
+    builds: int = 0
+    comparisons: int = 0
+    failures: int = 0
+    combinations: set[str] = field(default_factory=set)
+
+    def line(self) -> str:
+        return (f"{self.programs} programs in {self.batches} batches, {self.builds} builds, "
+                f"{len(self.combinations)}/{len(COMBINATIONS)} option combinations, "
+                f"{self.comparisons} comparisons, {self.failures} failures")
+
+
+COUNTS = Counts()
+
+
+def assert_close(got: Any, expected: np.ndarray, rtol: float, what: str) -> None:
+    """`got` agrees with `expected` norm-wise (see the module docstring)."""
+    got = np.asarray(got)
+    assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
+    assert got.dtype == expected.dtype, f"{what}: dtype {got.dtype} != {expected.dtype}"
+    finite = np.isfinite(expected)
+    assert np.array_equal(np.isnan(got), np.isnan(expected)), f"{what}: NaNs differ: {got} vs {expected}"
+    assert np.array_equal(got[~finite & ~np.isnan(expected)], expected[~finite & ~np.isnan(expected)]), what
+    scale = max(1.0, float(np.max(np.abs(expected[finite]), initial=0.0)))
+    err = float(np.max(np.abs(got[finite].astype(np.float64) - expected[finite]), initial=0.0))
+    assert err <= rtol * scale, f"{what}: max error {err:.3g} > {rtol:g} * {scale:.3g}\ngot {got}\nexpected {expected}"
+
+
+def reference(fn: Callable[..., Any], args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The array-level interpreter on the differentiated program."""
+    lowered = gradc.lower(fn, *args)
+    module = run_pipeline(lowered.traced.module.clone(), DIFFERENTIATE)
+    return run_function(module, lowered.name, *args)
+
+
+def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int = 0) -> None:
+    """Compile the batch under `combos` and compare every output with the
+    interpreter; check the derivative requests against finite differences
+    and the transposition identity."""
+    fn, n_outputs = batch_function(batch)
+    args: list[np.ndarray] = []
+    spans = []
+    for k, program in enumerate(batch):
+        a = make_args(program, seed * 1000 + k)
+        spans.append((len(args), len(a)))
+        args += a
+    expected = reference(fn, args)
+    rtols = [RTOL[p["dtype"]] for p, n in zip(batch, n_outputs, strict=True) for _ in range(n)]
+    assert len(rtols) == len(expected)
+    for combo in combos:
+        options, level = combo
+        name = combination_name(combo)
+        got = gradc.jit(fn, options=options, cflags=CFLAGS[level])(*args)
+        COUNTS.builds += 1
+        COUNTS.combinations.add(name)
+        assert len(got) == len(expected), name
+        for k, (g, e, rtol) in enumerate(zip(got, expected, rtols, strict=True)):
+            assert_close(g, e, rtol, f"output {k} with {name}")
+            COUNTS.comparisons += 1
+    at = 0
+    for program, (start, count), n_out in zip(batch, spans, n_outputs, strict=True):
+        check_derivatives(program, args[start:start + count], expected[at:at + n_out])
+        at += n_out
+    COUNTS.programs += len(batch)
+    COUNTS.batches += 1
+
+
+def _numpy_f64(program: dict) -> Callable[..., list[np.ndarray]]:
+    return lambda *xs: [np.asarray(o, np.float64) for o in run_program(program, xs, traced=False)]
+
+
+def _directional(f: Callable[..., Any], xs: Sequence[np.ndarray], ds: Sequence[np.ndarray]) -> Any:
+    """Central difference of f at xs along ds (float64)."""
+    plus = f(*[x + FD_STEP * d for x, d in zip(xs, ds)])
+    minus = f(*[x - FD_STEP * d for x, d in zip(xs, ds)])
+    return [(p - m) / (2 * FD_STEP) for p, m in zip(plus, minus)]
+
+
+def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[np.ndarray]) -> None:
+    """The derivative request's outputs (from the interpreter, which the
+    compiled C matched) against float64 finite differences of the program."""
+    request = program["request"]
+    if request == "none":
+        return
+    n = n_inputs(program)
+    xs = [np.asarray(a, np.float64) for a in args[:n]]
+    extra = [np.asarray(a, np.float64) for a in args[n:]]
+    rtol = FD_RTOL[program["dtype"]]
+    rng = np.random.default_rng(len(program["steps"]))
+    f = _numpy_f64(program)
+    what = f"{request} of {program}"
+    if request == "grad":
+        grads = [np.asarray(g, np.float64) for g in outs[1:]]
+        ds = [rng.uniform(-1, 1, x.shape) for x in xs]
+        fd = sum(float(np.sum(o * w)) for o, w in zip(_directional(f, xs, ds), extra))
+        ad = sum(float(np.sum(g * d)) for g, d in zip(grads, ds))
+        scale = max(1.0, sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, ds)))
+        assert abs(fd - ad) <= rtol * scale, f"{what}: <grad, d> {ad} vs finite differences {fd}"
+    elif request == "linearize":
+        tangents, cotangents = extra[:n], extra[n:]
+        n_out = len(cotangents)
+        jv = [np.asarray(o, np.float64) for o in outs[:n_out]]
+        vj = [np.asarray(o, np.float64) for o in outs[n_out:]]
+        for k, (a, b) in enumerate(zip(jv, _directional(f, xs, tangents))):
+            assert_close(a, b, rtol, f"{what}: jvp output {k} vs finite differences")
+        left = sum(float(np.sum(g * v)) for g, v in zip(vj, tangents))
+        right = sum(float(np.sum(u * j)) for u, j in zip(cotangents, jv))
+        scale = max(1.0, sum(float(np.sum(np.abs(g * v))) for g, v in zip(vj, tangents)),
+                    sum(float(np.sum(np.abs(u * j))) for u, j in zip(cotangents, jv)))
+        assert abs(left - right) <= rtol * scale, f"{what}: <vjp(u), v> {left} != <u, jvp(v)> {right}"
+    elif request in ("jacfwd", "jacrev"):
+        d = rng.uniform(-1, 1, xs[0].shape)
+        zeros = [np.zeros_like(x) for x in xs[1:]]
+        fd = _directional(f, xs, [d, *zeros])
+        for k, (jac, col) in enumerate(zip(outs, fd)):
+            jac = np.asarray(jac, np.float64)
+            ad = np.tensordot(jac, d, axes=d.ndim) if d.ndim else jac * d
+            assert_close(ad, col, rtol, f"{what}: J d of output {k} vs finite differences")
+    elif request == "hessian":
+        d = rng.uniform(-1, 1, xs[0].shape)
+        hess = np.asarray(outs[0], np.float64)
+        ad = float(np.tensordot(np.tensordot(hess, d, axes=d.ndim), d, axes=d.ndim))
+
+        def loss(x0: np.ndarray) -> float:
+            return sum(float(np.sum(o * w)) for o, w in zip(f(x0, *xs[1:]), extra))
+
+        h = 1e-4
+        fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
+        scale = max(1.0, abs(ad), float(np.sum(np.abs(hess))))
+        assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} vs finite differences {fd}"

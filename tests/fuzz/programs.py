@@ -340,8 +340,10 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
         suffix = base[draw(st.integers(0, rank - 1)):]
         shape = tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in suffix)
         d.add_input(shape)
-    for _ in range(draw(st.integers(1, 4 if small else 8))):
-        _draw_step(draw, d, sizes)
+    for _ in range(draw(st.integers(2, 5 if small else 10))):
+        for _attempt in range(3):  # some kinds do not apply to every value
+            if _draw_step(draw, d, sizes):
+                break
     n_values = len(d.shapes)
     last = n_values - 1
     outputs = [last]
@@ -352,7 +354,9 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
     return {"dtype": dtype, "inputs": d.inputs, "steps": d.steps, "outputs": outputs, "request": request}
 
 
-def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> None:
+def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
+    """Draw one step onto `d`; False when the drawn kind does not apply to
+    the drawn value (a transpose of a vector, a second loop)."""
     i = draw(st.integers(0, len(d.shapes) - 1))
     shape, bound = d.shapes[i], d.bounds[i]
     rank = len(shape)
@@ -436,9 +440,12 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> None:
             partners = [j for j, s in enumerate(d.shapes)
                         if _broadcasts(shape, s) and np.broadcast_shapes(shape, s) == shape and d.bounds[j] <= 10]
             if not partners:
-                return
+                return False
             j = draw(st.sampled_from(partners))
             d.push(("fori", i, j), shape, 1.0 + bound)
+    else:
+        return False
+    return True
 
 
 @st.composite
@@ -617,3 +624,102 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
         fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
         scale = max(1.0, abs(ad), float(np.sum(np.abs(hess))))
         assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} vs finite differences {fd}"
+
+
+# ---------------------------------------------------------------------------
+# The long campaign
+# ---------------------------------------------------------------------------
+
+REGRESSIONS = Path(__file__).resolve().parent.parent / "regressions"
+
+
+def combination_named(name: str) -> tuple[Options, str]:
+    return next(c for c in COMBINATIONS if combination_name(c) == name)
+
+
+def save_regression(program: dict, combos: Sequence[str], error: str) -> Path:
+    """`program` as a pytest case under tests/regressions/, checked under
+    `combos` (the combinations it failed with) and the default one."""
+    text = repr(program)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    names = sorted({*combos, combination_name((Options(), "O3"))})
+    first = error.strip().splitlines()[0] if error.strip() else "error"
+    path = REGRESSIONS / f"test_program_{digest}.py"
+    REGRESSIONS.mkdir(exist_ok=True)
+    path.write_text(
+        f'"""Found by tests/fuzz/programs.py: {first[:200]!s}"""\n\n'
+        "from fuzz.programs import check_batch, combination_named\n\n"
+        f"PROGRAM = {text}\n"
+        f"COMBINATIONS = {names!r}\n\n\n"
+        f"def test_program_{digest}() -> None:\n"
+        "    check_batch([PROGRAM], [combination_named(n) for n in COMBINATIONS])\n"
+    )
+    return path
+
+
+def _isolate(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int) -> list[tuple[dict, list[str], str]]:
+    """The programs of a failing batch that fail on their own, with the
+    combinations they fail under and the first error."""
+    found = []
+    for program in batch:
+        failed, first = [], ""
+        for combo in combos:
+            try:
+                check_batch([program], [combo], seed)
+            except Exception as err:  # noqa: BLE001 - any error is a finding
+                failed.append(combination_name(combo))
+                first = first or f"{type(err).__name__}: {err}"
+        if failed:
+            found.append((program, failed, first))
+    return found
+
+
+def campaign(examples: int, seconds: float, batch_size: int = 10, per_batch: int = 2, seed0: int = 1000) -> Counts:
+    """Batches of random programs until `examples` programs or `seconds`
+    have passed; each batch under `per_batch` combinations taken in turn.
+    Failing programs are saved with `save_regression`."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+
+    start = time.monotonic()
+    taken = itertools.count()
+    counts = COUNTS
+    chunk = 0
+    while counts.programs < examples and time.monotonic() - start < seconds:
+        @seed(seed0 + chunk)
+        @settings(max_examples=5, deadline=None, database=None, phases=[Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(batches(size=batch_size))
+        def run(batch: list[dict]) -> None:
+            if counts.programs >= examples or time.monotonic() - start >= seconds:
+                return
+            combos = [COMBINATIONS[next(taken) % len(COMBINATIONS)] for _ in range(per_batch)]
+            try:
+                check_batch(batch, combos, seed=chunk)
+            except Exception as err:  # noqa: BLE001 - every error is reported and saved
+                counts.programs += len(batch)
+                counts.batches += 1
+                print(f"batch failed: {type(err).__name__}: {str(err)[:300]}", flush=True)
+                for program, failed, first in _isolate(batch, combos, chunk):
+                    counts.failures += 1
+                    path = save_regression(program, failed, first)
+                    print(f"  saved {path} ({len(failed)} combination(s)): {first[:300]}", flush=True)
+
+        run()
+        chunk += 1
+        print(f"[{time.monotonic() - start:.0f}s] {counts.line()}", flush=True)
+    return counts
+
+
+def main() -> int:
+    examples = int(os.environ.get("GRADC_FUZZ_EXAMPLES", "1000000000"))
+    seconds = float(os.environ.get("GRADC_FUZZ_SECONDS", "inf"))
+    if math.isinf(seconds) and examples >= 10**9:
+        examples = 2000
+    seed0 = int(os.environ.get("GRADC_FUZZ_SEED", "1000"))
+    counts = campaign(examples, seconds, seed0=seed0)
+    print(f"random programs: {counts.line()}")
+    return 1 if counts.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

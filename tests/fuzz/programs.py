@@ -144,23 +144,26 @@ def _swap(x: Any) -> Any:
 
 
 def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
-    """`scan`: carry v over the leading slices x of w (c <- tanh(c*x + 0.5),
-    y = c), giving the final carry plus the mean of the ys. `fori`: 3 steps
-    of c <- 0.5*sin(c) + 0.25*w*i (w closed over). On NumPy arrays the
-    same loops run in Python."""
-    if kind == "scan":
+    """`scan` (`rscan`: in reverse): carry v over the leading slices x of w
+    (c <- tanh(c*x + 0.5), y = c*x, stacked where x was), giving the final
+    carry plus a weighted sum of the ys. `fori`: 3 steps of
+    c <- 0.5*sin(c) + 0.25*w*i (w closed over). On NumPy arrays the same
+    loops run in Python."""
+    if kind in ("scan", "rscan"):
+        reverse = kind == "rscan"
+
         def body(c: Any, x: Any) -> tuple[Any, Any]:
-            return gnp.tanh(c * x + 0.5), c
+            return gnp.tanh(c * x + 0.5), c * x
 
         if traced:
-            c, ys = gradc.scan(body, v, w)
+            c, ys = gradc.scan(body, v, w, reverse=reverse)
         else:
-            c, ys = v, []
-            for x in w:
-                c, y = body(c, x)
-                ys.append(y)
+            c, ys = v, [None] * len(w)
+            for t in (reversed(range(len(w))) if reverse else range(len(w))):
+                c, ys[t] = body(c, w[t])
             ys = np.stack(ys)
-        return c + gnp.mean(ys, axis=0)
+        weights = np.linspace(0.5, 1.5, len(w)).reshape((len(w),) + (1,) * (ys.ndim - 1))
+        return c + gnp.sum(ys * weights.astype(ys.dtype), axis=0)
 
     def step(i: Any, c: Any) -> Any:
         return 0.5 * gnp.sin(c) + 0.25 * w * i
@@ -201,7 +204,16 @@ def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
             out = gnp.reshape(values[ops[0]], ops[1])
         elif name == "transpose":
             out = gnp.transpose(values[ops[0]], ops[1])
-        elif name in ("scan", "fori"):
+        elif name == "concat":
+            i, j, axis = ops
+            out = gnp.concatenate([values[i], values[j]], axis=axis)
+        elif name == "bcast":
+            i, axis, n = ops
+            v = gnp.expand_dims(values[i], axis)
+            shape = list(v.shape)
+            shape[axis] = n
+            out = gnp.broadcast_to(v, tuple(shape))
+        elif name in ("scan", "rscan", "fori"):
             out = _loop(name, values[ops[0]], values[ops[1]], traced)
         else:
             raise ValueError(f"unknown step {step!r}")
@@ -254,7 +266,8 @@ def requested(program: dict, args: Sequence[Any]) -> list[Any]:
     if request == "none":
         out: Any = f(*xs)
     elif request == "grad":
-        out = gradc.value_and_grad(loss, argnums=tuple(range(n)))(*xs)
+        checkpoint = program.get("checkpoint")
+        out = gradc.value_and_grad(loss, argnums=tuple(range(n)), checkpoint=checkpoint)(*xs)
     elif request == "linearize":
         tangents, cotangents = extra[:n], extra[n:]
         _, jv = gradc.jvp(f, tuple(xs), tuple(tangents))
@@ -275,6 +288,11 @@ def requested(program: dict, args: Sequence[Any]) -> list[Any]:
 # ---------------------------------------------------------------------------
 
 SIZES = (1, 2, 3, 5, 7)
+BIG_SIZES = (1, 9, 17, 33, 70, 130)
+"""Sizes of the `big` programs: past the register tiles and vector widths
+of tile-matmul, and products of more than the 65536 operations that
+parallelize wants before it uses threads."""
+CHECKPOINTS = (None, "none", "every=2", "binomial(snapshots=1)", "budget=64")
 CAP = 1e3
 """No value grows beyond this bound (in absolute value): growing operations
 are drawn only on values whose product stays below it."""
@@ -312,7 +330,7 @@ def _shift(step: tuple, k: int) -> tuple:
     return (name, *[o + 1 if n < refs and o >= k else o for n, o in enumerate(ops)])
 
 
-REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "fori": 2}
+REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "concat": 2}
 """How many leading operands of a step are value references (else 1)."""
 
 
@@ -330,8 +348,9 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
     dtype = draw(st.sampled_from(["float32", "float64"]))
     request = draw(st.sampled_from(list(requests)))
     small = request in ("jacfwd", "jacrev", "hessian")
-    sizes = (1, 2, 3) if small else SIZES
-    rank = draw(st.integers(1, 2 if small else 3))
+    big = not small and draw(st.integers(0, 3)) == 0
+    sizes = (1, 2, 3) if small else BIG_SIZES if big else SIZES
+    rank = draw(st.integers(1, 2 if small or big else 3))
     base = tuple(draw(st.sampled_from(sizes)) for _ in range(rank))
     d = _Draft(dtype, [])
     for _ in range(draw(st.integers(1, 3))):
@@ -351,7 +370,10 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
         other = draw(st.integers(0, n_values - 2))
         if other >= len(d.inputs) or request == "none":
             outputs.append(other)
-    return {"dtype": dtype, "inputs": d.inputs, "steps": d.steps, "outputs": outputs, "request": request}
+    program = {"dtype": dtype, "inputs": d.inputs, "steps": d.steps, "outputs": outputs, "request": request}
+    if request == "grad" and d.n_loops:
+        program["checkpoint"] = draw(st.sampled_from(CHECKPOINTS))
+    return program
 
 
 def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
@@ -361,7 +383,8 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     shape, bound = d.shapes[i], d.bounds[i]
     rank = len(shape)
     kind = draw(st.sampled_from(
-        ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose", "loop"]
+        ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose",
+         "loop", "concat", "bcast"]
     ))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
@@ -386,7 +409,7 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
         count = math.prod(shape) if axis is None else shape[axis]
         out = np.sum(np.zeros(shape), axis=axis, keepdims=keepdims).shape
         d.push((name, i, axis, keepdims), out, bound * count if name == "sum" else bound)
-    elif kind == "matmul" and rank >= 1 and bound * 7 * 2 <= CAP:
+    elif kind == "matmul" and rank >= 1 and bound * max(shape) * 2 <= CAP:
         variant = draw(st.sampled_from(["nn", "nt", "tn", "left"] if rank >= 2 else ["nn", "left"]))
         n = draw(st.sampled_from(sizes))
         batch = shape[:-2] if rank >= 3 and draw(st.booleans()) else ()
@@ -432,10 +455,11 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     elif kind == "loop" and d.n_loops < 1:
         d.n_loops += 1
         if draw(st.booleans()):
-            steps = draw(st.sampled_from([1, 2, 3]))
+            steps = draw(st.sampled_from([1, 2, 3, 5]))
             j = d.add_input((steps, *shape))
             i = i + 1 if i >= j else i
-            d.push(("scan", i, j), shape, 2.0 + bound)
+            name = draw(st.sampled_from(["scan", "rscan"]))
+            d.push((name, i, j), shape, 1.0 + 2.0 * steps * 2.0 * bound)
         else:
             partners = [j for j, s in enumerate(d.shapes)
                         if _broadcasts(shape, s) and np.broadcast_shapes(shape, s) == shape and d.bounds[j] <= 10]
@@ -443,6 +467,17 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
                 return False
             j = draw(st.sampled_from(partners))
             d.push(("fori", i, j), shape, 1.0 + bound)
+    elif kind == "concat" and rank >= 1:
+        axis = draw(st.integers(0, rank - 1))
+        partners = [j for j, t in enumerate(d.shapes)
+                    if len(t) == rank and all(a == b for k, (a, b) in enumerate(zip(shape, t)) if k != axis)]
+        j = draw(st.sampled_from(partners))
+        out = tuple(n + d.shapes[j][axis] if k == axis else n for k, n in enumerate(shape))
+        d.push(("concat", i, j, axis), out, max(bound, d.bounds[j]))
+    elif kind == "bcast" and rank < 3:
+        axis = draw(st.integers(0, rank))
+        n = draw(st.sampled_from(sizes))
+        d.push(("bcast", i, axis, n), (*shape[:axis], n, *shape[axis:]), bound)
     else:
         return False
     return True

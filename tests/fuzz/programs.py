@@ -153,6 +153,7 @@ def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
         reverse = kind == "rscan"
 
         def body(c: Any, x: Any) -> tuple[Any, Any]:
+            x = x.astype(c.dtype)  # a mixed program's carry keeps its dtype
             return gnp.tanh(c * x + 0.5), c * x
 
         if traced:
@@ -166,7 +167,7 @@ def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
         return c + gnp.sum(ys * weights.astype(ys.dtype), axis=0)
 
     def step(i: Any, c: Any) -> Any:
-        return 0.5 * gnp.sin(c) + 0.25 * w * i
+        return 0.5 * gnp.sin(c) + 0.25 * w.astype(c.dtype) * i
 
     if traced:
         return gradc.fori_loop(0, 3, step, v)
@@ -232,27 +233,37 @@ def n_inputs(program: dict) -> int:
     return len(program["inputs"])
 
 
-def output_shapes(program: dict) -> list[tuple[int, ...]]:
-    """Shapes of the program's outputs (run on zeros with NumPy)."""
-    zeros = [np.zeros(s) for s in program["inputs"]]
-    return [np.shape(o) for o in run_program(program, zeros, traced=False)]
+Spec = tuple[tuple[int, ...], np.dtype]
 
 
-def extra_shapes(program: dict) -> list[tuple[int, ...]]:
-    """Shapes of the arguments the request adds after the program's inputs:
-    weights of the outputs (grad, hessian), tangents then cotangents
-    (linearize)."""
+def input_specs(program: dict) -> list[Spec]:
+    """(shape, dtype) of each input: the program's dtype, or in a mixed
+    program each input's own (`input_dtypes`)."""
+    dtypes = program.get("input_dtypes") or [program["dtype"]] * n_inputs(program)
+    return [(tuple(s), np.dtype(t)) for s, t in zip(program["inputs"], dtypes, strict=True)]
+
+
+def output_specs(program: dict) -> list[Spec]:
+    """(shape, dtype) of the program's outputs (run on zeros with NumPy)."""
+    zeros = [np.zeros(s, t) for s, t in input_specs(program)]
+    return [(np.shape(o), np.asarray(o).dtype) for o in run_program(program, zeros, traced=False)]
+
+
+def extra_specs(program: dict) -> list[Spec]:
+    """(shape, dtype) of the arguments the request adds after the program's
+    inputs: weights of the outputs (grad, hessian), tangents then
+    cotangents (linearize)."""
     request = program["request"]
     if request in ("grad", "hessian"):
-        return output_shapes(program)
+        return output_specs(program)
     if request == "linearize":
-        return [tuple(s) for s in program["inputs"]] + output_shapes(program)
+        return input_specs(program) + output_specs(program)
     return []
 
 
 def requested(program: dict, args: Sequence[Any]) -> list[Any]:
     """The outputs of the program's request on traced `args` (the program's
-    inputs, then `extra_shapes` arguments), flattened."""
+    inputs, then `extra_specs` arguments), flattened."""
     n = n_inputs(program)
     xs, extra = list(args[:n]), list(args[n:])
     request = program["request"]
@@ -350,13 +361,13 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
     small = request in ("jacfwd", "jacrev", "hessian")
     big = not small and draw(st.integers(0, 3)) == 0
     sizes = (1, 2, 3) if small else BIG_SIZES if big else SIZES
-    rank = draw(st.integers(1, 2 if small or big else 3))
+    rank = draw(st.integers(0, 2 if small or big else 3))
     base = tuple(draw(st.sampled_from(sizes)) for _ in range(rank))
     d = _Draft(dtype, [])
     for _ in range(draw(st.integers(1, 3))):
         # A broadcast-compatible variant of the base shape: a suffix of it
         # with some dimensions set to 1.
-        suffix = base[draw(st.integers(0, rank - 1)):]
+        suffix = base[draw(st.integers(0, max(rank - 1, 0))):]
         shape = tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in suffix)
         d.add_input(shape)
     for _ in range(draw(st.integers(2, 5 if small else 10))):
@@ -365,12 +376,14 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
                 break
     n_values = len(d.shapes)
     last = n_values - 1
-    outputs = [last]
-    if n_values > 2 and draw(st.booleans()):
-        other = draw(st.integers(0, n_values - 2))
-        if other >= len(d.inputs) or request == "none":
-            outputs.append(other)
+    # Besides the last value, any others: inputs and repeated values too
+    # (outputs that alias each other or an argument).
+    outputs = [last, *draw(st.lists(st.integers(0, last), max_size=2))]
     program = {"dtype": dtype, "inputs": d.inputs, "steps": d.steps, "outputs": outputs, "request": request}
+    if dtype == "float32" and draw(st.integers(0, 3)) == 0:
+        # Mixed precision: float64 inputs promote what they meet; the
+        # float32 tolerance applies to every output.
+        program["input_dtypes"] = [draw(st.sampled_from(["float32", "float64"])) for _ in d.inputs]
     if request == "grad" and d.n_loops:
         program["checkpoint"] = draw(st.sampled_from(CHECKPOINTS))
     return program
@@ -495,12 +508,10 @@ def batches(draw: st.DrawFn, size: int = 8, **kwargs: Any) -> list[dict]:
 
 
 def make_args(program: dict, seed: int) -> list[np.ndarray]:
-    """Inputs uniform in [-2, 2] and request arguments in [-1, 1], in the
-    program's dtype."""
+    """Inputs uniform in [-2, 2] and request arguments in [-1, 1]."""
     rng = np.random.default_rng(seed)
-    dtype = np.dtype(program["dtype"])
-    args = [rng.uniform(-2, 2, s).astype(dtype) for s in program["inputs"]]
-    args += [rng.uniform(-1, 1, s).astype(dtype) for s in extra_shapes(program)]
+    args = [rng.uniform(-2, 2, s).astype(t) for s, t in input_specs(program)]
+    args += [rng.uniform(-1, 1, s).astype(t) for s, t in extra_specs(program)]
     return args
 
 
@@ -509,7 +520,7 @@ def batch_function(batch: Sequence[dict]) -> tuple[Callable[..., tuple], list[in
     each program's arguments in turn; its results all their outputs. The
     list it comes with receives, when it is traced, how many outputs each
     program has."""
-    counts = [n_inputs(p) + len(extra_shapes(p)) for p in batch]
+    counts = [n_inputs(p) + len(extra_specs(p)) for p in batch]
     n_outputs: list[int] = []
 
     def fuzz_batch(*args: Any) -> tuple:
@@ -572,7 +583,7 @@ def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], se
     args: list[np.ndarray] = []
     spans = []
     for k, program in enumerate(batch):
-        a = make_args(program, seed * 1000 + k)
+        a = make_args(program, seed + k)
         spans.append((len(args), len(a)))
         args += a
     expected = reference(fn, args)
@@ -672,9 +683,10 @@ def combination_named(name: str) -> tuple[Options, str]:
     return next(c for c in COMBINATIONS if combination_name(c) == name)
 
 
-def save_regression(program: dict, combos: Sequence[str], error: str) -> Path:
+def save_regression(program: dict, combos: Sequence[str], error: str, seed: int = 0) -> Path:
     """`program` as a pytest case under tests/regressions/, checked under
-    `combos` (the combinations it failed with) and the default one."""
+    `combos` (the combinations it failed with) and the default one, on the
+    inputs of `seed`."""
     text = repr(program)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     names = sorted({*combos, combination_name((Options(), "O3"))})
@@ -685,27 +697,29 @@ def save_regression(program: dict, combos: Sequence[str], error: str) -> Path:
         f'"""Found by tests/fuzz/programs.py: {first[:200]!s}"""\n\n'
         "from fuzz.programs import check_batch, combination_named\n\n"
         f"PROGRAM = {text}\n"
-        f"COMBINATIONS = {names!r}\n\n\n"
+        f"COMBINATIONS = {names!r}\n"
+        f"SEED = {seed}\n\n\n"
         f"def test_program_{digest}() -> None:\n"
-        "    check_batch([PROGRAM], [combination_named(n) for n in COMBINATIONS])\n"
+        "    check_batch([PROGRAM], [combination_named(n) for n in COMBINATIONS], SEED)\n"
     )
     return path
 
 
-def _isolate(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int) -> list[tuple[dict, list[str], str]]:
-    """The programs of a failing batch that fail on their own, with the
-    combinations they fail under and the first error."""
+def _isolate(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int) -> list[tuple[dict, int, list[str], str]]:
+    """The programs of a failing batch that fail on their own (on the inputs
+    they had in the batch), with the combinations they fail under and the
+    first error."""
     found = []
-    for program in batch:
+    for k, program in enumerate(batch):
         failed, first = [], ""
         for combo in combos:
             try:
-                check_batch([program], [combo], seed)
+                check_batch([program], [combo], seed + k)
             except Exception as err:  # noqa: BLE001 - any error is a finding
                 failed.append(combination_name(combo))
                 first = first or f"{type(err).__name__}: {err}"
         if failed:
-            found.append((program, failed, first))
+            found.append((program, seed + k, failed, first))
     return found
 
 
@@ -729,14 +743,14 @@ def campaign(examples: int, seconds: float, batch_size: int = 10, per_batch: int
                 return
             combos = [COMBINATIONS[next(taken) % len(COMBINATIONS)] for _ in range(per_batch)]
             try:
-                check_batch(batch, combos, seed=chunk)
+                check_batch(batch, combos, seed=chunk * 1000)
             except Exception as err:  # noqa: BLE001 - every error is reported and saved
                 counts.programs += len(batch)
                 counts.batches += 1
                 print(f"batch failed: {type(err).__name__}: {str(err)[:300]}", flush=True)
-                for program, failed, first in _isolate(batch, combos, chunk):
+                for program, program_seed, failed, first in _isolate(batch, combos, chunk * 1000):
                     counts.failures += 1
-                    path = save_regression(program, failed, first)
+                    path = save_regression(program, failed, first, program_seed)
                     print(f"  saved {path} ({len(failed)} combination(s)): {first[:300]}", flush=True)
 
         run()

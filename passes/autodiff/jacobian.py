@@ -126,6 +126,9 @@ def jacrev_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> fu
     for out, (offset, m) in zip(outs, spans):
         for j, g in zip(wrt, grads):
             rows = e.slice_axis(g, 0, offset, offset + m)
+            # The gradient has the argument's dtype, the Jacobian the
+            # output's (as jacfwd's): they differ in mixed precision.
+            rows = e.convert(rows, element_of(out))
             blocks.append(e.reshape(rows, [*shape_of(out), *shape_of(ins[j])]))
     Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
     return new

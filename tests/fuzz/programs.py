@@ -572,6 +572,7 @@ def reference(fn: Callable[..., Any], args: Sequence[np.ndarray]) -> list[np.nda
     """The array-level interpreter on the differentiated program."""
     lowered = gradc.lower(fn, *args)
     module = run_pipeline(lowered.traced.module.clone(), DIFFERENTIATE)
+    module.verify()  # the passes' output must be valid IR, not only run
     return run_function(module, lowered.name, *args)
 
 
@@ -683,11 +684,11 @@ def combination_named(name: str) -> tuple[Options, str]:
     return next(c for c in COMBINATIONS if combination_name(c) == name)
 
 
-def save_regression(program: dict, combos: Sequence[str], error: str, seed: int = 0) -> Path:
-    """`program` as a pytest case under tests/regressions/, checked under
-    `combos` (the combinations it failed with) and the default one, on the
-    inputs of `seed`."""
-    text = repr(program)
+def save_regression(programs: Sequence[dict], combos: Sequence[str], error: str, seed: int = 0) -> Path:
+    """`programs` (one, or a batch that fails only together) as a pytest case
+    under tests/regressions/, checked under `combos` (the combinations they
+    failed with) and the default one, on the inputs of `seed`."""
+    text = repr(list(programs))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     names = sorted({*combos, combination_name((Options(), "O3"))})
     first = error.strip().splitlines()[0] if error.strip() else "error"
@@ -696,11 +697,11 @@ def save_regression(program: dict, combos: Sequence[str], error: str, seed: int 
     path.write_text(
         f'"""Found by tests/fuzz/programs.py: {first[:200]!s}"""\n\n'
         "from fuzz.programs import check_batch, combination_named\n\n"
-        f"PROGRAM = {text}\n"
+        f"PROGRAMS = {text}\n"
         f"COMBINATIONS = {names!r}\n"
         f"SEED = {seed}\n\n\n"
         f"def test_program_{digest}() -> None:\n"
-        "    check_batch([PROGRAM], [combination_named(n) for n in COMBINATIONS], SEED)\n"
+        "    check_batch(PROGRAMS, [combination_named(n) for n in COMBINATIONS], SEED)\n"
     )
     return path
 
@@ -747,11 +748,17 @@ def campaign(examples: int, seconds: float, batch_size: int = 10, per_batch: int
             except Exception as err:  # noqa: BLE001 - every error is reported and saved
                 counts.programs += len(batch)
                 counts.batches += 1
-                print(f"batch failed: {type(err).__name__}: {str(err)[:300]}", flush=True)
-                for program, program_seed, failed, first in _isolate(batch, combos, chunk * 1000):
+                error = f"{type(err).__name__}: {err}"
+                print(f"batch failed: {error[:300]}", flush=True)
+                alone = _isolate(batch, combos, chunk * 1000)
+                for program, program_seed, failed, first in alone:
                     counts.failures += 1
-                    path = save_regression(program, failed, first, program_seed)
+                    path = save_regression([program], failed, first, program_seed)
                     print(f"  saved {path} ({len(failed)} combination(s)): {first[:300]}", flush=True)
+                if not alone:  # fails only together: keep the whole batch
+                    counts.failures += 1
+                    path = save_regression(batch, [combination_name(c) for c in combos], error, chunk * 1000)
+                    print(f"  saved {path} (the whole batch)", flush=True)
 
         run()
         chunk += 1

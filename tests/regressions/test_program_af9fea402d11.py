@@ -1,0 +1,17 @@
+"""Found by tests/fuzz/programs.py: jacrev of a program mixing float32 and
+float64 gave Jacobian blocks in the argument's dtype where the function
+signature (and jacfwd) has the output's (the C got a float buffer for a
+double result: a cffi TypeError, or a wrong dtype). Fixed in
+passes/autodiff/jacobian.py (jacrev_function converts each block).
+
+First error: TypeError: initializer for ctype 'double *' must be a pointer to same type, not cdata 'float[]'"""
+
+from fuzz.programs import check_batch, combination_named
+
+PROGRAMS = [{'dtype': 'float32', 'inputs': [(1, 2), (2,), (1, 1)], 'steps': [('reshape', 0, (2,)), ('transpose', 2, (1, 0))], 'outputs': [4], 'request': 'jacrev', 'input_dtypes': ['float64', 'float64', 'float32']}]
+COMBINATIONS = ['tile=True,plan_memory=False,threads=1,math=gradc,O0', 'tile=True,plan_memory=False,threads=1,math=gradc,O3', 'tile=True,plan_memory=True,threads=1,math=gradc,O3']
+SEED = 10001
+
+
+def test_program_af9fea402d11() -> None:
+    check_batch(PROGRAMS, [combination_named(n) for n in COMBINATIONS], SEED)

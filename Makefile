@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test demo bench clean
+.PHONY: all venv test demo bench clean fuzz-programs
 
 all: test
 
@@ -22,6 +22,12 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
 	$(PY) -m pytest -q -n $(JOBS) tests
+
+# Random programs under every pipeline option (tests/fuzz/programs.py):
+# GRADC_FUZZ_SECONDS (default 600 here) or GRADC_FUZZ_EXAMPLES bound it;
+# failing programs land in tests/regressions/.
+fuzz-programs: $(STAMP)
+	GRADC_FUZZ_SECONDS=$${GRADC_FUZZ_SECONDS:-600} $(PY) tests/fuzz/programs.py
 
 DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -41,6 +41,12 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # unrolled straight-line code (wrong numbers; see
     # tests/test_ops.py::test_f64_f32_f64_round_trip_is_rounded).
     "-fno-tree-slp-vectorize",
+    # gcc 12 at -O3 -march=native (AVX-512) with the flag above turns the
+    # copy loops of a reverse scan over `restrict` workspace pointers into
+    # memcpy/memset and then reads stale values (wrong numbers; see
+    # tests/regressions/test_gcc_loop_patterns.py, found by the program
+    # fuzzer). The loops stay loops, and vectorized.
+    "-fno-tree-loop-distribute-patterns",
     # The loop vectorizer's own choice on AVX-512 machines is 256-bit
     # vectors; the microkernels use 512-bit ones anyway, and the elementwise
     # loops (exp, log, tanh) run ~10-25% faster at full width. No effect on

@@ -117,6 +117,8 @@ UNARY: dict[str, Callable[[Any], Any]] = {
     "sigmoid": gnp.sigmoid,
     "relu": gnp.relu,
     "square": gnp.square,
+    "pow": lambda v: (v * v + 0.5) ** 1.5,
+    "cube": lambda v: v ** 3,
 }
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "add": lambda v, w: v + w,
@@ -205,6 +207,11 @@ def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
             out = gnp.reshape(values[ops[0]], ops[1])
         elif name == "transpose":
             out = gnp.transpose(values[ops[0]], ops[1])
+        elif name == "index":
+            i, axis, k = ops
+            out = values[i][(slice(None),) * axis + (k,)]
+        elif name == "dot":
+            out = gnp.dot(values[ops[0]], values[ops[1]])
         elif name == "concat":
             i, j, axis = ops
             out = gnp.concatenate([values[i], values[j]], axis=axis)
@@ -341,7 +348,7 @@ def _shift(step: tuple, k: int) -> tuple:
     return (name, *[o + 1 if n < refs and o >= k else o for n, o in enumerate(ops)])
 
 
-REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "concat": 2}
+REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "concat": 2, "dot": 2}
 """How many leading operands of a step are value references (else 1)."""
 
 
@@ -397,14 +404,16 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     rank = len(shape)
     kind = draw(st.sampled_from(
         ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose",
-         "loop", "concat", "bcast"]
+         "loop", "concat", "bcast", "index", "dot"]
     ))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
-        if name == "exp" and bound > 6 or name == "square" and bound * bound > CAP:
+        if (name == "exp" and bound > 6 or name == "square" and bound * bound > CAP
+                or name in ("pow", "cube") and (bound + 1) ** 3 > CAP):
             name = "tanh"
         new = {"exp": math.exp(bound), "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
-               "log": math.log(bound * bound + 0.5) + 1, "sqrt": bound + 0.5}.get(name, 1.0)
+               "log": math.log(bound * bound + 0.5) + 1, "sqrt": bound + 0.5,
+               "pow": (bound + 1) ** 3, "cube": bound ** 3}.get(name, 1.0)
         d.push((name, i), shape, new)
     elif kind == "binary":
         partners = [j for j, s in enumerate(d.shapes) if _broadcasts(shape, s)]
@@ -417,9 +426,11 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
         d.push((name, i, j), np.broadcast_shapes(shape, d.shapes[j]), new)
     elif kind == "reduce" and rank >= 1:
         name = draw(st.sampled_from(sorted(REDUCE)))
-        axis = draw(st.one_of(st.none(), st.integers(0, rank - 1)))
+        axis = draw(st.one_of(st.none(), st.integers(-rank, rank - 1),
+                              st.lists(st.integers(0, rank - 1), min_size=1, unique=True).map(tuple)))
         keepdims = draw(st.booleans())
-        count = math.prod(shape) if axis is None else shape[axis]
+        axes = range(rank) if axis is None else (axis,) if isinstance(axis, int) else axis
+        count = math.prod(shape[a] for a in axes)
         out = np.sum(np.zeros(shape), axis=axis, keepdims=keepdims).shape
         d.push((name, i, axis, keepdims), out, bound * count if name == "sum" else bound)
     elif kind == "matmul" and rank >= 1 and bound * max(shape) * 2 <= CAP:
@@ -480,6 +491,16 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
                 return False
             j = draw(st.sampled_from(partners))
             d.push(("fori", i, j), shape, 1.0 + bound)
+    elif kind == "index" and rank >= 1:
+        axis = draw(st.integers(0, rank - 1))
+        k = draw(st.integers(-shape[axis], shape[axis] - 1))
+        d.push(("index", i, axis, k), shape[:axis] + shape[axis + 1:], bound)
+    elif kind == "dot" and rank >= 2:
+        # N-D dot: a sum over v's last axis and w's second-to-last.
+        n = draw(st.sampled_from(sizes))
+        j = d.add_input((2, shape[-1], n))
+        i = i + 1 if i >= j else i
+        d.push(("dot", i, j), (*shape[:-1], 2, n), bound * 2 * shape[-1])
     elif kind == "concat" and rank >= 1:
         axis = draw(st.integers(0, rank - 1))
         partners = [j for j, t in enumerate(d.shapes)

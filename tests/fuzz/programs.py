@@ -564,13 +564,15 @@ class Counts:
     batches: int = 0
     builds: int = 0
     comparisons: int = 0
+    derivative_checks: int = 0
     failures: int = 0
     combinations: set[str] = field(default_factory=set)
 
     def line(self) -> str:
         return (f"{self.programs} programs in {self.batches} batches, {self.builds} builds, "
                 f"{len(self.combinations)}/{len(COMBINATIONS)} option combinations, "
-                f"{self.comparisons} comparisons, {self.failures} failures")
+                f"{self.comparisons} comparisons, {self.derivative_checks} derivative checks, "
+                f"{self.failures} failures")
 
 
 COUNTS = Counts()
@@ -624,6 +626,7 @@ def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], se
     at = 0
     for program, (start, count), n_out in zip(batch, spans, n_outputs, strict=True):
         check_derivatives(program, args[start:start + count], expected[at:at + n_out])
+        COUNTS.derivative_checks += program["request"] != "none"
         at += n_out
     COUNTS.programs += len(batch)
     COUNTS.batches += 1

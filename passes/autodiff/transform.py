@@ -181,27 +181,65 @@ def copy_body(
             continue
         copy = op.clone(value_mapper=mapping)
         Rewriter.insert_op(copy, point)
+        _inline_regions(module, copy, root, stack)
         if visit is not None:
             visit(op, copy)
     fail(fn, f"@{root.sym_name.data}: @{fn.sym_name.data} does not end in func.return")
 
 
 def inline_calls(fn: func.FuncOp, module: ModuleOp | None = None) -> None:
-    """Inline every func.call in `fn` (recursively), in place."""
+    """Inline every func.call in `fn` (recursively, and in the bodies of its
+    loops: a derivative request inside a loop body leaves a call there), in
+    place."""
     if not fn.body.blocks:
         return
     if module is None:
         parent = fn.parent_op()
         assert isinstance(parent, ModuleOp), "inline_calls needs the enclosing module"
         module = parent
-    for op in list(fn.body.block.ops):
+    _inline_regions(module, fn, fn, ())
+
+
+def _inline_regions(module: ModuleOp, op: Operation, root: func.FuncOp, stack: Sequence[func.FuncOp]) -> None:
+    """Inline the calls in the regions of `op` (copied from the functions of
+    `stack`, for the recursion check), at any depth."""
+    frames = tuple(stack) or (root,)
+    for region in op.regions:
+        for block in region.blocks:
+            for inner in list(block.ops):
+                if isinstance(inner, func.CallOp):
+                    callee = _callee(module, inner, frames, root)
+                    args = list(inner.arguments)
+                    results = copy_body(module, callee, args, InsertPoint.before(inner), root=root, stack=frames)
+                    for old, new in zip(inner.results, results, strict=True):
+                        old.replace_all_uses_with(new)
+                    Rewriter.erase_op(inner)
+                else:
+                    _inline_regions(module, inner, root, stack)
+
+
+def copy_block_ops(old: Block, point: InsertPoint, mapping: dict[SSAValue, SSAValue], visit: OpVisitor) -> None:
+    """Copy the ops of a region's block `old` but its terminator to `point`
+    (`mapping` maps its arguments and receives the copies' results),
+    inlining the calls among them like `copy_body`; `visit` sees each
+    copied op."""
+    root = _enclosing_function(old.parent_op())
+    module = root.parent_op() if root is not None else None
+    for op in old.ops:
+        if op is old.last_op:
+            break
         if isinstance(op, func.CallOp):
-            callee = _callee(module, op, (fn,), fn)
-            args = list(op.arguments)
-            results = copy_body(module, callee, args, InsertPoint.before(op), root=fn, stack=(fn,))
-            for old, new in zip(op.results, results, strict=True):
-                old.replace_all_uses_with(new)
-            Rewriter.erase_op(op)
+            assert isinstance(module, ModuleOp), "inlining a call needs the enclosing module"
+            callee = _callee(module, op, (root,), root)
+            inner = [mapping.get(v, v) for v in op.arguments]
+            results = copy_body(module, callee, inner, point, visit, root=root, stack=(root,))
+            mapping.update(zip(op.results, results, strict=True))
+            continue
+        copy = op.clone(value_mapper=mapping)
+        Rewriter.insert_op(copy, point)
+        if isinstance(module, ModuleOp):
+            _inline_regions(module, copy, root, (root,))
+        visit(op, copy)
 
 
 def _no_rule(root: func.FuncOp, original: Operation, kind: str) -> NoReturn:
@@ -307,12 +345,7 @@ def jvp_block(
     e = Emitter(InsertPoint.at_end(new))
     replaced: list[tuple[Operation, list[SSAValue]]] = []
     visit = _jvp_visitor(e, tangent, replaced, _enclosing_function(old.parent_op()))
-    for op in old.ops:
-        if op is old.last_op:
-            break
-        copy = op.clone(value_mapper=mapping)
-        Rewriter.insert_op(copy, e.point)
-        visit(op, copy)
+    copy_block_ops(old, e.point, mapping, visit)
     values = [mapping.get(v, v) for v in old.last_op.operands]
     tangents = [tangent.get(v) for v in values]
     _replace(replaced)
@@ -405,12 +438,7 @@ def vjp_block(
     reads values of the forward sweep: a scan's VJP stacks those per step."""
     e = Emitter(InsertPoint.at_end(new))
     tape = _Tape(e, active, _enclosing_function(old.parent_op()))
-    for op in old.ops:
-        if op is old.last_op:
-            break
-        copy = op.clone(value_mapper=mapping)
-        Rewriter.insert_op(copy, e.point)
-        tape.visit(op, copy)
+    copy_block_ops(old, e.point, mapping, tape.visit)
     forward = set(new.ops)
     values = [mapping.get(v, v) for v in old.last_op.operands]
     flags = [v in active for v in values]

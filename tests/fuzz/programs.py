@@ -168,6 +168,38 @@ def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
         weights = np.linspace(0.5, 1.5, len(w)).reshape((len(w),) + (1,) * (ys.ndim - 1))
         return c + gnp.sum(ys * weights.astype(ys.dtype), axis=0)
 
+    if kind == "rnn":
+        # c <- tanh(c @ W + x) over the slices x of xs, W (n, n) closed
+        # over: the recurrent cell. Here w is the pair (W, xs).
+        weights, xs = w
+
+        def cell(c: Any, x: Any) -> tuple[Any, Any]:
+            c = gnp.tanh(c @ weights.astype(c.dtype) + x.astype(c.dtype))
+            return c, gnp.sum(c, axis=-1)
+
+        if traced:
+            c, ys = gradc.scan(cell, v, xs)
+        else:
+            c, ys = v, []
+            for x in xs:
+                c, y = cell(c, x)
+                ys.append(y)
+            ys = np.stack(ys)
+        return c * gnp.expand_dims(gnp.mean(ys, axis=0), -1)
+    if kind == "gd":
+        # Two gradient-descent steps on sum(tanh(z * w)) inside the loop:
+        # a derivative inside the program being differentiated.
+        def descend(i: Any, c: Any) -> Any:
+            if traced:
+                g = gradc.grad(lambda z: gnp.sum(gnp.tanh(z * w.astype(z.dtype))))(c)
+            else:
+                g = w * (1 - np.tanh(c * w) ** 2)
+            return c - 0.1 * g
+
+        if traced:
+            return gradc.fori_loop(0, 2, descend, v)
+        return descend(1.0, descend(0.0, v))
+
     def step(i: Any, c: Any) -> Any:
         return 0.5 * gnp.sin(c) + 0.25 * w.astype(c.dtype) * i
 
@@ -221,8 +253,11 @@ def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
             shape = list(v.shape)
             shape[axis] = n
             out = gnp.broadcast_to(v, tuple(shape))
-        elif name in ("scan", "rscan", "fori"):
+        elif name in ("scan", "rscan", "fori", "gd"):
             out = _loop(name, values[ops[0]], values[ops[1]], traced)
+        elif name == "rnn":
+            i, j, k = ops
+            out = _loop(name, values[i], (values[j], values[k]), traced)
         else:
             raise ValueError(f"unknown step {step!r}")
         values.append(out)
@@ -348,7 +383,7 @@ def _shift(step: tuple, k: int) -> tuple:
     return (name, *[o + 1 if n < refs and o >= k else o for n, o in enumerate(ops)])
 
 
-REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "concat": 2, "dot": 2}
+REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "gd": 2, "concat": 2, "dot": 2, "rnn": 3}
 """How many leading operands of a step are value references (else 1)."""
 
 
@@ -404,14 +439,14 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     rank = len(shape)
     kind = draw(st.sampled_from(
         ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose",
-         "loop", "concat", "bcast", "index", "dot"]
+         "loop", "concat", "bcast", "index", "dot", "rnn"]
     ))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
         if (name == "exp" and bound > 6 or name == "square" and bound * bound > CAP
                 or name in ("pow", "cube") and (bound + 1) ** 3 > CAP):
             name = "tanh"
-        new = {"exp": math.exp(bound), "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
+        new = {"exp": math.exp(min(bound, 6.0)), "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
                "log": math.log(bound * bound + 0.5) + 1, "sqrt": bound + 0.5,
                "pow": (bound + 1) ** 3, "cube": bound ** 3}.get(name, 1.0)
         d.push((name, i), shape, new)
@@ -490,7 +525,16 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
             if not partners:
                 return False
             j = draw(st.sampled_from(partners))
-            d.push(("fori", i, j), shape, 1.0 + bound)
+            name = draw(st.sampled_from(["fori", "gd"]))
+            d.push((name, i, j), shape, 1.0 + bound if name == "fori" else bound + 0.2 * d.bounds[j])
+    elif kind == "rnn" and rank >= 1 and d.n_loops < 1:
+        d.n_loops += 1
+        n, steps = shape[-1], draw(st.sampled_from([1, 2, 4]))
+        j = d.add_input((n, n))
+        i = i + 1 if i >= j else i
+        k = d.add_input((steps, *shape))
+        i, j = (i + 1 if i >= k else i), (j + 1 if j >= k else j)
+        d.push(("rnn", i, j, k), shape, float(n))
     elif kind == "index" and rank >= 1:
         axis = draw(st.integers(0, rank - 1))
         k = draw(st.integers(-shape[axis], shape[axis] - 1))

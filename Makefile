@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test demo bench clean
+.PHONY: all venv test fuzz demo bench clean
 
 all: test
 
@@ -22,6 +22,14 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
 	$(PY) -m pytest -q -n $(JOBS) tests
+
+# The long fuzzing campaign of gradc-opt (see docs/reliability.md):
+# FUZZ_COUNT inputs, or FUZZ_SECONDS if set; failing inputs are saved under
+# tests/fuzz/regressions/.
+FUZZ_COUNT ?= 100000
+FUZZ_SEED ?= 0
+fuzz: $(STAMP)
+	$(PY) -m gradc.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
 
 DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench

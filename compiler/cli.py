@@ -37,11 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO, StringIO
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr, TensorType
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.printer import Printer
@@ -59,7 +59,8 @@ from xdsl.utils.lexer import Span
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from gradc.limits import MAX_RANK, SizeLimitError, check_sizes, type_problem
+from gradc.dominance import first_use_before_definition
+from gradc.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
 from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.universe import GRADC_UNIVERSE
 
@@ -203,14 +204,26 @@ class LocatingParser(Parser):
                 self.raise_error(f"a shape of over {MAX_RANK} dimensions (gradc's limit)")
         return super().parse_shape_dimension(allow_dynamic)
 
+    _max_elements: int = MAX_ELEMENTS
+    """MAX_CONSTANT_ELEMENTS while the type of a dense literal is parsed."""
+
+    def parse_dense_int_or_fp_elements_attr(self, type: Any) -> Any:
+        self._max_elements = MAX_CONSTANT_ELEMENTS
+        try:
+            return super().parse_dense_int_or_fp_elements_attr(type)
+        finally:
+            self._max_elements = MAX_ELEMENTS
+
     def parse_shape(self) -> tuple[list[int] | None, Attribute]:
-        """Rejects a shape too large to compile before anything (xDSL's
-        parser expands a splat `dense<1.0>` to one Python float per element)
-        allocates it."""
+        """Rejects a shape too large to compile before anything allocates it
+        (xDSL's parser expands a splat `dense<1.0>` to one Python float per
+        element: hence the lower limit in a dense literal)."""
         start = self.pos
         dims, element = super().parse_shape()
-        if dims is not None and (problem := type_problem(TensorType(element, dims))):
-            self.raise_error(problem, start, self.pos)
+        if dims is not None:
+            limit, self._max_elements = self._max_elements, MAX_ELEMENTS
+            if problem := type_problem(TensorType(element, dims), limit):
+                self.raise_error(problem, start, self.pos)
         return dims, element
 
     def parse_operation(self) -> Operation:
@@ -370,6 +383,12 @@ class GradcOptMain(xDSLOptMain):
                 check_sizes(module)
             except SizeLimitError as e:
                 raise self._at_op(str(e), e.op, e) from None
+            if previous is None and (found := first_use_before_definition(module)):
+                op, value = found
+                raise self._at_op(
+                    f"{op.name} uses {_value_name(value)} before (or outside) its definition",
+                    op, ValueError(),
+                )
         if previous and following and self.args.print_between_passes:
             print(f"IR after {previous.name}:")
             Printer(stream=sys.stdout).print_op(module)
@@ -533,6 +552,10 @@ class GradcOptMain(xDSLOptMain):
         if e.stage == "parse":
             return self.args.parsing_diagnostics
         return e.stage == "verify" and self.args.verify_diagnostics
+
+
+def _value_name(value: SSAValue) -> str:
+    return f"%{value.name_hint}" if value.name_hint else "a value"
 
 
 def _expand_named(specs: list[ArgSpec]) -> list[ArgSpec]:

@@ -30,6 +30,13 @@ what a stack or workspace of one compiled function holds in practice, and far
 below where an element offset (an int64 in the C) or a byte size overflows."""
 
 
+MAX_CONSTANT_ELEMENTS = 2**24
+"""Elements of one dense constant in IR text. xDSL's parser expands a splat
+`dense<2.0> : tensor<1000000x512xf32>` into one Python float per element
+before packing it (4 GB for that one, found by gradc.fuzz), and a constant
+is data the compiler carries around; 16M elements is 64 MB of float32."""
+
+
 class SizeLimitError(Exception):
     """A type exceeds MAX_RANK or MAX_ELEMENTS; `op` is where it appears."""
 
@@ -38,8 +45,9 @@ class SizeLimitError(Exception):
         self.op = op
 
 
-def type_problem(typ: Attribute) -> str | None:
-    """Why `typ` is too large to compile, or None."""
+def type_problem(typ: Attribute, max_elements: int = MAX_ELEMENTS) -> str | None:
+    """Why `typ` is too large to compile (with at most `max_elements`
+    elements), or None."""
     if not isinstance(typ, ShapedType):
         return None
     shape = typ.get_shape()
@@ -48,10 +56,11 @@ def type_problem(typ: Attribute) -> str | None:
     if any(d < 0 for d in shape):
         return None  # dynamic sizes are the verifiers' and lowerings' to reject
     count = prod(shape)
-    if count > MAX_ELEMENTS:
+    if count > max_elements:
         dims = "x".join(str(d) for d in shape)
-        return (f"an array of shape {dims} has {count} elements, over gradc's limit of "
-                f"{MAX_ELEMENTS} (2^{MAX_ELEMENTS.bit_length() - 1}) per array")
+        what = "array" if max_elements == MAX_ELEMENTS else "constant"
+        return (f"{'an' if what == 'array' else 'a'} {what} of shape {dims} has {count} elements, over gradc's limit of "
+                f"{max_elements} (2^{max_elements.bit_length() - 1}) per {what}")
     return None
 
 
@@ -77,3 +86,4 @@ def _function_types(op: Operation) -> list[Attribute]:
 
 def _data(attr: Attribute, name: str) -> tuple[Attribute, ...]:
     return tuple(getattr(getattr(attr, name, None), "data", ()))
+

@@ -373,6 +373,8 @@ def campaign(seed: int = 0, count: int | None = 1000, seconds: float | None = No
                                   f"in-process {outcome.kind}, subprocess {again.kind}: {again.reason}")
         report.counts["inputs"] += 1
         report.counts[outcome.kind] += 1
+        if log and report.counts["inputs"] % 10_000 == 0:
+            log(report.line())
         if outcome.kind == "failure":
             report.failures.append((text, names, outcome.reason))
             if log:

@@ -208,6 +208,8 @@ class LocatingParser(Parser):
     """MAX_CONSTANT_ELEMENTS while the type of a dense literal is parsed."""
 
     def parse_dense_int_or_fp_elements_attr(self, type: Any) -> Any:
+        if type is not None and (problem := type_problem(type, MAX_CONSTANT_ELEMENTS)):
+            self.raise_error(problem)  # the type came first (a custom format)
         self._max_elements = MAX_CONSTANT_ELEMENTS
         try:
             return super().parse_dense_int_or_fp_elements_attr(type)

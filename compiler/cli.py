@@ -56,6 +56,7 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRLexer
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
@@ -168,7 +169,9 @@ STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
 """xDSL 0.74's string literal regex with `[^"...]+` inside `(...)*`: an
 unterminated `"` made it try every split of the rest of the line (minutes
 for a 40-character line, found by gradc.fuzz). One character per repetition
-matches the same strings in linear time."""
+matches the same strings in linear time. Set on xDSL's lexer class, since
+the parser lexes its first token while it is being constructed."""
+MLIRLexer._unescaped_characters_regex = STRING_LITERAL
 
 
 class LocatingParser(Parser):
@@ -182,7 +185,6 @@ class LocatingParser(Parser):
     ):
         super().__init__(ctx, input, name)
         self.line_offset = line_offset
-        self.lexer._unescaped_characters_regex = STRING_LITERAL
 
     _dimensions: int | None = None
     """Dimensions parsed so far in the current shape (None outside one)."""

@@ -1,2 +1,0 @@
-// truncate: exit 1: gradc-opt: error: pass 'plan-memory' crashed: ValueError: 'block' property of Region class is only available for single-block regions.
-func.func @tile(%a: memref<2x4x3xf32>, %b: memref<2x5x3xf32>, %c: memref<2x4x5xf32>) attributes {loops.num_inputs = 2 : i64}

@@ -76,7 +76,7 @@ LIT = Path(__file__).resolve().parent.parent / "lit"
 def test_c_is_identical_across_processes(path: str) -> None:
     """Hash randomization differs per process; the C must not."""
     outputs = set()
-    for seed in ("1", "2", "3"):
+    for seed in ("1", "2"):
         proc = subprocess.run([GRADC_OPT, str(LIT / path), "-p", "gradc-default", "-t", "c"],
                               capture_output=True, text=True, timeout=120,
                               env={**os.environ, "PYTHONHASHSEED": seed})

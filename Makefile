@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test demo bench clean fuzz-programs
+.PHONY: all venv test fuzz fuzz-cli fuzz-programs demo bench clean
 
 all: test
 
@@ -23,9 +23,19 @@ test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
 	$(PY) -m pytest -q -n $(JOBS) tests
 
-# Random programs under every pipeline option (tests/fuzz/programs.py):
-# GRADC_FUZZ_SECONDS (default 600 here) or GRADC_FUZZ_EXAMPLES bound it;
-# failing programs land in tests/regressions/.
+# The long fuzzing campaigns (docs/reliability.md): `fuzz` runs both.
+# fuzz-cli mutates the lit inputs and feeds them to gradc-opt: FUZZ_COUNT
+# inputs, or FUZZ_SECONDS if set; failing inputs land in tests/fuzz/regressions/.
+# fuzz-programs checks random programs under every pipeline option against
+# the interpreter: GRADC_FUZZ_SECONDS (default 600 here) or
+# GRADC_FUZZ_EXAMPLES; failing programs land in tests/regressions/.
+FUZZ_COUNT ?= 100000
+FUZZ_SEED ?= 0
+fuzz: fuzz-cli fuzz-programs
+
+fuzz-cli: $(STAMP)
+	$(PY) -m gradc.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+
 fuzz-programs: $(STAMP)
 	GRADC_FUZZ_SECONDS=$${GRADC_FUZZ_SECONDS:-600} $(PY) tests/fuzz/programs.py
 

@@ -24,6 +24,7 @@ import subprocess
 import sysconfig
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -60,12 +61,17 @@ NO_OPENMP_FLAG = "-fno-openmp"
 sources with OpenMP pragmas, so serial kernels build exactly as before;
 flags that already say NO_OPENMP_FLAG build the same source serially (the
 pragmas are behind `#ifdef _OPENMP`)."""
-CACHE_FORMAT = "gradc-build-2"
+CACHE_FORMAT = "gradc-build-3"
 """Bump when the layout of a cache entry changes."""
 
 _loaded: dict[str, ModuleType] = {}
 """Extension modules already loaded in this process, by cache key."""
 _build_lock = threading.Lock()
+_fallback_roots: dict[Path, Path] = {}
+"""The private temporary cache used instead of each cache root that could
+not be written."""
+
+CHECKSUM_FILE = "library.sha256"
 
 
 class BuildError(Exception):
@@ -140,6 +146,13 @@ def _cdef(header: str) -> str:
     return "\n".join(line for line in header.splitlines() if not line.lstrip().startswith("#"))
 
 
+def _first_error(stderr: str) -> str:
+    """The compiler's first `error:` line (else its first line): what a user
+    needs to see first among pages of notes."""
+    lines = stderr.strip().splitlines()
+    return next((line for line in lines if "error" in line), lines[0] if lines else "(no message)")
+
+
 def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 
@@ -177,9 +190,22 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
         raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
     if proc.returncode != 0:
         raise BuildError(
-            f"C compiler failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-            f"{proc.stderr.strip()}"
+            f"C compiler failed (exit {proc.returncode}): {_first_error(proc.stderr)}\n"
+            f"command: {shlex.join(cmd)}\n{proc.stderr.strip()}"
         )
+    (entry / CHECKSUM_FILE).write_text(_digest(library))
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _valid(entry: Path, name: str) -> bool:
+    """Whether `entry` holds a library whose checksum matches."""
+    try:
+        return (entry / CHECKSUM_FILE).read_text().strip() == _digest(_library_path(entry, name))
+    except OSError:
+        return False
 
 
 def _library_path(entry: Path, name: str) -> Path:
@@ -218,13 +244,11 @@ def build(
         if key in _loaded:
             return _loaded[key]
         name = module_name(key)
-        root = cache_root()
+        root = _writable_root()
         entry = root / key
-        library = _library_path(entry, name)
-        if not library.exists():
-            root.mkdir(parents=True, exist_ok=True)
+        if not _valid(entry, name):
             _build_entry(root, entry, key, name, source, header, flags, command, binding)
-        module = _load(library, name)
+        module = _load(_library_path(entry, name), name)
         _loaded[key] = module
         return module
 
@@ -243,15 +267,43 @@ def _build_entry(root: Path, entry: Path, key: str, name: str, source: str, head
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if entry.exists() and not _library_path(entry, name).exists():
-        shutil.rmtree(entry, ignore_errors=True)  # a damaged entry: replace it
+    if entry.exists() and not _valid(entry, name):
+        # A damaged entry: move it aside (atomically, so a process that is
+        # checking it sees it whole or not at all), then replace it.
+        aside = Path(tempfile.mkdtemp(prefix=f".damaged-{key[:16]}-", dir=root))
+        try:
+            os.rename(entry, aside / "entry")
+        except OSError:
+            pass  # another process moved it first
+        shutil.rmtree(aside, ignore_errors=True)
     try:
         os.rename(tmp, entry)
     except OSError:
         # Another process finished first; its entry is identical, use it.
         shutil.rmtree(tmp, ignore_errors=True)
-        if not _library_path(entry, name).exists():
+        if not _valid(entry, name):
             raise
+
+
+def _writable_root() -> Path:
+    """`cache_root()`, created if needed; if it cannot be written, a private
+    temporary folder for the rest of the process (one warning)."""
+    root = cache_root()
+    if root in _fallback_roots:
+        return _fallback_roots[root]
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(prefix=".probe-", dir=root))
+        probe.rmdir()
+        return root
+    except OSError as err:
+        fallback = _fallback_roots[root] = Path(tempfile.mkdtemp(prefix="gradc-cache-"))
+        warnings.warn(
+            f"gradc: cannot write the build cache {root} ({err.strerror or err}); "
+            f"using {fallback} for this process (set GRADC_CACHE_DIR)",
+            RuntimeWarning, stacklevel=4,
+        )
+        return fallback
 
 
 def forget_loaded() -> None:

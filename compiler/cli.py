@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 import time
 import traceback
@@ -36,11 +37,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from io import BytesIO, StringIO
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, ModuleOp, StringAttr, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.printer import Printer
@@ -55,9 +56,12 @@ from xdsl.utils.exceptions import (
     VerifyException,
 )
 from xdsl.utils.lexer import Span
+from xdsl.utils.mlir_lexer import MLIRLexer
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from gradc.dominance import first_use_before_definition
+from gradc.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
 from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.universe import GRADC_UNIVERSE
 
@@ -161,6 +165,15 @@ def _op_from_traceback(e: BaseException) -> Operation | None:
 # ---------------------------------------------------------------------------
 
 
+STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
+"""xDSL 0.74's string literal regex with `[^"...]+` inside `(...)*`: an
+unterminated `"` made it try every split of the rest of the line (minutes
+for a 40-character line, found by gradc.fuzz). One character per repetition
+matches the same strings in linear time. Set on xDSL's lexer class, since
+the parser lexes its first token while it is being constructed."""
+MLIRLexer._unescaped_characters_regex = STRING_LITERAL
+
+
 class LocatingParser(Parser):
     """An MLIR parser that gives every op without an explicit `loc(...)` its
     `file:line:col`, and reports anything that goes wrong while an op is
@@ -173,12 +186,59 @@ class LocatingParser(Parser):
         super().__init__(ctx, input, name)
         self.line_offset = line_offset
 
+    _dimensions: int | None = None
+    """Dimensions parsed so far in the current shape (None outside one)."""
+
+    def parse_dimension_list(self) -> list[int]:
+        self._dimensions = 0
+        try:
+            return super().parse_dimension_list()
+        finally:
+            self._dimensions = None
+
+    def parse_shape_dimension(self, allow_dynamic: bool = True) -> int:
+        """Stops a shape at MAX_RANK dimensions: past that, each dimension
+        costs xDSL's lexer a scan of the rest of the shape (`x1x1x...` is
+        one identifier token), so a shape of 10^5 dimensions took a minute."""
+        if self._dimensions is not None:
+            self._dimensions += 1
+            if self._dimensions > MAX_RANK:
+                self.raise_error(f"a shape of over {MAX_RANK} dimensions (gradc's limit)")
+        return super().parse_shape_dimension(allow_dynamic)
+
+    _max_elements: int = MAX_ELEMENTS
+    """MAX_CONSTANT_ELEMENTS while the type of a dense literal is parsed."""
+
+    def parse_dense_int_or_fp_elements_attr(self, type: Any) -> Any:
+        if type is not None and (problem := type_problem(type, MAX_CONSTANT_ELEMENTS)):
+            self.raise_error(problem)  # the type came first (a custom format)
+        self._max_elements = MAX_CONSTANT_ELEMENTS
+        try:
+            return super().parse_dense_int_or_fp_elements_attr(type)
+        finally:
+            self._max_elements = MAX_ELEMENTS
+
+    def parse_shape(self) -> tuple[list[int] | None, Attribute]:
+        """Rejects a shape too large to compile before anything allocates it
+        (xDSL's parser expands a splat `dense<1.0>` to one Python float per
+        element: hence the lower limit in a dense literal)."""
+        start = self.pos
+        dims, element = super().parse_shape()
+        if dims is not None:
+            limit, self._max_elements = self._max_elements, MAX_ELEMENTS
+            if problem := type_problem(TensorType(element, dims), limit):
+                self.raise_error(problem, start, self.pos)
+        return dims, element
+
     def parse_operation(self) -> Operation:
         start = self.pos
         try:
             op = super().parse_operation()
         except ParseError:
             raise
+        except RecursionError:
+            span = Span(start, start, self.lexer.input)
+            raise ParseError(span, "the input is nested too deeply to parse") from None
         except Exception as e:
             line_end = self.lexer.input.get_end_of_line(start)
             span = Span(start, max(start, min(self.pos, line_end)), self.lexer.input)
@@ -322,6 +382,17 @@ class GradcOptMain(xDSLOptMain):
             print(f"Pass {previous.name} took {took} seconds")
         if not self.args.disable_verify:
             self._verify(module, previous)
+        if self.pipeline.passes:
+            try:
+                check_sizes(module)
+            except SizeLimitError as e:
+                raise self._at_op(str(e), e.op, e) from None
+            if previous is None and (found := first_use_before_definition(module)):
+                op, value = found
+                raise self._at_op(
+                    f"{op.name} uses {_value_name(value)} before (or outside) its definition",
+                    op, ValueError(),
+                )
         if previous and following and self.args.print_between_passes:
             print(f"IR after {previous.name}:")
             Printer(stream=sys.stdout).print_op(module)
@@ -485,6 +556,10 @@ class GradcOptMain(xDSLOptMain):
         if e.stage == "parse":
             return self.args.parsing_diagnostics
         return e.stage == "verify" and self.args.verify_diagnostics
+
+
+def _value_name(value: SSAValue) -> str:
+    return f"%{value.name_hint}" if value.name_hint else "a value"
 
 
 def _expand_named(specs: list[ArgSpec]) -> list[ArgSpec]:

@@ -54,6 +54,18 @@ def dense_to_numpy(value: DenseIntOrFPElementsAttr) -> np.ndarray:
     return data.reshape(shape)
 
 
+def splat_element(value: DenseIntOrFPElementsAttr) -> np.generic | None:
+    """The one element a splat attribute stores (however large its type),
+    else None; unlike `dense_to_numpy`, never expands the splat."""
+    dtype = numpy_dtype(value.type.get_element_type())
+    raw = value.data.data
+    if len(raw) != (1 if dtype == np.bool_ else dtype.itemsize):
+        return None
+    if dtype == np.bool_:
+        return np.bool_(raw[0] != 0)
+    return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype)[0]
+
+
 def numpy_to_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
     """A dense attribute holding `value` (float32, float64 or bool)."""
     value = np.asarray(value)

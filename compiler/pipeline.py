@@ -26,6 +26,7 @@ from xdsl.transforms import get_all_passes as xdsl_passes
 from gradc.dense import numpy_dtype
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError
+from gradc.limits import SizeLimitError, check_sizes
 from gradc.passes import get_all_passes as gradc_passes
 from gradc.passes.lower_loops_to_c import MATH_CHOICES
 
@@ -150,12 +151,22 @@ def make_context() -> Context:
 
 
 def parse_pipeline(passes: str | Sequence[str]) -> PassPipeline:
-    """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline."""
+    """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline
+    that checks the sizes in the IR before the first pass and after each
+    (`gradc.limits`)."""
     spec = passes if isinstance(passes, str) else ",".join(passes)
     try:
-        return PassPipeline.parse_spec(available_passes(), spec)
+        return PassPipeline.parse_spec(available_passes(), spec, _check_sizes)
     except Exception as err:  # xDSL: ValueError for unknown passes, others for bad options
         raise PipelineError(f"bad pass pipeline '{spec}': {err}") from None
+
+
+def _check_sizes(previous: ModulePass | None, module: ModuleOp, following: ModulePass | None) -> None:
+    try:
+        check_sizes(module)
+    except SizeLimitError as err:
+        where = f" (after pass {previous.name})" if previous is not None else ""
+        raise PipelineError(f"{err}{where}") from None
 
 
 def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:

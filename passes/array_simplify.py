@@ -21,12 +21,13 @@ Run `dce` afterwards to drop what became dead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, ShapedType
 from xdsl.interpreter import Interpreter
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -36,7 +37,8 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from gradc.dense import dense_to_numpy, numpy_to_dense, splat_dense
+from gradc.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
+from gradc.limits import MAX_CONSTANT_ELEMENTS
 from gradc.dialects import array
 from gradc.interpreter import ArrayFunctions
 
@@ -52,10 +54,16 @@ def splat_value(value: SSAValue) -> float | None:
     """The repeated element of a splat constant, else None."""
     op = value.owner
     if isinstance(op, array.ConstantOp):
+        if (element := splat_element(op.value)) is not None:
+            return float(element)  # without expanding it (2^32 elements; found by gradc.fuzz)
         data = dense_to_numpy(op.value)
         if data.size and np.all(data == data.flat[0]):
             return float(data.flat[0])
     return None
+
+
+def _elements(typ: Attribute) -> int:
+    return prod(typ.get_shape()) if isinstance(typ, ShapedType) else 1
 
 
 def _is_identity(op: Operation) -> bool:
@@ -124,6 +132,8 @@ class FoldConstants(RewritePattern):
         owners = [v.owner for v in op.operands]
         if not owners or not all(isinstance(o, array.ConstantOp) for o in owners):
             return
+        if any(_elements(v.type) > MAX_CONSTANT_ELEMENTS for v in (*op.operands, *op.results)):
+            return  # folding runs on full NumPy arrays (32 GB for 2^32 f64; found by gradc.fuzz)
         inputs = tuple(dense_to_numpy(o.value) for o in owners)  # type: ignore[union-attr]
         interpreter = Interpreter(ModuleOp([]))
         interpreter.register_implementations(ArrayFunctions())

@@ -23,7 +23,7 @@ written for them (zero-free, with the primal values it needs shared with
 the primal computation), and after them no primal work that only unused
 results needed remains.
 
-Fails, located at the op and naming the function being differentiated and
+Fails on a function of more than one block, and, located at the op and naming the function being differentiated and
 the op, when an op needs a derivative and has no rule, a call cannot be
 inlined (no such function, a declaration without body) or recursion (a
 recursive call, or a request reaching its own function).
@@ -38,6 +38,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
@@ -62,6 +63,14 @@ class Differentiate(ModulePass):
     name = "differentiate"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for fn in op.ops:
+            if isinstance(fn, func.FuncOp) and len(fn.body.blocks) > 1:
+                # Found by gradc.fuzz: the inliner assumed one block and crashed.
+                error = PassFailedException(
+                    f"{self.name}: @{fn.sym_name.data} has {len(fn.body.blocks)} blocks; gradc "
+                    "compiles straight-line functions (one block; loops are array.scan)"
+                )
+                fn.emit_error(str(error), error)
         referenced = {name for o in op.walk() if (name := referenced_symbol(o)) is not None}
         before = _private_functions(op)
         expand_requests(op, REQUEST_OPS, self.name)

@@ -270,13 +270,19 @@ def plan_function(f: func.FuncOp) -> None:
 
 
 def loops_functions(module: ModuleOp, pass_name: str) -> list[func.FuncOp]:
-    """The module's functions, each checked to be loops-level."""
+    """The module's functions, each checked to be loops-level, with a body
+    of one block (a declaration crashed both passes; found by gradc.fuzz)."""
     funcs = [f for f in module.ops if isinstance(f, func.FuncOp)]
     for f in funcs:
         if loops.NUM_INPUTS_ATTR not in f.attributes:
             raise PassFailedException(
                 f"{pass_name}: func.func @{f.sym_name.data} is not at the loops level; "
                 "run lower-array-to-loops first"
+            )
+        if len(f.body.blocks) != 1:
+            raise PassFailedException(
+                f"{pass_name}: func.func @{f.sym_name.data} has {len(f.body.blocks)} blocks; "
+                "a loops-level function has a body of one block"
             )
     return funcs
 

@@ -1,0 +1,3 @@
+// expect: has 0 blocks; a loops-level function has a body of one block
+// Found by gradc.fuzz (seed 5, input 55223), was: truncate+change_dim: exit 1: gradc-opt: error: pass 'plan-memory' crashed: ValueError: 'block' property of Region class is only available for single-block regio
+func.func @add_rows(%x: memref<4x8xf32>, %b: memref<8xf32>, %out: memref<4x5xf32>) attributes {loops.num_inputs = 2 : i64} 

@@ -496,3 +496,80 @@ def execute(
         if position == schedule.steps and output is None:
             output = current
     return output, x_bar, params_bar
+
+
+ADVANCE, STORE, RESTORE, FORWARD, REVERSE = range(5)
+"""Action kinds in a compiled schedule table (`table`)."""
+
+
+def table(schedule: Schedule, phase: str) -> tuple[tuple[int, int, int, int], ...]:
+    """One phase of `schedule` (see `split`) as rows (kind, first, stop, slot),
+    what compiled code runs (a `static const` table in C):
+
+        ADVANCE  run steps first..stop-1 untaped
+        STORE    copy the current state into snapshot slot `first`
+        RESTORE  make snapshot slot `first` the current state
+        FORWARD  run steps first..stop-1, step i pushing tape slot slot+i-first
+        REVERSE  run the adjoints of steps stop-1..first, step i popping tape
+                 slot slot+i-first
+
+    The tape slot of each entry is fixed here, from the tape's depth when
+    it is pushed (over the whole schedule), so the compiled code keeps no
+    stack pointer; runs of consecutive Forwards (Reverses) become one row,
+    which keeps the table small (`every` has a few rows per segment)."""
+    if phase not in ("forward", "reverse"):
+        raise ValueError(f"a schedule phase is 'forward' or 'reverse', got {phase!r}")
+    forward, _ = split(schedule)
+    rows: list[list[int]] = []
+    depth = 0
+    for index, action in enumerate(schedule.actions):
+        if (index < len(forward)) != (phase == "forward"):
+            depth += isinstance(action, Forward) - isinstance(action, Reverse)
+            continue
+        last = rows[-1] if rows else None
+        match action:
+            case Advance(to):
+                rows.append([ADVANCE, -1, to, 0])  # first: filled in below
+            case Store(slot) | Restore(slot):
+                rows.append([STORE if isinstance(action, Store) else RESTORE, slot, 0, 0])
+            case Forward(step):
+                if last and last[0] == FORWARD and last[2] == step:
+                    last[2] += 1
+                else:
+                    rows.append([FORWARD, step, step + 1, depth])
+                depth += 1
+            case Reverse(step):
+                depth -= 1
+                if last and last[0] == REVERSE and last[1] == step + 1 and last[3] == depth + 1:
+                    last[1], last[3] = step, depth
+                else:
+                    rows.append([REVERSE, step, step + 1, depth])
+    position = _positions(schedule, phase, len(forward))
+    for row, start in zip(rows, position, strict=True):
+        if row[0] == ADVANCE:
+            row[1] = start
+    return tuple(tuple(row) for row in rows)
+
+
+def _positions(schedule: Schedule, phase: str, forward_length: int) -> list[int]:
+    """The current state's index before each row of `table` (run-length
+    merged the same way), for the Advance rows' first step."""
+    current, slots = 0, {}
+    starts: list[int] = []
+    previous = None
+    for index, action in enumerate(schedule.actions):
+        mine = (index < forward_length) == (phase == "forward")
+        merged = type(action) is type(previous) and isinstance(action, Forward | Reverse)
+        if mine and not merged:
+            starts.append(current)
+        previous = action if mine else None
+        match action:
+            case Advance(to):
+                current = to
+            case Store(slot):
+                slots[slot] = current
+            case Restore(slot):
+                current = slots[slot]
+            case Forward(step):
+                current = step + 1
+    return starts

@@ -354,6 +354,7 @@ class FunctionLowering:
         self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
         self.checkpoint_figures = {"tape_bytes": 0, "snapshot_bytes": 0, "recomputed_steps": 0}
         """Summed over the scans lowered with a tape (see _forward_half)."""
+        self.taped_loops = 0
         self.views: dict[SSAValue, Callable[[Index], SSAValue]] = {}
         """Values read through an element function rather than a buffer of
         their own: a scan body's index and its slices of xs (see _scan)."""
@@ -933,10 +934,19 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     stacked results, before the carries are overwritten. A reverse scan
     runs the same loop with step = length-1-iv."""
     finals, temps, invariants = _scan_state(lw, op, dest)
-    stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.ys]
+    stacked = _stacked(lw, op.ys, dest)
     with _loop(lw, op.trip_count) as iv:
         _lower_step(lw, op, _step_index(op, iv), finals, temps, invariants, stacked)
-    lw.buffers.update(zip(op.ys, stacked, strict=True))
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=True) if b is not None)
+
+
+def _stacked(
+    lw: FunctionLowering, ys: Sequence[SSAValue], dest: dict[SSAValue, SSAValue]
+) -> list[SSAValue | None]:
+    """Buffers for a scan's stacked per-step outputs; None for one nothing
+    reads (not stored at all: a buffer written and never read is dead work,
+    and a C warning)."""
+    return [dest[r] if r in dest else lw.alloc(_memref(r.type)) if list(r.uses) else None for r in ys]
 
 
 def _scan_state(
@@ -1108,10 +1118,11 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
     counts = simulate(schedule)
     capacity = steps if spec == "none" else counts.peak_tape
     finals, temps, invariants = _scan_state(lw, op, dest)
-    stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in list(op.ys)[:-count]]
+    stacked = _stacked(lw, list(op.ys)[:-count], dest)
     tapes = [lw.alloc(MemRefType(_element_type(v), [capacity, *_shape(v)])) for v in entries]
     snapshots = [lw.alloc(MemRefType(_element_type(v), [schedule.snapshots, *_shape(v)]))
                  for v in op.finals] if schedule.snapshots else []
+    lw.taped_loops += 1
     lw.checkpoint_figures["tape_bytes"] += capacity * entry_bytes
     lw.checkpoint_figures["snapshot_bytes"] += schedule.snapshots * state_bytes
     lw.checkpoint_figures["recomputed_steps"] += counts.advanced + counts.taped - steps
@@ -1126,7 +1137,7 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
             "taped": lambda step, slot: _lower_step(
                 lw, op, step, finals, temps, invariants, outputs, push=(tapes, slot)),
         })
-    lw.buffers.update(zip(list(op.ys)[:-count], stacked, strict=True))
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=False) if b is not None)
     return TapedLoop(op, spec, temps, invariants, tapes, snapshots)
 
 
@@ -1139,7 +1150,7 @@ def _reverse_half(
     carries stay as they are) and runs this scan's steps as its adjoints."""
     fwd = taped.forward
     finals, temps, invariants = _scan_state(lw, op, dest)
-    stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.ys]
+    stacked = _stacked(lw, op.ys, dest)
     if taped.checkpoint == "none":
         with _loop(lw, op.trip_count) as iv:
             step = _step_index(op, iv)
@@ -1158,7 +1169,7 @@ def _reverse_half(
             "adjoint": lambda step, slot: _lower_step(
                 lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot)),
         })
-    lw.buffers.update(zip(op.ys, stacked, strict=True))
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=True) if b is not None)
 
 
 def _schedule(
@@ -1226,8 +1237,9 @@ def lower_function(
     fn.arg_attrs = arg_attrs
     fn.res_attrs = None
     fn.attributes[loops.NUM_INPUTS_ATTR] = IntegerAttr(len(in_types), i64)
-    for key, value in lw.checkpoint_figures.items():
-        fn.attributes[CHECKPOINT_FIGURES[key]] = IntegerAttr(value, i64)
+    if lw.taped_loops:
+        for key, value in lw.checkpoint_figures.items():
+            fn.attributes[CHECKPOINT_FIGURES[key]] = IntegerAttr(value, i64)
 
 
 # ---------------------------------------------------------------------------

@@ -174,3 +174,21 @@ def test_binomial_workspace_far_below_full_tape():
     assert full.memory["workspace_bytes"] >= 1000 * 2 * N * 8
     assert binomial.memory["workspace_bytes"] + binomial.memory["stack_bytes"] < full.memory["workspace_bytes"] / 20
     check_plan(binomial._module_after("loops"))
+
+
+def test_schedule_c_is_standalone_warning_free_and_deterministic(tmp_path):
+    """The C of a schedule: no heap, no mutable global (the tables are static
+    const), -Wall -Wextra -Werror -pedantic clean, and the same text from
+    two lowerings."""
+    import re
+    import subprocess
+
+    source = lowered(scan_loss, (W, XS), "binomial(snapshots=2)").c_source
+    assert source == lowered(scan_loss, (W, XS), "binomial(snapshots=2)").c_source
+    assert not re.search(r"\b(malloc|calloc|realloc|free)\s*\(", source)
+    tables = re.findall(r"^\s*(static .*)\[\d+\] = \{", source, re.MULTILINE)
+    assert tables and all(t.startswith("static const int32_t schedule") for t in tables if "schedule" in t)
+    (tmp_path / "f.c").write_text(source)
+    done = subprocess.run(["cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "f.c"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -282,7 +282,7 @@ class AutodiffFunctions(InterpreterFunctions):
 
     @impl(autodiff.PopOp)
     def run_pop(self, interp: Interpreter, op: autodiff.PopOp, args: PythonValues):
-        tape, slot, entry = args
+        entry, tape, slot = args
         entry[...] = tape[slot]
         tape[slot] = np.nan  # a popped slot is dead: reading it again shows up as NaN
         return ()

@@ -382,19 +382,14 @@ def _check_entry(op: Operation, entry: SSAValue, tape: SSAValue) -> None:
         )
 
 
-@irdl_op_definition
-class PushOp(IRDLOperation):
-    """Copy one step's residual (`entry`) into slot `slot` of a tape, a
-    buffer whose leading (static) dimension is its capacity:
+class TapeCopyOp(IRDLOperation, abc.ABC):
+    """A push or a pop: a copy between one tape entry (`entry`) and slot
+    `slot` of a tape, a buffer whose leading (static) dimension is its
+    capacity."""
 
-        autodiff.push %r, %tape[%slot] : memref<64xf64> into memref<100x64xf64>
-    """
-
-    name = "autodiff.push"
     entry = operand_def(MemRefType)
     tape = operand_def(MemRefType)
     slot = operand_def(IndexType)
-    assembly_format = "$entry `,` $tape `[` $slot `]` attr-dict `:` type($entry) `into` type($tape)"
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
 
     def __init__(self, entry: SSAValue | Operation, tape: SSAValue | Operation, slot: SSAValue | Operation):
@@ -405,25 +400,26 @@ class PushOp(IRDLOperation):
 
 
 @irdl_op_definition
-class PopOp(IRDLOperation):
-    """Copy slot `slot` of a tape into `entry` (the residual a step's adjoint
-    reads); the reverse of `autodiff.push`:
+class PushOp(TapeCopyOp):
+    """Copy one step's residual into a tape slot:
+
+        autodiff.push %r, %tape[%slot] : memref<64xf64> into memref<100x64xf64>
+    """
+
+    name = "autodiff.push"
+    assembly_format = "$entry `,` $tape `[` $slot `]` attr-dict `:` type($entry) `into` type($tape)"
+
+
+@irdl_op_definition
+class PopOp(TapeCopyOp):
+    """Copy a tape slot into the residual a step's adjoint reads (the
+    reverse of `autodiff.push`):
 
         autodiff.pop %tape[%slot] into %r : memref<100x64xf64> into memref<64xf64>
     """
 
     name = "autodiff.pop"
-    tape = operand_def(MemRefType)
-    slot = operand_def(IndexType)
-    entry = operand_def(MemRefType)
     assembly_format = "$tape `[` $slot `]` `into` $entry attr-dict `:` type($tape) `into` type($entry)"
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
-
-    def __init__(self, tape: SSAValue | Operation, slot: SSAValue | Operation, entry: SSAValue | Operation):
-        super().__init__(operands=[tape, slot, entry])
-
-    def verify_(self) -> None:
-        _check_entry(self, self.entry, self.tape)
 
 
 SCHEDULE_REGIONS = (("advance", 1), ("store", 1), ("restore", 1), ("taped", 2), ("adjoint", 2))
@@ -447,6 +443,11 @@ class ScheduleSpec(IRDLOperation, abc.ABC):
     steps = prop_def(IntegerAttr[I64])
     state_bytes = prop_def(IntegerAttr[I64])
     entry_bytes = prop_def(IntegerAttr[I64])
+    advance = region_def("single_block")
+    store = region_def("single_block")
+    restore = region_def("single_block")
+    taped = region_def("single_block")
+    adjoint = region_def("single_block")
 
     @staticmethod
     def spec_properties(checkpoint: str, phase: str, steps: int, state_bytes: int, entry_bytes: int) -> dict[str, Attribute]:
@@ -565,11 +566,6 @@ class ScheduleOp(ScheduleSpec):
     """
 
     name = "autodiff.schedule"
-    advance = region_def("single_block")
-    store = region_def("single_block")
-    restore = region_def("single_block")
-    taped = region_def("single_block")
-    adjoint = region_def("single_block")
     traits = traits_def(SingleBlockImplicitTerminator(ScheduleYieldOp))
 
     def __init__(self, checkpoint: str, phase: str, steps: int, state_bytes: int, entry_bytes: int,
@@ -604,6 +600,7 @@ __all__ = [
     "CHECKPOINT_ATTR",
     "PopOp",
     "PushOp",
+    "TapeCopyOp",
     "ScheduleOp",
     "ScheduleSpec",
     "TAPE_ATTR",

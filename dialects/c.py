@@ -1035,11 +1035,6 @@ class ScheduleOp(ScheduleSpec):
     """
 
     name = "c.schedule"
-    advance = region_def("single_block")
-    store = region_def("single_block")
-    restore = region_def("single_block")
-    taped = region_def("single_block")
-    adjoint = region_def("single_block")
     traits = traits_def(NoTerminator())
 
     def __init__(self, spec: tuple[str, str, int, int, int], regions: Sequence[Region] | None = None):

@@ -1031,7 +1031,7 @@ def _lower_step(
         if k < len(popped):
             assert pop is not None
             entry = lw.alloc(_memref(arg.type))
-            lw.insert(autodiff.PopOp(popped[k], lw.index(pop[1]), entry))
+            lw.insert(autodiff.PopOp(entry, popped[k], lw.index(pop[1])))
             lw.buffers[arg] = entry
             continue
         lw.views[arg] = lambda idx, v=stacked_input: lw.element(v, (step, *idx))

@@ -232,7 +232,7 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
     return nest
 
 
-def tape_copy(op: autodiff.PushOp | autodiff.PopOp) -> Block:
+def tape_copy(op: autodiff.TapeCopyOp) -> Block:
     """The loops-level copy of one tape entry: entry[idx] to tape[slot, idx]
     (push) or back (pop)."""
     typ = op.entry.type
@@ -592,7 +592,7 @@ class _FunctionLowering:
         self.block.add_op(c.StoreOp(self.operand(op.value), ptr, index))
 
 
-    def lower_tape_copy(self, op: autodiff.PushOp | autodiff.PopOp) -> None:
+    def lower_tape_copy(self, op: autodiff.TapeCopyOp) -> None:
         """A push or pop: its copy loop nest, lowered like any other."""
         nest = tape_copy(op)
         self.lower_block(nest)

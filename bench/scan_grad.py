@@ -232,7 +232,12 @@ def _gradc(gradc: Any, system: str, w: np.ndarray, x0: np.ndarray, steps: int) -
         raise Skip(f"not implemented: {what}") from None
     fast = gradc.jit(grad)
     row = {"workspace_bytes": memory["workspace_bytes"], "stack_bytes": memory["stack_bytes"]}
-    return (lambda: fast(w, x0)), [f"fori_loop, checkpoint={option}"], lambda: row
+    notes = [f"fori_loop, checkpoint={option}"]
+    if "tape_bytes" in memory:
+        row.update((k, memory[k]) for k in ("tape_bytes", "snapshot_bytes", "recomputed_steps"))
+        notes.append(f"tape {memory['tape_bytes']:,} B, snapshots {memory['snapshot_bytes']:,} B, "
+                     f"{memory['recomputed_steps']:,} steps recomputed")
+    return (lambda: fast(w, x0)), notes, lambda: row
 
 
 def _jax(jax: Any, system: str, w: np.ndarray, x0: np.ndarray, steps: int) -> Built:

@@ -18,7 +18,7 @@ user can cause.
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
 from gradc.api import export_c, jit, lower
-from gradc.control_flow import fori_loop, scan
+from gradc.control_flow import checkpoint, fori_loop, scan
 from gradc.errors import GradcError
 from gradc.numpy import stop_gradient
 from gradc.pipeline import Options
@@ -39,6 +39,7 @@ __all__ = [
     "stop_gradient",
     "scan",
     "fori_loop",
+    "checkpoint",
     "GradcError",
     "Options",
     "numpy",

@@ -1,4 +1,5 @@
-"""Structured loops: `scan` and `fori_loop`, traced into one `array.scan`.
+"""Structured loops: `scan` and `fori_loop`, traced into one `array.scan`;
+and `checkpoint`, a function recomputed rather than taped in reverse mode.
 
 The body is traced once, as a nested function of the trace that calls
 `scan` (so it is never unrolled): its block takes the iteration index, the
@@ -11,6 +12,11 @@ The iteration index the body sees is a weakly typed 0-d float64 traced array
 `i * x_f32` stays float32, as with a Python int in NumPy.
 
 Called outside any trace, both run through `gradc.jit`, as JAX's do eagerly.
+
+`checkpoint=` chooses how reverse mode gets the states of this loop's steps
+back (`none`, `every=K`, `binomial(snapshots=S)`, `budget=BYTES`; see
+`Checkpoint` in passes/autodiff/checkpointing.py); without it the derivative
+request's own `checkpoint=` applies, and without that the whole tape is kept.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Block, Region
 
 from gradc import pytree
 from gradc.dialects import array
+from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
 from gradc.numpy import Trace, current_trace
-from gradc.transforms import _in_trace
+from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
 from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
 
 
@@ -36,24 +44,30 @@ def scan(
     xs: Any = None,
     length: int | None = None,
     reverse: bool = False,
+    checkpoint: str | None = None,
 ) -> tuple[Any, Any]:
     """JAX's `lax.scan`: `carry, y = f(carry, x)` for each leading slice `x` of
     `xs`; returns the final carry and the `y`s stacked along a new leading
     axis. `init`, `xs` and the `y`s are pytrees; `length` is the trip count
     (needed when `xs` is None). `reverse=True` visits the slices last to
-    first and stacks each `y` where its `x` was."""
+    first and stacks each `y` where its `x` was. `checkpoint` sets how reverse
+    mode gets this loop's states back (see the module docstring)."""
+    mode = checkpoint_mode("scan", checkpoint)
     trace = current_trace()
     if trace is None:
-        from gradc.api import jit
+        key = ("scan", length, bool(reverse), mode)
+        return _eager(f, key, lambda: _named(lambda c, x: scan(f, c, x, length, reverse, mode), f))(init, xs)
+    return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse), mode)
 
-        return jit(_named(lambda c, x: scan(f, c, x, length, reverse), f))(init, xs)
-    return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse))
 
-
-def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_val: Any) -> Any:
+def fori_loop(
+    lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_val: Any, checkpoint: str | None = None
+) -> Any:
     """JAX's `lax.fori_loop`: `val = body_fun(i, val)` for i in
     range(lower, upper), with static Python int bounds. `i` is a weak 0-d
-    float64 traced array (see the module docstring)."""
+    float64 traced array (see the module docstring); `checkpoint` as for
+    `scan`."""
+    mode = checkpoint_mode("fori_loop", checkpoint)
     bounds = []
     for name, bound in (("lower", lower), ("upper", upper)):
         try:
@@ -68,11 +82,55 @@ def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any], init_
         return init_val
     trace = current_trace()
     if trace is None:
-        from gradc.api import jit
-
-        return jit(_named(lambda v: fori_loop(lo, hi, body_fun, v), body_fun))(init_val)
-    carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo)
+        key = ("fori_loop", lo, hi, mode)
+        return _eager(body_fun, key, lambda: _named(lambda v: fori_loop(lo, hi, body_fun, v, mode), body_fun))(init_val)
+    carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo, False, mode)
     return carry
+
+
+def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn`, whose intermediates reverse mode recomputes from its arguments
+    when its adjoint runs instead of keeping them from the forward sweep
+    (JAX's `jax.checkpoint`): memory for time, e.g. on each layer of a deep
+    network or the body of a long loop. Values are unchanged; only what a
+    gradient through it keeps differs (see `gradc.lower(...).memory`).
+
+    A call traces `fn` as the body of a one-step loop over its arguments
+    (each with a leading axis of 1, so that `fn`'s ops belong to the body
+    rather than being hoisted out of it as loop-invariant), with the
+    `recompute` schedule: the forward sweep runs `fn` keeping nothing, the
+    reverse sweep runs it again, taping, then its adjoint."""
+    label = f"checkpoint of {function_name(fn)}"
+
+    def recomputed(*args: Any, **kwargs: Any) -> Any:
+        trace = current_trace()
+        if trace is None:
+            return _eager(fn, ("checkpoint",), lambda: _named(recomputed, fn))(*args, **kwargs)
+        from gradc import numpy as gnp
+
+        leaves, tree = pytree.flatten((args, kwargs))
+        stacked = [gnp.expand_dims(gnp.asarray(leaf), 0) for leaf in leaves]
+
+        def body(i: Any, c: Any, x: Any) -> tuple[Any, Any]:
+            a, k = pytree.unflatten(tree, x)
+            return (), fn(*a, **k)
+
+        _, ys = _scan(trace, label, body, (), stacked, 1, False, "recompute")
+        y_leaves, y_tree = pytree.flatten(ys)
+        return pytree.unflatten(y_tree, [y.reshape(y.shape[1:]) for y in y_leaves])
+
+    recomputed.__name__ = recomputed.__qualname__ = function_name(fn)
+    recomputed.__doc__ = fn.__doc__
+    return recomputed
+
+
+
+def _eager(fn: Callable[..., Any], key: tuple, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """The compiled function a call outside any trace runs: built once per
+    body function and `key` (the static arguments), then reused, so calling
+    `scan` in a Python loop compiles once per signature, like `jax.jit`."""
+    jitted = _build_for(fn, key, make)
+    return lambda *args, **kwargs: _call_for_user(jitted, *args, **kwargs)
 
 
 def _named(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,6 +147,7 @@ def _scan(
     xs: Any,
     length: int | None,
     reverse: bool = False,
+    checkpoint: str | None = None,
 ) -> tuple[Any, Any]:
     """Trace `body_fn(index, carry, x) -> (carry, y)` and emit the scan."""
     carry_leaves, carry_tree = pytree.flatten(init)
@@ -115,6 +174,8 @@ def _scan(
     stacked = [_in_trace(trace, leaf, s) for leaf, s in zip(x_leaves, x_specs)]
     invariants = [trace.adopt(c) for c in body.captures]
     op = array.ScanOp(n, [v.value for v in initials], [v.value for v in stacked], [v.value for v in invariants], ys_types, Region(block), reverse)
+    if checkpoint is not None:
+        op.attributes[CHECKPOINT_ATTR] = StringAttr(checkpoint)
     weak = [s.weak and o.weak for s, o in zip(carry_specs, body.out_specs)] + [False] * len(ys_types)
     results = trace.emit_all(op, weak)
     finals, ys = results[: carry_tree.num_leaves], results[carry_tree.num_leaves :]
@@ -169,4 +230,4 @@ def _check_carry(
             )
 
 
-__all__ = ["scan", "fori_loop"]
+__all__ = ["checkpoint", "fori_loop", "scan"]

@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+from xdsl.dialects.builtin import StringAttr
 
 from gradc import pytree
 from gradc.api import JitFunction, _for_user
@@ -319,18 +320,25 @@ class Transformed(JitFunction):
         return f"gradc.{self.kind}({_py_name(self.transformed)})"
 
 
-def grad(fn: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Transformed:
+def grad(
+    fn: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False, checkpoint: str | None = None
+) -> Transformed:
     """The gradient of scalar-valued `fn` with respect to argument `argnums`
     (an int, or a tuple: then a tuple of gradients), each in the structure of
     its argument. With `has_aux`, `fn` returns `(value, aux)` and the result
-    is `(gradient, aux)`."""
-    return _gradient("grad", fn, argnums, has_aux, with_value=False)
+    is `(gradient, aux)`. `checkpoint` chooses how the reverse sweep gets the
+    states of the loops in `fn` back: "none" (keep every step's tape, the
+    default), "every=K", "binomial(snapshots=S)" or "budget=BYTES" (see
+    `gradc.scan`, which can also set it per loop)."""
+    return _gradient("grad", fn, argnums, has_aux, with_value=False, checkpoint=checkpoint)
 
 
-def value_and_grad(fn: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False) -> Transformed:
+def value_and_grad(
+    fn: Callable[..., Any], argnums: Argnums = 0, has_aux: bool = False, checkpoint: str | None = None
+) -> Transformed:
     """`(value, gradient)` of scalar-valued `fn`, see `grad`; with `has_aux`,
     `((value, aux), gradient)`."""
-    return _gradient("value_and_grad", fn, argnums, has_aux, with_value=True)
+    return _gradient("value_and_grad", fn, argnums, has_aux, with_value=True, checkpoint=checkpoint)
 
 
 def _request(
@@ -349,8 +357,11 @@ def _request(
     return isinstance(argnums, int), name, label, check
 
 
-def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool, with_value: bool) -> Transformed:
+def _gradient(
+    kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool, with_value: bool, checkpoint: str | None
+) -> Transformed:
     single, name, label, check = _request(kind, fn, argnums)
+    mode = checkpoint_mode(label, checkpoint)
     traced_fn = _with_aux(label, fn) if has_aux else fn
 
     def emit(args: tuple, kwargs: dict) -> Any:
@@ -359,7 +370,7 @@ def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool
         body = callee.body
         _check_scalar(label, name, body, first_only=has_aux)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
-        op = autodiff.GradOp(callee.function, callee.values, wrt.positions)
+        op = _checkpointed(autodiff.GradOp(callee.function, callee.values, wrt.positions), mode)
         weak = [s.weak for s in body.out_specs] + [body.in_specs[p].weak for p in wrt.positions]
         results = parent.emit_all(op, weak)
         n_out = len(body.out_specs)
@@ -373,14 +384,16 @@ def _gradient(kind: str, fn: Callable[..., Any], argnums: Argnums, has_aux: bool
     return Transformed(kind, fn, emit, check)
 
 
-def jacobian(fn: Callable[..., Any], argnums: Argnums = 0, mode: str = "auto") -> Transformed:
+def jacobian(
+    fn: Callable[..., Any], argnums: Argnums = 0, mode: str = "auto", checkpoint: str | None = None
+) -> Transformed:
     """The Jacobian of `fn` with respect to `argnums`: for each output leaf
     (shape O), the differentiated arguments' structure with leaves of shape
     O + I. `mode` "fwd" pushes all input directions through at once
     (vector-mode JVP), "rev" pulls all output directions back at once;
     "auto" picks fwd when the differentiated inputs have fewer elements than
-    the outputs, else rev."""
-    return _jacobian("jacobian", fn, argnums, mode)
+    the outputs, else rev. `checkpoint` as for `grad` (reverse mode only)."""
+    return _jacobian("jacobian", fn, argnums, mode, checkpoint)
 
 
 def jacfwd(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
@@ -388,15 +401,37 @@ def jacfwd(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
     return _jacobian("jacfwd", fn, argnums, "fwd")
 
 
-def jacrev(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
+def jacrev(fn: Callable[..., Any], argnums: Argnums = 0, checkpoint: str | None = None) -> Transformed:
     """`jacobian(fn, argnums, mode="rev")`."""
-    return _jacobian("jacrev", fn, argnums, "rev")
+    return _jacobian("jacrev", fn, argnums, "rev", checkpoint)
 
 
-def _jacobian(kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str) -> Transformed:
+def checkpoint_mode(label: str, spec: str | None) -> str | None:
+    """`spec` in its canonical spelling, or a TraceError naming the known ones."""
+    from gradc.passes.autodiff.checkpointing import Checkpoint
+
+    if spec is None:
+        return None
+    try:
+        return str(Checkpoint.parse(spec))
+    except ValueError as error:
+        raise TraceError(f"{label}: {error}") from None
+
+
+def _checkpointed(op: autodiff.DerivativeRequestOp, mode: str | None) -> autodiff.DerivativeRequestOp:
+    """`op` with its `checkpoint` option, if one was given."""
+    if mode is not None:
+        op.attributes["checkpoint"] = StringAttr(mode)
+    return op
+
+
+def _jacobian(
+    kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str, checkpoint: str | None = None
+) -> Transformed:
     if mode not in ("fwd", "rev", "auto"):
         raise TraceError(f"{kind} of {_py_name(fn)}: mode must be 'fwd', 'rev' or 'auto', got {mode!r:.40}")
     single, name, label, check = _request(kind, fn, argnums)
+    spec = checkpoint_mode(label, checkpoint)
 
     def emit(args: tuple, kwargs: dict) -> Any:
         parent = _running(label)
@@ -409,7 +444,7 @@ def _jacobian(kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str) ->
             n_in = sum(math.prod(body.in_specs[p].shape) for p in wrt.positions)
             n_out = sum(math.prod(s.shape) for s in body.out_specs)
             chosen = "fwd" if n_in < n_out else "rev"
-        op = autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen)
+        op = _checkpointed(autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen), spec)
         n = len(wrt.positions)
         blocks = parent.emit_all(op, [False] * len(op.results))
         per_output = [wrt.build(blocks[o * n : (o + 1) * n]) for o in range(len(body.out_specs))]
@@ -542,14 +577,15 @@ def _emit_jvp(label: str, fn: Callable[..., Any], primals: tuple, tangents: tupl
     return pytree.unflatten(body.out_tree, results[:k]), pytree.unflatten(body.out_tree, results[k:])
 
 
-def vjp(fn: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
+def vjp(fn: Callable[..., Any], *primals: Any, has_aux: bool = False, checkpoint: str | None = None) -> tuple[Any, ...]:
     """`(fn(*primals), vjp_fn)`, where `vjp_fn(cotangent)` (cotangent with the
     structure, shapes and dtypes of the output) returns a tuple with one
     cotangent per primal; with `has_aux`, `fn` returns `(output, aux)` and
     the result is `(output, vjp_fn, aux)`. At top level both the output and
-    `vjp_fn` are compiled functions."""
+    `vjp_fn` are compiled functions. `checkpoint` as for `grad`."""
     name = _py_name(fn)
     label = f"vjp of {name}"
+    mode = checkpoint_mode(label, checkpoint)
     p_leaves, p_tree = pytree.flatten(primals)
     if not p_leaves:
         raise TraceError(f"{label}: no primals (arrays or floats) to differentiate")
@@ -572,7 +608,7 @@ def vjp(fn: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[A
                 f"{label}: {path} of {name} is {_describe(leaf)}; vjp needs float outputs "
                 "(return it as auxiliary data with has_aux=True)"
             )
-    vjp_fn = VjpFunction(fn, primals, has_aux, out_tree, [_leaf_spec(leaf) for leaf in out_leaves])
+    vjp_fn = VjpFunction(fn, primals, has_aux, out_tree, [_leaf_spec(leaf) for leaf in out_leaves], mode)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
@@ -588,6 +624,7 @@ class VjpFunction:
         has_aux: bool,
         out_tree: PyTreeDef,
         out_specs: Sequence[tuple[tuple[int, ...], np.dtype | None]],
+        checkpoint: str | None = None,
     ):
         self.fn = fn
         self.primals = primals
@@ -595,16 +632,17 @@ class VjpFunction:
         self.out_tree = out_tree
         self.out_specs = tuple(out_specs)
         self.label = f"vjp of {_py_name(fn)}"
+        self.checkpoint = checkpoint
 
     def __call__(self, cotangent: Any) -> tuple[Any, ...]:
         self._check(cotangent)
         if current_trace() is not None:
-            return _emit_vjp(self.label, self.fn, self.has_aux, self.primals, cotangent)
-        fn, label, has_aux = self.fn, self.label, self.has_aux
+            return _emit_vjp(self.label, self.fn, self.has_aux, self.primals, cotangent, self.checkpoint)
+        fn, label, has_aux, mode = self.fn, self.label, self.has_aux, self.checkpoint
         jitted = _build_for(
             fn,
-            ("vjp", has_aux),
-            lambda: _named(lambda p, c: _emit_vjp(label, fn, has_aux, p, c), f"vjp_{_py_name(fn)}"),
+            ("vjp", has_aux, mode),
+            lambda: _named(lambda p, c: _emit_vjp(label, fn, has_aux, p, c, mode), f"vjp_{_py_name(fn)}"),
         )
         return _call_for_user(jitted, self.primals, cotangent)
 
@@ -632,7 +670,9 @@ class VjpFunction:
         return f"<vjp_fn of {_py_name(self.fn)}>"
 
 
-def _emit_vjp(label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple, cotangent: Any) -> tuple:
+def _emit_vjp(
+    label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple, cotangent: Any, mode: str | None = None
+) -> tuple:
     parent = _running(label)
     traced_fn = _with_aux(label, fn, keep_aux=False) if has_aux else fn
     callee = _trace_callee(parent, traced_fn, tuple(primals), None, function_name(fn))
@@ -642,7 +682,7 @@ def _emit_vjp(label: str, fn: Callable[..., Any], has_aux: bool, primals: tuple,
         _coerce(parent, c, spec.dtype, spec.shape).value for c, spec in zip(c_leaves, body.out_specs)
     ]
     n = callee.arg_starts[-1]
-    op = autodiff.VjpOp(callee.function, callee.values, values, range(n))
+    op = _checkpointed(autodiff.VjpOp(callee.function, callee.values, values, range(n)), mode)
     weak = [s.weak for s in body.out_specs] + [s.weak for s in body.in_specs[:n]]
     results = parent.emit_all(op, weak)
     grads = results[len(body.out_specs) :]

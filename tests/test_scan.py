@@ -384,3 +384,31 @@ def test_jacfwd_of_nested_scans():
     for k in range(3):
         (fd,) = central_difference(numpy_nested, (x,), (np.eye(3)[k],))
         np.testing.assert_allclose(jac[:, k], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_top_level_scan_and_fori_loop_trace_once_per_signature():
+    """Outside a trace each runs a compiled function built once per body and
+    static arguments: the body is traced once, not on every call."""
+    traced = []
+
+    def body(c, x):
+        traced.append("scan")
+        return c + x, c * x
+
+    def loop_body(i, v):
+        traced.append("fori")
+        return v * 2.0 + i
+
+    xs = np.arange(6.0).reshape(3, 2)
+    for _ in range(3):
+        c, ys = gradc.scan(body, np.zeros(2), xs)
+        v = gradc.fori_loop(0, 4, loop_body, 1.0)
+    np.testing.assert_allclose(c, xs.sum(0))
+    np.testing.assert_allclose(ys, np.stack([xs[:k].sum(0) * xs[k] for k in range(3)]))
+    expect = 1.0
+    for i in range(4):
+        expect = expect * 2.0 + i
+    assert v == pytest.approx(expect)
+    assert traced.count("scan") == 1 and traced.count("fori") == 1
+    gradc.fori_loop(0, 5, loop_body, 1.0)  # another trip count: traced again
+    assert traced.count("fori") == 2

@@ -208,6 +208,7 @@ def _scan(b: Batcher, op: array.ScanOp, args: Args, batched: Flags) -> list[SSAV
     ys_types = [TensorType(y.type.get_element_type(), [op.trip_count, b.size, *shape_of(y)[1:]]) for y in op.ys]
     new = array.ScanOp(op.trip_count, initials, xs, args[c + x :], ys_types, Region(block), op.is_reverse)
     new.location = b.location
+    new.attributes.update(op.attributes)  # the tape and checkpoint marks: same ys, same meaning
     b.block.add_op(new)
     return [*new.finals, *(_swap_leading(b, y) for y in new.ys)]
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, SymbolRefAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 
 from gradc.dialects import autodiff
+from gradc.passes.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
+from gradc.passes.autodiff.rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
     fail,
     grad_function,
@@ -107,7 +109,15 @@ def call_arguments(op: autodiff.DerivativeRequestOp) -> list[SSAValue]:
 
 
 def expand_request(module: ModuleOp, op: autodiff.DerivativeRequestOp) -> None:
-    fn = GENERATORS[type(op)](module, op.callee_function(), op)
+    """Replace `op` by a call of its generated function. A `checkpoint`
+    attribute on the request is the mode of the loops it differentiates
+    that have none of their own."""
+    mode = op.attributes.get("checkpoint")
+    token = DEFAULT_CHECKPOINT.set(str(Checkpoint.parse(mode.data)) if isinstance(mode, StringAttr) else None)
+    try:
+        fn = GENERATORS[type(op)](module, op.callee_function(), op)
+    finally:
+        DEFAULT_CHECKPOINT.reset(token)
     call = func.CallOp(SymbolRefAttr(fn.sym_name.data), call_arguments(op), [r.type for r in op.results])
     call.location = op.location
     Rewriter.replace_op(op, call)

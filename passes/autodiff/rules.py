@@ -35,9 +35,10 @@ Non-smooth points follow JAX:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -291,6 +292,11 @@ tangents of the op's results)."""
 # --------------------------------------------------------------------------
 
 
+DEFAULT_CHECKPOINT: ContextVar[str | None] = ContextVar("default_checkpoint", default=None)
+"""The checkpoint mode of the derivative request being expanded: the one a
+scan without its own gets (see requests.expand_request)."""
+
+
 @dataclass
 class _ScanTranspose:
     """What the forward part of a scan's VJP leaves for its reverse part:
@@ -382,6 +388,8 @@ def _scan_vjp_forward(
     fwd.attributes[TAPE_ATTR] = IntegerAttr(len(residuals), i64)
     if CHECKPOINT_ATTR in op.attributes:
         fwd.attributes[CHECKPOINT_ATTR] = op.attributes[CHECKPOINT_ATTR]
+    elif (mode := DEFAULT_CHECKPOINT.get()) is not None:
+        fwd.attributes[CHECKPOINT_ATTR] = StringAttr(mode)
     Rewriter.insert_op(fwd, e.point)
 
     # The reverse scan's body: (index, carry cotangents..., accumulators...,

@@ -38,6 +38,8 @@ being differentiated and the op.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -68,7 +70,13 @@ def fail(at: Operation, message: str) -> NoReturn:
 
 
 def derived_name(fn: func.FuncOp, kind: str, wrt: Sequence[int]) -> str:
-    return f"{fn.sym_name.data}_{kind}_w{'_'.join(map(str, wrt))}"
+    """`<f>_<kind>_w<wrt>`, and the request's checkpoint mode if it has one
+    (functions derived under different modes differ in their loops)."""
+    from gradc.passes.autodiff.rules import DEFAULT_CHECKPOINT
+
+    mode = DEFAULT_CHECKPOINT.get()
+    suffix = "" if mode is None else "_checkpoint_" + re.sub(r"[^A-Za-z0-9]+", "_", mode).strip("_")
+    return f"{fn.sym_name.data}_{kind}_w{'_'.join(map(str, wrt))}{suffix}"
 
 
 def lookup_function(module: ModuleOp, name: str) -> func.FuncOp | None:

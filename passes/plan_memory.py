@@ -368,15 +368,16 @@ def _checked_in_place(ops: list[Operation], *pair: tuple[loops.AllocOp, set[SSAV
 
 
 def memory_figures(f: func.FuncOp) -> dict[str, int]:
-    """The function's memory figures (see `_layout_figures`) and what
-    lower-array-to-loops recorded about its taped loops: `tape_bytes`,
-    `snapshot_bytes`, `recomputed_steps` (0 without one)."""
+    """The function's memory figures (see `_layout_figures`) and, for a
+    function with taped loops (a scan's VJP), what lower-array-to-loops
+    recorded about them: `tape_bytes`, `snapshot_bytes`, `recomputed_steps`."""
     from gradc.passes.lower_array_to_loops import CHECKPOINT_FIGURES
 
     figures = _layout_figures(f)
     for key, name in CHECKPOINT_FIGURES.items():
         attr = f.attributes.get(name)
-        figures[key] = attr.value.data if isinstance(attr, IntegerAttr) else 0
+        if isinstance(attr, IntegerAttr):
+            figures[key] = attr.value.data
     return figures
 
 

@@ -50,15 +50,12 @@ def numpy_gradient(steps: int) -> np.ndarray:
 
 
 def lowered(fn, args, mode: str, wrt=0):
-    """gradc.lower of grad(fn) with `mode` set on each taped scan (as the
-    request option will), the loops level computed from it."""
-    low = gradc.lower(gradc.grad(fn, argnums=wrt), *args)
-    module = low._module_after("simplified").clone()
+    """gradc.lower of grad(fn, checkpoint=mode), its loops level computed
+    (so that .memory and .compile() follow from the same module)."""
+    low = gradc.lower(gradc.grad(fn, argnums=wrt, checkpoint=mode), *args)
+    module = low._module_after("simplified")
     tagged = [op for op in module.walk() if isinstance(op, array.ScanOp) and autodiff.TAPE_ATTR in op.attributes]
-    assert tagged, "the VJP must tag its forward scan"
-    for op in tagged:
-        op.attributes[autodiff.CHECKPOINT_ATTR] = StringAttr(mode)
-    low._modules["simplified"] = module
+    assert tagged and all(op.attributes[autodiff.CHECKPOINT_ATTR] == StringAttr(mode) for op in tagged)
     low._module_after("loops")
     return low
 

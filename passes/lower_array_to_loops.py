@@ -45,6 +45,27 @@ Fusion across buffers (options `fuse-epilogues`, `fuse-reductions`, both on):
     the nest, right before its inner loop. Each output element still sums
     its inputs in row-major order, so results do not change.
 
+A scan's VJP. The forward scan of a scan's VJP carries `autodiff.tape = N`
+(its last N per-step outputs are the residuals its adjoint reads) and the
+reverse scan reads them as its first N xs. When that holds exactly (the
+tape read by that scan only, same block, trip count, opposite direction;
+see _tape_partner) the two are lowered together per the forward scan's
+`autodiff.checkpoint` (default none):
+  * none: the forward loop pushes each step's residuals into tape slot i
+    (`autodiff.push`, a buffer of capacity T), the reversed loop pops slot i
+    (`autodiff.pop`): plain `loops.for`s;
+  * every=K, binomial(snapshots=S), budget=BYTES, recompute: an
+    `autodiff.schedule` for the forward phase where the forward scan was
+    (every step once, its per-step outputs written there) and one for the
+    reverse phase where the reverse scan was, which recomputes states into
+    a state buffer of its own from snapshots (a buffer [slots, *carry] per
+    carry) and runs the reverse scan's steps as adjoints; the tape holds
+    the schedule's peak number of entries.
+The bodies are lowered once per region (`_lower_step` sets their buffers
+and views for that lowering only). The function records the tape bytes,
+snapshot bytes and recomputed steps (CHECKPOINT_FIGURES). Any other tagged
+scan is lowered as an ordinary scan, with its tape stacked in full.
+
 Expects: array-level functions with a single block, tensor arguments and
 results, static shapes, and no calls (inline first).
 

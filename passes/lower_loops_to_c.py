@@ -22,7 +22,10 @@ pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
 `c.pack` on the same pointers; a `loops.for` with `threads N` gets
 `#pragma omp parallel for num_threads(N) schedule(static)` (behind
 `#ifdef _OPENMP`) and `loops.thread_id` becomes `c.thread_num`; a `loops.matmul` that `tile-matmul` did not block becomes a plain
-i-k-j loop nest (`naive_matmul`), so tiling stays optional. Afterwards no
+i-k-j loop nest (`naive_matmul`), so tiling stays optional. An
+`autodiff.push`/`autodiff.pop` is the copy loop of one tape entry
+(`tape_copy`); an `autodiff.schedule` a `c.schedule` with the same regions
+(printed as a `static const` table of actions and a switch loop). Afterwards no
 `loops`, `arith`, `math` or `func` op and no memref type is left; anything
 that cannot be lowered fails the pass, naming the op.
 """

@@ -107,6 +107,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array, autodiff, loops
+from gradc.passes.autodiff.checkpointing import Checkpoint, simulate
 
 PASS_NAME = "lower-array-to-loops"
 CHECKPOINT_FIGURES = {
@@ -1086,7 +1087,7 @@ def _tape_partner(op: array.ScanOp) -> array.ScanOp | None:
     are used only by that scan, as its leading N xs, in the same block, with
     the same trip count and the opposite direction."""
     attr = op.attributes.get(autodiff.TAPE_ATTR)
-    if not isinstance(attr, IntegerAttr) or not 0 < attr.value.data <= len(op.ys):
+    if not isinstance(attr, IntegerAttr) or not 0 < attr.value.data <= len(op.ys) or op.trip_count < 1:
         return None
     tape = list(op.ys)[-attr.value.data :]
     users = {use.operation for value in tape for use in value.uses}
@@ -1102,9 +1103,18 @@ def _tape_partner(op: array.ScanOp) -> array.ScanOp | None:
     return partner
 
 
-def _checkpoint(op: array.ScanOp) -> str:
+def _checkpoint(op: array.ScanOp) -> Checkpoint:
+    """The scan's checkpoint mode (none without the attribute); a bad one
+    fails the pass at the scan."""
     attr = op.attributes.get(autodiff.CHECKPOINT_ATTR)
-    return attr.data if isinstance(attr, StringAttr) else "none"
+    if attr is None:
+        return Checkpoint("none")
+    try:
+        if not isinstance(attr, StringAttr):
+            raise ValueError(f"{autodiff.CHECKPOINT_ATTR} must be a string, got {attr}")
+        return Checkpoint.parse(attr.data)
+    except ValueError as error:
+        _fail(str(error), at=op)
 
 
 def _bytes(values: Sequence[SSAValue]) -> int:
@@ -1127,15 +1137,17 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
     """The forward scan of a pair: in mode none a loop pushing each step's
     residuals at tape slot i; otherwise the schedule's forward phase, with
     the tape and the snapshots in buffers the reverse phase reads."""
-    from gradc.passes.autodiff.checkpointing import Checkpoint, simulate
-
-    spec = _checkpoint(op)
+    checkpoint = _checkpoint(op)
+    spec = str(checkpoint)
     _, outs = op.yielded()
     count = op.attributes[autodiff.TAPE_ATTR].value.data
     entries = list(outs)[-count:]
     steps = op.trip_count
     state_bytes, entry_bytes = _bytes(op.finals), _bytes(entries)
-    schedule = Checkpoint.parse(spec).schedule(steps, state_bytes, entry_bytes)
+    try:
+        schedule = checkpoint.schedule(steps, state_bytes, entry_bytes)
+    except ValueError as error:
+        _fail(f"checkpoint {spec}: {error}", at=op)
     counts = simulate(schedule)
     capacity = steps if spec == "none" else counts.peak_tape
     finals, temps, invariants = _scan_state(lw, op, dest)

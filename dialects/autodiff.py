@@ -462,21 +462,15 @@ class ScheduleSpec(IRDLOperation, abc.ABC):
         return (self.checkpoint.data, self.phase.data, self.steps.value.data,
                 self.state_bytes.value.data, self.entry_bytes.value.data)
 
-    def schedule(self):
-        """The whole schedule (both phases)."""
-        from gradc.passes.autodiff.checkpointing import Checkpoint
-
-        checkpoint, _, steps, state, entry = self.spec
-        return Checkpoint.parse(checkpoint).schedule(steps, state, entry)
-
     def table(self) -> tuple[tuple[int, int, int, int], ...]:
-        """This phase's rows (kind, first, stop, slot): see checkpointing.table."""
-        from gradc.passes.autodiff.checkpointing import table
+        """This phase's rows (kind, first, stop, slot): see checkpointing.tables."""
+        from gradc.passes.autodiff.checkpointing import phase_tables
 
-        return table(self.schedule(), self.phase.data)
+        checkpoint, phase, steps, state, entry = self.spec
+        return phase_tables(checkpoint, steps, state, entry)[phase]
 
     def verify_spec(self) -> None:
-        from gradc.passes.autodiff.checkpointing import Checkpoint
+        from gradc.passes.autodiff.checkpointing import phase_tables
 
         checkpoint, phase, steps, state, entry = self.spec
         if phase not in PHASES:
@@ -487,7 +481,7 @@ class ScheduleSpec(IRDLOperation, abc.ABC):
                 f"state {state}, entry {entry}"
             )
         try:
-            Checkpoint.parse(checkpoint).schedule(steps, state, entry)
+            phase_tables(checkpoint, steps, state, entry)  # builds (and checks) the schedule once per loop
         except ValueError as error:
             raise VerifyException(f"{self.name}: {error}") from None
         for (name, count), region in zip(SCHEDULE_REGIONS, self.regions, strict=True):

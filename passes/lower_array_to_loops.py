@@ -1148,7 +1148,7 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
         schedule = checkpoint.schedule(steps, state_bytes, entry_bytes)
     except ValueError as error:
         _fail(f"checkpoint {spec}: {error}", at=op)
-    counts = simulate(schedule)
+    counts = simulate(schedule)  # also checks it
     capacity = steps if spec == "none" else counts.peak_tape
     finals, temps, invariants = _scan_state(lw, op, dest)
     stacked = _stacked(lw, list(op.ys)[:-count], dest)

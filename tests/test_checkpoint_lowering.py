@@ -17,6 +17,7 @@ import gradc
 import gradc.numpy as gnp
 from gradc.dialects import array, autodiff
 from gradc.interpreter import run_function
+from gradc.passes.autodiff import checkpointing as ck
 from gradc.passes.autodiff.checkpointing import binomial_advances
 from gradc.passes.plan_memory import check_plan
 
@@ -26,6 +27,41 @@ W = RNG.standard_normal((N, N)) * 0.4
 X0 = RNG.standard_normal(N)
 XS_LEN = 7
 XS = RNG.standard_normal((XS_LEN, N))
+
+
+@pytest.mark.parametrize("schedule", [
+    ck.tape_all(5), ck.every(10, 3), ck.every(4, 4), ck.binomial(30, 3), ck.binomial(1, 2), ck.recompute(4),
+], ids=["tape_all", "every", "every-one-segment", "binomial", "binomial-one-step", "recompute"])
+def test_tables_replay_their_schedule(schedule):
+    """The compiled rows, expanded back into actions, are the schedule's
+    actions; each adjoint pops the tape slot its step pushed, within the
+    capacity (the peak tape)."""
+    rows = ck.tables(schedule)
+    actions, pushed, stored, position = [], {}, {}, 0
+    for kind, first, stop, slot in (*rows["forward"], *rows["reverse"]):
+        if kind == ck.ADVANCE:
+            assert first == position
+            actions.append(ck.Advance(stop))
+            position = stop
+        elif kind == ck.STORE:
+            actions.append(ck.Store(first))
+            stored[first] = position
+        elif kind == ck.RESTORE:
+            actions.append(ck.Restore(first))
+            position = stored[first]
+        elif kind == ck.FORWARD:
+            for i in range(first, stop):
+                actions.append(ck.Forward(i))
+                pushed[i] = slot + i - first
+                position = i + 1
+        else:
+            for i in reversed(range(first, stop)):
+                actions.append(ck.Reverse(i))
+                assert pushed.pop(i) == slot + i - first
+    assert tuple(actions) == schedule.actions
+    assert len(rows["forward"]) + len(rows["reverse"]) <= len(schedule.actions)
+    peak = ck.simulate(schedule).peak_tape
+    assert all(0 <= row[3] < peak for phase in rows.values() for row in phase if row[0] >= ck.FORWARD)
 
 
 def recurrence(steps: int):

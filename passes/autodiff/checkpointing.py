@@ -77,6 +77,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from math import comb
 from typing import Any
 
@@ -502,9 +503,13 @@ ADVANCE, STORE, RESTORE, FORWARD, REVERSE = range(5)
 """Action kinds in a compiled schedule table (`table`)."""
 
 
-def table(schedule: Schedule, phase: str) -> tuple[tuple[int, int, int, int], ...]:
-    """One phase of `schedule` (see `split`) as rows (kind, first, stop, slot),
-    what compiled code runs (a `static const` table in C):
+Row = tuple[int, int, int, int]
+
+
+def tables(schedule: Schedule) -> dict[str, tuple[Row, ...]]:
+    """The forward and the reverse phase of `schedule` (see `split`) as rows
+    (kind, first, stop, slot), what compiled code runs (a `static const`
+    table in C):
 
         ADVANCE  run steps first..stop-1 untaped
         STORE    copy the current state into snapshot slot `first`
@@ -517,59 +522,43 @@ def table(schedule: Schedule, phase: str) -> tuple[tuple[int, int, int, int], ..
     it is pushed (over the whole schedule), so the compiled code keeps no
     stack pointer; runs of consecutive Forwards (Reverses) become one row,
     which keeps the table small (`every` has a few rows per segment)."""
-    if phase not in ("forward", "reverse"):
-        raise ValueError(f"a schedule phase is 'forward' or 'reverse', got {phase!r}")
     forward, _ = split(schedule)
-    rows: list[list[int]] = []
-    depth = 0
+    rows: dict[str, list[list[int]]] = {"forward": [], "reverse": []}
+    depth = current = 0
+    slots: dict[int, int] = {}
     for index, action in enumerate(schedule.actions):
-        if (index < len(forward)) != (phase == "forward"):
-            depth += isinstance(action, Forward) - isinstance(action, Reverse)
-            continue
-        last = rows[-1] if rows else None
+        phase = rows["forward" if index < len(forward) else "reverse"]
+        last = phase[-1] if phase else None
         match action:
             case Advance(to):
-                rows.append([ADVANCE, -1, to, 0])  # first: filled in below
-            case Store(slot) | Restore(slot):
-                rows.append([STORE if isinstance(action, Store) else RESTORE, slot, 0, 0])
-            case Forward(step):
-                if last and last[0] == FORWARD and last[2] == step:
-                    last[2] += 1
-                else:
-                    rows.append([FORWARD, step, step + 1, depth])
-                depth += 1
-            case Reverse(step):
-                depth -= 1
-                if last and last[0] == REVERSE and last[1] == step + 1 and last[3] == depth + 1:
-                    last[1], last[3] = step, depth
-                else:
-                    rows.append([REVERSE, step, step + 1, depth])
-    position = _positions(schedule, phase, len(forward))
-    for row, start in zip(rows, position, strict=True):
-        if row[0] == ADVANCE:
-            row[1] = start
-    return tuple(tuple(row) for row in rows)
-
-
-def _positions(schedule: Schedule, phase: str, forward_length: int) -> list[int]:
-    """The current state's index before each row of `table` (run-length
-    merged the same way), for the Advance rows' first step."""
-    current, slots = 0, {}
-    starts: list[int] = []
-    previous = None
-    for index, action in enumerate(schedule.actions):
-        mine = (index < forward_length) == (phase == "forward")
-        merged = type(action) is type(previous) and isinstance(action, Forward | Reverse)
-        if mine and not merged:
-            starts.append(current)
-        previous = action if mine else None
-        match action:
-            case Advance(to):
+                phase.append([ADVANCE, current, to, 0])
                 current = to
             case Store(slot):
+                phase.append([STORE, slot, 0, 0])
                 slots[slot] = current
             case Restore(slot):
+                phase.append([RESTORE, slot, 0, 0])
                 current = slots[slot]
             case Forward(step):
+                if last is not None and last[0] == FORWARD and last[2] == step:
+                    last[2] += 1
+                else:
+                    phase.append([FORWARD, step, step + 1, depth])
+                depth += 1
                 current = step + 1
-    return starts
+            case Reverse(step):
+                depth -= 1
+                if last is not None and last[0] == REVERSE and last[1] == step + 1 and last[3] == depth + 1:
+                    last[1], last[3] = step, depth
+                else:
+                    phase.append([REVERSE, step, step + 1, depth])
+    return {name: tuple((a, b, c, d) for a, b, c, d in phase) for name, phase in rows.items()}
+
+
+@lru_cache(maxsize=16)
+def phase_tables(spec: str, steps: int, state_bytes: int, entry_bytes: int) -> dict[str, tuple[Row, ...]]:
+    """`tables` of the schedule a checkpoint spelling gives (see
+    `Checkpoint.schedule`), computed once per loop: the compiler asks for
+    both phases of the same loop, and building a binomial schedule of
+    10,000 steps takes a noticeable fraction of a second."""
+    return tables(Checkpoint.parse(spec).schedule(steps, state_bytes, entry_bytes))

@@ -116,8 +116,12 @@ CHECKPOINT_FIGURES = {
     "recomputed_steps": "autodiff.recomputed_steps",
 }
 """Function attributes: tape bytes (capacity x entry bytes), snapshot bytes
-(slots x state bytes) and recomputed step evaluations, summed over the
-function's taped loops."""
+(slots x state bytes) and recomputed step evaluations (`simulate`: advanced
++ taped - steps), summed over the function's taped loops. A taped loop
+inside another loop's body counts once per lowered copy of that body (a
+checkpointed outer loop lowers its body into several schedule regions, each
+with buffers of its own), and its recomputed steps once per run of it, not
+times the outer trip count."""
 
 # ---------------------------------------------------------------------------
 # Index arithmetic, kept symbolic so it folds before any arith op is emitted

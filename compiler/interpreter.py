@@ -284,7 +284,8 @@ class AutodiffFunctions(InterpreterFunctions):
     def run_pop(self, interp: Interpreter, op: autodiff.PopOp, args: PythonValues):
         entry, tape, slot = args
         entry[...] = tape[slot]
-        tape[slot] = np.nan  # a popped slot is dead: reading it again shows up as NaN
+        if np.issubdtype(tape.dtype, np.floating):
+            tape[slot] = np.nan  # a popped slot is dead: reading it again shows up as NaN
         return ()
 
     @impl(autodiff.ScheduleOp)

@@ -462,12 +462,12 @@ class ScheduleSpec(IRDLOperation, abc.ABC):
         return (self.checkpoint.data, self.phase.data, self.steps.value.data,
                 self.state_bytes.value.data, self.entry_bytes.value.data)
 
-    def table(self) -> tuple[tuple[int, int, int, int], ...]:
-        """This phase's rows (kind, first, stop, slot): see checkpointing.tables."""
+    def table(self) -> list[list[int]]:
+        """This phase's rows [kind, first, stop, slot]: see checkpointing.tables."""
         from gradc.passes.autodiff.checkpointing import phase_tables
 
         checkpoint, phase, steps, state, entry = self.spec
-        return phase_tables(checkpoint, steps, state, entry)[phase]
+        return phase_tables(checkpoint, steps, state, entry)[phase].tolist()
 
     def verify_spec(self) -> None:
         from gradc.passes.autodiff.checkpointing import phase_tables

@@ -81,6 +81,8 @@ from functools import lru_cache
 from math import comb
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Advance:
@@ -556,9 +558,16 @@ def tables(schedule: Schedule) -> dict[str, tuple[Row, ...]]:
 
 
 @lru_cache(maxsize=16)
-def phase_tables(spec: str, steps: int, state_bytes: int, entry_bytes: int) -> dict[str, tuple[Row, ...]]:
+def phase_tables(spec: str, steps: int, state_bytes: int, entry_bytes: int) -> dict[str, np.ndarray]:
     """`tables` of the schedule a checkpoint spelling gives (see
-    `Checkpoint.schedule`), computed once per loop: the compiler asks for
-    both phases of the same loop, and building a binomial schedule of
-    10,000 steps takes a noticeable fraction of a second."""
-    return tables(Checkpoint.parse(spec).schedule(steps, state_bytes, entry_bytes))
+    `Checkpoint.schedule`) as read-only int32 arrays of shape (rows, 4),
+    computed once per loop: the compiler asks for both phases of the same
+    loop, and building a binomial schedule of 10,000 steps takes a
+    noticeable fraction of a second. Arrays, not tuples of Python ints,
+    so the few kept take little memory (48,000 rows: 768 kB, not 8 MB)."""
+    found = {}
+    for phase, rows in tables(Checkpoint.parse(spec).schedule(steps, state_bytes, entry_bytes)).items():
+        array = np.array(rows, dtype=np.int32).reshape(len(rows), 4)
+        array.flags.writeable = False
+        found[phase] = array
+    return found

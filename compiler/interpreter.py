@@ -10,6 +10,7 @@ module before and after it here and comparing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ from xdsl.interpreter import (
 from xdsl.ir import Attribute
 
 from gradc.dense import dense_to_numpy, numpy_dtype
-from gradc.dialects import array, loops
+from gradc.dialects import array, autodiff, loops
 
 
 # ---------------------------------------------------------------------------
@@ -264,6 +265,53 @@ class LoopsFunctions(InterpreterFunctions):
         return ()
 
 
+@register_impls
+class AutodiffFunctions(InterpreterFunctions):
+    """The stack tape and checkpoint schedules. `evaluations` counts the runs
+    of each schedule region by name (advance, taped, adjoint, store,
+    restore): what tests compare with the revolve formula."""
+
+    def __init__(self, evaluations: Counter | None = None):
+        self.evaluations = evaluations if evaluations is not None else Counter()
+
+    @impl(autodiff.PushOp)
+    def run_push(self, interp: Interpreter, op: autodiff.PushOp, args: PythonValues):
+        entry, tape, slot = args
+        tape[slot] = entry
+        return ()
+
+    @impl(autodiff.PopOp)
+    def run_pop(self, interp: Interpreter, op: autodiff.PopOp, args: PythonValues):
+        entry, tape, slot = args
+        entry[...] = tape[slot]
+        if np.issubdtype(tape.dtype, np.floating):
+            tape[slot] = np.nan  # a popped slot is dead: reading it again shows up as NaN
+        return ()
+
+    @impl(autodiff.ScheduleOp)
+    def run_schedule(self, interp: Interpreter, op: autodiff.ScheduleOp, args: PythonValues):
+        from gradc.passes.autodiff.checkpointing import ADVANCE, FORWARD, REVERSE
+
+        names = [name for name, _ in autodiff.SCHEDULE_REGIONS]
+        for kind, first, stop, slot in op.table():
+            region, name = op.regions[kind], names[kind]
+            if kind == ADVANCE:
+                runs = [(i,) for i in range(first, stop)]
+            elif kind in (FORWARD, REVERSE):
+                order = range(first, stop) if kind == FORWARD else reversed(range(first, stop))
+                runs = [(i, slot + i - first) for i in order]
+            else:
+                runs = [(first,)]
+            for values in runs:
+                self.evaluations[name] += 1
+                interp.run_ssacfg_region(region, values, name)
+        return ()
+
+    @impl_terminator(autodiff.ScheduleYieldOp)
+    def run_yield(self, interp: Interpreter, op: autodiff.ScheduleYieldOp, args: PythonValues):
+        return ReturnedValues(()), ()
+
+
 def _scalar(typ: Attribute, value: Any) -> Any:
     if isinstance(typ, IndexType):
         return int(value)
@@ -375,14 +423,18 @@ class FuncFunctions(InterpreterFunctions):
 # ---------------------------------------------------------------------------
 
 
-def make_interpreter(module: ModuleOp) -> Interpreter:
+def make_interpreter(module: ModuleOp, evaluations: Counter | None = None) -> Interpreter:
+    """An interpreter for `module`; schedule regions run are counted into
+    `evaluations` (see AutodiffFunctions)."""
     interp = Interpreter(module)
-    for functions in (FuncFunctions(), ArrayFunctions(), LoopsFunctions(), ScalarFunctions()):
+    functions_list = (FuncFunctions(), ArrayFunctions(), LoopsFunctions(), ScalarFunctions(),
+                      AutodiffFunctions(evaluations))
+    for functions in functions_list:
         interp.register_implementations(functions)
     return interp
 
 
-def run_function(module: ModuleOp, name: str, *args: Any) -> list[np.ndarray]:
+def run_function(module: ModuleOp, name: str, *args: Any, evaluations: Counter | None = None) -> list[np.ndarray]:
     """Run `name` at whatever level the module is, returning its results.
 
     At the array level, results are what `func.return` gives. At the loops
@@ -394,7 +446,7 @@ def run_function(module: ModuleOp, name: str, *args: Any) -> list[np.ndarray]:
     if len(values) > len(arg_types):
         raise TypeError(f"@{name} takes {len(arg_types)} arguments, got {len(args)}")
     num_inputs = fn.attributes.get(loops.NUM_INPUTS_ATTR)
-    interp = make_interpreter(module)
+    interp = make_interpreter(module, evaluations)
     if num_inputs is None:
         return [np.asarray(r) for r in interp.call_op(fn, tuple(values))]
     outputs = []

@@ -268,6 +268,8 @@ class _FunctionPrinter:
                 self.print_block(op.body.block, depth + 1)
                 self.emit(depth, "}")
                 self.used_names, self.counters = outer_scope
+            case c.ScheduleOp():
+                self.print_schedule(op, depth)
             case c.PragmaOp():
                 if op.guard is not None:
                     self.lines.append(f"#ifdef {op.guard.data}")
@@ -303,6 +305,60 @@ class _FunctionPrinter:
                 self.emit(depth, f"const {c_type_name(op.results[0].type)} {name} = {text};")
             case _:
                 raise DiagnosticException(f"target c: cannot print '{op.name}' as a C statement")
+
+    def print_schedule(self, op: c.ScheduleOp, depth: int) -> None:
+        """The phase's actions as a `static const` table (regenerated from the
+        spec: kind, first, stop, slot per row, see checkpointing.table) and a
+        loop that switches on each row's kind to run its region: over steps
+        first..stop-1 for advance and taped (tape slots counting up from
+        `slot`), stop-1 down to first for adjoint, once for store/restore."""
+        rows = op.table()
+        table = self._fresh("schedule")
+        self.used_names.add(table)
+        flat = [str(v) for row in rows for v in row]
+        self.emit(depth, f"static const int32_t {table}[{len(flat)}] = {{")
+        for start in range(0, len(flat), 16):
+            self.emit(depth + 1, ", ".join(flat[start : start + 16]) + ",")
+        self.emit(depth, "};")
+        row, first, stop, slot = (self._fresh(prefix) for prefix in ("a", "first", "stop", "slot"))
+        self.used_names.update((row, first, stop, slot))
+        self.emit(depth, f"for (int64_t {row} = 0; {row} < {len(rows)}; ++{row}) {{")
+        self.emit(depth + 1, f"const int64_t {first} = {table}[4 * {row} + 1], {stop} = {table}[4 * {row} + 2];")
+        self.emit(depth + 1, f"const int64_t {slot} = {table}[4 * {row} + 3];")
+        self.emit(depth + 1, f"(void){first}; (void){stop}; (void){slot};")
+        self.emit(depth + 1, f"switch ({table}[4 * {row}]) {{")
+        used = {kind for kind, *_ in rows}
+        for kind, region in enumerate(op.regions):
+            if kind not in used:
+                continue
+            outer_scope = set(self.used_names), dict(self.counters)
+            args = region.block.args
+            self.emit(depth + 1, f"case {kind}: {{")
+            body = depth + 2
+            if len(args) == 2:  # taped, adjoint: over steps, tape slots following
+                i, s = self.bind(args[0], "i"), self.bind(args[1], "s")
+                loop = (f"for (int64_t {i} = {first}; {i} < {stop}; ++{i})" if kind == 3
+                        else f"for (int64_t {i} = {stop} - 1; {i} >= {first}; --{i})")
+                self.emit(body, loop + " {")
+                self.emit(body + 1, f"const int64_t {s} = {slot} + ({i} - {first});")
+                self.print_block(region.block, body + 1)
+                self.emit(body, "}")
+            elif kind == 0:  # advance: over steps
+                i = self.bind(args[0], "i")
+                self.emit(body, f"for (int64_t {i} = {first}; {i} < {stop}; ++{i}) {{")
+                self.print_block(region.block, body + 1)
+                self.emit(body, "}")
+            else:  # store, restore: one snapshot slot
+                k = self.bind(args[0], "k")
+                self.emit(body, f"const int64_t {k} = {first};")
+                self.print_block(region.block, body)
+            self.emit(body, "break;")
+            self.emit(depth + 1, "}")
+            self.used_names, self.counters = outer_scope
+        self.emit(depth + 1, "default:")
+        self.emit(depth + 2, "break;")
+        self.emit(depth + 1, "}")
+        self.emit(depth, "}")
 
     def pointer(self, ptr: SSAValue, offset: SSAValue) -> str:
         """`p + i`: a pointer argument at an element offset."""

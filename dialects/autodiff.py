@@ -21,6 +21,17 @@ results are ordered output-major; the Hessian block (j, k) has shape
 I_j + I_k, ordered row-major over the `wrt` pairs. `grad` returns all of the
 callee's outputs (the first is the scalar being differentiated, the rest are
 auxiliary values passed through) followed by one gradient per `wrt` entry.
+
+At the loops level (what lower-array-to-loops makes of a scan's VJP) the
+dialect holds the stack tape and the checkpoint schedules:
+
+    autodiff.push %entry, %tape[%slot] : memref<64xf64> into memref<100x64xf64>
+    autodiff.pop %tape[%slot] into %entry : memref<100x64xf64> into memref<64xf64>
+    autodiff.schedule "binomial(snapshots=4)" forward steps 100 state 512 entry 512
+        advance(%i) { ... } store(%slot) { ... } restore(%slot) { ... }
+        taped(%i, %slot) { ... } adjoint(%i, %slot) { ... }
+
+(see PushOp, PopOp, ScheduleOp).
 """
 
 from __future__ import annotations
@@ -34,21 +45,36 @@ from xdsl.dialects.builtin import (
     FlatSymbolRefAttrConstr,
     StringAttr,
     SymbolRefAttr,
+    I64,
     TensorType,
     i64,
 )
-from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType
+from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     AttrSizedResultSegments,
     IRDLOperation,
     irdl_op_definition,
+    lazy_traits_def,
+    operand_def,
     prop_def,
+    region_def,
     traits_def,
     var_operand_def,
     var_result_def,
 )
-from xdsl.traits import Pure, SymbolTable
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import (
+    HasParent,
+    IsTerminator,
+    MemoryReadEffect,
+    MemoryWriteEffect,
+    Pure,
+    SingleBlockImplicitTerminator,
+    SymbolTable,
+)
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array import is_float
@@ -340,10 +366,237 @@ def _request_props(fn: func.FuncOp, wrt: Sequence[int]) -> dict[str, Attribute]:
 
 REQUEST_OPS = (JvpOp, VjpOp, GradOp, JacobianOp, HessianOp)
 
-Autodiff = Dialect("autodiff", list(REQUEST_OPS))
+
+# ---------------------------------------------------------------------------
+# Loop level: the stack tape and checkpoint schedules
+# ---------------------------------------------------------------------------
+
+
+def _check_entry(op: Operation, entry: SSAValue, tape: SSAValue) -> None:
+    """A tape is a buffer of entries: [capacity, *entry shape], one element type."""
+    e, t = entry.type, tape.type
+    assert isinstance(e, MemRefType) and isinstance(t, MemRefType)
+    if tuple(t.get_shape())[1:] != tuple(e.get_shape()) or t.get_element_type() != e.get_element_type():
+        raise VerifyException(
+            f"{op.name}: tape {t} does not hold entries of {e} (expected a leading capacity dimension)"
+        )
+
+
+class TapeCopyOp(IRDLOperation, abc.ABC):
+    """A push or a pop: a copy between one tape entry (`entry`) and slot
+    `slot` of a tape, a buffer whose leading (static) dimension is its
+    capacity."""
+
+    entry = operand_def(MemRefType)
+    tape = operand_def(MemRefType)
+    slot = operand_def(IndexType)
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    def __init__(self, entry: SSAValue | Operation, tape: SSAValue | Operation, slot: SSAValue | Operation):
+        super().__init__(operands=[entry, tape, slot])
+
+    def verify_(self) -> None:
+        _check_entry(self, self.entry, self.tape)
+
+
+@irdl_op_definition
+class PushOp(TapeCopyOp):
+    """Copy one step's residual into a tape slot:
+
+        autodiff.push %r, %tape[%slot] : memref<64xf64> into memref<100x64xf64>
+    """
+
+    name = "autodiff.push"
+    assembly_format = "$entry `,` $tape `[` $slot `]` attr-dict `:` type($entry) `into` type($tape)"
+
+
+@irdl_op_definition
+class PopOp(TapeCopyOp):
+    """Copy a tape slot into the residual a step's adjoint reads (the
+    reverse of `autodiff.push`):
+
+        autodiff.pop %tape[%slot] into %r : memref<100x64xf64> into memref<64xf64>
+    """
+
+    name = "autodiff.pop"
+    assembly_format = "$tape `[` $slot `]` `into` $entry attr-dict `:` type($tape) `into` type($entry)"
+
+
+SCHEDULE_REGIONS = (("advance", 1), ("store", 1), ("restore", 1), ("taped", 2), ("adjoint", 2))
+"""The regions of a schedule op, in the order of the action kinds they run
+(checkpointing.ADVANCE .. REVERSE), and how many `index` arguments each
+takes: (step), (snapshot slot), (snapshot slot), (step, tape slot), (step,
+tape slot)."""
+
+PHASES = ("forward", "reverse")
+
+
+class ScheduleSpec(IRDLOperation, abc.ABC):
+    """What names one phase of a checkpoint schedule: the checkpoint
+    spelling, the loop's steps, the phase, and the state and tape entry
+    sizes in bytes (a budget derives its snapshots from them). The table of
+    actions is regenerated from these (`table`), so the IR stays small for
+    any number of steps. Shared by `autodiff.schedule` and `c.schedule`."""
+
+    checkpoint = prop_def(StringAttr)
+    phase = prop_def(StringAttr)
+    steps = prop_def(IntegerAttr[I64])
+    state_bytes = prop_def(IntegerAttr[I64])
+    entry_bytes = prop_def(IntegerAttr[I64])
+    advance = region_def("single_block")
+    store = region_def("single_block")
+    restore = region_def("single_block")
+    taped = region_def("single_block")
+    adjoint = region_def("single_block")
+
+    @staticmethod
+    def spec_properties(checkpoint: str, phase: str, steps: int, state_bytes: int, entry_bytes: int) -> dict[str, Attribute]:
+        return {
+            "checkpoint": StringAttr(checkpoint), "phase": StringAttr(phase),
+            "steps": IntegerAttr(steps, i64), "state_bytes": IntegerAttr(state_bytes, i64),
+            "entry_bytes": IntegerAttr(entry_bytes, i64),
+        }
+
+    @property
+    def spec(self) -> tuple[str, str, int, int, int]:
+        return (self.checkpoint.data, self.phase.data, self.steps.value.data,
+                self.state_bytes.value.data, self.entry_bytes.value.data)
+
+    def table(self) -> list[list[int]]:
+        """This phase's rows [kind, first, stop, slot]: see checkpointing.tables."""
+        from gradc.passes.autodiff.checkpointing import phase_tables
+
+        checkpoint, phase, steps, state, entry = self.spec
+        return phase_tables(checkpoint, steps, state, entry)[phase].tolist()
+
+    def verify_spec(self) -> None:
+        from gradc.passes.autodiff.checkpointing import phase_tables
+
+        checkpoint, phase, steps, state, entry = self.spec
+        if phase not in PHASES:
+            raise VerifyException(f"{self.name}: phase must be forward or reverse, got '{phase}'")
+        if not 1 <= steps < 2**31 or state < 0 or entry < 0:
+            raise VerifyException(
+                f"{self.name}: steps must be in [1, 2^31) and byte sizes >= 0, got steps {steps}, "
+                f"state {state}, entry {entry}"
+            )
+        try:
+            phase_tables(checkpoint, steps, state, entry)  # builds (and checks) the schedule once per loop
+        except ValueError as error:
+            raise VerifyException(f"{self.name}: {error}") from None
+        for (name, count), region in zip(SCHEDULE_REGIONS, self.regions, strict=True):
+            args = region.block.args
+            if len(args) != count or any(not isinstance(a.type, IndexType) for a in args):
+                raise VerifyException(f"{self.name}: region {name} takes {count} `index` argument(s)")
+
+    def print_spec(self, printer: Printer) -> None:
+        checkpoint, phase, steps, state, entry = self.spec
+        printer.print_string(" ")
+        printer.print_string_literal(checkpoint)
+        printer.print_string(f" {phase} steps {steps} state {state} entry {entry}")
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        for (name, _), region in zip(SCHEDULE_REGIONS, self.regions, strict=True):
+            printer.print_string(f" {name}(")
+            printer.print_list(region.block.args, printer.print_operand)
+            printer.print_string(") ")
+            printer.print_region(region, print_entry_block_args=False, print_empty_block=False,
+                                 print_block_terminators=False)
+
+    @classmethod
+    def parse_spec(cls, parser: Parser) -> tuple[dict[str, Attribute], dict[str, Attribute], list[Region]]:
+        checkpoint = parser.parse_str_literal()
+        phase = parser.parse_identifier()
+        values = []
+        for word in ("steps", "state", "entry"):
+            parser.parse_keyword(word)
+            values.append(parser.parse_integer(allow_boolean=False))
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        regions = []
+        for name, _ in SCHEDULE_REGIONS:
+            parser.parse_keyword(name)
+            args = parser.parse_comma_separated_list(
+                parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=False)
+            )
+            regions.append(parser.parse_region([a.resolve(IndexType()) for a in args]))
+        props = cls.spec_properties(checkpoint, phase, *values)
+        return props, (attrs.data if attrs is not None else {}), regions
+
+
+def schedule_regions() -> list[Region]:
+    """Empty regions with the arguments SCHEDULE_REGIONS asks for."""
+    return [Region(Block(arg_types=[IndexType()] * count)) for _, count in SCHEDULE_REGIONS]
+
+
+@irdl_op_definition
+class ScheduleYieldOp(IRDLOperation):
+    """Ends each region of an `autodiff.schedule` (implicit when printed)."""
+
+    name = "autodiff.yield"
+    assembly_format = "attr-dict"
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ScheduleOp), Pure()))
+
+
+@irdl_op_definition
+class ScheduleOp(ScheduleSpec):
+    """Run one phase of a checkpointed loop reversal (checkpointing.split):
+    for each row of the phase's table, the region of its action.
+
+        advance(%i)          run step %i without taping (state -> next state)
+        store(%slot)         copy the current state into snapshot %slot
+        restore(%slot)       copy snapshot %slot into the current state
+        taped(%i, %slot)     run step %i, pushing its residuals at tape %slot
+        adjoint(%i, %slot)   pop tape %slot, run the adjoint of step %i
+
+    The regions work on buffers of the enclosing function (the state, the
+    snapshots, the tape); the op only decides the order. In the forward
+    phase (where the primal loop stood) each step runs exactly once, so its
+    advance and taped regions also write the loop's per-step outputs; the
+    reverse phase (where the loop's cotangents are computed) only
+    recomputes states and runs adjoints.
+
+        autodiff.schedule "every=3" forward steps 7 state 64 entry 64
+            advance(%i) { ... } store(%s) { ... } restore(%s) { }
+            taped(%i, %s) { ... } adjoint(%i, %s) { }
+    """
+
+    name = "autodiff.schedule"
+    traits = traits_def(SingleBlockImplicitTerminator(ScheduleYieldOp))
+
+    def __init__(self, checkpoint: str, phase: str, steps: int, state_bytes: int, entry_bytes: int,
+                 regions: Sequence[Region] | None = None):
+        regions = list(regions) if regions is not None else schedule_regions()
+        super().__init__(
+            properties=self.spec_properties(checkpoint, phase, steps, state_bytes, entry_bytes),
+            regions=regions,
+        )
+        for region in regions:
+            if not isinstance(region.block.last_op, ScheduleYieldOp):
+                region.block.add_op(ScheduleYieldOp())
+
+    def verify_(self) -> None:
+        self.verify_spec()
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ScheduleOp:
+        props, attrs, regions = cls.parse_spec(parser)
+        spec = [props[k] for k in ("checkpoint", "phase", "steps", "state_bytes", "entry_bytes")]
+        op = cls(*(a.data if isinstance(a, StringAttr) else a.value.data for a in spec), regions=regions)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        self.print_spec(printer)
+
+
+Autodiff = Dialect("autodiff", [*REQUEST_OPS, PushOp, PopOp, ScheduleOp, ScheduleYieldOp])
 
 __all__ = [
     "CHECKPOINT_ATTR",
+    "PopOp",
+    "PushOp",
+    "TapeCopyOp",
+    "ScheduleOp",
+    "ScheduleSpec",
     "TAPE_ATTR",
     "Autodiff",
     "DerivativeRequestOp",

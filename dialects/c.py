@@ -79,6 +79,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.autodiff import ScheduleSpec, schedule_regions
 from gradc.dialects.loops import MicrokernelParameters, PackParameters
 
 # ---------------------------------------------------------------------------
@@ -1022,9 +1023,42 @@ class MathOp(IRDLOperation):
             raise VerifyException(f"c.math: expected f32 or f64, got {self.result.type}")
 
 
+@irdl_op_definition
+class ScheduleOp(ScheduleSpec):
+    """One phase of a checkpoint schedule (what `autodiff.schedule` becomes;
+    same spelling, same regions, here holding `c` statements). The printer
+    writes its table of actions as a `static const` array, regenerated from
+    the spec, and a loop over it with a switch on the action:
+
+        static const int32_t s[4 * N] = {kind, first, stop, slot, ...};
+        for (int64_t a = 0; a < N; ++a) switch (s[4 * a]) { case 0: ... }
+    """
+
+    name = "c.schedule"
+    traits = traits_def(NoTerminator())
+
+    def __init__(self, spec: tuple[str, str, int, int, int], regions: Sequence[Region] | None = None):
+        super().__init__(properties=self.spec_properties(*spec),
+                         regions=list(regions) if regions is not None else schedule_regions())
+
+    def verify_(self) -> None:
+        self.verify_spec()
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ScheduleOp:
+        props, attrs, regions = cls.parse_spec(parser)
+        op = cls.create(properties=props, regions=regions)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        self.print_spec(printer)
+
+
 C = Dialect(
     "c",
     [
+        ScheduleOp,
         FuncOp,
         ReturnOp,
         ForOp,

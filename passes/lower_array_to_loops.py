@@ -45,6 +45,27 @@ Fusion across buffers (options `fuse-epilogues`, `fuse-reductions`, both on):
     the nest, right before its inner loop. Each output element still sums
     its inputs in row-major order, so results do not change.
 
+A scan's VJP. The forward scan of a scan's VJP carries `autodiff.tape = N`
+(its last N per-step outputs are the residuals its adjoint reads) and the
+reverse scan reads them as its first N xs. When that holds exactly (the
+tape read by that scan only, same block, trip count, opposite direction;
+see _tape_partner) the two are lowered together per the forward scan's
+`autodiff.checkpoint` (default none):
+  * none: the forward loop pushes each step's residuals into tape slot i
+    (`autodiff.push`, a buffer of capacity T), the reversed loop pops slot i
+    (`autodiff.pop`): plain `loops.for`s;
+  * every=K, binomial(snapshots=S), budget=BYTES, recompute: an
+    `autodiff.schedule` for the forward phase where the forward scan was
+    (every step once, its per-step outputs written there) and one for the
+    reverse phase where the reverse scan was, which recomputes states into
+    a state buffer of its own from snapshots (a buffer [slots, *carry] per
+    carry) and runs the reverse scan's steps as adjoints; the tape holds
+    the schedule's peak number of entries.
+The bodies are lowered once per region (`_lower_step` sets their buffers
+and views for that lowering only). The function records the tape bytes,
+snapshot bytes and recomputed steps (CHECKPOINT_FIGURES). Any other tagged
+scan is lowered as an ordinary scan, with its tape stacked in full.
+
 Expects: array-level functions with a single block, tensor arguments and
 results, static shapes, and no calls (inline first).
 
@@ -76,6 +97,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     MemRefType,
     ModuleOp,
+    StringAttr,
     TensorType,
     i64,
 )
@@ -84,9 +106,22 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dialects import array, loops
+from gradc.dialects import array, autodiff, loops
+from gradc.passes.autodiff.checkpointing import Checkpoint, simulate
 
 PASS_NAME = "lower-array-to-loops"
+CHECKPOINT_FIGURES = {
+    "tape_bytes": "autodiff.tape_bytes",
+    "snapshot_bytes": "autodiff.snapshot_bytes",
+    "recomputed_steps": "autodiff.recomputed_steps",
+}
+"""Function attributes: tape bytes (capacity x entry bytes), snapshot bytes
+(slots x state bytes) and recomputed step evaluations (`simulate`: advanced
++ taped - steps), summed over the function's taped loops. A taped loop
+inside another loop's body counts once per lowered copy of that body (a
+checkpointed outer loop lowers its body into several schedule regions, each
+with buffers of its own), and its recomputed steps once per run of it, not
+times the outer trip count."""
 
 # ---------------------------------------------------------------------------
 # Index arithmetic, kept symbolic so it folds before any arith op is emitted
@@ -343,6 +378,9 @@ class FunctionLowering:
         self._constant_ops: list[Operation] = []
         self._indices: dict[tuple[Block, Affine], SSAValue] = {}
         self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
+        self.checkpoint_figures = {"tape_bytes": 0, "snapshot_bytes": 0, "recomputed_steps": 0}
+        """Summed over the scans lowered with a tape (see _forward_half)."""
+        self.taped_loops = 0
         self.views: dict[SSAValue, Callable[[Index], SSAValue]] = {}
         """Values read through an element function rather than a buffer of
         their own: a scan body's index and its slices of xs (see _scan)."""
@@ -874,9 +912,19 @@ def lower_block(
     epilogues = plan_epilogues(old, buffered) if lw.fuse_epilogues else {}
     fusion = Fusion(epilogues, plan_reductions(old, buffered, epilogues) if lw.fuse_reductions else {})
     dest, copies = _place_results(lw, results, outputs)
+    pairs: dict[array.ScanOp, TapedLoop | None] = {}  # reverse scan -> its forward half
     for op in old.ops:
+        if isinstance(op, array.ScanOp) and op in pairs:
+            taped = pairs.pop(op)
+            assert taped is not None
+            _reverse_half(lw, op, dest, taped)
+            continue
         if isinstance(op, array.ScanOp):
-            _scan(lw, op, dest)
+            partner = _tape_partner(op)
+            if partner is None:
+                _scan(lw, op, dest)
+            else:
+                pairs[partner] = _forward_half(lw, op, dest)
             continue
         value = op.results[0] if op.results else None
         if op is not old.last_op and value in buffered and not fusion.done_elsewhere(value):
@@ -911,45 +959,282 @@ def _scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
     slice copies it); per-step outputs are computed inline straight into slice i of the
     stacked results, before the carries are overwritten. A reverse scan
     runs the same loop with step = length-1-iv."""
-    index, carries, slices, invariants = op.body_args()
-    new_carries, outs = op.yielded()
+    finals, temps, invariants = _scan_state(lw, op, dest)
+    stacked = _stacked(lw, op.ys, dest)
+    with _loop(lw, op.trip_count) as iv:
+        _lower_step(lw, op, _step_index(op, iv), finals, temps, invariants, stacked)
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=True) if b is not None)
+
+
+def _stacked(
+    lw: FunctionLowering, ys: Sequence[SSAValue], dest: dict[SSAValue, SSAValue]
+) -> list[SSAValue | None]:
+    """Buffers for a scan's stacked per-step outputs; None for one nothing
+    reads (not stored at all: a buffer written and never read is dead work,
+    and a C warning)."""
+    return [dest[r] if r in dest else lw.alloc(_memref(r.type)) if list(r.uses) else None for r in ys]
+
+
+def _scan_state(
+    lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]
+) -> tuple[list[SSAValue], list[SSAValue], list[SSAValue]]:
+    """A scan's carry buffers (initialized, and the buffers of its final
+    carries), the temporaries a step computes the new carries into, and the
+    buffers of its invariants."""
+    new_carries, _ = op.yielded()
     finals = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.finals]
-    stacked = [dest[r] if r in dest else lw.alloc(_memref(r.type)) for r in op.ys]
     accumulated = _accumulated_carries(op)
     temps = [finals[k] if k in accumulated else lw.alloc(_memref(v.type)) for k, v in enumerate(new_carries)]
     for init, buffer in zip(op.initials, finals, strict=True):
         lw.copy(init, buffer)
-    lw.buffers.update((arg, _buffer_of(lw, v)) for arg, v in zip(invariants, op.invariants, strict=True))
-    lw.buffers.update(zip(carries, finals, strict=True))
+    invariants = [_buffer_of(lw, v) for v in op.invariants]
+    lw.buffers.update(zip(op.finals, finals, strict=True))
+    return finals, temps, invariants
 
-    loop = loops.ForOp(0, op.trip_count)
-    lw.insert(loop)
-    loop.induction_var.name_hint = "step"
-    lw.ivs.append(loop.induction_var)
-    iv = len(lw.ivs) - 1
-    step = Affine(op.trip_count - 1, ((iv, -1),)) if op.is_reverse else Affine(0, ((iv, 1),))
-    saved, lw.insertion_point = lw.insertion_point, InsertPoint.before(loop.body.block.last_op)
+
+class _loop:
+    """`with _loop(lw, n) as iv:` emits a `loops.for` over n steps and puts
+    the insertion point in its body (the induction variable's number in
+    lw.ivs is `iv`)."""
+
+    def __init__(self, lw: FunctionLowering, count: int):
+        self.lw, self.count = lw, count
+
+    def __enter__(self) -> int:
+        lw = self.lw
+        loop = loops.ForOp(0, self.count)
+        lw.insert(loop)
+        loop.induction_var.name_hint = "step"
+        self.saved, lw.insertion_point = lw.insertion_point, InsertPoint.before(loop.body.block.last_op)
+        return _push_iv(lw, loop.induction_var)
+
+    def __exit__(self, *exc: object) -> None:
+        self.lw.insertion_point = self.saved
+
+
+def _push_iv(lw: FunctionLowering, value: SSAValue) -> int:
+    lw.ivs.append(value)
+    return len(lw.ivs) - 1
+
+
+def _step_index(op: array.ScanOp, iv: int) -> Affine:
+    """The data index step `iv` of the loop works on (reversed for a reverse scan)."""
+    if op.is_reverse:
+        return Affine(op.trip_count - 1, ((iv, -1),))
+    return Affine(0, ((iv, 1),))
+
+
+Tape = tuple[Sequence[SSAValue], Affine]
+"""Tape buffers and the slot a step pushes to or pops from."""
+
+
+def _lower_step(
+    lw: FunctionLowering, op: array.ScanOp, step: Affine, state: Sequence[SSAValue],
+    temps: Sequence[SSAValue], invariants: Sequence[SSAValue], stacked: Sequence[SSAValue | None],
+    push: Tape | None = None, pop: Tape | None = None,
+) -> None:
+    """One step of scan `op` (data index `step`) at the insertion point: read
+    the carries from `state`, compute the new ones into `temps` and copy them
+    back; store each per-step output into its `stacked` buffer at `step`
+    (None: not stored). With `push`, the last outputs are the tape (one
+    buffer each) and are pushed at its slot; with `pop`, the first xs are
+    popped from the tape at its slot. The body may be lowered several
+    times (the regions of a checkpoint schedule): the buffers and views of
+    its values are set for this lowering only."""
+    index, carries, slices, invariant_args = op.body_args()
+    new_carries, outs = op.yielded()
+    saved = dict(lw.buffers), dict(lw.views)
+    lw.buffers.update(zip(invariant_args, invariants, strict=True))
+    lw.buffers.update(zip(carries, state, strict=True))
 
     def index_value(idx: Index) -> SSAValue:
         count = lw.emit(arith.IndexCastOp(lw.index(step), i64))
         return lw.emit(arith.SIToFPOp(count, Float64Type()))
 
     lw.views[index] = index_value
-    for arg, stacked_input in zip(slices, op.xs, strict=True):
+    popped = pop[0] if pop is not None else ()
+    for k, (arg, stacked_input) in enumerate(zip(slices, op.xs, strict=True)):
+        if k < len(popped):
+            assert pop is not None
+            entry = lw.alloc(_memref(arg.type))
+            lw.insert(autodiff.PopOp(entry, popped[k], lw.index(pop[1])))
+            lw.buffers[arg] = entry
+            continue
         lw.views[arg] = lambda idx, v=stacked_input: lw.element(v, (step, *idx))
         if any(isinstance(u, array.ReshapeOp) for u in _users(arg)):
             buffer = lw.alloc(_memref(arg.type))
             lw.copy(arg, buffer)
             lw.buffers[arg] = buffer
     lower_block(lw, op.block, new_carries, temps)
-    for value, buffer in zip(outs, stacked, strict=True):
-        lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
-    for temp, buffer in zip(temps, finals, strict=True):
+    pushed = push[0] if push is not None else ()
+    first_pushed = len(outs) - len(pushed)
+    for k, (value, buffer) in enumerate(zip(outs, stacked, strict=True)):
+        if k >= first_pushed:
+            assert push is not None
+            lw.insert(autodiff.PushOp(_buffer_of(lw, value), pushed[k - first_pushed], lw.index(push[1])))
+        elif buffer is not None:
+            lw.for_each(_shape(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
+    for temp, buffer in zip(temps, state, strict=True):
         if temp is not buffer:
             lw.for_each(_shape(temp), lambda idx, t=temp, b=buffer: lw.store(lw.load(t, idx), b, idx))
+    lw.buffers, lw.views = saved
+
+
+# ---------------------------------------------------------------------------
+# A scan's VJP: the forward scan with its tape and the reverse scan, together
+# ---------------------------------------------------------------------------
+
+
+def _tape_partner(op: array.ScanOp) -> array.ScanOp | None:
+    """The reverse scan that reads the tape of forward scan `op` (tagged
+    autodiff.tape = N), if the pair can be lowered together: its N tape ys
+    are used only by that scan, as its leading N xs, in the same block, with
+    the same trip count and the opposite direction."""
+    attr = op.attributes.get(autodiff.TAPE_ATTR)
+    if not isinstance(attr, IntegerAttr) or not 0 < attr.value.data <= len(op.ys) or op.trip_count < 1:
+        return None
+    tape = list(op.ys)[-attr.value.data :]
+    users = {use.operation for value in tape for use in value.uses}
+    if len(users) != 1 or any(len(list(value.uses)) != 1 for value in tape):
+        return None
+    (partner,) = users
+    if (
+        not isinstance(partner, array.ScanOp) or partner.parent_block() is not op.parent_block()
+        or list(partner.xs)[: len(tape)] != tape or partner.trip_count != op.trip_count
+        or partner.is_reverse == op.is_reverse
+    ):
+        return None
+    return partner
+
+
+def _checkpoint(op: array.ScanOp) -> Checkpoint:
+    """The scan's checkpoint mode (none without the attribute); a bad one
+    fails the pass at the scan."""
+    attr = op.attributes.get(autodiff.CHECKPOINT_ATTR)
+    if attr is None:
+        return Checkpoint("none")
+    try:
+        if not isinstance(attr, StringAttr):
+            raise ValueError(f"{autodiff.CHECKPOINT_ATTR} must be a string, got {attr}")
+        return Checkpoint.parse(attr.data)
+    except ValueError as error:
+        _fail(str(error), at=op)
+
+
+def _bytes(values: Sequence[SSAValue]) -> int:
+    return sum(prod(_shape(v)) * _element_bytes(_element_type(v)) for v in values)
+
+
+@dataclass
+class TapedLoop:
+    """What the forward half of a pair leaves for the reverse half."""
+
+    forward: array.ScanOp
+    checkpoint: str
+    temps: list[SSAValue]
+    invariants: list[SSAValue]
+    tapes: list[SSAValue]
+    snapshots: list[SSAValue]
+
+
+def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue]) -> TapedLoop:
+    """The forward scan of a pair: in mode none a loop pushing each step's
+    residuals at tape slot i; otherwise the schedule's forward phase, with
+    the tape and the snapshots in buffers the reverse phase reads."""
+    checkpoint = _checkpoint(op)
+    spec = str(checkpoint)
+    _, outs = op.yielded()
+    count = op.attributes[autodiff.TAPE_ATTR].value.data
+    entries = list(outs)[-count:]
+    steps = op.trip_count
+    state_bytes, entry_bytes = _bytes(op.finals), _bytes(entries)
+    try:
+        schedule = checkpoint.schedule(steps, state_bytes, entry_bytes)
+    except ValueError as error:
+        _fail(f"checkpoint {spec}: {error}", at=op)
+    counts = simulate(schedule)  # also checks it
+    capacity = steps if spec == "none" else counts.peak_tape
+    finals, temps, invariants = _scan_state(lw, op, dest)
+    stacked = _stacked(lw, list(op.ys)[:-count], dest)
+    tapes = [lw.alloc(MemRefType(_element_type(v), [capacity, *_shape(v)])) for v in entries]
+    snapshots = [lw.alloc(MemRefType(_element_type(v), [schedule.snapshots, *_shape(v)]))
+                 for v in op.finals] if schedule.snapshots else []
+    lw.taped_loops += 1
+    lw.checkpoint_figures["tape_bytes"] += capacity * entry_bytes
+    lw.checkpoint_figures["snapshot_bytes"] += schedule.snapshots * state_bytes
+    lw.checkpoint_figures["recomputed_steps"] += counts.advanced + counts.taped - steps
+    outputs = [*stacked, *[None] * count]
+    if spec == "none":
+        with _loop(lw, steps) as iv:
+            slot = Affine(0, ((iv, 1),))
+            _lower_step(lw, op, _step_index(op, iv), finals, temps, invariants, outputs, push=(tapes, slot))
+    else:
+        _schedule(lw, op, spec, "forward", state_bytes, entry_bytes, finals, snapshots, {
+            "advance": lambda step, slot: _lower_step(lw, op, step, finals, temps, invariants, outputs),
+            "taped": lambda step, slot: _lower_step(
+                lw, op, step, finals, temps, invariants, outputs, push=(tapes, slot)),
+        })
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=False) if b is not None)
+    return TapedLoop(op, spec, temps, invariants, tapes, snapshots)
+
+
+def _reverse_half(
+    lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue], taped: TapedLoop
+) -> None:
+    """The reverse scan of a pair: in mode none a reversed loop popping tape
+    slot i; otherwise the schedule's reverse phase, which recomputes the
+    forward scan's states into a state of its own (the forward scan's final
+    carries stay as they are) and runs this scan's steps as its adjoints."""
+    fwd = taped.forward
+    finals, temps, invariants = _scan_state(lw, op, dest)
+    stacked = _stacked(lw, op.ys, dest)
+    if taped.checkpoint == "none":
+        with _loop(lw, op.trip_count) as iv:
+            step = _step_index(op, iv)
+            slot = step.scaled(-1).shifted(op.trip_count - 1) if fwd.is_reverse else step  # where it was pushed
+            _lower_step(lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot))
+    else:
+        state = [lw.alloc(_memref(v.type)) for v in fwd.finals]
+        count = len(taped.tapes)
+        fwd_outputs = [None] * len(fwd.ys)
+        _schedule(lw, fwd, taped.checkpoint, "reverse", _bytes(fwd.finals),
+                  _bytes(list(fwd.yielded()[1])[-count:]), state, taped.snapshots, {
+            "advance": lambda step, slot: _lower_step(
+                lw, fwd, step, state, taped.temps, taped.invariants, fwd_outputs),
+            "taped": lambda step, slot: _lower_step(
+                lw, fwd, step, state, taped.temps, taped.invariants, fwd_outputs, push=(taped.tapes, slot)),
+            "adjoint": lambda step, slot: _lower_step(
+                lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot)),
+        })
+    lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=True) if b is not None)
+
+
+def _schedule(
+    lw: FunctionLowering, fwd: array.ScanOp, spec: str, phase: str, state_bytes: int, entry_bytes: int,
+    state: Sequence[SSAValue], snapshots: Sequence[SSAValue],
+    steps: dict[str, Callable[[Affine, Affine], None]],
+) -> None:
+    """An `autodiff.schedule` for one phase: `steps[name](data index, tape
+    slot)` lowers the advance, taped and adjoint regions; the store and
+    restore regions copy `state` to and from `snapshots`."""
+    op = autodiff.ScheduleOp(spec, phase, fwd.trip_count, state_bytes, entry_bytes)
+    lw.insert(op)
+    saved = lw.insertion_point
+    for (name, _), region in zip(autodiff.SCHEDULE_REGIONS, op.regions, strict=True):
+        block = region.block
+        lw.insertion_point = InsertPoint.before(block.last_op)
+        ivs = [_push_iv(lw, arg) for arg in block.args]
+        for arg, hint in zip(block.args, ("slot",) if name in ("store", "restore") else ("step", "slot")):
+            arg.name_hint = hint
+        if name in ("store", "restore") and snapshots:
+            slot = Affine(0, ((ivs[0], 1),))
+            for buffer, snapshot in zip(state, snapshots, strict=True):
+                source, target = (buffer, snapshot) if name == "store" else (snapshot, buffer)
+                lw.for_each(_shape(buffer), lambda idx, s=source, t=target: lw.store(
+                    lw.load(s, (slot, *idx) if s is snapshot else idx), t, (slot, *idx) if t is snapshot else idx))
+        elif name in steps:
+            steps[name](_step_index(fwd, ivs[0]), Affine(0, ((ivs[1], 1),)) if len(ivs) == 2 else ZERO)
     lw.insertion_point = saved
-    lw.buffers.update(zip(op.finals, finals, strict=True))
-    lw.buffers.update(zip(op.ys, stacked, strict=True))
 
 
 def lower_function(
@@ -989,6 +1274,9 @@ def lower_function(
     fn.arg_attrs = arg_attrs
     fn.res_attrs = None
     fn.attributes[loops.NUM_INPUTS_ATTR] = IntegerAttr(len(in_types), i64)
+    if lw.taped_loops:
+        for key, value in lw.checkpoint_figures.items():
+            fn.attributes[CHECKPOINT_FIGURES[key]] = IntegerAttr(value, i64)
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,10 @@ pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
 `c.pack` on the same pointers; a `loops.for` with `threads N` gets
 `#pragma omp parallel for num_threads(N) schedule(static)` (behind
 `#ifdef _OPENMP`) and `loops.thread_id` becomes `c.thread_num`; a `loops.matmul` that `tile-matmul` did not block becomes a plain
-i-k-j loop nest (`naive_matmul`), so tiling stays optional. Afterwards no
+i-k-j loop nest (`naive_matmul`), so tiling stays optional. An
+`autodiff.push`/`autodiff.pop` is the copy loop of one tape entry
+(`tape_copy`); an `autodiff.schedule` a `c.schedule` with the same regions
+(printed as a `static const` table of actions and a switch loop). Afterwards no
 `loops`, `arith`, `math` or `func` op and no memref type is left; anything
 that cannot be lowered fails the pass, naming the op.
 """
@@ -54,7 +57,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dialects import c, loops
+from gradc.dialects import autodiff, c, loops
 
 WORKSPACE_ALIGN = loops.WORKSPACE_ALIGN
 OPENMP_MACRO = "_OPENMP"
@@ -229,6 +232,27 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
         j, inner = loop(n, row)
         value = emit(loops.LoadOp(op.out, [*b, i, j]), inner)
         emit(loops.StoreOp(op.apply_epilogue(value, [*b, i, j], inner), op.out, [*b, i, j]), inner)
+    return nest
+
+
+def tape_copy(op: autodiff.TapeCopyOp) -> Block:
+    """The loops-level copy of one tape entry: entry[idx] to tape[slot, idx]
+    (push) or back (pop)."""
+    typ = op.entry.type
+    assert isinstance(typ, MemRefType)
+    nest = Block()
+    at = InsertPoint.at_end(nest)
+    indices: list[SSAValue] = []
+    for size in typ.get_shape():
+        loop = loops.ForOp(0, size)
+        Rewriter.insert_op(loop, at)
+        indices.append(loop.induction_var)
+        at = InsertPoint.before(loop.body.block.last_op)
+    entry, slot = (op.entry, indices), (op.tape, [op.slot, *indices])
+    (src, src_idx), (dst, dst_idx) = (entry, slot) if isinstance(op, autodiff.PushOp) else (slot, entry)
+    value = loops.LoadOp(src, src_idx)
+    Rewriter.insert_op(value, at)
+    Rewriter.insert_op(loops.StoreOp(value, dst, dst_idx), at)
     return nest
 
 
@@ -429,6 +453,10 @@ class _FunctionLowering:
             loops.MatmulOp: self.lower_matmul,
             loops.MicrokernelOp: self.lower_microkernel,
             loops.PackOp: self.lower_pack,
+            autodiff.PushOp: self.lower_tape_copy,
+            autodiff.PopOp: self.lower_tape_copy,
+            autodiff.ScheduleOp: self.lower_schedule,
+            autodiff.ScheduleYieldOp: lambda o: None,
         }.get(kind)
 
     def simple(self, op: Operation, new: Callable[..., Operation]) -> None:
@@ -566,6 +594,24 @@ class _FunctionLowering:
             self.fail(f"loops.store writes to read-only buffer %{ptr.name_hint}", at=op)
         self.block.add_op(c.StoreOp(self.operand(op.value), ptr, index))
 
+
+    def lower_tape_copy(self, op: autodiff.TapeCopyOp) -> None:
+        """A push or pop: its copy loop nest, lowered like any other."""
+        nest = tape_copy(op)
+        self.lower_block(nest)
+        nest.erase(safe_erase=False)
+
+    def lower_schedule(self, op: autodiff.ScheduleOp) -> None:
+        """The same schedule in `c`, each region's body lowered into its own."""
+        new = c.ScheduleOp(op.spec)
+        self.block.add_op(new)
+        outer = self.block
+        for old, region in zip(op.regions, new.regions, strict=True):
+            for a, b in zip(old.block.args, region.block.args, strict=True):
+                self.bind(a, b)
+            self.block = region.block
+            self.lower_block(old.block)
+        self.block = outer
 
     def lower_matmul(self, op: loops.MatmulOp) -> None:
         """An untiled matmul: its reference loop nest, lowered like any other."""

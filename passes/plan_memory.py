@@ -374,8 +374,22 @@ def _checked_in_place(ops: list[Operation], *pair: tuple[loops.AllocOp, set[SSAV
 
 
 def memory_figures(f: func.FuncOp) -> dict[str, int]:
-    """The function's memory figures: as plan-memory recorded them, or, for
-    an unplanned function, with the workspace laid out one buffer after the
+    """The function's memory figures (see `_layout_figures`) and, for a
+    function with taped loops (a scan's VJP), what lower-array-to-loops
+    recorded about them: `tape_bytes`, `snapshot_bytes`, `recomputed_steps`."""
+    from gradc.passes.lower_array_to_loops import CHECKPOINT_FIGURES
+
+    figures = _layout_figures(f)
+    for key, name in CHECKPOINT_FIGURES.items():
+        attr = f.attributes.get(name)
+        if isinstance(attr, IntegerAttr):
+            figures[key] = attr.value.data
+    return figures
+
+
+def _layout_figures(f: func.FuncOp) -> dict[str, int]:
+    """The workspace figures as plan-memory recorded them, or, for an
+    unplanned function, with the workspace laid out one buffer after the
     other (as lower-loops-to-c does then)."""
     if all(attr in f.attributes for attr in FIGURES.values()):
         figures = {}

@@ -10,8 +10,8 @@ hand (max |g - g_ref| / max |g_ref| <= 1e-10 passes).
 - gradc every=sqrt(T): the same with `checkpoint="every=K"`, K = round(sqrt(T));
   gradc binomial s=16: `checkpoint="binomial(snapshots=16)"` (the revolve
   schedule; at T=10000 each step runs at most 5 times, 44,015 untaped steps
-  besides the 10,000 taped ones, for 16 states of 512 B). Both are skipped
-  while `gradc.grad` has no `checkpoint=`.
+  besides the 10,000 taped ones, for 16 states of 512 B). The rows note the
+  tape and snapshot bytes and the recomputed steps gradc reports.
 - jax: `jax.jit(jax.grad(loss))` over `lax.scan`; "jax checkpoint": the same
   with `jax.checkpoint` on the scan body.
 - torch: eager autograd over a Python loop, `backward()`.
@@ -218,12 +218,7 @@ def _gradc(gradc: Any, system: str, w: np.ndarray, x0: np.ndarray, steps: int) -
         return gnp.sum(x * x)
 
     option = checkpoint_option(system, steps)
-    try:
-        grad = gradc.grad(loss, checkpoint=option) if option != "none" else gradc.grad(loss)
-    except TypeError as err:
-        if "checkpoint" not in str(err):
-            raise
-        raise Skip(f"not implemented: gradc.grad has no checkpoint= yet (row wants checkpoint={option!r})") from None
+    grad = gradc.grad(loss, checkpoint=option)
     try:
         memory = gradc.lower(grad, w, x0).memory
     except gradc.GradcError as err:

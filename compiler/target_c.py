@@ -578,7 +578,7 @@ def dot_microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     if main < k:
         lines += [f"{INDENT}{scalar} tail{r} = 0;" for r in range(m)]
         lines.append(f"{INDENT}for (int64_t p = {main}; p < {k}; ++p) {{")
-        lines += [f"{INDENT * 2}tail{r} += a[p + {r * ars}] * b[p];" for r in range(m)]
+        lines += [f"{INDENT * 2}tail{r} += a[p{f' + {r * ars}' if r * ars else ''}] * b[p];" for r in range(m)]
         lines.append(f"{INDENT}}}")
     first = 0
     for group in groups:

@@ -6,8 +6,10 @@ and the loops IR shows which kernels hold dot products along k."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from itertools import product
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,17 +102,16 @@ class Product:
 
 def products() -> list[Product]:
     """Matrix-vector (n = 1), vector-matrix (m = 1) and rank-1 (k = 1)
-    products: the two other sizes from SIZES in pairs (a size against its
-    neighbours and against 1 and 300), every transpose, the modes in turn."""
-    pairs = sorted({(x, y) for i, x in enumerate(SIZES)
-                    for y in (SIZES[i - 1], SIZES[(i + 5) % len(SIZES)], 1, 300)})
+    products, the two other sizes from SIZES in pairs (a size against its
+    neighbour and against one further on); the shapes take the twelve
+    combinations of transposes and modes in turn."""
+    pairs = {(x, y) for i, x in enumerate(SIZES) for y in (SIZES[i - 1], SIZES[(i + 5) % len(SIZES)])}
     shapes = {(1, 1, 1)}
     for x, y in pairs:
         shapes |= {(x, 1, y), (1, x, y), (x, y, 1)}
-    out = []
-    for index, ((m, n, k), (ta, tb)) in enumerate(product(sorted(shapes), product((False, True), repeat=2))):
-        out.append(Product(m, n, k, ta, tb, MODES[index % len(MODES)]))
-    return out
+    combinations = list(product((False, True), (False, True), MODES))
+    return [Product(m, n, k, *combinations[index % len(combinations)])
+            for index, (m, n, k) in enumerate(sorted(shapes))]
 
 
 PRODUCTS = products()
@@ -162,3 +163,20 @@ def test_vector_matrix_product_with_b_transposed_is_dots_over_b_rows() -> None:
     in dot tiles, no packed copy of B^T."""
     tiles = kernels(Product(1, 40, 33, False, True, "overwrite"), "tile-matmul{vector-bytes=64 mr=8 nr=16}")
     assert {(op.value_of("m"), op.value_of("k"), op.dot is not None) for op in tiles} == {(8, 33, True)}
+
+
+@pytest.mark.parametrize("dtype", ["f32", "f64"])
+def test_dot_kernels_are_warning_free(tmp_path: Path, dtype: str) -> None:
+    """Dot tiles with a k tail, row groups of 8 + 4 + 1, one row with
+    several accumulator sets, accumulating: clean under -std=c99 -pedantic
+    -Wall -Wextra."""
+    cases = [Product(13, 1, 37, False, False, "accumulate"), Product(1, 40, 33, False, True, "overwrite"),
+             Product(64, 1, 64, False, False, "overwrite")]
+    module = Parser(make_context(), "".join(p.function(dtype) for p in cases)).parse_module()
+    run_pipeline(module, "tile-matmul{vector-bytes=64},lower-loops-to-c")
+    source = print_c_source(module)
+    assert source.count("_dot(const") >= 3 and "tail4" in source
+    (tmp_path / "k.c").write_text(source)
+    done = subprocess.run(["cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "k.c"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -28,6 +28,12 @@ op(B)^T op(A)^T: the tall side fills the vectors and A^T's rows are read in
 place; C^T goes to a small temporary and is transposed into C (with one
 column, C^T is C).
 
+A product with one column whose A runs along k (y = A x, A row-major) has
+no lanes along n to fill: its tiles are `dot` microkernels, m rows each
+holding a dot product in vectors along k, summed across the lanes at the end
+(a row times B^T, B stored [n, k], is computed as C^T = B a^T, the same way).
+Such tiles read A and x in place.
+
 Edges are narrower tiles, never scalar code over the matrix: a tile row of
 n elements is whole vectors then power-of-two narrower ones (n = 10 with 16
 lanes: 8 + 2), so every access is exact and nothing is padded; a tile with

@@ -489,7 +489,8 @@ class MatmulTiler:
         """One register tile; a one-column tile whose A and B run along k
         (y = A x with A's rows contiguous) holds its rows' dot products in
         vectors along k (`dot`), when k fills a vector: with lanes along n
-        it would be scalar code (8x faster for 64 x 64 f64 on AVX-512)."""
+        it would be scalar code (64 x 64 f64 on AVX-512, in a C harness:
+        1.18 us -> 0.13 us per product)."""
         dot = n == 1 and a_strides[1] == 1 and b_k_stride == 1 and k >= self.t.lanes
         self.e.emit(loops.MicrokernelOp(
             (a[0], self.e.index(a[1])), (b[0], self.e.index(b[1])),
@@ -576,7 +577,7 @@ class MatmulTiler:
         at every step, which no prefetcher follows)."""
         t, m, n, k = self.t, self.m, self.n, self.k
         panels = None
-        if self.b.col_stride != 1 and n > 1:  # B^T: its rows are not along n
+        if self.b.col_stride != 1 and n > 1:  # B^T: its rows are not along n (one column is contiguous)
             size = _round_up(n, t.nr) * k
             placement = "stack" if size * self.element_bytes <= t.stack_bytes else "workspace"
             panels = self.alloc(size, "b_panels", placement)

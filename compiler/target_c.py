@@ -432,7 +432,24 @@ def microkernel_name(op: c.MicrokernelOp) -> str:
         f"gradc_microkernel_{op.element_type}x{v('lanes')}_"
         f"{v('m')}x{v('n')}x{v('k')}_a{v('a_row_stride')}_{v('a_k_stride')}_"
         f"b{v('b_k_stride')}_c{v('c_row_stride')}" + ("_acc" if op.accumulate is not None else "")
+        + ("_dot" if op.dot is not None else "")
     )
+
+
+def dot_width(op: c.MicrokernelOp) -> int:
+    """Lanes of a dot tile's vectors: `lanes`, or the widest power of two
+    that fits in k when k is shorter."""
+    k, width = op.value_of("k"), op.value_of("lanes")
+    while width > k:
+        width //= 2
+    return width
+
+
+def kernel_vector_widths(op: c.MicrokernelOp) -> list[int]:
+    """The vector widths (> 1) a micro-kernel's definition declares, widest first."""
+    if op.dot is not None:
+        return [1 << e for e in range(dot_width(op).bit_length() - 1, 0, -1)]
+    return sorted(set(vector_widths(op.value_of("n"), op.value_of("lanes"))) - {1}, reverse=True)
 
 
 MIN_ACCUMULATORS = 8
@@ -449,6 +466,8 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     broadcasts). Every load and store is exactly the tile, through
     `__builtin_memcpy` (any alignment; no vector crosses a function
     boundary, so the ABI never depends on the target's vector registers)."""
+    if op.dot is not None:
+        return dot_microkernel_definition(op)
     v = op.value_of
     m, n, k, lanes = v("m"), v("n"), v("k"), v("lanes")
     ars, aks, bks, crs = v("a_row_stride"), v("a_k_stride"), v("b_k_stride"), v("c_row_stride")
@@ -542,6 +561,136 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
         for q in range(len(widths)):
             lines.append(INDENT + store(q, acc(0, r, q), str(r * crs + starts[q])))
     lines.append("}")
+    return lines
+
+
+def dot_microkernel_definition(op: c.MicrokernelOp) -> list[str]:
+    """The function a `dot` `c.microkernel` (n = 1, A and B along k) calls.
+    Row r accumulates A's row times B's column in vectors of `dot_width`
+    lanes (`acc{set}_{r}`; several sets when there are fewer rows than
+    MIN_ACCUMULATORS), and the k % width elements left over in a scalar
+    (`tail{r}`). Rows are then summed across lanes in groups of
+    `vector_widths(m, width)`: log2(group) rounds of two-vector shuffles add
+    neighbouring lanes of two rows' vectors into one (after the rounds, lane
+    l holds a part of row l % group), then halving folds the vector down to
+    the group's width, lane i the sum of row i. One vector store (or add)
+    per group when C's rows are contiguous. The order of every addition is
+    fixed by the shape, so results are the same on every call."""
+    v = op.value_of
+    m, k, ars, crs = v("m"), v("k"), v("a_row_stride"), v("c_row_stride")
+    width = dot_width(op)
+    scalar = c_type_name(op.element_type)
+    vector = scalar if width == 1 else vector_type_name(op.element_type, width)
+    chunks = k // width
+    main = chunks * width
+    sets = max(1, min(chunks, -(-MIN_ACCUMULATORS // m)))
+    accumulate = op.accumulate is not None
+
+    def acc(s: int, r: int) -> str:
+        return f"acc{s}_{r}" if sets > 1 else f"acc{r}"
+
+    def load(name: str, base: str, p: str | None, constant: int) -> str:
+        """`name` = the `width` elements at base[p + constant]."""
+        index = " + ".join(([p] if p is not None else []) + ([str(constant)] if constant or p is None else []))
+        if width == 1:
+            return f"const {scalar} {name} = {base}[{index}];"
+        pointer = base if index == "0" else f"{base} + {index}"
+        return f"{vector} {name}; __builtin_memcpy(&{name}, {pointer}, sizeof {name});"
+
+    def chunk(p: str | None, p_offset: int, s: int, depth: int) -> list[str]:
+        pad = INDENT * depth
+        lines = [pad + load("b0", "b", p, p_offset)]
+        for r in range(m):
+            lines.append(pad + load(f"a{r}", "a", p, p_offset + r * ars))
+            lines.append(f"{pad}{acc(s, r)} += a{r} * b0;")
+        return lines
+
+    lines = [
+        f"/* C[{m} x 1] {'+' if accumulate else ''}= A[{m} x {k}] B[{k} x 1]: A row stride {ars}, "
+        f"C row stride {crs}; dot products in vectors of {width} along k. */",
+        f"static inline void {microkernel_name(op)}(const {scalar} *restrict a, "
+        f"const {scalar} *restrict b, {scalar} *restrict c) {{",
+    ]
+    groups = vector_widths(m, width)
+    if max(groups) > 1:  # the shuffle masks of _sum_rows
+        index = "int64_t" if isinstance(op.element_type, Float64Type) else "int32_t"
+        size = width * (8 if isinstance(op.element_type, Float64Type) else 4)
+        lines.append(f"{INDENT}typedef {index} mask __attribute__((vector_size({size})));")
+    for s in range(sets):
+        lines += [f"{INDENT}{vector} {acc(s, r)} = {'0' if width == 1 else '{0}'};" for r in range(m)]
+    rounds = chunks - chunks % sets
+    if rounds > sets:
+        lines.append(f"{INDENT}for (int64_t p = 0; p < {rounds * width}; p += {sets * width}) {{")
+        for s in range(sets):
+            lines += [f"{INDENT * 2}{{", *chunk("p", s * width, s, 3), f"{INDENT * 2}}}"]
+        lines.append(f"{INDENT}}}")
+    else:
+        rounds = 0
+    for j in range(rounds, chunks):
+        lines += [f"{INDENT}{{", *chunk(None, j * width, j % sets, 2), f"{INDENT}}}"]
+    for r in range(m):
+        if sets > 1:
+            lines.append(f"{INDENT}{acc(0, r)} += {' + '.join(acc(s, r) for s in range(1, sets))};")
+    if main < k:
+        lines += [f"{INDENT}{scalar} tail{r} = 0;" for r in range(m)]
+        lines.append(f"{INDENT}for (int64_t p = {main}; p < {k}; ++p) {{")
+        lines += [f"{INDENT * 2}tail{r} += a[p{f' + {r * ars}' if r * ars else ''}] * b[p];" for r in range(m)]
+        lines.append(f"{INDENT}}}")
+    first = 0
+    for group in groups:
+        lines += _sum_rows(op, [acc(0, first + i) for i in range(group)], width, f"g{first}")
+        total = f"g{first}"
+        for i in range(group):
+            row = first + i
+            lane = total if group == 1 else f"{total}[{i}]"
+            value = f"{lane} + tail{row}" if main < k else lane
+            if group > 1 and main == k and crs == 1:
+                continue
+            lines.append(f"{INDENT}c[{row * crs}] {'+' if accumulate else ''}= {value};")
+        if group > 1 and main == k and crs == 1:
+            target = f"c + {first}" if first else "c"
+            if accumulate:
+                lines.append(f"{INDENT}{{ {vector_type_name(op.element_type, group)} old; "
+                             f"__builtin_memcpy(&old, {target}, sizeof old); {total} += old; }}")
+            lines.append(f"{INDENT}__builtin_memcpy({target}, &{total}, sizeof {total});")
+        first += group
+    lines.append("}")
+    return lines
+
+
+def _sum_rows(op: c.MicrokernelOp, rows: list[str], width: int, result: str) -> list[str]:
+    """Declares `result`, a vector of len(rows) lanes (a scalar for one row)
+    whose lane i is the sum of the lanes of the `width`-lane vector rows[i]:
+    shuffle rounds over pairs of rows while there are several, then halving."""
+    lines, current, block, name = [], list(rows), 1, 0
+    while len(current) > 1:
+        lo = [(lane // (2 * block)) * 2 * block + lane % block + (width if lane % (2 * block) >= block else 0)
+              for lane in range(width)]
+        hi = [x + block for x in lo]
+        vector = vector_type_name(op.element_type, width)
+        lines.append(f"{INDENT}const mask {result}_lo{block} = {{{', '.join(map(str, lo))}}}, "
+                     f"{result}_hi{block} = {{{', '.join(map(str, hi))}}};")
+        following = []
+        for a, b in zip(current[::2], current[1::2]):
+            name += 1
+            lines.append(f"{INDENT}const {vector} {result}_{name} = "
+                         f"__builtin_shuffle({a}, {b}, {result}_lo{block}) + "
+                         f"__builtin_shuffle({a}, {b}, {result}_hi{block});")
+            following.append(f"{result}_{name}")
+        current, block = following, 2 * block
+    total, lanes = current[0], width
+    while lanes > len(rows):
+        lanes //= 2
+        half = c_type_name(op.element_type) if lanes == 1 else vector_type_name(op.element_type, lanes)
+        name += 1
+        lines.append(f"{INDENT}{half} {result}_{name}_lo, {result}_{name}_hi; "
+                     f"__builtin_memcpy(&{result}_{name}_lo, &{total}, sizeof {result}_{name}_lo); "
+                     f"__builtin_memcpy(&{result}_{name}_hi, (const char *)&{total} + sizeof {result}_{name}_lo, "
+                     f"sizeof {result}_{name}_hi);")
+        lines.append(f"{INDENT}const {half} {result}_{name} = {result}_{name}_lo + {result}_{name}_hi;")
+        total = f"{result}_{name}"
+    kind = c_type_name(op.element_type) if len(rows) == 1 else vector_type_name(op.element_type, len(rows))
+    lines.append(f"{INDENT}{kind} {result} = {total};")
     return lines
 
 
@@ -688,8 +837,7 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
                 kernels.setdefault(f"gradc_transpose_{op.element_type}", transpose_definition(op.element_type))
                 kernels.setdefault(pack_name(op), pack_definition(op))
             if isinstance(op, c.MicrokernelOp):
-                widths = set(vector_widths(op.value_of("n"), op.value_of("lanes"))) - {1}
-                for width in sorted(widths, reverse=True):
+                for width in kernel_vector_widths(op):
                     types.setdefault(vector_type_name(op.element_type, width),
                                      vector_type_definition(op.element_type, width))
                 kernels.setdefault(microkernel_name(op), microkernel_definition(op))

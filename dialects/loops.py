@@ -600,6 +600,12 @@ class MicrokernelParameters(_StaticParameters, abc.ABC):
     b_k_stride = prop_def(IntegerAttr[I64])
     c_row_stride = prop_def(IntegerAttr[I64])
     accumulate = opt_prop_def(UnitAttr)
+    dot = opt_prop_def(UnitAttr)
+    """Lanes along k (only with n = 1): each row of the tile is a dot
+    product held in vectors of A's row and B's column through the k loop,
+    summed across the lanes at the end. A one-column tile has no lanes along
+    n to fill; its operands must then run along k (a_k_stride = b_k_stride
+    = 1)."""
     assembly_format = (
         "$a `[` $a_offset `]` `,` $b `[` $b_offset `]` `,` $c `[` $c_offset `]` "
         "attr-dict `:` type($a) `,` type($b) `,` type($c)"
@@ -618,10 +624,13 @@ class MicrokernelParameters(_StaticParameters, abc.ABC):
         c: tuple[SSAValue | Operation, SSAValue | Operation],
         parameters: Mapping[str, int],
         accumulate: bool = False,
+        dot: bool = False,
     ):
         props: dict[str, Attribute] = {name: _i64(parameters[name]) for name in self.PARAMETERS}
         if accumulate:
             props["accumulate"] = UnitAttr()
+        if dot:
+            props["dot"] = UnitAttr()
         super().__init__(operands=[a[0], a[1], b[0], b[1], c[0], c[1]], properties=props)
 
     @property
@@ -645,6 +654,11 @@ class MicrokernelParameters(_StaticParameters, abc.ABC):
         if m > 1 and crs < n:
             raise VerifyException(
                 f"{self.name}: rows of the C tile overlap (c_row_stride {crs} < n {n})"
+            )
+        if self.dot is not None and (n != 1 or aks != 1 or bks != 1):
+            raise VerifyException(
+                f"{self.name}: a dot tile has n = 1 and runs along k in A and B "
+                f"(n {n}, a_k_stride {aks}, b_k_stride {bks})"
             )
 
 

@@ -627,7 +627,8 @@ class _FunctionLowering:
         c_ptr = operands[2][0]
         if isinstance(c_ptr.type, c.PtrType) and c_ptr.type.const:
             self.fail(f"loops.microkernel writes to read-only buffer %{c_ptr.name_hint}", at=op)
-        self.block.add_op(c.MicrokernelOp(*operands, op.parameters, op.accumulate is not None))
+        self.block.add_op(c.MicrokernelOp(
+            *operands, op.parameters, op.accumulate is not None, op.dot is not None))
 
     def lower_pack(self, op: loops.PackOp) -> None:
         (src, _), (dst, _) = self.buffers[op.src], self.buffers[op.dst]

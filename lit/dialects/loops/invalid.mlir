@@ -158,3 +158,11 @@ func.func @one_thread() {
   }
   func.return
 }
+
+// -----
+
+func.func @dot_two_columns(%a: memref<64xf64>, %b: memref<16xf64>, %c: memref<8xf64>, %i: index) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.microkernel: a dot tile has n = 1 and runs along k in A and B (n 2, a_k_stride 1, b_k_stride 2)
+  loops.microkernel %a[%i], %b[%i], %c[%i] {m = 4 : i64, n = 2 : i64, k = 8 : i64, lanes = 8 : i64, a_row_stride = 8 : i64, a_k_stride = 1 : i64, b_k_stride = 2 : i64, c_row_stride = 2 : i64, dot} : memref<64xf64>, memref<16xf64>, memref<8xf64>
+  func.return
+}

@@ -11,7 +11,10 @@ stack frame outside gradc's own folders.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sys
+import sysconfig
 import types
 from pathlib import Path
 
@@ -29,13 +32,21 @@ def _is_gradc_file(filename: str) -> bool:
     )
 
 
+# Python's own library and installed packages (xDSL, NumPy, cffi): frames
+# there between gradc's are not the user's either.
+_LIBRARY_DIRS: tuple[str, ...] = tuple(
+    {str(Path(p).resolve()) + "/" for p in (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])}
+)
+
+
 def user_location() -> str | None:
-    """`file:line` of the innermost stack frame outside gradc (the user's
-    call into gradc), or None if there is none."""
+    """`file:line` of the innermost stack frame outside gradc and outside
+    Python's library and installed packages (the user's call into gradc),
+    or None if there is none."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not _is_gradc_file(filename):
+        if not _is_gradc_file(filename) and not filename.startswith(_LIBRARY_DIRS) and not filename.startswith("<frozen"):
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None
@@ -88,7 +99,20 @@ class TraceIndexError(_Located, IndexError):
 
 
 class PipelineError(GradcError, ValueError):
-    """A pass pipeline names an unknown pass or gives a pass bad options."""
+    """A pass pipeline names an unknown pass or gives a pass bad options, or
+    a pass cannot compile the program as asked (e.g. a checkpoint budget
+    that does not hold one state of the loop it is for)."""
+
+
+def op_location(op: Any) -> str | None:
+    """`file:line` of an op traced from the user's code (a FileLineColLoc),
+    else None."""
+    from xdsl.dialects.builtin import FileLineColLoc
+
+    loc = getattr(op, "location", None)
+    if isinstance(loc, FileLineColLoc):
+        return f"{loc.filename.data}:{loc.line.data}"
+    return None
 
 
 __all__ = [
@@ -97,6 +121,7 @@ __all__ = [
     "TraceTypeError",
     "TraceIndexError",
     "PipelineError",
+    "op_location",
     "user_location",
     "without_gradc_frames",
 ]

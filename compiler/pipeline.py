@@ -22,10 +22,11 @@ from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.transforms import get_all_passes as xdsl_passes
+from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dense import numpy_dtype
 from gradc.dialects import get_all_dialects as gradc_dialects
-from gradc.errors import PipelineError
+from gradc.errors import PipelineError, op_location, user_location
 from gradc.limits import SizeLimitError, check_sizes
 from gradc.passes import get_all_passes as gradc_passes
 from gradc.passes.lower_loops_to_c import MATH_CHOICES
@@ -170,8 +171,18 @@ def _check_sizes(previous: ModulePass | None, module: ModuleOp, following: Modul
 
 
 def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
-    """Apply `passes` to `module` in place and return it."""
-    parse_pipeline(passes).apply(make_context(), module)
+    """Apply `passes` to `module` in place and return it. A pass that fails
+    raises a PipelineError with its message (not xDSL's dump of the module),
+    located at the op it failed on when the pass says which (`error.op`)
+    and that op has a source location, else at the user's line that asked
+    for the compilation."""
+    pipeline = parse_pipeline(passes)
+    try:
+        pipeline.apply(make_context(), module)
+    except PassFailedException as err:
+        message = str(err.args[0] if err.args else err).splitlines()[0]
+        where = op_location(getattr(err, "op", None)) or user_location()
+        raise PipelineError(message, location=where) from None
     return module
 
 

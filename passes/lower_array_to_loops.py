@@ -791,6 +791,7 @@ def _fail(message: str, at: Operation | None = None) -> NoReturn:
     """Fail the pass; with `at`, the error is located at that op."""
     error = PassFailedException(f"{PASS_NAME}: {message}")
     if at is not None:
+        error.op = at  # for gradc.pipeline.run_pipeline's location
         at.emit_error(str(error), error)
     raise error
 

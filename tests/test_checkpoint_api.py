@@ -226,5 +226,19 @@ def test_bad_checkpoint_attribute_in_ir_is_a_verifier_error(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+def test_a_budget_below_one_state_is_an_error_at_the_users_call():
+    w, x0 = np.eye(8), np.ones(8)
+    fn = gradc.grad(lambda w, x0: loop_loss(w, x0, 10), checkpoint="budget=32")
+    with pytest.raises(GradcError) as info:
+        fn(w, x0)
+    message = str(info.value)
+    assert "a checkpoint budget of 32 bytes does not hold one state of 64 bytes" in message
+    assert message.startswith(__file__) and "\n" not in message  # the line of `fn(w, x0)`, no IR dump
+    np.testing.assert_allclose(
+        gradc.grad(lambda w, x0: loop_loss(w, x0, 10), checkpoint="budget=64")(w, x0),
+        numpy_adjoint(w, x0, 10)[0], rtol=1e-12, atol=1e-14,
+    )
+
+
 def test_checkpoint_error_is_a_gradc_error():
     assert issubclass(TraceError, GradcError)

@@ -345,7 +345,11 @@ BIG_SIZES = (1, 9, 17, 33, 70, 130)
 """Sizes of the `big` programs: past the register tiles and vector widths
 of tile-matmul, and products of more than the 65536 operations that
 parallelize wants before it uses threads."""
-CHECKPOINTS = (None, "none", "every=2", "binomial(snapshots=1)", "budget=64")
+CHECKPOINTS = (None, "none", "every=2", "every=3", "binomial(snapshots=1)", "binomial(snapshots=2)", "recompute", "budget=100000000")
+"""Checkpoint modes of `grad` requests. A budget must hold one state of the
+loop (else lowering rejects it, see tests/test_checkpoint_api.py), so the
+one drawn here is large; tests/test_checkpoint_lowering.py covers budgets
+that force binomial schedules."""
 CAP = 1e3
 """No value grows beyond this bound (in absolute value): growing operations
 are drawn only on values whose product stays below it."""

@@ -37,7 +37,7 @@ from xdsl.dialects.builtin import ModuleOp
 from gradc import pytree
 from gradc.errors import GradcError, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
-from gradc.pipeline import DEFAULT_OPTIONS, Options, function_specs, run_pipeline
+from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs
 from gradc.runtime import CompiledFunction, generate_function, load
 from gradc.tracing import ArgSpec, TracedFunction, trace
 
@@ -447,7 +447,7 @@ class Lowered:
             k = names.index(stage)
             before = self.traced.module if k == 0 else self._module_after(names[k - 1])
             passes = self._stages[k][1]
-            module = run_pipeline(before.clone(), passes) if passes else before
+            module = compile_for_user(before.clone(), passes) if passes else before
             self._modules[stage] = module
         return module
 
@@ -482,7 +482,7 @@ class Lowered:
         if "loops" in self._modules:
             return self._module_after("c")
         # Straight through, without keeping the stages in between.
-        return run_pipeline(self.traced.module.clone(), self.options.pipeline())
+        return compile_for_user(self.traced.module.clone(), self.options.pipeline())
 
     @property
     def stages(self) -> dict[str, str]:

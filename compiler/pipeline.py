@@ -172,18 +172,24 @@ def _check_sizes(previous: ModulePass | None, module: ModuleOp, following: Modul
 
 def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
     """Apply `passes` to `module` in place and return it. A pass that fails
-    raises a PipelineError with its message (not xDSL's dump of the module),
-    located at the op it failed on when the pass says which (`error.op`)
-    and that op has a source location, else at the user's line that asked
-    for the compilation."""
-    pipeline = parse_pipeline(passes)
+    raises xDSL's PassFailedException, whose notes show the module with the
+    failing op marked (what a pass writer wants to see)."""
+    parse_pipeline(passes).apply(make_context(), module)
+    return module
+
+
+def compile_for_user(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
+    """`run_pipeline` for gradc.jit / gradc.lower: a pass that fails raises
+    a PipelineError with its message (not the module dump), located at the
+    op it failed on when the pass says which (`error.op`) and that op has a
+    source location, else at the user's line that asked for the compilation
+    (e.g. a checkpoint budget that does not hold one state of its loop)."""
     try:
-        pipeline.apply(make_context(), module)
+        return run_pipeline(module, passes)
     except PassFailedException as err:
         message = str(err.args[0] if err.args else err).splitlines()[0]
         where = op_location(getattr(err, "op", None)) or user_location()
         raise PipelineError(message, location=where) from None
-    return module
 
 
 def lower_to_c(module: ModuleOp) -> ModuleOp:
@@ -252,6 +258,7 @@ __all__ = [
     "make_context",
     "parse_pipeline",
     "run_pipeline",
+    "compile_for_user",
     "lower_to_c",
     "function_specs",
     "build_c",

@@ -1132,6 +1132,8 @@ class TapedLoop:
 
     forward: array.ScanOp
     checkpoint: str
+    state_bytes: int
+    entry_bytes: int
     temps: list[SSAValue]
     invariants: list[SSAValue]
     tapes: list[SSAValue]
@@ -1176,7 +1178,7 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
                 lw, op, step, finals, temps, invariants, outputs, push=(tapes, slot)),
         })
     lw.buffers.update((r, b) for r, b in zip(op.ys, stacked, strict=False) if b is not None)
-    return TapedLoop(op, spec, temps, invariants, tapes, snapshots)
+    return TapedLoop(op, spec, state_bytes, entry_bytes, temps, invariants, tapes, snapshots)
 
 
 def _reverse_half(
@@ -1196,10 +1198,9 @@ def _reverse_half(
             _lower_step(lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot))
     else:
         state = [lw.alloc(_memref(v.type)) for v in fwd.finals]
-        count = len(taped.tapes)
         fwd_outputs = [None] * len(fwd.ys)
-        _schedule(lw, fwd, taped.checkpoint, "reverse", _bytes(fwd.finals),
-                  _bytes(list(fwd.yielded()[1])[-count:]), state, taped.snapshots, {
+        _schedule(lw, fwd, taped.checkpoint, "reverse", taped.state_bytes, taped.entry_bytes,
+                  state, taped.snapshots, {
             "advance": lambda step, slot: _lower_step(
                 lw, fwd, step, state, taped.temps, taped.invariants, fwd_outputs),
             "taped": lambda step, slot: _lower_step(

@@ -502,7 +502,7 @@ def execute(
 
 
 ADVANCE, STORE, RESTORE, FORWARD, REVERSE = range(5)
-"""Action kinds in a compiled schedule table (`table`)."""
+"""Action kinds in a compiled schedule table (`tables`)."""
 
 
 Row = tuple[int, int, int, int]

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test fuzz fuzz-cli fuzz-programs demo bench clean
+.PHONY: all venv test test-sanitize fuzz fuzz-cli fuzz-programs demo bench clean
 
 all: test
 
@@ -22,6 +22,18 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lit -sv lit examples/gradc-plugin-example/lit
 	$(PY) -m pytest -q -n $(JOBS) tests
+	$(MAKE) --no-print-directory test-sanitize
+
+# The numeric end-to-end tests again, with every function gradc builds
+# compiled under AddressSanitizer and UBSan (-O1, no fast-math; any finding
+# aborts the run): see `python -m gradc.sanitize --help`, docs/reliability.md.
+SANITIZE_TESTS := tests/test_ops.py tests/test_numeric_edges.py tests/test_random_programs.py \
+	tests/test_checkpoint_lowering.py tests/test_scan.py tests/test_scan_reverse.py \
+	tests/test_tile_matmul.py tests/test_matvec.py tests/test_plan_memory.py \
+	tests/test_parallelize.py tests/test_fusion.py tests/test_vector_math.py \
+	tests/test_transforms.py tests/regressions
+test-sanitize: $(STAMP)
+	$(PY) -m gradc.sanitize $(PY) -m pytest -q -n $(JOBS) -p no:cacheprovider $(SANITIZE_TESTS)
 
 # The long fuzzing campaigns (docs/reliability.md): `fuzz` runs both.
 # fuzz-cli mutates the lit inputs and feeds them to gradc-opt: FUZZ_COUNT

@@ -11,6 +11,9 @@ A caller may add a *binding*: extra C compiled into the extension after the
 kernel (with its cffi declarations), for entry points that only the Python
 side uses (see `gradc.runtime.scalar_binding`). It lands in `binding.c`, so
 `kernel.c` and `kernel.h` stay exactly the public ABI that `export_c` writes.
+
+`GRADC_SANITIZE=address,undefined` builds with sanitizers instead of the
+optimized flags (`sanitize_flags`; `python -m gradc.sanitize` sets it up).
 """
 
 from __future__ import annotations
@@ -73,6 +76,24 @@ not be written."""
 
 CHECKSUM_FILE = "library.sha256"
 
+SANITIZE_ENV = "GRADC_SANITIZE"
+SANITIZERS: dict[str, tuple[str, ...]] = {
+    "address": ("address",),
+    # gcc's `undefined` leaves out float-to-int conversions that overflow;
+    # they are UB in C and the vector math converts floats to exponents.
+    "undefined": ("undefined", "float-cast-overflow"),
+}
+"""What `GRADC_SANITIZE=address,undefined` may name, and the -fsanitize
+checks each turns on."""
+SANITIZE_FLAGS: tuple[str, ...] = ("-O1", "-g", "-fno-omit-frame-pointer", "-fno-sanitize-recover=all")
+"""Added to sanitized builds: -O1 keeps the checks cheap without the -O3
+transformations that can fold UB away; every finding aborts the process."""
+_UNSAFE_FLAGS = ("-O", "-ffast-math", "-funsafe-math-optimizations", "-ffinite-math-only",
+                 "-fno-trapping-math", "-fassociative-math", "-freciprocal-math")
+"""Dropped from sanitized builds: optimization levels (replaced by -O1) and
+fast-math options, which let the compiler assume away what the sanitizers
+look for."""
+
 
 class BuildError(Exception):
     """The C compiler rejected generated code (or could not be run)."""
@@ -105,6 +126,49 @@ def compiler_version(command: tuple[str, ...]) -> str:
         ) from err
     lines = (proc.stdout or proc.stderr).splitlines()
     return lines[0] if lines else ""
+
+
+def sanitizers() -> tuple[str, ...]:
+    """The sanitizers `$GRADC_SANITIZE` asks for (comma-separated), checked."""
+    names = tuple(n.strip() for n in os.environ.get(SANITIZE_ENV, "").split(",") if n.strip())
+    unknown = [n for n in names if n not in SANITIZERS]
+    if unknown:
+        raise BuildError(
+            f"{SANITIZE_ENV}={os.environ[SANITIZE_ENV]!r}: unknown sanitizer {unknown[0]!r} "
+            f"(expected a comma-separated subset of {', '.join(SANITIZERS)})"
+        )
+    return names
+
+
+def sanitize_flags(flags: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+    """`flags` for a build under the sanitizers `names` (unchanged if none)."""
+    if not names:
+        return tuple(flags)
+    checks = ",".join(check for name in names for check in SANITIZERS[name])
+    kept = tuple(f for f in flags if not f.startswith(_UNSAFE_FLAGS))
+    return (*kept, *SANITIZE_FLAGS, f"-fsanitize={checks}")
+
+
+def asan_runtime() -> str:
+    """Path of the compiler's ASan runtime, for LD_PRELOAD."""
+    proc = subprocess.run([*compiler_command(), "-print-file-name=libasan.so"],
+                          capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or "libasan.so"
+
+
+def _check_asan_loaded() -> None:
+    """An ASan-built extension loaded into a process without the ASan
+    runtime makes the runtime kill the process; say what to do instead."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return  # not Linux: let the loader decide
+    if "libasan" not in maps:
+        raise BuildError(
+            f"{SANITIZE_ENV}=address needs the ASan runtime loaded first: run Python as "
+            f"`LD_PRELOAD={asan_runtime()} ASAN_OPTIONS=detect_leaks=0 python ...`, "
+            f"or use `python -m gradc.sanitize COMMAND...`"
+        )
 
 
 def resolve_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
@@ -158,7 +222,8 @@ def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[
 
 
 def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[str],
-             command: Sequence[str], binding: Binding | None = None) -> None:
+             command: Sequence[str], binding: Binding | None = None, final: Path | None = None) -> None:
+    """Build in `entry`; `final` is where the entry will be renamed to."""
     (entry / "kernel.c").write_text(source)
     (entry / "kernel.h").write_text(header)
     ffi = cffi.FFI()
@@ -184,6 +249,10 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
     # interposed by it; only the module's init function is exported.
     cmd = [*command, *flags, "-fPIC", "-shared", "-fvisibility=hidden", f"-I{include}",
            wrapper.name, "-o", library.name, "-lm"]
+    if final is not None and any(f.startswith("-g") for f in flags):
+        # Debug info names the entry's final folder (where a debugger finds
+        # kernel.c), not the temporary one: the same build gives the same bytes.
+        cmd.insert(len(command), f"-ffile-prefix-map={entry}={final}")
     try:
         proc = _run_compiler(cmd, entry)
     except OSError as err:
@@ -221,6 +290,16 @@ def _load(path: Path, name: str) -> ModuleType:
     return module
 
 
+def build_flags(flags: Sequence[str] | None, source: str) -> tuple[str, ...]:
+    """The flags `build` compiles `source` with: `resolve_flags`, changed for
+    the sanitizers `$GRADC_SANITIZE` asks for, plus OpenMP when the source
+    has pragmas (see OPENMP_FLAG). Part of the cache key."""
+    flags = sanitize_flags(resolve_flags(flags), sanitizers())
+    if OPENMP_PRAGMA in source and not {OPENMP_FLAG, NO_OPENMP_FLAG} & set(flags):
+        flags = (*flags, OPENMP_FLAG)
+    return flags
+
+
 def build(
     source: str,
     header: str,
@@ -235,9 +314,8 @@ def build(
     missing = [n for n in names if f" {n}(" not in header]
     if missing:
         raise BuildError(f"functions {missing} are not declared in the header")
-    flags = resolve_flags(flags)
-    if OPENMP_PRAGMA in source and not {OPENMP_FLAG, NO_OPENMP_FLAG} & set(flags):
-        flags = (*flags, OPENMP_FLAG)
+    active = sanitizers()
+    flags = build_flags(flags, source)
     command = compiler_command()
     key = cache_key(source, header, flags, command, binding)
     with _build_lock:
@@ -248,6 +326,8 @@ def build(
         entry = root / key
         if not _valid(entry, name):
             _build_entry(root, entry, key, name, source, header, flags, command, binding)
+        if "address" in active:
+            _check_asan_loaded()
         module = _load(_library_path(entry, name), name)
         _loaded[key] = module
         return module
@@ -258,7 +338,7 @@ def _build_entry(root: Path, entry: Path, key: str, name: str, source: str, head
     """Build into a temp dir in the cache, then rename it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=root))
     try:
-        _compile(tmp, name, source, header, flags, command, binding)
+        _compile(tmp, name, source, header, flags, command, binding, final=entry)
     except BuildError as err:
         kept = root / f"failed-{key[:16]}"
         shutil.rmtree(kept, ignore_errors=True)

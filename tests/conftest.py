@@ -55,3 +55,11 @@ def run_in_threads(work: Callable[[int], None], count: int = 4) -> None:
         thread.join()
     if errors:
         raise errors[0]
+
+
+def pytest_report_header() -> str | None:
+    """Say when the generated code is built under sanitizers (make test-sanitize)."""
+    from gradc.build import sanitizers
+
+    active = sanitizers()
+    return f"gradc: generated code built with -fsanitize for {', '.join(active)}" if active else None

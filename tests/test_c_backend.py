@@ -19,7 +19,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from gradc import build as build_mod
-from gradc.build import DEFAULT_FLAGS, BuildError, build, cache_key, resolve_flags
+from gradc.build import DEFAULT_FLAGS, BuildError, build, build_flags, cache_key, resolve_flags
 from gradc.dialects.c import C, c_identifier
 from gradc.dialects import loops
 from gradc.dialects.loops import Loops
@@ -775,7 +775,7 @@ def test_cache_reuses_builds(monkeypatch: pytest.MonkeyPatch, private_cache: Pat
     again = build(source, header, ["cached_exp"])  # from the disk cache
     assert len(calls) == 1
     assert again.lib.cached_exp_work_size() == 0
-    key = cache_key(source, header, resolve_flags(None), build_mod.compiler_command())
+    key = cache_key(source, header, build_flags(None, source), build_mod.compiler_command())
     entry = private_cache / key
     assert (entry / "kernel.c").read_text() == source
     assert (entry / "kernel.h").read_text() == header
@@ -802,7 +802,7 @@ def test_concurrent_builds_share_one_entry(private_cache: Path) -> None:
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    key = cache_key(source, header, resolve_flags(None), build_mod.compiler_command())
+    key = cache_key(source, header, build_flags(None, source), build_mod.compiler_command())
     assert (private_cache / key / "kernel.c").read_text() == source
     assert not [p for p in private_cache.iterdir() if p.name.startswith(".tmp-")]
 

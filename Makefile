@@ -34,13 +34,14 @@ SANITIZE_TESTS := tests/test_ops.py tests/test_numeric_edges.py tests/test_rando
 	tests/test_transforms.py tests/regressions
 test-sanitize: $(STAMP)
 	$(PY) -m gradc.sanitize $(PY) -m pytest -q -n $(JOBS) -p no:cacheprovider $(SANITIZE_TESTS)
+	$(PY) -m gradc.sanitize $(VENV)/bin/lit -s lit/regressions
 
 # The long fuzzing campaigns (docs/reliability.md): `fuzz` runs both.
 # fuzz-cli mutates the lit inputs and feeds them to gradc-opt: FUZZ_COUNT
 # inputs, or FUZZ_SECONDS if set; failing inputs land in tests/fuzz/regressions/.
 # fuzz-programs checks random programs under every pipeline option against
 # the interpreter: GRADC_FUZZ_SECONDS (default 600 here) or
-# GRADC_FUZZ_EXAMPLES; failing programs land in tests/regressions/.
+# GRADC_FUZZ_EXAMPLES; failing programs land in lit/regressions/.
 FUZZ_COUNT ?= 100000
 FUZZ_SEED ?= 0
 fuzz: fuzz-cli fuzz-programs

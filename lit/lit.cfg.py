@@ -41,6 +41,16 @@ for tool in ("gradc-opt", "xdsl-opt", "filecheck"):
             "run `pip install -e '.[test]'` in the venv that runs lit"
         )
 
+# gradc's settings (the build cache, GRADC_SANITIZE) and a sanitized run's
+# runtime preload reach the tests.
+for name, value in os.environ.items():
+    if name.startswith("GRADC_") or name in ("HOME", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        config.environment[name] = value
+
+# `%python FILE.py` runs a Python script with lit's own interpreter (the
+# venv's): lit/regressions/ holds the programs the fuzzer found as scripts.
+config.substitutions.append(("%python", sys.executable))
+
 c_compiler = shutil.which("gcc") or shutil.which("cc")
 if c_compiler is not None:
     config.available_features.add("c-compiler")

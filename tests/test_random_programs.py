@@ -11,9 +11,14 @@ the 32, so that the 48 builds cover every combination; fixed seeds."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from fuzz.programs import COMBINATIONS, batches, check_batch
+from fuzz.programs import COMBINATIONS, batches, check_batch, save_regression
 
 SHARDS, EXAMPLES, BATCH, PER_BATCH = 4, 6, 10, 2
 
@@ -42,3 +47,20 @@ test_random_programs_shard_3 = _shard(3)
 def test_shards_cover_every_combination() -> None:
     used = {k % len(COMBINATIONS) for k in range(SHARDS * EXAMPLES * PER_BATCH)}
     assert used == set(range(len(COMBINATIONS)))
+
+
+def test_a_saved_regression_is_a_runnable_lit_test(tmp_path: Path) -> None:
+    """What the long campaign writes for a failing program: a script with a
+    RUN line that checks the program (here one that passes) under the
+    combinations it failed with and the default one."""
+    program = {"dtype": "float64", "inputs": [(3,), (3,)], "steps": [("mul", 0, 1), ("sum", 2, None, False)],
+               "outputs": [3], "request": "jacrev"}
+    path = save_regression([program], ["tile=False,plan_memory=False,threads=2,math=libm,O0"],
+                           "AssertionError: output 0 ...\nmore", seed=5, folder=tmp_path)
+    text = path.read_text()
+    assert text.startswith("# Found by tests/fuzz/programs.py: AssertionError: output 0 ...\n# RUN: %python %s\n")
+    tests = Path(__file__).resolve().parent
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(tests)})
+    assert proc.returncode == 0, proc.stderr
+    assert "ok under 2 combinations" in proc.stdout

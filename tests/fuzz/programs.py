@@ -55,8 +55,8 @@ Run as a script for a long campaign:
     GRADC_FUZZ_EXAMPLES=500 python tests/fuzz/programs.py   (or GRADC_FUZZ_SECONDS=600)
 
 It prints the counts (programs, batches, option combinations, comparisons,
-failures) and writes each failing program, shrunk by hypothesis, to
-tests/regressions/test_program_<hash>.py.
+failures) and writes each failing program, shrunk by hypothesis, as a lit
+test lit/regressions/program-<hash>.py.
 """
 
 from __future__ import annotations
@@ -749,33 +749,51 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
 # The long campaign
 # ---------------------------------------------------------------------------
 
-REGRESSIONS = Path(__file__).resolve().parent.parent / "regressions"
-
-
 def combination_named(name: str) -> tuple[Options, str]:
     return next(c for c in COMBINATIONS if combination_name(c) == name)
 
 
-def save_regression(programs: Sequence[dict], combos: Sequence[str], error: str, seed: int = 0) -> Path:
-    """`programs` (one, or a batch that fails only together) as a pytest case
-    under tests/regressions/, checked under `combos` (the combinations they
-    failed with) and the default one, on the inputs of `seed`."""
+LIT_REGRESSIONS = Path(__file__).resolve().parents[2] / "lit" / "regressions"
+"""Where failing programs are saved, as lit tests (Python scripts run by
+`# RUN: %python %s`)."""
+
+REGRESSION_HEADER = """\
+# RUN: %python %s
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from fuzz.programs import check_found  # noqa: E402
+
+"""
+
+
+def save_regression(programs: Sequence[dict], combos: Sequence[str], error: str, seed: int = 0,
+                    folder: Path = LIT_REGRESSIONS) -> Path:
+    """`programs` (one, or a batch that fails only together) as a lit test
+    lit/regressions/program-<hash>.py, checked under `combos` (the
+    combinations they failed with) and the default one, on the inputs of
+    `seed`."""
     text = repr(list(programs))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     names = sorted({*combos, combination_name((Options(), "O3"))})
     first = error.strip().splitlines()[0] if error.strip() else "error"
-    path = REGRESSIONS / f"test_program_{digest}.py"
-    REGRESSIONS.mkdir(exist_ok=True)
+    path = folder / f"program-{digest}.py"
+    folder.mkdir(exist_ok=True)
     path.write_text(
-        f'"""Found by tests/fuzz/programs.py: {first[:200]!s}"""\n\n'
-        "from fuzz.programs import check_batch, combination_named\n\n"
-        f"PROGRAMS = {text}\n"
-        f"COMBINATIONS = {names!r}\n"
-        f"SEED = {seed}\n\n\n"
-        f"def test_program_{digest}() -> None:\n"
-        "    check_batch(PROGRAMS, [combination_named(n) for n in COMBINATIONS], SEED)\n"
+        f"# Found by tests/fuzz/programs.py: {first[:200]}\n"
+        + REGRESSION_HEADER
+        + f"check_found({{\n    {f'program_{digest}'!r}: ({text}, {names!r}, {seed}),\n}})\n"
     )
     return path
+
+
+def check_found(cases: dict[str, tuple[list[dict], list[str], int]]) -> None:
+    """Check each saved case `name: (programs, combination names, seed)`:
+    what a lit regression script runs. Raises on the first failure."""
+    for name, (programs, combinations, seed) in cases.items():
+        check_batch(programs, [combination_named(n) for n in combinations], seed)
+        print(f"{name}: ok under {len(combinations)} combinations")
 
 
 def _isolate(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int) -> list[tuple[dict, int, list[str], str]]:

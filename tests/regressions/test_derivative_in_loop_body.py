@@ -3,7 +3,7 @@ fori_loop), alone and differentiated again: the values of the same loop
 run by NumPy with the analytic gradient, and the outer gradient within
 finite differences. (Found by the random-program fuzzer: the call that the
 inner request becomes stayed in the scan body; see
-test_found_derivative_in_loop_body.py for the programs it found.)"""
+lit/regressions/found-derivative-in-loop-body.py for the programs it found.)"""
 
 import numpy as np
 

@@ -1,6 +1,6 @@
 """gcc 12 miscompiles this C (reduced from what gradc generated for a
 jacrev through a fori_loop with plan_memory=False, found by the program
-fuzzer, tests/regressions/test_found_gcc_loop_patterns.py) at -O3
+fuzzer, lit/regressions/found-gcc-loop-patterns.py) at -O3
 -march=native -fno-tree-slp-vectorize on AVX-512 machines: element 3 of
 `t10` must stay 0 (its seed in `k8` is 0), it comes out nonzero. The
 loop-to-memcpy/memset rewrite is what breaks it; gradc's default flags

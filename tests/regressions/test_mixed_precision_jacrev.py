@@ -1,7 +1,7 @@
 """jacrev with float32 arguments and float64 outputs (and the reverse): each
 Jacobian block has its output's dtype, as jacfwd's does, and the values of
 the analytic Jacobian. (Found by the random-program fuzzer; see
-test_found_jacrev_mixed_precision.py for the programs it found.)"""
+lit/regressions/found-jacrev-mixed-precision.py for the programs it found.)"""
 
 import numpy as np
 import pytest

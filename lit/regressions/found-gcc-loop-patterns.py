@@ -1,3 +1,4 @@
+# RUN: %python %s
 """Found by tests/fuzz/programs.py: jacrev through a fori_loop, with
 plan_memory=False at -O3 (the default flags): output 1 came out -1.61
 instead of -1. gcc 12 miscompiles the reverse scan's copy loops over
@@ -9,17 +10,15 @@ The programs the fuzzer found (tests/fuzz/programs.py), each checked
 under the option combinations it failed with and the default one, on the
 inputs it failed on."""
 
-import pytest
+import sys
+from pathlib import Path
 
-from fuzz.programs import check_batch, combination_named
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from fuzz.programs import check_found  # noqa: E402
 
 CASES = {
     # AssertionError: output 1 with tile=False,plan_memory=False,threads=2,math=gradc,O3: max error 0.61 > 1e-10 * 1
     "program_053f12a8f634": ([{'dtype': 'float64', 'inputs': [(), ()], 'steps': [('sub', 1, 0), ('bcast', 1, 0, 1), ('fori', 1, 2), ('bcast', 2, 0, 2), ('bcast', 4, 0, 3)], 'outputs': [6, 2, 4], 'request': 'jacrev'}], ['tile=False,plan_memory=False,threads=2,math=gradc,O3', 'tile=True,plan_memory=True,threads=1,math=gradc,O3'], 2009),
 }
 
-
-@pytest.mark.parametrize("case", CASES)
-def test_found_program(case: str) -> None:
-    programs, combinations, seed = CASES[case]
-    check_batch(programs, [combination_named(n) for n in combinations], seed)
+check_found(CASES)

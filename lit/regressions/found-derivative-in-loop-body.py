@@ -1,3 +1,4 @@
+# RUN: %python %s
 """Found by tests/fuzz/programs.py: a derivative request inside a loop body
 (gradc.grad in a fori_loop) left a func.call in the scan body, which
 neither the final inlining nor the JVP/VJP of the loop handled (nor
@@ -9,9 +10,11 @@ The programs the fuzzer found (tests/fuzz/programs.py), each checked
 under the option combinations it failed with and the default one, on the
 inputs it failed on."""
 
-import pytest
+import sys
+from pathlib import Path
 
-from fuzz.programs import check_batch, combination_named
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from fuzz.programs import check_found  # noqa: E402
 
 CASES = {
     # PassFailedException: @lambda__grad_w0: cannot differentiate 'func.call': it has no vjp rule
@@ -32,8 +35,4 @@ CASES = {
     "program_ff0b037b23c9": ([{'dtype': 'float32', 'inputs': [(2,)], 'steps': [('gd', 0, 0), ('cos', 1), ('reshape', 2, (2,)), ('square', 3)], 'outputs': [4], 'request': 'jacrev'}], ['tile=True,plan_memory=True,threads=1,math=gradc,O3', 'tile=True,plan_memory=True,threads=1,math=libm,O0', 'tile=True,plan_memory=True,threads=1,math=libm,O3'], 9),
 }
 
-
-@pytest.mark.parametrize("case", CASES)
-def test_found_program(case: str) -> None:
-    programs, combinations, seed = CASES[case]
-    check_batch(programs, [combination_named(n) for n in combinations], seed)
+check_found(CASES)

@@ -1,3 +1,4 @@
+# RUN: %python %s
 """Found by tests/fuzz/programs.py: jacrev of a program mixing float32 and
 float64 gave Jacobian blocks in the argument's dtype where the function
 signature (and jacfwd) has the output's (the C got a float buffer for a
@@ -8,9 +9,11 @@ The programs the fuzzer found (tests/fuzz/programs.py), each checked
 under the option combinations it failed with and the default one, on the
 inputs it failed on."""
 
-import pytest
+import sys
+from pathlib import Path
 
-from fuzz.programs import check_batch, combination_named
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from fuzz.programs import check_found  # noqa: E402
 
 CASES = {
     # TypeError: initializer for ctype 'float *' must be a pointer to same type, not cdata 'double[]'
@@ -25,8 +28,4 @@ CASES = {
     "program_c9bdd3b4515a": ([{'dtype': 'float32', 'inputs': [(1,), (1,), (1,)], 'steps': [('bcast', 0, 0, 2), ('softmax', 1, 0)], 'outputs': [4, 3, 2], 'request': 'jacrev', 'input_dtypes': ['float32', 'float32', 'float64']}], ['tile=True,plan_memory=True,threads=1,math=gradc,O3', 'tile=True,plan_memory=True,threads=2,math=gradc,O0', 'tile=True,plan_memory=True,threads=2,math=gradc,O3'], 3000),
 }
 
-
-@pytest.mark.parametrize("case", CASES)
-def test_found_program(case: str) -> None:
-    programs, combinations, seed = CASES[case]
-    check_batch(programs, [combination_named(n) for n in combinations], seed)
+check_found(CASES)

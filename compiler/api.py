@@ -35,6 +35,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from gradc import pytree
+from gradc.dialects.c import c_identifier, is_c_identifier
 from gradc.errors import GradcError, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs
@@ -590,6 +591,12 @@ def export_c(
     if isinstance(fn, JitFunction):
         options = options if options is not None else fn.options
         fn = fn.fn
+    if name is not None and not is_c_identifier(name):
+        # An explicit name is what C callers will write: use it exactly or refuse.
+        raise ValueError(
+            f"export_c: name {name!r} is not a C identifier gradc can use (a keyword, "
+            f"a library or reserved name, or invalid characters); try {c_identifier(name)!r}"
+        )
     try:
         lowered = Lowered(trace(fn, args, name=name), None, Options.make(options))
     except GradcError as err:

@@ -18,6 +18,7 @@ vector extensions (one per distinct shape).
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC
 from collections.abc import Sequence
@@ -69,6 +70,7 @@ from xdsl.parser import AttrParser, Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.traits import (
     HasParent,
+    SymbolTable,
     IsolatedFromAbove,
     IsTerminator,
     MemoryReadEffect,
@@ -89,17 +91,26 @@ C_KEYWORDS = frozenset(
     "auto break case char const continue default do double else enum extern "
     "float for goto if inline int long register restrict return short signed "
     "sizeof static struct switch typedef union unsigned void volatile while "
-    "_Bool _Complex _Imaginary bool true false".split()
+    "_Bool _Complex _Imaginary bool true false "
+    # C11's header macros, C23's new keywords, GNU C's keywords (gcc's
+    # default mode): a parameter named `asm` or `typeof` does not compile.
+    "alignas alignof noreturn static_assert thread_local complex imaginary "
+    "constexpr nullptr typeof typeof_unqual asm".split()
 )
-"""C99 keywords plus the stdbool.h macros."""
+"""C99 keywords, the stdbool.h macros, and what C11, C23 and GNU C add."""
 
 LIBRARY_NAMES = frozenset(
     "size_t ptrdiff_t NULL offsetof int8_t int16_t int32_t int64_t uint8_t "
     "uint16_t uint32_t uint64_t intptr_t uintptr_t intmax_t uintmax_t "
     "float_t double_t INFINITY NAN HUGE_VAL HUGE_VALF HUGE_VALL errno main "
-    "math_errhandling signgam".split()
+    "math_errhandling signgam "
+    # Lower-case object-like macros that gcc predefines in GNU mode or that the
+    # headers of a cffi build (Python.h: stdio, errno, assert, sys/stat,
+    # sched) define; a value of that name would be replaced by the macro.
+    "linux unix i386 stdin stdout stderr assert alloca st_atime st_mtime st_ctime "
+    "sched_priority environ va_start va_arg va_end va_copy offsetof FILE".split()
 )
-"""Types, macros and objects of the headers generated code includes."""
+"""Types, macros and objects of the headers generated code is compiled with."""
 
 LIBC_FUNCTIONS = frozenset(
     # <stdlib.h>, <string.h>, <strings.h>, <stdio.h>, <ctype.h>, <time.h>,
@@ -137,12 +148,40 @@ MATH_FUNCTIONS = frozenset(
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
+RESERVED_PATTERN = re.compile(r"[A-Z]([A-Z0-9_]|\Z)|Py|PY|gradc_|omp_|pthread_|.*_t\Z")
+"""Names that belong to someone else by convention, so that no list of them
+is ever complete: macro style (`EOF`, `M_PI`, `PRIdMAX`, `X`: an upper-case
+letter not followed by a lower-case one), the Python C API (`Py_None` is a
+macro in the cffi build), gradc's own helpers and vector types
+(`gradc_tanhf`, `gradc_f32x16`), OpenMP and pthreads, and POSIX's `_t`
+typedefs (`ssize_t`, `pid_t`)."""
+
 
 def is_reserved(name: str) -> bool:
-    """Keywords and everything <math.h>, <stddef.h>, <stdint.h>, <stdbool.h> declare."""
+    """Keywords, everything the headers around generated code declare, and
+    the reserved name spaces (RESERVED_PATTERN)."""
     if name in C_KEYWORDS or name in LIBRARY_NAMES or name in LIBC_FUNCTIONS or name in MATH_FUNCTIONS:
         return True
-    return name[-1:] in ("f", "l") and name[:-1] in MATH_FUNCTIONS
+    if RESERVED_PATTERN.match(name):
+        return True
+    return is_math_function(name)
+
+
+GRADC_PREFIX = "gradc_"
+
+
+def show_symbol(name: str) -> str:
+    """`@name` as MLIR spells it, quoted and escaped (`@"f\\n;"`) unless bare,
+    so that a hostile name stays on one line of a diagnostic."""
+    if re.fullmatch(r"[A-Za-z_][\w$.-]*", name, re.ASCII):
+        return f"@{name}"
+    return "@" + json.dumps(name)
+
+
+def is_math_function(name: str) -> bool:
+    """A <math.h> function (`exp`, `expf`, `expl`): what a `c.call` may call
+    besides the module's own functions."""
+    return name in MATH_FUNCTIONS or (name[-1:] in ("f", "l") and name[:-1] in MATH_FUNCTIONS)
 
 
 def is_c_identifier(name: str) -> bool:
@@ -298,11 +337,21 @@ class FuncOp(IRDLOperation):
     def args(self) -> tuple[SSAValue, ...]:
         return tuple(self.body.block.args)
 
+    @property
+    def is_gradc_helper(self) -> bool:
+        """A `static` function in gradc's own name space (`gradc_maximum_f32`,
+        made by lower-loops-to-c); the printer checks it against the helpers
+        it writes itself."""
+        name = self.sym_name.data
+        return (self.is_static is not None and name.startswith(GRADC_PREFIX)
+                and is_c_identifier(name[len(GRADC_PREFIX):]))
+
     def verify_(self) -> None:
         name = self.sym_name.data
-        if not is_c_identifier(name):
+        if not (is_c_identifier(name) or self.is_gradc_helper):
             raise VerifyException(
-                f"c.func @{name}: not a valid C identifier (try '{c_identifier(name)}')"
+                f"c.func {show_symbol(name)}: not a valid C identifier, or a reserved one "
+                f"(try '{c_identifier(name)}')"
             )
         inputs = self.function_type.inputs.data
         outputs = self.function_type.outputs.data
@@ -438,6 +487,12 @@ class ForOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
+PRAGMA_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_ (),:+\-*.=]*\Z")
+"""What a `c.pragma` may say (`omp parallel for num_threads(2) schedule(static)`,
+`GCC ivdep`): no `/` (comments), `\\` (line continuation), quotes, `#`,
+control characters or non-ASCII, so the text stays one inert line."""
+
+
 @irdl_op_definition
 class PragmaOp(IRDLOperation):
     """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that
@@ -457,8 +512,12 @@ class PragmaOp(IRDLOperation):
 
     def verify_(self) -> None:
         text = self.text.data
-        if not text.strip() or "\n" in text:
-            raise VerifyException(f"c.pragma: expected one non-empty line, got {text!r}")
+        if PRAGMA_TEXT.match(text) is None:
+            raise VerifyException(
+                f"c.pragma: {text!r} is not a pragma gradc prints; expected a word, then "
+                "ASCII letters, digits, spaces and _ ( ) , : + - * . = only (no quotes, "
+                "backslashes, comment markers or line breaks)"
+            )
         if not isinstance(self.next_op, ForOp):
             raise VerifyException(f"c.pragma \"{text}\": must be followed by a c.for")
         if self.guard is not None and _IDENTIFIER.match(self.guard.data) is None:
@@ -982,8 +1041,10 @@ class CallOp(IRDLOperation):
 
     def verify_(self) -> None:
         name = self.callee.string_value()
-        if _IDENTIFIER.match(name) is None or name in C_KEYWORDS:
-            raise VerifyException(f"c.call: @{name} is not a C identifier")
+        if not is_math_function(name) and not isinstance(SymbolTable.lookup_symbol(self, name), FuncOp):
+            raise VerifyException(
+                f"c.call: @{name} is neither a <math.h> function nor a c.func of this module"
+            )
         for arg in self.args:
             _check_scalar(self, arg.type)
         _check_scalar(self, self.result.type)

@@ -647,10 +647,10 @@ def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:
             if symbol in taken or symbol.startswith("gradc_"):
                 other = taken.get(symbol, "a gradc helper")
                 raise PassFailedException(
-                    f"lower-loops-to-c: @{f.sym_name.data} and {other} both become "
+                    f"lower-loops-to-c: {c.show_symbol(f.sym_name.data)} and {other} both become "
                     f"the C function '{symbol}'; rename one"
                 )
-            taken[symbol] = f"@{f.sym_name.data}"
+            taken[symbol] = c.show_symbol(f.sym_name.data)
     return names
 
 

@@ -1,7 +1,7 @@
 // Verifier errors of the `c` dialect, each located at the offending op.
 // RUN: gradc-opt %s --split-input-file --verify-diagnostics | filecheck %s
 
-// CHECK: invalid.mlir:[[# @LINE + 1]]:1: error: c.func @my-kernel: not a valid C identifier (try 'my_kernel')
+// CHECK: invalid.mlir:[[# @LINE + 1]]:1: error: c.func @my-kernel: not a valid C identifier, or a reserved one (try 'my_kernel')
 c.func @"my-kernel"() {
 }
 
@@ -87,7 +87,7 @@ c.func @f(%a: f32) {
 // -----
 
 c.func @f(%a: f32) {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.call: @for is not a C identifier
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: c.call: @for is neither a <math.h> function nor a c.func of this module
   %b = c.call @for(%a) : (f32) -> f32
 }
 

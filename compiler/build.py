@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -210,6 +211,22 @@ def _cdef(header: str) -> str:
     return "\n".join(line for line in header.splitlines() if not line.lstrip().startswith("#"))
 
 
+KERNEL_PREFIX = "gradc_kernel_"
+
+
+def _renames(header: str) -> str:
+    """`#define NAME gradc_kernel_NAME` for each function the header declares.
+
+    cffi compiles the kernel after Python.h, which declares much of POSIX
+    (`mkdir`, `stat`, `getline`, `timezone`); a kernel named like one of
+    them would conflict. Renamed by the preprocessor, the kernel and cffi's
+    calls of it agree on a name no header uses, while the module's `lib`
+    still offers it under NAME (cffi reads the declarations, not the
+    preprocessed text)."""
+    names = re.findall(r"^[^#\n]*?\b([A-Za-z_]\w*)\(", header, re.M)
+    return "".join(f"#define {n} {KERNEL_PREFIX}{n}\n" for n in names)
+
+
 def _first_error(stderr: str) -> str:
     """The compiler's first `error:` line (else its first line): what a user
     needs to see first among pages of notes."""
@@ -239,7 +256,7 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
         except cffi.CDefError as err:
             raise BuildError(f"cffi cannot parse the binding declarations: {err}") from err
         source = f"{source}\n{binding_source}"
-    ffi.set_source(name, source, compiler_verbose=False)
+    ffi.set_source(name, _renames(header) + source, compiler_verbose=False)
     wrapper = entry / f"{name}.c"
     ffi.emit_c_code(str(wrapper))
     include = sysconfig.get_paths()["include"]

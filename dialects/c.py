@@ -198,11 +198,14 @@ def c_identifier(name: str) -> str:
 
     Invalid characters become `_`; names that start with a digit or `_`, or that
     are C keywords or library names, get the prefix `g_` (`2x` -> `g_2x`,
-    `int` -> `g_int`, `my-func` -> `my_func`)."""
+    `int` -> `g_int`, `my-func` -> `my_func`). The result always passes
+    `is_c_identifier`."""
     cleaned = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if is_c_identifier(cleaned):
         return cleaned
-    return "g_" + cleaned
+    prefixed = "g_" + cleaned
+    # A trailing `_` ends what the prefix cannot (`size_t` -> `g_size_t_`).
+    return prefixed if is_c_identifier(prefixed) else prefixed + "_"
 
 
 # ---------------------------------------------------------------------------

@@ -303,7 +303,7 @@ class _FunctionLowering:
 
     def fail(self, message: str, at: Operation | None = None) -> NoReturn:
         """Fail the pass; with `at`, the error is located at that op."""
-        error = PassFailedException(f"lower-loops-to-c: @{self.func.sym_name.data}: {message}")
+        error = PassFailedException(f"lower-loops-to-c: {c.show_symbol(self.func.sym_name.data)}: {message}")
         if at is not None:
             at.emit_error(str(error), error)
         raise error

@@ -588,7 +588,7 @@ def test_ctarget_emits_source_and_header() -> None:
     CTarget(header=True).emit(make_context(), module, out)
     header = out.getvalue()
     assert header == print_c_header(module)
-    assert "#ifndef GRADC_EXP2D_H" in header and "#include <stddef.h>" in header
+    assert "#ifndef GRADC_exp2d_H" in header and "#include <stddef.h>" in header
     assert "int exp2d(const float *restrict x, float *restrict y, void *restrict work);" in header
     assert "size_t exp2d_work_size(void);" in header
 

@@ -246,6 +246,15 @@ def test_export_c_keeps_an_explicit_name(tmp_path: Path) -> None:
     assert "int kernel(" in h_path.read_text()
 
 
+def test_headers_of_names_differing_in_case_can_be_included_together(tmp_path: Path) -> None:
+    for name in ("ab", "aB"):
+        gradc.export_c(lambda x: x * 2.0, np.ones(3), path_stem=tmp_path / name, name=name)
+    (tmp_path / "both.c").write_text(
+        '#include "ab.h"\n#include "aB.h"\n'
+        "int both(const double *x, double *y) { return ab(x, y, 0) + aB(x, y, 0); }\n")
+    compile_strictly((tmp_path / "both.c").read_text(), tmp_path)
+
+
 # ---------------------------------------------------------------------------
 # Determinism: hash randomization differs per process; the C must not.
 

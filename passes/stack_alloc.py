@@ -36,6 +36,8 @@ from xdsl.utils.exceptions import PassFailedException
 from gradc.passes.plan_memory import STACK_BYTES_ATTR, buffer_bytes, loops_functions, stack_bytes, workspace_allocs
 
 PASS_NAME = "stack-alloc"
+RESERVE = 4096
+O0_RESERVE = 16384
 
 
 @dataclass(frozen=True)

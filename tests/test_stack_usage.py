@@ -1,0 +1,163 @@
+"""Stack frames of generated C (issue #6, item 3): the promise stack-alloc
+documents holds for what gcc really builds.
+
+Every program here is compiled once by `gradc.stack_usage.measure` at the
+default flags (`DEFAULT_FLAGS`, so `$GRADC_CFLAGS` does not change what is
+checked) with `-Wall -Wextra -Werror -fstack-usage -fcallgraph-info=su`,
+and checked: every frame is `static` (no VLA, no alloca), and the deepest
+call chain of every public function is at most its reported `stack_bytes`
+plus RESERVE (so within stack-alloc's `budget` + RESERVE). A few are also
+built at -O0, where the looser O0_RESERVE holds. Frames are measured by gcc,
+independently of gradc's own count.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+import gradc
+import gradc.numpy as gnp
+from fuzz.programs import batch_function, batches, make_args
+from gradc.build import DEFAULT_FLAGS
+from gradc.passes.plan_memory import STACK_BYTES_ATTR
+from gradc.passes.stack_alloc import O0_RESERVE, RESERVE
+from gradc.pipeline import DEFAULT_OPTIONS, compile_for_user
+from gradc.stack_usage import RED_ZONE, StackUsageError, measure
+from gradc.target_c import print_c_source
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import mlp_step  # noqa: E402
+
+
+def _mlp(config: str, **options):
+    p, x, y = mlp_step.problem(config)
+    return gradc.lower(mlp_step._gradc_step(), p, x, y, options=options)
+
+
+def _matmul(n: int, dtype):
+    a = np.ones((n, n), dtype)
+    return gradc.lower(lambda a, b: a @ b, a, a)
+
+
+def _rosenbrock_hessian():
+    def rosenbrock(x):
+        return gnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    return gradc.lower(gradc.hessian(rosenbrock), np.linspace(-1, 1, 16))
+
+
+def _scan_grad(checkpoint: str | None):
+    def loss(w, x0):
+        x = gradc.fori_loop(0, 64, lambda i, x: x + 0.1 * gnp.tanh(w @ x), x0)
+        return gnp.sum(x * x)
+
+    w, x0 = np.eye(16) * 0.5, np.linspace(-1, 1, 16)
+    return gradc.lower(gradc.grad(loss, checkpoint=checkpoint), w, x0)
+
+
+PROGRAMS = {
+    "mlp 64-128-10 b32": lambda: _mlp("(a) 64-128-10 b32"),
+    "mlp 784-512-10 b128": lambda: _mlp("(b) 784-512-10 b128"),
+    "mlp 64-128-10 b32 threads=2": lambda: _mlp("(a) 64-128-10 b32", threads=2),
+    "mlp 784-512-10 b128 threads=2": lambda: _mlp("(b) 784-512-10 b128", threads=2),
+    **{f"matmul {n} {t.__name__}": (lambda n=n, t=t: _matmul(n, t))
+       for n in (8, 32, 64, 256, 512) for t in (np.float32, np.float64)},
+    "hessian rosenbrock 16": _rosenbrock_hessian,
+    "scan grad checkpoint=none": lambda: _scan_grad(None),
+    "scan grad checkpoint=binomial(snapshots=4)": lambda: _scan_grad("binomial(snapshots=4)"),
+}
+
+
+@cache
+def _lowered(name: str):
+    return PROGRAMS[name]()
+
+
+def _stack_bytes(lowered) -> dict[str, int]:
+    return {lowered.name: lowered.memory["stack_bytes"]}
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_frames_within_promise(name: str) -> None:
+    lowered = _lowered(name)
+    report = measure(lowered.c_source, DEFAULT_FLAGS)
+    chain = report.chain(lowered.name)[1]
+    print(f"FIGURE {name}: stack_bytes {lowered.memory['stack_bytes']} frame {report.frames[lowered.name].bytes} "
+          f"needs {report.needs(lowered.name)} ({' -> '.join(chain)}) "
+          f"external {sorted(report.externals_reached(lowered.name))}")
+    assert report.violations(_stack_bytes(lowered), RESERVE) == []
+
+
+def _with_budget(lowered, budget: int) -> tuple[str, dict[str, int]]:
+    """C source and stack bytes per function of `lowered`'s program with
+    `stack-alloc{budget=...}` in the default pipeline."""
+    passes = [f"stack-alloc{{budget={budget}}}" if p == "stack-alloc" else p for p in DEFAULT_OPTIONS.loop_passes()]
+    loops = compile_for_user(lowered.traced.module.clone(), [*DEFAULT_OPTIONS.pipeline()[:-len(DEFAULT_OPTIONS.c_passes()) - len(passes)], *passes])
+    stack = {f.sym_name.data: f.attributes[STACK_BYTES_ATTR].value.data
+             for f in loops.ops if STACK_BYTES_ATTR in f.attributes}
+    c_module = compile_for_user(loops, DEFAULT_OPTIONS.c_passes())
+    return print_c_source(c_module), stack
+
+
+@pytest.mark.parametrize("budget", [0, 1024, 12288])
+def test_small_budgets_within_promise(budget: int) -> None:
+    """stack-alloc adds buffers only within its budget; tile-matmul's packed
+    panels (what is on the stack at budget 0) are there whatever the budget."""
+    lowered = _lowered("mlp 64-128-10 b32")
+    panels = _with_budget(lowered, 0)[1]["sgd_step"]
+    source, stack = _with_budget(lowered, budget)
+    assert stack["sgd_step"] <= max(budget, panels)
+    report = measure(source, DEFAULT_FLAGS)
+    print(f"FIGURE budget {budget}: stack_bytes {stack['sgd_step']} needs {report.needs('sgd_step')}")
+    assert report.violations(stack, RESERVE) == []
+
+
+@pytest.mark.parametrize("name", ["mlp 64-128-10 b32", "mlp 784-512-10 b128 threads=2",
+                                  "scan grad checkpoint=binomial(snapshots=4)"])
+def test_frames_at_O0_within_looser_promise(name: str) -> None:
+    lowered = _lowered(name)
+    report = measure(lowered.c_source, ("-O0",))
+    chain = report.chain(lowered.name)[1]
+    print(f"FIGURE -O0 {name}: stack_bytes {lowered.memory['stack_bytes']} needs {report.needs(lowered.name)} "
+          f"({' -> '.join(chain)})")
+    assert report.violations(_stack_bytes(lowered), O0_RESERVE) == []
+
+
+@seed(6)
+@settings(max_examples=2, deadline=None, database=None, phases=[Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@given(batches(size=10))
+def test_random_programs_within_promise(batch: list[dict]) -> None:
+    fn, _ = batch_function(batch)
+    args = [a for k, program in enumerate(batch) for a in make_args(program, k)]
+    lowered = gradc.lower(fn, *args)
+    report = measure(lowered.c_source, DEFAULT_FLAGS)
+    print(f"FIGURE random batch: stack_bytes {lowered.memory['stack_bytes']} needs {report.needs(lowered.name)}")
+    assert report.violations(_stack_bytes(lowered), RESERVE) == []
+
+
+BIG_LOCAL = """
+static void leaf(double *x) { volatile double big[4096]; big[7] = *x; *x = big[7]; }
+int f(double *x, int n) { volatile double vla[n]; vla[0] = *x; leaf(x); return (int)vla[0]; }
+"""
+
+
+def test_checker_catches_big_frames_and_vlas() -> None:
+    """The check can fail: a 32 KiB local array two calls down, and a VLA."""
+    report = measure(BIG_LOCAL, ("-O2",))
+    depth, chain = report.chain("f")
+    assert chain == ["f", "leaf"] and depth > 4096 * 8 - RED_ZONE
+    problems = report.violations({"f": 0}, RESERVE)
+    assert any("f: dynamic" in p for p in problems)
+    assert any(p.startswith("f: chain f -> leaf needs") for p in problems)
+
+
+def test_compile_errors_are_reported() -> None:
+    with pytest.raises(StackUsageError, match="failed"):
+        measure("int f(void) { return undeclared; }")

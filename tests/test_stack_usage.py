@@ -149,17 +149,41 @@ def test_frames_at_O0_within_looser_promise(name: str) -> None:
     assert report.violations(_stack_bytes(lowered), O0_RESERVE) == []
 
 
+KNOWN_WARNINGS = ("-Wno-error=unused-but-set-variable", "-Wno-error=unused-variable")
+"""Random programs often hit the known bug of
+test_unused_scan_buffer_compiles_without_warnings, a dead local array
+(set but not read, or declared and not used; in 3 of the 4 seeds 6-9);
+until it is fixed they are checked with these warnings not errors."""
+
+
 @seed(6)
-@settings(max_examples=2, deadline=None, database=None, phases=[Phase.generate],
+@settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(batches(size=10))
 def test_random_programs_within_promise(batch: list[dict]) -> None:
+    """3 batches of 10 programs from the fuzz generator, each one function
+    (the first is Hypothesis's smallest, the other two are random)."""
     fn, _ = batch_function(batch)
     args = [a for k, program in enumerate(batch) for a in make_args(program, k)]
     lowered = gradc.lower(fn, *args)
-    report = measure(lowered.c_source, DEFAULT_FLAGS)
+    report = measure(lowered.c_source, (*DEFAULT_FLAGS, *KNOWN_WARNINGS))
     print(f"FIGURE random batch: stack_bytes {lowered.memory['stack_bytes']} needs {report.needs(lowered.name)}")
     assert report.violations(_stack_bytes(lowered), RESERVE) == []
+
+
+UNUSED_SCAN_BUFFER = {
+    "dtype": "float32", "inputs": [(), (), (1,)],
+    "steps": [("reshape", 0, (1,)), ("rscan", 0, 2), ("minimum", 4, 0)],
+    "outputs": [5, 4, 5], "request": "jacrev", "input_dtypes": ["float32", "float32", "float32"],
+}
+
+
+@pytest.mark.xfail(strict=True, raises=StackUsageError,
+                   reason="known bug: a scan step copies a slice into a local array nothing reads "
+                          "(-Wunused-but-set-variable); found by test_random_programs_within_promise")
+def test_unused_scan_buffer_compiles_without_warnings() -> None:
+    fn, _ = batch_function([UNUSED_SCAN_BUFFER])
+    measure(gradc.lower(fn, *make_args(UNUSED_SCAN_BUFFER, 0)).c_source, DEFAULT_FLAGS)
 
 
 BIG_LOCAL = """

@@ -4,6 +4,7 @@
 // RUN: gradc-opt %s -p 'stack-alloc{threshold=64 budget=1000}' | filecheck %s --check-prefix=THRESHOLD
 // RUN: gradc-opt %s -p 'stack-alloc{threshold=4096 budget=100}' | filecheck %s --check-prefix=BUDGET
 // RUN: gradc-opt %s -p stack-alloc | filecheck %s --check-prefix=DEFAULT
+// RUN: gradc-opt %s -p 'stack-alloc{budget=20}' | filecheck %s --check-prefix=OVER
 // RUN: gradc-opt %s -p 'stack-alloc{threshold=64 budget=1000},plan-memory' | filecheck %s --check-prefix=PLANNED
 
 // THRESHOLD:      loops.stack_bytes = 112 : i64
@@ -21,6 +22,16 @@
 // BUDGET-NEXT: %small = loops.alloc "stack" : memref<4xf32>
 // BUDGET-NEXT: %panel = loops.alloc "stack" : memref<8xf32>
 // BUDGET-NEXT: %row = loops.alloc "workspace" : memref<16xf32>
+
+// A stack buffer that is already there but over the budget (%panel, 32 >
+// 20 bytes: tile-matmul's packed panels) moves to the workspace first; then
+// %small (16) fits.
+// OVER:      loops.stack_bytes = 16 : i64
+// OVER:      %big = loops.alloc "workspace" : memref<1024xf32>
+// OVER-NEXT: %mid = loops.alloc "workspace" : memref<64xf32>
+// OVER-NEXT: %small = loops.alloc "stack" : memref<4xf32>
+// OVER-NEXT: %panel = loops.alloc "workspace" : memref<8xf32>
+// OVER-NEXT: %row = loops.alloc "workspace" : memref<16xf32>
 
 // DEFAULT:      loops.stack_bytes = 4464 : i64
 // DEFAULT:      %big = loops.alloc "stack" : memref<1024xf32>

@@ -29,7 +29,7 @@ test: $(STAMP)
 # aborts the run): see `python -m gradc.sanitize --help`, docs/reliability.md.
 SANITIZE_TESTS := tests/test_ops.py tests/test_numeric_edges.py tests/test_random_programs.py \
 	tests/test_checkpoint_lowering.py tests/test_scan.py tests/test_scan_reverse.py \
-	tests/test_tile_matmul.py tests/test_matvec.py tests/test_plan_memory.py \
+	tests/test_tile_matmul.py tests/test_plan_memory.py \
 	tests/test_parallelize.py tests/test_fusion.py tests/test_vector_math.py \
 	tests/test_transforms.py tests/regressions
 test-sanitize: $(STAMP)

@@ -1198,6 +1198,12 @@ def _reverse_half(
             _lower_step(lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot))
     else:
         state = [lw.alloc(_memref(v.type)) for v in fwd.finals]
+        for buffer in state:
+            # Every action that reads the state follows a restore or an
+            # advance that wrote it, but the C compiler cannot see that
+            # through the table (-Wmaybe-uninitialized): start from zeros.
+            zero = lw.constant(0, _element_type(buffer))
+            lw.for_each(_shape(buffer), lambda idx, b=buffer, z=zero: lw.store(z, b, idx))
         fwd_outputs = [None] * len(fwd.ys)
         _schedule(lw, fwd, taped.checkpoint, "reverse", taped.state_bytes, taped.entry_bytes,
                   state, taped.snapshots, {
@@ -1222,7 +1228,10 @@ def _schedule(
     op = autodiff.ScheduleOp(spec, phase, fwd.trip_count, state_bytes, entry_bytes)
     lw.insert(op)
     saved = lw.insertion_point
-    for (name, _), region in zip(autodiff.SCHEDULE_REGIONS, op.regions, strict=True):
+    kinds = {row[0] for row in op.table()}
+    for kind, ((name, _), region) in enumerate(zip(autodiff.SCHEDULE_REGIONS, op.regions, strict=True)):
+        if kind not in kinds:
+            continue  # never run in this phase: left empty, so what only it used is dead
         block = region.block
         lw.insertion_point = InsertPoint.before(block.last_op)
         ivs = [_push_iv(lw, arg) for arg in block.args]
@@ -1262,6 +1271,7 @@ def lower_function(
     lw.fuse_epilogues, lw.fuse_reductions = fuse_epilogues, fuse_reductions
     lower_block(lw, old, results, outputs)
     lw.finish()
+    remove_dead_buffers(block)
 
     arg_attrs = None
     if fn.arg_attrs is not None or fn.res_attrs is not None:
@@ -1279,6 +1289,60 @@ def lower_function(
     if lw.taped_loops:
         for key, value in lw.checkpoint_figures.items():
             fn.attributes[CHECKPOINT_FIGURES[key]] = IntegerAttr(value, i64)
+
+
+def _writes_only(use_op: Operation, buffer: SSAValue) -> bool:
+    """Whether `use_op` only writes `buffer` (and reads nothing from it)."""
+    if isinstance(use_op, loops.StoreOp):
+        return use_op.memref == buffer and use_op.value != buffer
+    if isinstance(use_op, autodiff.PopOp):
+        return use_op.entry == buffer and use_op.tape != buffer
+    return isinstance(use_op, autodiff.PushOp) and use_op.tape == buffer and use_op.entry != buffer
+
+
+def _pure(op: Operation) -> bool:
+    """Ops that compute a value and touch no memory (loads only read)."""
+    return isinstance(op, loops.LoadOp) or (
+        op.dialect_name() in ("arith", "math") and not op.regions
+    )
+
+
+def remove_dead_buffers(block: Block) -> None:
+    """Erase the buffers nothing reads, with the writes into them and what
+    only those writes used, until none is left. A buffer that is only
+    written is dead work and, in C, a set-but-unused local array (a
+    -Wunused-but-set-variable warning): e.g. a tape entry the adjoint of a
+    step does not need (found by the random program generator)."""
+    changed = True
+    while changed:
+        changed = False
+        for alloc in [o for o in block.walk() if isinstance(o, loops.AllocOp)]:
+            buffer = alloc.results[0]
+            if not all(_writes_only(use.operation, buffer) for use in buffer.uses):
+                continue
+            worklist = [use.operation for use in list(buffer.uses)]
+            for writer in worklist:
+                writer.detach()
+            alloc.detach()
+            for op in [*worklist, alloc]:
+                operands = list(op.operands)
+                op.erase()
+                _erase_unused(operands)
+            changed = True
+
+
+def _erase_unused(values: Sequence[SSAValue]) -> None:
+    """Erase the pure ops among the producers of `values` that nothing uses
+    any more, and theirs in turn."""
+    stack = [v.owner for v in values if isinstance(v.owner, Operation)]
+    while stack:
+        op = stack.pop()
+        if op.parent is None or not _pure(op) or any(r.uses for r in op.results):
+            continue
+        operands = list(op.operands)
+        op.detach()
+        op.erase()
+        stack.extend(v.owner for v in operands if isinstance(v.owner, Operation))
 
 
 # ---------------------------------------------------------------------------

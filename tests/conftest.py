@@ -63,3 +63,17 @@ def pytest_report_header() -> str | None:
 
     active = sanitizers()
     return f"gradc: generated code built with -fsanitize for {', '.join(active)}" if active else None
+
+
+@pytest.fixture(autouse=True)
+def _reseed_module_rng(request: pytest.FixtureRequest) -> None:
+    """A test module's shared `rng` restarts from a seed of the test's own
+    name before each test, so its draws do not depend on which tests ran
+    before it in the same worker (pytest-xdist distributes them differently
+    from run to run)."""
+    import zlib
+
+    import numpy as np
+
+    if isinstance(getattr(request.module, "rng", None), np.random.Generator):
+        request.module.rng = np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

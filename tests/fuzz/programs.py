@@ -85,7 +85,9 @@ from gradc.pipeline import DIFFERENTIATE, Options, run_pipeline
 RTOL = {"float32": 1e-4, "float64": 1e-10}
 FD_RTOL = {"float32": 1e-3, "float64": 1e-5}
 FD_STEP = 1e-6
-CFLAGS = {"O0": ("-O0",), "O3": DEFAULT_FLAGS}
+WARNINGS = ("-Wall", "-Wextra", "-Werror")
+"""Generated C compiles without warnings: every build here checks it."""
+CFLAGS = {"O0": ("-O0", *WARNINGS), "O3": (*DEFAULT_FLAGS, *WARNINGS)}
 
 COMBINATIONS: list[tuple[Options, str]] = [
     (Options(tile=tile, plan_memory=plan, threads=threads, math=maths), level)

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 JOBS ?= 2
 export GRADC_CACHE_DIR ?= $(CURDIR)/.cache/gradc
 
-.PHONY: all venv test test-sanitize fuzz fuzz-cli fuzz-programs demo bench clean
+.PHONY: all venv test test-sanitize fuzz fuzz-cli fuzz-programs fuzz-sanitize demo bench clean
 
 all: test
 
@@ -36,21 +36,26 @@ test-sanitize: $(STAMP)
 	$(PY) -m gradc.sanitize $(PY) -m pytest -q -n $(JOBS) -p no:cacheprovider $(SANITIZE_TESTS)
 	$(PY) -m gradc.sanitize $(VENV)/bin/lit -s lit/regressions
 
-# The long fuzzing campaigns (docs/reliability.md): `fuzz` runs both.
+# The long fuzzing campaigns (docs/reliability.md): `fuzz` runs all three.
 # fuzz-cli mutates the lit inputs and feeds them to gradc-opt: FUZZ_COUNT
 # inputs, or FUZZ_SECONDS if set; failing inputs land in tests/fuzz/regressions/.
 # fuzz-programs checks random programs under every pipeline option against
 # the interpreter: GRADC_FUZZ_SECONDS (default 600 here) or
 # GRADC_FUZZ_EXAMPLES; failing programs land in lit/regressions/.
+# fuzz-sanitize is fuzz-programs with the generated code under ASan + UBSan.
 FUZZ_COUNT ?= 100000
 FUZZ_SEED ?= 0
-fuzz: fuzz-cli fuzz-programs
+fuzz: fuzz-cli fuzz-programs fuzz-sanitize
 
 fuzz-cli: $(STAMP)
 	$(PY) -m gradc.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
 
 fuzz-programs: $(STAMP)
 	GRADC_FUZZ_SECONDS=$${GRADC_FUZZ_SECONDS:-600} $(PY) tests/fuzz/programs.py
+
+fuzz-sanitize: $(STAMP)
+	GRADC_FUZZ_SECONDS=$${GRADC_FUZZ_SECONDS:-600} GRADC_FUZZ_SEED=$${GRADC_FUZZ_SEED:-500000} \
+		$(PY) -m gradc.sanitize $(PY) tests/fuzz/programs.py
 
 DEMO_STAMP := $(VENV)/.installed-demo
 BENCH_STAMP := $(VENV)/.installed-bench

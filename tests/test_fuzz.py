@@ -26,7 +26,7 @@ from gradc.limits import MAX_ELEMENTS
 
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz" / "regressions").glob("*.mlir"))
 
-CI_INPUTS = 1000
+CI_INPUTS = 1500
 """Inputs per slice; two slices run in parallel, ~8 s each on an idle core."""
 
 

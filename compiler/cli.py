@@ -60,7 +60,8 @@ from xdsl.utils.mlir_lexer import MLIRLexer
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from gradc.dominance import first_use_before_definition
+from gradc.dialects.c import show_symbol
+from gradc.dominance import first_nested_function, first_use_before_definition
 from gradc.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
 from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.universe import GRADC_UNIVERSE
@@ -213,8 +214,13 @@ class LocatingParser(Parser):
         if type is not None and (problem := type_problem(type, MAX_CONSTANT_ELEMENTS)):
             self.raise_error(problem)  # the type came first (a custom format)
         self._max_elements = MAX_CONSTANT_ELEMENTS
+        start = self.pos
         try:
             return super().parse_dense_int_or_fp_elements_attr(type)
+        except NotImplementedError as e:
+            # xDSL stores dense literals packed: integer widths it cannot pack
+            # (i72) raised from deep inside it (found by gradc.fuzz).
+            self.raise_error(f"dense literals of this element type are not supported ({e})", start, self.pos)
         finally:
             self._max_elements = MAX_ELEMENTS
 
@@ -387,6 +393,12 @@ class GradcOptMain(xDSLOptMain):
                 check_sizes(module)
             except SizeLimitError as e:
                 raise self._at_op(str(e), e.op, e) from None
+            if previous is None and (nested := first_nested_function(module)):
+                raise self._at_op(
+                    f"func.func {show_symbol(nested.sym_name.data)} is inside another op; functions belong "
+                    "at the top level of the module",
+                    nested, ValueError(),
+                )
             if previous is None and (found := first_use_before_definition(module)):
                 op, value = found
                 raise self._at_op(

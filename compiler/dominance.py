@@ -5,10 +5,16 @@ which an op uses a value defined further down its block, or inside another
 op's region, parses and verifies; a pass then meets a value it has not seen
 yet (lower-loops-to-c raised a KeyError; found by gradc.fuzz). gradc-opt runs
 `first_use_before_definition` on its input before any pass.
+
+It also runs `first_nested_function`: xDSL lets a `func.func` sit inside
+another function's body (MLIR requires a symbol table parent), and the
+passes, which take every function of the module, crashed on one (found by
+gradc.fuzz: a swapped line moved a function into its neighbour).
 """
 
 from __future__ import annotations
 
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
@@ -22,6 +28,14 @@ def first_use_before_definition(module: ModuleOp) -> tuple[Operation, SSAValue] 
         for operand in op.operands:
             if not _dominates(operand, op, positions):
                 return op, operand
+    return None
+
+
+def first_nested_function(module: ModuleOp) -> func.FuncOp | None:
+    """The first `func.func` that is not directly in a module, or None."""
+    for op in module.walk():
+        if isinstance(op, func.FuncOp) and not isinstance(op.parent_op(), ModuleOp):
+            return op
     return None
 
 

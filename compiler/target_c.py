@@ -288,7 +288,8 @@ class _FunctionPrinter:
             case c.ArrayOp():
                 name = self.bind(op.result, "t")
                 element = op.result.type.pointee
-                self.emit(depth, f"{c_type_name(element)} {name}[{op.size.value.data}];")
+                zeros = " = {0}" if _written_by_schedule(op) else ""
+                self.emit(depth, f"{c_type_name(element)} {name}[{op.size.value.data}]{zeros};")
             case c.StaticArrayOp():
                 self.print_static_array(op, depth)
             case c.ByteOffsetOp():
@@ -399,6 +400,29 @@ class _FunctionPrinter:
             char = "const char" if typ.const or op.base.type.const else "char"
             address = f"{cast}(({char} *){base} + {offset})"
         self.emit(depth, f"{c_declaration(typ, name)} = {address};")
+
+
+def _written_by_schedule(op: c.ArrayOp) -> bool:
+    """Whether a local array is written inside a `c.schedule`: its tapes,
+    snapshots and recomputed states, and the per-step outputs of its steps.
+    The table writes each element before anything reads it, but the C
+    compiler cannot see that through the table and warns that the array
+    may be used uninitialized (-Wmaybe-uninitialized, found by the program
+    fuzzer); such arrays start from zeros (local arrays are small: at most
+    stack-alloc's threshold each). Arrays declared inside a schedule are a
+    step's own temporaries, written before they are read in the same step."""
+    if _inside_schedule(op):
+        return False
+    return any(_inside_schedule(use.operation) for use in op.result.uses)
+
+
+def _inside_schedule(op: Operation) -> bool:
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, c.FuncOp):
+        if isinstance(parent, c.ScheduleOp):
+            return True
+        parent = parent.parent_op()
+    return False
 
 
 THREAD_NUM = "gradc_thread_num"

@@ -1162,8 +1162,6 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
     tapes = [lw.alloc(MemRefType(_element_type(v), [capacity, *_shape(v)])) for v in entries]
     snapshots = [lw.alloc(MemRefType(_element_type(v), [schedule.snapshots, *_shape(v)]))
                  for v in op.finals] if schedule.snapshots else []
-    if spec != "none":
-        _zero_table_buffers(lw, [*tapes, *snapshots])
     lw.taped_loops += 1
     lw.checkpoint_figures["tape_bytes"] += capacity * entry_bytes
     lw.checkpoint_figures["snapshot_bytes"] += schedule.snapshots * state_bytes
@@ -1183,17 +1181,6 @@ def _forward_half(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, S
     return TapedLoop(op, spec, state_bytes, entry_bytes, temps, invariants, tapes, snapshots)
 
 
-def _zero_table_buffers(lw: FunctionLowering, buffers: Sequence[SSAValue]) -> None:
-    """Fill buffers that a schedule's table writes before it reads them with
-    zeros. The table's order guarantees it, but the C compiler cannot see it
-    through the table and warns that a stack array may be used uninitialized
-    (-Wmaybe-uninitialized, found by the program fuzzer); the fill costs one
-    pass over the tape and snapshots, which checkpointing keeps small."""
-    for buffer in buffers:
-        zero = lw.constant(0, _element_type(buffer))
-        lw.for_each(_shape(buffer), lambda idx, b=buffer, z=zero: lw.store(z, b, idx))
-
-
 def _reverse_half(
     lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAValue], taped: TapedLoop
 ) -> None:
@@ -1211,7 +1198,6 @@ def _reverse_half(
             _lower_step(lw, op, step, finals, temps, invariants, stacked, pop=(taped.tapes, slot))
     else:
         state = [lw.alloc(_memref(v.type)) for v in fwd.finals]
-        _zero_table_buffers(lw, state)
         fwd_outputs = [None] * len(fwd.ys)
         _schedule(lw, fwd, taped.checkpoint, "reverse", taped.state_bytes, taped.entry_bytes,
                   state, taped.snapshots, {

@@ -41,7 +41,12 @@ and a chain of <= ~10 operations with bounded derivatives on O(1) values
 amplifies it by a modest factor. Sums here have at most a few hundred terms:
 n*eps*amplification stays near 1e-5 (f32: eps 6e-8) and 1e-13 (f64: eps
 1.1e-16), an order below RTOL. Real bugs (a wrong index, a missed
-accumulation, a race) give errors of order 1.
+accumulation, a race) give errors of order 1. The exception is an
+ill-conditioned float32 output (derivatives through several wide matrix
+products amplify rounding by ||W|| per step): there any float32 evaluation
+is off by more, so a float32 output may also differ by CONDITIONING times
+the interpreter's own float32 error, measured against the same program run
+in float64 (`float32_allowances`).
 
 Derivative requests are also checked against finite differences of the
 program run on NumPy in float64 (central differences along a random
@@ -628,8 +633,9 @@ class Counts:
 COUNTS = Counts()
 
 
-def assert_close(got: Any, expected: np.ndarray, rtol: float, what: str) -> None:
-    """`got` agrees with `expected` norm-wise (see the module docstring)."""
+def assert_close(got: Any, expected: np.ndarray, rtol: float, what: str, floor: float = 0.0) -> None:
+    """`got` agrees with `expected` norm-wise (see the module docstring),
+    or within `floor` (the conditioning allowance of float32 outputs)."""
     got = np.asarray(got)
     assert got.shape == expected.shape, f"{what}: shape {got.shape} != {expected.shape}"
     assert got.dtype == expected.dtype, f"{what}: dtype {got.dtype} != {expected.dtype}"
@@ -638,7 +644,8 @@ def assert_close(got: Any, expected: np.ndarray, rtol: float, what: str) -> None
     assert np.array_equal(got[~finite & ~np.isnan(expected)], expected[~finite & ~np.isnan(expected)]), what
     scale = max(1.0, float(np.max(np.abs(expected[finite]), initial=0.0)))
     err = float(np.max(np.abs(got[finite].astype(np.float64) - expected[finite]), initial=0.0))
-    assert err <= rtol * scale, f"{what}: max error {err:.3g} > {rtol:g} * {scale:.3g}\ngot {got}\nexpected {expected}"
+    assert err <= max(rtol * scale, floor), (
+        f"{what}: max error {err:.3g} > {rtol:g} * {scale:.3g} (and > {floor:.3g})\ngot {got}\nexpected {expected}")
 
 
 def reference(fn: Callable[..., Any], args: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -647,6 +654,32 @@ def reference(fn: Callable[..., Any], args: Sequence[np.ndarray]) -> list[np.nda
     module = run_pipeline(lowered.traced.module.clone(), DIFFERENTIATE)
     module.verify()  # the passes' output must be valid IR, not only run
     return run_function(module, lowered.name, *args)
+
+
+CONDITIONING = 4.0
+"""How many times its own rounding error a float32 output may differ by."""
+
+
+def float32_allowances(fn: Callable[..., Any], args: Sequence[np.ndarray], expected: Sequence[np.ndarray]) -> list[float]:
+    """Per output: 0 for float64 outputs; for float32 ones, CONDITIONING
+    times the interpreter's own float32 error, measured against the
+    interpreter on the same program in float64. Well-conditioned outputs get
+    nothing beyond RTOL; an ill-conditioned one (a 130-wide recurrent net
+    differentiated through 4 steps in float32, found by a campaign: both
+    float32 results were 1e-2 off at magnitude 223, the C 2.2 times more
+    than the interpreter, in a different summation order) gets what its
+    conditioning costs any float32 evaluation. A bug gives errors of order
+    one relative to the output, far above."""
+    if not any(np.asarray(e).dtype == np.float32 for e in expected):
+        return [0.0] * len(expected)
+    exact = reference(fn, [a.astype(np.float64) if a.dtype == np.float32 else a for a in args])
+    floors = []
+    for e, x in zip(expected, exact, strict=True):
+        e = np.asarray(e)
+        finite = np.isfinite(e) & np.isfinite(x)
+        error = float(np.max(np.abs(e[finite].astype(np.float64) - x[finite]), initial=0.0))
+        floors.append(CONDITIONING * error if e.dtype == np.float32 else 0.0)
+    return floors
 
 
 def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], seed: int = 0) -> None:
@@ -663,6 +696,7 @@ def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], se
     expected = reference(fn, args)
     rtols = [RTOL[p["dtype"]] for p, n in zip(batch, n_outputs, strict=True) for _ in range(n)]
     assert len(rtols) == len(expected)
+    floors = float32_allowances(fn, args, expected)
     for combo in combos:
         options, level = combo
         name = combination_name(combo)
@@ -670,8 +704,8 @@ def check_batch(batch: Sequence[dict], combos: Sequence[tuple[Options, str]], se
         COUNTS.builds += 1
         COUNTS.combinations.add(name)
         assert len(got) == len(expected), name
-        for k, (g, e, rtol) in enumerate(zip(got, expected, rtols, strict=True)):
-            assert_close(g, e, rtol, f"output {k} with {name}")
+        for k, (g, e, rtol, floor) in enumerate(zip(got, expected, rtols, floors, strict=True)):
+            assert_close(g, e, rtol, f"output {k} with {name}", floor)
             COUNTS.comparisons += 1
     at = 0
     for program, (start, count), n_out in zip(batch, spans, n_outputs, strict=True):

@@ -80,8 +80,8 @@ CHECKSUM_FILE = "library.sha256"
 SANITIZE_ENV = "GRADC_SANITIZE"
 SANITIZERS: dict[str, tuple[str, ...]] = {
     "address": ("address",),
-    # gcc's `undefined` leaves out float-to-int conversions that overflow;
-    # they are UB in C and the vector math converts floats to exponents.
+    # gcc's `undefined` leaves out float-to-int conversions that overflow,
+    # which are UB in C as well.
     "undefined": ("undefined", "float-cast-overflow"),
 }
 """What `GRADC_SANITIZE=address,undefined` may name, and the -fsanitize

@@ -311,9 +311,14 @@ def build_flags(flags: Sequence[str] | None, source: str) -> tuple[str, ...]:
     """The flags `build` compiles `source` with: `resolve_flags`, changed for
     the sanitizers `$GRADC_SANITIZE` asks for, plus OpenMP when the source
     has pragmas (see OPENMP_FLAG). Part of the cache key."""
-    flags = sanitize_flags(resolve_flags(flags), sanitizers())
+    return with_openmp(sanitize_flags(resolve_flags(flags), sanitizers()), source)
+
+
+def with_openmp(flags: tuple[str, ...], source: str) -> tuple[str, ...]:
+    """`flags` plus OPENMP_FLAG when `source` has OpenMP pragmas and the
+    flags do not already say whether to use OpenMP."""
     if OPENMP_PRAGMA in source and not {OPENMP_FLAG, NO_OPENMP_FLAG} & set(flags):
-        flags = (*flags, OPENMP_FLAG)
+        return (*flags, OPENMP_FLAG)
     return flags
 
 

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradc.build import NO_OPENMP_FLAG, OPENMP_FLAG, OPENMP_PRAGMA, compiler_command, resolve_flags
+from gradc.build import compiler_command, resolve_flags, with_openmp
 
 WARNING_FLAGS = ("-Wall", "-Wextra", "-Werror")
 USAGE_FLAGS = ("-fstack-usage", "-fcallgraph-info=su")
@@ -135,10 +135,7 @@ class StackReport:
 def usage_flags(source: str, flags: Sequence[str] | None = None) -> tuple[str, ...]:
     """`resolve_flags(flags)` plus OpenMP when the source has pragmas (as
     gradc.build does), the warnings as errors and the stack usage flags."""
-    chosen = resolve_flags(flags)
-    if OPENMP_PRAGMA in source and not {OPENMP_FLAG, NO_OPENMP_FLAG} & set(chosen):
-        chosen = (*chosen, OPENMP_FLAG)
-    return (*chosen, *WARNING_FLAGS, *USAGE_FLAGS)
+    return (*with_openmp(resolve_flags(flags), source), *WARNING_FLAGS, *USAGE_FLAGS)
 
 
 def measure(source: str, flags: Sequence[str] | None = None) -> StackReport:

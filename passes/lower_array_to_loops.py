@@ -1314,13 +1314,9 @@ def remove_dead_buffers(block: Block) -> None:
             buffer = alloc.results[0]
             if not all(_writes_only(use.operation, buffer) for use in buffer.uses):
                 continue
-            worklist = [use.operation for use in list(buffer.uses)]
-            for writer in worklist:
-                writer.detach()
-            alloc.detach()
-            for op in [*worklist, alloc]:
+            for op in [*dict.fromkeys(use.operation for use in buffer.uses), alloc]:  # writers first
                 operands = list(op.operands)
-                op.erase()
+                Rewriter.erase_op(op)
                 _erase_unused(operands)
             changed = True
 
@@ -1334,8 +1330,7 @@ def _erase_unused(values: Sequence[SSAValue]) -> None:
         if op.parent is None or not _pure(op) or any(r.uses for r in op.results):
             continue
         operands = list(op.operands)
-        op.detach()
-        op.erase()
+        Rewriter.erase_op(op)
         stack.extend(v.owner for v in operands if isinstance(v.owner, Operation))
 
 

@@ -488,7 +488,8 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     vectors of `vector_widths(n, lanes)` (`acc{set}_{row}_{vector}`) through
     the k loop; each step loads one row of B in the same vectors and
     multiplies it by each element of A's column (a scalar times a vector
-    broadcasts). Every load and store is exactly the tile, through
+    broadcasts). An accumulating tile adds C to the finished sum, so that C
+    takes one addition per depth block, not one per k step. Every load and store is exactly the tile, through
     `__builtin_memcpy` (any alignment; no vector crosses a function
     boundary, so the ABI never depends on the target's vector registers)."""
     if op.dot is not None:
@@ -552,10 +553,7 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
     for s in range(sets):
         for r in range(m):
             for q in range(len(widths)):
-                if op.accumulate is not None and s == 0:
-                    lines.append(INDENT + load(q, acc(s, r, q), "c", str(r * crs + starts[q]), True))
-                else:
-                    lines.append(f"{INDENT}{vec(q)} {acc(s, r, q)} = {'0' if widths[q] == 1 else '{0}'};")
+                lines.append(f"{INDENT}{vec(q)} {acc(s, r, q)} = {'0' if widths[q] == 1 else '{0}'};")
     main = k - k % sets
     if main == sets:  # one round: no loop
         for s in range(sets):
@@ -582,6 +580,11 @@ def microkernel_definition(op: c.MicrokernelOp) -> list[str]:
             for q in range(len(widths)):
                 total = " + ".join(acc(s, r, q) for s in range(1, sets))
                 lines.append(f"{INDENT}{acc(0, r, q)} += {total};")
+    if op.accumulate is not None:  # C + (this depth block): C takes one add per block
+        for r in range(m):
+            for q in range(len(widths)):
+                lines.append(INDENT + load(q, f"c{r}_{q}", "c", str(r * crs + starts[q]), True))
+                lines.append(f"{INDENT}{acc(0, r, q)} = c{r}_{q} + {acc(0, r, q)};")
     for r in range(m):
         for q in range(len(widths)):
             lines.append(INDENT + store(q, acc(0, r, q), str(r * crs + starts[q])))

@@ -207,7 +207,11 @@ class AllocOp(IRDLOperation):
     live at an offset in the caller-provided workspace. `plan-memory` fixes
     that offset (`loops.alloc "workspace" at 128 : ...`, in bytes, a multiple
     of 64); without one, lower-loops-to-c lays the buffers out one after the
-    other."""
+    other.
+
+    An alloc inside a `loops.for` body is storage of one iteration: what it
+    holds is undefined when the next iteration starts (in C, a local array of
+    the loop body), so no value may flow through it between iterations."""
 
     name = "loops.alloc"
     placement = prop_def(StringAttr)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
-from math import prod
+from math import isqrt, prod
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, math
@@ -191,12 +191,22 @@ class _Helpers:
         return name
 
 
+NAIVE_STRIP = 64
+"""Columns of C a naive matmul sums together in a local array."""
+NAIVE_DEPTH = 256
+"""Products a naive matmul sums per element before adding them to C: this
+many, or sqrt(k) when more (which balances the two runs of additions)."""
+
+
 def naive_matmul(op: loops.MatmulOp) -> Block:
     """The reference loop nest of a `loops.matmul`, at the loops level: per
-    row i of each batch, zero the row of C (unless accumulating), then for
-    each k add op(A)[i, k] * op(B)[k, :] (the inner loop walks C, and B unless
-    it is transposed, along rows); then the epilogue, if any, over the
-    finished row."""
+    row i of each batch, zero the row of C (unless accumulating); then, per
+    strip of NAIVE_STRIP columns, per depth block of NAIVE_DEPTH, sum
+    op(A)[i, k] * op(B)[k, strip] over the block into a local array (the
+    inner loop walks it, and B unless it is transposed, along rows) and add
+    that to C's strip, so each element of C takes one addition per depth
+    block (its error grows like depth + k / depth, as in a blocked BLAS);
+    then the epilogue, if any, over the finished row."""
     batch, m, n, k = op.dims
     element = op.out.type.get_element_type()
     zero = arith.ConstantOp(FloatAttr(0.0, element), element)
@@ -211,6 +221,24 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
         Rewriter.insert_op(new, at)
         return new.induction_var, InsertPoint.before(new.body.block.last_op)
 
+    def blocks(total: int, size: int, at: InsertPoint,
+               body: Callable[[SSAValue | None, int, InsertPoint], None]) -> None:
+        """`body(start, width, at)` for blocks of `size` covering `total`
+        (start None: 0), the full ones in one loop."""
+        full, rest = divmod(total, size)
+        if full == 1:
+            body(None, size, at)
+        elif full > 1:
+            block, inner = loop(full, at)
+            step = emit(arith.ConstantOp(IntegerAttr(size, IndexType()), IndexType()), inner)
+            body(emit(arith.MuliOp(block, step), inner), size, inner)
+        if rest:
+            start = emit(arith.ConstantOp(IntegerAttr(full * size, IndexType()), IndexType()), at)
+            body(start, rest, at)
+
+    def offset(start: SSAValue | None, iv: SSAValue, at: InsertPoint) -> SSAValue:
+        return iv if start is None else emit(arith.AddiOp(start, iv), at)
+
     at = InsertPoint.at_end(nest)
     outer = []
     for size in (*batch, m):
@@ -221,13 +249,40 @@ def naive_matmul(op: loops.MatmulOp) -> Block:
     if op.accumulate is None:
         j, inner = loop(n, at)
         emit(loops.StoreOp(zero.result, op.out, [*b, i, j]), inner)
-    p, at = loop(k, at)
-    a = emit(loops.LoadOp(op.lhs, [*b, p, i] if op.transpose_a is not None else [*b, i, p]), at)
-    j, at = loop(n, at)
-    b_value = emit(loops.LoadOp(op.rhs, [*b, j, p] if op.transpose_b is not None else [*b, p, j]), at)
-    product = emit(arith.MulfOp(a, b_value), at)
-    total = emit(arith.AddfOp(emit(loops.LoadOp(op.out, [*b, i, j]), at), product), at)
-    emit(loops.StoreOp(total, op.out, [*b, i, j]), at)
+    depth = max(NAIVE_DEPTH, isqrt(max(k - 1, 0)) + 1)
+    one_block = k <= depth  # no local sums needed: C takes at most `depth` additions
+    sums = loops.AllocOp(MemRefType(element, [min(n, NAIVE_STRIP)]), "stack")
+
+    def strip(j0: SSAValue | None, width: int, at: InsertPoint) -> None:
+        def depth_block(p0: SSAValue | None, depth: int, at: InsertPoint) -> None:
+            if not one_block:
+                j, inner = loop(width, at)
+                emit(loops.StoreOp(zero.result, sums.result, [j]), inner)
+            pp, at_p = loop(depth, at)
+            p = offset(p0, pp, at_p)
+            a = emit(loops.LoadOp(op.lhs, [*b, p, i] if op.transpose_a is not None else [*b, i, p]), at_p)
+            j, inner = loop(width, at_p)
+            col = offset(j0, j, inner)
+            b_value = emit(loops.LoadOp(op.rhs, [*b, col, p] if op.transpose_b is not None else [*b, p, col]), inner)
+            target, at_j = (op.out, [*b, i, col]) if one_block else (sums.result, [j])
+            partial = emit(arith.AddfOp(emit(loops.LoadOp(target, at_j), inner),
+                                        emit(arith.MulfOp(a, b_value), inner)), inner)
+            emit(loops.StoreOp(partial, target, at_j), inner)
+            if one_block:
+                return
+            j, inner = loop(width, at)
+            col = offset(j0, j, inner)
+            total = emit(arith.AddfOp(emit(loops.LoadOp(op.out, [*b, i, col]), inner),
+                                      emit(loops.LoadOp(sums.result, [j]), inner)), inner)
+            emit(loops.StoreOp(total, op.out, [*b, i, col]), inner)
+
+        blocks(k, depth, at, depth_block)
+
+    if one_block:
+        strip(None, n, at)
+    else:
+        emit(sums, at)
+        blocks(n, NAIVE_STRIP, at, strip)
     if op.epilogue_block is not None:
         j, inner = loop(n, row)
         value = emit(loops.LoadOp(op.out, [*b, i, j]), inner)

@@ -24,6 +24,10 @@ serial. Then every buffer the body writes must be one of:
     another touches. A reduction into an element shared by the iterations
     fails here, so sums are never reassociated and results are bitwise
     those of the serial loop.
+  * allocated in the body: a `loops.alloc` inside the loop is storage of
+    one iteration (see loops.AllocOp). On the stack it is a local array of
+    the loop body in C, private to each thread already; in the workspace it
+    becomes `threads` slices, as below (it must be flat);
   * private scratch: a flat `loops.alloc` that each run of the body writes
     before it reads, reading only elements written in that run (checked
     element by element, in program order, with loops whose iterations do
@@ -371,16 +375,22 @@ def frame_ok(block: Block, root: SSAValue, size: int) -> bool:
     return True
 
 
+def _privatizable(root: SSAValue) -> bool:
+    """A flat allocation accessed only element- or tile-wise (no views or
+    whole-buffer ops), so `privatize` can give each thread a slice."""
+    return (
+        isinstance(root.owner, loops.AllocOp) and len(root.type.get_shape()) == 1
+        and all(isinstance(use.operation, loops.LoadOp | loops.StoreOp | loops.PackOp | loops.MicrokernelOp)
+                for use in root.uses)
+    )
+
+
 def is_private_scratch(loop: loops.ForOp, root: SSAValue) -> bool:
     """`root` can be one slice per thread in `loop`: a flat allocation that
     each iteration writes before reading (reading only what it wrote), and
     whose values never flow anywhere else in the function either."""
-    alloc = root.owner
-    if not isinstance(alloc, loops.AllocOp) or len(root.type.get_shape()) != 1:
+    if not _privatizable(root):
         return False
-    if any(not isinstance(use.operation, loops.LoadOp | loops.StoreOp | loops.PackOp | loops.MicrokernelOp)
-           for use in root.uses):
-        return False  # views or whole-buffer ops: not followed
     function = loop.parent_op()
     while function is not None and not isinstance(function, func.FuncOp):
         function = function.parent_op()
@@ -400,6 +410,12 @@ def prove_parallel(loop: loops.ForOp) -> list[SSAValue]:
     private = []
     for root, found in by_root.items():
         if not any(access.writes for access, _ in found):
+            continue
+        if root in inside:  # allocated in the body: storage of one iteration
+            if _privatizable(root) and root.owner.placement.data == "workspace":
+                private.append(root)
+            elif not _privatizable(root):
+                raise NotParallel(f"{root.name_hint or 'a buffer'} allocated in the loop is viewed")
             continue
         try:
             check_disjoint(loop, root, found)

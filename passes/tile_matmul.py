@@ -583,7 +583,11 @@ class MatmulTiler:
             panels = self.alloc(size, "b_panels", placement)
         long_rows = self.b.row_stride * self.element_bytes >= PAGE_BYTES
         streaming = m <= t.mr and panels is None and n > t.nr and (2 * m <= t.mr or long_rows)
-        depth_blocks = _split(k, STREAM_DEPTH if streaming else k, 1)
+        # Depth blocks bound how many products a register tile sums before
+        # it is added to C (see microkernel_definition): kc at most. Dot
+        # tiles spread theirs over their lanes and accumulator sets instead.
+        dots = n == 1 and self.a.col_stride == 1 and self.b.row_stride == 1 and k >= t.lanes
+        depth_blocks = _split(k, STREAM_DEPTH if streaming else k if dots else t.kc, 1)
         groups = self.depth_groups(depth_blocks)
 
         def one(batch: Lin) -> None:
@@ -599,7 +603,7 @@ class MatmulTiler:
 
             def b_at(j: Lin) -> tuple[tuple[SSAValue, Lin], int]:
                 if panels is not None:
-                    return (panels, j * k), t.nr
+                    return (panels, j * k + k0 * t.nr), t.nr
                 return (self.b.buffer, self.b.at(batch, k0, j)), self.b.row_stride
 
             rows_outer = k * n * self.element_bytes <= t.l1_bytes // 2

@@ -11,15 +11,17 @@
 // x 5 columns, each row a vector of 4 and a scalar (every access exact).
 // Vector loads and stores are memcpy (no alignment assumed, no vector
 // crosses a call). Few accumulators: the k steps alternate between two
-// sets of them, added at the end.
+// sets of them, added at the end. The tile accumulates: its sum starts
+// from zero and C is added to it once, at the end (one addition to C per
+// depth block, not one per k step).
 // CHECK:      typedef float gradc_f32x4 __attribute__((vector_size(16)));
 // CHECK-NOT:  gradc_f32x1 __attribute__
 // CHECK:      /* C[2 x 5] += A[2 x 3] B[3 x 5]: A strides (row 3, k 1), B row stride 8, C row stride 5; rows in vectors of [4, 1]. */
 // CHECK-NEXT: static inline void gradc_microkernel_f32x4_2x5x3_a3_1_b8_c5_acc(const float *restrict a, const float *restrict b, float *restrict c) {
-// CHECK-NEXT:     gradc_f32x4 acc0_0_0; __builtin_memcpy(&acc0_0_0, c, sizeof acc0_0_0);
-// CHECK-NEXT:     float acc0_0_1 = c[4];
-// CHECK-NEXT:     gradc_f32x4 acc0_1_0; __builtin_memcpy(&acc0_1_0, c + 5, sizeof acc0_1_0);
-// CHECK-NEXT:     float acc0_1_1 = c[9];
+// CHECK-NEXT:     gradc_f32x4 acc0_0_0 = {0};
+// CHECK-NEXT:     float acc0_0_1 = 0;
+// CHECK-NEXT:     gradc_f32x4 acc0_1_0 = {0};
+// CHECK-NEXT:     float acc0_1_1 = 0;
 // CHECK-NEXT:     gradc_f32x4 acc1_0_0 = {0};
 // CHECK-NEXT:     float acc1_0_1 = 0;
 // CHECK-NEXT:     gradc_f32x4 acc1_1_0 = {0};
@@ -38,6 +40,8 @@
 // CHECK-NEXT:         gradc_f32x4 b0; __builtin_memcpy(&b0, b + 8, sizeof b0);
 // CHECK:              acc1_0_0 += a0 * b0;
 // CHECK:          acc0_0_0 += acc1_0_0;
+// CHECK:          gradc_f32x4 c0_0; __builtin_memcpy(&c0_0, c, sizeof c0_0);
+// CHECK-NEXT:     acc0_0_0 = c0_0 + acc0_0_0;
 // CHECK:          __builtin_memcpy(c, &acc0_0_0, sizeof acc0_0_0);
 // CHECK-NEXT:     c[4] = acc0_0_1;
 // CHECK-NEXT:     __builtin_memcpy(c + 5, &acc0_1_0, sizeof acc0_1_0);
@@ -75,5 +79,26 @@ func.func @tile(%a: memref<2x4x3xf32>, %b: memref<2x5x3xf32>, %c: memref<2x4x5xf
 // CHECK-NEXT:                  c[i0 * 5 + i2] = v2 + v0 * v1;
 func.func @naive(%a: memref<4x3xf64>, %b: memref<5x3xf64>, %c: memref<4x5xf64>) attributes {loops.num_inputs = 2 : i64} {
   loops.matmul %a, %b into %c transpose_b : memref<4x3xf64>, memref<5x3xf64> into memref<4x5xf64>
+  func.return
+}
+
+// A deep product (k = 300 > 256): each strip of C's row is summed over a
+// depth block in a local array, then added to C, so each element of C takes
+// one addition per depth block (a block of 256 and one of 44).
+// CHECK-LABEL: int deep(const float *restrict a, const float *restrict b, float *restrict c, void *restrict work) {
+// CHECK:           float t0[3];
+// CHECK-NEXT:      for (int64_t i1 = 0; i1 < 3; ++i1) {
+// CHECK-NEXT:          t0[i1] = 0.0f;
+// CHECK-NEXT:      }
+// CHECK-NEXT:      for (int64_t i1 = 0; i1 < 256; ++i1) {
+// CHECK:           for (int64_t i1 = 0; i1 < 3; ++i1) {
+// CHECK-NEXT:          const float v0 = c[i0 * 3 + i1];
+// CHECK-NEXT:          const float v1 = t0[i1];
+// CHECK-NEXT:          c[i0 * 3 + i1] = v0 + v1;
+// CHECK:           for (int64_t i1 = 0; i1 < 44; ++i1) {
+// CHECK-NEXT:          const int64_t v0 = 256 + i1;
+// CHECK-NEXT:          const float v1 = a[i0 * 300 + v0];
+func.func @deep(%a: memref<2x300xf32>, %b: memref<300x3xf32>, %c: memref<2x3xf32>) attributes {loops.num_inputs = 2 : i64} {
+  loops.matmul %a, %b into %c : memref<2x300xf32>, memref<300x3xf32> into memref<2x3xf32>
   func.return
 }

@@ -3,7 +3,7 @@
 
 References: float64 sums of the same float32 data (NumPy), NumPy's own
 float32 sums (pairwise) on the same data, and the documented bound
-|error| <= D(n, r) * u * sum|x| with D(n, r) = 16 * ceil(log16 n) + 48 r
+|error| <= D(n, r) * u * sum|x| with D(n, r) = 16 * ceil(log16 n) + 64 r
 (r reduced axes, u the unit roundoff)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ BIG = 2**24 + 2**23
 
 def depth_bound(n: int, axes: int = 1) -> int:
     """D(n, r) of docs/reductions.md."""
-    return 16 * max(1, math.ceil(math.log(max(n, 2), 16))) + 48 * axes
+    return 16 * max(1, math.ceil(math.log(max(n, 2), 16))) + 64 * axes
 
 
 def exact_sum(x: np.ndarray, axis=None) -> np.ndarray:

@@ -214,3 +214,32 @@ def test_long_matmul_depth(tile: bool, m: int, k: int, n: int) -> None:
     if tile:
         theirs = np.max(np.abs(a @ b - reference) / reference)
         assert ours <= max(4 * theirs, 2 * UNIT[np.float32]), (ours, theirs)
+
+
+SMALL_SHAPES = [
+    ((31,), None), ((33,), None), ((63,), None), ((65,), None), ((129,), None), ((1025,), None), ((4097,), None),
+    ((3, 65), 1), ((3, 1025), 1), ((65, 3), 0), ((1025, 5), 0), ((33, 17), 0), ((17, 33), None),
+    ((5, 129, 3), 1), ((5, 129, 3), (0, 2)), ((9, 33, 65), (1, 2)), ((65, 2, 65), (0, 2)),
+]
+
+
+@pytest.mark.parametrize("shape, axis", SMALL_SHAPES)
+def test_small_shapes_every_structure(shape: tuple[int, ...], axis) -> None:
+    """Sizes around every threshold (32 in a row, 64 lanes, chunks of 16^k
+    and their remainders) along every kind of axis, a producer fused into
+    the sum's nest and returned too, and a transposed read: exact sums of
+    the same values within the bound, and maxima exactly. Small enough to
+    run under the sanitizers (make test-sanitize)."""
+    axes = len(shape) if axis is None else len(np.atleast_1d(axis))
+    t_axis = None if axis is None else tuple(len(shape) - 1 - a for a in np.atleast_1d(axis))
+
+    def f(v):
+        e = gnp.exp(v)
+        return e, gnp.sum(e, axis=axis), gnp.max(v, axis=axis), gnp.sum(v.T * 2.0, axis=t_axis)
+
+    for dtype in (np.float32, np.float64):
+        x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+        e, total, top, transposed = gradc.jit(f)(x)
+        assert np.all(np.abs(total - exact_sum(e, axis)) <= bound(e, axis, axes))
+        np.testing.assert_array_equal(top, np.max(x, axis=axis))
+        assert np.all(np.abs(transposed - exact_sum(x.T * 2.0, t_axis)) <= bound(x.T * 2.0, t_axis, axes))

@@ -695,7 +695,10 @@ class _Reduction:
 
     def emit(self) -> None:
         kept = tuple(d for d in range(len(self.shape)) if d not in self.axes)
-        self._visit(0, _Acc(self.dest, kept), 1)
+        result = _Acc(self.dest, kept)
+        if not self.axes:  # nothing reduced: initial value combined with each element
+            self._initialize(result, kept)
+        self._visit(0, result, 1)
 
     def _with_accumulators(self, build: Callable[[], None]) -> None:
         """`build` at the insertion point, with the accumulators it asks for

@@ -166,6 +166,38 @@ CASES = [
         **{"low": 0.5, "high": 2.0},
     ),
     Case(
+        "reduce_sum_no_axes",
+        lambda x: array.ReduceSumOp(x, []),
+        lambda x: x + 0.0,
+        [(3, 4)],
+    ),
+    Case(  # 150 in lanes of 64 (32 for f64) and a tail, per row
+        "reduce_sum_laned",
+        lambda x: array.ReduceSumOp(x, [1]),
+        lambda x: np.sum(x, axis=1),
+        [(3, 150)],
+        **{"low": 0.5, "high": 2.0},
+    ),
+    Case(  # 70 rows: chunks of 16 into a fresh row, then 6 into the result
+        "reduce_sum_blocked_columns",
+        lambda x: array.ReduceSumOp(x, [0]),
+        lambda x: np.sum(x, axis=0),
+        [(70, 5)],
+        **{"low": 0.5, "high": 2.0},
+    ),
+    Case(
+        "reduce_max_no_axes",
+        lambda x: array.ReduceMaxOp(x, []),
+        lambda x: x + 0.0,
+        [(2, 3)],
+    ),
+    Case(
+        "reduce_max_laned",
+        lambda x: array.ReduceMaxOp(x, [1]),
+        lambda x: np.max(x, axis=1),
+        [(2, 130)],
+    ),
+    Case(
         "reduce_max_middle",
         lambda x: array.ReduceMaxOp(x, [1]),
         lambda x: np.max(x, axis=1),

@@ -395,26 +395,30 @@ func.func @cmp(%x: memref<{n}xf64>, %y: memref<{n}xf64>, {outs}) attributes {{lo
 
 
 def test_maximum_minimum_propagate_nan_like_numpy() -> None:
+    """NaN wins; equal operands give the second, as numpy's do (which zero
+    comes out of maximum(-0.0, 0.0) and minimum(0.0, -0.0))."""
     text = """
-func.func @minmax(%x: memref<6xf32>, %y: memref<6xf32>, %hi: memref<6xf32>, %lo: memref<6xf32>) attributes {loops.num_inputs = 2 : i64} {
-  loops.for %i = 0 to 6 step 1 {
-    %a = loops.load %x[%i] : memref<6xf32>
-    %b = loops.load %y[%i] : memref<6xf32>
+func.func @minmax(%x: memref<8xf32>, %y: memref<8xf32>, %hi: memref<8xf32>, %lo: memref<8xf32>) attributes {loops.num_inputs = 2 : i64} {
+  loops.for %i = 0 to 8 step 1 {
+    %a = loops.load %x[%i] : memref<8xf32>
+    %b = loops.load %y[%i] : memref<8xf32>
     %m = arith.maximumf %a, %b : f32
     %n = arith.minimumf %a, %b : f32
-    loops.store %m, %hi[%i] : memref<6xf32>
-    loops.store %n, %lo[%i] : memref<6xf32>
+    loops.store %m, %hi[%i] : memref<8xf32>
+    loops.store %n, %lo[%i] : memref<8xf32>
   }
   func.return
 }
 """
     source = print_c_source(lower(text))
     assert "static inline float gradc_maximum_f32(float a, float b)" in source
-    x = np.array([1, np.nan, 3, np.nan, -1, 2], dtype=np.float32)
-    y = np.array([2, 1, np.nan, np.nan, -2, 2], dtype=np.float32)
+    x = np.array([1, np.nan, 3, np.nan, -1, 2, -0.0, 0.0], dtype=np.float32)
+    y = np.array([2, 1, np.nan, np.nan, -2, 2, 0.0, -0.0], dtype=np.float32)
     hi, lo = compile_ir(text)["minmax"](x, y)
     np.testing.assert_array_equal(hi, np.maximum(x, y))
     np.testing.assert_array_equal(lo, np.minimum(x, y))
+    np.testing.assert_array_equal(np.signbit(hi), [0, 0, 0, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(np.signbit(lo), [0, 0, 0, 0, 1, 0, 0, 1])
 
 
 UNARY_MATH = {

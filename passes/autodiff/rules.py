@@ -24,7 +24,8 @@ Non-smooth points follow JAX (docs/derivative-conventions.md has them all,
 with the frontend's, in one table):
 - abs'(x) = 1 where x >= 0 (so abs'(0) = abs'(-0.0) = 1), else -1 (NaN
   included);
-- max/min: where the operands tie, each gets half the derivative;
+- max/min: where the operands tie, each gets half the derivative (against
+  a constant, gradc.numpy's maximum/minimum let the constant win instead);
 - reduce_max: the derivative is divided evenly among tied maxima;
 - pow(x, y): d/dx = y * x^(y-1), taken as 0 where y == 0 (for a constant
   exponent c: c * x^(c-1), with x^0, x^1, x^2 spelled 1, x, x*x);

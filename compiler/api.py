@@ -25,6 +25,7 @@ NumPy arrays.
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -36,7 +37,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from gradc import pytree
 from gradc.dialects.c import c_identifier, is_c_identifier
-from gradc.errors import GradcError, without_gradc_frames
+from gradc.errors import GradcError, user_location, without_gradc_frames
 from gradc.numpy import TracedArray, current_trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs
 from gradc.runtime import CompiledFunction, generate_function, load
@@ -73,6 +74,19 @@ def _for_user(err: GradcError) -> GradcError:
     """`err` without gradc's frames in its traceback, to raise again: it then
     points at the user's code, not at the machinery in between."""
     return err.with_traceback(without_gradc_frames(err.__traceback__))
+
+
+def _flag_list(name: str, flags: Any) -> tuple[str, ...] | None:
+    """`cflags=` or `extra_cflags=` as a tuple of flags: a sequence of
+    strings, or one string split as a shell would (like `$GRADC_CFLAGS`)."""
+    if flags is None:
+        return None
+    if isinstance(flags, str):
+        return tuple(shlex.split(flags))
+    if not isinstance(flags, Sequence) or not all(isinstance(flag, str) for flag in flags):
+        raise GradcError(f"{name}= takes a list of C compiler flags (strings), got {flags!r:.80}",
+                         location=user_location())
+    return tuple(flags)
 
 
 class Compiled:
@@ -289,9 +303,11 @@ class JitFunction:
         fn: Callable[..., Any],
         cflags: Sequence[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
+        extra_cflags: Sequence[str] = (),
     ):
         self.fn = fn
         self.cflags = None if cflags is None else tuple(cflags)
+        self.extra_cflags = tuple(extra_cflags)
         self.options = options
         self._cache: dict[tuple, Compiled] = {}
         self._positional: dict[tuple, tuple[Compiled, Callable[..., Any]]] = {}
@@ -375,12 +391,13 @@ class JitFunction:
         return self._call_tree(args, {})
 
     def _compile(self, args: tuple, kwargs: dict) -> Compiled:
-        lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options)
+        lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options, self.extra_cflags)
         return lowered.compiled
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
-        """`gradc.lower` of the wrapped function, with this jit's cflags and options."""
-        return lower(self.fn, *args, cflags=self.cflags, options=self.options, **kwargs)
+        """`gradc.lower` of the wrapped function, with this jit's flags and options."""
+        return lower(self.fn, *args, cflags=self.cflags, extra_cflags=self.extra_cflags,
+                     options=self.options, **kwargs)
 
     @property
     def cache_size(self) -> int:
@@ -395,23 +412,29 @@ def jit(
     fn: Callable[..., Any] | None = None,
     *,
     cflags: Sequence[str] | None = None,
+    extra_cflags: Sequence[str] | None = None,
     options: Options | dict[str, Any] | None = None,
     **option_values: Any,
 ) -> Any:
     """Compile `fn` to C on its first call per argument signature.
 
-    `cflags` replaces the C compiler flags (default `-O3 -march=native`, or
-    `GRADC_CFLAGS`). Pipeline options (`gradc.Options` fields: `tile`,
-    `plan_memory`, `threads`, `tuned`) come as `options=` or as keywords:
-    `gradc.jit(f, threads=2)`. Usable as `@gradc.jit` and
+    `cflags` replaces the C compiler flags (default `gradc.build.DEFAULT_FLAGS`,
+    `-O3 -march=native ...`, or `$GRADC_CFLAGS`); `extra_cflags` adds flags
+    after them. Either way the build keeps `gradc.build.WORKAROUND_FLAGS`
+    (gcc 12 miscompiles without them) unless the flags name the same
+    optimization (`-ftree-slp-vectorize`). Flags are a list of strings or
+    one string split as a shell would. Pipeline options (`gradc.Options`
+    fields: `tile`, `plan_memory`, `threads`, `tuned`) come as `options=` or
+    as keywords: `gradc.jit(f, threads=2)`. Usable as `@gradc.jit` and
     `@gradc.jit(cflags=[...], tile=False)`."""
     try:
         resolved = Options.make(options, **option_values)
+        cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
     except GradcError as err:
         raise _for_user(err) from None
     if fn is None:
-        return functools.partial(jit, cflags=cflags, options=resolved)
-    return JitFunction(fn, cflags, resolved)
+        return functools.partial(jit, cflags=cflags, extra_cflags=extra, options=resolved)
+    return JitFunction(fn, cflags, resolved, extra or ())
 
 
 class Lowered:
@@ -427,9 +450,11 @@ class Lowered:
         traced: TracedFunction,
         cflags: Sequence[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
+        extra_cflags: Sequence[str] = (),
     ):
         self.traced = traced
         self.cflags = cflags
+        self.extra_cflags = tuple(extra_cflags)
         self.options = options
         self._stages = options.stages()
         self.name = traced.name
@@ -510,7 +535,7 @@ class Lowered:
     @cached_property
     def compiled(self) -> Compiled:
         specs = function_specs(self.traced.module, self.name)
-        function = load(self.c_source, self.c_header, self.name, specs, self.cflags)
+        function = load(self.c_source, self.c_header, self.name, specs, self.cflags, self.extra_cflags)
         return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
 
     def compile(self) -> Callable[..., Any]:
@@ -563,17 +588,21 @@ def lower(
     fn: Callable[..., Any],
     *args: Any,
     cflags: Sequence[str] | None = None,
+    extra_cflags: Sequence[str] | None = None,
     options: Options | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Lowered:
     """Trace `fn` on `args` and expose each level of its compilation
-    (pipeline `options` as in `gradc.jit`; a jitted `fn` brings its own)."""
+    (flags and pipeline `options` as in `gradc.jit`; a jitted `fn` brings
+    its own)."""
     if isinstance(fn, JitFunction):
         cflags = cflags if cflags is not None else fn.cflags
+        extra_cflags = extra_cflags if extra_cflags is not None else fn.extra_cflags
         options = options if options is not None else fn.options
         fn = fn.fn
     try:
-        return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options))
+        cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
+        return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options), extra or ())
     except GradcError as err:
         raise _for_user(err) from None
 

@@ -12,6 +12,8 @@ kernel (with its cffi declarations), for entry points that only the Python
 side uses (see `gradc.runtime.scalar_binding`). It lands in `binding.c`, so
 `kernel.c` and `kernel.h` stay exactly the public ABI that `export_c` writes.
 
+The flags are DEFAULT_FLAGS, or the caller's, or `$GRADC_CFLAGS`, plus any
+extra ones, and always WORKAROUND_FLAGS (`resolve_flags`).
 `GRADC_SANITIZE=address,undefined` builds with sanitizers instead of the
 optimized flags (`sanitize_flags`; `python -m gradc.sanitize` sets it up).
 """
@@ -36,12 +38,7 @@ from types import ModuleType
 
 import cffi
 
-DEFAULT_FLAGS: tuple[str, ...] = (
-    "-O3",
-    "-march=native",
-    # errno is never read by generated code; without it gcc inlines sqrt and
-    # vectorizes loops that call it. Results are unchanged.
-    "-fno-math-errno",
+WORKAROUND_FLAGS: tuple[str, ...] = (
     # gcc 12's SLP vectorizer drops the rounding of `(double)(float)x` in
     # unrolled straight-line code (wrong numbers; see
     # tests/test_ops.py::test_f64_f32_f64_round_trip_is_rounded).
@@ -52,6 +49,16 @@ DEFAULT_FLAGS: tuple[str, ...] = (
     # tests/regressions/test_gcc_loop_patterns.py, found by the program
     # fuzzer). The loops stay loops, and vectorized.
     "-fno-tree-loop-distribute-patterns",
+)
+"""Flags that avoid gcc 12 miscompilations of generated code: every build
+gets them after its other flags, whatever those are (`resolve_flags`)."""
+DEFAULT_FLAGS: tuple[str, ...] = (
+    "-O3",
+    "-march=native",
+    # errno is never read by generated code; without it gcc inlines sqrt and
+    # vectorizes loops that call it. Results are unchanged.
+    "-fno-math-errno",
+    *WORKAROUND_FLAGS,
     # The loop vectorizer's own choice on AVX-512 machines is 256-bit
     # vectors; the microkernels use 512-bit ones anyway, and the elementwise
     # loops (exp, log, tanh) run ~10-25% faster at full width. No effect on
@@ -172,13 +179,26 @@ def _check_asan_loaded() -> None:
         )
 
 
-def resolve_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
-    """Explicit flags win, then `$GRADC_CFLAGS`, then DEFAULT_FLAGS."""
+def resolve_flags(flags: Sequence[str] | None, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The compiler flags of a build: `flags` if given, else `$GRADC_CFLAGS`,
+    else DEFAULT_FLAGS; then `extra`; then each of WORKAROUND_FLAGS whose
+    optimization those flags do not name themselves (gcc takes the last of
+    `-fX` and `-fno-X`, so a user's `-ftree-slp-vectorize` stays in force)."""
     if flags is not None:
-        return tuple(flags)
-    if env := os.environ.get("GRADC_CFLAGS"):
-        return tuple(shlex.split(env))
-    return DEFAULT_FLAGS
+        chosen = (*flags, *extra)
+    elif env := os.environ.get("GRADC_CFLAGS"):
+        chosen = (*shlex.split(env), *extra)
+    else:
+        chosen = (*DEFAULT_FLAGS, *extra)
+    named = {_optimization(flag) for flag in chosen}
+    return (*chosen, *(flag for flag in WORKAROUND_FLAGS if _optimization(flag) not in named))
+
+
+def _optimization(flag: str) -> str | None:
+    """What `-fX` or `-fno-X` turns on or off: X."""
+    if flag.startswith("-fno-"):
+        return flag[len("-fno-"):]
+    return flag[len("-f"):] if flag.startswith("-f") else None
 
 
 Binding = tuple[str, str]
@@ -307,11 +327,11 @@ def _load(path: Path, name: str) -> ModuleType:
     return module
 
 
-def build_flags(flags: Sequence[str] | None, source: str) -> tuple[str, ...]:
+def build_flags(flags: Sequence[str] | None, source: str, extra: Sequence[str] = ()) -> tuple[str, ...]:
     """The flags `build` compiles `source` with: `resolve_flags`, changed for
     the sanitizers `$GRADC_SANITIZE` asks for, plus OpenMP when the source
     has pragmas (see OPENMP_FLAG). Part of the cache key."""
-    return with_openmp(sanitize_flags(resolve_flags(flags), sanitizers()), source)
+    return with_openmp(sanitize_flags(resolve_flags(flags, extra), sanitizers()), source)
 
 
 def with_openmp(flags: tuple[str, ...], source: str) -> tuple[str, ...]:
@@ -328,16 +348,18 @@ def build(
     function_names: Iterable[str],
     flags: tuple[str, ...] | None = None,
     binding: Binding | None = None,
+    extra_flags: tuple[str, ...] = (),
 ) -> ModuleType:
     """Compile (or fetch from the cache) and load C source; returns the cffi
     extension module, whose `.lib` holds the functions and `.ffi` the FFI.
-    `binding` adds Python-only entry points (see the module docstring)."""
+    `flags` and `extra_flags` as in `resolve_flags`; `binding` adds
+    Python-only entry points (see the module docstring)."""
     names = list(function_names)
     missing = [n for n in names if f" {n}(" not in header]
     if missing:
         raise BuildError(f"functions {missing} are not declared in the header")
     active = sanitizers()
-    flags = build_flags(flags, source)
+    flags = build_flags(flags, source, extra_flags)
     command = compiler_command()
     key = cache_key(source, header, flags, command, binding)
     with _build_lock:

@@ -619,12 +619,18 @@ def _binary(
     if trace is None:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, ufunc, trace, x, y)
+    weak = operator_form and _is_weak(x) and _is_weak(y)
+    return trace.emit(op(a.value, b.value), weak)
+
+
+def _float_operands(name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand) -> tuple[TracedArray, TracedArray]:
+    """Operands `x`, `y` of a float `ufunc` as traced arrays of `trace`, in
+    the dtypes NumPy resolves and broadcast to their common shape."""
     x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
     _require_float(name, out_dtype, (x, y))
     shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
-    a, b = _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
-    weak = operator_form and _is_weak(x) and _is_weak(y)
-    return trace.emit(op(a.value, b.value), weak)
+    return _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
 
 
 def _compare(name: str, ufunc: np.ufunc, predicate: str, x: Any, y: Any) -> Any:
@@ -699,13 +705,39 @@ def power(x: Any, y: Any) -> Any:
 
 
 def maximum(x: Any, y: Any) -> Any:
-    """Elementwise maximum; NaN propagates, as in NumPy."""
-    return _binary("maximum", np.maximum, array.MaxOp, x, y)
+    """Elementwise maximum; NaN propagates, as in NumPy. Where a traced
+    operand ties a constant one, the constant wins: the derivative is 0
+    there (so `maximum(x, 0)` is a relu); see `_extremum`."""
+    return _extremum("maximum", np.maximum, array.MaxOp, "gt", x, y)
 
 
 def minimum(x: Any, y: Any) -> Any:
-    """Elementwise minimum; NaN propagates, as in NumPy."""
-    return _binary("minimum", np.minimum, array.MinOp, x, y)
+    """Elementwise minimum; NaN propagates, as in NumPy. Where a traced
+    operand ties a constant one, the constant wins (see `maximum`)."""
+    return _extremum("minimum", np.minimum, array.MinOp, "lt", x, y)
+
+
+def _extremum(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], beats: str, x: Any, y: Any) -> Any:
+    """maximum or minimum (`op`; `beats` is the comparison by which the
+    traced operand wins). Two traced operands: `op`, whose derivative is
+    split evenly at ties (JAX's rule). One traced operand `t` and a
+    constant `c`: `where(t beats c, t, stop_gradient(op(x, y)))`, the value
+    of `op` everywhere, with the derivative 1 where `t` strictly wins and
+    0 elsewhere: at ties, at NaN, and if `c` is NaN (docs/derivative-conventions.md
+    says why). array-simplify folds the select away once no derivative is
+    left to take."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, ufunc, trace, x, y)
+    value = trace.emit(op(a.value, b.value))
+    if isinstance(x, TracedArray) == isinstance(y, TracedArray):
+        return value
+    t, c = (a, b) if isinstance(x, TracedArray) else (b, a)
+    wins = trace.emit(array.CompareOp(beats, t.value, c.value))
+    frozen = trace.emit(array.StopGradientOp(value.value))
+    return trace.emit(array.SelectOp(wins.value, t.value, frozen.value))
 
 
 def less(x: Any, y: Any) -> Any:
@@ -808,7 +840,8 @@ def square(x: Any) -> Any:
 
 
 def relu(x: Any) -> Any:
-    """max(x, 0), elementwise."""
+    """max(x, 0), elementwise (NaN stays NaN); its derivative is 0 at 0,
+    as JAX's: the constant 0 wins the tie (see `maximum`)."""
     return maximum(x, 0.0)
 
 

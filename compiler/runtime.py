@@ -153,6 +153,7 @@ def load(
     name: str,
     specs: tuple[Sequence[ArraySpec], Sequence[ArraySpec]],
     cflags: Sequence[str] | None = None,
+    extra_cflags: Sequence[str] = (),
 ) -> CompiledFunction:
     """Build printed C (through the content-hash cache) with the scalar entry
     when `name`'s signature has one, and wrap `name`."""
@@ -161,7 +162,7 @@ def load(
     inputs, outputs = specs
     module = build(
         source, header, [name], None if cflags is None else tuple(cflags),
-        binding=scalar_binding(name, inputs, outputs),
+        binding=scalar_binding(name, inputs, outputs), extra_flags=tuple(extra_cflags),
     )
     return CompiledFunction(module, name, inputs, outputs)
 

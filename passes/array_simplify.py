@@ -11,6 +11,10 @@ functions computing the same values with fewer ops:
 - neutral elements: x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 become x
   (x + 0 turns -0.0 into +0.0 in IEEE arithmetic; the two compare equal, as
   XLA's simplifier also assumes);
+- `select(x > c, x, max(x, c))` becomes `max(x, c)` (either operand
+  order of max; `<` with min likewise): equal values, and equal derivatives
+  (what gradc.numpy writes for a maximum with a constant, once the
+  `stop_gradient` in it is gone);
 - an op whose operands are all constants is evaluated (with the array
   interpreter, the one definition of each op's meaning) when the result is a
   splat or small (`fold-limit` elements), so constants never grow large.
@@ -122,6 +126,25 @@ class FoldNeutralElement(RewritePattern):
                 return
 
 
+# The predicate by which `x` wins, for max and min.
+WINS = {array.MaxOp: "gt", array.MinOp: "lt"}
+
+
+class FoldSelectOfWinner(RewritePattern):
+    """`select(x > c, x, max(x, c))` is `max(x, c)`: where x > c, max gives
+    exactly x (and where it does not, the select takes max)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.SelectOp, rewriter: PatternRewriter) -> None:
+        compare, extremum = op.cond.owner, op.false_value.owner
+        if not isinstance(compare, array.CompareOp) or type(extremum) not in WINS:
+            return
+        x, c = compare.lhs, compare.rhs
+        if (compare.predicate.data == WINS[type(extremum)] and op.true_value == x
+                and {extremum.lhs, extremum.rhs} == {x, c}):
+            rewriter.replace(op, (), (extremum.result,))
+
+
 @dataclass
 class FoldConstants(RewritePattern):
     fold_limit: int
@@ -165,6 +188,7 @@ class ArraySimplify(ModulePass):
                     FoldReshapeChain(),
                     FoldDoubleNegation(),
                     FoldNeutralElement(),
+                    FoldSelectOfWinner(),
                     FoldConstants(self.fold_limit),
                 ]
             )

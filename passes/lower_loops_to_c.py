@@ -96,10 +96,12 @@ GRADC_MATH: dict[type[Operation], str] = {math.ExpOp: "exp", math.LogOp: "log", 
 MATH_CHOICES = ("gradc", "libm")
 
 NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
-    arith.MaximumfOp: ("maximum", c.GeOp),
-    arith.MinimumfOp: ("minimum", c.LeOp),
+    arith.MaximumfOp: ("maximum", c.GtOp),
+    arith.MinimumfOp: ("minimum", c.LtOp),
 }
-"""libm's fmax/fmin drop NaNs; arith.maximumf/minimumf (like numpy) keep them."""
+"""libm's fmax/fmin drop NaNs; arith.maximumf/minimumf (like numpy) keep them,
+and where the operands compare equal they give the second, as numpy does
+(maximum(-0.0, 0.0) is 0.0, so relu(-0.0) is +0.0)."""
 
 CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp)
 
@@ -176,7 +178,8 @@ class _Helpers:
         self.funcs: dict[str, c.FuncOp] = {}
 
     def nan_propagating(self, kind: str, compare: type[c.CompareOp], typ: Attribute) -> str:
-        """`(a >= b || a != a) ? a : b`: numpy.maximum's rule (a NaN wins)."""
+        """`(a > b || a != a) ? a : b`: numpy.maximum's rule (a NaN wins,
+        equal operands give b)."""
         name = f"gradc_{kind}_{typ}"
         if name not in self.funcs:
             helper = c.FuncOp(name, [typ, typ], typ, static=True, inline=True)

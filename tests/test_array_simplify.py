@@ -83,3 +83,29 @@ func.func @f() -> tensor<64x64xf64> {
     ArraySimplify(fold_limit=100).apply(Context(), module)
     assert any(op.name == "array.broadcast" for op in module.walk())
     np.testing.assert_array_equal(run_function(module, "f")[0], expected)
+
+
+def test_select_of_winner_folds_to_max_and_min_with_their_values():
+    """select(x > c, x, max(c, x)) -> max(c, x), min likewise: the same
+    values at ties, signed zeros, NaN and infinities (NumPy's maximum and
+    minimum, which the interpreter runs, give the second operand at ties)."""
+    module = parse("""
+func.func @f(%x: tensor<8xf64>, %c: tensor<8xf64>) -> (tensor<8xf64>, tensor<8xf64>) {
+  %m = array.max %c, %x : tensor<8xf64>
+  %gt = array.compare gt %x, %c : tensor<8xf64>
+  %0 = array.select %gt, %x, %m : tensor<8xi1>, tensor<8xf64>
+  %n = array.min %x, %c : tensor<8xf64>
+  %lt = array.compare lt %x, %c : tensor<8xf64>
+  %1 = array.select %lt, %x, %n : tensor<8xi1>, tensor<8xf64>
+  func.return %0, %1 : tensor<8xf64>, tensor<8xf64>
+}
+""")
+    x = np.array([1.0, -1.0, 0.0, -0.0, 0.0, np.nan, 2.0, np.inf])
+    c = np.array([0.0, 0.0, -0.0, 0.0, 0.0, 1.0, np.nan, -np.inf])
+    ArraySimplify().apply(Context(), module)
+    DeadCodeElimination().apply(Context(), module)
+    assert not any(op.name == "array.select" for op in module.walk())
+    hi, lo = run_function(module, "f", x, c)
+    for got, expected in [(hi, np.where(x > c, x, np.maximum(c, x))), (lo, np.where(x < c, x, np.minimum(x, c)))]:
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))

@@ -306,9 +306,13 @@ def _grads(shapes, build, xs, u=None):
     return module, jvp, grads
 
 
-def test_abs_at_zero_is_zero():
-    _, _, (g,) = _grads([(3,)], lambda b, x: b(array.AbsOp(x)), [np.array([-1.0, 0.0, 2.0])])
-    np.testing.assert_array_equal(g, [-1.0, 0.0, 1.0])
+def test_abs_at_zero_is_one():
+    """JAX's abs'(x): 1 where x >= 0 (so at 0 and -0.0), else -1 (NaN too)."""
+    x = np.array([-1.0, 0.0, -0.0, 2.0, np.nan])
+    module, jvp, (g,) = _grads([(5,)], lambda b, x: b(array.AbsOp(x)), [x])
+    np.testing.assert_array_equal(g, [-1.0, 1.0, 1.0, 1.0, -1.0])
+    _, dy = run_function(module, jvp.sym_name.data, x, np.ones(5))
+    np.testing.assert_array_equal(dy, g)
 
 
 @pytest.mark.parametrize("cls", [array.MaxOp, array.MinOp])

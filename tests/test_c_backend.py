@@ -18,8 +18,12 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
+import gradc
+import gradc.numpy as gnp
 from gradc import build as build_mod
-from gradc.build import DEFAULT_FLAGS, BuildError, build, build_flags, cache_key, resolve_flags
+from gradc.build import (
+    DEFAULT_FLAGS, SANITIZE_ENV, WORKAROUND_FLAGS, BuildError, build, build_flags, cache_key, resolve_flags,
+)
 from gradc.dialects.c import C, c_identifier
 from gradc.dialects import loops
 from gradc.dialects.loops import Loops
@@ -395,26 +399,30 @@ func.func @cmp(%x: memref<{n}xf64>, %y: memref<{n}xf64>, {outs}) attributes {{lo
 
 
 def test_maximum_minimum_propagate_nan_like_numpy() -> None:
+    """NaN wins; equal operands give the second, as numpy's do (which zero
+    comes out of maximum(-0.0, 0.0) and minimum(0.0, -0.0))."""
     text = """
-func.func @minmax(%x: memref<6xf32>, %y: memref<6xf32>, %hi: memref<6xf32>, %lo: memref<6xf32>) attributes {loops.num_inputs = 2 : i64} {
-  loops.for %i = 0 to 6 step 1 {
-    %a = loops.load %x[%i] : memref<6xf32>
-    %b = loops.load %y[%i] : memref<6xf32>
+func.func @minmax(%x: memref<8xf32>, %y: memref<8xf32>, %hi: memref<8xf32>, %lo: memref<8xf32>) attributes {loops.num_inputs = 2 : i64} {
+  loops.for %i = 0 to 8 step 1 {
+    %a = loops.load %x[%i] : memref<8xf32>
+    %b = loops.load %y[%i] : memref<8xf32>
     %m = arith.maximumf %a, %b : f32
     %n = arith.minimumf %a, %b : f32
-    loops.store %m, %hi[%i] : memref<6xf32>
-    loops.store %n, %lo[%i] : memref<6xf32>
+    loops.store %m, %hi[%i] : memref<8xf32>
+    loops.store %n, %lo[%i] : memref<8xf32>
   }
   func.return
 }
 """
     source = print_c_source(lower(text))
     assert "static inline float gradc_maximum_f32(float a, float b)" in source
-    x = np.array([1, np.nan, 3, np.nan, -1, 2], dtype=np.float32)
-    y = np.array([2, 1, np.nan, np.nan, -2, 2], dtype=np.float32)
+    x = np.array([1, np.nan, 3, np.nan, -1, 2, -0.0, 0.0], dtype=np.float32)
+    y = np.array([2, 1, np.nan, np.nan, -2, 2, 0.0, -0.0], dtype=np.float32)
     hi, lo = compile_ir(text)["minmax"](x, y)
     np.testing.assert_array_equal(hi, np.maximum(x, y))
     np.testing.assert_array_equal(lo, np.minimum(x, y))
+    np.testing.assert_array_equal(np.signbit(hi), [0, 0, 0, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(np.signbit(lo), [0, 0, 0, 0, 1, 0, 0, 1])
 
 
 UNARY_MATH = {
@@ -810,10 +818,98 @@ def test_concurrent_builds_share_one_entry(private_cache: Path) -> None:
 def test_flags_change_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_flags(None) == DEFAULT_FLAGS
     monkeypatch.setenv("GRADC_CFLAGS", "-O2 -g")
-    assert resolve_flags(None) == ("-O2", "-g")
-    assert resolve_flags(("-O1",)) == ("-O1",)
+    assert resolve_flags(None) == ("-O2", "-g", *WORKAROUND_FLAGS)
+    assert resolve_flags(("-O1",)) == ("-O1", *WORKAROUND_FLAGS)
     cmd = build_mod.compiler_command()
     assert cache_key("s", "h", ("-O2",), cmd) != cache_key("s", "h", ("-O3",), cmd)
+
+
+GCC12_WORKAROUNDS = ("-fno-tree-slp-vectorize", "-fno-tree-loop-distribute-patterns")
+"""The two flags without which gcc 12 gives wrong numbers (issue 12, item 5)."""
+
+
+def test_user_flags_keep_the_gcc_workarounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cflags and $GRADC_CFLAGS replace the defaults, not the workarounds,
+    which come last (gcc takes the last of -fX and -fno-X); extra flags add
+    to the defaults; flags that name the optimization themselves (the
+    explicit override) keep it as they say."""
+    assert set(GCC12_WORKAROUNDS) <= set(DEFAULT_FLAGS) and set(WORKAROUND_FLAGS) == set(GCC12_WORKAROUNDS)
+    assert resolve_flags(("-O2",)) == ("-O2", *WORKAROUND_FLAGS)
+    assert resolve_flags(["-O3", "-march=native"]) == ("-O3", "-march=native", *WORKAROUND_FLAGS)
+    assert resolve_flags(None, ("-g",)) == (*DEFAULT_FLAGS, "-g")
+    assert resolve_flags(("-O2",), ("-g",)) == ("-O2", "-g", *WORKAROUND_FLAGS)
+    assert resolve_flags((*DEFAULT_FLAGS, "-fno-openmp")) == (*DEFAULT_FLAGS, "-fno-openmp")
+    assert resolve_flags(("-O3", "-ftree-slp-vectorize")) == (
+        "-O3", "-ftree-slp-vectorize", "-fno-tree-loop-distribute-patterns")
+    monkeypatch.setenv("GRADC_CFLAGS", "-O1 -ftree-loop-distribute-patterns")
+    assert resolve_flags(None) == ("-O1", "-ftree-loop-distribute-patterns", "-fno-tree-slp-vectorize")
+    monkeypatch.setenv(SANITIZE_ENV, "undefined")  # sanitized builds keep them too
+    sanitized = build_flags(("-O3", "-march=native"), "int f(void);\n")
+    assert set(GCC12_WORKAROUNDS) <= set(sanitized) and "-O1" in sanitized and "-O3" not in sanitized
+
+
+def test_the_compiler_gets_the_workarounds_after_user_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The command lines gradc.jit runs for cflags=, extra_cflags= and
+    $GRADC_CFLAGS; equal final flags share one cache entry, other final
+    flags (an explicit override) get their own."""
+    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path))
+    build_mod.forget_loaded()
+    commands: list[list[str]] = []
+    real = build_mod._run_compiler
+    monkeypatch.setattr(build_mod, "_run_compiler", lambda command, cwd: commands.append(command) or real(command, cwd))
+    x = np.linspace(0.1, 1.0, 5)
+
+    def f(x):
+        return gnp.sin(x) * 2.0
+
+    def flags_of(command: list[str], first: str, count: int) -> list[str]:
+        start = command.index(first)
+        return command[start : start + count]
+
+    runs = [({"cflags": ["-O2"]}, ["-O2", *WORKAROUND_FLAGS]),
+            ({"cflags": "-O3 -march=native"}, ["-O3", "-march=native", *WORKAROUND_FLAGS]),
+            ({"extra_cflags": ["-g"]}, [*DEFAULT_FLAGS, "-g"]),
+            ({"cflags": ["-O2", "-ftree-slp-vectorize"]}, ["-O2", "-ftree-slp-vectorize", "-fno-tree-loop-distribute-patterns"])]
+    for kwargs, expected in runs:
+        np.testing.assert_allclose(gradc.jit(f, **kwargs)(x), np.sin(x) * 2.0, rtol=1e-15)
+        assert flags_of(commands[-1], expected[0], len(expected) + 1) == [*expected, "-fPIC"], kwargs
+    assert len(commands) == len(runs)
+    assert not any("-fno-tree-slp-vectorize" in c for c in commands[-1])
+    gradc.jit(f, cflags=["-O2", *WORKAROUND_FLAGS])(x)  # the same final flags: built already
+    assert len(commands) == len(runs)
+    monkeypatch.setenv("GRADC_CFLAGS", "-O1")
+    gradc.jit(f)(x)
+    assert flags_of(commands[-1], "-O1", 4) == ["-O1", *WORKAROUND_FLAGS, "-fPIC"]
+    build_mod.forget_loaded()
+
+
+@pytest.mark.parametrize("flags", [{"cflags": ["-O3", "-march=native"]}, {"cflags": ["-O2"]},
+                                   {"extra_cflags": ["-ftree-vectorize"]}, {"env": "-O3 -march=native"}],
+                         ids=["cflags-O3-native", "cflags-O2", "extra", "GRADC_CFLAGS"])
+def test_user_flags_round_float32_through_jit(flags: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numbers gcc 12 got wrong with a user's flags, before gradc kept
+    its workarounds: f64 -> f32 -> f64 lost its rounding in short loops."""
+    if "env" in flags:
+        monkeypatch.setenv("GRADC_CFLAGS", flags.pop("env"))
+
+    def f(x):
+        return gnp.sin(x.astype(np.float32).astype(np.float64)).astype(np.float32).astype(np.float64)
+
+    for n in (2, 3, 5):
+        x = np.linspace(0.3, 2.9, n)
+        expected = np.sin(x.astype(np.float32).astype(np.float64)).astype(np.float32).astype(np.float64)
+        np.testing.assert_array_equal(gradc.jit(f, **flags)(x), expected)
+
+
+def test_bad_flags_are_located_errors() -> None:
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(gradc.GradcError, match=r"cflags= takes a list of C compiler flags \(strings\), got \[1\]") as err:
+        gradc.jit(lambda x: x, cflags=[1])
+    assert err.value.location == f"{__file__}:{line}"
+    with pytest.raises(gradc.GradcError, match="extra_cflags= takes a list"):
+        gradc.lower(lambda x: x, np.ones(2), extra_cflags=3)
 
 
 def test_compiler_errors_keep_the_source() -> None:

@@ -197,14 +197,6 @@ class Emitter:
             return self.emit(array.MulOp(x, x))
         return self.emit(array.PowOp(x, self.full_like(x, k)))
 
-    def sign(self, x: SSAValue) -> SSAValue:
-        """-1, 0 or 1 (0 at 0, so abs'(0) = 0, as in JAX)."""
-        one, zero = self.ones_like(x), self.zeros_like(x)
-        negative = self.emit(array.CompareOp("lt", x, zero))
-        positive = self.emit(array.CompareOp("gt", x, zero))
-        inner = self.emit(array.SelectOp(negative, self.full_like(x, -1.0), zero))
-        return self.emit(array.SelectOp(positive, one, inner))
-
     def tie_weight(self, x: SSAValue, chosen: SSAValue, other: SSAValue) -> SSAValue:
         """How much of max/min's derivative goes to `x`: 1 where x alone is
         the chosen value, 0.5 where x and `other` tie, else 0 (JAX's

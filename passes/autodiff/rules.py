@@ -20,9 +20,12 @@ whose derivative is a function of their result use it: exp' = y,
 tanh' = 1 - y^2, sqrt' = 0.5 / y. Linear ops apply themselves to the
 tangent; their VJP is their transpose.
 
-Non-smooth points follow JAX:
-- abs'(x) = sign(x), so abs'(0) = 0;
-- max/min: where the operands tie, each gets half the derivative;
+Non-smooth points follow JAX (docs/derivative-conventions.md has them all,
+with the frontend's, in one table):
+- abs'(x) = 1 where x >= 0 (so abs'(0) = abs'(-0.0) = 1), else -1 (NaN
+  included);
+- max/min: where the operands tie, each gets half the derivative (against
+  a constant, gradc.numpy's maximum/minimum let the constant win instead);
 - reduce_max: the derivative is divided evenly among tied maxima;
 - pow(x, y): d/dx = y * x^(y-1), taken as 0 where y == 0 (for a constant
   exponent c: c * x^(c-1), with x^0, x^1, x^2 spelled 1, x, x*x);
@@ -64,6 +67,12 @@ def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
     return e.div(t, e.mul(e.full_like(op.result, 2.0), op.result))
 
 
+def _abs(e: Emitter, op: array.AbsOp, t: Value) -> Value:
+    x = op.input
+    nonnegative = e.emit(array.CompareOp("ge", x, e.zeros_like(x)))
+    return e.select(nonnegative, t, e.neg(t))
+
+
 def _pow_base(e: Emitter, op: array.PowOp, t: Value) -> Value:
     x, y = op.lhs, op.rhs
     c = splat_value(y)
@@ -93,7 +102,7 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
     array.SinOp: (lambda e, op, t: e.mul(t, e.emit(array.CosOp(op.input))),),
     array.CosOp: (lambda e, op, t: e.neg(e.mul(t, e.emit(array.SinOp(op.input)))),),
     array.SqrtOp: (_sqrt,),
-    array.AbsOp: (lambda e, op, t: e.mul(t, e.sign(op.input)),),
+    array.AbsOp: (_abs,),
     array.AddOp: (lambda e, op, t: t, lambda e, op, t: t),
     array.SubOp: (lambda e, op, t: t, lambda e, op, t: e.neg(t)),
     array.MulOp: (lambda e, op, t: e.mul(t, op.rhs), lambda e, op, t: e.mul(t, op.lhs)),

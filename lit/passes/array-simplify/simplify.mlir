@@ -59,3 +59,37 @@ func.func @not_neutral(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = array.mul %x, %two : tensor<4xf32>
   func.return %0 : tensor<4xf32>
 }
+
+// select(x > c, x, max(x, c)) is max(x, c) (what gradc.numpy's maximum with a
+// constant leaves once its stop_gradient is gone); with min, `<`.
+// CHECK-LABEL: func.func @select_of_winner
+// CHECK-SAME:    (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NEXT:    %[[C:.*]] = array.constant dense<0.000000e+00> : tensor<4xf32>
+// CHECK-NEXT:    %[[M:.*]] = array.max %[[C]], %[[X]] : tensor<4xf32>
+// CHECK-NEXT:    %[[N:.*]] = array.min %[[X]], %[[C]] : tensor<4xf32>
+// CHECK-NEXT:    func.return %[[M]], %[[N]] : tensor<4xf32>, tensor<4xf32>
+func.func @select_of_winner(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %c = array.constant dense<0.0> : tensor<4xf32>
+  %m = array.max %c, %x : tensor<4xf32>
+  %gt = array.compare gt %x, %c : tensor<4xf32>
+  %0 = array.select %gt, %x, %m : tensor<4xi1>, tensor<4xf32>
+  %n = array.min %x, %c : tensor<4xf32>
+  %lt = array.compare lt %x, %c : tensor<4xf32>
+  %1 = array.select %lt, %x, %n : tensor<4xi1>, tensor<4xf32>
+  func.return %0, %1 : tensor<4xf32>, tensor<4xf32>
+}
+
+// Not with a stop_gradient in between (a derivative is still to be taken),
+// nor with >= (a tie would then take x, not max's choice of zero).
+// CHECK-LABEL: func.func @select_not_of_winner
+// CHECK-COUNT-2: array.select
+func.func @select_not_of_winner(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %c = array.constant dense<0.0> : tensor<4xf32>
+  %m = array.max %x, %c : tensor<4xf32>
+  %gt = array.compare gt %x, %c : tensor<4xf32>
+  %s = array.stop_gradient %m : tensor<4xf32>
+  %0 = array.select %gt, %x, %s : tensor<4xi1>, tensor<4xf32>
+  %ge = array.compare ge %x, %c : tensor<4xf32>
+  %1 = array.select %ge, %x, %m : tensor<4xi1>, tensor<4xf32>
+  func.return %0, %1 : tensor<4xf32>, tensor<4xf32>
+}

@@ -6,7 +6,7 @@
 // RUN: %cc -c %t.c -o %t.o
 
 // CHECK:      static inline float gradc_maximum_f32(float a, float b) {
-// CHECK-NEXT:     return ((a >= b) || (a != a)) ? a : b;
+// CHECK-NEXT:     return ((a > b) || (a != a)) ? a : b;
 // CHECK-NEXT: }
 // CHECK:      int add_rows(const float *restrict x, const float *restrict b, float *restrict out, void *restrict work) {
 // CHECK-NEXT:     float tmp[8];

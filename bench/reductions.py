@@ -143,7 +143,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
             continue
         ours = by["gradc"]
         parts = [f"{config}: gradc {ours['median_s'] * 1e6:.0f} us, rel err {ours['rel_err']:.1e}"]
-        for other in ("numpy", "serial C", "jax"):
+        for other in ("numpy", "serial C", "jax", "torch"):
             if other in by:
                 row = by[other]
                 parts.append(f"{other} {row['median_s'] * 1e6:.0f} us ({ours['median_s'] / row['median_s']:.2f}x), "

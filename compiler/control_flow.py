@@ -53,10 +53,11 @@ def scan(
     first and stacks each `y` where its `x` was. `checkpoint` sets how reverse
     mode gets this loop's states back (see the module docstring)."""
     mode = checkpoint_mode("scan", checkpoint)
+    init, xs = _flags_as_arrays(init), _flags_as_arrays(xs)
     trace = current_trace()
     if trace is None:
         key = ("scan", length, bool(reverse), mode)
-        return _eager(f, key, lambda: _named(lambda c, x: scan(f, c, x, length, reverse, mode), f))(init, xs)
+        return _eager(f, key, lambda: _named(lambda init, xs: scan(f, init, xs, length, reverse, mode), f))(init, xs)
     return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse), mode)
 
 
@@ -80,10 +81,11 @@ def fori_loop(
     lo, hi = bounds
     if hi <= lo:
         return init_val
+    init_val = _flags_as_arrays(init_val)
     trace = current_trace()
     if trace is None:
         key = ("fori_loop", lo, hi, mode)
-        return _eager(body_fun, key, lambda: _named(lambda v: fori_loop(lo, hi, body_fun, v, mode), body_fun))(init_val)
+        return _eager(body_fun, key, lambda: _named(lambda init_val: fori_loop(lo, hi, body_fun, init_val, mode), body_fun))(init_val)
     carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo, False, mode)
     return carry
 
@@ -123,6 +125,16 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     recomputed.__doc__ = fn.__doc__
     return recomputed
 
+
+
+def _flags_as_arrays(tree: Any) -> Any:
+    """`tree` with its Python bools as 0-d NumPy bools: a flag carried by a
+    loop is a value of the loop (a function argument that is a Python bool
+    is refused instead, as a flag to close over)."""
+    leaves, treedef = pytree.flatten(tree)
+    if not any(isinstance(leaf, bool) for leaf in leaves):
+        return tree
+    return pytree.unflatten(treedef, [np.bool_(leaf) if isinstance(leaf, bool) else leaf for leaf in leaves])
 
 
 def _eager(fn: Callable[..., Any], key: tuple, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:

@@ -12,8 +12,10 @@ Which leaves are arguments, and as what:
   `s` is converted inside the function. So `f(x, 0.5)` computes what NumPy
   computes, and the value of `s` is an argument, not baked into the code
   (a new value does not recompile).
-- Integer and bool arrays are rejected: gradc computes in float32/float64 and
-  will not guess a conversion; the message says how to convert.
+- NumPy bool arrays and scalars: their shape, as bool (masks and flags;
+  they select values and have no derivative).
+- Integer arrays are rejected: gradc computes in float32/float64 and will
+  not guess a conversion; the message says how to convert.
 Outputs may be traced arrays, NumPy arrays or Python numbers; the latter two
 become `array.constant` results (Python floats as float64).
 """
@@ -64,7 +66,7 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
     cannot be one (`where` names it, e.g. `args[1]['w']`)."""
     if isinstance(leaf, np.ndarray | np.generic):
         dtype = leaf.dtype
-        if dtype in _FLOATS:
+        if dtype in _FLOATS or dtype == np.bool_:
             return ArgSpec(tuple(leaf.shape), dtype)
         hint = ".astype(np.float64)" if dtype.kind in "biu" else ""
         raise TraceTypeError(

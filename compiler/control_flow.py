@@ -33,7 +33,7 @@ from gradc import pytree
 from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
-from gradc.numpy import Trace, current_trace
+from gradc.numpy import Trace, TracedArray, current_trace
 from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
 from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
 
@@ -111,11 +111,18 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         from gradc import numpy as gnp
 
         leaves, tree = pytree.flatten((args, kwargs))
-        stacked = [gnp.expand_dims(gnp.asarray(leaf), 0) for leaf in leaves]
+        # Python numbers and weakly typed traced scalars reach fn as they
+        # are (constants, or invariants of the loop): stacked, they would
+        # become strong float64 arrays (or int64 ones) and change dtypes.
+        stack_at = [k for k, leaf in enumerate(leaves) if not _weak_scalar(leaf)]
+        stacked = [gnp.expand_dims(gnp.asarray(leaves[k]), 0) for k in stack_at]
 
         def body(i: Any, c: Any, x: Any) -> tuple[Any, Any]:
-            a, k = pytree.unflatten(tree, x)
-            return (), fn(*a, **k)
+            given = list(leaves)
+            for k, leaf in zip(stack_at, x):
+                given[k] = leaf
+            a, kw = pytree.unflatten(tree, given)
+            return (), fn(*a, **kw)
 
         _, ys = _scan(trace, label, body, (), stacked, 1, False, "recompute")
         y_leaves, y_tree = pytree.flatten(ys)
@@ -125,6 +132,11 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     recomputed.__doc__ = fn.__doc__
     return recomputed
 
+
+
+def _weak_scalar(leaf: Any) -> bool:
+    """A Python number, or a traced array standing for one."""
+    return isinstance(leaf, bool | int | float) or (isinstance(leaf, TracedArray) and leaf.weak)
 
 
 def _flags_as_arrays(tree: Any) -> Any:

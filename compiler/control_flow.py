@@ -35,7 +35,7 @@ from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
 from gradc.numpy import Trace, TracedArray, current_trace
 from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
-from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
+from gradc.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
 
 
 def scan(
@@ -115,6 +115,9 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         # are (constants, or invariants of the loop): stacked, they would
         # become strong float64 arrays (or int64 ones) and change dtypes.
         stack_at = [k for k, leaf in enumerate(leaves) if not _weak_scalar(leaf)]
+        paths = argument_paths(fn, args, kwargs)
+        for k in stack_at:
+            arg_spec(leaves[k], f"{label}: argument {paths[k]}")
         stacked = [gnp.expand_dims(gnp.asarray(leaves[k]), 0) for k in stack_at]
 
         def body(i: Any, c: Any, x: Any) -> tuple[Any, Any]:
@@ -176,8 +179,9 @@ def _scan(
     """Trace `body_fn(index, carry, x) -> (carry, y)` and emit the scan."""
     carry_leaves, carry_tree = pytree.flatten(init)
     x_leaves, x_tree = pytree.flatten(xs)
-    carry_specs = [arg_spec(leaf, pytree.format_path("init", k)) for leaf, k in zip(carry_leaves, pytree.leaf_keys(carry_tree))]
-    x_specs = [arg_spec(leaf, pytree.format_path("xs", k)) for leaf, k in zip(x_leaves, pytree.leaf_keys(x_tree))]
+    init_name = "init_val" if label == "fori_loop" else "init"
+    carry_specs = [arg_spec(leaf, f"{label}: " + pytree.format_path(init_name, k)) for leaf, k in zip(carry_leaves, pytree.leaf_keys(carry_tree))]
+    x_specs = [arg_spec(leaf, f"{label}: " + pytree.format_path("xs", k)) for leaf, k in zip(x_leaves, pytree.leaf_keys(x_tree))]
     n = _trip_count(label, x_specs, [pytree.format_path("xs", k) for k in pytree.leaf_keys(x_tree)], length)
 
     slices = [np.zeros(s.shape[1:], s.dtype) for s in x_specs]

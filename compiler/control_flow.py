@@ -186,6 +186,7 @@ def _scan(
 
     slices = [np.zeros(s.shape[1:], s.dtype) for s in x_specs]
     child = Trace(Block(), parent=trace)
+    child.loop = label
     body = _trace_body(child, lambda i, c, x: _pair(label, body_fn(i, c, x)), (0.0, init, pytree.unflatten(x_tree, slices)), None)
     new_tree, y_tree = body.out_tree.children
     _check_carry(label, carry_tree, carry_specs, new_tree, body.out_specs[: carry_tree.num_leaves])

@@ -1021,15 +1021,24 @@ def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
 
 def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int, ...], keepdims: bool) -> TracedArray:
     if x.dtype not in _FLOATS:
-        raise TraceTypeError(
-            f"{name}: of a bool array NumPy gives integers, which gradc does not "
-            "have; convert first, e.g. x.astype(np.float32)"
-        )
+        raise _bool_reduction_error(name)
     if not axes:
         result = _strong(x)
     else:
         result = x.trace.emit(op(x.value, axes))
     return _reshape(result, _keep(x.shape, axes)) if keepdims else result
+
+
+def _bool_reduction_error(name: str) -> TraceTypeError:
+    """`sum` of a bool array counts (integers gradc lacks); `max` and `min`
+    of one are NumPy's any and all, which gradc.numpy lacks too."""
+    if name == "sum":
+        return TraceTypeError(
+            "sum: of a bool array NumPy gives integers, which gradc does not have; "
+            "convert first, e.g. x.astype(np.float32)"
+        )
+    same = "any" if name == "max" else "all"
+    return TraceTypeError(f"{name} of a bool array is NumPy's {same}, and {missing_message(same)}")
 
 
 def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -1058,7 +1067,7 @@ def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
         return np.min(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("min", axis, a.shape)
     if a.dtype not in _FLOATS:
-        raise TraceTypeError("min: takes float32 or float64 arrays; convert first")
+        raise _bool_reduction_error("min")
     if builtins.any(a.shape[d] == 0 for d in axes):
         raise TraceError(f"min: zero-size reduction over axes {axes} of shape {a.shape} has no identity")
     return negative(max(negative(a), axis=axes, keepdims=keepdims))

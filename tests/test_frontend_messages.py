@@ -115,6 +115,14 @@ def test_missing_method_of_a_traced_array():
     assert seen == [(False, True)]
 
 
+def test_max_and_min_of_bools_are_any_and_all():
+    message = raised(TraceTypeError, lambda x: gnp.max(x > 0, axis=1), X, line=here())
+    assert "max of a bool array is NumPy's any, and gradc.numpy has no any yet" in message
+    assert "gnp.max(gnp.where(x, 1.0, 0.0), axis) > 0" in message
+    message = raised(TraceTypeError, lambda x: gnp.min(x > 0), X, line=here())
+    assert "min of a bool array is NumPy's all" in message
+
+
 def test_rounding_builtins():
     message = raised(TraceTypeError, lambda x: round(x[0, 0]), X, line=here())
     assert "round() of a traced array: gradc.numpy has no round yet" in message

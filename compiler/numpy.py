@@ -48,7 +48,7 @@ from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from gradc.dense import element_type, numpy_dtype, numpy_to_dense, splat_dense
 from gradc.dialects import array
 from gradc.errors import TraceAttributeError, TraceError, TraceIndexError, TraceTypeError
-from gradc.numpy_compositions import NO_COMPOSITION, close_names, missing_message
+from gradc.numpy_compositions import COMPOSITIONS, NO_COMPOSITION, close_names, missing_message
 
 float32 = np.float32
 float64 = np.float64
@@ -1547,7 +1547,7 @@ def __getattr__(name: str) -> Any:
     says what to write instead (NumPy's functions) or what was meant."""
     if name.startswith("_"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if hasattr(np, name) or name in NO_COMPOSITION:
+    if hasattr(np, name) or name in COMPOSITIONS or name in NO_COMPOSITION:
         raise TraceAttributeError(f"gnp.{name}: {missing_message(name)}")
     raise TraceAttributeError(
         f"gnp.{name}: gradc.numpy has no attribute {name!r}, nor does NumPy{close_names(name, __all__)}"

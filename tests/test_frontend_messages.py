@@ -9,6 +9,7 @@ tests/test_numpy_compositions.py.)
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import numpy as np
@@ -60,6 +61,47 @@ def test_missing_numpy_function_names_the_composition(call, words):
     for word in words:
         assert word in message, (word, message)
     assert "use the gradc.numpy functions" not in message
+
+
+ISSUE_NAMES = {  # the functions the issue found pointing to nothing
+    "cholesky": lambda x: np.linalg.cholesky(x @ x.T),
+    "solve": lambda x: np.linalg.solve(x @ x.T, x[:, 0]),
+    "norm": lambda x: np.linalg.norm(x),
+    "roll": lambda x: np.roll(x, 1),
+    "diag": lambda x: np.diag(x),
+    "logaddexp": lambda x: np.logaddexp(x, x),
+    "log1p": lambda x: np.log1p(x),
+    "argmax": lambda x: np.argmax(x),
+    "floor": lambda x: np.floor(x),
+    "einsum": lambda x: np.einsum("ij->ji", x),
+    "hstack": lambda x: np.hstack([x, x]),
+    "repeat": lambda x: np.repeat(x, 2),
+    "clip": lambda x: np.clip(x, 0.0, 1.0),
+    "var": lambda x: np.var(x),
+    "cumsum": lambda x: np.cumsum(x),
+    "sign": lambda x: np.sign(x),
+    "tan": lambda x: np.tan(x),
+    "sort": lambda x: np.sort(x),
+    "prod": lambda x: np.prod(x),
+    "diff": lambda x: np.diff(x),
+    "tril": lambda x: np.tril(x),
+}
+
+
+@pytest.mark.parametrize("name", [*ISSUE_NAMES, "erf"])
+def test_no_message_points_to_a_function_that_does_not_exist(name):
+    """Through NumPy and as gnp.<name> alike: gradc.numpy has no <name> yet,
+    then a composition or why there is none; never 'use the gradc.numpy
+    functions' alone."""
+    messages = []
+    if name in ISSUE_NAMES:
+        call = ISSUE_NAMES[name]
+        messages.append(raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno))
+    with pytest.raises(TraceAttributeError) as info:
+        getattr(gnp, name)
+    messages.append(str(info.value))
+    for message in messages:
+        assert re.search(rf"gradc.numpy has no {name} yet(; write it as |: )", message), message
 
 
 def test_missing_numpy_function_without_a_composition_says_so():

@@ -529,9 +529,16 @@ def _array_like(x: Any) -> Any:
 
 
 def _holds_traced(items: Sequence[Any]) -> bool:
-    return builtins.any(
-        isinstance(v, TracedArray) or (isinstance(v, list | tuple) and _holds_traced(v)) for v in items
-    )
+    return builtins.any(isinstance(v, TracedArray) for v in _within_lists(items))
+
+
+def _within_lists(items: Sequence[Any]) -> Iterator[Any]:
+    """`items`, with the items of (nested) lists and tuples among them."""
+    for v in items:
+        if isinstance(v, list | tuple):
+            yield from _within_lists(v)
+        else:
+            yield v
 
 
 def _is_traced(*values: Any) -> bool:
@@ -541,9 +548,10 @@ def _is_traced(*values: Any) -> bool:
 def _trace_of(name: str, values: Sequence[Any]) -> Trace | None:
     """The trace an operation on `values` is emitted in (None if none is
     traced): the innermost of their traces, into which the others' values
-    are captured (`Trace.adopt`); traces that do not nest cannot meet."""
+    are captured (`Trace.adopt`); traces that do not nest cannot meet.
+    Lists and tuples among `values` count with the traced arrays they hold."""
     found: Trace | None = None
-    for v in values:
+    for v in _within_lists(values):
         if isinstance(v, TracedArray):
             trace = v.trace
             if found is None or found.encloses(trace):
@@ -565,8 +573,10 @@ Operand = Any  # TracedArray | np.ndarray | bool | int | float
 
 def _operand(name: str, x: Any) -> Operand:
     """`x` as NumPy would see it: traced arrays and Python numbers as they
-    are (numbers are weakly typed), everything else as an ndarray (NumPy
-    scalars too: np.float64 is a subclass of float, but strongly typed)."""
+    are (numbers are weakly typed), lists holding traced arrays stacked,
+    everything else as an ndarray (NumPy scalars too: np.float64 is a
+    subclass of float, but strongly typed)."""
+    x = _array_like(x)
     if isinstance(x, TracedArray):
         return x
     if isinstance(x, np.ndarray | np.generic | list | tuple):
@@ -740,7 +750,6 @@ def _unary(name: str, ufunc: np.ufunc, op: type[array.UnaryOp], x: Any, operator
 def _binary(
     name: str, ufunc: np.ufunc, op: type[array.BinaryOp], x: Any, y: Any, operator_form: bool = False
 ) -> Any:
-    x, y = _array_like(x), _array_like(y)
     trace = _trace_of(name, (x, y))
     if trace is None:
         return ufunc(x, y)
@@ -754,7 +763,6 @@ def _binary(
 
 
 def _compare(name: str, ufunc: np.ufunc, predicate: str, x: Any, y: Any) -> Any:
-    x, y = _array_like(x), _array_like(y)
     trace = _trace_of(name, (x, y))
     if trace is None:
         return ufunc(x, y)
@@ -862,7 +870,6 @@ def not_equal(x: Any, y: Any) -> Any:
 def where(condition: Any, x: Any, y: Any) -> Any:
     """`x` where `condition` holds, else `y` (all three broadcast together;
     a float condition means `!= 0`, as in NumPy)."""
-    condition, x, y = _array_like(condition), _array_like(x), _array_like(y)
     trace = _trace_of("where", (condition, x, y))
     if trace is None:
         return np.where(condition, x, y)
@@ -1199,7 +1206,7 @@ def broadcast_to(a: Any, shape: Any) -> Any:
 
 
 def _strong_operand(name: str, x: Any) -> Operand:
-    x = _operand(name, _array_like(x))
+    x = _operand(name, x)
     if isinstance(x, TracedArray):
         return _strong(x)
     return np.asarray(x)
@@ -1350,7 +1357,6 @@ def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
 
 
 def _matmul(name: str, x: Any, y: Any) -> Any:
-    x, y = _array_like(x), _array_like(y)
     trace = _trace_of(name, (x, y))
     if trace is None:
         return np.matmul(x, y)

@@ -33,9 +33,9 @@ from gradc import pytree
 from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
-from gradc.numpy import Trace, current_trace
+from gradc.numpy import Trace, TracedArray, current_trace
 from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
-from gradc.tracing import ArgSpec, _trace_body, arg_spec, function_name
+from gradc.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
 
 
 def scan(
@@ -53,10 +53,11 @@ def scan(
     first and stacks each `y` where its `x` was. `checkpoint` sets how reverse
     mode gets this loop's states back (see the module docstring)."""
     mode = checkpoint_mode("scan", checkpoint)
+    init, xs = _flags_as_arrays(init), _flags_as_arrays(xs)
     trace = current_trace()
     if trace is None:
         key = ("scan", length, bool(reverse), mode)
-        return _eager(f, key, lambda: _named(lambda c, x: scan(f, c, x, length, reverse, mode), f))(init, xs)
+        return _eager(f, key, lambda: _named(lambda init, xs: scan(f, init, xs, length, reverse, mode), f))(init, xs)
     return _scan(trace, "scan", lambda i, c, x: f(c, x), init, xs, length, bool(reverse), mode)
 
 
@@ -80,10 +81,11 @@ def fori_loop(
     lo, hi = bounds
     if hi <= lo:
         return init_val
+    init_val = _flags_as_arrays(init_val)
     trace = current_trace()
     if trace is None:
         key = ("fori_loop", lo, hi, mode)
-        return _eager(body_fun, key, lambda: _named(lambda v: fori_loop(lo, hi, body_fun, v, mode), body_fun))(init_val)
+        return _eager(body_fun, key, lambda: _named(lambda init_val: fori_loop(lo, hi, body_fun, init_val, mode), body_fun))(init_val)
     carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo, False, mode)
     return carry
 
@@ -109,11 +111,21 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         from gradc import numpy as gnp
 
         leaves, tree = pytree.flatten((args, kwargs))
-        stacked = [gnp.expand_dims(gnp.asarray(leaf), 0) for leaf in leaves]
+        # Python numbers and weakly typed traced scalars reach fn as they
+        # are (constants, or invariants of the loop): stacked, they would
+        # become strong float64 arrays (or int64 ones) and change dtypes.
+        stack_at = [k for k, leaf in enumerate(leaves) if not _weak_scalar(leaf)]
+        paths = argument_paths(fn, args, kwargs)
+        for k in stack_at:
+            arg_spec(leaves[k], f"{label}: argument {paths[k]}")
+        stacked = [gnp.expand_dims(gnp.asarray(leaves[k]), 0) for k in stack_at]
 
         def body(i: Any, c: Any, x: Any) -> tuple[Any, Any]:
-            a, k = pytree.unflatten(tree, x)
-            return (), fn(*a, **k)
+            given = list(leaves)
+            for k, leaf in zip(stack_at, x):
+                given[k] = leaf
+            a, kw = pytree.unflatten(tree, given)
+            return (), fn(*a, **kw)
 
         _, ys = _scan(trace, label, body, (), stacked, 1, False, "recompute")
         y_leaves, y_tree = pytree.flatten(ys)
@@ -123,6 +135,21 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
     recomputed.__doc__ = fn.__doc__
     return recomputed
 
+
+
+def _weak_scalar(leaf: Any) -> bool:
+    """A Python number, or a traced array standing for one."""
+    return isinstance(leaf, bool | int | float) or (isinstance(leaf, TracedArray) and leaf.weak)
+
+
+def _flags_as_arrays(tree: Any) -> Any:
+    """`tree` with its Python bools as 0-d NumPy bools: a flag carried by a
+    loop is a value of the loop (a function argument that is a Python bool
+    is refused instead, as a flag to close over)."""
+    leaves, treedef = pytree.flatten(tree)
+    if not any(isinstance(leaf, bool) for leaf in leaves):
+        return tree
+    return pytree.unflatten(treedef, [np.bool_(leaf) if isinstance(leaf, bool) else leaf for leaf in leaves])
 
 
 def _eager(fn: Callable[..., Any], key: tuple, make: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
@@ -152,12 +179,14 @@ def _scan(
     """Trace `body_fn(index, carry, x) -> (carry, y)` and emit the scan."""
     carry_leaves, carry_tree = pytree.flatten(init)
     x_leaves, x_tree = pytree.flatten(xs)
-    carry_specs = [arg_spec(leaf, pytree.format_path("init", k)) for leaf, k in zip(carry_leaves, pytree.leaf_keys(carry_tree))]
-    x_specs = [arg_spec(leaf, pytree.format_path("xs", k)) for leaf, k in zip(x_leaves, pytree.leaf_keys(x_tree))]
+    init_name = "init_val" if label == "fori_loop" else "init"
+    carry_specs = [arg_spec(leaf, f"{label}: " + pytree.format_path(init_name, k)) for leaf, k in zip(carry_leaves, pytree.leaf_keys(carry_tree))]
+    x_specs = [arg_spec(leaf, f"{label}: " + pytree.format_path("xs", k)) for leaf, k in zip(x_leaves, pytree.leaf_keys(x_tree))]
     n = _trip_count(label, x_specs, [pytree.format_path("xs", k) for k in pytree.leaf_keys(x_tree)], length)
 
     slices = [np.zeros(s.shape[1:], s.dtype) for s in x_specs]
     child = Trace(Block(), parent=trace)
+    child.loop = label
     body = _trace_body(child, lambda i, c, x: _pair(label, body_fn(i, c, x)), (0.0, init, pytree.unflatten(x_tree, slices)), None)
     new_tree, y_tree = body.out_tree.children
     _check_carry(label, carry_tree, carry_specs, new_tree, body.out_specs[: carry_tree.num_leaves])

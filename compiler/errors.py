@@ -98,6 +98,11 @@ class TraceIndexError(_Located, IndexError):
     """An index gradc cannot trace or that is out of bounds."""
 
 
+class TraceAttributeError(_Located, AttributeError):
+    """A name gradc.numpy or traced arrays do not have (yet): an
+    AttributeError, so `hasattr` still answers False."""
+
+
 class PipelineError(GradcError, ValueError):
     """A pass pipeline names an unknown pass or gives a pass bad options, or
     a pass cannot compile the program as asked (e.g. a checkpoint budget
@@ -120,6 +125,7 @@ __all__ = [
     "TraceError",
     "TraceTypeError",
     "TraceIndexError",
+    "TraceAttributeError",
     "PipelineError",
     "op_location",
     "user_location",

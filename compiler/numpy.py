@@ -16,7 +16,8 @@ The rules are NumPy 2's, made explicit in the IR:
 - broadcasting: shapes align on the right, size-1 dimensions repeat; each
   operand that needs it gets an `array.broadcast`.
 - NumPy arrays and Python numbers met during tracing become
-  `array.constant`s (a splat when all elements are equal).
+  `array.constant`s (a splat when all elements are equal); lists and
+  tuples holding traced arrays are stacked, as NumPy makes an array of them.
 
 Composite functions (mean, min, softmax, logsumexp, sigmoid, relu, square,
 ...) are written here with the primitives only, as in tinygrad, so the
@@ -25,7 +26,9 @@ dialect stays small and each composite lowers and differentiates for free.
 A user mistake (shapes that do not broadcast, an axis out of range, a bad
 reshape, an integer array, an index gradc cannot trace) raises a
 `gradc.errors.GradcError` naming the operation, the shapes and the file:line
-of the user's call.
+of the user's call. A NumPy function gradc.numpy lacks (called on a traced
+array, as `gnp.<name>` or as a method) raises one that says what to write
+instead (`gradc.numpy_compositions`).
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 
 from gradc.dense import element_type, numpy_dtype, numpy_to_dense, splat_dense
 from gradc.dialects import array
-from gradc.errors import TraceError, TraceIndexError, TraceTypeError
+from gradc.errors import TraceAttributeError, TraceError, TraceIndexError, TraceTypeError
+from gradc.numpy_compositions import COMPOSITIONS, NO_COMPOSITION, close_names, missing_message
 
 float32 = np.float32
 float64 = np.float64
@@ -85,10 +89,13 @@ class Trace:
     While a trace runs it is on a per-thread stack (`running`); the top is
     `current_trace()`, where a transformation called inside it emits."""
 
-    __slots__ = ("block", "active", "parent", "depth", "functions", "captures", "_captured")
+    __slots__ = ("block", "active", "parent", "depth", "functions", "captures", "_captured", "loop")
 
     def __init__(self, block: Block, parent: Trace | None = None, functions: Any = None):
         self.block = block
+        self.loop: str | None = None
+        """The loop whose body this traces (`fori_loop`): its block's first
+        argument is the loop's index."""
         self.active = True
         self.parent = parent
         self.depth = 0 if parent is None else parent.depth + 1
@@ -366,48 +373,172 @@ class TracedArray:
             "values cannot be compiled (use gnp.where to choose between values)"
         )
 
+    def _not_convertible(self, what: str, instead: str) -> TraceTypeError:
+        return TraceTypeError(
+            f"{what} of a traced array {self.shape} {self.dtype.name}: a traced array has "
+            "no value while its function is traced (the compiled code computes it), so it "
+            f"cannot become a Python or NumPy value; {instead}{_dynamic_index_hint(self)}"
+        )
+
     def __bool__(self) -> bool:
-        raise self._no_value("a truth test (if/while/and/or/not)")
+        raise self._no_value("a truth test (bool(), if, while, and, or, not)")
 
     def __float__(self) -> float:
-        raise self._no_value("float()")
+        raise self._not_convertible("float()", _KEEP_AN_ARRAY)
 
     def __int__(self) -> int:
-        raise self._no_value("int()")
+        raise self._not_convertible("int()", _KEEP_AN_ARRAY)
+
+    def __complex__(self) -> complex:
+        raise self._not_convertible("complex()", _KEEP_AN_ARRAY)
 
     def __index__(self) -> int:
-        raise self._no_value("using it as an index or size")
+        raise self._not_convertible(
+            "using it as an index or a size (range(i), seq[i], a NumPy array indexed with it)",
+            "indices, sizes and loop bounds are Python ints, fixed when the function is traced",
+        )
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
-        raise self._no_value("conversion to a NumPy array (numpy.asarray)")
+        raise self._not_convertible(
+            "conversion to a NumPy array or scalar (numpy.asarray, np.float64(x), np.int64(x), a "
+            "NumPy function given a list that holds it, a NumPy array indexed with it)",
+            "build arrays with gnp.stack or gnp.asarray (they take lists of traced arrays), "
+            "change dtypes with x.astype(np.float32), call the gnp function (gnp.mean([a, b]))",
+        )
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return repr(self)
+        raise self._not_convertible(f"formatting with {spec!r}", "format the function's result after the call")
 
     def item(self) -> float:
-        raise self._no_value(".item()")
+        raise self._not_convertible(".item()", _KEEP_AN_ARRAY)
 
     def tolist(self) -> list:
-        raise self._no_value(".tolist()")
+        raise self._not_convertible(".tolist()", _KEEP_AN_ARRAY)
+
+    # -- NumPy functions called on traced arrays dispatch to gnp ---------------
+
+    def __round__(self, ndigits: Any = None) -> Any:
+        raise TraceTypeError(f"round() of a traced array: {missing_message('round')}")
+
+    def __floor__(self) -> Any:
+        raise TraceTypeError(f"math.floor of a traced array: {missing_message('floor')}")
+
+    def __ceil__(self) -> Any:
+        raise TraceTypeError(f"math.ceil of a traced array: {missing_message('ceil')}")
+
+    def __trunc__(self) -> Any:
+        raise TraceTypeError(f"math.trunc of a traced array: {missing_message('trunc')}")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only names that are not there: NumPy's methods say what to
+        # write instead; an AttributeError still, so hasattr() works.
+        if name.startswith("_"):
+            raise AttributeError(f"'TracedArray' object has no attribute {name!r}")
+        known = getattr(np.ndarray, name, None)
+        if callable(known):
+            raise TraceAttributeError(f"x.{name}(): traced arrays have no method {name}, and {missing_message(name)}")
+        have = "x.shape, x.dtype, x.ndim, x.size and x.T"
+        if known is not None:
+            raise TraceAttributeError(f"x.{name}: traced arrays have no attribute {name} ({have} are there)")
+        raise TraceAttributeError(
+            f"x.{name}: traced arrays have no attribute {name!r}, nor do NumPy arrays ({have} are there)"
+        )
 
     # -- NumPy functions called on traced arrays dispatch to gnp ---------------
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         fn = _NUMPY_UFUNCS.get(ufunc)
-        if fn is None or method != "__call__" or kwargs:
-            what = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-            extra = f" with {', '.join(kwargs)}=" if kwargs and fn is not None else ""
-            raise TraceTypeError(
-                f"numpy.{what}{extra} is not supported on traced arrays; "
-                "use the gradc.numpy functions"
+        name = f"numpy.{ufunc.__name__}" if getattr(np, ufunc.__name__, None) is ufunc else ufunc.__name__
+        if method != "__call__":
+            composite = _UFUNC_METHODS.get((ufunc, method))
+            instead = (
+                f"call gnp.{composite}(x, axis=0)" if composite in __all__
+                else missing_message(composite) if composite is not None
+                else "gradc.numpy has no ufunc methods"
             )
+            raise TraceTypeError(f"{name}.{method} is not supported on traced arrays; {instead}")
+        if fn is not None and kwargs:
+            raise TraceTypeError(
+                f"{name} with {', '.join(kwargs)}= is not supported on traced arrays: call it without "
+                "(gnp functions take no out=, where= or dtype=; traced arrays are values, never "
+                "written in place, and .astype converts)"
+            )
+        if fn is None:
+            raise TraceTypeError(f"{name} is not supported on traced arrays: {missing_message(ufunc.__name__)}")
         return fn(*inputs)
 
     def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
         fn = _NUMPY_FUNCTIONS.get(func)
         if fn is None:
-            raise TraceTypeError(
-                f"numpy.{func.__name__} is not supported on traced arrays; "
-                "use the gradc.numpy functions"
-            )
+            name = func.__name__
+            instead = f"call gnp.{name}" if name in __all__ else missing_message(name)
+            raise TraceTypeError(f"{func.__module__}.{name} is not supported on traced arrays: {instead}")
         return fn(*args, **kwargs)
+
+
+_KEEP_AN_ARRAY = (
+    "keep computing with it as an array (gnp functions and operators take traced and 0-d "
+    "arrays), change its dtype with x.astype(np.float32), or return it and convert the result"
+)
+
+
+def _loop_of_index(x: TracedArray) -> str | None:
+    """The loop (fori_loop) whose iteration index `x` is computed from, if
+    any: its definition is followed back through the ops of its trace and
+    through captures into enclosing traces."""
+    seen: set[SSAValue] = set()
+    todo: list[tuple[SSAValue, Trace]] = [(x.value, x.trace)]
+    while todo:
+        value, trace = todo.pop()
+        if value in seen:
+            continue
+        seen.add(value)
+        if isinstance(value, BlockArgument):
+            if value.block is not trace.block:
+                continue
+            if trace.loop is not None and value.index == 0:
+                return trace.loop
+            k = value.index - (len(trace.block.args) - len(trace.captures))
+            if k >= 0 and trace.parent is not None:
+                todo.append((trace.captures[k].value, trace.parent))
+        elif isinstance(value.owner, Operation):
+            todo.extend((v, trace) for v in value.owner.operands)
+    return None
+
+
+def _dynamic_index_hint(x: TracedArray) -> str:
+    """What to do instead of indexing with `x` (for a loop's index: scan)."""
+    loop = _loop_of_index(x)
+    if loop is None:
+        return ""
+    return (
+        f". It is computed from the index of {loop}, and gradc has no dynamic indexing yet: "
+        "to use xs[i] in step i, scan over xs instead, gradc.scan(lambda carry, x: (new_carry, y), "
+        "init, xs) hands step i the slice x = xs[i] (scan over a tuple to walk several arrays)"
+    )
+
+
+def _array_like(x: Any) -> Any:
+    """`x`, or, for a (nested) list or tuple holding traced arrays, the
+    array NumPy would make of it (stacked, as `stack` does)."""
+    if isinstance(x, list | tuple) and _holds_traced(x):
+        return stack([_array_like(v) for v in x])
+    return x
+
+
+def _holds_traced(items: Sequence[Any]) -> bool:
+    return builtins.any(isinstance(v, TracedArray) for v in _within_lists(items))
+
+
+def _within_lists(items: Sequence[Any]) -> Iterator[Any]:
+    """`items`, with the items of (nested) lists and tuples among them."""
+    for v in items:
+        if isinstance(v, list | tuple):
+            yield from _within_lists(v)
+        else:
+            yield v
 
 
 def _is_traced(*values: Any) -> bool:
@@ -417,9 +548,10 @@ def _is_traced(*values: Any) -> bool:
 def _trace_of(name: str, values: Sequence[Any]) -> Trace | None:
     """The trace an operation on `values` is emitted in (None if none is
     traced): the innermost of their traces, into which the others' values
-    are captured (`Trace.adopt`); traces that do not nest cannot meet."""
+    are captured (`Trace.adopt`); traces that do not nest cannot meet.
+    Lists and tuples among `values` count with the traced arrays they hold."""
     found: Trace | None = None
-    for v in values:
+    for v in _within_lists(values):
         if isinstance(v, TracedArray):
             trace = v.trace
             if found is None or found.encloses(trace):
@@ -441,8 +573,10 @@ Operand = Any  # TracedArray | np.ndarray | bool | int | float
 
 def _operand(name: str, x: Any) -> Operand:
     """`x` as NumPy would see it: traced arrays and Python numbers as they
-    are (numbers are weakly typed), everything else as an ndarray (NumPy
-    scalars too: np.float64 is a subclass of float, but strongly typed)."""
+    are (numbers are weakly typed), lists holding traced arrays stacked,
+    everything else as an ndarray (NumPy scalars too: np.float64 is a
+    subclass of float, but strongly typed)."""
+    x = _array_like(x)
     if isinstance(x, TracedArray):
         return x
     if isinstance(x, np.ndarray | np.generic | list | tuple):
@@ -605,6 +739,7 @@ def _lift(trace: Trace, x: Operand, dtype: np.dtype) -> TracedArray:
 
 
 def _unary(name: str, ufunc: np.ufunc, op: type[array.UnaryOp], x: Any, operator_form: bool = False) -> Any:
+    x = _array_like(x)
     if not isinstance(x, TracedArray):
         return ufunc(x)
     in_dtype, out_dtype = _resolve(name, ufunc, (x,))
@@ -797,6 +932,7 @@ def _require_bool(name: str, *values: Any) -> None:
 
 
 def logical_and(x: Any, y: Any) -> Any:
+    x, y = _array_like(x), _array_like(y)
     if not _is_traced(x, y):
         return np.logical_and(x, y)
     _require_bool("logical_and (&)", x, y)
@@ -804,6 +940,7 @@ def logical_and(x: Any, y: Any) -> Any:
 
 
 def logical_or(x: Any, y: Any) -> Any:
+    x, y = _array_like(x), _array_like(y)
     if not _is_traced(x, y):
         return np.logical_or(x, y)
     _require_bool("logical_or (|)", x, y)
@@ -811,6 +948,7 @@ def logical_or(x: Any, y: Any) -> Any:
 
 
 def logical_not(x: Any) -> Any:
+    x = _array_like(x)
     if not _is_traced(x):
         return np.logical_not(x)
     _require_bool("logical_not (~)", x)
@@ -819,12 +957,15 @@ def logical_not(x: Any) -> Any:
 
 def astype(x: Any, dtype: Any) -> Any:
     """`x` converted to `dtype` (float32, float64 or bool: `x != 0`)."""
+    x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.asarray(x).astype(dtype)
     return _strong(_convert(x, _dtype_arg("astype", dtype)))
 
 
 def asarray(x: Any, dtype: Any = None) -> Any:
+    """`x` as an array (a list of traced arrays: stacked)."""
+    x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.asarray(x, dtype=dtype)
     return x if dtype is None else astype(x, dtype)
@@ -854,6 +995,7 @@ def sigmoid(x: Any) -> Any:
 def softmax(x: Any, axis: Any = -1) -> Any:
     """exp(x) / sum(exp(x)) along `axis`, computed as exp(x - max) so that
     large inputs do not overflow."""
+    x = _array_like(x)
     if isinstance(x, TracedArray):
         _normalize_axes("softmax", axis, x.shape)
     e_x = exp(subtract(x, stop_gradient(max(x, axis=axis, keepdims=True))))
@@ -863,6 +1005,7 @@ def softmax(x: Any, axis: Any = -1) -> Any:
 def stop_gradient(x: Any) -> Any:
     """`x` itself, but no derivative flows through it (JAX's
     `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
+    x = _array_like(x)
     if not isinstance(x, TracedArray):
         return x
     return x.trace.emit(array.StopGradientOp(x.value), x.weak)
@@ -871,6 +1014,7 @@ def stop_gradient(x: Any) -> Any:
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """log(sum(exp(x))) along `axis`, as max + log(sum(exp(x - max))) so that
     large inputs do not overflow."""
+    x = _array_like(x)
     if isinstance(x, TracedArray):
         _normalize_axes("logsumexp", axis, x.shape)
     # The shift cancels in the value and in every derivative, so none flows
@@ -917,10 +1061,7 @@ def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
 
 def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int, ...], keepdims: bool) -> TracedArray:
     if x.dtype not in _FLOATS:
-        raise TraceTypeError(
-            f"{name}: of a bool array NumPy gives integers, which gradc does not "
-            "have; convert first, e.g. x.astype(np.float32)"
-        )
+        raise _bool_reduction_error(name)
     if not axes:
         result = _strong(x)
     else:
@@ -928,8 +1069,21 @@ def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int
     return _reshape(result, _keep(x.shape, axes)) if keepdims else result
 
 
+def _bool_reduction_error(name: str) -> TraceTypeError:
+    """`sum` of a bool array counts (integers gradc lacks); `max` and `min`
+    of one are NumPy's any and all, which gradc.numpy lacks too."""
+    if name == "sum":
+        return TraceTypeError(
+            "sum: of a bool array NumPy gives integers, which gradc does not have; "
+            "convert first, e.g. x.astype(np.float32)"
+        )
+    same = "any" if name == "max" else "all"
+    return TraceTypeError(f"{name} of a bool array is NumPy's {same}, and {missing_message(same)}")
+
+
 def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Sum over `axis` (None: all; int or tuple; negative from the end)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.sum(a, axis=axis, keepdims=keepdims)
     return _reduce("sum", array.ReduceSumOp, a, _normalize_axes("sum", axis, a.shape), keepdims)
@@ -937,6 +1091,7 @@ def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Maximum over `axis`; NaN propagates, as in NumPy."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.max(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("max", axis, a.shape)
@@ -947,11 +1102,12 @@ def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Minimum over `axis`, as -max(-a)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.min(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("min", axis, a.shape)
     if a.dtype not in _FLOATS:
-        raise TraceTypeError("min: takes float32 or float64 arrays; convert first")
+        raise _bool_reduction_error("min")
     if builtins.any(a.shape[d] == 0 for d in axes):
         raise TraceError(f"min: zero-size reduction over axes {axes} of shape {a.shape} has no identity")
     return negative(max(negative(a), axis=axes, keepdims=keepdims))
@@ -963,6 +1119,7 @@ amin = min
 
 def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """sum / count over `axis` (bool arrays average as float64, as in NumPy)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.mean(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("mean", axis, a.shape)
@@ -987,6 +1144,7 @@ def _shape_arg(name: str, shape: Any) -> tuple[int, ...]:
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
     """Row-major reshape; one dimension may be -1 (inferred)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.reshape(a, shape, order=order)
     if order != "C":
@@ -1014,6 +1172,7 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
 
 
 def ravel(a: Any) -> Any:
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.ravel(a)
     return reshape(a, (-1,))
@@ -1021,6 +1180,7 @@ def ravel(a: Any) -> Any:
 
 def squeeze(a: Any, axis: Any = None) -> Any:
     """Drop size-1 dimensions (all of them, or those in `axis`)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.squeeze(a, axis=axis)
     if axis is None:
@@ -1037,6 +1197,7 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 
 def expand_dims(a: Any, axis: Any) -> Any:
     """Insert size-1 dimensions at `axis` (positions in the result)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.expand_dims(a, axis)
     count = len(axis) if isinstance(axis, tuple | list) else 1
@@ -1048,6 +1209,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 def transpose(a: Any, axes: Any = None) -> Any:
     """Permute dimensions (default: reverse them)."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.transpose(a, axes)
     if axes is None:
@@ -1065,6 +1227,7 @@ def transpose(a: Any, axes: Any = None) -> Any:
 
 def broadcast_to(a: Any, shape: Any) -> Any:
     """`a` repeated to `shape` by NumPy's broadcasting rules."""
+    a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.broadcast_to(a, shape)
     target = _shape_arg("broadcast_to", shape)
@@ -1096,7 +1259,7 @@ def _common_parts(name: str, trace: Trace, arrays: Sequence[Any]) -> list[Traced
 
 def concatenate(arrays: Sequence[Any], axis: Any = 0) -> Any:
     """Join arrays along an existing axis (None: flatten them first)."""
-    arrays = list(arrays)
+    arrays = [_array_like(a) for a in arrays]
     trace = _trace_of("concatenate", arrays)
     if trace is None:
         return np.concatenate(arrays, axis=axis)
@@ -1121,7 +1284,7 @@ def concatenate(arrays: Sequence[Any], axis: Any = 0) -> Any:
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     """Join equally shaped arrays along a new axis."""
-    arrays = list(arrays)
+    arrays = [_array_like(a) for a in arrays]
     trace = _trace_of("stack", arrays)
     if trace is None:
         return np.stack(arrays, axis=axis)
@@ -1135,10 +1298,12 @@ def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
 
 
 def shape(a: Any) -> tuple[int, ...]:
+    a = _array_like(a)
     return a.shape if isinstance(a, TracedArray) else np.shape(a)
 
 
 def ndim(a: Any) -> int:
+    a = _array_like(a)
     return a.ndim if isinstance(a, TracedArray) else np.ndim(a)
 
 
@@ -1173,6 +1338,8 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
         n = x.shape[d]
         if isinstance(k, slice):
             for part in (k.start, k.stop, k.step):
+                if isinstance(part, TracedArray):
+                    raise _traced_index_error(part, "a slice bound")
                 if part is not None and not isinstance(part, int | np.integer):
                     raise TraceIndexError(f"slice bounds must be integers or None, got {k}")
             if k.step is not None and k.step <= 0:
@@ -1189,6 +1356,8 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
                 raise TraceIndexError(f"index {i} is out of bounds for axis {d} with size {n}")
             i %= n
             start.append(i), limit.append(i + 1), stride.append(1)
+        elif isinstance(k, TracedArray):
+            raise _traced_index_error(k, "an index")
         else:
             raise TraceIndexError(
                 f"unsupported index {k!r:.60} (of type {type(k).__name__}) on an array of "
@@ -1200,6 +1369,19 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
     if (start, limit, stride) != ([0] * x.ndim, list(x.shape), [1] * x.ndim):
         result = x.trace.emit(array.SliceOp(x.value, start, limit, stride))
     return _strong(_reshape(result, tuple(out_shape)))
+
+
+def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
+    if k.dtype == _BOOL:
+        return TraceIndexError(
+            f"a traced bool array {k.shape} as a mask: the result's shape would depend on its "
+            "values, which gradc cannot compile; select with gnp.where(mask, x, 0.0) instead"
+        )
+    hint = _dynamic_index_hint(k) or (
+        ". gradc has no dynamic indexing yet: index with Python ints and slices, select with "
+        "gnp.where, or walk the array with gradc.scan"
+    )
+    return TraceIndexError(f"a traced array {k.shape} {k.dtype.name} as {what}: its value is not known while tracing{hint}")
 
 
 # ---------------------------------------------------------------------------
@@ -1246,6 +1428,7 @@ def matmul(x: Any, y: Any) -> Any:
 def dot(x: Any, y: Any) -> Any:
     """NumPy's dot: products with scalars, matmul up to 2-D, and for N-D a sum
     over the last axis of x and the second-to-last of y."""
+    x, y = _array_like(x), _array_like(y)
     trace = _trace_of("dot", (x, y))
     if trace is None:
         return np.dot(x, y)
@@ -1286,6 +1469,7 @@ def ones(shape: Any, dtype: Any = float) -> np.ndarray:
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     """An array of `shape` filled with `fill_value` (which may be traced)."""
+    fill_value = _array_like(fill_value)
     if isinstance(fill_value, TracedArray):
         value = fill_value if dtype is None else astype(fill_value, dtype)
         return broadcast_to(value, shape)
@@ -1305,6 +1489,7 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None) -> Any:
 
 
 def _like_dtype(a: Any) -> np.dtype:
+    a = _array_like(a)
     return a.dtype if isinstance(a, TracedArray) else np.asarray(a).dtype
 
 
@@ -1341,6 +1526,16 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.logical_not: logical_not,
     np.matmul: matmul,
 }
+
+_UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
+    (np.add, "reduce"): "sum",
+    (np.maximum, "reduce"): "max",
+    (np.minimum, "reduce"): "min",
+    (np.multiply, "reduce"): "prod",
+    (np.add, "accumulate"): "cumsum",
+    (np.multiply, "accumulate"): "cumprod",
+}
+"""The gnp function (or missing NumPy function) a ufunc method computes."""
 
 _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: sum,
@@ -1384,3 +1579,15 @@ __all__ = [
     "matmul", "dot",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`gnp.<name>` for a name gradc.numpy lacks: an AttributeError that
+    says what to write instead (NumPy's functions) or what was meant."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if hasattr(np, name) or name in COMPOSITIONS or name in NO_COMPOSITION:
+        raise TraceAttributeError(f"gnp.{name}: {missing_message(name)}")
+    raise TraceAttributeError(
+        f"gnp.{name}: gradc.numpy has no attribute {name!r}, nor does NumPy{close_names(name, __all__)}"
+    )

@@ -12,14 +12,17 @@ Which leaves are arguments, and as what:
   `s` is converted inside the function. So `f(x, 0.5)` computes what NumPy
   computes, and the value of `s` is an argument, not baked into the code
   (a new value does not recompile).
-- Integer and bool arrays are rejected: gradc computes in float32/float64 and
-  will not guess a conversion; the message says how to convert.
+- NumPy bool arrays and scalars: their shape, as bool (masks and flags;
+  they select values and have no derivative).
+- Integer arrays are rejected: gradc computes in float32/float64 and will
+  not guess a conversion; the message says how to convert.
 Outputs may be traced arrays, NumPy arrays or Python numbers; the latter two
 become `array.constant` results (Python floats as float64).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -61,20 +64,26 @@ class TracedFunction(NamedTuple):
 
 def arg_spec(leaf: Any, where: str) -> ArgSpec:
     """The ArgSpec of one argument leaf, or a TraceTypeError saying why it
-    cannot be one (`where` names it, e.g. `args[1]['w']`)."""
+    cannot be one (`where` names it as the message should: `argument
+    w['b']`, `scan: init[1]`)."""
     if isinstance(leaf, np.ndarray | np.generic):
         dtype = leaf.dtype
-        if dtype in _FLOATS:
+        if dtype in _FLOATS or dtype == np.bool_:
             return ArgSpec(tuple(leaf.shape), dtype)
-        hint = ".astype(np.float64)" if dtype.kind in "biu" else ""
+        if dtype.kind in "iu":
+            raise TraceTypeError(
+                f"{where} is an {dtype.name} array (shape {leaf.shape}); gradc has no integer "
+                "arrays yet: convert it with .astype(np.float64), or, if it holds indices, "
+                "close over it instead of passing it (a NumPy constant, e.g. with "
+                "functools.partial) and index with its Python ints: gnp.stack([x[i] for i in idx])"
+            )
         raise TraceTypeError(
-            f"argument {where} has dtype {dtype.name} (shape {leaf.shape}); "
-            "gradc compiles float32 and float64 arrays only"
-            + (f", so convert it with {hint}" if hint else "")
+            f"{where} has dtype {dtype.name} (shape {leaf.shape}); gradc takes float32, "
+            "float64 and bool arrays"
         )
     if isinstance(leaf, bool):
         raise TraceTypeError(
-            f"argument {where}: a Python bool; arguments are arrays and numbers "
+            f"{where}: a Python bool; arguments are arrays and numbers "
             "(close over flags instead, e.g. with functools.partial)"
         )
     if isinstance(leaf, int | float):
@@ -82,9 +91,40 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
     if isinstance(leaf, TracedArray):
         return ArgSpec(leaf.shape, leaf.dtype, leaf.weak)
     raise TraceTypeError(
-        f"argument {where}: a {type(leaf).__name__} ({leaf!r:.60}); gradc takes NumPy "
-        "float32/float64 arrays and Python floats, nested in tuples, lists and dicts"
+        f"{where}: a {type(leaf).__name__} ({leaf!r:.60}); gradc takes NumPy "
+        "float32/float64/bool arrays and Python floats, nested in tuples, lists and dicts"
     )
+
+
+def parameter_names(fn: Callable[..., Any], count: int) -> list[str]:
+    """What `fn`'s own code calls each of `count` positional arguments: the
+    name of its parameter, `rest[k]` for the k-th one that `*rest` collects,
+    or `args[k]` when `fn` has no signature to read (a builtin)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    named = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    rest = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    names = named[:count]
+    for k in range(len(names), count):
+        names.append(f"{rest}[{k - len(named)}]" if rest is not None else f"args[{k}]")
+    return names
+
+
+def argument_paths(fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any] | None) -> list[str]:
+    """The name of each leaf of `fn(*args, **kwargs)`'s arguments, in
+    flatten order of `(args, kwargs)` (of `args` alone without kwargs), as
+    `fn`'s code spells it: `w['b'][0]`, `rest[1]`, `scale`."""
+    names = parameter_names(fn, len(args))
+    paths = [
+        pytree.format_path(name, keys)
+        for name, arg in zip(names, args)
+        for keys in pytree.leaf_keys(pytree.flatten(arg)[1])
+    ]
+    for key in sorted(kwargs or ()):
+        paths += [pytree.format_path(str(key), keys) for keys in pytree.leaf_keys(pytree.flatten(kwargs[key])[1])]
+    return paths
 
 
 class FunctionTable:
@@ -170,8 +210,8 @@ def _trace_body(
 ) -> TracedBody:
     args_tree: Any = (tuple(example_args), example_kwargs) if example_kwargs else tuple(example_args)
     leaves, in_tree = pytree.flatten(args_tree)
-    paths = _arg_paths(in_tree, bool(example_kwargs))
-    specs = tuple(arg_spec(leaf, path) for leaf, path in zip(leaves, paths))
+    paths = argument_paths(fn, example_args, example_kwargs)
+    specs = tuple(arg_spec(leaf, f"argument {path}") for leaf, path in zip(leaves, paths))
     block = the_trace.block
     for s in specs:
         block.insert_arg(TensorType(element_type(s.dtype), list(s.shape)), len(block.args))
@@ -188,16 +228,6 @@ def _trace_body(
     block.add_op(func.ReturnOp(*(r.value for r in results)))
     out_specs = tuple(ArgSpec(r.shape, r.dtype, r.weak) for r in results)
     return TracedBody(block, in_tree, out_tree, specs, out_specs, tuple(the_trace.captures))
-
-
-def _arg_paths(in_tree: PyTreeDef, with_kwargs: bool) -> list[str]:
-    keys = pytree.leaf_keys(in_tree)
-    if not with_kwargs:
-        return [pytree.format_path("args", k) for k in keys]
-    return [
-        pytree.format_path("args", k[1:]) if k[0] == 0 else pytree.format_path(str(k[1]), k[2:])
-        for k in keys
-    ]
 
 
 def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
@@ -240,5 +270,7 @@ __all__ = [
     "FunctionTable",
     "ArgSpec",
     "arg_spec",
+    "argument_paths",
+    "parameter_names",
     "function_name",
 ]

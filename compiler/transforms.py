@@ -57,7 +57,7 @@ from gradc.dialects import autodiff
 from gradc.errors import GradcError, TraceError, TraceTypeError
 from gradc.numpy import Trace, TracedArray, _coerce, _constant, current_trace
 from gradc.pytree import PyTreeDef
-from gradc.tracing import ArgSpec, TracedBody, function_name, trace_callee
+from gradc.tracing import ArgSpec, TracedBody, function_name, parameter_names, trace_callee
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F64 = np.dtype(np.float64)
@@ -108,11 +108,27 @@ def _is_differentiable(leaf: Any) -> bool:
 
 def _check_differentiable(label: str, leaf: Any, where: str, hint: str) -> None:
     if not _is_differentiable(leaf):
+        kind = _leaf_kind(leaf)
+        if kind == "b":
+            hint += "; a bool has no derivative"
+        elif kind == "i":
+            hint += "; to differentiate an integer's value, pass it as a float (.astype(np.float64), or 3.0 for 3)"
         raise TraceTypeError(
             f"{label}: cannot differentiate with respect to {where}, which is "
             f"{_describe(leaf)}; only float32/float64 arrays and Python floats "
             f"are differentiable ({hint})"
         )
+
+
+def _leaf_kind(leaf: Any) -> str:
+    """NumPy's dtype kind of a leaf ('b' for bools, 'i' for integers of
+    either sign, 'f' for floats), '' for anything else."""
+    if isinstance(leaf, bool | np.bool_):
+        return "b"
+    if isinstance(leaf, int):
+        return "i"
+    kind = getattr(getattr(leaf, "dtype", None), "kind", "")
+    return "i" if kind == "u" else kind
 
 
 def _argnums(kind: str, fn: Callable[..., Any], argnums: Any) -> tuple[int, ...]:
@@ -135,9 +151,9 @@ def _argnums(kind: str, fn: Callable[..., Any], argnums: Any) -> tuple[int, ...]
     return tuple(nums)
 
 
-def _resolve_argnums(label: str, nums: tuple[int, ...], args: tuple) -> tuple[int, ...]:
+def _resolve_argnums(label: str, fn: Callable[..., Any], nums: tuple[int, ...], args: tuple) -> tuple[int, ...]:
     """`nums` as positions in `args` (negative ones from the end), each a
-    differentiable argument."""
+    differentiable argument of `fn`."""
     n = len(args)
     resolved = []
     for num in nums:
@@ -149,17 +165,13 @@ def _resolve_argnums(label: str, nums: tuple[int, ...], args: tuple) -> tuple[in
         resolved.append(num % n)
     if len(set(resolved)) != len(resolved):
         raise TraceError(f"{label}: argnums {nums} name the same argument twice")
+    names = parameter_names(fn, n)
     for num in resolved:
         leaves, tree = pytree.flatten(args[num])
         if not leaves:
-            raise TraceError(f"{label}: argument {num} holds no arrays; nothing to differentiate")
+            raise TraceError(f"{label}: argument {num} ({names[num]}) holds no arrays; nothing to differentiate")
         for keys, leaf in zip(pytree.leaf_keys(tree), leaves):
-            _check_differentiable(
-                label,
-                leaf,
-                pytree.format_path("args", (num, *keys)),
-                "convert it with .astype(np.float64), or leave it out of argnums",
-            )
+            _check_differentiable(label, leaf, pytree.format_path(names[num], keys), "leave it out of argnums")
     return tuple(resolved)
 
 
@@ -306,6 +318,7 @@ class Transformed(JitFunction):
 
         body.__name__ = body.__qualname__ = f"{kind}_{_py_name(fn)}"
         body.__doc__ = f"gradc.{kind} of {_py_name(fn)}"
+        body.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature names the arguments
         super().__init__(body)
         self.kind = kind
         self.transformed = fn
@@ -352,7 +365,7 @@ def _request(
     label = f"{kind} of {name}"
 
     def check(args: tuple, kwargs: dict) -> tuple[int, ...]:
-        return _resolve_argnums(label, nums, args)
+        return _resolve_argnums(label, fn, nums, args)
 
     return isinstance(argnums, int), name, label, check
 

@@ -1,7 +1,8 @@
 """The `array` dialect: value-semantics array math on builtin tensors.
 
-Every value is a statically shaped `tensor<...>` of f32 or f64 (i1 for the
-results of comparisons). The primitive set is small on purpose: composite
+Every value is a statically shaped `tensor<...>` of f32 or f64, or of i1
+(the results of comparisons; bool arguments, and a scan's bool carries,
+slices and per-step outputs). The primitive set is small on purpose: composite
 operations (mean, softmax, logsumexp, relu, ...) are built by the frontend
 from these, so each lowering and each derivative rule is written once.
 
@@ -85,6 +86,14 @@ def _require_float(op: Operation, typ: Attribute, what: str = "operand") -> None
         )
 
 
+def _require_array_element(op: Operation, typ: Attribute, what: str) -> None:
+    """`typ` is a tensor of one of the dialect's element types (f32, f64, i1)."""
+    assert isinstance(typ, TensorType)
+    elem = typ.get_element_type()
+    if not (is_float(elem) or is_bool(elem)):
+        raise VerifyException(f"{op.name}: {what} must be f32, f64 or i1, got {typ}")
+
+
 def _require_axes(op: Operation, name: str, axes: Sequence[int], rank: int) -> None:
     if list(axes) != sorted(set(axes)) or any(a < 0 or a >= rank for a in axes):
         raise VerifyException(
@@ -126,11 +135,7 @@ class ConstantOp(IRDLOperation):
                 f"{self.name}: value type {self.value.type} does not match "
                 f"result type {self.result.type}"
             )
-        elem = self.result.type.get_element_type()
-        if not (is_float(elem) or is_bool(elem)):
-            raise VerifyException(
-                f"{self.name}: element type must be f32, f64 or i1, got {elem}"
-            )
+        _require_array_element(self, self.result.type, "element type")
 
     @classmethod
     def parse(cls, parser: Parser) -> ConstantOp:
@@ -403,11 +408,7 @@ class ConvertOp(IRDLOperation):
     def verify_(self) -> None:
         shape = static_shape(self, self.input)
         for typ in (self.input.type, self.result.type):
-            elem = typ.get_element_type()
-            if not (is_float(elem) or is_bool(elem)):
-                raise VerifyException(
-                    f"{self.name}: element types must be f32, f64 or i1, got {typ}"
-                )
+            _require_array_element(self, typ, "element types")
         if tuple(self.result.type.get_shape()) != shape:
             raise VerifyException(
                 f"{self.name}: shapes must match, got {self.input.type} -> "
@@ -815,9 +816,9 @@ def slice_length(start: int, limit: int, stride: int) -> int:
 
 INDEX_TYPE = TensorType(Float64Type(), [])
 """The type of a scan body's iteration index: a 0-d f64 tensor holding 0, 1,
-..., length-1. The dialect computes in floats only (i1 comes from
-comparisons alone), so an integer index would need integer arithmetic that
-nothing else has; a float index is exact up to 2**53 steps and is used in
+..., length-1. The dialect computes in floats only (i1 values come from
+comparisons and select, never from arithmetic), so an integer index would
+need integer arithmetic that nothing else has; a float index is exact up to 2**53 steps and is used in
 arithmetic directly (the frontend makes it weakly typed, like a Python int,
 so it does not promote f32 code)."""
 
@@ -912,7 +913,7 @@ class ScanOp(IRDLOperation):
             raise VerifyException(f"{self.name}: length must be >= 1, got {n}")
         for v in (*self.operands, *self.results):
             static_shape(self, v)
-            _require_float(self, v.type, "every operand and result")
+            _require_array_element(self, v.type, "every operand and result")
         args = self.block.args
         want_args = 1 + len(self.initials) + len(self.xs) + len(self.invariants)
         if len(args) != want_args:

@@ -182,6 +182,22 @@ def test_checkpoint_function_with_pytree_args_inside_a_loop_and_twice_differenti
     np.testing.assert_allclose(hess, fd_h, rtol=1e-6, atol=1e-8)
 
 
+def test_checkpoint_function_keeps_python_numbers_weak():
+    """A Python float argument stays weakly typed (float32 code stays
+    float32, as without checkpoint) and a Python int is a number, not an
+    int64 array; a traced Python float is differentiated through."""
+    x32 = np.array([1.0, 2.0, 3.0], np.float32)
+    scaled = gradc.checkpoint(lambda x, s: gnp.sin(x * s) * s)
+    for s in (0.5, 3):
+        got = gradc.jit(lambda x: scaled(x, s))(x32)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, np.sin(x32 * np.float32(s)) * np.float32(s), rtol=1e-6)
+        assert gradc.jit(scaled)(x32, s).dtype == np.float32
+    x = x32.astype(np.float64)
+    gs = gradc.grad(lambda x, s: gnp.sum(scaled(x, s)), argnums=1)(x, 0.5)
+    assert gs == pytest.approx(np.sum(np.cos(x * 0.5) * x * 0.5 + np.sin(x * 0.5)), rel=1e-12)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

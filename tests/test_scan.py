@@ -412,3 +412,169 @@ def test_top_level_scan_and_fori_loop_trace_once_per_signature():
     assert traced.count("scan") == 1 and traced.count("fori") == 1
     gradc.fori_loop(0, 5, loop_body, 1.0)  # another trip count: traced again
     assert traced.count("fori") == 2
+
+
+# ---------------------------------------------------------------------------
+# Bool carries: the "done" flag that replaces an early `break`. A bool leaf
+# is a value of the loop like any other (carry, xs, per-step output,
+# closed-over invariant); it has no derivative, so it gets no tangent and no
+# cotangent (JAX's float0), while what it selects is differentiated.
+# ---------------------------------------------------------------------------
+
+
+def until_converged(x, a, tol=1e-3, steps=40):
+    """v <- a * sin(v) + x per element, frozen once a step moves it by less
+    than `tol`; also the flags and the number of steps each element took."""
+
+    def body(i, carry):
+        v, done, count = carry
+        new = a * gnp.sin(v) + x
+        return gnp.where(done, v, new), done | (gnp.abs(new - v) < tol), gnp.where(done, count, count + 1.0)
+
+    return gradc.fori_loop(0, steps, body, (x, gnp.zeros_like(x, dtype=bool), gnp.zeros_like(x)))
+
+
+def until_converged_with_break(x, a, tol=1e-3, steps=40):
+    """The same program as one writes it in Python: per element, a loop that
+    breaks once converged."""
+    v, done, count = x.copy(), np.zeros(x.shape, bool), np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        for _ in range(steps):
+            new = a * np.sin(v[j]) + x[j]
+            moved, v[j] = abs(new - v[j]), new
+            count[j] += 1
+            if moved < tol:
+                done[j] = True
+                break
+    return v, done, count
+
+
+FLAG_X = np.array([0.3, -1.2, 2.0, 0.05])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_done_flag_carry_matches_a_python_loop_with_break(dtype):
+    x, a = FLAG_X.astype(dtype), 0.6
+    v, done, count = until_converged_with_break(x, dtype(a))
+    assert 1 < count.min() < count.max() < 40  # elements stop at different steps
+    lowered = check_levels(lambda x: until_converged(x, a), (x,), [v, done, count], 1e-5 if dtype == np.float32 else 1e-12)
+    assert "tensor<4xi1>" in lowered.array_ir
+
+
+def test_done_flag_derivatives_equal_finite_differences():
+    """Every transformation through the loop: the frozen state's derivative
+    w.r.t. x and a (the flags flip nowhere near x +- h)."""
+
+    def f(x, a):
+        v, done, count = until_converged(x, a)
+        return gnp.sum(v * v) + gnp.sum(gnp.where(done, count, 0.0))
+
+    def f_numpy(x, a):
+        v, done, count = until_converged_with_break(x, a)
+        return np.sum(v * v) + np.sum(np.where(done, count, 0.0))
+
+    x, a, h = FLAG_X, 0.6, 1e-6
+    fd_x = np.array([(f_numpy(x + h * e, a) - f_numpy(x - h * e, a)) / (2 * h) for e in np.eye(4)])
+    fd_a = (f_numpy(x, a + h) - f_numpy(x, a - h)) / (2 * h)
+    assert f_numpy(x, a) == pytest.approx(gradc.jit(f)(x, a), rel=1e-12)
+    gx, ga = gradc.grad(f, argnums=(0, 1))(x, a)
+    np.testing.assert_allclose(gx, fd_x, rtol=1e-6, atol=1e-8)
+    assert ga == pytest.approx(fd_a, rel=1e-6)
+    for mode in ("every=3", "binomial(snapshots=2)"):
+        np.testing.assert_allclose(gradc.grad(f, checkpoint=mode)(x, a), fd_x, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gradc.jacfwd(f)(x, a), fd_x, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gradc.jacrev(f)(x, a), fd_x, rtol=1e-6, atol=1e-8)
+    (cotangent,) = gradc.vjp(lambda x: f(x, a), x)[1](1.0)
+    np.testing.assert_allclose(cotangent, fd_x, rtol=1e-6, atol=1e-8)
+    direction = np.array([1.0, -0.5, 0.25, 2.0])
+    _, tangent = gradc.jvp(f, (x, a), (direction, 1.0))
+    assert tangent == pytest.approx(fd_x @ direction + fd_a, rel=1e-6)
+    h2 = 1e-4
+    grad_numpy = lambda x: np.array([(f_numpy(x + h2 * e, a) - f_numpy(x - h2 * e, a)) / (2 * h2) for e in np.eye(4)])
+    fd_hessian = np.array([(grad_numpy(x + h2 * e) - grad_numpy(x - h2 * e)) / (2 * h2) for e in np.eye(4)])
+    np.testing.assert_allclose(gradc.hessian(f)(x, a), fd_hessian, rtol=1e-4, atol=1e-5)
+
+
+def test_bool_carries_get_no_tangent_carry():
+    """The JVP's loop carries the state, the flag, the count and the state's
+    tangent: no tangent for the flag, nor for the count, which depends on x
+    only through the flag."""
+    lowered = gradc.lower(lambda x: gradc.jvp(lambda x: until_converged(x, 0.6)[0], (x,), (x,)), FLAG_X)
+    (scan_line,) = [line for line in lowered.stages["differentiated"].splitlines() if "array.scan" in line]
+    carries = scan_line.split("carries(")[1].split(") xs(")[0]
+    assert carries.count("tensor<4xi1>") == 1 and carries.count("tensor<4xf64>") == 3
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_bool_xs_ys_and_closed_over_masks(reverse):
+    """Bool slices in, bool per-step outputs out, a bool mask of the
+    enclosing function used in the body; values and the gradient w.r.t. the
+    float xs against NumPy and finite differences."""
+    xs = rng.normal(size=(5, 3))
+    masks = rng.normal(size=(5, 3)) > 0
+    x = np.array([0.5, -0.4, 1.1])
+
+    def f(x, xs, masks):
+        outer = x > 0
+
+        def body(c, step):
+            row, m = step
+            keep = m & outer
+            c = gnp.where(keep, c * gnp.cos(row) + row, c)
+            return c, (keep, c > 0.5)
+
+        c, (kept, positive) = gradc.scan(body, x, (xs, masks), reverse=reverse)
+        return gnp.sum(c * c), kept, positive
+
+    def f_numpy(x, xs, masks):
+        c, kept, positive = x.copy(), [None] * 5, [None] * 5
+        for k in (range(4, -1, -1) if reverse else range(5)):
+            keep = masks[k] & (x > 0)
+            c = np.where(keep, c * np.cos(xs[k]) + xs[k], c)
+            kept[k], positive[k] = keep, c > 0.5
+        return np.sum(c * c), np.array(kept), np.array(positive)
+
+    value, kept, positive = gradc.jit(f)(x, xs, masks)
+    want = f_numpy(x, xs, masks)
+    assert value == pytest.approx(want[0], rel=1e-12)
+    assert kept.dtype == positive.dtype == np.bool_
+    np.testing.assert_array_equal(kept, want[1])
+    np.testing.assert_array_equal(positive, want[2])
+    g = gradc.grad(lambda xs: f(x, xs, masks)[0])(xs)
+    h = 1e-6
+    fd = [(f_numpy(x, xs + h * e, masks)[0] - f_numpy(x, xs - h * e, masks)[0]) / (2 * h) for e in np.eye(15).reshape(15, 5, 3)]
+    np.testing.assert_allclose(g, np.reshape(fd, (5, 3)), rtol=1e-6, atol=1e-8)
+
+
+def test_bool_carries_outside_a_trace_and_nested():
+    """A Python bool init and a top-level loop (compiled like jit) return
+    NumPy bools; a flag carried by an inner loop inside an outer one."""
+    v, flag = gradc.fori_loop(0, 3, lambda i, c: (c[0] + 1.0, ~c[1]), (0.0, False))
+    assert (v, flag.dtype, bool(flag)) == (3.0, np.bool_, True)
+    c, ys = gradc.scan(lambda c, m: (c | m, ~c), np.zeros(2, bool), np.array([[False, True], [True, False]]))
+    np.testing.assert_array_equal(c, [True, True])
+    np.testing.assert_array_equal(ys, [[True, True], [True, False]])
+
+    def f(x):
+        def outer(i, c):
+            v, flag = c
+            v, flag = gradc.fori_loop(0, 3, lambda j, d: (gnp.where(d[1], d[0], d[0] * 0.9 + 0.1 * gnp.tanh(d[0])), d[1] | (d[0] > 1.5)), (v, flag))
+            return v + 0.1, flag
+
+        v, flag = gradc.fori_loop(0, 4, outer, (x, np.zeros(3, bool)))
+        return gnp.sum(v ** 2), flag
+
+    def f_numpy(x):
+        v, flag = x.copy(), np.zeros(3, bool)
+        for _ in range(4):
+            for _ in range(3):
+                v, flag = np.where(flag, v, v * 0.9 + 0.1 * np.tanh(v)), flag | (v > 1.5)
+            v = v + 0.1
+        return np.sum(v ** 2), flag
+
+    x = np.array([0.3, -1.2, 2.0])
+    value, flag = gradc.jit(f)(x)
+    assert value == pytest.approx(f_numpy(x)[0], rel=1e-12)
+    np.testing.assert_array_equal(flag, f_numpy(x)[1])
+    fd = [(f_numpy(x + 1e-6 * e)[0] - f_numpy(x - 1e-6 * e)[0]) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(gradc.grad(lambda x: f(x)[0])(x), fd, rtol=1e-6, atol=1e-8)

@@ -490,11 +490,11 @@ def test_grad_of_a_tuple_without_has_aux():
 
 
 def test_differentiating_an_integer_argument():
-    with pytest.raises(TraceTypeError, match=r"grad of scalar_fn: cannot differentiate with respect to args\[1\], which is int64\[3\]") as err:
+    with pytest.raises(TraceTypeError, match=r"grad of scalar_fn: cannot differentiate with respect to y, which is int64\[3\].*pass it as a float") as err:
         line = here() + 1
         gradc.grad(scalar_fn, argnums=1)(X3, np.arange(3))
     assert_located(err, line)
-    with pytest.raises(TraceTypeError, match=r"args\[0\], which is a Python int") as err:
+    with pytest.raises(TraceTypeError, match=r"with respect to x, which is a Python int") as err:
         line = here() + 1
         gradc.grad(lambda x: x * x)(3)
     assert_located(err, line)
@@ -509,7 +509,7 @@ def test_differentiating_a_bool_argument_inside_jit():
         return gradc.grad(masked_sum, argnums=1)(x, x > 0)
 
     line = outer.fn.__code__.co_firstlineno + 2
-    with pytest.raises(TraceTypeError, match=r"grad of masked_sum: cannot differentiate with respect to args\[1\], which is bool\[3\]") as err:
+    with pytest.raises(TraceTypeError, match=r"grad of masked_sum: cannot differentiate with respect to mask, which is bool\[3\].*a bool has no derivative") as err:
         outer(X3)
     assert_located(err, line)
 

@@ -200,8 +200,10 @@ def _reduce_max_jvp(e: Emitter, op: array.ReduceMaxOp, dx: Value) -> Value:
 
 def _carried_tangents(op: array.ScanOp, tangents: Sequence[Value]) -> list[bool]:
     """Which carries get a tangent: those with an initial tangent, then, to
-    a fixed point, those whose new value depends on an argument that has one
-    (a nested op's results depend on all its operands)."""
+    a fixed point, the float ones whose new value depends on an argument
+    that has one (a nested op's results depend on all its operands). A bool
+    carry never has one (JAX's float0): what it selects is differentiated,
+    not the choice."""
     c = len(op.initials)
     _, carries, slices, invariants = op.body_args()
     has = [t is not None for t in tangents]
@@ -212,7 +214,7 @@ def _carried_tangents(op: array.ScanOp, tangents: Sequence[Value]) -> list[bool]
             if any(v in active for v in inner.operands):
                 active.update(inner.results)
         new_carries, _ = op.yielded()
-        updated = [on or v in active for on, v in zip(active_carries, new_carries)]
+        updated = [on or (v in active and is_differentiable(v)) for on, v in zip(active_carries, new_carries)]
         if updated == active_carries:
             return active_carries
         active_carries = updated

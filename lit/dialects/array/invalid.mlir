@@ -40,7 +40,7 @@ func.func @constant_type() -> tensor<3xf32> {
 // -----
 
 func.func @constant_int() -> tensor<2xi32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64 or i1, got i32
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64 or i1, got tensor<2xi32>
   %0 = array.constant dense<1> : tensor<2xi32>
   func.return %0 : tensor<2xi32>
 }

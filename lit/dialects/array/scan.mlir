@@ -33,3 +33,17 @@ func.func @nested(%s: tensor<f32>) -> tensor<f32> {
   }
   func.return %r : tensor<f32>
 }
+
+// i1 carries, xs and per-step outputs (a "done" flag, a mask per step).
+// CHECK-LABEL: func.func @flags
+// CHECK-NEXT:    %{{.*}}, %{{.*}}, %{{.*}} = array.scan length 4 (%{{.*}}) carries(%{{.*}} = %v : tensor<3xf64>, %{{.*}} = %done : tensor<3xi1>) xs(%{{.*}} = %masks : tensor<4x3xi1>) invariants() -> (tensor<4x3xi1>) {
+func.func @flags(%v: tensor<3xf64>, %done: tensor<3xi1>, %masks: tensor<4x3xi1>) -> (tensor<3xf64>, tensor<3xi1>, tensor<4x3xi1>) {
+  %r, %d, %ys = array.scan length 4 (%i) carries(%a = %v : tensor<3xf64>, %f = %done : tensor<3xi1>) xs(%m = %masks : tensor<4x3xi1>) invariants() -> (tensor<4x3xi1>) {
+    %b = array.mul %a, %a : tensor<3xf64>
+    %n = array.select %f, %a, %b : tensor<3xi1>, tensor<3xf64>
+    %t = array.constant dense<true> : tensor<3xi1>
+    %g = array.select %m, %t, %f : tensor<3xi1>, tensor<3xi1>
+    array.yield %n, %g, %g : tensor<3xf64>, tensor<3xi1>, tensor<3xi1>
+  }
+  func.return %r, %d, %ys : tensor<3xf64>, tensor<3xi1>, tensor<4x3xi1>
+}

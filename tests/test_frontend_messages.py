@@ -1,0 +1,271 @@
+"""Messages about what gradc.numpy lacks or cannot trace: each names what
+exists instead, and is a GradcError located at the user's line.
+
+(Argument names and integer arguments: tests/test_frontend.py; the
+compositions the messages suggest run against NumPy in
+tests/test_numpy_compositions.py.)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+
+import numpy as np
+import pytest
+
+import gradc
+import gradc.numpy as gnp
+from gradc.errors import GradcError, TraceAttributeError, TraceIndexError, TraceTypeError
+
+X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+
+
+def here() -> int:
+    return sys._getframe(1).f_lineno
+
+
+def raised(error: type, fn, *args, line: int):
+    """The `error` that jit-compiling `fn` on `args` raises, checked to be a
+    GradcError located at this file's `line`."""
+    with pytest.raises(error) as info:
+        gradc.jit(fn)(*args)
+    assert isinstance(info.value, GradcError)
+    assert info.value.location == f"{__file__}:{line}", info.value.location
+    return str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# NumPy functions gradc.numpy lacks
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda x: np.log1p(x), ["numpy.log1p is not supported on traced arrays", "gradc.numpy has no log1p yet", "gnp.log(1 + x)", "less accurate"]),
+        (lambda x: np.clip(x, 0, 1), ["numpy.clip", "gradc.numpy has no clip yet", "gnp.minimum(gnp.maximum(x, lo), hi)"]),
+        (lambda x: np.linalg.norm(x), ["numpy.linalg.norm", "gradc.numpy has no norm yet", "gnp.sqrt(gnp.sum(x * x))"]),
+        (lambda x: np.var(x, axis=0), ["numpy.var", "gnp.mean((x - gnp.mean(x, axis, keepdims=True)) ** 2, axis)"]),
+        (lambda x: np.logaddexp(x, x), ["numpy.logaddexp", "gnp.logsumexp(gnp.stack([a, b]), axis=0)"]),
+        (lambda x: np.hstack([x, x]), ["numpy.hstack", "gnp.concatenate(arrays, axis=1)"]),
+        (lambda x: np.tan(x), ["numpy.tan", "gnp.sin(x) / gnp.cos(x)"]),
+        (lambda x: np.cumsum(x), ["numpy.cumsum", "gradc.scan("]),
+        (lambda x: np.diag(x), ["numpy.diag", "np.eye(n, dtype=bool)", "x[i, i] for i in range(n)"]),
+    ],
+    ids=["log1p", "clip", "norm", "var", "logaddexp", "hstack", "tan", "cumsum", "diag"],
+)
+def test_missing_numpy_function_names_the_composition(call, words):
+    message = raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno)
+    for word in words:
+        assert word in message, (word, message)
+    assert "use the gradc.numpy functions" not in message
+
+
+ISSUE_NAMES = {  # the functions the issue found pointing to nothing
+    "cholesky": lambda x: np.linalg.cholesky(x @ x.T),
+    "solve": lambda x: np.linalg.solve(x @ x.T, x[:, 0]),
+    "norm": lambda x: np.linalg.norm(x),
+    "roll": lambda x: np.roll(x, 1),
+    "diag": lambda x: np.diag(x),
+    "logaddexp": lambda x: np.logaddexp(x, x),
+    "log1p": lambda x: np.log1p(x),
+    "argmax": lambda x: np.argmax(x),
+    "floor": lambda x: np.floor(x),
+    "einsum": lambda x: np.einsum("ij->ji", x),
+    "hstack": lambda x: np.hstack([x, x]),
+    "repeat": lambda x: np.repeat(x, 2),
+    "clip": lambda x: np.clip(x, 0.0, 1.0),
+    "var": lambda x: np.var(x),
+    "cumsum": lambda x: np.cumsum(x),
+    "sign": lambda x: np.sign(x),
+    "tan": lambda x: np.tan(x),
+    "sort": lambda x: np.sort(x),
+    "prod": lambda x: np.prod(x),
+    "diff": lambda x: np.diff(x),
+    "tril": lambda x: np.tril(x),
+}
+
+
+@pytest.mark.parametrize("name", [*ISSUE_NAMES, "erf"])
+def test_no_message_points_to_a_function_that_does_not_exist(name):
+    """Through NumPy and as gnp.<name> alike: gradc.numpy has no <name> yet,
+    then a composition or why there is none; never 'use the gradc.numpy
+    functions' alone."""
+    messages = []
+    if name in ISSUE_NAMES:
+        call = ISSUE_NAMES[name]
+        messages.append(raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno))
+    with pytest.raises(TraceAttributeError) as info:
+        getattr(gnp, name)
+    messages.append(str(info.value))
+    for message in messages:
+        assert re.search(rf"gradc.numpy has no {name} yet(; write it as |: )", message), message
+
+
+def test_missing_numpy_function_without_a_composition_says_so():
+    message = raised(TraceTypeError, lambda x: np.linalg.cholesky(x @ x.T), X, line=here())
+    assert "numpy.linalg.cholesky is not supported on traced arrays: gradc.numpy has no cholesky yet" in message
+    assert "no composition of gradc.numpy functions" in message and "Python loops" in message
+    message = raised(TraceTypeError, lambda x: np.argmax(x), X, line=here())
+    assert "gradc.numpy has no argmax yet: it gives integers" in message
+    assert "x == gnp.max(x, axis, keepdims=True)" in message
+    message = raised(TraceTypeError, lambda x: np.floor(x), X, line=here())
+    assert "gradc.numpy has no floor yet" in message and "rounds" in message
+
+
+def test_numpy_ufunc_methods_and_keywords():
+    message = raised(TraceTypeError, lambda x: np.add.reduce(x), X, line=here())
+    assert "numpy.add.reduce is not supported on traced arrays; call gnp.sum(x, axis=0)" in message
+    message = raised(TraceTypeError, lambda x: np.add.accumulate(x), X, line=here())
+    assert "gradc.numpy has no cumsum yet" in message
+    message = raised(TraceTypeError, lambda x: np.exp(x, out=np.empty_like(X)), X, line=here())
+    assert "numpy.exp with out= is not supported" in message and "call it without" in message
+
+
+def test_gnp_missing_name_is_a_located_attribute_error():
+    with pytest.raises(TraceAttributeError) as info:
+        gnp.log1p  # noqa: B018
+    line = here() - 1
+    assert isinstance(info.value, AttributeError) and isinstance(info.value, GradcError)
+    assert info.value.location == f"{__file__}:{line}"
+    assert "gnp.log1p: gradc.numpy has no log1p yet; write it as gnp.log(1 + x)" in str(info.value)
+    assert not hasattr(gnp, "clip") and hasattr(gnp, "sum")
+    with pytest.raises(TraceAttributeError, match=r"gnp.smu: gradc.numpy has no attribute 'smu', nor does NumPy; did you mean gnp.sum\?"):
+        gnp.smu  # noqa: B018
+    with pytest.raises(TraceAttributeError, match=r"gnp.int32: .*gradc has no integer arrays yet"):
+        gnp.int32  # noqa: B018
+    with pytest.raises(TraceAttributeError, match=r"gnp.arange: .*create it with NumPy itself \(np.arange"):
+        gnp.arange  # noqa: B018
+    with pytest.raises(AttributeError) as private:
+        gnp._nothing  # noqa: B018
+    assert not isinstance(private.value, GradcError)  # Python's own probes stay cheap and plain
+
+
+def test_missing_method_of_a_traced_array():
+    message = raised(TraceAttributeError, lambda x: x.cumsum(), X, line=here())
+    assert "x.cumsum(): traced arrays have no method cumsum, and gradc.numpy has no cumsum yet" in message
+    message = raised(TraceAttributeError, lambda x: x.clip(0, 1), X, line=here())
+    assert "gnp.minimum(gnp.maximum(x, lo), hi)" in message
+    message = raised(TraceAttributeError, lambda x: x.nbytes, X, line=here())
+    assert "traced arrays have no attribute nbytes (x.shape, x.dtype" in message
+    message = raised(TraceAttributeError, lambda x: x.shapee, X, line=here())
+    assert "no attribute 'shapee', nor do NumPy arrays" in message
+    seen = []
+    gradc.jit(lambda x: seen.append((hasattr(x, "cumsum"), hasattr(x, "sum"))) or x)(X)
+    assert seen == [(False, True)]
+
+
+def test_max_and_min_of_bools_are_any_and_all():
+    message = raised(TraceTypeError, lambda x: gnp.max(x > 0, axis=1), X, line=here())
+    assert "max of a bool array is NumPy's any, and gradc.numpy has no any yet" in message
+    assert "gnp.max(gnp.where(x, 1.0, 0.0), axis) > 0" in message
+    message = raised(TraceTypeError, lambda x: gnp.min(x > 0), X, line=here())
+    assert "min of a bool array is NumPy's all" in message
+
+
+def test_rounding_builtins():
+    message = raised(TraceTypeError, lambda x: round(x[0, 0]), X, line=here())
+    assert "round() of a traced array: gradc.numpy has no round yet" in message
+    message = raised(TraceTypeError, lambda x: math.floor(x[0, 0]), X, line=here())
+    assert "math.floor of a traced array: gradc.numpy has no floor yet" in message
+
+
+# ---------------------------------------------------------------------------
+# Conversions and indices: no value while tracing
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, what",
+    [
+        (lambda x: np.int64(x[0, 0]), "conversion to a NumPy array or scalar"),
+        (lambda x: np.float64(x[0, 0]), "conversion to a NumPy array or scalar"),
+        (lambda x: float(x[0, 0]), "float()"),
+        (lambda x: int(x[0, 0]), "int()"),
+        (lambda x: x[0, 0].item(), ".item()"),
+        (lambda x: f"{x[0, 0]:.3f}", "formatting with '.3f'"),
+    ],
+    ids=["np.int64", "np.float64", "float", "int", "item", "format"],
+)
+def test_conversions_have_their_own_message(call, what):
+    message = raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno)
+    assert what in message and "cannot become a Python or NumPy value" in message
+    assert "control flow" not in message
+
+
+def test_truth_tests_are_control_flow():
+    message = raised(TraceTypeError, lambda x: x if x[0, 0] > 0 else -x, X, line=here())
+    assert "a truth test" in message and "Python control flow on traced values cannot be compiled" in message
+
+
+def test_fori_loop_index_as_an_index_suggests_scan():
+    xs = np.arange(12.0).reshape(4, 3)
+    message = raised(TraceIndexError, lambda x, xs: gradc.fori_loop(0, 4, lambda i, c: c + xs[i], x[0]), X, xs, line=here())
+    assert "the index of fori_loop" in message and "scan over xs instead" in message
+    assert "gradc.scan(lambda carry, x: (new_carry, y), init, xs)" in message
+    # A NumPy array indexed with it, and the index as a size.
+    message = raised(TraceTypeError, lambda x: gradc.fori_loop(0, 4, lambda i, c: c + xs[i], x[0]), X, line=here())
+    assert "the index of fori_loop" in message and "scan over xs instead" in message
+    message = raised(TraceTypeError, lambda x: gradc.fori_loop(0, 4, lambda i, c: c + len(range(i)), x[0]), X, line=here())
+    assert "index or a size" in message and "the index of fori_loop" in message
+    # Computed from the index, and inside a nested loop.
+    nested = lambda x: gradc.fori_loop(0, 2, lambda i, c: gradc.fori_loop(0, 2, lambda j, d: d + x[i + 1], c), x[0])  # noqa: E731
+    message = raised(TraceIndexError, nested, X, line=here() - 1)
+    assert "the index of fori_loop" in message
+    # What the message suggests gives the loop's values.
+    scanned = gradc.jit(lambda c, xs: gradc.scan(lambda c, x: (c + x, None), c, xs)[0])(X[0], xs)
+    np.testing.assert_allclose(scanned, X[0] + xs.sum(axis=0))
+
+
+def test_other_traced_indices():
+    message = raised(TraceIndexError, lambda x: x[x[0, 0] > 0], X, line=here())
+    assert "a traced bool array () as a mask" in message and "gnp.where" in message
+    message = raised(TraceIndexError, lambda x: x[1][x[0, 0]], X, line=here())
+    assert "a traced array () float64 as an index" in message and "no dynamic indexing yet" in message
+    message = raised(TraceIndexError, lambda x: x[: x[0, 0]], X, line=here())
+    assert "as a slice bound" in message
+
+
+# ---------------------------------------------------------------------------
+# Lists and tuples of traced arrays are array-likes, as in NumPy
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x: m.mean([x, x + 2]),
+        lambda m, x: m.mean([x, x + 2], axis=0),
+        lambda m, x: m.sum((x, x * 3)),
+        lambda m, x: m.asarray([x[0, 0], x[1, 2], 2.0]),
+        lambda m, x: x + m.asarray([x[0], x[1] * 2]) if m is np else x + [x[0], x[1] * 2],
+        lambda m, x: m.add(x[0], [x[0], x[1]]),
+        lambda m, x: m.max([[x[0, 0], x[0, 1]], [x[1, 2], 1.0]], axis=1),
+        lambda m, x: m.where([x[0, 0] > 0, x[1, 0] > 0], [x[0, 0], x[1, 0]], 0.0),
+        lambda m, x: m.exp((x[0], x[1])),
+        lambda m, x: m.reshape([x, x], (3, 4)),
+        lambda m, x: m.concatenate([[x[0, 0], x[0, 1]], x[1]]),
+        lambda m, x: m.matmul([x[0], x[1]], x.T),
+        lambda m, x: m.zeros_like([x, x]) + x,
+    ],
+    ids=["mean", "mean_axis", "sum_tuple", "asarray", "operator", "ufunc", "nested", "where", "exp", "reshape", "concatenate", "matmul", "zeros_like"],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lists_of_traced_arrays_are_array_likes(call, dtype):
+    x = X.astype(dtype)
+    got = gradc.jit(lambda x: call(gnp, x))(x)
+    want = call(np, x)
+    assert np.asarray(got).dtype == np.asarray(want).dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_gradient_through_a_list_of_traced_arrays():
+    g = gradc.grad(lambda x: gnp.mean([x, x * x]))(X)
+    np.testing.assert_allclose(g, (1 + 2 * X) / (2 * X.size), rtol=1e-12)
+
+
+def test_numpy_function_on_a_list_of_traced_arrays_points_to_gnp():
+    message = raised(TraceTypeError, lambda x: np.mean([x, x + 2]), X, line=here())
+    assert "a NumPy function given a list that holds it" in message and "gnp.mean([a, b])" in message

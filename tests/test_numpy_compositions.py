@@ -1,0 +1,106 @@
+"""Every composition gradc's messages suggest for a NumPy function that
+gradc.numpy lacks (gradc.numpy_compositions.COMPOSITIONS) runs in gradc, as
+the message spells it, and gives NumPy's values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradc
+import gradc.numpy as gnp
+from gradc.numpy_compositions import COMPOSITIONS
+
+rng = np.random.default_rng(20261201)
+X = rng.normal(size=(4, 3))
+V = rng.normal(size=4)
+A, B = rng.normal(size=4), rng.normal(size=4)
+SPECIAL = np.array([-2.0, -0.0, 0.0, 3.0, np.inf, -np.inf, np.nan])
+
+# name -> one (traced arguments, constants, NumPy's result) per expression
+EXAMPLES = {
+    "log1p": [({"x": np.array([1e-3, 0.5, 2.0, -0.5])}, {}, lambda x: np.log1p(x))],
+    "expm1": [({"x": np.array([1e-3, 0.5, -2.0])}, {}, lambda x: np.expm1(x))],
+    "log2": [({"x": np.abs(V) + 0.1}, {}, lambda x: np.log2(x))],
+    "log10": [({"x": np.abs(V) + 0.1}, {}, lambda x: np.log10(x))],
+    "exp2": [({"x": V}, {}, lambda x: np.exp2(x))],
+    "tan": [({"x": np.array([-1.2, 0.0, 0.3, 1.5])}, {}, lambda x: np.tan(x))],
+    "sinh": [({"x": V + 2.0}, {}, lambda x: np.sinh(x))],
+    "cosh": [({"x": V}, {}, lambda x: np.cosh(x))],
+    "reciprocal": [({"x": V}, {}, lambda x: np.reciprocal(x))],
+    "sign": [({"x": SPECIAL}, {}, lambda x: np.sign(x))],
+    "clip": [({"x": X}, {"lo": -0.5, "hi": 0.5}, lambda x: np.clip(x, -0.5, 0.5))],
+    "hypot": [({"a": A, "b": B}, {}, lambda a, b: np.hypot(a, b))],
+    "logaddexp": [({"a": A * 800, "b": B}, {}, lambda a, b: np.logaddexp(a, b))],
+    "isnan": [({"x": SPECIAL}, {}, lambda x: np.isnan(x))],
+    "isinf": [({"x": SPECIAL}, {}, lambda x: np.isinf(x))],
+    "isfinite": [({"x": SPECIAL}, {}, lambda x: np.isfinite(x))],
+    "var": [({"x": X}, {"axis": 0}, lambda x: np.var(x, axis=0))],
+    "std": [({"x": X}, {"axis": 1}, lambda x: np.std(x, axis=1))],
+    "norm": [({"x": X}, {}, lambda x: np.linalg.norm(x))],
+    "average": [({"x": X, "w": np.abs(X) + 0.5}, {"axis": 0}, lambda x, w: np.average(x, axis=0, weights=w))],
+    "any": [({"x": X > 1.0}, {"axis": 1}, lambda x: np.any(x, axis=1))],
+    "all": [({"x": X > -1.0}, {"axis": 1}, lambda x: np.all(x, axis=1))],
+    "prod": [({"x": X}, {}, lambda x: np.prod(x, axis=0))],
+    "cumsum": [({"x": X}, {}, lambda x: np.cumsum(x, axis=0))],
+    "cumprod": [({"x": X}, {}, lambda x: np.cumprod(x, axis=0))],
+    "diff": [({"x": X}, {}, lambda x: np.diff(x))],
+    "outer": [({"a": A, "b": B[:3]}, {}, lambda a, b: np.outer(a, b))],
+    "inner": [({"a": A, "b": B}, {}, lambda a, b: np.inner(a, b))],
+    "vdot": [({"a": A, "b": B}, {}, lambda a, b: np.vdot(a, b))],
+    "einsum": [({"a": X, "b": X.T[:, :2]}, {}, lambda a, b: np.einsum("ij,jk->ik", a, b))],
+    "trace": [({"x": X[:3]}, {"n": 3}, lambda x: np.trace(x))],
+    "diag": [
+        ({"v": V}, {"n": 4}, lambda v: np.diag(v)),
+        ({"x": X[:3]}, {"n": 3}, lambda x: np.diag(x)),
+    ],
+    "tril": [({"x": X}, {"n": 4, "m": 3}, lambda x: np.tril(x))],
+    "triu": [({"x": X}, {"n": 4, "m": 3}, lambda x: np.triu(x))],
+    "hstack": [({"arrays": [X, X[:, :2]]}, {}, lambda arrays: np.hstack(arrays))],
+    "vstack": [({"arrays": [X, X[:2]]}, {}, lambda arrays: np.vstack(arrays))],
+    "split": [({"x": V}, {"k": 1}, lambda x: np.split(x, [1]))],
+    "roll": [({"x": V}, {"k": 1}, lambda x: np.roll(x, 1))],
+    "flip": [({"x": X}, {}, lambda x: np.flip(x, axis=0))],
+    "repeat": [({"x": V}, {"n": 4, "k": 2}, lambda x: np.repeat(x, 2))],
+    "tile": [({"x": V}, {"k": 3}, lambda x: np.tile(x, 3))],
+    "pad": [({"x": V.astype(np.float32)}, {"k": 2}, lambda x: np.pad(x, 2))],
+    "take": [({"x": X}, {"idx": np.array([2, 0, 2])}, lambda x: np.take(x, [2, 0, 2], axis=0))],
+    "swapaxes": [({"x": rng.normal(size=(2, 3, 4))}, {}, lambda x: np.swapaxes(x, 0, 1))],
+    "moveaxis": [({"x": rng.normal(size=(2, 3, 4))}, {}, lambda x: np.moveaxis(x, 0, -1))],
+    "fabs": [({"x": V}, {}, lambda x: np.fabs(x))],
+    "copy": [({"x": X}, {}, lambda x: np.copy(x))],
+    "count_nonzero": [({"x": np.where(X > 0, X, 0.0)}, {}, lambda x: np.count_nonzero(x))],
+}
+
+CASES = [(name, k) for name, ways in COMPOSITIONS.items() for k in range(len(ways))]
+
+
+def test_every_composition_has_an_example():
+    assert set(EXAMPLES) == set(COMPOSITIONS)
+    assert all(len(EXAMPLES[name]) == len(COMPOSITIONS[name]) for name in COMPOSITIONS)
+
+
+@pytest.mark.parametrize("name, k", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_composition_gives_numpys_values(name, k):
+    expression = COMPOSITIONS[name][k][0]
+    traced, constants, numpy_fn = EXAMPLES[name][k]
+    scope = {"gnp": gnp, "np": np, "gradc": gradc, **constants}
+
+    def composed(**arrays):
+        return eval(expression, {**scope, **arrays})  # noqa: S307 - the message's own text
+
+    got = gradc.jit(composed)(**traced)
+    want = numpy_fn(**traced)
+    if isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want)
+    for g, w in zip(got if isinstance(want, list) else [got], want if isinstance(want, list) else [want]):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape
+        if w.dtype == np.bool_:
+            assert g.dtype == np.bool_
+            np.testing.assert_array_equal(g, w)
+        else:
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, equal_nan=True)
+            assert np.array_equal(np.signbit(g), np.signbit(w))  # -0.0 where NumPy has it, only there
+            if w.dtype != np.int64:
+                assert g.dtype == w.dtype

@@ -223,23 +223,32 @@ SMALL_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("shape, axis", SMALL_SHAPES)
-def test_small_shapes_every_structure(shape: tuple[int, ...], axis) -> None:
+def _t_axis(shape: tuple[int, ...], axis):
+    return None if axis is None else tuple(len(shape) - 1 - a for a in np.atleast_1d(axis))
+
+
+def _every_structure(*xs):
+    results = []
+    for v, (shape, axis) in zip(xs, SMALL_SHAPES, strict=True):
+        e = gnp.exp(v)
+        results += [e, gnp.sum(e, axis=axis), gnp.max(v, axis=axis), gnp.sum(v.T * 2.0, axis=_t_axis(shape, axis))]
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_shapes_every_structure(dtype: type) -> None:
     """Sizes around every threshold (32 in a row, 64 lanes, chunks of 16^k
     and their remainders) along every kind of axis, a producer fused into
     the sum's nest and returned too, and a transposed read: exact sums of
-    the same values within the bound, and maxima exactly. Small enough to
-    run under the sanitizers (make test-sanitize)."""
-    axes = len(shape) if axis is None else len(np.atleast_1d(axis))
-    t_axis = None if axis is None else tuple(len(shape) - 1 - a for a in np.atleast_1d(axis))
-
-    def f(v):
-        e = gnp.exp(v)
-        return e, gnp.sum(e, axis=axis), gnp.max(v, axis=axis), gnp.sum(v.T * 2.0, axis=t_axis)
-
-    for dtype in (np.float32, np.float64):
-        x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
-        e, total, top, transposed = gradc.jit(f)(x)
-        assert np.all(np.abs(total - exact_sum(e, axis)) <= bound(e, axis, axes))
+    the same values within the bound, and maxima exactly. One build per
+    dtype, so that it also runs under the sanitizers (make test-sanitize)."""
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal(shape).astype(dtype) for shape, _ in SMALL_SHAPES]
+    got = gradc.jit(_every_structure)(*xs)
+    for k, (x, (shape, axis)) in enumerate(zip(xs, SMALL_SHAPES, strict=True)):
+        e, total, top, transposed = got[4 * k : 4 * k + 4]
+        axes = len(shape) if axis is None else len(np.atleast_1d(axis))
+        t_axis = _t_axis(shape, axis)
+        assert np.all(np.abs(total - exact_sum(e, axis)) <= bound(e, axis, axes)), (shape, axis)
         np.testing.assert_array_equal(top, np.max(x, axis=axis))
         assert np.all(np.abs(transposed - exact_sum(x.T * 2.0, t_axis)) <= bound(x.T * 2.0, t_axis, axes))

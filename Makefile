@@ -32,7 +32,7 @@ SANITIZE_TESTS := tests/test_ops.py tests/test_numeric_edges.py tests/test_rando
 	tests/test_tile_matmul.py tests/test_plan_memory.py \
 	tests/test_parallelize.py tests/test_fusion.py tests/test_vector_math.py \
 	tests/test_transforms.py tests/regressions \
-	tests/test_reduction_accuracy.py::test_small_shapes_every_structure
+	"tests/test_reduction_accuracy.py::test_small_shapes_every_structure[float64]"
 test-sanitize: $(STAMP)
 	$(PY) -m gradc.sanitize $(PY) -m pytest -q -n $(JOBS) -p no:cacheprovider $(SANITIZE_TESTS)
 	$(PY) -m gradc.sanitize $(VENV)/bin/lit -s lit/regressions

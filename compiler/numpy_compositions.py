@@ -95,8 +95,11 @@ NO_COMPOSITION: dict[str, str] = {
     "float16": "gradc computes in float32 and float64",
     **{name: "create it with NumPy itself (np." + name + "(...)): NumPy arrays become constants where "
        "they meet traced arrays" for name in (
-        "arange", "linspace", "logspace", "eye", "identity", "tri", "empty", "array", "meshgrid", "random",
+        "arange", "linspace", "logspace", "eye", "identity", "tri", "empty", "array", "meshgrid",
     )},
+    "random": "gradc has no random numbers in compiled code yet; draw them with NumPy outside the "
+    "function (np.random.default_rng(seed)) and pass them as arguments (drawn while tracing, they "
+    "would be the same constants on every call)",
     "linalg": "for a norm write gnp.sqrt(gnp.sum(x * x)), for products @; for the rest (cholesky, solve, ...) "
     + _LINEAR_ALGEBRA,
     **{name: "no composition of gradc.numpy functions computes it" for name in (

@@ -195,7 +195,9 @@ class _Helpers:
 
 
 NAIVE_STRIP = 64
-"""Columns of C a naive matmul sums together in a local array."""
+"""Columns of C a naive matmul sums together in a local array (at most 512
+bytes; made after stack-alloc, so not in `loops.stack_bytes`: it is part of
+stack-alloc's RESERVE)."""
 NAIVE_DEPTH = 256
 """Products a naive matmul sums per element before adding them to C: this
 many, or sqrt(k) when more (which balances the two runs of additions)."""

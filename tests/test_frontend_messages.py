@@ -138,6 +138,8 @@ def test_gnp_missing_name_is_a_located_attribute_error():
         gnp.int32  # noqa: B018
     with pytest.raises(TraceAttributeError, match=r"gnp.arange: .*create it with NumPy itself \(np.arange"):
         gnp.arange  # noqa: B018
+    with pytest.raises(TraceAttributeError, match=r"gnp.random: .*draw them with NumPy outside the function"):
+        gnp.random  # noqa: B018
     with pytest.raises(AttributeError) as private:
         gnp._nothing  # noqa: B018
     assert not isinstance(private.value, GradcError)  # Python's own probes stay cheap and plain

@@ -49,7 +49,7 @@ FUZZ_SEED ?= 0
 fuzz: fuzz-cli fuzz-programs fuzz-sanitize
 
 fuzz-cli: $(STAMP)
-	$(PY) -m gradc.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
+	$(PY) -m gradc.tools.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED) $(if $(FUZZ_SECONDS),--seconds $(FUZZ_SECONDS))
 
 fuzz-programs: $(STAMP)
 	GRADC_FUZZ_SECONDS=$${GRADC_FUZZ_SECONDS:-600} $(PY) tests/fuzz/programs.py

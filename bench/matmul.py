@@ -228,7 +228,7 @@ double gradc_bench_peak(long n, float *sink) {
 
 def _compile(sources: dict[str, str], symbol: str) -> Any:
     """Build `sources` into a shared library with gradc's C flags; the ctypes function `symbol`."""
-    from gradc.build import compiler_command, resolve_flags
+    from gradc.backend.build import compiler_command, resolve_flags
 
     if shutil.which(compiler_command()[0]) is None:
         raise Skip("no C compiler")

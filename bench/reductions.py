@@ -110,8 +110,8 @@ size_t serial_work_size(void) {{ return 0; }}
 
 
 def _serial_c(config: str, x: np.ndarray) -> tuple[Any, list[str]]:
-    from gradc.build import BuildError, build as build_c
-    from gradc.runtime import CompiledFunction
+    from gradc.backend.build import BuildError, build as build_c
+    from gradc.backend.runtime import CompiledFunction
 
     rows, inner = (1024, 1024) if "axis" in config else (1, N)
     outputs = 1024 if "axis" in config else 1

@@ -139,7 +139,7 @@ def _c_loop(gradient: bool) -> dict[str, Any]:
     """The kernel called from a C loop in another translation unit (so the
     call is not inlined or hoisted), 21 repetitions of ~20 ms."""
     import gradc
-    from gradc.build import compiler_command, resolve_flags
+    from gradc.backend.build import compiler_command, resolve_flags
 
     if shutil.which(compiler_command()[0]) is None:
         raise Skip("no C compiler")

@@ -7,22 +7,22 @@
     def layer(x, w, b):
         return gnp.tanh(x @ w + b)
 
-`jit`, `lower` and `export_c` are the entry points (see `gradc.api`),
+`jit`, `lower` and `export_c` are the entry points (see `gradc.transforms.api`),
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
-other (see `gradc.transforms`); `GradcError` is the base of every error a
+other (see `gradc.transforms.derivatives`); `GradcError` is the base of every error a
 user can cause.
 """
 
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
-from gradc.api import export_c, jit, lower
-from gradc.control_flow import checkpoint, fori_loop, scan
 from gradc.errors import GradcError
-from gradc.numpy import stop_gradient
+from gradc.frontend.numpy import stop_gradient
 from gradc.pipeline import Options
-from gradc.transforms import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from gradc.transforms.api import export_c, jit, lower
+from gradc.transforms.control_flow import checkpoint, fori_loop, scan
+from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
 __all__ = [
     "jit",

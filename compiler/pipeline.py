@@ -24,15 +24,15 @@ from xdsl.passes import ModulePass, PassPipeline
 from xdsl.transforms import get_all_passes as xdsl_passes
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dense import numpy_dtype
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
-from gradc.limits import SizeLimitError, check_sizes
 from gradc.passes import get_all_passes as gradc_passes
 from gradc.passes.lower_loops_to_c import MATH_CHOICES
+from gradc.support.dense import numpy_dtype
+from gradc.support.limits import SizeLimitError, check_sizes
 
 if TYPE_CHECKING:
-    from gradc.runtime import CompiledFunction
+    from gradc.backend.runtime import CompiledFunction
 
 DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
@@ -154,7 +154,7 @@ def make_context() -> Context:
 def parse_pipeline(passes: str | Sequence[str]) -> PassPipeline:
     """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline
     that checks the sizes in the IR before the first pass and after each
-    (`gradc.limits`)."""
+    (`gradc.support.limits`)."""
     spec = passes if isinstance(passes, str) else ",".join(passes)
     try:
         return PassPipeline.parse_spec(available_passes(), spec, _check_sizes)
@@ -210,6 +210,14 @@ def function_specs(module: ModuleOp, fn_name: str) -> tuple[list[ArraySpec], lis
     raise KeyError(f"no function @{fn_name} in the module")
 
 
+def memory_figures(fn: func.FuncOp) -> dict[str, int]:
+    """The memory figures of a loops-level function, as plan-memory and
+    lower-array-to-loops recorded them (see plan_memory.memory_figures)."""
+    from gradc.passes.plan_memory import memory_figures as figures
+
+    return figures(fn)
+
+
 def _spec(typ: Attribute) -> ArraySpec:
     assert isinstance(typ, TensorType), typ
     return tuple(typ.get_shape()), numpy_dtype(typ.get_element_type())
@@ -224,8 +232,8 @@ def build_c(
 ) -> CompiledFunction:
     """Compile printed C (through the content-hash cache) and wrap `fn_name`,
     whose inputs and outputs are `specs`."""
-    from gradc.build import build
-    from gradc.runtime import CompiledFunction
+    from gradc.backend.build import build
+    from gradc.backend.runtime import CompiledFunction
 
     library = build(source, header, [fn_name], None if cflags is None else tuple(cflags))
     inputs, outputs = specs
@@ -238,7 +246,7 @@ def compile_module(
     """Lower an array-level module (in place), print and build its C, and
     return `fn_name` as a callable on NumPy arrays giving a list of results."""
     from gradc.dialects.c import c_identifier
-    from gradc.target_c import print_c_header, print_c_source
+    from gradc.backend.target_c import print_c_header, print_c_source
 
     specs = function_specs(module, fn_name)
     lower_to_c(module)

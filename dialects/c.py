@@ -1054,7 +1054,7 @@ class CallOp(IRDLOperation):
 
 
 GRADC_MATH_FUNCTIONS = ("exp", "log", "tanh")
-"""The functions `c.math` computes (gradc's own C, see gradc.vector_math)."""
+"""The functions `c.math` computes (gradc's own C, see gradc.backend.vector_math)."""
 
 
 @irdl_op_definition

@@ -41,10 +41,10 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from gradc.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
-from gradc.limits import MAX_CONSTANT_ELEMENTS
 from gradc.dialects import array
 from gradc.interpreter import ArrayFunctions
+from gradc.support.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
+from gradc.support.limits import MAX_CONSTANT_ELEMENTS
 
 SHAPE_OPS = (
     array.TransposeOp,
@@ -59,7 +59,7 @@ def splat_value(value: SSAValue) -> float | None:
     op = value.owner
     if isinstance(op, array.ConstantOp):
         if (element := splat_element(op.value)) is not None:
-            return float(element)  # without expanding it (2^32 elements; found by gradc.fuzz)
+            return float(element)  # without expanding it (2^32 elements; found by gradc.tools.fuzz)
         data = dense_to_numpy(op.value)
         if data.size and np.all(data == data.flat[0]):
             return float(data.flat[0])
@@ -156,7 +156,7 @@ class FoldConstants(RewritePattern):
         if not owners or not all(isinstance(o, array.ConstantOp) for o in owners):
             return
         if any(_elements(v.type) > MAX_CONSTANT_ELEMENTS for v in (*op.operands, *op.results)):
-            return  # folding runs on full NumPy arrays (32 GB for 2^32 f64; found by gradc.fuzz)
+            return  # folding runs on full NumPy arrays (32 GB for 2^32 f64; found by gradc.tools.fuzz)
         inputs = tuple(dense_to_numpy(o.value) for o in owners)  # type: ignore[union-attr]
         interpreter = Interpreter(ModuleOp([]))
         interpreter.register_implementations(ArrayFunctions())

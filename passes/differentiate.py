@@ -65,7 +65,7 @@ class Differentiate(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for fn in op.ops:
             if isinstance(fn, func.FuncOp) and len(fn.body.blocks) > 1:
-                # Found by gradc.fuzz: the inliner assumed one block and crashed.
+                # Found by gradc.tools.fuzz: the inliner assumed one block and crashed.
                 error = PassFailedException(
                     f"{self.name}: @{fn.sym_name.data} has {len(fn.body.blocks)} blocks; gradc "
                     "compiles straight-line functions (one block; loops are array.scan)"

@@ -107,7 +107,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array, autodiff, loops
-from gradc.passes.autodiff.checkpointing import Checkpoint, simulate
+from gradc.dialects.autodiff.checkpointing import Checkpoint, simulate
 
 PASS_NAME = "lower-array-to-loops"
 CHECKPOINT_FIGURES = {

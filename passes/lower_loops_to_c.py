@@ -9,7 +9,7 @@ Produces, for each function NAME (sanitized to a C identifier):
   c.func @NAME_work_size() -> !c.size_t
 and, first in the module, the `static inline` helpers the bodies call
 (NaN-propagating maximum/minimum). `math.exp`, `math.log` and `math.tanh`
-become `c.math` ops: gradc's own branch-free C (gradc.vector_math), so that
+become `c.math` ops: gradc's own branch-free C (gradc.backend.vector_math), so that
 loops over them vectorize; option `math=libm` makes them libm calls like the
 other `math` ops. Every memref is a flat row-major pointer:
 `%b[%i, %j]` on memref<MxN> is `b[i * N + j]`, with constant index math folded.
@@ -158,7 +158,7 @@ def abi_signature(
     f: func.FuncOp,
 ) -> tuple[list[tuple[tuple[int, ...], str]], list[tuple[tuple[int, ...], str]]]:
     """(inputs, outputs) of a loops-level function as (shape, numpy dtype) pairs:
-    what `gradc.runtime.CompiledFunction` needs to call the C function."""
+    what `gradc.backend.runtime.CompiledFunction` needs to call the C function."""
     n = num_inputs(f)
     specs = []
     for arg in f.args:
@@ -736,7 +736,7 @@ class LowerLoopsToC(ModulePass):
     math: str = "gradc"
     """How `math.exp`, `math.log` and `math.tanh` are computed: "gradc" (the
     default) by `c.math`, gradc's branch-free C in the generated file, which
-    gcc vectorizes (within 3 ulp, see gradc.vector_math); "libm" by libm's
+    gcc vectorizes (within 3 ulp, see gradc.backend.vector_math); "libm" by libm's
     `expf`/`exp`..., correctly rounded or nearly, one call per element."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

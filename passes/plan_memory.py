@@ -271,7 +271,7 @@ def plan_function(f: func.FuncOp) -> None:
 
 def loops_functions(module: ModuleOp, pass_name: str) -> list[func.FuncOp]:
     """The module's functions, each checked to be loops-level, with a body
-    of one block (a declaration crashed both passes; found by gradc.fuzz)."""
+    of one block (a declaration crashed both passes; found by gradc.tools.fuzz)."""
     funcs = [f for f in module.ops if isinstance(f, func.FuncOp)]
     for f in funcs:
         if loops.NUM_INPUTS_ATTR not in f.attributes:

@@ -26,7 +26,7 @@ have, e.g. musl's 128 KiB).
 Records `loops.stack_bytes` (bytes of all stack buffers) on each function.
 
 The promise, about the real stack a call needs: at the default C flags
-(gradc.build.DEFAULT_FLAGS), the deepest call chain of a generated function
+(gradc.backend.build.DEFAULT_FLAGS), the deepest call chain of a generated function
 needs at most `loops.stack_bytes` + RESERVE bytes of stack, counting gcc's
 frames (return addresses included), OpenMP outlined functions and the
 x86-64 red zone; frames of libm and libgomp (GOMP_parallel) are not counted.

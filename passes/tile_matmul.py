@@ -68,12 +68,9 @@ defaults), and with `tuned` of the tuning file, nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from math import prod
-from pathlib import Path
 from typing import NoReturn
 
 from xdsl.context import Context
@@ -93,60 +90,10 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import loops
 from gradc.dialects.loops import vector_widths
+from gradc.support.host import cache_sizes, vector_bytes
+from gradc.support.tuning import lookup, product_of
 
 PASS_NAME = "tile-matmul"
-
-# ---------------------------------------------------------------------------
-# What the machine reports
-# ---------------------------------------------------------------------------
-
-SYSFS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
-FALLBACK_CACHES = {1: 32 * 1024, 2: 1024 * 1024, 3: 8 * 1024 * 1024}
-"""Used for levels sysfs does not report (bytes)."""
-
-
-def _parse_size(text: str) -> int:
-    """`48K` -> 49152 (sysfs spells sizes with K, M or G)."""
-    match = re.fullmatch(r"(\d+)\s*([KMG]?)", text.strip())
-    if match is None:
-        raise ValueError(f"cannot read cache size {text!r}")
-    return int(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)]
-
-
-@lru_cache(maxsize=1)
-def cache_sizes() -> dict[int, int]:
-    """Bytes of the data (or unified) cache at each level, for cpu0."""
-    sizes = dict(FALLBACK_CACHES)
-    for index in sorted(SYSFS_CACHE.glob("index*")):
-        try:
-            kind = (index / "type").read_text().strip()
-            level = int((index / "level").read_text())
-            size = _parse_size((index / "size").read_text())
-        except (OSError, ValueError):
-            continue
-        if kind in ("Data", "Unified"):
-            sizes[level] = size
-    return sizes
-
-
-@lru_cache(maxsize=1)
-def vector_bytes() -> int:
-    """The widest vector register the CPU reports (/proc/cpuinfo flags)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return 16
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    if "avx512f" in flags:
-        return 64
-    if "avx" in flags:
-        return 32
-    return 16
-
 
 # ---------------------------------------------------------------------------
 # Block sizes
@@ -746,8 +693,6 @@ class TileMatmul(ModulePass):
                 tilings[element] = self.tiling(element)
             tiling = tilings[element]
             if self.tuned:
-                from gradc.tune import lookup, product_of
-
                 winner = lookup(product_of(matmul))
                 if winner is not None:
                     tiling = replace(self, tuned=False, **winner).tiling(element)

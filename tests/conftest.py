@@ -59,7 +59,7 @@ def run_in_threads(work: Callable[[int], None], count: int = 4) -> None:
 
 def pytest_report_header() -> str | None:
     """Say when the generated code is built under sanitizers (make test-sanitize)."""
-    from gradc.build import sanitizers
+    from gradc.backend.build import sanitizers
 
     active = sanitizers()
     return f"gradc: generated code built with -fsanitize for {', '.join(active)}" if active else None

@@ -27,11 +27,11 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dense import numpy_to_dense
 from gradc.dialects import array
 from gradc.interpreter import run_function
 from gradc.passes.autodiff.transform import grad_function
 from gradc.pipeline import ARRAY_PASSES, make_context, run_pipeline
+from gradc.support.dense import numpy_to_dense
 
 F64 = Float64Type()
 CLEANUP = ",".join(ARRAY_PASSES)

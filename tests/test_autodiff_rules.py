@@ -22,11 +22,11 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import Float32Type, Float64Type, ModuleOp, TensorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from gradc.dense import numpy_to_dense
 from gradc.dialects import array
 from gradc.interpreter import run_function
 from gradc.passes.autodiff.transform import jvp_function, vjp_function
 from gradc.pipeline import compile_module
+from gradc.support.dense import numpy_to_dense
 
 F64 = Float64Type()
 RTOL = 1e-6

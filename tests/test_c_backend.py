@@ -19,17 +19,17 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 import gradc
+from gradc.backend import build as build_mod
 import gradc.numpy as gnp
-from gradc import build as build_mod
-from gradc.build import (
+from gradc.backend.build import (
     DEFAULT_FLAGS, SANITIZE_ENV, WORKAROUND_FLAGS, BuildError, build, build_flags, cache_key, resolve_flags,
 )
-from gradc.dialects.c import C, c_identifier
+from gradc.backend.runtime import CompiledFunction
+from gradc.backend.target_c import CTarget, print_c_header, print_c_source
 from gradc.dialects import loops
+from gradc.dialects.c import C, c_identifier
 from gradc.dialects.loops import Loops
 from gradc.passes.lower_loops_to_c import LowerLoopsToC, abi_signature
-from gradc.runtime import CompiledFunction
-from gradc.target_c import CTarget, print_c_header, print_c_source
 
 F32_RTOL = 1e-6
 F64_RTOL = 1e-12
@@ -792,7 +792,7 @@ def test_cache_reuses_builds(monkeypatch: pytest.MonkeyPatch, private_cache: Pat
 
 RACE_SCRIPT = """
 import sys
-from gradc.build import build
+from gradc.backend.build import build
 module = build(sys.argv[1], sys.argv[2], ["race"])
 assert module.lib.race(module.ffi.NULL) == 7
 """

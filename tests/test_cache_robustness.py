@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc.backend import build as build_mod
+from gradc.backend.build import CHECKSUM_FILE, BuildError, build
 import gradc.numpy as gnp
-from gradc import build as build_mod
-from gradc.build import CHECKSUM_FILE, BuildError, build
 
 SOURCE = "int twice(const double *restrict x, double *restrict y, void *restrict work) {\n" \
          "    (void)work;\n    for (int i = 0; i < 4; ++i) y[i] = 2.0 * x[i];\n    return 0;\n}\n"
@@ -144,7 +144,7 @@ def test_eight_processes_build_one_entry(fresh_cache: Path) -> None:
 def test_damaged_entry_is_rebuilt(fresh_cache: Path, damage: str) -> None:
     # Built by another process: this one must not have the library mapped
     # while the test damages it in place.
-    subprocess.run([sys.executable, "-c", "import sys; from gradc.build import build; "
+    subprocess.run([sys.executable, "-c", "import sys; from gradc.backend.build import build; "
                     "build(sys.argv[1], sys.argv[2], ['twice'])", SOURCE, HEADER],
                    env={**os.environ, "GRADC_CACHE_DIR": str(fresh_cache)}, check=True, timeout=120)
     (entry,) = _entries(fresh_cache)

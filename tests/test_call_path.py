@@ -1,4 +1,4 @@
-"""The call path from Python into a built kernel (gradc.runtime, gradc.api):
+"""The call path from Python into a built kernel (gradc.backend.runtime, gradc.transforms.api):
 the by-value scalar entry and the generated array calls give the numbers the
 checked array path gives, with the same argument errors; and the fast paths
 are really the ones taken (checked by counting calls into C, never by
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
-from gradc.api import Compiled
-from gradc.build import build
+from gradc.backend.build import build
+from gradc.backend.runtime import SCALAR_SUFFIX, CompiledFunction, scalar_binding
 from gradc.errors import GradcError, TraceError
-from gradc.runtime import SCALAR_SUFFIX, CompiledFunction, scalar_binding
+import gradc.numpy as gnp
+from gradc.transforms.api import Compiled
 from tests.conftest import run_in_threads
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
@@ -31,7 +31,7 @@ def f(x, y):
     return gnp.sin(x) * y + x * x
 
 
-def the_build(jitted: gradc.api.JitFunction) -> Compiled:
+def the_build(jitted: gradc.transforms.api.JitFunction) -> Compiled:
     (compiled,) = set(jitted._cache.values())
     return compiled
 
@@ -223,8 +223,8 @@ def test_the_fast_path_has_no_pytree_work(monkeypatch: pytest.MonkeyPatch) -> No
     def refuse(*args: Any) -> None:
         raise AssertionError("flattened the arguments")
 
-    monkeypatch.setattr(gradc.api.pytree, "flatten", refuse)
-    monkeypatch.setattr(gradc.api.JitFunction, "_dispatch", refuse)
+    monkeypatch.setattr(gradc.transforms.api.pytree, "flatten", refuse)
+    monkeypatch.setattr(gradc.transforms.api.JitFunction, "_dispatch", refuse)
     jf(Y, X)
 
 
@@ -249,8 +249,8 @@ def test_containers_take_a_generated_call_without_flattening(monkeypatch: pytest
         raise AssertionError("flattened the arguments")
 
     with monkeypatch.context() as patched:
-        patched.setattr(gradc.api.pytree, "flatten", refuse)
-        patched.setattr(gradc.api.JitFunction, "_dispatch", refuse)
+        patched.setattr(gradc.transforms.api.pytree, "flatten", refuse)
+        patched.setattr(gradc.transforms.api.JitFunction, "_dispatch", refuse)
         for scale in (2.0, -0.5):
             p2 = {"b": p["w"] * 2, "w": p["b"]}  # another insertion order: the same tree
             got, want = jf(p2, xs, scale), _tree_reference(p2, xs, scale)
@@ -393,7 +393,7 @@ def test_errors_of_a_new_signature_after_fast_calls_are_located() -> None:
         g(np.ones((2, 3)))  # a new signature: mismatch, then tracing fails
     assert info.value.location == f"{__file__}:{line}"
     files = [str(entry.path) for entry in info.traceback]
-    assert files == [__file__, gradc.api.__file__, __file__]
+    assert files == [__file__, gradc.transforms.api.__file__, __file__]
 
 
 # ---------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
 from gradc.errors import GradcError, TraceError
+import gradc.numpy as gnp
 from tests.test_scan_reverse import directional_fd, loop_loss, numpy_adjoint
 
 rng = np.random.default_rng(20261126)
@@ -218,7 +218,7 @@ def test_bad_checkpoint_spellings(call, message):
 
 
 def test_bad_checkpoint_attribute_in_ir_is_a_verifier_error(tmp_path, capsys):
-    from gradc.cli import main
+    from gradc.tools.cli import main
 
     source = tmp_path / "bad.mlir"
     source.write_text(

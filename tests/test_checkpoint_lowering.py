@@ -14,11 +14,11 @@ import pytest
 from xdsl.dialects.builtin import StringAttr
 
 import gradc
-import gradc.numpy as gnp
 from gradc.dialects import array, autodiff
+from gradc.dialects.autodiff.checkpointing import binomial_advances
 from gradc.interpreter import run_function
-from gradc.passes.autodiff import checkpointing as ck
-from gradc.passes.autodiff.checkpointing import binomial_advances
+import gradc.numpy as gnp
+from gradc.dialects.autodiff import checkpointing as ck
 from gradc.passes.plan_memory import check_plan
 
 N = 8

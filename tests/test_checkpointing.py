@@ -1,4 +1,4 @@
-"""Checkpointing schedules (passes/autodiff/checkpointing.py).
+"""Checkpointing schedules (dialects/autodiff/checkpointing.py).
 
 Counts are checked against a brute-force dynamic program over where the first
 snapshot goes, and against hand-counted cases; gradients through every
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradc.passes.autodiff.checkpointing import (
+from gradc.dialects.autodiff.checkpointing import (
     Advance,
     Forward,
     Restore,

@@ -1,7 +1,7 @@
 """`gradc-opt` as a user meets it: a subprocess given files, flags and stdin.
 
 Every user error must end with exit status 1 and a located message on
-stderr, never a Python traceback; see compiler/cli.py.
+stderr, never a Python traceback; see compiler/tools/cli.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from xdsl.passes import ModulePass
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc import cli
 from gradc.dialects import array
+from gradc.tools import cli
 
 GRADC_OPT = str(Path(sys.executable).parent / "gradc-opt")
 

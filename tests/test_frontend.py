@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradc
-import gradc.numpy as gnp
-from gradc import pytree
 from gradc.errors import GradcError, PipelineError, TraceError, TraceIndexError, TraceTypeError
+from gradc.frontend import pytree
+from gradc.frontend.tracing import function_name, trace
 from gradc.interpreter import run_function
+import gradc.numpy as gnp
 from gradc.pipeline import DEFAULT_PIPELINE, compile_module, run_pipeline
-from gradc.tracing import function_name, trace
 
 
 pytestmark = pytest.mark.usefixtures("private_cache")
@@ -706,7 +706,7 @@ def test_jit_error_traceback_skips_gradc_frames():
         f(X)
     files = [str(entry.path) for entry in info.traceback]
     # the test, the one jit frame that re-raises, then straight to the user's f
-    assert files == [__file__, gradc.api.__file__, __file__]
+    assert files == [__file__, gradc.transforms.api.__file__, __file__]
     assert info.traceback[-1].name == "f"
 
 

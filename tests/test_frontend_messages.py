@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
 from gradc.errors import GradcError, TraceAttributeError, TraceIndexError, TraceTypeError
+import gradc.numpy as gnp
 
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
 

@@ -19,12 +19,12 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 
-from gradc.build import build
+from gradc.backend.build import build
+from gradc.backend.runtime import CompiledFunction
+from gradc.backend.target_c import print_c_header, print_c_source
 from gradc.dialects import loops
 from gradc.interpreter import run_function
 from gradc.pipeline import make_context, run_pipeline
-from gradc.runtime import CompiledFunction
-from gradc.target_c import print_c_header, print_c_source
 
 TILINGS = {
     "untiled": "",

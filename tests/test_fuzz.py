@@ -1,8 +1,8 @@
 """`gradc-opt` on mutated inputs: a diagnostic or success, never a crash.
 
-The campaign itself is `gradc.fuzz` (`make fuzz` runs 100k inputs); CI runs
+The campaign itself is `gradc.tools.fuzz` (`make fuzz` runs 100k inputs); CI runs
 two fixed-seed slices of it in subprocesses, each under the address space
-limit and the per-input time limit that `gradc.fuzz` sets. Every input that
+limit and the per-input time limit that `gradc.tools.fuzz` sets. Every input that
 ever failed is kept in tests/fuzz/regressions/ and must now be rejected with
 the diagnostic its first line names (`// expect: ...`), or be accepted
 (`// expect: accepted`), quickly.
@@ -21,8 +21,8 @@ import pytest
 
 import gradc
 import gradc.numpy as gnp
-from gradc import fuzz
-from gradc.limits import MAX_ELEMENTS
+from gradc.support.limits import MAX_ELEMENTS
+from gradc.tools import fuzz
 
 REGRESSIONS = sorted((Path(__file__).parent / "fuzz" / "regressions").glob("*.mlir"))
 
@@ -48,7 +48,7 @@ def test_regression_is_rejected_with_a_diagnostic(path: Path) -> None:
 @pytest.mark.parametrize("seed", [1, 2])
 def test_fuzz_campaign_slice(seed: int, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "gradc.fuzz", "--count", str(CI_INPUTS), "--seed", str(seed),
+        [sys.executable, "-m", "gradc.tools.fuzz", "--count", str(CI_INPUTS), "--seed", str(seed),
          "--subprocess-every", "250", "--compile-every", "10", "--save", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )

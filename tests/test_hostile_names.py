@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
+from gradc.backend.runtime import load
 from gradc.dialects.c import c_identifier, is_c_identifier
-from gradc.runtime import load
+import gradc.numpy as gnp
 
 GRADC_OPT = str(Path(sys.executable).parent / "gradc-opt")
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
 from gradc.errors import GradcError
+import gradc.numpy as gnp
 
 KINDS = {
     "py_bool": True,

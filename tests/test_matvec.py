@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from xdsl.parser import Parser
 
-from gradc.build import build
+from gradc.backend.build import build
+from gradc.backend.runtime import CompiledFunction
+from gradc.backend.target_c import print_c_header, print_c_source
 from gradc.dialects import loops
 from gradc.passes.lower_loops_to_c import abi_signature
 from gradc.pipeline import make_context, run_pipeline
-from gradc.runtime import CompiledFunction
-from gradc.target_c import print_c_header, print_c_source
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 

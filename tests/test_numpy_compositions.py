@@ -1,5 +1,5 @@
 """Every composition gradc's messages suggest for a NumPy function that
-gradc.numpy lacks (gradc.numpy_compositions.COMPOSITIONS) runs in gradc, as
+gradc.numpy lacks (gradc.frontend.compositions.COMPOSITIONS) runs in gradc, as
 the message spells it, and gives NumPy's values."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc.frontend.compositions import COMPOSITIONS
 import gradc.numpy as gnp
-from gradc.numpy_compositions import COMPOSITIONS
 
 rng = np.random.default_rng(20261201)
 X = rng.normal(size=(4, 3))

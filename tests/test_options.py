@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
-from gradc import pytree
+from gradc.frontend import pytree
 from gradc.interpreter import run_function
+import gradc.numpy as gnp
 from gradc.pipeline import DIFFERENTIATE, Options, run_pipeline
 
 pytestmark = pytest.mark.usefixtures("private_cache")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc.backend.build import DEFAULT_FLAGS
 import gradc.numpy as gnp
-from gradc.build import DEFAULT_FLAGS
 from tests.conftest import run_in_threads
 
 pytestmark = pytest.mark.usefixtures("private_cache")

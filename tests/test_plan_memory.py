@@ -16,13 +16,13 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.parser import Parser
 
 import gradc
-from gradc import pytree
+from gradc.backend.runtime import DEBUG_WORKSPACE_ENV
+from gradc.backend.target_c import print_c_header, print_c_source
 from gradc.dialects import loops
+from gradc.frontend import pytree
 from gradc.interpreter import run_function
-from gradc.pipeline import TO_LOOPS, Options, build_c, function_specs, make_context, run_pipeline
-from gradc.runtime import DEBUG_WORKSPACE_ENV
 from gradc.passes.plan_memory import PlanError, check_plan, lifetimes
-from gradc.target_c import print_c_header, print_c_source
+from gradc.pipeline import TO_LOOPS, Options, build_c, function_specs, make_context, run_pipeline
 
 DTYPES = [np.float32, np.float64]
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from gradc.build import SANITIZE_ENV, BuildError, sanitize_flags, sanitizers
+from gradc.backend.build import SANITIZE_ENV, BuildError, sanitize_flags, sanitizers
 
 # Builds a C function from the source in argv[1] and calls it on a NumPy
 # array of 4 doubles; prints what it returned.
 CALL_C = """
 import sys
 import numpy as np
-from gradc.build import build
+from gradc.backend.build import build
 source = sys.argv[1]
 header = "double probe(const double *restrict x, int n);\\n"
 module = build(source, header, ["probe"])
@@ -80,7 +80,7 @@ def test_the_same_code_without_the_bug_runs(tmp_path: Path) -> None:
 GRADIENT = """
 import numpy as np
 import gradc, gradc.numpy as gnp
-from gradc.build import sanitizers
+from gradc.backend.build import sanitizers
 assert sanitizers() == ("address", "undefined")
 def loss(w, x):
     return gnp.sum(gnp.tanh(x @ w) ** 2)

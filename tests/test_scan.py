@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
 from gradc.errors import GradcError, TraceError, TraceTypeError
 from gradc.interpreter import run_function
+import gradc.numpy as gnp
 
 rng = np.random.default_rng(20261126)
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 import gradc
 import gradc.numpy as gnp
 from fuzz.programs import batch_function, batches, make_args
-from gradc.build import DEFAULT_FLAGS
+from gradc.backend.build import DEFAULT_FLAGS
 from gradc.passes.plan_memory import STACK_BYTES_ATTR
 from gradc.passes.stack_alloc import O0_RESERVE, RESERVE
 from gradc.pipeline import DEFAULT_OPTIONS, compile_for_user

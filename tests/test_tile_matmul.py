@@ -16,15 +16,15 @@ import pytest
 from xdsl.dialects.builtin import f32
 from xdsl.parser import Parser
 
-from gradc.build import build
+from gradc.backend.build import build
+from gradc.backend.runtime import CompiledFunction
+from gradc.backend.target_c import print_c_header, print_c_source
 from gradc.dialects import loops
 from gradc.interpreter import run_function
-from gradc.passes import tile_matmul
 from gradc.passes.lower_loops_to_c import abi_signature
 from gradc.passes.tile_matmul import TileMatmul
+from gradc.support import host
 from gradc.pipeline import make_context, parse_pipeline, run_pipeline
-from gradc.runtime import CompiledFunction
-from gradc.target_c import print_c_header, print_c_source
 
 GRADC_OPT = str(Path(sys.executable).parent / "gradc-opt")
 RTOL = {"f32": 2e-5, "f64": 1e-12}
@@ -287,13 +287,13 @@ def test_defaults_come_from_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         (entry / "level").write_text(f"{level}\n")
         (entry / "type").write_text(f"{kind}\n")
         (entry / "size").write_text(f"{size}\n")
-    monkeypatch.setattr(tile_matmul, "SYSFS_CACHE", tmp_path)
-    tile_matmul.cache_sizes.cache_clear()
+    monkeypatch.setattr(host, "SYSFS_CACHE", tmp_path)
+    host.cache_sizes.cache_clear()
     try:
-        assert tile_matmul.cache_sizes() == {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
+        assert host.cache_sizes() == {1: 32 << 10, 2: 1 << 20, 3: 16 << 20}
         tiling = TileMatmul(vector_bytes=64).tiling(f32)
     finally:
-        tile_matmul.cache_sizes.cache_clear()
+        host.cache_sizes.cache_clear()
     # A KC x NR panel of B in 2/3 of L1d, MC x KC of A in 1/16 of L2, KC x NC of B in half of L2.
     assert (tiling.lanes, tiling.nr, tiling.kc) == (16, 32, 168)
     assert tiling.mc == (1 << 20) // 16 // (168 * 4) // 8 * 8

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
 from gradc.errors import GradcError, TraceError, TraceTypeError
+import gradc.numpy as gnp
 
 rng = np.random.default_rng(20260303)
 X3 = rng.uniform(-1.0, 1.0, 3)

@@ -13,12 +13,13 @@ import pytest
 import gradc
 import gradc.numpy as gnp
 import gradc.tune as tune
+from gradc.support import tuning
 
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "tuning.json"
-    monkeypatch.setattr(tune, "store_path", lambda: path)
+    monkeypatch.setattr(tuning, "store_path", lambda: path)
     return path
 
 

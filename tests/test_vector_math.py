@@ -1,4 +1,4 @@
-"""gradc's own exp, log and tanh (gradc.vector_math, the default `math=gradc`)
+"""gradc's own exp, log and tanh (gradc.backend.vector_math, the default `math=gradc`)
 against NumPy: error in ulp over dense sweeps and random samples, NumPy's
 special values exactly, the same numbers as libm (`math=libm`), and loops
 over them that gcc vectorizes with gradc's default flags."""
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import gradc
-import gradc.numpy as gnp
-from gradc.build import DEFAULT_FLAGS, compiler_command
+from gradc.backend.build import DEFAULT_FLAGS, compiler_command
 from gradc.errors import PipelineError
+import gradc.numpy as gnp
 
 ULP_BOUND = 3.0
 """Largest error allowed, in units in the last place of the correctly rounded

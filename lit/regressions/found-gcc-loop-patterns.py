@@ -4,7 +4,7 @@ plan_memory=False at -O3 (the default flags): output 1 came out -1.61
 instead of -1. gcc 12 miscompiles the reverse scan's copy loops over
 `restrict` workspace pointers once it turns them into memcpy/memset
 (reduced C in test_gcc_loop_patterns.py); fixed by
--fno-tree-loop-distribute-patterns in compiler/build.py's default flags.
+-fno-tree-loop-distribute-patterns in compiler/backend/build.py's default flags.
 
 The programs the fuzzer found (tests/fuzz/programs.py), each checked
 under the option combinations it failed with and the default one, on the

@@ -24,8 +24,8 @@ from xdsl.dialects.builtin import LocationAttr, TensorType, UnknownLoc
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gradc.dense import numpy_dtype, numpy_to_dense, splat_dense
 from gradc.dialects import array
+from gradc.support.dense import numpy_dtype, numpy_to_dense, splat_dense
 
 Value = SSAValue | None
 """A derivative value; `None` is the symbolic zero."""

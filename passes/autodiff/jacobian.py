@@ -38,10 +38,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gradc.dense import numpy_dtype
 from gradc.dialects.autodiff import jacobian_type
 from gradc.passes.autodiff.batching import batch_function
 from gradc.passes.autodiff.emitter import Emitter, element_of, shape_of
+from gradc.support.dense import numpy_dtype
 from gradc.passes.autodiff.transform import (
     add_function,
     arg_names,

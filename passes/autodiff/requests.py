@@ -21,7 +21,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 
 from gradc.dialects import autodiff
-from gradc.passes.autodiff.checkpointing import Checkpoint
+from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
 from gradc.passes.autodiff.rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (

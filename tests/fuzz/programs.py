@@ -81,10 +81,10 @@ import numpy as np
 from hypothesis import strategies as st
 
 import gradc
-import gradc.numpy as gnp
-from gradc import pytree
-from gradc.build import DEFAULT_FLAGS
+from gradc.backend.build import DEFAULT_FLAGS
+from gradc.frontend import pytree
 from gradc.interpreter import run_function
+import gradc.numpy as gnp
 from gradc.pipeline import DIFFERENTIATE, Options, run_pipeline
 
 RTOL = {"float32": 1e-4, "float64": 1e-10}

@@ -4,7 +4,7 @@ fuzzer, lit/regressions/found-gcc-loop-patterns.py) at -O3
 -march=native -fno-tree-slp-vectorize on AVX-512 machines: element 3 of
 `t10` must stay 0 (its seed in `k8` is 0), it comes out nonzero. The
 loop-to-memcpy/memset rewrite is what breaks it; gradc's default flags
-turn it off (compiler/build.py), and this test checks that they give the
+turn it off (compiler/backend/build.py), and this test checks that they give the
 right number with whatever compiler $CC is, also when a user's own flags
 replace the defaults (gradc keeps the workarounds then; with only
 -fno-tree-slp-vectorize of the two, gcc 12 gives -1.6243755206597532)."""
@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from gradc.build import compiler_command, resolve_flags
+from gradc.backend.build import compiler_command, resolve_flags
 
 SOURCE = r"""
 #include <math.h>

@@ -17,7 +17,7 @@ Each batch must compile cleanly and still give the interpreter's numbers."""
 import pytest
 
 from fuzz.programs import batch_function, check_batch, combination_named, make_args
-from gradc.build import DEFAULT_FLAGS
+from gradc.backend.build import DEFAULT_FLAGS
 from gradc.stack_usage import measure
 
 import gradc

@@ -22,7 +22,7 @@ from xdsl.ir import Attribute, Operation
 MAX_RANK = 32
 """NumPy 1.x's limit on the number of dimensions (constant folding and the
 interpreter run on NumPy; above it array-simplify crashed, found by
-gradc.fuzz)."""
+gradc.tools.fuzz)."""
 
 MAX_ELEMENTS = 2**32
 """Elements of one array: 16 GiB of float32, 32 GiB of float64. Far above
@@ -33,7 +33,7 @@ below where an element offset (an int64 in the C) or a byte size overflows."""
 MAX_CONSTANT_ELEMENTS = 2**24
 """Elements of one dense constant in IR text. xDSL's parser expands a splat
 `dense<2.0> : tensor<1000000x512xf32>` into one Python float per element
-before packing it (4 GB for that one, found by gradc.fuzz), and a constant
+before packing it (4 GB for that one, found by gradc.tools.fuzz), and a constant
 is data the compiler carries around; 16M elements is 64 MB of float32."""
 
 

@@ -2,7 +2,7 @@
 
 `trace(fn, example_args)` calls `fn` once on `TracedArray`s standing for the
 array leaves of `example_args` and records what it does as `array` ops. The
-function's arguments are the flattened leaves (see `gradc.pytree`), its
+function's arguments are the flattened leaves (see `gradc.frontend.pytree`), its
 results the flattened outputs.
 
 Which leaves are arguments, and as what:
@@ -31,12 +31,12 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Block, Region
 
-from gradc import pytree
-from gradc.dense import element_type
 from gradc.dialects.c import c_identifier
 from gradc.errors import TraceTypeError
-from gradc.numpy import Trace, TracedArray, _constant
-from gradc.pytree import PyTreeDef
+from gradc.frontend import pytree
+from gradc.frontend.numpy import Trace, TracedArray, _constant
+from gradc.frontend.pytree import PyTreeDef
+from gradc.support.dense import element_type
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 

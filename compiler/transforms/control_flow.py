@@ -15,7 +15,7 @@ Called outside any trace, both run through `gradc.jit`, as JAX's do eagerly.
 
 `checkpoint=` chooses how reverse mode gets the states of this loop's steps
 back (`none`, `every=K`, `binomial(snapshots=S)`, `budget=BYTES`; see
-`Checkpoint` in passes/autodiff/checkpointing.py); without it the derivative
+`Checkpoint` in dialects/autodiff/checkpointing.py); without it the derivative
 request's own `checkpoint=` applies, and without that the whole tape is kept.
 """
 
@@ -29,13 +29,13 @@ import numpy as np
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Block, Region
 
-from gradc import pytree
 from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
-from gradc.numpy import Trace, TracedArray, current_trace
-from gradc.transforms import _build_for, _call_for_user, _in_trace, checkpoint_mode
-from gradc.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
+from gradc.frontend import pytree
+from gradc.frontend.numpy import Trace, TracedArray, current_trace
+from gradc.frontend.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
+from gradc.transforms.derivatives import _build_for, _call_for_user, _in_trace, checkpoint_mode
 
 
 def scan(
@@ -108,7 +108,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         trace = current_trace()
         if trace is None:
             return _eager(fn, ("checkpoint",), lambda: _named(recomputed, fn))(*args, **kwargs)
-        from gradc import numpy as gnp
+        from gradc.frontend import numpy as gnp
 
         leaves, tree = pytree.flatten((args, kwargs))
         # Python numbers and weakly typed traced scalars reach fn as they

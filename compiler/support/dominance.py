@@ -3,13 +3,13 @@
 xDSL 0.74 verifies each op on its own but not SSA dominance, so IR text in
 which an op uses a value defined further down its block, or inside another
 op's region, parses and verifies; a pass then meets a value it has not seen
-yet (lower-loops-to-c raised a KeyError; found by gradc.fuzz). gradc-opt runs
+yet (lower-loops-to-c raised a KeyError; found by gradc.tools.fuzz). gradc-opt runs
 `first_use_before_definition` on its input before any pass.
 
 It also runs `first_nested_function`: xDSL lets a `func.func` sit inside
 another function's body (MLIR requires a symbol table parent), and the
 passes, which take every function of the module, crashed on one (found by
-gradc.fuzz: a swapped line moved a function into its neighbour).
+gradc.tools.fuzz: a swapped line moved a function into its neighbour).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ MODES = ("fwd", "rev")
 
 CHECKPOINT_ATTR = "autodiff.checkpoint"
 """How a loop's reverse sweep gets its states (a string in the spelling of
-`Checkpoint.parse`, passes/autodiff/checkpointing.py): on a derivative
+`Checkpoint.parse`, dialects/autodiff/checkpointing.py): on a derivative
 request it is the default for every loop the request differentiates; on an
 `array.scan` (`gradc.scan(..., checkpoint=...)`) it is that loop's own."""
 
@@ -344,7 +344,7 @@ class HessianOp(DerivativeRequestOp):
 
 def verify_checkpoint(op: IRDLOperation, name: str) -> None:
     """A `checkpoint` attribute, if any, must be a known spelling."""
-    from gradc.passes.autodiff.checkpointing import Checkpoint
+    from gradc.dialects.autodiff.checkpointing import Checkpoint
 
     attr = op.attributes.get("checkpoint", op.attributes.get(CHECKPOINT_ATTR))
     if attr is None:
@@ -464,13 +464,13 @@ class ScheduleSpec(IRDLOperation, abc.ABC):
 
     def table(self) -> list[list[int]]:
         """This phase's rows [kind, first, stop, slot]: see checkpointing.tables."""
-        from gradc.passes.autodiff.checkpointing import phase_tables
+        from gradc.dialects.autodiff.checkpointing import phase_tables
 
         checkpoint, phase, steps, state, entry = self.spec
         return phase_tables(checkpoint, steps, state, entry)[phase].tolist()
 
     def verify_spec(self) -> None:
-        from gradc.passes.autodiff.checkpointing import phase_tables
+        from gradc.dialects.autodiff.checkpointing import phase_tables
 
         checkpoint, phase, steps, state, entry = self.spec
         if phase not in PHASES:

@@ -9,7 +9,7 @@ concurrent processes never see half-built entries.
 
 A caller may add a *binding*: extra C compiled into the extension after the
 kernel (with its cffi declarations), for entry points that only the Python
-side uses (see `gradc.runtime.scalar_binding`). It lands in `binding.c`, so
+side uses (see `gradc.backend.runtime.scalar_binding`). It lands in `binding.c`, so
 `kernel.c` and `kernel.h` stay exactly the public ABI that `export_c` writes.
 
 The flags are DEFAULT_FLAGS, or the caller's, or `$GRADC_CFLAGS`, plus any
@@ -37,6 +37,8 @@ from pathlib import Path
 from types import ModuleType
 
 import cffi
+
+from gradc.support.host import cache_root
 
 WORKAROUND_FLAGS: tuple[str, ...] = (
     # gcc 12's SLP vectorizer drops the rounding of `(double)(float)x` in
@@ -105,15 +107,6 @@ look for."""
 
 class BuildError(Exception):
     """The C compiler rejected generated code (or could not be run)."""
-
-
-def cache_root() -> Path:
-    """`$GRADC_CACHE_DIR`, else `$XDG_CACHE_HOME/gradc`, else `~/.cache/gradc`."""
-    if env := os.environ.get("GRADC_CACHE_DIR"):
-        return Path(env)
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg) / "gradc"
-    return Path.home() / ".cache" / "gradc"
 
 
 def compiler_command() -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 from xdsl.utils.target import Target
 
-from gradc import vector_math
+from gradc.backend import vector_math
 from gradc.dialects import c
 from gradc.dialects.loops import vector_widths
 
@@ -881,7 +881,7 @@ def _microkernel_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]
 
 
 def _math_definitions(funcs: list[c.FuncOp]) -> list[str]:
-    """Definitions of the `c.math` functions the module calls (see gradc.vector_math)."""
+    """Definitions of the `c.math` functions the module calls (see gradc.backend.vector_math)."""
     used = {
         vector_math.c_name(op.function.data, op.result.type)
         for func in funcs for op in func.walk() if isinstance(op, c.MathOp)

@@ -51,13 +51,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from xdsl.dialects.builtin import StringAttr
 
-from gradc import pytree
-from gradc.api import JitFunction, _for_user
 from gradc.dialects import autodiff
 from gradc.errors import GradcError, TraceError, TraceTypeError
-from gradc.numpy import Trace, TracedArray, _coerce, _constant, current_trace
-from gradc.pytree import PyTreeDef
-from gradc.tracing import ArgSpec, TracedBody, function_name, parameter_names, trace_callee
+from gradc.frontend import pytree
+from gradc.frontend.numpy import Trace, TracedArray, _coerce, _constant, current_trace
+from gradc.frontend.pytree import PyTreeDef
+from gradc.frontend.tracing import ArgSpec, TracedBody, function_name, parameter_names, trace_callee
+from gradc.transforms.api import JitFunction, _for_user
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _F64 = np.dtype(np.float64)
@@ -421,7 +421,7 @@ def jacrev(fn: Callable[..., Any], argnums: Argnums = 0, checkpoint: str | None 
 
 def checkpoint_mode(label: str, spec: str | None) -> str | None:
     """`spec` in its canonical spelling, or a TraceError naming the known ones."""
-    from gradc.passes.autodiff.checkpointing import Checkpoint
+    from gradc.dialects.autodiff.checkpointing import Checkpoint
 
     if spec is None:
         return None

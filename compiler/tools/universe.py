@@ -14,7 +14,7 @@ from gradc.passes import get_all_passes
 
 def get_all_targets() -> dict[str, Callable[[], type[Target]]]:
     def get_c() -> type[Target]:
-        from gradc.target_c import CTarget
+        from gradc.backend.target_c import CTarget
 
         return CTarget
 

@@ -120,7 +120,7 @@ def scalar_binding(
     params = ", ".join([f"{t} a{k}" for k, t in enumerate(in_types)] + ["void *work"])
     ins = [f"&a{k}" for k in range(len(in_types))]
     head = (
-        "/* gradc.runtime: the Python binding's by-value entry around "
+        "/* gradc.backend.runtime: the Python binding's by-value entry around "
         f"{name} (not part of the exported C). */\n#include <math.h>\n"
     )
     if len(out_types) == 1:
@@ -157,7 +157,7 @@ def load(
 ) -> CompiledFunction:
     """Build printed C (through the content-hash cache) with the scalar entry
     when `name`'s signature has one, and wrap `name`."""
-    from gradc.build import build
+    from gradc.backend.build import build
 
     inputs, outputs = specs
     module = build(

@@ -1,13 +1,13 @@
 """Mutation fuzzing of `gradc-opt`: bad input must give a diagnostic, never a crash.
 
-    python -m gradc.fuzz [--count N | --seconds T] [--seed S] [--save DIR]
+    python -m gradc.tools.fuzz [--count N | --seconds T] [--seed S] [--save DIR]
 
 The seeds are the .mlir inputs of lit/ (comment lines dropped, one seed per
 `// -----` chunk). Each fuzzed input is a seed with one to three mutations
 (`MUTATORS`: byte flips, token deletions and duplications, truncations,
 swapped element types, changed and absurd dimensions, very high ranks, deep
 nesting, lines spliced from another seed). It is fed to `gradc-opt -p
-gradc-default -t c` in this process (`gradc.cli.main`, so no interpreter
+gradc-default -t c` in this process (`gradc.tools.cli.main`, so no interpreter
 start-up per input) and classified:
 
 - accepted: exit status 0; the C it printed must then compile (every Nth
@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LIT = REPO / "lit"
 
 PIPELINE = ("-p", "gradc-default", "-t", "c")
@@ -270,8 +270,8 @@ def _first_error(errors: str) -> str:
 
 
 def run_in_process(text: str, timeout: float) -> Outcome:
-    """`gradc-opt - -p gradc-default -t c` on `text` through `gradc.cli.main`."""
-    from gradc import cli
+    """`gradc-opt - -p gradc-default -t c` on `text` through `gradc.tools.cli.main`."""
+    from gradc.tools import cli
 
     stdin = io.TextIOWrapper(io.BytesIO(text.encode("utf-8", errors="surrogateescape")))
     out, err = io.StringIO(), io.StringIO()
@@ -289,7 +289,7 @@ def run_in_process(text: str, timeout: float) -> Outcome:
         return Outcome("failure", None, out.getvalue(), err.getvalue(), f"took over {timeout} s")
     except BaseException as e:  # noqa: BLE001 - anything escaping main is a bug
         return Outcome("failure", None, out.getvalue(), err.getvalue(),
-                       f"escaped gradc.cli.main: {type(e).__name__}: {str(e)[:300]}")
+                       f"escaped gradc.tools.cli.main: {type(e).__name__}: {str(e)[:300]}")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdin = old_stdin
@@ -343,7 +343,7 @@ class Report:
 
     def line(self) -> str:
         c = self.counts
-        return (f"gradc.fuzz: {c['inputs']} inputs: {c['accepted']} accepted "
+        return (f"gradc.tools.fuzz: {c['inputs']} inputs: {c['accepted']} accepted "
                 f"({c['compiled']} of them compiled by cc), {c['rejected']} rejected with a "
                 f"diagnostic, {c['failure']} failures; {c['subprocess']} also run as a subprocess")
 
@@ -398,7 +398,7 @@ def limit_memory(gigabytes: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gradc.fuzz", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m gradc.tools.fuzz", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000, help="inputs to run (default 100000)")
     parser.add_argument("--seconds", type=float, default=None,

@@ -30,8 +30,8 @@ from xdsl.interpreter import (
 )
 from xdsl.ir import Attribute
 
-from gradc.dense import dense_to_numpy, numpy_dtype
 from gradc.dialects import array, autodiff, loops
+from gradc.support.dense import dense_to_numpy, numpy_dtype
 
 
 # ---------------------------------------------------------------------------
@@ -290,7 +290,7 @@ class AutodiffFunctions(InterpreterFunctions):
 
     @impl(autodiff.ScheduleOp)
     def run_schedule(self, interp: Interpreter, op: autodiff.ScheduleOp, args: PythonValues):
-        from gradc.passes.autodiff.checkpointing import ADVANCE, FORWARD, REVERSE
+        from gradc.dialects.autodiff.checkpointing import ADVANCE, FORWARD, REVERSE
 
         names = [name for name, _ in autodiff.SCHEDULE_REGIONS]
         for kind, first, stop, slot in op.table():

@@ -12,7 +12,7 @@ value is an argument of the compiled code).
 
 Calls with positional NumPy arrays, Python floats and NumPy float scalars
 skip the pytree machinery. A call generated for one signature
-(`gradc.runtime.CompiledFunction.caller`: straight-line code, the result
+(`gradc.backend.runtime.CompiledFunction.caller`: straight-line code, the result
 structure built by one expression) is kept per number of arguments, and
 checks each argument's type, dtype and shape itself; arguments of another
 signature go to `_dispatch`, which finds their build by a key made in one
@@ -35,13 +35,13 @@ import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
-from gradc import pytree
+from gradc.backend.runtime import CompiledFunction, generate_function, load
 from gradc.dialects.c import c_identifier, is_c_identifier
 from gradc.errors import GradcError, user_location, without_gradc_frames
-from gradc.numpy import TracedArray, current_trace
-from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs
-from gradc.runtime import CompiledFunction, generate_function, load
-from gradc.tracing import ArgSpec, TracedFunction, trace
+from gradc.frontend import pytree
+from gradc.frontend.numpy import TracedArray, current_trace
+from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
+from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
 
 _PYTHON_NUMBER = "Python number"
 """The signature of a Python float or int leaf: one compiled function serves
@@ -418,9 +418,9 @@ def jit(
 ) -> Any:
     """Compile `fn` to C on its first call per argument signature.
 
-    `cflags` replaces the C compiler flags (default `gradc.build.DEFAULT_FLAGS`,
+    `cflags` replaces the C compiler flags (default `gradc.backend.build.DEFAULT_FLAGS`,
     `-O3 -march=native ...`, or `$GRADC_CFLAGS`); `extra_cflags` adds flags
-    after them. Either way the build keeps `gradc.build.WORKAROUND_FLAGS`
+    after them. Either way the build keeps `gradc.backend.build.WORKAROUND_FLAGS`
     (gcc 12 miscompiles without them) unless the flags name the same
     optimization (`-ftree-slp-vectorize`). Flags are a list of strings or
     one string split as a shell would. Pipeline options (`gradc.Options`
@@ -496,8 +496,6 @@ class Lowered:
         `stack_bytes` (local arrays), `buffer_bytes` (all workspace buffers
         together: the workspace without plan-memory) and `live_bytes` (the
         most workspace bytes live at one point of the program)."""
-        from gradc.passes.plan_memory import memory_figures
-
         for op in self._module_after("loops").ops:
             if isinstance(op, func.FuncOp) and op.sym_name.data == self.name:
                 return memory_figures(op)
@@ -522,13 +520,13 @@ class Lowered:
 
     @cached_property
     def c_source(self) -> str:
-        from gradc.target_c import print_c_source
+        from gradc.backend.target_c import print_c_source
 
         return print_c_source(self._c_module)
 
     @cached_property
     def c_header(self) -> str:
-        from gradc.target_c import print_c_header
+        from gradc.backend.target_c import print_c_header
 
         return print_c_header(self._c_module)
 

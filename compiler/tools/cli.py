@@ -61,10 +61,10 @@ from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from gradc.dialects.c import show_symbol
-from gradc.dominance import first_nested_function, first_use_before_definition
-from gradc.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
 from gradc.pipeline import DEFAULT_PIPELINE
-from gradc.universe import GRADC_UNIVERSE
+from gradc.support.dominance import first_nested_function, first_use_before_definition
+from gradc.support.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
+from gradc.tools.universe import GRADC_UNIVERSE
 
 PROG = "gradc-opt"
 
@@ -169,7 +169,7 @@ def _op_from_traceback(e: BaseException) -> Operation | None:
 STRING_LITERAL = re.compile(r'"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*"')
 """xDSL 0.74's string literal regex with `[^"...]+` inside `(...)*`: an
 unterminated `"` made it try every split of the rest of the line (minutes
-for a 40-character line, found by gradc.fuzz). One character per repetition
+for a 40-character line, found by gradc.tools.fuzz). One character per repetition
 matches the same strings in linear time. Set on xDSL's lexer class, since
 the parser lexes its first token while it is being constructed."""
 MLIRLexer._unescaped_characters_regex = STRING_LITERAL
@@ -219,7 +219,7 @@ class LocatingParser(Parser):
             return super().parse_dense_int_or_fp_elements_attr(type)
         except NotImplementedError as e:
             # xDSL stores dense literals packed: integer widths it cannot pack
-            # (i72) raised from deep inside it (found by gradc.fuzz).
+            # (i72) raised from deep inside it (found by gradc.tools.fuzz).
             self.raise_error(f"dense literals of this element type are not supported ({e})", start, self.pos)
         finally:
             self._max_elements = MAX_ELEMENTS

@@ -1,7 +1,11 @@
-"""gradc's passes, one module per pass, each named after its CLI name.
+"""gradc's passes, one module per pass, each named after its CLI name
+(`tile-matmul` is passes/tile_matmul.py).
 
-`get_all_passes()` maps CLI names to loaders, so that importing the registry
-stays cheap and `xdsl-opt` only imports the passes it runs.
+Guarantees: `get_all_passes()` maps every CLI name to a loader of its pass
+class, so importing the registry imports no pass and `xdsl-opt` only
+imports the passes it runs. Shared machinery lives in subpackages:
+passes/autodiff/ (docs/differentiation.md) and passes/tiling/
+(docs/tiling.md).
 """
 
 from collections.abc import Callable
@@ -54,6 +58,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         from gradc.passes.stack_alloc import StackAlloc
 
         return StackAlloc
+
     def parallelize() -> type[ModulePass]:
         from gradc.passes.parallelize import Parallelize
 

@@ -1,25 +1,20 @@
-"""`array-simplify`: algebraic simplification and constant folding at the
-array level.
+"""array-simplify: algebraic simplification and constant folding at the array level.
 
-Expects array-level functions (any mix of `array` ops). Leaves array-level
-functions computing the same values with fewer ops:
+Expects: array-level functions (any mix of `array` ops).
 
-- identity shape ops disappear (transpose by the identity permutation,
-  reshape or broadcast to the same type, a slice covering its input);
-- chains fold: transpose(transpose(x)) and reshape(reshape(x)) become one op
-  (or none), neg(neg(x)) becomes x;
-- neutral elements: x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 become x
-  (x + 0 turns -0.0 into +0.0 in IEEE arithmetic; the two compare equal, as
-  XLA's simplifier also assumes);
-- `select(x > c, x, max(x, c))` becomes `max(x, c)` (either operand
-  order of max; `<` with min likewise): equal values, and equal derivatives
-  (what gradc.numpy writes for a maximum with a constant, once the
-  `stop_gradient` in it is gone);
-- an op whose operands are all constants is evaluated (with the array
-  interpreter, the one definition of each op's meaning) when the result is a
-  splat or small (`fold-limit` elements), so constants never grow large.
+Guarantees: array-level functions computing the same values (up to the
+sign of a zero) with the same derivatives and fewer ops: identity shape
+ops are gone; transpose, reshape and negation chains are folded; neutral
+elements (x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1) are dropped;
+`select(x > c, x, max(x, c))` is `max(x, c)` (and `<` with min); an op
+whose operands are all constants is evaluated when the result is a splat
+or has at most `fold-limit` elements, so constants never grow large.
+Nothing is erased: run `dce` afterwards to drop what became dead.
 
-Run `dce` afterwards to drop what became dead.
+Options: `fold-limit` (4096): the largest non-splat constant, in elements,
+that folding may create.
+
+Each rewrite's conditions are on its pattern class below.
 """
 
 from __future__ import annotations
@@ -79,12 +74,18 @@ def _is_identity(op: Operation) -> bool:
 
 
 class RemoveIdentityShapeOp(RewritePattern):
+    """Transpose by the identity permutation, reshape or broadcast to the
+    same type, a slice covering its input: the input itself."""
+
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if isinstance(op, SHAPE_OPS) and _is_identity(op):
             rewriter.replace(op, (), (op.operands[0],))
 
 
 class FoldTransposeChain(RewritePattern):
+    """transpose(transpose(x)) is one transpose (none once
+    RemoveIdentityShapeOp sees the identity)."""
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: array.TransposeOp, rewriter: PatternRewriter) -> None:
         inner = op.input.owner
@@ -119,6 +120,10 @@ NEUTRAL = {
 
 
 class FoldNeutralElement(RewritePattern):
+    """x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1 are x. x + 0 turns -0.0
+    into +0.0 in IEEE arithmetic; the two compare equal, as XLA's
+    simplifier also assumes."""
+
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         for index, neutral in NEUTRAL.get(type(op), ()):
             if splat_value(op.operands[index]) == neutral:
@@ -132,7 +137,10 @@ WINS = {array.MaxOp: "gt", array.MinOp: "lt"}
 
 class FoldSelectOfWinner(RewritePattern):
     """`select(x > c, x, max(x, c))` is `max(x, c)`: where x > c, max gives
-    exactly x (and where it does not, the select takes max)."""
+    exactly x (and where it does not, the select takes max); either operand
+    order of max, and `<` with min likewise. Equal values, and equal
+    derivatives: this is what gradc.numpy writes for a maximum with a
+    constant, once the `stop_gradient` in it is gone."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: array.SelectOp, rewriter: PatternRewriter) -> None:
@@ -147,6 +155,10 @@ class FoldSelectOfWinner(RewritePattern):
 
 @dataclass
 class FoldConstants(RewritePattern):
+    """An op whose operands are all constants, evaluated with the array
+    interpreter (the one definition of each op's meaning), when the result
+    is a splat or has at most `fold_limit` elements."""
+
     fold_limit: int
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:

@@ -1,18 +1,18 @@
-"""`autodiff-forward`: forward-mode requests become calls.
+"""autodiff-forward: forward-mode requests become calls.
 
 Expects: a module whose `autodiff.jvp` requests name functions of `array`
 ops and `func.call`s of such functions (calls are inlined into the
 derivative; requests inside the callee must already be expanded, or be
 `autodiff.jvp` requests themselves, which are expanded first).
 
-Leaves: each `autodiff.jvp @f(...) tangents(...) wrt [...]` replaced by a
-`func.call` of the private function `@f_jvp_w...` that it generates (once
+Guarantees: each `autodiff.jvp @f(...) tangents(...) wrt [...]` is replaced
+by a `func.call` of the private function `@f_jvp_w...` it generates (once
 per callee and `wrt`): (primals..., tangents of wrt...) -> (outputs...,
-output tangents...), primal and tangent computed together in one forward
-sweep, zero tangents never materialized inside. Other ops are untouched.
+output tangents...), in one forward sweep. Other ops are untouched. Fails,
+located at the op, when an op needs a derivative and has no JVP rule, a
+call cannot be inlined, or a request reaches itself (recursion).
 
-Fails, located at the op, when an op needs a derivative and has no JVP rule,
-a call cannot be inlined, or a request reaches itself (recursion).
+Options: none. How the JVP is built: docs/differentiation.md.
 """
 
 from __future__ import annotations

@@ -1,25 +1,21 @@
-"""`autodiff-jacobian`: Jacobian and Hessian requests become calls, in
-vector mode.
+"""autodiff-jacobian: Jacobian and Hessian requests become calls, in vector mode.
 
 Expects: a module whose `autodiff.jacobian` and `autodiff.hessian` requests
 name functions of `array` ops and `func.call`s of such functions (requests
 inside the callee must already be expanded, or be of these two kinds).
 
-Leaves: each request replaced by a `func.call` of a private function it
-generates (passes/autodiff/jacobian.py):
-  * `mode fwd` -> `@f_jacfwd_w...`: one call of the JVP function batched over
-    all input directions at once (`@f_jvp_w..._batch<N>`, tangents with a
-    leading dimension N = total number of elements of the wrt arguments,
-    fed the identity basis), not N separate JVPs;
-  * `mode rev` -> `@f_jacrev_w...`: one call of the VJP function batched
-    over all M output directions (`@f_vjp_w..._batch<M>`);
-  * `autodiff.hessian` -> `@f_grad_w..._jacfwd_w...`: forward over reverse,
-    the forward-mode Jacobian of the gradient function `@f_grad_w...`;
-then slices, reshapes and transposes into the documented layouts (block
-(i, j) of shape O_i + I_j, output-major). Other ops are untouched.
-
+Guarantees: each request is replaced by a `func.call` of a private
+function it generates (passes/autodiff/jacobian.py): `mode fwd` ->
+`@f_jacfwd_w...`, one call of the JVP batched over all N input directions
+(`@f_jvp_w..._batch<N>`); `mode rev` -> `@f_jacrev_w...`, one call of the
+VJP batched over all M output directions (`@f_vjp_w..._batch<M>`);
+`autodiff.hessian` -> `@f_grad_w..._jacfwd_w...`, forward over reverse.
+Block (i, j) has shape O_i + I_j, output-major. Other ops are untouched.
 Fails, located at the op, when an op needs a derivative or a batching rule
 and has none, a call cannot be inlined, or a request reaches itself.
+
+Options: none. The identity bases, batching and the layouts:
+docs/differentiation.md.
 """
 
 from __future__ import annotations

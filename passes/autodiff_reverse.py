@@ -1,24 +1,22 @@
-"""`autodiff-reverse`: reverse-mode requests become calls.
+"""autodiff-reverse: reverse-mode requests become calls.
 
 Expects: a module whose `autodiff.vjp` and `autodiff.grad` requests name
 functions of `array` ops and `func.call`s of such functions (calls are
 inlined into the derivative; requests inside the callee must already be
 expanded, or be vjp/grad requests themselves, which are expanded first).
 
-Leaves: each request replaced by a `func.call` of a private function it
-generates (once per callee, kind and `wrt`):
-  * `autodiff.vjp @f` -> `@f_vjp_w...`: (primals..., output cotangents...)
-    -> (outputs..., cotangents of wrt...);
-  * `autodiff.grad @f` -> `@f_value_and_grad_w...`: (primals...) ->
-    (outputs..., gradients...), seeded with cotangent 1 for the scalar first
-    output and a symbolic zero for the auxiliary outputs (which therefore
-    cost no reverse work).
-The function runs a forward sweep whose SSA values are the tape the reverse
-sweep reads, then accumulates adjoints in reverse op order, with an
-`array.add` where a value fans out. Other ops are untouched.
+Guarantees: each request is replaced by a `func.call` of a private
+function it generates (once per callee, kind and `wrt`):
+`autodiff.vjp @f` -> `@f_vjp_w...`: (primals..., output cotangents...) ->
+(outputs..., cotangents of wrt...); `autodiff.grad @f` ->
+`@f_value_and_grad_w...`: (primals...) -> (outputs..., gradients...),
+cotangent 1 for the scalar first output, the auxiliary outputs costing no
+reverse work. Other ops are untouched. Fails, located at the op, when an
+op needs a derivative and has no VJP rule, a call cannot be inlined, or a
+request reaches itself (recursion).
 
-Fails, located at the op, when an op needs a derivative and has no VJP rule,
-a call cannot be inlined, or a request reaches itself (recursion).
+Options: none. The forward sweep, the tape and the reverse sweep:
+docs/differentiation.md.
 """
 
 from __future__ import annotations

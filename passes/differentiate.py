@@ -1,32 +1,25 @@
-"""`differentiate`: every derivative request becomes plain array code.
+"""differentiate: every derivative request becomes plain array code.
 
 What the default pipeline runs first. Expects: a module of `func.func`s of
-`array` ops, `func.call`s and `autodiff` requests (jvp, vjp, grad, jacobian,
-hessian) in any nesting: a request may name a function that itself holds
-requests or calls functions that do.
+`array` ops, `func.call`s and `autodiff` requests (jvp, vjp, grad,
+jacobian, hessian) in any nesting, every function of one block.
 
-Does: expands every request, in dependency order (a request whose callee
-reaches requests, through calls or requests, waits until those are
-expanded; see passes/autodiff/requests.py), into a call of a generated
-private derivative function, as autodiff-forward, autodiff-reverse and
-autodiff-jacobian do; then inlines all calls into the other functions and
-erases the private functions that were called or differentiated and the
-generated ones, which nothing references any more. (A private function
-that nothing referenced stays, call-free: the pass removes only what it
-made unused.)
+Guarantees: functions of `array` ops only: no `autodiff` op, no
+`func.call`, no `array.stop_gradient`, which lower-array-to-loops accepts.
+Requests are expanded in dependency order into calls of generated
+functions (as autodiff-forward, autodiff-reverse and autodiff-jacobian
+do), then every call is inlined; the private functions that were called
+or differentiated and the generated ones are erased (a private function
+nothing referenced stays, call-free). Fails on a function of more than one
+block, and, located at the op and naming the function being
+differentiated, on an op with no rule, a call that cannot be inlined, or
+recursion.
 
-Leaves: functions of `array` ops only, no `autodiff` op, no `func.call` and
-no `array.stop_gradient` (the identity once no derivative is left to take),
-which lower-array-to-loops accepts. Run
-`array-simplify,canonicalize,cse,dce` afterwards: the derivative code is
-written for them (zero-free, with the primal values it needs shared with
-the primal computation), and after them no primal work that only unused
-results needed remains.
+Options: none. Run `array-simplify,canonicalize,cse,dce` afterwards: the
+derivative code is written for them.
 
-Fails on a function of more than one block, and, located at the op and naming the function being differentiated and
-the op, when an op needs a derivative and has no rule, a call cannot be
-inlined (no such function, a declaration without body) or recursion (a
-recursive call, or a request reaching its own function).
+The expansion order, the generated functions and the rules:
+docs/differentiation.md.
 """
 
 from __future__ import annotations

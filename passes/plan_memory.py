@@ -1,53 +1,22 @@
 """plan-memory: workspace buffers whose lifetimes do not overlap share storage.
 
-Expects: loops-level functions (after lower-array-to-loops, and after
-tile-matmul and stack-alloc when they run). Every `loops.alloc "workspace"`
-gets a byte offset (`loops.alloc "workspace" at 128`), which lower-loops-to-c
-uses instead of laying the buffers out one after the other.
+Expects: loops-level functions of one block (after lower-array-to-loops,
+and after tile-matmul and stack-alloc when they run).
 
-Liveness. Program points are the ops of the function body, in order (a loop
-nest is one point: a use anywhere inside it counts at its top-level
-ancestor). A buffer is every value that views it: the alloc's result and the
-`loops.reshape`s of it, transitively. Its lifetime is the closed interval
-from its first access (its first write, in a well-formed program) to its last
-use; reshapes themselves touch no memory and do not count. Two buffers may
-share bytes only if their intervals are disjoint: the one loop nest where one
-dies and the other is born is a point of both, so they do not share, except:
+Guarantees: every `loops.alloc "workspace"` gets a 64-byte aligned byte
+offset (`loops.alloc "workspace" at 128`), which lower-loops-to-c uses
+instead of laying the buffers out one after the other; two buffers share
+bytes only if their lifetimes (in top-level ops) are disjoint, or if one
+is written in place over the other in the nest where that one dies and
+the other is born (`in_place`). Each function records
+`loops.workspace_bytes`, `loops.buffer_bytes`, `loops.live_bytes` and
+`loops.stack_bytes`. `check_plan(module)` verifies a plan independently
+and raises `PlanError`.
 
-In place. A loop nest that writes B and reads A, where A dies in that nest
-and B is born there, may give B A's storage when (`in_place`):
-  * A and B have the same element type and the same number of elements;
-  * inside the nest, B's only use is one `loops.store` and every use of A is
-    a `loops.load`;
-  * the store's indices, leaving out those on dimensions of extent 1 (which
-    can only be 0), are exactly the induction variables of the loops around
-    the store inside the nest, each once: every iteration writes its own
-    element, none is written twice;
-  * every load of A is in the same block as the store and before it, through
-    a view of the same shape, with the very same index values: the element
-    an iteration reads is the element it then writes, at the same flat
-    offset.
-So each element of A is read only by the iteration that overwrites it, and
-before the overwrite: every read sees A's value. A broadcast (A[i] read for
-B[i, j]), a transpose (A[j, i] for B[i, j]), a shifted or a second store
-does not qualify.
+Options: none.
 
-Placement: groups of buffers that share storage in place are placed as one;
-larger groups first (ties in program order), each at the lowest 64-byte
-aligned offset that does not overlap a placed group whose lifetime overlaps
-its own (first fit by size, the usual greedy for interval colouring; it
-lands close to the largest set of simultaneously live bytes).
-
-Records on each `func.func`: `loops.workspace_bytes` (the workspace the
-function needs, what `NAME_work_size()` returns), `loops.buffer_bytes` (the
-sum of all workspace buffers, what an unplanned layout needs before
-alignment), `loops.live_bytes` (the largest total of workspace buffers live
-at one program point, counting in-place pairs twice: a lower bound for any
-layout without in-place reuse) and `loops.stack_bytes` (local arrays).
-
-`check_plan(module)` recomputes lifetimes from the planned IR on its own and
-raises `PlanError` if two buffers with overlapping bytes have overlapping
-lifetimes, unless they are an in-place pair (checked again).
+Liveness, the in-place conditions, the placement order and the figures:
+docs/memory.md.
 """
 
 from __future__ import annotations
@@ -114,7 +83,7 @@ def top_level(f: func.FuncOp, op: Operation) -> Operation:
 
 def in_place(nest: Operation, a_views: set[SSAValue], b_views: set[SSAValue]) -> bool:
     """Whether the loop nest `nest` may write B (viewed as `b_views`) over A
-    (`a_views`): the condition in the module docstring. The caller checks
+    (`a_views`): the conditions in docs/memory.md ("In place"). The caller checks
     the sizes, the element types and that A dies and B is born in `nest`."""
     if not isinstance(nest, loops.ForOp):
         return False

@@ -1,44 +1,22 @@
 """stack-alloc: small workspace buffers become local arrays on the stack.
 
-Expects: loops-level functions (after lower-array-to-loops; tile-matmul may
-already have put small packed panels on the stack). Runs before plan-memory,
-which then plans only what stays in the workspace.
+Expects: loops-level functions (after lower-array-to-loops and
+tile-matmul, which may already have put small packed panels on the stack).
+Runs before plan-memory, which then plans only what stays in the
+workspace.
 
-Per function, function-level stack buffers an earlier pass made
-(tile-matmul's packed panels) first move to the workspace, largest first,
-while they exceed `budget`. Then every `loops.alloc "workspace"` of at
-most `threshold` bytes is a candidate; candidates move to `"stack"` smallest first (ties in program
-order) while the function's stack bytes, counting the stack buffers it
-already has, stay within `budget`. Smallest first moves the most buffers for
-the budget: the many small ones (row maxima and sums, bias gradients, a
-scalar loss) are touched in short loops where a local array, which the C
-compiler knows is aligned and aliases nothing, pays most, while one large
-buffer would use the budget up for a loop that streams memory anyway. Stack
-buffers are not shared (C gives each local array its own storage), which is
-why the budget bounds their sum.
+Guarantees: each function's stack buffers total at most `budget` bytes
+(unless buffers nested in loops alone exceed it; the default pipeline makes
+none), recorded as `loops.stack_bytes`; at the default C flags its deepest
+call chain needs at most `loops.stack_bytes` + RESERVE bytes of stack
+(O0_RESERVE at -O0), libm and libgomp frames not counted; no VLA or
+alloca.
 
-Defaults: `threshold` 4096 (a page: anything larger is streamed through in
-its loops, where where it lives makes no difference) and `budget` 32768 (at
-most 32 KiB of frame: fits in L1d next to the data, and is far below the
-smallest thread stacks an embedded caller or an OpenMP worker is likely to
-have, e.g. musl's 128 KiB).
+Options: `threshold` (4096): larger buffers stay in the workspace;
+`budget` (32768): most bytes of stack buffers per function.
 
-Records `loops.stack_bytes` (bytes of all stack buffers) on each function.
-
-The promise, about the real stack a call needs: at the default C flags
-(gradc.backend.build.DEFAULT_FLAGS), the deepest call chain of a generated function
-needs at most `loops.stack_bytes` + RESERVE bytes of stack, counting gcc's
-frames (return addresses included), OpenMP outlined functions and the
-x86-64 red zone; frames of libm and libgomp (GOMP_parallel) are not counted.
-`loops.stack_bytes` is at most `budget` (unless stack buffers nested in
-loops alone exceed it; the default pipeline makes none). RESERVE covers
-what gcc adds to the buffers: register spills of the inlined microkernels
-and math helpers, saved registers, alignment;
-measured up to 2760 bytes over stack_bytes (scan gradient; see
-tests/test_stack_usage.py, which checks the promise with
-gradc.stack_usage). No frame has a VLA or alloca. At -O0 every C local gets
-its own slot and helpers are not inlined (a microkernel frame is ~8 KiB):
-the looser O0_RESERVE holds there (measured up to 9708 bytes over).
+Why these numbers, the order buffers move in, and how the stack promise
+was measured: docs/memory.md.
 """
 
 from __future__ import annotations

@@ -1,88 +1,38 @@
-"""tile-matmul: BLIS-style blocking of every `loops.matmul`.
-
-What it does. Each `loops.matmul` (C[b..., m, n] (+)= op(A) op(B)) becomes
-loops over register tiles: `loops.microkernel` ops, each holding an m x n
-(at most MR x NR) tile of C in vector registers through its k loop. Two
-loop nests, chosen per product:
-
-  * direct: when A and B each fit in `direct-bytes` (every product with all
-    dimensions up to ~32, square f32 ones up to 256), or when packing would
-    not pay (a single row tile or column panel), tiles read A and B where
-    they are: no cache blocks, no packing. A's elements are broadcast, so
-    any layout of A works; B is read in vectors along its rows, so only B^T
-    is first packed into panels (on the stack when small). A single short
-    row tile walks B in depth blocks of a few rows, along its rows.
-  * packed (BLIS): loops over NC column blocks of C, KC depth blocks and MC
-    row blocks; each KC x NC block of op(B) is packed (`loops.pack`) into
-    panels of NR columns and each MC x KC block of op(A) into panels of MR
-    rows, in workspace buffers (`loops.alloc "workspace"`, 64-byte aligned,
-    so every B panel and every row of one is vector aligned; A's elements
-    are only ever broadcast), and the tiles run over the panels. Packing reads either layout (its C moves
-    square tiles through registers when the source runs along the depth),
-    so A^T B and A B^T never materialize a transpose. The first depth block overwrites C (unless
-    the matmul accumulates), later ones accumulate.
-
-A product narrower than a vector but tall, whose A is stored transposed
-(the backward pass's h^T @ dy with few outputs), is computed as C^T =
-op(B)^T op(A)^T: the tall side fills the vectors and A^T's rows are read in
-place; C^T goes to a small temporary and is transposed into C (with one
-column, C^T is C).
-
-A product with one column whose A runs along k (y = A x, A row-major) has
-no lanes along n to fill: its tiles are `dot` microkernels, m rows each
-holding a dot product in vectors along k, summed across the lanes at the end
-(a row times B^T, B stored [n, k], is computed as C^T = B a^T, the same way).
-Such tiles read A and x in place.
-
-Edges are narrower tiles, never scalar code over the matrix: a tile row of
-n elements is whole vectors then power-of-two narrower ones (n = 10 with 16
-lanes: 8 + 2), so every access is exact and nothing is padded; a tile with
-more, narrower vectors takes fewer rows so its accumulators still fit in
-registers. Blocks are balanced (sizes differ by less than a tile), so only
-the last block of a dimension is narrower.
-
-An epilogue region on the matmul (see loops.MatmulOp) is applied to each
-register tile right after the microkernel of its last depth block, in a
-loop over the just-finished tile (still in L1): the last depth block is
-split off so that earlier blocks stay one loop. A product computed as C^T
-applies it while transposing into C; a batched product, or a one-column
-C^T, in one pass over C at the end.
-
-Options (defaults from the machine, at pass time): `mr` (rows of a tile,
-8), `nr` (columns, two vectors), `kc`, `mc`, `nc` (cache blocks: a KC x NR
-panel of B in 2/3 of L1d, an MC x KC block of A in 1/16 of L2, a KC x NC
-block of B in half of L2, from sysfs /sys/devices/system/cpu/cpu0/cache),
-`vector-bytes` (64 with AVX-512, 32 with AVX, else 16, from /proc/cpuinfo),
-`direct-bytes` (L2 / 8), `stack-bytes` (16 KiB); `tuned` (false): products
-that `gradc.tune` has timed on this machine take the remembered winner's
-options.
+"""tile-matmul: BLIS-style blocking of every `loops.matmul` into register tiles.
 
 Expects: loops-level functions (after lower-array-to-loops). Other ops are
 left alone, so the pass is optional: lower-loops-to-c still lowers an
 untiled loops.matmul.
 
-Guarantees: no `loops.matmul` is left; the result is a function of the
-input IR, the options and the machine's cache sizes and vector width (the
-defaults), and with `tuned` of the tuning file, nothing else.
+Guarantees: no `loops.matmul` is left; each becomes loops over
+`loops.microkernel` tiles of at most MR x NR elements of C, either straight
+over A and B (the direct path: small products, or one row tile or column
+panel) or over NC x KC x MC cache blocks packed by `loops.pack` into
+64-byte aligned workspace panels; edges are narrower tiles, never scalar
+code or padding; an epilogue is applied once to each element of C. The
+result depends only on the input IR, the options, the machine's cache
+sizes and vector width (the defaults) and, with `tuned`, the tuning file.
+
+Options (defaults from the machine, at pass time): `mr` (8), `nr` (two
+vectors), `kc`, `mc`, `nc` (cache blocks, from sysfs cache sizes),
+`vector-bytes` (from /proc/cpuinfo), `direct-bytes` (L2 / 8),
+`stack-bytes` (16 KiB); `tuned` (false): products `gradc.tune` has timed
+take the remembered winner's options.
+
+The two loop nests, the transposed (C^T) and dot-product tiles, edges,
+epilogues, and why the sizes are what they are: docs/tiling.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from math import prod
 from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import (
-    Float64Type,
-    FloatAttr,
-    IndexType,
-    IntegerAttr,
-    MemRefType,
-    ModuleOp,
-)
+from xdsl.dialects.builtin import Float64Type, MemRefType, ModuleOp
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -90,42 +40,11 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import loops
 from gradc.dialects.loops import vector_widths
-from gradc.support.host import cache_sizes, vector_bytes
+from gradc.passes.tiling.emitter import Emitter, Lin
+from gradc.passes.tiling.sizes import PAGE_BYTES, STREAM_DEPTH, Tiling, resolve_tiling, round_up, split
 from gradc.support.tuning import lookup, product_of
 
 PASS_NAME = "tile-matmul"
-
-# ---------------------------------------------------------------------------
-# Block sizes
-# ---------------------------------------------------------------------------
-
-PAGE_BYTES = 4096
-STREAM_DEPTH = 16
-"""Depth blocks of a single row tile over rows of B a page or longer: a few
-pages at a time, each walked along."""
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def _round_up(a: int, b: int) -> int:
-    return _ceil_div(a, b) * b
-
-
-@dataclass(frozen=True)
-class Tiling:
-    """Resolved sizes, in elements, for one element type."""
-
-    lanes: int
-    mr: int
-    nr: int
-    kc: int
-    mc: int
-    nc: int
-    direct_bytes: int
-    stack_bytes: int
-    l1_bytes: int
 
 
 def _fail(message: str, at: Operation | None = None) -> NoReturn:
@@ -133,131 +52,6 @@ def _fail(message: str, at: Operation | None = None) -> NoReturn:
     if at is not None:
         at.emit_error(str(error), error)
     raise error
-
-
-def _split(total: int, limit: int, quantum: int) -> list[tuple[int, int]]:
-    """(offset, size) blocks covering `total`: as few as `limit` allows, all
-    but the last of one size, a multiple of `quantum`."""
-    if total == 0:
-        return []
-    count = _ceil_div(total, limit)
-    size = min(_round_up(_ceil_div(total, count), quantum), _round_up(total, quantum))
-    blocks = []
-    for start in range(0, total, size):
-        blocks.append((start, min(size, total - start)))
-    return blocks
-
-
-# ---------------------------------------------------------------------------
-# Emitting loops with folded index arithmetic
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lin:
-    """An index `const + sum(coeff * value)`, folded before anything is emitted."""
-
-    const: int = 0
-    terms: tuple[tuple[SSAValue, int], ...] = ()
-
-    def __add__(self, other: Lin | int) -> Lin:
-        if isinstance(other, int):
-            return Lin(self.const + other, self.terms)
-        coeffs = dict(self.terms)
-        for value, coeff in other.terms:
-            coeffs[value] = coeffs.get(value, 0) + coeff
-        return Lin(self.const + other.const, tuple((v, c) for v, c in coeffs.items() if c))
-
-    def __mul__(self, k: int) -> Lin:
-        if k == 0:
-            return Lin()
-        return Lin(self.const * k, tuple((v, c * k) for v, c in self.terms))
-
-
-class Emitter:
-    """Builds the replacement of one loops.matmul in a detached block."""
-
-    def __init__(self) -> None:
-        self.block = Block()
-        self.at = InsertPoint.at_end(self.block)
-        self._constants: dict[tuple[int, str], SSAValue] = {}
-        self._constant_ops: list[Operation] = []
-        self._indices: dict[tuple[Block | None, Lin], SSAValue] = {}
-
-    def emit(self, op: Operation) -> SSAValue | None:
-        Rewriter.insert_op(op, self.at)
-        return op.results[0] if op.results else None
-
-    def constant(self, value: int | float, typ: Attribute) -> SSAValue:
-        key = (value, str(typ))
-        if key not in self._constants:
-            attr = FloatAttr(value, typ) if not isinstance(typ, IndexType) else IntegerAttr(value, typ)
-            op = arith.ConstantOp(attr, typ)
-            self._constant_ops.append(op)
-            self._constants[key] = op.result
-        return self._constants[key]
-
-    def index(self, lin: Lin) -> SSAValue:
-        """`lin` as an `index` value (computed once per block)."""
-        key = (self.at.block, lin)
-        if key not in self._indices:
-            self._indices[key] = self._emit_index(lin)
-        return self._indices[key]
-
-    def _emit_index(self, lin: Lin) -> SSAValue:
-        parts = []
-        for value, coeff in lin.terms:
-            if coeff == 1:
-                parts.append(value)
-            else:
-                parts.append(self.emit(arith.MuliOp(value, self.constant(coeff, IndexType()))))
-        if lin.const or not parts:
-            parts.append(self.constant(lin.const, IndexType()))
-        total = parts[0]
-        for part in parts[1:]:
-            total = self.emit(arith.AddiOp(total, part))
-        return total
-
-    def loop(self, lower: int, upper: int, step: int, name: str, body: Callable[[Lin], None]) -> None:
-        """`loops.for` over [lower, upper) by `step`; `body` gets the induction
-        variable. A single trip is no loop, just the body at `lower`."""
-        if upper - lower <= step:
-            if upper > lower:
-                body(Lin(lower))
-            return
-        loop = loops.ForOp(lower, upper, step)
-        loop.induction_var.name_hint = name
-        self.emit(loop)
-        saved, self.at = self.at, InsertPoint.before(loop.body.block.last_op)
-        body(Lin(0, ((loop.induction_var, 1),)))
-        self.at = saved
-
-    def blocks(self, blocks: Sequence[tuple[int, int]], name: str,
-               body: Callable[[Lin, int], None]) -> None:
-        """`body(offset, size)` for each block; runs of equal sizes become one loop."""
-        k = 0
-        while k < len(blocks):
-            start, size = blocks[k]
-            end = k
-            while end + 1 < len(blocks) and blocks[end + 1][1] == size:
-                end += 1
-            self.loop(start, blocks[end][0] + size, size, name, lambda iv, size=size: body(iv, size))
-            k = end + 1
-
-    def load(self, buffer: SSAValue, at: Lin) -> SSAValue:
-        return self.emit(loops.LoadOp(buffer, [self.index(at)]))
-
-    def store(self, value: SSAValue, buffer: SSAValue, at: Lin) -> None:
-        self.emit(loops.StoreOp(value, buffer, [self.index(at)]))
-
-    def finish(self) -> Block:
-        first = self.block.first_op
-        for op in self._constant_ops:
-            if first is None:
-                self.block.add_op(op)
-            else:
-                self.block.insert_op_before(op, first)
-        return self.block
 
 
 # ---------------------------------------------------------------------------
@@ -491,7 +285,7 @@ class MatmulTiler:
         each tile gets the epilogue (when it runs on tiles)."""
         t = self.t
         budget = t.mr * len(vector_widths(t.nr, t.lanes))
-        row_panels, column_panels = _split(mc, t.mr, t.mr), _split(nc, t.nr, t.nr)
+        row_panels, column_panels = split(mc, t.mr, t.mr), split(nc, t.nr, t.nr)
 
         def cell(i: Lin, height: int, j: Lin, width: int) -> None:
             b, b_k_stride = b_at(j)
@@ -507,7 +301,7 @@ class MatmulTiler:
             if rows >= height:
                 tile(Lin(), height)
             else:
-                self.e.blocks(_split(height, rows, 1), "row", tile)
+                self.e.blocks(split(height, rows, 1), "row", tile)
 
         if rows_outer:
             self.e.blocks(row_panels, "ir", lambda i, height: self.e.blocks(
@@ -525,7 +319,7 @@ class MatmulTiler:
         t, m, n, k = self.t, self.m, self.n, self.k
         panels = None
         if self.b.col_stride != 1 and n > 1:  # B^T: its rows are not along n (one column is contiguous)
-            size = _round_up(n, t.nr) * k
+            size = round_up(n, t.nr) * k
             placement = "stack" if size * self.element_bytes <= t.stack_bytes else "workspace"
             panels = self.alloc(size, "b_panels", placement)
         long_rows = self.b.row_stride * self.element_bytes >= PAGE_BYTES
@@ -534,7 +328,7 @@ class MatmulTiler:
         # it is added to C (see microkernel_definition): kc at most. Dot
         # tiles spread theirs over their lanes and accumulator sets instead.
         dots = n == 1 and self.a.col_stride == 1 and self.b.row_stride == 1 and k >= t.lanes
-        depth_blocks = _split(k, STREAM_DEPTH if streaming else k if dots else t.kc, 1)
+        depth_blocks = split(k, STREAM_DEPTH if streaming else k if dots else t.kc, 1)
         groups = self.depth_groups(depth_blocks)
 
         def one(batch: Lin) -> None:
@@ -578,10 +372,10 @@ class MatmulTiler:
         """BLIS: NC column blocks, KC depth blocks (B packed), MC row blocks
         (A packed), then register tiles over the panels."""
         t, m, n, k = self.t, self.m, self.n, self.k
-        n_blocks, k_blocks, m_blocks = _split(n, t.nc, t.nr), _split(k, t.kc, 1), _split(m, t.mc, t.mr)
+        n_blocks, k_blocks, m_blocks = split(n, t.nc, t.nr), split(k, t.kc, 1), split(m, t.mc, t.mr)
         kc_max = max(size for _, size in k_blocks)
-        b_panels = self.alloc(_round_up(max(s for _, s in n_blocks), t.nr) * kc_max, "b_panels")
-        a_panels = self.alloc(_round_up(max(s for _, s in m_blocks), t.mr) * kc_max, "a_panels")
+        b_panels = self.alloc(round_up(max(s for _, s in n_blocks), t.nr) * kc_max, "b_panels")
+        a_panels = self.alloc(round_up(max(s for _, s in m_blocks), t.mr) * kc_max, "a_panels")
         groups = self.depth_groups(k_blocks)
 
         def one(batch: Lin) -> None:
@@ -641,7 +435,7 @@ class TileMatmul(ModulePass):
     """Bytes of a vector register (default: what /proc/cpuinfo reports)."""
     direct_bytes: int | None = None
     """Products whose A and B are each at most this many bytes skip the
-    blocking and packing (default: L2 / 4; 0 packs every product with more
+    blocking and packing (default: L2 / 8; 0 packs every product with more
     than one row tile and more than one column panel)."""
     stack_bytes: int = 16384
     """Panels of B^T on the direct path up to this size are local arrays
@@ -653,37 +447,13 @@ class TileMatmul(ModulePass):
 
     def tiling(self, element: Attribute) -> Tiling:
         """The sizes for one element type, options checked and defaults filled in."""
-        size = 8 if isinstance(element, Float64Type) else 4
-        width = self.vector_bytes if self.vector_bytes is not None else vector_bytes()
-        if width < size or width & (width - 1):
-            _fail(f"vector-bytes must be a power of two >= {size}, got {width}")
-        lanes = width // size
-        caches = cache_sizes()
-        for name in ("mr", "nr", "kc", "mc", "nc"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                _fail(f"{name} must be >= 1, got {value}")
-        for name in ("direct_bytes", "stack_bytes"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                _fail(f"{name.replace('_', '-')} must be >= 0, got {value}")
-        nr = self.nr if self.nr is not None else 2 * lanes
-        if nr % lanes:
-            _fail(f"nr must be a multiple of the vector width ({lanes} elements), got {nr}")
-        kc = self.kc if self.kc is not None else max(8, caches[1] * 2 // 3 // (nr * size) // 8 * 8)
-        mc = self.mc if self.mc is not None else caches[2] // 16 // (kc * size)
-        nc = self.nc if self.nc is not None else caches[2] // 2 // (kc * size)
-        return Tiling(
-            lanes=lanes,
-            mr=self.mr,
-            nr=nr,
-            kc=kc,
-            mc=max(self.mr, _round_up(mc, self.mr) if self.mc is not None else mc // self.mr * self.mr),
-            nc=max(nr, _round_up(nc, nr) if self.nc is not None else nc // nr * nr),
-            direct_bytes=self.direct_bytes if self.direct_bytes is not None else caches[2] // 8,
-            stack_bytes=self.stack_bytes,
-            l1_bytes=caches[1],
-        )
+        try:
+            return resolve_tiling(
+                element, mr=self.mr, nr=self.nr, kc=self.kc, mc=self.mc, nc=self.nc,
+                vector_width=self.vector_bytes, direct_bytes=self.direct_bytes, stack_bytes=self.stack_bytes,
+            )
+        except ValueError as error:
+            _fail(str(error))
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         tilings: dict[Attribute, Tiling] = {}

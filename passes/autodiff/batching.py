@@ -2,31 +2,20 @@
 
     batch_function(module, fn, batched=[True, False], size=8, name="f_batched")
 
-adds `func.func private @f_batched` right after `fn`, computing `fn` for `size`
-values at once. Jacobians use it: one JVP whose tangent carries a leading
-dimension over all input directions (one VJP over all output directions)
-instead of one JVP per direction. A frontend `vmap` would sit on it too.
+Expects: `fn` has one block of `array` ops (no calls: inline first) ending
+in `func.return`, tensor arguments and results, and lives in `module`.
 
-Expects: `fn` has one block of `array` ops (no calls: inline first) ending in
-`func.return`, tensor arguments and results, and lives in `module`.
+Guarantees: adds `func.func private @f_batched` right after `fn`: argument
+i gets a leading dimension `size` if `batched[i]`, every result gets one,
+and row s of every result is what `fn` gives on row s of the batched
+arguments; values that do not depend on a batched argument stay unbatched
+(computed once, broadcast only where needed); the new function holds only
+`array` ops and verifies, with the locations of the ops it batches; `fn` is
+unchanged. A bad call raises ValueError; an op without a rule in
+`BATCH_RULES`, PassFailedException located at it.
 
-Guarantees:
-  * argument i of the new function is argument i of `fn` with a leading
-    dimension `size` if `batched[i]`, else the same type; result j is result j
-    of `fn` with a leading dimension `size`; row s of every result is what `fn`
-    gives on row s of the batched arguments and the unbatched ones as they are;
-  * a value that does not depend on a batched argument stays unbatched: it is
-    computed once, as in `fn`, and broadcast only where a batched op uses it
-    (or where it is returned), so the forward sweep of a batched VJP runs once;
-  * the new function holds only `array` ops and verifies; `fn` is unchanged;
-    new ops carry the location of the op they batch;
-  * a batched matmul against an unbatched matrix folds the batch into the
-    matrix rows (a reshape, no copy of the unbatched operand).
-
-Each op's rule stands in `BATCH_RULES`: given the op, its new operands and
-which of them are batched (leading dimension `size`), it emits the batched
-computation and returns its value, which has the leading dimension `size`.
-Rules run only when at least one operand is batched; other ops are copied.
+The rule per op (`BATCH_RULES`) and why matmul and scan are batched as
+they are: docs/differentiation.md.
 """
 
 from __future__ import annotations

@@ -1,18 +1,17 @@
 """The context derivative rules are written in: an `Emitter` inserts `array`
 ops at one place and knows symbolic zeros.
 
-A derivative value is an `SSAValue` or `None`, the symbolic zero: a tangent
-or adjoint known to be zero, for which no op is emitted. Ops that are linear
-in an argument give `None` when that argument is `None` (`mul(None, x)`,
-`reshape(None, ...)`), `add` and `sub` drop a zero term, and only ops that
-must see a real value (`select`, `concatenate`) materialize a zero constant.
-So rules read like the math, `e.add(e.mul(da, b), e.mul(a, db))`, and a
-symbolic zero costs nothing all the way through.
+Expects: an insertion point (and a location for what it emits).
 
-Every op emitted here has derivative rules itself (see rules.py), so
-derivative code is differentiable again. Emitted ops carry `location` (the
-location of the op being differentiated), so later errors point at the
-user's code.
+Guarantees: a derivative value is an `SSAValue` or `None`, the symbolic
+zero, for which no op is emitted; ops linear in an argument give `None`
+for a `None` argument, `add` and `sub` drop a zero term, and only ops
+that must see a real value (`select`, `concatenate`) materialize a zero.
+Every op emitted here has derivative rules itself, so derivative code is
+differentiable again; emitted ops carry `location`, so later errors point
+at the user's code.
+
+Why symbolic zeros and how rules use them: docs/differentiation.md.
 """
 
 from __future__ import annotations

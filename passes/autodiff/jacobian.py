@@ -4,27 +4,16 @@
     jacrev_function(module, f, wrt)  @f_jacrev_w0:  (x...) -> (J_ij...)
     hessian_function(module, f, wrt) @f_grad_w0_jacfwd_w0: (x...) -> (H_jk...)
 
-J_ij, the Jacobian of output i (shape O_i) with respect to argument j
-(shape I_j), has shape O_i + I_j; results are output-major (i outer).
+Expects: what transform.py's jvp_function and vjp_function expect of `f`.
 
-Forward: with n_j = |I_j| and N = sum n_j, the JVP function is batched
-(batching.py) over its tangent arguments with N rows, and called with the
-identity basis: the tangent of argument j is an [N] + I_j constant holding
-the identity in rows off_j .. off_j + n_j and zeros elsewhere. Rows
-off_j .. off_j + n_j of output tangent i, an [n_j] + O_i block, are reshaped
-to I_j + O_i and transposed to O_i + I_j.
+Guarantees: J_ij, the Jacobian of output i (shape O_i) with respect to
+argument j (shape I_j), has shape O_i + I_j and output i's element type;
+results are output-major (i outer). jacfwd calls the JVP batched over all
+input directions once, jacrev the VJP batched over all output directions
+once (its forward sweep runs once); the Hessian is forward over reverse,
+block (j, k) of shape I_j + I_k.
 
-Reverse: the VJP function batched over its cotangent arguments with
-M = sum |O_i| rows and the identity basis over the outputs; rows
-off_i .. off_i + m_i of gradient j, an [m_i] + I_j block, reshaped to
-O_i + I_j.
-
-Hessian = forward over reverse: the forward-mode Jacobian of the function
-returning only the gradients (`grad_function(..., with_outputs=False)`),
-whose block (j, k) is d grad_j / d x_k, of shape I_j + I_k.
-
-The batched forward sweep of the VJP runs once (batching leaves values that
-do not depend on the cotangents unbatched).
+The identity bases, the row blocks and the layouts: docs/differentiation.md.
 """
 
 from __future__ import annotations

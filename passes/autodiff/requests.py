@@ -1,14 +1,19 @@
 """Expanding `autodiff` request ops into calls of generated functions, in
 dependency order.
 
-A request is expanded by generating (or reusing) the derivative function of
-its callee and replacing the request by a `func.call` of it with the same
-operands and results. A request can be expanded once nothing its callee
-reaches (through calls and through the callees of requests) contains a
-request any more: derivatives of functions that themselves take derivatives
-are built after those inner derivatives became ordinary calls. A request
-whose callee reaches back to the function holding the request is recursion,
-and an error.
+Expects: a module whose requests name functions in it.
+
+Guarantees: `expand_requests` replaces every request of the given kinds by
+a `func.call` of its generated (or reused) derivative function, with the
+same operands and results, inner requests first: a request is expanded
+once nothing its callee reaches (through calls and requests) holds a
+request. A request reaching its own function (recursion), or one waiting
+on a request of a kind the pass does not expand, fails located at it. A
+`checkpoint` attribute on a request is the mode of the loops it
+differentiates that have none of their own.
+
+How requests are ordered and what each kind becomes:
+docs/differentiation.md.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from xdsl.rewriter import Rewriter
 from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
-from gradc.passes.autodiff.rules import DEFAULT_CHECKPOINT
+from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
     fail,
     grad_function,

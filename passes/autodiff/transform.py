@@ -1,39 +1,24 @@
-"""Function-level derivative transforms: each builds a new private
-`func.func` of ordinary `array` ops from a function and `wrt` positions.
+"""Function-level derivative transforms: forward (JVP) and reverse (VJP) mode.
 
     jvp_function(module, f, wrt)   @f_jvp_w0:   (x..., dx_wrt...) -> (y..., dy...)
     vjp_function(module, f, wrt)   @f_vjp_w0:   (x..., dy...)     -> (y..., dx_wrt...)
-    grad_function(module, f, wrt)  @f_value_and_grad_w0: (x...) -> (y..., dx_wrt...)
-        (cotangent 1 for the scalar first output, zero for the others);
-        with_outputs=False: @f_grad_w0: (x...) -> (dx_wrt...)
-    jacfwd_function / jacrev_function / hessian_function: see jacobian.py
+    grad_function(module, f, wrt)  @f_value_and_grad_w0 (or @f_grad_w0): (x...) -> ...
     inline_calls(f): inline every func.call in f, in place
 
-Calls are inlined while a function is copied, so a callee is differentiated
-through (the original functions are left alone). JVP is one forward sweep:
-each op is copied, then its JVP rule runs on the copy. VJP is a forward sweep
-that copies the ops (their results are the compile-time tape: ordinary SSA
-values the reverse sweep reads) and records the active ones (those that
-depend on a `wrt` argument), then a reverse sweep over that record that
-runs VJP rules and sums adjoints over fan-out. Tangents and adjoints are
-symbolic zeros (`None`) until something non-zero flows in, so inactive
-arguments and unused branches cost nothing; a zero is materialized only
-where a function returns it. Ops left dead by this (a rule's cotangent for
-an inactive operand) are erased before the function is returned.
+Expects: `f` in `module`, of one block of `array` ops and `func.call`s of
+such functions (inlined while copying, so callees are differentiated
+through), with no request left inside.
 
-A scan (an op with several results) has a two-part rule (MULTI_JVP_RULES,
-MULTI_VJP_RULES in rules.py) whose body derivative is built by the same
-sweeps over the scan's block: `jvp_block`, `vjp_block`. In reverse mode the
-loop cannot keep its values as SSA values, so the scan's forward part stacks
-the ones the body's reverse sweep reads per step, and its reverse part runs
-that reverse sweep in a scan over the steps backwards.
+Guarantees: each transform adds (or reuses, for the same f, wrt, kind and
+checkpoint mode) a private `func.func` of ordinary `array` ops named
+`<f>_<kind>_w<i>_<j>`; `f` and its callees are unchanged; zero tangents
+and adjoints are never materialized except where returned, and ops left
+dead are erased. Errors (an op without a rule, a call that cannot be
+inlined, recursion) raise PassFailedException located at the offending op,
+naming the function being differentiated and the op.
 
-Generated functions are private and named `<f>_<kind>_w<i>_<j>`; asking
-twice for the same (f, wrt, kind) returns the function made the first time.
-
-Errors (an op without a rule, a call that cannot be inlined, recursion)
-raise PassFailedException located at the offending op, naming the function
-being differentiated and the op.
+The sweeps, the compile-time tape and symbolic zeros, and how a scan's
+body is differentiated (`jvp_block`, `vjp_block`): docs/differentiation.md.
 """
 
 from __future__ import annotations
@@ -52,7 +37,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects.autodiff import REQUEST_OPS
 from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
-from gradc.passes.autodiff.rules import JVP_RULES, MULTI_JVP_RULES, MULTI_VJP_RULES, VJP_RULES
+from gradc.passes.autodiff.rules import JVP_RULES, VJP_RULES
+from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT, MULTI_JVP_RULES, MULTI_VJP_RULES
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""
@@ -72,8 +58,6 @@ def fail(at: Operation, message: str) -> NoReturn:
 def derived_name(fn: func.FuncOp, kind: str, wrt: Sequence[int]) -> str:
     """`<f>_<kind>_w<wrt>`, and the request's checkpoint mode if it has one
     (functions derived under different modes differ in their loops)."""
-    from gradc.passes.autodiff.rules import DEFAULT_CHECKPOINT
-
     mode = DEFAULT_CHECKPOINT.get()
     suffix = "" if mode is None else "_checkpoint_" + re.sub(r"[^A-Za-z0-9]+", "_", mode).strip("_")
     return f"{fn.sym_name.data}_{kind}_w{'_'.join(map(str, wrt))}{suffix}"

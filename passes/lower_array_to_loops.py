@@ -30,7 +30,7 @@ with rewrite patterns: docs/lowering.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xdsl.context import Context
@@ -196,6 +196,7 @@ def lower_block(
             _materialize(lw, op, dest, buffered, fusion)
     for value, out in copies:
         lw.copy(value, out)
+
 
 def lower_function(
     fn: func.FuncOp, stack_threshold: int, fuse_epilogues: bool = True, fuse_reductions: bool = True

@@ -1,41 +1,34 @@
 """lower-loops-to-c: loop nests over memref buffers become `c` functions.
 
 Expects: every module-level `func.func` is loops-level: static `memref`
-arguments (inputs, then outputs; `loops.num_inputs` says where inputs end), no
-results, and a body of `loops`, `arith` and `math` ops on C scalar types.
+arguments (inputs, then outputs; `loops.num_inputs` says where inputs end),
+no results, and a body of `loops`, `arith` and `math` ops (and `autodiff`
+push, pop and schedule) on C scalar types.
 
-Produces, for each function NAME (sanitized to a C identifier):
+Guarantees: each function NAME (sanitized to a C identifier) becomes
   c.func @NAME(const T *restrict in0, ..., T *restrict out0, ..., void *restrict work) -> i32
   c.func @NAME_work_size() -> !c.size_t
-and, first in the module, the `static inline` helpers the bodies call
-(NaN-propagating maximum/minimum). `math.exp`, `math.log` and `math.tanh`
-become `c.math` ops: gradc's own branch-free C (gradc.backend.vector_math), so that
-loops over them vectorize; option `math=libm` makes them libm calls like the
-other `math` ops. Every memref is a flat row-major pointer:
-`%b[%i, %j]` on memref<MxN> is `b[i * N + j]`, with constant index math folded.
-`loops.alloc "workspace"` buffers sit at their planned offset in `work`
-(plan-memory), or, in an unplanned function, at consecutive 64-byte-aligned
-offsets; pointers to bytes that two planned buffers share are not `restrict`
-(`shared_storage`). `"stack"` buffers become local
-arrays, `loops.constant` a `static const` array, `loops.reshape` the same
-pointer. A `loops.microkernel` or `loops.pack` becomes a `c.microkernel` or
-`c.pack` on the same pointers; a `loops.for` with `threads N` gets
-`#pragma omp parallel for num_threads(N) schedule(static)` (behind
-`#ifdef _OPENMP`) and `loops.thread_id` becomes `c.thread_num`; a `loops.matmul` that `tile-matmul` did not block becomes a plain
-i-k-j loop nest (`naive_matmul`), so tiling stays optional. An
-`autodiff.push`/`autodiff.pop` is the copy loop of one tape entry
-(`tape_copy`); an `autodiff.schedule` a `c.schedule` with the same regions
-(printed as a `static const` table of actions and a switch loop). Afterwards no
-`loops`, `arith`, `math` or `func` op and no memref type is left; anything
-that cannot be lowered fails the pass, naming the op.
+preceded in the module by the `static inline` helpers the bodies call. Every
+memref is a flat row-major pointer (`%b[%i, %j]` on memref<MxN> is
+`b[i * N + j]`, constant index math folded); workspace buffers sit at their
+planned offsets in `work` (unplanned: one after the other, 64-byte aligned).
+Afterwards no `loops`, `arith`, `math` or `func` op and no memref type is
+left; anything that cannot be lowered fails the pass, naming the op.
+
+Options: `math` ("gradc"): `math.exp`, `math.log` and `math.tanh` become
+`c.math`, gradc's branch-free C (gradc.backend.vector_math) that loops
+vectorize over; "libm" makes them libm calls like the other `math` ops.
+
+The ABI, buffers and `restrict`, NaN rules, OpenMP pragmas, untiled
+matmuls, tapes and schedules: docs/lowering.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
 from math import isqrt, prod
+from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, math

@@ -1,70 +1,27 @@
 """parallelize: run the outermost independent loop of each large nest on threads.
 
-What it does. Walks each loops-level function's loop nests from the outside
-in; the first `loops.for` that is provably parallel and does at least
-`min-work` element operations gets `threads N` (lower-loops-to-c prints it
-as `#pragma omp parallel for num_threads(N) schedule(static)`); loops inside
-a marked loop are left alone, loops that fail are searched inside.
+Walks each loops-level function's loop nests from the outside in: the first
+`loops.for` that is provably parallel and does at least `min-work` scalar
+operations gets `threads N` (lower-loops-to-c prints `#pragma omp parallel
+for num_threads(N) schedule(static)`); loops inside a marked loop are left
+alone, loops that fail are searched inside. A buffer the proof finds to be
+private scratch becomes one slice per thread (`loops.thread_id`); a large
+`loops.pack` outside parallel loops becomes a parallel loop over groups of
+panels.
 
-When a loop is parallel (the proof, not an assumption). Every access in the
-body (load, store, pack, microkernel, matmul) is resolved to its root buffer
-(through `loops.reshape` views, which keep flat offsets) and a flat offset
-affine in the induction variables: `c * i + (inner ivs) + (invariants) + k`
-plus the static footprint of the op (a tile, a panel). Ops of unknown
-effect, or offsets that are not affine where they matter, make the loop
-serial. Then every buffer the body writes must be one of:
+Expects: loops-level functions (after lower-array-to-loops, optionally
+tile-matmul).
 
-  * disjoint: every access to it (reads included) has the same coefficient
-    c > 0 on the loop's variable and the same invariant part, and either the
-    hull of what one iteration reaches (over all inner variables and
-    footprints) spans at most c * step elements (iteration i only touches
-    [c * i + lo, c * i + lo + c * step)), or, when hulls overlap (a column
-    block of a row-major matrix), the exact element sets show that what one
-    iteration writes, shifted by any multiple of c * step, misses all that
-    another touches. A reduction into an element shared by the iterations
-    fails here, so sums are never reassociated and results are bitwise
-    those of the serial loop.
-  * allocated in the body: a `loops.alloc` inside the loop is storage of
-    one iteration (see loops.AllocOp). On the stack it is a local array of
-    the loop body in C, private to each thread already; in the workspace it
-    becomes `threads` slices, as below (it must be flat);
-  * private scratch: a flat `loops.alloc` that each run of the body writes
-    before it reads, reading only elements written in that run (checked
-    element by element, in program order, with loops whose iterations do
-    the same counting as leaving garbage behind), where the same holds for
-    the whole function, so no value flows between iterations or out of the
-    loop. It becomes `threads` slices; each iteration uses slice
-    `loops.thread_id`.
+Guarantees: the results are bitwise those of the input IR, with any number
+of threads: a loop is marked only when every buffer its body writes is
+disjoint per iteration, allocated in the body, or private scratch, so sums
+are never reassociated.
 
-Buffers the body only reads are fine. Function arguments are distinct
-buffers (the C ABI declares them `restrict`), as are allocations.
+Options: `threads` (2; >= 1, and 1 marks nothing); `min-work` (65536:
+estimated scalar operations of the whole loop, a tile counting m * n * k).
 
-For a BLIS matmul nest from tile-matmul (pc over depth blocks; per pc the
-B block packed, then ic over MC row blocks, each packing its A block and
-running the jr x ir register tiles) this finds the ic loop: C rows are
-disjoint per MC block, B's packed panels are only read, A's packed panels
-become private per thread. So each thread packs its own A blocks, and a
-fork and join happen once per depth block around MC x N x KC of work per
-iteration (the L2-sized blocks stay per core). The pc loop accumulates into
-C, so it stays serial. A large `loops.pack` outside parallel loops (the B
-block) is split into one group of whole panels per thread and run in
-parallel too, so that nothing of size N x KC stays serial.
-
-Options: `threads` (>= 1; 1 marks nothing), `min-work` (default 65536:
-estimated scalar operations of the whole loop, a tile counting m * n * k,
-below which a loop stays serial since an OpenMP fork/join costs a few
-microseconds).
-
-On a busy machine: threads meet at the end of every parallel loop, and
-libgomp's default lets a waiting thread spin first. When other processes
-keep a core busy, that spinning takes CPU time the still-working thread
-needs (measured on 2 cores with one other process running: a 1024 matmul at
-34 GFLOP/s with two threads against 160 with one); `OMP_WAIT_POLICY=passive`
-avoids that (160) but makes every wake-up slower on an idle machine.
-
-Expects loops-level functions (after lower-array-to-loops, optionally
-tile-matmul). Guarantees: the results are bitwise those of the input IR,
-with any number of threads.
+The proof, privatization, the BLIS matmul nest, why `min-work` and what
+threads cost on a busy machine: docs/parallelize.md.
 """
 
 from __future__ import annotations

@@ -346,7 +346,7 @@ def memory_figures(f: func.FuncOp) -> dict[str, int]:
     """The function's memory figures (see `_layout_figures`) and, for a
     function with taped loops (a scan's VJP), what lower-array-to-loops
     recorded about them: `tape_bytes`, `snapshot_bytes`, `recomputed_steps`."""
-    from gradc.passes.lower_array_to_loops import CHECKPOINT_FIGURES
+    from gradc.passes.array_to_loops.scan import CHECKPOINT_FIGURES
 
     figures = _layout_figures(f)
     for key, name in CHECKPOINT_FIGURES.items():

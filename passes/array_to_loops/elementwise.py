@@ -1,0 +1,338 @@
+"""The loop-nest builder of lower-array-to-loops and its element rules.
+
+FunctionLowering builds the loops-level body of one function: loop nests
+(`for_each`), pooled constants, memoized index expressions and element
+values. A pointwise op (unary, binary, compare, select, convert, broadcast,
+transpose, slice, splat constant) has an element rule (ELEMENT_RULES): its
+scalar at given indices, built from its operands' scalars at (remapped)
+indices, so a value without a buffer is computed inline in its consumer's
+loop nest.
+
+Guarantees: within one loop body each element of a value is computed once;
+comparisons are ordered but `ne`, which is true for NaN as in NumPy.
+Why values are fused: docs/lowering.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from math import prod
+
+from xdsl.dialects import arith, func, math
+from xdsl.dialects.builtin import (
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    TensorType,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gradc.dialects import array, loops
+from gradc.passes.array_to_loops.affine import ZERO, Affine, Index
+
+BlockLowering = Callable[["FunctionLowering", Block, Sequence[SSAValue], Sequence[SSAValue]], None]
+"""Lowers the ops of a block at the insertion point, computing its results
+into the given buffers (the pass's lower_block)."""
+
+
+def splat_value(op: array.ConstantOp) -> float | int | None:
+    """The single value of a splat constant (compared bitwise, so NaN
+    splats count), else None."""
+    raw, count = op.value.data.data, len(op.value)
+    if count == 0:
+        return None
+    size = len(raw) // count
+    if raw != raw[:size] * count:
+        return None
+    return op.value.get_element_type().unpack(raw[:size], 1)[0]
+
+
+def is_pointwise(op: Operation) -> bool:
+    if isinstance(op, array.ConstantOp):
+        return splat_value(op) is not None
+    return type(op) in ELEMENT_RULES
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, TensorType | MemRefType)
+    return tuple(typ.get_shape())
+
+
+def element_type_of(value: SSAValue) -> Attribute:
+    typ = value.type
+    assert isinstance(typ, TensorType | MemRefType)
+    return typ.get_element_type()
+
+
+def memref_of(typ: Attribute) -> MemRefType:
+    assert isinstance(typ, TensorType)
+    return MemRefType(typ.get_element_type(), typ.get_shape())
+
+
+def element_bytes(element_type: Attribute) -> int:
+    if isinstance(element_type, Float64Type):
+        return 8
+    if isinstance(element_type, Float32Type):
+        return 4
+    return 1
+
+
+class FunctionLowering:
+    """Builds the loops-level body of one function.
+
+    Constants are pooled and placed at the top of the function; index
+    expressions and element values are memoized per block, so a value used
+    twice in one loop body is computed once."""
+
+    def __init__(self, block: Block, stack_threshold: int, lower_block: BlockLowering):
+        self.block = block
+        self._lower_block = lower_block
+        self.stack_threshold = stack_threshold
+        self.fuse_epilogues = True
+        self.fuse_reductions = True
+        self.insertion_point = InsertPoint.at_end(block)
+        self.buffers: dict[SSAValue, SSAValue] = {}
+        self.ivs: list[SSAValue] = []
+        self._constants: dict[tuple[Attribute, str], SSAValue] = {}
+        self._constant_ops: list[Operation] = []
+        self._indices: dict[tuple[Block, Affine], SSAValue] = {}
+        self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
+        self.checkpoint_figures = {"tape_bytes": 0, "snapshot_bytes": 0, "recomputed_steps": 0}
+        """Summed over the scans lowered with a tape (see lower_forward_half)."""
+        self.taped_loops = 0
+        self.views: dict[SSAValue, Callable[[Index], SSAValue]] = {}
+        """Values read through an element function rather than a buffer of
+        their own: a scan body's index and its slices of xs (see lower_scan)."""
+
+    def lower_block(self, old: Block, results: Sequence[SSAValue], outputs: Sequence[SSAValue]) -> None:
+        """Lower the ops of `old` at the insertion point, computing `results`
+        into the buffers `outputs`: the pass's block lowering, which a scan
+        calls back for its body (scans nest)."""
+        self._lower_block(self, old, results, outputs)
+
+    # -- building blocks ----------------------------------------------------
+
+    def insert(self, op: Operation) -> None:
+        Rewriter.insert_op(op, self.insertion_point)
+
+    def emit(self, op: Operation) -> SSAValue:
+        """Insert a single-result `op` at the current point; return its result."""
+        self.insert(op)
+        return op.results[0]
+
+    def constant(self, value: float | int, typ: Attribute) -> SSAValue:
+        """A pooled `arith.constant` (-0.0 and 0.0 are told apart by repr)."""
+        key = (typ, repr(value))
+        if key not in self._constants:
+            if isinstance(typ, Float32Type | Float64Type):
+                attr: Attribute = FloatAttr(float(value), typ)
+            else:
+                attr = IntegerAttr(int(value), typ)
+            op = arith.ConstantOp(attr, typ)
+            self._constant_ops.append(op)
+            self._constants[key] = op.result
+        return self._constants[key]
+
+    def index(self, expr: Affine) -> SSAValue:
+        key = (self.insertion_point.block, expr)
+        if key not in self._indices:
+            parts: list[SSAValue] = []
+            for n, coeff in expr.terms:
+                iv = self.ivs[n]
+                parts.append(
+                    iv if coeff == 1
+                    else self.emit(arith.MuliOp(iv, self.constant(coeff, IndexType())))
+                )
+            if expr.const or not parts:
+                parts.append(self.constant(expr.const, IndexType()))
+            total = parts[0]
+            for part in parts[1:]:
+                total = self.emit(arith.AddiOp(total, part))
+            self._indices[key] = total
+        return self._indices[key]
+
+    def load(self, buffer: SSAValue, idx: Index) -> SSAValue:
+        return self.emit(loops.LoadOp(buffer, [self.index(a) for a in idx]))
+
+    def store(self, value: SSAValue, buffer: SSAValue, idx: Index) -> None:
+        self.insert(loops.StoreOp(value, buffer, [self.index(a) for a in idx]))
+
+    def alloc(self, typ: MemRefType) -> SSAValue:
+        nbytes = prod(typ.get_shape()) * element_bytes(typ.get_element_type())
+        placement = "stack" if nbytes < self.stack_threshold else "workspace"
+        return self.emit(loops.AllocOp(typ, placement))
+
+    def for_each(
+        self,
+        shape: Sequence[int],
+        body: Callable[[Index], None],
+        order: Sequence[int] | None = None,
+    ) -> None:
+        """The shared loop-nest helper: loop over `shape` (dimensions nested
+        outermost-first in `order`, default row-major) and call `body` with
+        the index of one element, at the innermost point. Size-1 dimensions
+        get no loop, just index 0."""
+        saved = self.insertion_point
+        idx = [ZERO] * len(shape)
+        for d in order if order is not None else range(len(shape)):
+            if shape[d] == 1:
+                continue
+            loop = loops.ForOp(0, shape[d])
+            self.insert(loop)
+            loop.induction_var.name_hint = "i"
+            self.ivs.append(loop.induction_var)
+            idx[d] = Affine(0, ((len(self.ivs) - 1, 1),))
+            (yield_op,) = loop.body.block.ops
+            self.insertion_point = InsertPoint.before(yield_op)
+        body(tuple(idx))
+        self.insertion_point = saved
+
+    # -- values -------------------------------------------------------------
+
+    def element(self, value: SSAValue, idx: Index) -> SSAValue:
+        """The scalar of tensor `value` at `idx`: a load if it has a buffer,
+        else its op's element rule, inline."""
+        key = (self.insertion_point.block, value, idx)
+        if key not in self._elements:
+            if value in self.buffers:
+                scalar = self.load(self.buffers[value], idx)
+            elif value in self.views:
+                scalar = self.views[value](idx)
+            else:
+                op = value.owner
+                assert isinstance(op, Operation)
+                scalar = ELEMENT_RULES[type(op)](self, op, idx)
+            self._elements[key] = scalar
+        return self._elements[key]
+
+    def compute_into(self, op: Operation, dest: SSAValue) -> None:
+        """Fill `dest` with the result of pointwise `op`."""
+        rule = ELEMENT_RULES[type(op)]
+        self.for_each(
+            shape_of(op.results[0]), lambda idx: self.store(rule(self, op, idx), dest, idx)
+        )
+
+    def copy(self, value: SSAValue, dest: SSAValue) -> None:
+        self.for_each(
+            shape_of(value), lambda idx: self.store(self.element(value, idx), dest, idx)
+        )
+
+    def finish(self) -> None:
+        self.insert(func.ReturnOp())
+        first = self.block.first_op
+        for op in self._constant_ops:
+            if first is None:
+                self.block.add_op(op)
+            else:
+                self.block.insert_op_before(op, first)
+
+
+# ---------------------------------------------------------------------------
+# Element rules: one scalar of a pointwise op at given indices
+# ---------------------------------------------------------------------------
+
+_UNARY_SCALAR: dict[type[Operation], Callable[[SSAValue], Operation]] = {
+    array.NegOp: arith.NegfOp,
+    array.ExpOp: math.ExpOp,
+    array.LogOp: math.LogOp,
+    array.TanhOp: math.TanhOp,
+    array.SinOp: math.SinOp,
+    array.CosOp: math.CosOp,
+    array.SqrtOp: math.SqrtOp,
+    array.AbsOp: math.AbsFOp,
+}
+
+_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AddOp: arith.AddfOp,
+    array.SubOp: arith.SubfOp,
+    array.MulOp: arith.MulfOp,
+    array.DivOp: arith.DivfOp,
+    array.MaxOp: arith.MaximumfOp,
+    array.MinOp: arith.MinimumfOp,
+    array.PowOp: math.PowFOp,
+}
+
+# Ordered predicates, except `ne`, which is true for NaN as in NumPy.
+_CMPF_PREDICATE = {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}
+
+
+def _unary(lw: FunctionLowering, op: array.UnaryOp, idx: Index) -> SSAValue:
+    return lw.emit(_UNARY_SCALAR[type(op)](lw.element(op.input, idx)))
+
+
+def _binary(lw: FunctionLowering, op: array.BinaryOp, idx: Index) -> SSAValue:
+    lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    return lw.emit(_BINARY_SCALAR[type(op)](lhs, rhs))
+
+
+def _compare(lw: FunctionLowering, op: array.CompareOp, idx: Index) -> SSAValue:
+    lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    return lw.emit(arith.CmpfOp(lhs, rhs, _CMPF_PREDICATE[op.predicate.data]))
+
+
+def _select(lw: FunctionLowering, op: array.SelectOp, idx: Index) -> SSAValue:
+    cond = lw.element(op.cond, idx)
+    a, b = lw.element(op.true_value, idx), lw.element(op.false_value, idx)
+    return lw.emit(arith.SelectOp(cond, a, b))
+
+
+def _convert(lw: FunctionLowering, op: array.ConvertOp, idx: Index) -> SSAValue:
+    x = lw.element(op.input, idx)
+    source, target = element_type_of(op.input), element_type_of(op.result)
+    if source == target:
+        return x
+    if array.is_bool(source):
+        return lw.emit(arith.UIToFPOp(x, target))
+    if array.is_bool(target):
+        return lw.emit(arith.CmpfOp(x, lw.constant(0.0, source), "une"))
+    if isinstance(target, Float64Type):
+        return lw.emit(arith.ExtFOp(x, target))
+    return lw.emit(arith.TruncFOp(x, target))
+
+
+def _splat(lw: FunctionLowering, op: array.ConstantOp, idx: Index) -> SSAValue:
+    value = splat_value(op)
+    assert value is not None
+    return lw.constant(value, element_type_of(op.result))
+
+
+def _broadcast(lw: FunctionLowering, op: array.BroadcastOp, idx: Index) -> SSAValue:
+    in_shape = shape_of(op.input)
+    source = tuple(
+        ZERO if in_shape[k] == 1 else idx[d] for k, d in enumerate(op.dim_map)
+    )
+    return lw.element(op.input, source)
+
+
+def _transpose(lw: FunctionLowering, op: array.TransposeOp, idx: Index) -> SSAValue:
+    source = [ZERO] * len(idx)
+    for i, p in enumerate(op.perm):
+        source[p] = idx[i]
+    return lw.element(op.input, tuple(source))
+
+
+def _slice(lw: FunctionLowering, op: array.SliceOp, idx: Index) -> SSAValue:
+    source = tuple(
+        a.scaled(stride).shifted(start)
+        for a, (start, _, stride) in zip(idx, op.bounds, strict=True)
+    )
+    return lw.element(op.input, source)
+
+
+ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
+    **{cls: _unary for cls in array.UNARY_OPS},
+    **{cls: _binary for cls in array.BINARY_OPS},
+    array.CompareOp: _compare,
+    array.SelectOp: _select,
+    array.ConvertOp: _convert,
+    array.StopGradientOp: lambda lw, op, idx: lw.element(op.input, idx),
+    array.ConstantOp: _splat,
+    array.BroadcastOp: _broadcast,
+    array.TransposeOp: _transpose,
+    array.SliceOp: _slice,
+}

@@ -11,14 +11,16 @@
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
-other (see `gradc.transforms.derivatives`); `GradcError` is the base of every error a
-user can cause.
+other (see `gradc.transforms.derivatives`); `scan`, `fori_loop` and
+`checkpoint` are structured loops (`gradc.transforms.control_flow`),
+`stop_gradient` blocks derivatives; `GradcError` is the base of every error a
+user can cause. How Python is traced: docs/frontend.md.
 """
 
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
 from gradc.errors import GradcError
-from gradc.frontend.numpy import stop_gradient
+from gradc.frontend.elementwise import stop_gradient
 from gradc.pipeline import Options
 from gradc.transforms.api import export_c, jit, lower
 from gradc.transforms.control_flow import checkpoint, fori_loop, scan

@@ -1,7 +1,108 @@
 """`import gradc.numpy as gnp`: NumPy's functions, traced into the `array`
-dialect. The public namespace; the functions are defined in
-`gradc.frontend.numpy` (see its docstring for the dtype, broadcasting and
-error rules)."""
+dialect.
 
-from gradc.frontend.numpy import *  # noqa: F403
-from gradc.frontend.numpy import __all__, __getattr__  # noqa: F401
+While gradc traces a function (`gradc.jit`, `gradc.lower`, ...), its array
+arguments are `TracedArray`s: each gnp function of them appends `array` ops
+and returns a new one; on anything else it is NumPy's own function, so one
+function runs under NumPy and under gradc alike. The rules are NumPy 2's
+(dtypes, weak Python scalars, broadcasting), made explicit in the IR.
+
+Guarantees: a user mistake (shapes that do not broadcast, an axis out of
+range, an integer array, an index gradc cannot trace) is a `GradcError`
+naming the operation, the shapes and the file:line of the call;
+`gnp.<name>` for a name this module lacks is a `TraceAttributeError` that
+says what to write instead (`gradc.frontend.compositions`).
+
+The functions live in gradc.frontend by family (elementwise, reductions,
+shapes, linalg, creation; the tracer core in tracer and operands). The
+rules and why: docs/frontend.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradc.errors import TraceAttributeError
+from gradc.frontend.compositions import COMPOSITIONS, NO_COMPOSITION, close_names, missing_message
+from gradc.frontend.creation import asarray, full, full_like, ones, ones_like, zeros, zeros_like
+from gradc.frontend.elementwise import (
+    abs,
+    absolute,
+    add,
+    astype,
+    cos,
+    divide,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    logical_and,
+    logical_not,
+    logical_or,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    power,
+    relu,
+    sigmoid,
+    sin,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    tanh,
+    true_divide,
+    where,
+)
+from gradc.frontend.linalg import dot, matmul
+from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, nan, newaxis, pi
+from gradc.frontend.reductions import amax, amin, logsumexp, max, mean, min, softmax, sum
+from gradc.frontend.shapes import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    ndim,
+    ravel,
+    reshape,
+    shape,
+    squeeze,
+    stack,
+    transpose,
+)
+from gradc.frontend.tracer import Trace, TracedArray, current_trace
+
+__all__ = [
+    "TracedArray",
+    "Trace",
+    "current_trace",
+    "float32", "float64", "bool_", "newaxis", "pi", "e", "inf", "nan",
+    "exp", "log", "tanh", "sin", "cos", "sqrt", "abs", "absolute", "negative",
+    "add", "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum",
+    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+    "where", "logical_and", "logical_or", "logical_not", "astype", "asarray",
+    "square", "relu", "sigmoid", "softmax", "logsumexp", "stop_gradient",
+    "sum", "max", "min", "amax", "amin", "mean",
+    "reshape", "ravel", "squeeze", "expand_dims", "transpose", "broadcast_to",
+    "broadcast_shapes", "concatenate", "stack", "shape", "ndim",
+    "matmul", "dot",
+    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """`gnp.<name>` for a name gradc.numpy lacks: an AttributeError that
+    says what to write instead (NumPy's functions) or what was meant."""
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if hasattr(np, name) or name in COMPOSITIONS or name in NO_COMPOSITION:
+        raise TraceAttributeError(f"gnp.{name}: {missing_message(name)}")
+    raise TraceAttributeError(
+        f"gnp.{name}: gradc.numpy has no attribute {name!r}, nor does NumPy{close_names(name, __all__)}"
+    )

@@ -1,11 +1,22 @@
-"""The default pass pipeline, and running pipelines by their CLI spelling.
+"""Pass pipelines: the default one in named stages, the `Options` that
+choose its loops- and C-level passes, and running any pipeline by its CLI
+spelling.
 
     run_pipeline(module, "canonicalize,cse,lower-array-to-loops")
     compile_module(module, "f")(x, y) -> [out0, ...]
 
-Passes are looked up by CLI name in gradc's registry and xDSL's
-(`canonicalize`, `cse`, `dce` are xDSL's own), exactly as `gradc-opt -p`
-does, so any pipeline here can be replayed on the command line.
+Expects: for the default pipeline, a module of traced `array` and
+`autodiff` ops; pass names as `gradc-opt -p` spells them, looked up in
+gradc's registry and xDSL's (`canonicalize`, `cse`, `dce` are xDSL's own),
+so any pipeline here can be replayed on the command line.
+
+Guarantees: the sizes in the IR are checked before the first pass and
+after each (`gradc.support.limits`); a bad pipeline, a size over the
+limits, or (under `compile_for_user`) a failing pass is a `PipelineError`;
+every combination of `Options` computes the same numbers (up to float
+reassociation where documented).
+
+Options: `Options` (`tile`, `plan_memory`, `threads`, `tuned`, `math`).
 """
 
 from __future__ import annotations

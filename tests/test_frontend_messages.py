@@ -271,3 +271,12 @@ def test_gradient_through_a_list_of_traced_arrays():
 def test_numpy_function_on_a_list_of_traced_arrays_points_to_gnp():
     message = raised(TraceTypeError, lambda x: np.mean([x, x + 2]), X, line=here())
     assert "a NumPy function given a list that holds it" in message and "gnp.mean([a, b])" in message
+
+
+def test_gnp_names_are_the_frontend_modules_public_names():
+    # Messages about NumPy functions on traced arrays ("call gnp.<name>")
+    # ask gradc.frontend.array_methods what gnp has; gnp.__all__ must agree.
+    from gradc.frontend.array_methods import _GNP_NAMES
+
+    assert sorted(gnp.__all__) == sorted(_GNP_NAMES)
+    assert all(hasattr(gnp, name) for name in gnp.__all__)

@@ -1,23 +1,17 @@
 """Tracing: a Python function over `gradc.numpy` becomes one `func.func`.
 
-`trace(fn, example_args)` calls `fn` once on `TracedArray`s standing for the
-array leaves of `example_args` and records what it does as `array` ops. The
-function's arguments are the flattened leaves (see `gradc.frontend.pytree`), its
-results the flattened outputs.
+Expects: `trace(fn, example_args)`: a function and example arguments, a
+pytree (`gradc.frontend.pytree`) whose leaves are NumPy float32/float64
+arrays and scalars, Python floats and ints, and bool arrays.
 
-Which leaves are arguments, and as what:
-- NumPy float32/float64 arrays and NumPy float scalars: their shape and dtype.
-- Python floats (and ints): 0-d float64 arguments that stay *weakly typed*
-  while tracing, as a Python float is in NumPy: `x_f32 * s` is float32 and
-  `s` is converted inside the function. So `f(x, 0.5)` computes what NumPy
-  computes, and the value of `s` is an argument, not baked into the code
-  (a new value does not recompile).
-- NumPy bool arrays and scalars: their shape, as bool (masks and flags;
-  they select values and have no derivative).
-- Integer arrays are rejected: gradc computes in float32/float64 and will
-  not guess a conversion; the message says how to convert.
-Outputs may be traced arrays, NumPy arrays or Python numbers; the latter two
-become `array.constant` results (Python floats as float64).
+Guarantees: `fn` is called once, on `TracedArray`s for the array leaves;
+the function's arguments are the flattened leaves (Python numbers as
+weakly typed 0-d float64, their values arguments rather than constants),
+its results the flattened outputs (NumPy arrays and Python numbers
+returned become `array.constant`s); an integer array argument is a
+`TraceTypeError` saying how to convert.
+
+Which leaves become which arguments, and why: docs/frontend.md.
 """
 
 from __future__ import annotations
@@ -34,7 +28,8 @@ from xdsl.ir import Attribute, Block, Region
 from gradc.dialects.c import c_identifier
 from gradc.errors import TraceTypeError
 from gradc.frontend import pytree
-from gradc.frontend.numpy import Trace, TracedArray, _constant
+from gradc.frontend.operands import _constant
+from gradc.frontend.tracer import Trace, TracedArray
 from gradc.frontend.pytree import PyTreeDef
 from gradc.support.dense import element_type
 

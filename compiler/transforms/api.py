@@ -1,25 +1,19 @@
 """gradc's user-facing functions: `jit`, `lower`, `export_c`.
 
     fast = gradc.jit(f)          # compiles on the first call per signature
-    fast(x, w)                   # later calls: one dict lookup, a generated call
-                                 # that checks the arguments and calls C
     gradc.lower(f, x, w).c_source
     gradc.export_c(f, x, w, path_stem="build/f")   # build/f.c, build/f.h
 
-A signature is the pytree structure of the arguments plus the shape and dtype
-of each leaf (a Python float is "a Python float", whatever its value: its
-value is an argument of the compiled code).
+Expects: a Python function over `gradc.numpy`; arguments as
+`gradc.frontend.tracing` takes them.
 
-Calls with positional NumPy arrays, Python floats and NumPy float scalars
-skip the pytree machinery. A call generated for one signature
-(`gradc.backend.runtime.CompiledFunction.caller`: straight-line code, the result
-structure built by one expression) is kept per number of arguments, and
-checks each argument's type, dtype and shape itself; arguments of another
-signature go to `_dispatch`, which finds their build by a key made in one
-loop. When every argument and result is a 0-d float, the generated call
-passes the values to C by value and returns NumPy scalars (`numpy.float64` /
-`numpy.float32`, which have `.shape == ()` and `.dtype`); other results are
-NumPy arrays.
+Guarantees: one build per signature (the pytree structure plus each leaf's
+shape and dtype; a Python float is one signature, whatever its value); a
+call checks each argument's type, dtype and shape; results are NumPy
+arrays, or NumPy scalars when every argument and result is a 0-d float.
+
+The call path (generated callers per number of arguments, `_dispatch`,
+passing 0-d floats by value): docs/frontend.md.
 """
 
 from __future__ import annotations
@@ -39,7 +33,7 @@ from gradc.backend.runtime import CompiledFunction, generate_function, load
 from gradc.dialects.c import c_identifier, is_c_identifier
 from gradc.errors import GradcError, user_location, without_gradc_frames
 from gradc.frontend import pytree
-from gradc.frontend.numpy import TracedArray, current_trace
+from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
 

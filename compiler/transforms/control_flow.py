@@ -1,22 +1,21 @@
 """Structured loops: `scan` and `fori_loop`, traced into one `array.scan`;
 and `checkpoint`, a function recomputed rather than taped in reverse mode.
 
-The body is traced once, as a nested function of the trace that calls
-`scan` (so it is never unrolled): its block takes the iteration index, the
-carry leaves and one slice of each xs leaf; values of enclosing traces that
-it closes over are captured (see `Trace.adopt`) and become the scan's
-loop-invariant operands, which keeps the body isolated from above.
+Expects: a body of Python functions over `gradc.numpy`, static trip
+counts (Python ints), carries whose structure, shapes and dtypes the body
+keeps.
 
-The iteration index the body sees is a weakly typed 0-d float64 traced array
-(the `array` dialect computes in floats only; see `array.INDEX_TYPE`), so
-`i * x_f32` stays float32, as with a Python int in NumPy.
+Guarantees: the body is traced once, as a nested trace (never unrolled);
+its closed-over values of enclosing traces become the scan's
+loop-invariant operands; the index it sees is a weakly typed 0-d float64.
+Outside any trace, each runs through `gradc.jit`.
 
-Called outside any trace, both run through `gradc.jit`, as JAX's do eagerly.
+Options: `checkpoint=` (`none`, `every=K`, `binomial(snapshots=S)`,
+`budget=BYTES`; `Checkpoint` in dialects/autodiff/checkpointing.py): how
+reverse mode gets this loop's states back; default: the derivative
+request's, else the whole tape.
 
-`checkpoint=` chooses how reverse mode gets the states of this loop's steps
-back (`none`, `every=K`, `binomial(snapshots=S)`, `budget=BYTES`; see
-`Checkpoint` in dialects/autodiff/checkpointing.py); without it the derivative
-request's own `checkpoint=` applies, and without that the whole tape is kept.
+How the body is traced, and why the index is a weak float: docs/frontend.md.
 """
 
 from __future__ import annotations
@@ -33,7 +32,9 @@ from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
 from gradc.errors import TraceError, TraceTypeError
 from gradc.frontend import pytree
-from gradc.frontend.numpy import Trace, TracedArray, current_trace
+from gradc.frontend.creation import asarray
+from gradc.frontend.shapes import expand_dims
+from gradc.frontend.tracer import Trace, TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
 from gradc.transforms.derivatives import _build_for, _call_for_user, _in_trace, checkpoint_mode
 
@@ -108,7 +109,6 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         trace = current_trace()
         if trace is None:
             return _eager(fn, ("checkpoint",), lambda: _named(recomputed, fn))(*args, **kwargs)
-        from gradc.frontend import numpy as gnp
 
         leaves, tree = pytree.flatten((args, kwargs))
         # Python numbers and weakly typed traced scalars reach fn as they
@@ -118,7 +118,7 @@ def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:
         paths = argument_paths(fn, args, kwargs)
         for k in stack_at:
             arg_spec(leaves[k], f"{label}: argument {paths[k]}")
-        stacked = [gnp.expand_dims(gnp.asarray(leaves[k]), 0) for k in stack_at]
+        stacked = [expand_dims(asarray(leaves[k]), 0) for k in stack_at]
 
         def body(i: Any, c: Any, x: Any) -> tuple[Any, Any]:
             given = list(leaves)

@@ -1,43 +1,22 @@
 """Function transformations, named and shaped as in JAX: `grad`,
 `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian`, `hessian`.
 
-    dloss = gradc.grad(loss, argnums=0)          # loss(params, x) -> scalar
-    dloss(params, x)                             # compiled on the first call per signature
-    y, dy = gradc.jvp(f, (x,), (dx,))
-    y, f_vjp = gradc.vjp(f, x); (gx,) = f_vjp(dy)
-    gradc.jacobian(f, argnums=(0, 1), mode="auto")(x, w)
-    gradc.hessian(f)(x)
+Expects: a Python function over `gradc.numpy` and JAX's arguments
+(`argnums`, `has_aux`, tangents, cotangents, `mode`, `checkpoint`).
 
-How it works: a transformed `f` is traced into a private `func.func` of the
-module being traced (its flattened argument leaves are the function's
-arguments) and the transformation emits the matching `autodiff` request
-(`autodiff.grad`, `.jvp`, `.vjp`, `.jacobian`, `.hessian`) in the trace it
-was called in; the `differentiate` pass later replaces the requests by
-array code. So:
+Guarantees: `f` is traced into a private `func.func` and the matching
+`autodiff` request (`autodiff.grad`, `.jvp`, ...) is emitted where the
+transformation is called, for the `differentiate` pass to replace; inside
+a trace it only emits (transformations compose to any depth, each
+composition one C function), at top level it compiles once per signature
+and calls the C. Traced values `f` closes over become non-differentiated
+arguments. Results have JAX's structure. User mistakes (a non-scalar
+function under `grad`, an integer or bool argument differentiated,
+`argnums` out of range or repeated, `has_aux=True` without a pair,
+mismatched tangents or cotangents) are `GradcError`s at the user's
+file:line.
 
-- Called inside a function being traced (by `jit`, `lower` or another
-  transformation), a transformation only emits into that trace, and
-  transformations compose to any depth (`grad(grad(f))`, `jacfwd(jacrev(f))`,
-  `jit(grad(f))`, `grad(jit(f))`, a `grad` inside a jitted training step),
-  each composition still one C function.
-- Called at top level, it traces a public function around the request,
-  compiles it through the default pipeline once per argument signature
-  (cached, like `jit`) and calls the C.
-- Traced values that `f` closes over (`grad(lambda w: loss(w, x))(w)` with
-  `x` traced by an enclosing `jit`) become extra, non-differentiated
-  arguments of `f`'s function, passed as extra primals of the request.
-
-Results follow JAX: gradients have the structure of the differentiated
-arguments (a tuple of them for a tuple `argnums`); a Jacobian has the
-output structure outside and the differentiated arguments' structure
-inside, each leaf of shape `out_shape + in_shape`; a Hessian has the
-arguments' structure outside and inside. The gradient of a Python float
-argument is a 0-d float64 array.
-
-User mistakes are `GradcError`s at the user's file:line, raised while
-tracing: a non-scalar function under `grad`, differentiating an integer or
-bool argument, `argnums` out of range or repeated, `has_aux=True` without a
-pair, tangents or cotangents that do not match.
+Examples, the result structures, and how callees are traced: docs/frontend.md.
 """
 
 from __future__ import annotations
@@ -54,7 +33,8 @@ from xdsl.dialects.builtin import StringAttr
 from gradc.dialects import autodiff
 from gradc.errors import GradcError, TraceError, TraceTypeError
 from gradc.frontend import pytree
-from gradc.frontend.numpy import Trace, TracedArray, _coerce, _constant, current_trace
+from gradc.frontend.operands import _coerce, _constant
+from gradc.frontend.tracer import Trace, TracedArray, current_trace
 from gradc.frontend.pytree import PyTreeDef
 from gradc.frontend.tracing import ArgSpec, TracedBody, function_name, parameter_names, trace_callee
 from gradc.transforms.api import JitFunction, _for_user

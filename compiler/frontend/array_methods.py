@@ -1,0 +1,290 @@
+"""TracedArray's operators and `numpy.ndarray` methods, and NumPy's
+dispatch protocols: `np.exp(x)`, `np_array + x`, `np.sum(x)` on a traced
+array call the gnp function.
+
+Expects: the op families are importable; `gradc.frontend` imports this
+module first, so every TracedArray has these methods.
+
+Guarantees: operators compute what NumPy's do (Python operators keep two
+weakly typed operands weak, gnp functions do not); a NumPy ufunc or
+function gnp has no counterpart for, ufunc methods (`np.add.reduce`) and
+keyword arguments (`out=`, `where=`, `dtype=`) are a `TraceTypeError`
+saying what to write instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradc.dialects import array
+from gradc.errors import TraceTypeError
+from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
+from gradc.frontend.compositions import missing_message
+from gradc.frontend.elementwise import _binary, _compare, _unary
+from gradc.frontend.indexing import _getitem
+from gradc.frontend.linalg import _matmul
+from gradc.frontend.tracer import TracedArray
+
+
+class _ArrayMethods:
+    """What `_install` puts on TracedArray: defined here, where the op
+    families they call are importable."""
+
+    @property
+    def T(self) -> TracedArray:
+        return shapes.transpose(self)
+
+    # -- methods as on numpy.ndarray -----------------------------------------
+
+    def reshape(self, *shape: Any, order: str = "C") -> TracedArray:
+        if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
+            shape = shape[0]
+        return shapes.reshape(self, shape, order=order)
+
+    def transpose(self, *axes: Any) -> TracedArray:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], Sequence)):
+            axes = axes[0]
+        return shapes.transpose(self, axes or None)
+
+    def astype(self, dtype: Any) -> TracedArray:
+        return elementwise.astype(self, dtype)
+
+    def ravel(self) -> TracedArray:
+        return shapes.ravel(self)
+
+    flatten = ravel
+
+    def squeeze(self, axis: Any = None) -> TracedArray:
+        return shapes.squeeze(self, axis)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.min(self, axis=axis, keepdims=keepdims)
+
+    def dot(self, other: Any) -> TracedArray:
+        return linalg.dot(self, other)
+
+    # -- operators ------------------------------------------------------------
+
+    def __add__(self, other: Any) -> TracedArray:
+        return _binary("operator +", np.add, array.AddOp, self, other, True)
+
+    def __radd__(self, other: Any) -> TracedArray:
+        return _binary("operator +", np.add, array.AddOp, other, self, True)
+
+    def __sub__(self, other: Any) -> TracedArray:
+        return _binary("operator -", np.subtract, array.SubOp, self, other, True)
+
+    def __rsub__(self, other: Any) -> TracedArray:
+        return _binary("operator -", np.subtract, array.SubOp, other, self, True)
+
+    def __mul__(self, other: Any) -> TracedArray:
+        return _binary("operator *", np.multiply, array.MulOp, self, other, True)
+
+    def __rmul__(self, other: Any) -> TracedArray:
+        return _binary("operator *", np.multiply, array.MulOp, other, self, True)
+
+    def __truediv__(self, other: Any) -> TracedArray:
+        return _binary("operator /", np.true_divide, array.DivOp, self, other, True)
+
+    def __rtruediv__(self, other: Any) -> TracedArray:
+        return _binary("operator /", np.true_divide, array.DivOp, other, self, True)
+
+    def __pow__(self, other: Any) -> TracedArray:
+        return _binary("operator **", np.power, array.PowOp, self, other, True)
+
+    def __rpow__(self, other: Any) -> TracedArray:
+        return _binary("operator **", np.power, array.PowOp, other, self, True)
+
+    def __matmul__(self, other: Any) -> TracedArray:
+        return _matmul("operator @", self, other)
+
+    def __rmatmul__(self, other: Any) -> TracedArray:
+        return _matmul("operator @", other, self)
+
+    def __neg__(self) -> TracedArray:
+        return _unary("operator -", np.negative, array.NegOp, self, True)
+
+    def __pos__(self) -> TracedArray:
+        return self
+
+    def __abs__(self) -> TracedArray:
+        return _unary("abs", np.absolute, array.AbsOp, self, True)
+
+    def __lt__(self, other: Any) -> TracedArray:
+        return _compare("operator <", np.less, "lt", self, other)
+
+    def __le__(self, other: Any) -> TracedArray:
+        return _compare("operator <=", np.less_equal, "le", self, other)
+
+    def __gt__(self, other: Any) -> TracedArray:
+        return _compare("operator >", np.greater, "gt", self, other)
+
+    def __ge__(self, other: Any) -> TracedArray:
+        return _compare("operator >=", np.greater_equal, "ge", self, other)
+
+    def __eq__(self, other: Any) -> TracedArray:  # type: ignore[override]
+        return _compare("operator ==", np.equal, "eq", self, other)
+
+    def __ne__(self, other: Any) -> TracedArray:  # type: ignore[override]
+        return _compare("operator !=", np.not_equal, "ne", self, other)
+
+    def __and__(self, other: Any) -> TracedArray:
+        return elementwise.logical_and(self, other)
+
+    def __rand__(self, other: Any) -> TracedArray:
+        return elementwise.logical_and(other, self)
+
+    def __or__(self, other: Any) -> TracedArray:
+        return elementwise.logical_or(self, other)
+
+    def __ror__(self, other: Any) -> TracedArray:
+        return elementwise.logical_or(other, self)
+
+    def __invert__(self) -> TracedArray:
+        return elementwise.logical_not(self)
+
+    def __floordiv__(self, other: Any) -> TracedArray:
+        raise TraceTypeError("floor division (//) is not supported on traced arrays")
+
+    __rfloordiv__ = __floordiv__
+
+    def __mod__(self, other: Any) -> TracedArray:
+        raise TraceTypeError("the modulo operator (%) is not supported on traced arrays")
+
+    __rmod__ = __mod__
+
+    def __getitem__(self, key: Any) -> TracedArray:
+        return _getitem(self, key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        raise TraceTypeError(
+            "traced arrays are immutable: instead of x[i] = v, build the new "
+            "array with gnp.where or gnp.concatenate"
+        )
+
+    # -- NumPy functions called on traced arrays dispatch to gnp ---------------
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = _NUMPY_UFUNCS.get(ufunc)
+        name = f"numpy.{ufunc.__name__}" if getattr(np, ufunc.__name__, None) is ufunc else ufunc.__name__
+        if method != "__call__":
+            composite = _UFUNC_METHODS.get((ufunc, method))
+            instead = (
+                f"call gnp.{composite}(x, axis=0)" if composite in _GNP_NAMES
+                else missing_message(composite) if composite is not None
+                else "gradc.numpy has no ufunc methods"
+            )
+            raise TraceTypeError(f"{name}.{method} is not supported on traced arrays; {instead}")
+        if fn is not None and kwargs:
+            raise TraceTypeError(
+                f"{name} with {', '.join(kwargs)}= is not supported on traced arrays: call it without "
+                "(gnp functions take no out=, where= or dtype=; traced arrays are values, never "
+                "written in place, and .astype converts)"
+            )
+        if fn is None:
+            raise TraceTypeError(f"{name} is not supported on traced arrays: {missing_message(ufunc.__name__)}")
+        return fn(*inputs)
+
+    def __array_function__(self, func: Callable, types: Any, args: Any, kwargs: Any) -> Any:
+        fn = _NUMPY_FUNCTIONS.get(func)
+        if fn is None:
+            name = func.__name__
+            instead = f"call gnp.{name}" if name in _GNP_NAMES else missing_message(name)
+            raise TraceTypeError(f"{func.__module__}.{name} is not supported on traced arrays: {instead}")
+        return fn(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# NumPy's own functions on traced arrays (np.exp(x), np_array + x, np.sum(x))
+# ---------------------------------------------------------------------------
+
+_NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: elementwise.add,
+    np.subtract: elementwise.subtract,
+    np.multiply: elementwise.multiply,
+    np.true_divide: elementwise.divide,
+    np.power: elementwise.power,
+    np.negative: elementwise.negative,
+    np.positive: lambda x: x,
+    np.exp: elementwise.exp,
+    np.log: elementwise.log,
+    np.tanh: elementwise.tanh,
+    np.sin: elementwise.sin,
+    np.cos: elementwise.cos,
+    np.sqrt: elementwise.sqrt,
+    np.absolute: elementwise.abs,
+    np.square: elementwise.square,
+    np.maximum: elementwise.maximum,
+    np.minimum: elementwise.minimum,
+    np.less: elementwise.less,
+    np.less_equal: elementwise.less_equal,
+    np.greater: elementwise.greater,
+    np.greater_equal: elementwise.greater_equal,
+    np.equal: elementwise.equal,
+    np.not_equal: elementwise.not_equal,
+    np.logical_and: elementwise.logical_and,
+    np.logical_or: elementwise.logical_or,
+    np.logical_not: elementwise.logical_not,
+    np.matmul: linalg.matmul,
+}
+
+_UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
+    (np.add, "reduce"): "sum",
+    (np.maximum, "reduce"): "max",
+    (np.minimum, "reduce"): "min",
+    (np.multiply, "reduce"): "prod",
+    (np.add, "accumulate"): "cumsum",
+    (np.multiply, "accumulate"): "cumprod",
+}
+"""The gnp function (or missing NumPy function) a ufunc method computes."""
+
+_NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
+    np.sum: reductions.sum,
+    np.mean: reductions.mean,
+    np.max: reductions.max,
+    np.amax: reductions.max,
+    np.min: reductions.min,
+    np.amin: reductions.min,
+    np.where: elementwise.where,
+    np.dot: linalg.dot,
+    np.transpose: shapes.transpose,
+    np.reshape: shapes.reshape,
+    np.ravel: shapes.ravel,
+    np.squeeze: shapes.squeeze,
+    np.expand_dims: shapes.expand_dims,
+    np.broadcast_to: shapes.broadcast_to,
+    np.concatenate: shapes.concatenate,
+    np.stack: shapes.stack,
+    np.zeros_like: creation.zeros_like,
+    np.ones_like: creation.ones_like,
+    np.full_like: creation.full_like,
+    np.shape: shapes.shape,
+    np.ndim: shapes.ndim,
+    np.astype: elementwise.astype,
+}
+
+_GNP_NAMES = frozenset(
+    name for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation) for name in module.__all__
+)
+"""What `gradc.numpy` has (its `__all__` lists the same names)."""
+
+
+def _install() -> None:
+    for name, value in vars(_ArrayMethods).items():
+        if callable(value) or isinstance(value, property):
+            setattr(TracedArray, name, value)
+
+
+_install()

@@ -1,0 +1,67 @@
+"""Creating arrays: zeros, ones, full, zeros_like, ones_like, full_like,
+asarray.
+
+Expects: shapes and dtypes as NumPy takes them.
+
+Guarantees: NumPy arrays (which become `array.constant`s where they meet
+traced arrays), except where a traced value goes in: `full` of a traced
+fill value broadcasts it, `asarray` of a traced array (or a list holding
+some: stacked) returns a traced array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradc.frontend.elementwise import astype
+from gradc.frontend.operands import _array_like
+from gradc.frontend.shapes import broadcast_to, shape
+from gradc.frontend.tracer import TracedArray
+
+def zeros(shape: Any, dtype: Any = float) -> np.ndarray:
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape: Any, dtype: Any = float) -> np.ndarray:
+    return np.ones(shape, dtype=dtype)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """An array of `shape` filled with `fill_value` (which may be traced)."""
+    fill_value = _array_like(fill_value)
+    if isinstance(fill_value, TracedArray):
+        value = fill_value if dtype is None else astype(fill_value, dtype)
+        return broadcast_to(value, shape)
+    return np.full(shape, fill_value, dtype=dtype)
+
+
+def zeros_like(a: Any, dtype: Any = None) -> np.ndarray:
+    return np.zeros(shape(a), dtype=dtype or _like_dtype(a))
+
+
+def ones_like(a: Any, dtype: Any = None) -> np.ndarray:
+    return np.ones(shape(a), dtype=dtype or _like_dtype(a))
+
+
+def full_like(a: Any, fill_value: Any, dtype: Any = None) -> Any:
+    return full(shape(a), fill_value, dtype=dtype or _like_dtype(a))
+
+
+def _like_dtype(a: Any) -> np.dtype:
+    a = _array_like(a)
+    return a.dtype if isinstance(a, TracedArray) else np.asarray(a).dtype
+
+
+def asarray(x: Any, dtype: Any = None) -> Any:
+    """`x` as an array (a list of traced arrays: stacked)."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.asarray(x, dtype=dtype)
+    return x if dtype is None else astype(x, dtype)
+
+
+__all__ = [
+    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "asarray",
+]

@@ -1,0 +1,307 @@
+"""Elementwise gnp functions (NumPy's ufuncs): arithmetic, exp, log, tanh,
+sin, cos, sqrt, abs, maximum/minimum, comparisons, where, logical ops,
+astype; the composites square, relu, sigmoid; stop_gradient.
+
+Expects: operands as `gradc.frontend.operands` takes them; with no traced
+operand each function is NumPy's own.
+
+Guarantees: one `array` op per primitive (`array.add`, `array.compare`,
+`array.select`, ...) on operands converted and broadcast as NumPy would;
+float ufuncs reject results NumPy would compute in another dtype;
+composites are written with primitives only, so they lower and
+differentiate for free. maximum/minimum with one constant operand let
+the constant win ties (derivative 0 there; docs/derivative-conventions.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradc.dialects import array
+from gradc.errors import TraceTypeError
+from gradc.frontend.operands import (
+    _ARRAY_DTYPES,
+    _BOOL,
+    _F64,
+    _FLOATS,
+    Operand,
+    _array_like,
+    _coerce,
+    _convert,
+    _describe,
+    _dtype_arg,
+    _is_weak,
+    _operand,
+    _promotion_key,
+    _require_float,
+    _resolve,
+    _shape_of,
+    _strong,
+    broadcast_shapes,
+)
+from gradc.frontend.tracer import Trace, TracedArray, _is_traced, _trace_of
+from gradc.support.dense import element_type
+
+def _unary(name: str, ufunc: np.ufunc, op: type[array.UnaryOp], x: Any, operator_form: bool = False) -> Any:
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return ufunc(x)
+    in_dtype, out_dtype = _resolve(name, ufunc, (x,))
+    _require_float(name, out_dtype, (x,))
+    return x.trace.emit(op(_convert(x, in_dtype).value), operator_form and x.weak)
+
+
+def _binary(
+    name: str, ufunc: np.ufunc, op: type[array.BinaryOp], x: Any, y: Any, operator_form: bool = False
+) -> Any:
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, ufunc, trace, x, y)
+    weak = operator_form and _is_weak(x) and _is_weak(y)
+    return trace.emit(op(a.value, b.value), weak)
+
+
+def _float_operands(name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand) -> tuple[TracedArray, TracedArray]:
+    """Operands `x`, `y` of a float `ufunc` as traced arrays of `trace`, in
+    the dtypes NumPy resolves and broadcast to their common shape."""
+    x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
+    _require_float(name, out_dtype, (x, y))
+    shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
+    return _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
+
+
+def _compare(name: str, ufunc: np.ufunc, predicate: str, x: Any, y: Any) -> Any:
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    x_dtype, _, _ = _resolve(name, ufunc, (x, y))
+    # array.compare takes floats; bools and integers compare exactly as f64.
+    dtype = x_dtype if x_dtype in _FLOATS else _F64
+    shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
+    a, b = _coerce(trace, x, dtype, shape), _coerce(trace, y, dtype, shape)
+    return trace.emit(array.CompareOp(predicate, a.value, b.value))
+
+
+def negative(x: Any) -> Any:
+    return _unary("negative", np.negative, array.NegOp, x)
+
+
+def exp(x: Any) -> Any:
+    return _unary("exp", np.exp, array.ExpOp, x)
+
+
+def log(x: Any) -> Any:
+    return _unary("log", np.log, array.LogOp, x)
+
+
+def tanh(x: Any) -> Any:
+    return _unary("tanh", np.tanh, array.TanhOp, x)
+
+
+def sin(x: Any) -> Any:
+    return _unary("sin", np.sin, array.SinOp, x)
+
+
+def cos(x: Any) -> Any:
+    return _unary("cos", np.cos, array.CosOp, x)
+
+
+def sqrt(x: Any) -> Any:
+    return _unary("sqrt", np.sqrt, array.SqrtOp, x)
+
+
+def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
+    return _unary("abs", np.absolute, array.AbsOp, x)
+
+
+absolute = abs
+
+
+def add(x: Any, y: Any) -> Any:
+    return _binary("add", np.add, array.AddOp, x, y)
+
+
+def subtract(x: Any, y: Any) -> Any:
+    return _binary("subtract", np.subtract, array.SubOp, x, y)
+
+
+def multiply(x: Any, y: Any) -> Any:
+    return _binary("multiply", np.multiply, array.MulOp, x, y)
+
+
+def divide(x: Any, y: Any) -> Any:
+    return _binary("divide", np.true_divide, array.DivOp, x, y)
+
+
+true_divide = divide
+
+
+def power(x: Any, y: Any) -> Any:
+    return _binary("power", np.power, array.PowOp, x, y)
+
+
+def maximum(x: Any, y: Any) -> Any:
+    """Elementwise maximum; NaN propagates, as in NumPy. Where a traced
+    operand ties a constant one, the constant wins: the derivative is 0
+    there (so `maximum(x, 0)` is a relu); see `_extremum`."""
+    return _extremum("maximum", np.maximum, array.MaxOp, "gt", x, y)
+
+
+def minimum(x: Any, y: Any) -> Any:
+    """Elementwise minimum; NaN propagates, as in NumPy. Where a traced
+    operand ties a constant one, the constant wins (see `maximum`)."""
+    return _extremum("minimum", np.minimum, array.MinOp, "lt", x, y)
+
+
+def _extremum(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], beats: str, x: Any, y: Any) -> Any:
+    """maximum or minimum (`op`; `beats` is the comparison by which the
+    traced operand wins). Two traced operands: `op`, whose derivative is
+    split evenly at ties (JAX's rule). One traced operand `t` and a
+    constant `c`: `where(t beats c, t, stop_gradient(op(x, y)))`, the value
+    of `op` everywhere, with the derivative 1 where `t` strictly wins and
+    0 elsewhere: at ties, at NaN, and if `c` is NaN (docs/derivative-conventions.md
+    says why). array-simplify folds the select away once no derivative is
+    left to take."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, ufunc, trace, x, y)
+    value = trace.emit(op(a.value, b.value))
+    if isinstance(x, TracedArray) == isinstance(y, TracedArray):
+        return value
+    t, c = (a, b) if isinstance(x, TracedArray) else (b, a)
+    wins = trace.emit(array.CompareOp(beats, t.value, c.value))
+    frozen = trace.emit(array.StopGradientOp(value.value))
+    return trace.emit(array.SelectOp(wins.value, t.value, frozen.value))
+
+
+def less(x: Any, y: Any) -> Any:
+    return _compare("less", np.less, "lt", x, y)
+
+
+def less_equal(x: Any, y: Any) -> Any:
+    return _compare("less_equal", np.less_equal, "le", x, y)
+
+
+def greater(x: Any, y: Any) -> Any:
+    return _compare("greater", np.greater, "gt", x, y)
+
+
+def greater_equal(x: Any, y: Any) -> Any:
+    return _compare("greater_equal", np.greater_equal, "ge", x, y)
+
+
+def equal(x: Any, y: Any) -> Any:
+    return _compare("equal", np.equal, "eq", x, y)
+
+
+def not_equal(x: Any, y: Any) -> Any:
+    return _compare("not_equal", np.not_equal, "ne", x, y)
+
+
+def where(condition: Any, x: Any, y: Any) -> Any:
+    """`x` where `condition` holds, else `y` (all three broadcast together;
+    a float condition means `!= 0`, as in NumPy)."""
+    trace = _trace_of("where", (condition, x, y))
+    if trace is None:
+        return np.where(condition, x, y)
+    condition, x, y = (_operand("where", v) for v in (condition, x, y))
+    dtype = np.result_type(_promotion_key(x), _promotion_key(y))
+    if dtype not in _ARRAY_DTYPES:
+        raise TraceTypeError(
+            f"where: NumPy gives {dtype.name} for {_describe(x)} and {_describe(y)}; "
+            "gradc arrays are float32, float64 or bool, so convert first"
+        )
+    shape = broadcast_shapes(*map(_shape_of, (condition, x, y)), name="where")
+    if isinstance(condition, TracedArray) and condition.dtype != _BOOL:
+        condition = condition.trace.emit(array.ConvertOp(condition.value, element_type(_BOOL)))
+    elif not isinstance(condition, TracedArray):
+        condition = np.asarray(condition) != 0
+    cond = _coerce(trace, condition, _BOOL, shape)
+    a, b = _coerce(trace, x, dtype, shape), _coerce(trace, y, dtype, shape)
+    return trace.emit(array.SelectOp(cond.value, a.value, b.value))
+
+
+def _require_bool(name: str, *values: Any) -> None:
+    for v in values:
+        dtype = v.dtype if isinstance(v, TracedArray) else np.asarray(v).dtype
+        if dtype != _BOOL:
+            raise TraceTypeError(
+                f"{name}: takes bool arrays (from comparisons), got {_describe(_operand(name, v))}"
+            )
+
+
+def logical_and(x: Any, y: Any) -> Any:
+    x, y = _array_like(x), _array_like(y)
+    if not _is_traced(x, y):
+        return np.logical_and(x, y)
+    _require_bool("logical_and (&)", x, y)
+    return where(x, y, False)
+
+
+def logical_or(x: Any, y: Any) -> Any:
+    x, y = _array_like(x), _array_like(y)
+    if not _is_traced(x, y):
+        return np.logical_or(x, y)
+    _require_bool("logical_or (|)", x, y)
+    return where(x, True, y)
+
+
+def logical_not(x: Any) -> Any:
+    x = _array_like(x)
+    if not _is_traced(x):
+        return np.logical_not(x)
+    _require_bool("logical_not (~)", x)
+    return where(x, False, True)
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """`x` converted to `dtype` (float32, float64 or bool: `x != 0`)."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.asarray(x).astype(dtype)
+    return _strong(_convert(x, _dtype_arg("astype", dtype)))
+
+
+# ---------------------------------------------------------------------------
+# Composites: only primitives inside
+# ---------------------------------------------------------------------------
+
+
+def square(x: Any) -> Any:
+    return multiply(x, x)
+
+
+def relu(x: Any) -> Any:
+    """max(x, 0), elementwise (NaN stays NaN); its derivative is 0 at 0,
+    as JAX's: the constant 0 wins the tie (see `maximum`)."""
+    return maximum(x, 0.0)
+
+
+def sigmoid(x: Any) -> Any:
+    """1 / (1 + exp(-x)): accurate in both tails (exp overflowing to inf
+    gives exactly 0)."""
+    return 1.0 / (1.0 + exp(negative(x)))
+
+
+def stop_gradient(x: Any) -> Any:
+    """`x` itself, but no derivative flows through it (JAX's
+    `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return x
+    return x.trace.emit(array.StopGradientOp(x.value), x.weak)
+
+
+__all__ = [
+    "exp", "log", "tanh", "sin", "cos", "sqrt", "abs", "absolute", "negative", "add",
+    "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum", "less",
+    "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "logical_and",
+    "logical_or", "logical_not", "astype", "square", "relu", "sigmoid", "stop_gradient",
+]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gradc.support.tuning import TUNED_OPTIONS, Product, lookup, machine_id, product_of, remember, store_path, winners
+from gradc.support.tuning import Product, lookup, machine_id, product_of, remember, store_path, winners
 
 # ---------------------------------------------------------------------------
 # Timing candidates
@@ -36,8 +36,8 @@ def candidates(product: Product) -> list[dict[str, int]]:
     """A few option sets around the machine's defaults: the defaults, half
     and double the depth block, taller and flatter register tiles, other
     row and column blocks, and (for products that fit) packing off or on."""
-    from gradc.support.dense import element_type
     from gradc.passes.tile_matmul import TileMatmul
+    from gradc.support.dense import element_type
 
     base = TileMatmul().tiling(element_type(np.dtype(product.dtype)))
     lanes, kc, mc, nc = base.lanes, base.kc, base.mc, base.nc
@@ -72,9 +72,9 @@ def _build(product: Product, options: dict[str, int], a: np.ndarray, b: np.ndarr
     """The product alone, as `gradc.jit` traces it, tiled with `options`,
     compiled."""
     import gradc.numpy as gnp
-    from gradc.transforms.api import lower
-    from gradc.pipeline import TO_LOOPS, build_c, function_specs, run_pipeline
     from gradc.backend.target_c import print_c_header, print_c_source
+    from gradc.pipeline import TO_LOOPS, build_c, function_specs, run_pipeline
+    from gradc.transforms.api import lower
 
     rank = len(a.shape)
     swap = (*range(rank - 2), rank - 1, rank - 2)
@@ -173,9 +173,9 @@ def tune(
     compiles it: derivatives included) over `options` (default each
     product's `candidates`) and remember the winners; returns the records
     by product key."""
-    from gradc.transforms.api import lower
     from gradc.dialects import loops
     from gradc.pipeline import TO_LOOPS, run_pipeline
+    from gradc.transforms.api import lower
 
     lowered = lower(fn, *args, **kwargs)
     module = run_pipeline(lowered.traced.module.clone(), TO_LOOPS)

@@ -1,20 +1,18 @@
 """Opt-in autotuning of matrix-product block sizes (`gradc.tune`).
 
-tile-matmul's defaults come from the cache sizes the machine reports; they
-are good, not always best: the best depth block or register tile of a
-128 x 784 x 512 product depends on things sysfs does not say. The tuner
-times a few candidate `tile-matmul` option sets on one product shape, each
-built and checked against NumPy, and remembers the fastest in the cache
-folder. `tile-matmul{tuned=true}` (`gradc.jit(f, tuned=True)`) then uses the
-remembered sizes for every product of that shape, and the defaults for the
-others.
-
     import gradc.tune
     gradc.tune.tune(f, *args)            # every product in f, as jit(f) builds it
     gradc.tune.tune_matmul(512, 512, 512, "float32")
     fast = gradc.jit(f, tuned=True)
 
-Winners are kept per machine in the cache folder (see gradc.support.tuning).
+Guarantees: each candidate `tile-matmul` option set (`candidates`) is
+built, checked against NumPy (AssertionError on wrong numbers) and timed on
+the product's shape; the fastest is remembered per machine in the cache
+folder (gradc.support.tuning), where `tile-matmul{tuned=true}` finds it
+for every product of that shape; other shapes keep the defaults.
+
+Why tune when the defaults come from the machine's cache sizes:
+docs/tools.md.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from gradc.dialects import array
-from gradc.interpreter import ArrayFunctions
+from gradc.interpreter.array import ArrayFunctions
 from gradc.support.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
 from gradc.support.limits import MAX_CONSTANT_ELEMENTS
 

@@ -1,21 +1,25 @@
 """Build generated C into a Python extension with cffi, cached by content hash.
 
-cffi's out-of-line API mode writes a wrapper C file that contains our kernel
-source; we compile it with one direct compiler call instead of going through
-setuptools, which would cost more than the compile itself. Each build lands in
-`<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, so a user can
-open exactly what runs. Entries are written atomically (temp dir + rename), so
-concurrent processes never see half-built entries.
+Expects: a C source and its header (as target `c` prints them), the names
+of the functions to expose, and optionally a *binding*: extra C with its
+cffi declarations, compiled into the extension after the kernel, for entry
+points only the Python side uses (`gradc.backend.runtime.scalar_binding`).
 
-A caller may add a *binding*: extra C compiled into the extension after the
-kernel (with its cffi declarations), for entry points that only the Python
-side uses (see `gradc.backend.runtime.scalar_binding`). It lands in `binding.c`, so
-`kernel.c` and `kernel.h` stay exactly the public ABI that `export_c` writes.
+Guarantees: one direct compiler call per build; each build lands in
+`<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, exactly the
+public ABI that `export_c` writes (a binding goes to `binding.c`); entries
+are written atomically, so concurrent processes never see half-built ones,
+and one whose checksum does not match is rebuilt; a failing compile is a
+`BuildError` naming the first error and the command.
 
-The flags are DEFAULT_FLAGS, or the caller's, or `$GRADC_CFLAGS`, plus any
-extra ones, and always WORKAROUND_FLAGS (`resolve_flags`).
+Flags (`resolve_flags`): DEFAULT_FLAGS, or the caller's, or
+`$GRADC_CFLAGS`; then any extra ones; then WORKAROUND_FLAGS, always.
 `GRADC_SANITIZE=address,undefined` builds with sanitizers instead of the
 optimized flags (`sanitize_flags`; `python -m gradc.sanitize` sets it up).
+
+Why cffi without setuptools, the cache key and the ABI details:
+docs/backend.md; damaged entries, unwritable caches, sanitizers:
+docs/reliability.md.
 """
 
 from __future__ import annotations

@@ -1,30 +1,23 @@
 """Call a built C kernel on NumPy arrays with as little Python as possible.
 
-Everything that does not depend on the arguments (C pointer types, shapes,
-dtypes, the workspace) is prepared once in `CompiledFunction.__init__`. Two
-call paths are generated from it, as small straight-line Python functions
-(one line per argument, no loops, no lists):
+Expects: a cffi extension from gradc.backend.build with
+`int NAME(inputs..., outputs..., void *work)` and `NAME_work_size`, and the
+(shape, dtype) of every input and output.
 
-- the array path: each input is checked against its precomputed (type,
-  dtype, shape), handed to C without a copy (`ffi.from_buffer`, which also
-  refuses anything not C-contiguous), and fresh outputs are allocated;
-  anything unusual falls back to `_check_input`, which converts what it may
-  and explains what is wrong;
-- the scalar path, for functions whose inputs and outputs are all 0-d
-  float32/float64: a C entry `NAME__gradc_scalar` built next to the kernel
-  (`scalar_binding`, compiled into the extension only, not into the exported
-  C) takes the values by value and returns the results by value, so cffi
-  converts Python floats and NumPy scalars directly and no buffer is made.
+Guarantees: what does not depend on the arguments (C pointer types,
+shapes, dtypes, the workspace) is prepared once per `CompiledFunction`;
+each call hands every input to C without a copy when it matches its
+(type, dtype, shape), converts what it may otherwise, and raises a
+TypeError or ValueError naming the argument before C runs; outputs are
+allocated on every call. Functions whose inputs and outputs are all 0-d
+float32/float64 also get a by-value C entry (`scalar_binding`, built into
+the extension only, not into the exported C), which `caller()` uses.
 
-Where the time of one call went before (Python 3.11, a 2-vCPU Xeon,
-`gradc.jit(f)` on two Python floats, f(x, y) = sin(x) * y + x * x; the grad
-adds one output): 2.6 us = ~100 ns `JitFunction.__call__` + ~200 ns the
-signature key + ~300 ns two `np.array(x, float64)` + ~300 ns per-input checks
-(enumerate, tuple unpacking, strides) + ~260 ns two `from_buffer` + ~250 ns
-`np.empty` and `from_buffer` for the output + ~150 ns the cffi call itself
-(GIL release included) + ~100 ns lists and the result structure; the C work
-is a few ns. The scalar path keeps the `__call__`, a type check per argument,
-the cffi call and one `numpy.float64(value)` per result.
+Environment: `GRADC_DEBUG_WORKSPACE=nan` fills the workspace with NaN
+before every call (`DEBUG_WORKSPACE_ENV`).
+
+The two generated call paths and where the time of one call goes:
+docs/backend.md.
 """
 
 from __future__ import annotations

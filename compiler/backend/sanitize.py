@@ -2,21 +2,18 @@
 
     python -m gradc.sanitize [--sanitize address,undefined] COMMAND [ARGS...]
 
-e.g. `python -m gradc.sanitize python -m pytest tests/test_ops.py`. The
-command runs with:
+e.g. `python -m gradc.sanitize python -m pytest tests/test_ops.py`.
 
-- `GRADC_SANITIZE` set (default `address,undefined`), so every function
-  gradc builds in it is compiled with -fsanitize and without -O3 or
-  fast-math (`gradc.backend.build.sanitize_flags`; separate cache entries);
-- the compiler's ASan runtime in `LD_PRELOAD` when `address` is on: Python
-  itself is not built with ASan, and the runtime must be loaded before any
-  instrumented library;
-- `ASAN_OPTIONS=detect_leaks=0` (the Python interpreter keeps objects alive
-  at exit by design; leaks of generated code cannot happen, it never
-  allocates) and `UBSAN_OPTIONS=print_stacktrace=1`.
+Guarantees: COMMAND runs with `GRADC_SANITIZE` set (default
+`address,undefined`), so every function gradc builds in it is compiled
+with -fsanitize and without -O3 or fast-math
+(`gradc.backend.build.sanitize_flags`; separate cache entries); with the
+compiler's ASan runtime in `LD_PRELOAD` when `address` is on; with
+`ASAN_OPTIONS=detect_leaks=0` and `UBSAN_OPTIONS=print_stacktrace=1`. Any
+finding prints a report and aborts the process.
 
-Any finding prints a report and aborts the process (-fno-sanitize-recover),
-so a test run under it passes only when the generated code is clean.
+Why each setting, and what runs under it: docs/reliability.md
+(Sanitizers).
 """
 
 from __future__ import annotations

@@ -1,35 +1,19 @@
-"""Stack usage of generated C, as the C compiler reports it.
+"""Stack usage of generated C, as the C compiler reports it (`gradc.stack_usage`).
 
-`measure(source)` compiles a translation unit with `-fstack-usage` and
-`-fcallgraph-info=su` (gcc >= 10) and reads what gcc writes next to the
-object file:
+Expects: a C translation unit and gcc >= 10 (`-fstack-usage`,
+`-fcallgraph-info=su`); flags as `gradc.backend.build` resolves them.
 
-- `NAME.su`: one line per function, `file:line:col:name<TAB>bytes<TAB>kind`,
-  where kind is `static` (a fixed frame), `dynamic` (VLAs or alloca: the
-  frame depends on run-time values) or `dynamic,bounded`;
-- `NAME.ci`: the call graph in VCG text: `node: { title: ... label: "name\\n
-  file:line:col\\nN bytes (kind)" }` for the functions defined in the unit,
-  nodes without bytes (`shape : ellipse`) for functions called outside it
-  (libm, libgomp), and `edge: { sourcename: ... targetname: ... }` per call
-  site that survived inlining.
+Guarantees: `measure(source)` compiles with `-Wall -Wextra -Werror` and
+returns a `StackReport`: each function's frame and its kind, the calls
+inside the unit (OpenMP outlined functions included, which gcc does not
+record as calls) and, per function, the callees outside it (libm,
+libgomp: listed in `external`, their frames not counted). `needs(name)` is
+the deepest call chain below `name` plus the x86-64 red zone (RED_ZONE);
+`unbounded()` lists `dynamic` frames (VLA, alloca); a recursive chain is
+a StackUsageError.
 
-gcc's byte counts include the return address, so summing frames along a
-call chain gives the stack the chain needs, plus the x86-64 red zone (the
-128 bytes below the stack pointer a leaf function may use without counting
-them; RED_ZONE) and except for the frames of functions outside the unit,
-which `StackReport.external` lists per function (the test and the report
-name them rather than guess their size).
-
-`dynamic,bounded` frames are fixed-size frames that gcc realigns at run time
-(AVX-512 locals want 64-byte alignment, the ABI guarantees 16): the number
-is still an upper bound. Only plain `dynamic` (VLA, alloca) is unbounded.
-
-OpenMP: gcc outlines each `#pragma omp parallel` of `fn` into a static
-`fn._omp_fn.N`, which `GOMP_parallel` (libgomp) runs on every thread,
-the calling thread included, beneath its own frame. gcc does not record
-that as a call (the outlined function is passed by address), so the report
-adds it: the worst chain of `fn` counts `fn`'s frame plus its outlined
-functions' chains, and `GOMP_parallel`'s own frame is external.
+How gcc's reports are read, what the numbers include, and the
+measurements: docs/reliability.md (Stack usage).
 """
 
 from __future__ import annotations

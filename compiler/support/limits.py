@@ -1,15 +1,16 @@
 """Limits on the sizes gradc compiles, checked before any pass uses them.
 
-Shapes are static and every buffer gets a fixed place in C, so an absurd
-shape (`tensor<99999999999x99999999999xf32>`, a rank of a thousand) would
-otherwise travel through the pipeline until something gives way far from the
-input: an i64 attribute that overflows in plan-memory, a recursion per loop
-level, a workspace of terabytes allocated when the function is loaded, index
-arithmetic that overflows in C. `check_sizes` rejects such types up front,
-naming the operation (and so, from the CLI, its file:line:col). It runs
-before the first pass and after each one (`gradc.pipeline.run_pipeline`, the
-CLI's between-passes hook), since derivatives (a Jacobian is m x n) and
-lowering create new types.
+Expects: a module whose types may be anything the parser accepts.
+
+Guarantees: `check_sizes` raises SizeLimitError, naming the operation (and
+so, from the CLI, its file:line:col), at the first shaped type of more than
+MAX_RANK dimensions or MAX_ELEMENTS elements; `type_problem` says why a
+type is too large (MAX_CONSTANT_ELEMENTS for dense constants). It runs
+before the first pass and after each one (`gradc.pipeline.run_pipeline`,
+the CLI's between-passes hook), since derivatives (a Jacobian is m x n)
+and lowering create new types.
+
+Why limits at all, and the values: docs/reliability.md (Size limits).
 """
 
 from __future__ import annotations

@@ -1,2 +1,3 @@
 """Developer tools: the `gradc-opt` CLI and its xDSL universe, the
-fuzzers and the matmul tuner."""
+fuzzer of gradc-opt and the matmul tuner (docs/tools.md).
+"""

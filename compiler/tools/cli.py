@@ -2,26 +2,17 @@
 
     gradc-opt [FILE|-] -p PASS,PASS{opt=val} -t mlir|c -o OUT
 
-Everything xdsl-opt offers comes along (--split-input-file,
---verify-diagnostics, --print-op-generic, --print-between-passes, ...), and
-so does every other `xdsl.universe` plugin installed next to gradc.
+Everything xdsl-opt offers comes along, and so does every other
+`xdsl.universe` plugin installed next to gradc. `-p gradc-default` is the
+default pipeline of `gradc.jit` (`gradc.pipeline.DEFAULT_PIPELINE`).
 
-What gradc-opt adds is diagnostics a user can act on. Every operation that is
-parsed carries its `file:line:col` (printed with --print-debuginfo), so an
-error in the input (bad syntax, a verifier error, a pass that rejects an op)
-is reported as
+Guarantees: input that is malformed, fails to verify, uses a value before
+defining it, exceeds the size limits or is rejected by a pass gives a
+`file:line:col: error: ...` diagnostic (an error with no place in the
+input: `gradc-opt: error: ...`) on stderr and exit status 1, with no
+Python traceback unless `--traceback`; argparse usage errors exit with 2.
 
-    file.mlir:3:8: error: array.transpose: [0, 0] is not a permutation of [0, 1]
-      %0 = array.transpose %x perm [0, 0] : tensor<4x3xf32> -> tensor<3x4xf32>
-           ^
-
-and an error with no place in the input (unknown pass, bad pass option,
-unreadable file) as `gradc-opt: error: ...`. Either goes to stderr with exit
-status 1; a Python traceback is printed only when asked for (--traceback).
-Usage errors caught by argparse (unknown flag, unknown target) exit with 2.
-
-`-p gradc-default` stands for the default pipeline of `gradc.jit`
-(`gradc.pipeline.DEFAULT_PIPELINE`); with `-t c` it prints the C source.
+The diagnostics with an example: docs/tools.md.
 """
 
 from __future__ import annotations

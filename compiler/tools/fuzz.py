@@ -2,28 +2,25 @@
 
     python -m gradc.tools.fuzz [--count N | --seconds T] [--seed S] [--save DIR]
 
-The seeds are the .mlir inputs of lit/ (comment lines dropped, one seed per
-`// -----` chunk). Each fuzzed input is a seed with one to three mutations
-(`MUTATORS`: byte flips, token deletions and duplications, truncations,
-swapped element types, changed and absurd dimensions, very high ranks, deep
-nesting, lines spliced from another seed). It is fed to `gradc-opt -p
-gradc-default -t c` in this process (`gradc.tools.cli.main`, so no interpreter
-start-up per input) and classified:
+Seeds are the .mlir inputs of lit/ (one per `// -----` chunk); each input
+is a seed with one to three mutations (`MUTATORS`), run through
+`gradc-opt -p gradc-default -t c` in this process (`gradc.tools.cli.main`:
+no interpreter start-up per input) and classified:
 
-- accepted: exit status 0; the C it printed must then compile (every Nth
-  accepted input, `--compile-every`, with the system compiler in strict C99
-  with -Wall -Wextra -Werror);
+- accepted: exit status 0; the C of every Nth accepted input
+  (`--compile-every`) must compile in strict C99 with -Wall -Wextra -Werror;
 - rejected: exit status 1 with a located `...: error: ...` diagnostic;
-- failure: anything else: a Python traceback, an "internal error" or a pass
-  or target that "crashed" (gradc's wording for a bug), another exit status,
-  the per-input time limit (`--timeout`), a MemoryError under the address
-  space limit (`--memory`), C that does not compile.
+- failure: anything else (a traceback, an "internal error" or a pass or
+  target that "crashed", another exit status, over `--timeout`, a
+  MemoryError under `--memory`, C that does not compile).
 
-A few inputs (`--subprocess-every`) also go through the installed
-`gradc-opt` in a subprocess, to check the exit status and stderr a user sees.
-Failing inputs are written to `--save` (default tests/fuzz/regressions/ when
-run from a checkout) so they can become regression tests. The run ends with
-one line of counts; the exit status is 1 when anything failed.
+Every Nth input (`--subprocess-every`) also runs through the installed
+`gradc-opt`. Failing inputs are saved to `--save` (default
+tests/fuzz/regressions/ of the checkout); the run ends with one line of
+counts and exits 1 when anything failed.
+
+The mutations, the figures and the bugs found: docs/reliability.md
+(Parser and CLI fuzzing).
 """
 
 from __future__ import annotations

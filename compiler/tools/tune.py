@@ -1,20 +1,18 @@
 """Opt-in autotuning of matrix-product block sizes (`gradc.tune`).
 
-tile-matmul's defaults come from the cache sizes the machine reports; they
-are good, not always best: the best depth block or register tile of a
-128 x 784 x 512 product depends on things sysfs does not say. The tuner
-times a few candidate `tile-matmul` option sets on one product shape, each
-built and checked against NumPy, and remembers the fastest in the cache
-folder. `tile-matmul{tuned=true}` (`gradc.jit(f, tuned=True)`) then uses the
-remembered sizes for every product of that shape, and the defaults for the
-others.
-
     import gradc.tune
     gradc.tune.tune(f, *args)            # every product in f, as jit(f) builds it
     gradc.tune.tune_matmul(512, 512, 512, "float32")
     fast = gradc.jit(f, tuned=True)
 
-Winners are kept per machine in the cache folder (see gradc.support.tuning).
+Guarantees: each candidate `tile-matmul` option set (`candidates`) is
+built, checked against NumPy (AssertionError on wrong numbers) and timed on
+the product's shape; the fastest is remembered per machine in the cache
+folder (gradc.support.tuning), where `tile-matmul{tuned=true}` finds it
+for every product of that shape; other shapes keep the defaults.
+
+Why tune when the defaults come from the machine's cache sizes:
+docs/tools.md.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gradc.support.tuning import TUNED_OPTIONS, Product, lookup, machine_id, product_of, remember, store_path, winners
+from gradc.support.tuning import Product, lookup, machine_id, product_of, remember, store_path, winners
 
 # ---------------------------------------------------------------------------
 # Timing candidates
@@ -36,8 +34,8 @@ def candidates(product: Product) -> list[dict[str, int]]:
     """A few option sets around the machine's defaults: the defaults, half
     and double the depth block, taller and flatter register tiles, other
     row and column blocks, and (for products that fit) packing off or on."""
-    from gradc.support.dense import element_type
     from gradc.passes.tile_matmul import TileMatmul
+    from gradc.support.dense import element_type
 
     base = TileMatmul().tiling(element_type(np.dtype(product.dtype)))
     lanes, kc, mc, nc = base.lanes, base.kc, base.mc, base.nc
@@ -72,9 +70,9 @@ def _build(product: Product, options: dict[str, int], a: np.ndarray, b: np.ndarr
     """The product alone, as `gradc.jit` traces it, tiled with `options`,
     compiled."""
     import gradc.numpy as gnp
-    from gradc.transforms.api import lower
-    from gradc.pipeline import TO_LOOPS, build_c, function_specs, run_pipeline
     from gradc.backend.target_c import print_c_header, print_c_source
+    from gradc.pipeline import TO_LOOPS, build_c, function_specs, run_pipeline
+    from gradc.transforms.api import lower
 
     rank = len(a.shape)
     swap = (*range(rank - 2), rank - 1, rank - 2)
@@ -173,9 +171,9 @@ def tune(
     compiles it: derivatives included) over `options` (default each
     product's `candidates`) and remember the winners; returns the records
     by product key."""
-    from gradc.transforms.api import lower
     from gradc.dialects import loops
     from gradc.pipeline import TO_LOOPS, run_pipeline
+    from gradc.transforms.api import lower
 
     lowered = lower(fn, *args, **kwargs)
     module = run_pipeline(lowered.traced.module.clone(), TO_LOOPS)

@@ -1,7 +1,9 @@
 """gradc's dialects, passes and the `c` target, as an xDSL plugin.
 
-Registered under the `xdsl.universe` entry point, so plain `xdsl-opt` can
-parse gradc programs and run its passes once gradc is installed."""
+Guarantees: registered under the `xdsl.universe` entry point, so plain
+`xdsl-opt` can parse gradc programs, run its passes and print C (`-t c`)
+once gradc is installed.
+"""
 
 from collections.abc import Callable
 

@@ -1,0 +1,163 @@
+"""Interpreter functions for the `array` dialect: whole-array NumPy calls.
+
+Expects: `array` ops on NumPy arrays (0-d arrays for rank 0).
+
+Guarantees: value semantics: no input is ever mutated and every result is
+a new array of the op's result dtype (float32 stays float32). `array.scan`
+runs its body once per step, in reverse step order for a reverse scan, and
+stacks the per-step outputs by step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from xdsl.interpreter import (
+    Interpreter,
+    InterpreterFunctions,
+    PythonValues,
+    ReturnedValues,
+    TerminatorValue,
+    impl,
+    impl_terminator,
+    register_impls,
+)
+
+from gradc.dialects import array
+from gradc.support.dense import dense_to_numpy, numpy_dtype
+
+_UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
+    array.NegOp: np.negative,
+    array.ExpOp: np.exp,
+    array.LogOp: np.log,
+    array.TanhOp: np.tanh,
+    array.SinOp: np.sin,
+    array.CosOp: np.cos,
+    array.SqrtOp: np.sqrt,
+    array.AbsOp: np.abs,
+}
+
+_BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    array.AddOp: np.add,
+    array.SubOp: np.subtract,
+    array.MulOp: np.multiply,
+    array.DivOp: np.divide,
+    array.MaxOp: np.maximum,
+    array.MinOp: np.minimum,
+    array.PowOp: np.power,
+}
+
+_COMPARE = {
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "eq": np.equal,
+    "ne": np.not_equal,
+}
+
+
+def _result_dtype(op: Any) -> np.dtype:
+    return numpy_dtype(op.result.type.get_element_type())
+
+
+class ArrayFunctions(InterpreterFunctions):
+    """The `array` dialect on NumPy arrays (value semantics: never mutated)."""
+
+    @impl(array.ConstantOp)
+    def run_constant(self, interp: Interpreter, op: array.ConstantOp, args: PythonValues):
+        return (dense_to_numpy(op.value),)
+
+    @impl(array.CompareOp)
+    def run_compare(self, interp: Interpreter, op: array.CompareOp, args: PythonValues):
+        return (_COMPARE[op.predicate.data](*args),)
+
+    @impl(array.SelectOp)
+    def run_select(self, interp: Interpreter, op: array.SelectOp, args: PythonValues):
+        return (np.where(*args),)
+
+    @impl(array.ConvertOp)
+    def run_convert(self, interp: Interpreter, op: array.ConvertOp, args: PythonValues):
+        (x,) = args
+        dtype = _result_dtype(op)
+        return ((x != 0) if dtype == np.bool_ else x.astype(dtype),)
+
+    @impl(array.StopGradientOp)
+    def run_stop_gradient(self, interp: Interpreter, op: array.StopGradientOp, args: PythonValues):
+        return args
+
+    @impl(array.BroadcastOp)
+    def run_broadcast(self, interp: Interpreter, op: array.BroadcastOp, args: PythonValues):
+        (x,) = args
+        out_shape = tuple(op.result.type.get_shape())
+        aligned = [1] * len(out_shape)
+        for k, d in enumerate(op.dim_map):
+            aligned[d] = x.shape[k]
+        return (np.broadcast_to(x.reshape(aligned), out_shape).copy(),)
+
+    @impl(array.ReshapeOp)
+    def run_reshape(self, interp: Interpreter, op: array.ReshapeOp, args: PythonValues):
+        return (args[0].reshape(tuple(op.result.type.get_shape())),)
+
+    @impl(array.TransposeOp)
+    def run_transpose(self, interp: Interpreter, op: array.TransposeOp, args: PythonValues):
+        return (np.ascontiguousarray(np.transpose(args[0], op.perm)),)
+
+    @impl(array.SliceOp)
+    def run_slice(self, interp: Interpreter, op: array.SliceOp, args: PythonValues):
+        index = tuple(slice(s, l, st) for s, l, st in op.bounds)
+        return (args[0][index].copy(),)
+
+    @impl(array.ConcatenateOp)
+    def run_concatenate(self, interp: Interpreter, op: array.ConcatenateOp, args: PythonValues):
+        return (np.concatenate(args, axis=op.axis.value.data),)
+
+    @impl(array.MatmulOp)
+    def run_matmul(self, interp: Interpreter, op: array.MatmulOp, args: PythonValues):
+        return (np.matmul(*args),)
+
+    @impl(array.ScanOp)
+    def run_scan(self, interp: Interpreter, op: array.ScanOp, args: PythonValues):
+        """Run the body once per step (in reverse step order for a reverse
+        scan); stack the per-step outputs by step."""
+        c, x = len(op.initials), len(op.xs)
+        carries, xs, invariants = list(args[:c]), args[c : c + x], args[c + x :]
+        steps: dict[int, PythonValues] = {}
+        for i in op.steps():
+            slices = [v[i] for v in xs]
+            out = interp.run_ssacfg_region(op.body, (np.float64(i), *carries, *slices, *invariants), "array.scan")
+            carries, outputs = list(out[:c]), out[c:]
+            steps[i] = outputs
+        stacked = [np.stack([np.asarray(steps[i][k]) for i in range(op.trip_count)]) for k in range(len(op.ys))]
+        return (*(np.asarray(v) for v in carries), *stacked)
+
+    @impl_terminator(array.YieldOp)
+    def run_yield(
+        self, interp: Interpreter, op: array.YieldOp, args: PythonValues
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
+
+    @impl(array.ReduceSumOp)
+    def run_reduce_sum(self, interp: Interpreter, op: array.ReduceSumOp, args: PythonValues):
+        (x,) = args
+        return (np.asarray(np.sum(x, axis=op.axis_list), dtype=x.dtype),)
+
+    @impl(array.ReduceMaxOp)
+    def run_reduce_max(self, interp: Interpreter, op: array.ReduceMaxOp, args: PythonValues):
+        (x,) = args
+        return (np.asarray(np.max(x, axis=op.axis_list), dtype=x.dtype),)
+
+
+def _register_table(cls: type, table: dict[type, Callable[..., Any]]) -> None:
+    for op_type, fn in table.items():
+
+        def run(self: Any, interp: Interpreter, op: Any, args: PythonValues, fn=fn):
+            return (np.asarray(fn(*args), dtype=_result_dtype(op)),)
+
+        setattr(cls, f"run_{op_type.name.split('.')[1]}", impl(op_type)(run))
+
+
+_register_table(ArrayFunctions, {**_UNARY, **_BINARY})
+register_impls(ArrayFunctions)

@@ -1,0 +1,112 @@
+"""Interpreter functions for `arith` and `math` on scalars, computed in the
+element type.
+
+xDSL's own implementations use Python floats, which would hide float32
+rounding: here every float result is a NumPy scalar of the result type and
+every index a Python int. The two dialects share one class because they
+share the table-driven registration and the element-type rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import IndexType
+from xdsl.interpreter import (
+    Interpreter,
+    InterpreterFunctions,
+    PythonValues,
+    impl,
+    register_impls,
+)
+from xdsl.ir import Attribute
+
+from gradc.support.dense import numpy_dtype
+
+
+def _scalar(typ: Attribute, value: Any) -> Any:
+    if isinstance(typ, IndexType):
+        return int(value)
+    return numpy_dtype(typ).type(value)
+
+
+_SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    arith.AddfOp: np.add,
+    arith.SubfOp: np.subtract,
+    arith.MulfOp: np.multiply,
+    arith.DivfOp: np.divide,
+    arith.MaximumfOp: np.maximum,
+    arith.MinimumfOp: np.minimum,
+    math.PowFOp: np.power,
+    arith.AddiOp: lambda a, b: a + b,
+    arith.SubiOp: lambda a, b: a - b,
+    arith.MuliOp: lambda a, b: a * b,
+}
+
+_SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
+    arith.NegfOp: np.negative,
+    math.ExpOp: np.exp,
+    math.LogOp: np.log,
+    math.TanhOp: np.tanh,
+    math.SinOp: np.sin,
+    math.CosOp: np.cos,
+    math.SqrtOp: np.sqrt,
+    math.AbsFOp: np.abs,
+    arith.ExtFOp: lambda x: x,
+    arith.TruncFOp: lambda x: x,
+    arith.UIToFPOp: lambda x: x,
+}
+
+_CMPF = {
+    "oeq": np.equal, "ogt": np.greater, "oge": np.greater_equal,
+    "olt": np.less, "ole": np.less_equal, "one": lambda a, b: a < b or a > b,
+    "ueq": lambda a, b: not (a < b or a > b), "ugt": lambda a, b: not a <= b,
+    "uge": lambda a, b: not a < b, "ult": lambda a, b: not a >= b,
+    "ule": lambda a, b: not a > b, "une": np.not_equal,
+    "ord": lambda a, b: not (np.isnan(a) or np.isnan(b)),
+    "uno": lambda a, b: bool(np.isnan(a) or np.isnan(b)),
+    "false": lambda a, b: False, "true": lambda a, b: True,
+}
+
+
+class ScalarFunctions(InterpreterFunctions):
+    """`arith` and `math` on scalars, computed in the element type (xDSL's own
+    implementations use Python floats, which would hide float32 rounding)."""
+
+    @impl(arith.ConstantOp)
+    def run_constant(self, interp: Interpreter, op: arith.ConstantOp, args: PythonValues):
+        return (_scalar(op.result.type, op.value.value.data),)
+
+    @impl(arith.CmpfOp)
+    def run_cmpf(self, interp: Interpreter, op: arith.CmpfOp, args: PythonValues):
+        name = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
+        return (np.bool_(_CMPF[name](*args)),)
+
+    @impl(arith.IndexCastOp)
+    def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):
+        return (int(args[0]),)
+
+    @impl(arith.SIToFPOp)
+    def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):
+        return (_scalar(op.result.type, args[0]),)
+
+    @impl(arith.SelectOp)
+    def run_select(self, interp: Interpreter, op: arith.SelectOp, args: PythonValues):
+        cond, a, b = args
+        return (a if cond else b,)
+
+
+def _register_scalar_table(table: dict[type, Callable[..., Any]]) -> None:
+    for op_type, fn in table.items():
+
+        def run(self: Any, interp: Interpreter, op: Any, args: PythonValues, fn=fn):
+            return (_scalar(op.result.type, fn(*args)),)
+
+        setattr(ScalarFunctions, f"run_{op_type.name.replace('.', '_')}", impl(op_type)(run))
+
+
+_register_scalar_table({**_SCALAR_BINARY, **_SCALAR_UNARY})
+register_impls(ScalarFunctions)

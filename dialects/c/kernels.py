@@ -20,7 +20,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.autodiff import ScheduleSpec, schedule_regions
 from gradc.dialects.c.types import PtrType
-from gradc.dialects.loops import MicrokernelParameters, PackParameters
+from gradc.dialects.loops.tiles import MicrokernelParameters, PackParameters
 
 
 @irdl_op_definition

@@ -29,11 +29,7 @@ from gradc.dialects.array.base import _require_array_element, static_shape, tens
 
 INDEX_TYPE = TensorType(Float64Type(), [])
 """The type of a scan body's iteration index: a 0-d f64 tensor holding 0, 1,
-..., length-1. The dialect computes in floats only (i1 values come from
-comparisons and select, never from arithmetic), so an integer index would
-need integer arithmetic that nothing else has; a float index is exact up to 2**53 steps and is used in
-arithmetic directly (the frontend makes it weakly typed, like a Python int,
-so it does not promote f32 code)."""
+..., length-1, exact up to 2**53 steps. Why a float: docs/dialects.md."""
 
 
 @irdl_op_definition

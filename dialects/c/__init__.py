@@ -20,7 +20,9 @@ builtin: f32 (float), f64 (double), i1 (bool), index (int64_t), i8..i64
 
 Guarantees (the verifiers): every value is a C scalar or pointer; every
 function name is a valid C identifier that nothing around generated code
-reserves (identifiers.py); pragma text stays one inert line.
+reserves (identifiers.py), or one of gradc's own `static gradc_*` helpers;
+pragma text stays one inert line; nothing is written through a const
+pointer.
 
 Why the name lists and the verifier policy are what they are:
 docs/dialects.md.

@@ -2,7 +2,7 @@
 (`loops.microkernel`) and a copy of a block into panels (`loops.pack`), both
 over flat buffers, as tile-matmul emits them; and their static parameters
 (MicrokernelParameters, PackParameters), which `c.microkernel` and `c.pack`
-share.
+share; `vector_widths`, how a row of a tile is held in vectors.
 
 Guarantees (the verifiers): sizes and strides are static and every access
 stays inside the flat buffers it names; lanes are a power of two.

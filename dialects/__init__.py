@@ -1,5 +1,11 @@
-"""gradc's dialects: `array` (tensor math), `loops` (loop nests over
-buffers) and `c` (what the C printer prints)."""
+"""gradc's dialects: `array` (tensor math), `autodiff` (derivative requests,
+and the tape and checkpoint schedules of a loop's reverse sweep), `loops`
+(loop nests over buffers) and `c` (what the C printer prints).
+
+`get_all_dialects` maps each name to a loader (for gradc-opt and xdsl-opt).
+A dialect imports nothing of gradc's but other dialects. Overview of the
+packages and why the dialects look as they do: docs/dialects.md.
+"""
 
 from collections.abc import Callable
 

@@ -1,37 +1,27 @@
-"""The `autodiff` dialect: requests for derivatives of a `func.func`.
+"""The `autodiff` dialect: requests for derivatives of a `func.func`, and the
+stack tape and checkpoint schedules of a loop's reverse sweep.
 
-Each op names a function by symbol and the argument positions to
-differentiate with respect to (`wrt`); the autodiff passes replace it by a
-call to a generated function made of ordinary `array` ops, so derivative
-code is differentiable again and the requests compose (a request may name a
+The requests (`autodiff.jvp`, `vjp`, `grad`, `jacobian`, `hessian`) each
+name a function by symbol and the argument positions to differentiate with
+respect to (`wrt`); the autodiff passes replace each by a call to a
+generated function made of ordinary `array` ops, so derivative code is
+differentiable again and the requests compose (a request may name a
 function that itself contains requests).
 
-    %y, %dy = autodiff.jvp @f(%x, %w) tangents(%dx) wrt [0]
-        : (tensor<4xf64>, tensor<4xf64>), (tensor<4xf64>) -> (tensor<f64>), (tensor<f64>)
-    %y, %gx = autodiff.vjp @f(%x, %w) cotangents(%dy) wrt [0]
-        : (tensor<4xf64>, tensor<4xf64>), (tensor<f64>) -> (tensor<f64>), (tensor<4xf64>)
-    %loss, %gw = autodiff.grad @loss(%w, %x) wrt [0]
-        : (tensor<4x3xf32>, tensor<8x4xf32>) -> (tensor<f32>), (tensor<4x3xf32>)
-    %jac = autodiff.jacobian @f(%x) wrt [0] mode rev : (tensor<3xf64>) -> (tensor<2x3xf64>)
-    %hess = autodiff.hessian @f(%x) wrt [0] : (tensor<3xf64>) -> (tensor<3x3xf64>)
-
-Shapes: a tangent has the shape of its primal; the Jacobian of output i
-(shape O_i) with respect to argument j (shape I_j) has shape O_i + I_j and
-results are ordered output-major; the Hessian block (j, k) has shape
-I_j + I_k, ordered row-major over the `wrt` pairs. `grad` returns all of the
-callee's outputs (the first is the scalar being differentiated, the rest are
-auxiliary values passed through) followed by one gradient per `wrt` entry.
+Guarantees (the verifiers): a tangent has the shape of its primal; the
+Jacobian of output i (shape O_i) with respect to argument j (shape I_j) has
+shape O_i + I_j and results are ordered output-major; the Hessian block
+(j, k) has shape I_j + I_k, ordered row-major over the `wrt` pairs. `grad`
+returns all of the callee's outputs (the first is the scalar being
+differentiated, the rest are auxiliary values passed through) followed by
+one gradient per `wrt` entry.
 
 At the loops level (what lower-array-to-loops makes of a scan's VJP) the
-dialect holds the stack tape and the checkpoint schedules:
+dialect holds the stack tape (PushOp, PopOp) and the checkpoint schedules
+(ScheduleOp; the schedules themselves are in checkpointing.py).
 
-    autodiff.push %entry, %tape[%slot] : memref<64xf64> into memref<100x64xf64>
-    autodiff.pop %tape[%slot] into %entry : memref<100x64xf64> into memref<64xf64>
-    autodiff.schedule "binomial(snapshots=4)" forward steps 100 state 512 entry 512
-        advance(%i) { ... } store(%slot) { ... } restore(%slot) { ... }
-        taped(%i, %slot) { ... } adjoint(%i, %slot) { ... }
-
-(see PushOp, PopOp, ScheduleOp).
+Spellings with examples, and the `autodiff.checkpoint` and `autodiff.tape`
+attributes: docs/dialects.md. Schedules: docs/checkpointing.md.
 """
 
 from __future__ import annotations

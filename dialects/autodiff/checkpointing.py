@@ -1,76 +1,23 @@
 """Checkpointing schedules: in what order to run and reverse a loop of l steps.
 
-A loop with carried state x_0 -> x_1 -> ... -> x_l (step i maps x_i to
-x_{i+1}) is differentiated in reverse by running the adjoints of its steps in
-the order l-1, ..., 0. The adjoint of step i needs what step i computed from
-x_i (its tape). Keeping every step's tape costs memory proportional to l;
-keeping only some states ("snapshots") and recomputing the others from them
-costs time instead. A schedule is the list of actions that trades one for the
-other; this module builds schedules, checks them and runs them.
+Provides the schedules `tape_all` (tape every step), `every` (a snapshot
+every k steps), `binomial` (Griewank and Walther's revolve) and `recompute`
+(keep only x_0); `Checkpoint`, the `checkpoint=` spelling that picks one for
+a loop; `simulate`, which checks a schedule on the abstract machine of
+Advance, Store, Restore, Forward and Reverse actions and counts its cost;
+`execute`, which runs one on real values (the reference for compiled
+loops); and `tables` / `phase_tables`, its forward and reverse phases as the
+rows that compiled code runs.
 
-The machine a schedule runs on holds one current state, a set of snapshot
-slots and a tape stack, and knows five actions:
+Guarantees: every schedule built here passes `simulate`: each step is
+reversed exactly once, in the order l-1, ..., 0, by the adjoint of the tape
+its own Forward pushed, and no more snapshot slots are filled than the
+schedule declares. `binomial(l, s)` makes the fewest step evaluations any
+schedule with s slots and a one-entry tape can: A(l, s) + l, with
+A(l, s) = r*l - C(s + r, s + 1) for the repetition number r.
 
-    Advance(to)    run steps from the current state up to x_to, keeping nothing
-    Store(slot)    copy the current state into a snapshot slot
-    Restore(slot)  make a stored state the current one
-    Forward(step)  run step `step` from x_step, pushing its tape
-    Reverse(step)  pop the tape of step `step` and run its adjoint
-
-It starts with x_0 current, no slot filled and an empty tape. A schedule is
-valid when every step is reversed exactly once, in the order l-1, ..., 0, each
-Reverse popping the tape its own Forward pushed (so the adjoint sees x_step),
-Restore only reads filled slots and no more slots are filled than the schedule
-declares. The output x_l becomes available when the first Forward(l-1) runs,
-which is when the adjoint seed is computed.
-
-Three schedules:
-
-  * `tape_all(l)`: Forward all steps, Reverse all. No recomputation, a tape of
-    l entries, no snapshots.
-  * `every(l, k)`: one untaped sweep that stores x_0, x_k, x_2k, ...; then,
-    from the last segment back to the first, restore the segment's start, run
-    its steps with Forward and reverse them. ceil(l/k) - 1 snapshots (the last
-    segment's start is never restored), a tape of at most k entries, and each
-    step outside the last segment run twice.
-  * `binomial(l, s)`: the "revolve" schedule of Griewank and Walther
-    (A. Griewank, A. Walther, "Algorithm 799: revolve: an implementation of
-    checkpointing for the reverse or adjoint mode of computational
-    differentiation", ACM Transactions on Mathematical Software 26(1), 2000).
-    With s snapshot slots (one of which holds x_0) and a tape of one entry, it
-    reverses l steps with the fewest step evaluations any schedule with s
-    slots and a one-entry tape can achieve.
-
-Counting for the binomial schedule (what tests/test_checkpointing.py checks
-against a brute-force search). Every schedule evaluates each step once with
-Forward, so only untaped (Advance) evaluations differ. Let A(l, s) be the
-least number of them that reverses l steps when x_0 sits in a slot and s slots
-may be filled at once (x_0's included). Then
-
-    A(1, s) = 0                    Forward(0), Reverse(0)
-    A(l, 1) = 0 + 1 + ... + (l-1)  restore x_0 and advance to each step again
-    A(l, s) = min over 1 <= m < l of  m + A(l - m, s - 1) + A(m, s)
-
-where the last line advances to x_m, stores it, reverses the last l - m steps
-with one slot fewer, then frees that slot and reverses the first m steps.
-Write beta(s, r) = C(s + r, s): with s slots and every step advanced at most r
-times one can reverse at most beta(s, r) steps (Griewank and Walther's
-binomial bound, the source of the name). For l steps let r be the least
-integer with l <= beta(s, r), the repetition number; then
-
-    A(l, s) = r*l - C(s + r, s + 1)
-
-and the total number of step evaluations is A(l, s) + l. (For s = 1, r = l-1
-and A is l(l-1)/2; for s >= l-1, r = 1 and A is l-1.) Each step is advanced
-at most r times, so with l <= C(s + r, s) no step runs more than r + 1 times. A first checkpoint
-at x_m attains the minimum when the head m can be reversed with repetition r-1
-and the tail with one slot fewer and repetition r:
-
-    beta(s, r-2) <= m <= beta(s, r-1)   and
-    beta(s-1, r-1) <= l - m <= beta(s-1, r);
-
-`binomial` takes the largest such m. Slots are used as a stack (slot d holds
-the start of the segment being reversed at depth d), so at most s are filled.
+The machine, the schedules and the counting behind revolve:
+docs/checkpointing.md.
 """
 
 from __future__ import annotations
@@ -176,7 +123,7 @@ def repetitions(steps: int, snapshots: int) -> int:
 
 
 def binomial_advances(steps: int, snapshots: int) -> int:
-    """A(l, s): the fewest untaped step evaluations (closed form, see above)."""
+    """A(l, s): the fewest untaped step evaluations (closed form: docs/checkpointing.md)."""
     r = repetitions(steps, snapshots)
     return r * steps - comb(snapshots + r, snapshots + 1)
 
@@ -212,7 +159,7 @@ def every(steps: int, k: int) -> Schedule:
 
 
 def checkpoint_range(steps: int, snapshots: int) -> tuple[int, int]:
-    """Optimal positions m of the first snapshot, lowest and highest (see above)."""
+    """Optimal positions m of the first snapshot, lowest and highest (docs/checkpointing.md)."""
     r = repetitions(steps, snapshots)
     low = max(beta(snapshots, r - 2), steps - beta(snapshots - 1, r), 1)
     high = min(beta(snapshots, r - 1), steps - beta(snapshots - 1, r - 1), steps - 1)

@@ -1,0 +1,141 @@
+"""The `array` dialect: value-semantics array math on builtin tensors.
+
+What the frontend traces and the autodiff passes differentiate;
+lower-array-to-loops turns it into `loops`. Ops by family: constants and
+elementwise math (elementwise.py), shape ops (shape.py), matmul and
+reductions (contractions.py), `array.scan` (scan.py); the type checks they
+share are in base.py.
+
+Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
+i1 (comparison results, bool arguments, and a scan's bool carries, slices
+and per-step outputs).
+
+Guarantees (the verifiers): the operands of an elementwise op have identical
+types, NumPy broadcasting being spelled out with `array.broadcast`; math,
+matmul and reductions take floats only; each result type is the one the
+operands and properties give.
+
+Why the primitive set is small, why the dialect computes in floats (a scan's
+index is an f64), and the verifier policy: docs/dialects.md.
+"""
+
+from __future__ import annotations
+
+from xdsl.ir import Dialect
+
+from gradc.dialects.array.base import (
+    COMPARE_PREDICATES,
+    FLOAT_TYPES,
+    is_bool,
+    is_float,
+    static_shape,
+    tensor_of,
+)
+from gradc.dialects.array.contractions import REDUCE_OPS, MatmulOp, ReduceMaxOp, ReduceOp, ReduceSumOp
+from gradc.dialects.array.elementwise import (
+    BINARY_OPS,
+    UNARY_OPS,
+    AbsOp,
+    AddOp,
+    BinaryOp,
+    CompareOp,
+    ConstantOp,
+    ConvertOp,
+    CosOp,
+    DivOp,
+    ExpOp,
+    LogOp,
+    MaxOp,
+    MinOp,
+    MulOp,
+    NegOp,
+    PowOp,
+    SameTypeOp,
+    SelectOp,
+    SinOp,
+    SqrtOp,
+    StopGradientOp,
+    SubOp,
+    TanhOp,
+    UnaryOp,
+)
+from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
+from gradc.dialects.array.shape import (
+    BroadcastOp,
+    ConcatenateOp,
+    ReshapeOp,
+    SliceOp,
+    TransposeOp,
+    slice_length,
+)
+
+Array = Dialect(
+    "array",
+    [
+        ConstantOp,
+        *UNARY_OPS,
+        *BINARY_OPS,
+        CompareOp,
+        SelectOp,
+        ConvertOp,
+        StopGradientOp,
+        BroadcastOp,
+        ReshapeOp,
+        TransposeOp,
+        SliceOp,
+        ConcatenateOp,
+        MatmulOp,
+        *REDUCE_OPS,
+        ScanOp,
+        YieldOp,
+    ],
+)
+
+__all__ = [
+    "Array",
+    "AbsOp",
+    "AddOp",
+    "BINARY_OPS",
+    "BinaryOp",
+    "BroadcastOp",
+    "COMPARE_PREDICATES",
+    "CompareOp",
+    "ConcatenateOp",
+    "ConstantOp",
+    "ConvertOp",
+    "CosOp",
+    "DivOp",
+    "ExpOp",
+    "FLOAT_TYPES",
+    "INDEX_TYPE",
+    "LogOp",
+    "MatmulOp",
+    "MaxOp",
+    "MinOp",
+    "MulOp",
+    "NegOp",
+    "PowOp",
+    "REDUCE_OPS",
+    "ReduceMaxOp",
+    "ReduceOp",
+    "ReduceSumOp",
+    "ReshapeOp",
+    "SameTypeOp",
+    "ScanOp",
+    "SelectOp",
+    "SinOp",
+    "SliceOp",
+    "SqrtOp",
+    "StopGradientOp",
+    "SubOp",
+    "TanhOp",
+    "TransposeOp",
+    "UNARY_OPS",
+    "UnaryOp",
+    "YieldOp",
+    "is_bool",
+    "is_float",
+    "slice_length",
+    "static_shape",
+    "tensor_of",
+]

@@ -1,0 +1,343 @@
+"""`array` constants and elementwise ops: unary and binary float math,
+comparison, select, conversion and `stop_gradient`.
+
+Operands of one op have identical types (no implicit broadcasting; see
+`array.broadcast`); comparisons give i1 tensors of the operands' shape.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, StringAttr, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    VarConstraint,
+    base,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from gradc.dialects.array.base import (
+    COMPARE_PREDICATES,
+    _expect_type,
+    _require_array_element,
+    _require_float,
+    is_bool,
+    static_shape,
+    tensor_of,
+)
+
+
+@irdl_op_definition
+class ConstantOp(IRDLOperation):
+    """A constant tensor: `array.constant dense<1.0> : tensor<2x2xf32>`."""
+
+    name = "array.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super().__init__(properties={"value": value}, result_types=[value.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.result)
+        if self.value.type != self.result.type:
+            raise VerifyException(
+                f"{self.name}: value type {self.value.type} does not match "
+                f"result type {self.result.type}"
+            )
+        _require_array_element(self, self.result.type, "element type")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        attrs = parser.parse_optional_attr_dict()
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error("array.constant expects a dense<...> : tensor<...>")
+        op = cls(value)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" ")
+        printer.print_attribute(self.value)
+
+
+# --------------------------------------------------------------------------
+# Elementwise
+# --------------------------------------------------------------------------
+
+
+class SameTypeOp(IRDLOperation, abc.ABC):
+    """One tensor in, one of the same type out."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$input attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        input = SSAValue.get(input)
+        super().__init__(operands=[input], result_types=[input.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.input)
+
+
+class UnaryOp(SameTypeOp, abc.ABC):
+    """Elementwise float -> float on one tensor."""
+
+    def verify_(self) -> None:
+        super().verify_()
+        _require_float(self, self.input.type)
+
+
+@irdl_op_definition
+class StopGradientOp(SameTypeOp):
+    """The identity, through which no derivative flows (JAX's
+    `stop_gradient`): its JVP is zero and it passes no cotangent back. The
+    differentiate pass erases it once no derivative request is left."""
+
+    name = "array.stop_gradient"
+
+
+@irdl_op_definition
+class NegOp(UnaryOp):
+    name = "array.neg"
+
+
+@irdl_op_definition
+class ExpOp(UnaryOp):
+    name = "array.exp"
+
+
+@irdl_op_definition
+class LogOp(UnaryOp):
+    name = "array.log"
+
+
+@irdl_op_definition
+class TanhOp(UnaryOp):
+    name = "array.tanh"
+
+
+@irdl_op_definition
+class SinOp(UnaryOp):
+    name = "array.sin"
+
+
+@irdl_op_definition
+class CosOp(UnaryOp):
+    name = "array.cos"
+
+
+@irdl_op_definition
+class SqrtOp(UnaryOp):
+    name = "array.sqrt"
+
+
+@irdl_op_definition
+class AbsOp(UnaryOp):
+    name = "array.abs"
+
+
+class BinaryOp(IRDLOperation, abc.ABC):
+    """Elementwise float x float -> float on two tensors of one type."""
+
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        super().__init__(operands=[lhs, rhs], result_types=[lhs.type])
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_float(self, self.lhs.type)
+
+
+@irdl_op_definition
+class AddOp(BinaryOp):
+    name = "array.add"
+
+
+@irdl_op_definition
+class SubOp(BinaryOp):
+    name = "array.sub"
+
+
+@irdl_op_definition
+class MulOp(BinaryOp):
+    name = "array.mul"
+
+
+@irdl_op_definition
+class DivOp(BinaryOp):
+    name = "array.div"
+
+
+@irdl_op_definition
+class MaxOp(BinaryOp):
+    """Elementwise maximum; NaN propagates, as in `numpy.maximum`."""
+
+    name = "array.max"
+
+
+@irdl_op_definition
+class MinOp(BinaryOp):
+    """Elementwise minimum; NaN propagates, as in `numpy.minimum`."""
+
+    name = "array.min"
+
+
+@irdl_op_definition
+class PowOp(BinaryOp):
+    name = "array.pow"
+
+
+@irdl_op_definition
+class CompareOp(IRDLOperation):
+    """`array.compare lt %a, %b : tensor<4xf32>` gives a `tensor<4xi1>`."""
+
+    name = "array.compare"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    predicate = prop_def(StringAttr)
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+
+    def __init__(self, predicate: str, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        lhs, rhs = SSAValue.get(lhs), SSAValue.get(rhs)
+        assert isinstance(lhs.type, TensorType)
+        super().__init__(
+            operands=[lhs, rhs],
+            properties={"predicate": StringAttr(predicate)},
+            result_types=[tensor_of(lhs.type.get_shape(), IntegerType(1))],
+        )
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.lhs)
+        _require_float(self, self.lhs.type)
+        if self.predicate.data not in COMPARE_PREDICATES:
+            raise VerifyException(
+                f"{self.name}: unknown predicate '{self.predicate.data}', "
+                f"expected one of {', '.join(COMPARE_PREDICATES)}"
+            )
+        _expect_type(self, self.result.type, tensor_of(shape, IntegerType(1)))
+
+    @classmethod
+    def parse(cls, parser: Parser) -> CompareOp:
+        pos = parser.pos
+        predicate = parser.parse_identifier("comparison predicate")
+        if predicate not in COMPARE_PREDICATES:
+            parser.raise_error(
+                f"unknown predicate '{predicate}', expected one of "
+                f"{', '.join(COMPARE_PREDICATES)}",
+                pos,
+                parser.pos,
+            )
+        lhs = parser.parse_unresolved_operand()
+        parser.parse_punctuation(",")
+        rhs = parser.parse_unresolved_operand()
+        attrs = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        type_pos = parser.pos
+        typ = parser.parse_type()
+        if not isinstance(typ, TensorType):
+            parser.raise_error(f"array.compare expects a tensor type, got {typ}", type_pos, parser.pos)
+        lhs_v, rhs_v = parser.resolve_operands([lhs, rhs], [typ, typ], parser.pos)
+        op = cls(predicate, lhs_v, rhs_v)
+        op.attributes.update(attrs)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(f" {self.predicate.data} ")
+        printer.print_operand(self.lhs)
+        printer.print_string(", ")
+        printer.print_operand(self.rhs)
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.lhs.type)
+
+
+@irdl_op_definition
+class SelectOp(IRDLOperation):
+    """`array.select %cond, %a, %b : tensor<4xi1>, tensor<4xf32>`: a where cond, else b."""
+
+    name = "array.select"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    cond = operand_def(TensorType)
+    true_value = operand_def(T)
+    false_value = operand_def(T)
+    result = result_def(T)
+    assembly_format = (
+        "$cond `,` $true_value `,` $false_value attr-dict `:` type($cond) `,` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, cond: SSAValue | Operation, a: SSAValue | Operation, b: SSAValue | Operation):
+        a = SSAValue.get(a)
+        super().__init__(operands=[cond, a, b], result_types=[a.type])
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.result)
+        cond_type = self.cond.type
+        assert isinstance(cond_type, TensorType)
+        if not is_bool(cond_type.get_element_type()) or tuple(cond_type.get_shape()) != shape:
+            raise VerifyException(
+                f"{self.name}: condition must be {tensor_of(shape, IntegerType(1))}, "
+                f"got {cond_type}"
+            )
+
+
+@irdl_op_definition
+class ConvertOp(IRDLOperation):
+    """Element type conversion between f32, f64 and i1 (i1 -> float gives 0/1;
+    float -> i1 is `x != 0`)."""
+
+    name = "array.convert"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, element_type: Attribute):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        super().__init__(
+            operands=[input],
+            result_types=[tensor_of(input.type.get_shape(), element_type)],
+        )
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        for typ in (self.input.type, self.result.type):
+            _require_array_element(self, typ, "element types")
+        if tuple(self.result.type.get_shape()) != shape:
+            raise VerifyException(
+                f"{self.name}: shapes must match, got {self.input.type} -> "
+                f"{self.result.type}"
+            )
+
+
+
+UNARY_OPS = (NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp)
+BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)

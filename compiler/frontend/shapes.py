@@ -549,6 +549,8 @@ def pad(array_: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> A
         raise TraceTypeError(f"pad: pad_width must hold ints, got {pad_width!r}") from None
     if builtins.any(b < 0 or e < 0 for b, e in widths):
         raise TraceError(f"pad: pad_width must be >= 0, got {pad_width!r}")
+    if isinstance(values, TracedArray) and values.ndim:
+        raise TraceError(f"pad: a traced constant_values must be 0-d, got shape {values.shape}")
     fills = [(values, values)] * x.ndim if isinstance(values, TracedArray) else _pairs("pad", values, x.ndim, "constant_values")
     x = _strong(x)
     for d, ((b, e), (vb, ve)) in enumerate(zip(widths, fills)):

@@ -15,18 +15,34 @@ says what to write instead (`gradc.frontend.compositions`).
 
 The functions live in gradc.frontend by family (elementwise, reductions,
 shapes, linalg, creation; the tracer core in tracer and operands). The
-rules and why: docs/frontend.md.
+rules and why: docs/frontend.md. `gnp.linalg` holds numpy.linalg's norm.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 import numpy as np
 
 from gradc.errors import TraceAttributeError
 from gradc.frontend.compositions import COMPOSITIONS, NO_COMPOSITION, close_names, missing_message
-from gradc.frontend.creation import asarray, full, full_like, ones, ones_like, zeros, zeros_like
+from gradc.frontend.creation import (
+    arange,
+    array,
+    asarray,
+    eye,
+    full,
+    full_like,
+    identity,
+    linspace,
+    ones,
+    ones_like,
+    tri,
+    zeros,
+    zeros_like,
+)
 from gradc.frontend.elementwise import (
     abs,
     absolute,
@@ -61,20 +77,63 @@ from gradc.frontend.elementwise import (
     true_divide,
     where,
 )
-from gradc.frontend.linalg import dot, matmul
+from gradc.frontend.linalg import dot, inner, kron, matmul, outer, trace, vdot
+from gradc.frontend.linalg import norm as _norm
 from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, nan, newaxis, pi
-from gradc.frontend.reductions import amax, amin, logsumexp, max, mean, min, softmax, sum
+from gradc.frontend.reductions import (
+    all,
+    amax,
+    amin,
+    any,
+    average,
+    cumprod,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
 from gradc.frontend.shapes import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
     broadcast_to,
+    column_stack,
     concatenate,
+    diag,
+    diagonal,
+    diff,
+    dstack,
     expand_dims,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    moveaxis,
     ndim,
+    pad,
     ravel,
+    repeat,
     reshape,
+    roll,
+    rot90,
     shape,
+    split,
     squeeze,
     stack,
+    swapaxes,
+    tile,
     transpose,
+    tril,
+    triu,
+    vstack,
 )
 from gradc.frontend.tracer import Trace, TracedArray, current_trace
 
@@ -89,11 +148,33 @@ __all__ = [
     "where", "logical_and", "logical_or", "logical_not", "astype", "asarray",
     "square", "relu", "sigmoid", "softmax", "logsumexp", "stop_gradient",
     "sum", "max", "min", "amax", "amin", "mean",
+    "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod",
     "reshape", "ravel", "squeeze", "expand_dims", "transpose", "broadcast_to",
     "broadcast_shapes", "concatenate", "stack", "shape", "ndim",
-    "matmul", "dot",
+    "moveaxis", "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
+    "column_stack", "append", "split", "array_split", "flip", "fliplr", "flipud", "rot90", "roll",
+    "repeat", "tile", "pad", "diff", "diagonal", "diag", "tril", "triu",
+    "matmul", "dot", "outer", "inner", "vdot", "kron", "trace", "linalg",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
+    "array", "eye", "identity", "arange", "linspace", "tri",
 ]
+
+
+def _linalg_getattr(name: str) -> Any:
+    """`gnp.linalg.<name>` for a name gradc.numpy.linalg lacks: what to
+    write instead, as for `gnp.<name>`."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'gradc.numpy.linalg' has no attribute {name!r}")
+    if hasattr(np.linalg, name) or name in NO_COMPOSITION:
+        raise TraceAttributeError(f"gnp.linalg.{name}: {missing_message(name)}")
+    raise TraceAttributeError(f"gnp.linalg.{name}: gradc.numpy.linalg has no attribute {name!r}, nor does numpy.linalg")
+
+
+linalg = types.ModuleType("gradc.numpy.linalg", "numpy.linalg's functions gradc.numpy has: norm.")
+linalg.norm = _norm  # type: ignore[attr-defined]
+linalg.__all__ = ["norm"]  # type: ignore[attr-defined]
+linalg.__getattr__ = _linalg_getattr  # type: ignore[attr-defined]
+sys.modules[linalg.__name__] = linalg
 
 
 def __getattr__(name: str) -> Any:

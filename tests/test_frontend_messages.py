@@ -46,15 +46,11 @@ def raised(error: type, fn, *args, line: int):
     [
         (lambda x: np.log1p(x), ["numpy.log1p is not supported on traced arrays", "gradc.numpy has no log1p yet", "gnp.log(1 + x)", "less accurate"]),
         (lambda x: np.clip(x, 0, 1), ["numpy.clip", "gradc.numpy has no clip yet", "gnp.minimum(gnp.maximum(x, lo), hi)"]),
-        (lambda x: np.linalg.norm(x), ["numpy.linalg.norm", "gradc.numpy has no norm yet", "gnp.sqrt(gnp.sum(x * x))"]),
-        (lambda x: np.var(x, axis=0), ["numpy.var", "gnp.mean((x - gnp.mean(x, axis, keepdims=True)) ** 2, axis)"]),
         (lambda x: np.logaddexp(x, x), ["numpy.logaddexp", "gnp.logsumexp(gnp.stack([a, b]), axis=0)"]),
-        (lambda x: np.hstack([x, x]), ["numpy.hstack", "gnp.concatenate(arrays, axis=1)"]),
         (lambda x: np.tan(x), ["numpy.tan", "gnp.sin(x) / gnp.cos(x)"]),
-        (lambda x: np.cumsum(x), ["numpy.cumsum", "gradc.scan("]),
-        (lambda x: np.diag(x), ["numpy.diag", "np.eye(n, dtype=bool)", "x[i, i] for i in range(n)"]),
+        (lambda x: np.einsum("ij,jk->ik", x, x.T), ["numpy.einsum", "a @ b"]),
     ],
-    ids=["log1p", "clip", "norm", "var", "logaddexp", "hstack", "tan", "cumsum", "diag"],
+    ids=["log1p", "clip", "logaddexp", "tan", "einsum"],
 )
 def test_missing_numpy_function_names_the_composition(call, words):
     message = raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno)
@@ -66,25 +62,15 @@ def test_missing_numpy_function_names_the_composition(call, words):
 ISSUE_NAMES = {  # the functions the issue found pointing to nothing
     "cholesky": lambda x: np.linalg.cholesky(x @ x.T),
     "solve": lambda x: np.linalg.solve(x @ x.T, x[:, 0]),
-    "norm": lambda x: np.linalg.norm(x),
-    "roll": lambda x: np.roll(x, 1),
-    "diag": lambda x: np.diag(x),
     "logaddexp": lambda x: np.logaddexp(x, x),
     "log1p": lambda x: np.log1p(x),
     "argmax": lambda x: np.argmax(x),
     "floor": lambda x: np.floor(x),
     "einsum": lambda x: np.einsum("ij->ji", x),
-    "hstack": lambda x: np.hstack([x, x]),
-    "repeat": lambda x: np.repeat(x, 2),
     "clip": lambda x: np.clip(x, 0.0, 1.0),
-    "var": lambda x: np.var(x),
-    "cumsum": lambda x: np.cumsum(x),
     "sign": lambda x: np.sign(x),
     "tan": lambda x: np.tan(x),
     "sort": lambda x: np.sort(x),
-    "prod": lambda x: np.prod(x),
-    "diff": lambda x: np.diff(x),
-    "tril": lambda x: np.tril(x),
 }
 
 
@@ -119,7 +105,7 @@ def test_numpy_ufunc_methods_and_keywords():
     message = raised(TraceTypeError, lambda x: np.add.reduce(x), X, line=here())
     assert "numpy.add.reduce is not supported on traced arrays; call gnp.sum(x, axis=0)" in message
     message = raised(TraceTypeError, lambda x: np.add.accumulate(x), X, line=here())
-    assert "gradc.numpy has no cumsum yet" in message
+    assert "numpy.add.accumulate is not supported on traced arrays; call gnp.cumsum(x, axis=0)" in message
     message = raised(TraceTypeError, lambda x: np.exp(x, out=np.empty_like(X)), X, line=here())
     assert "numpy.exp with out= is not supported" in message and "call it without" in message
 
@@ -136,8 +122,8 @@ def test_gnp_missing_name_is_a_located_attribute_error():
         gnp.smu  # noqa: B018
     with pytest.raises(TraceAttributeError, match=r"gnp.int32: .*gradc has no integer arrays yet"):
         gnp.int32  # noqa: B018
-    with pytest.raises(TraceAttributeError, match=r"gnp.arange: .*create it with NumPy itself \(np.arange"):
-        gnp.arange  # noqa: B018
+    with pytest.raises(TraceAttributeError, match=r"gnp.meshgrid: .*create it with NumPy itself \(np.meshgrid"):
+        gnp.meshgrid  # noqa: B018
     with pytest.raises(TraceAttributeError, match=r"gnp.random: .*draw them with NumPy outside the function"):
         gnp.random  # noqa: B018
     with pytest.raises(AttributeError) as private:
@@ -146,8 +132,8 @@ def test_gnp_missing_name_is_a_located_attribute_error():
 
 
 def test_missing_method_of_a_traced_array():
-    message = raised(TraceAttributeError, lambda x: x.cumsum(), X, line=here())
-    assert "x.cumsum(): traced arrays have no method cumsum, and gradc.numpy has no cumsum yet" in message
+    message = raised(TraceAttributeError, lambda x: x.argsort(), X, line=here())
+    assert "x.argsort(): traced arrays have no method argsort, and gradc.numpy has no argsort yet" in message
     message = raised(TraceAttributeError, lambda x: x.clip(0, 1), X, line=here())
     assert "gnp.minimum(gnp.maximum(x, lo), hi)" in message
     message = raised(TraceAttributeError, lambda x: x.nbytes, X, line=here())
@@ -155,14 +141,13 @@ def test_missing_method_of_a_traced_array():
     message = raised(TraceAttributeError, lambda x: x.shapee, X, line=here())
     assert "no attribute 'shapee', nor do NumPy arrays" in message
     seen = []
-    gradc.jit(lambda x: seen.append((hasattr(x, "cumsum"), hasattr(x, "sum"))) or x)(X)
+    gradc.jit(lambda x: seen.append((hasattr(x, "argsort"), hasattr(x, "sum"))) or x)(X)
     assert seen == [(False, True)]
 
 
 def test_max_and_min_of_bools_are_any_and_all():
     message = raised(TraceTypeError, lambda x: gnp.max(x > 0, axis=1), X, line=here())
-    assert "max of a bool array is NumPy's any, and gradc.numpy has no any yet" in message
-    assert "gnp.max(gnp.where(x, 1.0, 0.0), axis) > 0" in message
+    assert "max of a bool array is NumPy's any: call gnp.any" in message
     message = raised(TraceTypeError, lambda x: gnp.min(x > 0), X, line=here())
     assert "min of a bool array is NumPy's all" in message
 

@@ -75,6 +75,36 @@ class _ArrayMethods:
     def dot(self, other: Any) -> TracedArray:
         return linalg.dot(self, other)
 
+    def var(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> TracedArray:
+        return reductions.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> TracedArray:
+        return reductions.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def any(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
+        return reductions.all(self, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None, dtype: Any = None) -> TracedArray:
+        return reductions.cumsum(self, axis=axis, dtype=dtype)
+
+    def cumprod(self, axis: Any = None, dtype: Any = None) -> TracedArray:
+        return reductions.cumprod(self, axis=axis, dtype=dtype)
+
+    def repeat(self, repeats: Any, axis: Any = None) -> TracedArray:
+        return shapes.repeat(self, repeats, axis=axis)
+
+    def swapaxes(self, axis1: Any, axis2: Any) -> TracedArray:
+        return shapes.swapaxes(self, axis1, axis2)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> TracedArray:
+        return shapes.diagonal(self, offset, axis1, axis2)
+
     # -- operators ------------------------------------------------------------
 
     def __add__(self, other: Any) -> TracedArray:
@@ -273,12 +303,52 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.shape: shapes.shape,
     np.ndim: shapes.ndim,
     np.astype: elementwise.astype,
+    np.var: reductions.var,
+    np.std: reductions.std,
+    np.average: reductions.average,
+    np.prod: reductions.prod,
+    np.any: reductions.any,
+    np.all: reductions.all,
+    np.cumsum: reductions.cumsum,
+    np.cumprod: reductions.cumprod,
+    np.moveaxis: shapes.moveaxis,
+    np.swapaxes: shapes.swapaxes,
+    np.atleast_1d: shapes.atleast_1d,
+    np.atleast_2d: shapes.atleast_2d,
+    np.atleast_3d: shapes.atleast_3d,
+    np.hstack: shapes.hstack,
+    np.vstack: shapes.vstack,
+    np.dstack: shapes.dstack,
+    np.column_stack: shapes.column_stack,
+    np.append: shapes.append,
+    np.split: shapes.split,
+    np.array_split: shapes.array_split,
+    np.flip: shapes.flip,
+    np.fliplr: shapes.fliplr,
+    np.flipud: shapes.flipud,
+    np.rot90: shapes.rot90,
+    np.roll: shapes.roll,
+    np.repeat: shapes.repeat,
+    np.tile: shapes.tile,
+    np.pad: shapes.pad,
+    np.diff: shapes.diff,
+    np.diagonal: shapes.diagonal,
+    np.diag: shapes.diag,
+    np.tril: shapes.tril,
+    np.triu: shapes.triu,
+    np.outer: linalg.outer,
+    np.inner: linalg.inner,
+    np.vdot: linalg.vdot,
+    np.kron: linalg.kron,
+    np.trace: linalg.trace,
+    np.linalg.norm: linalg.norm,
 }
 
 _GNP_NAMES = frozenset(
     name for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation) for name in module.__all__
-)
-"""What `gradc.numpy` has (its `__all__` lists the same names)."""
+) | {"linalg"}
+"""What `gradc.numpy` has (its `__all__` lists the same names; `linalg` is
+its namespace for numpy.linalg's norm)."""
 
 
 def _install() -> None:

@@ -1,12 +1,12 @@
 """Creating arrays: zeros, ones, full, zeros_like, ones_like, full_like,
-asarray.
+asarray, array, eye, identity, arange, linspace, tri.
 
 Expects: shapes and dtypes as NumPy takes them.
 
 Guarantees: NumPy arrays (which become `array.constant`s where they meet
 traced arrays), except where a traced value goes in: `full` of a traced
 fill value broadcasts it, `asarray` of a traced array (or a list holding
-some: stacked) returns a traced array.
+some: stacked) returns a traced array, as does `array` of one.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from gradc.frontend.elementwise import astype
-from gradc.frontend.operands import _array_like
-from gradc.frontend.shapes import broadcast_to, shape
+from gradc.frontend.operands import _array_like, _strong
+from gradc.frontend.shapes import broadcast_to, reshape, shape
 from gradc.frontend.tracer import TracedArray
 
 def zeros(shape: Any, dtype: Any = float) -> np.ndarray:
@@ -62,6 +62,42 @@ def asarray(x: Any, dtype: Any = None) -> Any:
     return x if dtype is None else astype(x, dtype)
 
 
+def array(object: Any, dtype: Any = None, *, copy: bool = True, ndmin: int = 0) -> Any:  # noqa: A002
+    """NumPy's array of `object`: nested lists and tuples of traced arrays
+    and numbers are stacked (numbers as NumPy arrays, not weakly typed);
+    `ndmin` prepends size-1 dimensions."""
+    x = _array_like(object)
+    if not isinstance(x, TracedArray):
+        return np.array(x, dtype=dtype, copy=copy, ndmin=ndmin)
+    x = _strong(x) if dtype is None else astype(x, dtype)
+    if x.ndim < ndmin:
+        x = reshape(x, (1,) * (ndmin - x.ndim) + x.shape)
+    return x
+
+
+def eye(N: int, M: Any = None, k: int = 0, dtype: Any = float) -> np.ndarray:
+    return np.eye(N, M, k, dtype=dtype)
+
+
+def identity(n: int, dtype: Any = float) -> np.ndarray:
+    return np.identity(n, dtype=dtype)
+
+
+def arange(*args: Any, **kwargs: Any) -> np.ndarray:
+    """NumPy's arange (integer arguments give an int64 array, a constant)."""
+    return np.arange(*args, **kwargs)
+
+
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """NumPy's linspace of constant bounds."""
+    return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+
+
+def tri(N: int, M: Any = None, k: int = 0, dtype: Any = float) -> np.ndarray:
+    return np.tri(N, M, k, dtype=dtype)
+
+
 __all__ = [
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "asarray",
+    "array", "eye", "identity", "arange", "linspace", "tri",
 ]

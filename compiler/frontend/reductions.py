@@ -1,5 +1,5 @@
 """Reductions: sum, max, min (amax, amin), mean, and the composites
-softmax and logsumexp.
+var, std, average, prod, any, all, cumsum, cumprod, softmax and logsumexp.
 
 Expects: an array and NumPy's `axis` (None, an int or a tuple; negative
 counts from the end) and `keepdims`.
@@ -8,7 +8,10 @@ Guarantees: one `array.reduce_sum`/`array.reduce_max` per reduction over
 the sorted axes (min is -max(-x), mean is sum / count); max and min of a
 zero-size axis, a repeated axis or a bool array (NumPy's integer sum, any,
 all) is a `GradcError`. softmax and logsumexp subtract a max that no
-derivative flows through, so large inputs do not overflow.
+derivative flows through, so large inputs do not overflow. prod multiplies
+halves pairwise (log2(n) rounds of slices; exact with zeros and signs),
+cumsum/cumprod are Hillis-Steele scans (log2(n) shifted adds or
+products): docs/reductions.md.
 """
 
 from __future__ import annotations
@@ -21,11 +24,37 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceError, TraceTypeError
-from gradc.frontend.compositions import missing_message
-from gradc.frontend.elementwise import add, divide, exp, log, negative, stop_gradient, subtract
-from gradc.frontend.operands import _BOOL, _F64, _FLOATS, _array_like, _convert, _normalize_axes, _reshape, _strong
-from gradc.frontend.shapes import squeeze
-from gradc.frontend.tracer import TracedArray
+from gradc.frontend.elementwise import (
+    add,
+    astype,
+    divide,
+    exp,
+    greater,
+    log,
+    multiply,
+    negative,
+    not_equal,
+    sqrt,
+    stop_gradient,
+    subtract,
+    where,
+)
+from gradc.frontend.operands import (
+    _BOOL,
+    _F64,
+    _FLOATS,
+    _array_like,
+    _constant,
+    _convert,
+    _dtype_arg,
+    _lift,
+    _normalize_axes,
+    _normalize_axis,
+    _reshape,
+    _strong,
+)
+from gradc.frontend.shapes import _strong_operand, broadcast_to, concatenate, moveaxis, squeeze, transpose
+from gradc.frontend.tracer import TracedArray, _trace_of
 
 def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if d in axes else n for d, n in enumerate(shape))
@@ -43,14 +72,14 @@ def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int
 
 def _bool_reduction_error(name: str) -> TraceTypeError:
     """`sum` of a bool array counts (integers gradc lacks); `max` and `min`
-    of one are NumPy's any and all, which gradc.numpy lacks too."""
+    of one are NumPy's any and all."""
     if name == "sum":
         return TraceTypeError(
             "sum: of a bool array NumPy gives integers, which gradc does not have; "
             "convert first, e.g. x.astype(np.float32)"
         )
     same = "any" if name == "max" else "all"
-    return TraceTypeError(f"{name} of a bool array is NumPy's {same}, and {missing_message(same)}")
+    return TraceTypeError(f"{name} of a bool array is NumPy's {same}: call gnp.{same}")
 
 
 def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -124,6 +153,197 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return out if keepdims else squeeze(out, axis=axis)
 
 
+def _with_dtype(name: str, a: TracedArray, dtype: Any) -> TracedArray:
+    if dtype is None:
+        return a
+    return astype(a, _dtype_arg(name, dtype))
+
+
+def _float_input(name: str, a: TracedArray) -> TracedArray:
+    """`a`, or for a bool array the float64 NumPy computes var, std and
+    average of it in."""
+    return _convert(a, _F64) if a.dtype == _BOOL else a
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+    """Variance: sum(|a - mean|^2) / (count - ddof) over `axis`."""
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        return np.var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return _var("var", a, axis, dtype, ddof, keepdims)
+
+
+def _var(name: str, a: TracedArray, axis: Any, dtype: Any, ddof: Any, keepdims: bool) -> TracedArray:
+    axes = _normalize_axes(name, axis, a.shape)
+    a = _with_dtype(name, _float_input(name, a), dtype)
+    if isinstance(ddof, TracedArray):
+        raise TraceError(f"{name}: ddof must be a Python number, not a traced array")
+    count = math.prod(a.shape[d] for d in axes)
+    centered = subtract(a, mean(a, axis=axes, keepdims=True))
+    # NumPy divides by max(count - ddof, 0): 0/0 is NaN, as there.
+    return divide(sum(multiply(centered, centered), axis=axes, keepdims=keepdims), float(builtins.max(count - ddof, 0)))
+
+
+def std(a: Any, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
+    """Standard deviation, sqrt(var); its derivative where the variance is
+    0 is NaN, as in JAX (docs/derivative-conventions.md)."""
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        return np.std(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+    return sqrt(_var("std", a, axis, dtype, ddof, keepdims))
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, keepdims: bool = False) -> Any:
+    """Weighted mean sum(a * w) / sum(w) over `axis` (`weights` of a's shape,
+    or 1-D along one int `axis`); with `returned`, also sum(w) broadcast to
+    the result's shape. Constant weights summing to 0 are a `GradcError`."""
+    a, weights = _array_like(a), _array_like(weights)
+    trace = _trace_of("average", (a, weights))
+    if trace is None:
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+    a = _strong_operand("average", a)
+    a_dtype = a.dtype if a.dtype in _FLOATS else _F64
+    a = _lift(trace, a, a_dtype)
+    shape = a.shape
+    axes = _normalize_axes("average", axis, shape)
+    if weights is None:
+        avg = mean(a, axis=axes, keepdims=keepdims)
+        scale: Any = _constant(trace, math.prod(shape[d] for d in axes), avg.dtype, ())
+    else:
+        w = _strong_operand("average", weights)
+        if w.shape != shape:
+            if axis is None or len(w.shape) != 1 or len(axes) != 1:
+                raise TraceError(
+                    f"average: weights of shape {w.shape} differ from a's shape {shape}; "
+                    "they must then be 1-D along one axis given as axis="
+                )
+            if w.shape[0] != shape[axes[0]]:
+                raise TraceError(
+                    f"average: weights of length {w.shape[0]} differ from a's axis {axes[0]} of size {shape[axes[0]]}"
+                )
+        dtype = np.result_type(a_dtype, w.dtype)
+        if dtype not in _FLOATS:
+            raise TraceTypeError(f"average: NumPy computes it in {dtype.name}; gradc in float32 or float64 only")
+        if not isinstance(w, TracedArray):
+            w_full = np.broadcast_to(w.reshape(_axis_shape(w.shape, shape, axes)), shape)
+            if (np.sum(w_full, axis=axes) == 0).any():
+                raise TraceError("average: the weights sum to zero along the averaged axes")
+        w = broadcast_to(_reshape(_lift(trace, w, dtype), _axis_shape(w.shape, shape, axes)), shape)
+        a = _convert(a, dtype)
+        scale = sum(w, axis=axes, keepdims=keepdims)
+        avg = divide(sum(multiply(a, w), axis=axes, keepdims=keepdims), scale)
+    if not returned:
+        return avg
+    return avg, broadcast_to(scale, avg.shape)
+
+
+def _axis_shape(w_shape: tuple[int, ...], shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """1-D weights' shape along `axes[0]` of an array of `shape`."""
+    if w_shape == shape:
+        return shape
+    return tuple(w_shape[0] if d == axes[0] else 1 for d in range(len(shape)))
+
+
+def _last_axis(name: str, a: TracedArray, axes: tuple[int, ...]) -> TracedArray:
+    """`a` with `axes` moved to the end and merged into one."""
+    rest = [d for d in range(a.ndim) if d not in axes]
+    moved = transpose(a, (*rest, *axes))
+    return _reshape(moved, tuple(a.shape[d] for d in rest) + (math.prod(a.shape[d] for d in axes),))
+
+
+def _last(x: TracedArray, start: int, stop: int) -> TracedArray:
+    return x[..., start:stop]
+
+
+def prod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
+    """Product over `axis`: halves multiplied pairwise, log2(n) rounds (exact
+    with zeros and negative numbers; derivatives from multiply's rule)."""
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    axes = _normalize_axes("prod", axis, a.shape)
+    if a.dtype not in _FLOATS and dtype is None:
+        raise TraceTypeError(
+            "prod: of a bool array NumPy gives integers, which gradc does not have; "
+            "convert first, e.g. x.astype(np.float32)"
+        )
+    a = _with_dtype("prod", a, dtype)
+    out_shape = _keep(a.shape, axes) if keepdims else tuple(n for d, n in enumerate(a.shape) if d not in axes)
+    if not axes:
+        return _strong(a)
+    x = _last_axis("prod", a, axes)
+    n = x.shape[-1]
+    if n == 0:
+        return _constant(a.trace, 1.0, a.dtype, out_shape)
+    while n > 1:
+        h = n // 2
+        paired = multiply(_last(x, 0, h), _last(x, h, 2 * h))
+        x = concatenate([paired, _last(x, 2 * h, n)], axis=-1) if n % 2 else paired
+        n = x.shape[-1]
+    return _strong(_reshape(x, out_shape))
+
+
+def _truth(name: str, a: Any, axis: Any, keepdims: bool, want_all: bool) -> Any:
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        fn = np.all if want_all else np.any
+        return fn(a, axis=axis, keepdims=keepdims)
+    axes = _normalize_axes(name, axis, a.shape)
+    truth = a if a.dtype == _BOOL else not_equal(a, 0.0)
+    if want_all:
+        truth = ~truth
+    out_shape = _keep(a.shape, axes) if keepdims else tuple(n for d, n in enumerate(a.shape) if d not in axes)
+    if builtins.any(a.shape[d] == 0 for d in axes):
+        return _constant(a.trace, want_all, _BOOL, out_shape)
+    count = max(where(truth, np.float32(1), np.float32(0)), axis=axes, keepdims=keepdims)
+    found = greater(count, np.float32(0.5))
+    return ~found if want_all else found
+
+
+def any(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Whether any element along `axis` is true (nonzero); a bool array."""
+    return _truth("any", a, axis, keepdims, False)
+
+
+def all(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """Whether every element along `axis` is true (nonzero); a bool array."""
+    return _truth("all", a, axis, keepdims, True)
+
+
+def _scan(name: str, combine: Any, a: Any, axis: Any, dtype: Any) -> Any:
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        return getattr(np, name)(a, axis=axis, dtype=dtype)
+    if a.dtype not in _FLOATS and dtype is None:
+        raise TraceTypeError(
+            f"{name}: of a bool array NumPy gives integers, which gradc does not have; "
+            "convert first, e.g. x.astype(np.float32)"
+        )
+    a = _strong(_with_dtype(name, a, dtype))
+    if axis is None:
+        a, axis = _reshape(a, (a.size,)), 0
+    ax = _normalize_axis(name, axis, a.shape)
+    x = moveaxis(a, ax, -1)
+    n, shift = x.shape[-1], 1
+    # Hillis-Steele: after the round with shift d, x[i] combines the (up to)
+    # 2d elements ending at i; the first d elements are already complete.
+    while shift < n:
+        x = concatenate([_last(x, 0, shift), combine(_last(x, shift, n), _last(x, 0, n - shift))], axis=-1)
+        shift *= 2
+    return moveaxis(x, -1, ax)
+
+
+def cumsum(a: Any, axis: Any = None, dtype: Any = None) -> Any:
+    """Running sums along `axis` (None: of the flattened array)."""
+    return _scan("cumsum", add, a, axis, dtype)
+
+
+def cumprod(a: Any, axis: Any = None, dtype: Any = None) -> Any:
+    """Running products along `axis` (None: of the flattened array)."""
+    return _scan("cumprod", multiply, a, axis, dtype)
+
+
 __all__ = [
     "sum", "max", "min", "amax", "amin", "mean", "softmax", "logsumexp",
+    "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod",
 ]

@@ -111,6 +111,7 @@ CASES = [
     _unary(array.SinOp, -3.0, 3.0),
     _unary(array.CosOp, -3.0, 3.0),
     _unary(array.SqrtOp, 0.3, 3.0),
+    _unary(array.SinhOp, -3.0, 3.0),
     Case("abs", [(2, 3)], lambda b, x: b(array.AbsOp(x)), sample=lambda r: [_away_from_zero(r, (2, 3))]),
     _binary(array.AddOp),
     _binary(array.SubOp),
@@ -155,7 +156,7 @@ CASES = [
 
 RULE_OPS = {
     array.NegOp, array.ExpOp, array.LogOp, array.TanhOp, array.SinOp, array.CosOp,
-    array.SqrtOp, array.AbsOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
+    array.SqrtOp, array.AbsOp, array.SinhOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
     array.MaxOp, array.MinOp, array.PowOp, array.SelectOp, array.ConvertOp,
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,

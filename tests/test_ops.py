@@ -75,6 +75,7 @@ CASES = [
     Case("cos", array.CosOp, np.cos, [(17,)], -4.0, 4.0),
     Case("sqrt", array.SqrtOp, np.sqrt, [(5, 5)], 0.0, 4.0),
     Case("abs", array.AbsOp, np.abs, [(5, 5)]),
+    Case("sinh", array.SinhOp, np.sinh, [(3, 5)], -4.0, 4.0),
     Case("neg_rank0", array.NegOp, np.negative, [()]),
     Case("add", array.AddOp, np.add, [(3, 4), (3, 4)]),
     Case("sub", array.SubOp, np.subtract, [(3, 4), (3, 4)]),

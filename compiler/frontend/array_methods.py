@@ -221,6 +221,7 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.exp: elementwise.exp,
     np.log: elementwise.log,
     np.tanh: elementwise.tanh,
+    np.sinh: elementwise.sinh,
     np.sin: elementwise.sin,
     np.cos: elementwise.cos,
     np.sqrt: elementwise.sqrt,

@@ -103,6 +103,10 @@ def tanh(x: Any) -> Any:
     return _unary("tanh", np.tanh, array.TanhOp, x)
 
 
+def sinh(x: Any) -> Any:
+    return _unary("sinh", np.sinh, array.SinhOp, x)
+
+
 def sin(x: Any) -> Any:
     return _unary("sin", np.sin, array.SinOp, x)
 
@@ -300,7 +304,7 @@ def stop_gradient(x: Any) -> Any:
 
 
 __all__ = [
-    "exp", "log", "tanh", "sin", "cos", "sqrt", "abs", "absolute", "negative", "add",
+    "exp", "log", "tanh", "sinh", "sin", "cos", "sqrt", "abs", "absolute", "negative", "add",
     "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum", "less",
     "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "logical_and",
     "logical_or", "logical_not", "astype", "square", "relu", "sigmoid", "stop_gradient",

@@ -37,6 +37,7 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.CosOp: np.cos,
     array.SqrtOp: np.sqrt,
     array.AbsOp: np.abs,
+    array.SinhOp: np.sinh,
 }
 
 _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

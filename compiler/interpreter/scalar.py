@@ -55,6 +55,7 @@ _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
     math.CosOp: np.cos,
     math.SqrtOp: np.sqrt,
     math.AbsFOp: np.abs,
+    math.SinhOp: np.sinh,
     arith.ExtFOp: lambda x: x,
     arith.TruncFOp: lambda x: x,
     arith.UIToFPOp: lambda x: x,

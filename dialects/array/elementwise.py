@@ -135,6 +135,11 @@ class TanhOp(UnaryOp):
 
 
 @irdl_op_definition
+class SinhOp(UnaryOp):
+    name = "array.sinh"
+
+
+@irdl_op_definition
 class SinOp(UnaryOp):
     name = "array.sin"
 
@@ -339,5 +344,5 @@ class ConvertOp(IRDLOperation):
 
 
 
-UNARY_OPS = (NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp)
+UNARY_OPS = (NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp, SinhOp)
 BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)

@@ -245,6 +245,7 @@ _UNARY_SCALAR: dict[type[Operation], Callable[[SSAValue], Operation]] = {
     array.CosOp: math.CosOp,
     array.SqrtOp: math.SqrtOp,
     array.AbsOp: math.AbsFOp,
+    array.SinhOp: math.SinhOp,
 }
 
 _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {

@@ -41,6 +41,14 @@ def _tanh(e: Emitter, op: array.TanhOp, t: Value) -> Value:
     return e.mul(t, e.sub(e.ones_like(y), e.mul(y, y)))
 
 
+def _sinh(e: Emitter, op: array.SinhOp, t: Value) -> Value:
+    # cosh x = |sinh x| + exp(-|x|): no array.cosh, and unlike
+    # (exp(x) + exp(-x)) / 2 nothing overflows where sinh itself does not.
+    magnitude = e.emit(array.AbsOp(op.result))
+    decay = e.emit(array.ExpOp(e.neg(e.emit(array.AbsOp(op.input)))))
+    return e.mul(t, e.add(magnitude, decay))
+
+
 def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
     return e.div(t, e.mul(e.full_like(op.result, 2.0), op.result))
 
@@ -80,6 +88,7 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
     array.SinOp: (lambda e, op, t: e.mul(t, e.emit(array.CosOp(op.input))),),
     array.CosOp: (lambda e, op, t: e.neg(e.mul(t, e.emit(array.SinOp(op.input)))),),
     array.SqrtOp: (_sqrt,),
+    array.SinhOp: (_sinh,),
     array.AbsOp: (_abs,),
     array.AddOp: (lambda e, op, t: t, lambda e, op, t: t),
     array.SubOp: (lambda e, op, t: t, lambda e, op, t: e.neg(t)),

@@ -27,7 +27,8 @@ func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
   // CHECK-NEXT: %[[F:.*]] = array.cos %[[E]] : tensor<4xf32>
   // CHECK-NEXT: %[[G:.*]] = array.sqrt %[[F]] : tensor<4xf32>
   // CHECK-NEXT: %[[H:.*]] = array.abs %[[G]] : tensor<4xf32>
-  // CHECK-NEXT: func.return %[[H]] : tensor<4xf32>
+  // CHECK-NEXT: %[[I:.*]] = array.sinh %[[H]] : tensor<4xf32>
+  // CHECK-NEXT: func.return %[[I]] : tensor<4xf32>
   %a = array.neg %x : tensor<4xf32>
   %b = array.exp %a : tensor<4xf32>
   %c = array.log %b : tensor<4xf32>
@@ -36,7 +37,8 @@ func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
   %f = array.cos %e : tensor<4xf32>
   %g = array.sqrt %f : tensor<4xf32>
   %h = array.abs %g : tensor<4xf32>
-  func.return %h : tensor<4xf32>
+  %i = array.sinh %h : tensor<4xf32>
+  func.return %i : tensor<4xf32>
 }
 
 // CHECK-LABEL: func.func @binary

@@ -44,17 +44,17 @@ def raised(error: type, fn, *args, line: int):
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda x: np.log1p(x), ["numpy.log1p is not supported on traced arrays", "gradc.numpy has no log1p yet", "gnp.log(1 + x)", "less accurate"]),
+        (lambda x: np.std(x), ["numpy.std is not supported on traced arrays", "gradc.numpy has no std yet", "gnp.sqrt(gnp.mean("]),
         (lambda x: np.clip(x, 0, 1), ["numpy.clip", "gradc.numpy has no clip yet", "gnp.minimum(gnp.maximum(x, lo), hi)"]),
         (lambda x: np.linalg.norm(x), ["numpy.linalg.norm", "gradc.numpy has no norm yet", "gnp.sqrt(gnp.sum(x * x))"]),
         (lambda x: np.var(x, axis=0), ["numpy.var", "gnp.mean((x - gnp.mean(x, axis, keepdims=True)) ** 2, axis)"]),
         (lambda x: np.logaddexp(x, x), ["numpy.logaddexp", "gnp.logsumexp(gnp.stack([a, b]), axis=0)"]),
         (lambda x: np.hstack([x, x]), ["numpy.hstack", "gnp.concatenate(arrays, axis=1)"]),
-        (lambda x: np.tan(x), ["numpy.tan", "gnp.sin(x) / gnp.cos(x)"]),
+        (lambda x: np.hypot(x, x), ["numpy.hypot", "gnp.sqrt(a * a + b * b)", "overflows"]),
         (lambda x: np.cumsum(x), ["numpy.cumsum", "gradc.scan("]),
         (lambda x: np.diag(x), ["numpy.diag", "np.eye(n, dtype=bool)", "x[i, i] for i in range(n)"]),
     ],
-    ids=["log1p", "clip", "norm", "var", "logaddexp", "hstack", "tan", "cumsum", "diag"],
+    ids=["std", "clip", "norm", "var", "logaddexp", "hstack", "hypot", "cumsum", "diag"],
 )
 def test_missing_numpy_function_names_the_composition(call, words):
     message = raised(TraceTypeError, call, X, line=call.__code__.co_firstlineno)
@@ -70,17 +70,13 @@ ISSUE_NAMES = {  # the functions the issue found pointing to nothing
     "roll": lambda x: np.roll(x, 1),
     "diag": lambda x: np.diag(x),
     "logaddexp": lambda x: np.logaddexp(x, x),
-    "log1p": lambda x: np.log1p(x),
     "argmax": lambda x: np.argmax(x),
-    "floor": lambda x: np.floor(x),
     "einsum": lambda x: np.einsum("ij->ji", x),
     "hstack": lambda x: np.hstack([x, x]),
     "repeat": lambda x: np.repeat(x, 2),
     "clip": lambda x: np.clip(x, 0.0, 1.0),
     "var": lambda x: np.var(x),
     "cumsum": lambda x: np.cumsum(x),
-    "sign": lambda x: np.sign(x),
-    "tan": lambda x: np.tan(x),
     "sort": lambda x: np.sort(x),
     "prod": lambda x: np.prod(x),
     "diff": lambda x: np.diff(x),
@@ -88,7 +84,7 @@ ISSUE_NAMES = {  # the functions the issue found pointing to nothing
 }
 
 
-@pytest.mark.parametrize("name", [*ISSUE_NAMES, "erf"])
+@pytest.mark.parametrize("name", [*ISSUE_NAMES, "erfc"])
 def test_no_message_points_to_a_function_that_does_not_exist(name):
     """Through NumPy and as gnp.<name> alike: gradc.numpy has no <name> yet,
     then a composition or why there is none; never 'use the gradc.numpy
@@ -111,8 +107,8 @@ def test_missing_numpy_function_without_a_composition_says_so():
     message = raised(TraceTypeError, lambda x: np.argmax(x), X, line=here())
     assert "gradc.numpy has no argmax yet: it gives integers" in message
     assert "x == gnp.max(x, axis, keepdims=True)" in message
-    message = raised(TraceTypeError, lambda x: np.floor(x), X, line=here())
-    assert "gradc.numpy has no floor yet" in message and "rounds" in message
+    message = raised(TraceTypeError, lambda x: np.fmod(x, 2.0), X, line=here())
+    assert "gradc.numpy has no fmod yet" in message and "no composition" in message
 
 
 def test_numpy_ufunc_methods_and_keywords():
@@ -126,11 +122,11 @@ def test_numpy_ufunc_methods_and_keywords():
 
 def test_gnp_missing_name_is_a_located_attribute_error():
     with pytest.raises(TraceAttributeError) as info:
-        gnp.log1p  # noqa: B018
+        gnp.hypot  # noqa: B018
     line = here() - 1
     assert isinstance(info.value, AttributeError) and isinstance(info.value, GradcError)
     assert info.value.location == f"{__file__}:{line}"
-    assert "gnp.log1p: gradc.numpy has no log1p yet; write it as gnp.log(1 + x)" in str(info.value)
+    assert "gnp.hypot: gradc.numpy has no hypot yet; write it as gnp.sqrt(a * a + b * b)" in str(info.value)
     assert not hasattr(gnp, "clip") and hasattr(gnp, "sum")
     with pytest.raises(TraceAttributeError, match=r"gnp.smu: gradc.numpy has no attribute 'smu', nor does NumPy; did you mean gnp.sum\?"):
         gnp.smu  # noqa: B018
@@ -169,9 +165,9 @@ def test_max_and_min_of_bools_are_any_and_all():
 
 def test_rounding_builtins():
     message = raised(TraceTypeError, lambda x: round(x[0, 0]), X, line=here())
-    assert "round() of a traced array: gradc.numpy has no round yet" in message
+    assert "round() of a traced array: it gives a Python int" in message and "gnp.round(x)" in message
     message = raised(TraceTypeError, lambda x: math.floor(x[0, 0]), X, line=here())
-    assert "math.floor of a traced array: gradc.numpy has no floor yet" in message
+    assert "math.floor of a traced array: it gives a Python int" in message and "gnp.floor(x)" in message
 
 
 # ---------------------------------------------------------------------------

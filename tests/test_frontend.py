@@ -106,7 +106,9 @@ CASES = {
                    gnp.sign(a)),
         HALVES,
     ),
-    "round_decimals": (lambda a: (gnp.round(a, 2), gnp.round(a * 1000.0, decimals=-2), gnp.around(a, 1)), X),
+    "round_decimals": (
+        lambda a: (gnp.round(a, 2), gnp.round(a * 1000.0, decimals=-2), gnp.around(a, 1), a.round(1), a.round()), X
+    ),
     "numpy_rounding_and_math": (
         lambda a: (np.round(a, 1), np.around(a), np.fix(a), np.floor(a), np.ceil(a), np.trunc(a), np.rint(a),
                    np.sign(a), np.cosh(a), np.arctan(a), np.expm1(a), np.log1p(a * a), np.exp2(a)),

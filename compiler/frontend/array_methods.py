@@ -72,6 +72,9 @@ class _ArrayMethods:
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
 
+    def round(self, decimals: int = 0) -> TracedArray:
+        return elementwise.round(self, decimals)
+
     def dot(self, other: Any) -> TracedArray:
         return linalg.dot(self, other)
 

@@ -78,7 +78,7 @@ LIBM: dict[type[Operation], str] = {
     math.AsinhOp: "asinh", math.AcoshOp: "acosh", math.AtanhOp: "atanh",
     math.SqrtOp: "sqrt", math.CbrtOp: "cbrt", math.ErfOp: "erf", math.AbsFOp: "fabs",
     math.PowFOp: "pow", math.FloorOp: "floor", math.CeilOp: "ceil", math.TruncOp: "trunc",
-    math.RoundOp: "round", math.CopySignOp: "copysign", math.FmaOp: "fma",
+    math.RoundOp: "round", math.RoundEvenOp: "rint", math.CopySignOp: "copysign", math.FmaOp: "fma",
     arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin",
 }
 """Ops that are one C99 libm call (`expf` for f32, `exp` for f64)."""

@@ -103,6 +103,12 @@ def _away_from_zero(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
+def _off_integers(rng: np.random.Generator, shape) -> np.ndarray:
+    """Values at least 0.1 from every integer and half-integer (the
+    rounding ops are constant around them)."""
+    return rng.integers(-3, 3, shape) + rng.choice([0.25, 0.75], shape) + rng.uniform(-0.1, 0.1, shape)
+
+
 CASES = [
     _unary(array.NegOp),
     _unary(array.ExpOp),
@@ -111,6 +117,26 @@ CASES = [
     _unary(array.SinOp, -3.0, 3.0),
     _unary(array.CosOp, -3.0, 3.0),
     _unary(array.SqrtOp, 0.3, 3.0),
+    _unary(array.SinhOp, -3.0, 3.0),
+    _unary(array.CoshOp, -3.0, 3.0),
+    _unary(array.TanOp, -1.2, 1.2),
+    _unary(array.AsinOp, -0.9, 0.9),
+    _unary(array.AcosOp, -0.9, 0.9),
+    _unary(array.AtanOp, -3.0, 3.0),
+    _unary(array.AsinhOp, -3.0, 3.0),
+    Case("asinh_large", [(2, 3)], lambda b, x: b(array.AsinhOp(x)),
+         sample=lambda r: [_away_from_zero(r, (2, 3)) * 30.0]),
+    _unary(array.AcoshOp, 1.2, 4.0),
+    _unary(array.AtanhOp, -0.9, 0.9),
+    _unary(array.Log1pOp, -0.7, 3.0),
+    _unary(array.Expm1Op),
+    _unary(array.Log2Op, 0.3, 3.0),
+    _unary(array.Log10Op, 0.3, 3.0),
+    _unary(array.Exp2Op),
+    _unary(array.ErfOp),
+    *(Case(cls.name.split(".")[1], [(2, 3)], lambda b, x, cls=cls: b(array.MulOp(x, b(cls(x)))),
+           sample=lambda r: [_off_integers(r, (2, 3))])
+      for cls in (array.FloorOp, array.CeilOp, array.RoundEvenOp, array.TruncOp)),
     Case("abs", [(2, 3)], lambda b, x: b(array.AbsOp(x)), sample=lambda r: [_away_from_zero(r, (2, 3))]),
     _binary(array.AddOp),
     _binary(array.SubOp),
@@ -155,7 +181,10 @@ CASES = [
 
 RULE_OPS = {
     array.NegOp, array.ExpOp, array.LogOp, array.TanhOp, array.SinOp, array.CosOp,
-    array.SqrtOp, array.AbsOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
+    array.SqrtOp, array.AbsOp, array.SinhOp, array.CoshOp, array.TanOp, array.AsinOp,
+    array.AcosOp, array.AtanOp, array.AsinhOp, array.AcoshOp, array.AtanhOp, array.Log1pOp,
+    array.Expm1Op, array.Log2Op, array.Log10Op, array.Exp2Op, array.ErfOp, array.FloorOp,
+    array.CeilOp, array.RoundEvenOp, array.TruncOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
     array.MaxOp, array.MinOp, array.PowOp, array.SelectOp, array.ConvertOp,
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,

@@ -44,6 +44,8 @@ P = rng.uniform(0.5, 2.0, (3, 4)).astype(f32)
 B = rng.standard_normal((2, 3, 4)).astype(f32)
 W = rng.standard_normal((4, 5)).astype(f32)
 X64 = rng.standard_normal((3, 4))
+HALF = rng.uniform(-0.95, 0.95, (3, 4)).astype(f32)
+HALVES = np.array([[-2.5, -1.5, -0.5, -0.0], [0.0, 0.5, 1.5, 2.5], [-0.7, 0.3, np.nan, -np.inf]], f32)
 V64 = rng.standard_normal(4)
 
 
@@ -85,11 +87,33 @@ CASES = {
     "exp": (lambda a: gnp.exp(a), X),
     "log": (lambda a: gnp.log(a), P),
     "tanh": (lambda a: gnp.tanh(a), X),
+    "sinh": (lambda a: gnp.sinh(a), X),
     "sin": (lambda a: gnp.sin(a), X),
     "cos": (lambda a: gnp.cos(a), X64),
     "sqrt": (lambda a: gnp.sqrt(a), P),
     "abs": (lambda a: gnp.abs(a), X),
     "builtin_abs": (lambda a: abs(a), X),
+    "hyperbolic_trig": (lambda a: (gnp.cosh(a), gnp.tan(a), gnp.arctan(a), gnp.arcsinh(a), gnp.atan(a), gnp.asinh(a)), X),
+    "inverse_trig": (
+        lambda a: (gnp.arcsin(a), gnp.arccos(a), gnp.arctanh(a), gnp.arccosh(a + 1.5), gnp.asin(a), gnp.acos(a),
+                   gnp.atanh(a), gnp.acosh(a + 2.0)),
+        HALF,
+    ),
+    "exp_log_family": (lambda a: (gnp.log1p(a), gnp.expm1(a), gnp.log2(a), gnp.log10(a), gnp.exp2(a), gnp.erf(a)), P),
+    "exp_log_family_f64": (lambda a: (gnp.log1p(a * a), gnp.expm1(a), gnp.exp2(a), gnp.erf(a)), X64),
+    "rounding": (
+        lambda a: (gnp.floor(a), gnp.ceil(a), gnp.trunc(a), gnp.fix(a), gnp.rint(a), gnp.round(a), gnp.around(a),
+                   gnp.sign(a)),
+        HALVES,
+    ),
+    "round_decimals": (
+        lambda a: (gnp.round(a, 2), gnp.round(a * 1000.0, decimals=-2), gnp.around(a, 1), a.round(1), a.round()), X
+    ),
+    "numpy_rounding_and_math": (
+        lambda a: (np.round(a, 1), np.around(a), np.fix(a), np.floor(a), np.ceil(a), np.trunc(a), np.rint(a),
+                   np.sign(a), np.cosh(a), np.arctan(a), np.expm1(a), np.log1p(a * a), np.exp2(a)),
+        X64,
+    ),
     "neg": (lambda a: -a, X),
     "pos": (lambda a: +a, X),
     # elementwise binary, with broadcasting
@@ -224,9 +248,11 @@ def test_traced_function_matches_numpy(name):
 
 def test_every_public_numpy_name_is_exercised():
     """gnp names used in the cases above cover the promised function list."""
-    promised = """exp log tanh sin cos sqrt abs maximum minimum where sum mean max min
+    promised = """exp log tanh sinh sin cos sqrt abs maximum minimum where sum mean max min
     matmul dot transpose reshape broadcast_to concatenate zeros ones full zeros_like
-    ones_like softmax logsumexp sigmoid relu square""".split()
+    ones_like softmax logsumexp sigmoid relu square cosh tan arcsin arccos arctan arcsinh
+    arccosh arctanh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2 erf floor ceil
+    trunc fix rint round around sign""".split()
     for name in promised:
         assert callable(getattr(gnp, name)), name
 
@@ -491,7 +517,8 @@ def test_error_location_is_the_users_call_inside_a_composite():
         (lambda a: a if a > 0 else -a, TraceTypeError, r"truth test .* gnp.where"),
         (lambda a: float(a), TraceTypeError, r"float\(\) of a traced array .*cannot become a Python or NumPy value"),
         (lambda a: np.asarray(a), TraceTypeError, r"conversion to a NumPy array"),
-        (lambda a: np.floor(a), TraceTypeError, r"numpy.floor is not supported"),
+        (lambda a: np.fmod(a, 2.0), TraceTypeError, r"numpy.fmod is not supported"),
+        (lambda a: gnp.round(a, 1.5), TraceTypeError, r"round: decimals must be an int"),
         (lambda a: np.sort(a), TraceTypeError, r"numpy.sort is not supported"),
         (lambda a: gnp.exp(a > 0), TraceTypeError, r"exp: NumPy computes this in float16"),
         (lambda a: (a > 0) * 1, TraceTypeError, r"operator \*: NumPy computes this in int64"),

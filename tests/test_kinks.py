@@ -383,3 +383,77 @@ def test_pow_with_a_traced_exponent(dtype: type) -> None:
     gx, gy = gradc.grad(lambda x, y: gnp.sum(x ** y), argnums=(0, 1))(x, y)
     assert_same(gx, [0.0, 0.0, INF, 0.0, -4.0, -INF], dtype, "d x^y / dx")
     assert_same(gy, [0.0, 0.0, 0.0, np.log(2.0), NAN, NAN], dtype, "d x^y / dy")
+
+
+# ---------------------------------------------------------------------------
+# Rounding and sign: derivative 0 everywhere; domain edges of the new ops
+# ---------------------------------------------------------------------------
+
+ZERO_DERIVATIVE = [
+    ("floor", gnp.floor), ("ceil", gnp.ceil), ("trunc", gnp.trunc), ("fix", gnp.fix),
+    ("rint", gnp.rint), ("round", gnp.round), ("around(x, 1)", lambda x: gnp.around(x, 1)),
+    ("round(x, -1)", lambda x: np.round(x, -1)), ("sign", gnp.sign), ("np.floor", np.floor),
+]
+ROUNDING_X = (-2.5, -1.0, -0.5, -0.0, 0.0, 0.3, 0.5, 1.5, 2.0, INF, -INF, NAN)
+
+EDGES = [
+    # (f, points, f'(points) as JAX's jvp rules give them: the formula, also
+    # outside the domain where it is finite (atanh'(2) = -1/3); gradc's
+    # arcsinh'/arccosh' stay exact for large x where JAX's rsqrt(x^2 + 1)
+    # underflows to 0)
+    (gnp.arcsin, (-1.0, 1.0, 1.5, 0.0), (INF, INF, NAN, 1.0)),
+    (gnp.arccos, (-1.0, 1.0, -1.5, 0.0), (-INF, -INF, NAN, -1.0)),
+    (gnp.arctanh, (-1.0, 1.0, 2.0, 0.0), (INF, INF, -1 / 3, 1.0)),
+    (gnp.arccosh, (1.0, 0.5, 1e30), (INF, NAN, 1e-30)),
+    (gnp.arcsinh, (0.0, 1e30, -1e30), (1.0, 1e-30, 1e-30)),
+    (gnp.log1p, (-1.0, -2.0, 0.0), (INF, -1.0, 1.0)),
+    (gnp.log2, (0.0, -1.0, 1.0), (INF, -1 / np.log(2), 1 / np.log(2))),
+    (gnp.log10, (0.0, 1.0), (INF, 1 / np.log(10))),
+    (gnp.expm1, (-INF, -50.0, 0.0), (0.0, np.exp(-50.0), 1.0)),
+    (gnp.erf, (0.0, INF, 30.0), (2 / np.sqrt(np.pi), 0.0, 0.0)),
+    (gnp.cosh, (0.0, 1.0), (0.0, np.sinh(1.0))),
+    (gnp.arctan, (0.0, INF, 1e30), (1.0, 0.0, 1e-60)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rounding_and_sign_have_derivative_zero(dtype: type) -> None:
+    """jnp.floor, ceil, trunc, fix, rint, round and sign have derivative 0
+    at every point, integers, halves, zeros, infinities and NaN included,
+    in forward and reverse mode and at second order; the values are
+    NumPy's (signed zeros too). One build per dtype."""
+
+    def all_derivatives(x):
+        out = []
+        for _, f in ZERO_DERIVATIVE:
+            _, tangent = gradc.jvp(f, (x,), (gnp.ones_like(x),))
+            gradient = gradc.grad(lambda y, f=f: gnp.sum(f(y) * y))
+            second = gradc.grad(lambda y, gradient=gradient: gnp.sum(gradient(y)))(x)
+            out.append((f(x), tangent, gradient(x), second))
+        return out
+
+    x = np.array(ROUNDING_X, dtype=dtype)
+    for (name, f), (value, tangent, gradient, second) in zip(ZERO_DERIVATIVE, gradc.jit(all_derivatives)(x)):
+        expected = f(x)
+        assert value.dtype == dtype, name
+        np.testing.assert_array_equal(value, expected, err_msg=name)
+        np.testing.assert_array_equal(np.signbit(value), np.signbit(expected), err_msg=name)
+        assert_same(tangent, np.zeros(len(x)), dtype, f"jvp of {name}")
+        # d/dy sum(f(y) y) = f(y) (+ 0 * y); d/dy sum(f(y)) = 0.
+        assert_same(gradient, expected, dtype, f"grad of {name}(x) x")
+        assert_same(second, np.zeros(len(x)), dtype, f"second derivative of {name}(x) x")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_derivatives_at_domain_edges(dtype: type) -> None:
+    """Poles give inf, outside the domain NaN, large arguments finite and
+    accurate (nothing squared overflows), as JAX's rules. One build per dtype."""
+    xs = [np.array(points, dtype=dtype) for _, points, _ in EDGES]
+
+    def gradients(*xs):
+        return [gradc.grad(lambda y, f=f: gnp.sum(f(y)))(x) for (f, _, _), x in zip(EDGES, xs)]
+
+    with np.errstate(all="ignore"):
+        got = gradc.jit(gradients)(*xs)
+    for (f, points, expected), g in zip(EDGES, got):
+        assert_same(g, np.array(expected, dtype=dtype), dtype, f"{f.__name__}' at {points}")

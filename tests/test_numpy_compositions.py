@@ -19,16 +19,7 @@ SPECIAL = np.array([-2.0, -0.0, 0.0, 3.0, np.inf, -np.inf, np.nan])
 
 # name -> one (traced arguments, constants, NumPy's result) per expression
 EXAMPLES = {
-    "log1p": [({"x": np.array([1e-3, 0.5, 2.0, -0.5])}, {}, lambda x: np.log1p(x))],
-    "expm1": [({"x": np.array([1e-3, 0.5, -2.0])}, {}, lambda x: np.expm1(x))],
-    "log2": [({"x": np.abs(V) + 0.1}, {}, lambda x: np.log2(x))],
-    "log10": [({"x": np.abs(V) + 0.1}, {}, lambda x: np.log10(x))],
-    "exp2": [({"x": V}, {}, lambda x: np.exp2(x))],
-    "tan": [({"x": np.array([-1.2, 0.0, 0.3, 1.5])}, {}, lambda x: np.tan(x))],
-    "sinh": [({"x": V + 2.0}, {}, lambda x: np.sinh(x))],
-    "cosh": [({"x": V}, {}, lambda x: np.cosh(x))],
     "reciprocal": [({"x": V}, {}, lambda x: np.reciprocal(x))],
-    "sign": [({"x": SPECIAL}, {}, lambda x: np.sign(x))],
     "clip": [({"x": X}, {"lo": -0.5, "hi": 0.5}, lambda x: np.clip(x, -0.5, 0.5))],
     "hypot": [({"a": A, "b": B}, {}, lambda a, b: np.hypot(a, b))],
     "logaddexp": [({"a": A * 800, "b": B}, {}, lambda a, b: np.logaddexp(a, b))],

@@ -31,6 +31,7 @@ from gradc.dialects import array
 from gradc.interpreter import run_function
 from gradc.passes.lower_array_to_loops import LowerArrayToLoops
 from gradc.pipeline import compile_module
+from gradc.support import special
 
 ELEMENT = {np.float32: Float32Type(), np.float64: Float64Type(), np.bool_: IntegerType(1)}
 RTOL = {np.float32: 1e-6, np.float64: 1e-12}
@@ -75,6 +76,7 @@ CASES = [
     Case("cos", array.CosOp, np.cos, [(17,)], -4.0, 4.0),
     Case("sqrt", array.SqrtOp, np.sqrt, [(5, 5)], 0.0, 4.0),
     Case("abs", array.AbsOp, np.abs, [(5, 5)]),
+    Case("sinh", array.SinhOp, np.sinh, [(3, 5)], -4.0, 4.0),
     Case("neg_rank0", array.NegOp, np.negative, [()]),
     Case("add", array.AddOp, np.add, [(3, 4), (3, 4)]),
     Case("sub", array.SubOp, np.subtract, [(3, 4), (3, 4)]),
@@ -290,6 +292,73 @@ def test_op(case: Case, dtype):
     expected = exact if exact.dtype == np.bool_ else exact.astype(dtype)
     magnitude = None if case.magnitude is None else case.magnitude(*wide)
     check_all_levels(module, inputs, expected, magnitude)
+
+
+INF, NAN = np.inf, np.nan
+_EDGES = (0.0, -0.0, INF, -INF, NAN)
+UNARY_MATH = [
+    # (op, NumPy reference, random range, edge values: domain boundaries, poles, outside)
+    (array.CoshOp, np.cosh, (-4.0, 4.0), (710.0, -710.0, 89.0, 712.0)),
+    (array.TanOp, np.tan, (-1.5, 1.5), (1.0, -1.0)),
+    (array.AsinOp, np.arcsin, (-1.0, 1.0), (1.0, -1.0, 1.5, -1.5)),
+    (array.AcosOp, np.arccos, (-1.0, 1.0), (1.0, -1.0, 1.5, -1.5)),
+    (array.AtanOp, np.arctan, (-5.0, 5.0), (1e30, -1e30)),
+    (array.AsinhOp, np.arcsinh, (-5.0, 5.0), (1e30, -1e-30)),
+    (array.AcoshOp, np.arccosh, (1.0, 5.0), (1.0, 0.5, -1.0, 1e30)),
+    (array.AtanhOp, np.arctanh, (-1.0, 1.0), (1.0, -1.0, 1.5, 1e-30)),
+    (array.Log1pOp, np.log1p, (-0.9, 3.0), (-1.0, -1.5, 1e-30, -1e-10)),
+    (array.Expm1Op, np.expm1, (-3.0, 3.0), (1e-30, -1e-10, -50.0, 800.0)),
+    (array.Log2Op, np.log2, (0.1, 5.0), (1.0, 8.0, -1.0)),
+    (array.Log10Op, np.log10, (0.1, 5.0), (1.0, 1000.0, -1.0)),
+    (array.Exp2Op, np.exp2, (-3.0, 3.0), (10.0, -1100.0, 1100.0)),
+    (array.ErfOp, special.erf, (-3.0, 3.0), (6.0, -6.0, 1e-30)),
+    (array.FloorOp, np.floor, (-4.0, 4.0), (-0.5, 0.5, 2.5, -2.0, 1e30)),
+    (array.CeilOp, np.ceil, (-4.0, 4.0), (-0.5, 0.5, 2.5, -2.0, 1e30)),
+    (array.RoundEvenOp, np.rint, (-4.0, 4.0), (-0.5, 0.5, 1.5, 2.5, -2.5, 0.49999997, 1e30)),
+    (array.TruncOp, np.trunc, (-4.0, 4.0), (-0.5, 0.5, 2.5, -2.7, 1e30)),
+]
+
+
+def _unary_math_inputs(dtype) -> list[np.ndarray]:
+    rng = np.random.default_rng(14)
+    inputs = []
+    for _, _, (low, high), edges in UNARY_MATH:
+        x = np.concatenate([rng.uniform(low, high, 9), _EDGES, edges])
+        with np.errstate(over="ignore"):
+            inputs.append(x.astype(dtype))
+    return inputs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_unary_math_ops_with_domain_edges(dtype):
+    """Each of these ops on random values and on 0, -0, +-inf, NaN, domain
+    boundaries, poles and values outside the domain: NumPy's values (NaN,
+    inf, signed zeros included) at the array level, the loops level and in
+    C, in one function per dtype."""
+    inputs = _unary_math_inputs(dtype)
+    types = [TensorType(ELEMENT[dtype], list(x.shape)) for x in inputs]
+    block = Block(arg_types=types)
+    ops = [cls(arg) for (cls, *_), arg in zip(UNARY_MATH, block.args)]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", (types, [op.results[0].type for op in ops]), Region(block))])
+    module.verify()
+    with np.errstate(all="ignore"):
+        expected = [np.asarray(ref(x.astype(np.float64))).astype(dtype) for (_, ref, *_), x in zip(UNARY_MATH, inputs)]
+    loops_module = module.clone()
+    LowerArrayToLoops().apply(Context(), loops_module)
+    with np.errstate(all="ignore"):
+        levels = {
+            "array interpreter": run_function(module, "f", *inputs),
+            "loops interpreter": run_function(loops_module, "f", *inputs),
+            "compiled C": compile_module(module.clone(), "f")(*inputs),
+        }
+    for level, results in levels.items():
+        for (cls, *_), x, got, want in zip(UNARY_MATH, inputs, results, expected):
+            what = f"{cls.name} at {level} on {x}"
+            assert got.dtype == dtype, what
+            np.testing.assert_allclose(got, want, rtol=2 * RTOL[dtype], atol=0, err_msg=what)
+            zeros = want == 0
+            np.testing.assert_array_equal(np.signbit(got[zeros]), np.signbit(want[zeros]), err_msg=what)
 
 
 @pytest.mark.parametrize("src,dst", CONVERT_CASES, ids=lambda t: np.dtype(t).name)

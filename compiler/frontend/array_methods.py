@@ -72,6 +72,9 @@ class _ArrayMethods:
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
 
+    def round(self, decimals: int = 0) -> TracedArray:
+        return elementwise.round(self, decimals)
+
     def dot(self, other: Any) -> TracedArray:
         return linalg.dot(self, other)
 
@@ -251,6 +254,25 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.exp: elementwise.exp,
     np.log: elementwise.log,
     np.tanh: elementwise.tanh,
+    np.sinh: elementwise.sinh,
+    np.cosh: elementwise.cosh,
+    np.tan: elementwise.tan,
+    np.arcsin: elementwise.arcsin,
+    np.arccos: elementwise.arccos,
+    np.arctan: elementwise.arctan,
+    np.arcsinh: elementwise.arcsinh,
+    np.arccosh: elementwise.arccosh,
+    np.arctanh: elementwise.arctanh,
+    np.log1p: elementwise.log1p,
+    np.expm1: elementwise.expm1,
+    np.log2: elementwise.log2,
+    np.log10: elementwise.log10,
+    np.exp2: elementwise.exp2,
+    np.floor: elementwise.floor,
+    np.ceil: elementwise.ceil,
+    np.trunc: elementwise.trunc,
+    np.rint: elementwise.rint,
+    np.sign: elementwise.sign,
     np.sin: elementwise.sin,
     np.cos: elementwise.cos,
     np.sqrt: elementwise.sqrt,
@@ -342,6 +364,9 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.kron: linalg.kron,
     np.trace: linalg.trace,
     np.linalg.norm: linalg.norm,
+    np.round: elementwise.round,
+    np.around: elementwise.around,
+    np.fix: elementwise.fix,
 }
 
 _GNP_NAMES = frozenset(

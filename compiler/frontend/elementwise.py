@@ -42,12 +42,18 @@ from gradc.frontend.operands import (
     broadcast_shapes,
 )
 from gradc.frontend.tracer import Trace, TracedArray, _is_traced, _trace_of
+from gradc.support import special
 from gradc.support.dense import element_type
 
-def _unary(name: str, ufunc: np.ufunc, op: type[array.UnaryOp], x: Any, operator_form: bool = False) -> Any:
+def _unary(
+    name: str, ufunc: np.ufunc, op: type[array.UnaryOp], x: Any, operator_form: bool = False,
+    untraced: Any = None,
+) -> Any:
+    """`op` of `x` in the dtypes NumPy resolves for `ufunc`; without a
+    traced `x`, `ufunc(x)` (or `untraced(x)`)."""
     x = _array_like(x)
     if not isinstance(x, TracedArray):
-        return ufunc(x)
+        return (untraced or ufunc)(x)
     in_dtype, out_dtype = _resolve(name, ufunc, (x,))
     _require_float(name, out_dtype, (x,))
     return x.trace.emit(op(_convert(x, in_dtype).value), operator_form and x.weak)
@@ -101,6 +107,123 @@ def log(x: Any) -> Any:
 
 def tanh(x: Any) -> Any:
     return _unary("tanh", np.tanh, array.TanhOp, x)
+
+
+def sinh(x: Any) -> Any:
+    return _unary("sinh", np.sinh, array.SinhOp, x)
+
+
+def cosh(x: Any) -> Any:
+    return _unary("cosh", np.cosh, array.CoshOp, x)
+
+
+def tan(x: Any) -> Any:
+    return _unary("tan", np.tan, array.TanOp, x)
+
+
+def arcsin(x: Any) -> Any:
+    return _unary("arcsin", np.arcsin, array.AsinOp, x)
+
+
+def arccos(x: Any) -> Any:
+    return _unary("arccos", np.arccos, array.AcosOp, x)
+
+
+def arctan(x: Any) -> Any:
+    return _unary("arctan", np.arctan, array.AtanOp, x)
+
+
+def arcsinh(x: Any) -> Any:
+    return _unary("arcsinh", np.arcsinh, array.AsinhOp, x)
+
+
+def arccosh(x: Any) -> Any:
+    return _unary("arccosh", np.arccosh, array.AcoshOp, x)
+
+
+def arctanh(x: Any) -> Any:
+    return _unary("arctanh", np.arctanh, array.AtanhOp, x)
+
+
+asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
+
+
+def log1p(x: Any) -> Any:
+    return _unary("log1p", np.log1p, array.Log1pOp, x)
+
+
+def expm1(x: Any) -> Any:
+    return _unary("expm1", np.expm1, array.Expm1Op, x)
+
+
+def log2(x: Any) -> Any:
+    return _unary("log2", np.log2, array.Log2Op, x)
+
+
+def log10(x: Any) -> Any:
+    return _unary("log10", np.log10, array.Log10Op, x)
+
+
+def exp2(x: Any) -> Any:
+    return _unary("exp2", np.exp2, array.Exp2Op, x)
+
+
+def erf(x: Any) -> Any:
+    """The error function (jax.scipy.special.erf; NumPy has none), in
+    NumPy's float dtype for a unary ufunc."""
+    return _unary("erf", np.sin, array.ErfOp, x, untraced=special.erf)
+
+
+def floor(x: Any) -> Any:
+    return _unary("floor", np.floor, array.FloorOp, x)
+
+
+def ceil(x: Any) -> Any:
+    return _unary("ceil", np.ceil, array.CeilOp, x)
+
+
+def trunc(x: Any) -> Any:
+    return _unary("trunc", np.trunc, array.TruncOp, x)
+
+
+def fix(x: Any) -> Any:
+    """Rounds toward zero (trunc, as numpy.fix for floats)."""
+    return _unary("fix", np.trunc, array.TruncOp, x, untraced=np.fix)
+
+
+def rint(x: Any) -> Any:
+    """Rounds to the nearest integer, halves to even (NumPy's rint)."""
+    return _unary("rint", np.rint, array.RoundEvenOp, x)
+
+
+def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
+    """numpy.round: halves to even, `decimals` digits after the point
+    (negative: before it), computed as NumPy does (x * 10**decimals rounded,
+    then divided back, or the reverse for decimals < 0); derivative 0."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.round(x, decimals)
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
+        raise TraceTypeError(f"round: decimals must be an int, got {decimals!r}")
+    if decimals == 0:
+        return rint(x)
+    factor = float(10 ** (decimals if decimals > 0 else -decimals))
+    if decimals > 0:
+        return divide(rint(multiply(x, factor)), factor)
+    return multiply(rint(divide(x, factor)), factor)
+
+
+around = round
+
+
+def sign(x: Any) -> Any:
+    """-1, 0 or 1 by the sign of x (0.0 for -0.0, NaN for NaN, as NumPy);
+    derivative 0 everywhere (JAX's)."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.sign(x)
+    frozen = stop_gradient(x)
+    return where(x > 0, 1.0, where(x < 0, -1.0, where(x == x, 0.0, frozen)))
 
 
 def sin(x: Any) -> Any:
@@ -300,8 +423,11 @@ def stop_gradient(x: Any) -> Any:
 
 
 __all__ = [
-    "exp", "log", "tanh", "sin", "cos", "sqrt", "abs", "absolute", "negative", "add",
+    "exp", "log", "tanh", "sinh", "sin", "cos", "sqrt", "abs", "absolute", "negative", "add",
     "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum", "less",
     "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "logical_and",
     "logical_or", "logical_not", "astype", "square", "relu", "sigmoid", "stop_gradient",
+    "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "asin", "acos",
+    "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "erf", "floor",
+    "ceil", "trunc", "fix", "rint", "round", "around", "sign",
 ]

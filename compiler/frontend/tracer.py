@@ -147,6 +147,12 @@ def current_trace() -> Trace | None:
     return stack[-1] if stack else None
 
 
+_PYTHON_ROUNDING = (
+    "{what} of a traced array: it gives a Python int, and a traced array has no value while "
+    "its function is traced; gnp.{name}(x) rounds elementwise to a float array"
+)
+
+
 class TracedArray:
     """An array inside a function being traced: an SSA value of tensor type.
 
@@ -247,16 +253,16 @@ class TracedArray:
     # -- Python's rounding, and ndarray methods gnp lacks ---------------------
 
     def __round__(self, ndigits: Any = None) -> Any:
-        raise TraceTypeError(f"round() of a traced array: {missing_message('round')}")
+        raise TraceTypeError(_PYTHON_ROUNDING.format(what="round()", name="round"))
 
     def __floor__(self) -> Any:
-        raise TraceTypeError(f"math.floor of a traced array: {missing_message('floor')}")
+        raise TraceTypeError(_PYTHON_ROUNDING.format(what="math.floor", name="floor"))
 
     def __ceil__(self) -> Any:
-        raise TraceTypeError(f"math.ceil of a traced array: {missing_message('ceil')}")
+        raise TraceTypeError(_PYTHON_ROUNDING.format(what="math.ceil", name="ceil"))
 
     def __trunc__(self) -> Any:
-        raise TraceTypeError(f"math.trunc of a traced array: {missing_message('trunc')}")
+        raise TraceTypeError(_PYTHON_ROUNDING.format(what="math.trunc", name="trunc"))
 
     def __getattr__(self, name: str) -> Any:
         # Only names that are not there: NumPy's methods say what to

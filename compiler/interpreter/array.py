@@ -27,6 +27,7 @@ from xdsl.interpreter import (
 
 from gradc.dialects import array
 from gradc.support.dense import dense_to_numpy, numpy_dtype
+from gradc.support.special import erf
 
 _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.NegOp: np.negative,
@@ -37,6 +38,25 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.CosOp: np.cos,
     array.SqrtOp: np.sqrt,
     array.AbsOp: np.abs,
+    array.SinhOp: np.sinh,
+    array.CoshOp: np.cosh,
+    array.TanOp: np.tan,
+    array.AsinOp: np.arcsin,
+    array.AcosOp: np.arccos,
+    array.AtanOp: np.arctan,
+    array.AsinhOp: np.arcsinh,
+    array.AcoshOp: np.arccosh,
+    array.AtanhOp: np.arctanh,
+    array.Log1pOp: np.log1p,
+    array.Expm1Op: np.expm1,
+    array.Log2Op: np.log2,
+    array.Log10Op: np.log10,
+    array.Exp2Op: np.exp2,
+    array.ErfOp: erf,
+    array.FloorOp: np.floor,
+    array.CeilOp: np.ceil,
+    array.RoundEvenOp: np.rint,
+    array.TruncOp: np.trunc,
 }
 
 _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {

@@ -25,6 +25,7 @@ from xdsl.interpreter import (
 from xdsl.ir import Attribute
 
 from gradc.support.dense import numpy_dtype
+from gradc.support.special import erf
 
 
 def _scalar(typ: Attribute, value: Any) -> Any:
@@ -55,6 +56,25 @@ _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
     math.CosOp: np.cos,
     math.SqrtOp: np.sqrt,
     math.AbsFOp: np.abs,
+    math.SinhOp: np.sinh,
+    math.CoshOp: np.cosh,
+    math.TanOp: np.tan,
+    math.AsinOp: np.arcsin,
+    math.AcosOp: np.arccos,
+    math.AtanOp: np.arctan,
+    math.AsinhOp: np.arcsinh,
+    math.AcoshOp: np.arccosh,
+    math.AtanhOp: np.arctanh,
+    math.Log1pOp: np.log1p,
+    math.ExpM1Op: np.expm1,
+    math.Log2Op: np.log2,
+    math.Log10Op: np.log10,
+    math.Exp2Op: np.exp2,
+    math.ErfOp: erf,
+    math.FloorOp: np.floor,
+    math.CeilOp: np.ceil,
+    math.RoundEvenOp: np.rint,
+    math.TruncOp: np.trunc,
     arith.ExtFOp: lambda x: x,
     arith.TruncFOp: lambda x: x,
     arith.UIToFPOp: lambda x: x,

@@ -135,6 +135,106 @@ class TanhOp(UnaryOp):
 
 
 @irdl_op_definition
+class SinhOp(UnaryOp):
+    name = "array.sinh"
+
+
+@irdl_op_definition
+class CoshOp(UnaryOp):
+    name = "array.cosh"
+
+
+@irdl_op_definition
+class TanOp(UnaryOp):
+    name = "array.tan"
+
+
+@irdl_op_definition
+class AsinOp(UnaryOp):
+    name = "array.asin"
+
+
+@irdl_op_definition
+class AcosOp(UnaryOp):
+    name = "array.acos"
+
+
+@irdl_op_definition
+class AtanOp(UnaryOp):
+    name = "array.atan"
+
+
+@irdl_op_definition
+class AsinhOp(UnaryOp):
+    name = "array.asinh"
+
+
+@irdl_op_definition
+class AcoshOp(UnaryOp):
+    name = "array.acosh"
+
+
+@irdl_op_definition
+class AtanhOp(UnaryOp):
+    name = "array.atanh"
+
+
+@irdl_op_definition
+class Log1pOp(UnaryOp):
+    name = "array.log1p"
+
+
+@irdl_op_definition
+class Expm1Op(UnaryOp):
+    name = "array.expm1"
+
+
+@irdl_op_definition
+class Log2Op(UnaryOp):
+    name = "array.log2"
+
+
+@irdl_op_definition
+class Log10Op(UnaryOp):
+    name = "array.log10"
+
+
+@irdl_op_definition
+class Exp2Op(UnaryOp):
+    name = "array.exp2"
+
+
+@irdl_op_definition
+class ErfOp(UnaryOp):
+    name = "array.erf"
+
+
+class RoundingOp(UnaryOp, abc.ABC):
+    """A float rounded to an integral float (`roundeven`: half to even, as
+    NumPy's rint and round); piecewise constant, so its derivative is 0."""
+
+
+@irdl_op_definition
+class FloorOp(RoundingOp):
+    name = "array.floor"
+
+
+@irdl_op_definition
+class CeilOp(RoundingOp):
+    name = "array.ceil"
+
+
+@irdl_op_definition
+class RoundEvenOp(RoundingOp):
+    name = "array.roundeven"
+
+
+@irdl_op_definition
+class TruncOp(RoundingOp):
+    name = "array.trunc"
+
+
+@irdl_op_definition
 class SinOp(UnaryOp):
     name = "array.sin"
 
@@ -339,5 +439,10 @@ class ConvertOp(IRDLOperation):
 
 
 
-UNARY_OPS = (NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp)
+UNARY_OPS = (
+    NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp, SinhOp,
+    CoshOp, TanOp, AsinOp, AcosOp, AtanOp, AsinhOp, AcoshOp,
+    AtanhOp, Log1pOp, Expm1Op, Log2Op, Log10Op, Exp2Op, ErfOp,
+    FloorOp, CeilOp, RoundEvenOp, TruncOp,
+)
 BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)

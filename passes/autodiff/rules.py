@@ -20,6 +20,7 @@ docs/differentiation.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from xdsl.ir import SSAValue
@@ -39,6 +40,77 @@ LinearMap = Callable[[Emitter, array.UnaryOp | array.BinaryOp, Value], Value]
 def _tanh(e: Emitter, op: array.TanhOp, t: Value) -> Value:
     y = op.result
     return e.mul(t, e.sub(e.ones_like(y), e.mul(y, y)))
+
+
+def _sinh(e: Emitter, op: array.SinhOp, t: Value) -> Value:
+    # cosh x = |sinh x| + exp(-|x|): no array.cosh, and unlike
+    # (exp(x) + exp(-x)) / 2 nothing overflows where sinh itself does not.
+    magnitude = e.emit(array.AbsOp(op.result))
+    decay = e.emit(array.ExpOp(e.neg(e.emit(array.AbsOp(op.input)))))
+    return e.mul(t, e.add(magnitude, decay))
+
+
+def _one_minus_square(e: Emitter, x: SSAValue) -> SSAValue:
+    # (1 - x)(1 + x): exact near |x| = 1, where 1 - x^2 cancels.
+    ones = e.ones_like(x)
+    return e.mul(e.sub(ones, x), e.add(ones, x))
+
+
+def _asin(e: Emitter, op: array.AsinOp, t: Value) -> Value:
+    return e.div(t, e.emit(array.SqrtOp(_one_minus_square(e, op.input))))
+
+
+def _acos(e: Emitter, op: array.AcosOp, t: Value) -> Value:
+    return e.neg(_asin(e, op, t))
+
+
+def _atan(e: Emitter, op: array.AtanOp, t: Value) -> Value:
+    x = op.input
+    return e.div(t, e.add(e.ones_like(x), e.mul(x, x)))
+
+
+def _scaled(e: Emitter, x: SSAValue) -> tuple[SSAValue, SSAValue]:
+    """(x / s, 1 / s) for s = max(|x|, 1) held constant (stop_gradient): a
+    derivative of degree -1 in (x, 1) computed from these is the same
+    function, with nothing squared that overflows for large |x|."""
+    s = e.emit(array.MaxOp(e.emit(array.AbsOp(x)), e.ones_like(x)))
+    s = e.emit(array.StopGradientOp(s))
+    return e.div(x, s), e.div(e.ones_like(x), s)
+
+
+def _asinh(e: Emitter, op: array.AsinhOp, t: Value) -> Value:
+    # 1 / sqrt(x^2 + 1) = r / sqrt(u^2 + r^2) with u = x / s, r = 1 / s.
+    u, r = _scaled(e, op.input)
+    return e.mul(t, e.div(r, e.emit(array.SqrtOp(e.add(e.mul(u, u), e.mul(r, r))))))
+
+
+def _acosh(e: Emitter, op: array.AcoshOp, t: Value) -> Value:
+    # 1 / sqrt((x - 1)(x + 1)) = r / sqrt((u - r)(u + r)), as in _asinh.
+    u, r = _scaled(e, op.input)
+    return e.mul(t, e.div(r, e.emit(array.SqrtOp(e.mul(e.sub(u, r), e.add(u, r))))))
+
+
+def _atanh(e: Emitter, op: array.AtanhOp, t: Value) -> Value:
+    return e.div(t, _one_minus_square(e, op.input))
+
+
+def _tan(e: Emitter, op: array.TanOp, t: Value) -> Value:
+    y = op.result
+    return e.mul(t, e.add(e.ones_like(y), e.mul(y, y)))
+
+
+def _erf(e: Emitter, op: array.ErfOp, t: Value) -> Value:
+    x = op.input
+    gauss = e.emit(array.ExpOp(e.neg(e.mul(x, x))))
+    return e.mul(t, e.mul(e.full_like(x, 2.0 / math.sqrt(math.pi)), gauss))
+
+
+def _log_base(base: float) -> LinearMap:
+    return lambda e, op, t: e.div(t, e.mul(op.input, e.full_like(op.input, math.log(base))))
+
+
+def _zero(e: Emitter, op: array.UnaryOp, t: Value) -> Value:
+    return None
 
 
 def _sqrt(e: Emitter, op: array.SqrtOp, t: Value) -> Value:
@@ -80,6 +152,23 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
     array.SinOp: (lambda e, op, t: e.mul(t, e.emit(array.CosOp(op.input))),),
     array.CosOp: (lambda e, op, t: e.neg(e.mul(t, e.emit(array.SinOp(op.input)))),),
     array.SqrtOp: (_sqrt,),
+    array.SinhOp: (_sinh,),
+    array.CoshOp: (lambda e, op, t: e.mul(t, e.emit(array.SinhOp(op.input))),),
+    array.TanOp: (_tan,),
+    array.AsinOp: (_asin,),
+    array.AcosOp: (_acos,),
+    array.AtanOp: (_atan,),
+    array.AsinhOp: (_asinh,),
+    array.AcoshOp: (_acosh,),
+    array.AtanhOp: (_atanh,),
+    array.Log1pOp: (lambda e, op, t: e.div(t, e.add(e.ones_like(op.input), op.input)),),
+    # exp(x), not expm1(x) + 1, which is 0 where exp(x) < 2^-53.
+    array.Expm1Op: (lambda e, op, t: e.mul(t, e.emit(array.ExpOp(op.input))),),
+    array.Log2Op: (_log_base(2.0),),
+    array.Log10Op: (_log_base(10.0),),
+    array.Exp2Op: (lambda e, op, t: e.mul(t, e.mul(op.result, e.full_like(op.result, math.log(2.0)))),),
+    array.ErfOp: (_erf,),
+    **{cls: (_zero,) for cls in (array.FloorOp, array.CeilOp, array.RoundEvenOp, array.TruncOp)},
     array.AbsOp: (_abs,),
     array.AddOp: (lambda e, op, t: t, lambda e, op, t: t),
     array.SubOp: (lambda e, op, t: t, lambda e, op, t: e.neg(t)),

@@ -27,7 +27,8 @@ func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
   // CHECK-NEXT: %[[F:.*]] = array.cos %[[E]] : tensor<4xf32>
   // CHECK-NEXT: %[[G:.*]] = array.sqrt %[[F]] : tensor<4xf32>
   // CHECK-NEXT: %[[H:.*]] = array.abs %[[G]] : tensor<4xf32>
-  // CHECK-NEXT: func.return %[[H]] : tensor<4xf32>
+  // CHECK-NEXT: %[[I:.*]] = array.sinh %[[H]] : tensor<4xf32>
+  // CHECK-NEXT: func.return %[[I]] : tensor<4xf32>
   %a = array.neg %x : tensor<4xf32>
   %b = array.exp %a : tensor<4xf32>
   %c = array.log %b : tensor<4xf32>
@@ -36,7 +37,51 @@ func.func @unary(%x: tensor<4xf32>) -> tensor<4xf32> {
   %f = array.cos %e : tensor<4xf32>
   %g = array.sqrt %f : tensor<4xf32>
   %h = array.abs %g : tensor<4xf32>
-  func.return %h : tensor<4xf32>
+  %i = array.sinh %h : tensor<4xf32>
+  func.return %i : tensor<4xf32>
+}
+
+// CHECK-LABEL: func.func @unary_math
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x3xf64>)
+func.func @unary_math(%x: tensor<2x3xf64>) -> tensor<2x3xf64> {
+  // CHECK-NEXT: %[[U0:.*]] = array.cosh %[[X]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U1:.*]] = array.tan %[[U0]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U2:.*]] = array.asin %[[U1]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U3:.*]] = array.acos %[[U2]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U4:.*]] = array.atan %[[U3]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U5:.*]] = array.asinh %[[U4]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U6:.*]] = array.acosh %[[U5]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U7:.*]] = array.atanh %[[U6]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U8:.*]] = array.log1p %[[U7]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U9:.*]] = array.expm1 %[[U8]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U10:.*]] = array.log2 %[[U9]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U11:.*]] = array.log10 %[[U10]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U12:.*]] = array.exp2 %[[U11]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U13:.*]] = array.erf %[[U12]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U14:.*]] = array.floor %[[U13]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U15:.*]] = array.ceil %[[U14]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U16:.*]] = array.roundeven %[[U15]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[U17:.*]] = array.trunc %[[U16]] : tensor<2x3xf64>
+  // CHECK-NEXT: func.return %[[U17]] : tensor<2x3xf64>
+  %u0 = array.cosh %x : tensor<2x3xf64>
+  %u1 = array.tan %u0 : tensor<2x3xf64>
+  %u2 = array.asin %u1 : tensor<2x3xf64>
+  %u3 = array.acos %u2 : tensor<2x3xf64>
+  %u4 = array.atan %u3 : tensor<2x3xf64>
+  %u5 = array.asinh %u4 : tensor<2x3xf64>
+  %u6 = array.acosh %u5 : tensor<2x3xf64>
+  %u7 = array.atanh %u6 : tensor<2x3xf64>
+  %u8 = array.log1p %u7 : tensor<2x3xf64>
+  %u9 = array.expm1 %u8 : tensor<2x3xf64>
+  %u10 = array.log2 %u9 : tensor<2x3xf64>
+  %u11 = array.log10 %u10 : tensor<2x3xf64>
+  %u12 = array.exp2 %u11 : tensor<2x3xf64>
+  %u13 = array.erf %u12 : tensor<2x3xf64>
+  %u14 = array.floor %u13 : tensor<2x3xf64>
+  %u15 = array.ceil %u14 : tensor<2x3xf64>
+  %u16 = array.roundeven %u15 : tensor<2x3xf64>
+  %u17 = array.trunc %u16 : tensor<2x3xf64>
+  func.return %u17 : tensor<2x3xf64>
 }
 
 // CHECK-LABEL: func.func @binary

@@ -15,7 +15,7 @@ says what to write instead (`gradc.frontend.compositions`).
 
 The functions live in gradc.frontend by family (elementwise, reductions,
 shapes, linalg, creation; the tracer core in tracer and operands). The
-rules and why: docs/frontend.md. `gnp.linalg` holds numpy.linalg's norm.
+rules and why: docs/frontend.md. `gnp.linalg` holds numpy.linalg's norm and multi_dot.
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ from gradc.frontend.elementwise import (
     trunc,
     where,
 )
-from gradc.frontend.linalg import dot, inner, kron, matmul, outer, trace, vdot
+from gradc.frontend.linalg import dot, einsum, inner, kron, matmul, outer, tensordot, trace, vdot
+from gradc.frontend.linalg import multi_dot as _multi_dot
 from gradc.frontend.linalg import norm as _norm
 from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, nan, newaxis, pi
 from gradc.frontend.reductions import (
@@ -186,7 +187,7 @@ __all__ = [
     "moveaxis", "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
     "column_stack", "append", "split", "array_split", "flip", "fliplr", "flipud", "rot90", "roll",
     "repeat", "tile", "pad", "diff", "diagonal", "diag", "tril", "triu",
-    "matmul", "dot", "outer", "inner", "vdot", "kron", "trace", "linalg",
+    "matmul", "dot", "outer", "inner", "vdot", "kron", "trace", "einsum", "tensordot", "linalg",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
     "array", "eye", "identity", "arange", "linspace", "tri",
 ]
@@ -202,9 +203,10 @@ def _linalg_getattr(name: str) -> Any:
     raise TraceAttributeError(f"gnp.linalg.{name}: gradc.numpy.linalg has no attribute {name!r}, nor does numpy.linalg")
 
 
-linalg = types.ModuleType("gradc.numpy.linalg", "numpy.linalg's functions gradc.numpy has: norm.")
+linalg = types.ModuleType("gradc.numpy.linalg", "numpy.linalg's functions gradc.numpy has: norm, multi_dot.")
 linalg.norm = _norm  # type: ignore[attr-defined]
-linalg.__all__ = ["norm"]  # type: ignore[attr-defined]
+linalg.multi_dot = _multi_dot  # type: ignore[attr-defined]
+linalg.__all__ = ["norm", "multi_dot"]  # type: ignore[attr-defined]
 linalg.__getattr__ = _linalg_getattr  # type: ignore[attr-defined]
 sys.modules[linalg.__name__] = linalg
 

@@ -274,21 +274,27 @@ def _central(f, a, h):
     return g
 
 
-def test_first_derivatives_match_central_differences():
-    names = list(GRAD_CASES)
-    weights = {n: _weights(n, *GRAD_CASES[n]) for n in names}
+def check_first_derivatives(cases):
+    """gradc.grad of sum(fn(a) * W) for every `cases` entry name: (fn(xp, a),
+    a), in one build, against central differences of the NumPy expression."""
+    names = list(cases)
+    weights = {n: _weights(n, *cases[n]) for n in names}
 
     def loss(name):
-        fn = GRAD_CASES[name][0]
+        fn = cases[name][0]
         return lambda a: gnp.sum(fn(gnp, a) * weights[name])
 
     grads = gradc.jit(lambda *arrays: tuple(gradc.grad(loss(n))(a) for n, a in zip(names, arrays)))(
-        *(GRAD_CASES[n][1] for n in names)
+        *(cases[n][1] for n in names)
     )
     for name, g in zip(names, grads, strict=True):
-        fn, a = GRAD_CASES[name]
+        fn, a = cases[name]
         want = _central(lambda y: np.sum(np.asarray(fn(np, y)) * weights[name]), a, 1e-6)
         np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def test_first_derivatives_match_central_differences():
+    check_first_derivatives(GRAD_CASES)
 
 
 SECOND_CASES = {
@@ -318,17 +324,23 @@ def _central_hessian(f, a, h=1e-4):
     return hess.reshape(a.shape + a.shape)
 
 
-def test_second_derivatives_match_central_differences():
-    names = list(SECOND_CASES)
+def check_second_derivatives(cases):
+    """gradc.hessian of every scalar `cases` entry name: (fn(xp, a), a), in
+    one build, against central differences of the NumPy expression."""
+    names = list(cases)
     hessians = gradc.jit(
         lambda *arrays: tuple(
-            gradc.hessian(lambda a, n=n: SECOND_CASES[n][0](gnp, a))(a) for n, a in zip(names, arrays)
+            gradc.hessian(lambda a, n=n: cases[n][0](gnp, a))(a) for n, a in zip(names, arrays)
         )
-    )(*(SECOND_CASES[n][1] for n in names))
+    )(*(cases[n][1] for n in names))
     for name, h in zip(names, hessians, strict=True):
-        fn, a = SECOND_CASES[name]
+        fn, a = cases[name]
         want = _central_hessian(lambda y: float(fn(np, y)), a)
         np.testing.assert_allclose(h, want, rtol=1e-5, atol=2e-6, err_msg=name)
+
+
+def test_second_derivatives_match_central_differences():
+    check_second_derivatives(SECOND_CASES)
 
 
 # ---------------------------------------------------------------------------

@@ -363,7 +363,10 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.vdot: linalg.vdot,
     np.kron: linalg.kron,
     np.trace: linalg.trace,
+    np.einsum: linalg.einsum,
+    np.tensordot: linalg.tensordot,
     np.linalg.norm: linalg.norm,
+    np.linalg.multi_dot: linalg.multi_dot,
     np.round: elementwise.round,
     np.around: elementwise.around,
     np.fix: elementwise.fix,
@@ -373,7 +376,7 @@ _GNP_NAMES = frozenset(
     name for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation) for name in module.__all__
 ) | {"linalg"}
 """What `gradc.numpy` has (its `__all__` lists the same names; `linalg` is
-its namespace for numpy.linalg's norm)."""
+its namespace for numpy.linalg's norm and multi_dot)."""
 
 
 def _install() -> None:

@@ -20,11 +20,6 @@ COMPOSITIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "isnan": (("x != x", ""),),
     "isinf": (("gnp.abs(x) == np.inf", ""),),
     "isfinite": (("gnp.abs(x) < np.inf", ""),),
-    "einsum": ((
-        "a @ b",
-        "for 'ij,jk->ik'; other subscripts are gnp.matmul, gnp.transpose, gnp.reshape and gnp.sum, "
-        "e.g. 'i,i->' is gnp.sum(a * b)",
-    ),),
     "take": (("gnp.stack([x[i] for i in idx])", "a NumPy array idx of indices along axis 0"),),
     "fabs": (("gnp.abs(x)", ""),),
     "copy": (("x", "traced arrays are values, never changed in place, so a copy is the array itself"),),

@@ -72,6 +72,9 @@ class _ArrayMethods:
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
 
+    def clip(self, min: Any = None, max: Any = None) -> TracedArray:  # noqa: A002 - NumPy's names
+        return elementwise.clip(self, min, max)
+
     def round(self, decimals: int = 0) -> TracedArray:
         return elementwise.round(self, decimals)
 
@@ -290,6 +293,14 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.logical_or: elementwise.logical_or,
     np.logical_not: elementwise.logical_not,
     np.matmul: linalg.matmul,
+    np.reciprocal: elementwise.reciprocal,
+    np.logaddexp: elementwise.logaddexp,
+    np.logaddexp2: elementwise.logaddexp2,
+    np.hypot: elementwise.hypot,
+    np.isnan: elementwise.isnan,
+    np.isinf: elementwise.isinf,
+    np.isfinite: elementwise.isfinite,
+    np.heaviside: elementwise.heaviside,
 }
 
 _UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
@@ -367,6 +378,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.round: elementwise.round,
     np.around: elementwise.around,
     np.fix: elementwise.fix,
+    np.clip: elementwise.clip,
+    np.sinc: elementwise.sinc,
 }
 
 _GNP_NAMES = frozenset(

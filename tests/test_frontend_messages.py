@@ -96,6 +96,13 @@ def test_missing_numpy_function_without_a_composition_says_so():
     assert "x == gnp.max(x, axis, keepdims=True)" in message
     message = raised(TraceTypeError, lambda x: np.fmod(x, 2.0), X, line=here())
     assert "gradc.numpy has no fmod yet" in message and "no composition" in message
+    message = raised(TraceTypeError, lambda x: x % 2.0, X, line=here())
+    assert "the modulo operator (%) is not supported" in message and "gradc.numpy has no remainder yet" in message
+    assert "exact fmod" in message
+    message = raised(TraceTypeError, lambda x: 2.0 // x, X, line=here())
+    assert "floor division (//)" in message and "gradc.numpy has no floor_divide yet" in message
+    message = raised(TraceTypeError, lambda x: np.copysign(x, -1.0), X, line=here())
+    assert "gradc.numpy has no copysign yet: the sign bit of a NaN" in message
 
 
 def test_numpy_ufunc_methods_and_keywords():

@@ -192,12 +192,12 @@ class _ArrayMethods:
         return elementwise.logical_not(self)
 
     def __floordiv__(self, other: Any) -> TracedArray:
-        raise TraceTypeError("floor division (//) is not supported on traced arrays")
+        raise TraceTypeError(f"floor division (//) is not supported on traced arrays: {missing_message('floor_divide')}")
 
     __rfloordiv__ = __floordiv__
 
     def __mod__(self, other: Any) -> TracedArray:
-        raise TraceTypeError("the modulo operator (%) is not supported on traced arrays")
+        raise TraceTypeError(f"the modulo operator (%) is not supported on traced arrays: {missing_message('remainder')}")
 
     __rmod__ = __mod__
 

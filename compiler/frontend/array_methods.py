@@ -72,6 +72,9 @@ class _ArrayMethods:
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
 
+    def clip(self, min: Any = None, max: Any = None) -> TracedArray:  # noqa: A002 - NumPy's names
+        return elementwise.clip(self, min, max)
+
     def round(self, decimals: int = 0) -> TracedArray:
         return elementwise.round(self, decimals)
 
@@ -189,12 +192,12 @@ class _ArrayMethods:
         return elementwise.logical_not(self)
 
     def __floordiv__(self, other: Any) -> TracedArray:
-        raise TraceTypeError("floor division (//) is not supported on traced arrays")
+        raise TraceTypeError(f"floor division (//) is not supported on traced arrays: {missing_message('floor_divide')}")
 
     __rfloordiv__ = __floordiv__
 
     def __mod__(self, other: Any) -> TracedArray:
-        raise TraceTypeError("the modulo operator (%) is not supported on traced arrays")
+        raise TraceTypeError(f"the modulo operator (%) is not supported on traced arrays: {missing_message('remainder')}")
 
     __rmod__ = __mod__
 
@@ -290,6 +293,14 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.logical_or: elementwise.logical_or,
     np.logical_not: elementwise.logical_not,
     np.matmul: linalg.matmul,
+    np.reciprocal: elementwise.reciprocal,
+    np.logaddexp: elementwise.logaddexp,
+    np.logaddexp2: elementwise.logaddexp2,
+    np.hypot: elementwise.hypot,
+    np.isnan: elementwise.isnan,
+    np.isinf: elementwise.isinf,
+    np.isfinite: elementwise.isfinite,
+    np.heaviside: elementwise.heaviside,
 }
 
 _UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
@@ -370,6 +381,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.round: elementwise.round,
     np.around: elementwise.around,
     np.fix: elementwise.fix,
+    np.clip: elementwise.clip,
+    np.sinc: elementwise.sinc,
 }
 
 _GNP_NAMES = frozenset(

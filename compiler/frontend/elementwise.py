@@ -1,6 +1,8 @@
 """Elementwise gnp functions (NumPy's ufuncs): arithmetic, exp, log, tanh,
 sin, cos, sqrt, abs, maximum/minimum, comparisons, where, logical ops,
-astype; the composites square, relu, sigmoid; stop_gradient.
+astype; the composites square, relu, sigmoid, reciprocal, logaddexp,
+logaddexp2, softplus, sinc, hypot, clip, heaviside, isnan, isinf,
+isfinite; stop_gradient.
 
 Expects: operands as `gradc.frontend.operands` takes them; with no traced
 operand each function is NumPy's own.
@@ -15,6 +17,7 @@ the constant win ties (derivative 0 there; docs/derivative-conventions.md).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -413,6 +416,182 @@ def sigmoid(x: Any) -> Any:
     return 1.0 / (1.0 + exp(negative(x)))
 
 
+def reciprocal(x: Any) -> Any:
+    """1 / x in NumPy's float dtype for x."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.reciprocal(x)
+    return divide(1.0, _float_input("reciprocal", np.reciprocal, x))
+
+
+def _float_input(name: str, ufunc: np.ufunc, x: TracedArray) -> TracedArray:
+    """`x` converted to the float dtype NumPy computes unary `ufunc` in."""
+    _, out_dtype = _resolve(name, ufunc, (x,))
+    _require_float(name, out_dtype, (x,))
+    return _strong(_convert(x, out_dtype))
+
+
+def _binary_composite(name: str, ufunc: np.ufunc, x: Any, y: Any) -> tuple[TracedArray, TracedArray] | None:
+    """`x`, `y` as traced arrays in NumPy's float dtypes for `ufunc`,
+    broadcast together; None if neither is traced."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return None
+    return _float_operands(name, ufunc, trace, _operand(name, x), _operand(name, y))
+
+
+def _log_add(a: TracedArray, b: TracedArray, power: Any, log_base: float) -> TracedArray:
+    """log(power(a) + power(b)) / log_base (power is exp or exp2), as
+    hi + log1p(power(lo - hi)) / log_base: exact derivatives of every order
+    (the two selects pick between expressions equal everywhere, so a tie
+    gets half to each). Where a - b is NaN (a NaN, or infinities of one
+    sign) the value is (a + b) / 2, derivative 1/2 each; the other branch
+    sees zeros there, so no NaN leaks into the derivative."""
+    difference = a - b
+    undefined = difference != difference
+    a_safe, b_safe = where(undefined, 0.0, a), where(undefined, 0.0, b)
+    first = a_safe >= b_safe
+    hi, lo = where(first, a_safe, b_safe), where(first, b_safe, a_safe)
+    tail = log1p(power(lo - hi))
+    if log_base != 1.0:
+        tail = tail * (1.0 / log_base)
+    # At a tie the value is hi + log_base(2) exactly, as NumPy's; the
+    # derivatives stay the tail's.
+    tie = where(lo == hi, math.log(2.0) / log_base + (tail - stop_gradient(tail)), tail)
+    return where(undefined, (a + b) * 0.5, hi + tie)
+
+
+def logaddexp(x1: Any, x2: Any) -> Any:
+    """log(exp(x1) + exp(x2)) without overflow, as NumPy; derivative
+    exp(x1 - out), exp(x2 - out), 1/2 each at ties (JAX), finite at
+    infinities (docs/derivative-conventions.md)."""
+    operands = _binary_composite("logaddexp", np.logaddexp, x1, x2)
+    if operands is None:
+        return np.logaddexp(x1, x2)
+    return _log_add(*operands, exp, 1.0)
+
+
+def logaddexp2(x1: Any, x2: Any) -> Any:
+    """log2(2**x1 + 2**x2) without overflow, as NumPy (see logaddexp)."""
+    operands = _binary_composite("logaddexp2", np.logaddexp2, x1, x2)
+    if operands is None:
+        return np.logaddexp2(x1, x2)
+    return _log_add(*operands, exp2, math.log(2.0))
+
+
+def softplus(x: Any) -> Any:
+    """log(1 + exp(x)) = logaddexp(x, 0), as jax.nn.softplus; derivative
+    sigmoid(x) (1/2 at 0)."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.logaddexp(x, 0.0)
+    return logaddexp(x, 0.0)
+
+
+def sinc(x: Any) -> Any:
+    """sin(pi x) / (pi x), 1 at 0, as numpy.sinc. Where |pi x| < 0.1 it is
+    the Maclaurin series to y^8 (exact to rounding there, and every
+    derivative up to the 9th exact at 0: 0, -pi^2/3, ..., as JAX's); the
+    division only sees operands away from 0, so neither NaN nor
+    cancellation reaches the derivatives."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.sinc(x)
+    x = _float_input("sinc", np.sin, x)
+    y = x * np.pi
+    near = abs(y) < 0.1
+    safe = where(near, 1.0, y)
+    small = where(near, y, 0.0)
+    y2 = small * small
+    series = 1.0 + y2 * (-1.0 / 6 + y2 * (1.0 / 120 + y2 * (-1.0 / 5040 + y2 * (1.0 / 362880))))
+    return where(near, series, sin(safe) / safe)
+
+
+def hypot(x1: Any, x2: Any) -> Any:
+    """sqrt(x1^2 + x2^2) without overflow or underflow (scaled by the larger
+    magnitude), inf where either is infinite (NaN or not), as numpy.hypot.
+    Derivative x/hypot; at (0, 0) 1/2 to each (JAX's); 0 at infinities."""
+    operands = _binary_composite("hypot", np.hypot, x1, x2)
+    if operands is None:
+        return np.hypot(x1, x2)
+    a, b = abs(operands[0]), abs(operands[1])
+    infinite = logical_or(a == np.inf, b == np.inf)
+    first = a >= b
+    hi, lo = where(first, a, b), where(first, b, a)
+    zero = hi == 0.0
+    safe = where(logical_or(zero, infinite), 1.0, hi)
+    ratio = where(infinite, 0.0, lo) / safe
+    scaled = safe * sqrt(1.0 + ratio * ratio)
+    return where(infinite, np.inf, where(zero, (a + b) * 0.5, scaled))
+
+
+_NO_VALUE: Any = object()
+"""A bound clip was not given (None is a bound given as none)."""
+
+
+def clip(a: Any, a_min: Any = _NO_VALUE, a_max: Any = _NO_VALUE, out: Any = None, *,
+         min: Any = _NO_VALUE, max: Any = _NO_VALUE) -> Any:  # noqa: A002 - NumPy's names
+    """numpy.clip: a bounded below by maximum, above by minimum, either bound None
+    (or left out); the bounds as a_min/a_max or min=/max= (NumPy 2).
+    Derivative 1 strictly inside; at a constant bound 0 (gradc's maximum
+    and minimum: a constant wins ties), at a traced bound 1/2 to each."""
+    for name, positional, keyword in (("min", a_min, min), ("max", a_max, max)):
+        if positional is not _NO_VALUE and keyword is not _NO_VALUE:
+            raise TraceTypeError(f"clip: give the {name} bound as a_{name} or as {name}=, not both")
+    lower = a_min if a_min is not _NO_VALUE else (None if min is _NO_VALUE else min)
+    upper = a_max if a_max is not _NO_VALUE else (None if max is _NO_VALUE else max)
+    if not _is_traced(_array_like(a), _array_like(lower), _array_like(upper)):
+        return np.clip(a, lower, upper, out=out)
+    if out is not None:
+        raise TraceTypeError("clip: out= is not supported on traced arrays (they are values, never written in place)")
+    # Operand order as NumPy's, which decides the sign of a zero at a tie
+    # (maximum and minimum give their second operand): one bound is
+    # maximum(a, lower) or minimum(a, upper), two keep a.
+    result = _array_like(a)
+    if lower is None or upper is None:
+        if lower is not None:
+            result = maximum(result, lower)
+        if upper is not None:
+            result = minimum(result, upper)
+    else:
+        result = minimum(upper, maximum(lower, result))
+    return _strong(result)
+
+
+def _classify(name: str, ufunc: np.ufunc, x: Any, test: Any) -> Any:
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return ufunc(x)
+    if x.dtype not in _FLOATS:
+        x = _convert(x, _F64)  # bools are exact in float64 (never NaN or infinite)
+    return test(x)
+
+
+def isnan(x: Any) -> Any:
+    """True where x is NaN (bool, no derivative)."""
+    return _classify("isnan", np.isnan, x, lambda v: v != v)
+
+
+def isinf(x: Any) -> Any:
+    """True where x is +inf or -inf (bool, no derivative)."""
+    return _classify("isinf", np.isinf, x, lambda v: abs(v) == np.inf)
+
+
+def isfinite(x: Any) -> Any:
+    """True where x is neither infinite nor NaN (bool, no derivative)."""
+    return _classify("isfinite", np.isfinite, x, lambda v: abs(v) < np.inf)
+
+
+def heaviside(x1: Any, x2: Any) -> Any:
+    """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0, NaN where x1 is
+    NaN, as numpy.heaviside; derivative 0 to x1, 1 to x2 where x1 == 0."""
+    operands = _binary_composite("heaviside", np.heaviside, x1, x2)
+    if operands is None:
+        return np.heaviside(x1, x2)
+    a, b = operands
+    return where(a < 0.0, 0.0, where(a > 0.0, 1.0, where(a == 0.0, b, stop_gradient(a))))
+
+
 def stop_gradient(x: Any) -> Any:
     """`x` itself, but no derivative flows through it (JAX's
     `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
@@ -430,4 +609,6 @@ __all__ = [
     "cosh", "tan", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "asin", "acos",
     "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "erf", "floor",
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
+    "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
+    "isfinite", "heaviside",
 ]

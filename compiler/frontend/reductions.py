@@ -60,6 +60,11 @@ def _keep(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if d in axes else n for d, n in enumerate(shape))
 
 
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """The shape of a reduction of `shape` over `axes`."""
+    return _keep(shape, axes) if keepdims else tuple(n for d, n in enumerate(shape) if d not in axes)
+
+
 def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int, ...], keepdims: bool) -> TracedArray:
     if x.dtype not in _FLOATS:
         raise _bool_reduction_error(name)
@@ -157,6 +162,16 @@ def _with_dtype(name: str, a: TracedArray, dtype: Any) -> TracedArray:
     if dtype is None:
         return a
     return astype(a, _dtype_arg(name, dtype))
+
+
+def _require_float_or_dtype(name: str, a: TracedArray, dtype: Any) -> None:
+    """Of a bool array without `dtype=`, NumPy's product or running sum is
+    an integer array, which gradc lacks."""
+    if a.dtype not in _FLOATS and dtype is None:
+        raise TraceTypeError(
+            f"{name}: of a bool array NumPy gives integers, which gradc does not have; "
+            "convert first, e.g. x.astype(np.float32)"
+        )
 
 
 def _float_input(name: str, a: TracedArray) -> TracedArray:
@@ -262,13 +277,9 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) ->
     if not isinstance(a, TracedArray):
         return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _normalize_axes("prod", axis, a.shape)
-    if a.dtype not in _FLOATS and dtype is None:
-        raise TraceTypeError(
-            "prod: of a bool array NumPy gives integers, which gradc does not have; "
-            "convert first, e.g. x.astype(np.float32)"
-        )
+    _require_float_or_dtype("prod", a, dtype)
     a = _with_dtype("prod", a, dtype)
-    out_shape = _keep(a.shape, axes) if keepdims else tuple(n for d, n in enumerate(a.shape) if d not in axes)
+    out_shape = _reduced_shape(a.shape, axes, keepdims)
     if not axes:
         return _strong(a)
     x = _last_axis("prod", a, axes)
@@ -292,7 +303,7 @@ def _truth(name: str, a: Any, axis: Any, keepdims: bool, want_all: bool) -> Any:
     truth = a if a.dtype == _BOOL else not_equal(a, 0.0)
     if want_all:
         truth = ~truth
-    out_shape = _keep(a.shape, axes) if keepdims else tuple(n for d, n in enumerate(a.shape) if d not in axes)
+    out_shape = _reduced_shape(a.shape, axes, keepdims)
     if builtins.any(a.shape[d] == 0 for d in axes):
         return _constant(a.trace, want_all, _BOOL, out_shape)
     count = max(where(truth, np.float32(1), np.float32(0)), axis=axes, keepdims=keepdims)
@@ -314,11 +325,7 @@ def _scan(name: str, combine: Any, a: Any, axis: Any, dtype: Any) -> Any:
     a = _array_like(a)
     if not isinstance(a, TracedArray):
         return getattr(np, name)(a, axis=axis, dtype=dtype)
-    if a.dtype not in _FLOATS and dtype is None:
-        raise TraceTypeError(
-            f"{name}: of a bool array NumPy gives integers, which gradc does not have; "
-            "convert first, e.g. x.astype(np.float32)"
-        )
+    _require_float_or_dtype(name, a, dtype)
     a = _strong(_with_dtype(name, a, dtype))
     if axis is None:
         a, axis = _reshape(a, (a.size,)), 0

@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"gradc": ROOT / "compiler", "gradc.dialects": ROOT / "dialects", "gradc.passes": ROOT / "passes"}
 
-PUBLIC = {"gradc", "gradc.numpy", "gradc.tune", "gradc.stack_usage", "gradc.sanitize"}
+PUBLIC = {"gradc", "gradc.numpy", "gradc.tune", "gradc.stack_usage", "gradc.sanitize", "gradc.nn", "gradc.lax",
+          "gradc.scipy", "gradc.scipy.linalg", "gradc.scipy.special"}
 """The top-level public modules: entry points for users, free to import
 anything, importable by nothing of gradc's but tools and each other."""
 

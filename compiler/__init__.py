@@ -13,7 +13,8 @@
 `hessian` transform functions as in JAX and compose with `jit` and each
 other (see `gradc.transforms.derivatives`); `scan`, `fori_loop` and
 `checkpoint` are structured loops (`gradc.transforms.control_flow`),
-`stop_gradient` blocks derivatives; `GradcError` is the base of every error a
+`stop_gradient` blocks derivatives; `custom_jvp` and `custom_vjp` give a
+function derivative rules of its own (`gradc.transforms.custom_derivatives`); `GradcError` is the base of every error a
 user can cause. How Python is traced: docs/frontend.md.
 """
 
@@ -24,6 +25,7 @@ from gradc.frontend.elementwise import stop_gradient
 from gradc.pipeline import Options
 from gradc.transforms.api import export_c, jit, lower
 from gradc.transforms.control_flow import checkpoint, fori_loop, scan
+from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
 from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "scan",
     "fori_loop",
     "checkpoint",
+    "custom_jvp",
+    "custom_vjp",
     "GradcError",
     "Options",
     "numpy",

@@ -35,7 +35,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import REQUEST_OPS
-from gradc.passes.autodiff.requests import expand_requests, referenced_symbol
+from gradc.passes.autodiff.custom_rules import lower_custom_ops
+from gradc.passes.autodiff.requests import expand_requests, referenced_symbols
 from gradc.passes.autodiff.transform import inline_calls
 
 
@@ -64,9 +65,12 @@ class Differentiate(ModulePass):
                     "compiles straight-line functions (one block; loops are array.scan)"
                 )
                 fn.emit_error(str(error), error)
-        referenced = {name for o in op.walk() if (name := referenced_symbol(o)) is not None}
+        referenced = {name for o in op.walk() for name in referenced_symbols(o)}
         before = _private_functions(op)
         expand_requests(op, REQUEST_OPS, self.name)
+        # No derivative is asked for any more: a custom derivative op is a
+        # call of its primal, inlined below like the others.
+        lower_custom_ops(op)
         # Private functions that were called or differentiated, and the
         # generated ones: inlined below, then nothing references them.
         inlined = (_private_functions(op) - before) | (before & referenced)

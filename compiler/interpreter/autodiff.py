@@ -1,5 +1,5 @@
-"""Interpreter functions for the `autodiff` dialect: the stack tape and
-checkpoint schedules.
+"""Interpreter functions for the `autodiff` dialect: custom derivative ops
+(a call of their primal), the stack tape and checkpoint schedules.
 
 Expects: tapes as NumPy buffers indexed by slot (the loops level).
 
@@ -69,6 +69,14 @@ class AutodiffFunctions(InterpreterFunctions):
                 self.evaluations[name] += 1
                 interp.run_ssacfg_region(region, values, name)
         return ()
+
+    @impl(autodiff.CustomJvpOp)
+    def run_custom_jvp(self, interp: Interpreter, op: autodiff.CustomJvpOp, args: PythonValues):
+        return interp.call_op(op.callee.string_value(), args)
+
+    @impl(autodiff.CustomVjpOp)
+    def run_custom_vjp(self, interp: Interpreter, op: autodiff.CustomVjpOp, args: PythonValues):
+        return interp.call_op(op.callee.string_value(), args)
 
     @impl_terminator(autodiff.ScheduleYieldOp)
     def run_yield(self, interp: Interpreter, op: autodiff.ScheduleYieldOp, args: PythonValues):

@@ -68,6 +68,7 @@ from xdsl.traits import (
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array import is_float
+from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, CustomJvpOp, CustomVjpOp
 
 MODES = ("fwd", "rev")
 
@@ -578,7 +579,7 @@ class ScheduleOp(ScheduleSpec):
         self.print_spec(printer)
 
 
-Autodiff = Dialect("autodiff", [*REQUEST_OPS, PushOp, PopOp, ScheduleOp, ScheduleYieldOp])
+Autodiff = Dialect("autodiff", [*REQUEST_OPS, *CUSTOM_OPS, PushOp, PopOp, ScheduleOp, ScheduleYieldOp])
 
 __all__ = [
     "CHECKPOINT_ATTR",
@@ -589,6 +590,10 @@ __all__ = [
     "ScheduleSpec",
     "TAPE_ATTR",
     "Autodiff",
+    "CUSTOM_OPS",
+    "CustomDerivativeOp",
+    "CustomJvpOp",
+    "CustomVjpOp",
     "DerivativeRequestOp",
     "GradOp",
     "HessianOp",

@@ -30,7 +30,8 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
-from gradc.dialects import array
+from gradc.dialects import array, autodiff
+from gradc.passes.autodiff.custom_rules import batch_custom
 
 
 @dataclass
@@ -223,6 +224,8 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     **{op: _reduce for op in array.REDUCE_OPS},
     array.ScanOp: _scan,
     array.YieldOp: _constant,
+    autodiff.CustomJvpOp: batch_custom,
+    autodiff.CustomVjpOp: batch_custom,
 }
 
 

@@ -59,6 +59,15 @@ def referenced_symbol(op: Operation) -> str | None:
     return None
 
 
+def referenced_symbols(op: Operation) -> list[str]:
+    """The functions a call, a request or a custom derivative op (its
+    primal and rules) names."""
+    if isinstance(op, autodiff.CustomDerivativeOp):
+        return op.symbols()
+    name = referenced_symbol(op)
+    return [] if name is None else [name]
+
+
 def _reachable(module: ModuleOp, start: func.FuncOp) -> list[func.FuncOp]:
     """`start` and every function it reaches through calls and requests."""
     seen: list[func.FuncOp] = []
@@ -69,10 +78,10 @@ def _reachable(module: ModuleOp, start: func.FuncOp) -> list[func.FuncOp]:
             continue
         seen.append(fn)
         for op in fn.walk():
-            name = referenced_symbol(op)
-            callee = lookup_function(module, name) if name is not None else None
-            if callee is not None:
-                todo.append(callee)
+            for name in referenced_symbols(op):
+                callee = lookup_function(module, name)
+                if callee is not None:
+                    todo.append(callee)
     return seen
 
 
@@ -153,4 +162,4 @@ def expand_requests(module: ModuleOp, kinds: Sequence[type], pass_name: str) -> 
                      "every kind of request in dependency order)")
 
 
-__all__ = ["GENERATORS", "expand_request", "expand_requests", "referenced_symbol"]
+__all__ = ["GENERATORS", "expand_request", "expand_requests", "referenced_symbol", "referenced_symbols"]

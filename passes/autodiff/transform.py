@@ -36,9 +36,16 @@ from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects.autodiff import REQUEST_OPS
+from gradc.passes.autodiff.custom_rules import CUSTOM_JVP_RULES, CUSTOM_VJP_RULES, MODULE
 from gradc.passes.autodiff.emitter import Emitter, Value, is_differentiable
 from gradc.passes.autodiff.rules import JVP_RULES, VJP_RULES
-from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT, MULTI_JVP_RULES, MULTI_VJP_RULES
+from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
+from gradc.passes.autodiff.scan_rules import MULTI_JVP_RULES as _SCAN_JVP_RULES
+from gradc.passes.autodiff.scan_rules import MULTI_VJP_RULES as _SCAN_VJP_RULES
+
+# Ops with several results or rules of their own: scans and custom derivatives.
+MULTI_JVP_RULES = {**_SCAN_JVP_RULES, **CUSTOM_JVP_RULES}
+MULTI_VJP_RULES = {**_SCAN_VJP_RULES, **CUSTOM_VJP_RULES}
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""
@@ -260,6 +267,16 @@ def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.
     names = arg_names(fn)
     tangent_names = [names[i] and f"{names[i]}_dot" for i in wrt] if names else []
     new = add_function(module, name, inputs, outputs, [*names, *tangent_names])
+    token = MODULE.set(module)
+    try:
+        _jvp_body(module, fn, new, wrt)
+    finally:
+        MODULE.reset(token)
+    return new
+
+
+def _jvp_body(module: ModuleOp, fn: func.FuncOp, new: func.FuncOp, wrt: Sequence[int]) -> None:
+    ins = fn.function_type.inputs.data
     block = new.body.block
     args = block.args[: len(ins)]
     tangent: dict[SSAValue, Value] = {
@@ -273,7 +290,6 @@ def jvp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.
     Rewriter.insert_op(func.ReturnOp(*results, *tangents), e.point)
     _replace(replaced)
     erase_dead_ops(new)
-    return new
 
 
 def _jvp_visitor(
@@ -454,6 +470,18 @@ def _reverse_function(
     if found is not None:
         return found
     new = add_function(module, name, inputs, outputs, arg_names(fn))
+    token = MODULE.set(module)
+    try:
+        _reverse_body(module, fn, new, wrt, cotangent_args, with_outputs)
+    finally:
+        MODULE.reset(token)
+    return new
+
+
+def _reverse_body(
+    module: ModuleOp, fn: func.FuncOp, new: func.FuncOp, wrt: Sequence[int], cotangent_args: bool, with_outputs: bool
+) -> None:
+    ins = fn.function_type.inputs.data
     block = new.body.block
     args = block.args[: len(ins)]
     e = Emitter(InsertPoint.at_end(block), fn.location)
@@ -474,7 +502,6 @@ def _reverse_function(
     Rewriter.insert_op(func.ReturnOp(*(results if with_outputs else ()), *grads), e.point)
     _replace(tape.replaced)
     erase_dead_ops(new)
-    return new
 
 
 def vjp_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:

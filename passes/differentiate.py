@@ -8,7 +8,8 @@ Guarantees: functions of `array` ops only: no `autodiff` op, no
 `func.call`, no `array.stop_gradient`, which lower-array-to-loops accepts.
 Requests are expanded in dependency order into calls of generated
 functions (as autodiff-forward, autodiff-reverse and autodiff-jacobian
-do), then every call is inlined; the private functions that were called
+do; custom derivative ops use their rules there), custom derivative ops
+left become calls of their primal, then every call is inlined; the private functions that were called
 or differentiated and the generated ones are erased (a private function
 nothing referenced stays, call-free). Fails on a function of more than one
 block, and, located at the op and naming the function being

@@ -384,3 +384,73 @@ def test_calling_without_a_rule():
 
     with pytest.raises(TypeError, match=r"custom_vjp function f has no rule: define one with f.defvjp"):
         f(np.ones(2))
+
+
+# ---------------------------------------------------------------------------
+# The IR: batching keeps the rules, the interpreter runs the primal
+# ---------------------------------------------------------------------------
+
+_BATCH_IR = """
+func.func private @sq(%x: tensor<2xf64>, %c: tensor<f64>) -> tensor<2xf64> {
+  %y = array.mul %x, %x : tensor<2xf64>
+  func.return %y : tensor<2xf64>
+}
+func.func private @sq_jvp(%x: tensor<2xf64>, %c: tensor<f64>, %dx: tensor<2xf64>) -> (tensor<2xf64>, tensor<2xf64>) {
+  %y = array.mul %x, %x : tensor<2xf64>
+  %cb = array.broadcast %c dims [] : tensor<f64> -> tensor<2xf64>
+  %t = array.mul %dx, %cb : tensor<2xf64>
+  func.return %y, %t : tensor<2xf64>, tensor<2xf64>
+}
+func.func private @sq_fwd(%x: tensor<2xf64>, %c: tensor<f64>) -> (tensor<2xf64>, tensor<2xf64>) {
+  %y = array.mul %x, %x : tensor<2xf64>
+  func.return %y, %x : tensor<2xf64>, tensor<2xf64>
+}
+func.func private @sq_bwd(%x: tensor<2xf64>, %c: tensor<f64>, %r: tensor<2xf64>, %g: tensor<2xf64>) -> tensor<2xf64> {
+  %cb = array.broadcast %c dims [] : tensor<f64> -> tensor<2xf64>
+  %t = array.mul %g, %cb : tensor<2xf64>
+  func.return %t : tensor<2xf64>
+}
+func.func @f(%x: tensor<2xf64>, %c: tensor<f64>) -> (tensor<2xf64>, tensor<2xf64>) {
+  %a = autodiff.custom_jvp @sq(%x, %c) jvp @sq_jvp diff [0] : (tensor<2xf64>, tensor<f64>) -> (tensor<2xf64>)
+  %b = autodiff.custom_vjp @sq(%a, %c) fwd @sq_fwd bwd @sq_bwd diff [0] : (tensor<2xf64>, tensor<f64>) -> (tensor<2xf64>)
+  func.return %a, %b : tensor<2xf64>, tensor<2xf64>
+}
+"""
+
+
+def test_batched_custom_ops_keep_their_rules():
+    from xdsl.parser import Parser
+
+    from gradc.dialects import autodiff
+    from gradc.interpreter import run_function
+    from gradc.passes.autodiff.batching import batch_function
+    from gradc.pipeline import make_context, run_pipeline
+
+    module = Parser(make_context(), _BATCH_IR).parse_module()
+    f = next(op for op in module.ops if op.sym_name.data == "f")
+    batch_function(module, f, [True, True], 3, "f_batched")
+    module.verify()
+    batched = next(op for op in module.ops if op.sym_name.data == "f_batched")
+    kinds = [type(op) for op in batched.body.block.ops]
+    assert autodiff.CustomJvpOp in kinds and autodiff.CustomVjpOp in kinds
+    x = np.array([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25]])
+    c = np.array([2.0, -1.0, 0.5])
+    a, b = run_function(module, "f_batched", x, c)
+    np.testing.assert_array_equal(a, x**2)
+    np.testing.assert_array_equal(b, x**4)
+    # The batched ops still differentiate with their (batched) rules: the
+    # transposed rule of a gives g * c (not 2 x g), the bwd of b g * c.
+    text = _BATCH_IR + """
+func.func @d(%x: tensor<3x2xf64>, %c: tensor<3xf64>, %v: tensor<3x2xf64>) -> tensor<3x2xf64> {
+  %z:2, %g = autodiff.vjp @f_batched_again(%x, %c) cotangents(%v, %v) wrt [0] : (tensor<3x2xf64>, tensor<3xf64>), (tensor<3x2xf64>, tensor<3x2xf64>) -> (tensor<3x2xf64>, tensor<3x2xf64>), (tensor<3x2xf64>)
+  func.return %g : tensor<3x2xf64>
+}
+"""
+    module = Parser(make_context(), text).parse_module()
+    f = next(op for op in module.ops if op.sym_name.data == "f")
+    batch_function(module, f, [True, True], 3, "f_batched_again")
+    run_pipeline(module, "differentiate")
+    v = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    (g,) = run_function(module, "d", x, c, v)
+    # g = v * c (through b's bwd) + (v * c) * c (through a's transposed rule)
+    np.testing.assert_array_equal(g, v * c[:, None] + v * c[:, None] ** 2)

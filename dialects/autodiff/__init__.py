@@ -16,6 +16,10 @@ returns all of the callee's outputs (the first is the scalar being
 differentiated, the rest are auxiliary values passed through) followed by
 one gradient per `wrt` entry.
 
+`autodiff.custom_jvp` and `autodiff.custom_vjp` (custom.py) apply a
+function with user-given derivative rules, which the autodiff passes use
+instead of differentiating its ops.
+
 At the loops level (what lower-array-to-loops makes of a scan's VJP) the
 dialect holds the stack tape (PushOp, PopOp) and the checkpoint schedules
 (ScheduleOp; the schedules themselves are in checkpointing.py).

@@ -328,9 +328,15 @@ def _jvp_visitor(
 
 
 def _replace(replaced: list[tuple[Operation, list[SSAValue]]]) -> None:
+    """Replace each old op's results by its new values and erase it. A new
+    value may itself be a result of an earlier replaced op (a custom rule
+    returning an operand): the lists are resolved in place, in order."""
+    done: dict[SSAValue, SSAValue] = {}
     for old, new in replaced:
+        new[:] = [done.get(v, v) for v in new]
         for a, b in zip(old.results, new, strict=True):
             a.replace_all_uses_with(b)
+            done[a] = b
         Rewriter.erase_op(old)
 
 

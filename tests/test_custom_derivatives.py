@@ -286,7 +286,14 @@ def test_custom_functions_in_scan_fori_loop_and_checkpoint():
     def run(w):
         return tuple(gradc.value_and_grad(f)(w) for f in (rnn, looped, remat))
 
+    @gradc.jit
+    def forward(w):  # forward mode through the loops, forward over reverse through the checkpoint
+        return gradc.jacfwd(looped)(w), gradc.hessian(remat)(w)  # (rnn holds a custom_vjp)
+
     w = 0.7
+    d_looped, h_remat = forward(w)
+    assert d_looped == pytest.approx(central(lambda w: _np_looped(float(w)), np.array(w)), rel=1e-7)
+    assert h_remat == pytest.approx(central(lambda w: _np_remat_grad(float(w), xs), np.array(w)), rel=1e-7)
     plain = {
         "rnn": lambda w: _np_rnn(w, xs),
         "looped": lambda w: _np_looped(w),
@@ -303,6 +310,11 @@ def _np_rnn(w, xs):
         h = math.log1p(math.exp(w * h + x)) - 1.0
         total += h * h
     return h + total
+
+
+def _np_remat_grad(w, xs):
+    u = w * xs
+    return float(np.sum(xs * (sigmoid(u) * np.cos(u) - np.log1p(np.exp(u)) * np.sin(u))))
 
 
 def _np_looped(w):

@@ -31,7 +31,7 @@ from contextvars import ContextVar
 from typing import NoReturn
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 from xdsl.traits import SymbolTable
@@ -166,25 +166,35 @@ CUSTOM_VJP_RULES = {
 # --------------------------------------------------------------------------
 
 
-def _batched(module: ModuleOp, name: str, flags: Sequence[bool], size: int) -> func.FuncOp:
-    """`@name` batched over the arguments with `flags` (made once)."""
+_BATCHING: set[str] = set()
+"""Batched functions being built: a rule that calls its own function
+(`return f(x), ...`) names the batched rule being made."""
+
+
+def _batched(module: ModuleOp, name: str, flags: Sequence[bool], size: int) -> str:
+    """The name of `@name` batched over the arguments with `flags` (made
+    once)."""
     from gradc.passes.autodiff.batching import batch_function
     from gradc.passes.autodiff.transform import inline_calls
 
     target = f"{name}_batch{size}_" + "".join("b" if f else "u" for f in flags)
-    found = SymbolTable.lookup_symbol(module, target)
-    if isinstance(found, func.FuncOp):
-        return found
-    fn = _function(module, name)
-    if not any(isinstance(o, func.CallOp) for o in fn.walk()):
-        return batch_function(module, fn, flags, size, target)
-    flat = fn.clone()
-    flat.sym_name = StringAttr(f"{target}_inlined")
-    module.body.block.insert_op_after(flat, fn)
-    inline_calls(flat, module)
-    batched = batch_function(module, flat, flags, size, target)
-    module.body.block.erase_op(flat)
-    return batched
+    if target in _BATCHING or isinstance(SymbolTable.lookup_symbol(module, target), func.FuncOp):
+        return target
+    _BATCHING.add(target)
+    try:
+        fn = _function(module, name)
+        if not any(isinstance(o, func.CallOp) for o in fn.walk()):
+            batch_function(module, fn, flags, size, target)
+            return target
+        flat = fn.clone()
+        flat.sym_name = StringAttr(f"{target}_inlined")
+        module.body.block.insert_op_after(flat, fn)
+        inline_calls(flat, module)
+        batch_function(module, flat, flags, size, target)
+        module.body.block.erase_op(flat)
+        return target
+    finally:
+        _BATCHING.discard(target)
 
 
 def batch_custom(b, op: CustomDerivativeOp, args: Sequence[SSAValue], batched: Sequence[bool]) -> list[SSAValue]:
@@ -192,15 +202,19 @@ def batch_custom(b, op: CustomDerivativeOp, args: Sequence[SSAValue], batched: S
     (every result and residual of a batched function is batched)."""
     module = module_of(op)
     flags = [bool(f) for f in batched]
-    primal = _batched(module, op.callee.string_value(), flags, b.size)
+    names = {"callee": _batched(module, op.callee.string_value(), flags, b.size)}
     if isinstance(op, CustomJvpOp):
-        rule = _batched(module, op.jvp.string_value(), [*flags, *(flags[i] for i in op.diff_indices)], b.size)
-        new = CustomJvpOp(primal, rule, args, op.diff_indices)
+        names["jvp"] = _batched(module, op.jvp.string_value(), [*flags, *(flags[i] for i in op.diff_indices)], b.size)
     else:
-        fwd = _batched(module, op.fwd.string_value(), flags, b.size)
+        names["fwd"] = _batched(module, op.fwd.string_value(), flags, b.size)
         residuals = len(op.residual_types())
-        bwd = _batched(module, op.bwd.string_value(), [*flags, *[True] * (residuals + len(op.outputs))], b.size)
-        new = CustomVjpOp(primal, fwd, bwd, args, op.diff_indices)
+        bwd_flags = [*flags, *[True] * (residuals + len(op.outputs))]
+        names["bwd"] = _batched(module, op.bwd.string_value(), bwd_flags, b.size)
+    new = type(op).create(
+        operands=list(args),
+        result_types=[b.batched_type(r.type) for r in op.outputs],
+        properties={**{k: SymbolRefAttr(v) for k, v in names.items()}, "diff": op.diff},
+    )
     new.location = b.location if b.location is not None else op.location
     b.block.add_op(new)
     return list(new.results)

@@ -137,13 +137,13 @@ def test_defjvps_nondiff_argnums_and_pytrees():
     f.defjvps(lambda x_dot, ans, x, y: x_dot * gnp.sin(y), lambda y_dot, ans, x, y: x * gnp.cos(y) * y_dot)
 
     @partial(gradc.custom_jvp, nondiff_argnums=(0,))
-    def apply(fn, x):
-        return fn(x)
+    def apply(fn, x, scale=1.0):
+        return fn(x) * scale
 
     @apply.defjvp
     def apply_jvp(fn, primals, tangents):
-        (x,), (t,) = primals, tangents
-        return apply(fn, x), 2.0 * t  # not fn's derivative: shows the rule is used
+        (x, scale), (t, t_scale) = primals, tangents  # the default is an argument too, as in JAX
+        return apply(fn, x, scale), 2.0 * t + 10.0 * t_scale  # not fn's derivative: the rule is used
 
     @gradc.custom_jvp
     def affine(p, x):
@@ -159,13 +159,14 @@ def test_defjvps_nondiff_argnums_and_pytrees():
         return (
             gradc.grad(f, argnums=(0, 1))(x, y),
             gradc.grad(lambda x: apply(gnp.sin, x))(x),
+            gradc.grad(lambda s: apply(gnp.sin, x, scale=s))(y),
             gradc.grad(lambda p, x: gnp.sum(affine(p, x)["y"] ** 2), argnums=(0, 1))(p, y),
         )
 
     p = {"w": np.array([1.5, -2.0]), "b": np.array([0.25, 0.5])}
-    (gx, gy), ga, (gp, gpx) = run(0.7, 1.3, p)
+    (gx, gy), ga, g_scale, (gp, gpx) = run(0.7, 1.3, p)
     np.testing.assert_allclose([gx, gy], [math.sin(1.3), 0.7 * math.cos(1.3)], rtol=1e-15)
-    assert ga == 2.0
+    assert ga == 2.0 and g_scale == 10.0
     r = p["w"] * 1.3 + p["b"]
     np.testing.assert_allclose(gp["w"], 2 * r * 1.3, rtol=1e-15)
     np.testing.assert_allclose(gp["b"], 2 * r, rtol=1e-15)

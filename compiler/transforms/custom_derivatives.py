@@ -111,11 +111,16 @@ class _Custom:
         return pytree.unflatten(outer.body.out_tree, results)
 
     def _positional(self, args: tuple, kwargs: dict) -> tuple:
-        """Keyword arguments mapped to positions, as JAX does."""
-        if not kwargs:
+        """Keyword arguments mapped to positions and defaults filled in, as
+        JAX does (the rules see every argument)."""
+        try:
+            signature = inspect.signature(self.fun)
+        except (TypeError, ValueError):
+            if kwargs:
+                raise TraceTypeError(f"{self.kind} function {self.name}: pass its arguments by position") from None
             return args
         try:
-            bound = inspect.signature(self.fun).bind(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise TraceTypeError(f"{self.kind} function {self.name}: {error}") from None
         bound.apply_defaults()

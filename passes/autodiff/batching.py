@@ -223,6 +223,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     **{op: _reduce for op in array.REDUCE_OPS},
     array.ScanOp: _scan,
     array.YieldOp: _constant,
+    **{op: _elementwise for op in array.LINALG_OPS},  # leading dimensions are batch dimensions
 }
 
 

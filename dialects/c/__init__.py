@@ -72,7 +72,7 @@ from gradc.dialects.c.identifiers import (
     is_reserved,
     show_symbol,
 )
-from gradc.dialects.c.kernels import MicrokernelOp, PackOp, ScheduleOp
+from gradc.dialects.c.kernels import LinalgOp, MicrokernelOp, PackOp, ScheduleOp
 from gradc.dialects.c.statements import (
     PRAGMA_TEXT,
     ArrayOp,
@@ -101,6 +101,7 @@ C = Dialect(
         ByteOffsetOp,
         StoreOp,
         MicrokernelOp,
+        LinalgOp,
         PackOp,
         LoadOp,
         LiteralOp,
@@ -156,6 +157,7 @@ __all__ = [
     "LogicalOp",
     "LtOp",
     "MathOp",
+    "LinalgOp",
     "MicrokernelOp",
     "MulOp",
     "NeOp",

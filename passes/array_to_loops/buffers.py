@@ -3,8 +3,9 @@
 BUFFER_RULES maps each such op to the code that computes its result into a
 destination buffer: a matmul becomes one structured `loops.matmul` (which
 tile-matmul blocks, and which reads a transposed buffer in place through its
-transpose flags), a concatenate copies each input into its region, and a
-reduction is lowered by reduction.py. A reshape needs no rule (it is a
+transpose flags), a concatenate copies each input into its region, a
+reduction is lowered by reduction.py, and each linear-algebra op becomes one
+`loops.linalg` over row-major copies of its operands. A reshape needs no rule (it is a
 `loops.reshape` view) and neither does a non-splat constant (a
 `loops.constant`).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import IndexType
+from xdsl.dialects.builtin import IndexType, MemRefType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
@@ -115,9 +116,32 @@ def _concatenate(
         offset += shape_of(value)[axis]
 
 
+def _row_major(lw: FunctionLowering, value: SSAValue) -> SSAValue:
+    """A buffer holding `value` in row-major order: its own, or a copy."""
+    if value in lw.buffers:
+        return lw.buffers[value]
+    temporary = lw.alloc(memref_of(value.type))
+    lw.copy(value, temporary)
+    return temporary
+
+
+def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[SSAValue]) -> None:
+    """One `loops.linalg` of the op's kind over row-major operand buffers,
+    with an [n, n] scratch buffer where the kind needs one."""
+    kind = op.name.split(".", 1)[1]
+    buffers = [_row_major(lw, v) for v in op.operands]
+    if loops.LINALG_KINDS[kind][1]:
+        n = shape_of(op.operands[0])[-1]
+        buffers.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), [n, n])))
+    flags = op.flags() if hasattr(op, "flags") else {}
+    scratch = buffers[len(op.operands) :]
+    lw.insert(loops.LinalgOp(kind, [*buffers[: len(op.operands)], dest, *scratch], **flags))
+
+
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceSumOp: lower_reduction,
     array.ReduceMaxOp: lower_reduction,
     array.MatmulOp: lower_matmul,
     array.ConcatenateOp: _concatenate,
+    **{cls: _linalg for cls in array.LINALG_OPS},
 }

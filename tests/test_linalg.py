@@ -65,6 +65,7 @@ def everything(a1, a3, a17, s17, v17, b3, t5, b5):
         tri_lt=gsl.solve_triangular(t5, b5, trans="T", lower=True),
         tri_ut_unit=gsl.solve_triangular(t5, b5[:, 0], trans=1, unit_diagonal=True),
         tri_l_unit=gsl.solve_triangular(t5, b5, lower=True, unit_diagonal=True),
+        tri_of_transpose=gsl.solve_triangular(t5.T, b5, lower=True), solve_of_transpose=gnp.linalg.solve(a17.T, v17),
         cho=gsl.cho_solve(gsl.cho_factor(a3[1]), b3[1]),
         cho_lower=gsl.cho_solve(gsl.cho_factor(a3[1], lower=True), b3[1, :, 0]),
         scipy_chol=gsl.cholesky(a3[0]),
@@ -88,6 +89,7 @@ def reference(a1, a3, a17, s17, v17, b3, t5, b5):
         w=w, v=canonical(v), w3=np.linalg.eigvalsh(a3, UPLO="U"),
         tri_l=np.linalg.solve(lo, b5), tri_u=np.linalg.solve(up, b5), tri_lt=np.linalg.solve(lo.T, b5),
         tri_ut_unit=np.linalg.solve(up_unit.T, b5[:, 0]), tri_l_unit=np.linalg.solve(lo_unit, b5),
+        tri_of_transpose=np.linalg.solve(np.tril(t5.T), b5), solve_of_transpose=np.linalg.solve(a17.T, v17),
         cho=np.linalg.solve(a3[1], b3[1]), cho_lower=np.linalg.solve(a3[1], b3[1, :, 0]),
         scipy_chol=np.linalg.cholesky(a3[0]).T,
     )
@@ -151,7 +153,8 @@ def test_bad_inputs_give_jax_results():
 
     def f(a, b, c):
         sign, logabsdet = gnp.linalg.slogdet(b)
-        return (gnp.linalg.cholesky(a), gnp.linalg.solve(b, c), sign, logabsdet, gnp.linalg.det(b),
+        # np.linalg.<f> on traced arrays dispatches to gnp.linalg.<f>
+        return (np.linalg.cholesky(a), np.linalg.solve(b, c), sign, logabsdet, np.linalg.det(b),
                 gnp.linalg.cholesky(gnp.stack([b + 3 * gnp.eye(2), a])))
 
     chol, x, sign, logabsdet, det, mixed = gradc.jit(f)(indefinite, singular, np.ones(2))

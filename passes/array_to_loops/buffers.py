@@ -127,15 +127,39 @@ def _row_major(lw: FunctionLowering, value: SSAValue) -> SSAValue:
 
 def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[SSAValue]) -> None:
     """One `loops.linalg` of the op's kind over row-major operand buffers,
-    with an [n, n] scratch buffer where the kind needs one."""
+    with an [n, n] scratch buffer where the kind needs one. A solve's matrix
+    that is the transpose of a buffer is read in place: the transpose flag
+    flips (and for a triangular solve, the triangle read)."""
     kind = op.name.split(".", 1)[1]
-    buffers = [_row_major(lw, v) for v in op.operands]
+    flags = op.flags() if hasattr(op, "flags") else {}
+    matrix = op.operands[0]
+    if "transpose_a" in flags and matrix not in lw.buffers:
+        source, transposed = _matmul_operand_source(lw, matrix)
+        if source is not None and transposed:
+            matrix = source
+            flags["transpose_a"] = not flags["transpose_a"]
+            if "lower" in flags:
+                flags["lower"] = not flags["lower"]
+    buffers = [_row_major(lw, v) for v in (matrix, *op.operands[1:])]
+    scratch = []
     if loops.LINALG_KINDS[kind][1]:
         n = shape_of(op.operands[0])[-1]
-        buffers.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), [n, n])))
-    flags = op.flags() if hasattr(op, "flags") else {}
-    scratch = buffers[len(op.operands) :]
-    lw.insert(loops.LinalgOp(kind, [*buffers[: len(op.operands)], dest, *scratch], **flags))
+        scratch.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), [n, n])))
+    lw.insert(loops.LinalgOp(kind, [*buffers, dest, *scratch], **flags))
+
+
+def _matmul_operand_source(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue | None, bool]:
+    """The buffered value whose transpose (last two dimensions) `value` is,
+    through a chain of transposes, and True; else (None, False)."""
+    rank = len(shape_of(value))
+    perm = list(range(rank))
+    source = value
+    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
+        perm = [source.owner.perm[d] for d in perm]
+        source = source.owner.input
+    if source in lw.buffers and perm == [*range(rank - 2), rank - 1, rank - 2]:
+        return source, True
+    return None, False
 
 
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {

@@ -93,7 +93,8 @@ class SlogdetOp(_Unary):
 class EighOp(_Unary):
     """[..., n, n] -> [..., n + 1, n]: row 0 the eigenvalues of the symmetric
     matrix whose lower triangle is A's, ascending; rows 1..n the matrix whose
-    columns are the unit eigenvectors (cyclic Jacobi)."""
+    columns are the unit eigenvectors, each with its largest-magnitude
+    component positive."""
 
     name = "array.eigh"
 

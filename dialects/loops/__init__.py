@@ -44,7 +44,7 @@ from gradc.dialects.loops.nests import (
     memref_shape,
 )
 from gradc.dialects.loops.linalg import KINDS as LINALG_KINDS
-from gradc.dialects.loops.linalg import LinalgOp, LinalgParameters
+from gradc.dialects.loops.linalg import LinalgOp, LinalgParameters, scratch_shape
 from gradc.dialects.loops.tiles import (
     MicrokernelOp,
     MicrokernelParameters,
@@ -81,5 +81,6 @@ __all__ = [
     "ThreadIdOp",
     "YieldOp",
     "memref_shape",
+    "scratch_shape",
     "vector_widths",
 ]

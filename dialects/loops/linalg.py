@@ -4,8 +4,9 @@ ops; and its properties (LinalgParameters), which `c.linalg` shares.
 
     loops.linalg "solve" (%a, %b, %x, %scratch) : memref<2x8x8xf64>, memref<2x8x3xf64>, memref<2x8x3xf64>, memref<8x8xf64>
 
-Buffers by kind (KINDS): the inputs, the output, then an [n, n] scratch
-buffer where the kind needs one (reused for every matrix of the batch).
+Buffers by kind (KINDS): the inputs, the output, then a scratch buffer
+where the kind needs one (`scratch_shape`: [n, n], eigh [n + 3, n];
+reused for every matrix of the batch).
 Guarantees (the verifier): the shapes fit the kind; one float element type.
 The algorithms, blocking and bad-input results: docs/linalg.md.
 """
@@ -37,7 +38,16 @@ KINDS: dict[str, tuple[int, bool]] = {
     "slogdet": (1, True),
     "eigh": (1, True),
 }
-"""kind -> (number of inputs, whether an [n, n] scratch buffer follows the output)."""
+"""kind -> (number of inputs, whether a scratch buffer follows the output)."""
+
+SCRATCH_ROWS = {"eigh": 3}
+"""Rows a kind's scratch has beyond n (eigh: a Householder vector, its
+product and the subdiagonal)."""
+
+
+def scratch_shape(kind: str, n: int) -> tuple[int, int]:
+    """The shape of a kind's scratch buffer: [n + extra rows, n]."""
+    return n + SCRATCH_ROWS.get(kind, 0), n
 
 FLAGS = ("lower", "transpose_a", "unit_diagonal")
 
@@ -133,5 +143,8 @@ class LinalgOp(LinalgParameters):
             raise VerifyException(f"{self.name}: right-hand side {self.buffers[1].type} does not fit {self.buffers[0].type}")
         if memref_shape(self, self.out) != want:
             raise VerifyException(f"{self.name}: the output must have shape {list(want)}, got {self.out.type}")
-        if has_scratch and memref_shape(self, self.scratch) != (n, n):
-            raise VerifyException(f"{self.name}: the scratch buffer must have shape [{n}, {n}], got {self.scratch.type}")
+        if has_scratch and memref_shape(self, self.scratch) != scratch_shape(self.kind_name, n):
+            raise VerifyException(
+                f"{self.name}: the scratch buffer must have shape {list(scratch_shape(self.kind_name, n))}, "
+                f"got {self.scratch.type}"
+            )

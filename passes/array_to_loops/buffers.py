@@ -127,7 +127,7 @@ def _row_major(lw: FunctionLowering, value: SSAValue) -> SSAValue:
 
 def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[SSAValue]) -> None:
     """One `loops.linalg` of the op's kind over row-major operand buffers,
-    with an [n, n] scratch buffer where the kind needs one. A solve's matrix
+    with a scratch buffer where the kind needs one. A solve's matrix
     that is the transpose of a buffer is read in place: the transpose flag
     flips (and for a triangular solve, the triangle read)."""
     kind = op.name.split(".", 1)[1]
@@ -144,7 +144,7 @@ def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[S
     scratch = []
     if loops.LINALG_KINDS[kind][1]:
         n = shape_of(op.operands[0])[-1]
-        scratch.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), [n, n])))
+        scratch.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), loops.scratch_shape(kind, n))))
     lw.insert(loops.LinalgOp(kind, [*buffers, dest, *scratch], **flags))
 
 

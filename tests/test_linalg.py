@@ -193,6 +193,25 @@ def fd_gradient(f, x, step=1e-6):
     return g
 
 
+def test_derivatives_at_singular_and_degenerate_points():
+    """det at a singular matrix: NaN (JAX gives the cofactor matrix,
+    docs/linalg.md); eigenvalue gradients at repeated eigenvalues: finite and
+    right (as JAX), since only the eigenvector part of the rule divides by
+    w_j - w_i."""
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    repeated = np.diag([1.0, 1.0, 2.0])
+
+    def f(a, b):
+        return (gradc.grad(gnp.linalg.det)(a),
+                gradc.grad(lambda b: gnp.sum(gnp.linalg.eigvalsh(b)))(b),
+                gradc.grad(lambda b: gnp.linalg.eigh(b)[0][2])(b))
+
+    det_grad, trace_grad, top_grad = gradc.jit(f)(singular, repeated)
+    assert np.all(np.isnan(det_grad))
+    np.testing.assert_allclose(trace_grad, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(top_grad, np.diag([0.0, 0.0, 1.0]), atol=1e-12)
+
+
 def test_gradients_of_every_function():
     """One scalar through every op; reverse mode against finite differences of NumPy."""
     rng = np.random.default_rng(3)

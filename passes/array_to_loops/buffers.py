@@ -34,17 +34,24 @@ from gradc.passes.array_to_loops.elementwise import (
 from gradc.passes.array_to_loops.reduction import lower_reduction
 
 
+def _through_transposes(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, list[int]]:
+    """(source, perm): `value` is `source` (a buffered value if the chain of
+    transposes reaches one) with dimension d being dimension perm[d] of it."""
+    perm = list(range(len(shape_of(value))))
+    source = value
+    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
+        perm = [source.owner.perm[d] for d in perm]
+        source = source.owner.input
+    return source, perm
+
+
 def _matmul_operand(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, bool]:
     """A buffer for one operand of a `loops.matmul`, and whether it holds the
     operand's transpose (last two dimensions swapped). A transpose of a
     buffer is read in place through that flag; any other remap (broadcast,
     slice, another permutation, a splat) is first copied into a temporary."""
-    rank = len(shape_of(value))
-    perm = list(range(rank))  # dimension d of `value` is dimension perm[d] of `source`
-    source = value
-    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
-        perm = [source.owner.perm[d] for d in perm]
-        source = source.owner.input
+    source, perm = _through_transposes(lw, value)
+    rank = len(perm)
     if source in lw.buffers:
         if perm == list(range(rank)):
             return lw.buffers[source], False
@@ -134,8 +141,9 @@ def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[S
     flags = op.flags() if hasattr(op, "flags") else {}
     matrix = op.operands[0]
     if "transpose_a" in flags and matrix not in lw.buffers:
-        source, transposed = _matmul_operand_source(lw, matrix)
-        if source is not None and transposed:
+        source, perm = _through_transposes(lw, matrix)
+        rank = len(perm)
+        if source in lw.buffers and perm == [*range(rank - 2), rank - 1, rank - 2]:
             matrix = source
             flags["transpose_a"] = not flags["transpose_a"]
             if "lower" in flags:
@@ -146,20 +154,6 @@ def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[S
         n = shape_of(op.operands[0])[-1]
         scratch.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), loops.scratch_shape(kind, n))))
     lw.insert(loops.LinalgOp(kind, [*buffers, dest, *scratch], **flags))
-
-
-def _matmul_operand_source(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue | None, bool]:
-    """The buffered value whose transpose (last two dimensions) `value` is,
-    through a chain of transposes, and True; else (None, False)."""
-    rank = len(shape_of(value))
-    perm = list(range(rank))
-    source = value
-    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
-        perm = [source.owner.perm[d] for d in perm]
-        source = source.owner.input
-    if source in lw.buffers and perm == [*range(rank - 2), rank - 1, rank - 2]:
-        return source, True
-    return None, False
 
 
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {

@@ -186,9 +186,15 @@ def _eigh_vjp(e: Emitter, op: array.EighOp, g: Value) -> tuple[Value, ...]:
     gw = e.slice_axis(g, rank - 2, 0, 1)
     gv = e.slice_axis(g, rank - 2, 1, n + 1)
     eye = _matrix_constant(e, v, np.eye(n))
+    # F * (V^T gV), 0 where V^T gV is 0: with no cotangent on the eigenvectors
+    # (eigvalsh), repeated eigenvalues (F infinite) give no NaN, as in JAX,
+    # whose transpose sees a symbolic zero there.
+    projected = e.matmul(e.mT(v), gv)
+    assert projected is not None
+    unused = e.emit(array.CompareOp("eq", projected, e.zeros_like(projected)))
     inner = e.add(
         e.mul(e.broadcast(e.reshape(gw, [*shape[:-2], n]), [*range(rank - 2), rank - 1], shape), eye),
-        e.mul(f, e.matmul(e.mT(v), gv)),
+        e.select(unused, None, e.mul(f, projected)),
     )
     s = e.matmul(v, e.matmul(inner, e.mT(v)))
     return (_lower_adjoint(e, s),)

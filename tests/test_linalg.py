@@ -151,13 +151,17 @@ def test_bad_inputs_give_jax_results():
     singular = np.array([[1.0, 2.0], [2.0, 4.0]])
     indefinite = np.array([[1.0, 2.0], [2.0, 1.0]])
 
-    def f(a, b, c):
+    late = np.random.default_rng(8).standard_normal((11, 11))
+    late[:, 9] = 0.0  # the zero pivot comes in the second panel of the blocked LU
+
+    def f(a, b, c, d):
         sign, logabsdet = gnp.linalg.slogdet(b)
         # np.linalg.<f> on traced arrays dispatches to gnp.linalg.<f>
         return (np.linalg.cholesky(a), np.linalg.solve(b, c), sign, logabsdet, np.linalg.det(b),
-                gnp.linalg.cholesky(gnp.stack([b + 3 * gnp.eye(2), a])))
+                gnp.linalg.cholesky(gnp.stack([b + 3 * gnp.eye(2), a])), gnp.linalg.slogdet(d))
 
-    chol, x, sign, logabsdet, det, mixed = gradc.jit(f)(indefinite, singular, np.ones(2))
+    chol, x, sign, logabsdet, det, mixed, late_slogdet = gradc.jit(f)(indefinite, singular, np.ones(2), late)
+    assert tuple(late_slogdet) == (0.0, -np.inf) == tuple(np.linalg.slogdet(late))
     assert np.all(np.isnan(chol))
     assert not np.any(np.isfinite(x))
     assert (sign, logabsdet, det) == (0.0, -np.inf, 0.0)

@@ -125,39 +125,76 @@ def _triangular_solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]
     ]
 
 
-def _lu_step(t: str, n: int, e: Attribute, rhs: bool, depth: int, on_singular: list[str]) -> list[str]:
-    """Step k of Gaussian elimination with partial pivoting on U (and X)."""
+PANEL = 8
+"""Columns of the LU's panel: the trailing rows are updated once per panel,
+by a rank-8 product, rather than once per column."""
+
+
+def _lu(t: str, n: int, e: Attribute, rhs: bool, depth: int) -> list[str]:
+    """Blocked right-looking LU with partial pivoting of U in place (unit L
+    below the diagonal, P A = L U): per panel of PANEL columns, eliminate
+    within the panel, solve the panel's rows of U to its right, then update
+    the trailing rows in one pass each. Row swaps cover whole rows, and X's
+    rows (`rhs`) or the sign (else, where a zero pivot column stops the
+    factorization: `singular`)."""
     pad = INDENT * depth
     fabs = _math(e, "fabs")
-    lines = [
-        f"{pad}int64_t p = k;",
-        f"{pad}{t} best = {fabs}(U[k * {n} + k]);",
-        f"{pad}for (int64_t i = k + 1; i < {n}; i++) {{",
-        f"{pad}{INDENT}const {t} v = {fabs}(U[i * {n} + k]);",
-        f"{pad}{INDENT}if (v > best) {{ best = v; p = i; }}",
-        f"{pad}}}",
-        *(f"{pad}{line}" for line in on_singular),
-        f"{pad}if (p != k) {{",
-        f"{pad}{INDENT}for (int64_t j = 0; j < {n}; j++) {{ const {t} s = U[k * {n} + j]; "
+    swap_other = (
+        f"for (int64_t j = 0; j < m; j++) {{ const {t} s = X[k * m + j]; X[k * m + j] = X[p * m + j]; "
+        "X[p * m + j] = s; }"
+        if rhs else "sign = -sign;"
+    )
+    terms = " + ".join(f"l[{q}] * U[(k0 + {q}) * {n} + j]" for q in range(PANEL))
+    i1, i2, i3, i4 = (pad + INDENT * q for q in range(1, 5))
+    return [
+        f"{pad}for (int64_t k0 = 0; k0 < {n}{'' if rhs else ' && !singular'}; k0 += {PANEL}) {{",
+        f"{i1}const int64_t k1 = k0 + {PANEL} < {n} ? k0 + {PANEL} : {n};",
+        f"{i1}for (int64_t k = k0; k < k1; k++) {{",
+        f"{i2}int64_t p = k;",
+        f"{i2}{t} best = {fabs}(U[k * {n} + k]);",
+        f"{i2}for (int64_t i = k + 1; i < {n}; i++) {{",
+        f"{i3}const {t} v = {fabs}(U[i * {n} + k]);",
+        f"{i3}if (v > best) {{ best = v; p = i; }}",
+        f"{i2}}}",
+        *([] if rhs else [f"{i2}if (best == 0) {{ singular = 1; break; }}"]),
+        f"{i2}if (p != k) {{",
+        f"{i3}for (int64_t j = 0; j < {n}; j++) {{ const {t} s = U[k * {n} + j]; "
         f"U[k * {n} + j] = U[p * {n} + j]; U[p * {n} + j] = s; }}",
-    ]
-    if rhs:
-        lines.append(f"{pad}{INDENT}for (int64_t j = 0; j < m; j++) {{ const {t} s = X[k * m + j]; "
-                     "X[k * m + j] = X[p * m + j]; X[p * m + j] = s; }")
-    else:
-        lines.append(f"{pad}{INDENT}sign = -sign;")
-    lines += [
+        f"{i3}{swap_other}",
+        f"{i2}}}",
+        f"{i2}const {t} d = U[k * {n} + k];",
+        *([] if rhs else [
+            f"{i2}sign = d < 0 ? -sign : (d > 0 ? sign : d);",
+            f"{i2}logabs += {_math(e, 'log')}({fabs}(d));",
+        ]),
+        f"{i2}for (int64_t i = k + 1; i < {n}; i++) {{",
+        f"{i3}{t} *Ui = U + i * {n};",
+        f"{i3}const {t} f = Ui[k] / d;",
+        f"{i3}Ui[k] = f;",
+        f"{i3}for (int64_t j = k + 1; j < k1; j++) Ui[j] -= f * U[k * {n} + j];",
+        f"{i2}}}",
+        f"{i1}}}",
+        *([] if rhs else [f"{i1}if (singular) break;"]),
+        f"{i1}for (int64_t k = k0; k < k1; k++)",
+        f"{i2}for (int64_t i = k + 1; i < k1; i++) {{",
+        f"{i3}const {t} f = U[i * {n} + k];",
+        f"{i3}for (int64_t j = k1; j < {n}; j++) U[i * {n} + j] -= f * U[k * {n} + j];",
+        f"{i2}}}",
+        f"{i1}for (int64_t i = k1; i < {n}; i++) {{",
+        f"{i2}{t} *Ui = U + i * {n};",
+        f"{i2}if (k1 - k0 == {PANEL}) {{",
+        f"{i3}{t} l[{PANEL}];",
+        f"{i3}for (int64_t q = 0; q < {PANEL}; q++) l[q] = Ui[k0 + q];",
+        f"{i3}for (int64_t j = k1; j < {n}; j++) Ui[j] -= {terms};",
+        f"{i2}}} else {{",
+        f"{i3}for (int64_t k = k0; k < k1; k++) {{",
+        f"{i4}const {t} f = Ui[k];",
+        f"{i4}for (int64_t j = k1; j < {n}; j++) Ui[j] -= f * U[k * {n} + j];",
+        f"{i3}}}",
+        f"{i2}}}",
+        f"{i1}}}",
         f"{pad}}}",
-        f"{pad}const {t} d = U[k * {n} + k];",
-        f"{pad}const {t} *Uk = U + k * {n};",
-        f"{pad}for (int64_t i = k + 1; i < {n}; i++) {{",
-        f"{pad}{INDENT}{t} *Ui = U + i * {n};",
-        f"{pad}{INDENT}const {t} f = Ui[k] / d;",
-        f"{pad}{INDENT}for (int64_t j = k + 1; j < {n}; j++) Ui[j] -= f * Uk[j];",
     ]
-    if rhs:
-        lines.append(f"{pad}{INDENT}for (int64_t j = 0; j < m; j++) X[i * m + j] -= f * X[k * m + j];")
-    return lines + [f"{pad}}}"]
 
 
 def _copy_matrix(t: str, n: int, trans: bool, depth: int) -> list[str]:
@@ -178,9 +215,8 @@ def _solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
         f"{INDENT*2}{t} *X = x + b * {n} * m;",
         *_copy_matrix(t, n, op.flag("transpose_a"), 2),
         f"{INDENT*2}for (int64_t k = 0; k < {n} * m; k++) X[k] = bs[b * {n} * m + k];",
-        f"{INDENT*2}for (int64_t k = 0; k < {n}; k++) {{",
-        *_lu_step(t, n, e, True, 3, []),
-        f"{INDENT*2}}}",
+        *_lu(t, n, e, True, 2),
+        *_substitute(t, n, True, f"U[{{i}} * {n} + {{k}}]", True, 2),
         *_substitute(t, n, False, f"U[{{i}} * {n} + {{k}}]", False, 2),
         f"{INDENT}}}",
         "}",
@@ -188,7 +224,6 @@ def _solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
 
 
 def _slogdet(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
-    log, fabs = _math(e, "log"), _math(e, "fabs")
     return [
         f"static void {linalg_name(op)}(const {t} *restrict a, {t} *restrict out, {t} *restrict U, "
         "int64_t m, int64_t batch) {",
@@ -197,13 +232,10 @@ def _slogdet(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
         f"{INDENT*2}const {t} *A = a + b * {n * n};",
         *_copy_matrix(t, n, False, 2),
         f"{INDENT*2}{t} sign = 1, logabs = 0;",
-        f"{INDENT*2}for (int64_t k = 0; k < {n}; k++) {{",
-        *_lu_step(t, n, e, False, 3, ["if (best == 0) { sign = 0; logabs = -INFINITY; break; }"]),
-        f"{INDENT*3}sign = d < 0 ? -sign : (d > 0 ? sign : d);",
-        f"{INDENT*3}logabs += {log}({fabs}(d));",
-        f"{INDENT*2}}}",
-        f"{INDENT*2}out[2 * b] = sign;",
-        f"{INDENT*2}out[2 * b + 1] = logabs;",
+        f"{INDENT*2}int singular = 0;",
+        *_lu(t, n, e, False, 2),
+        f"{INDENT*2}out[2 * b] = singular ? 0 : sign;",
+        f"{INDENT*2}out[2 * b + 1] = singular ? -INFINITY : logabs;",
         f"{INDENT}}}",
         "}",
     ]

@@ -1,6 +1,7 @@
 """`c` statements bigger than a line of C: `c.microkernel` (a register tile of
-a matrix product), `c.pack` (a copy of a block into panels) and
-`c.schedule` (one phase of a checkpoint schedule). Each shares its
+a matrix product), `c.pack` (a copy of a block into panels), `c.linalg` (a
+factorization or solve) and `c.schedule` (one phase of a checkpoint
+schedule). Each shares its
 properties, spelling and checks with the `loops` or `autodiff` op it is
 lowered from; the printer writes each as a call of a generated function or
 a table and a loop.
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import Float32Type, Float64Type, IndexType
+from xdsl.dialects.builtin import Float32Type, Float64Type, IndexType, IntegerAttr, StringAttr, UnitAttr, i64
 from xdsl.ir import Attribute, Operation, Region, SSAValue
-from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.irdl import ParsePropInAttrDict, irdl_op_definition, operand_def, prop_def, traits_def, var_operand_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -21,7 +21,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.autodiff import ScheduleSpec, schedule_regions
 from gradc.dialects.c.types import PtrType
-from gradc.dialects.loops.linalg import LinalgParameters
+from gradc.dialects.loops.linalg import KINDS, LinalgParameters
 from gradc.dialects.loops.tiles import MicrokernelParameters, PackParameters
 
 
@@ -94,9 +94,8 @@ class LinalgOp(LinalgParameters):
     irdl_options = (ParsePropInAttrDict(),)
 
     def __init__(self, kind: str, buffers: Sequence[SSAValue], n: int, m: int, batch: int, **flags: bool):
-        from xdsl.dialects.builtin import StringAttr, UnitAttr
-
-        props: dict = {"kind": StringAttr(kind), **{k: IntegerAttr(v, i64) for k, v in (("n", n), ("m", m), ("batch", batch))}}
+        sizes = {"n": n, "m": m, "batch": batch}
+        props: dict = {"kind": StringAttr(kind), **{k: IntegerAttr(v, i64) for k, v in sizes.items()}}
         props.update({name: UnitAttr() for name, on in flags.items() if on})
         super().__init__(operands=[list(buffers)], properties=props)
 
@@ -111,8 +110,6 @@ class LinalgOp(LinalgParameters):
 
     def verify_(self) -> None:
         self.verify_kind()
-        from gradc.dialects.loops.linalg import KINDS
-
         inputs, _ = KINDS[self.kind_name]
         _check_float_pointers(self, self.buffers[:inputs], self.buffers[inputs])
         for extra in self.buffers[inputs + 1 :]:

@@ -109,20 +109,26 @@ def _substitute(t: str, n: int, lower: bool, entry: str, unit: bool, depth: int)
     return lines + [f"{pad}}}"]
 
 
-def _triangular_solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
-    lower, trans, unit = op.flag("lower"), op.flag("transpose_a"), op.flag("unit_diagonal")
-    entry = f"A[{{k}} * {n} + {{i}}]" if trans else f"A[{{i}} * {n} + {{k}}]"
+def _solver(op: c.LinalgOp, t: str, n: int, scratch: bool, body: list[str]) -> list[str]:
+    """A solve's function: per matrix of the batch, X = B, then `body`
+    (which reads A and solves in place in X)."""
     return [
         f"static void {linalg_name(op)}(const {t} *restrict a, const {t} *restrict bs, {t} *restrict x, "
-        "int64_t m, int64_t batch) {",
+        + (f"{t} *restrict U, " if scratch else "") + "int64_t m, int64_t batch) {",
         f"{INDENT}for (int64_t b = 0; b < batch; b++) {{",
         f"{INDENT*2}const {t} *A = a + b * {n * n};",
         f"{INDENT*2}{t} *X = x + b * {n} * m;",
         f"{INDENT*2}for (int64_t k = 0; k < {n} * m; k++) X[k] = bs[b * {n} * m + k];",
-        *_substitute(t, n, lower != trans, entry, unit, 2),
+        *body,
         f"{INDENT}}}",
         "}",
     ]
+
+
+def _triangular_solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
+    lower, trans, unit = op.flag("lower"), op.flag("transpose_a"), op.flag("unit_diagonal")
+    entry = f"A[{{k}} * {n} + {{i}}]" if trans else f"A[{{i}} * {n} + {{k}}]"
+    return _solver(op, t, n, False, _substitute(t, n, lower != trans, entry, unit, 2))
 
 
 PANEL = 8
@@ -207,20 +213,12 @@ def _copy_matrix(t: str, n: int, trans: bool, depth: int) -> list[str]:
 
 
 def _solve(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
-    return [
-        f"static void {linalg_name(op)}(const {t} *restrict a, const {t} *restrict bs, {t} *restrict x, "
-        f"{t} *restrict U, int64_t m, int64_t batch) {{",
-        f"{INDENT}for (int64_t b = 0; b < batch; b++) {{",
-        f"{INDENT*2}const {t} *A = a + b * {n * n};",
-        f"{INDENT*2}{t} *X = x + b * {n} * m;",
+    return _solver(op, t, n, True, [
         *_copy_matrix(t, n, op.flag("transpose_a"), 2),
-        f"{INDENT*2}for (int64_t k = 0; k < {n} * m; k++) X[k] = bs[b * {n} * m + k];",
         *_lu(t, n, e, True, 2),
         *_substitute(t, n, True, f"U[{{i}} * {n} + {{k}}]", True, 2),
         *_substitute(t, n, False, f"U[{{i}} * {n} + {{k}}]", False, 2),
-        f"{INDENT}}}",
-        "}",
-    ]
+    ])
 
 
 def _slogdet(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:

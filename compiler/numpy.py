@@ -119,6 +119,7 @@ from gradc.frontend.elementwise import (
 )
 from gradc.frontend.linalg import dot, einsum, inner, kron, matmul, outer, tensordot, trace, vdot
 from gradc.frontend.linalg import multi_dot as _multi_dot
+from gradc.frontend import factorizations as _factorizations
 from gradc.frontend.linalg import norm as _norm
 from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, nan, newaxis, pi
 from gradc.frontend.reductions import (
@@ -216,10 +217,16 @@ def _linalg_getattr(name: str) -> Any:
     raise TraceAttributeError(f"gnp.linalg.{name}: gradc.numpy.linalg has no attribute {name!r}, nor does numpy.linalg")
 
 
-linalg = types.ModuleType("gradc.numpy.linalg", "numpy.linalg's functions gradc.numpy has: norm, multi_dot.")
+linalg = types.ModuleType(
+    "gradc.numpy.linalg",
+    "numpy.linalg's functions gradc.numpy has: norm, multi_dot, cholesky, solve, inv, det, slogdet, eigh, "
+    "eigvalsh.",
+)
 linalg.norm = _norm  # type: ignore[attr-defined]
 linalg.multi_dot = _multi_dot  # type: ignore[attr-defined]
-linalg.__all__ = ["norm", "multi_dot"]  # type: ignore[attr-defined]
+for _name in ("cholesky", "solve", "inv", "det", "slogdet", "eigh", "eigvalsh"):
+    setattr(linalg, _name, getattr(_factorizations, _name))
+linalg.__all__ = ["norm", "multi_dot", "cholesky", "solve", "inv", "det", "slogdet", "eigh", "eigvalsh"]  # type: ignore[attr-defined]
 linalg.__getattr__ = _linalg_getattr  # type: ignore[attr-defined]
 sys.modules[linalg.__name__] = linalg
 

@@ -506,6 +506,7 @@ class _FunctionLowering:
             loops.MatmulOp: self.lower_matmul,
             loops.MicrokernelOp: self.lower_microkernel,
             loops.PackOp: self.lower_pack,
+            loops.LinalgOp: self.lower_linalg,
             autodiff.PushOp: self.lower_tape_copy,
             autodiff.PopOp: self.lower_tape_copy,
             autodiff.ScheduleOp: self.lower_schedule,
@@ -689,6 +690,16 @@ class _FunctionLowering:
             self.fail(f"loops.pack writes to read-only buffer %{dst.name_hint}", at=op)
         self.block.add_op(c.PackOp((src, self.operand(op.src_offset)),
                                    (dst, self.operand(op.dst_offset)), op.parameters))
+
+    def lower_linalg(self, op: loops.LinalgOp) -> None:
+        """A call of the kind's C helper (gradc.backend.linalg_kernels)."""
+        ptrs = [self.buffers[b][0] for b in op.buffers]
+        for written in ptrs[len(op.inputs) :]:
+            if isinstance(written.type, c.PtrType) and written.type.const:
+                self.fail(f"loops.linalg writes to read-only buffer %{written.name_hint}", at=op)
+        batch, n, m = op.dims()
+        flags = {k: v for k, v in op.flags().items() if v}
+        self.block.add_op(c.LinalgOp(op.kind_name, ptrs, n, m, batch, **flags))
 
 
 def _c_names(funcs: Sequence[func.FuncOp]) -> dict[func.FuncOp, str]:

@@ -166,6 +166,11 @@ def accesses(op: Operation, inside: set[SSAValue]) -> Iterator[Access]:
             if op.accumulate is not None:
                 yield Access(op, root_of(op.c), at(op.c_offset), c_tile, False)
             yield Access(op, root_of(op.c), at(op.c_offset), c_tile, True)
+        case loops.LinalgOp():
+            for value in op.buffers:
+                size = prod(value.type.get_shape())
+                yield Access(op, root_of(value), Affine(0), np.arange(size, dtype=np.int64),
+                             value not in op.inputs)
         case loops.MatmulOp():
             for value, writes in ((op.lhs, False), (op.rhs, False), (op.out, False), (op.out, True)):
                 size = prod(value.type.get_shape())

@@ -103,6 +103,11 @@ def _away_from_zero(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.uniform(0.3, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
 
 
+def _spd(rng: np.random.Generator, batch, n) -> np.ndarray:
+    m = rng.uniform(-1, 1, (*batch, n, n))
+    return m @ np.swapaxes(m, -1, -2) + n * np.eye(n)
+
+
 def _off_integers(rng: np.random.Generator, shape) -> np.ndarray:
     """Values at least 0.1 from every integer and half-integer (the
     rounding ops are constant around them)."""
@@ -175,6 +180,22 @@ CASES = [
     Case("reduce_sum_all", [(2, 3)], lambda b, x: b(array.ReduceSumOp(x, [0, 1]))),
     Case("reduce_max", [(3, 4)], lambda b, x: b(array.ReduceMaxOp(x, [1])),
          sample=lambda r: _distinct(r, (3, 4))),
+    *(Case(f"cholesky{tag}", [(*batch, 4, 4)], lambda b, x: b(array.CholeskyOp(x)),
+           sample=lambda r, batch=batch: [_spd(r, batch, 4)])
+      for tag, batch in (("", ()), ("_batched", (2,)))),
+    *(Case(f"triangular_solve_{''.join(k[0] for k, on in flags.items() if on)}", [(2, 3, 3), (2, 3, 2)],
+           lambda b, a, y, flags=flags: b(array.TriangularSolveOp(a, y, **flags)),
+           sample=lambda r: [r.uniform(-1, 1, (2, 3, 3)) + 3 * np.eye(3), r.uniform(-2, 2, (2, 3, 2))])
+      for flags in ({"lower": True}, {"lower": True, "transpose_a": True}, {"transpose_a": True},
+                    {"lower": True, "unit_diagonal": True}, {"unit_diagonal": True, "transpose_a": True})),
+    *(Case(f"solve{'_t' if t else ''}", [(2, 3, 3), (2, 3, 2)],
+           lambda b, a, y, t=t: b(array.SolveOp(a, y, transpose_a=t)),
+           sample=lambda r: [r.uniform(-1, 1, (2, 3, 3)) + 3 * np.eye(3), r.uniform(-2, 2, (2, 3, 2))])
+      for t in (False, True)),
+    Case("slogdet", [(2, 3, 3)], lambda b, x: b(array.SlogdetOp(x)),
+         sample=lambda r: [r.uniform(-1, 1, (2, 3, 3)) + np.array([3, -3]).reshape(2, 1, 1) * np.eye(3)]),
+    Case("eigh", [(2, 3, 3)], lambda b, x: b(array.EighOp(x)),
+         sample=lambda r: [r.uniform(-0.3, 0.3, (2, 3, 3)) + np.diag([-1.0, 0.5, 2.0])]),
     Case("fan_out", [(3,)],
          lambda b, x: b(array.MulOp(b(array.SinOp(x)), b(array.AddOp(x, b(array.ExpOp(x))))))),
 ]
@@ -188,6 +209,7 @@ RULE_OPS = {
     array.MaxOp, array.MinOp, array.PowOp, array.SelectOp, array.ConvertOp,
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,
+    *array.LINALG_OPS,
 }
 
 

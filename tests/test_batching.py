@@ -39,6 +39,7 @@ from gradc.dialects import array, autodiff
 from gradc.interpreter import run_function
 from gradc.passes.autodiff.batching import BATCH_RULES, batch_function
 from gradc.pipeline import compile_module
+from gradc.support.dense import numpy_dtype, numpy_to_dense
 
 F32, F64, I1 = Float32Type(), Float64Type(), IntegerType(1)
 ELEMENT = {np.float32: F32, np.float64: F64, np.bool_: I1}
@@ -178,6 +179,26 @@ def _scan(init: SSAValue, xs: SSAValue, w: SSAValue) -> Built:
     return array.ScanOp(4, [init], [xs], [w], [TensorType(elem, [4, 3])], Region(body))
 
 
+def _cholesky_spd(x: SSAValue) -> Built:
+    """cholesky(x x^T + 3 I): positive definite for the random inputs."""
+    xt = array.TransposeOp(x, [1, 0])
+    gram = array.MatmulOp(x, xt)
+    eye = array.ConstantOp(numpy_to_dense(3 * np.eye(3, dtype=numpy_dtype(x.type.get_element_type()))))
+    spd = array.AddOp(gram, eye)
+    chol = array.CholeskyOp(spd)
+    return [xt, gram, eye, spd, chol], [chol.result]
+
+
+def _solve_shifted(a: SSAValue, b: SSAValue) -> Built:
+    """solve(a + 8 I, b): nonsingular for the random inputs (a singular
+    matrix gives inf or NaN, which of them is not pinned down)."""
+    eye = array.ConstantOp(numpy_to_dense(np.broadcast_to(8 * np.eye(3), (2, 3, 3)).astype(
+        numpy_dtype(a.type.get_element_type()))))
+    shifted = array.AddOp(a, eye)
+    x = array.SolveOp(shifted, b)
+    return [eye, shifted, x], [x.result]
+
+
 UNARY_RANKS = [(), (3,), (2, 3), (2, 3, 2)]
 BINARY_RANKS = [(), (3,), (2, 3), (2, 1, 3)]
 
@@ -241,6 +262,11 @@ CASES = [
     Case("mlp_layer", _mlp_layer, ((2, 3), (3, 4), (4,))),
     Case("where_positive", _where_positive, ((2, 3), (2, 3))),
     Case("scan", _scan, ((3,), (4, 3), (3,))),
+    Case("cholesky_spd", _cholesky_spd, ((3, 3),)),
+    Case("triangular_solve", lambda a, b: array.TriangularSolveOp(a, b, lower=True, transpose_a=True), ((3, 3), (3, 2))),
+    Case("solve_batch_dims", _solve_shifted, ((2, 3, 3), (2, 3, 1))),
+    Case("slogdet", array.SlogdetOp, ((3, 3),)),
+    Case("eigh", array.EighOp, ((2, 3, 3),)),
 ]
 
 CASE_BY_NAME = {c.name: c for c in CASES}
@@ -291,6 +317,7 @@ COMPILED = [
     ("where_positive", (False, True), np.float32),
     ("scan", (True, False, True), np.float64),
     ("scan", (False, True, False), np.float32),
+    ("solve_batch_dims", (False, True), np.float64),
 ]
 
 

@@ -58,8 +58,7 @@ def test_missing_numpy_function_names_the_composition(call, words):
 
 
 ISSUE_NAMES = {  # the functions the issue found pointing to nothing
-    "cholesky": lambda x: np.linalg.cholesky(x @ x.T),
-    "solve": lambda x: np.linalg.solve(x @ x.T, x[:, 0]),
+    "svd": lambda x: np.linalg.svd(x),
     "argmax": lambda x: np.argmax(x),
     "argsort": lambda x: np.argsort(x),
     "fmod": lambda x: np.fmod(x, 2.0),
@@ -86,8 +85,8 @@ def test_no_message_points_to_a_function_that_does_not_exist(name):
 
 
 def test_missing_numpy_function_without_a_composition_says_so():
-    message = raised(TraceTypeError, lambda x: np.linalg.cholesky(x @ x.T), X, line=here())
-    assert "numpy.linalg.cholesky is not supported on traced arrays: gradc.numpy has no cholesky yet" in message
+    message = raised(TraceTypeError, lambda x: np.linalg.svd(x), X, line=here())
+    assert "numpy.linalg.svd is not supported on traced arrays: gradc.numpy has no svd yet" in message
     assert "no composition of gradc.numpy functions" in message and "Python loops" in message
     message = raised(TraceTypeError, lambda x: np.argmax(x), X, line=here())
     assert "gradc.numpy has no argmax yet: it gives integers" in message

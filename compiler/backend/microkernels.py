@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import Float64Type
 from xdsl.ir import Attribute
 
 from gradc.backend.c_spelling import INDENT, c_type_name
+from gradc.backend.linalg_kernels import dot_definition, dot_name, linalg_definition, linalg_name
 from gradc.dialects import c
 from gradc.dialects.loops import vector_widths
 
@@ -471,6 +472,9 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
                     types.setdefault(vector_type_name(op.element_type, width),
                                      vector_type_definition(op.element_type, width))
                 kernels.setdefault(microkernel_name(op), microkernel_definition(op))
+            if isinstance(op, c.LinalgOp):
+                kernels.setdefault(dot_name(op.element_type), dot_definition(op.element_type))
+                kernels.setdefault(linalg_name(op), linalg_definition(op))
             if isinstance(op, c.ThreadNumOp):
                 kernels.setdefault(THREAD_NUM, thread_num_definition())
     lines: list[str] = []

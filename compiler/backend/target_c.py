@@ -33,6 +33,7 @@ from xdsl.utils.target import Target
 
 from gradc.backend import vector_math
 from gradc.backend.c_spelling import INDENT, c_declaration, c_float_literal, c_literal, c_type_name
+from gradc.backend.linalg_kernels import linalg_call
 from gradc.backend.microkernels import THREAD_NUM, helper_definitions, microkernel_name, pack_name
 from gradc.dialects import c
 
@@ -233,6 +234,8 @@ class _FunctionPrinter:
                 args = [self.pointer(op.a, op.a_offset), self.pointer(op.b, op.b_offset),
                         self.pointer(op.c, op.c_offset)]
                 self.emit(depth, f"{microkernel_name(op)}({', '.join(args)});")
+            case c.LinalgOp():
+                self.emit(depth, linalg_call(op, [self.value(v)[0] for v in op.buffers]))
             case c.PackOp():
                 args = [self.pointer(op.src, op.src_offset), self.pointer(op.dst, op.dst_offset)]
                 self.emit(depth, f"{pack_name(op)}({', '.join(args)});")

@@ -21,7 +21,7 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceTypeError
-from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
+from gradc.frontend import creation, elementwise, factorizations, linalg, operands, reductions, shapes, tracer
 from gradc.frontend.compositions import missing_message
 from gradc.frontend.elementwise import _binary, _compare, _unary
 from gradc.frontend.indexing import _getitem
@@ -378,6 +378,13 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.tensordot: linalg.tensordot,
     np.linalg.norm: linalg.norm,
     np.linalg.multi_dot: linalg.multi_dot,
+    np.linalg.cholesky: factorizations.cholesky,
+    np.linalg.solve: factorizations.solve,
+    np.linalg.inv: factorizations.inv,
+    np.linalg.det: factorizations.det,
+    np.linalg.slogdet: factorizations.slogdet,
+    np.linalg.eigh: factorizations.eigh,
+    np.linalg.eigvalsh: factorizations.eigvalsh,
     np.round: elementwise.round,
     np.around: elementwise.around,
     np.fix: elementwise.fix,

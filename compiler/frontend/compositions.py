@@ -32,7 +32,7 @@ _ROUNDING = (
 
 NO_COMPOSITION: dict[str, str] = {
     **{name: _LINEAR_ALGEBRA for name in (
-        "cholesky", "solve", "inv", "det", "slogdet", "eig", "eigh", "eigvals", "eigvalsh",
+        "eig", "eigvals",
         "svd", "qr", "lstsq", "pinv", "matrix_power", "matrix_rank",
     )},
     "argmax": _INTEGERS + " (the one-hot mask of the maximum is x == gnp.max(x, axis, keepdims=True))",

@@ -26,6 +26,7 @@ from xdsl.interpreter import (
 )
 
 from gradc.dialects import array
+from gradc.support import linalg
 from gradc.support.dense import dense_to_numpy, numpy_dtype
 from gradc.support.special import erf
 
@@ -168,6 +169,26 @@ class ArrayFunctions(InterpreterFunctions):
     def run_reduce_max(self, interp: Interpreter, op: array.ReduceMaxOp, args: PythonValues):
         (x,) = args
         return (np.asarray(np.max(x, axis=op.axis_list), dtype=x.dtype),)
+
+    @impl(array.CholeskyOp)
+    def run_cholesky(self, interp: Interpreter, op: array.CholeskyOp, args: PythonValues):
+        return (linalg.cholesky(*args),)
+
+    @impl(array.TriangularSolveOp)
+    def run_triangular_solve(self, interp: Interpreter, op: array.TriangularSolveOp, args: PythonValues):
+        return (linalg.triangular_solve(*args, **op.flags()),)
+
+    @impl(array.SolveOp)
+    def run_solve(self, interp: Interpreter, op: array.SolveOp, args: PythonValues):
+        return (linalg.solve(*args, **op.flags()),)
+
+    @impl(array.SlogdetOp)
+    def run_slogdet(self, interp: Interpreter, op: array.SlogdetOp, args: PythonValues):
+        return (linalg.slogdet(*args),)
+
+    @impl(array.EighOp)
+    def run_eigh(self, interp: Interpreter, op: array.EighOp, args: PythonValues):
+        return (linalg.eigh(*args),)
 
 
 def _register_table(cls: type, table: dict[type, Callable[..., Any]]) -> None:

@@ -26,6 +26,7 @@ from xdsl.interpreter import (
 )
 
 from gradc.dialects import loops
+from gradc.support import linalg
 from gradc.support.dense import dense_to_numpy, numpy_dtype
 
 
@@ -101,6 +102,16 @@ class LoopsFunctions(InterpreterFunctions):
         p, lane = np.arange(depth)[:, None], np.arange(width)[None, :]
         at = dst_offset + (lane // panel) * depth * panel + p * panel + lane % panel
         dst[at] = src[src_offset + p * depth_stride + lane * lane_stride]
+        return ()
+
+    @impl(loops.LinalgOp)
+    def run_linalg(self, interp: Interpreter, op: loops.LinalgOp, args: PythonValues):
+        count = loops.LINALG_KINDS[op.kind_name][0]
+        flags = {k: v for k, v in op.flags().items() if v}
+        out = args[count]
+        out[...] = linalg.MEANINGS[op.kind_name](*args[:count], **flags)
+        if op.scratch is not None:
+            args[count + 1][...] = np.nan  # the C kernel leaves its working copy there
         return ()
 
     @impl(loops.MicrokernelOp)

@@ -3,4 +3,7 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from gradc.frontend.factorizations import cho_factor, cho_solve, solve_triangular
+from gradc.frontend.factorizations import scipy_cholesky as cholesky
+
+__all__: list[str] = ["cho_factor", "cho_solve", "cholesky", "solve_triangular"]

@@ -3,7 +3,8 @@
 What the frontend traces and the autodiff passes differentiate;
 lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
-reductions (contractions.py), `array.scan` (scan.py); the type checks they
+reductions (contractions.py), factorizations and solves (linalg.py),
+`array.scan` (scan.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
@@ -79,6 +80,14 @@ from gradc.dialects.array.elementwise import (
     TruncOp,
     UnaryOp,
 )
+from gradc.dialects.array.linalg import (
+    LINALG_OPS,
+    CholeskyOp,
+    EighOp,
+    SlogdetOp,
+    SolveOp,
+    TriangularSolveOp,
+)
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -106,6 +115,7 @@ Array = Dialect(
         ConcatenateOp,
         MatmulOp,
         *REDUCE_OPS,
+        *LINALG_OPS,
         ScanOp,
         YieldOp,
     ],
@@ -126,6 +136,7 @@ __all__ = [
     "BroadcastOp",
     "COMPARE_PREDICATES",
     "CeilOp",
+    "CholeskyOp",
     "CompareOp",
     "ConcatenateOp",
     "ConstantOp",
@@ -133,6 +144,7 @@ __all__ = [
     "CosOp",
     "CoshOp",
     "DivOp",
+    "EighOp",
     "ErfOp",
     "Exp2Op",
     "ExpOp",
@@ -140,6 +152,7 @@ __all__ = [
     "FLOAT_TYPES",
     "FloorOp",
     "INDEX_TYPE",
+    "LINALG_OPS",
     "Log10Op",
     "Log1pOp",
     "Log2Op",
@@ -163,12 +176,15 @@ __all__ = [
     "SinOp",
     "SinhOp",
     "SliceOp",
+    "SlogdetOp",
+    "SolveOp",
     "SqrtOp",
     "StopGradientOp",
     "SubOp",
     "TanOp",
     "TanhOp",
     "TransposeOp",
+    "TriangularSolveOp",
     "TruncOp",
     "UNARY_OPS",
     "UnaryOp",

@@ -5,12 +5,13 @@ prints. Statements are ops with regions or no results (`c.func`, `c.for`,
 `c.store`, `c.return`, `c.pragma`: statements.py); everything that computes
 a value is an SSA expression (`c.add`, `c.call`, `c.load`, ...:
 expressions.py) that the printer either inlines into its single user or
-binds to a `const` local. Three statements are bigger than a line of C
+binds to a `const` local. Four statements are bigger than a line of C
 (kernels.py): `c.microkernel`, a register tile of a matrix product, and
 `c.pack`, a copy of a block into panels, each printed as a call of a
 `static inline` function written with GNU C vector extensions (one per
-distinct shape); and `c.schedule`, a table of checkpoint actions and a loop
-over it.
+distinct shape); `c.linalg`, a factorization or solve, printed as a call
+of a static helper (one per kind, flags, size and element type); and
+`c.schedule`, a table of checkpoint actions and a loop over it.
 
 Expects: buffers are flat pointers (`!c.ptr<f32>`, types.py):
 multi-dimensional indexing is already folded into one `index` by
@@ -72,7 +73,7 @@ from gradc.dialects.c.identifiers import (
     is_reserved,
     show_symbol,
 )
-from gradc.dialects.c.kernels import MicrokernelOp, PackOp, ScheduleOp
+from gradc.dialects.c.kernels import LinalgOp, MicrokernelOp, PackOp, ScheduleOp
 from gradc.dialects.c.statements import (
     PRAGMA_TEXT,
     ArrayOp,
@@ -101,6 +102,7 @@ C = Dialect(
         ByteOffsetOp,
         StoreOp,
         MicrokernelOp,
+        LinalgOp,
         PackOp,
         LoadOp,
         LiteralOp,
@@ -156,6 +158,7 @@ __all__ = [
     "LogicalOp",
     "LtOp",
     "MathOp",
+    "LinalgOp",
     "MicrokernelOp",
     "MulOp",
     "NeOp",

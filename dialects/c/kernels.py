@@ -1,6 +1,7 @@
 """`c` statements bigger than a line of C: `c.microkernel` (a register tile of
-a matrix product), `c.pack` (a copy of a block into panels) and
-`c.schedule` (one phase of a checkpoint schedule). Each shares its
+a matrix product), `c.pack` (a copy of a block into panels), `c.linalg` (a
+factorization or solve) and `c.schedule` (one phase of a checkpoint
+schedule). Each shares its
 properties, spelling and checks with the `loops` or `autodiff` op it is
 lowered from; the printer writes each as a call of a generated function or
 a table and a loop.
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import Float32Type, Float64Type, IndexType
+from xdsl.dialects.builtin import Float32Type, Float64Type, IndexType, IntegerAttr, StringAttr, UnitAttr, i64
 from xdsl.ir import Attribute, Operation, Region, SSAValue
-from xdsl.irdl import irdl_op_definition, operand_def, traits_def
+from xdsl.irdl import ParsePropInAttrDict, irdl_op_definition, operand_def, prop_def, traits_def, var_operand_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
@@ -20,6 +21,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.autodiff import ScheduleSpec, schedule_regions
 from gradc.dialects.c.types import PtrType
+from gradc.dialects.loops.linalg import KINDS, LinalgParameters
 from gradc.dialects.loops.tiles import MicrokernelParameters, PackParameters
 
 
@@ -74,6 +76,44 @@ class PackOp(PackParameters):
     def verify_(self) -> None:
         _check_float_pointers(self, (self.src,), self.dst)
         self.verify_parameters()
+
+
+@irdl_op_definition
+class LinalgOp(LinalgParameters):
+    """A `loops.linalg` over flat pointers (same kind and flags; `batch`
+    matrices of size n, right-hand sides of m columns): printed as
+    `gradc_<kind>..._f64_<n>(a, ..., out[, scratch], m, batch);`, a static
+    function emitted once per module per kind, flags, n and element type."""
+
+    name = "c.linalg"
+    buffers = var_operand_def(PtrType)
+    n = prop_def(IntegerAttr[i64])
+    m = prop_def(IntegerAttr[i64])
+    batch = prop_def(IntegerAttr[i64])
+    assembly_format = "$kind `(` $buffers `)` attr-dict `:` type($buffers)"
+    irdl_options = (ParsePropInAttrDict(),)
+
+    def __init__(self, kind: str, buffers: Sequence[SSAValue], n: int, m: int, batch: int, **flags: bool):
+        sizes = {"n": n, "m": m, "batch": batch}
+        props: dict = {"kind": StringAttr(kind), **{k: IntegerAttr(v, i64) for k, v in sizes.items()}}
+        props.update({name: UnitAttr() for name, on in flags.items() if on})
+        super().__init__(operands=[list(buffers)], properties=props)
+
+    def size(self, name: str) -> int:
+        return getattr(self, name).value.data
+
+    @property
+    def element_type(self) -> Attribute:
+        typ = self.buffers[-1].type
+        assert isinstance(typ, PtrType)
+        return typ.pointee
+
+    def verify_(self) -> None:
+        self.verify_kind()
+        inputs, _ = KINDS[self.kind_name]
+        _check_float_pointers(self, self.buffers[:inputs], self.buffers[inputs])
+        for extra in self.buffers[inputs + 1 :]:
+            _check_float_pointers(self, self.buffers[:inputs], extra)
 
 
 def _check_float_pointers(op: Operation, reads: Sequence[SSAValue], written: SSAValue) -> None:

@@ -19,7 +19,8 @@ panel copy stay inside their buffers.
 Two structured ops carry matrix products: `loops.matmul` (a whole, possibly
 batched product, what lower-array-to-loops emits) and `loops.microkernel`
 (one register tile over flat buffers, what tile-matmul emits). Both have a
-meaning of their own (interpreter) and a C lowering. Attribute spellings and
+meaning of their own (interpreter) and a C lowering, as has `loops.linalg`
+(a factorization or solve over whole buffers, linalg.py). Attribute spellings and
 verifier policy: docs/dialects.md.
 """
 
@@ -42,6 +43,8 @@ from gradc.dialects.loops.nests import (
     YieldOp,
     memref_shape,
 )
+from gradc.dialects.loops.linalg import KINDS as LINALG_KINDS
+from gradc.dialects.loops.linalg import LinalgOp, LinalgParameters, scratch_shape
 from gradc.dialects.loops.tiles import (
     MicrokernelOp,
     MicrokernelParameters,
@@ -53,7 +56,7 @@ from gradc.dialects.loops.tiles import (
 Loops = Dialect(
     "loops",
     [ForOp, YieldOp, ThreadIdOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
-     PackOp],
+     PackOp, LinalgOp],
 )
 
 __all__ = [
@@ -64,6 +67,9 @@ __all__ = [
     "AllocOp",
     "ConstantOp",
     "ForOp",
+    "LINALG_KINDS",
+    "LinalgOp",
+    "LinalgParameters",
     "LoadOp",
     "MatmulOp",
     "MicrokernelOp",
@@ -75,5 +81,6 @@ __all__ = [
     "ThreadIdOp",
     "YieldOp",
     "memref_shape",
+    "scratch_shape",
     "vector_widths",
 ]

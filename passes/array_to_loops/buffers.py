@@ -3,8 +3,9 @@
 BUFFER_RULES maps each such op to the code that computes its result into a
 destination buffer: a matmul becomes one structured `loops.matmul` (which
 tile-matmul blocks, and which reads a transposed buffer in place through its
-transpose flags), a concatenate copies each input into its region, and a
-reduction is lowered by reduction.py. A reshape needs no rule (it is a
+transpose flags), a concatenate copies each input into its region, a
+reduction is lowered by reduction.py, and each linear-algebra op becomes one
+`loops.linalg` over row-major copies of its operands. A reshape needs no rule (it is a
 `loops.reshape` view) and neither does a non-splat constant (a
 `loops.constant`).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import IndexType
+from xdsl.dialects.builtin import IndexType, MemRefType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
@@ -33,17 +34,24 @@ from gradc.passes.array_to_loops.elementwise import (
 from gradc.passes.array_to_loops.reduction import lower_reduction
 
 
+def _through_transposes(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, list[int]]:
+    """(source, perm): `value` is `source` (a buffered value if the chain of
+    transposes reaches one) with dimension d being dimension perm[d] of it."""
+    perm = list(range(len(shape_of(value))))
+    source = value
+    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
+        perm = [source.owner.perm[d] for d in perm]
+        source = source.owner.input
+    return source, perm
+
+
 def _matmul_operand(lw: FunctionLowering, value: SSAValue) -> tuple[SSAValue, bool]:
     """A buffer for one operand of a `loops.matmul`, and whether it holds the
     operand's transpose (last two dimensions swapped). A transpose of a
     buffer is read in place through that flag; any other remap (broadcast,
     slice, another permutation, a splat) is first copied into a temporary."""
-    rank = len(shape_of(value))
-    perm = list(range(rank))  # dimension d of `value` is dimension perm[d] of `source`
-    source = value
-    while source not in lw.buffers and isinstance(source.owner, array.TransposeOp):
-        perm = [source.owner.perm[d] for d in perm]
-        source = source.owner.input
+    source, perm = _through_transposes(lw, value)
+    rank = len(perm)
     if source in lw.buffers:
         if perm == list(range(rank)):
             return lw.buffers[source], False
@@ -115,9 +123,43 @@ def _concatenate(
         offset += shape_of(value)[axis]
 
 
+def _row_major(lw: FunctionLowering, value: SSAValue) -> SSAValue:
+    """A buffer holding `value` in row-major order: its own, or a copy."""
+    if value in lw.buffers:
+        return lw.buffers[value]
+    temporary = lw.alloc(memref_of(value.type))
+    lw.copy(value, temporary)
+    return temporary
+
+
+def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[SSAValue]) -> None:
+    """One `loops.linalg` of the op's kind over row-major operand buffers,
+    with a scratch buffer where the kind needs one. A solve's matrix
+    that is the transpose of a buffer is read in place: the transpose flag
+    flips (and for a triangular solve, the triangle read)."""
+    kind = op.name.split(".", 1)[1]
+    flags = op.flags() if hasattr(op, "flags") else {}
+    matrix = op.operands[0]
+    if "transpose_a" in flags and matrix not in lw.buffers:
+        source, perm = _through_transposes(lw, matrix)
+        rank = len(perm)
+        if source in lw.buffers and perm == [*range(rank - 2), rank - 1, rank - 2]:
+            matrix = source
+            flags["transpose_a"] = not flags["transpose_a"]
+            if "lower" in flags:
+                flags["lower"] = not flags["lower"]
+    buffers = [_row_major(lw, v) for v in (matrix, *op.operands[1:])]
+    scratch = []
+    if loops.LINALG_KINDS[kind][1]:
+        n = shape_of(op.operands[0])[-1]
+        scratch.append(lw.alloc(MemRefType(element_type_of(op.operands[0]), loops.scratch_shape(kind, n))))
+    lw.insert(loops.LinalgOp(kind, [*buffers, dest, *scratch], **flags))
+
+
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceSumOp: lower_reduction,
     array.ReduceMaxOp: lower_reduction,
     array.MatmulOp: lower_matmul,
     array.ConcatenateOp: _concatenate,
+    **{cls: _linalg for cls in array.LINALG_OPS},
 }

@@ -226,6 +226,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.YieldOp: _constant,
     autodiff.CustomJvpOp: batch_custom,
     autodiff.CustomVjpOp: batch_custom,
+    **{op: _elementwise for op in array.LINALG_OPS},  # leading dimensions are batch dimensions
 }
 
 

@@ -28,6 +28,7 @@ from xdsl.ir import SSAValue
 from gradc.dialects import array
 from gradc.passes.array_simplify import splat_value
 from gradc.passes.autodiff.emitter import Emitter, Value, element_of, is_differentiable, shape_of
+from gradc.passes.autodiff.linalg_rules import LINALG_JVP_RULES, LINALG_VJP_RULES
 
 LinearMap = Callable[[Emitter, array.UnaryOp | array.BinaryOp, Value], Value]
 
@@ -272,6 +273,7 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.MatmulOp: _matmul_jvp,
     array.ReduceSumOp: _reduce_sum_jvp,
     array.ReduceMaxOp: _reduce_max_jvp,
+    **LINALG_JVP_RULES,
 }
 
 
@@ -346,6 +348,7 @@ VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
     array.MatmulOp: _matmul_vjp,
     array.ReduceSumOp: _reduce_sum_vjp,
     array.ReduceMaxOp: _reduce_max_vjp,
+    **LINALG_VJP_RULES,
 }
 
 __all__ = ["JVP_RULES", "PARTIALS", "VJP_RULES"]

@@ -520,7 +520,15 @@ def test_jax_cross_check():
     """Optional: the same cases against jax.lax.conv_general_dilated (skipped
     without jax; the loops above are the reference make test relies on)."""
     jax = pytest.importorskip("jax")
+    was = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", True)
+    try:
+        _jax_cases(jax)
+    finally:
+        jax.config.update("jax_enable_x64", was)
+
+
+def _jax_cases(jax):
     for case in CASES:
         lspec, rspec, ospec, n, c, o, groups, sizes, ks, strides, padding, ldil, rdil = case
         _, _, xl, wl = _case_arrays(case, np.float64)

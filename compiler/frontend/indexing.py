@@ -51,14 +51,18 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
                     raise _traced_index_error(part, "a slice bound")
                 if part is not None and not isinstance(part, int | np.integer):
                     raise TraceIndexError(f"slice bounds must be integers or None, got {k}")
-            if k.step is not None and k.step <= 0:
-                raise TraceIndexError(
-                    f"slice {k}: only steps > 0 are supported on traced arrays"
-                )
+            if k.step is not None and k.step == 0:
+                raise TraceIndexError(f"slice {k}: slice step cannot be zero")
             s, e, st = k.indices(n)
-            e = builtins.max(e, s)
+            length = array.slice_length(s, e, st)
+            if length == 0:
+                s, e, st = 0, 0, 1
+            elif st > 0:
+                e = s + (length - 1) * st + 1
+            else:
+                e = s + (length - 1) * st - 1
             start.append(s), limit.append(e), stride.append(st)
-            out_shape.append(array.slice_length(s, e, st))
+            out_shape.append(length)
         elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
             i = int(k)
             if not -n <= i < n:

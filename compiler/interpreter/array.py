@@ -127,7 +127,7 @@ class ArrayFunctions(InterpreterFunctions):
 
     @impl(array.SliceOp)
     def run_slice(self, interp: Interpreter, op: array.SliceOp, args: PythonValues):
-        index = tuple(slice(s, l, st) for s, l, st in op.bounds)
+        index = tuple(slice(s, None if l < 0 else l, st) for s, l, st in op.bounds)
         return (args[0][index].copy(),)
 
     @impl(array.ConcatenateOp)

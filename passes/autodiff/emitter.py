@@ -173,6 +173,16 @@ class Emitter:
         limits = [limit if d == axis else n for d, n in enumerate(shape)]
         return self.slice(a, starts, limits, [1] * len(shape))
 
+    def reverse(self, a: Value, axes: Sequence[int]) -> Value:
+        """`a` read backwards along `axes` (a slice with stride -1 there)."""
+        if a is None or not axes:
+            return a
+        shape = shape_of(a)
+        starts = [n - 1 if d in axes else 0 for d, n in enumerate(shape)]
+        limits = [-1 if d in axes else n for d, n in enumerate(shape)]
+        strides = [-1 if d in axes else 1 for d in range(len(shape))]
+        return self.slice(a, starts, limits, strides)
+
     def concatenate(self, parts: Sequence[SSAValue], axis: int) -> SSAValue:
         if len(parts) == 1:
             return parts[0]
@@ -234,6 +244,14 @@ class Emitter:
         zeros, reshape), then zero blocks pad the front and the back."""
         if g is None or 0 in shape_of(g):
             return None
+        if any(stride < 0 for _, _, stride in bounds):
+            # A backward walk is the forward one reversed: reverse g there.
+            lengths = shape_of(g)
+            g = self.reverse(g, [d for d, (_, _, st) in enumerate(bounds) if st < 0])
+            bounds = [
+                (s - (n - 1) * -st, s + 1, -st) if st < 0 else (s, l, st)
+                for (s, l, st), n in zip(bounds, lengths)
+            ]
         for d, ((start, _limit, stride), size) in enumerate(zip(bounds, shape)):
             cur = list(shape_of(g))
             if stride > 1:

@@ -152,7 +152,7 @@ func.func @transpose_result(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
 // slice
 
 func.func @slice_bounds(%x: tensor<5x6xf32>) -> tensor<3x3xf32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 1: slice 0:7:2 is out of bounds for size 6 (need 0 <= start <= limit <= size, stride >= 1)
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 1: slice 0:7:2 is out of bounds for size 6 (need 0 <= start <= limit <= size for a stride > 0, -1 <= limit <= start < size for a stride < 0)
   %0 = array.slice %x [1:4:1, 0:7:2] : tensor<5x6xf32> -> tensor<3x3xf32>
   func.return %0 : tensor<3x3xf32>
 }
@@ -163,6 +163,14 @@ func.func @slice_stride(%x: tensor<5xf32>) -> tensor<0xf32> {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 0: slice 0:5:0 is out of bounds for size 5
   %0 = array.slice %x [0:5:0] : tensor<5xf32> -> tensor<0xf32>
   func.return %0 : tensor<0xf32>
+}
+
+// -----
+
+func.func @slice_backward_bounds(%x: tensor<5xf32>) -> tensor<3xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 0: slice 5:-1:-2 is out of bounds for size 5
+  %0 = array.slice %x [5:-1:-2] : tensor<5xf32> -> tensor<3xf32>
+  func.return %0 : tensor<3xf32>
 }
 
 // -----

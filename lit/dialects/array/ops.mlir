@@ -136,6 +136,7 @@ func.func @shapes(%x: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
   // CHECK-NEXT: %{{.*}} = array.reshape %[[X]] : tensor<2x3xf32> -> tensor<6xf32>
   // CHECK-NEXT: %[[T:.*]] = array.transpose %[[X]] perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
   // CHECK-NEXT: %{{.*}} = array.slice %[[T]] [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  // CHECK-NEXT: %{{.*}} = array.slice %[[T]] [2:-1:-1, 1:0:-1] : tensor<3x2xf32> -> tensor<3x1xf32>
   // CHECK-NEXT: %[[CAT:.*]] = array.concatenate axis 0 %[[X]], %[[BC]] : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
   // CHECK-NEXT: func.return %[[CAT]] : tensor<4x3xf32>
   // GENERIC: "array.broadcast"(%{{.*}}) <{dims = array<i64: 1>}> : (tensor<3xf32>) -> tensor<2x3xf32>
@@ -146,6 +147,7 @@ func.func @shapes(%x: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
   %r = array.reshape %x : tensor<2x3xf32> -> tensor<6xf32>
   %t = array.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
   %s = array.slice %t [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  %rev = array.slice %t [2:-1:-1, 1:0:-1] : tensor<3x2xf32> -> tensor<3x1xf32>
   %cat = array.concatenate axis 0 %x, %bc : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
   func.return %cat : tensor<4x3xf32>
 }

@@ -21,7 +21,7 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceTypeError
-from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
+from gradc.frontend import creation, elementwise, indexing, linalg, operands, reductions, shapes, tracer
 from gradc.frontend.compositions import missing_message
 from gradc.frontend.elementwise import _binary, _compare, _unary
 from gradc.frontend.indexing import _getitem
@@ -357,6 +357,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.split: shapes.split,
     np.array_split: shapes.array_split,
     np.flip: shapes.flip,
+    np.take: indexing.take,
+    np.take_along_axis: indexing.take_along_axis,
     np.fliplr: shapes.fliplr,
     np.flipud: shapes.flipud,
     np.rot90: shapes.rot90,

@@ -1,27 +1,32 @@
-"""Indexing traced arrays: `x[key]`.
+"""Indexing traced arrays: `x[key]`, `take`, `take_along_axis`.
 
-Expects: a key of Python ints, slices with steps > 0, None and `...`.
+Expects: a key of Python ints, slices (any nonzero step), None, `...`, and
+constant index arrays: lists or NumPy arrays of integers, NumPy bool masks.
 
-Guarantees: at most one `array.slice` and one `array.reshape`; an index
-out of bounds, a negative step, or a traced index or mask (whose value,
-and for a mask the result's shape, is unknown while tracing) is a
-`TraceIndexError` that says what to write instead (gnp.where, or
-gradc.scan for the index of a loop).
+Guarantees: basic indexing is at most one `array.slice` and one
+`array.reshape`; a key with index arrays (NumPy's advanced indexing, with
+its rules for where the indexed dimensions go) adds one `array.gather` with
+the positions as a static table, and a transpose when NumPy moves them. An
+index out of bounds, arrays that do not broadcast, a zero step, or a traced
+index or mask (whose value, and for a mask the result's shape, is unknown
+while tracing) is a `TraceIndexError` that says what to write instead.
+The rules and examples: docs/frontend.md (Indexing).
 """
 
 from __future__ import annotations
 
 import builtins
+import operator
 from typing import Any
 
 import numpy as np
 
 from gradc.dialects import array
-from gradc.errors import TraceIndexError
-from gradc.frontend.operands import _BOOL, _reshape, _strong
+from gradc.errors import GradcError, TraceError, TraceIndexError
+from gradc.frontend.operands import _BOOL, _array_like, _normalize_axis, _reshape, _strong
 from gradc.frontend.tracer import TracedArray, _dynamic_index_hint
 
-def _getitem(x: TracedArray, key: Any) -> TracedArray:
+def _basic(x: TracedArray, key: Any) -> TracedArray:
     """Basic indexing: integers, slices with steps > 0, None and Ellipsis
     become one `array.slice` and one `array.reshape`."""
     items = key if isinstance(key, tuple) else (key,)
@@ -74,8 +79,8 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
         else:
             raise TraceIndexError(
                 f"unsupported index {k!r:.60} (of type {type(k).__name__}) on an array of "
-                f"shape {x.shape}: traced arrays take integers, slices with steps > 0, "
-                "None and '...'; for masks use gnp.where"
+                f"shape {x.shape}: traced arrays take integers, slices, None, '...' and constant "
+                "integer or bool index arrays"
             )
         d += 1
     result = x
@@ -91,10 +96,210 @@ def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
             "values, which gradc cannot compile; select with gnp.where(mask, x, 0.0) instead"
         )
     hint = _dynamic_index_hint(k) or (
-        ". gradc has no dynamic indexing yet: index with Python ints and slices, select with "
-        "gnp.where, or walk the array with gradc.scan"
+        ". gradc needs index arrays to be constants for now (Python ints, lists or NumPy "
+        "integer arrays fixed at trace time): select with gnp.where, or walk the array with "
+        "gradc.scan"
     )
     return TraceIndexError(f"a traced array {k.shape} {k.dtype.name} as {what}: its value is not known while tracing{hint}")
 
 
-__all__: list[str] = []
+
+
+
+def _getitem(x: TracedArray, key: Any) -> TracedArray:
+    """`x[key]`: basic indexing, or NumPy's advanced indexing when the key
+    holds index arrays (see the module docstring)."""
+    items = key if isinstance(key, tuple) else (key,)
+    items = tuple(_index_item(k) for k in items)
+    if not builtins.any(isinstance(k, np.ndarray) for k in items):
+        return _basic(x, items)
+    return _advanced(x, items)
+
+
+def _index_item(k: Any) -> Any:
+    """One entry of a key: index arrays (lists, tuples, NumPy arrays) become
+    int64 or bool NumPy arrays; everything else is left as it is."""
+    if isinstance(k, bool | np.bool_):
+        raise TraceIndexError(
+            f"a bool scalar ({k}) as an index is not supported on traced arrays: use None to add a dimension"
+        )
+    if isinstance(k, TracedArray):
+        raise _traced_index_error(k, "an index")
+    if isinstance(k, list | tuple | np.ndarray):
+        try:
+            arr = np.asarray(k)
+        except GradcError:
+            raise TraceIndexError(
+                "an index list holding traced arrays: gradc needs index arrays to be constants for now "
+                "(Python ints, lists or NumPy integer arrays fixed at trace time)"
+            ) from None
+        except ValueError as err:
+            raise TraceIndexError(f"index {k!r:.60} is not a rectangular array: {err}") from None
+        if arr.dtype == np.bool_:
+            if arr.ndim == 0:
+                return _index_item(bool(arr))
+            return arr
+        if np.issubdtype(arr.dtype, np.integer) or arr.size == 0:
+            return arr.astype(np.int64)
+        raise TraceIndexError(
+            f"index {k!r:.60}: arrays used as indices must be of integer (or boolean) type, got {arr.dtype}"
+        )
+    return k
+
+
+def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
+    """NumPy's advanced indexing: slices first (one array.slice), then one
+    array.gather over the indexed dimensions, then NumPy's placement of the
+    broadcast index dimensions: where the first index array is when all of
+    them (ints count) are adjacent, else in front."""
+    entries: list[Any] = []
+    for k in items:
+        if isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            entries.extend(("mask", k, j) for j in range(k.ndim))
+        else:
+            entries.append(k)
+    if builtins.sum(k is Ellipsis for k in entries) > 1:
+        raise TraceIndexError("an index can only have a single ellipsis ('...')")
+    n_real = builtins.sum(k is not None and k is not Ellipsis for k in entries)
+    if n_real > x.ndim:
+        raise TraceIndexError(
+            f"too many indices for an array of shape {x.shape}: {x.ndim} dimension(s), {n_real} indexed"
+        )
+    ellipses = [i for i, k in enumerate(entries) if k is Ellipsis]
+    if ellipses:
+        at = ellipses[0]
+        entries = entries[:at] + [slice(None)] * (x.ndim - n_real) + entries[at + 1 :]
+    else:
+        entries = entries + [slice(None)] * (x.ndim - n_real)
+    arrays: dict[int, np.ndarray] = {}  # entry position -> its index array
+    dim_of: dict[int, int] = {}  # entry position -> the dimension of x it indexes
+    d = 0
+    for pos, k in enumerate(entries):
+        if k is None:
+            continue
+        dim_of[pos] = d
+        n = x.shape[d]
+        if isinstance(k, tuple):  # a mask's dimension j
+            _, mask, j = k
+            if mask.shape[j] != n:
+                raise TraceIndexError(
+                    f"boolean index did not match indexed array along axis {d}; size of axis is {n} but "
+                    f"size of corresponding boolean axis is {mask.shape[j]}"
+                )
+            arrays[pos] = np.nonzero(mask)[j]
+        elif isinstance(k, np.ndarray) or (isinstance(k, int | np.integer)):
+            idx = np.asarray(operator.index(k) if not isinstance(k, np.ndarray) else k, dtype=np.int64)
+            bad = (idx < -n) | (idx >= n)
+            if bad.any():
+                raise TraceIndexError(f"index {int(idx[bad].flat[0])} is out of bounds for axis {d} with size {n}")
+            arrays[pos] = idx % n if n else idx
+        elif isinstance(k, slice):
+            pass
+        elif isinstance(k, TracedArray):
+            raise _traced_index_error(k, "an index")
+        else:
+            raise TraceIndexError(
+                f"unsupported index {k!r:.60} (of type {type(k).__name__}) on an array of shape {x.shape}"
+            )
+        d += 1
+    try:
+        batch = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = " ".join(str(a.shape) for pos, a in arrays.items() if not isinstance(entries[pos], int | np.integer))
+        raise TraceIndexError(
+            f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}"
+        ) from None
+    positions = sorted(arrays)
+    sliced = _basic(x, tuple(slice(None) if pos in arrays else entries[pos] for pos in dim_of))
+    if not batch:  # only 0-d index arrays: plain integers
+        return _basic(x, tuple(int(arrays[pos]) if pos in arrays else k for pos, k in enumerate(entries)))
+    table = np.stack([np.broadcast_to(arrays[pos], batch) for pos in positions], axis=-1)
+    gathered = x.trace.emit(array.GatherOp(sliced.value, [dim_of[pos] for pos in positions], table))
+    nb = len(batch)
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    order: list[int] = [] if adjacent else list(range(nb))
+    shape: list[int] = [] if adjacent else list(batch)
+    rest = nb
+    for pos, k in enumerate(entries):
+        if k is None:
+            shape.append(1)
+        elif pos not in arrays:
+            order.append(rest), shape.append(gathered.shape[rest])
+            rest += 1
+        elif adjacent and pos == positions[0]:
+            order.extend(range(nb)), shape.extend(batch)
+    if order != sorted(order):
+        gathered = x.trace.emit(array.TransposeOp(gathered.value, order))
+    return _strong(_reshape(gathered, tuple(shape)))
+
+
+def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
+    """NumPy's take with constant `indices`: elements of the flattened `a`
+    (axis None) or along `axis`; mode None or 'raise' (out of range is an
+    error), 'wrap' or 'clip' as NumPy's."""
+    x = _as_traced("take", a)
+    if x is None:
+        return np.take(a, indices, axis=axis, mode=mode or "raise")
+    if isinstance(indices, TracedArray):
+        raise _traced_index_error(indices, "take's indices")
+    idx = np.asarray(indices)
+    if not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+        raise TraceIndexError(f"take: indices must be integers, got {idx.dtype}")
+    if axis is None:
+        x, ax = _reshape(x, (x.size,)), 0
+    else:
+        ax = _normalize_axis("take", axis, x.shape)
+    n = x.shape[ax]
+    idx = idx.astype(np.int64)
+    if mode == "wrap" and n:
+        idx = idx % n
+    elif mode == "clip" and n:
+        idx = np.clip(idx, 0, n - 1)
+    elif mode not in (None, "raise", "wrap", "clip"):
+        raise TraceError(f"take: mode must be 'raise', 'wrap' or 'clip' for constant indices, got {mode!r}")
+    return _getitem(x, (slice(None),) * ax + (idx,))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
+    """NumPy's take_along_axis with constant `indices` (integers, same
+    number of dimensions as `arr`, broadcasting against it off `axis`)."""
+    x = _as_traced("take_along_axis", arr)
+    if x is None:
+        return np.take_along_axis(arr, indices, axis)
+    if isinstance(indices, TracedArray):
+        raise _traced_index_error(indices, "take_along_axis's indices")
+    idx = np.asarray(indices)
+    if not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+        raise TraceIndexError(f"take_along_axis: indices must be integers, got {idx.dtype}")
+    if axis is None:
+        if idx.ndim != 1:
+            raise TraceIndexError(f"take_along_axis: with axis=None, indices must be 1-d, got shape {idx.shape}")
+        return take(x, idx)
+    ax = _normalize_axis("take_along_axis", axis, x.shape)
+    if idx.ndim != x.ndim:
+        raise TraceIndexError(
+            f"take_along_axis: indices and arr must have the same number of dimensions, got {idx.ndim} and {x.ndim}"
+        )
+    key = []
+    for d, n in enumerate(x.shape):
+        if d == ax:
+            key.append(idx.astype(np.int64))
+        else:
+            key.append(np.arange(n).reshape([n if e == d else 1 for e in range(x.ndim)]))
+    try:
+        np.broadcast_shapes(*(k.shape for k in key))
+    except ValueError:
+        raise TraceIndexError(
+            f"take_along_axis: indices of shape {idx.shape} do not broadcast against arr of shape {x.shape} "
+            f"off axis {ax}"
+        ) from None
+    return _getitem(x, tuple(key))
+
+
+def _as_traced(name: str, a: Any) -> TracedArray | None:
+    """`a` as a traced array, or None when nothing in it is traced."""
+    a = _array_like(a)
+    return a if isinstance(a, TracedArray) else None
+
+
+__all__ = ["take", "take_along_axis"]

@@ -130,6 +130,14 @@ class ArrayFunctions(InterpreterFunctions):
         index = tuple(slice(s, None if l < 0 else l, st) for s, l, st in op.bounds)
         return (args[0][index].copy(),)
 
+    @impl(array.GatherOp)
+    def run_gather(self, interp: Interpreter, op: array.GatherOp, args: PythonValues):
+        axes = op.axis_list
+        rest = [d for d in range(args[0].ndim) if d not in axes]
+        table = op.table
+        moved = np.transpose(args[0], [*axes, *rest])
+        return (np.ascontiguousarray(moved[tuple(table[..., k] for k in range(len(axes)))]),)
+
     @impl(array.ConcatenateOp)
     def run_concatenate(self, interp: Interpreter, op: array.ConcatenateOp, args: PythonValues):
         return (np.concatenate(args, axis=op.axis.value.data),)

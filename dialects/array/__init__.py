@@ -3,7 +3,7 @@
 What the frontend traces and the autodiff passes differentiate;
 lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
-reductions (contractions.py), `array.scan` (scan.py); the type checks they
+reductions (contractions.py), `array.gather` (gather.py), `array.scan` (scan.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
@@ -79,6 +79,7 @@ from gradc.dialects.array.elementwise import (
     TruncOp,
     UnaryOp,
 )
+from gradc.dialects.array.gather import GatherOp, index_table, table_values
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -104,6 +105,7 @@ Array = Dialect(
         TransposeOp,
         SliceOp,
         ConcatenateOp,
+        GatherOp,
         MatmulOp,
         *REDUCE_OPS,
         ScanOp,
@@ -139,6 +141,7 @@ __all__ = [
     "Expm1Op",
     "FLOAT_TYPES",
     "FloorOp",
+    "GatherOp",
     "INDEX_TYPE",
     "Log10Op",
     "Log1pOp",
@@ -173,9 +176,11 @@ __all__ = [
     "UNARY_OPS",
     "UnaryOp",
     "YieldOp",
+    "index_table",
     "is_bool",
     "is_float",
     "slice_length",
     "static_shape",
+    "table_values",
     "tensor_of",
 ]

@@ -3,7 +3,7 @@
 FunctionLowering builds the loops-level body of one function: loop nests
 (`for_each`), pooled constants, memoized index expressions and element
 values. A pointwise op (unary, binary, compare, select, convert, broadcast,
-transpose, slice, splat constant) has an element rule (ELEMENT_RULES): its
+transpose, slice, gather, splat constant) has an element rule (ELEMENT_RULES): its
 scalar at given indices, built from its operands' scalars at (remapped)
 indices, so a value without a buffer is computed inline in its consumer's
 loop nest.
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import prod
 
+import numpy as np
 from xdsl.dialects import arith, func, math
 from xdsl.dialects.builtin import (
     Float32Type,
@@ -100,6 +101,7 @@ class FunctionLowering:
         self.ivs: list[SSAValue] = []
         self._constants: dict[tuple[Attribute, str], SSAValue] = {}
         self._constant_ops: list[Operation] = []
+        self._tables: dict[Operation, SSAValue] = {}
         self._indices: dict[tuple[Block, Affine], SSAValue] = {}
         self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
         self.checkpoint_figures = {"tape_bytes": 0, "snapshot_bytes": 0, "recomputed_steps": 0}
@@ -137,6 +139,16 @@ class FunctionLowering:
             self._constant_ops.append(op)
             self._constants[key] = op.result
         return self._constants[key]
+
+    def table_of(self, op: array.GatherOp) -> SSAValue:
+        """The flat `loops.constant` of a gather's index table (placed with
+        the pooled constants, one per op)."""
+        if op not in self._tables:
+            values = op.table.reshape(-1)
+            constant = loops.ConstantOp(array.index_table(values if values.size else np.zeros(1, np.int64)))
+            self._constant_ops.append(constant)
+            self._tables[op] = constant.result
+        return self._tables[op]
 
     def index(self, expr: Affine) -> SSAValue:
         key = (self.insertion_point.block, expr)
@@ -343,6 +355,28 @@ def _slice(lw: FunctionLowering, op: array.SliceOp, idx: Index) -> SSAValue:
     return lw.element(op.input, source)
 
 
+def _gather(lw: FunctionLowering, op: array.GatherOp, idx: Index) -> SSAValue:
+    """Row flat(b) of the table (a `loops.constant`, one per op) gives the
+    positions along `axes`; the other dimensions take the rest of `idx`."""
+    batch = op.batch_shape
+    axes = op.axis_list
+    table = lw.table_of(op)
+    row = ZERO
+    for d, n in enumerate(batch):
+        row = row + idx[d].scaled(prod(batch[d + 1 :]) * len(axes))
+    source: list[Affine] = []
+    rest = iter(idx[len(batch) :])
+    for d in range(len(shape_of(op.input))):
+        if d not in axes:
+            source.append(next(rest))
+            continue
+        entry = lw.emit(loops.LoadOp(table, [lw.index(row.shifted(axes.index(d)))]))
+        position = lw.emit(arith.IndexCastOp(entry, IndexType()))
+        lw.ivs.append(position)
+        source.append(Affine(0, ((len(lw.ivs) - 1, 1),)))
+    return lw.element(op.input, tuple(source))
+
+
 ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     **{cls: _unary for cls in array.UNARY_OPS},
     **{cls: _binary for cls in array.BINARY_OPS},
@@ -354,4 +388,5 @@ ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     array.BroadcastOp: _broadcast,
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
+    array.GatherOp: _gather,
 }

@@ -137,6 +137,15 @@ def _slice(b: Batcher, op: array.SliceOp, args: Args, batched: Flags) -> SSAValu
     )
 
 
+def _gather(b: Batcher, op: array.GatherOp, args: Args, batched: Flags) -> SSAValue:
+    """The batch dimension is not gathered: it lands after the table's
+    dimensions, and a transpose brings it to the front."""
+    gathered = b.emit(array.GatherOp(args[0], [a + 1 for a in op.axis_list], op.table))
+    n = len(op.batch_shape)
+    rank = len(shape_of(gathered))
+    return b.transpose(gathered, [n, *range(n), *range(n + 1, rank)])
+
+
 def _concatenate(b: Batcher, op: array.ConcatenateOp, args: Args, batched: Flags) -> SSAValue:
     inputs = [b.lift(v, bat) for v, bat in zip(args, batched)]
     return b.emit(array.ConcatenateOp(inputs, op.axis.value.data + 1))
@@ -218,6 +227,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ReshapeOp: _reshape,
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
+    array.GatherOp: _gather,
     array.ConcatenateOp: _concatenate,
     array.MatmulOp: _matmul,
     **{op: _reduce for op in array.REDUCE_OPS},

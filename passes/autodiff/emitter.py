@@ -183,6 +183,48 @@ class Emitter:
         strides = [-1 if d in axes else 1 for d in range(len(shape))]
         return self.slice(a, starts, limits, strides)
 
+    def gather(self, a: Value, axes: Sequence[int], table: np.ndarray) -> Value:
+        if a is None:
+            return None
+        return self.emit(array.GatherOp(a, axes, table))
+
+    def scatter_add(
+        self, g: Value, shape: Sequence[int], axes: Sequence[int], table: np.ndarray
+    ) -> Value:
+        """The adjoint of `gather(x, axes, table)` for an `x` of `shape`:
+        each element of `g` added at the position it was read from. Built as
+        a gather too: position p of the indexed axes reads, from g, the m
+        rows that read p (m the largest count; shorter lists padded and
+        masked out with a select, never multiplied by 0, so inf/nan in
+        unused rows stay out), summed in row-major order of g."""
+        k_axes = len(axes)
+        batch = table.shape[:-1]
+        if g is None or 0 in shape_of(g):
+            return None
+        if not batch:
+            g = self.reshape(g, [1, *shape_of(g)])
+            table, batch = table.reshape(1, k_axes), (1,)
+        sizes = [shape[a] for a in axes]
+        rest = [d for d in range(len(shape)) if d not in axes]
+        target = np.ravel_multi_index(tuple(table[..., k].reshape(-1) for k in range(k_axes)), sizes)
+        counts = np.bincount(target, minlength=int(np.prod(sizes)))
+        m = int(counts.max())
+        order = np.argsort(target, kind="stable")
+        ranks = np.arange(target.size) - (np.cumsum(counts) - counts)[target[order]]
+        rows = np.zeros((counts.size, m), np.int64)
+        hit = np.zeros((counts.size, m), bool)
+        rows[target[order], ranks] = order
+        hit[target[order], ranks] = True
+        inverse = np.stack(np.unravel_index(rows, batch), axis=-1).reshape(*sizes, m, len(batch))
+        h = self.gather(g, range(len(batch)), inverse)
+        assert h is not None
+        if not hit.all():
+            mask = self.constant(hit.reshape(*sizes, m))
+            h = self.select(self.broadcast(mask, range(k_axes + 1), shape_of(h)), h, None)
+        h = self.reduce_sum(h, [k_axes]) if m > 1 else self.reshape(h, [*sizes, *(shape[d] for d in rest)])
+        order_now = [*axes, *rest]
+        return self.transpose(h, [order_now.index(d) for d in range(len(shape))])
+
     def concatenate(self, parts: Sequence[SSAValue], axis: int) -> SSAValue:
         if len(parts) == 1:
             return parts[0]

@@ -228,6 +228,10 @@ def _slice_jvp(e: Emitter, op: array.SliceOp, dx: Value) -> Value:
     return e.slice(dx, start, limit, stride)
 
 
+def _gather_jvp(e: Emitter, op: array.GatherOp, dx: Value) -> Value:
+    return e.gather(dx, op.axis_list, op.table)
+
+
 def _concatenate_jvp(e: Emitter, op: array.ConcatenateOp, *dxs: Value) -> Value:
     parts = [e.materialize(d, x) for d, x in zip(dxs, op.inputs)]
     return e.concatenate(parts, op.axis.value.data)
@@ -268,6 +272,7 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.ReshapeOp: _reshape_jvp,
     array.TransposeOp: _transpose_jvp,
     array.SliceOp: _slice_jvp,
+    array.GatherOp: _gather_jvp,
     array.ConcatenateOp: _concatenate_jvp,
     array.MatmulOp: _matmul_jvp,
     array.ReduceSumOp: _reduce_sum_jvp,
@@ -307,6 +312,10 @@ def _slice_vjp(e: Emitter, op: array.SliceOp, g: Value) -> tuple[Value, ...]:
     return (e.pad_slice(g, shape_of(op.input), op.bounds),)
 
 
+def _gather_vjp(e: Emitter, op: array.GatherOp, g: Value) -> tuple[Value, ...]:
+    return (e.scatter_add(g, shape_of(op.input), op.axis_list, op.table),)
+
+
 def _concatenate_vjp(e: Emitter, op: array.ConcatenateOp, g: Value) -> tuple[Value, ...]:
     axis, offset, parts = op.axis.value.data, 0, []
     for x in op.inputs:
@@ -342,6 +351,7 @@ VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
     array.ReshapeOp: _reshape_vjp,
     array.TransposeOp: _transpose_vjp,
     array.SliceOp: _slice_vjp,
+    array.GatherOp: _gather_vjp,
     array.ConcatenateOp: _concatenate_vjp,
     array.MatmulOp: _matmul_vjp,
     array.ReduceSumOp: _reduce_sum_vjp,

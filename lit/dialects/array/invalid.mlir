@@ -282,3 +282,37 @@ func.func @reduce_result(%x: tensor<2x3xf32>) -> tensor<3xf32> {
   %0 = array.reduce_sum %x axes [1] : tensor<2x3xf32> -> tensor<3xf32>
   func.return %0 : tensor<3xf32>
 }
+
+// -----
+
+// gather
+
+func.func @gather_out_of_range(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: indices for axis 0 must be in [0, 3), got values in [0, 3]
+  %0 = array.gather %x axes [0] indices dense<[[3], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_table_width(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: indices tensor<2x2xi32> must end in a dimension of size 1 (one per axis)
+  %0 = array.gather %x axes [0] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_axes(%x: tensor<3x4xf32>) -> tensor<2xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: axes must be distinct, in [0, 2) and at least one, got [1, 1]
+  %0 = array.gather %x axes [1, 1] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2xf32>
+  func.return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @gather_result(%x: tensor<3x4xf32>) -> tensor<4x2xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: result type must be tensor<2x4xf32>, got tensor<4x2xf32>
+  %0 = array.gather %x axes [0] indices dense<[[1], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<4x2xf32>
+  func.return %0 : tensor<4x2xf32>
+}

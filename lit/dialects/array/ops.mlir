@@ -163,3 +163,15 @@ func.func @contractions(%a: tensor<5x2x3xf32>, %b: tensor<5x3x4xf32>) -> (tensor
   %x = array.reduce_max %m axes [1, 2] : tensor<5x2x4xf32> -> tensor<5xf32>
   func.return %m, %s, %x : tensor<5x2x4xf32>, tensor<2xf32>, tensor<5xf32>
 }
+
+// The table of a gather is a property (i32, or i64 past 2^31).
+// CHECK-LABEL: func.func @gather
+// CHECK-SAME:    (%[[X:.*]]: tensor<3x4xf32>)
+func.func @gather(%x: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x2xf32>) {
+  // CHECK-NEXT: %{{.*}} = array.gather %[[X]] axes [0] indices dense<[[2], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  // CHECK-NEXT: %{{.*}} = array.gather %[[X]] axes [1, 0] indices dense<{{\[\[}}[3, 0], [1, 2]], {{\[\[}}0, 0], [0, 1]]]> : tensor<2x2x2xi64> : tensor<3x4xf32> -> tensor<2x2xf32>
+  // GENERIC: "array.gather"(%{{.*}}) <{axes = array<i64: 0>, indices = dense<{{\[\[}}2], [0]]> : tensor<2x1xi32>}>
+  %g = array.gather %x axes [0] indices dense<[[2], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  %p = array.gather %x axes [1, 0] indices dense<[[[3, 0], [1, 2]], [[0, 0], [0, 1]]]> : tensor<2x2x2xi64> : tensor<3x4xf32> -> tensor<2x2xf32>
+  func.return %g, %p : tensor<2x4xf32>, tensor<2x2xf32>
+}

@@ -27,22 +27,9 @@ from gradc.frontend.operands import _BOOL, _array_like, _normalize_axis, _reshap
 from gradc.frontend.tracer import TracedArray, _dynamic_index_hint
 
 def _basic(x: TracedArray, key: Any) -> TracedArray:
-    """Basic indexing: integers, slices with steps > 0, None and Ellipsis
-    become one `array.slice` and one `array.reshape`."""
-    items = key if isinstance(key, tuple) else (key,)
-    if builtins.sum(k is Ellipsis for k in items) > 1:
-        raise TraceIndexError("an index can only have a single ellipsis ('...')")
-    n_real = builtins.sum(k is not None and k is not Ellipsis for k in items)
-    if n_real > x.ndim:
-        raise TraceIndexError(
-            f"too many indices for an array of shape {x.shape}: {x.ndim} dimension(s), "
-            f"{n_real} indexed"
-        )
-    if builtins.any(k is Ellipsis for k in items):
-        at = next(i for i, k in enumerate(items) if k is Ellipsis)
-        items = items[:at] + (slice(None),) * (x.ndim - n_real) + items[at + 1 :]
-    else:
-        items = items + (slice(None),) * (x.ndim - n_real)
+    """Basic indexing: integers, slices, None and Ellipsis become one
+    `array.slice` and one `array.reshape`."""
+    items = _expand_ellipsis(x, list(key if isinstance(key, tuple) else (key,)))
     start, limit, stride, out_shape = [], [], [], []
     d = 0
     for k in items:
@@ -87,6 +74,21 @@ def _basic(x: TracedArray, key: Any) -> TracedArray:
     if (start, limit, stride) != ([0] * x.ndim, list(x.shape), [1] * x.ndim):
         result = x.trace.emit(array.SliceOp(x.value, start, limit, stride))
     return _strong(_reshape(result, tuple(out_shape)))
+
+
+def _expand_ellipsis(x: TracedArray, items: list[Any]) -> list[Any]:
+    """`items` with `...` (or the missing trailing dimensions) spelled out
+    as full slices; too many indices or ellipses is an error."""
+    ellipses = [i for i, k in enumerate(items) if k is Ellipsis]
+    if len(ellipses) > 1:
+        raise TraceIndexError("an index can only have a single ellipsis ('...')")
+    n_real = builtins.sum(k is not None and k is not Ellipsis for k in items)
+    if n_real > x.ndim:
+        raise TraceIndexError(
+            f"too many indices for an array of shape {x.shape}: {x.ndim} dimension(s), {n_real} indexed"
+        )
+    at = ellipses[0] if ellipses else len(items)
+    return items[:at] + [slice(None)] * (x.ndim - n_real) + items[at + 1 :]
 
 
 def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
@@ -158,19 +160,7 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
             entries.extend(("mask", k, j) for j in range(k.ndim))
         else:
             entries.append(k)
-    if builtins.sum(k is Ellipsis for k in entries) > 1:
-        raise TraceIndexError("an index can only have a single ellipsis ('...')")
-    n_real = builtins.sum(k is not None and k is not Ellipsis for k in entries)
-    if n_real > x.ndim:
-        raise TraceIndexError(
-            f"too many indices for an array of shape {x.shape}: {x.ndim} dimension(s), {n_real} indexed"
-        )
-    ellipses = [i for i, k in enumerate(entries) if k is Ellipsis]
-    if ellipses:
-        at = ellipses[0]
-        entries = entries[:at] + [slice(None)] * (x.ndim - n_real) + entries[at + 1 :]
-    else:
-        entries = entries + [slice(None)] * (x.ndim - n_real)
+    entries = _expand_ellipsis(x, entries)
     arrays: dict[int, np.ndarray] = {}  # entry position -> its index array
     dim_of: dict[int, int] = {}  # entry position -> the dimension of x it indexes
     d = 0

@@ -21,7 +21,7 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceTypeError
-from gradc.frontend import creation, elementwise, indexing, linalg, operands, reductions, shapes, tracer
+from gradc.frontend import creation, elementwise, indexing, linalg, operands, reductions, shapes, tracer, updates
 from gradc.frontend.compositions import missing_message
 from gradc.frontend.elementwise import _binary, _compare, _unary
 from gradc.frontend.indexing import _getitem
@@ -36,6 +36,11 @@ class _ArrayMethods:
     @property
     def T(self) -> TracedArray:
         return shapes.transpose(self)
+
+    @property
+    def at(self) -> updates.IndexUpdateHelper:
+        """JAX's functional updates: x.at[key].set(v), .add, .multiply, .min, .max, .get."""
+        return updates.IndexUpdateHelper(self)
 
     # -- methods as on numpy.ndarray -----------------------------------------
 

@@ -79,7 +79,7 @@ from gradc.dialects.array.elementwise import (
     TruncOp,
     UnaryOp,
 )
-from gradc.dialects.array.gather import GatherOp, index_table, table_values
+from gradc.dialects.array.gather import GatherOp, index_table, inverse_rows, table_values
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -177,6 +177,7 @@ __all__ = [
     "UnaryOp",
     "YieldOp",
     "index_table",
+    "inverse_rows",
     "is_bool",
     "is_float",
     "slice_length",

@@ -47,6 +47,22 @@ def table_values(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     return data.reshape(shape)
 
 
+def inverse_rows(target: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """For flat positions `target` (one per row b of a gather), the rows
+    that read each position p < count: (rows, hit), both of shape
+    [count, m] with m the largest number of rows per position; rows[p]
+    lists them in increasing order, padded with 0 where hit is False."""
+    counts = np.bincount(target, minlength=count)
+    m = int(counts.max()) if counts.size else 0
+    order = np.argsort(target, kind="stable")
+    ranks = np.arange(target.size) - (np.cumsum(counts) - counts)[target[order]]
+    rows = np.zeros((count, m), np.int64)
+    hit = np.zeros((count, m), bool)
+    rows[target[order], ranks] = order
+    hit[target[order], ranks] = True
+    return rows, hit
+
+
 @irdl_op_definition
 class GatherOp(IRDLOperation):
     """Gather along `axes` at the positions of a static table: with `indices`
@@ -119,4 +135,4 @@ class GatherOp(IRDLOperation):
         _expect_type(self, self.result.type, tensor_of([*table_shape[:-1], *rest], self.input.type.get_element_type()))
 
 
-__all__ = ["GatherOp", "index_table", "table_values"]
+__all__ = ["GatherOp", "index_table", "inverse_rows", "table_values"]

@@ -207,14 +207,8 @@ class Emitter:
         sizes = [shape[a] for a in axes]
         rest = [d for d in range(len(shape)) if d not in axes]
         target = np.ravel_multi_index(tuple(table[..., k].reshape(-1) for k in range(k_axes)), sizes)
-        counts = np.bincount(target, minlength=int(np.prod(sizes)))
-        m = int(counts.max())
-        order = np.argsort(target, kind="stable")
-        ranks = np.arange(target.size) - (np.cumsum(counts) - counts)[target[order]]
-        rows = np.zeros((counts.size, m), np.int64)
-        hit = np.zeros((counts.size, m), bool)
-        rows[target[order], ranks] = order
-        hit[target[order], ranks] = True
+        rows, hit = array.inverse_rows(target, int(np.prod(sizes)))
+        m = rows.shape[1]
         inverse = np.stack(np.unravel_index(rows, batch), axis=-1).reshape(*sizes, m, len(batch))
         h = self.gather(g, range(len(batch)), inverse)
         assert h is not None

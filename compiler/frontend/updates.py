@@ -1,0 +1,146 @@
+"""Functional index updates, JAX's `x.at[key].set(v)` and kin: `set`,
+`add`, `multiply` (`mul`), `min`, `max`, `get`.
+
+Expects: a key of constant indices, as `x[key]` takes them (ints, slices,
+None, `...`, integer lists and arrays, bool masks); `v` broadcasting to
+`x[key]`'s shape (converted to x's dtype, as JAX does).
+
+Guarantees: a new array (x is a value, never changed); composites of one
+`array.gather` from `v` (position p of x reads the updates aimed at it,
+through a static table), a select, and for add/multiply/min/max a
+reduction over x and those updates, so they differentiate, batch and
+lower as those ops do. Duplicate indices: add, multiply, min and max
+combine every update (JAX's scatter-add, ...); set keeps the last one in
+row-major order of `x[key]` (JAX leaves it unspecified; gradc is
+deterministic). Positions no update reaches keep x's element bit for bit.
+Rules and conventions at ties: docs/frontend.md (Indexing),
+docs/derivative-conventions.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradc.dialects import array
+from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
+from gradc.frontend import elementwise, reductions
+from gradc.frontend.indexing import _getitem, _index_item, _traced_index_error
+from gradc.frontend.operands import _FLOATS, _coerce, _operand, _reshape, _shape_of, _strong, broadcast_shapes
+from gradc.frontend.shapes import concatenate
+from gradc.frontend.tracer import TracedArray
+
+_NEUTRAL = {"add": 0.0, "multiply": 1.0, "min": np.inf, "max": -np.inf}
+_MODES = (None, "promise_in_bounds")
+
+
+class IndexUpdateHelper:
+    """`x.at`: `x.at[key]` names the elements an update changes."""
+
+    def __init__(self, x: TracedArray):
+        self._x = x
+
+    def __getitem__(self, key: Any) -> IndexUpdateRef:
+        return IndexUpdateRef(self._x, key)
+
+    def __repr__(self) -> str:
+        return f"_IndexUpdateHelper({self._x!r})"
+
+
+class IndexUpdateRef:
+    """`x.at[key]`: its methods return the updated array (JAX's names and
+    keywords; `indices_are_sorted` and `unique_indices` are accepted and
+    change nothing, `mode` may be None or 'promise_in_bounds')."""
+
+    def __init__(self, x: TracedArray, key: Any):
+        self.x, self.key = x, key
+
+    def get(self, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None, fill_value: Any = None) -> TracedArray:
+        _check_mode("get", mode)
+        return _getitem(self.x, self.key)
+
+    def set(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, "set", mode)
+
+    def add(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, "add", mode)
+
+    def multiply(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+                 mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, "multiply", mode)
+
+    mul = multiply
+
+    def min(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, "min", mode)
+
+    def max(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, "max", mode)
+
+
+def _check_mode(kind: str, mode: Any) -> None:
+    if mode not in _MODES:
+        raise TraceError(
+            f"x.at[...].{kind}: mode={mode!r} is not supported; gradc's indices are constants checked "
+            "while tracing (an index out of bounds is an error), so mode may be None or 'promise_in_bounds'"
+        )
+
+
+def _positions(x: TracedArray, key: Any) -> np.ndarray:
+    """The flat positions of x that x[key] reads, in the shape of x[key]."""
+    items = key if isinstance(key, tuple) else (key,)
+    checked = []
+    for k in items:
+        if isinstance(k, slice):
+            for part in (k.start, k.stop, k.step):
+                if isinstance(part, TracedArray):
+                    raise _traced_index_error(part, "a slice bound")
+        checked.append(_index_item(k))
+    try:
+        return np.arange(x.size, dtype=np.int64).reshape(x.shape)[tuple(checked)]
+    except (IndexError, TypeError, ValueError) as err:
+        raise TraceIndexError(f"x.at[{key!r:.60}]: {err}") from None
+
+
+def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> TracedArray:
+    """x with the elements at `key` replaced by, or combined with, `values`."""
+    _check_mode(kind, mode)
+    if kind != "set" and x.dtype not in _FLOATS:
+        raise TraceTypeError(f"x.at[...].{kind}: needs a float32 or float64 array, got {x.dtype.name}")
+    where = _positions(x, key)
+    v = _operand(f"x.at[...].{kind}", values)
+    try:
+        if broadcast_shapes(_shape_of(v), where.shape) != where.shape:
+            raise ValueError
+    except (GradcError, ValueError):
+        raise TraceError(
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {where.shape}"
+        ) from None
+    if where.size == 0:
+        return _strong(x)
+    v = _reshape(_coerce(x.trace, v, x.dtype, where.shape), (where.size,))
+    flat = _reshape(x, (x.size,))
+    rows, hit = array.inverse_rows(where.reshape(-1), x.size)
+    reached = hit[:, 0]
+    if kind == "set":
+        last = rows[np.arange(x.size), np.maximum(hit.sum(axis=1) - 1, 0)]
+        new = x.trace.emit(array.GatherOp(v.value, [0], last[:, None]))
+    else:
+        updates = x.trace.emit(array.GatherOp(v.value, [0], rows[..., None]))
+        column = _reshape(flat, (x.size, 1))
+        both = concatenate([column, updates], axis=1)
+        mask = np.concatenate([np.ones((x.size, 1), bool), hit], axis=1)
+        if not mask.all():
+            both = elementwise.where(mask, both, np.asarray(_NEUTRAL[kind], x.dtype))
+        reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
+        new = reduce[kind](both, axis=1)
+    return _strong(_reshape(elementwise.where(reached, new, flat), x.shape))
+
+
+__all__: list[str] = []

@@ -19,6 +19,7 @@ docs/derivative-conventions.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,15 @@ from gradc.frontend.tracer import TracedArray
 
 _NEUTRAL = {"add": 0.0, "multiply": 1.0, "min": np.inf, "max": -np.inf}
 _MODES = (None, "promise_in_bounds")
+
+
+def _method(kind: str, doc: str) -> Callable[..., TracedArray]:
+    def method(self: IndexUpdateRef, values: Any, *, indices_are_sorted: bool = False,
+               unique_indices: bool = False, mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, kind, mode)
+
+    method.__name__, method.__doc__ = kind, doc
+    return method
 
 
 class IndexUpdateHelper:
@@ -61,27 +71,12 @@ class IndexUpdateRef:
         _check_mode("get", mode)
         return _getitem(self.x, self.key)
 
-    def set(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: Any = None) -> TracedArray:
-        return _update(self.x, self.key, values, "set", mode)
-
-    def add(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: Any = None) -> TracedArray:
-        return _update(self.x, self.key, values, "add", mode)
-
-    def multiply(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-                 mode: Any = None) -> TracedArray:
-        return _update(self.x, self.key, values, "multiply", mode)
-
+    set = _method("set", "x with x[key] replaced by values (the last of duplicates wins)")
+    add = _method("add", "x with values added at key (duplicates accumulate)")
+    multiply = _method("multiply", "x with x[key] multiplied by values (duplicates accumulate)")
     mul = multiply
-
-    def min(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: Any = None) -> TracedArray:
-        return _update(self.x, self.key, values, "min", mode)
-
-    def max(self, values: Any, *, indices_are_sorted: bool = False, unique_indices: bool = False,
-            mode: Any = None) -> TracedArray:
-        return _update(self.x, self.key, values, "max", mode)
+    min = _method("min", "x with x[key] the minimum of itself and values")
+    max = _method("max", "x with x[key] the maximum of itself and values")
 
 
 def _check_mode(kind: str, mode: Any) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc import lax
 from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
 import gradc.numpy as gnp
 from tests.test_numpy_surface import _central, _central_hessian
@@ -245,7 +246,8 @@ BAD = [
     (lambda a: a[[0.5]], TraceIndexError, r"arrays used as indices must be of integer \(or boolean\) type, got float64"),
     (lambda a: a[::0], TraceIndexError, r"slice step cannot be zero"),
     (lambda a: a[True], TraceIndexError, r"a bool scalar"),
-    (lambda a: a[a[0, 0]], TraceIndexError, r"index arrays to be constants for now"),
+    (lambda a: a[a[0, 0]], TraceIndexError, r"a traced float64 scalar as an index, not computed from the index of a fori_loop"),
+    (lambda a: a[a[0]], TraceIndexError, r"index arrays to be constants for now"),
     (lambda a: a[[a[0, 0]]], TraceIndexError, r"index arrays to be constants for now"),
     (lambda a: gnp.take(a, [12]), TraceIndexError, r"index 12 is out of bounds for axis 0 with size 12"),
     (lambda a: gnp.take(a, [1], axis=2), TraceError, r"take: axis 2 is out of range"),
@@ -256,7 +258,8 @@ BAD = [
     (lambda a: a.at[:, 1].set(np.ones(4)), TraceError, r"values of shape \(4,\) do not broadcast to the indexed shape \(3,\)"),
     (lambda a: a.at[0].add(1.0, mode="drop"), TraceError, r"mode='drop' is not supported"),
     (lambda a: (a > 0).at[0].add(True), TraceTypeError, r"needs a float32 or float64 array, got bool"),
-    (lambda a: a.at[a[0, 0]].set(1.0), TraceIndexError, r"index arrays to be constants for now"),
+    (lambda a: a.at[a[0, 0]].set(1.0), TraceIndexError, r"a traced float64 scalar as an index, not computed"),
+    (lambda a: a.at[a[0] > 0].set(1.0), TraceIndexError, r"a traced bool array \(4,\) as a mask"),
 ]
 
 
@@ -266,4 +269,108 @@ def test_bad_keys_are_located_errors(k):
     with pytest.raises(kind, match=message) as info:
         gradc.jit(fn)(np.ones((3, 4)))
     assert isinstance(info.value, GradcError)
+    assert "test_indexing_advanced.py" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Traced indices: the index of a fori_loop (dynamic slices and updates)
+# ---------------------------------------------------------------------------
+
+XS = rng.normal(size=(5, 3))
+
+
+def _loop_program(xp, xs):
+    """What a JAX user writes: read xs[i], write out.at[i]; and the same with
+    NumPy in a Python loop (the reference)."""
+    if xp is np:
+        out, acc = np.zeros((5, 3)), np.zeros(2)
+        for i in range(5):
+            out[i] = np.sin(xs[i]) * xs[i, 0] + out[i - 1]
+            out[i, 1:] += xs[-1 - i, :2] ** 2
+            out[min(i + 1, 4), 0] = max(out[min(i + 1, 4), 0], xs[i, 2])
+            start = min((i - 1) % 5, 3)  # JAX's lax: a negative start wraps once, then it is clamped
+            acc = acc * 0.5 + xs[start : start + 2, 1]
+        return out, acc
+
+    def body(i, carry):
+        out, acc = carry
+        out = out.at[i].set(gnp.sin(xs[i]) * xs[i, 0] + out[i - 1])
+        out = out.at[i, 1:].add(lax.dynamic_index_in_dim(xs, -1 - i, 0, keepdims=False)[:2] ** 2)
+        out = out.at[gnp.minimum(i + 1, 4), 0].max(xs[i, 2])
+        acc = acc * 0.5 + lax.dynamic_slice(xs, (i - 1, 1), (2, 1))[:, 0]
+        return out, acc
+
+    return gradc.fori_loop(0, 5, body, (gnp.zeros((5, 3)), gnp.zeros(2)))
+
+
+def test_dynamic_indexing_values():
+    (out, acc), extra = gradc.jit(lambda xs: (_loop_program(gnp, xs), gradc.fori_loop(0, 3, lambda i, c: (
+        c[0].at[i + 3].set(9.0),  # i + 3 >= 5 drops the update, as JAX's scatter does
+        lax.dynamic_update_slice(c[1], gnp.ones((2, 2)) * i, (i + 2, -2)),  # wraps, then clamps
+        lax.dynamic_update_index_in_dim(c[2], xs[i, :2], i, 1),
+        c[3] + lax.dynamic_slice_in_dim(xs, i * 2, 2, axis=0)), (xs, xs, xs[:2], gnp.zeros((2, 3))))))(XS)
+    want_out, want_acc = _loop_program(np, XS)
+    np.testing.assert_allclose(out, want_out, rtol=1e-15)
+    np.testing.assert_allclose(acc, want_acc, rtol=1e-15)
+    dropped, placed, columns, window = extra
+    np.testing.assert_array_equal(dropped, np.where(np.arange(5)[:, None] >= 3, 9.0, XS))
+    want = XS.copy()
+    for i in range(3):
+        start = min(i + 2, 3)
+        want[start : start + 2, 1:3] = i
+    np.testing.assert_array_equal(placed, want)
+    want = XS[:2].copy()
+    for i in range(3):
+        want[:, i] = XS[i, :2]
+    np.testing.assert_array_equal(columns, want)
+    np.testing.assert_allclose(window, XS[0:2] + XS[2:4] + XS[3:5], rtol=1e-15)
+
+
+def test_dynamic_indexing_derivatives():
+    """The loop program's Jacobian, forward (vector mode) and reverse, and the
+    Hessian of a loss of it, against central differences; one build."""
+    def flat(xp, xs):
+        out, acc = _loop_program(xp, xs)
+        return xp.concatenate([out.reshape(-1), acc])
+
+    weights = np.random.default_rng(7).normal(size=17)
+
+    def loss(xp, xs):
+        y = flat(xp, xs)
+        return xp.sum(y * y * weights)
+
+    jf, jr, hess = gradc.jit(lambda xs: (
+        gradc.jacfwd(lambda q: flat(gnp, q))(xs),
+        gradc.jacrev(lambda q: flat(gnp, q))(xs),
+        gradc.hessian(lambda q: loss(gnp, q))(xs),
+    ))(XS)
+    want = np.zeros((17, *XS.shape))
+    for i in np.ndindex(XS.shape):
+        up, down = XS.copy(), XS.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        want[(slice(None), *i)] = (flat(np, up) - flat(np, down)) / 2e-6
+    np.testing.assert_allclose(jf, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(jr, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(hess, _central_hessian(lambda q: float(loss(np, q)), XS), rtol=1e-5, atol=2e-5)
+
+
+DYNAMIC_BAD = [
+    (lambda a: lax.dynamic_slice(a, (0,), (1, 1)), TraceIndexError, r"dynamic_slice: needs one start index per dimension"),
+    (lambda a: lax.dynamic_slice(a, (0, 0), (4, 1)), TraceIndexError, r"slice_sizes \(4, 1\) must fit the operand's shape \(3, 4\)"),
+    (lambda a: lax.dynamic_update_slice(a, np.ones((1, 5)), (0, 0)), TraceIndexError, r"update of shape \(1, 5\) does not fit"),
+    (lambda a: gradc.fori_loop(0, 2, lambda i, c: c.at[i, [0, 1]].set(1.0), a), TraceIndexError,
+     r"with a traced index, the other entries of the key must be ints, unit-step slices"),
+    (lambda a: gradc.fori_loop(0, 2, lambda i, c: c + a[i, [0, 1]].sum(), a), TraceIndexError,
+     r"a traced index together with index arrays"),
+    (lambda a: lax.dynamic_slice(a, (a[0, 0], 0), (1, 1)), TraceIndexError,
+     r"a traced float64 scalar as an index, not computed from the index of a fori_loop"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(DYNAMIC_BAD)))
+def test_bad_dynamic_indices_are_located_errors(k):
+    fn, kind, message = DYNAMIC_BAD[k]
+    with pytest.raises(kind, match=message) as info:
+        gradc.jit(fn)(np.ones((3, 4)))
     assert "test_indexing_advanced.py" in str(info.value)

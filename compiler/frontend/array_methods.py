@@ -393,7 +393,9 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 }
 
 _GNP_NAMES = frozenset(
-    name for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation) for name in module.__all__
+    name
+    for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation, indexing)
+    for name in module.__all__
 ) | {"linalg"}
 """What `gradc.numpy` has (its `__all__` lists the same names; `linalg` is
 its namespace for numpy.linalg's norm and multi_dot)."""

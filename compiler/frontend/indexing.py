@@ -23,8 +23,19 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import GradcError, TraceError, TraceIndexError
-from gradc.frontend.operands import _BOOL, _array_like, _normalize_axis, _reshape, _strong
-from gradc.frontend.tracer import TracedArray, _dynamic_index_hint
+from gradc.frontend.elementwise import add, less, where
+from gradc.frontend.operands import (
+    _BOOL,
+    _array_like,
+    _coerce,
+    _constant,
+    _normalize_axis,
+    _operand,
+    _reshape,
+    _strong,
+)
+from gradc.frontend.shapes import expand_dims
+from gradc.frontend.tracer import TracedArray, _dynamic_index_hint, _loop_of_index, _trace_of
 
 def _basic(x: TracedArray, key: Any) -> TracedArray:
     """Basic indexing: integers, slices, None and Ellipsis become one
@@ -112,6 +123,8 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
     """`x[key]`: basic indexing, or NumPy's advanced indexing when the key
     holds index arrays (see the module docstring)."""
     items = key if isinstance(key, tuple) else (key,)
+    if builtins.any(_is_scalar_index(k) for k in items):
+        return _dynamic(x, items)
     items = tuple(_index_item(k) for k in items)
     if not builtins.any(isinstance(k, np.ndarray) for k in items):
         return _basic(x, items)
@@ -223,6 +236,134 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
     return _strong(_reshape(gathered, tuple(shape)))
 
 
+def _is_scalar_index(k: Any) -> bool:
+    return isinstance(k, TracedArray) and k.ndim == 0 and k.dtype != _BOOL
+
+
+def _dynamic(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
+    """x[key] with traced scalar indices (a loop's index): one
+    array.dynamic_slice of size 1 at those dimensions (negative indices
+    wrap, then the start is clamped into range, as jnp's x[i] does), then
+    the rest of the key as basic indexing."""
+    entries = _expand_ellipsis(x, list(items))
+    starts: list[Any] = []
+    rest: list[Any] = []
+    for k in entries:
+        if _is_scalar_index(k):
+            starts.append(k)
+        elif isinstance(k, list | tuple | np.ndarray):
+            raise TraceIndexError(
+                "a traced index together with index arrays: gradc does not mix them yet; index in two steps"
+            )
+        else:
+            if k is not None:
+                starts.append(0)
+            rest.append(k)
+    sizes = [1 if _is_scalar_index(s) else n for s, n in zip(starts, x.shape)]
+    window = dynamic_slice(x, starts, sizes)
+    kept = tuple(n for s, n in zip(starts, x.shape) if not _is_scalar_index(s))
+    return _basic(_reshape(window, kept), tuple(rest))
+
+
+def _starts(name: str, x: TracedArray, starts: list[Any]) -> list[TracedArray]:
+    """Start indices as 0-d traced arrays of x's trace, negative ones
+    wrapped (i + n, as JAX's lax does); Python ints are folded."""
+    if len(starts) != x.ndim:
+        raise TraceIndexError(
+            f"{name}: needs one start index per dimension of the operand of shape {x.shape}, got {len(starts)}"
+        )
+    out = []
+    for s, n in zip(starts, x.shape):
+        if isinstance(s, int | np.integer) and not isinstance(s, bool | np.bool_):
+            value = int(s) + n if s < 0 else int(s)
+            out.append(_constant(x.trace, value, np.dtype(np.float64), ()))
+        elif _is_scalar_index(s):
+            if s.dtype.kind == "f" and _loop_of_index(s) is None:
+                raise TraceIndexError(
+                    f"{name}: a traced {s.dtype.name} scalar as an index, not computed from the index of a "
+                    "fori_loop: gradc takes traced indices from fori_loop's index (a float, truncated) or "
+                    "integer arrays; index with Python ints, or select with gnp.where"
+                )
+            s = x.trace.adopt(s)
+            out.append(where(less(s, 0), add(s, n), s))
+        else:
+            raise TraceIndexError(
+                f"{name}: a start index must be an integer or a traced scalar, got {s!r:.60}"
+            )
+    return out
+
+
+def _in_one_trace(name: str, operand: Any, start_indices: Any, *others: Any) -> tuple[TracedArray, list[Any]]:
+    """The operand in the innermost trace of it, the starts and `others`
+    (a loop body reading an array of the enclosing function), and the
+    starts as a list."""
+    starts = list(start_indices) if isinstance(start_indices, list | tuple) else [start_indices]
+    x = _array_like(operand)
+    trace = _trace_of(name, [x, *starts, *others])
+    if not isinstance(x, TracedArray) or trace is None:
+        raise TraceError(f"{name}: the operand must be a traced array")
+    return trace.adopt(x), starts
+
+
+def dynamic_slice(operand: Any, start_indices: Any, slice_sizes: Any) -> Any:
+    """JAX's lax.dynamic_slice: the window of `slice_sizes` at
+    `start_indices` (ints or traced scalars; negative ones wrap once, then
+    each start is clamped so the window fits)."""
+    x, starts = _in_one_trace("dynamic_slice", operand, start_indices)
+    sizes = [operator.index(k) for k in slice_sizes]
+    if len(sizes) != x.ndim or builtins.any(not 0 <= k <= n for k, n in zip(sizes, x.shape)):
+        raise TraceIndexError(f"dynamic_slice: slice_sizes {tuple(sizes)} must fit the operand's shape {x.shape}")
+    starts = _starts("dynamic_slice", x, starts)
+    return _strong(x.trace.emit(array.DynamicSliceOp(x.value, [s.value for s in starts], sizes)))
+
+
+def dynamic_update_slice(operand: Any, update: Any, start_indices: Any) -> Any:
+    """JAX's lax.dynamic_update_slice: `operand` with `update` written over
+    the window at `start_indices` (wrapped and clamped as in dynamic_slice);
+    `update` takes the operand's dtype."""
+    x, starts = _in_one_trace("dynamic_update_slice", operand, start_indices, update)
+    u = _operand("dynamic_update_slice", update)
+    shape = u.shape if isinstance(u, TracedArray | np.ndarray) else ()
+    if len(shape) != x.ndim or builtins.any(k > n for k, n in zip(shape, x.shape)):
+        raise TraceIndexError(f"dynamic_update_slice: update of shape {shape} does not fit the operand's shape {x.shape}")
+    u = _coerce(x.trace, u, x.dtype, shape)
+    starts = _starts("dynamic_update_slice", x, starts)
+    return _strong(x.trace.emit(array.DynamicUpdateSliceOp(x.value, u.value, [s.value for s in starts])))
+
+
+def dynamic_index_in_dim(operand: Any, index: Any, axis: int = 0, keepdims: bool = True) -> Any:
+    """JAX's lax.dynamic_index_in_dim: element `index` along `axis`."""
+    return dynamic_slice_in_dim(operand, index, 1, axis) if keepdims else _getitem(
+        operand, (slice(None),) * _normalize_axis("dynamic_index_in_dim", axis, operand.shape) + (index,)
+    )
+
+
+def dynamic_slice_in_dim(operand: Any, start_index: Any, slice_size: int, axis: int = 0) -> Any:
+    """JAX's lax.dynamic_slice_in_dim: `slice_size` elements from `start_index` along `axis`."""
+    x = _as_traced("dynamic_slice_in_dim", operand)
+    ax = _normalize_axis("dynamic_slice_in_dim", axis, x.shape)
+    starts = [start_index if d == ax else 0 for d in range(x.ndim)]
+    return dynamic_slice(x, starts, [slice_size if d == ax else n for d, n in enumerate(x.shape)])
+
+
+def dynamic_update_slice_in_dim(operand: Any, update: Any, start_index: Any, axis: int) -> Any:
+    """JAX's lax.dynamic_update_slice_in_dim: `update` written from `start_index` along `axis`."""
+    x = _as_traced("dynamic_update_slice_in_dim", operand)
+    ax = _normalize_axis("dynamic_update_slice_in_dim", axis, x.shape)
+    return dynamic_update_slice(x, update, [start_index if d == ax else 0 for d in range(x.ndim)])
+
+
+def dynamic_update_index_in_dim(operand: Any, update: Any, index: Any, axis: int) -> Any:
+    """JAX's lax.dynamic_update_index_in_dim: `update` (with or without the
+    size-1 dimension at `axis`) written at `index` along `axis`."""
+    x = _as_traced("dynamic_update_index_in_dim", operand)
+    ax = _normalize_axis("dynamic_update_index_in_dim", axis, x.shape)
+    u = _array_like(update)
+    if np.ndim(u) == x.ndim - 1:
+        u = expand_dims(u, ax)
+    return dynamic_update_slice_in_dim(x, u, index, ax)
+
+
 def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
     """NumPy's take with constant `indices`: elements of the flattened `a`
     (axis None) or along `axis`; mode None or 'raise' (out of range is an
@@ -293,3 +434,4 @@ def _as_traced(name: str, a: Any) -> TracedArray | None:
 
 
 __all__ = ["take", "take_along_axis"]
+"""gradc.numpy's names; gradc.lax imports the dynamic_* functions by name."""

@@ -27,10 +27,18 @@ import numpy as np
 from gradc.dialects import array
 from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
 from gradc.frontend import elementwise, reductions
-from gradc.frontend.indexing import _getitem, _index_item, _traced_index_error
+from gradc.frontend.indexing import (
+    _expand_ellipsis,
+    _getitem,
+    _index_item,
+    _is_scalar_index,
+    _traced_index_error,
+    dynamic_slice,
+    dynamic_update_slice,
+)
 from gradc.frontend.operands import _FLOATS, _coerce, _operand, _reshape, _shape_of, _strong, broadcast_shapes
 from gradc.frontend.shapes import concatenate
-from gradc.frontend.tracer import TracedArray
+from gradc.frontend.tracer import TracedArray, _trace_of
 
 _NEUTRAL = {"add": 0.0, "multiply": 1.0, "min": np.inf, "max": -np.inf}
 _MODES = (None, "promise_in_bounds")
@@ -108,8 +116,11 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
     _check_mode(kind, mode)
     if kind != "set" and x.dtype not in _FLOATS:
         raise TraceTypeError(f"x.at[...].{kind}: needs a float32 or float64 array, got {x.dtype.name}")
+    if any(_is_scalar_index(k) for k in (key if isinstance(key, tuple) else (key,))):
+        return _dynamic_update(x, key, values, kind)
     where = _positions(x, key)
     v = _operand(f"x.at[...].{kind}", values)
+    x = _trace_of(f"x.at[...].{kind}", [x, v]).adopt(x)
     try:
         if broadcast_shapes(_shape_of(v), where.shape) != where.shape:
             raise ValueError
@@ -136,6 +147,61 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
         reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
         new = reduce[kind](both, axis=1)
     return _strong(_reshape(elementwise.where(reached, new, flat), x.shape))
+
+
+def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedArray:
+    """x.at[key] with traced scalar indices (a loop's index), ints and unit
+    step slices: the window is read (array.dynamic_slice), combined with
+    the values and written back (array.dynamic_update_slice). An index
+    out of range after wrapping negative ones once drops the update, as
+    JAX's scatter does."""
+    items = key if isinstance(key, tuple) else (key,)
+    entries = _expand_ellipsis(x, list(items))
+    starts: list[Any] = []
+    sizes: list[int] = []
+    kept: list[int] = []
+    inside: Any = True
+    for k, n in zip(entries, x.shape):
+        if _is_scalar_index(k):
+            wrapped = elementwise.where(elementwise.less(k, 0), elementwise.add(k, n), k)
+            ok = elementwise.logical_and(elementwise.greater_equal(wrapped, 0), elementwise.less(wrapped, n))
+            inside = ok if inside is True else elementwise.logical_and(inside, ok)
+            starts.append(wrapped), sizes.append(1)
+        elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
+            if not -n <= k < n:
+                raise TraceIndexError(f"index {k} is out of bounds for axis {len(starts)} with size {n}")
+            starts.append(int(k) % n), sizes.append(1)
+        elif isinstance(k, slice) and k.step in (None, 1) and not any(
+            isinstance(p, TracedArray) for p in (k.start, k.stop)
+        ):
+            lo, hi, _ = k.indices(n)
+            starts.append(lo), sizes.append(max(hi - lo, 0)), kept.append(len(sizes) - 1)
+        else:
+            raise TraceIndexError(
+                f"x.at[{key!r:.60}]: with a traced index, the other entries of the key must be ints, "
+                "unit-step slices or '...'"
+            )
+    if len(entries) != x.ndim:
+        raise TraceIndexError(f"x.at[{key!r:.60}]: None is not supported with a traced index")
+    shape = tuple(sizes[d] for d in kept)
+    v = _operand(f"x.at[...].{kind}", values)
+    try:
+        if broadcast_shapes(_shape_of(v), shape) != shape:
+            raise ValueError
+    except (GradcError, ValueError):
+        raise TraceError(
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {shape}"
+        ) from None
+    old = dynamic_slice(x, starts, sizes)
+    v = _reshape(_coerce(old.trace, v, x.dtype, shape), tuple(sizes))
+    new = {
+        "set": lambda: v,
+        "add": lambda: elementwise.add(old, v),
+        "multiply": lambda: elementwise.multiply(old, v),
+        "min": lambda: elementwise.minimum(old, v),
+        "max": lambda: elementwise.maximum(old, v),
+    }[kind]()
+    return dynamic_update_slice(x, elementwise.where(inside, new, old), starts)
 
 
 __all__: list[str] = []

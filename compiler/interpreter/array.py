@@ -138,6 +138,26 @@ class ArrayFunctions(InterpreterFunctions):
         moved = np.transpose(args[0], [*axes, *rest])
         return (np.ascontiguousarray(moved[tuple(table[..., k] for k in range(len(axes)))]),)
 
+    @impl(array.DynamicSliceOp)
+    def run_dynamic_slice(self, interp: Interpreter, op: array.DynamicSliceOp, args: PythonValues):
+        x, *starts = args
+        index = tuple(
+            slice(s, s + k)
+            for s, k in ((array.clamped_start(st, n, k), k) for st, n, k in zip(starts, x.shape, op.size_list))
+        )
+        return (x[index].copy(),)
+
+    @impl(array.DynamicUpdateSliceOp)
+    def run_dynamic_update_slice(self, interp: Interpreter, op: array.DynamicUpdateSliceOp, args: PythonValues):
+        x, update, *starts = args
+        out = x.copy()
+        index = tuple(
+            slice(s, s + k)
+            for s, k in ((array.clamped_start(st, n, k), k) for st, n, k in zip(starts, x.shape, update.shape))
+        )
+        out[index] = update
+        return (out,)
+
     @impl(array.ConcatenateOp)
     def run_concatenate(self, interp: Interpreter, op: array.ConcatenateOp, args: PythonValues):
         return (np.concatenate(args, axis=op.axis.value.data),)

@@ -3,7 +3,8 @@
 What the frontend traces and the autodiff passes differentiate;
 lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
-reductions (contractions.py), `array.gather` (gather.py), `array.scan` (scan.py); the type checks they
+reductions (contractions.py), `array.gather` (gather.py), `array.dynamic_slice` and
+`array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
@@ -79,6 +80,7 @@ from gradc.dialects.array.elementwise import (
     TruncOp,
     UnaryOp,
 )
+from gradc.dialects.array.dynamic import DynamicSliceOp, DynamicUpdateSliceOp, clamped_start
 from gradc.dialects.array.gather import GatherOp, index_table, inverse_rows, table_values
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
@@ -106,6 +108,8 @@ Array = Dialect(
         SliceOp,
         ConcatenateOp,
         GatherOp,
+        DynamicSliceOp,
+        DynamicUpdateSliceOp,
         MatmulOp,
         *REDUCE_OPS,
         ScanOp,
@@ -135,6 +139,8 @@ __all__ = [
     "CosOp",
     "CoshOp",
     "DivOp",
+    "DynamicSliceOp",
+    "DynamicUpdateSliceOp",
     "ErfOp",
     "Exp2Op",
     "ExpOp",
@@ -176,6 +182,7 @@ __all__ = [
     "UNARY_OPS",
     "UnaryOp",
     "YieldOp",
+    "clamped_start",
     "index_table",
     "inverse_rows",
     "is_bool",

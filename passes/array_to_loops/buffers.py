@@ -115,9 +115,28 @@ def _concatenate(
         offset += shape_of(value)[axis]
 
 
+def _dynamic_update_slice(
+    lw: FunctionLowering, op: array.DynamicUpdateSliceOp, dest: SSAValue, buffered: set[SSAValue]
+) -> None:
+    """Copy the input into `dest`, then the update over its window (the
+    clamped starts are computed in the window's loop body)."""
+    lw.copy(op.input, dest)
+    shape = shape_of(op.input)
+
+    def place(idx: Index) -> None:
+        out = tuple(
+            a + lw.dynamic_start(s, n, k)
+            for a, s, n, k in zip(idx, op.starts, shape, shape_of(op.update), strict=True)
+        )
+        lw.store(lw.element(op.update, idx), dest, out)
+
+    lw.for_each(shape_of(op.update), place)
+
+
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceSumOp: lower_reduction,
     array.ReduceMaxOp: lower_reduction,
     array.MatmulOp: lower_matmul,
     array.ConcatenateOp: _concatenate,
+    array.DynamicUpdateSliceOp: _dynamic_update_slice,
 }

@@ -219,6 +219,14 @@ class Emitter:
         order_now = [*axes, *rest]
         return self.transpose(h, [order_now.index(d) for d in range(len(shape))])
 
+    def dynamic_slice(self, a: Value, starts: Sequence[SSAValue], sizes: Sequence[int]) -> Value:
+        if a is None:
+            return None
+        return self.emit(array.DynamicSliceOp(a, starts, sizes))
+
+    def dynamic_update_slice(self, a: SSAValue, update: SSAValue, starts: Sequence[SSAValue]) -> SSAValue:
+        return self.emit(array.DynamicUpdateSliceOp(a, update, starts))
+
     def concatenate(self, parts: Sequence[SSAValue], axis: int) -> SSAValue:
         if len(parts) == 1:
             return parts[0]

@@ -316,3 +316,37 @@ func.func @gather_result(%x: tensor<3x4xf32>) -> tensor<4x2xf32> {
   %0 = array.gather %x axes [0] indices dense<[[1], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<4x2xf32>
   func.return %0 : tensor<4x2xf32>
 }
+
+// -----
+
+// dynamic_slice, dynamic_update_slice
+
+func.func @dynamic_slice_starts(%x: tensor<5x4xf64>, %i: tensor<f64>) -> tensor<1x4xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: needs one start index per dimension (2), got 1
+  %0 = array.dynamic_slice %x[%i] sizes [1, 4] : tensor<5x4xf64>, tensor<f64> -> tensor<1x4xf64>
+  func.return %0 : tensor<1x4xf64>
+}
+
+// -----
+
+func.func @dynamic_slice_start_type(%x: tensor<5xf64>, %i: tensor<2xf64>) -> tensor<1xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: start index 0 must be a 0-d float or integer tensor, got tensor<2xf64>
+  %0 = array.dynamic_slice %x[%i] sizes [1] : tensor<5xf64>, tensor<2xf64> -> tensor<1xf64>
+  func.return %0 : tensor<1xf64>
+}
+
+// -----
+
+func.func @dynamic_slice_sizes(%x: tensor<5xf64>, %i: tensor<f64>) -> tensor<6xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: sizes [6] must give one size per dimension, each at most the dimension's size [5]
+  %0 = array.dynamic_slice %x[%i] sizes [6] : tensor<5xf64>, tensor<f64> -> tensor<6xf64>
+  func.return %0 : tensor<6xf64>
+}
+
+// -----
+
+func.func @dynamic_update_slice_fit(%x: tensor<5xf64>, %u: tensor<6xf64>, %i: tensor<f64>) -> tensor<5xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_update_slice: update tensor<6xf64> does not fit in tensor<5xf64>
+  %0 = array.dynamic_update_slice %x, %u[%i] : tensor<5xf64>, tensor<6xf64>, tensor<f64> -> tensor<5xf64>
+  func.return %0 : tensor<5xf64>
+}

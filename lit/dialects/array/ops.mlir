@@ -175,3 +175,16 @@ func.func @gather(%x: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x2xf32>) {
   %p = array.gather %x axes [1, 0] indices dense<[[[3, 0], [1, 2]], [[0, 0], [0, 1]]]> : tensor<2x2x2xi64> : tensor<3x4xf32> -> tensor<2x2xf32>
   func.return %g, %p : tensor<2x4xf32>, tensor<2x2xf32>
 }
+
+// Dynamic slices: one 0-d start per dimension, of any numeric element type.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME:    (%[[X:.*]]: tensor<5x4xf64>, %[[I:.*]]: tensor<f64>, %[[J:.*]]: tensor<f32>, %[[U:.*]]: tensor<2x4xf64>)
+func.func @dynamic(%x: tensor<5x4xf64>, %i: tensor<f64>, %j: tensor<f32>, %u: tensor<2x4xf64>) -> (tensor<1x4xf64>, tensor<5x4xf64>) {
+  // CHECK-NEXT: %{{.*}} = array.dynamic_slice %[[X]][%[[I]], %[[J]]] sizes [1, 4] : tensor<5x4xf64>, tensor<f64>, tensor<f32> -> tensor<1x4xf64>
+  // CHECK-NEXT: %{{.*}} = array.dynamic_update_slice %[[X]], %[[U]][%[[I]], %[[J]]] : tensor<5x4xf64>, tensor<2x4xf64>, tensor<f64>, tensor<f32> -> tensor<5x4xf64>
+  // GENERIC: "array.dynamic_slice"(%{{.*}}, %{{.*}}, %{{.*}}) <{sizes = array<i64: 1, 4>}>
+  // GENERIC: "array.dynamic_update_slice"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+  %s = array.dynamic_slice %x[%i, %j] sizes [1, 4] : tensor<5x4xf64>, tensor<f64>, tensor<f32> -> tensor<1x4xf64>
+  %w = array.dynamic_update_slice %x, %u[%i, %j] : tensor<5x4xf64>, tensor<2x4xf64>, tensor<f64>, tensor<f32> -> tensor<5x4xf64>
+  func.return %s, %w : tensor<1x4xf64>, tensor<5x4xf64>
+}

@@ -364,6 +364,16 @@ def dynamic_update_index_in_dim(operand: Any, update: Any, index: Any, axis: int
     return dynamic_update_slice_in_dim(x, u, index, ax)
 
 
+def _constant_indices(name: str, indices: Any) -> np.ndarray:
+    """`indices` as an int64 NumPy array; traced or non-integer ones are errors."""
+    if isinstance(indices, TracedArray):
+        raise _traced_index_error(indices, f"{name}'s indices")
+    idx = np.asarray(indices)
+    if not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
+        raise TraceIndexError(f"{name}: indices must be integers, got {idx.dtype}")
+    return idx.astype(np.int64)
+
+
 def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
     """NumPy's take with constant `indices`: elements of the flattened `a`
     (axis None) or along `axis`; mode None or 'raise' (out of range is an
@@ -371,17 +381,12 @@ def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
     x = _as_traced("take", a)
     if x is None:
         return np.take(a, indices, axis=axis, mode=mode or "raise")
-    if isinstance(indices, TracedArray):
-        raise _traced_index_error(indices, "take's indices")
-    idx = np.asarray(indices)
-    if not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
-        raise TraceIndexError(f"take: indices must be integers, got {idx.dtype}")
+    idx = _constant_indices("take", indices)
     if axis is None:
         x, ax = _reshape(x, (x.size,)), 0
     else:
         ax = _normalize_axis("take", axis, x.shape)
     n = x.shape[ax]
-    idx = idx.astype(np.int64)
     if mode == "wrap" and n:
         idx = idx % n
     elif mode == "clip" and n:
@@ -397,11 +402,7 @@ def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
     x = _as_traced("take_along_axis", arr)
     if x is None:
         return np.take_along_axis(arr, indices, axis)
-    if isinstance(indices, TracedArray):
-        raise _traced_index_error(indices, "take_along_axis's indices")
-    idx = np.asarray(indices)
-    if not (np.issubdtype(idx.dtype, np.integer) or idx.size == 0):
-        raise TraceIndexError(f"take_along_axis: indices must be integers, got {idx.dtype}")
+    idx = _constant_indices("take_along_axis", indices)
     if axis is None:
         if idx.ndim != 1:
             raise TraceIndexError(f"take_along_axis: with axis=None, indices must be 1-d, got shape {idx.shape}")
@@ -414,7 +415,7 @@ def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
     key = []
     for d, n in enumerate(x.shape):
         if d == ax:
-            key.append(idx.astype(np.int64))
+            key.append(idx)
         else:
             key.append(np.arange(n).reshape([n if e == d else 1 for e in range(x.ndim)]))
     try:

@@ -19,6 +19,7 @@ docs/derivative-conventions.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -95,9 +96,12 @@ def _check_mode(kind: str, mode: Any) -> None:
         )
 
 
-def _positions(x: TracedArray, key: Any) -> np.ndarray:
-    """The flat positions of x that x[key] reads, in the shape of x[key]."""
-    items = key if isinstance(key, tuple) else (key,)
+def _positions(x: TracedArray, key: Any) -> tuple[np.ndarray, int]:
+    """(the positions x[key] reads, t): x's last t dimensions are untouched
+    by the key (full slices, explicit or implied), so a position is a flat
+    index into x's other dimensions, and the positions have the shape of
+    x[key] without its last t dimensions."""
+    items = list(key) if isinstance(key, tuple) else [key]
     checked = []
     for k in items:
         if isinstance(k, slice):
@@ -105,48 +109,62 @@ def _positions(x: TracedArray, key: Any) -> np.ndarray:
                 if isinstance(part, TracedArray):
                     raise _traced_index_error(part, "a slice bound")
         checked.append(_index_item(k))
+    consumed = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+                   for k in checked if k is not None and k is not Ellipsis)
+    trailing = 0 if any(k is Ellipsis for k in checked) else x.ndim - consumed
+    while checked and (checked[-1] is Ellipsis or (isinstance(checked[-1], slice) and checked[-1] == slice(None))):
+        trailing += x.ndim - consumed if checked[-1] is Ellipsis else 1
+        checked.pop()
+    trailing = min(trailing, x.ndim)
+    lead = x.shape[: x.ndim - trailing]
     try:
-        return np.arange(x.size, dtype=np.int64).reshape(x.shape)[tuple(checked)]
+        return np.arange(math.prod(lead), dtype=np.int64).reshape(lead)[tuple(checked)], trailing
     except (IndexError, TypeError, ValueError) as err:
         raise TraceIndexError(f"x.at[{key!r:.60}]: {err}") from None
 
 
 def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> TracedArray:
-    """x with the elements at `key` replaced by, or combined with, `values`."""
+    """x with the elements at `key` replaced by, or combined with, `values`:
+    x is seen as rows (the dimensions the key indexes) of elements (the
+    trailing ones it leaves alone), and each row of the result gathers the
+    rows of the updates aimed at it."""
     _check_mode(kind, mode)
     if kind != "set" and x.dtype not in _FLOATS:
         raise TraceTypeError(f"x.at[...].{kind}: needs a float32 or float64 array, got {x.dtype.name}")
     if any(_is_scalar_index(k) for k in (key if isinstance(key, tuple) else (key,))):
         return _dynamic_update(x, key, values, kind)
-    where = _positions(x, key)
+    where, trailing = _positions(x, key)
+    tail = x.shape[x.ndim - trailing :]
+    indexed = where.shape + tail
     v = _operand(f"x.at[...].{kind}", values)
     x = _trace_of(f"x.at[...].{kind}", [x, v]).adopt(x)
     try:
-        if broadcast_shapes(_shape_of(v), where.shape) != where.shape:
+        if broadcast_shapes(_shape_of(v), indexed) != indexed:
             raise ValueError
     except (GradcError, ValueError):
         raise TraceError(
-            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {where.shape}"
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {indexed}"
         ) from None
-    if where.size == 0:
+    if where.size == 0 or 0 in tail:
         return _strong(x)
-    v = _reshape(_coerce(x.trace, v, x.dtype, where.shape), (where.size,))
-    flat = _reshape(x, (x.size,))
-    rows, hit = array.inverse_rows(where.reshape(-1), x.size)
-    reached = hit[:, 0]
+    width = math.prod(tail)
+    count = x.size // width
+    v = _reshape(_coerce(x.trace, v, x.dtype, indexed), (where.size, width))
+    rows_of_x = _reshape(x, (count, width))
+    rows, hit = array.inverse_rows(where.reshape(-1), count)
+    reached = np.broadcast_to(hit[:, :1], (count, width))
     if kind == "set":
-        last = rows[np.arange(x.size), np.maximum(hit.sum(axis=1) - 1, 0)]
+        last = rows[np.arange(count), np.maximum(hit.sum(axis=1) - 1, 0)]
         new = x.trace.emit(array.GatherOp(v.value, [0], last[:, None]))
     else:
-        updates = x.trace.emit(array.GatherOp(v.value, [0], rows[..., None]))
-        column = _reshape(flat, (x.size, 1))
-        both = concatenate([column, updates], axis=1)
-        mask = np.concatenate([np.ones((x.size, 1), bool), hit], axis=1)
+        updates = x.trace.emit(array.GatherOp(v.value, [0], rows[..., None]))  # [count, m, width]
+        both = concatenate([_reshape(rows_of_x, (count, 1, width)), updates], axis=1)
+        mask = np.concatenate([np.ones((count, 1), bool), hit], axis=1)
         if not mask.all():
-            both = elementwise.where(mask, both, np.asarray(_NEUTRAL[kind], x.dtype))
+            both = elementwise.where(mask[..., None], both, np.asarray(_NEUTRAL[kind], x.dtype))
         reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
         new = reduce[kind](both, axis=1)
-    return _strong(_reshape(elementwise.where(reached, new, flat), x.shape))
+    return _strong(_reshape(elementwise.where(reached, new, rows_of_x), x.shape))
 
 
 def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedArray:
@@ -157,6 +175,8 @@ def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedA
     JAX's scatter does."""
     items = key if isinstance(key, tuple) else (key,)
     entries = _expand_ellipsis(x, list(items))
+    if len(entries) != x.ndim:
+        raise TraceIndexError(f"x.at[{key!r:.60}]: None is not supported with a traced index")
     starts: list[Any] = []
     sizes: list[int] = []
     kept: list[int] = []
@@ -181,8 +201,6 @@ def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedA
                 f"x.at[{key!r:.60}]: with a traced index, the other entries of the key must be ints, "
                 "unit-step slices or '...'"
             )
-    if len(entries) != x.ndim:
-        raise TraceIndexError(f"x.at[{key!r:.60}]: None is not supported with a traced index")
     shape = tuple(sizes[d] for d in kept)
     v = _operand(f"x.at[...].{kind}", values)
     try:

@@ -250,6 +250,7 @@ BAD = [
     (lambda a: a[[a[0, 0]]], TraceIndexError, r"index arrays to be constants for now"),
     (lambda a: gnp.take(a, [12]), TraceIndexError, r"index 12 is out of bounds for axis 0 with size 12"),
     (lambda a: gnp.take(a, [1], axis=2), TraceError, r"take: axis 2 is out of range"),
+    (lambda a: gnp.take(np.ones(5), a[0, :2]), TraceIndexError, r"as take's indices.*constants for now"),
     (lambda a: gnp.take(a, [0], mode="fill"), TraceError, r"take: mode must be 'raise', 'wrap' or 'clip'"),
     (lambda a: gnp.take_along_axis(a, np.array([0]), axis=0), TraceIndexError, r"same number of dimensions"),
     (lambda a: gnp.take_along_axis(a, np.zeros((2, 3), int), axis=0), TraceIndexError, r"do not broadcast"),
@@ -368,6 +369,8 @@ DYNAMIC_BAD = [
      r"with a traced index, the other entries of the key must be ints, unit-step slices"),
     (lambda a: gradc.fori_loop(0, 2, lambda i, c: c + a[i, [0, 1]].sum(), a), TraceIndexError,
      r"a traced index together with index arrays"),
+    (lambda a: gradc.fori_loop(0, 2, lambda i, c: c + a[i : i + 2].sum(), a), TraceIndexError,
+     r"as a slice bound.*gradc.lax.dynamic_slice_in_dim\(x, i, k, axis\)"),
     (lambda a: lax.dynamic_slice(a, (a[0, 0], 0), (1, 1)), TraceIndexError,
      r"a traced float64 scalar as an index, not computed from the index of a fori_loop"),
 ]

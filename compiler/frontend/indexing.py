@@ -108,14 +108,18 @@ def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
             f"a traced bool array {k.shape} as a mask: the result's shape would depend on its "
             "values, which gradc cannot compile; select with gnp.where(mask, x, 0.0) instead"
         )
-    hint = _dynamic_index_hint(k) or (
-        ". gradc needs index arrays to be constants for now (Python ints, lists or NumPy "
-        "integer arrays fixed at trace time): select with gnp.where, or walk the array with "
-        "gradc.scan"
-    )
+    if what == "a slice bound":
+        hint = (
+            ", and the slice's length would depend on it: for a window of fixed length k from a "
+            "traced start i, write gradc.lax.dynamic_slice_in_dim(x, i, k, axis)"
+        )
+    else:
+        hint = _dynamic_index_hint(k) or (
+            ". gradc needs index arrays to be constants for now (Python ints, lists or NumPy "
+            "integer arrays fixed at trace time): select with gnp.where, or walk the array with "
+            "gradc.scan"
+        )
     return TraceIndexError(f"a traced array {k.shape} {k.dtype.name} as {what}: its value is not known while tracing{hint}")
-
-
 
 
 
@@ -378,10 +382,10 @@ def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
     """NumPy's take with constant `indices`: elements of the flattened `a`
     (axis None) or along `axis`; mode None or 'raise' (out of range is an
     error), 'wrap' or 'clip' as NumPy's."""
+    idx = _constant_indices("take", indices)
     x = _as_traced("take", a)
     if x is None:
-        return np.take(a, indices, axis=axis, mode=mode or "raise")
-    idx = _constant_indices("take", indices)
+        return np.take(a, idx, axis=axis, mode=mode or "raise")
     if axis is None:
         x, ax = _reshape(x, (x.size,)), 0
     else:
@@ -399,10 +403,10 @@ def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
 def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
     """NumPy's take_along_axis with constant `indices` (integers, same
     number of dimensions as `arr`, broadcasting against it off `axis`)."""
+    idx = _constant_indices("take_along_axis", indices)
     x = _as_traced("take_along_axis", arr)
     if x is None:
-        return np.take_along_axis(arr, indices, axis)
-    idx = _constant_indices("take_along_axis", indices)
+        return np.take_along_axis(arr, idx, axis)
     if axis is None:
         if idx.ndim != 1:
             raise TraceIndexError(f"take_along_axis: with axis=None, indices must be 1-d, got shape {idx.shape}")

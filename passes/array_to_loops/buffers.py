@@ -118,9 +118,11 @@ def _concatenate(
 def _dynamic_update_slice(
     lw: FunctionLowering, op: array.DynamicUpdateSliceOp, dest: SSAValue, buffered: set[SSAValue]
 ) -> None:
-    """Copy the input into `dest`, then the update over its window (the
-    clamped starts are computed in the window's loop body)."""
-    lw.copy(op.input, dest)
+    """Copy the input into `dest` (unless `dest` already holds it: a scan's
+    carry updated in place), then the update over its window (the clamped
+    starts are computed in the window's loop body)."""
+    if lw.buffers.get(op.input) is not dest:
+        lw.copy(op.input, dest)
     shape = shape_of(op.input)
 
     def place(idx: Index) -> None:

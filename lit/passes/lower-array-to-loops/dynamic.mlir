@@ -43,3 +43,43 @@ func.func @dynamic_update_slice(%x: tensor<5xf64>, %u: tensor<2xf64>, %i: tensor
   %w = array.dynamic_update_slice %x, %u[%i] : tensor<5xf64>, tensor<2xf64>, tensor<f64> -> tensor<5xf64>
   func.return %w : tensor<5xf64>
 }
+
+// A scan's carry updated by a dynamic update (out.at[i].set(v), or .add,
+// which reads the same window) is written in place: only the window, no
+// copy of the whole carry per step, no temporary.
+// CHECK-LABEL: func.func @carry_in_place
+// CHECK-SAME:    %[[OUT:[a-z_0-9]+]]: memref<6x3xf64>)
+// CHECK-NOT:     loops.alloc "workspace" : memref<6x3xf64>
+// CHECK:         loops.for %{{.*}} = 0 to 6 step 1 {
+// CHECK-NOT:     loops.alloc "workspace" : memref<6x3xf64>
+// CHECK:         loops.load %[[OUT]][%{{.*}}, %{{.*}}] : memref<6x3xf64>
+// CHECK-NOT:     loops.alloc "workspace" : memref<6x3xf64>
+// CHECK:         loops.store %{{.*}}, %[[OUT]][%{{.*}}, %{{.*}}] : memref<6x3xf64>
+// CHECK-NEXT:    }
+// CHECK-NEXT:  }
+// CHECK-NEXT:  func.return
+func.func @carry_in_place(%init: tensor<6x3xf64>, %xs: tensor<6x3xf64>) -> tensor<6x3xf64> {
+  %c = array.scan length 6 (%i) carries(%a = %init : tensor<6x3xf64>) xs(%x = %xs : tensor<6x3xf64>) invariants() -> () {
+    %zero = array.constant dense<0.0> : tensor<f64>
+    %row = array.reshape %x : tensor<3xf64> -> tensor<1x3xf64>
+    %old = array.dynamic_slice %a[%i, %zero] sizes [1, 3] : tensor<6x3xf64>, tensor<f64>, tensor<f64> -> tensor<1x3xf64>
+    %new = array.add %old, %row : tensor<1x3xf64>
+    %b = array.dynamic_update_slice %a, %new[%i, %zero] : tensor<6x3xf64>, tensor<1x3xf64>, tensor<f64>, tensor<f64> -> tensor<6x3xf64>
+    array.yield %b : tensor<6x3xf64>
+  }
+  func.return %c : tensor<6x3xf64>
+}
+
+// Read at another window (row i - 1), the carry is not updated in place.
+// CHECK-LABEL: func.func @carry_copied
+// CHECK:         loops.alloc "workspace" : memref<6x3xf64>
+func.func @carry_copied(%init: tensor<6x3xf64>, %shift: tensor<f64>) -> tensor<6x3xf64> {
+  %c = array.scan length 6 (%i) carries(%a = %init : tensor<6x3xf64>) xs() invariants(%s = %shift : tensor<f64>) -> () {
+    %zero = array.constant dense<0.0> : tensor<f64>
+    %prev = array.sub %i, %s : tensor<f64>
+    %old = array.dynamic_slice %a[%prev, %zero] sizes [1, 3] : tensor<6x3xf64>, tensor<f64>, tensor<f64> -> tensor<1x3xf64>
+    %b = array.dynamic_update_slice %a, %old[%i, %zero] : tensor<6x3xf64>, tensor<1x3xf64>, tensor<f64>, tensor<f64> -> tensor<6x3xf64>
+    array.yield %b : tensor<6x3xf64>
+  }
+  func.return %c : tensor<6x3xf64>
+}

@@ -78,6 +78,7 @@ INDEX_CASES = {
     "take_along_axis_0": lambda xp, x3, m, v: xp.take_along_axis(m, np.array([[3, 0, 0, 1, 2]]), axis=0),
     "take_along_none": lambda xp, x3, m, v: xp.take_along_axis(m, np.array([19, 0]), axis=None),
     "np.take": lambda xp, x3, m, v: np.take(x3, [1, 1], axis=1),
+    "method_take": lambda xp, x3, m, v: m.take([[3, 0]], axis=0),
     "np.take_along_axis": lambda xp, x3, m, v: np.take_along_axis(x3, np.zeros((3, 1, 5), int), axis=1),
 }
 

@@ -77,6 +77,9 @@ class _ArrayMethods:
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
 
+    def take(self, indices: Any, axis: Any = None, mode: Any = None) -> TracedArray:
+        return indexing.take(self, indices, axis=axis, mode=mode)
+
     def clip(self, min: Any = None, max: Any = None) -> TracedArray:  # noqa: A002 - NumPy's names
         return elementwise.clip(self, min, max)
 

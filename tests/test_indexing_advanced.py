@@ -36,6 +36,10 @@ def _np_update(kind, x, key, v):
     write wins) for set, ufunc.at (every duplicate applied) for the rest."""
     y = np.array(x, copy=True)
     v = np.broadcast_to(np.asarray(v, y.dtype), y[key].shape)
+    if kind in ("divide", "power"):  # JAX's definition: through the product of the updates
+        factor = np.ones_like(y)
+        np.multiply.at(factor, key, v)
+        return y / factor if kind == "divide" else y**factor
     if kind == "set":
         flat = np.arange(y.size).reshape(y.shape)[key].reshape(-1)
         for p, value in zip(flat, v.reshape(-1)):  # row-major order: the last write wins
@@ -91,6 +95,8 @@ UPDATE_CASES = {  # name: (kind, key, values: a function of v, or a constant)
     "add_column": ("add", (slice(None), -2), lambda v: v[:4]),
     "add_pairs": ("add", ([0, 0, 3], [1, 1, 4]), lambda v: v[:3]),
     "multiply": ("multiply", ([2, 2, 0],), lambda v: v[1:]),
+    "divide": ("divide", ([2, 2, 0], 1), lambda v: v[1:4] + 3.0),
+    "power": ("power", (slice(1, 3),), lambda v: v[None, :5] * 0.1 + 1.0),
     "min": ("min", (slice(None), [1, 1]), lambda v: v[1:5].reshape(4, 1)),
     "max": ("max", ([3, 3, 0],), lambda v: v[:5]),
     "max_reverse": ("max", (slice(None, None, -1), 0), 0.25),
@@ -100,6 +106,8 @@ UPDATE_CASES = {  # name: (kind, key, values: a function of v, or a constant)
 def _update_case(xp, name, m, v):
     kind, key, values = UPDATE_CASES[name]
     vals = values(v) if callable(values) else values
+    if kind == "power":
+        m = m * m + 0.5  # a positive base: real powers
     if xp is np:
         return _np_update(kind, m, key, vals)
     return getattr(m.at[key], kind)(vals)

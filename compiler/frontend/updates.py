@@ -1,5 +1,5 @@
 """Functional index updates, JAX's `x.at[key].set(v)` and kin: `set`,
-`add`, `multiply` (`mul`), `min`, `max`, `get`.
+`add`, `multiply` (`mul`), `divide`, `power`, `min`, `max`, `get`.
 
 Expects: a key of constant indices, as `x[key]` takes them (ints, slices,
 None, `...`, integer lists and arrays, bool masks); `v` broadcasting to
@@ -37,7 +37,7 @@ from gradc.frontend.indexing import (
     dynamic_slice,
     dynamic_update_slice,
 )
-from gradc.frontend.operands import _FLOATS, _coerce, _operand, _reshape, _shape_of, _strong, broadcast_shapes
+from gradc.frontend.operands import _FLOATS, _coerce, _constant, _operand, _reshape, _shape_of, _strong, broadcast_shapes
 from gradc.frontend.shapes import concatenate
 from gradc.frontend.tracer import TracedArray, _trace_of
 
@@ -84,6 +84,8 @@ class IndexUpdateRef:
     add = _method("add", "x with values added at key (duplicates accumulate)")
     multiply = _method("multiply", "x with x[key] multiplied by values (duplicates accumulate)")
     mul = multiply
+    divide = _method("divide", "x with x[key] divided by values: x / (the product of the updates), as JAX's")
+    power = _method("power", "x with x[key] raised to values: x ** (the product of the updates), as JAX's")
     min = _method("min", "x with x[key] the minimum of itself and values")
     max = _method("max", "x with x[key] the maximum of itself and values")
 
@@ -131,6 +133,10 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
     _check_mode(kind, mode)
     if kind != "set" and x.dtype not in _FLOATS:
         raise TraceTypeError(f"x.at[...].{kind}: needs a float32 or float64 array, got {x.dtype.name}")
+    if kind in ("divide", "power"):  # JAX's: x / ones.at[key].multiply(values), x ** (the same)
+        ones = _constant(x.trace, 1.0, x.dtype, x.shape)
+        factor = _update(ones, key, values, "multiply", None)
+        return (elementwise.divide if kind == "divide" else elementwise.power)(x, factor)
     if any(_is_scalar_index(k) for k in (key if isinstance(key, tuple) else (key,))):
         return _dynamic_update(x, key, values, kind)
     where, trailing = _positions(x, key)

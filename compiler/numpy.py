@@ -117,6 +117,7 @@ from gradc.frontend.elementwise import (
     trunc,
     where,
 )
+from gradc.frontend.indexing import take, take_along_axis
 from gradc.frontend.linalg import dot, einsum, inner, kron, matmul, outer, tensordot, trace, vdot
 from gradc.frontend.linalg import multi_dot as _multi_dot
 from gradc.frontend import factorizations as _factorizations
@@ -201,6 +202,7 @@ __all__ = [
     "moveaxis", "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
     "column_stack", "append", "split", "array_split", "flip", "fliplr", "flipud", "rot90", "roll",
     "repeat", "tile", "pad", "diff", "diagonal", "diag", "tril", "triu",
+    "take", "take_along_axis",
     "matmul", "dot", "outer", "inner", "vdot", "kron", "trace", "einsum", "tensordot", "linalg",
     "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
     "array", "eye", "identity", "arange", "linspace", "tri",

@@ -68,6 +68,10 @@ def _elements(typ: Attribute) -> int:
 def _is_identity(op: Operation) -> bool:
     if isinstance(op, array.TransposeOp):
         return op.perm == tuple(range(len(op.perm)))
+    if isinstance(op, array.SliceOp) and any(
+        st < 0 and array.slice_length(s, l, st) > 1 for s, l, st in op.bounds
+    ):
+        return False  # a reversal keeps the type
     if isinstance(op, (array.ReshapeOp, array.BroadcastOp, array.SliceOp)):
         return op.operands[0].type == op.results[0].type
     return False

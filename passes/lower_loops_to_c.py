@@ -96,7 +96,7 @@ NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
 and where the operands compare equal they give the second, as numpy does
 (maximum(-0.0, 0.0) is 0.0, so relu(-0.0) is +0.0)."""
 
-CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp)
+CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.FPToSIOp, arith.IndexCastOp)
 
 # cmpf predicates. C's <, <=, >, >=, == are ordered (false on NaN), != is
 # unordered; the rest are built from those.

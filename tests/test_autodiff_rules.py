@@ -172,6 +172,12 @@ CASES = [
     Case("transpose", [(2, 3, 4)], lambda b, x: b(array.TransposeOp(x, [2, 0, 1]))),
     Case("slice", [(7, 5)], lambda b, x: b(array.SliceOp(x, [1, 0], [7, 4], [2, 3]))),
     Case("slice_tail", [(6,)], lambda b, x: b(array.SliceOp(x, [2], [6], [1]))),
+    Case("slice_reverse", [(7, 5)], lambda b, x: b(array.SliceOp(x, [6, 4], [1, -1], [-2, -3]))),
+    Case("gather", [(3, 4)], lambda b, x: b(array.GatherOp(x, [1, 0], np.array([[[3, 0], [1, 2]], [[3, 0], [0, 1]]])))),
+    Case("dynamic_slice", [(5, 4)],
+         lambda b, x: b(array.DynamicSliceOp(x, [b.const(np.array(2.0)), b.const(np.array(-1.0))], [2, 3]))),
+    Case("dynamic_update_slice", [(5, 4), (2, 2)],
+         lambda b, x, u: b(array.DynamicUpdateSliceOp(x, u, [b.const(np.array(7.0)), b.const(np.array(1.0))]))),
     Case("concatenate", [(2, 1), (2, 3), (2, 2)],
          lambda b, x, y, z: b(array.ConcatenateOp([x, y, z], 1))),
     Case("matmul", [(3, 4), (4, 2)], lambda b, x, y: b(array.MatmulOp(x, y))),
@@ -210,6 +216,7 @@ RULE_OPS = {
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,
     *array.LINALG_OPS,
+    array.GatherOp, array.DynamicSliceOp, array.DynamicUpdateSliceOp,
 }
 
 

@@ -17,7 +17,6 @@ V = rng.normal(size=4)
 
 # name -> one (traced arguments, constants, NumPy's result) per expression
 EXAMPLES = {
-    "take": [({"x": X}, {"idx": np.array([2, 0, 2])}, lambda x: np.take(x, [2, 0, 2], axis=0))],
     "fabs": [({"x": V}, {}, lambda x: np.fabs(x))],
     "copy": [({"x": X}, {}, lambda x: np.copy(x))],
     "count_nonzero": [({"x": np.where(X > 0, X, 0.0)}, {}, lambda x: np.count_nonzero(x))],

@@ -67,6 +67,17 @@ def _broadcast_ref(x, dims, shape):
     return np.broadcast_to(x.reshape(aligned), shape)
 
 
+def _start(value, size, window):
+    """JAX's clamped start of a dynamic slice (a float start truncated)."""
+    return int(min(max(np.trunc(float(value)), 0), size - window))
+
+
+def _placed(x, u, i, j):
+    out = x.copy()
+    out[i : i + u.shape[0], j : j + u.shape[1]] = u
+    return out
+
+
 CASES = [
     Case("neg", array.NegOp, np.negative, [(3, 5)]),
     Case("exp", array.ExpOp, np.exp, [(4, 7)]),
@@ -128,6 +139,30 @@ CASES = [
         lambda x: array.SliceOp(x, [1, 0], [4, 6], [1, 2]),
         lambda x: x[1:4, 0:6:2],
         [(5, 6)],
+    ),
+    Case(
+        "slice_reverse",
+        lambda x: array.SliceOp(x, [4, 5], [-1, 0], [-2, -1]),
+        lambda x: x[4::-2, 5:0:-1],
+        [(5, 6)],
+    ),
+    Case(
+        "gather",
+        lambda x: array.GatherOp(x, [2, 0], np.array([[[3, 1], [0, 0]], [[3, 1], [2, 4]]])),
+        lambda x: np.transpose(x, (2, 0, 1))[np.array([[3, 0], [3, 2]]), np.array([[1, 0], [1, 4]])],
+        [(5, 2, 4)],
+    ),
+    Case(
+        "dynamic_slice",
+        lambda x, i, j: array.DynamicSliceOp(x, [i, j], [2, 3]),
+        lambda x, i, j: x[_start(i, 5, 2) :][:2, _start(j, 6, 3) :][:, :3],
+        [(5, 6), (), ()], -1.5, 7.5,
+    ),
+    Case(
+        "dynamic_update_slice",
+        lambda x, u, i: array.DynamicUpdateSliceOp(x, u, [i, i]),
+        lambda x, u, i: _placed(x, u, _start(i, 5, 2), _start(i, 6, 3)),
+        [(5, 6), (2, 3), ()], -1.5, 7.5,
     ),
     Case(
         "concatenate0",

@@ -21,7 +21,18 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceTypeError
-from gradc.frontend import creation, elementwise, factorizations, linalg, operands, reductions, shapes, tracer
+from gradc.frontend import (
+    creation,
+    elementwise,
+    factorizations,
+    indexing,
+    linalg,
+    operands,
+    reductions,
+    shapes,
+    tracer,
+    updates,
+)
 from gradc.frontend.compositions import missing_message
 from gradc.frontend.elementwise import _binary, _compare, _unary
 from gradc.frontend.indexing import _getitem
@@ -36,6 +47,11 @@ class _ArrayMethods:
     @property
     def T(self) -> TracedArray:
         return shapes.transpose(self)
+
+    @property
+    def at(self) -> updates.IndexUpdateHelper:
+        """JAX's functional updates: x.at[key].set(v), .add, .multiply, .min, .max, .get."""
+        return updates.IndexUpdateHelper(self)
 
     # -- methods as on numpy.ndarray -----------------------------------------
 
@@ -71,6 +87,9 @@ class _ArrayMethods:
 
     def min(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.min(self, axis=axis, keepdims=keepdims)
+
+    def take(self, indices: Any, axis: Any = None, mode: Any = None) -> TracedArray:
+        return indexing.take(self, indices, axis=axis, mode=mode)
 
     def clip(self, min: Any = None, max: Any = None) -> TracedArray:  # noqa: A002 - NumPy's names
         return elementwise.clip(self, min, max)
@@ -357,6 +376,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.split: shapes.split,
     np.array_split: shapes.array_split,
     np.flip: shapes.flip,
+    np.take: indexing.take,
+    np.take_along_axis: indexing.take_along_axis,
     np.fliplr: shapes.fliplr,
     np.flipud: shapes.flipud,
     np.rot90: shapes.rot90,
@@ -393,7 +414,9 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 }
 
 _GNP_NAMES = frozenset(
-    name for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation) for name in module.__all__
+    name
+    for module in (tracer, operands, elementwise, reductions, shapes, linalg, creation, indexing)
+    for name in module.__all__
 ) | {"linalg"}
 """What `gradc.numpy` has (its `__all__` lists the same names; `linalg` is
 its namespace for numpy.linalg's norm and multi_dot)."""

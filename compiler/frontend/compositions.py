@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 
 COMPOSITIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "take": (("gnp.stack([x[i] for i in idx])", "a NumPy array idx of indices along axis 0"),),
     "fabs": (("gnp.abs(x)", ""),),
     "copy": (("x", "traced arrays are values, never changed in place, so a copy is the array itself"),),
     "count_nonzero": (("gnp.sum(gnp.where(x != 0, 1.0, 0.0))", "a float"),),

@@ -11,8 +11,7 @@ Guarantees: the primitives (reshape ... stack) emit at most one
 `array.reshape`, `array.transpose`, `array.broadcast` or
 `array.concatenate` per call (none when the shape does not change); the
 others are composites of them, of slices and of `where` with constant
-masks (flip: log2(n) swaps of halves, as `array.slice` has no negative
-strides); the result is strongly typed, as NumPy's is; a bad
+masks (flip: one slice with stride -1); the result is strongly typed, as NumPy's is; a bad
 shape, axis or permutation is a `GradcError` naming the shapes. Joined
 arrays take their common NumPy dtype (Python numbers count as arrays
 there, not weakly).
@@ -386,34 +385,13 @@ def _split(name: str, ary: Any, sections: Any, axis: Any, equal: bool) -> list[A
     return [_along(x, ax, lo, hi) for lo, hi in bounds]
 
 
-def _flip_axis(x: TracedArray, ax: int) -> TracedArray:
-    """`x` reversed along `ax`: front-padded to a power of two 2^k, split
-    into k axes of size 2 whose halves are swapped, cut back to size."""
-    n = x.shape[ax]
-    if n <= 1:
-        return x
-    k = (n - 1).bit_length()
-    pad_n = (1 << k) - n
-    if pad_n:
-        zeros = x.trace.emit(array.ConstantOp(splat_dense(0, x.dtype, x.shape[:ax] + (pad_n,) + x.shape[ax + 1 :])))
-        x = TracedArray(x.trace.emit(array.ConcatenateOp([zeros.value, x.value], ax)).value, x.trace)
-    before, after = x.shape[:ax], x.shape[ax + 1 :]
-    y = _reshape(x, before + (2,) * k + after)
-    for j in range(k):
-        d = ax + j
-        y = y.trace.emit(array.ConcatenateOp([_along(y, d, 1, 2).value, _along(y, d, 0, 1).value], d))
-    return _along(_reshape(y, before + (1 << k,) + after), ax, 0, n)
-
-
 def flip(m: Any, axis: Any = None) -> Any:
     """Reverse the order of elements along `axis` (None: every axis)."""
     x = _traced("flip", m)
     if x is None:
         return np.flip(m, axis=axis)
-    x = _strong(x)
-    for ax in _normalize_axes("flip", axis, x.shape):
-        x = _flip_axis(x, ax)
-    return x
+    axes = _normalize_axes("flip", axis, x.shape)
+    return x[tuple(slice(None, None, -1) if d in axes else slice(None) for d in range(x.ndim))]
 
 
 def fliplr(m: Any) -> Any:

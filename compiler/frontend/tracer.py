@@ -316,9 +316,10 @@ def _dynamic_index_hint(x: TracedArray) -> str:
     if loop is None:
         return ""
     return (
-        f". It is computed from the index of {loop}, and gradc has no dynamic indexing yet: "
-        "to use xs[i] in step i, scan over xs instead, gradc.scan(lambda carry, x: (new_carry, y), "
-        "init, xs) hands step i the slice x = xs[i] (scan over a tuple to walk several arrays)"
+        f". It is computed from the index of {loop}: index a traced array with it "
+        "(gnp.asarray(xs)[i], gradc.lax.dynamic_slice), or scan over xs instead, "
+        "gradc.scan(lambda carry, x: (new_carry, y), init, xs) hands step i the slice x = xs[i] "
+        "(scan over a tuple to walk several arrays)"
     )
 
 

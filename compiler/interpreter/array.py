@@ -128,8 +128,36 @@ class ArrayFunctions(InterpreterFunctions):
 
     @impl(array.SliceOp)
     def run_slice(self, interp: Interpreter, op: array.SliceOp, args: PythonValues):
-        index = tuple(slice(s, l, st) for s, l, st in op.bounds)
+        index = tuple(slice(s, None if l < 0 else l, st) for s, l, st in op.bounds)
         return (args[0][index].copy(),)
+
+    @impl(array.GatherOp)
+    def run_gather(self, interp: Interpreter, op: array.GatherOp, args: PythonValues):
+        axes = op.axis_list
+        rest = [d for d in range(args[0].ndim) if d not in axes]
+        table = op.table
+        moved = np.transpose(args[0], [*axes, *rest])
+        return (np.ascontiguousarray(moved[tuple(table[..., k] for k in range(len(axes)))]),)
+
+    @impl(array.DynamicSliceOp)
+    def run_dynamic_slice(self, interp: Interpreter, op: array.DynamicSliceOp, args: PythonValues):
+        x, *starts = args
+        index = tuple(
+            slice(s, s + k)
+            for s, k in ((array.clamped_start(st, n, k), k) for st, n, k in zip(starts, x.shape, op.size_list))
+        )
+        return (x[index].copy(),)
+
+    @impl(array.DynamicUpdateSliceOp)
+    def run_dynamic_update_slice(self, interp: Interpreter, op: array.DynamicUpdateSliceOp, args: PythonValues):
+        x, update, *starts = args
+        out = x.copy()
+        index = tuple(
+            slice(s, s + k)
+            for s, k in ((array.clamped_start(st, n, k), k) for st, n, k in zip(starts, x.shape, update.shape))
+        )
+        out[index] = update
+        return (out,)
 
     @impl(array.ConcatenateOp)
     def run_concatenate(self, interp: Interpreter, op: array.ConcatenateOp, args: PythonValues):

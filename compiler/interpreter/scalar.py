@@ -41,6 +41,8 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     arith.DivfOp: np.divide,
     arith.MaximumfOp: np.maximum,
     arith.MinimumfOp: np.minimum,
+    arith.MaxnumfOp: np.fmax,
+    arith.MinnumfOp: np.fmin,
     math.PowFOp: np.power,
     arith.AddiOp: lambda a, b: a + b,
     arith.SubiOp: lambda a, b: a - b,
@@ -108,6 +110,10 @@ class ScalarFunctions(InterpreterFunctions):
     @impl(arith.IndexCastOp)
     def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):
         return (int(args[0]),)
+
+    @impl(arith.FPToSIOp)
+    def run_fptosi(self, interp: Interpreter, op: arith.FPToSIOp, args: PythonValues):
+        return (int(np.trunc(args[0])),)
 
     @impl(arith.SIToFPOp)
     def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):

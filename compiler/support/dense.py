@@ -25,6 +25,8 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
         return np.dtype(np.float64)
     if isinstance(element_type, IntegerType) and element_type.width.data == 1:
         return np.dtype(np.bool_)
+    if isinstance(element_type, IntegerType) and element_type.width.data in (32, 64):
+        return np.dtype(f"int{element_type.width.data}")  # gather's index tables
     raise ValueError(f"no NumPy dtype for element type {element_type}")
 
 

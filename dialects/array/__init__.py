@@ -4,7 +4,8 @@ What the frontend traces and the autodiff passes differentiate;
 lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), factorizations and solves (linalg.py),
-`array.scan` (scan.py); the type checks they
+`array.gather` (gather.py), `array.dynamic_slice` and
+`array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
@@ -80,6 +81,8 @@ from gradc.dialects.array.elementwise import (
     TruncOp,
     UnaryOp,
 )
+from gradc.dialects.array.dynamic import DynamicSliceOp, DynamicUpdateSliceOp, clamped_start
+from gradc.dialects.array.gather import GatherOp, index_table, inverse_rows, table_values
 from gradc.dialects.array.linalg import (
     LINALG_OPS,
     CholeskyOp,
@@ -113,6 +116,9 @@ Array = Dialect(
         TransposeOp,
         SliceOp,
         ConcatenateOp,
+        GatherOp,
+        DynamicSliceOp,
+        DynamicUpdateSliceOp,
         MatmulOp,
         *REDUCE_OPS,
         *LINALG_OPS,
@@ -144,6 +150,8 @@ __all__ = [
     "CosOp",
     "CoshOp",
     "DivOp",
+    "DynamicSliceOp",
+    "DynamicUpdateSliceOp",
     "EighOp",
     "ErfOp",
     "Exp2Op",
@@ -151,6 +159,7 @@ __all__ = [
     "Expm1Op",
     "FLOAT_TYPES",
     "FloorOp",
+    "GatherOp",
     "INDEX_TYPE",
     "LINALG_OPS",
     "Log10Op",
@@ -189,9 +198,13 @@ __all__ = [
     "UNARY_OPS",
     "UnaryOp",
     "YieldOp",
+    "clamped_start",
+    "index_table",
+    "inverse_rows",
     "is_bool",
     "is_float",
     "slice_length",
     "static_shape",
+    "table_values",
     "tensor_of",
 ]

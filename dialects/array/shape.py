@@ -28,6 +28,9 @@ from gradc.dialects.array.base import _expect_type, _ints, static_shape, tensor_
 
 
 def slice_length(start: int, limit: int, stride: int) -> int:
+    """Elements of start, start+stride, ... before limit (either direction)."""
+    if stride < 0:
+        return max(0, (start - limit - stride - 1) // -stride)
     return max(0, (limit - start + stride - 1) // stride)
 
 
@@ -163,9 +166,11 @@ class TransposeOp(IRDLOperation):
 @irdl_op_definition
 class SliceOp(IRDLOperation):
     """Strided slice: result dimension i takes start[i], start[i]+stride[i], ...
-    below limit[i] (all non-negative; stride >= 1).
+    up to and excluding limit[i]. A positive stride needs
+    0 <= start <= limit <= size; a negative one walks backwards and needs
+    -1 <= limit <= start < size (limit -1: down to index 0 included).
 
-    `array.slice %a [1:4:1, 0:6:2] : tensor<5x6xf32> -> tensor<3x3xf32>`
+    `array.slice %a [1:4:1, 5:-1:-2] : tensor<5x6xf32> -> tensor<3x3xf32>`
     """
 
     name = "array.slice"
@@ -209,10 +214,12 @@ class SliceOp(IRDLOperation):
                 f"dimension ({len(in_shape)})"
             )
         for d, ((s, l, st), n) in enumerate(zip(bounds, in_shape)):
-            if st < 1 or not (0 <= s <= l <= n):
+            ok = 0 <= s <= l <= n if st > 0 else st < 0 and -1 <= l <= s < n
+            if not ok:
                 raise VerifyException(
                     f"{self.name}: dimension {d}: slice {s}:{l}:{st} is out of "
-                    f"bounds for size {n} (need 0 <= start <= limit <= size, stride >= 1)"
+                    f"bounds for size {n} (need 0 <= start <= limit <= size for a stride "
+                    "> 0, -1 <= limit <= start < size for a stride < 0)"
                 )
         want = tensor_of(
             [slice_length(*b) for b in bounds], self.input.type.get_element_type()

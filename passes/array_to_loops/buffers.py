@@ -156,10 +156,31 @@ def _linalg(lw: FunctionLowering, op: Operation, dest: SSAValue, buffered: set[S
     lw.insert(loops.LinalgOp(kind, [*buffers, dest, *scratch], **flags))
 
 
+def _dynamic_update_slice(
+    lw: FunctionLowering, op: array.DynamicUpdateSliceOp, dest: SSAValue, buffered: set[SSAValue]
+) -> None:
+    """Copy the input into `dest` (unless `dest` already holds it: a scan's
+    carry updated in place), then the update over its window (the clamped
+    starts are computed in the window's loop body)."""
+    if lw.buffers.get(op.input) is not dest:
+        lw.copy(op.input, dest)
+    shape = shape_of(op.input)
+
+    def place(idx: Index) -> None:
+        out = tuple(
+            a + lw.dynamic_start(s, n, k)
+            for a, s, n, k in zip(idx, op.starts, shape, shape_of(op.update), strict=True)
+        )
+        lw.store(lw.element(op.update, idx), dest, out)
+
+    lw.for_each(shape_of(op.update), place)
+
+
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceSumOp: lower_reduction,
     array.ReduceMaxOp: lower_reduction,
     array.MatmulOp: lower_matmul,
     array.ConcatenateOp: _concatenate,
     **{cls: _linalg for cls in array.LINALG_OPS},
+    array.DynamicUpdateSliceOp: _dynamic_update_slice,
 }

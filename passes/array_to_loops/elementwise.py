@@ -3,7 +3,7 @@
 FunctionLowering builds the loops-level body of one function: loop nests
 (`for_each`), pooled constants, memoized index expressions and element
 values. A pointwise op (unary, binary, compare, select, convert, broadcast,
-transpose, slice, splat constant) has an element rule (ELEMENT_RULES): its
+transpose, slice, gather, dynamic slice, splat constant) has an element rule (ELEMENT_RULES): its
 scalar at given indices, built from its operands' scalars at (remapped)
 indices, so a value without a buffer is computed inline in its consumer's
 loop nest.
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from math import prod
 
+import numpy as np
 from xdsl.dialects import arith, func, math
 from xdsl.dialects.builtin import (
     Float32Type,
@@ -25,6 +26,7 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
     MemRefType,
     TensorType,
 )
@@ -100,6 +102,8 @@ class FunctionLowering:
         self.ivs: list[SSAValue] = []
         self._constants: dict[tuple[Attribute, str], SSAValue] = {}
         self._constant_ops: list[Operation] = []
+        self._tables: dict[Operation, SSAValue] = {}
+        self._starts: dict[tuple[Block, SSAValue, int, int], Affine] = {}
         self._indices: dict[tuple[Block, Affine], SSAValue] = {}
         self._elements: dict[tuple[Block, SSAValue, Index], SSAValue] = {}
         self.checkpoint_figures = {"tape_bytes": 0, "snapshot_bytes": 0, "recomputed_steps": 0}
@@ -137,6 +141,35 @@ class FunctionLowering:
             self._constant_ops.append(op)
             self._constants[key] = op.result
         return self._constants[key]
+
+    def table_of(self, op: array.GatherOp) -> SSAValue:
+        """The flat `loops.constant` of a gather's index table (placed with
+        the pooled constants, one per op)."""
+        if op not in self._tables:
+            values = op.table.reshape(-1)
+            constant = loops.ConstantOp(array.index_table(values if values.size else np.zeros(1, np.int64)))
+            self._constant_ops.append(constant)
+            self._tables[op] = constant.result
+        return self._tables[op]
+
+    def dynamic_start(self, start: SSAValue, size: int, window: int) -> Affine:
+        """The start a dynamic slice of `window` elements of a dimension of
+        `size` uses: the 0-d `start` truncated and clamped into
+        [0, size - window] (NaN as 0), as an index term."""
+        if size == window:
+            return ZERO
+        key = (self.insertion_point.block, start, size, window)
+        if key not in self._starts:
+            s = self.element(start, ())
+            typ = element_type_of(start)
+            if not isinstance(typ, Float32Type | Float64Type):
+                s, typ = self.emit(arith.SIToFPOp(s, Float64Type())), Float64Type()
+            low = self.emit(arith.MaxnumfOp(s, self.constant(0.0, typ)))
+            clamped = self.emit(arith.MinnumfOp(low, self.constant(float(size - window), typ)))
+            whole = self.emit(arith.FPToSIOp(clamped, IntegerType(64)))
+            self.ivs.append(self.emit(arith.IndexCastOp(whole, IndexType())))
+            self._starts[key] = Affine(0, ((len(self.ivs) - 1, 1),))
+        return self._starts[key]
 
     def index(self, expr: Affine) -> SSAValue:
         key = (self.insertion_point.block, expr)
@@ -343,6 +376,36 @@ def _slice(lw: FunctionLowering, op: array.SliceOp, idx: Index) -> SSAValue:
     return lw.element(op.input, source)
 
 
+def _gather(lw: FunctionLowering, op: array.GatherOp, idx: Index) -> SSAValue:
+    """Row flat(b) of the table (a `loops.constant`, one per op) gives the
+    positions along `axes`; the other dimensions take the rest of `idx`."""
+    batch = op.batch_shape
+    axes = op.axis_list
+    table = lw.table_of(op)
+    row = ZERO
+    for d, n in enumerate(batch):
+        row = row + idx[d].scaled(prod(batch[d + 1 :]) * len(axes))
+    source: list[Affine] = []
+    rest = iter(idx[len(batch) :])
+    for d in range(len(shape_of(op.input))):
+        if d not in axes:
+            source.append(next(rest))
+            continue
+        entry = lw.emit(loops.LoadOp(table, [lw.index(row.shifted(axes.index(d)))]))
+        position = lw.emit(arith.IndexCastOp(entry, IndexType()))
+        lw.ivs.append(position)
+        source.append(Affine(0, ((len(lw.ivs) - 1, 1),)))
+    return lw.element(op.input, tuple(source))
+
+
+def _dynamic_slice(lw: FunctionLowering, op: array.DynamicSliceOp, idx: Index) -> SSAValue:
+    shape = shape_of(op.input)
+    source = tuple(
+        a + lw.dynamic_start(s, n, k) for a, s, n, k in zip(idx, op.starts, shape, op.size_list, strict=True)
+    )
+    return lw.element(op.input, source)
+
+
 ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     **{cls: _unary for cls in array.UNARY_OPS},
     **{cls: _binary for cls in array.BINARY_OPS},
@@ -354,4 +417,6 @@ ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     array.BroadcastOp: _broadcast,
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
+    array.GatherOp: _gather,
+    array.DynamicSliceOp: _dynamic_slice,
 }

@@ -28,7 +28,7 @@ from gradc.passes.array_to_loops.elementwise import element_type_of, is_pointwis
 # Which values get a buffer
 # ---------------------------------------------------------------------------
 
-REMAP_OPS = (array.BroadcastOp, array.TransposeOp, array.SliceOp)
+REMAP_OPS = (array.BroadcastOp, array.TransposeOp, array.SliceOp, array.GatherOp)
 INLINE_CONSUMERS = (*array.REDUCE_OPS, array.ConcatenateOp)
 MAX_INLINE_DEPTH = 64
 """Longer inline chains are cut by a buffer: this bounds the recursion of the

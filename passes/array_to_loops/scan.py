@@ -42,7 +42,7 @@ from gradc.passes.array_to_loops.elementwise import (
     memref_of,
     shape_of,
 )
-from gradc.passes.array_to_loops.fusion import users_of
+from gradc.passes.array_to_loops.fusion import SAME_INDEX_OPS, users_of
 
 
 CHECKPOINT_FIGURES = {
@@ -86,6 +86,48 @@ def _accumulated_carries(op: array.ScanOp) -> set[int]:
     return found
 
 
+def _updated_in_place(op: array.ScanOp) -> set[int]:
+    """Carries k whose new value is `dynamic_update_slice(carry_k, u, s)`,
+    used only as that carry, with carry_k read nowhere else but by dynamic
+    slices of the same window (same starts, the update's sizes) that reach
+    u through same-index ops only: each element of the window is then read
+    before it is written, and nothing else reads the old carry, so the
+    update can be written straight into the carry's buffer (no copy of the
+    whole carry per step: a loop writing out.at[i] is O(n), not O(n^2))."""
+    _, carries, _, _ = op.body_args()
+    new_carries, outs = op.yielded()
+    found = set()
+    for k, (carry, new) in enumerate(zip(carries, new_carries, strict=True)):
+        update = new.owner
+        if not isinstance(update, array.DynamicUpdateSliceOp) or update.input is not carry:
+            continue
+        if users_of(new) or new in outs or update.update is carry or carry in update.starts:
+            continue
+        window = (list(update.starts), shape_of(update.update))
+        if all(u is update or _reads_window(u, window, update) for u in users_of(carry)):
+            found.add(k)
+    return found
+
+
+def _reads_window(
+    op: object, window: tuple[list[SSAValue], tuple[int, ...]], update: array.DynamicUpdateSliceOp
+) -> bool:
+    """`op` is a dynamic slice of `window` whose value reaches `update`'s
+    update operand through same-index ops, and nothing else."""
+    if not isinstance(op, array.DynamicSliceOp) or (list(op.starts), op.size_list) != window:
+        return False
+
+    def feeds_update(value: SSAValue) -> bool:
+        users = [use.operation for use in value.uses]
+        return bool(users) and all(
+            (u is update and value is update.update and value not in update.starts)
+            or (isinstance(u, SAME_INDEX_OPS) and feeds_update(u.results[0]))
+            for u in users
+        )
+
+    return feeds_update(op.result)
+
+
 def _buffer_of(lw: FunctionLowering, value: SSAValue) -> SSAValue:
     """`value`'s buffer; a value computed inline (a free remap, a splat) is
     first copied into a temporary."""
@@ -104,9 +146,10 @@ def lower_scan(lw: FunctionLowering, op: array.ScanOp, dest: dict[SSAValue, SSAV
     computes the new carries into temporaries and copies them back at its
     end: a new carry may read the old one at other indices (a transpose, a
     matmul, a reduction), so it cannot be written in place, and C has no
-    pointer swap without indirection. The exception: a carry whose new
+    pointer swap without indirection. The exceptions: a carry whose new
     value is `carry + A @ B`, read nowhere else, is updated in place by an
-    accumulating matmul (see _accumulated_carries). Slice i of each xs is read in place
+    accumulating matmul (see _accumulated_carries), and one whose new value
+    is a dynamic update of it, by writing the window only (_updated_in_place). Slice i of each xs is read in place
     through the body's element loads (loads of xs's buffer at (i, ...), or
     of the enclosing scan's xs in a nested scan; a matmul or reshape of a
     slice copies it); per-step outputs are computed inline straight into slice i of the
@@ -136,8 +179,8 @@ def _scan_state(
     buffers of its invariants."""
     new_carries, _ = op.yielded()
     finals = [dest[r] if r in dest else lw.alloc(memref_of(r.type)) for r in op.finals]
-    accumulated = _accumulated_carries(op)
-    temps = [finals[k] if k in accumulated else lw.alloc(memref_of(v.type)) for k, v in enumerate(new_carries)]
+    in_place = _accumulated_carries(op) | _updated_in_place(op)
+    temps = [finals[k] if k in in_place else lw.alloc(memref_of(v.type)) for k, v in enumerate(new_carries)]
     for init, buffer in zip(op.initials, finals, strict=True):
         lw.copy(init, buffer)
     invariants = [_buffer_of(lw, v) for v in op.invariants]

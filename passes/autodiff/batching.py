@@ -32,6 +32,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array, autodiff
 from gradc.passes.autodiff.custom_rules import batch_custom
+from gradc.dialects import array
+from gradc.support.dense import numpy_dtype, splat_dense
 
 
 @dataclass
@@ -138,6 +140,58 @@ def _slice(b: Batcher, op: array.SliceOp, args: Args, batched: Flags) -> SSAValu
     )
 
 
+def _gather(b: Batcher, op: array.GatherOp, args: Args, batched: Flags) -> SSAValue:
+    """The batch dimension is not gathered: it lands after the table's
+    dimensions, and a transpose brings it to the front."""
+    gathered = b.emit(array.GatherOp(args[0], [a + 1 for a in op.axis_list], op.table))
+    n = len(op.batch_shape)
+    rank = len(shape_of(gathered))
+    return b.transpose(gathered, [n, *range(n), *range(n + 1, rank)])
+
+
+def _dynamic(b: Batcher, op: array.DynamicSliceOp | array.DynamicUpdateSliceOp, args: Args, batched: Flags) -> SSAValue:
+    """With unbatched starts, the same op with one more start, 0, for the
+    batch dimension. With a batched start (a window per row, or a start a
+    scan carried as a per-step output), a scan over the rows applies the
+    op to each."""
+    n_starts = len(op.starts)
+    if any(batched[len(args) - n_starts :]):
+        return _per_row(b, op, args, batched)
+    starts = list(args[len(args) - n_starts :])
+    zero = b.emit(array.ConstantOp(splat_dense(0, numpy_dtype(starts[0].type.get_element_type()), ())))
+    if isinstance(op, array.DynamicSliceOp):
+        return b.emit(array.DynamicSliceOp(args[0], [zero, *starts], [b.size, *op.size_list]))
+    return b.emit(array.DynamicUpdateSliceOp(b.lift(args[0], batched[0]), b.lift(args[1], batched[1]), [zero, *starts]))
+
+
+def _per_row(b: Batcher, op: Operation, args: Args, batched: Flags) -> SSAValue:
+    """`op` on row s of its batched operands (the others as they are), for
+    each s: an `array.scan` over the rows whose body is the op itself."""
+    rows = [a for a, bat in zip(args, batched) if bat]
+    invariants = [a for a, bat in zip(args, batched) if not bat]
+    block = Block(arg_types=[
+        array.INDEX_TYPE,
+        *(TensorType(a.type.get_element_type(), shape_of(a)[1:]) for a in rows),
+        *(a.type for a in invariants),
+    ])
+    row_args = iter(block.args[1 : 1 + len(rows)])
+    invariant_args = iter(block.args[1 + len(rows) :])
+    operands = [next(row_args) if bat else next(invariant_args) for bat in batched]
+    inner = type(op).create(
+        operands=operands,
+        result_types=[r.type for r in op.results],
+        properties=dict(op.properties),
+        attributes=dict(op.attributes),
+    )
+    inner.location = b.location
+    block.add_op(inner)
+    block.add_op(array.YieldOp(inner.results))
+    scan = array.ScanOp(b.size, [], rows, invariants, [b.batched_type(op.results[0].type)], Region(block))
+    scan.location = b.location
+    b.block.add_op(scan)
+    return scan.ys[0]
+
+
 def _concatenate(b: Batcher, op: array.ConcatenateOp, args: Args, batched: Flags) -> SSAValue:
     inputs = [b.lift(v, bat) for v, bat in zip(args, batched)]
     return b.emit(array.ConcatenateOp(inputs, op.axis.value.data + 1))
@@ -219,6 +273,9 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ReshapeOp: _reshape,
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
+    array.GatherOp: _gather,
+    array.DynamicSliceOp: _dynamic,
+    array.DynamicUpdateSliceOp: _dynamic,
     array.ConcatenateOp: _concatenate,
     array.MatmulOp: _matmul,
     **{op: _reduce for op in array.REDUCE_OPS},

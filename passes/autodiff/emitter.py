@@ -173,6 +173,60 @@ class Emitter:
         limits = [limit if d == axis else n for d, n in enumerate(shape)]
         return self.slice(a, starts, limits, [1] * len(shape))
 
+    def reverse(self, a: Value, axes: Sequence[int]) -> Value:
+        """`a` read backwards along `axes` (a slice with stride -1 there)."""
+        if a is None or not axes:
+            return a
+        shape = shape_of(a)
+        starts = [n - 1 if d in axes else 0 for d, n in enumerate(shape)]
+        limits = [-1 if d in axes else n for d, n in enumerate(shape)]
+        strides = [-1 if d in axes else 1 for d in range(len(shape))]
+        return self.slice(a, starts, limits, strides)
+
+    def gather(self, a: Value, axes: Sequence[int], table: np.ndarray) -> Value:
+        if a is None:
+            return None
+        return self.emit(array.GatherOp(a, axes, table))
+
+    def scatter_add(
+        self, g: Value, shape: Sequence[int], axes: Sequence[int], table: np.ndarray
+    ) -> Value:
+        """The adjoint of `gather(x, axes, table)` for an `x` of `shape`:
+        each element of `g` added at the position it was read from. Built as
+        a gather too: position p of the indexed axes reads, from g, the m
+        rows that read p (m the largest count; shorter lists padded and
+        masked out with a select, never multiplied by 0, so inf/nan in
+        unused rows stay out), summed in row-major order of g."""
+        k_axes = len(axes)
+        batch = table.shape[:-1]
+        if g is None or 0 in shape_of(g):
+            return None
+        if not batch:
+            g = self.reshape(g, [1, *shape_of(g)])
+            table, batch = table.reshape(1, k_axes), (1,)
+        sizes = [shape[a] for a in axes]
+        rest = [d for d in range(len(shape)) if d not in axes]
+        target = np.ravel_multi_index(tuple(table[..., k].reshape(-1) for k in range(k_axes)), sizes)
+        rows, hit = array.inverse_rows(target, int(np.prod(sizes)))
+        m = rows.shape[1]
+        inverse = np.stack(np.unravel_index(rows, batch), axis=-1).reshape(*sizes, m, len(batch))
+        h = self.gather(g, range(len(batch)), inverse)
+        assert h is not None
+        if not hit.all():
+            mask = self.constant(hit.reshape(*sizes, m))
+            h = self.select(self.broadcast(mask, range(k_axes + 1), shape_of(h)), h, None)
+        h = self.reduce_sum(h, [k_axes]) if m > 1 else self.reshape(h, [*sizes, *(shape[d] for d in rest)])
+        order_now = [*axes, *rest]
+        return self.transpose(h, [order_now.index(d) for d in range(len(shape))])
+
+    def dynamic_slice(self, a: Value, starts: Sequence[SSAValue], sizes: Sequence[int]) -> Value:
+        if a is None:
+            return None
+        return self.emit(array.DynamicSliceOp(a, starts, sizes))
+
+    def dynamic_update_slice(self, a: SSAValue, update: SSAValue, starts: Sequence[SSAValue]) -> SSAValue:
+        return self.emit(array.DynamicUpdateSliceOp(a, update, starts))
+
     def concatenate(self, parts: Sequence[SSAValue], axis: int) -> SSAValue:
         if len(parts) == 1:
             return parts[0]
@@ -234,6 +288,14 @@ class Emitter:
         zeros, reshape), then zero blocks pad the front and the back."""
         if g is None or 0 in shape_of(g):
             return None
+        if any(stride < 0 for _, _, stride in bounds):
+            # A backward walk is the forward one reversed: reverse g there.
+            lengths = shape_of(g)
+            g = self.reverse(g, [d for d, (_, _, st) in enumerate(bounds) if st < 0])
+            bounds = [
+                (s - (n - 1) * -st, s + 1, -st) if st < 0 else (s, l, st)
+                for (s, l, st), n in zip(bounds, lengths)
+            ]
         for d, ((start, _limit, stride), size) in enumerate(zip(bounds, shape)):
             cur = list(shape_of(g))
             if stride > 1:

@@ -229,6 +229,22 @@ def _slice_jvp(e: Emitter, op: array.SliceOp, dx: Value) -> Value:
     return e.slice(dx, start, limit, stride)
 
 
+def _gather_jvp(e: Emitter, op: array.GatherOp, dx: Value) -> Value:
+    return e.gather(dx, op.axis_list, op.table)
+
+
+def _dynamic_slice_jvp(e: Emitter, op: array.DynamicSliceOp, dx: Value, *_dstarts: Value) -> Value:
+    return e.dynamic_slice(dx, op.starts, op.size_list)
+
+
+def _dynamic_update_slice_jvp(
+    e: Emitter, op: array.DynamicUpdateSliceOp, dx: Value, du: Value, *_dstarts: Value
+) -> Value:
+    if dx is None and du is None:
+        return None
+    return e.dynamic_update_slice(e.materialize(dx, op.input), e.materialize(du, op.update), op.starts)
+
+
 def _concatenate_jvp(e: Emitter, op: array.ConcatenateOp, *dxs: Value) -> Value:
     parts = [e.materialize(d, x) for d, x in zip(dxs, op.inputs)]
     return e.concatenate(parts, op.axis.value.data)
@@ -269,6 +285,9 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.ReshapeOp: _reshape_jvp,
     array.TransposeOp: _transpose_jvp,
     array.SliceOp: _slice_jvp,
+    array.GatherOp: _gather_jvp,
+    array.DynamicSliceOp: _dynamic_slice_jvp,
+    array.DynamicUpdateSliceOp: _dynamic_update_slice_jvp,
     array.ConcatenateOp: _concatenate_jvp,
     array.MatmulOp: _matmul_jvp,
     array.ReduceSumOp: _reduce_sum_jvp,
@@ -309,6 +328,25 @@ def _slice_vjp(e: Emitter, op: array.SliceOp, g: Value) -> tuple[Value, ...]:
     return (e.pad_slice(g, shape_of(op.input), op.bounds),)
 
 
+def _gather_vjp(e: Emitter, op: array.GatherOp, g: Value) -> tuple[Value, ...]:
+    return (e.scatter_add(g, shape_of(op.input), op.axis_list, op.table),)
+
+
+def _dynamic_slice_vjp(e: Emitter, op: array.DynamicSliceOp, g: Value) -> tuple[Value, ...]:
+    """g written over zeros at the same clamped starts; the starts get none."""
+    dx = e.dynamic_update_slice(e.zeros_like(op.input), e.materialize(g, op.result), op.starts)
+    return (dx, *(None for _ in op.starts))
+
+
+def _dynamic_update_slice_vjp(e: Emitter, op: array.DynamicUpdateSliceOp, g: Value) -> tuple[Value, ...]:
+    """The window of g goes to the update, the rest (window zeroed) to the input."""
+    if g is None:
+        return (None, None, *(None for _ in op.starts))
+    dx = e.dynamic_update_slice(g, e.zeros_like(op.update), op.starts)
+    du = e.dynamic_slice(g, op.starts, shape_of(op.update))
+    return (dx, du, *(None for _ in op.starts))
+
+
 def _concatenate_vjp(e: Emitter, op: array.ConcatenateOp, g: Value) -> tuple[Value, ...]:
     axis, offset, parts = op.axis.value.data, 0, []
     for x in op.inputs:
@@ -344,6 +382,9 @@ VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
     array.ReshapeOp: _reshape_vjp,
     array.TransposeOp: _transpose_vjp,
     array.SliceOp: _slice_vjp,
+    array.GatherOp: _gather_vjp,
+    array.DynamicSliceOp: _dynamic_slice_vjp,
+    array.DynamicUpdateSliceOp: _dynamic_update_slice_vjp,
     array.ConcatenateOp: _concatenate_vjp,
     array.MatmulOp: _matmul_vjp,
     array.ReduceSumOp: _reduce_sum_vjp,

@@ -152,7 +152,7 @@ func.func @transpose_result(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
 // slice
 
 func.func @slice_bounds(%x: tensor<5x6xf32>) -> tensor<3x3xf32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 1: slice 0:7:2 is out of bounds for size 6 (need 0 <= start <= limit <= size, stride >= 1)
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 1: slice 0:7:2 is out of bounds for size 6 (need 0 <= start <= limit <= size for a stride > 0, -1 <= limit <= start < size for a stride < 0)
   %0 = array.slice %x [1:4:1, 0:7:2] : tensor<5x6xf32> -> tensor<3x3xf32>
   func.return %0 : tensor<3x3xf32>
 }
@@ -163,6 +163,14 @@ func.func @slice_stride(%x: tensor<5xf32>) -> tensor<0xf32> {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 0: slice 0:5:0 is out of bounds for size 5
   %0 = array.slice %x [0:5:0] : tensor<5xf32> -> tensor<0xf32>
   func.return %0 : tensor<0xf32>
+}
+
+// -----
+
+func.func @slice_backward_bounds(%x: tensor<5xf32>) -> tensor<3xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.slice: dimension 0: slice 5:-1:-2 is out of bounds for size 5
+  %0 = array.slice %x [5:-1:-2] : tensor<5xf32> -> tensor<3xf32>
+  func.return %0 : tensor<3xf32>
 }
 
 // -----
@@ -273,4 +281,72 @@ func.func @reduce_result(%x: tensor<2x3xf32>) -> tensor<3xf32> {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.reduce_sum: result type must be tensor<2xf32>, got tensor<3xf32>
   %0 = array.reduce_sum %x axes [1] : tensor<2x3xf32> -> tensor<3xf32>
   func.return %0 : tensor<3xf32>
+}
+
+// -----
+
+// gather
+
+func.func @gather_out_of_range(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: indices for axis 0 must be in [0, 3), got values in [0, 3]
+  %0 = array.gather %x axes [0] indices dense<[[3], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_table_width(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: indices tensor<2x2xi32> must end in a dimension of size 1 (one per axis)
+  %0 = array.gather %x axes [0] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @gather_axes(%x: tensor<3x4xf32>) -> tensor<2xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: axes must be distinct, in [0, 2) and at least one, got [1, 1]
+  %0 = array.gather %x axes [1, 1] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2xf32>
+  func.return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @gather_result(%x: tensor<3x4xf32>) -> tensor<4x2xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: result type must be tensor<2x4xf32>, got tensor<4x2xf32>
+  %0 = array.gather %x axes [0] indices dense<[[1], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<4x2xf32>
+  func.return %0 : tensor<4x2xf32>
+}
+
+// -----
+
+// dynamic_slice, dynamic_update_slice
+
+func.func @dynamic_slice_starts(%x: tensor<5x4xf64>, %i: tensor<f64>) -> tensor<1x4xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: needs one start index per dimension (2), got 1
+  %0 = array.dynamic_slice %x[%i] sizes [1, 4] : tensor<5x4xf64>, tensor<f64> -> tensor<1x4xf64>
+  func.return %0 : tensor<1x4xf64>
+}
+
+// -----
+
+func.func @dynamic_slice_start_type(%x: tensor<5xf64>, %i: tensor<2xf64>) -> tensor<1xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: start index 0 must be a 0-d float or integer tensor, got tensor<2xf64>
+  %0 = array.dynamic_slice %x[%i] sizes [1] : tensor<5xf64>, tensor<2xf64> -> tensor<1xf64>
+  func.return %0 : tensor<1xf64>
+}
+
+// -----
+
+func.func @dynamic_slice_sizes(%x: tensor<5xf64>, %i: tensor<f64>) -> tensor<6xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_slice: sizes [6] must give one size per dimension, each at most the dimension's size [5]
+  %0 = array.dynamic_slice %x[%i] sizes [6] : tensor<5xf64>, tensor<f64> -> tensor<6xf64>
+  func.return %0 : tensor<6xf64>
+}
+
+// -----
+
+func.func @dynamic_update_slice_fit(%x: tensor<5xf64>, %u: tensor<6xf64>, %i: tensor<f64>) -> tensor<5xf64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_update_slice: update tensor<6xf64> does not fit in tensor<5xf64>
+  %0 = array.dynamic_update_slice %x, %u[%i] : tensor<5xf64>, tensor<6xf64>, tensor<f64> -> tensor<5xf64>
+  func.return %0 : tensor<5xf64>
 }

@@ -136,6 +136,7 @@ func.func @shapes(%x: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
   // CHECK-NEXT: %{{.*}} = array.reshape %[[X]] : tensor<2x3xf32> -> tensor<6xf32>
   // CHECK-NEXT: %[[T:.*]] = array.transpose %[[X]] perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
   // CHECK-NEXT: %{{.*}} = array.slice %[[T]] [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  // CHECK-NEXT: %{{.*}} = array.slice %[[T]] [2:-1:-1, 1:0:-1] : tensor<3x2xf32> -> tensor<3x1xf32>
   // CHECK-NEXT: %[[CAT:.*]] = array.concatenate axis 0 %[[X]], %[[BC]] : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
   // CHECK-NEXT: func.return %[[CAT]] : tensor<4x3xf32>
   // GENERIC: "array.broadcast"(%{{.*}}) <{dims = array<i64: 1>}> : (tensor<3xf32>) -> tensor<2x3xf32>
@@ -146,6 +147,7 @@ func.func @shapes(%x: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<4x3xf32> {
   %r = array.reshape %x : tensor<2x3xf32> -> tensor<6xf32>
   %t = array.transpose %x perm [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
   %s = array.slice %t [0:3:2, 1:2:1] : tensor<3x2xf32> -> tensor<2x1xf32>
+  %rev = array.slice %t [2:-1:-1, 1:0:-1] : tensor<3x2xf32> -> tensor<3x1xf32>
   %cat = array.concatenate axis 0 %x, %bc : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<4x3xf32>
   func.return %cat : tensor<4x3xf32>
 }
@@ -160,4 +162,29 @@ func.func @contractions(%a: tensor<5x2x3xf32>, %b: tensor<5x3x4xf32>) -> (tensor
   %s = array.reduce_sum %m axes [0, 2] : tensor<5x2x4xf32> -> tensor<2xf32>
   %x = array.reduce_max %m axes [1, 2] : tensor<5x2x4xf32> -> tensor<5xf32>
   func.return %m, %s, %x : tensor<5x2x4xf32>, tensor<2xf32>, tensor<5xf32>
+}
+
+// The table of a gather is a property (i32, or i64 past 2^31).
+// CHECK-LABEL: func.func @gather
+// CHECK-SAME:    (%[[X:.*]]: tensor<3x4xf32>)
+func.func @gather(%x: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x2xf32>) {
+  // CHECK-NEXT: %{{.*}} = array.gather %[[X]] axes [0] indices dense<[[2], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  // CHECK-NEXT: %{{.*}} = array.gather %[[X]] axes [1, 0] indices dense<{{\[\[}}[3, 0], [1, 2]], {{\[\[}}0, 0], [0, 1]]]> : tensor<2x2x2xi64> : tensor<3x4xf32> -> tensor<2x2xf32>
+  // GENERIC: "array.gather"(%{{.*}}) <{axes = array<i64: 0>, indices = dense<{{\[\[}}2], [0]]> : tensor<2x1xi32>}>
+  %g = array.gather %x axes [0] indices dense<[[2], [0]]> : tensor<2x1xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
+  %p = array.gather %x axes [1, 0] indices dense<[[[3, 0], [1, 2]], [[0, 0], [0, 1]]]> : tensor<2x2x2xi64> : tensor<3x4xf32> -> tensor<2x2xf32>
+  func.return %g, %p : tensor<2x4xf32>, tensor<2x2xf32>
+}
+
+// Dynamic slices: one 0-d start per dimension, of any numeric element type.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-SAME:    (%[[X:.*]]: tensor<5x4xf64>, %[[I:.*]]: tensor<f64>, %[[J:.*]]: tensor<f32>, %[[U:.*]]: tensor<2x4xf64>)
+func.func @dynamic(%x: tensor<5x4xf64>, %i: tensor<f64>, %j: tensor<f32>, %u: tensor<2x4xf64>) -> (tensor<1x4xf64>, tensor<5x4xf64>) {
+  // CHECK-NEXT: %{{.*}} = array.dynamic_slice %[[X]][%[[I]], %[[J]]] sizes [1, 4] : tensor<5x4xf64>, tensor<f64>, tensor<f32> -> tensor<1x4xf64>
+  // CHECK-NEXT: %{{.*}} = array.dynamic_update_slice %[[X]], %[[U]][%[[I]], %[[J]]] : tensor<5x4xf64>, tensor<2x4xf64>, tensor<f64>, tensor<f32> -> tensor<5x4xf64>
+  // GENERIC: "array.dynamic_slice"(%{{.*}}, %{{.*}}, %{{.*}}) <{sizes = array<i64: 1, 4>}>
+  // GENERIC: "array.dynamic_update_slice"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+  %s = array.dynamic_slice %x[%i, %j] sizes [1, 4] : tensor<5x4xf64>, tensor<f64>, tensor<f32> -> tensor<1x4xf64>
+  %w = array.dynamic_update_slice %x, %u[%i, %j] : tensor<5x4xf64>, tensor<2x4xf64>, tensor<f64>, tensor<f32> -> tensor<5x4xf64>
+  func.return %s, %w : tensor<1x4xf64>, tensor<5x4xf64>
 }

@@ -45,6 +45,24 @@ func.func @remaps(%x: tensor<3x4xf32>) -> tensor<2x3xf32> {
   func.return %e : tensor<2x3xf32>
 }
 
+// A backward slice is a remap too: index start - i.
+// CHECK-LABEL: func.func @reversed
+// CHECK-SAME:    (%[[X:.*]]: memref<5xf64>, %[[OUT:.*]]: memref<3xf64>)
+// CHECK-NOT:     loops.alloc
+// CHECK:         %[[M2:.*]] = arith.constant -2 : index
+// CHECK:         %[[FOUR:.*]] = arith.constant 4 : index
+// CHECK:         loops.for %[[I:.*]] = 0 to 3 step 1 {
+// CHECK-NEXT:      %[[S:.*]] = arith.muli %[[I]], %[[M2]] : index
+// CHECK-NEXT:      %[[K:.*]] = arith.addi %[[S]], %[[FOUR]] : index
+// CHECK-NEXT:      %[[V:.*]] = loops.load %[[X]][%[[K]]] : memref<5xf64>
+// CHECK-NEXT:      %[[E:.*]] = math.exp %[[V]] : f64
+// CHECK-NEXT:      loops.store %[[E]], %[[OUT]][%[[I]]] : memref<3xf64>
+func.func @reversed(%x: tensor<5xf64>) -> tensor<3xf64> {
+  %s = array.slice %x [4:-1:-2] : tensor<5xf64> -> tensor<3xf64>
+  %e = array.exp %s : tensor<3xf64>
+  func.return %e : tensor<3xf64>
+}
+
 // A value used by two ops is computed once, into a temporary.
 // CHECK-LABEL: func.func @shared
 // CHECK-SAME:    (%[[X:.*]]: memref<4xf64>, %[[B:.*]]: memref<4xf64>, %[[C:.*]]: memref<4xf64>)

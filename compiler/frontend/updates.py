@@ -1,0 +1,231 @@
+"""Functional index updates, JAX's `x.at[key].set(v)` and kin: `set`,
+`add`, `multiply` (`mul`), `divide`, `power`, `min`, `max`, `get`.
+
+Expects: a key of constant indices, as `x[key]` takes them (ints, slices,
+None, `...`, integer lists and arrays, bool masks); `v` broadcasting to
+`x[key]`'s shape (converted to x's dtype, as JAX does).
+
+Guarantees: a new array (x is a value, never changed); composites of one
+`array.gather` from `v` (position p of x reads the updates aimed at it,
+through a static table), a select, and for add/multiply/min/max a
+reduction over x and those updates, so they differentiate, batch and
+lower as those ops do. Duplicate indices: add, multiply, min and max
+combine every update (JAX's scatter-add, ...); set keeps the last one in
+row-major order of `x[key]` (JAX leaves it unspecified; gradc is
+deterministic). Positions no update reaches keep x's element bit for bit.
+Rules and conventions at ties: docs/frontend.md (Indexing),
+docs/derivative-conventions.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gradc.dialects import array
+from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
+from gradc.frontend import elementwise, reductions
+from gradc.frontend.indexing import (
+    _expand_ellipsis,
+    _getitem,
+    _index_item,
+    _is_scalar_index,
+    _traced_index_error,
+    dynamic_slice,
+    dynamic_update_slice,
+)
+from gradc.frontend.operands import _FLOATS, _coerce, _constant, _operand, _reshape, _shape_of, _strong, broadcast_shapes
+from gradc.frontend.shapes import concatenate
+from gradc.frontend.tracer import TracedArray, _trace_of
+
+_NEUTRAL = {"add": 0.0, "multiply": 1.0, "min": np.inf, "max": -np.inf}
+_MODES = (None, "promise_in_bounds")
+
+
+def _method(kind: str, doc: str) -> Callable[..., TracedArray]:
+    def method(self: IndexUpdateRef, values: Any, *, indices_are_sorted: bool = False,
+               unique_indices: bool = False, mode: Any = None) -> TracedArray:
+        return _update(self.x, self.key, values, kind, mode)
+
+    method.__name__, method.__doc__ = kind, doc
+    return method
+
+
+class IndexUpdateHelper:
+    """`x.at`: `x.at[key]` names the elements an update changes."""
+
+    def __init__(self, x: TracedArray):
+        self._x = x
+
+    def __getitem__(self, key: Any) -> IndexUpdateRef:
+        return IndexUpdateRef(self._x, key)
+
+    def __repr__(self) -> str:
+        return f"_IndexUpdateHelper({self._x!r})"
+
+
+class IndexUpdateRef:
+    """`x.at[key]`: its methods return the updated array (JAX's names and
+    keywords; `indices_are_sorted` and `unique_indices` are accepted and
+    change nothing, `mode` may be None or 'promise_in_bounds')."""
+
+    def __init__(self, x: TracedArray, key: Any):
+        self.x, self.key = x, key
+
+    def get(self, *, indices_are_sorted: bool = False, unique_indices: bool = False,
+            mode: Any = None, fill_value: Any = None) -> TracedArray:
+        _check_mode("get", mode)
+        return _getitem(self.x, self.key)
+
+    set = _method("set", "x with x[key] replaced by values (the last of duplicates wins)")
+    add = _method("add", "x with values added at key (duplicates accumulate)")
+    multiply = _method("multiply", "x with x[key] multiplied by values (duplicates accumulate)")
+    mul = multiply
+    divide = _method("divide", "x with x[key] divided by values: x / (the product of the updates), as JAX's")
+    power = _method("power", "x with x[key] raised to values: x ** (the product of the updates), as JAX's")
+    min = _method("min", "x with x[key] the minimum of itself and values")
+    max = _method("max", "x with x[key] the maximum of itself and values")
+
+
+def _check_mode(kind: str, mode: Any) -> None:
+    if mode not in _MODES:
+        raise TraceError(
+            f"x.at[...].{kind}: mode={mode!r} is not supported; gradc's indices are constants checked "
+            "while tracing (an index out of bounds is an error), so mode may be None or 'promise_in_bounds'"
+        )
+
+
+def _positions(x: TracedArray, key: Any) -> tuple[np.ndarray, int]:
+    """(the positions x[key] reads, t): x's last t dimensions are untouched
+    by the key (full slices, explicit or implied), so a position is a flat
+    index into x's other dimensions, and the positions have the shape of
+    x[key] without its last t dimensions."""
+    items = list(key) if isinstance(key, tuple) else [key]
+    checked = []
+    for k in items:
+        if isinstance(k, slice):
+            for part in (k.start, k.stop, k.step):
+                if isinstance(part, TracedArray):
+                    raise _traced_index_error(part, "a slice bound")
+        checked.append(_index_item(k))
+    consumed = sum(k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+                   for k in checked if k is not None and k is not Ellipsis)
+    trailing = 0 if any(k is Ellipsis for k in checked) else x.ndim - consumed
+    while checked and (checked[-1] is Ellipsis or (isinstance(checked[-1], slice) and checked[-1] == slice(None))):
+        trailing += x.ndim - consumed if checked[-1] is Ellipsis else 1
+        checked.pop()
+    trailing = min(trailing, x.ndim)
+    lead = x.shape[: x.ndim - trailing]
+    try:
+        return np.arange(math.prod(lead), dtype=np.int64).reshape(lead)[tuple(checked)], trailing
+    except (IndexError, TypeError, ValueError) as err:
+        raise TraceIndexError(f"x.at[{key!r:.60}]: {err}") from None
+
+
+def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> TracedArray:
+    """x with the elements at `key` replaced by, or combined with, `values`:
+    x is seen as rows (the dimensions the key indexes) of elements (the
+    trailing ones it leaves alone), and each row of the result gathers the
+    rows of the updates aimed at it."""
+    _check_mode(kind, mode)
+    if kind != "set" and x.dtype not in _FLOATS:
+        raise TraceTypeError(f"x.at[...].{kind}: needs a float32 or float64 array, got {x.dtype.name}")
+    if kind in ("divide", "power"):  # JAX's: x / ones.at[key].multiply(values), x ** (the same)
+        ones = _constant(x.trace, 1.0, x.dtype, x.shape)
+        factor = _update(ones, key, values, "multiply", None)
+        return (elementwise.divide if kind == "divide" else elementwise.power)(x, factor)
+    if any(_is_scalar_index(k) for k in (key if isinstance(key, tuple) else (key,))):
+        return _dynamic_update(x, key, values, kind)
+    where, trailing = _positions(x, key)
+    tail = x.shape[x.ndim - trailing :]
+    indexed = where.shape + tail
+    v = _operand(f"x.at[...].{kind}", values)
+    x = _trace_of(f"x.at[...].{kind}", [x, v]).adopt(x)
+    try:
+        if broadcast_shapes(_shape_of(v), indexed) != indexed:
+            raise ValueError
+    except (GradcError, ValueError):
+        raise TraceError(
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {indexed}"
+        ) from None
+    if where.size == 0 or 0 in tail:
+        return _strong(x)
+    width = math.prod(tail)
+    count = x.size // width
+    v = _reshape(_coerce(x.trace, v, x.dtype, indexed), (where.size, width))
+    rows_of_x = _reshape(x, (count, width))
+    rows, hit = array.inverse_rows(where.reshape(-1), count)
+    reached = np.broadcast_to(hit[:, :1], (count, width))
+    if kind == "set":
+        last = rows[np.arange(count), np.maximum(hit.sum(axis=1) - 1, 0)]
+        new = x.trace.emit(array.GatherOp(v.value, [0], last[:, None]))
+    else:
+        updates = x.trace.emit(array.GatherOp(v.value, [0], rows[..., None]))  # [count, m, width]
+        both = concatenate([_reshape(rows_of_x, (count, 1, width)), updates], axis=1)
+        mask = np.concatenate([np.ones((count, 1), bool), hit], axis=1)
+        if not mask.all():
+            both = elementwise.where(mask[..., None], both, np.asarray(_NEUTRAL[kind], x.dtype))
+        reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
+        new = reduce[kind](both, axis=1)
+    return _strong(_reshape(elementwise.where(reached, new, rows_of_x), x.shape))
+
+
+def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedArray:
+    """x.at[key] with traced scalar indices (a loop's index), ints and unit
+    step slices: the window is read (array.dynamic_slice), combined with
+    the values and written back (array.dynamic_update_slice). An index
+    out of range after wrapping negative ones once drops the update, as
+    JAX's scatter does."""
+    items = key if isinstance(key, tuple) else (key,)
+    entries = _expand_ellipsis(x, list(items))
+    if len(entries) != x.ndim:
+        raise TraceIndexError(f"x.at[{key!r:.60}]: None is not supported with a traced index")
+    starts: list[Any] = []
+    sizes: list[int] = []
+    kept: list[int] = []
+    inside: Any = True
+    for k, n in zip(entries, x.shape):
+        if _is_scalar_index(k):
+            wrapped = elementwise.where(elementwise.less(k, 0), elementwise.add(k, n), k)
+            ok = elementwise.logical_and(elementwise.greater_equal(wrapped, 0), elementwise.less(wrapped, n))
+            inside = ok if inside is True else elementwise.logical_and(inside, ok)
+            starts.append(wrapped), sizes.append(1)
+        elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
+            if not -n <= k < n:
+                raise TraceIndexError(f"index {k} is out of bounds for axis {len(starts)} with size {n}")
+            starts.append(int(k) % n), sizes.append(1)
+        elif isinstance(k, slice) and k.step in (None, 1) and not any(
+            isinstance(p, TracedArray) for p in (k.start, k.stop)
+        ):
+            lo, hi, _ = k.indices(n)
+            starts.append(lo), sizes.append(max(hi - lo, 0)), kept.append(len(sizes) - 1)
+        else:
+            raise TraceIndexError(
+                f"x.at[{key!r:.60}]: with a traced index, the other entries of the key must be ints, "
+                "unit-step slices or '...'"
+            )
+    shape = tuple(sizes[d] for d in kept)
+    v = _operand(f"x.at[...].{kind}", values)
+    try:
+        if broadcast_shapes(_shape_of(v), shape) != shape:
+            raise ValueError
+    except (GradcError, ValueError):
+        raise TraceError(
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {shape}"
+        ) from None
+    old = dynamic_slice(x, starts, sizes)
+    v = _reshape(_coerce(old.trace, v, x.dtype, shape), tuple(sizes))
+    new = {
+        "set": lambda: v,
+        "add": lambda: elementwise.add(old, v),
+        "multiply": lambda: elementwise.multiply(old, v),
+        "min": lambda: elementwise.minimum(old, v),
+        "max": lambda: elementwise.maximum(old, v),
+    }[kind]()
+    return dynamic_update_slice(x, elementwise.where(inside, new, old), starts)
+
+
+__all__: list[str] = []

@@ -301,6 +301,9 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.isinf: elementwise.isinf,
     np.isfinite: elementwise.isfinite,
     np.heaviside: elementwise.heaviside,
+    np.arctan2: elementwise.arctan2,
+    np.copysign: elementwise.copysign,
+    np.signbit: elementwise.signbit,
 }
 
 _UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {

@@ -44,9 +44,6 @@ NO_COMPOSITION: dict[str, str] = {
     **{name: "gradc has no integer arrays yet; it computes in float32, float64 and bool" for name in (
         "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
     )},
-    **{name: "the sign bit of a NaN (which 0/0 sets on x86) is not visible to gradc's array ops yet, so no "
-       "composition matches NumPy everywhere; for y neither NaN nor -0.0, gnp.where(y < 0, -gnp.abs(x), gnp.abs(x))"
-       for name in ("copysign", "signbit")},
     "float16": "gradc computes in float32 and float64",
     **{name: "create it with NumPy itself (np." + name + "(...)): NumPy arrays become constants where "
        "they meet traced arrays" for name in (
@@ -56,8 +53,9 @@ NO_COMPOSITION: dict[str, str] = {
     "function (np.random.default_rng(seed)) and pass them as arguments (drawn while tracing, they "
     "would be the same constants on every call)",
     **{name: "no composition of gradc.numpy functions computes it" for name in (
-        "erfc", "arctan2", "cbrt", "gamma", "lgamma",
+        "cbrt", "gamma", "lgamma",
     )},
+    "erfc": "it is gradc.scipy.special.erfc, as in jax.scipy.special (NumPy has none)",
 }
 
 

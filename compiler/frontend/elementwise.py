@@ -1,8 +1,8 @@
 """Elementwise gnp functions (NumPy's ufuncs): arithmetic, exp, log, tanh,
-sin, cos, sqrt, abs, maximum/minimum, comparisons, where, logical ops,
-astype; the composites square, relu, sigmoid, reciprocal, logaddexp,
-logaddexp2, softplus, sinc, hypot, clip, heaviside, isnan, isinf,
-isfinite; stop_gradient.
+sin, cos, sqrt, abs, arctan2, copysign, maximum/minimum, comparisons,
+where, logical ops, astype; the composites square, relu, sigmoid,
+reciprocal, logaddexp, logaddexp2, softplus, sinc, hypot, clip, heaviside,
+isnan, isinf, isfinite, signbit; stop_gradient.
 
 Expects: operands as `gradc.frontend.operands` takes them; with no traced
 operand each function is NumPy's own.
@@ -269,6 +269,29 @@ true_divide = divide
 
 def power(x: Any, y: Any) -> Any:
     return _binary("power", np.power, array.PowOp, x, y)
+
+
+def arctan2(x1: Any, x2: Any) -> Any:
+    """The angle of the point (x2, x1), in [-pi, pi], with C's signed zeros
+    and infinities (numpy.arctan2). Derivative (x2, -x1) / (x1^2 + x2^2),
+    computed scaled (no overflow or underflow); NaN at (0, 0), as JAX's."""
+    return _binary("arctan2", np.arctan2, array.Atan2Op, x1, x2)
+
+
+atan2 = arctan2
+
+
+def copysign(x1: Any, x2: Any) -> Any:
+    """|x1| with the sign bit of x2 (also of -0.0 and NaN), as
+    numpy.copysign. Derivative to x1: abs'(x1) (1 at 0, as JAX's) times the
+    sign x2 gives; to x2: 0."""
+    return _binary("copysign", np.copysign, array.CopySignOp, x1, x2)
+
+
+def signbit(x: Any) -> Any:
+    """True where the sign bit of x is set (-0.0, negative NaNs included), as
+    numpy.signbit; bool, no derivative."""
+    return _classify("signbit", np.signbit, x, lambda v: copysign(1.0, v) < 0.0)
 
 
 def maximum(x: Any, y: Any) -> Any:
@@ -610,5 +633,5 @@ __all__ = [
     "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "erf", "floor",
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
-    "isfinite", "heaviside",
+    "isfinite", "heaviside", "arctan2", "atan2", "copysign", "signbit",
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from gradc.frontend.elementwise import erf
+from gradc.frontend.special import erfc
 from gradc.frontend.reductions import logsumexp, softmax
 
-__all__ = ["erf", "logsumexp", "softmax"]
+__all__ = ["erf", "erfc", "logsumexp", "softmax"]

@@ -4,7 +4,22 @@
 from __future__ import annotations
 
 from gradc.frontend.elementwise import erf
-from gradc.frontend.special import erfc
 from gradc.frontend.reductions import logsumexp, softmax
+from gradc.frontend.special import (
+    entr,
+    erfc,
+    expit,
+    kl_div,
+    log_ndtr,
+    log_softmax,
+    logit,
+    ndtr,
+    rel_entr,
+    xlog1py,
+    xlogy,
+)
 
-__all__ = ["erf", "erfc", "logsumexp", "softmax"]
+__all__ = [
+    "erf", "erfc", "logsumexp", "softmax", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr",
+    "kl_div", "ndtr", "log_ndtr", "log_softmax",
+]

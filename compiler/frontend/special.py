@@ -1,6 +1,7 @@
 """scipy.special's functions (as jax.scipy.special has them) that
 gradc.numpy does not: erfc (an op), and the composites expit, logit,
-xlogy, xlog1py, entr, rel_entr, kl_div, ndtr, log_ndtr, log_softmax.
+xlogy, xlog1py, entr, rel_entr, kl_div, ndtr, log_ndtr, log_softmax,
+gammaln, digamma (psi) and polygamma.
 
 Expects: operands as `gradc.frontend.operands` takes them; with no traced
 operand each function computes on NumPy values (the same composite).
@@ -22,16 +23,21 @@ from typing import Any
 import numpy as np
 
 from gradc.dialects import array
+from gradc.errors import TraceTypeError
 from gradc.frontend.elementwise import (
     _binary_composite,
     _float_input,
     _unary,
-    divide,
+    abs,
+    cos,
     exp,
+    floor,
     log,
     log1p,
     logical_and,
     logical_or,
+    rint,
+    sin,
     stop_gradient,
     where,
 )
@@ -177,6 +183,203 @@ def log_ndtr(x: Any) -> Any:
     return where(low, tail, where(high, log1p(-ndtr(-x_high)), log(ndtr(x_mid))))
 
 
+# ---------------------------------------------------------------------------
+# The gamma family: recurrence up to z >= 10 (+ n), then the asymptotic
+# series; reflection below 0. Rationale and accuracy: docs/scipy-special.md.
+# ---------------------------------------------------------------------------
+
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798,
+              -174611 / 330)
+"""B_2, B_4, ..., B_20."""
+_EULER_GAMMA = 0.5772156649015329
+_SHIFT = 10
+_TAYLOR_TERMS = 28
+"""Terms of the Taylor series of gammaln at 2, used for |t| <= 1/2, where
+(zeta(k) - 1) / k t^k < 2^-k 2^-k / k is below 1e-17 from k = 28."""
+
+
+def _zeta_minus_one(k: int, cut: int = 50) -> float:
+    """zeta(k) - 1 for k >= 2, to rounding: the sum from 2 to `cut` plus its
+    Euler-Maclaurin tail."""
+    terms = [float(n) ** -k for n in range(2, cut)]
+    terms += [cut ** (1 - k) / (k - 1), 0.5 * cut**-k]
+    rising = float(k)
+    for j, b in enumerate(_BERNOULLI[:6], 1):
+        terms.append(b / math.factorial(2 * j) * rising * float(cut) ** (-k - 2 * j + 1))
+        rising *= (k + 2 * j - 1) * (k + 2 * j)
+    return math.fsum(terms)
+
+
+_GAMMALN_AT_TWO = (0.0, 1.0 - _EULER_GAMMA,
+                   *((-1) ** k * _zeta_minus_one(k) / k for k in range(2, _TAYLOR_TERMS + 1)))
+"""gammaln(2 + t) = sum_k c_k t^k."""
+
+
+def _horner(t: Any, coefficients: Any) -> Any:
+    """sum_k coefficients[k] t^k."""
+    total = coefficients[-1]
+    for c in reversed(coefficients[:-1]):
+        total = total * t + c
+    return total
+
+
+def _sin_cos_pi(x: Any) -> tuple[Any, Any]:
+    """sin(pi x), cos(pi x) with x reduced by the nearest integer first
+    (pi x itself would round away every digit for large x); -0.0 stays
+    -0.0."""
+    r = x - rint(x)
+    r = where(r == 0.0, x, r)
+    return sin(np.pi * r), cos(np.pi * r)
+
+
+def _nonpositive_integer(x: Any) -> Any:
+    return logical_and(x <= 0.0, x == floor(x))
+
+
+def _gammaln_positive(u: Any) -> Any:
+    """log Gamma(u) for u > 0 (inf at +0, NaN at inf: the caller's). Below
+    10 the Taylor series at 2 of an argument moved into [1.5, 2.5) by the
+    recurrence (exact subtractions of integers, at most 8 factors); from
+    10 on Stirling's series (eight Bernoulli terms)."""
+    small = u < _SHIFT
+    us = where(small, u, 2.0)
+    reduced, product = us, 1.0
+    for k in range(1, _SHIFT - 1):
+        down = us - float(k) >= 1.5
+        reduced = where(down, us - float(k), reduced)
+        product = product * where(down, us - float(k), 1.0)
+    below_half = us < 0.5
+    below_one_half = us < 1.5
+    t = where(below_half, us, where(below_one_half, us - 1.0, reduced - 2.0))
+    safe = where(below_half, us, 1.0)
+    correction = where(below_half, -log(safe) - log1p(safe),
+                       where(below_one_half, -log1p(where(below_one_half, t, 0.0)), log(product)))
+    taylor = _horner(t, _GAMMALN_AT_TWO) + correction
+    z = where(small, float(_SHIFT), u)
+    inv = 1.0 / z
+    inv2 = inv * inv
+    series = _horner(inv2, [b / (2 * j * (2 * j - 1)) for j, b in enumerate(_BERNOULLI[:8], 1)]) * inv
+    stirling = (z - 0.5) * log(z) - z + _LOG_SQRT_2PI + series
+    return where(small, taylor, stirling)
+
+
+def gammaln(x: Any) -> Any:
+    """log |Gamma(x)|, as scipy.special.gammaln: inf at 0 and the negative
+    integers, inf at inf and -inf at -inf (scipy's), NaN for NaN; the
+    reflection log(pi / |sin(pi x)|) - gammaln(1 - x) below 0.
+    Derivative digamma(x), of every order (polygamma)."""
+    x = _float1("gammaln", x)
+    positive = x > 0.0
+    pole = _nonpositive_integer(x)
+    reflected = logical_and(~positive, ~pole)
+    xn = where(reflected, x, -0.5)
+    # One evaluation for both branches: at x itself, or at 1 - x to reflect.
+    g = _gammaln_positive(where(positive, x, 1.0 - xn))
+    sin_pi, _ = _sin_cos_pi(xn)
+    finite = where(positive, g, where(pole, np.inf, log(np.pi / abs(sin_pi)) - g))
+    return where(x == np.inf, np.inf, where(x == -np.inf, -np.inf, where(x == x, finite, x)))
+
+
+def _cot_derivative_polynomial(n: int) -> list[int]:
+    """P_n with d^n/dy^n cot(y) = P_n(cot y): P_0 = c, P_{k+1} = -(1 + c^2) P_k'."""
+    poly = [0, 1]
+    for _ in range(n):
+        derivative = [k * poly[k] for k in range(1, len(poly))] or [0]
+        product = [0] * (len(derivative) + 2)
+        for k, a in enumerate(derivative):
+            product[k] -= a
+            product[k + 2] -= a
+        poly = product
+    return poly
+
+
+def _polygamma_positive(n: int, u: Any) -> Any:
+    """psi^(n)(u) for u > 0: the recurrence up to z >= 10 + n, then the
+    asymptotic series (ten Bernoulli terms)."""
+    shift = _SHIFT + n
+    small = u < shift
+    z = where(small, u + float(shift), u)
+    us = where(small, u, 1.0)
+    inv = 1.0 / z
+    inv2 = inv * inv
+    sign = -1.0 if n % 2 == 0 else 1.0  # (-1)^(n+1)
+    if n == 0:
+        series = _horner(inv2, [0.0, *(b / (2 * j) for j, b in enumerate(_BERNOULLI, 1))])
+        asymptotic = log(z) - 0.5 * inv - series
+    else:
+        coefficients = [b * math.factorial(2 * j + n - 1) / math.factorial(2 * j)
+                        for j, b in enumerate(_BERNOULLI, 1)]
+        series = _horner(inv2, [0.0, *coefficients])
+        power = inv**n
+        asymptotic = sign * power * (float(math.factorial(n - 1)) + 0.5 * math.factorial(n) * inv + series)
+    terms = 1.0 / us ** (n + 1)
+    for k in range(1, shift):
+        terms = terms + 1.0 / (us + float(k)) ** (n + 1)
+    return asymptotic + where(small, (sign * math.factorial(n)) * terms, 0.0)
+
+
+def polygamma(n: Any, x: Any) -> Any:
+    """The n-th derivative of digamma, for a static integer n >= 0 (a Python
+    or NumPy int), as scipy.special.polygamma: at 0 and the negative
+    integers (-1)^(n+1) inf (digamma: NaN, and -inf/+inf at +0/-0);
+    below 0 the reflection psi^(n)(x) = (-1)^n psi^(n)(1 - x) -
+    pi^(n+1) P_n(cot(pi x)). Derivative polygamma(n + 1, x)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise TraceTypeError(f"polygamma: n must be a static integer >= 0 (a Python int), got {n!r}")
+    n = int(n)
+    name = "digamma" if n == 0 else "polygamma"
+    x = _float1(name, x)
+    positive = x > 0.0
+    pole = _nonpositive_integer(x)
+    if n == 0:
+        pole = logical_and(pole, x < 0.0)  # -0.0 is reflected: +inf, as scipy
+    reflected = logical_and(~positive, ~pole)
+    xn = where(reflected, x, -0.5)
+    # One evaluation for both branches: at x itself, or at 1 - x to reflect.
+    p = _polygamma_positive(n, where(positive, x, 1.0 - xn))
+    sin_pi, cos_pi = _sin_cos_pi(xn)
+    cot = cos_pi / sin_pi
+    cot_part = _horner(cot, [float(c) for c in _cot_derivative_polynomial(n)])
+    negative = (p if n % 2 == 0 else -p) - np.pi ** (n + 1) * cot_part
+    at_pole = np.nan if n == 0 else (np.inf if n % 2 else -np.inf)
+    finite = where(positive, p, where(pole, at_pole, negative))
+    return where(x == x, finite, x)
+
+
+_DIGAMMA_ROOT = (1.4616321449683622, 9.549995429965697e-17)
+"""The positive zero of digamma as hi + lo (hi the nearest double)."""
+_ROOT_WINDOW = 0.3
+_ROOT_TERMS = 26
+"""Terms of digamma's Taylor series at its zero, used where |x - root| <
+0.3: the coefficients psi^(k)(root) / k! shrink like 1.46^-k."""
+_ROOT_SERIES: list[float] = []
+
+
+def _root_series() -> list[float]:
+    """psi^(k)(root) / k!, k = 0 .. _ROOT_TERMS, computed once by polygamma
+    itself on NumPy values (each to a few ulp)."""
+    if not _ROOT_SERIES:
+        with np.errstate(all="ignore"):
+            _ROOT_SERIES.extend(
+                [0.0] + [float(polygamma(k, np.float64(_DIGAMMA_ROOT[0])) / math.factorial(k)) for k in range(1, _ROOT_TERMS + 1)]
+            )
+    return _ROOT_SERIES
+
+
+def digamma(x: Any) -> Any:
+    """psi(x) = d/dx gammaln(x), as scipy.special.digamma (polygamma(0, x)):
+    -inf at +0, inf at -0 and inf, NaN at the negative integers and -inf;
+    near its positive zero, its Taylor series there (relative accuracy,
+    where the recurrence cancels)."""
+    x = _float1("digamma", x)
+    near = abs(x - _DIGAMMA_ROOT[0]) < _ROOT_WINDOW
+    d = (where(near, x, _DIGAMMA_ROOT[0]) - _DIGAMMA_ROOT[0]) - _DIGAMMA_ROOT[1]
+    return where(near, _horner(d, _root_series()), polygamma(0, x))
+
+
+psi = digamma
+
+
 def log_softmax(x: Any, axis: Any = -1) -> Any:
     """x - logsumexp(x, axis, keepdims=True), shifted by the maximum (which
     no derivative flows through), as jax.nn.log_softmax."""
@@ -189,5 +392,5 @@ def log_softmax(x: Any, axis: Any = -1) -> Any:
 
 __all__ = [
     "erfc", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "ndtr", "log_ndtr",
-    "log_softmax",
+    "log_softmax", "gammaln", "digamma", "psi", "polygamma",
 ]

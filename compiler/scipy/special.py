@@ -6,14 +6,18 @@ from __future__ import annotations
 from gradc.frontend.elementwise import erf
 from gradc.frontend.reductions import logsumexp, softmax
 from gradc.frontend.special import (
+    digamma,
     entr,
     erfc,
     expit,
+    gammaln,
     kl_div,
     log_ndtr,
     log_softmax,
     logit,
     ndtr,
+    polygamma,
+    psi,
     rel_entr,
     xlog1py,
     xlogy,
@@ -21,5 +25,5 @@ from gradc.frontend.special import (
 
 __all__ = [
     "erf", "erfc", "logsumexp", "softmax", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr",
-    "kl_div", "ndtr", "log_ndtr", "log_softmax",
+    "kl_div", "ndtr", "log_ndtr", "log_softmax", "gammaln", "digamma", "psi", "polygamma",
 ]

@@ -303,3 +303,48 @@ def test_polygamma_takes_a_static_integer_order():
         gradc.jit(lambda v: gsp.polygamma(1.5, v))(np.ones(2))
     with pytest.raises(gradc.GradcError, match="polygamma: n must be a static integer >= 0"):
         gradc.jit(lambda v: gsp.polygamma(-1, v))(np.ones(2))
+
+
+# ---------------------------------------------------------------------------
+# erfinv, ndtri
+# ---------------------------------------------------------------------------
+
+PROBABILITIES = np.array([0.0, 1e-300, 1e-100, 1e-30, 1e-10, 1e-3, 0.02, 0.2, 0.25, 0.3, 0.5, 0.5 + 1e-12, 0.7,
+                          0.75, 0.8, 0.999, 1 - 1e-12, 1 - 2**-53, 1.0, -0.1, 1.5, INF, NAN])
+ERF_VALUES = np.array([-1.0, -1 + 2**-53, -0.9, -0.5, -0.3, -1e-20, -0.0, 0.0, 1e-300, 0.2, 0.4999, 0.5, 0.51,
+                       0.99, 1 - 1e-12, 1.0, 1.0001, -INF, NAN])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_erfinv_and_ndtri_values_against_scipy(dtype):
+    """Within a few ulp of scipy from the middle to the deepest tails
+    (ndtri(1e-300), erfinv(1 - 2^-53)), infinities at the ends of the
+    domain, NaN outside it and for NaN; signs of zeros (erfinv(-0.0) is
+    -0.0)."""
+    p, s = PROBABILITIES.astype(dtype), ERF_VALUES.astype(dtype)
+    with np.errstate(all="ignore"):
+        got_p, got_s = gradc.jit(lambda a, b: (gsp.ndtri(a), gsp.erfinv(b)))(p, s)
+        assert_close(got_p, ss.ndtri(p.astype(np.float64)), dtype, 8 * EPS[dtype], f"ndtri at {p}")
+        assert_close(got_s, ss.erfinv(s.astype(np.float64)), dtype, 8 * EPS[dtype], f"erfinv at {s}")
+    zeros = s == 0
+    np.testing.assert_array_equal(np.signbit(got_s[zeros]), np.signbit(s[zeros]))
+
+
+@pytest.mark.parametrize("name", ["ndtri", "erfinv"])
+def test_erfinv_and_ndtri_derivatives(name):
+    """First derivatives d = sqrt(2 pi) exp(y^2 / 2) for y = ndtri(p) and
+    d = sqrt(pi)/2 exp(y^2) for y = erfinv(x), second derivatives y d^2 and
+    2 y d^2 (scipy's y in them), in both branches (middle and tails);
+    float64, one build each."""
+    if name == "ndtri":
+        fn, x = gsp.ndtri, np.array([1e-100, 1e-8, 0.1, 0.26, 0.5, 0.74, 0.9, 1 - 1e-9])
+        y = ss.ndtri(x)
+        d, d2 = math.sqrt(2 * math.pi) * np.exp(0.5 * y**2), y
+    else:
+        fn, x = gsp.erfinv, np.array([-0.999999, -0.7, -0.4, 0.0, 0.3, 0.49, 0.51, 0.95])
+        y = ss.erfinv(x)
+        d, d2 = math.sqrt(math.pi) / 2 * np.exp(y**2), 2 * y
+    first = gradc.grad(lambda u: gnp.sum(fn(u)))
+    got, second = gradc.jit(lambda v: (first(v), gradc.grad(lambda u: gnp.sum(first(u)))(v)))(x)
+    np.testing.assert_allclose(got, d, rtol=1e-13, err_msg=f"{name}'")
+    np.testing.assert_allclose(second, d2 * d * d, rtol=1e-12, atol=1e-300, err_msg=f"{name}''")

@@ -9,6 +9,7 @@ from gradc.frontend.special import (
     digamma,
     entr,
     erfc,
+    erfinv,
     expit,
     gammaln,
     kl_div,
@@ -16,6 +17,7 @@ from gradc.frontend.special import (
     log_softmax,
     logit,
     ndtr,
+    ndtri,
     polygamma,
     psi,
     rel_entr,
@@ -26,4 +28,5 @@ from gradc.frontend.special import (
 __all__ = [
     "erf", "erfc", "logsumexp", "softmax", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr",
     "kl_div", "ndtr", "log_ndtr", "log_softmax", "gammaln", "digamma", "psi", "polygamma",
+    "erfinv", "ndtri",
 ]

@@ -44,6 +44,15 @@ from gradc.frontend.creation import (
     zeros_like,
 )
 from gradc.frontend.elementwise import (
+    angle,
+    conj,
+    conjugate,
+    imag,
+    iscomplex,
+    iscomplexobj,
+    isreal,
+    isrealobj,
+    real,
     abs,
     absolute,
     acos,
@@ -197,6 +206,7 @@ __all__ = [
     "exp2", "erf", "floor", "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
     "isfinite", "heaviside", "arctan2", "atan2", "copysign", "signbit",
+    "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
     "sum", "max", "min", "amax", "amin", "mean",
     "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod",
     "reshape", "ravel", "squeeze", "expand_dims", "transpose", "broadcast_to",

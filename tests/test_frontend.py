@@ -259,7 +259,8 @@ def test_every_public_numpy_name_is_exercised():
     ones_like softmax logsumexp sigmoid relu square cosh tan arcsin arccos arctan arcsinh
     arccosh arctanh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2 erf floor ceil
     trunc fix rint round around sign reciprocal logaddexp logaddexp2 softplus sinc hypot clip heaviside
-    isnan isinf isfinite arctan2 atan2 copysign signbit""".split()
+    isnan isinf isfinite arctan2 atan2 copysign signbit real imag conj conjugate angle iscomplexobj
+    isrealobj iscomplex isreal""".split()
     for name in promised:
         assert callable(getattr(gnp, name)), name
 

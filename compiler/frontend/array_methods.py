@@ -37,6 +37,19 @@ class _ArrayMethods:
     def T(self) -> TracedArray:
         return shapes.transpose(self)
 
+    @property
+    def real(self) -> TracedArray:
+        return elementwise.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return elementwise.imag(self)
+
+    def conj(self) -> TracedArray:
+        return elementwise.conj(self)
+
+    conjugate = conj
+
     # -- methods as on numpy.ndarray -----------------------------------------
 
     def reshape(self, *shape: Any, order: str = "C") -> TracedArray:
@@ -304,6 +317,7 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.arctan2: elementwise.arctan2,
     np.copysign: elementwise.copysign,
     np.signbit: elementwise.signbit,
+    np.conjugate: elementwise.conj,
 }
 
 _UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
@@ -386,6 +400,13 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.fix: elementwise.fix,
     np.clip: elementwise.clip,
     np.sinc: elementwise.sinc,
+    np.real: elementwise.real,
+    np.imag: elementwise.imag,
+    np.angle: elementwise.angle,
+    np.iscomplexobj: elementwise.iscomplexobj,
+    np.isrealobj: elementwise.isrealobj,
+    np.iscomplex: elementwise.iscomplex,
+    np.isreal: elementwise.isreal,
 }
 
 _GNP_NAMES = frozenset(

@@ -30,6 +30,13 @@ _ROUNDING = (
     "exact fmod, while a - b * gnp.floor(a / b) is off wherever a / b rounds (large quotients)"
 )
 
+COMPLEX = (
+    "complex numbers are not supported by gradc (it computes in float32, float64 and bool; "
+    "complex numbers and FFTs, whose results are complex, are out of its scope)"
+)
+"""Why gradc refuses a complex value, dtype or function (argument, constant,
+result, astype, np.fft, gnp.fft)."""
+
 NO_COMPOSITION: dict[str, str] = {
     **{name: _LINEAR_ALGEBRA for name in (
         "cholesky", "solve", "inv", "det", "slogdet", "eig", "eigh", "eigvals", "eigvalsh",
@@ -56,6 +63,11 @@ NO_COMPOSITION: dict[str, str] = {
         "cbrt", "gamma", "lgamma",
     )},
     "erfc": "it is gradc.scipy.special.erfc, as in jax.scipy.special (NumPy has none)",
+    **{name: COMPLEX for name in (
+        "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+        "hfft", "ihfft", "complex64", "complex128", "complexfloating", "csingle", "cdouble", "clongdouble",
+        "complex_", "sort_complex",
+    )},
 }
 
 
@@ -78,4 +90,4 @@ def close_names(name: str, names: list[str]) -> str:
     return f"; did you mean gnp.{found[0]}?" if found else ""
 
 
-__all__ = ["COMPOSITIONS", "NO_COMPOSITION", "missing_message", "close_names"]
+__all__ = ["COMPLEX", "COMPOSITIONS", "NO_COMPOSITION", "missing_message", "close_names"]

@@ -615,6 +615,71 @@ def heaviside(x1: Any, x2: Any) -> Any:
     return where(a < 0.0, 0.0, where(a > 0.0, 1.0, where(a == 0.0, b, stop_gradient(a))))
 
 
+# ---------------------------------------------------------------------------
+# NumPy's complex-number functions on real arrays (gradc has no complex ones)
+# ---------------------------------------------------------------------------
+
+
+def real(val: Any) -> Any:
+    """The real part: for gradc's real arrays the array itself (numpy.real)."""
+    val = _array_like(val)
+    return val if isinstance(val, TracedArray) else np.real(val)
+
+
+def conj(x: Any) -> Any:
+    """The complex conjugate: for real arrays the array itself (numpy.conj)."""
+    x = _array_like(x)
+    return x if isinstance(x, TracedArray) else np.conj(x)
+
+
+conjugate = conj
+
+
+def imag(val: Any) -> Any:
+    """The imaginary part: zeros of val's shape and dtype for real arrays
+    (a constant: no derivative flows), as numpy.imag."""
+    val = _array_like(val)
+    if not isinstance(val, TracedArray):
+        return np.imag(val)
+    return np.zeros(val.shape, val.dtype)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """numpy.angle of a real array: arctan2(0, z), i.e. 0 for z >= +0, pi for
+    z < 0 and -0.0 (NaN for NaN), in degrees with deg=True; derivative 0
+    (NaN at 0, arctan2's at (0, 0))."""
+    z = _array_like(z)
+    if not isinstance(z, TracedArray):
+        return np.angle(z, deg=deg)
+    a = arctan2(0, z)
+    return a * (180.0 / np.pi) if deg else a
+
+
+def iscomplexobj(x: Any) -> bool:
+    """False: gradc's arrays are real (numpy.iscomplexobj)."""
+    x = _array_like(x)
+    return False if isinstance(x, TracedArray) else np.iscomplexobj(x)
+
+
+def isrealobj(x: Any) -> bool:
+    """True: gradc's arrays are real (numpy.isrealobj)."""
+    return not iscomplexobj(x)
+
+
+def iscomplex(x: Any) -> Any:
+    """False everywhere (a bool constant of x's shape), as numpy.iscomplex
+    of a real array."""
+    x = _array_like(x)
+    return np.zeros(x.shape, bool) if isinstance(x, TracedArray) else np.iscomplex(x)
+
+
+def isreal(x: Any) -> Any:
+    """True everywhere (a bool constant of x's shape), as numpy.isreal of a
+    real array."""
+    x = _array_like(x)
+    return np.ones(x.shape, bool) if isinstance(x, TracedArray) else np.isreal(x)
+
+
 def stop_gradient(x: Any) -> Any:
     """`x` itself, but no derivative flows through it (JAX's
     `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
@@ -634,4 +699,5 @@ __all__ = [
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
     "isfinite", "heaviside", "arctan2", "atan2", "copysign", "signbit",
+    "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
 ]

@@ -498,6 +498,7 @@ class _FunctionLowering:
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
+            loops.SpecialOp: self.lower_special,
             loops.AllocOp: self.lower_alloc,
             loops.ConstantOp: self.lower_constant_buffer,
             loops.ReshapeOp: self.lower_reshape,
@@ -551,6 +552,11 @@ class _FunctionLowering:
         callee = self.libm_name(LIBM[type(op)], typ)
         args = [self.operand(v) for v in op.operands]
         self.bind(op.results[0], self.add(c.CallOp(callee, args, typ)))
+
+    def lower_special(self, op: loops.SpecialOp) -> None:
+        typ = op.result.type
+        callee = self.libm_name(op.function.data, typ)
+        self.bind(op.result, self.add(c.CallOp(callee, [self.operand(op.x)], typ)))
 
     def lower_gradc_math(self, op: Operation) -> None:
         self.libm_name("", op.results[0].type)  # checks the type

@@ -139,6 +139,7 @@ CASES = [
     _unary(array.Log10Op, 0.3, 3.0),
     _unary(array.Exp2Op),
     _unary(array.ErfOp),
+    _unary(array.ErfcOp),
     *(Case(cls.name.split(".")[1], [(2, 3)], lambda b, x, cls=cls: b(array.MulOp(x, b(cls(x)))),
            sample=lambda r: [_off_integers(r, (2, 3))])
       for cls in (array.FloorOp, array.CeilOp, array.RoundEvenOp, array.TruncOp)),
@@ -153,6 +154,9 @@ CASES = [
     Case("min", [(3, 2), (3, 2)], lambda b, x, y: b(array.MinOp(x, y)),
          sample=lambda r: _distinct(r, (3, 2), (3, 2))),
     _binary(array.PowOp, 0.3, 2.0),
+    _binary(array.Atan2Op, -3.0, 3.0),
+    Case("copysign", [(3, 2), (3, 2)], lambda b, x, y: b(array.CopySignOp(x, y)),
+         sample=lambda r: [_away_from_zero(r, (3, 2)), _away_from_zero(r, (3, 2))]),
     *(
         Case(f"pow_const_{c}", [(4,)],
              lambda b, x, c=c: b(array.PowOp(x, b.const(np.full(4, c)))), 0.3 if c % 1 else -2.0, 2.0)
@@ -212,7 +216,7 @@ RULE_OPS = {
     array.AcosOp, array.AtanOp, array.AsinhOp, array.AcoshOp, array.AtanhOp, array.Log1pOp,
     array.Expm1Op, array.Log2Op, array.Log10Op, array.Exp2Op, array.ErfOp, array.FloorOp,
     array.CeilOp, array.RoundEvenOp, array.TruncOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
-    array.MaxOp, array.MinOp, array.PowOp, array.SelectOp, array.ConvertOp,
+    array.MaxOp, array.MinOp, array.PowOp, array.ErfcOp, array.Atan2Op, array.CopySignOp, array.SelectOp, array.ConvertOp,
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,
     *array.LINALG_OPS,

@@ -114,6 +114,12 @@ CASES = {
                    np.sign(a), np.cosh(a), np.arctan(a), np.expm1(a), np.log1p(a * a), np.exp2(a)),
         X64,
     ),
+    "sign_functions": (
+        lambda a, b: (gnp.arctan2(a, b), gnp.atan2(b, a), gnp.copysign(a, b), gnp.signbit(a), np.arctan2(a, 2.0),
+                      np.copysign(3.0, b), np.signbit(b), gnp.copysign(a, -0.0), gnp.signbit(a > 0)),
+        HALVES, HALVES[::-1].copy(),
+    ),
+    "sign_functions_f64": (lambda a, b: (gnp.arctan2(a, b), np.copysign(a, b), gnp.signbit(-a)), X64, X64[::-1].copy()),
     "neg": (lambda a: -a, X),
     "pos": (lambda a: +a, X),
     # elementwise binary, with broadcasting
@@ -253,7 +259,8 @@ def test_every_public_numpy_name_is_exercised():
     ones_like softmax logsumexp sigmoid relu square cosh tan arcsin arccos arctan arcsinh
     arccosh arctanh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2 erf floor ceil
     trunc fix rint round around sign reciprocal logaddexp logaddexp2 softplus sinc hypot clip heaviside
-    isnan isinf isfinite""".split()
+    isnan isinf isfinite arctan2 atan2 copysign signbit real imag conj conjugate angle iscomplexobj
+    isrealobj iscomplex isreal""".split()
     for name in promised:
         assert callable(getattr(gnp, name)), name
 

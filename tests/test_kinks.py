@@ -103,6 +103,10 @@ ROWS = [
         lambda x: gnp.where(x > 0, gnp.sqrt(gnp.where(x > 0, x, 1.0)), 0.0),
         (-1.0, 0.0, 1.0), (0.0, 0.0, 0.5), (0.0, 0.0, -0.25), (0, 2)),
     Row("(x > 0) * 3", lambda x: (x > 0).astype(x.dtype) * 3.0, (-1.0, 0.0, 1.0), (0.0,) * 3, (0.0,) * 3, (0, 2)),
+    # JAX's copysign is where(signbit(y), -abs(x), abs(x)): abs' = 1 at 0, signed by y.
+    Row("copysign(x, -2.0)", lambda x: gnp.copysign(x, -2.0), (-1.5, -0.0, 0.0, 2.0, NAN),
+        (1.0, -1.0, -1.0, -1.0, 1.0), (0.0,) * 5, (0, 3)),
+    Row("copysign(2.0, x)", lambda x: gnp.copysign(2.0, x), (-1.0, -0.0, 0.0, 1.0), (0.0,) * 4, (0.0,) * 4, (0, 3)),
     Row("stop_gradient(x) * x", lambda x: gnp.stop_gradient(x) * x, (3.0, -2.0), (3.0, -2.0), (0.0, 0.0), ()),
 ]
 ROW_IDS = [row.name for row in ROWS]
@@ -457,3 +461,24 @@ def test_derivatives_at_domain_edges(dtype: type) -> None:
         got = gradc.jit(gradients)(*xs)
     for (f, points, expected), g in zip(EDGES, got):
         assert_same(g, np.array(expected, dtype=dtype), dtype, f"{f.__name__}' at {points}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_arctan2_derivatives_at_the_origin_the_branch_cut_and_extreme_scales(dtype: type) -> None:
+    """d atan2(y, x) = (x dy - y dx) / (x^2 + y^2): NaN at (0, 0) as JAX's
+    0 / 0; across the branch cut (y = +-0, x < 0) the same finite numbers on
+    both sides; at magnitudes whose squares overflow or underflow the
+    formula's value (computed scaled). One build per dtype."""
+    tiny, huge = (1e-30, 1e30) if dtype == np.float32 else (1e-200, 1e200)
+    y = np.array([0.0, -0.0, 0.0, -0.0, 1.0, 3.0 * tiny, 3.0 * huge, 0.5, 1.0, INF], dtype=dtype)
+    x = np.array([0.0, 0.0, -2.0, -2.0, -1.0, -4.0 * tiny, 4.0 * huge, 2.0, INF, 2.0], dtype=dtype)
+    with np.errstate(all="ignore"):
+        dy, dx = gradc.jit(gradc.grad(lambda y, x: gnp.sum(gnp.arctan2(y, x)), argnums=(0, 1)))(y, x)
+    wide_y, wide_x = y.astype(np.float64), x.astype(np.float64)
+    scale = np.maximum(np.abs(wide_x), np.abs(wide_y))
+    with np.errstate(all="ignore"):
+        norm = scale * ((wide_x / scale) ** 2 + (wide_y / scale) ** 2)
+        assert_same(dy, wide_x / scale / norm, dtype, "d atan2 / dy")
+        assert_same(dx, -wide_y / scale / norm, dtype, "d atan2 / dx")
+    assert np.isnan(dy[[0, 1, 8, 9]]).all() and np.isnan(dx[[0, 1, 8, 9]]).all()
+    assert dy[2] == dy[3] == dtype(-0.5) and dx[2] == dx[3] == 0.0

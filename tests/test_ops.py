@@ -351,6 +351,8 @@ UNARY_MATH = [
     (array.CeilOp, np.ceil, (-4.0, 4.0), (-0.5, 0.5, 2.5, -2.0, 1e30)),
     (array.RoundEvenOp, np.rint, (-4.0, 4.0), (-0.5, 0.5, 1.5, 2.5, -2.5, 0.49999997, 1e30)),
     (array.TruncOp, np.trunc, (-4.0, 4.0), (-0.5, 0.5, 2.5, -2.7, 1e30)),
+    # erfc's tail: 1 - erf(x) would be 0 from x = 6 (f64); erfc(9) is a normal float32.
+    (array.ErfcOp, special.erfc, (-3.0, 3.0), (6.0, 9.0, 26.0, 30.0, -6.0, 1e-30)),
 ]
 
 
@@ -394,6 +396,45 @@ def test_unary_math_ops_with_domain_edges(dtype):
             np.testing.assert_allclose(got, want, rtol=2 * RTOL[dtype], atol=0, err_msg=what)
             zeros = want == 0
             np.testing.assert_array_equal(np.signbit(got[zeros]), np.signbit(want[zeros]), err_msg=what)
+
+
+_BINARY_EDGES = (0.0, -0.0, 1.0, -1.0, 2.5, -1e-30, 1e30, INF, -INF, NAN, float(np.copysign(NAN, -1.0)))
+BINARY_MATH = [(array.Atan2Op, np.arctan2), (array.CopySignOp, np.copysign)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_binary_math_ops_at_signed_zeros_infinities_and_nans(dtype):
+    """atan2 and copysign on random pairs and on every pair of edge values
+    (both zeros, both infinities, NaNs of both signs): NumPy's values and
+    signs of zeros at the array level, the loops level and in C, one build
+    per dtype."""
+    rng = np.random.default_rng(15)
+    a, b = np.meshgrid(_BINARY_EDGES, _BINARY_EDGES)
+    x = np.concatenate([rng.uniform(-3.0, 3.0, 12), a.ravel()]).astype(dtype)
+    y = np.concatenate([rng.uniform(-3.0, 3.0, 12), b.ravel()]).astype(dtype)
+    typ = TensorType(ELEMENT[dtype], list(x.shape))
+    block = Block(arg_types=[typ, typ])
+    ops = [cls(*block.args) for cls, _ in BINARY_MATH]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", ([typ, typ], [typ] * len(ops)), Region(block))])
+    module.verify()
+    expected = [ref(x.astype(np.float64), y.astype(np.float64)).astype(dtype) for _, ref in BINARY_MATH]
+    loops_module = module.clone()
+    LowerArrayToLoops().apply(Context(), loops_module)
+    with np.errstate(all="ignore"):
+        levels = {
+            "array interpreter": run_function(module, "f", x, y),
+            "loops interpreter": run_function(loops_module, "f", x, y),
+            "compiled C": compile_module(module.clone(), "f")(x, y),
+        }
+    for level, results in levels.items():
+        for (cls, _), got, want in zip(BINARY_MATH, results, expected):
+            what = f"{cls.name} at {level} on {x}, {y}"
+            assert got.dtype == dtype, what
+            np.testing.assert_allclose(got, want, rtol=2 * RTOL[dtype], atol=0, err_msg=what)
+            # copysign sets the sign of a NaN too; a NaN from atan2 has none to match.
+            signed = np.ones_like(want, bool) if cls is array.CopySignOp else ~np.isnan(want)
+            np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(want[signed]), err_msg=what)
 
 
 @pytest.mark.parametrize("src,dst", CONVERT_CASES, ids=lambda t: np.dtype(t).name)

@@ -53,6 +53,19 @@ class _ArrayMethods:
         """JAX's functional updates: x.at[key].set(v), .add, .multiply, .min, .max, .get."""
         return updates.IndexUpdateHelper(self)
 
+    @property
+    def real(self) -> TracedArray:
+        return elementwise.real(self)
+
+    @property
+    def imag(self) -> Any:
+        return elementwise.imag(self)
+
+    def conj(self) -> TracedArray:
+        return elementwise.conj(self)
+
+    conjugate = conj
+
     # -- methods as on numpy.ndarray -----------------------------------------
 
     def reshape(self, *shape: Any, order: str = "C") -> TracedArray:
@@ -320,6 +333,10 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.isinf: elementwise.isinf,
     np.isfinite: elementwise.isfinite,
     np.heaviside: elementwise.heaviside,
+    np.arctan2: elementwise.arctan2,
+    np.copysign: elementwise.copysign,
+    np.signbit: elementwise.signbit,
+    np.conjugate: elementwise.conj,
 }
 
 _UFUNC_METHODS: dict[tuple[np.ufunc, str], str] = {
@@ -411,6 +428,13 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.fix: elementwise.fix,
     np.clip: elementwise.clip,
     np.sinc: elementwise.sinc,
+    np.real: elementwise.real,
+    np.imag: elementwise.imag,
+    np.angle: elementwise.angle,
+    np.iscomplexobj: elementwise.iscomplexobj,
+    np.isrealobj: elementwise.isrealobj,
+    np.iscomplex: elementwise.iscomplex,
+    np.isreal: elementwise.isreal,
 }
 
 _GNP_NAMES = frozenset(

@@ -29,6 +29,13 @@ _ROUNDING = (
     "exact fmod, while a - b * gnp.floor(a / b) is off wherever a / b rounds (large quotients)"
 )
 
+COMPLEX = (
+    "complex numbers are not supported by gradc (it computes in float32, float64 and bool; "
+    "complex numbers and FFTs, whose results are complex, are out of its scope)"
+)
+"""Why gradc refuses a complex value, dtype or function (argument, constant,
+result, astype, np.fft, gnp.fft)."""
+
 NO_COMPOSITION: dict[str, str] = {
     **{name: _LINEAR_ALGEBRA for name in (
         "eig", "eigvals",
@@ -43,9 +50,6 @@ NO_COMPOSITION: dict[str, str] = {
     **{name: "gradc has no integer arrays yet; it computes in float32, float64 and bool" for name in (
         "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
     )},
-    **{name: "the sign bit of a NaN (which 0/0 sets on x86) is not visible to gradc's array ops yet, so no "
-       "composition matches NumPy everywhere; for y neither NaN nor -0.0, gnp.where(y < 0, -gnp.abs(x), gnp.abs(x))"
-       for name in ("copysign", "signbit")},
     "float16": "gradc computes in float32 and float64",
     **{name: "create it with NumPy itself (np." + name + "(...)): NumPy arrays become constants where "
        "they meet traced arrays" for name in (
@@ -55,7 +59,13 @@ NO_COMPOSITION: dict[str, str] = {
     "function (np.random.default_rng(seed)) and pass them as arguments (drawn while tracing, they "
     "would be the same constants on every call)",
     **{name: "no composition of gradc.numpy functions computes it" for name in (
-        "erfc", "arctan2", "cbrt", "gamma", "lgamma",
+        "cbrt", "gamma", "lgamma",
+    )},
+    "erfc": "it is gradc.scipy.special.erfc, as in jax.scipy.special (NumPy has none)",
+    **{name: COMPLEX for name in (
+        "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+        "hfft", "ihfft", "complex64", "complex128", "complexfloating", "csingle", "cdouble", "clongdouble",
+        "complex_", "sort_complex",
     )},
 }
 
@@ -79,4 +89,4 @@ def close_names(name: str, names: list[str]) -> str:
     return f"; did you mean gnp.{found[0]}?" if found else ""
 
 
-__all__ = ["COMPOSITIONS", "NO_COMPOSITION", "missing_message", "close_names"]
+__all__ = ["COMPLEX", "COMPOSITIONS", "NO_COMPOSITION", "missing_message", "close_names"]

@@ -1,8 +1,8 @@
 """Elementwise gnp functions (NumPy's ufuncs): arithmetic, exp, log, tanh,
-sin, cos, sqrt, abs, maximum/minimum, comparisons, where, logical ops,
-astype; the composites square, relu, sigmoid, reciprocal, logaddexp,
-logaddexp2, softplus, sinc, hypot, clip, heaviside, isnan, isinf,
-isfinite; stop_gradient.
+sin, cos, sqrt, abs, arctan2, copysign, maximum/minimum, comparisons,
+where, logical ops, astype; the composites square, relu, sigmoid,
+reciprocal, logaddexp, logaddexp2, softplus, sinc, hypot, clip, heaviside,
+isnan, isinf, isfinite, signbit; stop_gradient.
 
 Expects: operands as `gradc.frontend.operands` takes them; with no traced
 operand each function is NumPy's own.
@@ -269,6 +269,29 @@ true_divide = divide
 
 def power(x: Any, y: Any) -> Any:
     return _binary("power", np.power, array.PowOp, x, y)
+
+
+def arctan2(x1: Any, x2: Any) -> Any:
+    """The angle of the point (x2, x1), in [-pi, pi], with C's signed zeros
+    and infinities (numpy.arctan2). Derivative (x2, -x1) / (x1^2 + x2^2),
+    computed scaled (no overflow or underflow); NaN at (0, 0), as JAX's."""
+    return _binary("arctan2", np.arctan2, array.Atan2Op, x1, x2)
+
+
+atan2 = arctan2
+
+
+def copysign(x1: Any, x2: Any) -> Any:
+    """|x1| with the sign bit of x2 (also of -0.0 and NaN), as
+    numpy.copysign. Derivative to x1: abs'(x1) (1 at 0, as JAX's) times the
+    sign x2 gives; to x2: 0."""
+    return _binary("copysign", np.copysign, array.CopySignOp, x1, x2)
+
+
+def signbit(x: Any) -> Any:
+    """True where the sign bit of x is set (-0.0, negative NaNs included), as
+    numpy.signbit; bool, no derivative."""
+    return _classify("signbit", np.signbit, x, lambda v: copysign(1.0, v) < 0.0)
 
 
 def maximum(x: Any, y: Any) -> Any:
@@ -592,6 +615,71 @@ def heaviside(x1: Any, x2: Any) -> Any:
     return where(a < 0.0, 0.0, where(a > 0.0, 1.0, where(a == 0.0, b, stop_gradient(a))))
 
 
+# ---------------------------------------------------------------------------
+# NumPy's complex-number functions on real arrays (gradc has no complex ones)
+# ---------------------------------------------------------------------------
+
+
+def real(val: Any) -> Any:
+    """The real part: for gradc's real arrays the array itself (numpy.real)."""
+    val = _array_like(val)
+    return val if isinstance(val, TracedArray) else np.real(val)
+
+
+def conj(x: Any) -> Any:
+    """The complex conjugate: for real arrays the array itself (numpy.conj)."""
+    x = _array_like(x)
+    return x if isinstance(x, TracedArray) else np.conj(x)
+
+
+conjugate = conj
+
+
+def imag(val: Any) -> Any:
+    """The imaginary part: zeros of val's shape and dtype for real arrays
+    (a constant: no derivative flows), as numpy.imag."""
+    val = _array_like(val)
+    if not isinstance(val, TracedArray):
+        return np.imag(val)
+    return np.zeros(val.shape, val.dtype)
+
+
+def angle(z: Any, deg: bool = False) -> Any:
+    """numpy.angle of a real array: arctan2(0, z), i.e. 0 for z >= +0, pi for
+    z < 0 and -0.0 (NaN for NaN), in degrees with deg=True; derivative 0
+    (NaN at 0, arctan2's at (0, 0))."""
+    z = _array_like(z)
+    if not isinstance(z, TracedArray):
+        return np.angle(z, deg=deg)
+    a = arctan2(0, z)
+    return a * (180.0 / np.pi) if deg else a
+
+
+def iscomplexobj(x: Any) -> bool:
+    """False: gradc's arrays are real (numpy.iscomplexobj)."""
+    x = _array_like(x)
+    return False if isinstance(x, TracedArray) else np.iscomplexobj(x)
+
+
+def isrealobj(x: Any) -> bool:
+    """True: gradc's arrays are real (numpy.isrealobj)."""
+    return not iscomplexobj(x)
+
+
+def iscomplex(x: Any) -> Any:
+    """False everywhere (a bool constant of x's shape), as numpy.iscomplex
+    of a real array."""
+    x = _array_like(x)
+    return np.zeros(x.shape, bool) if isinstance(x, TracedArray) else np.iscomplex(x)
+
+
+def isreal(x: Any) -> Any:
+    """True everywhere (a bool constant of x's shape), as numpy.isreal of a
+    real array."""
+    x = _array_like(x)
+    return np.ones(x.shape, bool) if isinstance(x, TracedArray) else np.isreal(x)
+
+
 def stop_gradient(x: Any) -> Any:
     """`x` itself, but no derivative flows through it (JAX's
     `lax.stop_gradient`): d/dx stop_gradient(x) = 0 at every order."""
@@ -610,5 +698,6 @@ __all__ = [
     "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "erf", "floor",
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
-    "isfinite", "heaviside",
+    "isfinite", "heaviside", "arctan2", "atan2", "copysign", "signbit",
+    "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
 ]

@@ -28,6 +28,7 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import TraceError, TraceTypeError
+from gradc.frontend.compositions import COMPLEX
 from gradc.frontend.tracer import Trace, TracedArray, _within_lists
 from gradc.support.dense import element_type, numpy_to_dense, splat_dense
 
@@ -74,11 +75,15 @@ def _operand(name: str, x: Any) -> Operand:
         return x
     if isinstance(x, np.ndarray | np.generic | list | tuple):
         arr = np.asarray(x)
+        if arr.dtype.kind == "c":
+            raise TraceTypeError(f"{name}: a {arr.dtype.name} array operand: {COMPLEX}")
         if arr.dtype.kind not in "biuf":
             raise TraceTypeError(f"{name}: cannot use an array of dtype {arr.dtype} as an operand")
         return arr
     if isinstance(x, bool | int | float):
         return x
+    if isinstance(x, complex):
+        raise TraceTypeError(f"{name}: a Python complex operand ({x!r}): {COMPLEX}")
     raise TraceTypeError(
         f"{name}: expected an array or a number, got {type(x).__name__} {x!r:.60}"
     )
@@ -150,6 +155,8 @@ def _dtype_arg(name: str, dtype: Any) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         raise TraceTypeError(f"{name}: {dtype!r} is not a dtype") from None
+    if dt.kind == "c":
+        raise TraceTypeError(f"{name}: dtype {dt.name}: {COMPLEX}")
     if dt not in _ARRAY_DTYPES:
         raise TraceTypeError(
             f"{name}: dtype {dt.name} is not supported; gradc arrays are "

@@ -27,6 +27,7 @@ from xdsl.ir import Attribute, Block, Region
 
 from gradc.dialects.c import c_identifier
 from gradc.errors import TraceTypeError
+from gradc.frontend.compositions import COMPLEX
 from gradc.frontend import pytree
 from gradc.frontend.operands import _constant
 from gradc.frontend.tracer import Trace, TracedArray
@@ -65,6 +66,8 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
         dtype = leaf.dtype
         if dtype in _FLOATS or dtype == np.bool_:
             return ArgSpec(tuple(leaf.shape), dtype)
+        if dtype.kind == "c":
+            raise TraceTypeError(f"{where} is a {dtype.name} array (shape {leaf.shape}): {COMPLEX}")
         if dtype.kind in "iu":
             raise TraceTypeError(
                 f"{where} is an {dtype.name} array (shape {leaf.shape}); gradc has no integer "
@@ -83,6 +86,8 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
         )
     if isinstance(leaf, int | float):
         return ArgSpec((), np.dtype(np.float64), weak=True)
+    if isinstance(leaf, complex):
+        raise TraceTypeError(f"{where}: a Python complex ({leaf!r}): {COMPLEX}")
     if isinstance(leaf, TracedArray):
         return ArgSpec(leaf.shape, leaf.dtype, leaf.weak)
     raise TraceTypeError(
@@ -235,13 +240,15 @@ def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
         return the_trace.adopt(leaf)
     if isinstance(leaf, bool | np.ndarray | np.generic):
         value = np.asarray(leaf)
-    elif isinstance(leaf, int | float):
-        value = np.asarray(float(leaf))
+    elif isinstance(leaf, int | float | complex):
+        value = np.asarray(leaf if isinstance(leaf, complex) else float(leaf))
     else:
         raise TraceTypeError(
             f"{where} is a {type(leaf).__name__} ({leaf!r:.60}); results are arrays "
             "and numbers, nested in tuples, lists and dicts"
         )
+    if value.dtype.kind == "c":
+        raise TraceTypeError(f"{where} is a constant {value.dtype.name} array: {COMPLEX}")
     if value.dtype not in (*_FLOATS, np.dtype(np.bool_)):
         raise TraceTypeError(
             f"{where} is a constant {value.dtype.name} array; results are float32, "

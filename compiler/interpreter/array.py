@@ -28,7 +28,7 @@ from xdsl.interpreter import (
 from gradc.dialects import array
 from gradc.support import linalg
 from gradc.support.dense import dense_to_numpy, numpy_dtype
-from gradc.support.special import erf
+from gradc.support.special import erf, erfc
 
 _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.NegOp: np.negative,
@@ -58,6 +58,7 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.CeilOp: np.ceil,
     array.RoundEvenOp: np.rint,
     array.TruncOp: np.trunc,
+    array.ErfcOp: erfc,
 }
 
 _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -68,6 +69,8 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     array.MaxOp: np.maximum,
     array.MinOp: np.minimum,
     array.PowOp: np.power,
+    array.Atan2Op: np.arctan2,
+    array.CopySignOp: np.copysign,
 }
 
 _COMPARE = {

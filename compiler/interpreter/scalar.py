@@ -1,5 +1,5 @@
-"""Interpreter functions for `arith` and `math` on scalars, computed in the
-element type.
+"""Interpreter functions for `arith` and `math` on scalars (and
+`loops.special`), computed in the element type.
 
 xDSL's own implementations use Python floats, which would hide float32
 rounding: here every float result is a NumPy scalar of the result type and
@@ -25,7 +25,8 @@ from xdsl.interpreter import (
 from xdsl.ir import Attribute
 
 from gradc.support.dense import numpy_dtype
-from gradc.support.special import erf
+from gradc.dialects import loops
+from gradc.support.special import SCALAR, erf
 
 
 def _scalar(typ: Attribute, value: Any) -> Any:
@@ -44,6 +45,8 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     arith.MaxnumfOp: np.fmax,
     arith.MinnumfOp: np.fmin,
     math.PowFOp: np.power,
+    math.Atan2Op: np.arctan2,
+    math.CopySignOp: np.copysign,
     arith.AddiOp: lambda a, b: a + b,
     arith.SubiOp: lambda a, b: a - b,
     arith.MuliOp: lambda a, b: a * b,
@@ -118,6 +121,10 @@ class ScalarFunctions(InterpreterFunctions):
     @impl(arith.SIToFPOp)
     def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):
         return (_scalar(op.result.type, args[0]),)
+
+    @impl(loops.SpecialOp)
+    def run_special(self, interp: Interpreter, op: loops.SpecialOp, args: PythonValues):
+        return (_scalar(op.result.type, SCALAR[op.function.data](args[0])),)
 
     @impl(arith.SelectOp)
     def run_select(self, interp: Interpreter, op: arith.SelectOp, args: PythonValues):

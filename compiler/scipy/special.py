@@ -5,5 +5,28 @@ from __future__ import annotations
 
 from gradc.frontend.elementwise import erf
 from gradc.frontend.reductions import logsumexp, softmax
+from gradc.frontend.special import (
+    digamma,
+    entr,
+    erfc,
+    erfinv,
+    expit,
+    gammaln,
+    kl_div,
+    log_ndtr,
+    log_softmax,
+    logit,
+    ndtr,
+    ndtri,
+    polygamma,
+    psi,
+    rel_entr,
+    xlog1py,
+    xlogy,
+)
 
-__all__ = ["erf", "logsumexp", "softmax"]
+__all__ = [
+    "erf", "erfc", "logsumexp", "softmax", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr",
+    "kl_div", "ndtr", "log_ndtr", "log_softmax", "gammaln", "digamma", "psi", "polygamma",
+    "erfinv", "ndtri",
+]

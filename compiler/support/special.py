@@ -1,4 +1,4 @@
-"""Special functions NumPy lacks, computed on NumPy values: `erf`.
+"""Special functions NumPy lacks, computed on NumPy values: `erf`, `erfc`.
 
 Guarantees: NumPy's float dtype rule for a unary ufunc (float32 stays
 float32, integers and Python scalars give float64), values from Python's
@@ -13,11 +13,24 @@ from typing import Any
 import numpy as np
 
 
-def erf(x: Any) -> Any:
-    """The error function, elementwise (NumPy scalars for scalar input)."""
+def _elementwise(function: Any, x: Any) -> Any:
     x = np.asarray(x)
     dtype = np.sin.resolve_dtypes((x.dtype, None))[-1]
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(dtype)[()]
+    return np.vectorize(function, otypes=[np.float64])(x).astype(dtype)[()]
 
 
-__all__ = ["erf"]
+def erf(x: Any) -> Any:
+    """The error function, elementwise (NumPy scalars for scalar input)."""
+    return _elementwise(math.erf, x)
+
+
+def erfc(x: Any) -> Any:
+    """1 - erf(x) without cancellation, elementwise (as `erf`)."""
+    return _elementwise(math.erfc, x)
+
+
+SCALAR: dict[str, Any] = {"erfc": erfc}
+"""The functions of `loops.special` by name."""
+
+
+__all__ = ["SCALAR", "erf", "erfc"]

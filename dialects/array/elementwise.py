@@ -209,6 +209,13 @@ class ErfOp(UnaryOp):
     name = "array.erf"
 
 
+@irdl_op_definition
+class ErfcOp(UnaryOp):
+    """1 - erf(x), accurate where erf(x) is near 1 (libm's erfc)."""
+
+    name = "array.erfc"
+
+
 class RoundingOp(UnaryOp, abc.ABC):
     """A float rounded to an integral float (`roundeven`: half to even, as
     NumPy's rint and round); piecewise constant, so its derivative is 0."""
@@ -310,6 +317,21 @@ class MinOp(BinaryOp):
 @irdl_op_definition
 class PowOp(BinaryOp):
     name = "array.pow"
+
+
+@irdl_op_definition
+class Atan2Op(BinaryOp):
+    """atan2(lhs, rhs): the angle of the point (rhs, lhs), in [-pi, pi], with
+    C's (and `numpy.arctan2`'s) signed zeros and infinities."""
+
+    name = "array.atan2"
+
+
+@irdl_op_definition
+class CopySignOp(BinaryOp):
+    """|lhs| with the sign bit of rhs (also of -0.0 and NaN), as C's copysign."""
+
+    name = "array.copysign"
 
 
 @irdl_op_definition
@@ -443,6 +465,6 @@ UNARY_OPS = (
     NegOp, ExpOp, LogOp, TanhOp, SinOp, CosOp, SqrtOp, AbsOp, SinhOp,
     CoshOp, TanOp, AsinOp, AcosOp, AtanOp, AsinhOp, AcoshOp,
     AtanhOp, Log1pOp, Expm1Op, Log2Op, Log10Op, Exp2Op, ErfOp,
-    FloorOp, CeilOp, RoundEvenOp, TruncOp,
+    FloorOp, CeilOp, RoundEvenOp, TruncOp, ErfcOp,
 )
-BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)
+BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, Atan2Op, CopySignOp)

@@ -3,7 +3,8 @@
 What lower-array-to-loops produces; tile-matmul, stack-alloc, plan-memory
 and parallelize rewrite it, and lower-loops-to-c turns it into `c`. Ops:
 loops, buffers, element access and whole matrix products (nests.py);
-register tiles and panel copies (tiles.py).
+register tiles and panel copies (tiles.py); scalar special functions
+upstream `math` lacks (scalars.py).
 
 Expects: after lower-array-to-loops a function takes its inputs and then
 its outputs as builtin `memref` arguments and returns nothing; the attribute
@@ -45,6 +46,7 @@ from gradc.dialects.loops.nests import (
 )
 from gradc.dialects.loops.linalg import KINDS as LINALG_KINDS
 from gradc.dialects.loops.linalg import LinalgOp, LinalgParameters, scratch_shape
+from gradc.dialects.loops.scalars import SPECIAL_FUNCTIONS, SpecialOp
 from gradc.dialects.loops.tiles import (
     MicrokernelOp,
     MicrokernelParameters,
@@ -56,7 +58,7 @@ from gradc.dialects.loops.tiles import (
 Loops = Dialect(
     "loops",
     [ForOp, YieldOp, ThreadIdOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
-     PackOp, LinalgOp],
+     PackOp, LinalgOp, SpecialOp],
 )
 
 __all__ = [
@@ -77,6 +79,8 @@ __all__ = [
     "PackOp",
     "PackParameters",
     "ReshapeOp",
+    "SPECIAL_FUNCTIONS",
+    "SpecialOp",
     "StoreOp",
     "ThreadIdOp",
     "YieldOp",

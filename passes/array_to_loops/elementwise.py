@@ -297,6 +297,7 @@ _UNARY_SCALAR: dict[type[Operation], Callable[[SSAValue], Operation]] = {
     array.CeilOp: math.CeilOp,
     array.RoundEvenOp: math.RoundEvenOp,
     array.TruncOp: math.TruncOp,
+    array.ErfcOp: lambda x: loops.SpecialOp("erfc", x),
 }
 
 _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
@@ -307,6 +308,8 @@ _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]]
     array.MaxOp: arith.MaximumfOp,
     array.MinOp: arith.MinimumfOp,
     array.PowOp: math.PowFOp,
+    array.Atan2Op: math.Atan2Op,
+    array.CopySignOp: math.CopySignOp,
 }
 
 # Ordered predicates, except `ne`, which is true for NaN as in NumPy.

@@ -98,6 +98,42 @@ def _erf(e: Emitter, op: array.ErfOp, t: Value) -> Value:
     return e.mul(t, e.mul(e.full_like(x, 2.0 / math.sqrt(math.pi)), gauss))
 
 
+def _erfc(e: Emitter, op: array.ErfcOp, t: Value) -> Value:
+    x = op.input
+    gauss = e.emit(array.ExpOp(e.neg(e.mul(x, x))))
+    return e.mul(t, e.mul(e.full_like(x, -2.0 / math.sqrt(math.pi)), gauss))
+
+
+def _atan2_scaled(e: Emitter, op: array.Atan2Op) -> tuple[SSAValue, SSAValue, SSAValue]:
+    """(u, v, d) for atan2(y, x): u = y / s, v = x / s, d = s (u^2 + v^2)
+    with s = stop_gradient(max(|x|, |y|)), so that y / (x^2 + y^2) = u / d
+    with nothing squared that overflows or underflows. At (0, 0) all are
+    NaN, as JAX's 0 / 0."""
+    y, x = op.lhs, op.rhs
+    s = e.emit(array.StopGradientOp(e.emit(array.MaxOp(e.emit(array.AbsOp(x)), e.emit(array.AbsOp(y))))))
+    u, v = e.div(y, s), e.div(x, s)
+    return u, v, e.mul(s, e.add(e.mul(u, u), e.mul(v, v)))
+
+
+def _atan2_y(e: Emitter, op: array.Atan2Op, t: Value) -> Value:
+    _, v, d = _atan2_scaled(e, op)
+    return e.mul(t, e.div(v, d))
+
+
+def _atan2_x(e: Emitter, op: array.Atan2Op, t: Value) -> Value:
+    u, _, d = _atan2_scaled(e, op)
+    return e.neg(e.mul(t, e.div(u, d)))
+
+
+def _copysign_magnitude(e: Emitter, op: array.CopySignOp, t: Value) -> Value:
+    # JAX's copysign is where(signbit(y), -abs(x), abs(x)): abs' (1 at x = 0,
+    # as _abs) times the sign y gives.
+    x, y = op.lhs, op.rhs
+    nonnegative = e.emit(array.CompareOp("ge", x, e.zeros_like(x)))
+    sign = e.emit(array.CopySignOp(e.ones_like(y), y))
+    return e.mul(e.select(nonnegative, t, e.neg(t)), sign)
+
+
 def _log_base(base: float) -> LinearMap:
     return lambda e, op, t: e.div(t, e.mul(op.input, e.full_like(op.input, math.log(base))))
 
@@ -175,6 +211,9 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
         lambda e, op, t: e.mul(t, e.tie_weight(op.rhs, op.result, op.lhs)),
     ),
     array.PowOp: (_pow_base, _pow_exponent),
+    array.ErfcOp: (_erfc,),
+    array.Atan2Op: (_atan2_y, _atan2_x),
+    array.CopySignOp: (_copysign_magnitude, _zero),
 }
 PARTIALS[array.MinOp] = PARTIALS[array.MaxOp]
 

@@ -21,7 +21,10 @@ sum, first input).
 The generator keeps every value bounded (it tracks a bound per value and
 only draws growing operations below a cap), takes logarithms and square
 roots of `v*v + c` and divides by `w*w + c`, so that programs stay in the
-domains where every operation is smooth and finite.
+domains where every operation is smooth and finite; likewise the inverse
+trigonometric and hyperbolic functions see `0.9*tanh(v)` or `v*v + 1.1`,
+tan sees `tanh(v)`, xlogy's second operand is `w*w + 0.5`, and exp, sinh,
+cosh, expm1, exp2 and log_ndtr are drawn only on values small enough.
 
 Oracle and tolerances. The array-level interpreter (`gradc.interpreter`) runs
 the *differentiated* program in the program's own dtypes on NumPy; the
@@ -85,6 +88,7 @@ from gradc.backend.build import DEFAULT_FLAGS
 from gradc.frontend import pytree
 from gradc.interpreter import run_function
 import gradc.numpy as gnp
+import gradc.scipy.special as gsp
 from gradc.pipeline import DIFFERENTIATE, Options, run_pipeline
 
 RTOL = {"float32": 1e-4, "float64": 1e-10}
@@ -126,6 +130,34 @@ UNARY: dict[str, Callable[[Any], Any]] = {
     "square": gnp.square,
     "pow": lambda v: (v * v + 0.5) ** 1.5,
     "cube": lambda v: v ** 3,
+    # Added with issue #14; arguments mapped into each domain, away from
+    # poles and domain edges.
+    "sinh": gnp.sinh,
+    "cosh": gnp.cosh,
+    "tan": lambda v: gnp.tan(gnp.tanh(v)),
+    "arcsin": lambda v: gnp.arcsin(0.9 * gnp.tanh(v)),
+    "arccos": lambda v: gnp.arccos(0.9 * gnp.tanh(v)),
+    "arctan": gnp.arctan,
+    "arcsinh": gnp.arcsinh,
+    "arccosh": lambda v: gnp.arccosh(v * v + 1.1),
+    "arctanh": lambda v: gnp.arctanh(0.9 * gnp.tanh(v)),
+    "log1p": lambda v: gnp.log1p(v * v),
+    "expm1": gnp.expm1,
+    "log2": lambda v: gnp.log2(v * v + 0.5),
+    "log10": lambda v: gnp.log10(v * v + 0.5),
+    "exp2": gnp.exp2,
+    "erf": gnp.erf,
+    "floor": gnp.floor,
+    "ceil": gnp.ceil,
+    "rint": gnp.rint,
+    "trunc": gnp.trunc,
+    "reciprocal": lambda v: gnp.reciprocal(v * v + 0.5),
+    "softplus": gnp.softplus,
+    "clip": lambda v: gnp.clip(v, -1.0, 1.5),
+    "erfc": gsp.erfc,
+    "expit": gsp.expit,
+    "ndtr": gsp.ndtr,
+    "log_ndtr": gsp.log_ndtr,
 }
 BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "add": lambda v, w: v + w,
@@ -135,6 +167,11 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "maximum": gnp.maximum,
     "minimum": gnp.minimum,
     "where": lambda v, w: gnp.where(v < w, v, 0.5 * w),
+    "hypot": gnp.hypot,
+    "logaddexp": gnp.logaddexp,
+    "arctan2": gnp.arctan2,
+    "copysign": gnp.copysign,
+    "xlogy": lambda v, w: gsp.xlogy(v, w * w + 0.5),
 }
 REDUCE: dict[str, Callable[..., Any]] = {"sum": gnp.sum, "max": gnp.max, "min": gnp.min, "mean": gnp.mean}
 MATMUL: dict[str, Callable[[Any, Any], Any]] = {
@@ -454,19 +491,28 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     ))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
-        if (name == "exp" and bound > 6 or name == "square" and bound * bound > CAP
-                or name in ("pow", "cube") and (bound + 1) ** 3 > CAP):
+        if (name in ("exp", "sinh", "cosh", "expm1") and bound > 6 or name == "exp2" and bound > 9
+                or name == "square" and bound * bound > CAP
+                or name in ("pow", "cube") and (bound + 1) ** 3 > CAP or name == "log_ndtr" and bound > 40):
             name = "tanh"
-        new = {"exp": math.exp(min(bound, 6.0)), "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
+        growth = math.exp(min(bound, 6.0))
+        new = {"exp": growth, "sinh": growth, "cosh": growth, "expm1": growth, "exp2": 2.0 ** min(bound, 9.0),
+               "square": bound * bound, "neg": bound, "abs": bound, "relu": bound,
                "log": math.log(bound * bound + 0.5) + 1, "sqrt": bound + 0.5,
-               "pow": (bound + 1) ** 3, "cube": bound ** 3}.get(name, 1.0)
+               "pow": (bound + 1) ** 3, "cube": bound ** 3, "arcsin": 2.0, "arccos": 3.2, "arctanh": 1.5, "tan": 1.6,
+               "arcsinh": bound, "arccosh": math.log(2 * (bound * bound + 1.1)) + 1, "log1p": 2 * math.log1p(bound) + 1,
+               "log2": 2 * math.log(bound * bound + 0.5) + 2, "log10": math.log(bound * bound + 0.5) + 1,
+               "floor": bound + 1, "ceil": bound + 1, "rint": bound + 1, "trunc": bound + 1, "reciprocal": 2.0,
+               "softplus": bound + 1, "clip": 1.5, "erfc": 2.0, "log_ndtr": bound * bound / 2 + 2}.get(name, 1.0)
         d.push((name, i), shape, new)
     elif kind == "binary":
         partners = [j for j, s in enumerate(d.shapes) if _broadcasts(shape, s)]
         j = draw(st.sampled_from(partners))
         name = draw(st.sampled_from(sorted(BINARY)))
         b = d.bounds[j]
-        new = {"add": bound + b, "sub": bound + b, "mul": bound * b, "div": 2 * bound}.get(name, max(bound, b))
+        new = {"add": bound + b, "sub": bound + b, "mul": bound * b, "div": 2 * bound, "hypot": bound + b,
+               "logaddexp": max(bound, b) + 1, "arctan2": 3.2, "copysign": bound,
+               "xlogy": bound * (math.log(b * b + 0.5) + 1)}.get(name, max(bound, b))
         if new > CAP:
             name, new = "maximum", max(bound, b)
         d.push((name, i, j), np.broadcast_shapes(shape, d.shapes[j]), new)

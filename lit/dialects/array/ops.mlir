@@ -94,7 +94,10 @@ func.func @binary(%x: tensor<2x3xf64>, %y: tensor<2x3xf64>) -> tensor<2x3xf64> {
   // CHECK-NEXT: %[[E:.*]] = array.max %[[D]], %[[X]] : tensor<2x3xf64>
   // CHECK-NEXT: %[[F:.*]] = array.min %[[E]], %[[Y]] : tensor<2x3xf64>
   // CHECK-NEXT: %[[G:.*]] = array.pow %[[F]], %[[X]] : tensor<2x3xf64>
-  // CHECK-NEXT: func.return %[[G]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[H:.*]] = array.atan2 %[[G]], %[[X]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[I:.*]] = array.copysign %[[H]], %[[Y]] : tensor<2x3xf64>
+  // CHECK-NEXT: %[[J:.*]] = array.erfc %[[I]] : tensor<2x3xf64>
+  // CHECK-NEXT: func.return %[[J]] : tensor<2x3xf64>
   %a = array.add %x, %y : tensor<2x3xf64>
   %b = array.sub %a, %y : tensor<2x3xf64>
   %c = array.mul %b, %x : tensor<2x3xf64>
@@ -102,7 +105,10 @@ func.func @binary(%x: tensor<2x3xf64>, %y: tensor<2x3xf64>) -> tensor<2x3xf64> {
   %e = array.max %d, %x : tensor<2x3xf64>
   %f = array.min %e, %y : tensor<2x3xf64>
   %g = array.pow %f, %x : tensor<2x3xf64>
-  func.return %g : tensor<2x3xf64>
+  %h = array.atan2 %g, %x : tensor<2x3xf64>
+  %i = array.copysign %h, %y : tensor<2x3xf64>
+  %j = array.erfc %i : tensor<2x3xf64>
+  func.return %j : tensor<2x3xf64>
 }
 
 // CHECK-LABEL: func.func @compare_select_convert

@@ -166,3 +166,19 @@ func.func @dot_two_columns(%a: memref<64xf64>, %b: memref<16xf64>, %c: memref<8x
   loops.microkernel %a[%i], %b[%i], %c[%i] {m = 4 : i64, n = 2 : i64, k = 8 : i64, lanes = 8 : i64, a_row_stride = 8 : i64, a_k_stride = 1 : i64, b_k_stride = 2 : i64, c_row_stride = 2 : i64, dot} : memref<64xf64>, memref<16xf64>, memref<8xf64>
   func.return
 }
+
+// -----
+
+func.func @special_unknown(%x: f32) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.special: unknown function "zeta"; expected one of erfc
+  %y = loops.special "zeta"(%x) : f32
+  func.return
+}
+
+// -----
+
+func.func @special_not_float(%x: i32) {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: loops.special: expected f32 or f64, got i32
+  %y = loops.special "erfc"(%x) : i32
+  func.return
+}

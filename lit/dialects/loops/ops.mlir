@@ -66,3 +66,11 @@ func.func @parallel_rows(%out: memref<64xf32>) attributes {loops.num_inputs = 0 
   }
   func.return
 }
+
+// A special function upstream `math` lacks.
+// CHECK-LABEL: func.func @special
+// CHECK-NEXT:    %{{.*}} = loops.special "erfc"(%{{.*}}) : f32
+func.func @special(%x: f32) {
+  %y = loops.special "erfc"(%x) : f32
+  func.return
+}

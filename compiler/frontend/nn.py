@@ -21,7 +21,6 @@ import numpy as np
 
 from gradc.errors import TraceError, TraceTypeError
 from gradc.frontend.elementwise import (
-    erf,
     exp,
     expm1,
     greater,
@@ -45,6 +44,7 @@ from gradc.frontend.operands import _array_like
 from gradc.frontend.reductions import max as _max
 from gradc.frontend.reductions import mean as _mean
 from gradc.frontend.reductions import sum as _sum
+from gradc.frontend.special import erfc
 from gradc.frontend.tracer import TracedArray
 
 __all__ = [
@@ -71,13 +71,13 @@ def relu6(x: Any) -> Any:
 
 def gelu(x: Any, approximate: bool = True) -> Any:
     """x * Phi(x): the tanh approximation (default, as JAX) or, with
-    approximate=False, x * (1 + erf(x / sqrt(2))) / 2 (absolute error of
-    order eps |x| where Phi(x) is tiny, x << 0)."""
+    approximate=False, x * erfc(-x / sqrt(2)) / 2 (erfc keeps its relative
+    accuracy where Phi(x) is tiny, x << 0, where 1 + erf(x) cancels)."""
     x = _array_like(x)
     if approximate:
         inner = multiply(math.sqrt(2.0 / math.pi), x + 0.044715 * (x * x * x))
         return x * (0.5 * (1.0 + tanh(inner)))
-    return (0.5 * x) * (1.0 + erf(x * math.sqrt(0.5)))
+    return (0.5 * x) * erfc(x * -math.sqrt(0.5))
 
 
 def silu(x: Any) -> Any:

@@ -449,17 +449,7 @@ def erfinv(x: Any) -> Any:
     return where(middle, _erfinv_central(where(middle, x, 0.0)), where(tail_ok, tail, edge))
 
 
-def log_softmax(x: Any, axis: Any = -1) -> Any:
-    """x - logsumexp(x, axis, keepdims=True), shifted by the maximum (which
-    no derivative flows through), as jax.nn.log_softmax."""
-    x = _array_like(x)
-    if isinstance(x, TracedArray):
-        _normalize_axes("log_softmax", axis, x.shape)
-    shifted = x - stop_gradient(_max(x, axis=axis, keepdims=True))
-    return shifted - log(_sum(exp(shifted), axis=axis, keepdims=True))
-
-
 __all__ = [
     "erfc", "expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "ndtr", "log_ndtr",
-    "log_softmax", "gammaln", "digamma", "psi", "polygamma", "erfinv", "ndtri",
+    "gammaln", "digamma", "psi", "polygamma", "erfinv", "ndtri",
 ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from gradc.frontend.elementwise import erf
+from gradc.frontend.nn import log_softmax
 from gradc.frontend.reductions import logsumexp, softmax
 from gradc.frontend.special import (
     digamma,
@@ -14,7 +15,6 @@ from gradc.frontend.special import (
     gammaln,
     kl_div,
     log_ndtr,
-    log_softmax,
     logit,
     ndtr,
     ndtri,

@@ -120,12 +120,14 @@ from gradc.frontend.elementwise import (
 from gradc.frontend.linalg import dot, einsum, inner, kron, matmul, outer, tensordot, trace, vdot
 from gradc.frontend.linalg import multi_dot as _multi_dot
 from gradc.frontend.linalg import norm as _norm
-from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, nan, newaxis, pi
+from gradc.frontend.operands import bool_, broadcast_shapes, e, float32, float64, inf, int32, int64, nan, newaxis, pi
 from gradc.frontend.reductions import (
     all,
     amax,
     amin,
     any,
+    argmax,
+    argmin,
     average,
     cumprod,
     cumsum,
@@ -182,7 +184,7 @@ __all__ = [
     "TracedArray",
     "Trace",
     "current_trace",
-    "float32", "float64", "bool_", "newaxis", "pi", "e", "inf", "nan",
+    "float32", "float64", "int32", "int64", "bool_", "newaxis", "pi", "e", "inf", "nan",
     "exp", "log", "tanh", "sinh", "sin", "cos", "sqrt", "abs", "absolute", "negative",
     "add", "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum",
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
@@ -194,7 +196,7 @@ __all__ = [
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
     "isfinite", "heaviside",
     "sum", "max", "min", "amax", "amin", "mean",
-    "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod",
+    "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod", "argmax", "argmin",
     "reshape", "ravel", "squeeze", "expand_dims", "transpose", "broadcast_to",
     "broadcast_shapes", "concatenate", "stack", "shape", "ndim",
     "moveaxis", "swapaxes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",

@@ -42,6 +42,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     ModuleOp,
     NoneType,
+    Signedness,
     i1,
     i32,
 )
@@ -96,7 +97,19 @@ NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
 and where the operands compare equal they give the second, as numpy does
 (maximum(-0.0, 0.0) is 0.0, so relu(-0.0) is +0.0)."""
 
-CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp)
+CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp,
+         arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp)
+
+WRAPPING: dict[type[Operation], type[c.BinaryExprOp]] = {
+    arith.AddiOp: c.AddOp, arith.SubiOp: c.SubOp, arith.MuliOp: c.MulOp,
+}
+"""Integer (i32, i64) arithmetic, done in the unsigned type of the same
+width and converted back: it wraps, as NumPy's does, where signed overflow
+in C is undefined."""
+
+INT_EXTREMUM: dict[type[Operation], type[c.CompareOp]] = {arith.MaxSIOp: c.GtOp, arith.MinSIOp: c.LtOp}
+
+CMPI = {"eq": c.EqOp, "ne": c.NeOp, "slt": c.LtOp, "sle": c.LeOp, "sgt": c.GtOp, "sge": c.GeOp}
 
 # cmpf predicates. C's <, <=, >, >=, == are ordered (false on NaN), != is
 # unordered; the rest are built from those.
@@ -487,6 +500,10 @@ class _FunctionLowering:
             return self.lower_nan_propagating
         if kind in CASTS:
             return self.lower_cast
+        if kind in WRAPPING and not isinstance(op.results[0].type, IndexType):
+            return self.lower_wrapping
+        if kind in INT_EXTREMUM:
+            return self.lower_int_extremum
         return {
             arith.ConstantOp: self.lower_constant,
             arith.AddiOp: self.lower_index_math,
@@ -495,6 +512,8 @@ class _FunctionLowering:
             arith.NegfOp: lambda o: self.simple(o, c.NegOp),
             arith.SelectOp: lambda o: self.simple(o, c.SelectOp),
             arith.CmpfOp: self.lower_cmpf,
+            arith.CmpiOp: self.lower_cmpi,
+            arith.FPToSIOp: self.lower_fptosi,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
@@ -566,6 +585,47 @@ class _FunctionLowering:
     def lower_cast(self, op: Operation) -> None:
         typ = op.results[0].type
         self.bind(op.results[0], self.add(c.CastOp(self.operand(op.operands[0]), typ)))
+
+    def int_type(self, op: Operation, typ: Attribute) -> IntegerType:
+        if not isinstance(typ, IntegerType) or typ.width.data not in (32, 64):
+            self.fail(f"'{op.name}' is only supported on i32 and i64 (and index), got {typ}", at=op)
+        return typ
+
+    def lower_wrapping(self, op: Operation) -> None:
+        """`(int)((uint32_t)a + (uint32_t)b)`: wraps (see WRAPPING)."""
+        typ = self.int_type(op, op.results[0].type)
+        unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+        a, b = (self.add(c.CastOp(self.operand(v), unsigned)) for v in op.operands)
+        result = self.add(WRAPPING[type(op)](a, b))
+        self.bind(op.results[0], self.add(c.CastOp(result, typ)))
+
+    def lower_int_extremum(self, op: Operation) -> None:
+        self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        wins = self.add(INT_EXTREMUM[type(op)](a, b))
+        self.bind(op.results[0], self.add(c.SelectOp(wins, a, b)))
+
+    def lower_cmpi(self, op: arith.CmpiOp) -> None:
+        predicate = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+        if predicate not in CMPI:
+            self.fail(f"arith.cmpi {predicate} is not supported (signed predicates only)", at=op)
+        self.bind(op.result, self.add(CMPI[predicate](self.operand(op.lhs), self.operand(op.rhs))))
+
+    def lower_fptosi(self, op: arith.FPToSIOp) -> None:
+        """Truncated toward zero; NaN or out of range gives the minimum
+        integer (see array.ConvertOp). The cast only ever sees an in-range
+        value (C leaves the others undefined)."""
+        typ = self.int_type(op, op.result.type)
+        source = op.input.type
+        self.libm_name("", source)  # checks the type
+        bound = 2.0 ** (typ.width.data - 1)
+        x = self.operand(op.input)
+        above = self.add(c.GeOp(x, self.add(c.LiteralOp(FloatAttr(-bound, source)))))
+        below = self.add(c.LtOp(x, self.add(c.LiteralOp(FloatAttr(bound, source)))))
+        inside = self.add(c.AndOp(above, below))
+        safe = self.add(c.SelectOp(inside, x, self.add(c.LiteralOp(FloatAttr(0.0, source)))))
+        smallest = self.add(c.LiteralOp(IntegerAttr(-(2 ** (typ.width.data - 1)), typ)))
+        self.bind(op.result, self.add(c.SelectOp(inside, self.add(c.CastOp(safe, typ)), smallest)))
 
     def lower_uitofp(self, op: arith.UIToFPOp) -> None:
         if op.input.type != i1:

@@ -25,7 +25,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     TensorType,
 )
-from xdsl.ir import Block, Region
+from xdsl.ir import Block, Operation, Region
 
 from gradc.dialects import array
 from gradc.interpreter import run_function
@@ -294,6 +294,19 @@ def test_op(case: Case, dtype):
     check_all_levels(module, inputs, expected, magnitude)
 
 
+def run_at_three_levels(module: ModuleOp, inputs: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """The results of @f at the array level, the loops level and in C."""
+    loops_module = module.clone()
+    LowerArrayToLoops().apply(Context(), loops_module)
+    loops_module.verify()
+    with np.errstate(all="ignore"):
+        return {
+            "array interpreter": run_function(module, "f", *inputs),
+            "loops interpreter": run_function(loops_module, "f", *inputs),
+            "compiled C": compile_module(module.clone(), "f")(*inputs),
+        }
+
+
 INF, NAN = np.inf, np.nan
 _EDGES = (0.0, -0.0, INF, -INF, NAN)
 UNARY_MATH = [
@@ -344,14 +357,7 @@ def test_unary_math_ops_with_domain_edges(dtype):
     module.verify()
     with np.errstate(all="ignore"):
         expected = [np.asarray(ref(x.astype(np.float64))).astype(dtype) for (_, ref, *_), x in zip(UNARY_MATH, inputs)]
-    loops_module = module.clone()
-    LowerArrayToLoops().apply(Context(), loops_module)
-    with np.errstate(all="ignore"):
-        levels = {
-            "array interpreter": run_function(module, "f", *inputs),
-            "loops interpreter": run_function(loops_module, "f", *inputs),
-            "compiled C": compile_module(module.clone(), "f")(*inputs),
-        }
+    levels = run_at_three_levels(module, inputs)
     for level, results in levels.items():
         for (cls, *_), x, got, want in zip(UNARY_MATH, inputs, results, expected):
             what = f"{cls.name} at {level} on {x}"
@@ -425,3 +431,114 @@ def test_f64_f32_f64_round_trip_is_rounded(cflags):
         expected = np.sin(x.astype(np.float32).astype(np.float64)).astype(np.float32)
         got = compile_module(module, "f", cflags)(x)[0]
         np.testing.assert_array_equal(got, expected.astype(np.float64))
+
+
+INT_ELEMENT = {np.int32: IntegerType(32), np.int64: IntegerType(64)}
+INT_OPS = [
+    # (name, build from SSA inputs (a, b), NumPy reference)
+    ("add", array.AddOp, np.add),
+    ("sub", array.SubOp, np.subtract),
+    ("mul", array.MulOp, np.multiply),
+    ("max", array.MaxOp, np.maximum),
+    ("min", array.MinOp, np.minimum),
+    ("neg", lambda a, b: array.NegOp(a), lambda a, b: np.negative(a)),
+    ("abs", lambda a, b: array.AbsOp(a), lambda a, b: np.abs(a)),
+    *[
+        (f"compare_{p}", lambda a, b, p=p: array.CompareOp(p, a, b), lambda a, b, n=n: getattr(np, n)(a, b))
+        for p, n in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")]
+    ],
+    ("select", lambda a, b: array.SelectOp(array.CompareOp("lt", a, b), b, a), lambda a, b: np.where(a < b, b, a)),
+    ("reduce_sum0", lambda a, b: array.ReduceSumOp(a, [0]), lambda a, b: np.sum(a, axis=0, dtype=a.dtype)),
+    ("reduce_sum_all", lambda a, b: array.ReduceSumOp(a, [0, 1]), lambda a, b: np.sum(a, dtype=a.dtype)),
+    ("reduce_max1", lambda a, b: array.ReduceMaxOp(a, [1]), lambda a, b: np.max(a, axis=1)),
+    ("reduce_max_long", lambda a, b: array.ReduceMaxOp(array.ReshapeOp(a, [a.type.get_shape()[0] * a.type.get_shape()[1]]), [0]),
+     lambda a, b: np.max(a)),
+]
+
+
+def _int_inputs(dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Random values and the edges where arithmetic wraps: min, max, -1, 0, 1."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(32)
+    edges = np.array([info.min, info.max, -1, 0, 1, info.min, info.max, 7], dtype)
+    a = np.concatenate([rng.integers(info.min, info.max, 40, dtype=dtype, endpoint=True), edges, edges])
+    b = np.concatenate([rng.integers(-1000, 1000, 40, dtype=dtype), edges, edges[::-1]])
+    return a.reshape(8, 7), b.reshape(8, 7)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64], ids=["i32", "i64"])
+def test_integer_ops_wrap_as_numpy(dtype):
+    """Every op that takes integers, on random values and on the edges where
+    signed arithmetic overflows (C leaves that undefined; gradc wraps, as
+    NumPy): NumPy's values at the array level, the loops level and in C,
+    in one function per dtype."""
+    a, b = _int_inputs(dtype)
+    typ = TensorType(INT_ELEMENT[dtype], list(a.shape))
+    block = Block(arg_types=[typ, typ])
+    ops = []
+    for _, build, _ in INT_OPS:
+        op = build(*block.args)
+        inner = [o.owner for o in op.operands if isinstance(o.owner, Operation) and o.owner.parent is None]
+        block.add_ops([*inner, op])
+        ops.append(op)
+    block.add_op(func.ReturnOp(*(op.results[0] for op in ops)))
+    module = ModuleOp([func.FuncOp("f", ([typ, typ], [op.results[0].type for op in ops]), Region(block))])
+    module.verify()
+    with np.errstate(all="ignore"):
+        expected = [np.asarray(ref(a, b)) for _, _, ref in INT_OPS]
+    levels = run_at_three_levels(module, [a, b])
+    for level, results in levels.items():
+        for (name, *_), got, want in zip(INT_OPS, results, expected):
+            got = np.asarray(got)
+            assert got.dtype == want.dtype, f"{name} at {level}: {got.dtype}"
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} at {level}")
+
+
+ALL_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
+
+
+def test_convert_between_every_pair_of_dtypes():
+    """array.convert between each pair of f32, f64, i32, i64, i1 as NumPy's
+    astype, in one function: float -> int truncates toward zero, and NaN,
+    +-inf and out-of-range values give the integer's minimum (what NumPy
+    gives on x86-64; C leaves it undefined); i64 -> i32 keeps the low bits."""
+    elements = {**ELEMENT, **INT_ELEMENT}
+    floats = np.array([0.0, -0.0, 1.5, -1.5, 2.7, -2.7, 1e10, -1e10, 3e9, -2147483648.0, 2147483520.0,
+                       2147483647.0, 2147483648.0, 9.3e18, -9.3e18, np.inf, -np.inf, np.nan, 0.4, -7.0])
+    ints = np.array([0, 1, -1, 2**31 - 1, -2**31, 2**31, -2**31 - 1, 2**40 + 5, -2**63, 2**63 - 1,
+                     2**53 + 1, -(2**53) - 1, 7, -7, 123456789, 3, 2**24 + 1, -5, 2**62, 42])
+    sources = {np.float32: floats.astype(np.float32), np.float64: floats,
+               np.int64: ints, np.int32: ints.astype(np.int32), np.bool_: ints % 3 == 0}
+    pairs = [(s, d) for s in ALL_DTYPES for d in ALL_DTYPES if s != d]
+    types = [TensorType(elements[s], [20]) for s in ALL_DTYPES]
+    block = Block(arg_types=types)
+    ops = [array.ConvertOp(block.args[ALL_DTYPES.index(s)], elements[d]) for s, d in pairs]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", (types, [op.results[0].type for op in ops]), Region(block))])
+    module.verify()
+    inputs = [sources[s] for s in ALL_DTYPES]
+
+    def reference(x, dst):
+        if dst == np.bool_:
+            return x != 0
+        if np.dtype(dst).kind == "i" and x.dtype.kind == "f":
+            info = np.iinfo(dst)
+            inside = (x >= info.min) & (x < -float(info.min))  # exact bounds: -2**(w-1), 2**(w-1)
+            with np.errstate(invalid="ignore"):
+                return np.where(inside, np.trunc(np.where(inside, x, 0)), 0).astype(dst) + np.where(inside, 0, info.min).astype(dst)
+        with np.errstate(all="ignore"):
+            return x.astype(dst)
+
+    expected = [reference(sources[s], d) for s, d in pairs]
+    levels = run_at_three_levels(module, inputs)
+    for level, results in levels.items():
+        for (s, d), got, want in zip(pairs, results, expected):
+            what = f"{np.dtype(s).name} -> {np.dtype(d).name} at {level}"
+            assert np.asarray(got).dtype == np.dtype(d), what
+            np.testing.assert_array_equal(got, want, err_msg=what)
+    # On x86-64 the defined cases are NumPy's astype itself.
+    with np.errstate(invalid="ignore"):
+        native = floats.astype(np.int32)
+    if np.dtype(np.int32).type(native[-5]) == np.iinfo(np.int32).min:  # x86's "integer indefinite"
+        np.testing.assert_array_equal(levels["compiled C"][pairs.index((np.float64, np.int32))], native)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO, ClassVar
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, ModuleOp
+from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 from xdsl.utils.target import Target
@@ -311,7 +311,7 @@ class _FunctionPrinter:
         elif isinstance(typ, IntegerType) and typ.width.data == 1:
             items = ["true" if v else "false" for v in values]
         else:
-            items = [str(v) for v in values]
+            items = [c_literal(IntegerAttr(int(v), typ)) for v in values]
         decl = f"static const {c_type_name(typ)} {name}[{len(items)}] = {{"
         if len(items) <= 8:
             self.emit(depth, f"{decl}{', '.join(items)}}};")

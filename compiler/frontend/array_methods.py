@@ -23,7 +23,7 @@ from gradc.dialects import array
 from gradc.errors import TraceTypeError
 from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
 from gradc.frontend.compositions import missing_message
-from gradc.frontend.elementwise import _binary, _compare, _unary
+from gradc.frontend.elementwise import _binary, _compare, _power, _unary
 from gradc.frontend.indexing import _getitem
 from gradc.frontend.linalg import _matmul
 from gradc.frontend.tracer import TracedArray
@@ -96,6 +96,12 @@ class _ArrayMethods:
     def all(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.all(self, axis=axis, keepdims=keepdims)
 
+    def argmax(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> TracedArray:
+        return reductions.argmax(self, axis, out, keepdims=keepdims)
+
+    def argmin(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> TracedArray:
+        return reductions.argmin(self, axis, out, keepdims=keepdims)
+
     def cumsum(self, axis: Any = None, dtype: Any = None) -> TracedArray:
         return reductions.cumsum(self, axis=axis, dtype=dtype)
 
@@ -138,10 +144,10 @@ class _ArrayMethods:
         return _binary("operator /", np.true_divide, array.DivOp, other, self, True)
 
     def __pow__(self, other: Any) -> TracedArray:
-        return _binary("operator **", np.power, array.PowOp, self, other, True)
+        return _power("operator **", self, other, True)
 
     def __rpow__(self, other: Any) -> TracedArray:
-        return _binary("operator **", np.power, array.PowOp, other, self, True)
+        return _power("operator **", other, self, True)
 
     def __matmul__(self, other: Any) -> TracedArray:
         return _matmul("operator @", self, other)
@@ -344,6 +350,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.all: reductions.all,
     np.cumsum: reductions.cumsum,
     np.cumprod: reductions.cumprod,
+    np.argmax: reductions.argmax,
+    np.argmin: reductions.argmin,
     np.moveaxis: shapes.moveaxis,
     np.swapaxes: shapes.swapaxes,
     np.atleast_1d: shapes.atleast_1d,

@@ -24,7 +24,7 @@ _LINEAR_ALGEBRA = (
     "size, write the algorithm with Python loops over Python ints (they unroll into the traced "
     "program) and gnp.stack the entries"
 )
-_INTEGERS = "it gives integers, and gradc has no integer arrays yet"
+_VALUE_SHAPED = "its result's shape depends on the values, which gradc cannot compile"
 _ROUNDING = (
     "no composition of gradc.numpy functions computes it exactly yet: NumPy's remainder is C's "
     "exact fmod, while a - b * gnp.floor(a / b) is off wherever a / b rounds (large quotients)"
@@ -35,14 +35,12 @@ NO_COMPOSITION: dict[str, str] = {
         "cholesky", "solve", "inv", "det", "slogdet", "eig", "eigh", "eigvals", "eigvalsh",
         "svd", "qr", "lstsq", "pinv", "matrix_power", "matrix_rank",
     )},
-    "argmax": _INTEGERS + " (the one-hot mask of the maximum is x == gnp.max(x, axis, keepdims=True))",
-    "argmin": _INTEGERS + " (the one-hot mask of the minimum is x == gnp.min(x, axis, keepdims=True))",
-    **{name: _INTEGERS for name in ("argsort", "nonzero", "argwhere", "flatnonzero", "searchsorted", "digitize", "bincount")},
-    "unique": "its result's shape depends on the values, which gradc cannot compile",
-    "sort": "no composition of gradc.numpy functions sorts",
+    **{name: _VALUE_SHAPED for name in ("nonzero", "argwhere", "flatnonzero", "bincount", "unique")},
+    **{name: "no composition of gradc.numpy functions sorts" for name in ("sort", "argsort")},
+    **{name: "no composition of gradc.numpy functions computes it yet" for name in ("searchsorted", "digitize")},
     **{name: _ROUNDING for name in ("mod", "fmod", "remainder", "floor_divide", "divmod", "modf")},
-    **{name: "gradc has no integer arrays yet; it computes in float32, float64 and bool" for name in (
-        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
+    **{name: "gradc's integer arrays are int32 and int64 (gnp.int32, gnp.int64)" for name in (
+        "int8", "int16", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
     )},
     **{name: "the sign bit of a NaN (which 0/0 sets on x86) is not visible to gradc's array ops yet, so no "
        "composition matches NumPy everywhere; for y neither NaN nor -0.0, gnp.where(y < 0, -gnp.abs(x), gnp.abs(x))"

@@ -29,6 +29,8 @@ from gradc.frontend.operands import (
     _BOOL,
     _F64,
     _FLOATS,
+    _INTS,
+    _NUMERIC,
     Operand,
     _array_like,
     _coerce,
@@ -53,12 +55,16 @@ def _unary(
     untraced: Any = None,
 ) -> Any:
     """`op` of `x` in the dtypes NumPy resolves for `ufunc`; without a
-    traced `x`, `ufunc(x)` (or `untraced(x)`)."""
+    traced `x`, `ufunc(x)` (or `untraced(x)`). Integers where `op` takes
+    them; a rounding op of integers is the identity (NumPy 2's)."""
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return (untraced or ufunc)(x)
     in_dtype, out_dtype = _resolve(name, ufunc, (x,))
-    _require_float(name, out_dtype, (x,))
+    rounding = issubclass(op, array.RoundingOp)
+    _require_float(name, out_dtype, (x,), ints=op.TAKES_INTS or rounding)
+    if rounding and out_dtype in _INTS:
+        return _strong(_convert(x, out_dtype))
     return x.trace.emit(op(_convert(x, in_dtype).value), operator_form and x.weak)
 
 
@@ -69,16 +75,19 @@ def _binary(
     if trace is None:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
-    a, b = _float_operands(name, ufunc, trace, x, y)
+    a, b = _float_operands(name, ufunc, trace, x, y, ints=op.TAKES_INTS)
     weak = operator_form and _is_weak(x) and _is_weak(y)
     return trace.emit(op(a.value, b.value), weak)
 
 
-def _float_operands(name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand) -> tuple[TracedArray, TracedArray]:
-    """Operands `x`, `y` of a float `ufunc` as traced arrays of `trace`, in
-    the dtypes NumPy resolves and broadcast to their common shape."""
+def _float_operands(
+    name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand, ints: bool = False
+) -> tuple[TracedArray, TracedArray]:
+    """Operands `x`, `y` of a float `ufunc` (or int, with `ints`) as traced
+    arrays of `trace`, in the dtypes NumPy resolves and broadcast to their
+    common shape."""
     x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
-    _require_float(name, out_dtype, (x, y))
+    _require_float(name, out_dtype, (x, y), ints=ints)
     shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
     return _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
 
@@ -89,8 +98,8 @@ def _compare(name: str, ufunc: np.ufunc, predicate: str, x: Any, y: Any) -> Any:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
     x_dtype, _, _ = _resolve(name, ufunc, (x, y))
-    # array.compare takes floats; bools and integers compare exactly as f64.
-    dtype = x_dtype if x_dtype in _FLOATS else _F64
+    # array.compare takes floats and ints; bools compare exactly as f64.
+    dtype = x_dtype if x_dtype in _NUMERIC else _F64
     shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
     a, b = _coerce(trace, x, dtype, shape), _coerce(trace, y, dtype, shape)
     return trace.emit(array.CompareOp(predicate, a.value, b.value))
@@ -225,6 +234,8 @@ def sign(x: Any) -> Any:
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.sign(x)
+    if x.dtype in _INTS:
+        return astype(where(x > 0, 1, where(x < 0, -1, 0)), x.dtype)
     frozen = stop_gradient(x)
     return where(x > 0, 1.0, where(x < 0, -1.0, where(x == x, 0.0, frozen)))
 
@@ -268,7 +279,48 @@ true_divide = divide
 
 
 def power(x: Any, y: Any) -> Any:
-    return _binary("power", np.power, array.PowOp, x, y)
+    """x ** y. Integers (NumPy's int result dtypes) take a constant
+    exponent only (a product of squarings, wrapping as NumPy's); a negative
+    one is an error, as in NumPy."""
+    return _power("power", x, y)
+
+
+def _power(name: str, x: Any, y: Any, operator_form: bool = False) -> Any:
+    trace = _trace_of(name, (x, y))
+    if trace is not None:
+        xo, yo = _operand(name, x), _operand(name, y)
+        _, _, out_dtype = _resolve(name, np.power, (xo, yo))
+        if out_dtype in _INTS:
+            return _int_power(trace, xo, yo, out_dtype)
+    return _binary(name, np.power, array.PowOp, x, y, operator_form)
+
+
+def _int_power(trace: Trace, x: Operand, y: Operand, dtype: np.dtype) -> TracedArray:
+    if isinstance(y, TracedArray):
+        raise TraceTypeError(
+            "power: an integer base to a traced integer exponent is not supported; "
+            "give a constant exponent, or convert to float first"
+        )
+    exponent = np.asarray(y)
+    if (exponent < 0).any():
+        raise TraceTypeError("power: integers to negative integer powers are not allowed (as in NumPy)")
+    shape = broadcast_shapes(_shape_of(x), exponent.shape, name="power")
+    base = _coerce(trace, x, dtype, shape)
+    result: Any = None
+    bits = int(exponent.max(initial=0)).bit_length()
+    for k in range(bits):
+        mask = (exponent >> k) & 1
+        if exponent.ndim == 0:
+            if mask:
+                result = base if result is None else multiply(result, base)
+        else:
+            factor = where(mask.astype(bool), base, 1)
+            result = factor if result is None else multiply(result, factor)
+        if k + 1 < bits:
+            base = multiply(base, base)
+    if result is None:
+        return _coerce(trace, 1, dtype, shape)
+    return _strong(astype(result, dtype))
 
 
 def maximum(x: Any, y: Any) -> Any:
@@ -297,7 +349,7 @@ def _extremum(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], beats: str, 
     if trace is None:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
-    a, b = _float_operands(name, ufunc, trace, x, y)
+    a, b = _float_operands(name, ufunc, trace, x, y, ints=True)
     value = trace.emit(op(a.value, b.value))
     if isinstance(x, TracedArray) == isinstance(y, TracedArray):
         return value
@@ -342,7 +394,7 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     if dtype not in _ARRAY_DTYPES:
         raise TraceTypeError(
             f"where: NumPy gives {dtype.name} for {_describe(x)} and {_describe(y)}; "
-            "gradc arrays are float32, float64 or bool, so convert first"
+            "gradc arrays are float32, float64, int32, int64 or bool, so convert first"
         )
     shape = broadcast_shapes(*map(_shape_of, (condition, x, y)), name="where")
     if isinstance(condition, TracedArray) and condition.dtype != _BOOL:
@@ -388,7 +440,10 @@ def logical_not(x: Any) -> Any:
 
 
 def astype(x: Any, dtype: Any) -> Any:
-    """`x` converted to `dtype` (float32, float64 or bool: `x != 0`)."""
+    """`x` converted to `dtype` (float32, float64, int32, int64 or bool:
+    `x != 0`), as NumPy's astype: floats to ints truncate toward zero (NaN
+    and out-of-range values give the integer's minimum, see
+    docs/frontend.md)."""
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.asarray(x).astype(dtype)

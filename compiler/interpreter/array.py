@@ -79,6 +79,17 @@ _COMPARE = {
 }
 
 
+def float_to_int(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`array.convert` of floats to an integer dtype: truncated toward zero;
+    NaN and values outside the dtype's range give its minimum (as NumPy's
+    astype does on x86-64, there with a warning)."""
+    bound = 2.0 ** (8 * np.dtype(dtype).itemsize - 1)
+    inside = (x >= -bound) & (x < bound)
+    out = np.where(inside, x, 0).astype(dtype)
+    out[~inside] = np.iinfo(dtype).min
+    return np.asarray(out)
+
+
 def _result_dtype(op: Any) -> np.dtype:
     return numpy_dtype(op.result.type.get_element_type())
 
@@ -102,7 +113,11 @@ class ArrayFunctions(InterpreterFunctions):
     def run_convert(self, interp: Interpreter, op: array.ConvertOp, args: PythonValues):
         (x,) = args
         dtype = _result_dtype(op)
-        return ((x != 0) if dtype == np.bool_ else x.astype(dtype),)
+        if dtype == np.bool_:
+            return (np.asarray(x != 0),)
+        if dtype.kind == "i" and x.dtype.kind == "f":
+            return (float_to_int(x, dtype),)
+        return (np.asarray(x.astype(dtype)),)
 
     @impl(array.StopGradientOp)
     def run_stop_gradient(self, interp: Interpreter, op: array.StopGradientOp, args: PythonValues):
@@ -162,7 +177,11 @@ class ArrayFunctions(InterpreterFunctions):
     @impl(array.ReduceSumOp)
     def run_reduce_sum(self, interp: Interpreter, op: array.ReduceSumOp, args: PythonValues):
         (x,) = args
-        return (np.asarray(np.sum(x, axis=op.axis_list), dtype=x.dtype),)
+        return (np.asarray(np.sum(x, axis=op.axis_list, dtype=x.dtype), dtype=x.dtype),)
+
+    @impl(array.ArgMaxOp)
+    def run_argmax(self, interp: Interpreter, op: array.ArgMaxOp, args: PythonValues):
+        return (np.asarray(np.argmax(args[0], axis=op.axis_index), dtype=np.int64),)
 
     @impl(array.ReduceMaxOp)
     def run_reduce_max(self, interp: Interpreter, op: array.ReduceMaxOp, args: PythonValues):

@@ -31,7 +31,20 @@ from gradc.support.special import erf
 def _scalar(typ: Attribute, value: Any) -> Any:
     if isinstance(typ, IndexType):
         return int(value)
-    return numpy_dtype(typ).type(value)
+    dtype = numpy_dtype(typ)
+    if dtype.kind == "i":  # wraps, as the C does
+        bits = 8 * dtype.itemsize
+        value = (int(value) + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
+    return dtype.type(value)
+
+
+def _fptosi(x: Any, typ: Attribute) -> Any:
+    """Truncated toward zero; NaN or out of range gives the minimum (see
+    `array.ConvertOp`)."""
+    bits = 8 * numpy_dtype(typ).itemsize
+    if not -(2.0 ** (bits - 1)) <= x < 2.0 ** (bits - 1):
+        return _scalar(typ, -(2 ** (bits - 1)))
+    return _scalar(typ, int(x))
 
 
 _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
@@ -42,9 +55,13 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     arith.MaximumfOp: np.maximum,
     arith.MinimumfOp: np.minimum,
     math.PowFOp: np.power,
-    arith.AddiOp: lambda a, b: a + b,
-    arith.SubiOp: lambda a, b: a - b,
-    arith.MuliOp: lambda a, b: a * b,
+    arith.AddiOp: lambda a, b: int(a) + int(b),
+    arith.SubiOp: lambda a, b: int(a) - int(b),
+    arith.MuliOp: lambda a, b: int(a) * int(b),
+    arith.MaxSIOp: lambda a, b: max(int(a), int(b)),
+    arith.AndIOp: lambda a, b: a & b,
+    arith.OrIOp: lambda a, b: a | b,
+    arith.MinSIOp: lambda a, b: min(int(a), int(b)),
 }
 
 _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
@@ -78,6 +95,15 @@ _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
     arith.ExtFOp: lambda x: x,
     arith.TruncFOp: lambda x: x,
     arith.UIToFPOp: lambda x: x,
+    arith.ExtUIOp: int,
+    arith.ExtSIOp: int,
+    arith.TruncIOp: int,
+}
+
+_CMPI = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b,
+    "slt": lambda a, b: a < b, "sle": lambda a, b: a <= b,
+    "sgt": lambda a, b: a > b, "sge": lambda a, b: a >= b,
 }
 
 _CMPF = {
@@ -104,6 +130,15 @@ class ScalarFunctions(InterpreterFunctions):
     def run_cmpf(self, interp: Interpreter, op: arith.CmpfOp, args: PythonValues):
         name = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
         return (np.bool_(_CMPF[name](*args)),)
+
+    @impl(arith.CmpiOp)
+    def run_cmpi(self, interp: Interpreter, op: arith.CmpiOp, args: PythonValues):
+        name = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+        return (np.bool_(_CMPI[name](*(int(a) for a in args))),)
+
+    @impl(arith.FPToSIOp)
+    def run_fptosi(self, interp: Interpreter, op: arith.FPToSIOp, args: PythonValues):
+        return (_fptosi(args[0], op.result.type),)
 
     @impl(arith.IndexCastOp)
     def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):

@@ -6,17 +6,18 @@ elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), `array.scan` (scan.py); the type checks they
 share are in base.py.
 
-Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
-i1 (comparison results, bool arguments, and a scan's bool carries, slices
-and per-step outputs).
+Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
+i64 (signed, wrapping as NumPy's), or of i1 (comparison results, bool
+arguments, and a scan's bool carries, slices and per-step outputs).
 
 Guarantees (the verifiers): the operands of an elementwise op have identical
-types, NumPy broadcasting being spelled out with `array.broadcast`; math,
-matmul and reductions take floats only; each result type is the one the
-operands and properties give.
+types, NumPy broadcasting being spelled out with `array.broadcast`; math and
+matmul take floats only, add/sub/mul/neg/abs/max/min, comparisons and
+reductions floats or integers; each result type is the one the operands
+and properties give. Only floats are differentiated.
 
-Why the primitive set is small, why the dialect computes in floats (a scan's
-index is an f64), and the verifier policy: docs/dialects.md.
+Why the primitive set is small, which dtypes it computes in (a scan's index
+is an f64), and the verifier policy: docs/dialects.md.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from xdsl.ir import Dialect
 from gradc.dialects.array.base import (
     COMPARE_PREDICATES,
     FLOAT_TYPES,
+    INT_WIDTHS,
     is_bool,
     is_float,
+    is_int,
+    is_numeric,
     static_shape,
     tensor_of,
 )
-from gradc.dialects.array.contractions import REDUCE_OPS, MatmulOp, ReduceMaxOp, ReduceOp, ReduceSumOp
+from gradc.dialects.array.contractions import REDUCE_OPS, ArgMaxOp, MatmulOp, ReduceMaxOp, ReduceOp, ReduceSumOp
 from gradc.dialects.array.elementwise import (
     BINARY_OPS,
     UNARY_OPS,
@@ -106,6 +110,7 @@ Array = Dialect(
         ConcatenateOp,
         MatmulOp,
         *REDUCE_OPS,
+        ArgMaxOp,
         ScanOp,
         YieldOp,
     ],
@@ -117,6 +122,7 @@ __all__ = [
     "AcosOp",
     "AcoshOp",
     "AddOp",
+    "ArgMaxOp",
     "AsinOp",
     "AsinhOp",
     "AtanOp",
@@ -140,6 +146,7 @@ __all__ = [
     "FLOAT_TYPES",
     "FloorOp",
     "INDEX_TYPE",
+    "INT_WIDTHS",
     "Log10Op",
     "Log1pOp",
     "Log2Op",
@@ -175,6 +182,8 @@ __all__ = [
     "YieldOp",
     "is_bool",
     "is_float",
+    "is_int",
+    "is_numeric",
     "slice_length",
     "static_shape",
     "tensor_of",

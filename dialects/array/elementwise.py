@@ -32,6 +32,7 @@ from gradc.dialects.array.base import (
     _expect_type,
     _require_array_element,
     _require_float,
+    _require_numeric,
     is_bool,
     static_shape,
     tensor_of,
@@ -98,11 +99,17 @@ class SameTypeOp(IRDLOperation, abc.ABC):
 
 
 class UnaryOp(SameTypeOp, abc.ABC):
-    """Elementwise float -> float on one tensor."""
+    """Elementwise float -> float on one tensor (also int -> int where
+    `TAKES_INTS`: wrapping, as NumPy's)."""
+
+    TAKES_INTS: ClassVar[bool] = False
 
     def verify_(self) -> None:
         super().verify_()
-        _require_float(self, self.input.type)
+        if self.TAKES_INTS:
+            _require_numeric(self, self.input.type)
+        else:
+            _require_float(self, self.input.type)
 
 
 @irdl_op_definition
@@ -117,6 +124,7 @@ class StopGradientOp(SameTypeOp):
 @irdl_op_definition
 class NegOp(UnaryOp):
     name = "array.neg"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -251,11 +259,17 @@ class SqrtOp(UnaryOp):
 
 @irdl_op_definition
 class AbsOp(UnaryOp):
+    """|x|; of the most negative integer, itself (wraps, as NumPy)."""
+
     name = "array.abs"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 class BinaryOp(IRDLOperation, abc.ABC):
-    """Elementwise float x float -> float on two tensors of one type."""
+    """Elementwise float x float -> float on two tensors of one type (also
+    int x int -> int where `TAKES_INTS`: wrapping, as NumPy's)."""
+
+    TAKES_INTS: ClassVar[bool] = False
 
     T: ClassVar = VarConstraint("T", base(TensorType))
     lhs = operand_def(T)
@@ -270,22 +284,28 @@ class BinaryOp(IRDLOperation, abc.ABC):
 
     def verify_(self) -> None:
         static_shape(self, self.lhs)
-        _require_float(self, self.lhs.type)
+        if self.TAKES_INTS:
+            _require_numeric(self, self.lhs.type)
+        else:
+            _require_float(self, self.lhs.type)
 
 
 @irdl_op_definition
 class AddOp(BinaryOp):
     name = "array.add"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
 class SubOp(BinaryOp):
     name = "array.sub"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
 class MulOp(BinaryOp):
     name = "array.mul"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -298,6 +318,7 @@ class MaxOp(BinaryOp):
     """Elementwise maximum; NaN propagates, as in `numpy.maximum`."""
 
     name = "array.max"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -305,6 +326,7 @@ class MinOp(BinaryOp):
     """Elementwise minimum; NaN propagates, as in `numpy.minimum`."""
 
     name = "array.min"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -335,7 +357,7 @@ class CompareOp(IRDLOperation):
 
     def verify_(self) -> None:
         shape = static_shape(self, self.lhs)
-        _require_float(self, self.lhs.type)
+        _require_numeric(self, self.lhs.type)
         if self.predicate.data not in COMPARE_PREDICATES:
             raise VerifyException(
                 f"{self.name}: unknown predicate '{self.predicate.data}', "
@@ -410,8 +432,11 @@ class SelectOp(IRDLOperation):
 
 @irdl_op_definition
 class ConvertOp(IRDLOperation):
-    """Element type conversion between f32, f64 and i1 (i1 -> float gives 0/1;
-    float -> i1 is `x != 0`)."""
+    """Element type conversion between any two of f32, f64, i32, i64 and i1,
+    as NumPy's astype: i1 -> number gives 0/1; number -> i1 is `x != 0`;
+    float -> int truncates toward zero, and NaN or a value out of the
+    integer's range gives its minimum (what NumPy gives on x86-64; C leaves
+    it undefined); i64 -> i32 keeps the low 32 bits."""
 
     name = "array.convert"
     input = operand_def(TensorType)

@@ -25,6 +25,7 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
     MemRefType,
     TensorType,
 )
@@ -79,6 +80,8 @@ def element_bytes(element_type: Attribute) -> int:
         return 8
     if isinstance(element_type, Float32Type):
         return 4
+    if isinstance(element_type, IntegerType):
+        return max(1, element_type.width.data // 8)
     return 1
 
 
@@ -280,17 +283,42 @@ _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]]
 _CMPF_PREDICATE = {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}
 
 
+_INT_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AddOp: arith.AddiOp,
+    array.SubOp: arith.SubiOp,
+    array.MulOp: arith.MuliOp,
+    array.MaxOp: arith.MaxSIOp,
+    array.MinOp: arith.MinSIOp,
+}
+"""Integer forms of the ops that take ints (signed, wrapping)."""
+
+_CMPI_PREDICATE = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
+
+
 def _unary(lw: FunctionLowering, op: array.UnaryOp, idx: Index) -> SSAValue:
-    return lw.emit(_UNARY_SCALAR[type(op)](lw.element(op.input, idx)))
+    x = lw.element(op.input, idx)
+    typ = element_type_of(op.input)
+    if array.is_int(typ):
+        negated = lw.emit(arith.SubiOp(lw.constant(0, typ), x))
+        if isinstance(op, array.NegOp):
+            return negated
+        assert isinstance(op, array.AbsOp), op.name
+        negative = lw.emit(arith.CmpiOp(x, lw.constant(0, typ), "slt"))
+        return lw.emit(arith.SelectOp(negative, negated, x))
+    return lw.emit(_UNARY_SCALAR[type(op)](x))
 
 
 def _binary(lw: FunctionLowering, op: array.BinaryOp, idx: Index) -> SSAValue:
     lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    if array.is_int(element_type_of(op.lhs)):
+        return lw.emit(_INT_BINARY_SCALAR[type(op)](lhs, rhs))
     return lw.emit(_BINARY_SCALAR[type(op)](lhs, rhs))
 
 
 def _compare(lw: FunctionLowering, op: array.CompareOp, idx: Index) -> SSAValue:
     lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    if array.is_int(element_type_of(op.lhs)):
+        return lw.emit(arith.CmpiOp(lhs, rhs, _CMPI_PREDICATE[op.predicate.data]))
     return lw.emit(arith.CmpfOp(lhs, rhs, _CMPF_PREDICATE[op.predicate.data]))
 
 
@@ -306,9 +334,18 @@ def _convert(lw: FunctionLowering, op: array.ConvertOp, idx: Index) -> SSAValue:
     if source == target:
         return x
     if array.is_bool(source):
-        return lw.emit(arith.UIToFPOp(x, target))
+        return lw.emit((arith.ExtUIOp if array.is_int(target) else arith.UIToFPOp)(x, target))
     if array.is_bool(target):
+        if array.is_int(source):
+            return lw.emit(arith.CmpiOp(x, lw.constant(0, source), "ne"))
         return lw.emit(arith.CmpfOp(x, lw.constant(0.0, source), "une"))
+    if array.is_int(source) and array.is_int(target):
+        wider = target.width.data > source.width.data
+        return lw.emit((arith.ExtSIOp if wider else arith.TruncIOp)(x, target))
+    if array.is_int(source):
+        return lw.emit(arith.SIToFPOp(x, target))
+    if array.is_int(target):
+        return lw.emit(arith.FPToSIOp(x, target))
     if isinstance(target, Float64Type):
         return lw.emit(arith.ExtFOp(x, target))
     return lw.emit(arith.TruncFOp(x, target))

@@ -146,6 +146,10 @@ def _reduce(b: Batcher, op: array.ReduceOp, args: Args, batched: Flags) -> SSAVa
     return b.emit(type(op)(args[0], [a + 1 for a in op.axis_list]))
 
 
+def _argmax(b: Batcher, op: array.ArgMaxOp, args: Args, batched: Flags) -> SSAValue:
+    return b.emit(array.ArgMaxOp(args[0], op.axis_index + 1))
+
+
 def _matmul(b: Batcher, op: array.MatmulOp, args: Args, batched: Flags) -> SSAValue:
     lhs, rhs = args
     if all(batched):
@@ -221,6 +225,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConcatenateOp: _concatenate,
     array.MatmulOp: _matmul,
     **{op: _reduce for op in array.REDUCE_OPS},
+    array.ArgMaxOp: _argmax,
     array.ScanOp: _scan,
     array.YieldOp: _constant,
 }

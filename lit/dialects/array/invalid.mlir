@@ -39,10 +39,10 @@ func.func @constant_type() -> tensor<3xf32> {
 
 // -----
 
-func.func @constant_int() -> tensor<2xi32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64 or i1, got tensor<2xi32>
-  %0 = array.constant dense<1> : tensor<2xi32>
-  func.return %0 : tensor<2xi32>
+func.func @constant_int() -> tensor<2xi16> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64, i32, i64 or i1, got tensor<2xi16>
+  %0 = array.constant dense<1> : tensor<2xi16>
+  func.return %0 : tensor<2xi16>
 }
 
 // -----
@@ -81,10 +81,44 @@ func.func @convert_shape(%x: tensor<4xf32>) -> tensor<2xf64> {
 
 // -----
 
-func.func @convert_int(%x: tensor<4xf32>) -> tensor<4xi32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.convert: element types must be f32, f64 or i1, got tensor<4xi32>
-  %0 = array.convert %x : tensor<4xf32> -> tensor<4xi32>
+func.func @convert_int(%x: tensor<4xf32>) -> tensor<4xi8> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.convert: element types must be f32, f64, i32, i64 or i1, got tensor<4xi8>
+  %0 = array.convert %x : tensor<4xf32> -> tensor<4xi8>
+  func.return %0 : tensor<4xi8>
+}
+
+// -----
+
+// Integers take arithmetic, not float math; bools take neither.
+
+func.func @int_math(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.exp: operand must have element type f32 or f64, got tensor<4xi32>
+  %0 = array.exp %x : tensor<4xi32>
   func.return %0 : tensor<4xi32>
+}
+
+// -----
+
+func.func @bool_add(%x: tensor<4xi1>) -> tensor<4xi1> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.add: operand must have element type f32, f64, i32 or i64, got tensor<4xi1>
+  %0 = array.add %x, %x : tensor<4xi1>
+  func.return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @argmax_result(%x: tensor<3x4xf32>) -> tensor<3xi32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.argmax: result type must be tensor<3xi64>, got tensor<3xi32>
+  %0 = "array.argmax"(%x) <{axis = 1 : i64}> : (tensor<3x4xf32>) -> tensor<3xi32>
+  func.return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @argmax_empty(%x: tensor<3x0xf32>) -> tensor<3xi64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.argmax: axis 1 of tensor<3x0xf32> is empty
+  %0 = array.argmax %x axis 1 : tensor<3x0xf32> -> tensor<3xi64>
+  func.return %0 : tensor<3xi64>
 }
 
 // -----

@@ -161,3 +161,36 @@ func.func @contractions(%a: tensor<5x2x3xf32>, %b: tensor<5x3x4xf32>) -> (tensor
   %x = array.reduce_max %m axes [1, 2] : tensor<5x2x4xf32> -> tensor<5xf32>
   func.return %m, %s, %x : tensor<5x2x4xf32>, tensor<2xf32>, tensor<5xf32>
 }
+
+// Integers: constants, wrapping arithmetic, comparisons, conversions, sums
+// and argmax (an i64 index).
+// CHECK-LABEL: func.func @integers
+// CHECK-SAME:    (%[[I:.*]]: tensor<4xi32>, %[[F:.*]]: tensor<2x4xf32>)
+func.func @integers(%i: tensor<4xi32>, %f: tensor<2x4xf32>) -> (tensor<4xi64>, tensor<4xi1>, tensor<i32>, tensor<2xi64>, tensor<4xi32>) {
+  // CHECK-NEXT: %[[K:.*]] = array.constant dense<[1, -2, 2147483647, -2147483648]> : tensor<4xi32>
+  // CHECK-NEXT: %[[S:.*]] = array.add %[[I]], %[[K]] : tensor<4xi32>
+  // CHECK-NEXT: %[[M:.*]] = array.mul %[[S]], %[[S]] : tensor<4xi32>
+  // CHECK-NEXT: %[[N:.*]] = array.neg %[[M]] : tensor<4xi32>
+  // CHECK-NEXT: %[[A:.*]] = array.abs %[[N]] : tensor<4xi32>
+  // CHECK-NEXT: %[[X:.*]] = array.max %[[A]], %[[I]] : tensor<4xi32>
+  // CHECK-NEXT: %[[W:.*]] = array.convert %[[X]] : tensor<4xi32> -> tensor<4xi64>
+  // CHECK-NEXT: %[[LT:.*]] = array.compare lt %[[I]], %[[K]] : tensor<4xi32>
+  // CHECK-NEXT: %[[R:.*]] = array.reduce_sum %[[I]] axes [0] : tensor<4xi32> -> tensor<i32>
+  // CHECK-NEXT: %[[AM:.*]] = array.argmax %[[F]] axis 1 : tensor<2x4xf32> -> tensor<2xi64>
+  // CHECK-NEXT: %[[T:.*]] = array.convert %[[F]] : tensor<2x4xf32> -> tensor<2x4xi32>
+  // CHECK-NEXT: %[[SL:.*]] = array.reduce_max %[[T]] axes [0] : tensor<2x4xi32> -> tensor<4xi32>
+  // GENERIC: "array.argmax"(%{{.*}}) <{axis = 1 : i64}> : (tensor<2x4xf32>) -> tensor<2xi64>
+  %k = array.constant dense<[1, -2, 2147483647, -2147483648]> : tensor<4xi32>
+  %s = array.add %i, %k : tensor<4xi32>
+  %m = array.mul %s, %s : tensor<4xi32>
+  %n = array.neg %m : tensor<4xi32>
+  %a = array.abs %n : tensor<4xi32>
+  %x = array.max %a, %i : tensor<4xi32>
+  %w = array.convert %x : tensor<4xi32> -> tensor<4xi64>
+  %lt = array.compare lt %i, %k : tensor<4xi32>
+  %r = array.reduce_sum %i axes [0] : tensor<4xi32> -> tensor<i32>
+  %am = array.argmax %f axis 1 : tensor<2x4xf32> -> tensor<2xi64>
+  %t = array.convert %f : tensor<2x4xf32> -> tensor<2x4xi32>
+  %sl = array.reduce_max %t axes [0] : tensor<2x4xi32> -> tensor<4xi32>
+  func.return %w, %lt, %r, %am, %sl : tensor<4xi64>, tensor<4xi1>, tensor<i32>, tensor<2xi64>, tensor<4xi32>
+}

@@ -80,7 +80,7 @@ LIBM: dict[type[Operation], str] = {
     math.SqrtOp: "sqrt", math.CbrtOp: "cbrt", math.ErfOp: "erf", math.AbsFOp: "fabs",
     math.PowFOp: "pow", math.FloorOp: "floor", math.CeilOp: "ceil", math.TruncOp: "trunc",
     math.RoundOp: "round", math.RoundEvenOp: "rint", math.CopySignOp: "copysign", math.FmaOp: "fma",
-    arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin",
+    arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin", loops.FmodOp: "fmod",
 }
 """Ops that are one C99 libm call (`expf` for f32, `exp` for f64)."""
 
@@ -514,6 +514,8 @@ class _FunctionLowering:
             arith.CmpfOp: self.lower_cmpf,
             arith.CmpiOp: self.lower_cmpi,
             arith.FPToSIOp: self.lower_fptosi,
+            arith.DivSIOp: self.lower_int_division,
+            arith.RemSIOp: self.lower_int_division,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
@@ -604,6 +606,27 @@ class _FunctionLowering:
         a, b = (self.operand(v) for v in op.operands)
         wins = self.add(INT_EXTREMUM[type(op)](a, b))
         self.bind(op.results[0], self.add(c.SelectOp(wins, a, b)))
+
+    def lower_int_division(self, op: Operation) -> None:
+        """Truncated `a / b` or `a % b` with the divisor replaced by 1 where
+        C would trap (b == 0, and b == -1, where MIN / -1 overflows): then
+        the quotient is 0 for b == 0 and -a (wrapping) for b == -1, the
+        remainder a % 1 = 0 (NumPy's values)."""
+        typ = self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        zero, one = (self.add(c.LiteralOp(IntegerAttr(k, typ))) for k in (0, 1))
+        is_zero = self.add(c.EqOp(b, zero))
+        is_minus_one = self.add(c.EqOp(b, self.add(c.LiteralOp(IntegerAttr(-1, typ)))))
+        safe = self.add(c.SelectOp(self.add(c.OrOp(is_zero, is_minus_one)), one, b))
+        if isinstance(op, arith.RemSIOp):
+            self.bind(op.results[0], self.add(c.RemOp(a, safe)))
+            return
+        unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+        negated = self.add(c.CastOp(self.add(c.SubOp(
+            self.add(c.CastOp(zero, unsigned)), self.add(c.CastOp(a, unsigned)))), typ))
+        quotient = self.add(c.DivOp(a, safe))
+        result = self.add(c.SelectOp(is_zero, zero, self.add(c.SelectOp(is_minus_one, negated, quotient))))
+        self.bind(op.results[0], result)
 
     def lower_cmpi(self, op: arith.CmpiOp) -> None:
         predicate = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]

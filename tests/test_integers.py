@@ -202,3 +202,97 @@ def test_bad_integer_operations_are_located_errors():
         gradc.jit(lambda b: gnp.exp(b))(B)
     with pytest.raises(TraceTypeError, match=r"astype: dtype uint8 is not supported"):
         gradc.jit(lambda i: gnp.sin(i).astype(np.uint8))(I32)
+
+
+def test_modulo_family_as_numpy():
+    """remainder/mod (the divisor's sign), fmod (the dividend's), floor_divide,
+    divmod, the %, // operators and their reflected forms, and np.mod
+    dispatch: NumPy's values, signed zeros and NaN included, for floats
+    (large quotients, infinities, division by 0) and ints (division by 0
+    gives 0, MIN // -1 wraps)."""
+    rng = np.random.default_rng(15)
+    x = np.concatenate([rng.uniform(-10, 10, 12), [0.0, -0.0, 6.0, -6.0, 1e17, -1e17, np.inf, np.nan, 5.0, 3.0, -7.5, 7.5]])
+    y = np.concatenate([rng.uniform(-3, 3, 12), [3.0, 3.0, -3.0, 3.0, 3.0, 0.7, 2.0, 1.0, 0.0, -0.0, np.inf, -np.inf]])
+    i = np.array([7, -7, 7, -7, 0, 5, -(2**31), -(2**31), 2**31 - 1, 9, -9, 13], np.int32)
+    j = np.array([2, 2, -2, -2, 3, 0, -1, 1, -1, 0, -3, 5], np.int32)
+
+    def f(x, y, i, j):
+        return (
+            gnp.remainder(x, y), gnp.floor_divide(x, y), gnp.fmod(x, y), x % y, x // y, np.mod(x, y), *gnp.divmod(x, y),
+            i % j, i // j, gnp.fmod(i, j), np.floor_divide(i, j), i % 3, 7 // j, -7 % j, gnp.mod(i.astype(np.int64), j),
+            x.astype(np.float32) % 2.5, x.astype(np.float32) // y.astype(np.float32), i % 2.5, 10.0 % x, np.fmod(x, 1.5),
+        )
+
+    got = gradc.jit(f)(x, y, i, j)
+    with np.errstate(all="ignore"):
+        want = f(x, y, i, j)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert_same(g, w, f"result {k}")
+        if w.dtype.kind == "f":
+            np.testing.assert_array_equal(np.signbit(g), np.signbit(w), err_msg=f"sign of result {k}")
+
+
+def test_modulo_derivatives_are_jaxs():
+    """d(x mod y) = (1, -floor_divide(x, y)), d fmod = (1, -trunc(x / y)),
+    floor_divide's is 0: first and second order against central
+    differences at random points away from the jumps, and JAX's values at
+    exact multiples."""
+    rng = np.random.default_rng(16)
+    y = rng.uniform(0.5, 3, 6) * rng.choice([-1, 1], 6)
+    x = y * (rng.integers(-4, 4, 6) + rng.uniform(0.2, 0.8, 6))
+
+    def f(x, y):
+        return gnp.sum(gnp.sin(x % y) * gnp.fmod(x, y) + gnp.cos(y) * (x // y) + gnp.remainder(x * y, 2.5) ** 2)
+
+    def fd(fn, v, h=1e-6):
+        return np.array([(fn(v + h * e) - fn(v - h * e)) / (2 * h) for e in np.eye(len(v))])
+
+    with np.errstate(all="ignore"):
+        gx, gy = gradc.grad(f, argnums=(0, 1))(x, y)
+        np.testing.assert_allclose(gx, fd(lambda v: f(v, y), x), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(gy, fd(lambda v: f(x, v), y), rtol=1e-6, atol=1e-7)
+        grad_x = gradc.grad(lambda v: f(v, y))
+        np.testing.assert_allclose(gradc.hessian(lambda v: f(v, y))(x), fd(grad_x, x, 1e-5), rtol=1e-5, atol=1e-6)
+    multiples = np.array([3.0, -3.0, 2.0])
+    assert_same(gradc.grad(lambda v: gnp.sum(gnp.remainder(6.0, v)))(multiples), -np.floor_divide(6.0, multiples))
+    assert_same(gradc.grad(lambda v: gnp.sum(gnp.remainder(v, 3.0)))(np.array([6.0, -6.0, 0.0])), np.ones(3))
+    assert_same(gradc.grad(lambda v: gnp.sum(v // 0.7))(x), np.zeros(6))
+
+
+def test_bool_and_int_loop_carries_xs_and_ys():
+    """fori_loop and scan with bool and int leaves in the carry, xs and ys
+    (wrapping int sums), and the gradient of the float carry alongside, with
+    each checkpointing schedule, against NumPy and central differences."""
+    w = np.array([0.5, -1.0, 2.0])
+    ks = np.array([3, -1, 2, 2**31 - 1, 0, 7], np.int32)
+
+    def body(c, k):
+        v, flag, n = c
+        v2 = gnp.where(flag, gnp.tanh(v * k), v * 0.9)
+        return (v2, v2[0] > 0, n + k), (v2 * k, flag, n)
+
+    def f(w, ks):
+        (v, flag, n), (ys, flags, ns) = gradc.scan(body, (w, w[1] > 0, np.zeros((), np.int32)), ks)
+        again = gradc.fori_loop(0, 3, lambda i, c: (c[0] * 1.5, ~c[1], c[2] * 3), (v, flag, n))
+        return gnp.sum(again[0]) + gnp.sum(ys) * flag.astype(np.float64) + gnp.sum(flags) + n + gnp.sum(ns) + again[2]
+
+    def f_np(w, ks):
+        v, flag, n = w, w[1] > 0, np.int32(0)
+        ys, flags, ns = [], [], []
+        for k in ks:
+            v2 = np.where(flag, np.tanh(v * k), v * 0.9)
+            ys.append(v2 * k), flags.append(flag), ns.append(n)
+            v, flag, n = v2, v2[0] > 0, np.int32(n + k)
+        v3, n3 = v, n
+        for _ in range(3):
+            v3, n3 = v3 * 1.5, np.int32(n3 * 3)
+        return np.sum(v3) + np.sum(ys) * float(flag) + np.sum(flags) + n + np.sum(np.array(ns, np.int32)) + n3
+
+    with np.errstate(over="ignore"):
+        assert_same(gradc.jit(f)(w, ks), np.asarray(f_np(w, ks)))
+    small = np.array([3, -1, 2, 5, 0, 7], np.int32)  # values whose differences are not swamped
+    fd = np.array([(f_np(w + 1e-6 * e, small) - f_np(w - 1e-6 * e, small)) / 2e-6 for e in np.eye(3)])
+    for checkpoint in (None, "every=2", "binomial(snapshots=2)"):
+        grad = gradc.grad(f, checkpoint=checkpoint) if checkpoint else gradc.grad(f)
+        np.testing.assert_allclose(grad(w, small), fd, rtol=1e-6, atol=1e-7, err_msg=str(checkpoint))
+    np.testing.assert_allclose(gradc.jacfwd(f)(w, small), fd, rtol=1e-6, atol=1e-7)

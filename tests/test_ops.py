@@ -85,6 +85,7 @@ CASES = [
     Case("max", array.MaxOp, np.maximum, [(3, 4), (3, 4)]),
     Case("min", array.MinOp, np.minimum, [(3, 4), (3, 4)]),
     Case("pow", array.PowOp, np.power, [(3, 4), (3, 4)], 0.5, 2.0),
+    Case("fmod", array.FmodOp, np.fmod, [(3, 4), (3, 4)], -5.0, 5.0),
     *[
         Case(
             f"compare_{p}",
@@ -454,7 +455,23 @@ INT_OPS = [
     ("reduce_max1", lambda a, b: array.ReduceMaxOp(a, [1]), lambda a, b: np.max(a, axis=1)),
     ("reduce_max_long", lambda a, b: array.ReduceMaxOp(array.ReshapeOp(a, [a.type.get_shape()[0] * a.type.get_shape()[1]]), [0]),
      lambda a, b: np.max(a)),
+    ("div", array.DivOp, lambda a, b: _python_int_division(a, b)[0]),
+    ("fmod", array.FmodOp, lambda a, b: _python_int_division(a, b)[1]),
+    ("argmax0", lambda a, b: array.ArgMaxOp(a, 0), lambda a, b: np.argmax(a, axis=0)),
 ]
+
+
+def _python_int_division(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated quotient and remainder in Python's exact ints, wrapped to
+    the dtype; by 0 both are 0 (NumPy's values, where C would trap)."""
+    bits = 8 * a.dtype.itemsize
+    wrap = lambda v: (v + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)  # noqa: E731
+    q, r = [], []
+    for x, y in zip(a.ravel().tolist(), b.ravel().tolist()):
+        quotient = 0 if y == 0 else (abs(x) // abs(y)) * (1 if (x < 0) == (y < 0) else -1)
+        q.append(wrap(quotient))
+        r.append(0 if y == 0 else x - quotient * y)
+    return np.array(q, a.dtype).reshape(a.shape), np.array(r, a.dtype).reshape(a.shape)
 
 
 def _int_inputs(dtype) -> tuple[np.ndarray, np.ndarray]:

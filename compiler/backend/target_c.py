@@ -42,11 +42,11 @@ HEADER_INCLUDES = ("stdbool.h", "stddef.h", "stdint.h")
 # C operator precedence, higher binds tighter.
 PRIMARY, UNARY, COND = 16, 15, 3
 BINARY_PRECEDENCE = {
-    "*": 13, "/": 13, "+": 12, "-": 12,
+    "*": 13, "/": 13, "%": 13, "+": 12, "-": 12, "<<": 11, ">>": 11,
     "<": 10, "<=": 10, ">": 10, ">=": 10, "==": 9, "!=": 9,
-    "&&": 5, "||": 4,
+    "&": 8, "^": 7, "|": 6, "&&": 5, "||": 4,
 }
-ARITHMETIC = frozenset("*/+-")
+ARITHMETIC = frozenset("*/%+-")
 
 INLINABLE = (c.BinaryExprOp, c.CompareOp, c.UnaryExprOp, c.SelectOp, c.CastOp, c.MathOp)
 """Pure expressions that may move to their user (calls may set errno, loads

@@ -23,7 +23,7 @@ from gradc.dialects import array
 from gradc.errors import TraceTypeError
 from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
 from gradc.frontend.compositions import missing_message
-from gradc.frontend.elementwise import _binary, _compare, _power, _unary
+from gradc.frontend.elementwise import _binary, _compare, _modulo, _power, _unary
 from gradc.frontend.indexing import _getitem
 from gradc.frontend.linalg import _matmul
 from gradc.frontend.tracer import TracedArray
@@ -198,14 +198,22 @@ class _ArrayMethods:
         return elementwise.logical_not(self)
 
     def __floordiv__(self, other: Any) -> TracedArray:
-        raise TraceTypeError(f"floor division (//) is not supported on traced arrays: {missing_message('floor_divide')}")
+        return _modulo("operator //", self, other, True)[0]
 
-    __rfloordiv__ = __floordiv__
+    def __rfloordiv__(self, other: Any) -> TracedArray:
+        return _modulo("operator //", other, self, True)[0]
 
     def __mod__(self, other: Any) -> TracedArray:
-        raise TraceTypeError(f"the modulo operator (%) is not supported on traced arrays: {missing_message('remainder')}")
+        return _modulo("operator %", self, other, True)[1]
 
-    __rmod__ = __mod__
+    def __rmod__(self, other: Any) -> TracedArray:
+        return _modulo("operator %", other, self, True)[1]
+
+    def __divmod__(self, other: Any) -> tuple[TracedArray, TracedArray]:
+        return _modulo("divmod", self, other, True)
+
+    def __rdivmod__(self, other: Any) -> tuple[TracedArray, TracedArray]:
+        return _modulo("divmod", other, self, True)
 
     def __getitem__(self, key: Any) -> TracedArray:
         return _getitem(self, key)
@@ -257,6 +265,10 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.subtract: elementwise.subtract,
     np.multiply: elementwise.multiply,
     np.true_divide: elementwise.divide,
+    np.fmod: elementwise.fmod,
+    np.remainder: elementwise.remainder,
+    np.floor_divide: elementwise.floor_divide,
+    np.divmod: elementwise.divmod,
     np.power: elementwise.power,
     np.negative: elementwise.negative,
     np.positive: lambda x: x,

@@ -25,10 +25,6 @@ _LINEAR_ALGEBRA = (
     "program) and gnp.stack the entries"
 )
 _VALUE_SHAPED = "its result's shape depends on the values, which gradc cannot compile"
-_ROUNDING = (
-    "no composition of gradc.numpy functions computes it exactly yet: NumPy's remainder is C's "
-    "exact fmod, while a - b * gnp.floor(a / b) is off wherever a / b rounds (large quotients)"
-)
 
 NO_COMPOSITION: dict[str, str] = {
     **{name: _LINEAR_ALGEBRA for name in (
@@ -38,7 +34,8 @@ NO_COMPOSITION: dict[str, str] = {
     **{name: _VALUE_SHAPED for name in ("nonzero", "argwhere", "flatnonzero", "bincount", "unique")},
     **{name: "no composition of gradc.numpy functions sorts" for name in ("sort", "argsort")},
     **{name: "no composition of gradc.numpy functions computes it yet" for name in ("searchsorted", "digitize")},
-    **{name: _ROUNDING for name in ("mod", "fmod", "remainder", "floor_divide", "divmod", "modf")},
+    "modf": "no composition of gradc.numpy functions computes it yet; for finite x, gnp.fmod(x, 1.0) is its "
+    "fractional part and gnp.trunc(x) its integral part",
     **{name: "gradc's integer arrays are int32 and int64 (gnp.int32, gnp.int64)" for name in (
         "int8", "int16", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
     )},

@@ -323,6 +323,77 @@ def _int_power(trace: Trace, x: Operand, y: Operand, dtype: np.dtype) -> TracedA
     return _strong(astype(result, dtype))
 
 
+def fmod(x1: Any, x2: Any) -> Any:
+    """C's fmod: the remainder of truncated division, with the sign of x1
+    (NumPy's fmod; for integers x % 0 is 0). Derivative 1 and
+    -trunc(x1 / x2), JAX's."""
+    return _binary("fmod", np.fmod, array.FmodOp, x1, x2)
+
+
+def remainder(x1: Any, x2: Any) -> Any:
+    """x1 mod x2 with the sign of x2 (Python's %, numpy.remainder), exact:
+    C's fmod, moved into x2's sign as NumPy does; integers mod 0 give 0.
+    Derivative 1 and -floor_divide(x1, x2), as JAX's, also at multiples of
+    x2 (docs/derivative-conventions.md)."""
+    return _modulo("remainder", x1, x2)[1]
+
+
+mod = remainder
+
+
+def floor_divide(x1: Any, x2: Any) -> Any:
+    """floor(x1 / x2) computed as NumPy does (from the exact fmod, so
+    exact where x1 / x2 rounds); integers // 0 give 0. Derivative 0."""
+    return _modulo("floor_divide", x1, x2)[0]
+
+
+def divmod(x1: Any, x2: Any) -> Any:  # noqa: A001 - NumPy's name
+    """(floor_divide(x1, x2), remainder(x1, x2)), as numpy.divmod."""
+    return _modulo("divmod", x1, x2)
+
+
+def _modulo(name: str, x: Any, y: Any, operator_form: bool = False) -> tuple[Any, Any]:
+    """(floor_divide, remainder) of x and y, or NumPy's without a traced
+    operand. Floats follow NumPy's npy_divmod step for step: from
+    mod = fmod(x, y) and div = (x - mod) / y, a mod whose sign differs
+    from y's gets y added (and div 1 taken off), a zero mod takes y's
+    sign, div is rounded to the nearest integer below (floor, then up if
+    more than 0.5 below), a zero quotient takes the sign of x / y, and
+    y == 0 gives x / y and NaN. Integers: truncated division and
+    remainder, moved down by one (and the remainder by y) where the
+    remainder's sign differs from y's."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return np.floor_divide(x, y), np.remainder(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, np.remainder, trace, x, y, ints=True)
+    weak = operator_form and _is_weak(x) and _is_weak(y)
+    r = trace.emit(array.FmodOp(a.value, b.value))
+    zero = _coerce(trace, 0, a.dtype, a.shape)
+    moved = logical_and(r != zero, (b < zero) != (r < zero))
+    if a.dtype in _INTS:
+        q = trace.emit(array.DivOp(a.value, b.value))
+        quotient = subtract(q, astype(moved, a.dtype))
+        modulus = where(moved, add(r, b), r)
+    else:
+        div = divide(subtract(a, r), b)
+        # A zero remainder takes y's sign; subtracting r - r (0 in value)
+        # keeps r's derivative there, as JAX's 1 and -floor_divide.
+        sign = where(b < zero, a.dtype.type(-0.0), a.dtype.type(0.0))
+        signed_zero = subtract(sign, subtract(stop_gradient(r), r))
+        modulus = where(moved, add(r, b), where(r == zero, signed_zero, r))
+        div = where(moved, subtract(div, 1.0), div)
+        floored = floor(div)
+        floored = where(subtract(div, floored) > 0.5, add(floored, 1.0), floored)
+        quotient = where(div == zero, multiply(0.0, divide(a, b)), floored)
+        quotient = stop_gradient(where(b == zero, divide(a, b), quotient))
+    return _strong_as(quotient, weak), _strong_as(modulus, weak)
+
+
+def _strong_as(x: TracedArray, weak: bool) -> TracedArray:
+    return TracedArray(x.value, x.trace, weak)
+
+
 def maximum(x: Any, y: Any) -> Any:
     """Elementwise maximum; NaN propagates, as in NumPy. Where a traced
     operand ties a constant one, the constant wins: the derivative is 0
@@ -665,5 +736,5 @@ __all__ = [
     "atan", "asinh", "acosh", "atanh", "log1p", "expm1", "log2", "log10", "exp2", "erf", "floor",
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
-    "isfinite", "heaviside",
+    "isfinite", "heaviside", "fmod", "remainder", "mod", "floor_divide", "divmod",
 ]

@@ -67,6 +67,8 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     array.MaxOp: np.maximum,
     array.MinOp: np.minimum,
     array.PowOp: np.power,
+    array.FmodOp: lambda a, b: _integer_safe(np.fmod, a, b),
+    array.DivOp: lambda a, b: _integer_safe(_truncated_divide, a, b) if a.dtype.kind == "i" else np.divide(a, b),
 }
 
 _COMPARE = {
@@ -77,6 +79,24 @@ _COMPARE = {
     "eq": np.equal,
     "ne": np.not_equal,
 }
+
+
+def _truncated_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    q = np.floor_divide(a, b)
+    return q + ((np.fmod(a, b) != 0) & ((a < 0) != (b < 0)))
+
+
+def _integer_safe(fn: Callable[..., np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`fn` of integers with gradc's values where C would trap: 0 where
+    b == 0; where b == -1, the quotient -a (wrapping) and the remainder 0.
+    Floats: `fn` itself."""
+    if a.dtype.kind != "i":
+        return fn(a, b)
+    trap = (b == 0) | (b == -1)
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(a, np.where(trap, 1, b)), dtype=a.dtype)
+        minus_one = np.negative(a) if fn is _truncated_divide else np.zeros_like(a)
+    return np.where(b == 0, 0, np.where(b == -1, minus_one, out)).astype(a.dtype)
 
 
 def float_to_int(x: np.ndarray, dtype: np.dtype) -> np.ndarray:

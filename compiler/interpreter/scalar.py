@@ -38,6 +38,15 @@ def _scalar(typ: Attribute, value: Any) -> Any:
     return dtype.type(value)
 
 
+def _int_divide(a: int, b: int) -> tuple[int, int]:
+    """Truncated quotient and remainder, 0 and 0 for b == 0 (C would trap;
+    NumPy's values); a quotient overflowing (MIN / -1) wraps in `_scalar`."""
+    if b == 0:
+        return 0, 0
+    q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+    return q, a - q * b
+
+
 def _fptosi(x: Any, typ: Attribute) -> Any:
     """Truncated toward zero; NaN or out of range gives the minimum (see
     `array.ConvertOp`)."""
@@ -60,6 +69,8 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     arith.MuliOp: lambda a, b: int(a) * int(b),
     arith.MaxSIOp: lambda a, b: max(int(a), int(b)),
     arith.AndIOp: lambda a, b: a & b,
+    arith.DivSIOp: lambda a, b: _int_divide(int(a), int(b))[0],
+    arith.RemSIOp: lambda a, b: _int_divide(int(a), int(b))[1],
     arith.OrIOp: lambda a, b: a | b,
     arith.MinSIOp: lambda a, b: min(int(a), int(b)),
 }

@@ -310,7 +310,12 @@ class MulOp(BinaryOp):
 
 @irdl_op_definition
 class DivOp(BinaryOp):
+    """x / y. On integers (what floor_divide is built from; true division
+    of integers is float64 in the frontend): truncated toward zero, with
+    x / 0 = 0 (NumPy's value) and MIN / -1 = MIN (wraps); C would trap."""
+
     name = "array.div"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -332,6 +337,16 @@ class MinOp(BinaryOp):
 @irdl_op_definition
 class PowOp(BinaryOp):
     name = "array.pow"
+
+
+@irdl_op_definition
+class FmodOp(BinaryOp):
+    """C's fmod: x - trunc(x / y) * y, exact, with the sign of x (NaN where
+    y is 0 for floats). On integers the truncated remainder, with x fmod
+    0 = 0 (NumPy's value) and MIN fmod -1 = 0; C would trap."""
+
+    name = "array.fmod"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -470,4 +485,4 @@ UNARY_OPS = (
     AtanhOp, Log1pOp, Expm1Op, Log2Op, Log10Op, Exp2Op, ErfOp,
     FloorOp, CeilOp, RoundEvenOp, TruncOp,
 )
-BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp)
+BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, FmodOp)

@@ -33,6 +33,7 @@ from gradc.dialects.loops.nests import (
     WORKSPACE_ALIGN,
     AllocOp,
     ConstantOp,
+    FmodOp,
     ForOp,
     LoadOp,
     MatmulOp,
@@ -52,7 +53,7 @@ from gradc.dialects.loops.tiles import (
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, ThreadIdOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
+    [ForOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
      PackOp],
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "ReshapeOp",
     "StoreOp",
     "ThreadIdOp",
+    "FmodOp",
     "YieldOp",
     "memref_shape",
     "vector_widths",

@@ -277,6 +277,7 @@ _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]]
     array.MaxOp: arith.MaximumfOp,
     array.MinOp: arith.MinimumfOp,
     array.PowOp: math.PowFOp,
+    array.FmodOp: loops.FmodOp,
 }
 
 # Ordered predicates, except `ne`, which is true for NaN as in NumPy.
@@ -289,6 +290,8 @@ _INT_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operati
     array.MulOp: arith.MuliOp,
     array.MaxOp: arith.MaxSIOp,
     array.MinOp: arith.MinSIOp,
+    array.DivOp: arith.DivSIOp,
+    array.FmodOp: arith.RemSIOp,
 }
 """Integer forms of the ops that take ints (signed, wrapping)."""
 

@@ -174,6 +174,11 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
         lambda e, op, t: e.mul(t, e.tie_weight(op.rhs, op.result, op.lhs)),
     ),
     array.PowOp: (_pow_base, _pow_exponent),
+    # JAX's rem: 1, and -trunc(x / y).
+    array.FmodOp: (
+        lambda e, op, t: t,
+        lambda e, op, t: e.neg(e.mul(t, e.emit(array.TruncOp(e.emit(array.DivOp(op.lhs, op.rhs)))))),
+    ),
 }
 PARTIALS[array.MinOp] = PARTIALS[array.MaxOp]
 

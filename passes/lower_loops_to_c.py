@@ -70,6 +70,11 @@ BOOL_BINARY: dict[type[Operation], type[c.BinaryExprOp | c.CompareOp]] = {
     arith.OrIOp: c.OrOp,
     arith.XOrIOp: c.NeOp,
 }
+INT_BITWISE: dict[type[Operation], type[c.BitwiseOp]] = {
+    arith.AndIOp: c.BitAndOp,
+    arith.OrIOp: c.BitOrOp,
+    arith.XOrIOp: c.BitXorOp,
+}
 LIBM: dict[type[Operation], str] = {
     math.ExpOp: "exp", math.Exp2Op: "exp2", math.ExpM1Op: "expm1",
     math.LogOp: "log", math.Log2Op: "log2", math.Log10Op: "log10", math.Log1pOp: "log1p",
@@ -515,6 +520,8 @@ class _FunctionLowering:
             arith.CmpiOp: self.lower_cmpi,
             arith.FPToSIOp: self.lower_fptosi,
             arith.DivSIOp: self.lower_int_division,
+            arith.ShLIOp: self.lower_shift,
+            arith.ShRSIOp: self.lower_shift,
             arith.RemSIOp: self.lower_int_division,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
@@ -555,9 +562,27 @@ class _FunctionLowering:
         self.bind(op.results[0], combine(a, b))
 
     def lower_bool_binary(self, op: Operation) -> None:
+        """Logical on i1, bitwise on i32/i64."""
         if op.results[0].type != i1:
-            self.fail(f"'{op.name}' is only supported on i1, got {op.results[0].type}", at=op)
+            self.int_type(op, op.results[0].type)
+            self.simple(op, INT_BITWISE[type(op)])
+            return
         self.simple(op, BOOL_BINARY[type(op)])
+
+    def lower_shift(self, op: Operation) -> None:
+        """`(int)((uint32_t)a << b)` (a negative a would be undefined), and
+        the sign-filling `a < 0 ? ~(~a >> b) : a >> b` (C defines `>>` only
+        for non-negative values); the count is in range (array.ShiftOp)."""
+        typ = self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        if isinstance(op, arith.ShLIOp):
+            unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+            shifted = self.add(c.ShlOp(self.add(c.CastOp(a, unsigned)), self.add(c.CastOp(b, unsigned))))
+            self.bind(op.results[0], self.add(c.CastOp(shifted, typ)))
+            return
+        negative = self.add(c.LtOp(a, self.add(c.LiteralOp(IntegerAttr(0, typ)))))
+        filled = self.add(c.BitNotOp(self.add(c.ShrOp(self.add(c.BitNotOp(a)), b))))
+        self.bind(op.results[0], self.add(c.SelectOp(negative, filled, self.add(c.ShrOp(a, b)))))
 
     def libm_name(self, base: str, typ: Attribute) -> str:
         if isinstance(typ, Float32Type):

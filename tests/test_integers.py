@@ -296,3 +296,29 @@ def test_bool_and_int_loop_carries_xs_and_ys():
         grad = gradc.grad(f, checkpoint=checkpoint) if checkpoint else gradc.grad(f)
         np.testing.assert_allclose(grad(w, small), fd, rtol=1e-6, atol=1e-7, err_msg=str(checkpoint))
     np.testing.assert_allclose(gradc.jacfwd(f)(w, small), fd, rtol=1e-6, atol=1e-7)
+
+
+def test_bitwise_ops_as_numpy():
+    """&, |, ^, ~, <<, >> and their reflected forms, gnp's and NumPy's
+    functions, on int32/int64 and bools: shift counts outside [0, width)
+    (negative, = width, beyond) give NumPy's values, left shifts wrap."""
+    a = np.array([5, -5, 1, -1, 2**30, -(2**31), 7, 12345], np.int32)
+    b = np.array([1, 1, 31, 32, 40, -1, -3, 4], np.int32)
+    k = np.array([2**62, -(2**63), 3, -1, 0, 12345678901, 7, -9], np.int64)
+    s = np.array([1, 63, 64, -2, 5, 3, 0, 62], np.int64)
+    p = np.array([True, False, True, False, True, True, False, False])
+    q = np.array([True, True, False, False, True, False, True, False])
+
+    def f(a, b, k, s, p, q):
+        return (
+            a & b, a | b, a ^ b, ~a, a << b, a >> b, gnp.left_shift(k, s), gnp.right_shift(k, s),
+            np.bitwise_and(k, 255), k ^ -1, p & q, p | q, p ^ q, ~p, gnp.invert(k), 1 << b, a >> 2,
+            (a > 0) & (b > 0), gnp.bitwise_not(p), np.right_shift(a, 3), 0xFF & a, 6 | a, 3 ^ k, gnp.bitwise_or(p, True),
+            np.invert(a), np.left_shift(k, 1), -8 >> b,
+        )
+
+    check(f, a, b, k, s, p, q)
+    with pytest.raises(TraceTypeError, match=r"operator <<: NumPy computes this in int8 for bool\[8\] and bool\[8\]"):
+        gradc.jit(lambda p: p << p)(p)
+    with pytest.raises(TraceTypeError, match=r"bitwise_and: NumPy does not compute bitwise_and of float64"):
+        gradc.jit(lambda x: gnp.bitwise_and(x, 1))(np.ones(3))

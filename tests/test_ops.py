@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import zlib
+from math import prod
 
 import numpy as np
 import pytest
@@ -458,7 +459,23 @@ INT_OPS = [
     ("div", array.DivOp, lambda a, b: _python_int_division(a, b)[0]),
     ("fmod", array.FmodOp, lambda a, b: _python_int_division(a, b)[1]),
     ("argmax0", lambda a, b: array.ArgMaxOp(a, 0), lambda a, b: np.argmax(a, axis=0)),
+    ("and", array.AndOp, np.bitwise_and),
+    ("or", array.OrOp, np.bitwise_or),
+    ("xor", array.XorOp, np.bitwise_xor),
+    ("invert", lambda a, b: array.InvertOp(a), lambda a, b: np.invert(a)),
+    # Counts mostly outside [0, width) (NumPy: every bit shifted out), and
+    # counts b & 63 (in range, or just past it for i32).
+    ("shl", array.ShiftLeftOp, np.left_shift),
+    ("shr", array.ShiftRightOp, np.right_shift),
+    ("shl_small", lambda a, b: array.ShiftLeftOp(a, _masked(b, 63)), lambda a, b: np.left_shift(a, b & 63)),
+    ("shr_small", lambda a, b: array.ShiftRightOp(a, _masked(b, 63)), lambda a, b: np.right_shift(a, b & 63)),
 ]
+
+
+def _masked(value, mask: int) -> array.AndOp:
+    typ = value.type
+    constant = array.ConstantOp(DenseIntOrFPElementsAttr.from_list(typ, [mask] * prod(typ.get_shape())))
+    return array.AndOp(value, constant)
 
 
 def _python_int_division(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -472,6 +489,12 @@ def _python_int_division(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.n
         q.append(wrap(quotient))
         r.append(0 if y == 0 else x - quotient * y)
     return np.array(q, a.dtype).reshape(a.shape), np.array(r, a.dtype).reshape(a.shape)
+
+
+def _unattached(op: Operation) -> list[Operation]:
+    """`op` after the ops it was built on that are in no block yet."""
+    inner = [v.owner for v in op.operands if isinstance(v.owner, Operation) and v.owner.parent is None]
+    return [*(o for owner in inner for o in _unattached(owner)), op]
 
 
 def _int_inputs(dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -496,8 +519,7 @@ def test_integer_ops_wrap_as_numpy(dtype):
     ops = []
     for _, build, _ in INT_OPS:
         op = build(*block.args)
-        inner = [o.owner for o in op.operands if isinstance(o.owner, Operation) and o.owner.parent is None]
-        block.add_ops([*inner, op])
+        block.add_ops(_unattached(op))
         ops.append(op)
     block.add_op(func.ReturnOp(*(op.results[0] for op in ops)))
     module = ModuleOp([func.FuncOp("f", ([typ, typ], [op.results[0].type for op in ops]), Region(block))])
@@ -559,3 +581,21 @@ def test_convert_between_every_pair_of_dtypes():
         native = floats.astype(np.int32)
     if np.dtype(np.int32).type(native[-5]) == np.iinfo(np.int32).min:  # x86's "integer indefinite"
         np.testing.assert_array_equal(levels["compiled C"][pairs.index((np.float64, np.int32))], native)
+
+
+def test_bitwise_ops_on_bools_are_logical():
+    """and/or/xor/invert on i1 at the three levels, one function."""
+    p = np.array([True, False, True, False])
+    q = np.array([True, True, False, False])
+    typ = TensorType(IntegerType(1), [4])
+    block = Block(arg_types=[typ, typ])
+    a, b = block.args
+    ops = [array.AndOp(a, b), array.OrOp(a, b), array.XorOp(a, b), array.InvertOp(a)]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", ([typ, typ], [typ] * 4), Region(block))])
+    module.verify()
+    expected = [p & q, p | q, p ^ q, ~p]
+    for level, results in run_at_three_levels(module, [p, q]).items():
+        for got, want in zip(results, expected):
+            assert np.asarray(got).dtype == np.bool_, level
+            np.testing.assert_array_equal(got, want, err_msg=level)

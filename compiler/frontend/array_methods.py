@@ -23,7 +23,7 @@ from gradc.dialects import array
 from gradc.errors import TraceTypeError
 from gradc.frontend import creation, elementwise, linalg, operands, reductions, shapes, tracer
 from gradc.frontend.compositions import missing_message
-from gradc.frontend.elementwise import _binary, _compare, _modulo, _power, _unary
+from gradc.frontend.elementwise import _binary, _bits, _compare, _modulo, _power, _unary
 from gradc.frontend.indexing import _getitem
 from gradc.frontend.linalg import _matmul
 from gradc.frontend.tracer import TracedArray
@@ -183,19 +183,37 @@ class _ArrayMethods:
         return _compare("operator !=", np.not_equal, "ne", self, other)
 
     def __and__(self, other: Any) -> TracedArray:
-        return elementwise.logical_and(self, other)
+        return _bits("operator &", np.bitwise_and, array.AndOp, self, other, True)
 
     def __rand__(self, other: Any) -> TracedArray:
-        return elementwise.logical_and(other, self)
+        return _bits("operator &", np.bitwise_and, array.AndOp, other, self, True)
 
     def __or__(self, other: Any) -> TracedArray:
-        return elementwise.logical_or(self, other)
+        return _bits("operator |", np.bitwise_or, array.OrOp, self, other, True)
 
     def __ror__(self, other: Any) -> TracedArray:
-        return elementwise.logical_or(other, self)
+        return _bits("operator |", np.bitwise_or, array.OrOp, other, self, True)
+
+    def __xor__(self, other: Any) -> TracedArray:
+        return _bits("operator ^", np.bitwise_xor, array.XorOp, self, other, True)
+
+    def __rxor__(self, other: Any) -> TracedArray:
+        return _bits("operator ^", np.bitwise_xor, array.XorOp, other, self, True)
+
+    def __lshift__(self, other: Any) -> TracedArray:
+        return _bits("operator <<", np.left_shift, array.ShiftLeftOp, self, other, True)
+
+    def __rlshift__(self, other: Any) -> TracedArray:
+        return _bits("operator <<", np.left_shift, array.ShiftLeftOp, other, self, True)
+
+    def __rshift__(self, other: Any) -> TracedArray:
+        return _bits("operator >>", np.right_shift, array.ShiftRightOp, self, other, True)
+
+    def __rrshift__(self, other: Any) -> TracedArray:
+        return _bits("operator >>", np.right_shift, array.ShiftRightOp, other, self, True)
 
     def __invert__(self) -> TracedArray:
-        return elementwise.logical_not(self)
+        return elementwise.invert(self)
 
     def __floordiv__(self, other: Any) -> TracedArray:
         return _modulo("operator //", self, other, True)[0]
@@ -310,6 +328,12 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.logical_and: elementwise.logical_and,
     np.logical_or: elementwise.logical_or,
     np.logical_not: elementwise.logical_not,
+    np.bitwise_and: elementwise.bitwise_and,
+    np.bitwise_or: elementwise.bitwise_or,
+    np.bitwise_xor: elementwise.bitwise_xor,
+    np.invert: elementwise.invert,
+    np.left_shift: elementwise.left_shift,
+    np.right_shift: elementwise.right_shift,
     np.matmul: linalg.matmul,
     np.reciprocal: elementwise.reciprocal,
     np.logaddexp: elementwise.logaddexp,

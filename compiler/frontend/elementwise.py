@@ -510,6 +510,62 @@ def logical_not(x: Any) -> Any:
     return where(x, False, True)
 
 
+def _bits(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], x: Any, y: Any, operator_form: bool = False) -> Any:
+    """A bitwise ufunc in the dtypes NumPy resolves: int32/int64, or bool
+    (and, or, xor)."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
+    if out_dtype not in _INTS and not (out_dtype == _BOOL and issubclass(op, array.BitwiseOp)):
+        raise TraceTypeError(
+            f"{name}: NumPy computes this in {out_dtype.name} for {_describe(x)} and {_describe(y)}; "
+            "gradc's bitwise operations take int32, int64 or bool"
+        )
+    shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
+    a, b = _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
+    return trace.emit(op(a.value, b.value), operator_form and _is_weak(x) and _is_weak(y))
+
+
+def bitwise_and(x1: Any, x2: Any) -> Any:
+    """x1 & x2 bit by bit (ints), or logical and (bools); no derivative."""
+    return _bits("bitwise_and", np.bitwise_and, array.AndOp, x1, x2)
+
+
+def bitwise_or(x1: Any, x2: Any) -> Any:
+    return _bits("bitwise_or", np.bitwise_or, array.OrOp, x1, x2)
+
+
+def bitwise_xor(x1: Any, x2: Any) -> Any:
+    return _bits("bitwise_xor", np.bitwise_xor, array.XorOp, x1, x2)
+
+
+def left_shift(x1: Any, x2: Any) -> Any:
+    """x1 << x2 (ints, wrapping); a count outside [0, width) gives 0, as
+    NumPy."""
+    return _bits("left_shift", np.left_shift, array.ShiftLeftOp, x1, x2)
+
+
+def right_shift(x1: Any, x2: Any) -> Any:
+    """x1 >> x2, sign-filling (ints); a count outside [0, width) gives 0,
+    or -1 for negative x1, as NumPy."""
+    return _bits("right_shift", np.right_shift, array.ShiftRightOp, x1, x2)
+
+
+def invert(x: Any) -> Any:
+    """~x: bitwise not of ints (-x - 1), logical not of bools."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.invert(x)
+    if x.dtype not in (*_INTS, _BOOL):
+        raise TraceTypeError(f"invert (~): takes int32, int64 or bool arrays, got {_describe(x)}")
+    return x.trace.emit(array.InvertOp(x.value))
+
+
+bitwise_not = invert
+
+
 def astype(x: Any, dtype: Any) -> Any:
     """`x` converted to `dtype` (float32, float64, int32, int64 or bool:
     `x != 0`), as NumPy's astype: floats to ints truncate toward zero (NaN
@@ -737,4 +793,5 @@ __all__ = [
     "ceil", "trunc", "fix", "rint", "round", "around", "sign",
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
     "isfinite", "heaviside", "fmod", "remainder", "mod", "floor_divide", "divmod",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "bitwise_not", "left_shift", "right_shift",
 ]

@@ -57,6 +57,7 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.CeilOp: np.ceil,
     array.RoundEvenOp: np.rint,
     array.TruncOp: np.trunc,
+    array.InvertOp: np.invert,
 }
 
 _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -69,6 +70,11 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     array.PowOp: np.power,
     array.FmodOp: lambda a, b: _integer_safe(np.fmod, a, b),
     array.DivOp: lambda a, b: _integer_safe(_truncated_divide, a, b) if a.dtype.kind == "i" else np.divide(a, b),
+    array.AndOp: np.bitwise_and,
+    array.OrOp: np.bitwise_or,
+    array.XorOp: np.bitwise_xor,
+    array.ShiftLeftOp: np.left_shift,  # NumPy's counts outside [0, width) are array.ShiftOp's
+    array.ShiftRightOp: np.right_shift,
 }
 
 _COMPARE = {

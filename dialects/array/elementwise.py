@@ -34,6 +34,7 @@ from gradc.dialects.array.base import (
     _require_float,
     _require_numeric,
     is_bool,
+    is_int,
     static_shape,
     tensor_of,
 )
@@ -349,6 +350,71 @@ class FmodOp(BinaryOp):
     TAKES_INTS: ClassVar[bool] = True
 
 
+def _require_bits(op: Operation, typ: Attribute, bools: bool) -> None:
+    assert isinstance(typ, TensorType)
+    elem = typ.get_element_type()
+    if not (is_int(elem) or (bools and is_bool(elem))):
+        kinds = "i32, i64 or i1" if bools else "i32 or i64"
+        raise VerifyException(f"{op.name}: operand must have element type {kinds}, got {typ}")
+
+
+class BitwiseOp(BinaryOp, abc.ABC):
+    """Bitwise and/or/xor of two integer or bool tensors of one type (on
+    i1, the logical operation)."""
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_bits(self, self.lhs.type, bools=True)
+
+
+@irdl_op_definition
+class AndOp(BitwiseOp):
+    name = "array.and"
+
+
+@irdl_op_definition
+class OrOp(BitwiseOp):
+    name = "array.or"
+
+
+@irdl_op_definition
+class XorOp(BitwiseOp):
+    name = "array.xor"
+
+
+class ShiftOp(BinaryOp, abc.ABC):
+    """A shift of integers by integers, as NumPy's: a count outside
+    [0, width) shifts every bit out (left: 0; right: 0, or -1 for a
+    negative value), where C leaves it undefined; left shifts wrap."""
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_bits(self, self.lhs.type, bools=False)
+
+
+@irdl_op_definition
+class ShiftLeftOp(ShiftOp):
+    name = "array.shl"
+
+
+@irdl_op_definition
+class ShiftRightOp(ShiftOp):
+    """Arithmetic (sign-filling) right shift."""
+
+    name = "array.shr"
+
+
+@irdl_op_definition
+class InvertOp(SameTypeOp):
+    """Bitwise not of integers (-x - 1), logical not of bools."""
+
+    name = "array.invert"
+
+    def verify_(self) -> None:
+        super().verify_()
+        _require_bits(self, self.input.type, bools=True)
+
+
 @irdl_op_definition
 class CompareOp(IRDLOperation):
     """`array.compare lt %a, %b : tensor<4xf32>` gives a `tensor<4xi1>`."""
@@ -486,3 +552,5 @@ UNARY_OPS = (
     FloorOp, CeilOp, RoundEvenOp, TruncOp,
 )
 BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, FmodOp)
+BITWISE_OPS = (AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp, InvertOp)
+"""On integers (and/or/xor/invert also on bools); never differentiated."""

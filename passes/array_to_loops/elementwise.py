@@ -298,6 +298,41 @@ _INT_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operati
 _CMPI_PREDICATE = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
 
 
+_BITWISE_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AndOp: arith.AndIOp,
+    array.OrOp: arith.OrIOp,
+    array.XorOp: arith.XOrIOp,
+}
+
+
+def _bitwise(lw: FunctionLowering, op: array.BitwiseOp, idx: Index) -> SSAValue:
+    return lw.emit(_BITWISE_SCALAR[type(op)](lw.element(op.lhs, idx), lw.element(op.rhs, idx)))
+
+
+def _invert(lw: FunctionLowering, op: array.InvertOp, idx: Index) -> SSAValue:
+    typ = element_type_of(op.input)
+    ones = lw.constant(1 if array.is_bool(typ) else -1, typ)  # all bits set
+    return lw.emit(arith.XOrIOp(lw.element(op.input, idx), ones))
+
+
+def _shift(lw: FunctionLowering, op: array.ShiftOp, idx: Index) -> SSAValue:
+    """The shift by counts in [0, width); other counts give NumPy's
+    value (every bit shifted out) without shifting (C leaves it undefined)."""
+    x, count = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    typ = element_type_of(op.lhs)
+    zero = lw.constant(0, typ)
+    in_range = lw.emit(arith.AndIOp(
+        lw.emit(arith.CmpiOp(count, zero, "sge")),
+        lw.emit(arith.CmpiOp(count, lw.constant(typ.width.data, typ), "slt")),
+    ))
+    safe = lw.emit(arith.SelectOp(in_range, count, zero))
+    if isinstance(op, array.ShiftLeftOp):
+        return lw.emit(arith.SelectOp(in_range, lw.emit(arith.ShLIOp(x, safe)), zero))
+    negative = lw.emit(arith.CmpiOp(x, zero, "slt"))
+    filled = lw.emit(arith.SelectOp(negative, lw.constant(-1, typ), zero))
+    return lw.emit(arith.SelectOp(in_range, lw.emit(arith.ShRSIOp(x, safe)), filled))
+
+
 def _unary(lw: FunctionLowering, op: array.UnaryOp, idx: Index) -> SSAValue:
     x = lw.element(op.input, idx)
     typ = element_type_of(op.input)
@@ -386,6 +421,10 @@ def _slice(lw: FunctionLowering, op: array.SliceOp, idx: Index) -> SSAValue:
 ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     **{cls: _unary for cls in array.UNARY_OPS},
     **{cls: _binary for cls in array.BINARY_OPS},
+    **{cls: _bitwise for cls in (array.AndOp, array.OrOp, array.XorOp)},
+    array.ShiftLeftOp: _shift,
+    array.ShiftRightOp: _shift,
+    array.InvertOp: _invert,
     array.CompareOp: _compare,
     array.SelectOp: _select,
     array.ConvertOp: _convert,

@@ -308,3 +308,19 @@ func.func @reduce_result(%x: tensor<2x3xf32>) -> tensor<3xf32> {
   %0 = array.reduce_sum %x axes [1] : tensor<2x3xf32> -> tensor<3xf32>
   func.return %0 : tensor<3xf32>
 }
+
+// -----
+
+func.func @shift_bool(%x: tensor<4xi1>) -> tensor<4xi1> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.shl: operand must have element type i32 or i64, got tensor<4xi1>
+  %0 = array.shl %x, %x : tensor<4xi1>
+  func.return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @and_float(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.and: operand must have element type i32, i64 or i1, got tensor<4xf32>
+  %0 = array.and %x, %x : tensor<4xf32>
+  func.return %0 : tensor<4xf32>
+}

@@ -194,3 +194,29 @@ func.func @integers(%i: tensor<4xi32>, %f: tensor<2x4xf32>) -> (tensor<4xi64>, t
   %sl = array.reduce_max %t axes [0] : tensor<2x4xi32> -> tensor<4xi32>
   func.return %w, %lt, %r, %am, %sl : tensor<4xi64>, tensor<4xi1>, tensor<i32>, tensor<2xi64>, tensor<4xi32>
 }
+
+// Bitwise ops on integers and bools.
+// CHECK-LABEL: func.func @bitwise
+func.func @bitwise(%i: tensor<4xi64>, %b: tensor<4xi1>) -> (tensor<4xi64>, tensor<4xi1>) {
+  // CHECK-NEXT: %[[A:.*]] = array.and %{{.*}}, %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[O:.*]] = array.or %[[A]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[X:.*]] = array.xor %[[O]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[L:.*]] = array.shl %[[X]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[R:.*]] = array.shr %[[L]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[N:.*]] = array.invert %[[R]] : tensor<4xi64>
+  // CHECK-NEXT: %[[M:.*]] = array.fmod %[[N]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[D:.*]] = array.div %[[M]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[BX:.*]] = array.xor %{{.*}}, %{{.*}} : tensor<4xi1>
+  // CHECK-NEXT: %[[BN:.*]] = array.invert %[[BX]] : tensor<4xi1>
+  %a = array.and %i, %i : tensor<4xi64>
+  %o = array.or %a, %i : tensor<4xi64>
+  %x = array.xor %o, %i : tensor<4xi64>
+  %l = array.shl %x, %i : tensor<4xi64>
+  %r = array.shr %l, %i : tensor<4xi64>
+  %n = array.invert %r : tensor<4xi64>
+  %m = array.fmod %n, %i : tensor<4xi64>
+  %d = array.div %m, %i : tensor<4xi64>
+  %bx = array.xor %b, %b : tensor<4xi1>
+  %bn = array.invert %bx : tensor<4xi1>
+  func.return %d, %bn : tensor<4xi64>, tensor<4xi1>
+}

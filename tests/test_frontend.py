@@ -47,6 +47,9 @@ X64 = rng.standard_normal((3, 4))
 HALF = rng.uniform(-0.95, 0.95, (3, 4)).astype(f32)
 HALVES = np.array([[-2.5, -1.5, -0.5, -0.0], [0.0, 0.5, 1.5, 2.5], [-0.7, 0.3, np.nan, -np.inf]], f32)
 V64 = rng.standard_normal(4)
+I32 = np.array([[7, -7, 2**31 - 1, -(2**31)], [0, 5, -1, 12], [3, -9, 100, 2**30]], np.int32)
+J32 = np.array([[2, 2, -3, 1], [5, -4, 7, 3], [-1, 3, -6, 2]], np.int32)  # no zeros: test_integers divides by 0
+I64 = np.array([[2**62, -(2**63), 3, -1], [0, 12345678901, 7, -9], [5, 2**40, -(2**33), 1]], np.int64)
 
 
 def interpret(fn, *args):
@@ -66,7 +69,7 @@ def assert_same(got, want):
         g, w = np.asarray(g), np.asarray(w)
         assert g.shape == w.shape, (g.shape, w.shape)
         assert g.dtype == w.dtype, (g.dtype, w.dtype)
-        if w.dtype == np.bool_:
+        if w.dtype.kind in "bi":
             np.testing.assert_array_equal(g, w)
         else:
             np.testing.assert_allclose(g, w, rtol=RTOL[w.dtype], atol=ATOL[w.dtype])
@@ -237,6 +240,32 @@ CASES = {
     "f32_plus_f64": (lambda a, b: a + b, X, V64),
     "f64_matmul_f32": (lambda a, b: a @ b, X64, W),
     "f32_where_f64": (lambda a, b: gnp.where(a > 0, a, b), X, X64),
+    # integers (int32, int64; wrapping), the modulo family, argmax, bitwise ops
+    "int_arithmetic": (
+        lambda i, j: (i + j, i * 3, -i, gnp.abs(i), i // j, i % j, gnp.fmod(i, j), gnp.maximum(i, j), i < j,
+                      gnp.where(i > j, i, j), i / j, gnp.sign(i), i ** 2, gnp.power(j, 3), gnp.square(i), 7 % j,
+                      gnp.floor_divide(i, 2), gnp.remainder(i, -3), gnp.mod(i, j), *gnp.divmod(i, j)),
+        I32, J32,
+    ),
+    "int_bitwise": (
+        lambda i, j: (i & j, i | 1, i ^ j, ~i, i << 2, i >> 1, gnp.bitwise_and(i, 6), gnp.bitwise_or(i, j),
+                      gnp.bitwise_xor(j, 5), gnp.invert(i), gnp.bitwise_not(j), gnp.left_shift(j, 1), gnp.right_shift(i, 2)),
+        I64, I64[::-1].copy(),
+    ),
+    "int_reductions": (
+        lambda i: (gnp.sum(i), gnp.prod(i, axis=0), gnp.max(i, axis=1), gnp.min(i), gnp.mean(i), gnp.cumsum(i, axis=1),
+                   gnp.argmax(i, axis=1), gnp.argmin(i), i.argmax(), np.argmin(i, axis=0, keepdims=True)),
+        I32,
+    ),
+    "float_modulo_argmax": (
+        lambda a, b: (a % b, a // b, gnp.fmod(a, b), gnp.remainder(a, 0.7), np.floor_divide(a, b), 2.0 % a,
+                      gnp.argmax(a, axis=0), np.argmin(a), a.argmin(axis=1)),
+        X, Y,
+    ),
+    "int_float_mixing": (
+        lambda a, i: (a * i, i + 0.5, i.astype(np.float32) + a, a.astype(np.int32), (a > 0) + i, i.astype(np.float64) / 3),
+        X, I32,
+    ),
 }
 
 
@@ -253,7 +282,8 @@ def test_every_public_numpy_name_is_exercised():
     ones_like softmax logsumexp sigmoid relu square cosh tan arcsin arccos arctan arcsinh
     arccosh arctanh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2 erf floor ceil
     trunc fix rint round around sign reciprocal logaddexp logaddexp2 softplus sinc hypot clip heaviside
-    isnan isinf isfinite""".split()
+    isnan isinf isfinite fmod remainder mod floor_divide divmod argmax argmin bitwise_and bitwise_or
+    bitwise_xor invert bitwise_not left_shift right_shift""".split()
     for name in promised:
         assert callable(getattr(gnp, name)), name
 

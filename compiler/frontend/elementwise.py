@@ -387,10 +387,10 @@ def _modulo(name: str, x: Any, y: Any, operator_form: bool = False) -> tuple[Any
         floored = where(subtract(div, floored) > 0.5, add(floored, 1.0), floored)
         quotient = where(div == zero, multiply(0.0, divide(a, b)), floored)
         quotient = stop_gradient(where(b == zero, divide(a, b), quotient))
-    return _strong_as(quotient, weak), _strong_as(modulus, weak)
+    return _weak_as(quotient, weak), _weak_as(modulus, weak)
 
 
-def _strong_as(x: TracedArray, weak: bool) -> TracedArray:
+def _weak_as(x: TracedArray, weak: bool) -> TracedArray:
     return TracedArray(x.value, x.trace, weak)
 
 

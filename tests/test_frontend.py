@@ -244,7 +244,8 @@ CASES = {
     "int_arithmetic": (
         lambda i, j: (i + j, i * 3, -i, gnp.abs(i), i // j, i % j, gnp.fmod(i, j), gnp.maximum(i, j), i < j,
                       gnp.where(i > j, i, j), i / j, gnp.sign(i), i ** 2, gnp.power(j, 3), gnp.square(i), 7 % j,
-                      gnp.floor_divide(i, 2), gnp.remainder(i, -3), gnp.mod(i, j), *gnp.divmod(i, j)),
+                      gnp.floor_divide(i, 2), gnp.remainder(i, -3), gnp.mod(i, j), *gnp.divmod(i, j),
+                      gnp.round(j * 7, -1), gnp.round(i, 2), gnp.clip(i, -5, 50), gnp.floor(j), gnp.trunc(i)),
         I32, J32,
     ),
     "int_bitwise": (

@@ -217,6 +217,11 @@ def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
         return np.round(x, decimals)
     if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
         raise TraceTypeError(f"round: decimals must be an int, got {decimals!r}")
+    if x.dtype in _INTS:  # integers stay integers; to tens, hundreds, ... in float64, as NumPy
+        if decimals >= 0:
+            return _strong(x)
+        factor = float(10 ** -decimals)
+        return astype(multiply(rint(divide(x, factor)), factor), x.dtype)
     if decimals == 0:
         return rint(x)
     factor = float(10 ** (decimals if decimals > 0 else -decimals))

@@ -64,12 +64,11 @@ _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     array.AddOp: np.add,
     array.SubOp: np.subtract,
     array.MulOp: np.multiply,
-    array.DivOp: np.divide,
+    array.DivOp: lambda a, b: _integer_safe(_truncated_divide, a, b),
     array.MaxOp: np.maximum,
     array.MinOp: np.minimum,
     array.PowOp: np.power,
     array.FmodOp: lambda a, b: _integer_safe(np.fmod, a, b),
-    array.DivOp: lambda a, b: _integer_safe(_truncated_divide, a, b) if a.dtype.kind == "i" else np.divide(a, b),
     array.AndOp: np.bitwise_and,
     array.OrOp: np.bitwise_or,
     array.XorOp: np.bitwise_xor,
@@ -88,6 +87,9 @@ _COMPARE = {
 
 
 def _truncated_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b: NumPy's for floats; truncated toward zero for integers."""
+    if a.dtype.kind != "i":
+        return np.divide(a, b)
     q = np.floor_divide(a, b)
     return q + ((np.fmod(a, b) != 0) & ((a < 0) != (b < 0)))
 

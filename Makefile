@@ -30,7 +30,7 @@ test: $(STAMP)
 # One of the four random-program shards: the others are covered by
 # `make fuzz-sanitize` (each shard took 34-85 s under the sanitizers, and
 # make test must stay under 20 minutes).
-SANITIZE_TESTS := tests/test_ops.py tests/test_numeric_edges.py \
+SANITIZE_TESTS := tests/test_ops.py tests/test_integers.py tests/test_numeric_edges.py \
 	tests/test_random_programs.py::test_random_programs_shard_0 \
 	tests/test_checkpoint_lowering.py tests/test_scan.py tests/test_scan_reverse.py \
 	tests/test_tile_matmul.py tests/test_plan_memory.py \

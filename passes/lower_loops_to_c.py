@@ -42,6 +42,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     ModuleOp,
     NoneType,
+    Signedness,
     i1,
     i32,
 )
@@ -69,6 +70,11 @@ BOOL_BINARY: dict[type[Operation], type[c.BinaryExprOp | c.CompareOp]] = {
     arith.OrIOp: c.OrOp,
     arith.XOrIOp: c.NeOp,
 }
+INT_BITWISE: dict[type[Operation], type[c.BitwiseOp]] = {
+    arith.AndIOp: c.BitAndOp,
+    arith.OrIOp: c.BitOrOp,
+    arith.XOrIOp: c.BitXorOp,
+}
 LIBM: dict[type[Operation], str] = {
     math.ExpOp: "exp", math.Exp2Op: "exp2", math.ExpM1Op: "expm1",
     math.LogOp: "log", math.Log2Op: "log2", math.Log10Op: "log10", math.Log1pOp: "log1p",
@@ -79,7 +85,7 @@ LIBM: dict[type[Operation], str] = {
     math.SqrtOp: "sqrt", math.CbrtOp: "cbrt", math.ErfOp: "erf", math.AbsFOp: "fabs",
     math.PowFOp: "pow", math.FloorOp: "floor", math.CeilOp: "ceil", math.TruncOp: "trunc",
     math.RoundOp: "round", math.RoundEvenOp: "rint", math.CopySignOp: "copysign", math.FmaOp: "fma",
-    arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin",
+    arith.MaxnumfOp: "fmax", arith.MinnumfOp: "fmin", loops.FmodOp: "fmod",
 }
 """Ops that are one C99 libm call (`expf` for f32, `exp` for f64)."""
 
@@ -96,7 +102,19 @@ NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
 and where the operands compare equal they give the second, as numpy does
 (maximum(-0.0, 0.0) is 0.0, so relu(-0.0) is +0.0)."""
 
-CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.FPToSIOp, arith.IndexCastOp)
+CASTS = (arith.ExtFOp, arith.TruncFOp, arith.SIToFPOp, arith.IndexCastOp,
+         arith.ExtSIOp, arith.ExtUIOp, arith.TruncIOp)
+
+WRAPPING: dict[type[Operation], type[c.BinaryExprOp]] = {
+    arith.AddiOp: c.AddOp, arith.SubiOp: c.SubOp, arith.MuliOp: c.MulOp,
+}
+"""Integer (i32, i64) arithmetic, done in the unsigned type of the same
+width and converted back: it wraps, as NumPy's does, where signed overflow
+in C is undefined."""
+
+INT_EXTREMUM: dict[type[Operation], type[c.CompareOp]] = {arith.MaxSIOp: c.GtOp, arith.MinSIOp: c.LtOp}
+
+CMPI = {"eq": c.EqOp, "ne": c.NeOp, "slt": c.LtOp, "sle": c.LeOp, "sgt": c.GtOp, "sge": c.GeOp}
 
 # cmpf predicates. C's <, <=, >, >=, == are ordered (false on NaN), != is
 # unordered; the rest are built from those.
@@ -487,6 +505,10 @@ class _FunctionLowering:
             return self.lower_nan_propagating
         if kind in CASTS:
             return self.lower_cast
+        if kind in WRAPPING and not isinstance(op.results[0].type, IndexType):
+            return self.lower_wrapping
+        if kind in INT_EXTREMUM:
+            return self.lower_int_extremum
         return {
             arith.ConstantOp: self.lower_constant,
             arith.AddiOp: self.lower_index_math,
@@ -495,6 +517,12 @@ class _FunctionLowering:
             arith.NegfOp: lambda o: self.simple(o, c.NegOp),
             arith.SelectOp: lambda o: self.simple(o, c.SelectOp),
             arith.CmpfOp: self.lower_cmpf,
+            arith.CmpiOp: self.lower_cmpi,
+            arith.FPToSIOp: self.lower_fptosi,
+            arith.DivSIOp: self.lower_int_division,
+            arith.ShLIOp: self.lower_shift,
+            arith.ShRSIOp: self.lower_shift,
+            arith.RemSIOp: self.lower_int_division,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
@@ -536,9 +564,27 @@ class _FunctionLowering:
         self.bind(op.results[0], combine(a, b))
 
     def lower_bool_binary(self, op: Operation) -> None:
+        """Logical on i1, bitwise on i32/i64."""
         if op.results[0].type != i1:
-            self.fail(f"'{op.name}' is only supported on i1, got {op.results[0].type}", at=op)
+            self.int_type(op, op.results[0].type)
+            self.simple(op, INT_BITWISE[type(op)])
+            return
         self.simple(op, BOOL_BINARY[type(op)])
+
+    def lower_shift(self, op: Operation) -> None:
+        """`(int)((uint32_t)a << b)` (a negative a would be undefined), and
+        the sign-filling `a < 0 ? ~(~a >> b) : a >> b` (C defines `>>` only
+        for non-negative values); the count is in range (array.ShiftOp)."""
+        typ = self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        if isinstance(op, arith.ShLIOp):
+            unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+            shifted = self.add(c.ShlOp(self.add(c.CastOp(a, unsigned)), self.add(c.CastOp(b, unsigned))))
+            self.bind(op.results[0], self.add(c.CastOp(shifted, typ)))
+            return
+        negative = self.add(c.LtOp(a, self.add(c.LiteralOp(IntegerAttr(0, typ)))))
+        filled = self.add(c.BitNotOp(self.add(c.ShrOp(self.add(c.BitNotOp(a)), b))))
+        self.bind(op.results[0], self.add(c.SelectOp(negative, filled, self.add(c.ShrOp(a, b)))))
 
     def libm_name(self, base: str, typ: Attribute) -> str:
         if isinstance(typ, Float32Type):
@@ -573,6 +619,68 @@ class _FunctionLowering:
     def lower_cast(self, op: Operation) -> None:
         typ = op.results[0].type
         self.bind(op.results[0], self.add(c.CastOp(self.operand(op.operands[0]), typ)))
+
+    def int_type(self, op: Operation, typ: Attribute) -> IntegerType:
+        if not isinstance(typ, IntegerType) or typ.width.data not in (32, 64):
+            self.fail(f"'{op.name}' is only supported on i32 and i64 (and index), got {typ}", at=op)
+        return typ
+
+    def lower_wrapping(self, op: Operation) -> None:
+        """`(int)((uint32_t)a + (uint32_t)b)`: wraps (see WRAPPING)."""
+        typ = self.int_type(op, op.results[0].type)
+        unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+        a, b = (self.add(c.CastOp(self.operand(v), unsigned)) for v in op.operands)
+        result = self.add(WRAPPING[type(op)](a, b))
+        self.bind(op.results[0], self.add(c.CastOp(result, typ)))
+
+    def lower_int_extremum(self, op: Operation) -> None:
+        self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        wins = self.add(INT_EXTREMUM[type(op)](a, b))
+        self.bind(op.results[0], self.add(c.SelectOp(wins, a, b)))
+
+    def lower_int_division(self, op: Operation) -> None:
+        """Truncated `a / b` or `a % b` with the divisor replaced by 1 where
+        C would trap (b == 0, and b == -1, where MIN / -1 overflows): then
+        the quotient is 0 for b == 0 and -a (wrapping) for b == -1, the
+        remainder a % 1 = 0 (NumPy's values)."""
+        typ = self.int_type(op, op.results[0].type)
+        a, b = (self.operand(v) for v in op.operands)
+        zero, one = (self.add(c.LiteralOp(IntegerAttr(k, typ))) for k in (0, 1))
+        is_zero = self.add(c.EqOp(b, zero))
+        is_minus_one = self.add(c.EqOp(b, self.add(c.LiteralOp(IntegerAttr(-1, typ)))))
+        safe = self.add(c.SelectOp(self.add(c.OrOp(is_zero, is_minus_one)), one, b))
+        if isinstance(op, arith.RemSIOp):
+            self.bind(op.results[0], self.add(c.RemOp(a, safe)))
+            return
+        unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
+        negated = self.add(c.CastOp(self.add(c.SubOp(
+            self.add(c.CastOp(zero, unsigned)), self.add(c.CastOp(a, unsigned)))), typ))
+        quotient = self.add(c.DivOp(a, safe))
+        result = self.add(c.SelectOp(is_zero, zero, self.add(c.SelectOp(is_minus_one, negated, quotient))))
+        self.bind(op.results[0], result)
+
+    def lower_cmpi(self, op: arith.CmpiOp) -> None:
+        predicate = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+        if predicate not in CMPI:
+            self.fail(f"arith.cmpi {predicate} is not supported (signed predicates only)", at=op)
+        self.bind(op.result, self.add(CMPI[predicate](self.operand(op.lhs), self.operand(op.rhs))))
+
+    def lower_fptosi(self, op: arith.FPToSIOp) -> None:
+        """Truncated toward zero; NaN or out of range gives the minimum
+        integer (see array.ConvertOp). The cast only ever sees an in-range
+        value (C leaves the others undefined)."""
+        typ = self.int_type(op, op.result.type)
+        source = op.input.type
+        self.libm_name("", source)  # checks the type
+        bound = 2.0 ** (typ.width.data - 1)
+        x = self.operand(op.input)
+        above = self.add(c.GeOp(x, self.add(c.LiteralOp(FloatAttr(-bound, source)))))
+        below = self.add(c.LtOp(x, self.add(c.LiteralOp(FloatAttr(bound, source)))))
+        inside = self.add(c.AndOp(above, below))
+        safe = self.add(c.SelectOp(inside, x, self.add(c.LiteralOp(FloatAttr(0.0, source)))))
+        smallest = self.add(c.LiteralOp(IntegerAttr(-(2 ** (typ.width.data - 1)), typ)))
+        self.bind(op.result, self.add(c.SelectOp(inside, self.add(c.CastOp(safe, typ)), smallest)))
 
     def lower_uitofp(self, op: arith.UIToFPOp) -> None:
         if op.input.type != i1:

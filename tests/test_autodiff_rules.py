@@ -114,6 +114,12 @@ def _off_integers(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.integers(-3, 3, shape) + rng.choice([0.25, 0.75], shape) + rng.uniform(-0.1, 0.1, shape)
 
 
+def _off_multiples(rng: np.random.Generator, shape) -> list[np.ndarray]:
+    """(x, y) with x / y at least 0.2 from every integer (fmod jumps there)."""
+    y = _away_from_zero(rng, shape)
+    return [y * (rng.integers(-3, 3, shape) + rng.uniform(0.2, 0.8, shape)), y]
+
+
 CASES = [
     _unary(array.NegOp),
     _unary(array.ExpOp),
@@ -162,6 +168,8 @@ CASES = [
              lambda b, x, c=c: b(array.PowOp(x, b.const(np.full(4, c)))), 0.3 if c % 1 else -2.0, 2.0)
         for c in (0.0, 1.0, 2.0, 3.0, 2.5)
     ),
+    Case("fmod", [(3, 2), (3, 2)], lambda b, x, y: b(array.MulOp(b(array.FmodOp(x, y)), y)),
+         sample=lambda r: _off_multiples(r, (3, 2))),
     Case("constant", [(4,)], lambda b, x: b(array.MulOp(x, b.const(np.arange(4.0) - 1.5)))),
     Case("compare_select", [(5,), (5,)],
          lambda b, x, y: b(array.SelectOp(b(array.CompareOp("lt", x, y)), b(array.MulOp(x, x)), y)),
@@ -216,7 +224,8 @@ RULE_OPS = {
     array.AcosOp, array.AtanOp, array.AsinhOp, array.AcoshOp, array.AtanhOp, array.Log1pOp,
     array.Expm1Op, array.Log2Op, array.Log10Op, array.Exp2Op, array.ErfOp, array.FloorOp,
     array.CeilOp, array.RoundEvenOp, array.TruncOp, array.AddOp, array.SubOp, array.MulOp, array.DivOp,
-    array.MaxOp, array.MinOp, array.PowOp, array.ErfcOp, array.Atan2Op, array.CopySignOp, array.SelectOp, array.ConvertOp,
+    array.MaxOp, array.MinOp, array.PowOp, array.ErfcOp, array.Atan2Op, array.CopySignOp, array.FmodOp,
+    array.SelectOp, array.ConvertOp,
     array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp,
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,
     *array.LINALG_OPS,

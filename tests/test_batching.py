@@ -41,7 +41,7 @@ from gradc.passes.autodiff.batching import BATCH_RULES, batch_function
 from gradc.pipeline import compile_module
 from gradc.support.dense import numpy_dtype, numpy_to_dense
 
-F32, F64, I1 = Float32Type(), Float64Type(), IntegerType(1)
+F32, F64, I1, I64 = Float32Type(), Float64Type(), IntegerType(1), IntegerType(64)
 ELEMENT = {np.float32: F32, np.float64: F64, np.bool_: I1}
 RTOL = {np.float32: 2e-6, np.float64: 1e-13}
 SIZE = 3
@@ -74,7 +74,9 @@ def random_inputs(rng, types: Sequence[TensorType], batched: Sequence[bool]) -> 
     inputs = []
     for typ, bat in zip(types, batched):
         shape = ((SIZE,) if bat else ()) + tuple(typ.get_shape())
-        if isinstance(typ.get_element_type(), IntegerType):
+        if typ.get_element_type() == I64:  # integers, some negative, shift counts in and out of range
+            inputs.append(rng.integers(-9, 70, shape, dtype=np.int64))
+        elif isinstance(typ.get_element_type(), IntegerType):
             inputs.append(rng.random(shape) < 0.5)
         else:
             dtype = np.float32 if isinstance(typ.get_element_type(), Float32Type) else np.float64
@@ -98,7 +100,7 @@ def assert_same(got: Sequence[np.ndarray], expected: Sequence[np.ndarray], what:
     for g, e in zip(got, expected):
         g = np.asarray(g)
         assert (g.shape, g.dtype) == (e.shape, e.dtype), f"{what}: {g.shape} {g.dtype}"
-        if e.dtype == np.bool_:
+        if e.dtype.kind in "bi":
             np.testing.assert_array_equal(g, e, err_msg=what)
         else:
             rtol = RTOL[e.dtype.type]
@@ -116,10 +118,11 @@ class Case:
     build: Callable[..., Built]
     shapes: tuple[tuple[int, ...], ...]
     bool_inputs: tuple[int, ...] = ()
+    int_inputs: tuple[int, ...] = ()
 
     def in_types(self, dtype) -> list[TensorType]:
         return [
-            TensorType(I1 if k in self.bool_inputs else ELEMENT[dtype], list(s))
+            TensorType(I1 if k in self.bool_inputs else I64 if k in self.int_inputs else ELEMENT[dtype], list(s))
             for k, s in enumerate(self.shapes)
         ]
 
@@ -199,6 +202,17 @@ def _solve_shifted(a: SSAValue, b: SSAValue) -> Built:
     return [eye, shifted, x], [x.result]
 
 
+def _integer_ops(a: SSAValue, b: SSAValue) -> Built:
+    """Every op on i64 values: arithmetic, division by counts that include
+    0, bitwise ops and shifts (counts in and out of range), a comparison,
+    a sum, a conversion and an argmax."""
+    ops = [array.AddOp(a, b), array.MulOp(a, b), array.DivOp(a, b), array.FmodOp(a, b), array.MaxOp(a, b),
+           array.AndOp(a, b), array.OrOp(a, b), array.XorOp(a, b), array.ShiftLeftOp(a, b),
+           array.ShiftRightOp(a, b), array.InvertOp(a), array.NegOp(a), array.AbsOp(a),
+           array.CompareOp("lt", a, b), array.ReduceSumOp(a, [1]), array.ConvertOp(a, F64), array.ArgMaxOp(b, 0)]
+    return ops, [op.results[0] for op in ops]
+
+
 UNARY_RANKS = [(), (3,), (2, 3), (2, 3, 2)]
 BINARY_RANKS = [(), (3,), (2, 3), (2, 1, 3)]
 
@@ -272,6 +286,10 @@ CASES = [
     Case("solve_batch_dims", _solve_shifted, ((2, 3, 3), (2, 3, 1))),
     Case("slogdet", array.SlogdetOp, ((3, 3),)),
     Case("eigh", array.EighOp, ((2, 3, 3),)),
+    Case("argmax_axis1", lambda x: array.ArgMaxOp(x, 1), ((2, 3),)),
+    Case("argmax_rank1", lambda x: array.ArgMaxOp(x, 0), ((4,),)),
+    Case("integer_ops", _integer_ops, ((2, 3), (2, 3)), int_inputs=(0, 1)),
+    Case("bool_bitwise", lambda a, b: array.XorOp(a, b), ((2, 3), (2, 3)), bool_inputs=(0, 1)),
 ]
 
 CASE_BY_NAME = {c.name: c for c in CASES}
@@ -325,6 +343,8 @@ COMPILED = [
     ("scan", (True, False, True), np.float64),
     ("scan", (False, True, False), np.float32),
     ("solve_batch_dims", (False, True), np.float64),
+    ("integer_ops", (True, False), np.float64),
+    ("argmax_axis1", (True,), np.float32),
 ]
 
 

@@ -47,6 +47,9 @@ X64 = rng.standard_normal((3, 4))
 HALF = rng.uniform(-0.95, 0.95, (3, 4)).astype(f32)
 HALVES = np.array([[-2.5, -1.5, -0.5, -0.0], [0.0, 0.5, 1.5, 2.5], [-0.7, 0.3, np.nan, -np.inf]], f32)
 V64 = rng.standard_normal(4)
+I32 = np.array([[7, -7, 2**31 - 1, -(2**31)], [0, 5, -1, 12], [3, -9, 100, 2**30]], np.int32)
+J32 = np.array([[2, 2, -3, 1], [5, -4, 7, 3], [-1, 3, -6, 2]], np.int32)  # no zeros: test_integers divides by 0
+I64 = np.array([[2**62, -(2**63), 3, -1], [0, 12345678901, 7, -9], [5, 2**40, -(2**33), 1]], np.int64)
 
 
 def interpret(fn, *args):
@@ -66,7 +69,7 @@ def assert_same(got, want):
         g, w = np.asarray(g), np.asarray(w)
         assert g.shape == w.shape, (g.shape, w.shape)
         assert g.dtype == w.dtype, (g.dtype, w.dtype)
-        if w.dtype == np.bool_:
+        if w.dtype.kind in "bi":
             np.testing.assert_array_equal(g, w)
         else:
             np.testing.assert_allclose(g, w, rtol=RTOL[w.dtype], atol=ATOL[w.dtype])
@@ -243,6 +246,33 @@ CASES = {
     "f32_plus_f64": (lambda a, b: a + b, X, V64),
     "f64_matmul_f32": (lambda a, b: a @ b, X64, W),
     "f32_where_f64": (lambda a, b: gnp.where(a > 0, a, b), X, X64),
+    # integers (int32, int64; wrapping), the modulo family, argmax, bitwise ops
+    "int_arithmetic": (
+        lambda i, j: (i + j, i * 3, -i, gnp.abs(i), i // j, i % j, gnp.fmod(i, j), gnp.maximum(i, j), i < j,
+                      gnp.where(i > j, i, j), i / j, gnp.sign(i), i ** 2, gnp.power(j, 3), gnp.square(i), 7 % j,
+                      gnp.floor_divide(i, 2), gnp.remainder(i, -3), gnp.mod(i, j), *gnp.divmod(i, j),
+                      gnp.round(j * 7, -1), gnp.round(i, 2), gnp.clip(i, -5, 50), gnp.floor(j), gnp.trunc(i)),
+        I32, J32,
+    ),
+    "int_bitwise": (
+        lambda i, j: (i & j, i | 1, i ^ j, ~i, i << 2, i >> 1, gnp.bitwise_and(i, 6), gnp.bitwise_or(i, j),
+                      gnp.bitwise_xor(j, 5), gnp.invert(i), gnp.bitwise_not(j), gnp.left_shift(j, 1), gnp.right_shift(i, 2)),
+        I64, I64[::-1].copy(),
+    ),
+    "int_reductions": (
+        lambda i: (gnp.sum(i), gnp.prod(i, axis=0), gnp.max(i, axis=1), gnp.min(i), gnp.mean(i), gnp.cumsum(i, axis=1),
+                   gnp.argmax(i, axis=1), gnp.argmin(i), i.argmax(), np.argmin(i, axis=0, keepdims=True)),
+        I32,
+    ),
+    "float_modulo_argmax": (
+        lambda a, b: (a % b, a // b, gnp.fmod(a, b), gnp.remainder(a, 0.7), np.floor_divide(a, b), 2.0 % a,
+                      gnp.argmax(a, axis=0), np.argmin(a), a.argmin(axis=1)),
+        X, Y,
+    ),
+    "int_float_mixing": (
+        lambda a, i: (a * i, i + 0.5, i.astype(np.float32) + a, a.astype(np.int32), (a > 0) + i, i.astype(np.float64) / 3),
+        X, I32,
+    ),
 }
 
 
@@ -260,7 +290,8 @@ def test_every_public_numpy_name_is_exercised():
     arccosh arctanh asin acos atan asinh acosh atanh log1p expm1 log2 log10 exp2 erf floor ceil
     trunc fix rint round around sign reciprocal logaddexp logaddexp2 softplus sinc hypot clip heaviside
     isnan isinf isfinite arctan2 atan2 copysign signbit real imag conj conjugate angle iscomplexobj
-    isrealobj iscomplex isreal""".split()
+    isrealobj iscomplex isreal fmod remainder mod floor_divide divmod argmax argmin bitwise_and bitwise_or
+    bitwise_xor invert bitwise_not left_shift right_shift""".split()
     for name in promised:
         assert callable(getattr(gnp, name)), name
 
@@ -525,17 +556,23 @@ def test_error_location_is_the_users_call_inside_a_composite():
         (lambda a: a if a > 0 else -a, TraceTypeError, r"truth test .* gnp.where"),
         (lambda a: float(a), TraceTypeError, r"float\(\) of a traced array .*cannot become a Python or NumPy value"),
         (lambda a: np.asarray(a), TraceTypeError, r"conversion to a NumPy array"),
-        (lambda a: np.fmod(a, 2.0), TraceTypeError, r"numpy.fmod is not supported"),
+        (lambda a: np.modf(a), TraceTypeError, r"numpy.modf is not supported"),
         (lambda a: gnp.round(a, 1.5), TraceTypeError, r"round: decimals must be an int"),
         (lambda a: np.sort(a), TraceTypeError, r"numpy.sort is not supported"),
         (lambda a: gnp.exp(a > 0), TraceTypeError, r"exp: NumPy computes this in float16"),
-        (lambda a: (a > 0) * 1, TraceTypeError, r"operator \*: NumPy computes this in int64"),
-        (lambda a: gnp.sum(a > 0), TraceTypeError, r"sum: of a bool array"),
+        (lambda a: (a > 0) * np.uint8(1), TraceTypeError, r"operator \*: NumPy computes this in uint8"),
+        (lambda a: gnp.sum(a > 0, dtype=np.int8), TraceTypeError, r"sum: dtype int8 is not supported"),
         (lambda a: a + "s", TraceTypeError, r"operator \+: expected an array or a number, got str"),
-        (lambda a: a // 2, TraceTypeError, r"floor division"),
-        (lambda a: a & a, TraceTypeError, r"logical_and .*takes bool arrays"),
-        (lambda a: a.astype(np.int32), TraceTypeError, r"astype: dtype int32 is not supported"),
-        (lambda a: np.arange(3), TraceTypeError, r"output is a constant int64 array"),
+        (lambda a: (a > 0) // (a > 0), TraceTypeError, r"operator //: NumPy computes this in int8"),
+        (lambda a: a & a, TraceTypeError, r"operator &: NumPy does not compute bitwise_and of float32"),
+        (lambda a: ~a, TraceTypeError, r"invert \(~\): takes int32, int64 or bool arrays, got float32"),
+        (lambda a: gnp.logical_and(a, a), TraceTypeError, r"logical_and .*takes bool arrays"),
+        (lambda a: a.astype(np.int8), TraceTypeError, r"astype: dtype int8 is not supported"),
+        (lambda a: np.arange(3).astype(np.uint16), TraceTypeError, r"output is a constant uint16 array"),
+        (lambda a: a.astype(np.int32) + 2**40, TraceTypeError, r"the Python int 1099511627776 is out of bounds for int32"),
+        (lambda a: a.astype(np.int32) ** -1, TraceTypeError, r"power: integers to negative integer powers"),
+        (lambda a: gnp.argmax(a, axis=2), TraceError, r"argmax: axis 2 is out of range"),
+        (lambda a: gnp.argmin(a[:0]), TraceError, r"argmin: attempt to get argmin of an empty sequence"),
         (lambda a: "result", TraceTypeError, r"output is a str"),
     ],
     ids=lambda v: v.__name__ if isinstance(v, type) else None,
@@ -559,7 +596,7 @@ def test_item_assignment_is_refused():
 @pytest.mark.parametrize(
     "arg, pattern",
     [
-        (np.ones(3, np.int64), r"argument a is an int64 array .*no integer arrays yet.*astype\(np.float64\).*close over it"),
+        (np.ones(3, np.uint8), r"argument a is an uint8 array .*int32 and int64.*astype\(np.int32\)"),
         ("abc", r"argument a: a str"),
         (True, r"argument a: a Python bool"),
         ({"w": [X, object()]}, r"argument a\['w'\]\[1\]: a object"),
@@ -578,22 +615,22 @@ def test_arguments_are_named_as_the_function_names_them():
     def f(x, scale, *rest, flag=None, **extra):
         return x
 
-    bad = np.ones(2, np.int32)
+    bad = np.ones(2, np.int16)
     for args, kwargs, name in [
         ((X, bad), {}, r"scale"),
         ((X, 1.0, X, {"a": [X, bad]}), {}, r"rest\[1\]\['a'\]\[1\]"),
         ((X, 1.0), {"flag": bad}, r"flag"),
     ]:
-        with pytest.raises(TraceTypeError, match=rf"^{__file__}:\d+: argument {name} is an int32 array") as info:
+        with pytest.raises(TraceTypeError, match=rf"^{__file__}:\d+: argument {name} is an int16 array") as info:
             gradc.jit(f)(*args, **kwargs)  # <- named argument
         assert info.value.location == line_of("# <- named argument")
     with pytest.raises(TraceTypeError, match=r"argument y: a str"):
         gradc.grad(lambda x, y: gnp.sum(x))(X, "s")
-    with pytest.raises(TraceTypeError, match=r"checkpoint of f: argument scale is an int32 array"):
+    with pytest.raises(TraceTypeError, match=r"checkpoint of f: argument scale is an int16 array"):
         gradc.jit(lambda x: gradc.checkpoint(f)(x, bad))(X)
-    with pytest.raises(TraceTypeError, match=r"fori_loop: init_val\[1\] is an int32 array"):
+    with pytest.raises(TraceTypeError, match=r"fori_loop: init_val\[1\] is an int16 array"):
         gradc.jit(lambda x: gradc.fori_loop(0, 2, lambda i, c: c, (x, bad)))(X)
-    with pytest.raises(TraceTypeError, match=r"argument args\[0\] is an int32 array"):
+    with pytest.raises(TraceTypeError, match=r"argument args\[0\] is an int16 array"):
         trace(max, (bad,))
 
 
@@ -728,8 +765,8 @@ def test_jit_wrong_argument_type_is_a_located_gradc_error():
     with pytest.raises(GradcError, match=r"argument a: a str") as info:
         f("abc")  # <- jit called with a string
     assert info.value.location == line_of("# <- jit called with a string")
-    with pytest.raises(GradcError, match="an int64 array"):
-        f(np.arange(3))
+    with pytest.raises(GradcError, match="an uint8 array"):
+        f(np.arange(3, dtype=np.uint8))
 
 
 def test_jit_error_traceback_skips_gradc_frames():

@@ -108,6 +108,11 @@ ROWS = [
         (1.0, -1.0, -1.0, -1.0, 1.0), (0.0,) * 5, (0, 3)),
     Row("copysign(2.0, x)", lambda x: gnp.copysign(2.0, x), (-1.0, -0.0, 0.0, 1.0), (0.0,) * 4, (0.0,) * 4, (0, 3)),
     Row("stop_gradient(x) * x", lambda x: gnp.stop_gradient(x) * x, (3.0, -2.0), (3.0, -2.0), (0.0, 0.0), ()),
+    # remainder jumps at multiples of the divisor; its derivative there is
+    # JAX's (lax.rem's): 1 to x, -floor_divide(x, y) to y.
+    Row("x mod 3.0 (operator)", lambda x: x % 3.0, (6.0, -6.0, 0.0, -0.0, 4.5), (1.0,) * 5, (0.0,) * 5, (4,)),
+    Row("6.0 mod x (operator)", lambda x: 6.0 % x, (3.0, -3.0, 2.5), (-2.0, 2.0, -2.0), (0.0,) * 3, (2,)),
+    Row("x floordiv 0.5 (operator)", lambda x: x // 0.5, (1.0, -1.0, 0.75), (0.0,) * 3, (0.0,) * 3, (2,)),
 ]
 ROW_IDS = [row.name for row in ROWS]
 

@@ -4,7 +4,7 @@ or the call raises a located GradcError; never another exception.
 
 Leaves: a Python bool, a Python int (a weakly typed float in gradc, as a
 Python number in NumPy), a NumPy bool array, NumPy int32 and int64 arrays
-(gradc has no integer arrays yet: always a GradcError).
+(values without a derivative, as bools).
 Positions: an argument (closed over by a loop body too), a differentiated
 argument (never differentiable), a loop carry, a scan's xs, an output.
 Each program is written once with `gradc.numpy` and once as plain NumPy
@@ -277,16 +277,16 @@ TRANSFORMS = (
 def expect_error(kind: str, position: str, transform: str) -> bool:
     """Where gradc must refuse, with a located GradcError."""
     leaf = KINDS[kind]
-    if is_int_array(leaf) or position == "differentiated":
-        return True  # no integer arrays yet; bools and ints have no derivative
+    if position == "differentiated":
+        return True  # bools and ints have no derivative
     if position == "argument":
         return kind == "py_bool"  # a flag to close over, not an argument
     if position == "xs":
-        return kind != "np_bool"  # a Python scalar has no axis to scan over
+        return not isinstance(leaf, np.ndarray)  # a Python scalar has no axis to scan over
     if position == "output":
-        # Derivatives of a bool output do not exist; Python ints are floats.
+        # Derivatives of a bool or int output do not exist; Python ints are floats.
         differentiates_it = transform in ("jvp", "vjp", "jacfwd", "jacrev", "jacobian")
-        return transform == "hessian" or (is_bool(leaf) and differentiates_it)
+        return transform == "hessian" or ((is_bool(leaf) or is_int_array(leaf)) and differentiates_it)
     return False
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import zlib
+from math import prod
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     TensorType,
 )
-from xdsl.ir import Block, Region
+from xdsl.ir import Block, Operation, Region
 
 from gradc.dialects import array
 from gradc.interpreter import run_function
@@ -96,6 +97,7 @@ CASES = [
     Case("max", array.MaxOp, np.maximum, [(3, 4), (3, 4)]),
     Case("min", array.MinOp, np.minimum, [(3, 4), (3, 4)]),
     Case("pow", array.PowOp, np.power, [(3, 4), (3, 4)], 0.5, 2.0),
+    Case("fmod", array.FmodOp, np.fmod, [(3, 4), (3, 4)], -5.0, 5.0),
     *[
         Case(
             f"compare_{p}",
@@ -329,6 +331,19 @@ def test_op(case: Case, dtype):
     check_all_levels(module, inputs, expected, magnitude)
 
 
+def run_at_three_levels(module: ModuleOp, inputs: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """The results of @f at the array level, the loops level and in C."""
+    loops_module = module.clone()
+    LowerArrayToLoops().apply(Context(), loops_module)
+    loops_module.verify()
+    with np.errstate(all="ignore"):
+        return {
+            "array interpreter": run_function(module, "f", *inputs),
+            "loops interpreter": run_function(loops_module, "f", *inputs),
+            "compiled C": compile_module(module.clone(), "f")(*inputs),
+        }
+
+
 INF, NAN = np.inf, np.nan
 _EDGES = (0.0, -0.0, INF, -INF, NAN)
 UNARY_MATH = [
@@ -381,14 +396,7 @@ def test_unary_math_ops_with_domain_edges(dtype):
     module.verify()
     with np.errstate(all="ignore"):
         expected = [np.asarray(ref(x.astype(np.float64))).astype(dtype) for (_, ref, *_), x in zip(UNARY_MATH, inputs)]
-    loops_module = module.clone()
-    LowerArrayToLoops().apply(Context(), loops_module)
-    with np.errstate(all="ignore"):
-        levels = {
-            "array interpreter": run_function(module, "f", *inputs),
-            "loops interpreter": run_function(loops_module, "f", *inputs),
-            "compiled C": compile_module(module.clone(), "f")(*inputs),
-        }
+    levels = run_at_three_levels(module, inputs)
     for level, results in levels.items():
         for (cls, *_), x, got, want in zip(UNARY_MATH, inputs, results, expected):
             what = f"{cls.name} at {level} on {x}"
@@ -501,3 +509,169 @@ def test_f64_f32_f64_round_trip_is_rounded(cflags):
         expected = np.sin(x.astype(np.float32).astype(np.float64)).astype(np.float32)
         got = compile_module(module, "f", cflags)(x)[0]
         np.testing.assert_array_equal(got, expected.astype(np.float64))
+
+
+INT_ELEMENT = {np.int32: IntegerType(32), np.int64: IntegerType(64)}
+INT_OPS = [
+    # (name, build from SSA inputs (a, b), NumPy reference)
+    ("add", array.AddOp, np.add),
+    ("sub", array.SubOp, np.subtract),
+    ("mul", array.MulOp, np.multiply),
+    ("max", array.MaxOp, np.maximum),
+    ("min", array.MinOp, np.minimum),
+    ("neg", lambda a, b: array.NegOp(a), lambda a, b: np.negative(a)),
+    ("abs", lambda a, b: array.AbsOp(a), lambda a, b: np.abs(a)),
+    *[
+        (f"compare_{p}", lambda a, b, p=p: array.CompareOp(p, a, b), lambda a, b, n=n: getattr(np, n)(a, b))
+        for p, n in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                     ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal")]
+    ],
+    ("select", lambda a, b: array.SelectOp(array.CompareOp("lt", a, b), b, a), lambda a, b: np.where(a < b, b, a)),
+    ("reduce_sum0", lambda a, b: array.ReduceSumOp(a, [0]), lambda a, b: np.sum(a, axis=0, dtype=a.dtype)),
+    ("reduce_sum_all", lambda a, b: array.ReduceSumOp(a, [0, 1]), lambda a, b: np.sum(a, dtype=a.dtype)),
+    ("reduce_max1", lambda a, b: array.ReduceMaxOp(a, [1]), lambda a, b: np.max(a, axis=1)),
+    ("reduce_max_long", lambda a, b: array.ReduceMaxOp(array.ReshapeOp(a, [a.type.get_shape()[0] * a.type.get_shape()[1]]), [0]),
+     lambda a, b: np.max(a)),
+    ("div", array.DivOp, lambda a, b: _python_int_division(a, b)[0]),
+    ("fmod", array.FmodOp, lambda a, b: _python_int_division(a, b)[1]),
+    ("argmax0", lambda a, b: array.ArgMaxOp(a, 0), lambda a, b: np.argmax(a, axis=0)),
+    ("and", array.AndOp, np.bitwise_and),
+    ("or", array.OrOp, np.bitwise_or),
+    ("xor", array.XorOp, np.bitwise_xor),
+    ("invert", lambda a, b: array.InvertOp(a), lambda a, b: np.invert(a)),
+    # Counts mostly outside [0, width) (NumPy: every bit shifted out), and
+    # counts b & 63 (in range, or just past it for i32).
+    ("shl", array.ShiftLeftOp, np.left_shift),
+    ("shr", array.ShiftRightOp, np.right_shift),
+    ("shl_small", lambda a, b: array.ShiftLeftOp(a, _masked(b, 63)), lambda a, b: np.left_shift(a, b & 63)),
+    ("shr_small", lambda a, b: array.ShiftRightOp(a, _masked(b, 63)), lambda a, b: np.right_shift(a, b & 63)),
+]
+
+
+def _masked(value, mask: int) -> array.AndOp:
+    typ = value.type
+    constant = array.ConstantOp(DenseIntOrFPElementsAttr.from_list(typ, [mask] * prod(typ.get_shape())))
+    return array.AndOp(value, constant)
+
+
+def _python_int_division(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated quotient and remainder in Python's exact ints, wrapped to
+    the dtype; by 0 both are 0 (NumPy's values, where C would trap)."""
+    bits = 8 * a.dtype.itemsize
+    wrap = lambda v: (v + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)  # noqa: E731
+    q, r = [], []
+    for x, y in zip(a.ravel().tolist(), b.ravel().tolist()):
+        quotient = 0 if y == 0 else (abs(x) // abs(y)) * (1 if (x < 0) == (y < 0) else -1)
+        q.append(wrap(quotient))
+        r.append(0 if y == 0 else x - quotient * y)
+    return np.array(q, a.dtype).reshape(a.shape), np.array(r, a.dtype).reshape(a.shape)
+
+
+def _unattached(op: Operation) -> list[Operation]:
+    """`op` after the ops it was built on that are in no block yet."""
+    inner = [v.owner for v in op.operands if isinstance(v.owner, Operation) and v.owner.parent is None]
+    return [*(o for owner in inner for o in _unattached(owner)), op]
+
+
+def _int_inputs(dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Random values and the edges where arithmetic wraps: min, max, -1, 0, 1."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(32)
+    edges = np.array([info.min, info.max, -1, 0, 1, info.min, info.max, 7], dtype)
+    a = np.concatenate([rng.integers(info.min, info.max, 40, dtype=dtype, endpoint=True), edges, edges])
+    b = np.concatenate([rng.integers(-1000, 1000, 40, dtype=dtype), edges, edges[::-1]])
+    return a.reshape(8, 7), b.reshape(8, 7)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64], ids=["i32", "i64"])
+def test_integer_ops_wrap_as_numpy(dtype):
+    """Every op that takes integers, on random values and on the edges where
+    signed arithmetic overflows (C leaves that undefined; gradc wraps, as
+    NumPy): NumPy's values at the array level, the loops level and in C,
+    in one function per dtype."""
+    a, b = _int_inputs(dtype)
+    typ = TensorType(INT_ELEMENT[dtype], list(a.shape))
+    block = Block(arg_types=[typ, typ])
+    ops = []
+    for _, build, _ in INT_OPS:
+        op = build(*block.args)
+        block.add_ops(_unattached(op))
+        ops.append(op)
+    block.add_op(func.ReturnOp(*(op.results[0] for op in ops)))
+    module = ModuleOp([func.FuncOp("f", ([typ, typ], [op.results[0].type for op in ops]), Region(block))])
+    module.verify()
+    with np.errstate(all="ignore"):
+        expected = [np.asarray(ref(a, b)) for _, _, ref in INT_OPS]
+    levels = run_at_three_levels(module, [a, b])
+    for level, results in levels.items():
+        for (name, *_), got, want in zip(INT_OPS, results, expected):
+            got = np.asarray(got)
+            assert got.dtype == want.dtype, f"{name} at {level}: {got.dtype}"
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} at {level}")
+
+
+ALL_DTYPES = [np.float32, np.float64, np.int32, np.int64, np.bool_]
+
+
+def test_convert_between_every_pair_of_dtypes():
+    """array.convert between each pair of f32, f64, i32, i64, i1 as NumPy's
+    astype, in one function: float -> int truncates toward zero, and NaN,
+    +-inf and out-of-range values give the integer's minimum (what NumPy
+    gives on x86-64; C leaves it undefined); i64 -> i32 keeps the low bits."""
+    elements = {**ELEMENT, **INT_ELEMENT}
+    floats = np.array([0.0, -0.0, 1.5, -1.5, 2.7, -2.7, 1e10, -1e10, 3e9, -2147483648.0, 2147483520.0,
+                       2147483647.0, 2147483648.0, 9.3e18, -9.3e18, np.inf, -np.inf, np.nan, 0.4, -7.0])
+    ints = np.array([0, 1, -1, 2**31 - 1, -2**31, 2**31, -2**31 - 1, 2**40 + 5, -2**63, 2**63 - 1,
+                     2**53 + 1, -(2**53) - 1, 7, -7, 123456789, 3, 2**24 + 1, -5, 2**62, 42])
+    sources = {np.float32: floats.astype(np.float32), np.float64: floats,
+               np.int64: ints, np.int32: ints.astype(np.int32), np.bool_: ints % 3 == 0}
+    pairs = [(s, d) for s in ALL_DTYPES for d in ALL_DTYPES if s != d]
+    types = [TensorType(elements[s], [20]) for s in ALL_DTYPES]
+    block = Block(arg_types=types)
+    ops = [array.ConvertOp(block.args[ALL_DTYPES.index(s)], elements[d]) for s, d in pairs]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", (types, [op.results[0].type for op in ops]), Region(block))])
+    module.verify()
+    inputs = [sources[s] for s in ALL_DTYPES]
+
+    def reference(x, dst):
+        if dst == np.bool_:
+            return x != 0
+        if np.dtype(dst).kind == "i" and x.dtype.kind == "f":
+            info = np.iinfo(dst)
+            inside = (x >= info.min) & (x < -float(info.min))  # exact bounds: -2**(w-1), 2**(w-1)
+            with np.errstate(invalid="ignore"):
+                return np.where(inside, np.trunc(np.where(inside, x, 0)), 0).astype(dst) + np.where(inside, 0, info.min).astype(dst)
+        with np.errstate(all="ignore"):
+            return x.astype(dst)
+
+    expected = [reference(sources[s], d) for s, d in pairs]
+    levels = run_at_three_levels(module, inputs)
+    for level, results in levels.items():
+        for (s, d), got, want in zip(pairs, results, expected):
+            what = f"{np.dtype(s).name} -> {np.dtype(d).name} at {level}"
+            assert np.asarray(got).dtype == np.dtype(d), what
+            np.testing.assert_array_equal(got, want, err_msg=what)
+    # On x86-64 the defined cases are NumPy's astype itself.
+    with np.errstate(invalid="ignore"):
+        native = floats.astype(np.int32)
+    if np.dtype(np.int32).type(native[-5]) == np.iinfo(np.int32).min:  # x86's "integer indefinite"
+        np.testing.assert_array_equal(levels["compiled C"][pairs.index((np.float64, np.int32))], native)
+
+
+def test_bitwise_ops_on_bools_are_logical():
+    """and/or/xor/invert on i1 at the three levels, one function."""
+    p = np.array([True, False, True, False])
+    q = np.array([True, True, False, False])
+    typ = TensorType(IntegerType(1), [4])
+    block = Block(arg_types=[typ, typ])
+    a, b = block.args
+    ops = [array.AndOp(a, b), array.OrOp(a, b), array.XorOp(a, b), array.InvertOp(a)]
+    block.add_ops([*ops, func.ReturnOp(*(op.results[0] for op in ops))])
+    module = ModuleOp([func.FuncOp("f", ([typ, typ], [typ] * 4), Region(block))])
+    module.verify()
+    expected = [p & q, p | q, p ^ q, ~p]
+    for level, results in run_at_three_levels(module, [p, q]).items():
+        for got, want in zip(results, expected):
+            assert np.asarray(got).dtype == np.bool_, level
+            np.testing.assert_array_equal(got, want, err_msg=level)

@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
+    Signedness,
 )
 from xdsl.ir import Attribute
 from xdsl.utils.exceptions import DiagnosticException
@@ -42,6 +43,8 @@ def c_type_name(typ: Attribute) -> str:
         width = typ.width.data
         if width == 1:
             return "bool"
+        if typ.signedness.data == Signedness.UNSIGNED:
+            return f"uint{width}_t"
         if width == 32:
             return "int"
         return f"int{width}_t"
@@ -82,5 +85,7 @@ def c_literal(attr: IntegerAttr | FloatAttr) -> str:
     value = attr.value.data
     if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
         return "true" if value else "false"
+    if isinstance(attr.type, IntegerType) and value == -(2 ** (attr.type.width.data - 1)):
+        return f"({value + 1} - 1)"  # the positive literal would not fit the type
     return str(value)
 

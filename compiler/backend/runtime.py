@@ -53,7 +53,7 @@ C_ELEMENT_TYPES = {
     "bool": "_Bool[]",
     "int8": "int8_t[]",
     "int16": "int16_t[]",
-    "int32": "int32_t[]",
+    "int32": "int[]",  # i32 is spelled `int` (gradc.backend.c_spelling)
     "int64": "int64_t[]",
 }
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO, ClassVar
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerType, ModuleOp
+from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 from xdsl.utils.target import Target
@@ -43,11 +43,11 @@ HEADER_INCLUDES = ("stdbool.h", "stddef.h", "stdint.h")
 # C operator precedence, higher binds tighter.
 PRIMARY, UNARY, COND = 16, 15, 3
 BINARY_PRECEDENCE = {
-    "*": 13, "/": 13, "+": 12, "-": 12,
+    "*": 13, "/": 13, "%": 13, "+": 12, "-": 12, "<<": 11, ">>": 11,
     "<": 10, "<=": 10, ">": 10, ">=": 10, "==": 9, "!=": 9,
-    "&&": 5, "||": 4,
+    "&": 8, "^": 7, "|": 6, "&&": 5, "||": 4,
 }
-ARITHMETIC = frozenset("*/+-")
+ARITHMETIC = frozenset("*/%+-")
 
 INLINABLE = (c.BinaryExprOp, c.CompareOp, c.UnaryExprOp, c.SelectOp, c.CastOp, c.MathOp)
 """Pure expressions that may move to their user (calls may set errno, loads
@@ -314,7 +314,7 @@ class _FunctionPrinter:
         elif isinstance(typ, IntegerType) and typ.width.data == 1:
             items = ["true" if v else "false" for v in values]
         else:
-            items = [str(v) for v in values]
+            items = [c_literal(IntegerAttr(int(v), typ)) for v in values]
         decl = f"static const {c_type_name(typ)} {name}[{len(items)}] = {{"
         if len(items) <= 8:
             self.emit(depth, f"{decl}{', '.join(items)}}};")

@@ -34,7 +34,7 @@ from gradc.frontend import (
     updates,
 )
 from gradc.frontend.compositions import missing_message
-from gradc.frontend.elementwise import _binary, _compare, _unary
+from gradc.frontend.elementwise import _binary, _bits, _compare, _modulo, _power, _unary
 from gradc.frontend.indexing import _getitem
 from gradc.frontend.linalg import _matmul
 from gradc.frontend.tracer import TracedArray
@@ -128,6 +128,12 @@ class _ArrayMethods:
     def all(self, axis: Any = None, keepdims: bool = False) -> TracedArray:
         return reductions.all(self, axis=axis, keepdims=keepdims)
 
+    def argmax(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> TracedArray:
+        return reductions.argmax(self, axis, out, keepdims=keepdims)
+
+    def argmin(self, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> TracedArray:
+        return reductions.argmin(self, axis, out, keepdims=keepdims)
+
     def cumsum(self, axis: Any = None, dtype: Any = None) -> TracedArray:
         return reductions.cumsum(self, axis=axis, dtype=dtype)
 
@@ -170,10 +176,10 @@ class _ArrayMethods:
         return _binary("operator /", np.true_divide, array.DivOp, other, self, True)
 
     def __pow__(self, other: Any) -> TracedArray:
-        return _binary("operator **", np.power, array.PowOp, self, other, True)
+        return _power("operator **", self, other, True)
 
     def __rpow__(self, other: Any) -> TracedArray:
-        return _binary("operator **", np.power, array.PowOp, other, self, True)
+        return _power("operator **", other, self, True)
 
     def __matmul__(self, other: Any) -> TracedArray:
         return _matmul("operator @", self, other)
@@ -209,29 +215,55 @@ class _ArrayMethods:
         return _compare("operator !=", np.not_equal, "ne", self, other)
 
     def __and__(self, other: Any) -> TracedArray:
-        return elementwise.logical_and(self, other)
+        return _bits("operator &", np.bitwise_and, array.AndOp, self, other, True)
 
     def __rand__(self, other: Any) -> TracedArray:
-        return elementwise.logical_and(other, self)
+        return _bits("operator &", np.bitwise_and, array.AndOp, other, self, True)
 
     def __or__(self, other: Any) -> TracedArray:
-        return elementwise.logical_or(self, other)
+        return _bits("operator |", np.bitwise_or, array.OrOp, self, other, True)
 
     def __ror__(self, other: Any) -> TracedArray:
-        return elementwise.logical_or(other, self)
+        return _bits("operator |", np.bitwise_or, array.OrOp, other, self, True)
+
+    def __xor__(self, other: Any) -> TracedArray:
+        return _bits("operator ^", np.bitwise_xor, array.XorOp, self, other, True)
+
+    def __rxor__(self, other: Any) -> TracedArray:
+        return _bits("operator ^", np.bitwise_xor, array.XorOp, other, self, True)
+
+    def __lshift__(self, other: Any) -> TracedArray:
+        return _bits("operator <<", np.left_shift, array.ShiftLeftOp, self, other, True)
+
+    def __rlshift__(self, other: Any) -> TracedArray:
+        return _bits("operator <<", np.left_shift, array.ShiftLeftOp, other, self, True)
+
+    def __rshift__(self, other: Any) -> TracedArray:
+        return _bits("operator >>", np.right_shift, array.ShiftRightOp, self, other, True)
+
+    def __rrshift__(self, other: Any) -> TracedArray:
+        return _bits("operator >>", np.right_shift, array.ShiftRightOp, other, self, True)
 
     def __invert__(self) -> TracedArray:
-        return elementwise.logical_not(self)
+        return elementwise.invert(self)
 
     def __floordiv__(self, other: Any) -> TracedArray:
-        raise TraceTypeError(f"floor division (//) is not supported on traced arrays: {missing_message('floor_divide')}")
+        return _modulo("operator //", self, other, True)[0]
 
-    __rfloordiv__ = __floordiv__
+    def __rfloordiv__(self, other: Any) -> TracedArray:
+        return _modulo("operator //", other, self, True)[0]
 
     def __mod__(self, other: Any) -> TracedArray:
-        raise TraceTypeError(f"the modulo operator (%) is not supported on traced arrays: {missing_message('remainder')}")
+        return _modulo("operator %", self, other, True)[1]
 
-    __rmod__ = __mod__
+    def __rmod__(self, other: Any) -> TracedArray:
+        return _modulo("operator %", other, self, True)[1]
+
+    def __divmod__(self, other: Any) -> tuple[TracedArray, TracedArray]:
+        return _modulo("divmod", self, other, True)
+
+    def __rdivmod__(self, other: Any) -> tuple[TracedArray, TracedArray]:
+        return _modulo("divmod", other, self, True)
 
     def __getitem__(self, key: Any) -> TracedArray:
         return _getitem(self, key)
@@ -283,6 +315,10 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.subtract: elementwise.subtract,
     np.multiply: elementwise.multiply,
     np.true_divide: elementwise.divide,
+    np.fmod: elementwise.fmod,
+    np.remainder: elementwise.remainder,
+    np.floor_divide: elementwise.floor_divide,
+    np.divmod: elementwise.divmod,
     np.power: elementwise.power,
     np.negative: elementwise.negative,
     np.positive: lambda x: x,
@@ -324,6 +360,12 @@ _NUMPY_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.logical_and: elementwise.logical_and,
     np.logical_or: elementwise.logical_or,
     np.logical_not: elementwise.logical_not,
+    np.bitwise_and: elementwise.bitwise_and,
+    np.bitwise_or: elementwise.bitwise_or,
+    np.bitwise_xor: elementwise.bitwise_xor,
+    np.invert: elementwise.invert,
+    np.left_shift: elementwise.left_shift,
+    np.right_shift: elementwise.right_shift,
     np.matmul: linalg.matmul,
     np.reciprocal: elementwise.reciprocal,
     np.logaddexp: elementwise.logaddexp,
@@ -380,6 +422,8 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.all: reductions.all,
     np.cumsum: reductions.cumsum,
     np.cumprod: reductions.cumprod,
+    np.argmax: reductions.argmax,
+    np.argmin: reductions.argmin,
     np.moveaxis: shapes.moveaxis,
     np.swapaxes: shapes.swapaxes,
     np.atleast_1d: shapes.atleast_1d,

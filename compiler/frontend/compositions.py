@@ -23,11 +23,7 @@ _LINEAR_ALGEBRA = (
     "size, write the algorithm with Python loops over Python ints (they unroll into the traced "
     "program) and gnp.stack the entries"
 )
-_INTEGERS = "it gives integers, and gradc has no integer arrays yet"
-_ROUNDING = (
-    "no composition of gradc.numpy functions computes it exactly yet: NumPy's remainder is C's "
-    "exact fmod, while a - b * gnp.floor(a / b) is off wherever a / b rounds (large quotients)"
-)
+_VALUE_SHAPED = "its result's shape depends on the values, which gradc cannot compile"
 
 COMPLEX = (
     "complex numbers are not supported by gradc (it computes in float32, float64 and bool; "
@@ -41,14 +37,13 @@ NO_COMPOSITION: dict[str, str] = {
         "eig", "eigvals",
         "svd", "qr", "lstsq", "pinv", "matrix_power", "matrix_rank",
     )},
-    "argmax": _INTEGERS + " (the one-hot mask of the maximum is x == gnp.max(x, axis, keepdims=True))",
-    "argmin": _INTEGERS + " (the one-hot mask of the minimum is x == gnp.min(x, axis, keepdims=True))",
-    **{name: _INTEGERS for name in ("argsort", "nonzero", "argwhere", "flatnonzero", "searchsorted", "digitize", "bincount")},
-    "unique": "its result's shape depends on the values, which gradc cannot compile",
-    "sort": "no composition of gradc.numpy functions sorts",
-    **{name: _ROUNDING for name in ("mod", "fmod", "remainder", "floor_divide", "divmod", "modf")},
-    **{name: "gradc has no integer arrays yet; it computes in float32, float64 and bool" for name in (
-        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
+    **{name: _VALUE_SHAPED for name in ("nonzero", "argwhere", "flatnonzero", "bincount", "unique")},
+    **{name: "no composition of gradc.numpy functions sorts" for name in ("sort", "argsort")},
+    **{name: "no composition of gradc.numpy functions computes it yet" for name in ("searchsorted", "digitize")},
+    "modf": "no composition of gradc.numpy functions computes it yet; for finite x, gnp.fmod(x, 1.0) is its "
+    "fractional part and gnp.trunc(x) its integral part",
+    **{name: "gradc's integer arrays are int32 and int64 (gnp.int32, gnp.int64)" for name in (
+        "int8", "int16", "uint8", "uint16", "uint32", "uint64", "intp", "integer",
     )},
     "float16": "gradc computes in float32 and float64",
     **{name: "create it with NumPy itself (np." + name + "(...)): NumPy arrays become constants where "

@@ -29,6 +29,8 @@ from gradc.frontend.operands import (
     _BOOL,
     _F64,
     _FLOATS,
+    _INTS,
+    _NUMERIC,
     Operand,
     _array_like,
     _coerce,
@@ -53,12 +55,16 @@ def _unary(
     untraced: Any = None,
 ) -> Any:
     """`op` of `x` in the dtypes NumPy resolves for `ufunc`; without a
-    traced `x`, `ufunc(x)` (or `untraced(x)`)."""
+    traced `x`, `ufunc(x)` (or `untraced(x)`). Integers where `op` takes
+    them; a rounding op of integers is the identity (NumPy 2's)."""
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return (untraced or ufunc)(x)
     in_dtype, out_dtype = _resolve(name, ufunc, (x,))
-    _require_float(name, out_dtype, (x,))
+    rounding = issubclass(op, array.RoundingOp)
+    _require_float(name, out_dtype, (x,), ints=op.TAKES_INTS or rounding)
+    if rounding and out_dtype in _INTS:
+        return _strong(_convert(x, out_dtype))
     return x.trace.emit(op(_convert(x, in_dtype).value), operator_form and x.weak)
 
 
@@ -69,16 +75,19 @@ def _binary(
     if trace is None:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
-    a, b = _float_operands(name, ufunc, trace, x, y)
+    a, b = _float_operands(name, ufunc, trace, x, y, ints=op.TAKES_INTS)
     weak = operator_form and _is_weak(x) and _is_weak(y)
     return trace.emit(op(a.value, b.value), weak)
 
 
-def _float_operands(name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand) -> tuple[TracedArray, TracedArray]:
-    """Operands `x`, `y` of a float `ufunc` as traced arrays of `trace`, in
-    the dtypes NumPy resolves and broadcast to their common shape."""
+def _float_operands(
+    name: str, ufunc: np.ufunc, trace: Trace, x: Operand, y: Operand, ints: bool = False
+) -> tuple[TracedArray, TracedArray]:
+    """Operands `x`, `y` of a float `ufunc` (or int, with `ints`) as traced
+    arrays of `trace`, in the dtypes NumPy resolves and broadcast to their
+    common shape."""
     x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
-    _require_float(name, out_dtype, (x, y))
+    _require_float(name, out_dtype, (x, y), ints=ints)
     shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
     return _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
 
@@ -89,8 +98,8 @@ def _compare(name: str, ufunc: np.ufunc, predicate: str, x: Any, y: Any) -> Any:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
     x_dtype, _, _ = _resolve(name, ufunc, (x, y))
-    # array.compare takes floats; bools and integers compare exactly as f64.
-    dtype = x_dtype if x_dtype in _FLOATS else _F64
+    # array.compare takes floats and ints; bools compare exactly as f64.
+    dtype = x_dtype if x_dtype in _NUMERIC else _F64
     shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
     a, b = _coerce(trace, x, dtype, shape), _coerce(trace, y, dtype, shape)
     return trace.emit(array.CompareOp(predicate, a.value, b.value))
@@ -208,6 +217,11 @@ def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
         return np.round(x, decimals)
     if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)):
         raise TraceTypeError(f"round: decimals must be an int, got {decimals!r}")
+    if x.dtype in _INTS:  # integers stay integers; to tens, hundreds, ... in float64, as NumPy
+        if decimals >= 0:
+            return _strong(x)
+        factor = float(10 ** -decimals)
+        return astype(multiply(rint(divide(x, factor)), factor), x.dtype)
     if decimals == 0:
         return rint(x)
     factor = float(10 ** (decimals if decimals > 0 else -decimals))
@@ -225,6 +239,8 @@ def sign(x: Any) -> Any:
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.sign(x)
+    if x.dtype in _INTS:
+        return astype(where(x > 0, 1, where(x < 0, -1, 0)), x.dtype)
     frozen = stop_gradient(x)
     return where(x > 0, 1.0, where(x < 0, -1.0, where(x == x, 0.0, frozen)))
 
@@ -268,7 +284,119 @@ true_divide = divide
 
 
 def power(x: Any, y: Any) -> Any:
-    return _binary("power", np.power, array.PowOp, x, y)
+    """x ** y. Integers (NumPy's int result dtypes) take a constant
+    exponent only (a product of squarings, wrapping as NumPy's); a negative
+    one is an error, as in NumPy."""
+    return _power("power", x, y)
+
+
+def _power(name: str, x: Any, y: Any, operator_form: bool = False) -> Any:
+    trace = _trace_of(name, (x, y))
+    if trace is not None:
+        xo, yo = _operand(name, x), _operand(name, y)
+        _, _, out_dtype = _resolve(name, np.power, (xo, yo))
+        if out_dtype in _INTS:
+            return _int_power(trace, xo, yo, out_dtype)
+    return _binary(name, np.power, array.PowOp, x, y, operator_form)
+
+
+def _int_power(trace: Trace, x: Operand, y: Operand, dtype: np.dtype) -> TracedArray:
+    if isinstance(y, TracedArray):
+        raise TraceTypeError(
+            "power: an integer base to a traced integer exponent is not supported; "
+            "give a constant exponent, or convert to float first"
+        )
+    exponent = np.asarray(y)
+    if (exponent < 0).any():
+        raise TraceTypeError("power: integers to negative integer powers are not allowed (as in NumPy)")
+    shape = broadcast_shapes(_shape_of(x), exponent.shape, name="power")
+    base = _coerce(trace, x, dtype, shape)
+    result: Any = None
+    bits = int(exponent.max(initial=0)).bit_length()
+    for k in range(bits):
+        mask = (exponent >> k) & 1
+        if exponent.ndim == 0:
+            if mask:
+                result = base if result is None else multiply(result, base)
+        else:
+            factor = where(mask.astype(bool), base, 1)
+            result = factor if result is None else multiply(result, factor)
+        if k + 1 < bits:
+            base = multiply(base, base)
+    if result is None:
+        return _coerce(trace, 1, dtype, shape)
+    return _strong(astype(result, dtype))
+
+
+def fmod(x1: Any, x2: Any) -> Any:
+    """C's fmod: the remainder of truncated division, with the sign of x1
+    (NumPy's fmod; for integers x % 0 is 0). Derivative 1 and
+    -trunc(x1 / x2), JAX's."""
+    return _binary("fmod", np.fmod, array.FmodOp, x1, x2)
+
+
+def remainder(x1: Any, x2: Any) -> Any:
+    """x1 mod x2 with the sign of x2 (Python's %, numpy.remainder), exact:
+    C's fmod, moved into x2's sign as NumPy does; integers mod 0 give 0.
+    Derivative 1 and -floor_divide(x1, x2), as JAX's, also at multiples of
+    x2 (docs/derivative-conventions.md)."""
+    return _modulo("remainder", x1, x2)[1]
+
+
+mod = remainder
+
+
+def floor_divide(x1: Any, x2: Any) -> Any:
+    """floor(x1 / x2) computed as NumPy does (from the exact fmod, so
+    exact where x1 / x2 rounds); integers // 0 give 0. Derivative 0."""
+    return _modulo("floor_divide", x1, x2)[0]
+
+
+def divmod(x1: Any, x2: Any) -> Any:  # noqa: A001 - NumPy's name
+    """(floor_divide(x1, x2), remainder(x1, x2)), as numpy.divmod."""
+    return _modulo("divmod", x1, x2)
+
+
+def _modulo(name: str, x: Any, y: Any, operator_form: bool = False) -> tuple[Any, Any]:
+    """(floor_divide, remainder) of x and y, or NumPy's without a traced
+    operand. Floats follow NumPy's npy_divmod step for step: from
+    mod = fmod(x, y) and div = (x - mod) / y, a mod whose sign differs
+    from y's gets y added (and div 1 taken off), a zero mod takes y's
+    sign, div is rounded to the nearest integer below (floor, then up if
+    more than 0.5 below), a zero quotient takes the sign of x / y, and
+    y == 0 gives x / y and NaN. Integers: truncated division and
+    remainder, moved down by one (and the remainder by y) where the
+    remainder's sign differs from y's."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return np.floor_divide(x, y), np.remainder(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    a, b = _float_operands(name, np.remainder, trace, x, y, ints=True)
+    weak = operator_form and _is_weak(x) and _is_weak(y)
+    r = trace.emit(array.FmodOp(a.value, b.value))
+    zero = _coerce(trace, 0, a.dtype, a.shape)
+    moved = logical_and(r != zero, (b < zero) != (r < zero))
+    if a.dtype in _INTS:
+        q = trace.emit(array.DivOp(a.value, b.value))
+        quotient = subtract(q, astype(moved, a.dtype))
+        modulus = where(moved, add(r, b), r)
+    else:
+        div = divide(subtract(a, r), b)
+        # A zero remainder takes y's sign; subtracting r - r (0 in value)
+        # keeps r's derivative there, as JAX's 1 and -floor_divide.
+        sign = where(b < zero, a.dtype.type(-0.0), a.dtype.type(0.0))
+        signed_zero = subtract(sign, subtract(stop_gradient(r), r))
+        modulus = where(moved, add(r, b), where(r == zero, signed_zero, r))
+        div = where(moved, subtract(div, 1.0), div)
+        floored = floor(div)
+        floored = where(subtract(div, floored) > 0.5, add(floored, 1.0), floored)
+        quotient = where(div == zero, multiply(0.0, divide(a, b)), floored)
+        quotient = stop_gradient(where(b == zero, divide(a, b), quotient))
+    return _weak_as(quotient, weak), _weak_as(modulus, weak)
+
+
+def _weak_as(x: TracedArray, weak: bool) -> TracedArray:
+    return TracedArray(x.value, x.trace, weak)
 
 
 def arctan2(x1: Any, x2: Any) -> Any:
@@ -320,7 +448,7 @@ def _extremum(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], beats: str, 
     if trace is None:
         return ufunc(x, y)
     x, y = _operand(name, x), _operand(name, y)
-    a, b = _float_operands(name, ufunc, trace, x, y)
+    a, b = _float_operands(name, ufunc, trace, x, y, ints=True)
     value = trace.emit(op(a.value, b.value))
     if isinstance(x, TracedArray) == isinstance(y, TracedArray):
         return value
@@ -365,7 +493,7 @@ def where(condition: Any, x: Any, y: Any) -> Any:
     if dtype not in _ARRAY_DTYPES:
         raise TraceTypeError(
             f"where: NumPy gives {dtype.name} for {_describe(x)} and {_describe(y)}; "
-            "gradc arrays are float32, float64 or bool, so convert first"
+            "gradc arrays are float32, float64, int32, int64 or bool, so convert first"
         )
     shape = broadcast_shapes(*map(_shape_of, (condition, x, y)), name="where")
     if isinstance(condition, TracedArray) and condition.dtype != _BOOL:
@@ -410,8 +538,67 @@ def logical_not(x: Any) -> Any:
     return where(x, False, True)
 
 
+def _bits(name: str, ufunc: np.ufunc, op: type[array.BinaryOp], x: Any, y: Any, operator_form: bool = False) -> Any:
+    """A bitwise ufunc in the dtypes NumPy resolves: int32/int64, or bool
+    (and, or, xor)."""
+    trace = _trace_of(name, (x, y))
+    if trace is None:
+        return ufunc(x, y)
+    x, y = _operand(name, x), _operand(name, y)
+    x_dtype, y_dtype, out_dtype = _resolve(name, ufunc, (x, y))
+    if out_dtype not in _INTS and not (out_dtype == _BOOL and issubclass(op, array.BitwiseOp)):
+        raise TraceTypeError(
+            f"{name}: NumPy computes this in {out_dtype.name} for {_describe(x)} and {_describe(y)}; "
+            "gradc's bitwise operations take int32, int64 or bool"
+        )
+    shape = broadcast_shapes(_shape_of(x), _shape_of(y), name=name)
+    a, b = _coerce(trace, x, x_dtype, shape), _coerce(trace, y, y_dtype, shape)
+    return trace.emit(op(a.value, b.value), operator_form and _is_weak(x) and _is_weak(y))
+
+
+def bitwise_and(x1: Any, x2: Any) -> Any:
+    """x1 & x2 bit by bit (ints), or logical and (bools); no derivative."""
+    return _bits("bitwise_and", np.bitwise_and, array.AndOp, x1, x2)
+
+
+def bitwise_or(x1: Any, x2: Any) -> Any:
+    return _bits("bitwise_or", np.bitwise_or, array.OrOp, x1, x2)
+
+
+def bitwise_xor(x1: Any, x2: Any) -> Any:
+    return _bits("bitwise_xor", np.bitwise_xor, array.XorOp, x1, x2)
+
+
+def left_shift(x1: Any, x2: Any) -> Any:
+    """x1 << x2 (ints, wrapping); a count outside [0, width) gives 0, as
+    NumPy."""
+    return _bits("left_shift", np.left_shift, array.ShiftLeftOp, x1, x2)
+
+
+def right_shift(x1: Any, x2: Any) -> Any:
+    """x1 >> x2, sign-filling (ints); a count outside [0, width) gives 0,
+    or -1 for negative x1, as NumPy."""
+    return _bits("right_shift", np.right_shift, array.ShiftRightOp, x1, x2)
+
+
+def invert(x: Any) -> Any:
+    """~x: bitwise not of ints (-x - 1), logical not of bools."""
+    x = _array_like(x)
+    if not isinstance(x, TracedArray):
+        return np.invert(x)
+    if x.dtype not in (*_INTS, _BOOL):
+        raise TraceTypeError(f"invert (~): takes int32, int64 or bool arrays, got {_describe(x)}")
+    return x.trace.emit(array.InvertOp(x.value))
+
+
+bitwise_not = invert
+
+
 def astype(x: Any, dtype: Any) -> Any:
-    """`x` converted to `dtype` (float32, float64 or bool: `x != 0`)."""
+    """`x` converted to `dtype` (float32, float64, int32, int64 or bool:
+    `x != 0`), as NumPy's astype: floats to ints truncate toward zero (NaN
+    and out-of-range values give the integer's minimum, see
+    docs/frontend.md)."""
     x = _array_like(x)
     if not isinstance(x, TracedArray):
         return np.asarray(x).astype(dtype)
@@ -700,4 +887,6 @@ __all__ = [
     "reciprocal", "logaddexp", "logaddexp2", "softplus", "sinc", "hypot", "clip", "isnan", "isinf",
     "isfinite", "heaviside", "arctan2", "atan2", "copysign", "signbit",
     "real", "imag", "conj", "conjugate", "angle", "iscomplexobj", "isrealobj", "iscomplex", "isreal",
+    "fmod", "remainder", "mod", "floor_divide", "divmod",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "bitwise_not", "left_shift", "right_shift",
 ]

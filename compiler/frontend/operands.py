@@ -7,11 +7,12 @@ Expects: the values a gnp function was given, as given.
 Guarantees: each op family turns its operands into traced arrays of one
 trace here, with the dtype NumPy would compute in and the broadcast shape
 (`array.convert`, `array.broadcast`, `array.constant` as needed, a splat
-constant when all elements are equal); a dtype gradc lacks (integers,
-float16), shapes that do not broadcast or an axis out of range is a
-`GradcError` naming the operation and the operands.
+constant when all elements are equal); a dtype gradc lacks (int8, uint8,
+float16, ...), shapes that do not broadcast or an axis out of range is a
+`GradcError` naming the operation and the operands. A Python int too
+large for the integer dtype it meets is one too (NumPy 2 raises).
 
-Public: the dtypes `float32`, `float64`, `bool_`, the constants `newaxis`,
+Public: the dtypes `float32`, `float64`, `int32`, `int64`, `bool_`, the constants `newaxis`,
 `pi`, `e`, `inf`, `nan`, and `broadcast_shapes`.
 The dtype and broadcasting rules, and why Python scalars are weak:
 docs/frontend.md.
@@ -34,6 +35,8 @@ from gradc.support.dense import element_type, numpy_to_dense, splat_dense
 
 float32 = np.float32
 float64 = np.float64
+int32 = np.int32
+int64 = np.int64
 bool_ = np.bool_
 newaxis = None
 pi = np.pi
@@ -44,8 +47,12 @@ nan = np.nan
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _BOOL = np.dtype(np.bool_)
+_I32 = np.dtype(np.int32)
+_I64 = np.dtype(np.int64)
 _FLOATS = (_F32, _F64)
-_ARRAY_DTYPES = (_F32, _F64, _BOOL)
+_INTS = (_I32, _I64)
+_NUMERIC = (*_FLOATS, *_INTS)
+_ARRAY_DTYPES = (_F32, _F64, _BOOL, _I32, _I64)
 
 
 def _array_like(x: Any) -> Any:
@@ -141,13 +148,16 @@ def _resolve(name: str, ufunc: np.ufunc, operands: Sequence[Operand]) -> tuple[n
         ) from None
 
 
-def _require_float(name: str, dtype: np.dtype, operands: Sequence[Operand]) -> None:
-    if dtype not in _FLOATS:
-        raise TraceTypeError(
-            f"{name}: NumPy computes this in {dtype.name} for "
-            f"{' and '.join(map(_describe, operands))}; gradc computes in float32 "
-            "or float64 only, so convert first, e.g. x.astype(np.float32)"
-        )
+def _require_float(name: str, dtype: np.dtype, operands: Sequence[Operand], ints: bool = False) -> None:
+    """NumPy computes in a float dtype (or, with `ints`, in int32/int64)."""
+    if dtype in _FLOATS or (ints and dtype in _INTS):
+        return
+    kinds = "float32, float64, int32 or int64" if ints else "float32 or float64"
+    raise TraceTypeError(
+        f"{name}: NumPy computes this in {dtype.name} for "
+        f"{' and '.join(map(_describe, operands))}; gradc computes it in {kinds} "
+        "only, so convert first, e.g. x.astype(np.float32)"
+    )
 
 
 def _dtype_arg(name: str, dtype: Any) -> np.dtype:
@@ -160,7 +170,7 @@ def _dtype_arg(name: str, dtype: Any) -> np.dtype:
     if dt not in _ARRAY_DTYPES:
         raise TraceTypeError(
             f"{name}: dtype {dt.name} is not supported; gradc arrays are "
-            "float32, float64 or bool"
+            "float32, float64, int32, int64 or bool"
         )
     return dt
 
@@ -214,6 +224,13 @@ def _strong(x: TracedArray) -> TracedArray:
 def _constant(trace: Trace, value: Any, dtype: np.dtype, shape: tuple[int, ...]) -> TracedArray:
     """A constant operand as an `array.constant` of `dtype`, broadcast to
     `shape`; a splat straight at `shape` when all its elements are equal."""
+    if isinstance(value, int) and not isinstance(value, bool) and dtype.kind == "i":
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise TraceTypeError(
+                f"the Python int {value} is out of bounds for {dtype.name} (NumPy 2 "
+                "raises too); make it an array of a wider dtype first"
+            )
     arr = np.asarray(value, dtype=dtype)
     flat = arr.reshape(-1)
     if flat.size == 1 or (flat.size > 1 and bool((flat == flat[0]).all())):
@@ -265,5 +282,5 @@ def _normalize_axes(name: str, axis: Any, shape: tuple[int, ...]) -> tuple[int, 
 
 
 __all__ = [
-    "float32", "float64", "bool_", "newaxis", "pi", "e", "inf", "nan", "broadcast_shapes",
+    "float32", "float64", "int32", "int64", "bool_", "newaxis", "pi", "e", "inf", "nan", "broadcast_shapes",
 ]

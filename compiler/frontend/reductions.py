@@ -1,4 +1,4 @@
-"""Reductions: sum, max, min (amax, amin), mean, and the composites
+"""Reductions: sum, max, min (amax, amin), mean, argmax, argmin, and the composites
 var, std, average, prod, any, all, cumsum, cumprod, softmax and logsumexp.
 
 Expects: an array and NumPy's `axis` (None, an int or a tuple; negative
@@ -6,8 +6,10 @@ counts from the end) and `keepdims`.
 
 Guarantees: one `array.reduce_sum`/`array.reduce_max` per reduction over
 the sorted axes (min is -max(-x), mean is sum / count); max and min of a
-zero-size axis, a repeated axis or a bool array (NumPy's integer sum, any,
-all) is a `GradcError`. softmax and logsumexp subtract a max that no
+zero-size axis, a repeated axis or a bool array (NumPy's any, all) is a
+`GradcError`. Integer sums and products wrap, in NumPy's dtypes (int64
+for bool and int32); min of integers is -1 - max(-1 - x), which cannot
+overflow. softmax and logsumexp subtract a max that no
 derivative flows through, so large inputs do not overflow. prod multiplies
 halves pairwise (log2(n) rounds of slices; exact with zeros and signs),
 cumsum/cumprod are Hillis-Steele scans (log2(n) shifted adds or
@@ -43,6 +45,10 @@ from gradc.frontend.operands import (
     _BOOL,
     _F64,
     _FLOATS,
+    _I32,
+    _I64,
+    _INTS,
+    _NUMERIC,
     _array_like,
     _constant,
     _convert,
@@ -66,7 +72,7 @@ def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool
 
 
 def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int, ...], keepdims: bool) -> TracedArray:
-    if x.dtype not in _FLOATS:
+    if x.dtype not in _NUMERIC:
         raise _bool_reduction_error(name)
     if not axes:
         result = _strong(x)
@@ -76,23 +82,28 @@ def _reduce(name: str, op: type[array.ReduceOp], x: TracedArray, axes: tuple[int
 
 
 def _bool_reduction_error(name: str) -> TraceTypeError:
-    """`sum` of a bool array counts (integers gradc lacks); `max` and `min`
-    of one are NumPy's any and all."""
-    if name == "sum":
-        return TraceTypeError(
-            "sum: of a bool array NumPy gives integers, which gradc does not have; "
-            "convert first, e.g. x.astype(np.float32)"
-        )
+    """`max` and `min` of a bool array are NumPy's any and all."""
     same = "any" if name == "max" else "all"
     return TraceTypeError(f"{name} of a bool array is NumPy's {same}: call gnp.{same}")
 
 
-def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Sum over `axis` (None: all; int or tuple; negative from the end)."""
+def sum(a: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:  # noqa: A001
+    """Sum over `axis` (None: all; int or tuple; negative from the end), in
+    `dtype` or NumPy's: int64 for bool and int32 arrays (wrapping)."""
     a = _array_like(a)
     if not isinstance(a, TracedArray):
-        return np.sum(a, axis=axis, keepdims=keepdims)
-    return _reduce("sum", array.ReduceSumOp, a, _normalize_axes("sum", axis, a.shape), keepdims)
+        return np.sum(a, axis=axis, keepdims=keepdims, dtype=dtype)
+    axes = _normalize_axes("sum", axis, a.shape)
+    a = _strong(_convert(a, _accumulation_dtype("sum", a, dtype)))
+    return _reduce("sum", array.ReduceSumOp, a, axes, keepdims)
+
+
+def _accumulation_dtype(name: str, a: TracedArray, dtype: Any) -> np.dtype:
+    """`dtype`, or what NumPy sums and multiplies `a` in: int64 for bool and
+    int32 (the platform integer), else a's own dtype."""
+    if dtype is not None:
+        return _dtype_arg(name, dtype)
+    return _I64 if a.dtype in (_BOOL, _I32) else a.dtype
 
 
 def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -112,10 +123,12 @@ def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     if not isinstance(a, TracedArray):
         return np.min(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("min", axis, a.shape)
-    if a.dtype not in _FLOATS:
+    if a.dtype not in _NUMERIC:
         raise _bool_reduction_error("min")
     if builtins.any(a.shape[d] == 0 for d in axes):
         raise TraceError(f"min: zero-size reduction over axes {axes} of shape {a.shape} has no identity")
+    if a.dtype in _INTS:  # -1 - x reverses the order without overflow (-x would wrap)
+        return subtract(-1, max(subtract(-1, a), axis=axes, keepdims=keepdims))
     return negative(max(negative(a), axis=axes, keepdims=keepdims))
 
 
@@ -124,12 +137,13 @@ amin = min
 
 
 def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """sum / count over `axis` (bool arrays average as float64, as in NumPy)."""
+    """sum / count over `axis` (bool and integer arrays average as float64,
+    as in NumPy)."""
     a = _array_like(a)
     if not isinstance(a, TracedArray):
         return np.mean(a, axis=axis, keepdims=keepdims)
     axes = _normalize_axes("mean", axis, a.shape)
-    if a.dtype == _BOOL:
+    if a.dtype not in _FLOATS:
         a = _convert(a, _F64)
     count = math.prod(a.shape[d] for d in axes)
     return divide(sum(a, axis=axes, keepdims=keepdims), float(count))
@@ -164,20 +178,10 @@ def _with_dtype(name: str, a: TracedArray, dtype: Any) -> TracedArray:
     return astype(a, _dtype_arg(name, dtype))
 
 
-def _require_float_or_dtype(name: str, a: TracedArray, dtype: Any) -> None:
-    """Of a bool array without `dtype=`, NumPy's product or running sum is
-    an integer array, which gradc lacks."""
-    if a.dtype not in _FLOATS and dtype is None:
-        raise TraceTypeError(
-            f"{name}: of a bool array NumPy gives integers, which gradc does not have; "
-            "convert first, e.g. x.astype(np.float32)"
-        )
-
-
 def _float_input(name: str, a: TracedArray) -> TracedArray:
-    """`a`, or for a bool array the float64 NumPy computes var, std and
-    average of it in."""
-    return _convert(a, _F64) if a.dtype == _BOOL else a
+    """`a`, or for a bool or integer array the float64 NumPy computes var,
+    std and average of it in."""
+    return a if a.dtype in _FLOATS else _convert(a, _F64)
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, ddof: Any = 0, keepdims: bool = False) -> Any:
@@ -277,8 +281,7 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) ->
     if not isinstance(a, TracedArray):
         return np.prod(a, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = _normalize_axes("prod", axis, a.shape)
-    _require_float_or_dtype("prod", a, dtype)
-    a = _with_dtype("prod", a, dtype)
+    a = _strong(_convert(a, _accumulation_dtype("prod", a, dtype)))
     out_shape = _reduced_shape(a.shape, axes, keepdims)
     if not axes:
         return _strong(a)
@@ -325,8 +328,7 @@ def _scan(name: str, combine: Any, a: Any, axis: Any, dtype: Any) -> Any:
     a = _array_like(a)
     if not isinstance(a, TracedArray):
         return getattr(np, name)(a, axis=axis, dtype=dtype)
-    _require_float_or_dtype(name, a, dtype)
-    a = _strong(_with_dtype(name, a, dtype))
+    a = _strong(_convert(a, _accumulation_dtype(name, a, dtype)))
     if axis is None:
         a, axis = _reshape(a, (a.size,)), 0
     ax = _normalize_axis(name, axis, a.shape)
@@ -350,7 +352,43 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None) -> Any:
     return _scan("cumprod", multiply, a, axis, dtype)
 
 
+def argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """Index (int64) of the first maximum along `axis` (None: of the
+    flattened array); NaN counts as the maximum, as in NumPy. No derivative
+    (an integer result)."""
+    return _arg_extremum("argmax", a, axis, out, keepdims)
+
+
+def argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """Index (int64) of the first minimum along `axis`; NaN counts as the
+    minimum, as in NumPy. No derivative."""
+    return _arg_extremum("argmin", a, axis, out, keepdims)
+
+
+def _arg_extremum(name: str, a: Any, axis: Any, out: Any, keepdims: bool) -> Any:
+    a = _array_like(a)
+    if not isinstance(a, TracedArray):
+        return getattr(np, name)(a, axis=axis, out=out, keepdims=keepdims)
+    if out is not None:
+        raise TraceTypeError(f"{name}: out= is not supported on traced arrays (they are values, never written in place)")
+    shape = a.shape
+    x = _reshape(a, (a.size,)) if axis is None else a
+    ax = 0 if axis is None else _normalize_axis(name, axis, shape)
+    if x.shape[ax] == 0:
+        raise TraceError(f"{name}: attempt to get {name} of an empty sequence (axis {ax} of shape {shape})")
+    if x.dtype == _BOOL:
+        x = _convert(x, _I32)
+    if name == "argmin":  # reverses the order, keeps NaN and ties; -1 - x cannot overflow
+        x = subtract(-1, x) if x.dtype in _INTS else negative(x)
+    result = x.trace.emit(array.ArgMaxOp(x.value, ax))
+    if keepdims:
+        kept = (1,) * len(shape) if axis is None else tuple(1 if d == ax else n for d, n in enumerate(shape))
+        result = _reshape(result, kept)
+    return result
+
+
 __all__ = [
     "sum", "max", "min", "amax", "amin", "mean", "softmax", "logsumexp",
     "var", "std", "average", "prod", "any", "all", "cumsum", "cumprod",
+    "argmax", "argmin",
 ]

@@ -2,14 +2,14 @@
 
 Expects: `trace(fn, example_args)`: a function and example arguments, a
 pytree (`gradc.frontend.pytree`) whose leaves are NumPy float32/float64
-arrays and scalars, Python floats and ints, and bool arrays.
+arrays and scalars, int32/int64 and bool arrays, Python floats and ints.
 
 Guarantees: `fn` is called once, on `TracedArray`s for the array leaves;
 the function's arguments are the flattened leaves (Python numbers as
 weakly typed 0-d float64, their values arguments rather than constants),
 its results the flattened outputs (NumPy arrays and Python numbers
-returned become `array.constant`s); an integer array argument is a
-`TraceTypeError` saying how to convert.
+returned become `array.constant`s); an array of another integer dtype
+(int8, uint8, ...) is a `TraceTypeError` saying how to convert.
 
 Which leaves become which arguments, and why: docs/frontend.md.
 """
@@ -35,6 +35,7 @@ from gradc.frontend.pytree import PyTreeDef
 from gradc.support.dense import element_type
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ARG_DTYPES = (*_FLOATS, np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_))
 
 
 class ArgSpec(NamedTuple):
@@ -64,20 +65,19 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
     w['b']`, `scan: init[1]`)."""
     if isinstance(leaf, np.ndarray | np.generic):
         dtype = leaf.dtype
-        if dtype in _FLOATS or dtype == np.bool_:
+        if dtype in _ARG_DTYPES:
             return ArgSpec(tuple(leaf.shape), dtype)
         if dtype.kind == "c":
             raise TraceTypeError(f"{where} is a {dtype.name} array (shape {leaf.shape}): {COMPLEX}")
         if dtype.kind in "iu":
             raise TraceTypeError(
-                f"{where} is an {dtype.name} array (shape {leaf.shape}); gradc has no integer "
-                "arrays yet: convert it with .astype(np.float64), or, if it holds indices, "
-                "close over it instead of passing it (a NumPy constant, e.g. with "
-                "functools.partial) and index with its Python ints: gnp.stack([x[i] for i in idx])"
+                f"{where} is an {dtype.name} array (shape {leaf.shape}); gradc's integer "
+                "arrays are int32 and int64: convert it with .astype(np.int32) or "
+                ".astype(np.int64)"
             )
         raise TraceTypeError(
             f"{where} has dtype {dtype.name} (shape {leaf.shape}); gradc takes float32, "
-            "float64 and bool arrays"
+            "float64, int32, int64 and bool arrays"
         )
     if isinstance(leaf, bool):
         raise TraceTypeError(
@@ -92,7 +92,7 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
         return ArgSpec(leaf.shape, leaf.dtype, leaf.weak)
     raise TraceTypeError(
         f"{where}: a {type(leaf).__name__} ({leaf!r:.60}); gradc takes NumPy "
-        "float32/float64/bool arrays and Python floats, nested in tuples, lists and dicts"
+        "float32/float64/int32/int64/bool arrays and Python floats, nested in tuples, lists and dicts"
     )
 
 
@@ -249,10 +249,10 @@ def _result(the_trace: Trace, leaf: Any, where: str) -> TracedArray:
         )
     if value.dtype.kind == "c":
         raise TraceTypeError(f"{where} is a constant {value.dtype.name} array: {COMPLEX}")
-    if value.dtype not in (*_FLOATS, np.dtype(np.bool_)):
+    if value.dtype not in _ARG_DTYPES:
         raise TraceTypeError(
             f"{where} is a constant {value.dtype.name} array; results are float32, "
-            "float64 or bool, so convert it, e.g. with .astype(np.float64)"
+            "float64, int32, int64 or bool, so convert it, e.g. with .astype(np.float64)"
         )
     return _constant(the_trace, value, value.dtype, value.shape)
 

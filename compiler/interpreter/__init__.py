@@ -51,7 +51,7 @@ def run_function(module: ModuleOp, name: str, *args: Any, evaluations: Counter |
 
     At the array level, results are what `func.return` gives. At the loops
     level (a `func.func` with `loops.num_inputs`), `args` are the inputs only:
-    outputs are allocated here, NaN-filled, and returned after the call."""
+    outputs are allocated here, NaN-filled (integers with a garbage value), and returned after the call."""
     fn = _find_function(module, name)
     arg_types = fn.function_type.inputs.data
     values = [_as_input(a, t) for a, t in zip(args, arg_types, strict=False)]
@@ -65,7 +65,8 @@ def run_function(module: ModuleOp, name: str, *args: Any, evaluations: Counter |
     for typ in arg_types[num_inputs.value.data :]:
         assert isinstance(typ, MemRefType)
         dtype = numpy_dtype(typ.get_element_type())
-        outputs.append(np.full(tuple(typ.get_shape()), np.nan if dtype != np.bool_ else False, dtype=dtype))
+        fill = {"f": np.nan, "b": False, "i": 0x5A5A5A5A}[dtype.kind]  # integers: an unlikely garbage value
+        outputs.append(np.full(tuple(typ.get_shape()), fill, dtype=dtype))
     interp.call_op(fn, tuple(values + outputs))
     return outputs
 

@@ -59,18 +59,25 @@ _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.RoundEvenOp: np.rint,
     array.TruncOp: np.trunc,
     array.ErfcOp: erfc,
+    array.InvertOp: np.invert,
 }
 
 _BINARY: dict[type, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     array.AddOp: np.add,
     array.SubOp: np.subtract,
     array.MulOp: np.multiply,
-    array.DivOp: np.divide,
+    array.DivOp: lambda a, b: _integer_safe(_truncated_divide, a, b),
     array.MaxOp: np.maximum,
     array.MinOp: np.minimum,
     array.PowOp: np.power,
     array.Atan2Op: np.arctan2,
     array.CopySignOp: np.copysign,
+    array.FmodOp: lambda a, b: _integer_safe(np.fmod, a, b),
+    array.AndOp: np.bitwise_and,
+    array.OrOp: np.bitwise_or,
+    array.XorOp: np.bitwise_xor,
+    array.ShiftLeftOp: np.left_shift,  # NumPy's counts outside [0, width) are array.ShiftOp's
+    array.ShiftRightOp: np.right_shift,
 }
 
 _COMPARE = {
@@ -81,6 +88,38 @@ _COMPARE = {
     "eq": np.equal,
     "ne": np.not_equal,
 }
+
+
+def _truncated_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b: NumPy's for floats; truncated toward zero for integers."""
+    if a.dtype.kind != "i":
+        return np.divide(a, b)
+    q = np.floor_divide(a, b)
+    return q + ((np.fmod(a, b) != 0) & ((a < 0) != (b < 0)))
+
+
+def _integer_safe(fn: Callable[..., np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`fn` of integers with gradc's values where C would trap: 0 where
+    b == 0; where b == -1, the quotient -a (wrapping) and the remainder 0.
+    Floats: `fn` itself."""
+    if a.dtype.kind != "i":
+        return fn(a, b)
+    trap = (b == 0) | (b == -1)
+    with np.errstate(all="ignore"):
+        out = np.asarray(fn(a, np.where(trap, 1, b)), dtype=a.dtype)
+        minus_one = np.negative(a) if fn is _truncated_divide else np.zeros_like(a)
+    return np.where(b == 0, 0, np.where(b == -1, minus_one, out)).astype(a.dtype)
+
+
+def float_to_int(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`array.convert` of floats to an integer dtype: truncated toward zero;
+    NaN and values outside the dtype's range give its minimum (as NumPy's
+    astype does on x86-64, there with a warning)."""
+    bound = 2.0 ** (8 * np.dtype(dtype).itemsize - 1)
+    inside = (x >= -bound) & (x < bound)
+    out = np.where(inside, x, 0).astype(dtype)
+    out[~inside] = np.iinfo(dtype).min
+    return np.asarray(out)
 
 
 def _result_dtype(op: Any) -> np.dtype:
@@ -106,7 +145,11 @@ class ArrayFunctions(InterpreterFunctions):
     def run_convert(self, interp: Interpreter, op: array.ConvertOp, args: PythonValues):
         (x,) = args
         dtype = _result_dtype(op)
-        return ((x != 0) if dtype == np.bool_ else x.astype(dtype),)
+        if dtype == np.bool_:
+            return (np.asarray(x != 0),)
+        if dtype.kind == "i" and x.dtype.kind == "f":
+            return (float_to_int(x, dtype),)
+        return (np.asarray(x.astype(dtype)),)
 
     @impl(array.StopGradientOp)
     def run_stop_gradient(self, interp: Interpreter, op: array.StopGradientOp, args: PythonValues):
@@ -194,7 +237,11 @@ class ArrayFunctions(InterpreterFunctions):
     @impl(array.ReduceSumOp)
     def run_reduce_sum(self, interp: Interpreter, op: array.ReduceSumOp, args: PythonValues):
         (x,) = args
-        return (np.asarray(np.sum(x, axis=op.axis_list), dtype=x.dtype),)
+        return (np.asarray(np.sum(x, axis=op.axis_list, dtype=x.dtype), dtype=x.dtype),)
+
+    @impl(array.ArgMaxOp)
+    def run_argmax(self, interp: Interpreter, op: array.ArgMaxOp, args: PythonValues):
+        return (np.asarray(np.argmax(args[0], axis=op.axis_index), dtype=np.int64),)
 
     @impl(array.ReduceMaxOp)
     def run_reduce_max(self, interp: Interpreter, op: array.ReduceMaxOp, args: PythonValues):

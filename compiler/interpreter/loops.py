@@ -44,6 +44,11 @@ class LoopsFunctions(InterpreterFunctions):
     ) -> tuple[TerminatorValue, PythonValues]:
         return ReturnedValues(args), ()
 
+    @impl(loops.FmodOp)
+    def run_fmod(self, interp: Interpreter, op: loops.FmodOp, args: PythonValues):
+        with np.errstate(invalid="ignore"):
+            return (np.fmod(*args),)
+
     @impl(loops.ThreadIdOp)
     def run_thread_id(self, interp: Interpreter, op: loops.ThreadIdOp, args: PythonValues):
         return (0,)  # the interpreter runs every loop on one thread

@@ -32,7 +32,29 @@ from gradc.support.special import SCALAR, erf
 def _scalar(typ: Attribute, value: Any) -> Any:
     if isinstance(typ, IndexType):
         return int(value)
-    return numpy_dtype(typ).type(value)
+    dtype = numpy_dtype(typ)
+    if dtype.kind == "i":  # wraps, as the C does
+        bits = 8 * dtype.itemsize
+        value = (int(value) + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
+    return dtype.type(value)
+
+
+def _int_divide(a: int, b: int) -> tuple[int, int]:
+    """Truncated quotient and remainder, 0 and 0 for b == 0 (C would trap;
+    NumPy's values); a quotient overflowing (MIN / -1) wraps in `_scalar`."""
+    if b == 0:
+        return 0, 0
+    q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+    return q, a - q * b
+
+
+def _fptosi(x: Any, typ: Attribute) -> Any:
+    """Truncated toward zero; NaN or out of range gives the minimum (see
+    `array.ConvertOp`)."""
+    bits = 8 * numpy_dtype(typ).itemsize
+    if not -(2.0 ** (bits - 1)) <= x < 2.0 ** (bits - 1):
+        return _scalar(typ, -(2 ** (bits - 1)))
+    return _scalar(typ, int(x))
 
 
 _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
@@ -47,9 +69,18 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     math.PowFOp: np.power,
     math.Atan2Op: np.arctan2,
     math.CopySignOp: np.copysign,
-    arith.AddiOp: lambda a, b: a + b,
-    arith.SubiOp: lambda a, b: a - b,
-    arith.MuliOp: lambda a, b: a * b,
+    arith.AddiOp: lambda a, b: int(a) + int(b),
+    arith.SubiOp: lambda a, b: int(a) - int(b),
+    arith.MuliOp: lambda a, b: int(a) * int(b),
+    arith.MaxSIOp: lambda a, b: max(int(a), int(b)),
+    arith.AndIOp: lambda a, b: a & b,
+    arith.XOrIOp: lambda a, b: a ^ b,
+    arith.ShLIOp: lambda a, b: int(a) << int(b),
+    arith.ShRSIOp: lambda a, b: int(a) >> int(b),
+    arith.DivSIOp: lambda a, b: _int_divide(int(a), int(b))[0],
+    arith.RemSIOp: lambda a, b: _int_divide(int(a), int(b))[1],
+    arith.OrIOp: lambda a, b: a | b,
+    arith.MinSIOp: lambda a, b: min(int(a), int(b)),
 }
 
 _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
@@ -83,6 +114,15 @@ _SCALAR_UNARY: dict[type, Callable[[Any], Any]] = {
     arith.ExtFOp: lambda x: x,
     arith.TruncFOp: lambda x: x,
     arith.UIToFPOp: lambda x: x,
+    arith.ExtUIOp: int,
+    arith.ExtSIOp: int,
+    arith.TruncIOp: int,
+}
+
+_CMPI = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b,
+    "slt": lambda a, b: a < b, "sle": lambda a, b: a <= b,
+    "sgt": lambda a, b: a > b, "sge": lambda a, b: a >= b,
 }
 
 _CMPF = {
@@ -109,6 +149,15 @@ class ScalarFunctions(InterpreterFunctions):
     def run_cmpf(self, interp: Interpreter, op: arith.CmpfOp, args: PythonValues):
         name = arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]
         return (np.bool_(_CMPF[name](*args)),)
+
+    @impl(arith.CmpiOp)
+    def run_cmpi(self, interp: Interpreter, op: arith.CmpiOp, args: PythonValues):
+        name = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+        return (np.bool_(_CMPI[name](*(int(a) for a in args))),)
+
+    @impl(arith.FPToSIOp)
+    def run_fptosi(self, interp: Interpreter, op: arith.FPToSIOp, args: PythonValues):
+        return (_fptosi(args[0], op.result.type),)
 
     @impl(arith.IndexCastOp)
     def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):

@@ -18,7 +18,7 @@ from xdsl.ir import Attribute
 
 
 def numpy_dtype(element_type: Attribute) -> np.dtype:
-    """The NumPy dtype of a builtin element type (f32, f64, i1)."""
+    """The NumPy dtype of a builtin element type (f32, f64, i32, i64, i1)."""
     if isinstance(element_type, Float32Type):
         return np.dtype(np.float32)
     if isinstance(element_type, Float64Type):
@@ -26,12 +26,13 @@ def numpy_dtype(element_type: Attribute) -> np.dtype:
     if isinstance(element_type, IntegerType) and element_type.width.data == 1:
         return np.dtype(np.bool_)
     if isinstance(element_type, IntegerType) and element_type.width.data in (32, 64):
-        return np.dtype(f"int{element_type.width.data}")  # gather's index tables
+        return np.dtype(np.int32 if element_type.width.data == 32 else np.int64)
     raise ValueError(f"no NumPy dtype for element type {element_type}")
 
 
 def element_type(dtype: np.dtype | type) -> Attribute:
-    """The builtin element type of a NumPy dtype (float32, float64, bool)."""
+    """The builtin element type of a NumPy dtype (float32, float64, int32,
+    int64, bool)."""
     dtype = np.dtype(dtype)
     if dtype == np.float32:
         return Float32Type()
@@ -39,7 +40,13 @@ def element_type(dtype: np.dtype | type) -> Attribute:
         return Float64Type()
     if dtype == np.bool_:
         return IntegerType(1)
-    raise ValueError(f"unsupported dtype {dtype}: gradc arrays are float32, float64 or bool")
+    if dtype == np.int32:
+        return IntegerType(32)
+    if dtype == np.int64:
+        return IntegerType(64)
+    raise ValueError(
+        f"unsupported dtype {dtype}: gradc arrays are float32, float64, int32, int64 or bool"
+    )
 
 
 def dense_to_numpy(value: DenseIntOrFPElementsAttr) -> np.ndarray:
@@ -69,7 +76,7 @@ def splat_element(value: DenseIntOrFPElementsAttr) -> np.generic | None:
 
 
 def numpy_to_dense(value: np.ndarray) -> DenseIntOrFPElementsAttr:
-    """A dense attribute holding `value` (float32, float64 or bool)."""
+    """A dense attribute holding `value` (float32, float64, int32, int64 or bool)."""
     value = np.asarray(value)
     typ = TensorType(element_type(value.dtype), list(value.shape))
     if value.dtype == np.bool_:

@@ -8,17 +8,18 @@ reductions (contractions.py), factorizations and solves (linalg.py),
 `array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py); the type checks they
 share are in base.py.
 
-Expects: every value a statically shaped `tensor<...>` of f32 or f64, or of
-i1 (comparison results, bool arguments, and a scan's bool carries, slices
-and per-step outputs).
+Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
+i64 (signed, wrapping as NumPy's), or of i1 (comparison results, bool
+arguments, and a scan's bool carries, slices and per-step outputs).
 
 Guarantees (the verifiers): the operands of an elementwise op have identical
-types, NumPy broadcasting being spelled out with `array.broadcast`; math,
-matmul and reductions take floats only; each result type is the one the
-operands and properties give.
+types, NumPy broadcasting being spelled out with `array.broadcast`; math and
+matmul take floats only, add/sub/mul/neg/abs/max/min, comparisons and
+reductions floats or integers; each result type is the one the operands
+and properties give. Only floats are differentiated.
 
-Why the primitive set is small, why the dialect computes in floats (a scan's
-index is an f64), and the verifier policy: docs/dialects.md.
+Why the primitive set is small, which dtypes it computes in (a scan's index
+is an f64), and the verifier policy: docs/dialects.md.
 """
 
 from __future__ import annotations
@@ -28,14 +29,26 @@ from xdsl.ir import Dialect
 from gradc.dialects.array.base import (
     COMPARE_PREDICATES,
     FLOAT_TYPES,
+    INT_WIDTHS,
     is_bool,
     is_float,
+    is_int,
+    is_numeric,
     static_shape,
     tensor_of,
 )
-from gradc.dialects.array.contractions import REDUCE_OPS, MatmulOp, ReduceMaxOp, ReduceOp, ReduceSumOp
+from gradc.dialects.array.contractions import REDUCE_OPS, ArgMaxOp, MatmulOp, ReduceMaxOp, ReduceOp, ReduceSumOp
 from gradc.dialects.array.elementwise import (
     BINARY_OPS,
+    BITWISE_OPS,
+    AndOp,
+    BitwiseOp,
+    InvertOp,
+    OrOp,
+    ShiftLeftOp,
+    ShiftOp,
+    ShiftRightOp,
+    XorOp,
     UNARY_OPS,
     AbsOp,
     AcosOp,
@@ -61,6 +74,7 @@ from gradc.dialects.array.elementwise import (
     ExpOp,
     Expm1Op,
     FloorOp,
+    FmodOp,
     Log10Op,
     Log1pOp,
     Log2Op,
@@ -110,6 +124,7 @@ Array = Dialect(
         ConstantOp,
         *UNARY_OPS,
         *BINARY_OPS,
+        *BITWISE_OPS,
         CompareOp,
         SelectOp,
         ConvertOp,
@@ -125,6 +140,7 @@ Array = Dialect(
         MatmulOp,
         *REDUCE_OPS,
         *LINALG_OPS,
+        ArgMaxOp,
         ScanOp,
         YieldOp,
     ],
@@ -136,11 +152,21 @@ __all__ = [
     "AcosOp",
     "AcoshOp",
     "AddOp",
+    "ArgMaxOp",
     "AsinOp",
     "AsinhOp",
     "AtanOp",
     "AtanhOp",
     "BINARY_OPS",
+    "BITWISE_OPS",
+    "AndOp",
+    "BitwiseOp",
+    "InvertOp",
+    "OrOp",
+    "ShiftLeftOp",
+    "ShiftOp",
+    "ShiftRightOp",
+    "XorOp",
     "BinaryOp",
     "BroadcastOp",
     "COMPARE_PREDICATES",
@@ -165,8 +191,10 @@ __all__ = [
     "Expm1Op",
     "FLOAT_TYPES",
     "FloorOp",
+    "FmodOp",
     "GatherOp",
     "INDEX_TYPE",
+    "INT_WIDTHS",
     "LINALG_OPS",
     "Log10Op",
     "Log1pOp",
@@ -209,6 +237,8 @@ __all__ = [
     "inverse_rows",
     "is_bool",
     "is_float",
+    "is_int",
+    "is_numeric",
     "slice_length",
     "static_shape",
     "table_values",

@@ -1,5 +1,5 @@
-"""`array` contractions and reductions: (batched) matmul, and sum and max
-over sorted, unique axes.
+"""`array` contractions and reductions: (batched) matmul, sum and max over
+sorted, unique axes, and argmax along one axis.
 """
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import DenseArrayBase, TensorType, i64
+from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -25,6 +25,7 @@ from gradc.dialects.array.base import (
     _ints,
     _require_axes,
     _require_float,
+    _require_numeric,
     static_shape,
     tensor_of,
 )
@@ -76,7 +77,8 @@ class MatmulOp(IRDLOperation):
 
 
 class ReduceOp(IRDLOperation, abc.ABC):
-    """Reduce over `axes` (sorted, unique); those dimensions disappear."""
+    """Reduce over `axes` (sorted, unique); those dimensions disappear.
+    Floats or integers (an integer sum wraps, as NumPy's)."""
 
     input = operand_def(TensorType)
     axes = prop_def(DenseArrayBase.constr(i64))
@@ -100,7 +102,7 @@ class ReduceOp(IRDLOperation, abc.ABC):
 
     def verify_(self) -> None:
         shape = static_shape(self, self.input)
-        _require_float(self, self.input.type)
+        _require_numeric(self, self.input.type)
         axes = self.axis_list
         _require_axes(self, "axes", axes, len(shape))
         want = tensor_of(
@@ -123,3 +125,43 @@ class ReduceMaxOp(ReduceOp):
 
 
 REDUCE_OPS = (ReduceSumOp, ReduceMaxOp)
+
+
+@irdl_op_definition
+class ArgMaxOp(IRDLOperation):
+    """The index (i64) of the first maximum along `axis`, which disappears;
+    a NaN counts as the maximum (the first NaN wins), as in `numpy.argmax`.
+    Floats or integers; the axis must not be empty.
+
+    `array.argmax %x axis 1 : tensor<3x4xf32> -> tensor<3xi64>`"""
+
+    name = "array.argmax"
+    input = operand_def(TensorType)
+    axis = prop_def(IntegerAttr.constr(type=i64))
+    result = result_def(TensorType)
+    assembly_format = "$input `axis` $axis attr-dict `:` type($input) `->` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, axis: int):
+        input = SSAValue.get(input)
+        assert isinstance(input.type, TensorType)
+        shape = [n for d, n in enumerate(input.type.get_shape()) if d != axis]
+        super().__init__(
+            operands=[input],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[tensor_of(shape, i64)],
+        )
+
+    @property
+    def axis_index(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        _require_numeric(self, self.input.type)
+        axis = self.axis_index
+        if not 0 <= axis < len(shape):
+            raise VerifyException(f"{self.name}: axis must be in [0, {len(shape)}), got {axis}")
+        if shape[axis] == 0:
+            raise VerifyException(f"{self.name}: axis {axis} of {self.input.type} is empty")
+        _expect_type(self, self.result.type, tensor_of([n for d, n in enumerate(shape) if d != axis], i64))

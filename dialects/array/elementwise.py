@@ -32,7 +32,9 @@ from gradc.dialects.array.base import (
     _expect_type,
     _require_array_element,
     _require_float,
+    _require_numeric,
     is_bool,
+    is_int,
     static_shape,
     tensor_of,
 )
@@ -98,11 +100,17 @@ class SameTypeOp(IRDLOperation, abc.ABC):
 
 
 class UnaryOp(SameTypeOp, abc.ABC):
-    """Elementwise float -> float on one tensor."""
+    """Elementwise float -> float on one tensor (also int -> int where
+    `TAKES_INTS`: wrapping, as NumPy's)."""
+
+    TAKES_INTS: ClassVar[bool] = False
 
     def verify_(self) -> None:
         super().verify_()
-        _require_float(self, self.input.type)
+        if self.TAKES_INTS:
+            _require_numeric(self, self.input.type)
+        else:
+            _require_float(self, self.input.type)
 
 
 @irdl_op_definition
@@ -117,6 +125,7 @@ class StopGradientOp(SameTypeOp):
 @irdl_op_definition
 class NegOp(UnaryOp):
     name = "array.neg"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -258,11 +267,17 @@ class SqrtOp(UnaryOp):
 
 @irdl_op_definition
 class AbsOp(UnaryOp):
+    """|x|; of the most negative integer, itself (wraps, as NumPy)."""
+
     name = "array.abs"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 class BinaryOp(IRDLOperation, abc.ABC):
-    """Elementwise float x float -> float on two tensors of one type."""
+    """Elementwise float x float -> float on two tensors of one type (also
+    int x int -> int where `TAKES_INTS`: wrapping, as NumPy's)."""
+
+    TAKES_INTS: ClassVar[bool] = False
 
     T: ClassVar = VarConstraint("T", base(TensorType))
     lhs = operand_def(T)
@@ -277,27 +292,38 @@ class BinaryOp(IRDLOperation, abc.ABC):
 
     def verify_(self) -> None:
         static_shape(self, self.lhs)
-        _require_float(self, self.lhs.type)
+        if self.TAKES_INTS:
+            _require_numeric(self, self.lhs.type)
+        else:
+            _require_float(self, self.lhs.type)
 
 
 @irdl_op_definition
 class AddOp(BinaryOp):
     name = "array.add"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
 class SubOp(BinaryOp):
     name = "array.sub"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
 class MulOp(BinaryOp):
     name = "array.mul"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
 class DivOp(BinaryOp):
+    """x / y. On integers (what floor_divide is built from; true division
+    of integers is float64 in the frontend): truncated toward zero, with
+    x / 0 = 0 (NumPy's value) and MIN / -1 = MIN (wraps); C would trap."""
+
     name = "array.div"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -305,6 +331,7 @@ class MaxOp(BinaryOp):
     """Elementwise maximum; NaN propagates, as in `numpy.maximum`."""
 
     name = "array.max"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -312,6 +339,7 @@ class MinOp(BinaryOp):
     """Elementwise minimum; NaN propagates, as in `numpy.minimum`."""
 
     name = "array.min"
+    TAKES_INTS: ClassVar[bool] = True
 
 
 @irdl_op_definition
@@ -332,6 +360,81 @@ class CopySignOp(BinaryOp):
     """|lhs| with the sign bit of rhs (also of -0.0 and NaN), as C's copysign."""
 
     name = "array.copysign"
+
+
+@irdl_op_definition
+class FmodOp(BinaryOp):
+    """C's fmod: x - trunc(x / y) * y, exact, with the sign of x (NaN where
+    y is 0 for floats). On integers the truncated remainder, with x fmod
+    0 = 0 (NumPy's value) and MIN fmod -1 = 0; C would trap."""
+
+    name = "array.fmod"
+    TAKES_INTS: ClassVar[bool] = True
+
+
+def _require_bits(op: Operation, typ: Attribute, bools: bool) -> None:
+    assert isinstance(typ, TensorType)
+    elem = typ.get_element_type()
+    if not (is_int(elem) or (bools and is_bool(elem))):
+        kinds = "i32, i64 or i1" if bools else "i32 or i64"
+        raise VerifyException(f"{op.name}: operand must have element type {kinds}, got {typ}")
+
+
+class BitwiseOp(BinaryOp, abc.ABC):
+    """Bitwise and/or/xor of two integer or bool tensors of one type (on
+    i1, the logical operation)."""
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_bits(self, self.lhs.type, bools=True)
+
+
+@irdl_op_definition
+class AndOp(BitwiseOp):
+    name = "array.and"
+
+
+@irdl_op_definition
+class OrOp(BitwiseOp):
+    name = "array.or"
+
+
+@irdl_op_definition
+class XorOp(BitwiseOp):
+    name = "array.xor"
+
+
+class ShiftOp(BinaryOp, abc.ABC):
+    """A shift of integers by integers, as NumPy's: a count outside
+    [0, width) shifts every bit out (left: 0; right: 0, or -1 for a
+    negative value), where C leaves it undefined; left shifts wrap."""
+
+    def verify_(self) -> None:
+        static_shape(self, self.lhs)
+        _require_bits(self, self.lhs.type, bools=False)
+
+
+@irdl_op_definition
+class ShiftLeftOp(ShiftOp):
+    name = "array.shl"
+
+
+@irdl_op_definition
+class ShiftRightOp(ShiftOp):
+    """Arithmetic (sign-filling) right shift."""
+
+    name = "array.shr"
+
+
+@irdl_op_definition
+class InvertOp(SameTypeOp):
+    """Bitwise not of integers (-x - 1), logical not of bools."""
+
+    name = "array.invert"
+
+    def verify_(self) -> None:
+        super().verify_()
+        _require_bits(self, self.input.type, bools=True)
 
 
 @irdl_op_definition
@@ -357,7 +460,7 @@ class CompareOp(IRDLOperation):
 
     def verify_(self) -> None:
         shape = static_shape(self, self.lhs)
-        _require_float(self, self.lhs.type)
+        _require_numeric(self, self.lhs.type)
         if self.predicate.data not in COMPARE_PREDICATES:
             raise VerifyException(
                 f"{self.name}: unknown predicate '{self.predicate.data}', "
@@ -432,8 +535,11 @@ class SelectOp(IRDLOperation):
 
 @irdl_op_definition
 class ConvertOp(IRDLOperation):
-    """Element type conversion between f32, f64 and i1 (i1 -> float gives 0/1;
-    float -> i1 is `x != 0`)."""
+    """Element type conversion between any two of f32, f64, i32, i64 and i1,
+    as NumPy's astype: i1 -> number gives 0/1; number -> i1 is `x != 0`;
+    float -> int truncates toward zero, and NaN or a value out of the
+    integer's range gives its minimum (what NumPy gives on x86-64; C leaves
+    it undefined); i64 -> i32 keeps the low 32 bits."""
 
     name = "array.convert"
     input = operand_def(TensorType)
@@ -467,4 +573,6 @@ UNARY_OPS = (
     AtanhOp, Log1pOp, Expm1Op, Log2Op, Log10Op, Exp2Op, ErfOp,
     FloorOp, CeilOp, RoundEvenOp, TruncOp, ErfcOp,
 )
-BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, Atan2Op, CopySignOp)
+BINARY_OPS = (AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, Atan2Op, CopySignOp, FmodOp)
+BITWISE_OPS = (AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp, InvertOp)
+"""On integers (and/or/xor/invert also on bools); never differentiated."""

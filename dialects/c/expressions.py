@@ -20,6 +20,7 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
+    IntegerType,
     StringAttr,
     SymbolRefAttr,
     i1,
@@ -164,6 +165,58 @@ class DivOp(BinaryExprOp):
 
 
 @irdl_op_definition
+class RemOp(BinaryExprOp):
+    """`a % b` on integers (the caller guards b == 0 and b == -1)."""
+
+    name = "c.rem"
+    OPERATOR: ClassVar[str] = "%"
+
+    def verify_(self) -> None:
+        super().verify_()
+        if not isinstance(self.result.type, IntegerType | IndexType):
+            raise VerifyException(f"c.rem: operands must be integers, got {self.result.type}")
+
+
+class BitwiseOp(BinaryExprOp, ABC):
+    """`a & b`, `a | b`, `a ^ b`, `a << b`, `a >> b` on integers (the
+    caller keeps shifts in range and left shifts unsigned)."""
+
+    def verify_(self) -> None:
+        if not isinstance(self.result.type, IntegerType) or self.result.type == i1:
+            raise VerifyException(f"{self.name}: operands must be integers (not i1), got {self.result.type}")
+
+
+@irdl_op_definition
+class BitAndOp(BitwiseOp):
+    name = "c.bitand"
+    OPERATOR: ClassVar[str] = "&"
+
+
+@irdl_op_definition
+class BitOrOp(BitwiseOp):
+    name = "c.bitor"
+    OPERATOR: ClassVar[str] = "|"
+
+
+@irdl_op_definition
+class BitXorOp(BitwiseOp):
+    name = "c.bitxor"
+    OPERATOR: ClassVar[str] = "^"
+
+
+@irdl_op_definition
+class ShlOp(BitwiseOp):
+    name = "c.shl"
+    OPERATOR: ClassVar[str] = "<<"
+
+
+@irdl_op_definition
+class ShrOp(BitwiseOp):
+    name = "c.shr"
+    OPERATOR: ClassVar[str] = ">>"
+
+
+@irdl_op_definition
 class AndOp(LogicalOp):
     name = "c.and"
     OPERATOR: ClassVar[str] = "&&"
@@ -253,6 +306,16 @@ class NegOp(UnaryExprOp):
         _check_scalar(self, self.result.type)
         if self.result.type == i1:
             raise VerifyException("c.neg: cannot negate an i1; use c.not")
+
+
+@irdl_op_definition
+class BitNotOp(UnaryExprOp):
+    name = "c.bitnot"
+    OPERATOR: ClassVar[str] = "~"
+
+    def verify_(self) -> None:
+        if not isinstance(self.result.type, IntegerType) or self.result.type == i1:
+            raise VerifyException(f"c.bitnot: operand must be an integer (not i1), got {self.result.type}")
 
 
 @irdl_op_definition

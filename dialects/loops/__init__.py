@@ -35,6 +35,7 @@ from gradc.dialects.loops.nests import (
     WORKSPACE_ALIGN,
     AllocOp,
     ConstantOp,
+    FmodOp,
     ForOp,
     LoadOp,
     MatmulOp,
@@ -57,7 +58,7 @@ from gradc.dialects.loops.tiles import (
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, ThreadIdOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
+    [ForOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
      PackOp, LinalgOp, SpecialOp],
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "SpecialOp",
     "StoreOp",
     "ThreadIdOp",
+    "FmodOp",
     "YieldOp",
     "memref_shape",
     "scratch_shape",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import prod
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
@@ -25,6 +26,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    VarConstraint,
+    base,
     irdl_op_definition,
     lazy_traits_def,
     operand_def,
@@ -171,6 +174,24 @@ class ForOp(IRDLOperation):
             self.body, print_entry_block_args=False, print_empty_block=False,
             print_block_terminators=False,
         )
+
+
+@irdl_op_definition
+class FmodOp(IRDLOperation):
+    """`%r = loops.fmod %a, %b : f32`: C's fmod of two scalars of one float
+    type (the remainder of truncated division, exact; what MLIR's
+    arith.remf is, which this xDSL lacks)."""
+
+    name = "loops.fmod"
+    T: ClassVar = VarConstraint("T", base(Float32Type) | base(Float64Type))
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        super().__init__(operands=[lhs, rhs], result_types=[SSAValue.get(lhs).type])
 
 
 @irdl_op_definition

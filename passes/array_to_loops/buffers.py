@@ -3,8 +3,9 @@
 BUFFER_RULES maps each such op to the code that computes its result into a
 destination buffer: a matmul becomes one structured `loops.matmul` (which
 tile-matmul blocks, and which reads a transposed buffer in place through its
-transpose flags), a concatenate copies each input into its region, a
-reduction is lowered by reduction.py, and each linear-algebra op becomes one
+transpose flags), a concatenate copies each input into its region, an
+argmax keeps the best value so far in a temporary, a reduction is
+lowered by reduction.py, and each linear-algebra op becomes one
 `loops.linalg` over row-major copies of its operands. A reshape needs no rule (it is a
 `loops.reshape` view) and neither does a non-splat constant (a
 `loops.constant`).
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import IndexType, MemRefType
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IndexType, MemRefType, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from gradc.dialects import array, loops
-from gradc.passes.array_to_loops.affine import Affine, Index
+from gradc.passes.array_to_loops.affine import ZERO, Affine, Index
 from gradc.passes.array_to_loops.elementwise import (
     ELEMENT_RULES,
     FunctionLowering,
@@ -176,6 +178,40 @@ def _dynamic_update_slice(
     lw.for_each(shape_of(op.update), place)
 
 
+def _argmax(lw: FunctionLowering, op: array.ArgMaxOp, dest: SSAValue, buffered: set[SSAValue]) -> None:
+    """One pass in row-major order (so each kept position sees its axis in
+    increasing order) keeping the best value so far in a temporary: an
+    element replaces it if it is greater, or if it is NaN and the best is
+    not (so the first NaN wins, as in numpy.argmax); ties keep the first."""
+    axis = op.axis_index
+    element = element_type_of(op.input)
+    best = lw.alloc(MemRefType(element, shape_of(op.result)))
+
+    def kept(idx: Index) -> Index:
+        return tuple(a for d, a in enumerate(idx) if d != axis)
+
+    def first(idx: Index) -> None:
+        at = tuple(ZERO if d == axis else idx[d - (d > axis)] for d in range(len(idx) + 1))
+        lw.store(lw.element(op.input, at), best, idx)
+        lw.store(lw.constant(0, i64), dest, idx)
+
+    def step(idx: Index) -> None:
+        value, so_far = lw.element(op.input, idx), lw.load(best, kept(idx))
+        if array.is_int(element):
+            take = lw.emit(arith.CmpiOp(value, so_far, "sgt"))
+        else:
+            greater = lw.emit(arith.CmpfOp(value, so_far, "ogt"))
+            value_nan = lw.emit(arith.CmpfOp(value, value, "uno"))
+            best_number = lw.emit(arith.CmpfOp(so_far, so_far, "ord"))
+            take = lw.emit(arith.OrIOp(greater, lw.emit(arith.AndIOp(value_nan, best_number))))
+        position = lw.emit(arith.IndexCastOp(lw.index(idx[axis]), i64))
+        lw.store(lw.emit(arith.SelectOp(take, value, so_far)), best, kept(idx))
+        lw.store(lw.emit(arith.SelectOp(take, position, lw.load(dest, kept(idx)))), dest, kept(idx))
+
+    lw.for_each(shape_of(op.result), first)
+    lw.for_each(shape_of(op.input), step)
+
+
 BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceSumOp: lower_reduction,
     array.ReduceMaxOp: lower_reduction,
@@ -183,4 +219,5 @@ BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ConcatenateOp: _concatenate,
     **{cls: _linalg for cls in array.LINALG_OPS},
     array.DynamicUpdateSliceOp: _dynamic_update_slice,
+    array.ArgMaxOp: _argmax,
 }

@@ -81,6 +81,8 @@ def element_bytes(element_type: Attribute) -> int:
         return 8
     if isinstance(element_type, Float32Type):
         return 4
+    if isinstance(element_type, IntegerType):
+        return max(1, element_type.width.data // 8)
     return 1
 
 
@@ -310,23 +312,86 @@ _BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]]
     array.PowOp: math.PowFOp,
     array.Atan2Op: math.Atan2Op,
     array.CopySignOp: math.CopySignOp,
+    array.FmodOp: loops.FmodOp,
 }
 
 # Ordered predicates, except `ne`, which is true for NaN as in NumPy.
 _CMPF_PREDICATE = {"lt": "olt", "le": "ole", "gt": "ogt", "ge": "oge", "eq": "oeq", "ne": "une"}
 
 
+_INT_BINARY_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AddOp: arith.AddiOp,
+    array.SubOp: arith.SubiOp,
+    array.MulOp: arith.MuliOp,
+    array.MaxOp: arith.MaxSIOp,
+    array.MinOp: arith.MinSIOp,
+    array.DivOp: arith.DivSIOp,
+    array.FmodOp: arith.RemSIOp,
+}
+"""Integer forms of the ops that take ints (signed, wrapping)."""
+
+_CMPI_PREDICATE = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
+
+
+_BITWISE_SCALAR: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
+    array.AndOp: arith.AndIOp,
+    array.OrOp: arith.OrIOp,
+    array.XorOp: arith.XOrIOp,
+}
+
+
+def _bitwise(lw: FunctionLowering, op: array.BitwiseOp, idx: Index) -> SSAValue:
+    return lw.emit(_BITWISE_SCALAR[type(op)](lw.element(op.lhs, idx), lw.element(op.rhs, idx)))
+
+
+def _invert(lw: FunctionLowering, op: array.InvertOp, idx: Index) -> SSAValue:
+    typ = element_type_of(op.input)
+    ones = lw.constant(1 if array.is_bool(typ) else -1, typ)  # all bits set
+    return lw.emit(arith.XOrIOp(lw.element(op.input, idx), ones))
+
+
+def _shift(lw: FunctionLowering, op: array.ShiftOp, idx: Index) -> SSAValue:
+    """The shift by counts in [0, width); other counts give NumPy's
+    value (every bit shifted out) without shifting (C leaves it undefined)."""
+    x, count = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    typ = element_type_of(op.lhs)
+    zero = lw.constant(0, typ)
+    in_range = lw.emit(arith.AndIOp(
+        lw.emit(arith.CmpiOp(count, zero, "sge")),
+        lw.emit(arith.CmpiOp(count, lw.constant(typ.width.data, typ), "slt")),
+    ))
+    safe = lw.emit(arith.SelectOp(in_range, count, zero))
+    if isinstance(op, array.ShiftLeftOp):
+        return lw.emit(arith.SelectOp(in_range, lw.emit(arith.ShLIOp(x, safe)), zero))
+    negative = lw.emit(arith.CmpiOp(x, zero, "slt"))
+    filled = lw.emit(arith.SelectOp(negative, lw.constant(-1, typ), zero))
+    return lw.emit(arith.SelectOp(in_range, lw.emit(arith.ShRSIOp(x, safe)), filled))
+
+
 def _unary(lw: FunctionLowering, op: array.UnaryOp, idx: Index) -> SSAValue:
-    return lw.emit(_UNARY_SCALAR[type(op)](lw.element(op.input, idx)))
+    x = lw.element(op.input, idx)
+    typ = element_type_of(op.input)
+    if array.is_int(typ):
+        negated = lw.emit(arith.SubiOp(lw.constant(0, typ), x))
+        if isinstance(op, array.NegOp):
+            return negated
+        assert isinstance(op, array.AbsOp), op.name
+        negative = lw.emit(arith.CmpiOp(x, lw.constant(0, typ), "slt"))
+        return lw.emit(arith.SelectOp(negative, negated, x))
+    return lw.emit(_UNARY_SCALAR[type(op)](x))
 
 
 def _binary(lw: FunctionLowering, op: array.BinaryOp, idx: Index) -> SSAValue:
     lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    if array.is_int(element_type_of(op.lhs)):
+        return lw.emit(_INT_BINARY_SCALAR[type(op)](lhs, rhs))
     return lw.emit(_BINARY_SCALAR[type(op)](lhs, rhs))
 
 
 def _compare(lw: FunctionLowering, op: array.CompareOp, idx: Index) -> SSAValue:
     lhs, rhs = lw.element(op.lhs, idx), lw.element(op.rhs, idx)
+    if array.is_int(element_type_of(op.lhs)):
+        return lw.emit(arith.CmpiOp(lhs, rhs, _CMPI_PREDICATE[op.predicate.data]))
     return lw.emit(arith.CmpfOp(lhs, rhs, _CMPF_PREDICATE[op.predicate.data]))
 
 
@@ -342,9 +407,18 @@ def _convert(lw: FunctionLowering, op: array.ConvertOp, idx: Index) -> SSAValue:
     if source == target:
         return x
     if array.is_bool(source):
-        return lw.emit(arith.UIToFPOp(x, target))
+        return lw.emit((arith.ExtUIOp if array.is_int(target) else arith.UIToFPOp)(x, target))
     if array.is_bool(target):
+        if array.is_int(source):
+            return lw.emit(arith.CmpiOp(x, lw.constant(0, source), "ne"))
         return lw.emit(arith.CmpfOp(x, lw.constant(0.0, source), "une"))
+    if array.is_int(source) and array.is_int(target):
+        wider = target.width.data > source.width.data
+        return lw.emit((arith.ExtSIOp if wider else arith.TruncIOp)(x, target))
+    if array.is_int(source):
+        return lw.emit(arith.SIToFPOp(x, target))
+    if array.is_int(target):
+        return lw.emit(arith.FPToSIOp(x, target))
     if isinstance(target, Float64Type):
         return lw.emit(arith.ExtFOp(x, target))
     return lw.emit(arith.TruncFOp(x, target))
@@ -412,6 +486,10 @@ def _dynamic_slice(lw: FunctionLowering, op: array.DynamicSliceOp, idx: Index) -
 ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     **{cls: _unary for cls in array.UNARY_OPS},
     **{cls: _binary for cls in array.BINARY_OPS},
+    **{cls: _bitwise for cls in (array.AndOp, array.OrOp, array.XorOp)},
+    array.ShiftLeftOp: _shift,
+    array.ShiftRightOp: _shift,
+    array.InvertOp: _invert,
     array.CompareOp: _compare,
     array.SelectOp: _select,
     array.ConvertOp: _convert,

@@ -90,7 +90,13 @@ class _Reduction:
         self.shape = shape_of(op.input)
         self.axes = set(op.axis_list)
         self.order = memory_order(op.input, buffered)
-        if isinstance(op, array.ReduceSumOp):
+        if array.is_int(self.elem):  # wrapping sums and maxima are exact in any order
+            if isinstance(op, array.ReduceSumOp):
+                self.init, self.combine, self.chain = 0, arith.AddiOp, None
+            else:
+                width = self.elem.width.data
+                self.init, self.combine, self.chain = -(2 ** (width - 1)), arith.MaxSIOp, None
+        elif isinstance(op, array.ReduceSumOp):
             self.init, self.combine, self.chain = 0.0, arith.AddfOp, CHAIN
         else:  # maximumf propagates NaN; a max needs no blocking
             self.init, self.combine, self.chain = float("-inf"), arith.MaximumfOp, None

@@ -201,6 +201,10 @@ def _reduce(b: Batcher, op: array.ReduceOp, args: Args, batched: Flags) -> SSAVa
     return b.emit(type(op)(args[0], [a + 1 for a in op.axis_list]))
 
 
+def _argmax(b: Batcher, op: array.ArgMaxOp, args: Args, batched: Flags) -> SSAValue:
+    return b.emit(array.ArgMaxOp(args[0], op.axis_index + 1))
+
+
 def _matmul(b: Batcher, op: array.MatmulOp, args: Args, batched: Flags) -> SSAValue:
     lhs, rhs = args
     if all(batched):
@@ -264,7 +268,7 @@ def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
 
 BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConstantOp: _constant,
-    **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS)},
+    **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS, *array.BITWISE_OPS)},
     array.CompareOp: _elementwise,
     array.SelectOp: _elementwise,
     array.ConvertOp: _elementwise,
@@ -279,6 +283,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConcatenateOp: _concatenate,
     array.MatmulOp: _matmul,
     **{op: _reduce for op in array.REDUCE_OPS},
+    array.ArgMaxOp: _argmax,
     array.ScanOp: _scan,
     array.YieldOp: _constant,
     autodiff.CustomJvpOp: batch_custom,

@@ -214,6 +214,11 @@ PARTIALS: dict[type, tuple[LinearMap, ...]] = {
     array.ErfcOp: (_erfc,),
     array.Atan2Op: (_atan2_y, _atan2_x),
     array.CopySignOp: (_copysign_magnitude, _zero),
+    # JAX's rem: 1, and -trunc(x / y).
+    array.FmodOp: (
+        lambda e, op, t: t,
+        lambda e, op, t: e.neg(e.mul(t, e.emit(array.TruncOp(e.emit(array.DivOp(op.lhs, op.rhs)))))),
+    ),
 }
 PARTIALS[array.MinOp] = PARTIALS[array.MaxOp]
 

@@ -39,10 +39,10 @@ func.func @constant_type() -> tensor<3xf32> {
 
 // -----
 
-func.func @constant_int() -> tensor<2xi32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64 or i1, got tensor<2xi32>
-  %0 = array.constant dense<1> : tensor<2xi32>
-  func.return %0 : tensor<2xi32>
+func.func @constant_int() -> tensor<2xi16> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.constant: element type must be f32, f64, i32, i64 or i1, got tensor<2xi16>
+  %0 = array.constant dense<1> : tensor<2xi16>
+  func.return %0 : tensor<2xi16>
 }
 
 // -----
@@ -81,10 +81,44 @@ func.func @convert_shape(%x: tensor<4xf32>) -> tensor<2xf64> {
 
 // -----
 
-func.func @convert_int(%x: tensor<4xf32>) -> tensor<4xi32> {
-  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.convert: element types must be f32, f64 or i1, got tensor<4xi32>
-  %0 = array.convert %x : tensor<4xf32> -> tensor<4xi32>
+func.func @convert_int(%x: tensor<4xf32>) -> tensor<4xi8> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.convert: element types must be f32, f64, i32, i64 or i1, got tensor<4xi8>
+  %0 = array.convert %x : tensor<4xf32> -> tensor<4xi8>
+  func.return %0 : tensor<4xi8>
+}
+
+// -----
+
+// Integers take arithmetic, not float math; bools take neither.
+
+func.func @int_math(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.exp: operand must have element type f32 or f64, got tensor<4xi32>
+  %0 = array.exp %x : tensor<4xi32>
   func.return %0 : tensor<4xi32>
+}
+
+// -----
+
+func.func @bool_add(%x: tensor<4xi1>) -> tensor<4xi1> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.add: operand must have element type f32, f64, i32 or i64, got tensor<4xi1>
+  %0 = array.add %x, %x : tensor<4xi1>
+  func.return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @argmax_result(%x: tensor<3x4xf32>) -> tensor<3xi32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.argmax: result type must be tensor<3xi64>, got tensor<3xi32>
+  %0 = "array.argmax"(%x) <{axis = 1 : i64}> : (tensor<3x4xf32>) -> tensor<3xi32>
+  func.return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @argmax_empty(%x: tensor<3x0xf32>) -> tensor<3xi64> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.argmax: axis 1 of tensor<3x0xf32> is empty
+  %0 = array.argmax %x axis 1 : tensor<3x0xf32> -> tensor<3xi64>
+  func.return %0 : tensor<3xi64>
 }
 
 // -----
@@ -295,6 +329,14 @@ func.func @gather_out_of_range(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
 
 // -----
 
+func.func @shift_bool(%x: tensor<4xi1>) -> tensor<4xi1> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.shl: operand must have element type i32 or i64, got tensor<4xi1>
+  %0 = array.shl %x, %x : tensor<4xi1>
+  func.return %0 : tensor<4xi1>
+}
+
+// -----
+
 func.func @gather_table_width(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: indices tensor<2x2xi32> must end in a dimension of size 1 (one per axis)
   %0 = array.gather %x axes [0] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2x4xf32>
@@ -349,4 +391,12 @@ func.func @dynamic_update_slice_fit(%x: tensor<5xf64>, %u: tensor<6xf64>, %i: te
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_update_slice: update tensor<6xf64> does not fit in tensor<5xf64>
   %0 = array.dynamic_update_slice %x, %u[%i] : tensor<5xf64>, tensor<6xf64>, tensor<f64> -> tensor<5xf64>
   func.return %0 : tensor<5xf64>
+}
+
+// -----
+
+func.func @and_float(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.and: operand must have element type i32, i64 or i1, got tensor<4xf32>
+  %0 = array.and %x, %x : tensor<4xf32>
+  func.return %0 : tensor<4xf32>
 }

@@ -194,3 +194,62 @@ func.func @dynamic(%x: tensor<5x4xf64>, %i: tensor<f64>, %j: tensor<f32>, %u: te
   %w = array.dynamic_update_slice %x, %u[%i, %j] : tensor<5x4xf64>, tensor<2x4xf64>, tensor<f64>, tensor<f32> -> tensor<5x4xf64>
   func.return %s, %w : tensor<1x4xf64>, tensor<5x4xf64>
 }
+
+// Integers: constants, wrapping arithmetic, comparisons, conversions, sums
+// and argmax (an i64 index).
+// CHECK-LABEL: func.func @integers
+// CHECK-SAME:    (%[[I:.*]]: tensor<4xi32>, %[[F:.*]]: tensor<2x4xf32>)
+func.func @integers(%i: tensor<4xi32>, %f: tensor<2x4xf32>) -> (tensor<4xi64>, tensor<4xi1>, tensor<i32>, tensor<2xi64>, tensor<4xi32>) {
+  // CHECK-NEXT: %[[K:.*]] = array.constant dense<[1, -2, 2147483647, -2147483648]> : tensor<4xi32>
+  // CHECK-NEXT: %[[S:.*]] = array.add %[[I]], %[[K]] : tensor<4xi32>
+  // CHECK-NEXT: %[[M:.*]] = array.mul %[[S]], %[[S]] : tensor<4xi32>
+  // CHECK-NEXT: %[[N:.*]] = array.neg %[[M]] : tensor<4xi32>
+  // CHECK-NEXT: %[[A:.*]] = array.abs %[[N]] : tensor<4xi32>
+  // CHECK-NEXT: %[[X:.*]] = array.max %[[A]], %[[I]] : tensor<4xi32>
+  // CHECK-NEXT: %[[W:.*]] = array.convert %[[X]] : tensor<4xi32> -> tensor<4xi64>
+  // CHECK-NEXT: %[[LT:.*]] = array.compare lt %[[I]], %[[K]] : tensor<4xi32>
+  // CHECK-NEXT: %[[R:.*]] = array.reduce_sum %[[I]] axes [0] : tensor<4xi32> -> tensor<i32>
+  // CHECK-NEXT: %[[AM:.*]] = array.argmax %[[F]] axis 1 : tensor<2x4xf32> -> tensor<2xi64>
+  // CHECK-NEXT: %[[T:.*]] = array.convert %[[F]] : tensor<2x4xf32> -> tensor<2x4xi32>
+  // CHECK-NEXT: %[[SL:.*]] = array.reduce_max %[[T]] axes [0] : tensor<2x4xi32> -> tensor<4xi32>
+  // GENERIC: "array.argmax"(%{{.*}}) <{axis = 1 : i64}> : (tensor<2x4xf32>) -> tensor<2xi64>
+  %k = array.constant dense<[1, -2, 2147483647, -2147483648]> : tensor<4xi32>
+  %s = array.add %i, %k : tensor<4xi32>
+  %m = array.mul %s, %s : tensor<4xi32>
+  %n = array.neg %m : tensor<4xi32>
+  %a = array.abs %n : tensor<4xi32>
+  %x = array.max %a, %i : tensor<4xi32>
+  %w = array.convert %x : tensor<4xi32> -> tensor<4xi64>
+  %lt = array.compare lt %i, %k : tensor<4xi32>
+  %r = array.reduce_sum %i axes [0] : tensor<4xi32> -> tensor<i32>
+  %am = array.argmax %f axis 1 : tensor<2x4xf32> -> tensor<2xi64>
+  %t = array.convert %f : tensor<2x4xf32> -> tensor<2x4xi32>
+  %sl = array.reduce_max %t axes [0] : tensor<2x4xi32> -> tensor<4xi32>
+  func.return %w, %lt, %r, %am, %sl : tensor<4xi64>, tensor<4xi1>, tensor<i32>, tensor<2xi64>, tensor<4xi32>
+}
+
+// Bitwise ops on integers and bools.
+// CHECK-LABEL: func.func @bitwise
+func.func @bitwise(%i: tensor<4xi64>, %b: tensor<4xi1>) -> (tensor<4xi64>, tensor<4xi1>) {
+  // CHECK-NEXT: %[[A:.*]] = array.and %{{.*}}, %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[O:.*]] = array.or %[[A]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[X:.*]] = array.xor %[[O]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[L:.*]] = array.shl %[[X]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[R:.*]] = array.shr %[[L]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[N:.*]] = array.invert %[[R]] : tensor<4xi64>
+  // CHECK-NEXT: %[[M:.*]] = array.fmod %[[N]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[D:.*]] = array.div %[[M]], %{{.*}} : tensor<4xi64>
+  // CHECK-NEXT: %[[BX:.*]] = array.xor %{{.*}}, %{{.*}} : tensor<4xi1>
+  // CHECK-NEXT: %[[BN:.*]] = array.invert %[[BX]] : tensor<4xi1>
+  %a = array.and %i, %i : tensor<4xi64>
+  %o = array.or %a, %i : tensor<4xi64>
+  %x = array.xor %o, %i : tensor<4xi64>
+  %l = array.shl %x, %i : tensor<4xi64>
+  %r = array.shr %l, %i : tensor<4xi64>
+  %n = array.invert %r : tensor<4xi64>
+  %m = array.fmod %n, %i : tensor<4xi64>
+  %d = array.div %m, %i : tensor<4xi64>
+  %bx = array.xor %b, %b : tensor<4xi1>
+  %bn = array.invert %bx : tensor<4xi1>
+  func.return %d, %bn : tensor<4xi64>, tensor<4xi1>
+}

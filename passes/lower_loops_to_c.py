@@ -675,6 +675,9 @@ class _FunctionLowering:
         self.libm_name("", source)  # checks the type
         bound = 2.0 ** (typ.width.data - 1)
         x = self.operand(op.input)
+        if _clamped_inside(op.input, -bound, bound):
+            self.bind(op.result, self.add(c.CastOp(x, typ)))
+            return
         above = self.add(c.GeOp(x, self.add(c.LiteralOp(FloatAttr(-bound, source)))))
         below = self.add(c.LtOp(x, self.add(c.LiteralOp(FloatAttr(bound, source)))))
         inside = self.add(c.AndOp(above, below))
@@ -876,3 +879,31 @@ class LowerLoopsToC(ModulePass):
             else:
                 op.body.block.insert_ops_before(helper_ops, first)
         check_legal(op)
+
+
+def _constant_float(value: SSAValue) -> float | None:
+    owner = value.owner
+    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, FloatAttr):
+        return owner.value.value.data
+    return None
+
+
+def _clamped_inside(value: SSAValue, low: float, high: float) -> bool:
+    """`value` is minnumf(maxnumf(x, a), b) (in either nesting) with constants
+    low <= a <= b < high: never NaN (the constant wins over a NaN) and inside
+    [low, high), so a float-to-int cast of it needs no guard."""
+    bounds: dict[type, float] = {}
+    for _ in range(2):
+        owner = value.owner
+        if not isinstance(owner, arith.MinnumfOp | arith.MaxnumfOp) or type(owner) in bounds:
+            return False
+        for mine, other in ((owner.lhs, owner.rhs), (owner.rhs, owner.lhs)):
+            constant = _constant_float(mine)
+            if constant is not None and constant == constant:
+                bounds[type(owner)] = constant
+                value = other
+                break
+        else:
+            return False
+    a, b = bounds[arith.MaxnumfOp], bounds[arith.MinnumfOp]
+    return low <= a <= b < high

@@ -370,6 +370,39 @@ def test_dynamic_indexing_derivatives():
     np.testing.assert_allclose(hess, _central_hessian(lambda q: float(loss(np, q)), small), rtol=1e-5, atol=2e-5)
 
 
+def test_integer_arguments_index_as_jax_does():
+    """x[i], x.at[i] and lax.dynamic_slice with i an int32 or int64 argument
+    (clamped as integers in the C): a negative i wraps once, then the start
+    is clamped so the window fits; x.at[i] out of range drops the update;
+    the gradient flows to x only. One build per index dtype."""
+    x = XS[:4]
+
+    def program(x, i):
+        return (x[i], x[i, 1:] * 2.0, lax.dynamic_slice(x, (i, i), (2, 2)),
+                x.at[i].add(1.0), gradc.grad(lambda q: gnp.sum(q[i] ** 2))(x))
+
+    def start(i, size, window):
+        i = i + size if i < 0 else i
+        return min(max(i, 0), size - window)
+
+    for dtype in (np.int32, np.int64):
+        f = gradc.jit(program)
+        for i in (-6, -4, -1, 0, 2, 3, 4, 9):
+            row, tail, window, added, grad = f(x, dtype(i))
+            r = start(i, 4, 1)
+            np.testing.assert_array_equal(row, x[r])
+            np.testing.assert_array_equal(tail, x[r, 1:] * 2.0)
+            a, b = start(i, 4, 2), start(i, 3, 2)
+            np.testing.assert_array_equal(window, x[a:a + 2, b:b + 2])
+            want = x.copy()
+            if -4 <= i < 4:  # in range after one wrap: applied, else dropped
+                want[i] += 1.0
+            np.testing.assert_array_equal(added, want)
+            want = np.zeros_like(x)
+            want[r] = 2 * x[r]
+            np.testing.assert_array_equal(grad, want)
+
+
 DYNAMIC_BAD = [
     (lambda a: lax.dynamic_slice(a, (0,), (1, 1)), TraceIndexError, r"dynamic_slice: needs one start index per dimension"),
     (lambda a: lax.dynamic_slice(a, (0, 0), (4, 1)), TraceIndexError, r"slice_sizes \(4, 1\) must fit the operand's shape \(3, 4\)"),

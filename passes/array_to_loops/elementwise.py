@@ -164,11 +164,16 @@ class FunctionLowering:
         if key not in self._starts:
             s = self.element(start, ())
             typ = element_type_of(start)
-            if not isinstance(typ, Float32Type | Float64Type):
-                s, typ = self.emit(arith.SIToFPOp(s, Float64Type())), Float64Type()
-            low = self.emit(arith.MaxnumfOp(s, self.constant(0.0, typ)))
-            clamped = self.emit(arith.MinnumfOp(low, self.constant(float(size - window), typ)))
-            whole = self.emit(arith.FPToSIOp(clamped, IntegerType(64)))
+            if isinstance(typ, Float32Type | Float64Type):
+                low = self.emit(arith.MaxnumfOp(s, self.constant(0.0, typ)))
+                clamped = self.emit(arith.MinnumfOp(low, self.constant(float(size - window), typ)))
+                whole = self.emit(arith.FPToSIOp(clamped, IntegerType(64)))
+            else:  # i1, i32, i64: clamped as integers, exact at any size
+                if typ.width.data == 1:
+                    s, typ = self.emit(arith.ExtUIOp(s, IntegerType(64))), IntegerType(64)
+                low = self.emit(arith.MaxSIOp(s, self.constant(0, typ)))
+                clamped = self.emit(arith.MinSIOp(low, self.constant(size - window, typ)))
+                whole = clamped if typ.width.data == 64 else self.emit(arith.ExtSIOp(clamped, IntegerType(64)))
             self.ivs.append(self.emit(arith.IndexCastOp(whole, IndexType())))
             self._starts[key] = Affine(0, ((len(self.ivs) - 1, 1),))
         return self._starts[key]

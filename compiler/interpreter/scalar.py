@@ -163,10 +163,6 @@ class ScalarFunctions(InterpreterFunctions):
     def run_index_cast(self, interp: Interpreter, op: arith.IndexCastOp, args: PythonValues):
         return (int(args[0]),)
 
-    @impl(arith.FPToSIOp)
-    def run_fptosi(self, interp: Interpreter, op: arith.FPToSIOp, args: PythonValues):
-        return (int(np.trunc(args[0])),)
-
     @impl(arith.SIToFPOp)
     def run_sitofp(self, interp: Interpreter, op: arith.SIToFPOp, args: PythonValues):
         return (_scalar(op.result.type, args[0]),)

@@ -675,3 +675,77 @@ def test_bitwise_ops_on_bools_are_logical():
         for got, want in zip(results, expected):
             assert np.asarray(got).dtype == np.bool_, level
             np.testing.assert_array_equal(got, want, err_msg=level)
+
+
+def _indexed_reference(x, idx, axes):
+    """(x with `axes` moved to the front, positions clamped into range per
+    axis, rows whose indices are all in range): the reference for
+    array.dynamic_gather and array.scatter, written with NumPy."""
+    moved = np.moveaxis(x, axes, range(len(axes)))
+    ok = np.ones(idx.shape[:-1], bool)
+    pos = []
+    for k, a in enumerate(axes):
+        ok &= (idx[..., k] >= 0) & (idx[..., k] < x.shape[a])
+        pos.append(np.clip(idx[..., k], 0, x.shape[a] - 1))
+    return moved, tuple(pos), ok
+
+
+def _scatter_reference(x, idx, v, axes, kind, mode):
+    moved, pos, ok = _indexed_reference(x, idx, axes)
+    out = moved.copy()
+    keep = ok if mode == "drop" else np.ones_like(ok)
+    sel = tuple(p[keep] for p in pos)
+    if kind == "add":
+        np.add.at(out, sel, v[keep])
+    else:
+        for b in zip(*np.nonzero(keep)):  # row-major: the last write wins
+            out[tuple(p[b] for p in pos)] = v[b]
+    return np.moveaxis(out, range(len(axes)), axes)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64], ids=["i32", "i64"])
+def test_dynamic_gather_and_scatter_clamp_fill_and_drop(index_dtype):
+    """array.dynamic_gather (clip, fill) and array.scatter (add/set, clip/drop)
+    with indices in range, negative, past the end and duplicated, on one and
+    two axes, float and int inputs: NumPy's values (np.add.at for add, the
+    last write in row-major order for set) at the array level, the loops
+    level and in C; the sanitizers run this too (no access out of bounds)."""
+    x = np.random.default_rng(5).uniform(-2, 2, (5, 3, 4))
+    xi = np.arange(5 * 3 * 4, dtype=np.int64).reshape(5, 3, 4)
+    one = np.array([[2], [0], [2], [-1], [5], [4], [2]], index_dtype)  # axis 1 of size 3
+    two = np.array([[[1, 0], [4, 3]], [[1, 0], [-2, 9]], [[4, 3], [1, 0]]], index_dtype)  # axes (2, 0)
+    v1 = np.random.default_rng(6).uniform(-2, 2, (7, 5, 4))
+    v2 = np.random.default_rng(7).uniform(-2, 2, (3, 2, 3))
+    vi = np.arange(7 * 5 * 4, dtype=np.int64).reshape(7, 5, 4) + 1000
+    inputs = [x, one, two, v1, v2, xi, vi]
+    types = [TensorType({**ELEMENT, **INT_ELEMENT}[a.dtype.type], list(a.shape)) for a in inputs]
+    block = Block(arg_types=types)
+    X, I1, I2, V1, V2, XI, VI = block.args
+    built = [
+        (array.DynamicGatherOp(X, I1, [1], "clip"), None),
+        (array.DynamicGatherOp(X, I2, [2, 0], "fill"), None),
+        (array.ScatterOp(X, I1, V1, [1], "add", "drop"), lambda: _scatter_reference(x, one, v1, [1], "add", "drop")),
+        (array.ScatterOp(X, I1, V1, [1], "add", "clip"), lambda: _scatter_reference(x, one, v1, [1], "add", "clip")),
+        (array.ScatterOp(X, I1, V1, [1], "set", "drop"), lambda: _scatter_reference(x, one, v1, [1], "set", "drop")),
+        (array.ScatterOp(X, I2, V2, [2, 0], "set", "clip"), lambda: _scatter_reference(x, two, v2, [2, 0], "set", "clip")),
+        (array.ScatterOp(X, I2, V2, [2, 0], "add", "drop"), lambda: _scatter_reference(x, two, v2, [2, 0], "add", "drop")),
+        (array.ScatterOp(XI, I1, VI, [1], "add", "drop"), lambda: _scatter_reference(xi, one, vi, [1], "add", "drop")),
+        (array.DynamicGatherOp(XI, I2, [2, 0], "clip"), None),
+    ]
+    m, p, ok = _indexed_reference(x, two, [2, 0])
+    fill = m[p].copy()
+    fill[~ok] = 0
+    mi, pi, _ = _indexed_reference(xi, two, [2, 0])
+    # the first gather: x[:, clip(one[:, 0]), :] with the index rows in front
+    refs = {0: np.moveaxis(x[:, np.clip(one[:, 0], 0, 2), :], 1, 0), 1: fill, 8: mi[pi]}
+    for op, _ in built:
+        block.add_op(op)
+    block.add_op(func.ReturnOp(*(op.results[0] for op, _ in built)))
+    module = ModuleOp([func.FuncOp("f", (types, [op.results[0].type for op, _ in built]), Region(block))])
+    module.verify()
+    expected = [refs[k] if k in refs else ref() for k, (_, ref) in enumerate(built)]
+    for level, results in run_at_three_levels(module, inputs).items():
+        for k, (got, want) in enumerate(zip(results, expected)):
+            got = np.asarray(got)
+            assert got.dtype == want.dtype and got.shape == want.shape, f"result {k} at {level}"
+            np.testing.assert_allclose(got, want, rtol=1e-14, atol=0, err_msg=f"result {k} at {level}")

@@ -26,6 +26,7 @@ from gradc.errors import GradcError, TraceError, TraceIndexError
 from gradc.frontend.elementwise import add, less, where
 from gradc.frontend.operands import (
     _BOOL,
+    _INTS,
     _array_like,
     _coerce,
     _constant,
@@ -34,7 +35,8 @@ from gradc.frontend.operands import (
     _reshape,
     _strong,
 )
-from gradc.frontend.shapes import expand_dims
+from gradc.frontend.shapes import broadcast_to as _broadcast_to
+from gradc.frontend.shapes import concatenate, expand_dims
 from gradc.frontend.tracer import TracedArray, _dynamic_index_hint, _loop_of_index, _trace_of
 
 def _basic(x: TracedArray, key: Any) -> TracedArray:
@@ -127,12 +129,22 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
     """`x[key]`: basic indexing, or NumPy's advanced indexing when the key
     holds index arrays (see the module docstring)."""
     items = key if isinstance(key, tuple) else (key,)
-    if builtins.any(_is_scalar_index(k) for k in items):
+    if builtins.any(_is_scalar_index(k) for k in items) and not builtins.any(
+        _is_index_array(k) for k in items
+    ):
         return _dynamic(x, items)
     items = tuple(_index_item(k) for k in items)
-    if not builtins.any(isinstance(k, np.ndarray) for k in items):
+    if not builtins.any(isinstance(k, np.ndarray | TracedArray) for k in items):
         return _basic(x, items)
     return _advanced(x, items)
+
+
+def _is_index_array(k: Any) -> bool:
+    """An index array: a constant one (list, tuple, NumPy array) or a traced
+    integer array of at least one dimension."""
+    if isinstance(k, TracedArray):
+        return k.ndim > 0 and k.dtype != _BOOL
+    return isinstance(k, list | tuple | np.ndarray)
 
 
 def _index_item(k: Any) -> Any:
@@ -143,7 +155,14 @@ def _index_item(k: Any) -> Any:
             f"a bool scalar ({k}) as an index is not supported on traced arrays: use None to add a dimension"
         )
     if isinstance(k, TracedArray):
-        raise _traced_index_error(k, "an index")
+        if k.dtype in _INTS:
+            return k
+        if k.dtype == _BOOL:
+            raise _traced_index_error(k, "an index")
+        raise TraceIndexError(
+            f"a traced {k.dtype.name} array {k.shape} as an index: arrays used as indices must be of "
+            f"integer type; convert with .astype(gnp.int32) (which truncates) if that is meant"
+        )
     if isinstance(k, list | tuple | np.ndarray):
         try:
             arr = np.asarray(k)
@@ -178,7 +197,7 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
         else:
             entries.append(k)
     entries = _expand_ellipsis(x, entries)
-    arrays: dict[int, np.ndarray] = {}  # entry position -> its index array
+    arrays: dict[int, np.ndarray | TracedArray] = {}  # entry position -> its index array
     dim_of: dict[int, int] = {}  # entry position -> the dimension of x it indexes
     d = 0
     for pos, k in enumerate(entries):
@@ -203,7 +222,9 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
         elif isinstance(k, slice):
             pass
         elif isinstance(k, TracedArray):
-            raise _traced_index_error(k, "an index")
+            if n == 0:
+                raise TraceIndexError(f"index into axis {d} of size 0: no element to read")
+            arrays[pos] = k
         else:
             raise TraceIndexError(
                 f"unsupported index {k!r:.60} (of type {type(k).__name__}) on an array of shape {x.shape}"
@@ -218,10 +239,15 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
         ) from None
     positions = sorted(arrays)
     sliced = _basic(x, tuple(slice(None) if pos in arrays else entries[pos] for pos in dim_of))
-    if not batch:  # only 0-d index arrays: plain integers
+    axes = [dim_of[pos] for pos in positions]
+    if builtins.any(isinstance(a, TracedArray) for a in arrays.values()):
+        indices = _index_operand(x, [arrays[pos] for pos in positions], [x.shape[a] for a in axes], batch)
+        gathered = x.trace.emit(array.DynamicGatherOp(sliced.value, indices.value, axes, "clip"))
+    elif not batch:  # only 0-d index arrays: plain integers
         return _basic(x, tuple(int(arrays[pos]) if pos in arrays else k for pos, k in enumerate(entries)))
-    table = np.stack([np.broadcast_to(arrays[pos], batch) for pos in positions], axis=-1)
-    gathered = x.trace.emit(array.GatherOp(sliced.value, [dim_of[pos] for pos in positions], table))
+    else:
+        table = np.stack([np.broadcast_to(arrays[pos], batch) for pos in positions], axis=-1)
+        gathered = x.trace.emit(array.GatherOp(sliced.value, axes, table))
     nb = len(batch)
     adjacent = positions == list(range(positions[0], positions[-1] + 1))
     order: list[int] = [] if adjacent else list(range(nb))
@@ -238,6 +264,30 @@ def _advanced(x: TracedArray, items: tuple[Any, ...]) -> TracedArray:
     if order != sorted(order):
         gathered = x.trace.emit(array.TransposeOp(gathered.value, order))
     return _strong(_reshape(gathered, tuple(shape)))
+
+
+def _wrapped(trace: Any, k: np.ndarray | TracedArray, n: int) -> TracedArray:
+    """Index array `k` (constant, already in [0, n), or traced integers) as a
+    traced integer array, negative traced indices wrapped once (i + n)."""
+    if isinstance(k, np.ndarray):
+        return _constant(trace, k, np.dtype(np.int64 if n > 2**31 - 1 else np.int32), k.shape)
+    k = _strong(trace.adopt(k))
+    return where(less(k, 0), add(k, n), k)
+
+
+def _index_operand(
+    x: TracedArray, arrays: list[np.ndarray | TracedArray], sizes: list[int], batch: tuple[int, ...]
+) -> TracedArray:
+    """The integer operand of an array.dynamic_gather / array.scatter: the
+    index arrays (negative ones wrapped once) broadcast to `batch` and
+    stacked along a last dimension, in one integer dtype."""
+    columns = [_wrapped(x.trace, k, n) for k, n in zip(arrays, sizes)]
+    dtype = np.dtype(np.int64) if builtins.any(c.dtype == np.int64 for c in columns) else np.dtype(np.int32)
+    parts = [
+        _reshape(_broadcast_to(c.astype(dtype) if c.dtype != dtype else c, batch), (*batch, 1))
+        for c in columns
+    ]
+    return parts[0] if len(parts) == 1 else concatenate(parts, axis=-1)
 
 
 def _is_scalar_index(k: Any) -> bool:

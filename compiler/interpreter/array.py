@@ -185,6 +185,37 @@ class ArrayFunctions(InterpreterFunctions):
         moved = np.transpose(args[0], [*axes, *rest])
         return (np.ascontiguousarray(moved[tuple(table[..., k] for k in range(len(axes)))]),)
 
+    @impl(array.DynamicGatherOp)
+    def run_dynamic_gather(self, interp: Interpreter, op: array.DynamicGatherOp, args: PythonValues):
+        x, indices = args
+        axes = op.axis_list
+        rest = [d for d in range(x.ndim) if d not in axes]
+        positions, ok = array.indexed_positions(x.shape, axes, indices, "clip")
+        moved = np.transpose(x, [*axes, *rest])
+        if 0 in moved.shape[: len(axes)]:
+            return (np.zeros(tuple(op.result.type.get_shape()), x.dtype),)
+        out = np.ascontiguousarray(moved[positions])
+        if op.mode.data == "fill":
+            out[~ok] = 0
+        return (out,)
+
+    @impl(array.ScatterOp)
+    def run_scatter(self, interp: Interpreter, op: array.ScatterOp, args: PythonValues):
+        x, indices, updates = args
+        axes = op.axis_list
+        rest = [d for d in range(x.ndim) if d not in axes]
+        positions, ok = array.indexed_positions(x.shape, axes, indices, op.mode.data)
+        if op.mode.data == "clip":
+            ok = np.ones_like(ok)
+        out = np.transpose(x.copy(), [*axes, *rest])  # a view of the copy
+        rows = len(op.batch_shape)
+        updates = updates.reshape(-1, *updates.shape[rows:])
+        flat = [p.reshape(-1) for p in positions]
+        for b in np.flatnonzero(ok.reshape(-1)):  # row-major order: the last set wins
+            at = tuple(int(p[b]) for p in flat)
+            out[at] = out[at] + updates[b] if op.kind.data == "add" else updates[b]
+        return (np.ascontiguousarray(np.transpose(out, np.argsort([*axes, *rest]))),)
+
     @impl(array.DynamicSliceOp)
     def run_dynamic_slice(self, interp: Interpreter, op: array.DynamicSliceOp, args: PythonValues):
         x, *starts = args

@@ -99,7 +99,15 @@ from gradc.dialects.array.elementwise import (
     UnaryOp,
 )
 from gradc.dialects.array.dynamic import DynamicSliceOp, DynamicUpdateSliceOp, clamped_start
-from gradc.dialects.array.gather import GatherOp, index_table, inverse_rows, table_values
+from gradc.dialects.array.gather import (
+    DynamicGatherOp,
+    GatherOp,
+    ScatterOp,
+    index_table,
+    indexed_positions,
+    inverse_rows,
+    table_values,
+)
 from gradc.dialects.array.linalg import (
     LINALG_OPS,
     CholeskyOp,
@@ -135,6 +143,8 @@ Array = Dialect(
         SliceOp,
         ConcatenateOp,
         GatherOp,
+        DynamicGatherOp,
+        ScatterOp,
         DynamicSliceOp,
         DynamicUpdateSliceOp,
         MatmulOp,
@@ -193,6 +203,9 @@ __all__ = [
     "FloorOp",
     "FmodOp",
     "GatherOp",
+    "DynamicGatherOp",
+    "ScatterOp",
+    "indexed_positions",
     "INDEX_TYPE",
     "INT_WIDTHS",
     "LINALG_OPS",

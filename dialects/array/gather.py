@@ -1,8 +1,14 @@
-"""`array.gather`: read elements at positions listed in a static table.
+"""`array.gather`: read elements at positions listed in a static table;
+`array.dynamic_gather` and `array.scatter`: the same with the positions an
+integer tensor operand (indices computed at run time).
 
-The one op behind NumPy's advanced indexing with constant indices (integer
-arrays, boolean masks), `take` and `take_along_axis`, and, through its
-transpose (itself a gather, see the VJP rule), scatter-add and `x.at[...]`.
+`array.gather` is the op behind NumPy's advanced indexing with constant
+indices (integer arrays, boolean masks), `take` and `take_along_axis`, and,
+through its transpose (itself a gather, see the VJP rule), scatter-add and
+`x.at[...]` with constant keys. `array.dynamic_gather` and `array.scatter`
+(each other's transposes) serve traced index arrays; an index out of range
+is clamped (mode "clip") or reads 0 / drops the update (mode "fill" /
+"drop"), never an out-of-bounds access.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from math import prod
 import numpy as np
 from xdsl.dialects.builtin import (
     BytesAttr,
+    StringAttr,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     IntegerType,
@@ -24,7 +31,7 @@ from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, prop_def, 
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from gradc.dialects.array.base import _expect_type, _ints, static_shape, tensor_of
+from gradc.dialects.array.base import _expect_type, _ints, _require_int, _require_numeric, static_shape, tensor_of
 
 
 def index_table(indices: np.ndarray) -> DenseIntOrFPElementsAttr:
@@ -135,4 +142,173 @@ class GatherOp(IRDLOperation):
         _expect_type(self, self.result.type, tensor_of([*table_shape[:-1], *rest], self.input.type.get_element_type()))
 
 
-__all__ = ["GatherOp", "index_table", "inverse_rows", "table_values"]
+GATHER_MODES = ("clip", "fill")
+SCATTER_MODES = ("clip", "drop")
+SCATTER_KINDS = ("add", "set")
+
+
+def _check_indexed(op: Operation, input: SSAValue, indices: SSAValue, axes: Sequence[int]) -> tuple[int, ...]:
+    """Verify `axes` against the input and `indices` (i32/i64, shape B + [len(axes)]); return B."""
+    in_shape = static_shape(op, input)
+    if not axes or len(set(axes)) != len(axes) or any(a < 0 or a >= len(in_shape) for a in axes):
+        raise VerifyException(
+            f"{op.name}: axes must be distinct, in [0, {len(in_shape)}) and at least one, got {list(axes)}"
+        )
+    _require_int(op, indices.type, "indices")
+    shape = static_shape(op, indices)
+    if not shape or shape[-1] != len(axes):
+        raise VerifyException(
+            f"{op.name}: indices {indices.type} must end in a dimension of size {len(axes)} (one per axis)"
+        )
+    return shape[:-1]
+
+
+class _IndexOperand:
+    """What the ops with an index operand share: their axes and the
+    shape B of the index rows."""
+
+    @property
+    def axis_list(self) -> tuple[int, ...]:
+        return _ints(self.axes)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.indices.type.get_shape())[:-1]
+
+
+@irdl_op_definition
+class DynamicGatherOp(_IndexOperand, IRDLOperation):
+    """Gather along `axes` at positions held by an integer tensor: with
+    `indices` of shape B + [len(axes)], result[b..., r...] is input at
+    axes[k] = indices[b..., k] and at the other dimensions, in order, r....
+    Mode "clip" clamps each index into [0, n - 1] (JAX's default for
+    reads); mode "fill" gives 0 for a row with any index out of range.
+
+    `array.dynamic_gather %x, %i axes [0] mode "clip" : tensor<3x4xf32>, tensor<2x1xi32> -> tensor<2x4xf32>`
+    """
+
+    name = "array.dynamic_gather"
+    input = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    axes = prop_def(DenseArrayBase.constr(i64))
+    mode = prop_def(StringAttr)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `,` $indices `axes` $axes `mode` $mode attr-dict `:` type($input) `,` type($indices) `->` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation, indices: SSAValue | Operation, axes: Sequence[int], mode: str = "clip"):
+        input, indices = SSAValue.get(input), SSAValue.get(indices)
+        assert isinstance(input.type, TensorType) and isinstance(indices.type, TensorType)
+        shape = input.type.get_shape()
+        rest = [n for d, n in enumerate(shape) if d not in axes]
+        super().__init__(
+            operands=[input, indices],
+            properties={"axes": DenseArrayBase.from_list(i64, list(axes)), "mode": StringAttr(mode)},
+            result_types=[tensor_of([*indices.type.get_shape()[:-1], *rest], input.type.get_element_type())],
+        )
+
+    def verify_(self) -> None:
+        batch = _check_indexed(self, self.input, self.indices, self.axis_list)
+        if self.mode.data not in GATHER_MODES:
+            raise VerifyException(f"{self.name}: mode must be one of {GATHER_MODES}, got {self.mode.data!r}")
+        in_shape = static_shape(self, self.input)
+        rest = [n for d, n in enumerate(in_shape) if d not in self.axis_list]
+        if any(in_shape[a] == 0 for a in self.axis_list) and prod(batch) and prod(rest):
+            raise VerifyException(f"{self.name}: cannot read from an empty indexed axis")
+        _expect_type(self, self.result.type, tensor_of([*batch, *rest], self.input.type.get_element_type()))
+
+
+@irdl_op_definition
+class ScatterOp(_IndexOperand, IRDLOperation):
+    """The input with `updates` combined in at positions held by an integer
+    tensor: with `indices` of shape B + [len(axes)] and `updates` of shape
+    B + (the input's other dimensions), row b of the updates goes to
+    axes[k] = indices[b..., k], rows in row-major order of B; kind "add"
+    sums duplicates, kind "set" keeps the last. Mode "clip" clamps each
+    index into [0, n - 1]; mode "drop" skips a row with any index out of
+    range (JAX's default for updates).
+
+    `array.scatter %x, %i, %v axes [0] kind "add" mode "drop" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>`
+    """
+
+    name = "array.scatter"
+    input = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    updates = operand_def(TensorType)
+    axes = prop_def(DenseArrayBase.constr(i64))
+    kind = prop_def(StringAttr)
+    mode = prop_def(StringAttr)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `,` $indices `,` $updates `axes` $axes `kind` $kind `mode` $mode attr-dict `:` type($input) `,` "
+        "type($indices) `,` type($updates) `->` type($result)"
+    )
+    traits = traits_def(Pure())
+
+    def __init__(
+        self,
+        input: SSAValue | Operation,
+        indices: SSAValue | Operation,
+        updates: SSAValue | Operation,
+        axes: Sequence[int],
+        kind: str = "add",
+        mode: str = "drop",
+    ):
+        input = SSAValue.get(input)
+        super().__init__(
+            operands=[input, SSAValue.get(indices), SSAValue.get(updates)],
+            properties={
+                "axes": DenseArrayBase.from_list(i64, list(axes)),
+                "kind": StringAttr(kind),
+                "mode": StringAttr(mode),
+            },
+            result_types=[input.type],
+        )
+
+    def verify_(self) -> None:
+        batch = _check_indexed(self, self.input, self.indices, self.axis_list)
+        _require_numeric(self, self.input.type, "input")
+        if self.kind.data not in SCATTER_KINDS:
+            raise VerifyException(f"{self.name}: kind must be one of {SCATTER_KINDS}, got {self.kind.data!r}")
+        if self.mode.data not in SCATTER_MODES:
+            raise VerifyException(f"{self.name}: mode must be one of {SCATTER_MODES}, got {self.mode.data!r}")
+        in_shape = static_shape(self, self.input)
+        rest = [n for d, n in enumerate(in_shape) if d not in self.axis_list]
+        want = tensor_of([*batch, *rest], self.input.type.get_element_type())
+        if self.updates.type != want:
+            raise VerifyException(f"{self.name}: updates must be {want}, got {self.updates.type}")
+        if any(in_shape[a] == 0 for a in self.axis_list) and prod(batch) and prod(rest) and self.mode.data == "clip":
+            raise VerifyException(f"{self.name}: cannot clip into an empty indexed axis")
+        _expect_type(self, self.result.type, self.input.type)
+
+
+def indexed_positions(
+    shape: Sequence[int], axes: Sequence[int], indices: np.ndarray, mode: str
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """For an integer array `indices` (B + [len(axes)]) into `shape`: (the
+    positions per axis, clamped into range, each of shape B; the rows all
+    of whose indices are in range, shape B). Clamping an empty axis gives 0."""
+    idx = np.asarray(indices, dtype=np.int64)
+    ok = np.ones(idx.shape[:-1], bool)
+    positions = []
+    for k, a in enumerate(axes):
+        column, n = idx[..., k], shape[a]
+        ok &= (column >= 0) & (column < n)
+        positions.append(np.clip(column, 0, max(n - 1, 0)))
+    return tuple(positions), ok
+
+
+__all__ = [
+    "GATHER_MODES",
+    "SCATTER_KINDS",
+    "SCATTER_MODES",
+    "DynamicGatherOp",
+    "GatherOp",
+    "ScatterOp",
+    "index_table",
+    "indexed_positions",
+    "inverse_rows",
+    "table_values",
+]

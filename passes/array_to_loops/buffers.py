@@ -178,6 +178,34 @@ def _dynamic_update_slice(
     lw.for_each(shape_of(op.update), place)
 
 
+def _scatter(lw: FunctionLowering, op: array.ScatterOp, dest: SSAValue, buffered: set[SSAValue]) -> None:
+    """Copy the input into `dest` (unless it holds it already), then one
+    loop over the updates in row-major order, each combined into its
+    (clamped) position; a dropped row stores back the element it found.
+    Nothing to scatter into an empty indexed axis."""
+    if lw.buffers.get(op.input) is not dest:
+        lw.copy(op.input, dest)
+    in_shape = shape_of(op.input)
+    if any(in_shape[a] == 0 for a in op.axis_list):
+        return
+    nb = len(op.batch_shape)
+    is_int = array.is_int(element_type_of(op.input))
+
+    def place(idx: Index) -> None:
+        terms, inside = lw.indexed_position(op, idx[:nb])
+        rest = iter(idx[nb:])
+        out = tuple(next(rest) if t is None else t for t in terms)
+        value = lw.element(op.updates, idx)
+        old = lw.load(dest, out) if op.kind.data == "add" or inside is not None else None
+        if op.kind.data == "add":
+            value = lw.emit((arith.AddiOp if is_int else arith.AddfOp)(old, value))
+        if inside is not None:
+            value = lw.emit(arith.SelectOp(inside, value, old))
+        lw.store(value, dest, out)
+
+    lw.for_each(shape_of(op.updates), place)
+
+
 def _argmax(lw: FunctionLowering, op: array.ArgMaxOp, dest: SSAValue, buffered: set[SSAValue]) -> None:
     """One pass in row-major order (so each kept position sees its axis in
     increasing order) keeping the best value so far in a temporary: an
@@ -220,4 +248,5 @@ BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     **{cls: _linalg for cls in array.LINALG_OPS},
     array.DynamicUpdateSliceOp: _dynamic_update_slice,
     array.ArgMaxOp: _argmax,
+    array.ScatterOp: _scatter,
 }

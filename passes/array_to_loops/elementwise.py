@@ -3,7 +3,7 @@
 FunctionLowering builds the loops-level body of one function: loop nests
 (`for_each`), pooled constants, memoized index expressions and element
 values. A pointwise op (unary, binary, compare, select, convert, broadcast,
-transpose, slice, gather, dynamic slice, splat constant) has an element rule (ELEMENT_RULES): its
+transpose, slice, gather, dynamic gather, dynamic slice, splat constant) has an element rule (ELEMENT_RULES): its
 scalar at given indices, built from its operands' scalars at (remapped)
 indices, so a value without a buffer is computed inline in its consumer's
 loop nest.
@@ -177,6 +177,35 @@ class FunctionLowering:
             self.ivs.append(self.emit(arith.IndexCastOp(whole, IndexType())))
             self._starts[key] = Affine(0, ((len(self.ivs) - 1, 1),))
         return self._starts[key]
+
+    def indexed_position(
+        self, op: array.DynamicGatherOp | array.ScatterOp, row: Index
+    ) -> tuple[list[Affine | None], SSAValue | None]:
+        """For row `row` of op's indices: per dimension of op's input, the
+        index term of the position it names along an indexed axis (clamped
+        into [0, n - 1], so every access is in bounds) or None for the other
+        dimensions; and the i1 that all its indices were in range (None
+        when mode is "clip", which needs no such test)."""
+        shape = shape_of(op.input)
+        axes = op.axis_list
+        typ = element_type_of(op.indices)
+        terms: list[Affine | None] = [None] * len(shape)
+        inside: SSAValue | None = None
+        for k, d in enumerate(axes):
+            entry = self.element(op.indices, (*row, Affine(k)))
+            if op.mode.data != "clip":
+                ok = self.emit(arith.AndIOp(
+                    self.emit(arith.CmpiOp(entry, self.constant(0, typ), "sge")),
+                    self.emit(arith.CmpiOp(entry, self.constant(shape[d], typ), "slt")),
+                ))
+                inside = ok if inside is None else self.emit(arith.AndIOp(inside, ok))
+            low = self.emit(arith.MaxSIOp(entry, self.constant(0, typ)))
+            clamped = self.emit(arith.MinSIOp(low, self.constant(max(shape[d] - 1, 0), typ)))
+            if typ.width.data != 64:
+                clamped = self.emit(arith.ExtSIOp(clamped, IntegerType(64)))
+            self.ivs.append(self.emit(arith.IndexCastOp(clamped, IndexType())))
+            terms[d] = Affine(0, ((len(self.ivs) - 1, 1),))
+        return terms, inside
 
     def index(self, expr: Affine) -> SSAValue:
         key = (self.insertion_point.block, expr)
@@ -480,6 +509,21 @@ def _gather(lw: FunctionLowering, op: array.GatherOp, idx: Index) -> SSAValue:
     return lw.element(op.input, tuple(source))
 
 
+def _dynamic_gather(lw: FunctionLowering, op: array.DynamicGatherOp, idx: Index) -> SSAValue:
+    """The row of the indices at the batch part of `idx` gives the
+    (clamped) positions along `axes`; the other dimensions take the rest of
+    `idx`. Mode "fill": 0 where an index was out of range."""
+    nb = len(op.batch_shape)
+    terms, inside = lw.indexed_position(op, idx[:nb])
+    rest = iter(idx[nb:])
+    value = lw.element(op.input, tuple(next(rest) if t is None else t for t in terms))
+    if inside is None:
+        return value
+    typ = element_type_of(op.input)
+    zero = lw.constant(0.0 if isinstance(typ, Float32Type | Float64Type) else 0, typ)
+    return lw.emit(arith.SelectOp(inside, value, zero))
+
+
 def _dynamic_slice(lw: FunctionLowering, op: array.DynamicSliceOp, idx: Index) -> SSAValue:
     shape = shape_of(op.input)
     source = tuple(
@@ -504,5 +548,6 @@ ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
     array.GatherOp: _gather,
+    array.DynamicGatherOp: _dynamic_gather,
     array.DynamicSliceOp: _dynamic_slice,
 }

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -33,7 +34,7 @@ from xdsl.utils.exceptions import PassFailedException
 from gradc.dialects import array, autodiff
 from gradc.passes.autodiff.custom_rules import batch_custom
 from gradc.dialects import array
-from gradc.support.dense import numpy_dtype, splat_dense
+from gradc.support.dense import numpy_dtype, numpy_to_dense, splat_dense
 
 
 @dataclass
@@ -147,6 +148,22 @@ def _gather(b: Batcher, op: array.GatherOp, args: Args, batched: Flags) -> SSAVa
     n = len(op.batch_shape)
     rank = len(shape_of(gathered))
     return b.transpose(gathered, [n, *range(n), *range(n + 1, rank)])
+
+
+def _indexed(b: Batcher, op: array.DynamicGatherOp | array.ScatterOp, args: Args, batched: Flags) -> SSAValue:
+    """Every operand lifted to the batch; the batch dimension becomes one
+    more indexed axis (the first), its index the row number, prepended to
+    each row of the indices."""
+    x, indices = b.lift(args[0], batched[0]), b.lift(args[1], batched[1])
+    shape = shape_of(indices)
+    element = indices.type.get_element_type()
+    rows = np.arange(b.size, dtype=numpy_dtype(element)).reshape(b.size, *[1] * (len(shape) - 1))
+    row = b.emit(array.ConstantOp(numpy_to_dense(np.ascontiguousarray(np.broadcast_to(rows, (*shape[:-1], 1))))))
+    indices = b.emit(array.ConcatenateOp([row, indices], len(shape) - 1))
+    axes = [0, *(a + 1 for a in op.axis_list)]
+    if isinstance(op, array.DynamicGatherOp):
+        return b.emit(array.DynamicGatherOp(x, indices, axes, op.mode.data))
+    return b.emit(array.ScatterOp(x, indices, b.lift(args[2], batched[2]), axes, op.kind.data, op.mode.data))
 
 
 def _dynamic(b: Batcher, op: array.DynamicSliceOp | array.DynamicUpdateSliceOp, args: Args, batched: Flags) -> SSAValue:
@@ -278,6 +295,8 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.TransposeOp: _transpose,
     array.SliceOp: _slice,
     array.GatherOp: _gather,
+    array.DynamicGatherOp: _indexed,
+    array.ScatterOp: _indexed,
     array.DynamicSliceOp: _dynamic,
     array.DynamicUpdateSliceOp: _dynamic,
     array.ConcatenateOp: _concatenate,

@@ -219,6 +219,14 @@ class Emitter:
         order_now = [*axes, *rest]
         return self.transpose(h, [order_now.index(d) for d in range(len(shape))])
 
+    def dynamic_gather(self, a: Value, indices: SSAValue, axes: Sequence[int], mode: str) -> Value:
+        if a is None:
+            return None
+        return self.emit(array.DynamicGatherOp(a, indices, axes, mode))
+
+    def scatter(self, a: SSAValue, indices: SSAValue, updates: SSAValue, axes: Sequence[int], kind: str, mode: str) -> SSAValue:
+        return self.emit(array.ScatterOp(a, indices, updates, axes, kind, mode))
+
     def dynamic_slice(self, a: Value, starts: Sequence[SSAValue], sizes: Sequence[int]) -> Value:
         if a is None:
             return None

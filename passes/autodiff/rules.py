@@ -23,6 +23,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from xdsl.ir import SSAValue
 
 from gradc.dialects import array
@@ -277,6 +279,18 @@ def _gather_jvp(e: Emitter, op: array.GatherOp, dx: Value) -> Value:
     return e.gather(dx, op.axis_list, op.table)
 
 
+def _dynamic_gather_jvp(e: Emitter, op: array.DynamicGatherOp, dx: Value, _dindices: Value) -> Value:
+    return e.dynamic_gather(dx, op.indices, op.axis_list, op.mode.data)
+
+
+def _scatter_jvp(e: Emitter, op: array.ScatterOp, dx: Value, _dindices: Value, dv: Value) -> Value:
+    """Linear in (input, updates) together: the same scatter of the tangents."""
+    if dx is None and dv is None:
+        return None
+    return e.scatter(e.materialize(dx, op.input), op.indices, e.materialize(dv, op.updates),
+                     op.axis_list, op.kind.data, op.mode.data)
+
+
 def _dynamic_slice_jvp(e: Emitter, op: array.DynamicSliceOp, dx: Value, *_dstarts: Value) -> Value:
     return e.dynamic_slice(dx, op.starts, op.size_list)
 
@@ -330,6 +344,8 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.TransposeOp: _transpose_jvp,
     array.SliceOp: _slice_jvp,
     array.GatherOp: _gather_jvp,
+    array.DynamicGatherOp: _dynamic_gather_jvp,
+    array.ScatterOp: _scatter_jvp,
     array.DynamicSliceOp: _dynamic_slice_jvp,
     array.DynamicUpdateSliceOp: _dynamic_update_slice_jvp,
     array.ConcatenateOp: _concatenate_jvp,
@@ -374,6 +390,40 @@ def _slice_vjp(e: Emitter, op: array.SliceOp, g: Value) -> tuple[Value, ...]:
 
 def _gather_vjp(e: Emitter, op: array.GatherOp, g: Value) -> tuple[Value, ...]:
     return (e.scatter_add(g, shape_of(op.input), op.axis_list, op.table),)
+
+
+_READ_MODE = {"clip": "clip", "drop": "fill"}
+"""The gather that reads what a scatter of that mode wrote (and back)."""
+
+
+def _dynamic_gather_vjp(e: Emitter, op: array.DynamicGatherOp, g: Value) -> tuple[Value, ...]:
+    """Each element of g added where it was read (the clamped position;
+    nothing for a filled row): a scatter-add."""
+    if g is None:
+        return None, None
+    mode = "clip" if op.mode.data == "clip" else "drop"
+    return e.scatter(e.zeros_like(op.input), op.indices, g, op.axis_list, "add", mode), None
+
+
+def _scatter_vjp(e: Emitter, op: array.ScatterOp, g: Value) -> tuple[Value, ...]:
+    """add: g passes to the input, and each update reads g where it went.
+    set: the written positions get nothing from the input, and only the
+    update that won (the last of duplicates, found by scattering row
+    numbers and reading them back) reads g."""
+    if g is None:
+        return None, None, None
+    axes, mode = op.axis_list, op.mode.data
+    read = e.dynamic_gather(g, op.indices, axes, _READ_MODE[mode])
+    if op.kind.data == "add":
+        return g, None, read
+    dx = e.scatter(g, op.indices, e.zeros_like(op.updates), axes, "set", mode)
+    batch, shape = op.batch_shape, shape_of(op.updates)
+    rows = np.arange(1, int(np.prod(batch)) + 1, dtype=np.int64).reshape(batch)
+    ids = e.constant(np.ascontiguousarray(np.broadcast_to(rows.reshape(*batch, *[1] * (len(shape) - len(batch))), shape)))
+    zeros = e.constant(np.zeros(shape_of(op.input), np.int64))
+    won = e.dynamic_gather(e.scatter(zeros, op.indices, ids, axes, "set", mode), op.indices, axes, _READ_MODE[mode])
+    assert won is not None
+    return dx, None, e.select(e.emit(array.CompareOp("eq", won, ids)), read, None)
 
 
 def _dynamic_slice_vjp(e: Emitter, op: array.DynamicSliceOp, g: Value) -> tuple[Value, ...]:
@@ -427,6 +477,8 @@ VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
     array.TransposeOp: _transpose_vjp,
     array.SliceOp: _slice_vjp,
     array.GatherOp: _gather_vjp,
+    array.DynamicGatherOp: _dynamic_gather_vjp,
+    array.ScatterOp: _scatter_vjp,
     array.DynamicSliceOp: _dynamic_slice_vjp,
     array.DynamicUpdateSliceOp: _dynamic_update_slice_vjp,
     array.ConcatenateOp: _concatenate_vjp,

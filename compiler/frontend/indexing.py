@@ -23,7 +23,7 @@ import numpy as np
 
 from gradc.dialects import array
 from gradc.errors import GradcError, TraceError, TraceIndexError
-from gradc.frontend.elementwise import add, less, where
+from gradc.frontend.elementwise import add, astype, greater_equal, less, logical_and, maximum, minimum, remainder, where
 from gradc.frontend.operands import (
     _BOOL,
     _INTS,
@@ -117,9 +117,8 @@ def _traced_index_error(k: TracedArray, what: str) -> TraceIndexError:
         )
     else:
         hint = _dynamic_index_hint(k) or (
-            ". gradc needs index arrays to be constants for now (Python ints, lists or NumPy "
-            "integer arrays fixed at trace time): select with gnp.where, or walk the array with "
-            "gradc.scan"
+            ": index with integers (Python ints, integer lists and arrays, or traced int32/int64 "
+            "arrays), select with gnp.where, or walk the array with gradc.scan"
         )
     return TraceIndexError(f"a traced array {k.shape} {k.dtype.name} as {what}: its value is not known while tracing{hint}")
 
@@ -136,6 +135,9 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
     items = tuple(_index_item(k) for k in items)
     if not builtins.any(isinstance(k, np.ndarray | TracedArray) for k in items):
         return _basic(x, items)
+    traced = [k for k in items if isinstance(k, TracedArray)]
+    if traced:
+        x = _trace_of("indexing", [x, *traced]).adopt(x)
     return _advanced(x, items)
 
 
@@ -157,7 +159,9 @@ def _index_item(k: Any) -> Any:
     if isinstance(k, TracedArray):
         if k.dtype in _INTS:
             return k
-        if k.dtype == _BOOL:
+        if k.ndim == 0 and k.dtype.kind == "f" and _loop_of_index(k) is not None:
+            return astype(k, np.int64)  # a fori_loop's index: a whole number, exact
+        if k.dtype == _BOOL or k.ndim == 0:
             raise _traced_index_error(k, "an index")
         raise TraceIndexError(
             f"a traced {k.dtype.name} array {k.shape} as an index: arrays used as indices must be of "
@@ -428,10 +432,18 @@ def _constant_indices(name: str, indices: Any) -> np.ndarray:
     return idx.astype(np.int64)
 
 
-def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
-    """NumPy's take with constant `indices`: elements of the flattened `a`
-    (axis None) or along `axis`; mode None or 'raise' (out of range is an
-    error), 'wrap' or 'clip' as NumPy's."""
+def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: Any = None,
+         unique_indices: bool = False, indices_are_sorted: bool = False, fill_value: Any = None) -> Any:
+    """NumPy's take: elements of the flattened `a` (axis None) or along
+    `axis`. Constant `indices`: mode None or 'raise' (out of range is an
+    error), 'wrap' or 'clip' as NumPy's. Traced integer `indices`: jnp's
+    modes, 'fill' (the default: negative indices wrap once, the others out
+    of range give `fill_value`, NaN for floats), 'clip' (clamped) or
+    'wrap' (modulo)."""
+    if out is not None:
+        raise TraceError("take: out= is not supported (gradc's arrays are values)")
+    if isinstance(indices, TracedArray):
+        return _take_traced(a, indices, axis, mode, fill_value)
     idx = _constant_indices("take", indices)
     x = _as_traced("take", a)
     if x is None:
@@ -450,9 +462,70 @@ def take(a: Any, indices: Any, axis: Any = None, mode: Any = None) -> Any:
     return _getitem(x, (slice(None),) * ax + (idx,))
 
 
-def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
-    """NumPy's take_along_axis with constant `indices` (integers, same
-    number of dimensions as `arr`, broadcasting against it off `axis`)."""
+def _take_traced(a: Any, indices: TracedArray, axis: Any, mode: Any, fill_value: Any) -> Any:
+    """take with traced integer indices (see take)."""
+    x, idx = _one_trace("take", a, _integer_indices("take", indices))
+    if axis is None:
+        x, ax = _reshape(x, (x.size,)), 0
+    else:
+        ax = _normalize_axis("take", axis, x.shape)
+    n = x.shape[ax]
+    if n == 0 and idx.size:
+        raise TraceIndexError("take: cannot take a non-empty selection from an empty axis")
+    kind = _check_traced_mode("take", mode, ("fill", "clip", "wrap"))
+    if kind == "wrap":
+        idx = remainder(idx, n)
+    elif kind == "clip":
+        idx = minimum(maximum(idx, 0), n - 1)
+    got = _getitem(x, (slice(None),) * ax + (idx,))
+    if kind != "fill":
+        return got
+    ok = _reshape(_in_range(idx, n), (1,) * ax + idx.shape + (1,) * (x.ndim - ax - 1))
+    return _filled(got, ok, fill_value)
+
+
+def _one_trace(name: str, a: Any, idx: TracedArray) -> tuple[TracedArray, TracedArray]:
+    """`a` (traced or constant) and `idx` in the innermost trace of the two."""
+    x = _array_like(a)
+    trace = _trace_of(name, [x, idx])
+    x = trace.adopt(x) if isinstance(x, TracedArray) else _constant(trace, x, np.asarray(x).dtype, np.shape(x))
+    return x, trace.adopt(idx)
+
+
+def _integer_indices(name: str, indices: TracedArray) -> TracedArray:
+    if indices.dtype not in _INTS:
+        raise TraceIndexError(f"{name}: indices must be integers, got a traced {indices.dtype.name} array {indices.shape}")
+    return _strong(indices)
+
+
+def _check_traced_mode(name: str, mode: Any, allowed: tuple[str, ...]) -> str:
+    kind = "fill" if mode is None else mode
+    if kind not in allowed:
+        raise TraceError(f"{name}: mode must be one of {', '.join(map(repr, allowed))} or None for traced indices, got {mode!r}")
+    return kind
+
+
+def _in_range(idx: TracedArray, n: int) -> TracedArray:
+    """-n <= idx < n: the indices jnp's fill mode reads (negative ones wrap)."""
+    return logical_and(greater_equal(idx, -n), less(idx, n))
+
+
+def _filled(got: TracedArray, ok: TracedArray, fill_value: Any) -> TracedArray:
+    """`got` where `ok` (broadcast), else `fill_value` (jnp's default: NaN for
+    floats, the most negative value for integers)."""
+    if fill_value is None:
+        fill_value = np.nan if got.dtype.kind == "f" else (np.iinfo(got.dtype).min if got.dtype.kind == "i" else True)
+    return _strong(where(ok, got, np.asarray(fill_value, got.dtype)))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: Any = -1, mode: Any = None, fill_value: Any = None) -> Any:
+    """NumPy's take_along_axis: `indices` (integers, same number of
+    dimensions as `arr`, broadcasting against it off `axis`). Constant
+    indices must be in range; traced ones take jnp's `mode`: 'fill' (the
+    default: negative indices wrap once, the others out of range give
+    `fill_value`, NaN for floats) or 'clip'."""
+    if isinstance(indices, TracedArray):
+        return _take_along_traced(arr, indices, axis, mode, fill_value)
     idx = _constant_indices("take_along_axis", indices)
     x = _as_traced("take_along_axis", arr)
     if x is None:
@@ -480,6 +553,37 @@ def take_along_axis(arr: Any, indices: Any, axis: Any) -> Any:
             f"off axis {ax}"
         ) from None
     return _getitem(x, tuple(key))
+
+
+def _take_along_traced(arr: Any, indices: TracedArray, axis: Any, mode: Any, fill_value: Any) -> Any:
+    """take_along_axis with traced integer indices (see take_along_axis)."""
+    x, idx = _one_trace("take_along_axis", arr, _integer_indices("take_along_axis", indices))
+    if axis is None:
+        if idx.ndim != 1:
+            raise TraceIndexError(f"take_along_axis: with axis=None, indices must be 1-d, got shape {idx.shape}")
+        x, axis = _reshape(x, (x.size,)), 0
+    ax = _normalize_axis("take_along_axis", axis, x.shape)
+    if idx.ndim != x.ndim:
+        raise TraceIndexError(
+            f"take_along_axis: indices and arr must have the same number of dimensions, got {idx.ndim} and {x.ndim}"
+        )
+    kind = _check_traced_mode("take_along_axis", mode, ("fill", "clip"))
+    n = x.shape[ax]
+    try:
+        shape = np.broadcast_shapes(idx.shape, tuple(1 if d == ax else k for d, k in enumerate(x.shape)))
+    except ValueError:
+        raise TraceIndexError(
+            f"take_along_axis: indices of shape {idx.shape} do not broadcast against arr of shape {x.shape} "
+            f"off axis {ax}"
+        ) from None
+    if n == 0:
+        return _strong(_constant(x.trace, 0, x.dtype, shape))
+    key = [
+        idx if d == ax else np.arange(k).reshape([k if e == d else 1 for e in range(x.ndim)])
+        for d, k in enumerate(x.shape)
+    ]
+    got = _getitem(x, tuple(key))  # negative indices wrap once, then clamp: 'clip'
+    return got if kind == "clip" else _filled(got, _in_range(idx, n), fill_value)
 
 
 def _as_traced(name: str, a: Any) -> TracedArray | None:

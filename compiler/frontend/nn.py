@@ -44,6 +44,7 @@ from gradc.frontend.operands import _array_like
 from gradc.frontend.reductions import max as _max
 from gradc.frontend.reductions import mean as _mean
 from gradc.frontend.reductions import sum as _sum
+from gradc.frontend.shapes import expand_dims
 from gradc.frontend.special import erfc
 from gradc.frontend.tracer import TracedArray
 
@@ -139,25 +140,26 @@ def log_softmax(x: Any, axis: Any = -1, where: Any = None) -> Any:
 
 def one_hot(x: Any, num_classes: int, *, dtype: Any = None, axis: int = -1) -> Any:
     """A NumPy array: 1 where the class index along the new `axis` equals
-    the label, else 0 (labels outside [0, num_classes) give zero rows).
-    Labels must be constants (gradc has no integer tensors yet); dtype
-    defaults to float64."""
-    if isinstance(_array_like(x), TracedArray):
-        raise TraceTypeError(
-            "one_hot: labels must be a constant (NumPy) array: gradc has no integer "
-            "tensors yet; compute one_hot(labels, n) outside the traced function and pass it in"
-        )
+    the label, else 0 (labels outside [0, num_classes) give zero rows);
+    dtype defaults to float64. Constant labels give a NumPy array, traced
+    integer labels a traced one (a comparison with the class numbers, so
+    its derivative is zero)."""
+    traced = _array_like(x)
+    if isinstance(traced, TracedArray) and traced.dtype.kind not in "iu":
+        raise TraceTypeError(f"one_hot: labels must be integers, got a traced {traced.dtype.name} array {traced.shape}")
     try:
         n = operator.index(num_classes)
     except TypeError:
         raise TraceTypeError(f"one_hot: num_classes must be an int, got {num_classes!r}") from None
-    labels = np.asarray(x)
+    labels = traced if isinstance(traced, TracedArray) else np.asarray(x)
     out_dtype = np.dtype(np.float64 if dtype is None else dtype)
     ndim = labels.ndim + 1
     if not -ndim <= axis < ndim:
         raise TraceError(f"one_hot: axis {axis} out of range for a result of {ndim} dimensions")
     ax = axis % ndim
     classes = np.arange(n).reshape((1,) * ax + (n,) + (1,) * (ndim - 1 - ax))
+    if isinstance(labels, TracedArray):
+        return (expand_dims(labels, ax) == classes.astype(labels.dtype)).astype(out_dtype)
     return (np.expand_dims(labels, ax) == classes).astype(out_dtype)
 
 

@@ -32,6 +32,8 @@ from gradc.frontend.indexing import (
     _expand_ellipsis,
     _getitem,
     _index_item,
+    _index_operand,
+    _is_index_array,
     _is_scalar_index,
     _traced_index_error,
     dynamic_slice,
@@ -125,6 +127,17 @@ def _positions(x: TracedArray, key: Any) -> tuple[np.ndarray, int]:
         raise TraceIndexError(f"x.at[{key!r:.60}]: {err}") from None
 
 
+def _check_values(kind: str, v: Any, indexed: tuple[int, ...]) -> None:
+    """`v` must broadcast to the shape `indexed` of x[key]."""
+    try:
+        if broadcast_shapes(_shape_of(v), indexed) != indexed:
+            raise ValueError
+    except (GradcError, ValueError):
+        raise TraceError(
+            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {indexed}"
+        ) from None
+
+
 def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> TracedArray:
     """x with the elements at `key` replaced by, or combined with, `values`:
     x is seen as rows (the dimensions the key indexes) of elements (the
@@ -137,20 +150,19 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
         ones = _constant(x.trace, 1.0, x.dtype, x.shape)
         factor = _update(ones, key, values, "multiply", None)
         return (elementwise.divide if kind == "divide" else elementwise.power)(x, factor)
-    if any(_is_scalar_index(k) for k in (key if isinstance(key, tuple) else (key,))):
+    items = key if isinstance(key, tuple) else (key,)
+    if any(isinstance(k, TracedArray) and k.ndim > 0 for k in items) or (
+        any(_is_scalar_index(k) for k in items) and any(_is_index_array(k) for k in items)
+    ):
+        return _scatter_update(x, items, values, kind)
+    if any(_is_scalar_index(k) for k in items):
         return _dynamic_update(x, key, values, kind)
     where, trailing = _positions(x, key)
     tail = x.shape[x.ndim - trailing :]
     indexed = where.shape + tail
     v = _operand(f"x.at[...].{kind}", values)
     x = _trace_of(f"x.at[...].{kind}", [x, v]).adopt(x)
-    try:
-        if broadcast_shapes(_shape_of(v), indexed) != indexed:
-            raise ValueError
-    except (GradcError, ValueError):
-        raise TraceError(
-            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {indexed}"
-        ) from None
+    _check_values(kind, v, indexed)
     if where.size == 0 or 0 in tail:
         return _strong(x)
     width = math.prod(tail)
@@ -171,6 +183,58 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
         reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
         new = reduce[kind](both, axis=1)
     return _strong(_reshape(elementwise.where(reached, new, rows_of_x), x.shape))
+
+
+def _scatter_update(x: TracedArray, items: tuple[Any, ...], values: Any, kind: str) -> TracedArray:
+    """x.at[key] with traced integer index arrays: one array.scatter (add or
+    set) at the rows the index arrays name, negative indices wrapped once
+    and rows out of range dropped, as JAX's scatter does. The other entries
+    of the key must be full slices, '...', ints or constant index arrays."""
+    if kind not in ("add", "set"):
+        raise TraceIndexError(
+            f"x.at[...].{kind} with traced index arrays is not supported yet (add and set are): "
+            "write the update with .add or .set, or use constant indices"
+        )
+    entries = _expand_ellipsis(x, [_index_item(k) for k in items])
+    arrays: dict[int, Any] = {}
+    for d, k in enumerate(entries):
+        n = x.shape[d] if d < x.ndim else 0
+        if isinstance(k, TracedArray) or (isinstance(k, np.ndarray) and k.dtype != np.bool_):
+            if isinstance(k, np.ndarray) and k.size and (k.min() < -n or k.max() >= n):
+                raise TraceIndexError(f"index {int(k[(k < -n) | (k >= n)].flat[0])} is out of bounds for axis {d} with size {n}")
+            arrays[d] = k if isinstance(k, TracedArray) else k % max(n, 1)
+        elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
+            if not -n <= k < n:
+                raise TraceIndexError(f"index {int(k)} is out of bounds for axis {d} with size {n}")
+            arrays[d] = np.asarray(int(k) % n)
+        elif not (isinstance(k, slice) and k == slice(None)):
+            raise TraceIndexError(
+                f"x.at[...].{kind}: with traced index arrays, the other entries of the key must be full "
+                f"slices, '...', ints or integer index arrays, got {k!r:.60}"
+            )
+    axes = sorted(arrays)
+    try:
+        batch = broadcast_shapes(*(np.shape(arrays[d]) for d in axes))
+    except GradcError:
+        raise TraceIndexError(
+            "shape mismatch: indexing arrays could not be broadcast together with shapes "
+            + " ".join(str(np.shape(arrays[d])) for d in axes)
+        ) from None
+    rest = [d for d in range(x.ndim) if d not in arrays]
+    adjacent = axes == list(range(axes[0], axes[-1] + 1))
+    front = sum(1 for d in rest if d < axes[0]) if adjacent else 0
+    rest_shape = [x.shape[d] for d in rest]
+    indexed = (*rest_shape[:front], *batch, *rest_shape[front:])  # NumPy's shape of x[key]
+    v = _operand(f"x.at[...].{kind}", values)
+    x = _trace_of(f"x.at[...].{kind}", [x, v, *(a for a in arrays.values() if isinstance(a, TracedArray))]).adopt(x)
+    _check_values(kind, v, indexed)
+    v = _coerce(x.trace, v, x.dtype, indexed)
+    nb = len(batch)
+    order = [*range(front, front + nb), *range(front), *range(front + nb, len(indexed))]
+    if order != sorted(order):
+        v = x.trace.emit(array.TransposeOp(v.value, order))
+    indices = _index_operand(x, [arrays[d] for d in axes], [x.shape[d] for d in axes], batch)
+    return _strong(x.trace.emit(array.ScatterOp(x.value, indices.value, v.value, axes, kind, "drop")))
 
 
 def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedArray:
@@ -209,13 +273,7 @@ def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedA
             )
     shape = tuple(sizes[d] for d in kept)
     v = _operand(f"x.at[...].{kind}", values)
-    try:
-        if broadcast_shapes(_shape_of(v), shape) != shape:
-            raise ValueError
-    except (GradcError, ValueError):
-        raise TraceError(
-            f"x.at[...].{kind}: values of shape {_shape_of(v)} do not broadcast to the indexed shape {shape}"
-        ) from None
+    _check_values(kind, v, shape)
     old = dynamic_slice(x, starts, sizes)
     v = _reshape(_coerce(old.trace, v, x.dtype, shape), tuple(sizes))
     new = {

@@ -186,6 +186,11 @@ CASES = [
     Case("slice_tail", [(6,)], lambda b, x: b(array.SliceOp(x, [2], [6], [1]))),
     Case("slice_reverse", [(7, 5)], lambda b, x: b(array.SliceOp(x, [6, 4], [1, -1], [-2, -3]))),
     Case("gather", [(3, 4)], lambda b, x: b(array.GatherOp(x, [1, 0], np.array([[[3, 0], [1, 2]], [[3, 0], [0, 1]]])))),
+    *(Case(f"dynamic_gather_{mode}", [(3, 4)], lambda b, x, mode=mode: b(array.DynamicGatherOp(
+        x, b.const(np.array([[[3, 0], [1, 2]], [[-1, 7], [3, 1]]], np.int32)), [1, 0], mode))) for mode in ("clip", "fill")),
+    *(Case(f"scatter_{kind}_{mode}", [(3, 4), (5, 4)], lambda b, x, v, kind=kind, mode=mode: b(array.ScatterOp(
+        x, b.const(np.array([[2], [0], [2], [5], [-1]], np.int64)), v, [0], kind, mode)))
+      for kind, mode in (("add", "drop"), ("add", "clip"), ("set", "drop"), ("set", "clip"))),
     Case("dynamic_slice", [(5, 4)],
          lambda b, x: b(array.DynamicSliceOp(x, [b.const(np.array(2.0)), b.const(np.array(-1.0))], [2, 3]))),
     Case("dynamic_update_slice", [(5, 4), (2, 2)],
@@ -230,6 +235,7 @@ RULE_OPS = {
     array.ConcatenateOp, array.MatmulOp, array.ReduceSumOp, array.ReduceMaxOp,
     *array.LINALG_OPS,
     array.GatherOp, array.DynamicSliceOp, array.DynamicUpdateSliceOp,
+    array.DynamicGatherOp, array.ScatterOp,
 }
 
 

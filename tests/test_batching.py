@@ -213,6 +213,15 @@ def _integer_ops(a: SSAValue, b: SSAValue) -> Built:
     return ops, [op.results[0] for op in ops]
 
 
+def _near_range(i: SSAValue, build: Callable[[SSAValue], Operation]) -> Built:
+    """`build` at indices i mod 5 (C's sign: in [-4, 4]), so most rows are
+    in range of an axis of 3 or 4 and some are not."""
+    five = array.ConstantOp(numpy_to_dense(np.full(shape_of(i), 5, np.int64)))
+    j = array.FmodOp(i, five)
+    op = build(j.result)
+    return [five, j, op], [op.results[0]]
+
+
 UNARY_RANKS = [(), (3,), (2, 3), (2, 3, 2)]
 BINARY_RANKS = [(), (3,), (2, 3), (2, 1, 3)]
 
@@ -255,6 +264,13 @@ CASES = [
     Case("slice_reverse", lambda x: array.SliceOp(x, [3, 0], [-1, 5], [-2, 1]), ((4, 5),)),
     Case("gather", lambda x: array.GatherOp(x, [1], np.array([[2], [0], [2]])), ((2, 3),)),
     Case("gather_2axes", lambda x: array.GatherOp(x, [2, 0], np.array([[[1, 0], [0, 1]]])), ((2, 3, 2),)),
+    Case("dynamic_gather_clip", lambda x, i: array.DynamicGatherOp(x, i, [1, 0], "clip"), ((3, 4), (2, 2)), int_inputs=(1,)),
+    Case("dynamic_gather_fill", lambda x, i: _near_range(i, lambda j: array.DynamicGatherOp(x, j, [1, 0], "fill")),
+         ((3, 4), (2, 2)), int_inputs=(1,)),
+    Case("scatter_add_drop", lambda x, i, v: _near_range(i, lambda j: array.ScatterOp(x, j, v, [0], "add", "drop")),
+         ((4, 3), (5, 1), (5, 3)), int_inputs=(1,)),
+    Case("scatter_set_clip", lambda x, i, v: array.ScatterOp(x, i, v, [1], "set", "clip"), ((4, 3), (2, 2, 1), (2, 2, 4)),
+         int_inputs=(1,)),
     Case("dynamic_slice", lambda x, i: array.DynamicSliceOp(x, [i, i], [2, 2]), ((4, 3), ())),
     Case("dynamic_update_slice", lambda x, u, i: array.DynamicUpdateSliceOp(x, u, [i, i]), ((4, 3), (2, 2), ())),
     Case("concatenate_axis0", lambda a, b: array.ConcatenateOp([a, b], 0), ((2, 3), (1, 3))),
@@ -336,6 +352,9 @@ COMPILED = [
     ("reduce_sum_02", (True,), np.float32),
     ("slice_3d", (True,), np.float64),
     ("gather_2axes", (True,), np.float32),
+    ("dynamic_gather_fill", (True, True), np.float32),
+    ("scatter_add_drop", (False, True, True), np.float64),
+    ("scatter_set_clip", (True, True, False), np.float64),
     ("dynamic_update_slice", (True, False, True), np.float64),
     ("convert_from_bool", (True,), np.float32),
     ("mlp_layer", (True, False, False), np.float64),

@@ -345,6 +345,38 @@ func.func @gather_table_width(%x: tensor<3x4xf32>) -> tensor<2x4xf32> {
 
 // -----
 
+func.func @dynamic_gather_float_indices(%x: tensor<3x4xf32>, %i: tensor<2x1xf32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_gather: indices must have element type i32 or i64, got tensor<2x1xf32>
+  %0 = array.dynamic_gather %x, %i axes [0] mode "clip" : tensor<3x4xf32>, tensor<2x1xf32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @dynamic_gather_mode(%x: tensor<3x4xf32>, %i: tensor<2x1xi32>) -> tensor<2x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.dynamic_gather: mode must be one of ('clip', 'fill'), got 'drop'
+  %0 = array.dynamic_gather %x, %i axes [0] mode "drop" : tensor<3x4xf32>, tensor<2x1xi32> -> tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @scatter_updates(%x: tensor<3x4xf32>, %i: tensor<2x1xi32>, %v: tensor<2x3xf32>) -> tensor<3x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.scatter: updates must be tensor<2x4xf32>, got tensor<2x3xf32>
+  %0 = array.scatter %x, %i, %v axes [0] kind "add" mode "drop" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x3xf32> -> tensor<3x4xf32>
+  func.return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @scatter_kind(%x: tensor<3x4xf32>, %i: tensor<2x1xi32>, %v: tensor<2x4xf32>) -> tensor<3x4xf32> {
+  // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.scatter: kind must be one of ('add', 'set'), got 'max'
+  %0 = array.scatter %x, %i, %v axes [0] kind "max" mode "drop" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>
+  func.return %0 : tensor<3x4xf32>
+}
+
+// -----
+
 func.func @gather_axes(%x: tensor<3x4xf32>) -> tensor<2xf32> {
   // CHECK: invalid.mlir:[[# @LINE + 1]]:3: error: array.gather: axes must be distinct, in [0, 2) and at least one, got [1, 1]
   %0 = array.gather %x axes [1, 1] indices dense<[[1, 1], [0, 0]]> : tensor<2x2xi32> : tensor<3x4xf32> -> tensor<2xf32>

@@ -182,6 +182,23 @@ func.func @gather(%x: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x2xf32>) {
   func.return %g, %p : tensor<2x4xf32>, tensor<2x2xf32>
 }
 
+// Gathers and scatters at run-time positions: the indices are an i32/i64 operand.
+// CHECK-LABEL: func.func @indexed
+// CHECK-SAME:    (%[[X:.*]]: tensor<3x4xf32>, %[[I:.*]]: tensor<2x1xi32>, %[[V:.*]]: tensor<2x4xf32>, %[[J:.*]]: tensor<5x2xi64>)
+func.func @indexed(%x: tensor<3x4xf32>, %i: tensor<2x1xi32>, %v: tensor<2x4xf32>, %j: tensor<5x2xi64>) -> (tensor<2x4xf32>, tensor<5xf32>, tensor<3x4xf32>, tensor<3x4xf32>) {
+  // CHECK-NEXT: %{{.*}} = array.dynamic_gather %[[X]], %[[I]] axes [0] mode "clip" : tensor<3x4xf32>, tensor<2x1xi32> -> tensor<2x4xf32>
+  // CHECK-NEXT: %{{.*}} = array.dynamic_gather %[[X]], %[[J]] axes [1, 0] mode "fill" : tensor<3x4xf32>, tensor<5x2xi64> -> tensor<5xf32>
+  // CHECK-NEXT: %{{.*}} = array.scatter %[[X]], %[[I]], %[[V]] axes [0] kind "add" mode "drop" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>
+  // CHECK-NEXT: %{{.*}} = array.scatter %[[X]], %[[I]], %[[V]] axes [0] kind "set" mode "clip" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>
+  // GENERIC: "array.dynamic_gather"(%{{.*}}, %{{.*}}) <{axes = array<i64: 0>, mode = "clip"}>
+  // GENERIC: "array.scatter"(%{{.*}}, %{{.*}}, %{{.*}}) <{axes = array<i64: 0>, kind = "add", mode = "drop"}>
+  %g = array.dynamic_gather %x, %i axes [0] mode "clip" : tensor<3x4xf32>, tensor<2x1xi32> -> tensor<2x4xf32>
+  %p = array.dynamic_gather %x, %j axes [1, 0] mode "fill" : tensor<3x4xf32>, tensor<5x2xi64> -> tensor<5xf32>
+  %a = array.scatter %x, %i, %v axes [0] kind "add" mode "drop" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>
+  %s = array.scatter %x, %i, %v axes [0] kind "set" mode "clip" : tensor<3x4xf32>, tensor<2x1xi32>, tensor<2x4xf32> -> tensor<3x4xf32>
+  func.return %g, %p, %a, %s : tensor<2x4xf32>, tensor<5xf32>, tensor<3x4xf32>, tensor<3x4xf32>
+}
+
 // Dynamic slices: one 0-d start per dimension, of any numeric element type.
 // CHECK-LABEL: func.func @dynamic
 // CHECK-SAME:    (%[[X:.*]]: tensor<5x4xf64>, %[[I:.*]]: tensor<f64>, %[[J:.*]]: tensor<f32>, %[[U:.*]]: tensor<2x4xf64>)

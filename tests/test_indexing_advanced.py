@@ -256,7 +256,7 @@ BAD = [
     (lambda a: a[True], TraceIndexError, r"a bool scalar"),
     (lambda a: a[a[0, 0]], TraceIndexError, r"a traced float64 scalar as an index, not computed from the index of a fori_loop"),
     (lambda a: a[a[0]], TraceIndexError, r"a traced float64 array \(4,\) as an index: arrays used as indices must be of integer type"),
-    (lambda a: a[[a[0, 0]]], TraceIndexError, r"index arrays to be constants for now"),
+    (lambda a: a[[a[0, 0]]], TraceIndexError, r"an index list holding traced arrays: make it one integer array first"),
     (lambda a: gnp.take(a, [12]), TraceIndexError, r"index 12 is out of bounds for axis 0 with size 12"),
     (lambda a: gnp.take(a, [1], axis=2), TraceError, r"take: axis 2 is out of range"),
     (lambda a: gnp.take(np.ones(5), a[0, :2]), TraceIndexError, r"take: indices must be integers, got a traced float64"),

@@ -1,15 +1,18 @@
 """Indexing traced arrays: `x[key]`, `take`, `take_along_axis`.
 
-Expects: a key of Python ints, slices (any nonzero step), None, `...`, and
-constant index arrays: lists or NumPy arrays of integers, NumPy bool masks.
+Expects: a key of Python ints, slices (any nonzero step), None, `...`,
+constant index arrays (lists or NumPy arrays of integers, NumPy bool
+masks) and traced int32/int64 arrays.
 
 Guarantees: basic indexing is at most one `array.slice` and one
 `array.reshape`; a key with index arrays (NumPy's advanced indexing, with
 its rules for where the indexed dimensions go) adds one `array.gather` with
-the positions as a static table, and a transpose when NumPy moves them. An
-index out of bounds, arrays that do not broadcast, a zero step, or a traced
-index or mask (whose value, and for a mask the result's shape, is unknown
-while tracing) is a `TraceIndexError` that says what to write instead.
+the positions as a static table, or with traced index arrays one
+`array.dynamic_gather` (negative indices wrapped once, then clamped, as
+jnp's), and a transpose when NumPy moves them. A constant index out of
+bounds, arrays that do not broadcast, a zero step, a float index array or
+a traced mask (whose result's shape is unknown while tracing) is a
+`TraceIndexError` that says what to write instead.
 The rules and examples: docs/frontend.md (Indexing).
 """
 
@@ -172,8 +175,8 @@ def _index_item(k: Any) -> Any:
             arr = np.asarray(k)
         except GradcError:
             raise TraceIndexError(
-                "an index list holding traced arrays: gradc needs index arrays to be constants for now "
-                "(Python ints, lists or NumPy integer arrays fixed at trace time)"
+                "an index list holding traced arrays: make it one integer array first "
+                "(gnp.stack([...]) of traced int32/int64 values), or use constant indices"
             ) from None
         except ValueError as err:
             raise TraceIndexError(f"index {k!r:.60} is not a rectangular array: {err}") from None

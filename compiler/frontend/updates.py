@@ -13,6 +13,9 @@ lower as those ops do. Duplicate indices: add, multiply, min and max
 combine every update (JAX's scatter-add, ...); set keeps the last one in
 row-major order of `x[key]` (JAX leaves it unspecified; gradc is
 deterministic). Positions no update reaches keep x's element bit for bit.
+With traced integer index arrays in the key, add and set are one
+`array.scatter` (rows in row-major order, so the same duplicate rules;
+a row out of range after wrapping negative indices once is dropped).
 Rules and conventions at ties: docs/frontend.md (Indexing),
 docs/derivative-conventions.md.
 """

@@ -15,7 +15,9 @@ row-major order of `x[key]` (JAX leaves it unspecified; gradc is
 deterministic). Positions no update reaches keep x's element bit for bit.
 With traced integer index arrays in the key, add and set are one
 `array.scatter` (rows in row-major order, so the same duplicate rules;
-a row out of range after wrapping negative indices once is dropped).
+a row out of range after wrapping negative indices once is dropped);
+multiply, min and max compare every position with every update (a mask)
+and reduce as above.
 Rules and conventions at ties: docs/frontend.md (Indexing),
 docs/derivative-conventions.md.
 """
@@ -43,7 +45,7 @@ from gradc.frontend.indexing import (
     dynamic_update_slice,
 )
 from gradc.frontend.operands import _FLOATS, _coerce, _constant, _operand, _reshape, _shape_of, _strong, broadcast_shapes
-from gradc.frontend.shapes import concatenate
+from gradc.frontend.shapes import broadcast_to, concatenate
 from gradc.frontend.tracer import TracedArray, _trace_of
 
 _NEUTRAL = {"add": 0.0, "multiply": 1.0, "min": np.inf, "max": -np.inf}
@@ -179,13 +181,20 @@ def _update(x: TracedArray, key: Any, values: Any, kind: str, mode: Any) -> Trac
         new = x.trace.emit(array.GatherOp(v.value, [0], last[:, None]))
     else:
         updates = x.trace.emit(array.GatherOp(v.value, [0], rows[..., None]))  # [count, m, width]
-        both = concatenate([_reshape(rows_of_x, (count, 1, width)), updates], axis=1)
-        mask = np.concatenate([np.ones((count, 1), bool), hit], axis=1)
-        if not mask.all():
-            both = elementwise.where(mask[..., None], both, np.asarray(_NEUTRAL[kind], x.dtype))
-        reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
-        new = reduce[kind](both, axis=1)
+        new = _combine(kind, rows_of_x, updates, hit)
     return _strong(_reshape(elementwise.where(reached, new, rows_of_x), x.shape))
+
+
+def _combine(kind: str, rows_of_x: TracedArray, updates: TracedArray, hit: Any) -> TracedArray:
+    """Row p of x (count, width) combined with the updates (count, m,
+    width) whose `hit[p, j]` holds (the others replaced by the neutral
+    element): one reduction over x's row and its m updates."""
+    count, width = rows_of_x.shape
+    if not (isinstance(hit, np.ndarray) and hit.all()):
+        updates = elementwise.where(hit[..., None], updates, np.asarray(_NEUTRAL[kind], rows_of_x.dtype))
+    both = concatenate([_reshape(rows_of_x, (count, 1, width)), updates], axis=1)
+    reduce = {"add": reductions.sum, "multiply": reductions.prod, "min": reductions.min, "max": reductions.max}
+    return reduce[kind](both, axis=1)
 
 
 def _scatter_update(x: TracedArray, items: tuple[Any, ...], values: Any, kind: str) -> TracedArray:
@@ -193,11 +202,6 @@ def _scatter_update(x: TracedArray, items: tuple[Any, ...], values: Any, kind: s
     set) at the rows the index arrays name, negative indices wrapped once
     and rows out of range dropped, as JAX's scatter does. The other entries
     of the key must be full slices, '...', ints or constant index arrays."""
-    if kind not in ("add", "set"):
-        raise TraceIndexError(
-            f"x.at[...].{kind} with traced index arrays is not supported yet (add and set are): "
-            "write the update with .add or .set, or use constant indices"
-        )
     entries = _expand_ellipsis(x, [_index_item(k) for k in items])
     arrays: dict[int, Any] = {}
     for d, k in enumerate(entries):
@@ -237,7 +241,37 @@ def _scatter_update(x: TracedArray, items: tuple[Any, ...], values: Any, kind: s
     if order != sorted(order):
         v = x.trace.emit(array.TransposeOp(v.value, order))
     indices = _index_operand(x, [arrays[d] for d in axes], [x.shape[d] for d in axes], batch)
-    return _strong(x.trace.emit(array.ScatterOp(x.value, indices.value, v.value, axes, kind, "drop")))
+    if kind in ("add", "set"):
+        return _strong(x.trace.emit(array.ScatterOp(x.value, indices.value, v.value, axes, kind, "drop")))
+    return _compare_all(x, indices, v, axes, kind)
+
+
+def _compare_all(x: TracedArray, indices: TracedArray, v: TracedArray, axes: list[int], kind: str) -> TracedArray:
+    """multiply, min, max at traced indices: every position of the indexed
+    axes compared with every update's (a [positions, updates] mask, so
+    O(positions x updates) work), then one reduction per position over x's
+    element and the updates aimed at it, as with constant keys. Rows out
+    of range (after wrapping) match no position: dropped."""
+    sizes = [x.shape[a] for a in axes]
+    rest = [d for d in range(x.ndim) if d not in axes]
+    count, width = math.prod(sizes), math.prod(x.shape[d] for d in rest)
+    rows = math.prod(indices.shape[:-1])
+    flat_idx = _reshape(indices, (rows, len(axes)))
+    position, inside = None, None
+    for k, n in enumerate(sizes):
+        column = flat_idx[:, k]
+        ok = elementwise.logical_and(elementwise.greater_equal(column, 0), elementwise.less(column, n))
+        term = elementwise.multiply(column, math.prod(sizes[k + 1 :]))
+        position = term if position is None else elementwise.add(position, term)
+        inside = ok if inside is None else elementwise.logical_and(inside, ok)
+    position = elementwise.where(inside, position, -1)
+    hit = elementwise.equal(_reshape(position, (1, rows)), np.arange(count, dtype=position.dtype).reshape(count, 1))
+    moved = x.trace.emit(array.TransposeOp(x.value, [*axes, *rest])) if axes + rest != list(range(x.ndim)) else x
+    updates = broadcast_to(_reshape(v, (1, rows, width)), (count, rows, width))
+    new = _reshape(_combine(kind, _reshape(moved, (count, width)), updates, hit), tuple(moved.shape))
+    if new.shape == x.shape and axes + rest == list(range(x.ndim)):
+        return _strong(new)
+    return _strong(x.trace.emit(array.TransposeOp(new.value, list(np.argsort([*axes, *rest])))))
 
 
 def _dynamic_update(x: TracedArray, key: Any, values: Any, kind: str) -> TracedArray:

@@ -162,3 +162,46 @@ def test_python_bool_argument_points_at_static_arguments() -> None:
         gradc.jit(lambda x, flag: x)(X, True)
     jf = gradc.jit(lambda x, flag: x if flag else -x, static_argnames="flag")
     np.testing.assert_array_equal(jf(X, True), X)
+
+
+# ---------------------------------------------------------------------------
+# fori_loop's index: a weak int64, as a Python int
+# ---------------------------------------------------------------------------
+
+
+def loop_program(a32, f32, xs, m=gnp):
+    """fori_loop(1, 4, ...) written for gradc, and the same loop in Python
+    (m=np, i a Python int) as the reference."""
+
+    def body(i, c):
+        ci, cf, cd, out = c
+        if m is gnp:
+            out = out.at[i].set(xs[i] * i + m.sin(xs[-1 - i]))
+        else:
+            out = out.copy()
+            out[i] = xs[i] * i + m.sin(xs[-1 - i])
+        return ci + a32 * i, cf + f32 * i, cd + i / 2 + i // 2, out
+
+    init = (a32, f32, np.float64(0.0), m.zeros_like(xs))
+    if m is gnp:
+        return gradc.fori_loop(1, 4, body, init)
+    for i in range(1, 4):
+        init = body(i, init)
+    return init
+
+
+def test_fori_loop_index_is_a_weak_integer() -> None:
+    a32 = np.array([3, -2, 7], np.int32)
+    f32 = np.array([0.5, -1.5, 2.25], np.float32)
+    xs = np.array([0.3, -0.8, 1.7, 2.2, -0.4])
+    got = gradc.jit(loop_program)(a32, f32, xs)
+    for g, w in zip(got, loop_program(a32, f32, xs, np)):
+        w = np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape, (g, w)
+        np.testing.assert_allclose(g, w, rtol=1e-15)
+    # Its derivative flows through xs[i] (the index itself has none): against central differences.
+    loss = lambda xs: gnp.sum(loop_program(a32, f32, xs)[3] ** 2)
+    ref = lambda xs: np.sum(loop_program(a32, f32, xs, np)[3] ** 2)
+    h = 1e-6
+    fd = [(ref(xs + h * e) - ref(xs - h * e)) / (2 * h) for e in np.eye(len(xs))]
+    np.testing.assert_allclose(gradc.grad(loss)(xs), fd, rtol=1e-7, atol=1e-9)

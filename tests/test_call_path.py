@@ -159,15 +159,18 @@ def test_results_come_back_in_any_structure() -> None:
         assert type(out["b"][1][0]) is np.float64
 
 
-def test_python_ints_and_numpy_scalars_take_the_same_build() -> None:
+def test_python_ints_and_numpy_scalars_give_the_same_numbers() -> None:
     jf = gradc.jit(f)
     a = jf(2.0, 3.0)
-    for args in [(2, 3), (2.0, 3), (np.float64(2.0), np.float64(3.0)), (np.array(2.0), 3.0)]:
+    for args in [(2, 3), (2.0, 3), (2.0, 3.0), (np.float64(2.0), np.float64(3.0)), (np.array(2.0), 3.0)]:
         b = jf(*args)
         same(b, np.asarray(a))
-    # ints and floats are Python numbers, one build; NumPy scalars and 0-d
-    # arrays are float64[] inputs: a second one, and a third for the mix
-    assert jf.cache_size == 3
+    # Python floats and Python ints (weak int64, NumPy 2's Python int) are
+    # signatures of their own, whatever the value: (float, float), (int,
+    # int), (float, int); NumPy scalars and 0-d arrays are float64[] inputs,
+    # one more, and one for the mix. Ints go to C by value too.
+    assert jf.cache_size == 5
+    assert {compiled.path for compiled in jf._cache.values()} == {"scalar"}
 
 
 def test_nan_results_go_through_the_array_path() -> None:
@@ -456,7 +459,8 @@ def test_the_scalar_entry_with_a_workspace_holds_the_lock() -> None:
 
 def test_signatures_without_a_scalar_entry() -> None:
     assert scalar_binding("g", [((2,), F64)], [((), F64)]) is None
-    assert scalar_binding("g", [((), np.dtype(np.int32))], [((), F64)]) is None
+    assert scalar_binding("g", [((), F64)], [((), np.dtype(np.int32))]) is None  # int results: arrays
+    assert scalar_binding("g", [((), np.dtype(np.int64))], [((), F64)]) is not None  # a Python int argument
     assert scalar_binding("g", [((), F64)], []) is None
     assert scalar_binding("g", [], [((), F32)]) is not None  # constants are fine
 

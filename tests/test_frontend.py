@@ -748,7 +748,7 @@ def test_jit_retraces_only_for_a_new_signature():
         traces.append(a.shape)
         return gnp.exp(a) * s
 
-    for s in (1.0, 2.0, 3):  # a Python number's value is an argument, not a constant
+    for s in (1.0, 2.0, 3.5):  # a Python float's value is an argument, not a constant
         np.testing.assert_allclose(f(X, s), np.exp(X) * s, rtol=2e-6)
     assert len(traces) == 1
     f(X[:2], 1.0)  # new shape

@@ -9,8 +9,9 @@ shapes, dtypes, the workspace) is prepared once per `CompiledFunction`;
 each call hands every input to C without a copy when it matches its
 (type, dtype, shape), converts what it may otherwise, and raises a
 TypeError or ValueError naming the argument before C runs; outputs are
-allocated on every call. Functions whose inputs and outputs are all 0-d
-float32/float64 also get a by-value C entry (`scalar_binding`, built into
+allocated on every call. Functions whose inputs are all 0-d
+float32/float64/int32/int64 and outputs all 0-d float32/float64 also get
+a by-value C entry (`scalar_binding`, built into
 the extension only, not into the exported C), which `caller()` uses.
 
 Environment: `GRADC_DEBUG_WORKSPACE=nan` fills the workspace with NaN
@@ -58,7 +59,12 @@ C_ELEMENT_TYPES = {
 }
 
 SCALAR_C_TYPES = {"float32": "float", "float64": "double"}
-"""Element types the scalar entry passes by value."""
+"""Element types the scalar entry passes by value (results, and inputs)."""
+
+SCALAR_INPUT_C_TYPES = {**SCALAR_C_TYPES, "int32": "int", "int64": "int64_t"}
+"""Element types the scalar entry takes by value as inputs: floats, and
+integers (a Python int argument, `f(x, 3)`); results stay floats, whose
+NaN stands for a failed call."""
 
 SCALAR_SUFFIX = "__gradc_scalar"
 """`NAME__gradc_scalar`: the by-value entry `scalar_binding` builds for NAME."""
@@ -88,12 +94,11 @@ def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 
 def is_scalar_signature(inputs: Sequence[ArraySpec], outputs: Sequence[ArraySpec]) -> bool:
-    """Every input and output 0-d float32/float64, and at least one output:
-    what the scalar entry serves."""
+    """Every input 0-d float32/float64/int32/int64, every output 0-d
+    float32/float64, and at least one output: what the scalar entry serves."""
     return bool(outputs) and all(
-        len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_C_TYPES
-        for shape, dtype in (*inputs, *outputs)
-    )
+        len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_INPUT_C_TYPES for shape, dtype in inputs
+    ) and all(len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_C_TYPES for shape, dtype in outputs)
 
 
 def scalar_binding(
@@ -108,13 +113,13 @@ def scalar_binding(
     if not is_scalar_signature(inputs, outputs):
         return None
     entry = name + SCALAR_SUFFIX
-    in_types = [SCALAR_C_TYPES[np.dtype(d).name] for _, d in inputs]
+    in_types = [SCALAR_INPUT_C_TYPES[np.dtype(d).name] for _, d in inputs]
     out_types = [SCALAR_C_TYPES[np.dtype(d).name] for _, d in outputs]
     params = ", ".join([f"{t} a{k}" for k, t in enumerate(in_types)] + ["void *work"])
     ins = [f"&a{k}" for k in range(len(in_types))]
     head = (
         "/* gradc.backend.runtime: the Python binding's by-value entry around "
-        f"{name} (not part of the exported C). */\n#include <math.h>\n"
+        f"{name} (not part of the exported C). */\n#include <math.h>\n#include <stdint.h>\n"
     )
     if len(out_types) == 1:
         (t,) = out_types
@@ -256,8 +261,8 @@ class CompiledFunction:
         `result([expression of output 0, ...])` (default: a list), an
         expression that may use `names` (capitalized names are free).
 
-        It first checks each input's type: in `numbers` (0-d float64 inputs
-        only), a Python float; elsewhere an ndarray of the input's dtype
+        It first checks each input's type: in `numbers` (0-d float64 and
+        int64 inputs only), a Python float or int; elsewhere an ndarray of the input's dtype
         (identical object) and shape, or, for a 0-d input, the NumPy scalar
         type of its dtype. Any other input sends the call to
         `mismatch(*inputs)`; an array that is not C-contiguous to
@@ -285,6 +290,7 @@ class CompiledFunction:
             "from_buffer": self._from_buffer,
             "new": self._ffi.new,
             "double_ptr": self._ffi.typeof("double *"),
+            "int64_ptr": self._ffi.typeof("int64_t *"),
             "mismatch": mismatch or slow,
             "fallback": fallback or slow,
         }
@@ -295,6 +301,10 @@ class CompiledFunction:
             if k in numbers and dtype.name == "float64" and not shape:
                 test = f"type(a{k}) is float"
                 pointers.append(f"new(double_ptr, a{k})")
+            elif k in numbers and dtype.name == "int64" and not shape:
+                # A Python int beyond int64 raises cffi's OverflowError.
+                test = f"type(a{k}) is int"
+                pointers.append(f"new(int64_ptr, a{k})")
             else:
                 # A NumPy scalar (np.float64(1.0)) exposes its value as a buffer too.
                 test = f"type(a{k}) is ndarray and a{k}.dtype is d{k} and a{k}.shape == s{k}"

@@ -106,11 +106,17 @@ def _is_weak(x: Operand) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
 
+_WEAK_KEYS = {"i": int, "f": float}
+"""A weakly typed traced scalar as `ufunc.resolve_dtypes` takes it: a
+Python int (int64) or float (float64) argument; a weak bool (a comparison
+of weak scalars) is just bool, as a Python bool is in NumPy."""
+
+
 def _ufunc_key(x: Operand) -> Any:
     """What `ufunc.resolve_dtypes` takes for `x`: a dtype, or the Python type
     `int`/`float` for a weakly typed scalar."""
     if isinstance(x, TracedArray):
-        return float if x.weak else x.dtype
+        return _WEAK_KEYS.get(x.dtype.kind, x.dtype) if x.weak else x.dtype
     if isinstance(x, bool):
         return _BOOL
     if isinstance(x, int):
@@ -123,7 +129,7 @@ def _ufunc_key(x: Operand) -> Any:
 def _promotion_key(x: Operand) -> Any:
     """What `numpy.result_type` takes for `x` (Python numbers are weak there)."""
     if isinstance(x, TracedArray):
-        return 0.0 if x.weak else x.dtype
+        return {"i": 0, "f": 0.0}.get(x.dtype.kind, x.dtype) if x.weak else x.dtype
     if isinstance(x, bool | int | float):
         return x
     return x.dtype
@@ -131,7 +137,9 @@ def _promotion_key(x: Operand) -> Any:
 
 def _describe(x: Operand) -> str:
     if isinstance(x, TracedArray):
-        return "a Python float" if x.weak else f"{x.dtype.name}{list(x.shape)}"
+        if x.weak:
+            return "a Python int" if x.dtype.kind == "i" else "a Python float"
+        return f"{x.dtype.name}{list(x.shape)}"
     if isinstance(x, bool | int | float):
         return f"a Python {type(x).__name__}"
     return f"a NumPy {x.dtype.name}{list(x.shape)} array"

@@ -156,8 +156,8 @@ _PYTHON_ROUNDING = (
 class TracedArray:
     """An array inside a function being traced: an SSA value of tensor type.
 
-    `weak` marks a Python float argument: like a Python float in NumPy, it
-    takes the dtype of the array it meets (and stays weak through Python
+    `weak` marks a Python float (float64) or int (int64) argument: like a
+    Python number in NumPy, it takes the dtype of the array it meets (and stays weak through Python
     operators), while gnp functions of it give float64 as NumPy's do.
 
     Its operators, `numpy.ndarray` methods and NumPy dispatch

@@ -5,8 +5,9 @@ pytree (`gradc.frontend.pytree`) whose leaves are NumPy float32/float64
 arrays and scalars, int32/int64 and bool arrays, Python floats and ints.
 
 Guarantees: `fn` is called once, on `TracedArray`s for the array leaves;
-the function's arguments are the flattened leaves (Python numbers as
-weakly typed 0-d float64, their values arguments rather than constants),
+the function's arguments are the flattened leaves (Python floats and ints
+as weakly typed 0-d float64 and int64, their values arguments rather than
+constants),
 its results the flattened outputs (NumPy arrays and Python numbers
 returned become `array.constant`s); an array of another integer dtype
 (int8, uint8, ...) is a `TraceTypeError` saying how to convert.
@@ -40,14 +41,17 @@ _ARG_DTYPES = (*_FLOATS, np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.boo
 
 class ArgSpec(NamedTuple):
     """What one flattened argument is: shape, dtype, and whether it was a
-    Python number (weakly typed, passed as a 0-d float64)."""
+    Python number (weakly typed: a Python float passed as a 0-d float64, a
+    Python int as a 0-d int64)."""
 
     shape: tuple[int, ...]
     dtype: np.dtype
     weak: bool = False
 
     def describe(self) -> str:
-        return "Python float" if self.weak else f"{self.dtype.name}{list(self.shape)}"
+        if self.weak:
+            return "Python int" if self.dtype.kind == "i" else "Python float"
+        return f"{self.dtype.name}{list(self.shape)}"
 
 
 class TracedFunction(NamedTuple):
@@ -81,10 +85,12 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
         )
     if isinstance(leaf, bool):
         raise TraceTypeError(
-            f"{where}: a Python bool; arguments are arrays and numbers "
-            "(close over flags instead, e.g. with functools.partial)"
+            f"{where}: a Python bool; arguments are arrays and numbers (make a flag "
+            "static, gradc.jit(f, static_argnames=...), or pass np.bool_(flag) for a traced bool)"
         )
-    if isinstance(leaf, int | float):
+    if isinstance(leaf, int):
+        return ArgSpec((), np.dtype(np.int64), weak=True)
+    if isinstance(leaf, float):
         return ArgSpec((), np.dtype(np.float64), weak=True)
     if isinstance(leaf, complex):
         raise TraceTypeError(f"{where}: a Python complex ({leaf!r}): {COMPLEX}")

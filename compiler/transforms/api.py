@@ -8,9 +8,11 @@ Expects: a Python function over `gradc.numpy`; arguments as
 `gradc.frontend.tracing` takes them.
 
 Guarantees: one build per signature (the pytree structure plus each leaf's
-shape and dtype; a Python float is one signature, whatever its value); a
+shape and dtype; a Python float is one signature and a Python int another,
+whatever the value) and per distinct value of the static arguments; a
 call checks each argument's type, dtype and shape; results are NumPy
-arrays, or NumPy scalars when every argument and result is a 0-d float.
+arrays, or NumPy scalars when every argument is a 0-d float or int and
+every result a 0-d float.
 
 The call path (generated callers per number of arguments, `_dispatch`,
 passing 0-d floats by value): docs/frontend.md.
@@ -19,6 +21,8 @@ passing 0-d floats by value): docs/frontend.md.
 from __future__ import annotations
 
 import functools
+import inspect
+import operator
 import shlex
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -31,28 +35,32 @@ from xdsl.dialects.builtin import ModuleOp
 
 from gradc.backend.runtime import CompiledFunction, generate_function, load
 from gradc.dialects.c import c_identifier, is_c_identifier
-from gradc.errors import GradcError, user_location, without_gradc_frames
+from gradc.errors import GradcError, TraceError, user_location, without_gradc_frames
 from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
 
-_PYTHON_NUMBER = "Python number"
-"""The signature of a Python float or int leaf: one compiled function serves
-every value."""
+_PYTHON_NUMBER = "Python float"
+"""The signature of a Python float leaf: one compiled function serves every
+value."""
+_PYTHON_INT = "Python int"
+"""The signature of a Python int leaf (a weak int64, not a weak float)."""
 
 _NUMPY_SCALARS = {t: ((), np.dtype(t)) for t in (np.float64, np.float32)}
 """NumPy scalar types the fast path takes, with their signature (that of a
 0-d array: the same compiled function)."""
-_FAST_SCALARS = frozenset({float, *_NUMPY_SCALARS})
+_FAST_SCALARS = frozenset({float, int, *_NUMPY_SCALARS})
 
 
 def _leaf_signature(leaf: Any) -> Any:
     kind = type(leaf)
     if kind is np.ndarray:
         return (leaf.shape, leaf.dtype)
-    if kind is float or kind is int:
+    if kind is float:
         return _PYTHON_NUMBER
+    if kind is int:
+        return _PYTHON_INT
     if isinstance(leaf, np.ndarray | np.generic):
         return (leaf.shape, leaf.dtype)
     return kind  # not an argument gradc takes: tracing says why
@@ -83,15 +91,138 @@ def _flag_list(name: str, flags: Any) -> tuple[str, ...] | None:
     return tuple(flags)
 
 
+def _index_tuple(name: str, value: Any) -> tuple[int, ...]:
+    """`static_argnums=` and kin: None, an int, or a sequence of ints."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, int) else value
+    try:
+        out = tuple(operator.index(i) for i in items)
+    except TypeError:
+        raise TraceError(f"{name}= takes an int or a sequence of ints, got {value!r:.80}") from None
+    return out
+
+
+def _name_tuple(name: str, value: Any) -> tuple[str, ...]:
+    """`static_argnames=` and kin: None, a string, or a sequence of strings."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, Sequence) or not all(isinstance(k, str) for k in items):
+        raise TraceError(f"{name}= takes a parameter name or a sequence of names, got {value!r:.80}")
+    return tuple(items)
+
+
+class _StaticArguments:
+    """Which arguments of `fn` are static (`static_argnums`,
+    `static_argnames`), as JAX's jit reads them: a positional index and the
+    name of its parameter mark the same argument, whichever way a call
+    passes it; a negative index counts from the end of a call's positional
+    arguments. `split` takes a call apart into the static values (a
+    hashable key) and a function of the other arguments."""
+
+    def __init__(self, fn: Callable[..., Any], argnums: tuple[int, ...], argnames: tuple[str, ...],
+                 what: str = "static"):
+        try:
+            self.signature: inspect.Signature | None = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self.signature = None
+        params = list(self.signature.parameters.values()) if self.signature else []
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        var_positional = any(p.kind is p.VAR_POSITIONAL for p in params)
+        var_keyword = any(p.kind is p.VAR_KEYWORD for p in params)
+        fn_name = getattr(fn, "__qualname__", None) or type(fn).__name__
+        if self.signature is not None and not var_positional:
+            for i in argnums:
+                if not -len(positional) <= i < len(positional):
+                    raise TraceError(
+                        f"jit: {what}_argnums={argnums!r} names argument {i}, but {fn_name} takes "
+                        f"{len(positional)} positional argument{'s' if len(positional) != 1 else ''}"
+                    )
+        keyword_names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if self.signature is not None and not var_keyword:
+            unknown = [k for k in argnames if k not in keyword_names]
+            if unknown:
+                raise TraceError(
+                    f"jit: {what}_argnames names {', '.join(map(repr, unknown))}, which "
+                    f"{fn_name} has no parameter for (it has {', '.join(p.name for p in params) or 'none'})"
+                )
+        # Each marks the other too, as in JAX (positional-or-keyword parameters).
+        by_name = {p.name: k for k, p in enumerate(positional) if p.kind is p.POSITIONAL_OR_KEYWORD}
+        self.argnums = frozenset(argnums) | {by_name[k] for k in argnames if k in by_name}
+        self.argnames = frozenset(argnames) | {
+            p.name for k, p in enumerate(positional) if k in argnums and p.kind is p.POSITIONAL_OR_KEYWORD
+        }
+        self.params = params
+
+    def __bool__(self) -> bool:
+        return bool(self.argnums or self.argnames)
+
+    def split(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[tuple, tuple, dict]:
+        """`(key, dynamic args, dynamic kwargs)` of the call `fn(*args,
+        **kwargs)`: the key holds the static values (with where they go)
+        and is hashable, or this raises the located error JAX's ValueError
+        is."""
+        n = len(args)
+        positions = sorted({i + n if i < 0 else i for i in self.argnums} & set(range(n)))
+        static_args = tuple((i, args[i]) for i in positions)
+        static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.argnames))
+        key = (n, static_args, static_kwargs)
+        try:
+            hash(key)
+        except TypeError:
+            for where, value in [*((f"argument {i}", v) for i, v in static_args),
+                                 *((f"argument {k!r}", v) for k, v in static_kwargs)]:
+                try:
+                    hash(value)
+                except TypeError:
+                    raise TraceError(
+                        f"static {where} of {getattr(fn, '__qualname__', fn)!r} is a "
+                        f"{type(value).__name__}, which is not hashable; static arguments key the "
+                        "compile cache, so pass a hashable value (a tuple rather than a list, "
+                        "a tuple of tuples rather than an array), or make the argument dynamic"
+                    ) from None
+            raise
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in positions)
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.argnames}
+        return key, dyn_args, dyn_kwargs
+
+    def bind(self, fn: Callable[..., Any], key: tuple) -> Callable[..., Any]:
+        """`fn` of its dynamic arguments, with the static values of `key`
+        filled in; named and signed as `fn` without the static parameters
+        (so C names and argument paths in messages stay `fn`'s)."""
+        _, static_args, static_kwargs = key
+        fixed = dict(static_kwargs)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            merged = list(args)
+            for i, value in static_args:
+                merged.insert(i, value)
+            return fn(*merged, **kwargs, **fixed)
+
+        call.__name__ = getattr(fn, "__name__", None) or type(fn).__name__
+        call.__qualname__ = getattr(fn, "__qualname__", call.__name__)
+        if self.signature is not None:
+            static_names = {self.params[i].name for i, _ in static_args if i < len(self.params)
+                            and self.params[i].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                        inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+            static_names |= set(fixed)
+            call.__signature__ = self.signature.replace(  # type: ignore[attr-defined]
+                parameters=[p for p in self.params if p.name not in static_names]
+            )
+        return call
+
+
 class Compiled:
     """One compiled function on pytrees of NumPy arrays: the leaves go to the
     C function in order, its results come back in `out_tree`'s structure.
 
     `run(leaves)` takes any leaves that match the signature (ints for Python
-    numbers, strided views, which get copied); `fast_call(mismatch)` makes
+    floats, strided views, which get copied); `fast_call(mismatch)` makes
     the generated call of `gradc.jit`'s positional fast path."""
 
-    __slots__ = ("function", "out_tree", "name", "path", "_numbers", "_result", "_names", "_call", "_finish")
+    __slots__ = ("function", "out_tree", "name", "path", "_numbers", "_number_dtypes", "_result", "_names",
+                 "_call", "_finish")
 
     def __init__(
         self,
@@ -104,6 +235,7 @@ class Compiled:
         self.out_tree = out_tree
         self.name = name
         self._numbers = tuple(k for k, spec in enumerate(in_specs) if spec.weak)
+        self._number_dtypes = tuple(in_specs[k].dtype for k in self._numbers)
         self.path = "scalar" if function.scalar_entry is not None else "array"
         """How the generated calls reach C: `scalar` (values in, NumPy
         scalars out) or `array` (buffers)."""
@@ -114,13 +246,13 @@ class Compiled:
     def run(self, leaves: Sequence[Any]) -> Any:
         if self._numbers:
             leaves = list(leaves)
-            for k in self._numbers:
-                leaves[k] = np.array(leaves[k], _F64)
+            for k, dtype in zip(self._numbers, self._number_dtypes):
+                leaves[k] = np.array(leaves[k], dtype)
         return self._call(*leaves)
 
     def fast_call(self, mismatch: Callable[..., Any]) -> Callable[..., Any]:
-        """The call for positional arguments: Python floats where the
-        signature has Python numbers, arrays or NumPy scalars elsewhere.
+        """The call for positional arguments: Python floats and ints where
+        the signature has them, arrays or NumPy scalars elsewhere.
         Arguments of another signature go to `mismatch(*args)`."""
         return self.function.caller(
             self._result, names=self._names, numbers=self._numbers, mismatch=mismatch,
@@ -278,9 +410,6 @@ def _tree_expression(tree: pytree.PyTreeDef) -> tuple[Callable[[list[str]], str]
     return expression, names
 
 
-_F64 = np.dtype(np.float64)
-
-
 def _contiguous(leaf: Any) -> Any:
     if isinstance(leaf, np.ndarray) and not leaf.flags.c_contiguous:
         return leaf.copy(order="C")
@@ -344,6 +473,8 @@ class JitFunction:
                 signature.append((arg.shape, arg.dtype))
             elif kind is float:
                 signature.append(_PYTHON_NUMBER)
+            elif kind is int:
+                signature.append(_PYTHON_INT)
             else:
                 key = _NUMPY_SCALARS.get(kind)
                 if key is None:
@@ -405,12 +536,26 @@ class JitFunction:
 def jit(
     fn: Callable[..., Any] | None = None,
     *,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+    keep_unused: bool = False,
+    inline: bool = False,
     cflags: Sequence[str] | None = None,
     extra_cflags: Sequence[str] | None = None,
     options: Options | dict[str, Any] | None = None,
     **option_values: Any,
 ) -> Any:
     """Compile `fn` to C on its first call per argument signature.
+
+    `static_argnums` / `static_argnames` (JAX's): those arguments reach `fn`
+    as the Python values given (ints for `range`, shapes, flags, strings,
+    functions) and key the cache with the signature: they must be hashable,
+    and equal values share a build. An index counts from the end when
+    negative; an index and its parameter's name mark the same argument.
+    `donate_argnums` / `donate_argnames`, `keep_unused` and `inline` are
+    accepted for JAX's sake and change nothing (docs/frontend.md says why).
 
     `cflags` replaces the C compiler flags (default `gradc.backend.build.DEFAULT_FLAGS`,
     `-O3 -march=native ...`, or `$GRADC_CFLAGS`); `extra_cflags` adds flags
@@ -419,17 +564,76 @@ def jit(
     optimization (`-ftree-slp-vectorize`). Flags are a list of strings or
     one string split as a shell would. Pipeline options (`gradc.Options`
     fields: `tile`, `plan_memory`, `threads`, `tuned`) come as `options=` or
-    as keywords: `gradc.jit(f, threads=2)`. Usable as `@gradc.jit` and
-    `@gradc.jit(cflags=[...], tile=False)`."""
+    as keywords: `gradc.jit(f, threads=2)`. Usable as `@gradc.jit`,
+    `@gradc.jit(cflags=[...], tile=False)` and
+    `@functools.partial(gradc.jit, static_argnames=("n",))`."""
     try:
         resolved = Options.make(options, **option_values)
         cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
+        argnums = _index_tuple("static_argnums", static_argnums)
+        argnames = _name_tuple("static_argnames", static_argnames)
+        donated = (_index_tuple("donate_argnums", donate_argnums), _name_tuple("donate_argnames", donate_argnames))
+        if fn is None:
+            return functools.partial(
+                jit, static_argnums=argnums, static_argnames=argnames, donate_argnums=donated[0],
+                donate_argnames=donated[1], keep_unused=keep_unused, inline=inline,
+                cflags=cflags, extra_cflags=extra, options=resolved,
+            )
+        if not callable(fn):
+            raise TraceError(f"jit takes a function, got a {type(fn).__name__} ({fn!r:.60})")
+        # Checked against fn's parameters as the static ones are, then unused.
+        _StaticArguments(fn, *donated, what="donate")
+        static = _StaticArguments(fn, argnums, argnames)
     except GradcError as err:
         raise _for_user(err) from None
-    if fn is None:
-        return functools.partial(jit, cflags=cflags, extra_cflags=extra, options=resolved)
+    if static:
+        return StaticJitFunction(fn, static, cflags, resolved, extra or ())
     return JitFunction(fn, cflags, resolved, extra or ())
 
+
+class StaticJitFunction(JitFunction):
+    """`gradc.jit(f, static_argnums=..., static_argnames=...)`: one
+    `JitFunction` per distinct tuple of static values, of `f` with those
+    values filled in (so each has its own signatures and fast calls)."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        static: _StaticArguments,
+        cflags: Sequence[str] | None = None,
+        options: Options = DEFAULT_OPTIONS,
+        extra_cflags: Sequence[str] = (),
+    ):
+        super().__init__(fn, cflags, options, extra_cflags)
+        self.static = static
+        self._bound: dict[tuple, JitFunction] = {}
+
+    def _for_static(self, args: tuple, kwargs: dict) -> tuple[JitFunction, tuple, dict]:
+        key, dyn_args, dyn_kwargs = self.static.split(self.fn, args, kwargs)
+        inner = self._bound.get(key)
+        if inner is None:
+            inner = JitFunction(self.static.bind(self.fn, key), self.cflags, self.options, self.extra_cflags)
+            self._bound[key] = inner
+        return inner, dyn_args, dyn_kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            inner, dyn_args, dyn_kwargs = self._for_static(args, kwargs)
+            return inner(*dyn_args, **dyn_kwargs)
+        except GradcError as err:
+            raise _for_user(err) from None
+
+    def lower(self, *args: Any, **kwargs: Any) -> Lowered:
+        try:
+            inner, dyn_args, dyn_kwargs = self._for_static(args, kwargs)
+        except GradcError as err:
+            raise _for_user(err) from None
+        return inner.lower(*dyn_args, **dyn_kwargs)
+
+    @property
+    def cache_size(self) -> int:
+        """How many builds there are (signatures times static values)."""
+        return sum(inner.cache_size for inner in self._bound.values())
 
 class Lowered:
     """A traced function and every level below it, computed on first access:
@@ -559,7 +763,7 @@ class Lowered:
 
 def _matches(leaf: Any, spec: Any) -> bool:
     if spec.weak:
-        return type(leaf) is float or type(leaf) is int
+        return type(leaf) is int if spec.dtype.kind == "i" else type(leaf) in (float, int)
     return isinstance(leaf, np.ndarray | np.generic) and leaf.shape == spec.shape and leaf.dtype == spec.dtype
 
 
@@ -576,23 +780,45 @@ def _show_leaves(tree: pytree.PyTreeDef, leaves: Sequence[Any]) -> str:
     return f"{tree} with leaves [{', '.join(map(show, leaves))}]"
 
 
+def _static_call(
+    fn: Any, args: tuple, kwargs: dict, static_argnums: Any, static_argnames: Any
+) -> tuple[Callable[..., Any], tuple, dict]:
+    """The function to trace and its dynamic arguments, for `lower` and
+    `export_c` given `static_argnums` / `static_argnames` (or those of a
+    jitted `fn`)."""
+    if static_argnums is None and static_argnames is None:
+        static = fn.static if isinstance(fn, StaticJitFunction) else None
+    else:
+        inner = fn.fn if isinstance(fn, JitFunction) else fn
+        static = _StaticArguments(inner, _index_tuple("static_argnums", static_argnums),
+                                  _name_tuple("static_argnames", static_argnames))
+    if isinstance(fn, JitFunction):
+        fn = fn.fn
+    if not static:
+        return fn, args, kwargs
+    key, dyn_args, dyn_kwargs = static.split(fn, args, kwargs)
+    return static.bind(fn, key), dyn_args, dyn_kwargs
+
+
 def lower(
     fn: Callable[..., Any],
     *args: Any,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
     cflags: Sequence[str] | None = None,
     extra_cflags: Sequence[str] | None = None,
     options: Options | dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> Lowered:
     """Trace `fn` on `args` and expose each level of its compilation
-    (flags and pipeline `options` as in `gradc.jit`; a jitted `fn` brings
-    its own)."""
+    (static arguments, flags and pipeline `options` as in `gradc.jit`; a
+    jitted `fn` brings its own)."""
     if isinstance(fn, JitFunction):
         cflags = cflags if cflags is not None else fn.cflags
         extra_cflags = extra_cflags if extra_cflags is not None else fn.extra_cflags
         options = options if options is not None else fn.options
-        fn = fn.fn
     try:
+        fn, args, kwargs = _static_call(fn, args, kwargs, static_argnums, static_argnames)
         cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
         return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options), extra or ())
     except GradcError as err:
@@ -605,13 +831,14 @@ def export_c(
     path_stem: str | Path,
     name: str | None = None,
     options: Options | dict[str, Any] | None = None,
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
 ) -> tuple[Path, Path]:
     """Write `fn` compiled for `args` as a standalone `path_stem.c` and
-    `path_stem.h` (C function `name`, default `fn`'s name; pipeline `options`
-    as in `gradc.jit`); returns both paths."""
+    `path_stem.h` (C function `name`, default `fn`'s name; static arguments
+    and pipeline `options` as in `gradc.jit`); returns both paths."""
     if isinstance(fn, JitFunction):
         options = options if options is not None else fn.options
-        fn = fn.fn
     if name is not None and not is_c_identifier(name):
         # An explicit name is what C callers will write: use it exactly or refuse.
         raise ValueError(
@@ -619,7 +846,8 @@ def export_c(
             f"a library or reserved name, or invalid characters); try {c_identifier(name)!r}"
         )
     try:
-        lowered = Lowered(trace(fn, args, name=name), None, Options.make(options))
+        fn, args, kwargs = _static_call(fn, args, {}, static_argnums, static_argnames)
+        lowered = Lowered(trace(fn, args, kwargs or None, name=name), None, Options.make(options))
     except GradcError as err:
         raise _for_user(err) from None
     stem = Path(path_stem)
@@ -629,5 +857,4 @@ def export_c(
     h_path.write_text(lowered.c_header)
     return c_path, h_path
 
-
-__all__ = ["jit", "lower", "export_c", "JitFunction", "Lowered", "Compiled"]
+__all__ = ["jit", "lower", "export_c", "JitFunction", "StaticJitFunction", "Lowered", "Compiled"]

@@ -7,7 +7,8 @@ keeps.
 
 Guarantees: the body is traced once, as a nested trace (never unrolled);
 its closed-over values of enclosing traces become the scan's
-loop-invariant operands; the index it sees is a weakly typed 0-d float64.
+loop-invariant operands; the index fori_loop's body sees is a weakly
+typed 0-d int64 (the scan's own index stays an f64 in the IR).
 Outside any trace, each runs through `gradc.jit`.
 
 Options: `checkpoint=` (`none`, `every=K`, `binomial(snapshots=S)`,
@@ -15,7 +16,7 @@ Options: `checkpoint=` (`none`, `every=K`, `binomial(snapshots=S)`,
 reverse mode gets this loop's states back; default: the derivative
 request's, else the whole tape.
 
-How the body is traced, and why the index is a weak float: docs/frontend.md.
+How the body is traced, and what the index is: docs/frontend.md.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gradc.frontend.creation import asarray
 from gradc.frontend.shapes import expand_dims
 from gradc.frontend.tracer import Trace, TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, _trace_body, arg_spec, argument_paths, function_name
+from gradc.support.dense import element_type
 from gradc.transforms.derivatives import _build_for, _call_for_user, _in_trace, checkpoint_mode
 
 
@@ -67,8 +69,8 @@ def fori_loop(
 ) -> Any:
     """JAX's `lax.fori_loop`: `val = body_fun(i, val)` for i in
     range(lower, upper), with static Python int bounds. `i` is a weak 0-d
-    float64 traced array (see the module docstring); `checkpoint` as for
-    `scan`."""
+    int64 traced array, as a Python int (see the module docstring);
+    `checkpoint` as for `scan`."""
     mode = checkpoint_mode("fori_loop", checkpoint)
     bounds = []
     for name, bound in (("lower", lower), ("upper", upper)):
@@ -87,8 +89,18 @@ def fori_loop(
     if trace is None:
         key = ("fori_loop", lo, hi, mode)
         return _eager(body_fun, key, lambda: _named(lambda init_val: fori_loop(lo, hi, body_fun, init_val, mode), body_fun))(init_val)
-    carry, _ = _scan(trace, "fori_loop", lambda i, c, x: (body_fun(i + lo, c), None), init_val, None, hi - lo, False, mode)
+    carry, _ = _scan(
+        trace, "fori_loop", lambda i, c, x: (body_fun(_integer_index(i) + lo, c), None), init_val, None, hi - lo,
+        False, mode,
+    )
     return carry
+
+
+def _integer_index(i: TracedArray) -> TracedArray:
+    """The scan's f64 index (`array.INDEX_TYPE`) as what fori_loop's body
+    sees: a weak int64, as a Python int (JAX gives an int32), so `xs[i]`
+    indexes with an integer, `a_i32 + i` stays int32 and `i * x_f32` float32."""
+    return i.trace.emit(array.ConvertOp(i.value, element_type(np.dtype(np.int64))), weak=True)
 
 
 def checkpoint(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -57,7 +57,9 @@ def _py_name(fn: Callable[..., Any]) -> str:
 def _describe(leaf: Any) -> str:
     """A leaf as an error message shows it: `float32[3, 4]`, `a Python float`."""
     if isinstance(leaf, TracedArray):
-        return "a Python float" if leaf.weak else f"{leaf.dtype.name}{list(leaf.shape)}"
+        if leaf.weak:
+            return "a Python int" if leaf.dtype.kind == "i" else "a Python float"
+        return f"{leaf.dtype.name}{list(leaf.shape)}"
     if isinstance(leaf, np.ndarray | np.generic):
         return f"{leaf.dtype.name}{list(leaf.shape)}"
     if isinstance(leaf, bool | int | float):

@@ -982,3 +982,21 @@ def test_scalar_argument_rejects_lossy_kinds() -> None:
     with pytest.raises(TypeError, match="argument 0"):
         f(np.array(1 + 2j), np.zeros(8, np.float32))
 
+
+
+def test_a_write_only_local_array_prints_warning_free(tmp_path: Path) -> None:
+    """A `c.array` that is only stored to (legal `c` input, found by the
+    mutation fuzzer) must not trip -Wunused-but-set-variable."""
+    module = parse("""builtin.module {
+  c.func @kernel(%in: !c.ptr<const f32 restrict>, %out: !c.ptr<f32 restrict>) -> i32 {
+    %s = c.array 8 : !c.ptr<f32>
+    %zero = c.literal 0 : i32
+    c.for %i = 0 to 8 step 1 {
+      %x = c.load %in[%i] : !c.ptr<const f32 restrict>
+      c.store %x, %out[%i] : !c.ptr<f32 restrict>
+      c.store %x, %s[%i] : !c.ptr<f32>
+    }
+    c.return %zero : i32
+  }
+}""")
+    gcc_pedantic(print_c_source(module), tmp_path)

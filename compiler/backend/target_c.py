@@ -226,6 +226,8 @@ class _FunctionPrinter:
                 element = op.result.type.pointee
                 zeros = " = {0}" if _written_by_schedule(op) else ""
                 self.emit(depth, f"{c_type_name(element)} {name}[{op.size.value.data}]{zeros};")
+                if all(isinstance(use.operation, c.StoreOp) and use.index == 1 for use in op.result.uses):
+                    self.emit(depth, f"(void){name};")  # only written: -Wunused-but-set-variable
             case c.StaticArrayOp():
                 self.print_static_array(op, depth)
             case c.ByteOffsetOp():

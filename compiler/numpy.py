@@ -42,6 +42,8 @@ from gradc.frontend.creation import (
     tri,
     zeros,
     zeros_like,
+    empty,
+    empty_like,
 )
 from gradc.frontend.elementwise import (
     angle,
@@ -234,7 +236,7 @@ __all__ = [
     "repeat", "tile", "pad", "diff", "diagonal", "diag", "tril", "triu",
     "take", "take_along_axis",
     "matmul", "dot", "outer", "inner", "vdot", "kron", "trace", "einsum", "tensordot", "linalg",
-    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like",
     "array", "eye", "identity", "arange", "linspace", "tri",
 ]
 

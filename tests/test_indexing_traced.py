@@ -317,3 +317,29 @@ def test_bad_input_is_a_located_error(n):
         gradc.jit(fn)(np.ones((3, 4)), np.array([0, 2, 1], np.int32))
     assert isinstance(info.value, GradcError)
     assert "test_indexing_traced.py" in str(info.value)
+
+
+def test_gnp_zeros_has_at_while_traced_as_jnp_zeros():
+    """`gnp.zeros(k).at[labels].add(w)` (a weighted bincount) as a JAX user
+    writes it: while traced, gnp.zeros/ones/full/empty return traced
+    constants with `.at`; outside a trace they stay NumPy arrays. One build."""
+    labels = np.array([0, 2, 2, 1, 2, 4], np.int32)
+    w = np.linspace(0.5, 1.5, 6)
+
+    def program(w, labels):
+        counts = gnp.zeros(5).at[labels].add(w)
+        filled = gnp.full((2, 5), 7.0).at[1, labels].set(w)
+        return counts, filled, gradc.grad(lambda q: gnp.sum(gnp.ones(5).at[labels].multiply(q) ** 2))(w)
+
+    counts, filled, grad = gradc.jit(program)(w, labels)
+    np.testing.assert_allclose(counts, np.bincount(labels, w, 5), rtol=1e-15)
+    want = np.full((2, 5), 7.0)
+    want[1, labels] = w  # NumPy's assignment: the last duplicate wins, as gradc's
+    np.testing.assert_array_equal(filled, want)
+    products = np.ones(5)
+    np.multiply.at(products, labels, w)
+    want = np.array([2 * products[l] ** 2 / wi for l, wi in zip(labels, w, strict=True)])
+    np.testing.assert_allclose(grad, want, rtol=1e-13)
+    assert type(gnp.zeros(3)) is np.ndarray
+    with pytest.raises(TraceTypeError, match=r"x = x.at\[i\].set\(v\)"):
+        gradc.jit(lambda w: gnp.zeros(6).__setitem__(0, w[0]))(w)

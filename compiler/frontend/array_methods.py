@@ -270,8 +270,8 @@ class _ArrayMethods:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         raise TraceTypeError(
-            "traced arrays are immutable: instead of x[i] = v, build the new "
-            "array with gnp.where or gnp.concatenate"
+            "traced arrays are immutable: instead of x[i] = v, write "
+            "x = x.at[i].set(v) (or .add, .multiply, .min, .max), as in JAX"
         )
 
     # -- NumPy functions called on traced arrays dispatch to gnp ---------------
@@ -409,6 +409,7 @@ _NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.concatenate: shapes.concatenate,
     np.stack: shapes.stack,
     np.zeros_like: creation.zeros_like,
+    np.empty_like: creation.empty_like,
     np.ones_like: creation.ones_like,
     np.full_like: creation.full_like,
     np.shape: shapes.shape,

@@ -48,7 +48,7 @@ NO_COMPOSITION: dict[str, str] = {
     "float16": "gradc computes in float32 and float64",
     **{name: "create it with NumPy itself (np." + name + "(...)): NumPy arrays become constants where "
        "they meet traced arrays" for name in (
-        "logspace", "empty", "meshgrid",
+        "logspace", "meshgrid",
     )},
     "random": "gradc has no random numbers in compiled code yet; draw them with NumPy outside the "
     "function (np.random.default_rng(seed)) and pass them as arguments (drawn while tracing, they "

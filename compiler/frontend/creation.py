@@ -3,10 +3,14 @@ asarray, array, eye, identity, arange, linspace, tri.
 
 Expects: shapes and dtypes as NumPy takes them.
 
-Guarantees: NumPy arrays (which become `array.constant`s where they meet
-traced arrays), except where a traced value goes in: `full` of a traced
-fill value broadcasts it, `asarray` of a traced array (or a list holding
-some: stacked) returns a traced array, as does `array` of one.
+Guarantees: while a function is traced, zeros, ones, full, empty and
+their `_like` forms return traced constants (a splat `array.constant`), as
+jax.numpy's do under jit, so `gnp.zeros(k).at[i].add(v)` works; outside a
+trace, and for eye, identity, arange, linspace and tri always, NumPy
+arrays (which become `array.constant`s where they meet traced arrays and
+stay usable as static indices). `full` of a traced fill value broadcasts
+it, `asarray` of a traced array (or a list holding some: stacked) returns
+a traced array, as does `array` of one.
 """
 
 from __future__ import annotations
@@ -16,16 +20,35 @@ from typing import Any
 import numpy as np
 
 from gradc.frontend.elementwise import astype
-from gradc.frontend.operands import _array_like, _strong
+from gradc.frontend.operands import _array_like, _constant, _strong
 from gradc.frontend.shapes import broadcast_to, reshape, shape
-from gradc.frontend.tracer import TracedArray
+from gradc.frontend.tracer import TracedArray, current_trace
 
-def zeros(shape: Any, dtype: Any = float) -> np.ndarray:
-    return np.zeros(shape, dtype=dtype)
+_TRACEABLE = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_))
 
 
-def ones(shape: Any, dtype: Any = float) -> np.ndarray:
-    return np.ones(shape, dtype=dtype)
+def _filled(value: np.ndarray) -> Any:
+    """`value` (all elements equal) as a traced splat constant while a
+    function is traced, else itself; empty arrays and dtypes gradc does
+    not compute in stay NumPy arrays (met by a traced array, they give the
+    usual located error)."""
+    trace = current_trace()
+    if trace is None or value.size == 0 or value.dtype not in _TRACEABLE:
+        return value
+    return _constant(trace, value.reshape(-1)[0], value.dtype, value.shape)
+
+
+def zeros(shape: Any, dtype: Any = float) -> Any:
+    return _filled(np.zeros(shape, dtype=dtype))
+
+
+def ones(shape: Any, dtype: Any = float) -> Any:
+    return _filled(np.ones(shape, dtype=dtype))
+
+
+def empty(shape: Any, dtype: Any = float) -> Any:
+    """zeros: a traced program has no uninitialized memory to hand out."""
+    return zeros(shape, dtype)
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
@@ -34,15 +57,19 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     if isinstance(fill_value, TracedArray):
         value = fill_value if dtype is None else astype(fill_value, dtype)
         return broadcast_to(value, shape)
-    return np.full(shape, fill_value, dtype=dtype)
+    return _filled(np.full(shape, fill_value, dtype=dtype))
 
 
-def zeros_like(a: Any, dtype: Any = None) -> np.ndarray:
-    return np.zeros(shape(a), dtype=dtype or _like_dtype(a))
+def zeros_like(a: Any, dtype: Any = None) -> Any:
+    return zeros(shape(a), dtype=dtype or _like_dtype(a))
 
 
-def ones_like(a: Any, dtype: Any = None) -> np.ndarray:
-    return np.ones(shape(a), dtype=dtype or _like_dtype(a))
+def ones_like(a: Any, dtype: Any = None) -> Any:
+    return ones(shape(a), dtype=dtype or _like_dtype(a))
+
+
+def empty_like(a: Any, dtype: Any = None) -> Any:
+    return zeros_like(a, dtype)
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None) -> Any:
@@ -98,6 +125,6 @@ def tri(N: int, M: Any = None, k: int = 0, dtype: Any = float) -> np.ndarray:
 
 
 __all__ = [
-    "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "asarray",
+    "zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "asarray",
     "array", "eye", "identity", "arange", "linspace", "tri",
 ]

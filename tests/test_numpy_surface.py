@@ -408,6 +408,32 @@ def test_creation_functions_are_numpys():
         np.testing.assert_array_equal(got, want)
 
 
+def test_linspace_of_traced_bounds_and_repeat_with_counts():
+    """linspace with traced bounds (scalars and arrays, endpoint, axis,
+    retstep, float32 kept) and repeat with constant counts per element,
+    against NumPy; their derivatives against central differences. One build."""
+    a, b = np.array([0.5, -1.0]), np.array([2.0, 3.0])
+    m = np.arange(6.0).reshape(2, 3)
+
+    def program(a, b, m, s):
+        return (gnp.linspace(a[0], b[0], 5), gnp.linspace(a, b, 4, endpoint=False, axis=1),
+                gnp.linspace(a, b, 3, retstep=True)[1], gnp.linspace(s, 1.0, 3), gnp.linspace(a[0], b[0], 1),
+                gnp.repeat(m, [2, 0, 1], axis=1), gnp.repeat(m, np.array([1, 3])[:, None][:, 0], axis=0),
+                gradc.grad(lambda q: gnp.sum(gnp.linspace(q[0], q[1], 5) ** 3))(a),
+                gradc.grad(lambda q: gnp.sum(gnp.repeat(q, [2, 0, 1], axis=1) ** 2))(m))
+
+    got = gradc.jit(program)(a, b, m, np.float32(0.25))
+    want = (np.linspace(a[0], b[0], 5), np.linspace(a, b, 4, endpoint=False, axis=1),
+            np.linspace(a, b, 3, retstep=True)[1], np.linspace(np.float32(0.25), 1.0, 3), np.linspace(a[0], b[0], 1),
+            np.repeat(m, [2, 0, 1], axis=1), np.repeat(m, [1, 3], axis=0))
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=1e-15, atol=1e-15)
+    grad_linspace = _central(lambda q: np.sum(np.linspace(q[0], q[1], 5) ** 3), a, 1e-6)
+    np.testing.assert_allclose(got[7], grad_linspace, rtol=1e-7)
+    np.testing.assert_allclose(got[8], m * np.array([4.0, 0.0, 2.0]), rtol=1e-15)
+
+
 def test_gnp_linalg_namespace():
     assert gnp.linalg.norm is not None and "linalg" in gnp.__all__
     with pytest.raises(TraceAttributeError, match=r"gnp.linalg.svd: gradc.numpy has no svd yet: no composition"):
@@ -434,7 +460,9 @@ ERRORS = [
     (lambda m, v: gnp.hstack([m, v]), TraceError, r"concatenate: .*differ"),
     (lambda m, v: gnp.vstack([m, v]), TraceError, r"concatenate: shapes \(4, 5\), \(1, 7\) differ outside axis 0"),
     (lambda m, v: gnp.rot90(m, axes=(0, 0)), TraceError, r"rot90: axes \(0, 0\) must be different"),
-    (lambda m, v: gnp.repeat(v, [1, 2]), TraceTypeError, r"repeat: gradc repeats every element the same number of times"),
+    (lambda m, v: gnp.repeat(v, [1, 2]), TraceError, r"repeat: repeats of shape \(2,\) do not match axis 0 of length"),
+    (lambda m, v: gnp.repeat(m, v.astype(np.int64)), TraceTypeError, r"repeat: the counts must be constants"),
+    (lambda m, v: gnp.repeat(v, 2, total_repeat_length=5), TraceError, r"total_repeat_length=5 but the counts sum to"),
     (lambda m, v: gnp.repeat(v, -1), TraceError, r"repeat: repeats must be >= 0"),
     (lambda m, v: gnp.tile(m, (2, -1)), TraceError, r"tile: reps must be >= 0"),
     (lambda m, v: gnp.pad(m, 1, mode="reflect"), TraceError, r"pad: only mode='constant'"),

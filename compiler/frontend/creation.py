@@ -15,13 +15,15 @@ a traced array, as does `array` of one.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
 
-from gradc.frontend.elementwise import astype
+from gradc.errors import TraceError
+from gradc.frontend.elementwise import add, astype, divide, multiply, subtract
 from gradc.frontend.operands import _array_like, _constant, _strong
-from gradc.frontend.shapes import broadcast_to, reshape, shape
+from gradc.frontend.shapes import broadcast_to, concatenate, moveaxis, reshape, shape
 from gradc.frontend.tracer import TracedArray, current_trace
 
 _TRACEABLE = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_))
@@ -116,8 +118,34 @@ def arange(*args: Any, **kwargs: Any) -> np.ndarray:
 
 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
-    """NumPy's linspace of constant bounds."""
-    return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+    """NumPy's linspace: a NumPy array for constant bounds; for traced
+    bounds (scalars or arrays, broadcast) NumPy's formula start + k * step
+    with the last sample exactly `stop` when `endpoint`, in the bounds'
+    float dtype (differentiable in them)."""
+    lo, hi = _array_like(start), _array_like(stop)
+    if not isinstance(lo, TracedArray) and not isinstance(hi, TracedArray):
+        return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)
+    num = operator.index(num)
+    if num < 0:
+        raise TraceError(f"linspace: num must be >= 0, got {num}")
+    delta = subtract(hi, lo)  # NumPy's promotion of the bounds
+    kind = np.dtype(np.float64) if delta.dtype.kind != "f" else delta.dtype
+    lo, delta = astype(lo, kind) if _dtype_of(lo) != kind else lo, astype(delta, kind)
+    div = num - 1 if endpoint else num
+    step = divide(delta, div) if div > 0 else multiply(delta, np.nan)
+    steps = np.arange(num, dtype=kind).reshape((num,) + (1,) * delta.ndim)
+    samples = add(multiply(steps, step), lo) if div > 0 else add(multiply(steps, delta), lo)
+    if endpoint and num > 1:
+        last = reshape(broadcast_to(astype(hi, kind) if _dtype_of(hi) != kind else hi, delta.shape), (1, *delta.shape))
+        samples = concatenate([samples[:-1], last], axis=0)
+    samples = moveaxis(samples, 0, axis)
+    if dtype is not None:
+        samples = astype(samples, dtype)
+    return (samples, step) if retstep else samples
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    return x.dtype if isinstance(x, TracedArray) else np.asarray(x).dtype
 
 
 def tri(N: int, M: Any = None, k: int = 0, dtype: Any = float) -> np.ndarray:

@@ -454,28 +454,41 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     return x
 
 
-def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    """Each element `repeats` times (an int) along `axis` (None: of the
-    flattened array)."""
+def repeat(a: Any, repeats: Any, axis: Any = None, *, total_repeat_length: Any = None) -> Any:
+    """Each element `repeats` times along `axis` (None: of the flattened
+    array): an int for all, or constant counts per element (a static
+    gather). `total_repeat_length` (jnp's) must equal the counts' sum."""
     x = _traced("repeat", a)
     if x is None:
         return np.repeat(a, repeats, axis=axis)
-    if isinstance(repeats, Sequence | np.ndarray) and np.size(repeats) == 1:
-        repeats = np.reshape(repeats, -1)[0]
-    try:
-        r = operator.index(repeats)
-    except TypeError:
+    if isinstance(repeats, TracedArray):
         raise TraceTypeError(
-            f"repeat: gradc repeats every element the same number of times (an int), got {repeats!r}; "
-            "for counts per element, gnp.concatenate the repeated parts"
-        ) from None
-    if r < 0:
-        raise TraceError(f"repeat: repeats must be >= 0, got {r}")
+            "repeat: the counts must be constants (Python ints or a NumPy array): traced counts "
+            "would give a result whose shape depends on values"
+        )
+    counts = np.asarray(repeats)
+    if counts.dtype.kind not in "iub":
+        raise TraceTypeError(f"repeat: repeats must be integers, got {repeats!r}")
+    if (counts < 0).any():
+        raise TraceError(f"repeat: repeats must be >= 0, got {repeats!r}")
     x = _strong(x)
     if axis is None:
         x, axis = _reshape(x, (x.size,)), 0
     ax = _normalize_axis("repeat", axis, x.shape)
     s = x.shape
+    if counts.size != 1 and counts.shape != (s[ax],):
+        raise TraceError(
+            f"repeat: repeats of shape {counts.shape} do not match axis {ax} of length {s[ax]} "
+            "(one count per element, or one count for all)"
+        )
+    total = int(counts.sum()) if counts.size != 1 else int(counts.reshape(-1)[0]) * s[ax]
+    if total_repeat_length is not None and operator.index(total_repeat_length) != total:
+        raise TraceError(f"repeat: total_repeat_length={total_repeat_length} but the counts sum to {total}")
+    if counts.size != 1:
+        from gradc.frontend.indexing import take  # indexing builds on this module
+
+        return take(x, np.repeat(np.arange(s[ax]), counts), axis=ax)
+    r = int(counts.reshape(-1)[0])
     wide = _broadcast(_reshape(x, s[: ax + 1] + (1,) + s[ax + 1 :]), s[: ax + 1] + (r,) + s[ax + 1 :])
     return _reshape(wide, s[:ax] + (s[ax] * r,) + s[ax + 1 :])
 

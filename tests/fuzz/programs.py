@@ -23,8 +23,27 @@ only draws growing operations below a cap), takes logarithms and square
 roots of `v*v + c` and divides by `w*w + c`, so that programs stay in the
 domains where every operation is smooth and finite; likewise the inverse
 trigonometric and hyperbolic functions see `0.9*tanh(v)` or `v*v + 1.1`,
-tan sees `tanh(v)`, xlogy's second operand is `w*w + 0.5`, and exp, sinh,
+tan sees `tanh(v)`, xlogy's second operand is `w*w + 0.5`, arctan2's
+second is `w + 0.3` (never exactly 0, where the first may be), and exp, sinh,
 cosh, expm1, exp2 and log_ndtr are drawn only on values small enough.
+
+A sixth of the steps draw the constructs of issue #14's second round
+(NEW_KINDS): static gathers (`x[..., [2, 0, 2]]` with negative and repeated
+indices, gnp.take, take_along_axis, bool masks), `x.at[idx].add/set/max`
+with repeated constant indices, a fori_loop indexing with its index (xs[i],
+xs[-1 - i], lax.dynamic_slice clamped at the end, out.at[i].set), linalg on
+matrices well conditioned by construction (`_linalg`: cholesky of
+m m^T + n I, solve/inv/slogdet of a diagonally dominant m + c I,
+solve_triangular of a cholesky factor, eigvalsh of a matrix whose
+eigenvalues stay apart), gradc.nn.conv and max_pool/avg_pool on small
+shapes, argmax selecting (one-hot by comparison with an arange, or as a
+traced index), integer arithmetic on `v.astype(int)` fed back by astype
+and where, and softplus with a custom_jvp or custom_vjp rule (the primal
+stops the gradient of its smooth part, so only the rule gives the right
+derivative). Piecewise-constant parts (argmax, integer truncation, max
+pooling) jump only at ties or at integers, which random points miss, as
+floor and maximum already do; custom_vjp is drawn only for reverse-mode
+requests (it has no forward rule, as in JAX).
 
 Oracle and tolerances. The array-level interpreter (`gradc.interpreter`) runs
 the *differentiated* program in the program's own dtypes on NumPy; the
@@ -172,7 +191,9 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "where": lambda v, w: gnp.where(v < w, v, 0.5 * w),
     "hypot": gnp.hypot,
     "logaddexp": gnp.logaddexp,
-    "arctan2": gnp.arctan2,
+    # Not both operands zero (arctan2's derivative is NaN at (0, 0), as JAX's):
+    # relu or v - v give exact zeros, -0.3 no construction gives exactly.
+    "arctan2": lambda v, w: gnp.arctan2(v, w + 0.3),
     "copysign": gnp.copysign,
     "xlogy": lambda v, w: gsp.xlogy(v, w * w + 0.5),
 }
@@ -757,17 +778,19 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linear
     return program
 
 
+KINDS = ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose",
+         "loop", "concat", "bcast", "index", "dot", "rnn", "new", "new", "new"]
+"""The kinds of step, each drawn as often as it is listed; "new" is one of
+NEW_KINDS (the constructs of issue #14's second round)."""
+
+
 def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
     """Draw one step onto `d`; False when the drawn kind does not apply to
     the drawn value (a transpose of a vector, a second loop)."""
     i = draw(st.integers(0, len(d.shapes) - 1))
     shape, bound = d.shapes[i], d.bounds[i]
     rank = len(shape)
-    kind = draw(st.sampled_from(
-        ["unary", "unary", "binary", "binary", "reduce", "matmul", "softmax", "slice", "reshape", "transpose",
-         "loop", "concat", "bcast", "index", "dot", "rnn",
-         "new", "new", "new"]
-    ))
+    kind = draw(st.sampled_from(KINDS))
     if kind == "unary":
         name = draw(st.sampled_from(sorted(UNARY)))
         if (name in ("exp", "sinh", "cosh", "expm1") and bound > 6 or name == "exp2" and bound > 9
@@ -1004,6 +1027,8 @@ def _draw_window(draw: st.DrawFn, d: _Draft, i: int) -> bool:
     kind = draw(st.sampled_from(["conv", "max_pool", "avg_pool"]))
     padding = draw(st.sampled_from(["VALID", "SAME"]))
     if kind == "conv":
+        if rank > 3:
+            return False
         batch, length, channels = shape if rank == 3 else (1, *shape)  # rank 2: unbatched
         k, dilation, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
         features = draw(st.sampled_from([1, 2, 3]))

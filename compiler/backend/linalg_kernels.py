@@ -68,6 +68,9 @@ def _cholesky(op: c.LinalgOp, t: str, n: int, e: Attribute) -> list[str]:
         f"{INDENT}for (int64_t b = 0; b < batch; b++) {{",
         f"{INDENT*2}const {t} *A = a + b * {n * n};",
         f"{INDENT*2}{t} *L = l + b * {n * n};",
+        # Zeroed first: gcc -O1 (the sanitizers' level) cannot tell that the
+        # loop below or the NaN fill writes every element, and warns.
+        f"{INDENT*2}for (int64_t k = 0; k < {n * n}; k++) L[k] = 0;",
         f"{INDENT*2}int ok = 1;",
         f"{INDENT*2}for (int64_t i = 0; i < {n} && ok; i++) {{",
         f"{INDENT*3}{t} *Li = L + i * {n};",

@@ -348,3 +348,43 @@ def test_erfinv_and_ndtri_derivatives(name):
     got, second = gradc.jit(lambda v: (first(v), gradc.grad(lambda u: gnp.sum(first(u)))(v)))(x)
     np.testing.assert_allclose(got, d, rtol=1e-13, err_msg=f"{name}'")
     np.testing.assert_allclose(second, d2 * d * d, rtol=1e-12, atol=1e-300, err_msg=f"{name}''")
+
+
+def test_stats_norm_against_scipy_and_black_scholes_greeks():
+    """gradc.scipy.stats.norm against scipy.stats.norm (tails included, loc
+    and scale traced), and the program an option-pricing user writes: the
+    Black-Scholes call price with its delta and gamma from grad and grad of
+    grad, against the closed forms computed with scipy. One build."""
+    import scipy.stats as stats
+
+    import gradc.scipy.stats.norm as norm
+
+    x = np.array([-40.0, -7.5, -1.0, 0.0, 0.3, 2.0, 9.0])
+    q = np.array([1e-300, 1e-12, 0.025, 0.5, 0.9, 1 - 1e-12])
+    loc, scale = 0.7, 1.9
+
+    def price(s, k, t, r, sigma):
+        d1 = (gnp.log(s / k) + (r + 0.5 * sigma**2) * t) / (sigma * gnp.sqrt(t))
+        d2 = d1 - sigma * gnp.sqrt(t)
+        return s * norm.cdf(d1) - k * gnp.exp(-r * t) * norm.cdf(d2)
+
+    def program(x, q, loc, scale, s):
+        values = tuple(f(x) for f in (norm.pdf, norm.logpdf, norm.cdf, norm.logcdf, norm.sf, norm.logsf))
+        shifted = (norm.logpdf(x, loc, scale), norm.cdf(x, loc=loc, scale=scale), norm.ppf(q), norm.isf(q, loc, scale))
+        delta = gradc.grad(price)(s, 100.0, 0.5, 0.03, 0.2)
+        gamma = gradc.grad(gradc.grad(price))(s, 100.0, 0.5, 0.03, 0.2)
+        return values, shifted, price(s, 100.0, 0.5, 0.03, 0.2), delta, gamma
+
+    values, shifted, p, delta, gamma = gradc.jit(program)(x, q, loc, scale, 105.0)
+    n = stats.norm
+    for got, want in zip(values, (n.pdf(x), n.logpdf(x), n.cdf(x), n.logcdf(x), n.sf(x), n.logsf(x)), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    want = (n.logpdf(x, loc, scale), n.cdf(x, loc, scale), n.ppf(q), n.isf(q, loc, scale))
+    for got, w in zip(shifted, want, strict=True):
+        np.testing.assert_allclose(got, w, rtol=1e-12, atol=0)
+    s, k, t, r, sigma = 105.0, 100.0, 0.5, 0.03, 0.2
+    d1 = (math.log(s / k) + (r + 0.5 * sigma**2) * t) / (sigma * math.sqrt(t))
+    d2 = d1 - sigma * math.sqrt(t)
+    np.testing.assert_allclose(p, s * n.cdf(d1) - k * math.exp(-r * t) * n.cdf(d2), rtol=1e-14)
+    np.testing.assert_allclose(delta, n.cdf(d1), rtol=1e-13)
+    np.testing.assert_allclose(gamma, n.pdf(d1) / (s * sigma * math.sqrt(t)), rtol=1e-12)

@@ -8,14 +8,15 @@ function runs under NumPy and under gradc alike. The rules are NumPy 2's
 (dtypes, weak Python scalars, broadcasting), made explicit in the IR.
 
 Guarantees: a user mistake (shapes that do not broadcast, an axis out of
-range, an integer array, an index gradc cannot trace) is a `GradcError`
+range, a dtype gradc lacks such as int8, an out-of-range constant index) is a `GradcError`
 naming the operation, the shapes and the file:line of the call;
 `gnp.<name>` for a name this module lacks is a `TraceAttributeError` that
 says what to write instead (`gradc.frontend.compositions`).
 
 The functions live in gradc.frontend by family (elementwise, reductions,
 shapes, linalg, creation; the tracer core in tracer and operands). The
-rules and why: docs/frontend.md. `gnp.linalg` holds numpy.linalg's norm and multi_dot.
+rules and why: docs/frontend.md. `gnp.linalg` holds numpy.linalg's norm, multi_dot, cholesky, solve, inv,
+det, slogdet, eigh and eigvalsh.
 """
 
 from __future__ import annotations

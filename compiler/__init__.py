@@ -11,7 +11,8 @@
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
-other (see `gradc.transforms.derivatives`); `scan`, `fori_loop` and
+other (see `gradc.transforms.derivatives`); `vmap` maps a function over
+a batch axis (`gradc.transforms.vmap`); `scan`, `fori_loop` and
 `checkpoint` are structured loops (`gradc.transforms.control_flow`),
 `stop_gradient` blocks derivatives; `custom_jvp` and `custom_vjp` give a
 function derivative rules of its own (`gradc.transforms.custom_derivatives`); `GradcError` is the base of every error a
@@ -27,6 +28,7 @@ from gradc.transforms.api import export_c, jit, lower
 from gradc.transforms.control_flow import checkpoint, fori_loop, scan
 from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
 from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+from gradc.transforms.vmap import vmap
 
 __all__ = [
     "jit",
@@ -40,6 +42,7 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "vmap",
     "stop_gradient",
     "scan",
     "fori_loop",

@@ -52,11 +52,8 @@ def problem(config: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]
     return {k: v.astype(dtype) for k, v in params.items()}, x.astype(dtype), y.astype(dtype)
 
 
-def reference(config: str) -> dict[str, np.ndarray]:
-    """Per-example gradients in float64, the backward pass written by hand."""
-    params, x, y = problem(config)
-    p = {k: v.astype(np.float64) for k, v in params.items()}
-    x, y = x.astype(np.float64), y.astype(np.float64)
+def backward(p: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-example gradients by the backward pass written by hand, batched."""
     h = np.tanh(x @ p["w1"] + p["b1"])
     logits = h @ p["w2"] + p["b2"]
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -68,6 +65,12 @@ def reference(config: str) -> dict[str, np.ndarray]:
         "w1": x[:, :, None] * d_pre[:, None, :],
         "b1": d_pre,
     }
+
+
+def reference(config: str) -> dict[str, np.ndarray]:
+    """Per-example gradients in float64 (`backward`)."""
+    params, x, y = problem(config)
+    return backward({k: v.astype(np.float64) for k, v in params.items()}, x.astype(np.float64), y.astype(np.float64))
 
 
 def build(config: str, system: str) -> tuple[Any, list[str]]:
@@ -110,20 +113,7 @@ def _gradc(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
 
 
 def _numpy(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
-    def call():
-        h = np.tanh(x @ params["w1"] + params["b1"])
-        logits = h @ params["w2"] + params["b2"]
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        d_logits = e / e.sum(axis=1, keepdims=True) - y
-        d_pre = (d_logits @ params["w2"].T) * (1 - h * h)
-        return {
-            "w2": h[:, :, None] * d_logits[:, None, :],
-            "b2": d_logits,
-            "w1": x[:, :, None] * d_pre[:, None, :],
-            "b1": d_pre,
-        }
-
-    return call, ["per-example backward written by hand, batched"]
+    return (lambda: backward(params, x, y)), ["per-example backward written by hand, batched"]
 
 
 def _jax(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:

@@ -326,6 +326,32 @@ def test_axis_size_nested_vmap_and_eager_calls():
     close(swapped, np.moveaxis(x * 3.0, 0, -1))
 
 
+def test_batched_indices_and_vmap_inside_a_differentiated_scan():
+    """A batched integer index (the per-row scan of dynamic_slice) and a
+    vmap in a scan body under grad, in one build."""
+    x, idx = rng.normal(size=(5, 4)), np.array([3, 0, 2, 4], dtype=np.int32)
+    xs, w = rng.normal(size=(3, 4)), rng.normal(size=2)
+
+    def outer(w, xs):
+        def step(c, row):
+            y = gradc.vmap(lambda r: gnp.tanh(r * w).sum())(row.reshape(2, 2))
+            return c + y.sum(), y
+        return gradc.scan(step, 0.0, xs)[0]
+
+    def outer_np(w):
+        return sum(np.tanh(r.reshape(2, 2) * w).sum() for r in xs)
+
+    @gradc.jit
+    def both(x, idx, w, xs):
+        picked = gradc.vmap(lambda x, i: x[i] * x[i - 1, 0], in_axes=(None, 0))(x, idx)
+        return picked, gradc.value_and_grad(outer)(w, xs)
+
+    picked, (value, g) = both(x, idx, w, xs)
+    close(picked, np.stack([x[i] * x[i - 1, 0] for i in idx]))
+    close(value, outer_np(w))
+    fd_close(g, fd_grad(outer_np, w))
+
+
 # ---------------------------------------------------------------------------
 # Errors, located at the user's call
 # ---------------------------------------------------------------------------
@@ -339,7 +365,7 @@ def test_errors_are_located():
     x, y = np.ones((3, 2)), np.ones((4, 2))
     with pytest.raises(TraceError, match=r"in_axes \(0, 0, 0\) has 3 entries, but f2 was called with 2") as err:
         line = here() + 1
-        gradc.vmap(f2, in_axes=(0, 0, 0))(x, x)
+        gradc.vmap(f2, in_axes=[0, 0, 0])(x, x)
     assert_located(err, line)
     with pytest.raises(TraceError, match=r"args\[1\] is a leaf, but in_axes gives it the container \{.a.: 0\}") as err:
         line = here() + 1

@@ -114,7 +114,7 @@ class _Plan(NamedTuple):
 
 
 def _plan(label: str, fn: Callable[..., Any], in_axes: Any, axis_size: int | None, args: tuple, kwargs: dict) -> _Plan:
-    if isinstance(in_axes, list) and len(in_axes) == len(args):
+    if isinstance(in_axes, list):
         in_axes = tuple(in_axes)  # a top-level list reads as a tuple, as in JAX
     if not _is_axis(in_axes) and not isinstance(in_axes, tuple):
         raise TraceTypeError(

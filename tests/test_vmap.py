@@ -381,6 +381,8 @@ def test_errors_are_located():
         line = here() + 1
         gradc.vmap(f2)(x, y)
     assert_located(err, line)
+    with pytest.raises(TraceError, match=r"argument x \(float64\[0, 2\]\) has no rows along axis 0"):
+        gradc.vmap(f2)(np.ones((0, 2)), np.ones((0, 2)))
     with pytest.raises(TraceError, match="no argument is mapped .*give axis_size"):
         gradc.vmap(f2, in_axes=None)(x, x)
     with pytest.raises(TraceError, match=r"out_axes is None for output, but it depends on the mapped arguments") as err:

@@ -160,7 +160,12 @@ def _plan(label: str, fn: Callable[..., Any], in_axes: Any, axis_size: int | Non
             f"{label}: no argument is mapped (every in_axes entry is None); give axis_size "
             "to say how many rows the result has"
         )
-    return _Plan(tuple(normalized), found.pop())
+    size = found.pop()
+    if size == 0:
+        path, axis, _, leaf = sizes[0]
+        raise TraceError(f"{label}: argument {path} ({_describe(leaf)}) has no rows along axis {axis}; "
+                         "gradc maps at least one")
+    return _Plan(tuple(normalized), size)
 
 
 def _depends_on(body_block: Any, batched: Sequence[SSAValue]) -> set[SSAValue]:

@@ -116,6 +116,17 @@ def _shape_of(x: Any) -> tuple[int, ...]:
     return tuple(x.shape) if isinstance(x, TracedArray | np.ndarray) else ()
 
 
+def _require_broadcast(name: str, what: str, x: Any, shape: tuple[int, ...]) -> None:
+    """`x` broadcasts to `shape` (and no further), else a TraceTypeError."""
+    own = _shape_of(x)
+    try:
+        fits = len(own) <= len(shape) and np.broadcast_shapes(own, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise TraceTypeError(f"{name}: {what} of shape {own} does not broadcast to the shape {shape}")
+
+
 def _trace_for(name: str, *values: Any) -> Trace | None:
     """Where to emit: the trace of the traced values, else the running
     trace (constant keys are traced too, so draws are compiled, not
@@ -295,9 +306,8 @@ def uniform(key: Any, shape: Any = (), dtype: Any = None, minval: Any = 0.0, max
     shape = _shape_arg(name, shape)
     dtype = _float_dtype(name, dtype)
     low, high = _real(name, "minval", minval, dtype), _real(name, "maxval", maxval, dtype)
-    for what, bound in (("minval", low), ("maxval", high)):
-        if len(_shape_of(bound)) > len(shape) or np.broadcast_shapes(_shape_of(bound), shape) != shape:
-            raise TraceTypeError(f"{name}: {what} of shape {_shape_of(bound)} does not broadcast to the shape {shape}")
+    _require_broadcast(name, "minval", low, shape)
+    _require_broadcast(name, "maxval", high, shape)
     floats = _unit(name, key, shape, dtype)
     return maximum(low, floats * (high - low) + low)
 
@@ -319,7 +329,10 @@ def truncated_normal(key: Any, lower: Any, upper: Any, shape: Any = None, dtype:
     name = "gradc.random.truncated_normal"
     dtype = _float_dtype(name, dtype)
     lower, upper = _real(name, "lower", lower, dtype), _real(name, "upper", upper, dtype)
-    bounds = np.broadcast_shapes(_shape_of(lower), _shape_of(upper))
+    try:
+        bounds = np.broadcast_shapes(_shape_of(lower), _shape_of(upper))
+    except ValueError:
+        raise TraceTypeError(f"{name}: lower {_shape_of(lower)} and upper {_shape_of(upper)} do not broadcast") from None
     shape = bounds if shape is None else _shape_arg(name, shape)
     sqrt2 = dtype.type(np.sqrt(2.0))
     a, b = erf(lower / sqrt2), erf(upper / sqrt2)
@@ -339,8 +352,7 @@ def bernoulli(key: Any, p: Any = 0.5, shape: Any = None) -> Any:
     dtype = p.dtype if isinstance(p, TracedArray | np.ndarray) and p.dtype in _FLOATS else np.dtype(np.float64)
     p = _real(name, "p", p, dtype)
     shape = _shape_of(p) if shape is None else _shape_arg(name, shape)
-    if np.broadcast_shapes(_shape_of(p), shape) != shape:
-        raise TraceTypeError(f"{name}: p of shape {_shape_of(p)} does not broadcast to the shape {shape}")
+    _require_broadcast(name, "p", p, shape)
     return uniform(key, shape, dtype) < p
 
 
@@ -362,7 +374,7 @@ def categorical(key: Any, logits: Any, axis: int = -1, shape: Any = None) -> Any
     axis = axis % rank
     batch = tuple(np.delete(np.array(_shape_of(logits), dtype=np.int64), axis).tolist())
     shape = batch if shape is None else _shape_arg(name, shape)
-    if len(shape) < len(batch) or np.broadcast_shapes(shape, batch) != shape:
+    if len(shape) < len(batch) or shape[len(shape) - len(batch):] != batch:
         raise TraceTypeError(f"{name}: shape {shape} does not end in the batch shape {batch} of the logits")
     prefix = shape[: len(shape) - len(batch)]
     draw = list(shape[len(prefix):])
@@ -395,8 +407,7 @@ def randint(key: Any, shape: Any, minval: Any, maxval: Any, dtype: Any = np.int3
         else:
             bounds.append(np.asarray(v).astype(_I64))
     for what, v in zip(("minval", "maxval"), bounds):
-        if np.broadcast_shapes(_shape_of(v), shape) != shape:
-            raise TraceTypeError(f"{name}: {what} of shape {_shape_of(v)} does not broadcast to the shape {shape}")
+        _require_broadcast(name, what, v, shape)
     info = np.iinfo(np.int32)
     out_of_range = bounds[1] > info.max
     low, high = (clip(v, info.min, info.max) for v in bounds)

@@ -14,7 +14,7 @@ gnp.zeros), int32 for randint.
 
 Guarantees: while a function is traced the draws are `array.threefry2x32`
 ops (compiled to C; constant keys become constants of the trace); outside
-tracing the same algorithms run on NumPy (gradc.support.threefry) and give
+tracing the same algorithms run on NumPy (array.threefry2x32's meaning, gradc.dialects.array.random) and give
 the same bits. Keys carry no derivative. A key of the wrong shape or
 dtype, a traced shape, a bad minval/maxval/p/logits is a TraceTypeError
 located at the user's call. Key representation, the JAX cross-check and
@@ -39,7 +39,6 @@ from gradc.frontend.shapes import expand_dims
 from gradc.frontend.special import erfinv
 from gradc.frontend.tracer import UINT32, Trace, TracedArray, _trace_of, current_trace
 from gradc.support.dense import numpy_to_dense
-from gradc.support.threefry import threefry_output
 
 _I32 = np.dtype(np.int32)
 _I64 = np.dtype(np.int64)
@@ -166,7 +165,7 @@ def _cipher(
     trace = _trace_for(name, key, x0, x1)
     if trace is None:
         k = np.asarray(key).view(_I32)
-        return [threefry_output(o, k[0], k[1], np.broadcast_to(x0, shape), np.broadcast_to(x1, shape)).view(_I32)
+        return [array.threefry_output(o, k[0], k[1], np.broadcast_to(x0, shape), np.broadcast_to(x1, shape)).view(_I32)
                 for o in outputs]
     k = trace.adopt(key) if isinstance(key, TracedArray) else _constant(trace, key, UINT32, (2,))
     words = [

@@ -369,5 +369,5 @@ def _trace_of(name: str, values: Sequence[Any]) -> Trace | None:
 
 
 __all__ = [
-    "Trace", "TracedArray", "UINT32", "current_trace",
+    "Trace", "TracedArray", "current_trace",
 ]

@@ -29,7 +29,6 @@ from gradc.dialects import array
 from gradc.support import linalg
 from gradc.support.dense import dense_to_numpy, numpy_dtype
 from gradc.support.special import erf, erfc
-from gradc.support.threefry import threefry_output
 
 _UNARY: dict[type, Callable[[np.ndarray], np.ndarray]] = {
     array.NegOp: np.negative,
@@ -140,7 +139,7 @@ class ArrayFunctions(InterpreterFunctions):
 
     @impl(array.Threefry2x32Op)
     def run_threefry(self, interp: Interpreter, op: array.Threefry2x32Op, args: PythonValues):
-        return (threefry_output(op.output.data, *args).view(np.int32),)
+        return (array.threefry_output(op.output.data, *args).view(np.int32),)
 
     @impl(array.SelectOp)
     def run_select(self, interp: Interpreter, op: array.SelectOp, args: PythonValues):

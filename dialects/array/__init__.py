@@ -117,7 +117,14 @@ from gradc.dialects.array.linalg import (
     SolveOp,
     TriangularSolveOp,
 )
-from gradc.dialects.array.random import THREEFRY_OUTPUTS, THREEFRY_PARITY, THREEFRY_ROTATIONS, Threefry2x32Op
+from gradc.dialects.array.random import (
+    THREEFRY_OUTPUTS,
+    THREEFRY_PARITY,
+    THREEFRY_ROTATIONS,
+    Threefry2x32Op,
+    threefry2x32,
+    threefry_output,
+)
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -246,6 +253,8 @@ __all__ = [
     "THREEFRY_PARITY",
     "THREEFRY_ROTATIONS",
     "Threefry2x32Op",
+    "threefry2x32",
+    "threefry_output",
     "TransposeOp",
     "TriangularSolveOp",
     "TruncOp",

@@ -8,11 +8,18 @@ the bits are those of uint32 arithmetic). The one result is the first
 what JAX's 32-bit random bits are). One result keeps the op an ordinary
 elementwise op for fusion, batching and the element-rule lowering; a
 caller wanting both words emits two ops (docs/random.md).
+
+`threefry2x32` is the op's meaning on NumPy uint32 arrays (the interpreter
+runs it; gradc.random computes with it outside tracing): arrays or scalars
+that broadcast together, int32 bit patterns reinterpreted, not converted;
+uint32 results bit-identical to the generated C.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
 
 from xdsl.dialects.builtin import IntegerType, StringAttr, TensorType
 from xdsl.ir import SSAValue, Operation
@@ -75,4 +82,42 @@ class Threefry2x32Op(IRDLOperation):
         _expect_type(self, self.result.type, want)
 
 
-__all__ = ["THREEFRY_OUTPUTS", "THREEFRY_PARITY", "THREEFRY_ROTATIONS", "Threefry2x32Op"]
+def as_uint32(x: Any) -> np.ndarray:
+    """`x` as uint32 bits: int32 arrays are viewed, Python ints taken mod 2**32."""
+    arr = np.asarray(x)
+    if arr.dtype == np.int32:
+        return arr.view(np.uint32)
+    if arr.dtype == np.uint32:
+        return arr
+    return (arr.astype(np.int64) & 0xFFFFFFFF).astype(np.uint32)
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def threefry2x32(k0: Any, k1: Any, x0: Any, x1: Any) -> tuple[np.ndarray, np.ndarray]:
+    k0, k1, x0, x1 = np.broadcast_arrays(*(as_uint32(v) for v in (k0, k1, x0, x1)))
+    ks = (k0, k1, k0 ^ k1 ^ np.uint32(THREEFRY_PARITY))
+    with np.errstate(over="ignore"):
+        y0, y1 = x0 + ks[0], x1 + ks[1]
+        for group in range(5):
+            for r in THREEFRY_ROTATIONS[group % 2]:
+                y0 = y0 + y1
+                y1 = _rotl(y1, r) ^ y0
+            i = group + 1
+            y0 = y0 + ks[i % 3]
+            y1 = y1 + ks[(i + 1) % 3] + np.uint32(i)
+    return np.asarray(y0, np.uint32), np.asarray(y1, np.uint32)
+
+
+def threefry_output(output: str, k0: Any, k1: Any, x0: Any, x1: Any) -> np.ndarray:
+    """The word `output` ("x0", "x1" or "xor") of `threefry2x32`, as uint32."""
+    y0, y1 = threefry2x32(k0, k1, x0, x1)
+    return {"x0": y0, "x1": y1, "xor": y0 ^ y1}[output]
+
+
+__all__ = [
+    "THREEFRY_OUTPUTS", "THREEFRY_PARITY", "THREEFRY_ROTATIONS", "Threefry2x32Op", "as_uint32", "threefry2x32",
+    "threefry_output",
+]

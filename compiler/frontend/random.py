@@ -308,7 +308,12 @@ def uniform(key: Any, shape: Any = (), dtype: Any = None, minval: Any = 0.0, max
     _require_broadcast(name, "minval", low, shape)
     _require_broadcast(name, "maxval", high, shape)
     floats = _unit(name, key, shape, dtype)
-    return maximum(low, floats * (high - low) + low)
+    scaled = floats * (high - low) + low
+    if not isinstance(low, TracedArray) and not isinstance(high, TracedArray) and bool(np.all(high >= low)):
+        # floats >= 0 and high - low >= 0 make scaled >= low in any rounding:
+        # JAX's max(minval, .) changes nothing, and a branch-free loop vectorizes
+        return scaled
+    return maximum(low, scaled)
 
 
 def normal(key: Any, shape: Any = (), dtype: Any = None) -> Any:
@@ -348,7 +353,7 @@ def bernoulli(key: Any, p: Any = 0.5, shape: Any = None) -> Any:
     """Booleans, True with probability p: uniform(key, shape) < p, in p's
     float dtype (float64 for a Python number)."""
     name = "gradc.random.bernoulli"
-    dtype = p.dtype if isinstance(p, TracedArray | np.ndarray) and p.dtype in _FLOATS else np.dtype(np.float64)
+    dtype = p.dtype if isinstance(p, TracedArray | np.ndarray | np.generic) and p.dtype in _FLOATS else np.dtype(np.float64)
     p = _real(name, "p", p, dtype)
     shape = _shape_of(p) if shape is None else _shape_arg(name, shape)
     _require_broadcast(name, "p", p, shape)

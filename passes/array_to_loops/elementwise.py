@@ -535,7 +535,7 @@ def _dynamic_slice(lw: FunctionLowering, op: array.DynamicSliceOp, idx: Index) -
 
 def _threefry(lw: FunctionLowering, op: array.Threefry2x32Op, idx: Index) -> SSAValue:
     """Threefry-2x32-20 of one element in i32 arithmetic (adds wrap as
-    uint32's; rotations are a left shift or'ed with a logical right shift)."""
+    uint32's; rotations are a left shift plus a logical right shift)."""
     typ = element_type_of(op.result)
     k0, k1, x0, x1 = (lw.element(v, idx) for v in (op.k0, op.k1, op.x0, op.x1))
 
@@ -547,10 +547,12 @@ def _threefry(lw: FunctionLowering, op: array.Threefry2x32Op, idx: Index) -> SSA
     for group in range(5):
         for r in array.THREEFRY_ROTATIONS[group % 2]:
             y0 = add(y0, y1)
-            rotated = lw.emit(arith.OrIOp(
+            # the two halves' bits are disjoint, so + is |; the C's adds are on
+            # uint32_t, where gcc sees an unsigned rotate (and vectorizes it)
+            rotated = add(
                 lw.emit(arith.ShLIOp(y1, lw.constant(r, typ))),
                 lw.emit(arith.ShRUIOp(y1, lw.constant(32 - r, typ))),
-            ))
+            )
             y1 = lw.emit(arith.XOrIOp(rotated, y0))
         i = group + 1
         y0 = add(y0, ks[i % 3])

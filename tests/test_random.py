@@ -270,10 +270,15 @@ def test_keys_as_arguments_carries_and_results() -> None:
             key, total = carry
             key, sub = gr.split(key)
             return key, total + gr.normal(sub, (3,))
-        return gradc.fori_loop(0, 5, body, (key, steps_x))
+        over_keys = gradc.scan(lambda c, k: (c + gr.uniform(k, ()), gr.fold_in(k, 1)), 0.0, gr.split(key, 3))
+        return gradc.fori_loop(0, 5, body, (key, steps_x)), over_keys
 
     key = gr.key(11)
-    out_key, total = gradc.jit(walk)(key, np.zeros(3))
+    (out_key, total), (summed, folded) = gradc.jit(walk)(key, np.zeros(3))
+    keys = gr.split(key, 3)  # scanned over as xs, folded keys stacked as ys
+    assert summed == sum(float(gr.uniform(k, ())) for k in keys)
+    assert folded.dtype == np.uint32
+    np.testing.assert_array_equal(folded, np.stack([gr.fold_in(k, 1) for k in keys]))
     k, expected = key, np.zeros(3)
     for _ in range(5):
         k, sub = gr.split(k)
@@ -340,6 +345,7 @@ ERRORS = [
     (lambda k, x: gr.randint(k, (3,), 0.5, 4), "minval must be an integer"),
     (lambda k, x: gr.categorical(k, x, axis=2), "out of range"),
     (lambda k, x: k + 1, "only gradc.random's functions take keys"),
+    (lambda k, x: x[k], "keys are not indices"),
 ]
 
 

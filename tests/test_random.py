@@ -191,6 +191,21 @@ def test_the_same_numbers_compiled_interpreted_and_under_every_option(compiled_d
             np.testing.assert_array_equal(g, e, err_msg=str(options))
 
 
+@pytest.mark.parametrize("fuse", ["true", "false"])
+def test_the_loops_level_interpreter_with_and_without_fusion(fuse: str) -> None:
+    # the element rule itself, run scalar by scalar, with the fusion of
+    # consumers on and off (tiny shapes: this interpreter is slow)
+    key = gr.key(99)
+    draw = lambda k: (gr.split(k), gr.uniform(k, (2, 3), np.float32), gr.bernoulli(k, 0.5, (3,)))  # noqa: E731
+    lowered = gradc.lower(draw, key)
+    passes = (*DIFFERENTIATE, "array-simplify", "canonicalize", "cse", "dce",
+              f"lower-array-to-loops{{fuse-epilogues={fuse} fuse-reductions={fuse}}}", "plan-memory")
+    module = run_pipeline(lowered.traced.module.clone(), passes)
+    got = run_function(module, lowered.name, key.view(np.int32))
+    for g, e in zip(got, draw(key), strict=True):
+        np.testing.assert_array_equal(g.view(e.dtype) if e.dtype == np.uint32 else g, e)
+
+
 # ---------------------------------------------------------------------------
 # Statistics (fixed seeds)
 # ---------------------------------------------------------------------------

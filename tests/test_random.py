@@ -210,7 +210,7 @@ def test_the_loops_level_interpreter_with_and_without_fusion(fuse: str) -> None:
 # Statistics (fixed seeds)
 # ---------------------------------------------------------------------------
 
-N = 20000
+N = 10000
 LOGITS = np.log(np.array([0.1, 0.2, 0.3, 0.4]))
 
 

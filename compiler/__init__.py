@@ -16,11 +16,13 @@ a batch axis (`gradc.transforms.vmap`); `scan`, `fori_loop` and
 `checkpoint` are structured loops (`gradc.transforms.control_flow`),
 `stop_gradient` blocks derivatives; `custom_jvp` and `custom_vjp` give a
 function derivative rules of its own (`gradc.transforms.custom_derivatives`); `GradcError` is the base of every error a
-user can cause. How Python is traced: docs/frontend.md.
+user can cause; `gradc.random` is JAX's PRNG (docs/random.md). How Python
+is traced: docs/frontend.md.
 """
 
 from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
 from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
+from gradc import random  # noqa: F401  (gradc.random.key, split, uniform, ...)
 from gradc.errors import GradcError
 from gradc.frontend.elementwise import stop_gradient
 from gradc.pipeline import Options
@@ -52,4 +54,5 @@ __all__ = [
     "GradcError",
     "Options",
     "numpy",
+    "random",
 ]

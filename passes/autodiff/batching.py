@@ -285,6 +285,7 @@ def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
 BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConstantOp: _constant,
     **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS, *array.BITWISE_OPS)},
+    array.Threefry2x32Op: _elementwise,  # key words batched like counters: per-row keys
     array.CompareOp: _elementwise,
     array.SelectOp: _elementwise,
     array.ConvertOp: _elementwise,

@@ -352,6 +352,30 @@ def test_batched_indices_and_vmap_inside_a_differentiated_scan():
     fd_close(g, fd_grad(outer_np, w))
 
 
+def test_random_draws_per_row_key_and_shared_key():
+    """vmap over split keys draws each row with its own key, as JAX does;
+    an unmapped key draws the same numbers for every row. Reference: the
+    eager draws (gradc.random on NumPy arrays runs on NumPy)."""
+    import gradc.random as gr
+
+    keys = gr.split(gr.key(3), 4)
+    x = rng.normal(size=(4, 3))
+
+    def draw(k, x):
+        return gr.uniform(k, (3,)) + gr.normal(k, (2,)).sum() * x, gr.bernoulli(k, 0.5, (3,))
+
+    @gradc.jit
+    def both(keys, x):
+        return gradc.vmap(draw)(keys, x), gradc.vmap(draw, in_axes=(None, 0))(keys[0], x)
+
+    (per_row, masks), (shared, shared_masks) = both(keys, x)
+    want = [draw(k, r) for k, r in zip(keys, x)]
+    close(per_row, np.stack([w[0] for w in want]), rtol=1e-12)
+    np.testing.assert_array_equal(masks, np.stack([w[1] for w in want]))
+    close(shared, np.stack([draw(keys[0], r)[0] for r in x]), rtol=1e-12)
+    np.testing.assert_array_equal(shared_masks, np.stack([draw(keys[0], r)[1] for r in x]))
+
+
 # ---------------------------------------------------------------------------
 # Errors, located at the user's call
 # ---------------------------------------------------------------------------

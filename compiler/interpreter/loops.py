@@ -38,6 +38,12 @@ class LoopsFunctions(InterpreterFunctions):
             interp.run_ssacfg_region(op.body, (i,), "loops.for")
         return ()
 
+    @impl(loops.SwitchOp)
+    def run_switch(self, interp: Interpreter, op: loops.SwitchOp, args: PythonValues):
+        k = min(max(int(args[0]), 0), len(op.branches) - 1)
+        interp.run_ssacfg_region(op.branches[k], (), "loops.switch")
+        return ()
+
     @impl_terminator(loops.YieldOp)
     def run_yield(
         self, interp: Interpreter, op: loops.YieldOp, args: PythonValues

@@ -187,6 +187,13 @@ def test_cond_in_loops_and_loops_in_cond():
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
     assert seen == {True, False}
+    # Reverse mode through both: a taped scan inside a branch's VJP, a
+    # switch of VJPs inside the fori_loop's reverse loop.
+    grad = gradc.grad(lambda x, xs: gnp.sum(f(x, xs)[1] ** 2), argnums=(0, 1))
+    for x in (np.array([0.2, 0.1]), np.array([-1.0, -6.0])):
+        gx, gxs = grad(x, xs)
+        np.testing.assert_allclose(gx, central(lambda z: np.sum(ref(z, xs)[1] ** 2), x), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(gxs, central(lambda z: np.sum(ref(x, z)[1] ** 2), xs), rtol=1e-6, atol=1e-8)
 
 
 def test_eager_calls():

@@ -150,6 +150,23 @@ def test_closures_pytrees_and_python_numbers():
         np.testing.assert_allclose(got["z"][1], want["z"][1], rtol=1e-14)
 
 
+def test_python_numbers_returned_by_branches_are_weak():
+    """A Python number a branch returns takes the dtype of the other
+    branches' leaf (JAX promotes weakly typed branch outputs): float32
+    stays float32; Python numbers in every branch give a float64."""
+
+    def f(x, k):
+        return (lax.switch(k, [lambda v: 3, lambda v: 2.5, lambda v: v[0] * 2], x),
+                lax.switch(k, [lambda v: 3, lambda v: 2.5, lambda v: -1], x))
+
+    jf = gradc.jit(f)
+    x = np.array([1.5, -2.0], np.float32)
+    for k, want in ((0, (3.0, 3.0)), (1, (2.5, 2.5)), (2, (3.0, -1.0))):
+        a, b = jf(x, k)
+        assert (a.dtype, b.dtype) == (np.float32, np.float64)
+        assert (a, b) == want
+
+
 def test_cond_in_loops_and_loops_in_cond():
     """A piecewise update per iteration of a fori_loop, a scan inside a
     branch, and a branch closing over the loop's index."""
@@ -424,6 +441,8 @@ def test_python_if_names_cond_switch_and_while_loop():
         (lambda x: lax.switch(x.astype(np.int32)[0], [lambda v: v, lambda v: v.astype(np.float32)], x),
          ["branches[1]", "float32[2]", "branches[0]"]),
         (lambda x: lax.cond(x[0] > 0, lambda v, w: v, lambda v: v, x), ["cannot take the 1 operands", "true_fun"]),
+        (lambda x: lax.cond(x[0] > 0, lambda v: v[0].astype(np.int32), lambda v: 1.5, x), ["int32[]", "float64[]"]),
+        (lambda x: lax.cond(x[0] > 0, lambda v: v, lambda v: 1.5, x), ["float64[2]", "float64[]"]),
     ],
 )
 def test_errors_are_located(make, words):

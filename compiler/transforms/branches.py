@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.ir import Block, Region
+from xdsl.ir import Attribute, Block, Region
 
 from gradc.dialects import array
 from gradc.errors import TraceTypeError
@@ -140,22 +140,19 @@ def _switch(
     bodies: list[TracedBody] = []
     for fn, name in zip(branches, names):
         child = Trace(Block(), parent=trace)
-        body = _trace_body(child, _labelled(label, name, fn), operands, None)
-        bodies.append(body)
-        _check_outputs(label, names, bodies)
+        bodies.append(_trace_body(child, _labelled(label, name, fn), operands, None))
+    targets = _output_specs(label, names, bodies)
     captures: list[TracedArray] = []
     for body in bodies:
         for c in body.captures:
             if all(c.value is not d.value for d in captures):
                 captures.append(c)
     inputs = [_in_trace(trace, leaf, s) for leaf, s in zip(leaves, specs)] + [trace.adopt(c) for c in captures]
-    regions = [Region(_region_block(body, len(leaves), captures, inputs)) for body in bodies]
-    first = bodies[0]
-    result_types = [v.type for v in regions[0].block.last_op.operands]
+    result_types = [array.tensor_of(t.shape, element_type(t.dtype)) for t in targets]
+    regions = [Region(_region_block(body, len(leaves), captures, inputs, result_types)) for body in bodies]
     op = array.SwitchOp(index.value, [v.value for v in inputs], result_types, regions)
-    weak = [all(b.out_specs[k].weak for b in bodies) for k in range(len(first.out_specs))]
-    results = trace.emit_all(op, weak)
-    return pytree.unflatten(first.out_tree, results)
+    results = trace.emit_all(op, [t.weak for t in targets])
+    return pytree.unflatten(bodies[0].out_tree, results)
 
 
 def _labelled(label: str, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -170,39 +167,62 @@ def _labelled(label: str, name: str, fn: Callable[..., Any]) -> Callable[..., An
             raise TraceTypeError(f"{label}: {name} ({function_name(fn)}) cannot take the {len(args)} operands: {err}") from None
         except ValueError:
             pass  # no signature to check (a builtin): the call says
-        return fn(*args)
+        out_leaves, out_tree = pytree.flatten(fn(*args))
+        trace = current_trace()
+        assert trace is not None
+        # A Python number a branch returns stays weakly typed (see _output_specs).
+        return pytree.unflatten(out_tree, [
+            _in_trace(trace, leaf, arg_spec(leaf, "output")) if isinstance(leaf, int | float) and not isinstance(leaf, bool)
+            else leaf for leaf in out_leaves
+        ])
 
     return call
 
 
-def _check_outputs(label: str, names: Sequence[str], bodies: Sequence[TracedBody]) -> None:
-    """The last traced branch returns what the first does (structure,
-    shapes, dtypes)."""
-    first, last = bodies[0], bodies[-1]
-    if last is first:
-        return
-    k = len(bodies) - 1
-    if last.out_tree != first.out_tree:
-        raise TraceTypeError(
-            f"{label}: {names[k]} returns a value of structure {last.out_tree}, but {names[0]} "
-            f"returns {first.out_tree}; all branches must return the same structure"
-        )
-    for key, a, b in zip(pytree.leaf_keys(first.out_tree), first.out_specs, last.out_specs):
-        if (a.shape, a.dtype) != (b.shape, b.dtype):
+def _output_specs(label: str, names: Sequence[str], bodies: Sequence[TracedBody]) -> list[ArgSpec]:
+    """What each output leaf of the switch is: the branches' common
+    structure, shapes and dtypes (else a TraceTypeError naming the first
+    branch that differs from the first branch, and the leaf). A weakly
+    typed leaf (a Python number) takes the dtype of the others, as JAX
+    promotes weakly typed branch outputs: an int to any dtype, a float
+    to a float one; the result is weak only when every branch's is."""
+    first = bodies[0]
+    for k, body in enumerate(bodies):
+        if body.out_tree != first.out_tree:
             raise TraceTypeError(
-                f"{label}: {pytree.format_path('output', key)} is {_describe(b)} in {names[k]} but "
-                f"{_describe(a)} in {names[0]}; all branches must return the same shapes and dtypes"
+                f"{label}: {names[k]} returns a value of structure {body.out_tree}, but {names[0]} "
+                f"returns {first.out_tree}; all branches must return the same structure"
             )
+    targets = []
+    for n, key in enumerate(pytree.leaf_keys(first.out_tree)):
+        specs = [body.out_specs[n] for body in bodies]
+        strong = [s for s in specs if not s.weak] or sorted(specs, key=lambda s: s.dtype.kind != "f")[:1]
+        target = ArgSpec(strong[0].shape, strong[0].dtype, all(s.weak for s in specs))
+        for k, s in enumerate(specs):
+            promotes = s.weak and s.shape == target.shape and (s.dtype.kind == "i" or target.dtype.kind == "f")
+            if (s.shape, s.dtype) != (target.shape, target.dtype) and not promotes:
+                other = next(j for j, t in enumerate(specs) if (t.shape, t.dtype) != (s.shape, s.dtype))
+                k, other = max(k, other), min(k, other)
+                raise TraceTypeError(
+                    f"{label}: {pytree.format_path('output', key)} is {_describe(specs[k])} in {names[k]} but "
+                    f"{_describe(specs[other])} in {names[other]}; all branches must return the same shapes "
+                    "and dtypes"
+                )
+        targets.append(target)
+    return targets
 
 
 def _describe(spec: ArgSpec) -> str:
     return f"{spec.dtype.name}{list(spec.shape)}"
 
 
-def _region_block(body: TracedBody, n: int, captures: Sequence[TracedArray], inputs: Sequence[TracedArray]) -> Block:
+def _region_block(
+    body: TracedBody, n: int, captures: Sequence[TracedArray], inputs: Sequence[TracedArray],
+    result_types: Sequence[Attribute],
+) -> Block:
     """`body`'s block as a region of the switch: arguments (operand leaves,
     then every branch's captures in `captures` order), ending in
-    `array.yield`."""
+    `array.yield` of `result_types` (a weakly typed output converted)."""
     block = Block(arg_types=[v.value.type for v in inputs])
     old = body.block
     for old_arg, new_arg in zip(old.args[:n], block.args[:n]):
@@ -217,6 +237,11 @@ def _region_block(body: TracedBody, n: int, captures: Sequence[TracedArray], inp
     for op in list(old.ops):
         op.detach()
         block.add_op(op)
+    for k, (v, typ) in enumerate(zip(values, result_types, strict=True)):
+        if v.type != typ:
+            convert = array.ConvertOp(v, typ.get_element_type())
+            block.add_op(convert)
+            values[k] = convert.result
     block.add_op(array.YieldOp(values))
     return block
 

@@ -61,6 +61,10 @@ def branches_fn(x, flag, count, level, k64, k32):
         lax.cond(gnp.sum(x) > 0, up, down, x),
         lax.switch(k64, three, x),
         lax.switch(k32, three, x),
+        # Concrete predicates and indices (and one branch) just call it.
+        lax.cond(np.float32(0.0), up, down, x),
+        lax.switch(-4, three, x),
+        lax.switch(k64, three[1:2], x),
     )
 
 
@@ -70,7 +74,7 @@ def branches_numpy(x, flag, count, level, k64, k32):
     pick = lambda k: three[min(max(int(k), 0), 2)]  # noqa: E731
     return (
         up if flag else down, up if count else down, up if level else down,
-        up if x.sum() > 0 else down, pick(k64), pick(k32),
+        up if x.sum() > 0 else down, pick(k64), pick(k32), down, three[0], three[1],
     )
 
 

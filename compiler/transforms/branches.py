@@ -21,6 +21,7 @@ and docs/lowering.md.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -62,8 +63,8 @@ def cond(pred: Any, true_fun: Callable[..., Any], false_fun: Callable[..., Any],
         return branches[int(taken)](*operands)
     _check_scalar("cond", "pred", pred, "biuf")
     pred = trace.adopt(pred)
-    flag = pred if pred.dtype == np.bool_ else pred.trace.emit(array.ConvertOp(pred.value, element_type(np.dtype(np.bool_))))
-    index = flag.trace.emit(array.ConvertOp(flag.value, element_type(_INT32)))
+    flag = pred if pred.dtype == np.bool_ else trace.emit(array.ConvertOp(pred.value, element_type(np.dtype(np.bool_))))
+    index = trace.emit(array.ConvertOp(flag.value, element_type(_INT32)))
     return _switch(trace, "cond", index, branches, ("false_fun", "true_fun"), operands)
 
 
@@ -89,12 +90,12 @@ def switch(index: Any, branches: Sequence[Callable[..., Any]], *operands: Any) -
         return _eager(branches[0], key, lambda: _named(lambda i, ops: switch(i, branches, *ops), branches[0]))(
             np.asarray(index, np.int64), operands
         )
-    if not isinstance(index, TracedArray) or len(branches) == 1:
-        k = int(_concrete_scalar("switch", "index", index, "iu")) if not isinstance(index, TracedArray) else 0
-        if isinstance(index, TracedArray):
-            _check_scalar("switch", "index", index, "iu")
+    if not isinstance(index, TracedArray):
+        k = int(_concrete_scalar("switch", "index", index, "iu"))
         return branches[min(max(k, 0), len(branches) - 1)](*operands)
     _check_scalar("switch", "index", index, "iu")
+    if len(branches) == 1:
+        return branches[0](*operands)
     index = trace.adopt(index)
     return _switch(trace, "switch", index, branches, [f"branches[{k}]" for k in range(len(branches))], operands)
 
@@ -159,8 +160,6 @@ def _labelled(label: str, name: str, fn: Callable[..., Any]) -> Callable[..., An
     """`fn`, whose wrong number of operands is a located error naming it."""
 
     def call(*args: Any) -> Any:
-        import inspect
-
         try:
             inspect.signature(fn).bind(*args)
         except TypeError as err:

@@ -332,6 +332,36 @@ def test_derivative_with_respect_to_closed_over_values_and_operands():
         np.testing.assert_allclose(gw, central(lambda z: ref(x, z), w), rtol=1e-7, atol=1e-9)
 
 
+@gradc.custom_jvp
+def soft(x):
+    return gnp.log1p(gnp.exp(x))
+
+
+@soft.defjvp
+def _soft_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return soft(x), dx * gnp.sigmoid(x)
+
+
+def test_nested_conds_and_a_custom_rule_in_a_branch():
+    """A cond in a branch of a cond, a custom_jvp function in the inner
+    branch: gradient and Hessian against central differences on each
+    path."""
+
+    def f(x):
+        inner = lambda v: lax.cond(v[1] > 0, lambda u: soft(u) * u, gnp.sin, v)  # noqa: E731
+        return gnp.sum(lax.cond(x[0] > 0, inner, lambda v: v**3, x))
+
+    def ref(x):
+        v = (np.log1p(np.exp(x)) * x if x[1] > 0 else np.sin(x)) if x[0] > 0 else x**3
+        return v.sum()
+
+    grad, hess = gradc.grad(f), gradc.hessian(f)
+    for x in (np.array([0.5, 0.3]), np.array([0.5, -0.3]), np.array([-0.5, 0.3])):
+        np.testing.assert_allclose(grad(x), central(ref, x), rtol=1e-8, atol=1e-9)
+        np.testing.assert_allclose(hess(x), central(lambda z: central(ref, z, 1e-4), x, 1e-4), rtol=1e-6, atol=1e-7)
+
+
 def test_pipeline_options_matmul_in_a_branch():
     """A tiled matmul and large temporaries inside a branch, with and
     without memory planning and with threads: the same numbers, against

@@ -3,7 +3,8 @@
 // fused across the switch: the add after it reads that buffer). In C, two
 // branches are an if/else (only the taken one runs), more a C switch with
 // the index clamped below and the last branch as the default. A matmul in
-// a branch is tiled, its buffers planned and put on the stack like any other.
+// a branch is tiled and parallelized, its buffers planned and put on the
+// stack like any other.
 // RUN: gradc-opt %s -p lower-array-to-loops | filecheck %s
 // RUN: gradc-opt %s -p lower-array-to-loops,lower-loops-to-c -t c | filecheck %s --check-prefix=C
 // REQUIRES: c-compiler
@@ -71,6 +72,7 @@ func.func @piecewise(%k: tensor<i32>, %x: tensor<4xf64>, %w: tensor<4x4xf64>) ->
 // C-NEXT:    }
 // TILED-LABEL: int three(
 // TILED:         case 1: {
+// TILED:             #pragma omp parallel for
 // TILED:             gradc_microkernel_
 // TILED:         default: {
 func.func @three(%k: tensor<i64>, %a: tensor<16x16xf64>) -> tensor<16x16xf64> {

@@ -291,6 +291,10 @@ def piecewise_numpy(x, k):
     return np.sum(c**2)
 
 
+DERIVATIVES = (gradc.grad(piecewise), gradc.jacfwd(piecewise), gradc.jacrev(gradc.grad(piecewise)),
+               gradc.hessian(piecewise))
+JIT_PIECEWISE = gradc.jit(piecewise)
+"""Built once for the module (each compiles on its first call)."""
 POINTS = [np.array([0.3, 0.7, -0.2]), np.array([-0.9, 0.2, -0.4]), np.array([1.1, -0.6, 0.8])]
 
 
@@ -299,15 +303,12 @@ def test_first_and_second_derivatives(k):
     """grad, jacfwd, jacrev and hessian (reverse over forward over the
     branches) against central differences of the NumPy program; the
     values of the branches chosen differ over the points."""
-    grad = gradc.grad(piecewise)
-    fwd = gradc.jacfwd(piecewise)
-    rev = gradc.jacrev(gradc.grad(piecewise))
-    hess = gradc.hessian(piecewise)
+    grad, fwd, rev, hess = DERIVATIVES
     for x in POINTS:
         f = lambda z: piecewise_numpy(z, k)  # noqa: E731
         g = central(f, x)
         h = central(lambda z: central(f, z, 1e-4), x, 1e-4)
-        assert gradc.jit(piecewise)(x, k) == pytest.approx(f(x), rel=1e-13)
+        assert JIT_PIECEWISE(x, k) == pytest.approx(f(x), rel=1e-13)
         np.testing.assert_allclose(grad(x, k), g, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(fwd(x, k), g, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(rev(x, k), h, rtol=1e-4, atol=1e-6)

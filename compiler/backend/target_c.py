@@ -254,7 +254,7 @@ class _FunctionPrinter:
         """Only the chosen region runs: `if (k <= 0) {...} else {...}` for
         two (clamped by the comparison), else `switch` on k clamped below
         at 0, with the last region as `default` (clamped above)."""
-        k = self.value(op.index)[0]
+        k = _wrap(self.value(op.index), self.value(op.index)[1] < PRIMARY)
         regions = list(op.branches)
         if len(regions) == 1:
             self.emit(depth, f"(void){k};")

@@ -9,7 +9,8 @@ Guarantees: every branch is traced once, as a nested trace; values a
 branch closes over from enclosing traces become operands of the switch
 (shared by all branches); the branches' outputs must have one pytree
 structure, shapes and dtypes, else a located TraceTypeError names the
-branch and the leaf. The index is clamped into [0, len(branches) - 1] (in
+branch and the leaf (a Python number a branch returns is weakly typed and
+takes the dtype of the other branches' leaf, as in JAX). The index is clamped into [0, len(branches) - 1] (in
 the op's semantics, so at every level); a concrete (Python or NumPy)
 predicate or index inside a trace just calls its branch, as does a
 switch with one branch. Outside any trace, each runs through `gradc.jit`

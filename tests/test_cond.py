@@ -292,7 +292,7 @@ def piecewise_numpy(x, k):
 
 
 DERIVATIVES = (gradc.grad(piecewise), gradc.jacfwd(piecewise), gradc.jacrev(gradc.grad(piecewise)),
-               gradc.hessian(piecewise))
+               gradc.hessian(piecewise), gradc.grad(piecewise, checkpoint="binomial(snapshots=1)"))
 JIT_PIECEWISE = gradc.jit(piecewise)
 """Built once for the module (each compiles on its first call)."""
 POINTS = [np.array([0.3, 0.7, -0.2]), np.array([-0.9, 0.2, -0.4]), np.array([1.1, -0.6, 0.8])]
@@ -300,10 +300,11 @@ POINTS = [np.array([0.3, 0.7, -0.2]), np.array([-0.9, 0.2, -0.4]), np.array([1.1
 
 @pytest.mark.parametrize("k", [0, 1, 2])
 def test_first_and_second_derivatives(k):
-    """grad, jacfwd, jacrev and hessian (reverse over forward over the
-    branches) against central differences of the NumPy program; the
-    values of the branches chosen differ over the points."""
-    grad, fwd, rev, hess = DERIVATIVES
+    """grad (also with the loop's steps recomputed from one snapshot),
+    jacfwd, jacrev and hessian (reverse over forward over the branches)
+    against central differences of the NumPy program; the branches chosen
+    differ over the points."""
+    grad, fwd, rev, hess, checkpointed = DERIVATIVES
     for x in POINTS:
         f = lambda z: piecewise_numpy(z, k)  # noqa: E731
         g = central(f, x)
@@ -311,6 +312,7 @@ def test_first_and_second_derivatives(k):
         assert JIT_PIECEWISE(x, k) == pytest.approx(f(x), rel=1e-13)
         np.testing.assert_allclose(grad(x, k), g, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(fwd(x, k), g, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(checkpointed(x, k), g, rtol=1e-6, atol=1e-8)  # switches in recomputed steps
         np.testing.assert_allclose(rev(x, k), h, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(hess(x, k), h, rtol=1e-4, atol=1e-6)
 

@@ -317,6 +317,19 @@ def test_first_and_second_derivatives(k):
         np.testing.assert_allclose(hess(x, k), h, rtol=1e-4, atol=1e-6)
 
 
+def test_derivative_at_the_switch_point_is_the_chosen_branch():
+    """docs/derivative-conventions.md: at x = 0, `x > 0` is false, so the
+    derivative is the false branch's (-3), in every mode and order."""
+
+    def f(x):
+        return lax.cond(x > 0, lambda v: 2.0 * v + v * v, lambda v: -3.0 * v, x)
+
+    assert gradc.grad(f)(0.0) == -3.0
+    assert gradc.jacfwd(f)(0.0) == -3.0
+    assert gradc.grad(gradc.grad(f))(0.0) == 0.0
+    assert gradc.grad(gradc.grad(f))(1e-300) == 2.0
+
+
 def test_derivative_with_respect_to_closed_over_values_and_operands():
     """Cotangents reach values a branch closes over and operands, with
     zeros for a branch that does not use them."""

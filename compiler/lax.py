@@ -1,6 +1,7 @@
 """`gradc.lax`: the `jax.lax` names gradc has, so JAX code ports by changing
 the import: the structured loops `scan` and `fori_loop` (the same functions
-as `gradc.scan` and `gradc.fori_loop`), indexing by traced indices
+as `gradc.scan` and `gradc.fori_loop`), the branches `cond` and `switch`
+(only the chosen branch runs; here only, as in JAX), indexing by traced indices
 (`dynamic_slice`, `dynamic_update_slice` and their `_in_dim` forms),
 convolutions (`conv_general_dilated`, `conv`) and `reduce_window` (add and
 max), with `add` and `max` to pass it."""
@@ -18,10 +19,12 @@ from gradc.frontend.indexing import (
     dynamic_update_slice,
     dynamic_update_slice_in_dim,
 )
+from gradc.transforms.branches import cond, switch
 from gradc.transforms.control_flow import fori_loop, scan
 
 __all__ = [
     "add",
+    "cond",
     "conv",
     "conv_general_dilated",
     "dynamic_index_in_dim",
@@ -34,4 +37,5 @@ __all__ = [
     "max",
     "reduce_window",
     "scan",
+    "switch",
 ]

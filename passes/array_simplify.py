@@ -166,8 +166,8 @@ class FoldConstants(RewritePattern):
     fold_limit: int
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        if isinstance(op, array.ConstantOp) or op.dialect_name() != "array":
-            return
+        if isinstance(op, array.ConstantOp) or op.dialect_name() != "array" or len(op.results) != 1:
+            return  # a terminator (a branch yielding constants), an op with several results
         owners = [v.owner for v in op.operands]
         if not owners or not all(isinstance(o, array.ConstantOp) for o in owners):
             return

@@ -4,7 +4,7 @@ Each `func.func @f(tensors) -> (tensors)` becomes `func.func @f(inputs...,
 outputs...)` over memrefs, with `loops.num_inputs = N`, returning nothing.
 Its `array` ops become `loops.for` nests of `loops.load`/`loops.store`
 around scalar `arith`/`math`; a matmul becomes one `loops.matmul`, a scan a
-loop around its body, a scan's VJP a taped loop or an `autodiff.schedule`.
+loop around its body, a switch a `loops.switch` of its lowered branches, a scan's VJP a taped loop or an `autodiff.schedule`.
 A value is computed inline in its consumer's loop nest unless the fusion
 plan gives it a buffer; results are computed straight into the outputs.
 
@@ -68,6 +68,7 @@ from gradc.passes.array_to_loops.scan import (
     lower_scan,
     tape_partner,
 )
+from gradc.passes.array_to_loops.switch import lower_switch
 
 
 # ---------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def _check_lowerable(fn: func.FuncOp) -> None:
             fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
                  "inline calls before lowering", at=op)
         if not isinstance(op, func.ReturnOp | array.YieldOp | func.FuncOp) and type(op) not in (
-            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp, array.ScanOp
+            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp, array.ScanOp, array.SwitchOp
         ):
             fail(f"@{name}: cannot lower '{op.name}'", at=op)
 
@@ -190,6 +191,9 @@ def lower_block(
                 lower_scan(lw, op, dest)
             else:
                 pairs[partner] = lower_forward_half(lw, op, dest)
+            continue
+        if isinstance(op, array.SwitchOp):
+            lower_switch(lw, op, dest)
             continue
         value = op.results[0] if op.results else None
         if op is not old.last_op and value in buffered and not fusion.done_elsewhere(value):

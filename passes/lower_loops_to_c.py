@@ -526,6 +526,7 @@ class _FunctionLowering:
             arith.RemSIOp: self.lower_int_division,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
+            loops.SwitchOp: self.lower_switch,
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
             loops.SpecialOp: self.lower_special,
             loops.AllocOp: self.lower_alloc,
@@ -720,6 +721,16 @@ class _FunctionLowering:
         self.bind(op.induction_var, new.induction_var)
         outer, self.block = self.block, new.body.block
         self.lower_block(op.body.block)
+        self.block = outer
+
+    def lower_switch(self, op: loops.SwitchOp) -> None:
+        """The same switch in `c`, each region's body lowered into its own."""
+        new = c.SwitchOp(self.operand(op.index), len(op.branches))
+        self.block.add_op(new)
+        outer = self.block
+        for old, region in zip(op.branches, new.branches, strict=True):
+            self.block = region.block
+            self.lower_block(old.block)
         self.block = outer
 
     def name_buffer(self, old: SSAValue, new: SSAValue, prefix: str) -> None:

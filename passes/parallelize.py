@@ -1,6 +1,7 @@
 """parallelize: run the outermost independent loop of each large nest on threads.
 
-Walks each loops-level function's loop nests from the outside in: the first
+Walks each loops-level function's loop nests (and those in the branches of
+a `loops.switch`) from the outside in: the first
 `loops.for` that is provably parallel and does at least `min-work` scalar
 operations gets `threads N` (lower-loops-to-c prints `#pragma omp parallel
 for num_threads(N) schedule(static)`); loops inside a marked loop are left
@@ -434,6 +435,9 @@ class Parallelize(ModulePass):
                 privatize(root, marked, self.threads)
 
     def search(self, block: Block, private: dict[SSAValue, list[loops.ForOp]]) -> None:
+        for switch in [o for o in block.ops if isinstance(o, loops.SwitchOp)]:
+            for region in switch.branches:  # a branch's nests, as if they were here
+                self.search(region.block, private)
         for pack in [o for o in block.ops if isinstance(o, loops.PackOp)]:
             if work_of(pack) >= self.min_work:
                 split_pack(pack, self.threads)

@@ -182,6 +182,21 @@ def _scan(init: SSAValue, xs: SSAValue, w: SSAValue) -> Built:
     return array.ScanOp(4, [init], [xs], [w], [TensorType(elem, [4, 3])], Region(body))
 
 
+def _switch(k: SSAValue, x: SSAValue, w: SSAValue) -> Built:
+    """A switch over 3 branches (sin(x), x * w, -w) on k mod 4, in
+    [-3, 3]: every branch, and indices clamped below and above."""
+    four = array.ConstantOp(numpy_to_dense(np.full((), 4, np.int64)))
+    index = array.FmodOp(k, four)
+    regions = []
+    for build in (lambda a, b: array.SinOp(a), lambda a, b: array.MulOp(a, b), lambda a, b: array.NegOp(b)):
+        block = Block(arg_types=[x.type, w.type])
+        op = build(*block.args)
+        block.add_ops([op, array.YieldOp([op.results[0]])])
+        regions.append(Region(block))
+    switch = array.SwitchOp(index.result, [x, w], [x.type], regions)
+    return [four, index, switch], [switch.outputs[0]]
+
+
 def _cholesky_spd(x: SSAValue) -> Built:
     """cholesky(x x^T + 3 I): positive definite for the random inputs."""
     xt = array.TransposeOp(x, [1, 0])
@@ -307,6 +322,7 @@ CASES = [
     Case("mlp_layer", _mlp_layer, ((2, 3), (3, 4), (4,))),
     Case("where_positive", _where_positive, ((2, 3), (2, 3))),
     Case("scan", _scan, ((3,), (4, 3), (3,))),
+    Case("switch", _switch, ((), (2, 3), (2, 3)), int_inputs=(0,)),
     Case("cholesky_spd", _cholesky_spd, ((3, 3),)),
     Case("triangular_solve", lambda a, b: array.TriangularSolveOp(a, b, lower=True, transpose_a=True), ((3, 3), (3, 2))),
     Case("solve_batch_dims", _solve_shifted, ((2, 3, 3), (2, 3, 1))),
@@ -372,6 +388,8 @@ COMPILED = [
     ("where_positive", (False, True), np.float32),
     ("scan", (True, False, True), np.float64),
     ("scan", (False, True, False), np.float32),
+    ("switch", (True, True, False), np.float64),
+    ("switch", (False, True, False), np.float32),
     ("solve_batch_dims", (False, True), np.float64),
     ("integer_ops", (True, False), np.float64),
     ("argmax_axis1", (True,), np.float32),

@@ -205,6 +205,8 @@ class _FunctionPrinter:
                 self.print_block(op.body.block, depth + 1)
                 self.emit(depth, "}")
                 self.used_names, self.counters = outer_scope
+            case c.SwitchOp():
+                self.print_switch(op, depth)
             case c.ScheduleOp():
                 self.print_schedule(op, depth)
             case c.PragmaOp():
@@ -247,6 +249,40 @@ class _FunctionPrinter:
                 self.emit(depth, f"const {c_type_name(op.results[0].type)} {name} = {text};")
             case _:
                 raise DiagnosticException(f"target c: cannot print '{op.name}' as a C statement")
+
+    def print_switch(self, op: c.SwitchOp, depth: int) -> None:
+        """Only the chosen region runs: `if (k <= 0) {...} else {...}` for
+        two (clamped by the comparison), else `switch` on k clamped below
+        at 0, with the last region as `default` (clamped above)."""
+        k = _wrap(self.value(op.index), self.value(op.index)[1] < PRIMARY)
+        regions = list(op.branches)
+        if len(regions) == 1:
+            self.emit(depth, f"(void){k};")
+            self.emit(depth, "{")
+            self.print_scoped(regions[0].block, depth + 1)
+            self.emit(depth, "}")
+            return
+        if len(regions) == 2:
+            self.emit(depth, f"if ({k} <= 0) {{")
+            self.print_scoped(regions[0].block, depth + 1)
+            self.emit(depth, "} else {")
+            self.print_scoped(regions[1].block, depth + 1)
+            self.emit(depth, "}")
+            return
+        self.emit(depth, f"switch ({k} < 0 ? 0 : {k}) {{")
+        for n, region in enumerate(regions):
+            label = "default:" if n == len(regions) - 1 else f"case {n}:"
+            self.emit(depth, f"{label} {{")
+            self.print_scoped(region.block, depth + 1)
+            self.emit(depth + 1, "break;")
+            self.emit(depth, "}")
+        self.emit(depth, "}")
+
+    def print_scoped(self, block: Block, depth: int) -> None:
+        """`block` in a C scope of its own: the names it declares die with it."""
+        outer_scope = set(self.used_names), dict(self.counters)
+        self.print_block(block, depth)
+        self.used_names, self.counters = outer_scope
 
     def print_schedule(self, op: c.ScheduleOp, depth: int) -> None:
         """The phase's actions as a `static const` table (regenerated from the

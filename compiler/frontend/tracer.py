@@ -216,7 +216,9 @@ class TracedArray:
         return TraceTypeError(
             f"{what} needs the value of a traced array {self.shape} {self.dtype.name}, "
             "which is not known while tracing; Python control flow on traced "
-            "values cannot be compiled (use gnp.where to choose between values)"
+            "values cannot be compiled: use gnp.where to choose between values "
+            "elementwise, gradc.lax.cond or gradc.lax.switch for an `if` that runs "
+            "one branch, gradc.lax.while_loop for a `while`"
         )
 
     def _not_convertible(self, what: str, instead: str) -> TraceTypeError:

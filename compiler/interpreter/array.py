@@ -5,7 +5,8 @@ Expects: `array` ops on NumPy arrays (0-d arrays for rank 0).
 Guarantees: value semantics: no input is ever mutated and every result is
 a new array of the op's result dtype (float32 stays float32). `array.scan`
 runs its body once per step, in reverse step order for a reverse scan, and
-stacks the per-step outputs by step.
+stacks the per-step outputs by step; `array.switch` runs only the region
+its clamped index chooses.
 """
 
 from __future__ import annotations
@@ -262,6 +263,13 @@ class ArrayFunctions(InterpreterFunctions):
             steps[i] = outputs
         stacked = [np.stack([np.asarray(steps[i][k]) for i in range(op.trip_count)]) for k in range(len(op.ys))]
         return (*(np.asarray(v) for v in carries), *stacked)
+
+    @impl(array.SwitchOp)
+    def run_switch(self, interp: Interpreter, op: array.SwitchOp, args: PythonValues):
+        """Run only region clamp(index, 0, N-1) on the other operands."""
+        k = min(max(int(np.asarray(args[0])), 0), len(op.branches) - 1)
+        out = interp.run_ssacfg_region(op.branches[k], tuple(args[1:]), "array.switch")
+        return tuple(np.asarray(v) for v in out)
 
     @impl_terminator(array.YieldOp)
     def run_yield(

@@ -38,6 +38,12 @@ class LoopsFunctions(InterpreterFunctions):
             interp.run_ssacfg_region(op.body, (i,), "loops.for")
         return ()
 
+    @impl(loops.SwitchOp)
+    def run_switch(self, interp: Interpreter, op: loops.SwitchOp, args: PythonValues):
+        k = min(max(int(args[0]), 0), len(op.branches) - 1)
+        interp.run_ssacfg_region(op.branches[k], (), "loops.switch")
+        return ()
+
     @impl_terminator(loops.YieldOp)
     def run_yield(
         self, interp: Interpreter, op: loops.YieldOp, args: PythonValues
@@ -57,9 +63,9 @@ class LoopsFunctions(InterpreterFunctions):
     def run_alloc(self, interp: Interpreter, op: loops.AllocOp, args: PythonValues):
         typ = op.result.type
         # NaN-filled so that reading a buffer before writing it shows up in
-        # tests; integers get an unlikely garbage value (as run_function's outputs).
+        # tests (integers: an unlikely garbage value, as run_function's outputs).
         dtype = numpy_dtype(typ.get_element_type())
-        fill = {"f": np.nan, "b": False, "i": 0x5A5A5A5A}[dtype.kind]
+        fill = {"f": np.nan, "b": False}.get(dtype.kind, 0x5A5A5A5A)
         return (np.full(tuple(typ.get_shape()), fill, dtype=dtype),)
 
     @impl(loops.ConstantOp)

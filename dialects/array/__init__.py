@@ -6,8 +6,8 @@ elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), factorizations and solves (linalg.py),
 `array.gather` (gather.py), `array.dynamic_slice` and
 `array.dynamic_update_slice` (dynamic.py), `array.threefry2x32`
-(random.py), `array.scan` (scan.py); the type checks they
-share are in base.py.
+(random.py), `array.scan` (scan.py), `array.switch` (control.py); the
+type checks they share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
 i64 (signed, wrapping as NumPy's), or of i1 (comparison results, bool
@@ -125,6 +125,7 @@ from gradc.dialects.array.random import (
     threefry2x32,
     threefry_output,
 )
+from gradc.dialects.array.control import SwitchOp
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -162,6 +163,7 @@ Array = Dialect(
         ArgMaxOp,
         Threefry2x32Op,
         ScanOp,
+        SwitchOp,
         YieldOp,
     ],
 )
@@ -238,6 +240,7 @@ __all__ = [
     "RoundingOp",
     "SameTypeOp",
     "ScanOp",
+    "SwitchOp",
     "SelectOp",
     "SinOp",
     "SinhOp",

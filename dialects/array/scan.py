@@ -13,6 +13,7 @@ from xdsl.irdl import (
     AttrSizedResultSegments,
     IRDLOperation,
     irdl_op_definition,
+    lazy_traits_def,
     opt_prop_def,
     prop_def,
     region_def,
@@ -256,12 +257,19 @@ class ScanOp(IRDLOperation):
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Ends a scan body: the new carried values, then one per-step output each."""
+    """Ends a scan body (the new carried values, then one per-step output
+    each) or a region of an `array.switch` (its results)."""
 
     name = "array.yield"
     values = var_operand_def(TensorType)
     assembly_format = "($values^ `:` type($values))? attr-dict"
-    traits = traits_def(IsTerminator(), HasParent(ScanOp))
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ScanOp, _switch_op())))
 
     def __init__(self, values: Sequence[SSAValue | Operation]):
         super().__init__(operands=[[SSAValue.get(v) for v in values]])
+
+
+def _switch_op() -> type[IRDLOperation]:
+    from gradc.dialects.array.control import SwitchOp
+
+    return SwitchOp

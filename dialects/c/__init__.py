@@ -2,7 +2,7 @@
 
 What lower-loops-to-c produces and the C printer (gradc.backend.target_c)
 prints. Statements are ops with regions or no results (`c.func`, `c.for`,
-`c.store`, `c.return`, `c.pragma`: statements.py); everything that computes
+`c.store`, `c.return`, `c.pragma`, `c.switch`: statements.py); everything that computes
 a value is an SSA expression (`c.add`, `c.call`, `c.load`, ...:
 expressions.py) that the printer either inlines into its single user or
 binds to a `const` local. Four statements are bigger than a line of C
@@ -92,6 +92,7 @@ from gradc.dialects.c.statements import (
     ReturnOp,
     StaticArrayOp,
     StoreOp,
+    SwitchOp,
     ThreadNumOp,
 )
 from gradc.dialects.c.types import PtrType, SizeType, is_scalar_type
@@ -103,6 +104,7 @@ C = Dialect(
         FuncOp,
         ReturnOp,
         ForOp,
+        SwitchOp,
         PragmaOp,
         ThreadNumOp,
         ArrayOp,
@@ -197,6 +199,7 @@ __all__ = [
     "SizeType",
     "StaticArrayOp",
     "StoreOp",
+    "SwitchOp",
     "SubOp",
     "ThreadNumOp",
     "UnaryExprOp",

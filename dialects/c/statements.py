@@ -1,5 +1,5 @@
 """`c` statements: functions (`c.func`, `c.return`), loops (`c.for`,
-`c.pragma`, `c.thread_num`), local and static arrays, workspace slices
+`c.pragma`, `c.thread_num`), branches (`c.switch`), local and static arrays, workspace slices
 (`c.byte_offset`) and `c.store`.
 
 Guarantees (the verifiers): function names are printable C identifiers (or
@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntAttr,
     IntegerAttr,
+    IntegerType,
     StringAttr,
     UnitAttr,
 )
@@ -33,6 +34,7 @@ from xdsl.irdl import (
     region_def,
     result_def,
     traits_def,
+    var_region_def,
 )
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -47,6 +49,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.loops.branches import parse_switch, print_switch
 from gradc.dialects.c.identifiers import _IDENTIFIER, GRADC_PREFIX, c_identifier, is_c_identifier, show_symbol
 from gradc.dialects.c.types import PtrType, _check_access, _parse_element, _print_element, is_scalar_type
 
@@ -246,6 +249,37 @@ class ForOp(IRDLOperation):
         printer.print_op_attributes(self.attributes, print_keyword=True)
         printer.print_string(" ")
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+
+@irdl_op_definition
+class SwitchOp(IRDLOperation):
+    """`c.switch %k { ... }, { ... }`: runs region clamp(k, 0, N-1) of N (an
+    integer scalar): `if (k <= 0) {...} else {...}` for two regions, else a
+    C `switch` with region N-1 as the default."""
+
+    name = "c.switch"
+    index = operand_def()
+    branches = var_region_def("single_block")
+    traits = traits_def(NoTerminator())
+
+    def __init__(self, index: SSAValue, count: int):
+        super().__init__(operands=[index], regions=[[Region(Block()) for _ in range(count)]])
+
+    def verify_(self) -> None:
+        if not self.branches:
+            raise VerifyException(f"{self.name}: needs at least one region")
+        if not isinstance(self.index.type, IntegerType) or self.index.type.width.data not in (32, 64):
+            raise VerifyException(f"{self.name}: the index must be i32 or i64, got {self.index.type}")
+        if any(region.block.args for region in self.branches):
+            raise VerifyException(f"{self.name}: its regions take no arguments")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> SwitchOp:
+        index, regions = parse_switch(parser)
+        return cls.create(operands=[index], regions=regions)
+
+    def print(self, printer: Printer) -> None:
+        print_switch(printer, self.index, self.branches)
 
 
 PRAGMA_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_ (),:+\-*.=]*\Z")

@@ -21,7 +21,8 @@ Two structured ops carry matrix products: `loops.matmul` (a whole, possibly
 batched product, what lower-array-to-loops emits) and `loops.microkernel`
 (one register tile over flat buffers, what tile-matmul emits). Both have a
 meaning of their own (interpreter) and a C lowering, as has `loops.linalg`
-(a factorization or solve over whole buffers, linalg.py). Attribute spellings and
+(a factorization or solve over whole buffers, linalg.py). `loops.switch`
+(branches.py) runs one of its regions, chosen by an integer scalar. Attribute spellings and
 verifier policy: docs/dialects.md.
 """
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from xdsl.ir import Dialect
 
+from gradc.dialects.loops.branches import SwitchOp
 from gradc.dialects.loops.nests import (
     NUM_INPUTS_ATTR,
     PLACEMENTS,
@@ -59,7 +61,7 @@ from gradc.dialects.loops.tiles import (
 Loops = Dialect(
     "loops",
     [ForOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
-     PackOp, LinalgOp, SpecialOp],
+     PackOp, LinalgOp, SpecialOp, SwitchOp],
 )
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "SPECIAL_FUNCTIONS",
     "SpecialOp",
     "StoreOp",
+    "SwitchOp",
     "ThreadIdOp",
     "FmodOp",
     "YieldOp",

@@ -73,13 +73,14 @@ def memref_shape(op: Operation, value: SSAValue) -> tuple[int, ...]:
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Terminates a `loops.for` body (with no values, printed implicitly) or
-    a `loops.matmul` epilogue (with the element's final value)."""
+    """Terminates a `loops.for` body or a `loops.switch` region (with no
+    values, printed implicitly) or a `loops.matmul` epilogue (with the
+    element's final value)."""
 
     name = "loops.yield"
     values = var_operand_def()
     assembly_format = "($values^ `:` type($values))? attr-dict"
-    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp, MatmulOp), Pure()))
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp, MatmulOp, _switch_op()), Pure()))
 
     def __init__(self, *values: SSAValue | Operation):
         super().__init__(operands=[list(values)])
@@ -568,3 +569,9 @@ class MatmulOp(IRDLOperation):
 
 def _i64(value: int) -> IntegerAttr:
     return IntegerAttr(value, 64)
+
+
+def _switch_op() -> type[IRDLOperation]:
+    from gradc.dialects.loops.branches import SwitchOp
+
+    return SwitchOp

@@ -128,7 +128,7 @@ def _reads_window(
     return feeds_update(op.result)
 
 
-def _buffer_of(lw: FunctionLowering, value: SSAValue) -> SSAValue:
+def buffer_of(lw: FunctionLowering, value: SSAValue) -> SSAValue:
     """`value`'s buffer; a value computed inline (a free remap, a splat) is
     first copied into a temporary."""
     if value not in lw.buffers:
@@ -183,7 +183,7 @@ def _scan_state(
     temps = [finals[k] if k in in_place else lw.alloc(memref_of(v.type)) for k, v in enumerate(new_carries)]
     for init, buffer in zip(op.initials, finals, strict=True):
         lw.copy(init, buffer)
-    invariants = [_buffer_of(lw, v) for v in op.invariants]
+    invariants = [buffer_of(lw, v) for v in op.invariants]
     lw.buffers.update(zip(op.finals, finals, strict=True))
     return finals, temps, invariants
 
@@ -267,7 +267,7 @@ def _lower_step(
     for k, (value, buffer) in enumerate(zip(outs, stacked, strict=True)):
         if k >= first_pushed:
             assert push is not None
-            lw.insert(autodiff.PushOp(_buffer_of(lw, value), pushed[k - first_pushed], lw.index(push[1])))
+            lw.insert(autodiff.PushOp(buffer_of(lw, value), pushed[k - first_pushed], lw.index(push[1])))
         elif buffer is not None:
             lw.for_each(shape_of(value), lambda idx, v=value, b=buffer: lw.store(lw.element(v, idx), b, (step, *idx)))
     for temp, buffer in zip(temps, state, strict=True):

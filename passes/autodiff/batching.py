@@ -14,8 +14,8 @@ arguments; values that do not depend on a batched argument stay unbatched
 unchanged. A bad call raises ValueError; an op without a rule in
 `BATCH_RULES`, PassFailedException located at it.
 
-The rule per op (`BATCH_RULES`) and why matmul and scan are batched as
-they are: docs/differentiation.md.
+The rule per op (`BATCH_RULES`) and why matmul, scan and switch are
+batched as they are: docs/differentiation.md.
 """
 
 from __future__ import annotations
@@ -277,6 +277,43 @@ def _scan(b: Batcher, op: array.ScanOp, args: Args, batched: Flags) -> list[SSAV
     return [*new.finals, *(_swap_leading(b, y) for y in new.ys)]
 
 
+def _switch(b: Batcher, op: array.SwitchOp, args: Args, batched: Flags) -> list[SSAValue]:
+    """An unbatched index: one switch whose branches are batched like
+    functions (all results batched). A batched index (a branch per row):
+    every branch runs on the whole batch, inline, and each result is
+    chosen row by row with selects on the (clamped) index, as JAX does."""
+    index, inputs, flags = args[0], args[1:], batched[1:]
+    if not batched[0]:
+        regions = []
+        for region in op.branches:
+            old_args = region.block.args
+            block = Block(arg_types=[b.batched_type(a.type) if bat else a.type for a, bat in zip(old_args, flags)])
+            env = {old: (new, bat) for old, new, bat in zip(old_args, block.args, flags)}
+            yield_op = array.YieldOp(_batch_block(Batcher(block, b.size), region.block, env))
+            yield_op.location = region.block.last_op.location
+            block.add_op(yield_op)
+            regions.append(Region(block))
+        new = array.SwitchOp(index, inputs, [b.batched_type(t) for t in op.outputs.types], regions)
+        new.location = b.location
+        b.block.add_op(new)
+        return list(new.outputs)
+    location = b.location
+    chosen = [
+        _batch_block(b, region.block, {a: (v, bat) for a, v, bat in zip(region.block.args, inputs, flags)})
+        for region in op.branches
+    ]
+    b.location = location
+    results = list(chosen[-1])
+    dtype = numpy_dtype(index.type.get_element_type())
+    for k in range(len(chosen) - 2, -1, -1):
+        bound = b.emit(array.ConstantOp(splat_dense(k, dtype, (b.size,))))
+        taken = b.emit(array.CompareOp("le", index, bound))  # index <= k: clamped below, as the op
+        for i, (value, current) in enumerate(zip(chosen[k], results)):
+            mask = b.emit(array.BroadcastOp(taken, [0], shape_of(value))) if len(shape_of(value)) > 1 else taken
+            results[i] = b.emit(array.SelectOp(mask, value, current))
+    return results
+
+
 def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
     rank = len(shape_of(value))
     return b.transpose(value, [1, 0, *range(2, rank)])
@@ -304,6 +341,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     **{op: _reduce for op in array.REDUCE_OPS},
     array.ArgMaxOp: _argmax,
     array.ScanOp: _scan,
+    array.SwitchOp: _switch,
     array.YieldOp: _constant,
     autodiff.CustomJvpOp: batch_custom,
     autodiff.CustomVjpOp: batch_custom,

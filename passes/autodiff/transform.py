@@ -42,10 +42,11 @@ from gradc.passes.autodiff.rules import JVP_RULES, VJP_RULES
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.scan_rules import MULTI_JVP_RULES as _SCAN_JVP_RULES
 from gradc.passes.autodiff.scan_rules import MULTI_VJP_RULES as _SCAN_VJP_RULES
+from gradc.passes.autodiff.switch_rules import SWITCH_JVP_RULES, SWITCH_VJP_RULES
 
-# Ops with several results or rules of their own: scans and custom derivatives.
-MULTI_JVP_RULES = {**_SCAN_JVP_RULES, **CUSTOM_JVP_RULES}
-MULTI_VJP_RULES = {**_SCAN_VJP_RULES, **CUSTOM_VJP_RULES}
+# Ops with several results or rules of their own: scans, switches and custom derivatives.
+MULTI_JVP_RULES = {**_SCAN_JVP_RULES, **SWITCH_JVP_RULES, **CUSTOM_JVP_RULES}
+MULTI_VJP_RULES = {**_SCAN_VJP_RULES, **SWITCH_VJP_RULES, **CUSTOM_VJP_RULES}
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""
@@ -119,7 +120,12 @@ def arg_names(fn: func.FuncOp) -> list[str | None]:
 def erase_dead_ops(fn: func.FuncOp) -> None:
     """Erase side-effect-free ops whose results are unused (one backward
     pass suffices in a single block: users come after their producers)."""
-    for op in reversed(list(fn.body.block.ops)):
+    erase_dead_block(fn.body.block)
+
+
+def erase_dead_block(block: Block) -> None:
+    """`erase_dead_ops` on one block (a function's, or a region's)."""
+    for op in reversed(list(block.ops)):
         if op.results and not any(r.uses for r in op.results) and op.dialect_name() == "array":
             Rewriter.erase_op(op)
 
@@ -529,6 +535,7 @@ def grad_function(
 __all__ = [
     "copy_body",
     "derived_name",
+    "erase_dead_block",
     "fail",
     "grad_function",
     "inline_calls",

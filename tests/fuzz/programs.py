@@ -43,7 +43,9 @@ stops the gradient of its smooth part, so only the rule gives the right
 derivative). Piecewise-constant parts (argmax, integer truncation, max
 pooling) jump only at ties or at integers, which random points miss, as
 floor and maximum already do; custom_vjp is drawn only for reverse-mode
-requests (it has no forward rule, as in JAX).
+requests (it has no forward rule, as in JAX). Issue #15 adds a cond step
+(`_cond`): lax.cond on a reduced value compared with a constant, its
+branches drawn from the unary and binary steps.
 
 Oracle and tolerances. The array-level interpreter (`gradc.interpreter`) runs
 the *differentiated* program in the program's own dtypes on NumPy; the
@@ -524,6 +526,30 @@ def _custom(kind: str, v: Any, traced: bool) -> Any:
     return f(v) if traced else _softplus_primal(v)
 
 
+COND_UNARY = ["tanh", "sin", "cos", "arctan", "sigmoid", "neg", "erf", "softplus"]
+COND_BINARY = ["add", "sub", "mul", "maximum"]
+"""The branches of a cond step: a unary step on the operand, or a binary
+step of it and a bounded scalar the branch closes over (bounds stay at
+most the operand's + 1)."""
+
+
+def _cond(v: Any, w: Any, threshold: float, true_name: str, false_name: str, traced: bool) -> Any:
+    """Issue #15: `lax.cond(sum(w) > threshold, unary, binary with a closed-
+    over s = tanh(mean(w)), v)`; on NumPy arrays, a Python `if`."""
+    s = gnp.tanh(gnp.mean(w)).astype(v.dtype)
+    pred = gnp.sum(w) > threshold
+
+    def true_fun(a: Any) -> Any:
+        return UNARY[true_name](a)
+
+    def false_fun(a: Any) -> Any:
+        return BINARY[false_name](a, s)
+
+    if traced:
+        return glax.cond(pred, true_fun, false_fun, v)
+    return true_fun(v) if pred else false_fun(v)
+
+
 def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
     """The program's outputs on `args` (traced arrays, or NumPy arrays when
     `traced` is False)."""
@@ -599,6 +625,9 @@ def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
         elif name == "custom":
             i, kind = ops
             out = _custom(kind, values[i], traced)
+        elif name == "cond":
+            i, j, threshold, true_name, false_name = ops
+            out = _cond(values[i], values[j], threshold, true_name, false_name, traced)
         else:
             raise ValueError(f"unknown step {step!r}")
         values.append(out)
@@ -739,7 +768,7 @@ def _shift(step: tuple, k: int) -> tuple:
 
 
 REFS = {**{n: 2 for n in BINARY}, "matmul": 2, "scan": 2, "rscan": 2, "fori": 2, "gd": 2, "concat": 2, "dot": 2, "rnn": 3,
-        "update": 2, "dyn": 2, "linalg": 2, "window": 2}
+        "update": 2, "dyn": 2, "linalg": 2, "window": 2, "cond": 2}
 """How many leading operands of a step are value references (else 1)."""
 
 
@@ -1089,14 +1118,25 @@ def _draw_custom(draw: st.DrawFn, d: _Draft, i: int) -> bool:
     return True
 
 
+def _draw_cond(draw: st.DrawFn, d: _Draft, i: int) -> bool:
+    """A cond (issue #15) on value i, its predicate a reduction of any value
+    compared with a constant (random points miss the switch point), its
+    branches a unary and a binary step (see `_cond`)."""
+    j = draw(st.integers(0, len(d.shapes) - 1))
+    step = ("cond", i, j, draw(st.sampled_from([-0.5, 0.0, 0.5])), draw(st.sampled_from(COND_UNARY)),
+            draw(st.sampled_from(COND_BINARY)))
+    d.push(step, d.shapes[i], max(d.bounds[i] + 1, 1.6))
+    return True
+
+
 _NEW_KINDS: dict[str, Callable[[st.DrawFn, _Draft, int], bool]] = {
     "window": _draw_window, "linalg": _draw_linalg, "gather": _draw_gather, "update": _draw_update,
-    "ints": _draw_ints, "custom": _draw_custom,
+    "ints": _draw_ints, "custom": _draw_custom, "cond": _draw_cond,
 }
-NEW_KINDS = ["window", "linalg", "gather", "update", "ints", "linalg", "window", "custom"]
+NEW_KINDS = ["window", "linalg", "gather", "update", "ints", "linalg", "window", "custom", "cond"]
 """How they are drawn: linalg and window, with the most variants and
-requirements on the value, twice; custom, which always applies, last
-(hypothesis favours the first entries)."""
+requirements on the value, twice; custom and cond, which always apply,
+last (hypothesis favours the first entries)."""
 
 
 @st.composite

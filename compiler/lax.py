@@ -1,6 +1,6 @@
 """`gradc.lax`: the `jax.lax` names gradc has, so JAX code ports by changing
-the import: the structured loops `scan` and `fori_loop` (the same functions
-as `gradc.scan` and `gradc.fori_loop`), indexing by traced indices
+the import: the structured loops `scan`, `fori_loop` and `while_loop` (the
+same functions as `gradc.scan`, `gradc.fori_loop` and `gradc.while_loop`), indexing by traced indices
 (`dynamic_slice`, `dynamic_update_slice` and their `_in_dim` forms),
 convolutions (`conv_general_dilated`, `conv`) and `reduce_window` (add and
 max), with `add` and `max` to pass it."""
@@ -18,7 +18,7 @@ from gradc.frontend.indexing import (
     dynamic_update_slice,
     dynamic_update_slice_in_dim,
 )
-from gradc.transforms.control_flow import fori_loop, scan
+from gradc.transforms.control_flow import fori_loop, scan, while_loop
 
 __all__ = [
     "add",
@@ -34,4 +34,5 @@ __all__ = [
     "max",
     "reduce_window",
     "scan",
+    "while_loop",
 ]

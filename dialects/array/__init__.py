@@ -5,7 +5,8 @@ lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), factorizations and solves (linalg.py),
 `array.gather` (gather.py), `array.dynamic_slice` and
-`array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py); the type checks they
+`array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py), `array.while`
+(loop.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
@@ -116,6 +117,7 @@ from gradc.dialects.array.linalg import (
     SolveOp,
     TriangularSolveOp,
 )
+from gradc.dialects.array.loop import CONDITION_TYPE, ConditionOp, WhileOp
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -153,6 +155,8 @@ Array = Dialect(
         ArgMaxOp,
         ScanOp,
         YieldOp,
+        WhileOp,
+        ConditionOp,
     ],
 )
 
@@ -228,6 +232,9 @@ __all__ = [
     "RoundingOp",
     "SameTypeOp",
     "ScanOp",
+    "WhileOp",
+    "ConditionOp",
+    "CONDITION_TYPE",
     "SelectOp",
     "SinOp",
     "SinhOp",

@@ -85,7 +85,9 @@ from gradc.dialects.c.kernels import LinalgOp, MicrokernelOp, PackOp, ScheduleOp
 from gradc.dialects.c.statements import (
     PRAGMA_TEXT,
     ArrayOp,
+    BreakUnlessOp,
     ByteOffsetOp,
+    FailIfOp,
     ForOp,
     FuncOp,
     PragmaOp,
@@ -93,6 +95,7 @@ from gradc.dialects.c.statements import (
     StaticArrayOp,
     StoreOp,
     ThreadNumOp,
+    WhileOp,
 )
 from gradc.dialects.c.types import PtrType, SizeType, is_scalar_type
 
@@ -103,6 +106,9 @@ C = Dialect(
         FuncOp,
         ReturnOp,
         ForOp,
+        WhileOp,
+        BreakUnlessOp,
+        FailIfOp,
         PragmaOp,
         ThreadNumOp,
         ArrayOp,
@@ -172,6 +178,9 @@ __all__ = [
     "BitwiseOp",
     "EqOp",
     "ForOp",
+    "WhileOp",
+    "BreakUnlessOp",
+    "FailIfOp",
     "FuncOp",
     "GeOp",
     "GtOp",

@@ -37,6 +37,8 @@ from gradc.dialects.loops.nests import (
     ConstantOp,
     FmodOp,
     ForOp,
+    WhileOp,
+    ConditionOp,
     LoadOp,
     MatmulOp,
     ReshapeOp,
@@ -58,7 +60,7 @@ from gradc.dialects.loops.tiles import (
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
+    [ForOp, WhileOp, ConditionOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
      PackOp, LinalgOp, SpecialOp],
 )
 
@@ -70,6 +72,8 @@ __all__ = [
     "AllocOp",
     "ConstantOp",
     "ForOp",
+    "WhileOp",
+    "ConditionOp",
     "LINALG_KINDS",
     "LinalgOp",
     "LinalgParameters",

@@ -153,9 +153,9 @@ def _while(
     cond = _trace_body(cond_trace, lambda val: cond_fun(val), (init,), None)
     out = cond.out_specs
     if cond.out_tree != pytree.flatten(0.0)[1] or out[0].shape != () or out[0].dtype != np.bool_:
-        got = out[0].describe() if cond.out_tree == pytree.flatten(0.0)[1] else f"a structure {cond.out_tree}"
+        got = f"{out[0].dtype.name}{list(out[0].shape)}" if cond.out_tree == pytree.flatten(0.0)[1] else f"a structure {cond.out_tree}"
         raise TraceTypeError(
-            f"{label}: cond_fun must return a scalar bool (e.g. `x < tol`, `jnp.all(...)` for an "
+            f"{label}: cond_fun must return a scalar bool (e.g. `x < tol`, `gnp.all(...)` for an "
             f"array), got {got}"
         )
     body_trace = Trace(Block(), parent=trace)

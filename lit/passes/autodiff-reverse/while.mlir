@@ -39,7 +39,7 @@ func.func @main(%x: tensor<3xf64>, %w: tensor<f64>) -> (tensor<3xf64>, tensor<f6
 // CHECK:           array.dynamic_slice
 // CHECK:           array.cos
 
-// CSRC-LABEL: int main(
+// CSRC-LABEL: int g_main(
 // CSRC: for (int64_t n = 0;; ++n) {
 // CSRC: if (n >= 8) return 1;
 // CSRC: for (int64_t n = 0;; ++n) {

@@ -29,8 +29,9 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
+from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.emitter import Emitter, Value, element_of, is_differentiable, shape_of
-from gradc.passes.autodiff.scan_rules import _carried_tangents
+from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT, _carried_tangents
 
 COUNT_TYPE = array.tensor_of([], IntegerType(64))
 """The step counter of a taped while: a 0-d i64."""
@@ -102,8 +103,8 @@ MULTI_JVP_RULES: dict[type, Callable[..., tuple[list[SSAValue], list[Value]]]] =
 
 
 # --------------------------------------------------------------------------
-# Reverse mode: a forward while taping its carries, then a while over the
-# steps backwards
+# Reverse mode: a forward while taping its carries (every step, or every
+# K-th as snapshots), then a while over the steps (or segments) backwards
 # --------------------------------------------------------------------------
 
 
@@ -119,7 +120,10 @@ class _WhileTranspose:
     count: SSAValue
     """The number of steps the forward while ran."""
     tapes: list[SSAValue]
-    """Per carry: its value at the start of each step, by step."""
+    """Per carry: its value at the start of each step (with every=K, of
+    every K-th step), by step."""
+    every: int
+    """1: the tapes hold every step; K > 1: every K-th (snapshots)."""
 
 
 def _fail(op: Operation, message: str) -> None:
@@ -132,12 +136,89 @@ def _index(e: Emitter, value: int) -> SSAValue:
     return e.constant(np.asarray(value, np.int64))
 
 
+def _mode(op: array.WhileOp) -> int:
+    """K of the loop's checkpoint mode, else of the request's when that is
+    every=K; 1 (the whole tape) otherwise. A mode of the loop's own other
+    than none and every=K fails the pass at the loop."""
+    attr = op.attributes.get(CHECKPOINT_ATTR)
+    if not isinstance(attr, StringAttr):
+        default = DEFAULT_CHECKPOINT.get()
+        mode = Checkpoint.parse(default) if default is not None else None
+        return mode.value if mode is not None and mode.kind == "every" else 1
+    if attr.data == "none":
+        return 1
+    mode = Checkpoint.parse(attr.data)
+    if mode.kind != "every":
+        _fail(op, f"while_loop: checkpoint={attr.data!r} is not supported for while_loop yet; "
+                  "use checkpoint='every=K' or keep every state (checkpoint=None)")
+    return mode.value
+
+
+def _state_slot(e: Emitter, tape: SSAValue, slot: SSAValue, like: SSAValue) -> SSAValue:
+    """Row `slot` of `tape`, shaped as `like`."""
+    shape = shape_of(like)
+    return e.reshape(e.dynamic_slice(tape, [slot, *[_index(e, 0)] * len(shape)], [1, *shape]), shape)
+
+
+def _taped_while(
+    e: Emitter, op: array.WhileOp, initials: Sequence[SSAValue], invariants: Sequence[SSAValue],
+    capacity: int, every: int = 1, limit: SSAValue | None = None,
+) -> tuple[list[SSAValue], SSAValue, list[SSAValue]]:
+    """A while running op's body from `initials` (op's invariants being
+    `invariants`) that counts its steps j and stores the carries at the
+    start of step j into slot j // every of tapes of `capacity` (when every
+    divides j). It runs while op's condition holds (max_steps op's), or,
+    with `limit` (a 0-d i64), for `limit` steps (max_steps = capacity).
+    Returns (final carries, the count, the tapes)."""
+    c = len(op.initials)
+    _, carries, _, old_invariants = op.body_args()
+    tape_types = [array.tensor_of([capacity, *shape_of(v)], element_of(v)) for v in op.initials]
+    extra = [limit] if limit is not None else []
+    types = [*(a.type for a in carries), COUNT_TYPE, *tape_types, *(a.type for a in old_invariants), *(v.type for v in extra)]
+    block = Block(arg_types=types)
+    args = block.args
+    count, tapes = args[c], args[c + 1 : 2 * c + 1]
+    mapping = dict(zip(carries, args[:c])) | dict(zip(old_invariants, args[2 * c + 1 :]))
+    _clone_into(block, [o for o in op.block.ops if o is not op.block.last_op], mapping)
+    inner = Emitter(InsertPoint.at_end(block), e.location)
+    zero = _index(inner, 0)
+    if every == 1:
+        slot = count
+    else:
+        k = _index(inner, every)
+        slot = inner.emit(array.DivOp(count, k))
+        due = inner.emit(array.CompareOp("eq", inner.emit(array.FmodOp(count, k)), zero))
+    new_tapes = []
+    for carry, tape in zip(args[:c], tapes):
+        shape = shape_of(carry)
+        row = inner.reshape(carry, [1, *shape])
+        starts = [slot, *[zero] * len(shape)]
+        if every != 1:  # keep the slot's snapshot unless this step starts a segment
+            kept = inner.dynamic_slice(tape, starts, [1, *shape])
+            row = inner.emit(array.SelectOp(inner.emit(array.BroadcastOp(due, [], [1, *shape])), row, kept))
+        new_tapes.append(inner.dynamic_update_slice(tape, row, starts))
+    next_count = inner.add(count, _index(inner, 1))
+    new_carries = [mapping.get(v, v) for v in op.yielded()[0]]
+    block.add_op(array.YieldOp([*new_carries, next_count, *new_tapes]))
+    if limit is None:
+        cond = _cond_region(op, types, range(c), range(2 * c + 1, len(types)))
+        bound = op.bound
+    else:
+        cond_block = Block(arg_types=types)
+        ce = Emitter(InsertPoint.at_end(cond_block), e.location)
+        cond_block.add_op(array.ConditionOp(ce.emit(array.CompareOp("lt", cond_block.args[c], cond_block.args[-1]))))
+        cond, bound = Region(cond_block), capacity
+    start = [*initials, _index(e, 0), *(e.full(t, 0.0) for t in tape_types)]
+    fwd = _new_while(e, op, start, [*invariants, *extra], cond, block, bound)
+    return list(fwd.finals[:c]), fwd.finals[c], list(fwd.finals[c + 1 :])
+
+
 def _while_vjp_forward(
     e: Emitter, op: array.WhileOp, active: list[bool]
 ) -> tuple[list[SSAValue], list[bool], _WhileTranspose]:
-    """The forward while: op's carries, then a step counter, then one tape
-    per carry ([max_steps, *shape]) whose slot i receives the carry at the
-    start of step i."""
+    """The forward while: op's, also counting its steps n and taping the
+    carries at the start of each step (with every=K, of every K-th: ceil(N/K)
+    snapshots)."""
     bound = op.bound
     if bound is None:
         _fail(op, (
@@ -145,91 +226,120 @@ def _while_vjp_forward(
             "needs a bound on its trip count: pass max_steps=N (a Python int at least the number of "
             "iterations the loop runs; the tape holds N states); forward mode (jvp, jacfwd) needs none"
         ))
-    mode = op.attributes.get(CHECKPOINT_ATTR)
-    if isinstance(mode, StringAttr) and mode.data != "none":
-        _fail(op, f"while_loop: checkpoint={mode.data!r} is not supported for while_loop yet; "
-                  "its reverse mode keeps every state (checkpoint=None)")
+    every = min(_mode(op), max(bound, 1))
     c = len(op.initials)
     carried = _carried_tangents(op, [True if on else None for on in active])
-    capacity = max(bound, 1)
-    _, carries, _, invariants = op.body_args()
-    tape_types = [array.tensor_of([capacity, *shape_of(v)], element_of(v)) for v in op.initials]
-    types = [*(a.type for a in carries), COUNT_TYPE, *tape_types, *(a.type for a in invariants)]
-    block = Block(arg_types=types)
-    args = block.args
-    mapping = dict(zip(carries, args[:c])) | dict(zip(invariants, args[2 * c + 1 :]))
-    _clone_into(block, [o for o in op.block.ops if o is not op.block.last_op], mapping)
-    inner = Emitter(InsertPoint.at_end(block), e.location)
-    count = args[c]
-    zero = _index(inner, 0)
-    new_tapes = [
-        inner.dynamic_update_slice(tape, inner.reshape(carry, [1, *shape_of(carry)]), [count, *[zero] * len(shape_of(carry))])
-        for carry, tape in zip(args[:c], args[c + 1 : 2 * c + 1])
-    ]
-    next_count = inner.add(count, _index(inner, 1))
-    new_carries = [mapping.get(v, v) for v in op.yielded()[0]]
-    block.add_op(array.YieldOp([*new_carries, next_count, *new_tapes]))
-    cond = _cond_region(op, types, range(c), range(2 * c + 1, len(types)))
-    initials = [*op.initials, _index(e, 0), *(e.full(t, 0.0) for t in tape_types)]
-    fwd = _new_while(e, op, initials, op.invariants, cond, block, bound)
+    capacity = max(-(-bound // every), 1)
+    finals, count, tapes = _taped_while(e, op, op.initials, op.invariants, capacity, every)
     acc = [k for k, (v, on) in enumerate(zip(op.invariants, active[c:])) if on and is_differentiable(v)]
-    state = _WhileTranspose(op, carried, acc, fwd.finals[c], list(fwd.finals[c + 1 :]))
-    return list(fwd.finals[:c]), list(carried), state
+    return finals, list(carried), _WhileTranspose(op, carried, acc, count, tapes, every)
 
 
-def _while_vjp_reverse(e: Emitter, t: _WhileTranspose, gs: Sequence[Value]) -> list[Value]:
-    """The reverse while over k = n-1, ..., 0: carries (k, the carries'
-    cotangents, the invariants' cotangent sums); each step reads the carries
-    of step k from the tapes, recomputes the step and runs its reverse sweep."""
+def _reverse_steps(
+    e: Emitter, t: _WhileTranspose, last: SSAValue, tapes: Sequence[SSAValue], invariants: Sequence[SSAValue],
+    cts: Sequence[SSAValue], accs: Sequence[SSAValue], bound: int | None,
+) -> tuple[list[SSAValue], list[SSAValue]]:
+    """A while over k = last, ..., 0: reads the carries of step k from slot
+    k of `tapes`, recomputes the step (op's invariants being `invariants`)
+    and runs its reverse sweep, carrying the carries' cotangents `cts` and
+    the invariants' sums `accs`. Returns their final values."""
     from gradc.passes.autodiff.transform import vjp_block
 
-    op, c = t.op, len(t.op.initials)
-    _, carries, _, invariants = op.body_args()
+    op = t.op
+    _, carries, _, old_invariants = op.body_args()
     ct_index = [k for k, on in enumerate(t.carried) if on]
-    cts = [e.materialize(gs[k], op.finals[k]) for k in ct_index]
-    accs = [e.zeros_like(op.invariants[k]) for k in t.active_invariants]
-    start = e.sub(t.count, _index(e, 1))
-    r_initials = [start, *cts, *accs]
-    r_invariants = [*t.tapes, *op.invariants]
-    types = [v.type for v in (*r_initials, *r_invariants)]
+    initials = [last, *cts, *accs]
+    types = [v.type for v in (*initials, *tapes, *invariants)]
     block = Block(arg_types=types)
     args = block.args
     k_arg = args[0]
     ct_args = args[1 : 1 + len(cts)]
-    acc_args = args[1 + len(cts) : len(r_initials)]
-    tape_args = args[len(r_initials) : len(r_initials) + c]
-    inv_args = args[len(r_initials) + c :]
+    acc_args = args[1 + len(cts) : len(initials)]
+    tape_args = args[len(initials) : len(initials) + len(tapes)]
+    inv_args = args[len(initials) + len(tapes) :]
     inner = Emitter(InsertPoint.at_end(block), e.location)
-    zero = _index(inner, 0)
-    states = [
-        inner.reshape(inner.dynamic_slice(tape, [k_arg, *[zero] * len(shape_of(v))], [1, *shape_of(v)]), shape_of(v))
-        for tape, v in zip(tape_args, op.initials)
-    ]
-    mapping = dict(zip(carries, states)) | dict(zip(invariants, inv_args))
+    states = [_state_slot(inner, tape, k_arg, v) for tape, v in zip(tape_args, op.initials)]
+    mapping = dict(zip(carries, states)) | dict(zip(old_invariants, inv_args))
     live = {states[k] for k in ct_index} | {inv_args[k] for k in t.active_invariants}
     live = {v for v in live if is_differentiable(v)}
-    given: list[Value] = [None] * c
+    given: list[Value] = [None] * len(op.initials)
     for k, a in zip(ct_index, ct_args):
         given[k] = a
     _, _, adjoint, _ = vjp_block(op.block, block, mapping, live, given)
     inner = Emitter(InsertPoint.at_end(block), e.location)
     new_cts = [inner.materialize(adjoint.get(states[k]), states[k]) for k in ct_index]
     new_accs = [inner.add(a, adjoint.get(inv_args[k])) for a, k in zip(acc_args, t.active_invariants)]
-    new_k = inner.sub(k_arg, _index(inner, 1))
-    block.add_op(array.YieldOp([new_k, *new_cts, *new_accs]))
+    block.add_op(array.YieldOp([inner.sub(k_arg, _index(inner, 1)), *new_cts, *new_accs]))
+    rev = _new_while(e, op, initials, [*tapes, *invariants], _down_to_zero(e, types), block, bound)
+    return list(rev.finals[1 : 1 + len(cts)]), list(rev.finals[1 + len(cts) :])
 
-    cond_block = Block(arg_types=types)
-    ce = Emitter(InsertPoint.at_end(cond_block), e.location)
-    flag = ce.emit(array.CompareOp("ge", cond_block.args[0], _index(ce, 0)))
-    cond_block.add_op(array.ConditionOp(flag))
-    rev = _new_while(e, op, r_initials, r_invariants, Region(cond_block), block, op.bound)
-    finals = rev.finals
+
+def _down_to_zero(e: Emitter, types: Sequence) -> Region:
+    """The condition `k >= 0` on a while's first carry k."""
+    block = Block(arg_types=types)
+    ce = Emitter(InsertPoint.at_end(block), e.location)
+    block.add_op(array.ConditionOp(ce.emit(array.CompareOp("ge", block.args[0], _index(ce, 0)))))
+    return Region(block)
+
+
+def _while_vjp_reverse(e: Emitter, t: _WhileTranspose, gs: Sequence[Value]) -> list[Value]:
+    """The reverse sweep: with the whole tape, one while over the steps
+    backwards; with every=K, a while over the segments backwards, each
+    restoring its snapshot, recomputing its (at most K) steps into a tape
+    of K and running them backwards. Returns the cotangents of op's
+    operands (none for the condition's own reads)."""
+    op, c = t.op, len(t.op.initials)
+    ct_index = [k for k, on in enumerate(t.carried) if on]
+    cts = [e.materialize(gs[k], op.finals[k]) for k in ct_index]
+    accs = [e.zeros_like(op.invariants[k]) for k in t.active_invariants]
+    last = e.sub(t.count, _index(e, 1))
+    if t.every == 1:
+        cts, accs = _reverse_steps(e, t, last, t.tapes, op.invariants, cts, accs, op.bound)
+    else:
+        cts, accs = _reverse_segments(e, t, last, cts, accs)
     result: list[Value] = [None] * len(op.operands)
-    for j, k in enumerate(ct_index):
-        result[k] = finals[1 + j]
-    for j, k in enumerate(t.active_invariants):
-        result[c + k] = finals[1 + len(cts) + j]
+    for k, v in zip(ct_index, cts):
+        result[k] = v
+    for k, v in zip(t.active_invariants, accs):
+        result[c + k] = v
     return result
+
+
+def _reverse_segments(
+    e: Emitter, t: _WhileTranspose, last: SSAValue, cts: Sequence[SSAValue], accs: Sequence[SSAValue]
+) -> tuple[list[SSAValue], list[SSAValue]]:
+    """every=K: a while over segments s = (n-1) // K, ..., 0 carrying (s,
+    cotangents, sums); segment s restores snapshot s, reruns its
+    min(K, n - sK) steps taping every one (`_taped_while` with a limit) and
+    reverses them (`_reverse_steps`)."""
+    op, every = t.op, t.every
+    k_const = _index(e, every)
+    first = e.emit(array.DivOp(e.emit(array.MaxOp(last, _index(e, 0))), k_const))
+    # n = 0: no segment to run (first would be 0, but s must start at -1).
+    first = e.emit(array.SelectOp(e.emit(array.CompareOp("ge", last, _index(e, 0))), first, _index(e, -1)))
+    initials = [first, *cts, *accs]
+    invariants = [*t.tapes, *op.invariants, t.count]
+    types = [v.type for v in (*initials, *invariants)]
+    block = Block(arg_types=types)
+    args = block.args
+    s_arg = args[0]
+    ct_args = list(args[1 : 1 + len(cts)])
+    acc_args = list(args[1 + len(cts) : len(initials)])
+    snap_args = args[len(initials) : len(initials) + len(t.tapes)]
+    inv_args = list(args[len(initials) + len(t.tapes) : -1])
+    n_arg = args[-1]
+    inner = Emitter(InsertPoint.at_end(block), e.location)
+    start = inner.emit(array.MulOp(s_arg, _index(inner, every)))
+    length = inner.emit(array.MinOp(inner.sub(n_arg, start), _index(inner, every)))
+    states = [_state_slot(inner, snap, s_arg, v) for snap, v in zip(snap_args, op.initials)]
+    _, _, tapes = _taped_while(inner, op, states, inv_args, every, 1, length)
+    new_cts, new_accs = _reverse_steps(
+        inner, t, inner.sub(length, _index(inner, 1)), tapes, inv_args, ct_args, acc_args, every
+    )
+    block.add_op(array.YieldOp([inner.sub(s_arg, _index(inner, 1)), *new_cts, *new_accs]))
+    segments = max(-(-(op.bound or 1) // every), 1)
+    outer = _new_while(e, op, initials, invariants, _down_to_zero(e, types), block, segments)
+    return list(outer.finals[1 : 1 + len(cts)]), list(outer.finals[1 + len(cts) :])
 
 
 MULTI_VJP_RULES: dict[type, tuple[Callable[..., tuple[list[SSAValue], list[bool], object]], Callable[..., list[Value]]]] = {

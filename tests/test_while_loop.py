@@ -135,6 +135,29 @@ def test_pytree_carry_float32_and_closures():
         np.testing.assert_allclose(got["kt"][1], t, rtol=2e-6)
 
 
+def test_matmul_body_tiled_and_in_parallel():
+    """A body with a 96x96 product: tiled, and with threads=2 its nests
+    run in parallel inside the while (bitwise the serial result)."""
+    rng = np.random.default_rng(3)
+    a, x = rng.standard_normal((96, 96)) / 20, rng.standard_normal((96, 64))
+
+    def f(a, x):
+        def body(c):
+            y, k = c
+            return gnp.tanh(a @ y) + 0.1 * x, k + 1
+
+        return lax.while_loop(lambda c: c[1] < 7, body, (x, 0), max_steps=10)[0]
+
+    y = x
+    for _ in range(7):
+        y = np.tanh(a @ y) + 0.1 * x
+    serial = gradc.jit(f)(a, x)
+    np.testing.assert_allclose(serial, y, rtol=1e-13, atol=1e-14)
+    lowered = gradc.lower(f, a, x, options={"threads": 2})
+    assert "#pragma omp parallel for" in lowered.c_source
+    np.testing.assert_array_equal(gradc.jit(f, options={"threads": 2})(a, x), serial)
+
+
 def halve_until_small(x):
     return lax.while_loop(lambda c: c > 1.0, lambda c: c * 0.5, x, max_steps=3)
 

@@ -342,6 +342,45 @@ def test_second_order():
     np.testing.assert_allclose(d2, (g(W + h) - 2 * g(W) + g(W - h)) / h**2, rtol=1e-5)
 
 
+def test_nested_loops_reverse_mode():
+    """A scan inside a while body, and a while inside a fori_loop body,
+    differentiated in reverse against finite differences of NumPy loops."""
+    x0, w0 = np.array([0.4, -0.3, 0.9]), 0.8
+
+    def scan_in_while(x, w):
+        def body(c):
+            v, k = c
+            v2, _ = gradc.scan(lambda a, xi: (gnp.sin(a * w + xi), None), v, gnp.stack([x, 2 * x]))
+            return v2, k + 1
+
+        return gnp.sum(lax.while_loop(lambda c: c[1] < 3, body, (x, 0), max_steps=5)[0] ** 2)
+
+    def scan_in_while_numpy(x, w):
+        v = x
+        for _ in range(3):
+            for xi in (x, 2 * x):
+                v = np.sin(v * w + xi)
+        return np.sum(v**2)
+
+    def while_in_fori(x, w):
+        def outer(i, v):
+            step = lambda c: (gnp.tanh(c[0] * w + x), c[1] + 1)  # noqa: E731
+            return lax.while_loop(lambda c: c[1] < 2, step, (v, 0), max_steps=4)[0]
+
+        return gnp.sum(gradc.fori_loop(0, 3, outer, x) ** 2)
+
+    def while_in_fori_numpy(x, w):
+        v = x
+        for _ in range(6):
+            v = np.tanh(v * w + x)
+        return np.sum(v**2)
+
+    for fn, numpy_fn in ((scan_in_while, scan_in_while_numpy), (while_in_fori, while_in_fori_numpy)):
+        gx, gw = gradc.grad(fn, argnums=(0, 1))(x0, w0)
+        np.testing.assert_allclose(gx, fd_gradient(lambda x: numpy_fn(x, w0), x0), rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(gw, central(lambda w: numpy_fn(x0, w), w0, 1.0), rtol=1e-7)
+
+
 @pytest.mark.parametrize("mode", ["every=2", "every=5"])
 def test_checkpoint_every_k_gives_the_full_tape_gradient(mode):
     """Snapshots every K steps (capacity ceil(12/K)); each segment is

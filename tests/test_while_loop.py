@@ -213,6 +213,14 @@ def test_errors_are_located():
     with pytest.raises(TraceTypeError, match=r"cond_fun must return a scalar bool .* got bool\[2\]"):
         gradc.jit(vector_cond)(np.ones(2))
 
+    def budget(x):
+        return lax.while_loop(lambda c: c > 1.0, lambda c: c * 0.5, x, max_steps=9, checkpoint="budget=64")  # <- mode
+
+    line = here() - 2
+    with pytest.raises(PipelineError, match=r"checkpoint='budget=64' is not supported for while_loop yet") as err:
+        gradc.grad(budget)(4.0)
+    assert_located(err, line)
+
     with pytest.raises(TraceTypeError, match=r"max_steps must be a Python int or None, got float"):
         lax.while_loop(lambda c: c > 1.0, lambda c: c * 0.5, 4.0, max_steps=2.5)
     with pytest.raises(TraceError, match=r"max_steps must be >= 0, got -1"):
@@ -381,11 +389,13 @@ def test_nested_loops_reverse_mode():
         np.testing.assert_allclose(gw, central(lambda w: numpy_fn(x0, w), w0, 1.0), rtol=1e-7)
 
 
-@pytest.mark.parametrize("mode", ["every=2", "every=5"])
-def test_checkpoint_every_k_gives_the_full_tape_gradient(mode):
-    """Snapshots every K steps (capacity ceil(12/K)); each segment is
-    recomputed into a tape of K and reversed. n = 5: with K = 2 the last
-    segment is short, with K = 5 there is one segment."""
+@pytest.mark.parametrize("mode", ["every=2", "every=5", "binomial(snapshots=2)", "recompute"])
+def test_checkpoint_modes_give_the_full_tape_gradient(mode):
+    """every=K: snapshots every K steps (capacity ceil(12/K)), each segment
+    recomputed into a tape of K and reversed; n = 5: with K = 2 the last
+    segment is short, with K = 5 there is one. binomial(snapshots=2):
+    snapshots every 6 steps, each step recomputed from its segment's
+    snapshot (no tape); recompute: every step from the initial state."""
 
     def checkpointed(x, w):
         v, s = loop(x, w, checkpoint=mode)

@@ -12,8 +12,10 @@ step's input carries at slot i of a tape of static capacity N (carried,
 updated in place), then a while over k = n-1, ..., 0 that reads step k's
 carries from the tape, recomputes that step and runs its reverse sweep.
 Both emit only ops that have rules themselves (so derivatives of any order
-work; the reverse while gets max_steps N too). The condition's inputs get
-no derivative. Why and how: docs/differentiation.md.
+work; the reverse while gets max_steps N too). Checkpoint modes every=K,
+binomial(snapshots=S) and recompute keep snapshots instead of the whole
+tape (budget= fails at the loop). The condition's inputs get no
+derivative. Why and how: docs/differentiation.md, docs/checkpointing.md.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ class _WhileTranspose:
     every K-th step), by step."""
     every: int
     """1: the tapes hold every step; K > 1: every K-th (snapshots)."""
+    untaped: bool = False
+    """Reverse each segment without a tape: every step recomputed from the
+    segment's snapshot (binomial, recompute)."""
 
 
 def _fail(op: Operation, message: str) -> None:
@@ -136,22 +141,28 @@ def _index(e: Emitter, value: int) -> SSAValue:
     return e.constant(np.asarray(value, np.int64))
 
 
-def _mode(op: array.WhileOp) -> int:
-    """K of the loop's checkpoint mode, else of the request's when that is
-    every=K; 1 (the whole tape) otherwise. A mode of the loop's own other
-    than none and every=K fails the pass at the loop."""
+def _mode(op: array.WhileOp) -> tuple[int, bool]:
+    """(K, whether segments are reversed without a tape) for the loop's
+    checkpoint mode, else the request's: none -> (1, False), every=K ->
+    (K, False), binomial(snapshots=S) -> (ceil(N/S), True), recompute ->
+    (N, True). budget= on the loop fails the pass at it; as a request's
+    mode it leaves the loop on the whole tape."""
     attr = op.attributes.get(CHECKPOINT_ATTR)
-    if not isinstance(attr, StringAttr):
-        default = DEFAULT_CHECKPOINT.get()
-        mode = Checkpoint.parse(default) if default is not None else None
-        return mode.value if mode is not None and mode.kind == "every" else 1
-    if attr.data == "none":
-        return 1
-    mode = Checkpoint.parse(attr.data)
-    if mode.kind != "every":
-        _fail(op, f"while_loop: checkpoint={attr.data!r} is not supported for while_loop yet; "
-                  "use checkpoint='every=K' or keep every state (checkpoint=None)")
-    return mode.value
+    spec = attr.data if isinstance(attr, StringAttr) else DEFAULT_CHECKPOINT.get()
+    if spec is None:
+        return 1, False
+    mode = Checkpoint.parse(spec)
+    bound = max(op.bound or 1, 1)
+    if mode.kind == "every":
+        return min(mode.value, bound), False
+    if mode.kind == "binomial":
+        return -(-bound // mode.value), True
+    if mode.kind == "recompute":
+        return bound, True
+    if mode.kind == "budget" and isinstance(attr, StringAttr):
+        _fail(op, f"while_loop: checkpoint={attr.data!r} is not supported for while_loop yet; use "
+                  "checkpoint='every=K' or 'binomial(snapshots=S)', or keep every state (checkpoint=None)")
+    return 1, False
 
 
 def _state_slot(e: Emitter, tape: SSAValue, slot: SSAValue, like: SSAValue) -> SSAValue:
@@ -162,13 +173,14 @@ def _state_slot(e: Emitter, tape: SSAValue, slot: SSAValue, like: SSAValue) -> S
 
 def _taped_while(
     e: Emitter, op: array.WhileOp, initials: Sequence[SSAValue], invariants: Sequence[SSAValue],
-    capacity: int, every: int = 1, limit: SSAValue | None = None,
+    capacity: int, every: int = 1, limit: SSAValue | None = None, limit_bound: int | None = None,
 ) -> tuple[list[SSAValue], SSAValue, list[SSAValue]]:
     """A while running op's body from `initials` (op's invariants being
     `invariants`) that counts its steps j and stores the carries at the
     start of step j into slot j // every of tapes of `capacity` (when every
     divides j). It runs while op's condition holds (max_steps op's), or,
-    with `limit` (a 0-d i64), for `limit` steps (max_steps = capacity).
+    with `limit` (a 0-d i64), for `limit` steps (max_steps `limit_bound`,
+    default capacity).
     Returns (final carries, the count, the tapes)."""
     c = len(op.initials)
     _, carries, _, old_invariants = op.body_args()
@@ -207,7 +219,7 @@ def _taped_while(
         cond_block = Block(arg_types=types)
         ce = Emitter(InsertPoint.at_end(cond_block), e.location)
         cond_block.add_op(array.ConditionOp(ce.emit(array.CompareOp("lt", cond_block.args[c], cond_block.args[-1]))))
-        cond, bound = Region(cond_block), capacity
+        cond, bound = Region(cond_block), capacity if limit_bound is None else limit_bound
     start = [*initials, _index(e, 0), *(e.full(t, 0.0) for t in tape_types)]
     fwd = _new_while(e, op, start, [*invariants, *extra], cond, block, bound)
     return list(fwd.finals[:c]), fwd.finals[c], list(fwd.finals[c + 1 :])
@@ -226,13 +238,13 @@ def _while_vjp_forward(
             "needs a bound on its trip count: pass max_steps=N (a Python int at least the number of "
             "iterations the loop runs; the tape holds N states); forward mode (jvp, jacfwd) needs none"
         ))
-    every = min(_mode(op), max(bound, 1))
+    every, untaped = _mode(op)
     c = len(op.initials)
     carried = _carried_tangents(op, [True if on else None for on in active])
     capacity = max(-(-bound // every), 1)
     finals, count, tapes = _taped_while(e, op, op.initials, op.invariants, capacity, every)
     acc = [k for k, (v, on) in enumerate(zip(op.invariants, active[c:])) if on and is_differentiable(v)]
-    return finals, list(carried), _WhileTranspose(op, carried, acc, count, tapes, every)
+    return finals, list(carried), _WhileTranspose(op, carried, acc, count, tapes, every, untaped)
 
 
 def _reverse_steps(
@@ -293,7 +305,7 @@ def _while_vjp_reverse(e: Emitter, t: _WhileTranspose, gs: Sequence[Value]) -> l
     cts = [e.materialize(gs[k], op.finals[k]) for k in ct_index]
     accs = [e.zeros_like(op.invariants[k]) for k in t.active_invariants]
     last = e.sub(t.count, _index(e, 1))
-    if t.every == 1:
+    if t.every == 1 and not t.untaped:
         cts, accs = _reverse_steps(e, t, last, t.tapes, op.invariants, cts, accs, op.bound)
     else:
         cts, accs = _reverse_segments(e, t, last, cts, accs)
@@ -332,14 +344,44 @@ def _reverse_segments(
     start = inner.emit(array.MulOp(s_arg, _index(inner, every)))
     length = inner.emit(array.MinOp(inner.sub(n_arg, start), _index(inner, every)))
     states = [_state_slot(inner, snap, s_arg, v) for snap, v in zip(snap_args, op.initials)]
-    _, _, tapes = _taped_while(inner, op, states, inv_args, every, 1, length)
-    new_cts, new_accs = _reverse_steps(
-        inner, t, inner.sub(length, _index(inner, 1)), tapes, inv_args, ct_args, acc_args, every
-    )
+    if t.untaped:
+        new_cts, new_accs = _reverse_recomputing(inner, t, states, inv_args, length, ct_args, acc_args)
+    else:
+        _, _, tapes = _taped_while(inner, op, states, inv_args, every, 1, length)
+        new_cts, new_accs = _reverse_steps(
+            inner, t, inner.sub(length, _index(inner, 1)), tapes, inv_args, ct_args, acc_args, every
+        )
     block.add_op(array.YieldOp([inner.sub(s_arg, _index(inner, 1)), *new_cts, *new_accs]))
     segments = max(-(-(op.bound or 1) // every), 1)
     outer = _new_while(e, op, initials, invariants, _down_to_zero(e, types), block, segments)
     return list(outer.finals[1 : 1 + len(cts)]), list(outer.finals[1 + len(cts) :])
+
+
+def _reverse_recomputing(
+    e: Emitter, t: _WhileTranspose, states: Sequence[SSAValue], invariants: Sequence[SSAValue], length: SSAValue,
+    cts: Sequence[SSAValue], accs: Sequence[SSAValue],
+) -> tuple[list[SSAValue], list[SSAValue]]:
+    """The steps j = length-1, ..., 0 of a segment starting at `states`,
+    each recomputed from them (a while advancing j steps) and reversed as a
+    one-step `_reverse_steps`: one working state, no tape."""
+    op, every = t.op, t.every
+    initials = [e.sub(length, _index(e, 1)), *cts, *accs]
+    outer = [*states, *invariants]
+    types = [v.type for v in (*initials, *outer)]
+    block = Block(arg_types=types)
+    args = block.args
+    j_arg = args[0]
+    ct_args = list(args[1 : 1 + len(cts)])
+    acc_args = list(args[1 + len(cts) : len(initials)])
+    start = list(args[len(initials) : len(initials) + len(states)])
+    inv_args = list(args[len(initials) + len(states) :])
+    inner = Emitter(InsertPoint.at_end(block), e.location)
+    state, _, _ = _taped_while(inner, op, start, inv_args, 1, every, j_arg, every)
+    tapes = [inner.reshape(v, [1, *shape_of(v)]) for v in state]
+    new_cts, new_accs = _reverse_steps(inner, t, _index(inner, 0), tapes, inv_args, ct_args, acc_args, 1)
+    block.add_op(array.YieldOp([inner.sub(j_arg, _index(inner, 1)), *new_cts, *new_accs]))
+    loop = _new_while(e, op, initials, outer, _down_to_zero(e, types), block, every)
+    return list(loop.finals[1 : 1 + len(cts)]), list(loop.finals[1 + len(cts) :])
 
 
 MULTI_VJP_RULES: dict[type, tuple[Callable[..., tuple[list[SSAValue], list[bool], object]], Callable[..., list[Value]]]] = {

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from timing import require
+from timing import gradient_agreement, require
 
 TITLE = "Newton solve in a while_loop and its gradient (float64, 1 thread)"
 SYSTEMS = ("gradc", "gradc every=4", "gradc jvp", "jax jvp", "jax implicit")
@@ -66,16 +66,7 @@ def check(config: str, system: str, result: Any) -> dict[str, Any]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for config in SIZES:
-        here = [r for r in rows if r["config"] == config]
-        if not here:
-            continue
-        bad = [r["system"] for r in here if not r["grad_rel_error"] <= RTOL]
-        worst = max(r["grad_rel_error"] for r in here)
-        flag = f"MISMATCH ({', '.join(bad)})" if bad else f"all agree (worst rel. error {worst:.1e} <= {RTOL:g})"
-        lines.append(f"{config}: dL/dM of {', '.join(r['system'] for r in here)} vs the implicit formula: {flag}")
-    return lines
+    return gradient_agreement(rows, SIZES, RTOL, "dL/dM of {systems} vs the implicit formula")
 
 
 def _gradc(system: str, m: np.ndarray) -> tuple[Any, list[str]]:

@@ -99,6 +99,26 @@ def test_collatz_counts_and_zero_iterations():
         assert got.dtype == np.int64 and int(got) == collatz_numpy(n)
 
 
+def test_flag_carry_constant_conditions_and_max_steps_zero():
+    """A bool "running" flag as the condition; constant conditions (the
+    loop is never folded at compile time: it may not stop)."""
+
+    def halve(x):
+        def body(c):
+            v, _ = c
+            v = v * 0.5
+            return v, gnp.sum(v) > 1.0
+
+        return lax.while_loop(lambda c: c[1], body, (x, True), max_steps=30)
+
+    v, running = gradc.jit(halve)(np.array([3.0, 5.0]))
+    np.testing.assert_array_equal(v, [0.375, 0.625])
+    assert running.dtype == np.bool_ and not running
+    assert float(gradc.jit(lambda x: lax.while_loop(lambda c: False, lambda c: c + 1.0, x))(2.0)) == 2.0
+    with pytest.raises(LoopLimitError, match=r"did not stop within max_steps=0 iterations"):
+        gradc.jit(lambda x: lax.while_loop(lambda c: True, lambda c: c + 1.0, x, max_steps=0))(2.0)
+
+
 def test_pytree_carry_float32_and_closures():
     """A dict carry holding a float32 vector and a tuple (int32 counter,
     float32 scalar); the body and the condition close over traced values

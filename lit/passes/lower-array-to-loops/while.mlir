@@ -5,6 +5,7 @@
 // after the condition, so exactly max_steps iterations are fine.
 // RUN: gradc-opt %s -p lower-array-to-loops | filecheck %s
 // RUN: gradc-opt %s -p lower-array-to-loops,lower-loops-to-c -t c | filecheck %s --check-prefix=CSRC
+// RUN: gradc-opt %s -p lower-array-to-loops | gradc-opt -p lower-loops-to-c -t c | filecheck %s --check-prefix=CSRC
 // REQUIRES: c-compiler
 // RUN: gradc-opt %s -p lower-array-to-loops,lower-loops-to-c -t c -o %t.c
 // RUN: %cc -c %t.c -o %t.o

@@ -113,7 +113,8 @@ def while_loop(
     within that many iterations, else the compiled function raises a
     `gradc.LoopLimitError` naming the loop rather than run more. Reverse
     mode (grad, vjp, jacrev) needs it: it bounds the tape of the loop's
-    states. `checkpoint` as for `scan`."""
+    states. `checkpoint` as for `scan`, but for `budget=`
+    (docs/checkpointing.md, "While loops")."""
     mode = checkpoint_mode("while_loop", checkpoint)
     if max_steps is not None:
         try:

@@ -44,7 +44,7 @@ from timing import Skip, first_call, per_call, seconds, threads_of, timing_field
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 WORKLOADS = ("matmul", "mlp_step", "rosenbrock", "scalar_call", "compile_time", "scan_grad", "reductions", "linalg",
-             "convnet", "while_loop")
+             "convnet", "dropout", "vmap", "while_loop")
 COMPILING = ("gradc", "jax")
 """Systems whose first call traces and compiles: their rows note its time."""
 MARKER = "BENCH-ROW "
@@ -297,6 +297,19 @@ def targets_issue4(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def targets_issue15(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 15's vmap target: per-example gradients at least as fast as JAX jit."""
+    rows = {(row["config"], row["system"]): row.get("median_s") for r in results if r["workload"] == "vmap"
+            for row in r["rows"]}
+    out = []
+    for config in sorted({c for c, _ in rows}):
+        g, j = rows.get((config, "gradc")), rows.get((config, "jax"))
+        if g and j:
+            out.append(f"- per-example gradients {config} at least as fast as JAX jit: gradc {seconds(g)}, "
+                       f"jax {seconds(j)} ({j / g:.2f}x) -> **{'met' if g <= j else 'NOT met'}**")
+    return out
+
+
 def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
     blas = machine.get("numpy_blas")
     blas_text = (
@@ -327,7 +340,8 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
     for result in results:
         lines += [f"- {result['title'].split(' (')[0]}: {check}" for check in result["checks"]]
     lines += ["", "## Targets (issue 3)", "", *targets(results), ""]
-    lines += ["## Targets (issue 4)", "", *targets_issue4(results), "", "## Memory of the MLP step", ""]
+    lines += ["## Targets (issue 4)", "", *targets_issue4(results), ""]
+    lines += ["## Targets (issue 15)", "", *targets_issue15(results), "", "## Memory of the MLP step", ""]
     lines += [f"- {line}" for line in memory_report()]
     lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system).", ""]
     text = "\n".join(lines)

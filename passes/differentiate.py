@@ -1,8 +1,10 @@
-"""differentiate: every derivative request becomes plain array code.
+"""differentiate: every derivative request (and every vmap) becomes plain
+array code.
 
 What the default pipeline runs first. Expects: a module of `func.func`s of
 `array` ops, `func.call`s and `autodiff` requests (jvp, vjp, grad,
-jacobian, hessian) in any nesting, every function of one block.
+jacobian, hessian, and vmap: batching) in any nesting, every function of
+one block.
 
 Guarantees: functions of `array` ops only: no `autodiff` op, no
 `func.call`, no `array.stop_gradient`, which lower-array-to-loops accepts.

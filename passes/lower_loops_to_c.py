@@ -524,6 +524,7 @@ class _FunctionLowering:
             arith.DivSIOp: self.lower_int_division,
             arith.ShLIOp: self.lower_shift,
             arith.ShRSIOp: self.lower_shift,
+            arith.ShRUIOp: self.lower_shift,
             arith.RemSIOp: self.lower_int_division,
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
@@ -578,12 +579,14 @@ class _FunctionLowering:
     def lower_shift(self, op: Operation) -> None:
         """`(int)((uint32_t)a << b)` (a negative a would be undefined), and
         the sign-filling `a < 0 ? ~(~a >> b) : a >> b` (C defines `>>` only
-        for non-negative values); the count is in range (array.ShiftOp)."""
+        for non-negative values); the logical `(int)((uint32_t)a >> b)`; the
+        count is in range (array.ShiftOp, array.threefry2x32's rotations)."""
         typ = self.int_type(op, op.results[0].type)
         a, b = (self.operand(v) for v in op.operands)
-        if isinstance(op, arith.ShLIOp):
+        if isinstance(op, arith.ShLIOp | arith.ShRUIOp):
             unsigned = IntegerType(typ.width.data, Signedness.UNSIGNED)
-            shifted = self.add(c.ShlOp(self.add(c.CastOp(a, unsigned)), self.add(c.CastOp(b, unsigned))))
+            shift = c.ShlOp if isinstance(op, arith.ShLIOp) else c.ShrOp
+            shifted = self.add(shift(self.add(c.CastOp(a, unsigned)), self.add(c.CastOp(b, unsigned))))
             self.bind(op.results[0], self.add(c.CastOp(shifted, typ)))
             return
         negative = self.add(c.LtOp(a, self.add(c.LiteralOp(IntegerAttr(0, typ)))))

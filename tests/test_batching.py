@@ -237,6 +237,16 @@ def _solve_shifted(a: SSAValue, b: SSAValue) -> Built:
     return [eye, shifted, x], [x.result]
 
 
+def _threefry(a: SSAValue, b: SSAValue) -> Built:
+    """Threefry-2x32 of i32 words made from i64 values, key words and
+    counters each from both arguments (so every pattern batches some)."""
+    i32 = IntegerType(32)
+    ca, cb = array.ConvertOp(a, i32), array.ConvertOp(b, i32)
+    first = array.Threefry2x32Op("x0", ca, cb, cb, ca)
+    mixed = array.Threefry2x32Op("xor", cb, ca, ca, cb)
+    return [ca, cb, first, mixed], [first.result, mixed.result]
+
+
 def _integer_ops(a: SSAValue, b: SSAValue) -> Built:
     """Every op on i64 values: arithmetic, division by counts that include
     0, bitwise ops and shifts (counts in and out of range), a comparison,
@@ -341,6 +351,7 @@ CASES = [
     Case("argmax_axis1", lambda x: array.ArgMaxOp(x, 1), ((2, 3),)),
     Case("argmax_rank1", lambda x: array.ArgMaxOp(x, 0), ((4,),)),
     Case("integer_ops", _integer_ops, ((2, 3), (2, 3)), int_inputs=(0, 1)),
+    Case("threefry", _threefry, ((2, 3), (2, 3)), int_inputs=(0, 1)),
     Case("bool_bitwise", lambda a, b: array.XorOp(a, b), ((2, 3), (2, 3)), bool_inputs=(0, 1)),
 ]
 

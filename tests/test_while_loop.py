@@ -459,3 +459,22 @@ def test_batched_predicate_keeps_finished_rows():
     for got in (run_function(traced.module, "halve_rows", xs), compile_module(traced.module, "halve_rows")(xs)):
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_vmap_rows_stop_at_different_steps():
+    """gradc.vmap over a while whose trip count differs per row (a batched
+    predicate), and over its reverse-mode gradient, whose reverse loop runs
+    a different number of steps per row."""
+
+    def halve(x):
+        return lax.while_loop(lambda c: c[0] > 1.0, lambda c: (c[0] * 0.5, c[1] + 1), (x, 0), max_steps=100)
+
+    v, k = gradc.vmap(halve)(np.array([0.5, 3.0, 17.0, 1000.0]))
+    np.testing.assert_array_equal(v, [0.5, 0.75, 0.53125, 0.9765625])
+    np.testing.assert_array_equal(k, [0, 2, 5, 10])
+
+    def sqrt_newton(a):
+        return lax.while_loop(lambda x: gnp.abs(x * x - a) > 1e-12 * a, lambda x: 0.5 * (x + a / x), a, max_steps=50)
+
+    a = np.array([2.0, 9.0, 1e4, 0.04])
+    np.testing.assert_allclose(gradc.vmap(gradc.grad(sqrt_newton))(a), 0.5 / np.sqrt(a), rtol=1e-9)

@@ -57,6 +57,7 @@ C_ELEMENT_TYPES = {
     "int8": "int8_t[]",
     "int16": "int16_t[]",
     "int32": "int[]",  # i32 is spelled `int` (gradc.backend.c_spelling)
+    "uint32": "int[]",  # PRNG keys: uint32 at the boundary, the same bits as i32 inside
     "int64": "int64_t[]",
 }
 

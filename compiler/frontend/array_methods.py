@@ -37,7 +37,7 @@ from gradc.frontend.compositions import missing_message
 from gradc.frontend.elementwise import _binary, _bits, _compare, _modulo, _power, _unary
 from gradc.frontend.indexing import _getitem
 from gradc.frontend.linalg import _matmul
-from gradc.frontend.tracer import TracedArray
+from gradc.frontend.tracer import UINT32, TracedArray
 
 
 class _ArrayMethods:
@@ -266,6 +266,9 @@ class _ArrayMethods:
         return _modulo("divmod", other, self, True)
 
     def __getitem__(self, key: Any) -> TracedArray:
+        if self.dtype == UINT32:  # keys (gradc.random): index their i32 bits, stay uint32
+            bits = _getitem(TracedArray(self.value, self.trace, self.weak), key)
+            return TracedArray(bits.value, bits.trace, bits.weak, UINT32)
         return _getitem(self, key)
 
     def __setitem__(self, key: Any, value: Any) -> None:

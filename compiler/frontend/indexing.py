@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradc.dialects import array
-from gradc.errors import GradcError, TraceError, TraceIndexError
+from gradc.errors import GradcError, TraceError, TraceIndexError, TraceTypeError
 from gradc.frontend.elementwise import add, astype, greater_equal, less, logical_and, maximum, minimum, remainder, where
 from gradc.frontend.operands import (
     _BOOL,
@@ -40,7 +40,7 @@ from gradc.frontend.operands import (
 )
 from gradc.frontend.shapes import broadcast_to as _broadcast_to
 from gradc.frontend.shapes import concatenate, expand_dims
-from gradc.frontend.tracer import TracedArray, _dynamic_index_hint, _loop_of_index, _trace_of
+from gradc.frontend.tracer import UINT32, TracedArray, _dynamic_index_hint, _loop_of_index, _trace_of
 
 def _basic(x: TracedArray, key: Any) -> TracedArray:
     """Basic indexing: integers, slices, None and Ellipsis become one
@@ -131,6 +131,8 @@ def _getitem(x: TracedArray, key: Any) -> TracedArray:
     """`x[key]`: basic indexing, or NumPy's advanced indexing when the key
     holds index arrays (see the module docstring)."""
     items = key if isinstance(key, tuple) else (key,)
+    if builtins.any(isinstance(k, TracedArray) and k.dtype == UINT32 for k in items):
+        raise TraceTypeError("indexing with a uint32 traced array (a gradc.random key): keys are not indices")
     if builtins.any(_is_scalar_index(k) for k in items) and not builtins.any(
         _is_index_array(k) for k in items
     ):

@@ -30,7 +30,7 @@ import numpy as np
 from gradc.dialects import array
 from gradc.errors import TraceError, TraceTypeError
 from gradc.frontend.compositions import COMPLEX
-from gradc.frontend.tracer import Trace, TracedArray, _within_lists
+from gradc.frontend.tracer import UINT32, Trace, TracedArray, _within_lists
 from gradc.support.dense import element_type, numpy_to_dense, splat_dense
 
 float32 = np.float32
@@ -79,6 +79,12 @@ def _operand(name: str, x: Any) -> Operand:
     subclass of float, but strongly typed)."""
     x = _array_like(x)
     if isinstance(x, TracedArray):
+        if x.dtype == UINT32:
+            raise TraceTypeError(
+                f"{name}: a uint32 traced array {x.shape} (a gradc.random key): only gradc.random's "
+                "functions take keys (split, fold_in, uniform, ...); gradc computes in int32, int64, "
+                "float32, float64 and bool"
+            )
         return x
     if isinstance(x, np.ndarray | np.generic | list | tuple):
         arr = np.asarray(x)
@@ -239,6 +245,10 @@ def _constant(trace: Trace, value: Any, dtype: np.dtype, shape: tuple[int, ...])
                 f"the Python int {value} is out of bounds for {dtype.name} (NumPy 2 "
                 "raises too); make it an array of a wider dtype first"
             )
+    if dtype == UINT32:  # a key: its bits as i32 (see UINT32)
+        bits = np.asarray(value, dtype=UINT32).view(np.int32)
+        word = _constant(trace, bits, np.dtype(np.int32), shape)
+        return TracedArray(word.value, trace, dtype=UINT32)
     arr = np.asarray(value, dtype=dtype)
     flat = arr.reshape(-1)
     if flat.size == 1 or (flat.size > 1 and bool((flat == flat[0]).all())):

@@ -73,12 +73,16 @@ class Trace:
         self.block.add_op(op)
         return TracedArray(op.results[0], self, weak)
 
-    def emit_all(self, op: Operation, weak: Sequence[bool]) -> list[TracedArray]:
-        """Append `op` and return all its results (`weak[k]` for result k)."""
+    def emit_all(
+        self, op: Operation, weak: Sequence[bool], dtypes: Sequence[np.dtype | None] | None = None
+    ) -> list[TracedArray]:
+        """Append `op` and return all its results (`weak[k]` for result k;
+        `dtypes[k]`, when given, UINT32 for a key carried through `op`)."""
         if not self.active:
             raise _finished_error()
         self.block.add_op(op)
-        return [TracedArray(r, self, w) for r, w in zip(op.results, weak, strict=True)]
+        dtypes = dtypes if dtypes is not None else [None] * len(op.results)
+        return [TracedArray(r, self, w, d) for r, w, d in zip(op.results, weak, dtypes, strict=True)]
 
     def encloses(self, other: Trace) -> bool:
         """Whether `other` is this trace or nested (at any depth) inside it."""
@@ -109,7 +113,7 @@ class Trace:
             inner = self.block.insert_arg(x.value.type, len(self.block.args))
             self._captured[x.value] = inner
             self.captures.append(outer)
-        return TracedArray(inner, self, x.weak)
+        return TracedArray(inner, self, x.weak, x.dtype)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Trace]:
@@ -153,6 +157,13 @@ _PYTHON_ROUNDING = (
 )
 
 
+UINT32 = np.dtype(np.uint32)
+"""The dtype of PRNG keys (`gradc.random`) and other uint32 arguments: an
+i32 value in the IR whose TracedArray says uint32, so that it crosses the
+function boundary as uint32 bits (docs/random.md). Only gradc.random's
+functions take such values; every other operation refuses them."""
+
+
 class TracedArray:
     """An array inside a function being traced: an SSA value of tensor type.
 
@@ -167,13 +178,15 @@ class TracedArray:
     __slots__ = ("value", "trace", "shape", "dtype", "weak")
     __hash__ = None  # type: ignore[assignment]  # == builds a comparison
 
-    def __init__(self, value: SSAValue, trace: Trace, weak: bool = False):
+    def __init__(self, value: SSAValue, trace: Trace, weak: bool = False, dtype: np.dtype | None = None):
         typ = value.type
         assert isinstance(typ, TensorType)
         self.value = value
         self.trace = trace
         self.shape: tuple[int, ...] = tuple(typ.get_shape())
         self.dtype: np.dtype = numpy_dtype(typ.get_element_type())
+        if dtype == UINT32 and self.dtype == np.int32:
+            self.dtype = UINT32
         self.weak = weak
 
     def __repr__(self) -> str:

@@ -31,12 +31,12 @@ from gradc.errors import TraceTypeError
 from gradc.frontend.compositions import COMPLEX
 from gradc.frontend import pytree
 from gradc.frontend.operands import _constant
-from gradc.frontend.tracer import Trace, TracedArray
+from gradc.frontend.tracer import UINT32, Trace, TracedArray
 from gradc.frontend.pytree import PyTreeDef
 from gradc.support.dense import element_type
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_ARG_DTYPES = (*_FLOATS, np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_))
+_ARG_DTYPES = (*_FLOATS, np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.bool_), UINT32)
 
 
 class ArgSpec(NamedTuple):
@@ -76,8 +76,8 @@ def arg_spec(leaf: Any, where: str) -> ArgSpec:
         if dtype.kind in "iu":
             raise TraceTypeError(
                 f"{where} is an {dtype.name} array (shape {leaf.shape}); gradc's integer "
-                "arrays are int32 and int64: convert it with .astype(np.int32) or "
-                ".astype(np.int64)"
+                "arrays are int32 and int64 (uint32 only as gradc.random keys): convert it "
+                "with .astype(np.int32) or .astype(np.int64)"
             )
         raise TraceTypeError(
             f"{where} has dtype {dtype.name} (shape {leaf.shape}); gradc takes float32, "
@@ -220,8 +220,8 @@ def _trace_body(
     specs = tuple(arg_spec(leaf, f"argument {path}") for leaf, path in zip(leaves, paths))
     block = the_trace.block
     for s in specs:
-        block.insert_arg(TensorType(element_type(s.dtype), list(s.shape)), len(block.args))
-    tracers = [TracedArray(arg, the_trace, s.weak) for arg, s in zip(block.args, specs)]
+        block.insert_arg(TensorType(element_type(np.int32 if s.dtype == UINT32 else s.dtype), list(s.shape)), len(block.args))
+    tracers = [TracedArray(arg, the_trace, s.weak, s.dtype) for arg, s in zip(block.args, specs)]
     with the_trace.running():
         if example_kwargs:
             args, kwargs = pytree.unflatten(in_tree, tracers)

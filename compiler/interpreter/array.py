@@ -139,6 +139,10 @@ class ArrayFunctions(InterpreterFunctions):
     def run_compare(self, interp: Interpreter, op: array.CompareOp, args: PythonValues):
         return (_COMPARE[op.predicate.data](*args),)
 
+    @impl(array.Threefry2x32Op)
+    def run_threefry(self, interp: Interpreter, op: array.Threefry2x32Op, args: PythonValues):
+        return (array.threefry_output(op.output.data, *args).view(np.int32),)
+
     @impl(array.SelectOp)
     def run_select(self, interp: Interpreter, op: array.SelectOp, args: PythonValues):
         return (np.where(*args),)

@@ -76,9 +76,10 @@ class LoopsFunctions(InterpreterFunctions):
     @impl(loops.AllocOp)
     def run_alloc(self, interp: Interpreter, op: loops.AllocOp, args: PythonValues):
         typ = op.result.type
-        # NaN-filled so that reading a buffer before writing it shows up in tests.
+        # NaN-filled so that reading a buffer before writing it shows up in
+        # tests; integers get an unlikely garbage value (as run_function's outputs).
         dtype = numpy_dtype(typ.get_element_type())
-        fill = np.nan if dtype != np.bool_ else False
+        fill = {"f": np.nan, "b": False, "i": 0x5A5A5A5A}[dtype.kind]
         return (np.full(tuple(typ.get_shape()), fill, dtype=dtype),)
 
     @impl(loops.ConstantOp)

@@ -77,6 +77,7 @@ _SCALAR_BINARY: dict[type, Callable[[Any, Any], Any]] = {
     arith.XOrIOp: lambda a, b: a ^ b,
     arith.ShLIOp: lambda a, b: int(a) << int(b),
     arith.ShRSIOp: lambda a, b: int(a) >> int(b),
+    arith.ShRUIOp: lambda a, b: (int(a) % (1 << (8 * a.dtype.itemsize))) >> int(b),
     arith.DivSIOp: lambda a, b: _int_divide(int(a), int(b))[0],
     arith.RemSIOp: lambda a, b: _int_divide(int(a), int(b))[1],
     arith.OrIOp: lambda a, b: a | b,

@@ -304,6 +304,18 @@ class Compiled:
         return self._finish(results)
 
 
+def _boundary_specs(specs: tuple[list[Any], list[Any]], traced: TracedFunction) -> tuple[list[Any], list[Any]]:
+    """The C function's (shape, dtype) per argument and result, with uint32
+    (PRNG keys: i32 in the IR, uint32 bits at the boundary) where the traced
+    function's specs say so."""
+    inputs, outputs = specs
+
+    def boundary(ir: list[Any], user: Sequence[ArgSpec]) -> list[Any]:
+        return [(shape, s.dtype if s.dtype == np.uint32 else dtype) for (shape, dtype), s in zip(ir, user, strict=True)]
+
+    return boundary(inputs, traced.in_specs), boundary(outputs, traced.out_specs)
+
+
 class _Different(Exception):
     """Raised inside a generated tree call when the arguments are not of its
     signature."""
@@ -742,7 +754,7 @@ class Lowered:
 
     @cached_property
     def compiled(self) -> Compiled:
-        specs = function_specs(self.traced.module, self.name)
+        specs = _boundary_specs(function_specs(self.traced.module, self.name), self.traced)
         function = load(
             self.c_source, self.c_header, self.name, specs, self.cflags, self.extra_cflags, self.statuses
         )

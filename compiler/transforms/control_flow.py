@@ -339,7 +339,7 @@ def _scan(
     if checkpoint is not None:
         op.attributes[CHECKPOINT_ATTR] = StringAttr(checkpoint)
     weak = [s.weak and o.weak for s, o in zip(carry_specs, body.out_specs)] + [False] * len(ys_types)
-    results = trace.emit_all(op, weak)
+    results = trace.emit_all(op, weak, [s.dtype for s in (*carry_specs, *y_specs)])
     finals, ys = results[: carry_tree.num_leaves], results[carry_tree.num_leaves :]
     return pytree.unflatten(carry_tree, finals), pytree.unflatten(y_tree, ys)
 

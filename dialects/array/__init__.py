@@ -5,8 +5,8 @@ lower-array-to-loops turns it into `loops`. Ops by family: constants and
 elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), factorizations and solves (linalg.py),
 `array.gather` (gather.py), `array.dynamic_slice` and
-`array.dynamic_update_slice` (dynamic.py), `array.scan` (scan.py), `array.while`
-(loop.py); the type checks they
+`array.dynamic_update_slice` (dynamic.py), `array.threefry2x32`
+(random.py), `array.scan` (scan.py), `array.while` (loop.py); the type checks they
 share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
@@ -118,6 +118,14 @@ from gradc.dialects.array.linalg import (
     TriangularSolveOp,
 )
 from gradc.dialects.array.loop import CONDITION_TYPE, ConditionOp, WhileOp
+from gradc.dialects.array.random import (
+    THREEFRY_OUTPUTS,
+    THREEFRY_PARITY,
+    THREEFRY_ROTATIONS,
+    Threefry2x32Op,
+    threefry2x32,
+    threefry_output,
+)
 from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
@@ -153,6 +161,7 @@ Array = Dialect(
         *REDUCE_OPS,
         *LINALG_OPS,
         ArgMaxOp,
+        Threefry2x32Op,
         ScanOp,
         YieldOp,
         WhileOp,
@@ -246,6 +255,12 @@ __all__ = [
     "SubOp",
     "TanOp",
     "TanhOp",
+    "THREEFRY_OUTPUTS",
+    "THREEFRY_PARITY",
+    "THREEFRY_ROTATIONS",
+    "Threefry2x32Op",
+    "threefry2x32",
+    "threefry_output",
     "TransposeOp",
     "TriangularSolveOp",
     "TruncOp",

@@ -6,7 +6,9 @@ name a function by symbol and the argument positions to differentiate with
 respect to (`wrt`); the autodiff passes replace each by a call to a
 generated function made of ordinary `array` ops, so derivative code is
 differentiable again and the requests compose (a request may name a
-function that itself contains requests).
+function that itself contains requests). `autodiff.vmap` (batching, JAX's
+vmap) is a request of the same kind: it names a function, which operands
+carry a leading batch dimension, and the batch size.
 
 Guarantees (the verifiers): a tangent has the shape of its primal; the
 Jacobian of output i (shape O_i) with respect to argument j (shape I_j) has
@@ -359,7 +361,89 @@ def _request_props(fn: func.FuncOp, wrt: Sequence[int]) -> dict[str, Attribute]:
     }
 
 
-REQUEST_OPS = (JvpOp, VjpOp, GradOp, JacobianOp, HessianOp)
+@irdl_op_definition
+class VmapOp(IRDLOperation):
+    """Batching (JAX's vmap): the callee applied to `size` rows at once.
+    Operand i is batched when i is in `batched`: it has the callee's
+    argument type with a leading dimension `size`, and row s of every
+    result (each the callee's result type with a leading `size`) is the
+    callee on row s of the batched operands (the others as they are).
+
+        %ys = autodiff.vmap @f(%xs, %w) batched [0] size 8
+            : (tensor<8x3xf64>, tensor<3x4xf64>) -> (tensor<8x4xf64>)
+    """
+
+    name = "autodiff.vmap"
+    callee = prop_def(FlatSymbolRefAttrConstr)
+    batched = prop_def(DenseArrayBase.constr(i64))
+    size = prop_def(IntegerAttr.constr(type=i64))
+    primals = var_operand_def(TensorType)
+    outputs = var_result_def(TensorType)
+    traits = traits_def(Pure())
+
+    assembly_format = (
+        "$callee `(` $primals `)` `batched` $batched `size` $size attr-dict `:` "
+        "`(` type($primals) `)` `->` `(` type($outputs) `)`"
+    )
+
+    def __init__(self, fn: func.FuncOp, primals: Sequence[SSAValue], batched: Sequence[int], size: int):
+        outs = [batched_type(t, size) for t in fn.function_type.outputs.data]
+        super().__init__(
+            operands=[list(primals)],
+            result_types=[outs],
+            properties={
+                "callee": SymbolRefAttr(fn.sym_name.data),
+                "batched": DenseArrayBase.from_list(i64, list(batched)),
+                "size": IntegerAttr(size, i64),
+            },
+        )
+
+    @property
+    def batched_indices(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.batched.get_values())
+
+    @property
+    def batch_size(self) -> int:
+        return self.size.value.data
+
+    callee_function = DerivativeRequestOp.callee_function
+
+    def verify_(self) -> None:
+        fn = self.callee_function()
+        name = f"{self.name} @{fn.sym_name.data}"
+        inputs, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+        size, batched = self.batch_size, self.batched_indices
+        if size < 1:
+            raise VerifyException(f"{name}: size must be positive, got {size}")
+        if list(batched) != sorted(set(batched)) or not all(0 <= i < len(inputs) for i in batched):
+            raise VerifyException(
+                f"{name}: batched must be sorted, unique argument positions in "
+                f"[0, {len(inputs)}), got {list(batched)}"
+            )
+        want = [batched_type(t, size) if i in batched else t for i, t in enumerate(inputs)]
+        got = [v.type for v in self.primals]
+        if got != want:
+            raise VerifyException(
+                f"{name}: arguments ({', '.join(map(str, got))}) do not match the function's "
+                f"with a leading {size} on the batched ones ({', '.join(map(str, want))})"
+            )
+        want = [batched_type(t, size) for t in outs]
+        got = [r.type for r in self.outputs]
+        if got != want:
+            raise VerifyException(
+                f"{name}: results must be ({', '.join(map(str, want))}), got ({', '.join(map(str, got))})"
+            )
+
+
+def batched_type(typ: Attribute, size: int) -> TensorType:
+    """`typ` with a leading batch dimension `size`."""
+    assert isinstance(typ, TensorType)
+    return TensorType(typ.get_element_type(), [size, *typ.get_shape()])
+
+
+REQUEST_OPS = (JvpOp, VjpOp, GradOp, JacobianOp, HessianOp, VmapOp)
+"""Ops that ask for a transformation of a function: expanded by the
+differentiate pass (passes/autodiff/requests.py), inner ones first."""
 
 
 # ---------------------------------------------------------------------------
@@ -605,5 +689,7 @@ __all__ = [
     "JvpOp",
     "REQUEST_OPS",
     "VjpOp",
+    "VmapOp",
+    "batched_type",
     "jacobian_type",
 ]

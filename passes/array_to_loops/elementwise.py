@@ -3,7 +3,8 @@
 FunctionLowering builds the loops-level body of one function: loop nests
 (`for_each`), pooled constants, memoized index expressions and element
 values. A pointwise op (unary, binary, compare, select, convert, broadcast,
-transpose, slice, gather, dynamic gather, dynamic slice, splat constant) has an element rule (ELEMENT_RULES): its
+transpose, slice, gather, dynamic gather, dynamic slice, threefry2x32,
+splat constant) has an element rule (ELEMENT_RULES): its
 scalar at given indices, built from its operands' scalars at (remapped)
 indices, so a value without a buffer is computed inline in its consumer's
 loop nest.
@@ -532,6 +533,34 @@ def _dynamic_slice(lw: FunctionLowering, op: array.DynamicSliceOp, idx: Index) -
     return lw.element(op.input, source)
 
 
+def _threefry(lw: FunctionLowering, op: array.Threefry2x32Op, idx: Index) -> SSAValue:
+    """Threefry-2x32-20 of one element in i32 arithmetic (adds wrap as
+    uint32's; rotations are a left shift plus a logical right shift)."""
+    typ = element_type_of(op.result)
+    k0, k1, x0, x1 = (lw.element(v, idx) for v in (op.k0, op.k1, op.x0, op.x1))
+
+    def add(a: SSAValue, b: SSAValue) -> SSAValue:
+        return lw.emit(arith.AddiOp(a, b))
+
+    ks = (k0, k1, lw.emit(arith.XOrIOp(lw.emit(arith.XOrIOp(k0, k1)), lw.constant(array.THREEFRY_PARITY, typ))))
+    y0, y1 = add(x0, ks[0]), add(x1, ks[1])
+    for group in range(5):
+        for r in array.THREEFRY_ROTATIONS[group % 2]:
+            y0 = add(y0, y1)
+            # the two halves' bits are disjoint, so + is |; the C's adds are on
+            # uint32_t, where gcc sees an unsigned rotate (and vectorizes it)
+            rotated = add(
+                lw.emit(arith.ShLIOp(y1, lw.constant(r, typ))),
+                lw.emit(arith.ShRUIOp(y1, lw.constant(32 - r, typ))),
+            )
+            y1 = lw.emit(arith.XOrIOp(rotated, y0))
+        i = group + 1
+        y0 = add(y0, ks[i % 3])
+        y1 = add(add(y1, ks[(i + 1) % 3]), lw.constant(i, typ))
+    output = op.output.data
+    return y0 if output == "x0" else y1 if output == "x1" else lw.emit(arith.XOrIOp(y0, y1))
+
+
 ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     **{cls: _unary for cls in array.UNARY_OPS},
     **{cls: _binary for cls in array.BINARY_OPS},
@@ -550,4 +579,5 @@ ELEMENT_RULES: dict[type[Operation], Callable[..., SSAValue]] = {
     array.GatherOp: _gather,
     array.DynamicGatherOp: _dynamic_gather,
     array.DynamicSliceOp: _dynamic_slice,
+    array.Threefry2x32Op: _threefry,
 }

@@ -26,14 +26,13 @@ from typing import NoReturn
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerType, ModuleOp, TensorType
+from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import array, autodiff
 from gradc.passes.autodiff.custom_rules import batch_custom
-from gradc.dialects import array
 from gradc.support.dense import numpy_dtype, numpy_to_dense, splat_dense
 
 
@@ -343,6 +342,7 @@ def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
 BATCH_RULES: dict[type[Operation], Rule] = {
     array.ConstantOp: _constant,
     **{op: _elementwise for op in (*array.UNARY_OPS, *array.BINARY_OPS, *array.BITWISE_OPS)},
+    array.Threefry2x32Op: _elementwise,  # key words batched like counters: per-row keys
     array.CompareOp: _elementwise,
     array.SelectOp: _elementwise,
     array.ConvertOp: _elementwise,
@@ -470,4 +470,23 @@ def batch_function(
     return new_fn
 
 
-__all__ = ["BATCH_RULES", "Batcher", "batch_function"]
+def batch_inlined(
+    module: ModuleOp, fn: func.FuncOp, batched: Sequence[bool], size: int, name: str
+) -> func.FuncOp:
+    """`batch_function` of `fn` with every call in it (and in its loops)
+    inlined first, on a copy: `fn` and its callees are unchanged."""
+    from gradc.passes.autodiff.transform import inline_calls
+
+    if not any(isinstance(o, func.CallOp) for o in fn.walk()):
+        return batch_function(module, fn, batched, size, name)
+    flat = fn.clone()
+    flat.sym_name = StringAttr(f"{name}_inlined")
+    module.body.block.insert_op_after(flat, fn)
+    try:
+        inline_calls(flat, module)
+        return batch_function(module, flat, batched, size, name)
+    finally:
+        module.body.block.erase_op(flat)
+
+
+__all__ = ["BATCH_RULES", "Batcher", "batch_function", "batch_inlined"]

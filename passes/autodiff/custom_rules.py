@@ -31,7 +31,7 @@ from contextvars import ContextVar
 from typing import NoReturn
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
+from xdsl.dialects.builtin import ModuleOp, SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import Rewriter
 from xdsl.traits import SymbolTable
@@ -174,24 +174,14 @@ _BATCHING: set[str] = set()
 def _batched(module: ModuleOp, name: str, flags: Sequence[bool], size: int) -> str:
     """The name of `@name` batched over the arguments with `flags` (made
     once)."""
-    from gradc.passes.autodiff.batching import batch_function
-    from gradc.passes.autodiff.transform import inline_calls
+    from gradc.passes.autodiff.batching import batch_inlined
 
     target = f"{name}_batch{size}_" + "".join("b" if f else "u" for f in flags)
     if target in _BATCHING or isinstance(SymbolTable.lookup_symbol(module, target), func.FuncOp):
         return target
     _BATCHING.add(target)
     try:
-        fn = _function(module, name)
-        if not any(isinstance(o, func.CallOp) for o in fn.walk()):
-            batch_function(module, fn, flags, size, target)
-            return target
-        flat = fn.clone()
-        flat.sym_name = StringAttr(f"{target}_inlined")
-        module.body.block.insert_op_after(flat, fn)
-        inline_calls(flat, module)
-        batch_function(module, flat, flags, size, target)
-        module.body.block.erase_op(flat)
+        batch_inlined(module, _function(module, name), flags, size, target)
         return target
     finally:
         _BATCHING.discard(target)

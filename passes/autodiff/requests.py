@@ -3,7 +3,8 @@ dependency order.
 
 Expects: a module whose requests name functions in it.
 
-Guarantees: `expand_requests` replaces every request of the given kinds by
+Guarantees: `expand_requests` replaces every request (derivatives and
+`autodiff.vmap`) of the given kinds by
 a `func.call` of its generated (or reused) derivative function, with the
 same operands and results, inner requests first: a request is expanded
 once nothing its callee reaches (through calls and requests) holds a
@@ -27,6 +28,7 @@ from xdsl.rewriter import Rewriter
 
 from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
+from gradc.passes.autodiff.batching import batch_inlined
 from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
@@ -34,10 +36,27 @@ from gradc.passes.autodiff.transform import (
     grad_function,
     jvp_function,
     lookup_function,
+    reusable_function,
     vjp_function,
 )
 
-Generator = Callable[[ModuleOp, func.FuncOp, autodiff.DerivativeRequestOp], func.FuncOp]
+Request = autodiff.DerivativeRequestOp | autodiff.VmapOp
+Generator = Callable[[ModuleOp, func.FuncOp, Request], func.FuncOp]
+
+
+def vmap_function(module: ModuleOp, fn: func.FuncOp, op: autodiff.VmapOp) -> func.FuncOp:
+    """`@<f>_vmap<size>_<b|u per argument>`: `fn` batched over the operands
+    `op` marks (calls inlined first), made once per callee, flags and size."""
+    size, batched = op.batch_size, set(op.batched_indices)
+    flags = [i in batched for i in range(len(fn.function_type.inputs.data))]
+    found, name = reusable_function(
+        module,
+        f"{fn.sym_name.data}_vmap{size}_" + "".join("b" if f else "u" for f in flags),
+        [v.type for v in op.primals],
+        [r.type for r in op.outputs],
+    )
+    return found or batch_inlined(module, fn, flags, size, name)
+
 
 GENERATORS: dict[type, Generator] = {
     autodiff.JvpOp: lambda m, fn, op: jvp_function(m, fn, op.wrt_indices),
@@ -47,6 +66,7 @@ GENERATORS: dict[type, Generator] = {
         jacfwd_function if op.mode.data == "fwd" else jacrev_function
     )(m, fn, op.wrt_indices),
     autodiff.HessianOp: lambda m, fn, op: hessian_function(m, fn, op.wrt_indices),
+    autodiff.VmapOp: vmap_function,
 }
 """The function that each kind of request becomes a call of; its arguments
 and results are exactly the request's operands and results."""
@@ -54,7 +74,7 @@ and results are exactly the request's operands and results."""
 
 def referenced_symbol(op: Operation) -> str | None:
     """The function a call or a request names."""
-    if isinstance(op, func.CallOp | autodiff.DerivativeRequestOp):
+    if isinstance(op, func.CallOp | autodiff.DerivativeRequestOp | autodiff.VmapOp):
         return op.callee.string_value()
     return None
 
@@ -94,7 +114,7 @@ def _owner(op: Operation) -> func.FuncOp:
 
 
 def _blocker(
-    module: ModuleOp, request: autodiff.DerivativeRequestOp, pass_name: str
+    module: ModuleOp, request: Request, pass_name: str
 ) -> Operation | None:
     """A request that must be expanded before `request`, if any; fails on
     recursion."""
@@ -112,7 +132,7 @@ def _blocker(
     return None
 
 
-def call_arguments(op: autodiff.DerivativeRequestOp) -> list[SSAValue]:
+def call_arguments(op: Request) -> list[SSAValue]:
     """The primals, then the tangents or cotangents (by name: the order of
     `op.operands` follows the op definition's field order)."""
     if isinstance(op, autodiff.JvpOp):
@@ -122,7 +142,7 @@ def call_arguments(op: autodiff.DerivativeRequestOp) -> list[SSAValue]:
     return list(op.primals)
 
 
-def expand_request(module: ModuleOp, op: autodiff.DerivativeRequestOp) -> None:
+def expand_request(module: ModuleOp, op: Request) -> None:
     """Replace `op` by a call of its generated function. A `checkpoint`
     attribute on the request is the mode of the loops it differentiates
     that have none of their own."""
@@ -162,4 +182,4 @@ def expand_requests(module: ModuleOp, kinds: Sequence[type], pass_name: str) -> 
                      "every kind of request in dependency order)")
 
 
-__all__ = ["GENERATORS", "expand_request", "expand_requests", "referenced_symbol", "referenced_symbols"]
+__all__ = ["GENERATORS", "vmap_function", "expand_request", "expand_requests", "referenced_symbol", "referenced_symbols"]

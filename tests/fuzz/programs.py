@@ -666,6 +666,9 @@ def extra_specs(program: dict) -> list[Spec]:
         return output_specs(program)
     if request == "linearize":
         return input_specs(program) + output_specs(program)
+    if request == "vmap":
+        shape, dtype = input_specs(program)[0]
+        return [((VMAP_SIZE, *shape), dtype)]
     return []
 
 
@@ -697,6 +700,8 @@ def requested(program: dict, args: Sequence[Any]) -> list[Any]:
         out = jac(lambda x0: f(x0, *xs[1:]))(xs[0])
     elif request == "hessian":
         out = gradc.hessian(lambda x0: loss(x0, *xs[1:]))(xs[0])
+    elif request == "vmap":
+        out = gradc.vmap(lambda x0: f(x0, *xs[1:]))(extra[0])
     else:
         raise ValueError(f"unknown request {request!r}")
     return pytree.flatten(out)[0]
@@ -716,6 +721,10 @@ CHECKPOINTS = (None, "none", "every=2", "every=3", "binomial(snapshots=1)", "bin
 loop (else lowering rejects it, see tests/test_checkpoint_api.py), so the
 one drawn here is large; tests/test_checkpoint_lowering.py covers budgets
 that force binomial schedules."""
+VMAP_SIZE = 3
+"""The batch of a `vmap` request."""
+REQUESTS = ("none", "grad", "linearize", "jacfwd", "jacrev", "hessian", "vmap")
+"""The request kinds drawn (each as often)."""
 CAP = 1e3
 """No value grows beyond this bound (in absolute value): growing operations
 are drawn only on values whose product stays below it."""
@@ -768,14 +777,17 @@ def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
 
 
 @st.composite
-def programs(draw: st.DrawFn, requests: Sequence[str] = ("none", "grad", "linearize", "jacfwd", "jacrev", "hessian")) -> dict:
+def programs(draw: st.DrawFn, requests: Sequence[str] = REQUESTS) -> dict:
     """A random well-typed program (see the module docstring)."""
     dtype = draw(st.sampled_from(["float32", "float64"]))
     request = draw(st.sampled_from(list(requests)))
     small = request in ("jacfwd", "jacrev", "hessian")
-    big = not small and draw(st.integers(0, 3)) == 0
-    sizes = (1, 2, 3) if small else BIG_SIZES if big else SIZES
-    rank = draw(st.integers(0, 2 if small or big else 3))
+    # A vmap request runs its program VMAP_SIZE times over: small shapes
+    # (as a Jacobian's), as many steps as the others.
+    narrow = small or request == "vmap"
+    big = not narrow and draw(st.integers(0, 3)) == 0
+    sizes = (1, 2, 3) if narrow else BIG_SIZES if big else SIZES
+    rank = draw(st.integers(0, 2 if narrow or big else 3))
     base = tuple(draw(st.sampled_from(sizes)) for _ in range(rank))
     d = _Draft(dtype, [], request=request)
     for _ in range(draw(st.integers(1, 3))):
@@ -1099,7 +1111,7 @@ def _draw_ints(draw: st.DrawFn, d: _Draft, i: int) -> bool:
 def _draw_custom(draw: st.DrawFn, d: _Draft, i: int) -> bool:
     """softplus with a custom_jvp rule, or (in reverse-mode requests only:
     a custom_vjp function has no forward rule) a custom_vjp rule."""
-    reverse = d.request in ("none", "grad", "jacrev")
+    reverse = d.request in ("none", "grad", "jacrev", "vmap")
     kind = "vjp" if reverse and draw(st.booleans()) else "jvp"
     d.push(("custom", i, kind), d.shapes[i], d.bounds[i] + 1)
     return True
@@ -1282,6 +1294,14 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
     compiled C matched) against float64 finite differences of the program."""
     request = program["request"]
     if request == "none":
+        return
+    if request == "vmap":
+        # Against a loop over the rows run by NumPy in the program's own
+        # dtypes: a batching bug gives errors of order one.
+        rows = [run_program(program, [x, *args[1:n_inputs(program)]], traced=False) for x in args[-1]]
+        for k, out in enumerate(outs):
+            want = np.stack([np.asarray(r[k]) for r in rows])
+            assert_close(out, want, FD_RTOL[program["dtype"]], f"vmap of {program}: output {k} vs the loop over rows")
         return
     n = n_inputs(program)
     xs = [np.asarray(a, np.float64) for a in args[:n]]

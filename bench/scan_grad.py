@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from timing import Skip, first_call, per_call, pinned_torch, require, seconds, timing_fields
+from timing import Skip, first_call, gradient_agreement, per_call, pinned_torch, require, seconds, timing_fields
 
 TITLE = "Gradient through a T-step loop (float64, 1 thread)"
 N = 64
@@ -151,16 +151,7 @@ def measure(config: str, system: str) -> dict[str, Any]:
 
 def summarize(rows: list[dict[str, Any]]) -> list[str]:
     """Gradient agreement per row, then the issue's targets."""
-    lines = []
-    for config in STEPS:
-        here = [r for r in rows if r["config"] == config]
-        if not here:
-            continue
-        bad = [r["system"] for r in here if not r["grad_rel_error"] <= RTOL]
-        worst = max(r["grad_rel_error"] for r in here)
-        flag = f"MISMATCH ({', '.join(bad)})" if bad else f"all agree (worst rel. error {worst:.1e} <= {RTOL:g})"
-        lines.append(f"{config}: gradients of {', '.join(r['system'] for r in here)} vs NumPy: {flag}")
-    return lines + targets(rows)
+    return gradient_agreement(rows, STEPS, RTOL, "gradients of {systems} vs NumPy") + targets(rows)
 
 
 def targets(rows: list[dict[str, Any]]) -> list[str]:

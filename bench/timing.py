@@ -115,6 +115,21 @@ def pinned_torch() -> Any:
     return torch
 
 
+def gradient_agreement(rows: list[dict[str, Any]], configs: Any, rtol: float, what: str) -> list[str]:
+    """One line per config: whether every row's `grad_rel_error` is within
+    `rtol` (`what`: "gradients ... vs NumPy"), naming the rows that are not."""
+    lines = []
+    for config in configs:
+        here = [r for r in rows if r["config"] == config]
+        if not here:
+            continue
+        bad = [r["system"] for r in here if not r["grad_rel_error"] <= rtol]
+        worst = max(r["grad_rel_error"] for r in here)
+        flag = f"MISMATCH ({', '.join(bad)})" if bad else f"all agree (worst rel. error {worst:.1e} <= {rtol:g})"
+        lines.append(f"{config}: {what.format(systems=', '.join(r['system'] for r in here))}: {flag}")
+    return lines
+
+
 def seconds(value: float | None) -> str:
     """`41.2 us`, `2.50 ms`, `1.87 s`: three significant digits, fitting unit."""
     if value is None:

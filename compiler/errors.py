@@ -109,6 +109,12 @@ class PipelineError(GradcError, ValueError):
     that does not hold one state of the loop it is for)."""
 
 
+class LoopLimitError(GradcError, RuntimeError):
+    """A compiled `while_loop` would have run more than its `max_steps`
+    iterations: the C function stopped and returned a nonzero status; the
+    message names the loop (its file:line) and the bound."""
+
+
 def op_location(op: Any) -> str | None:
     """`file:line` of an op traced from the user's code (a FileLineColLoc),
     else None."""
@@ -127,6 +133,7 @@ __all__ = [
     "TraceIndexError",
     "TraceAttributeError",
     "PipelineError",
+    "LoopLimitError",
     "op_location",
     "user_location",
     "without_gradc_frames",

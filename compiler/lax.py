@@ -1,7 +1,8 @@
 """`gradc.lax`: the `jax.lax` names gradc has, so JAX code ports by changing
-the import: the structured loops `scan` and `fori_loop` (the same functions
-as `gradc.scan` and `gradc.fori_loop`), the branches `cond` and `switch`
-(only the chosen branch runs; here only, as in JAX), indexing by traced indices
+the import: the structured loops `scan`, `fori_loop` and `while_loop` (the
+same functions as `gradc.scan`, `gradc.fori_loop` and `gradc.while_loop`),
+the branches `cond` and `switch` (only the chosen branch runs; here only,
+as in JAX), indexing by traced indices
 (`dynamic_slice`, `dynamic_update_slice` and their `_in_dim` forms),
 convolutions (`conv_general_dilated`, `conv`) and `reduce_window` (add and
 max), with `add` and `max` to pass it."""
@@ -20,7 +21,7 @@ from gradc.frontend.indexing import (
     dynamic_update_slice_in_dim,
 )
 from gradc.transforms.branches import cond, switch
-from gradc.transforms.control_flow import fori_loop, scan
+from gradc.transforms.control_flow import fori_loop, scan, while_loop
 
 __all__ = [
     "add",
@@ -38,4 +39,5 @@ __all__ = [
     "reduce_window",
     "scan",
     "switch",
+    "while_loop",
 ]

@@ -161,13 +161,15 @@ class FoldSelectOfWinner(RewritePattern):
 class FoldConstants(RewritePattern):
     """An op whose operands are all constants, evaluated with the array
     interpreter (the one definition of each op's meaning), when the result
-    is a splat or has at most `fold_limit` elements."""
+    is a splat or has at most `fold_limit` elements. Not a while loop (its
+    trip count may be unbounded, or exceed max_steps, an error of the call)
+    nor a terminator."""
 
     fold_limit: int
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        if isinstance(op, array.ConstantOp) or op.dialect_name() != "array" or len(op.results) != 1:
-            return  # a terminator (a branch yielding constants), an op with several results
+        if isinstance(op, array.ConstantOp | array.WhileOp) or op.dialect_name() != "array" or len(op.results) != 1:
+            return  # a while may not stop (it runs when called); terminators yield; several results
         owners = [v.owner for v in op.operands]
         if not owners or not all(isinstance(o, array.ConstantOp) for o in owners):
             return

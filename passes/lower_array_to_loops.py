@@ -4,7 +4,8 @@ Each `func.func @f(tensors) -> (tensors)` becomes `func.func @f(inputs...,
 outputs...)` over memrefs, with `loops.num_inputs = N`, returning nothing.
 Its `array` ops become `loops.for` nests of `loops.load`/`loops.store`
 around scalar `arith`/`math`; a matmul becomes one `loops.matmul`, a scan a
-loop around its body, a switch a `loops.switch` of its lowered branches, a scan's VJP a taped loop or an `autodiff.schedule`.
+loop around its body, a switch a `loops.switch` of its lowered branches, a while a `loops.while`,
+a scan's VJP a taped loop or an `autodiff.schedule`.
 A value is computed inline in its consumer's loop nest unless the fusion
 plan gives it a buffer; results are computed straight into the outputs.
 
@@ -59,6 +60,7 @@ from gradc.passes.array_to_loops.elementwise import (
     shape_of,
 )
 from gradc.passes.array_to_loops.fusion import Fusion, plan_buffers, plan_epilogues, plan_reductions
+from gradc.passes.array_to_loops.loop import lower_while
 from gradc.passes.array_to_loops.reduction import lower_reduction
 from gradc.passes.array_to_loops.scan import (
     CHECKPOINT_FIGURES,
@@ -88,7 +90,8 @@ def _check_lowerable(fn: func.FuncOp) -> None:
             fail(f"@{name}: found func.call to @{op.callee.string_value()}; "
                  "inline calls before lowering", at=op)
         if not isinstance(op, func.ReturnOp | array.YieldOp | func.FuncOp) and type(op) not in (
-            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp, array.ScanOp, array.SwitchOp
+            *ELEMENT_RULES, *BUFFER_RULES, array.ReshapeOp, array.ScanOp, array.SwitchOp, array.WhileOp,
+            array.ConditionOp
         ):
             fail(f"@{name}: cannot lower '{op.name}'", at=op)
 
@@ -184,6 +187,9 @@ def lower_block(
             taped = pairs.pop(op)
             assert taped is not None
             lower_reverse_half(lw, op, dest, taped)
+            continue
+        if isinstance(op, array.WhileOp):
+            lower_while(lw, op, dest)
             continue
         if isinstance(op, array.ScanOp):
             partner = tape_partner(op)

@@ -371,6 +371,8 @@ class _FunctionLowering:
         self.shared = shared_storage(f)
         self.work_end = 0
         self.temp_count = 0
+        self.statuses = 0
+        """c.fail_if statuses handed out so far (one per bounded while loop)."""
 
     def fail(self, message: str, at: Operation | None = None) -> NoReturn:
         """Fail the pass; with `at`, the error is located at that op."""
@@ -527,6 +529,8 @@ class _FunctionLowering:
             arith.UIToFPOp: self.lower_uitofp,
             loops.ForOp: self.lower_for,
             loops.SwitchOp: self.lower_switch,
+            loops.WhileOp: self.lower_while,
+            loops.ConditionOp: lambda o: self.block.add_op(c.BreakUnlessOp(self.operand(o.value))),
             loops.ThreadIdOp: lambda o: self.bind(o.result, self.add(c.ThreadNumOp())),
             loops.SpecialOp: self.lower_special,
             loops.AllocOp: self.lower_alloc,
@@ -731,6 +735,25 @@ class _FunctionLowering:
         for old, region in zip(op.branches, new.branches, strict=True):
             self.block = region.block
             self.lower_block(old.block)
+        self.block = outer
+
+    def lower_while(self, op: loops.WhileOp) -> None:
+        """`for (;;) { cond...; if (!c) break; body... }`; with max_steps N,
+        `if (n >= N) return S;` after the break: the loop would start
+        iteration N + 1, so the function stops with status S, numbered per
+        function from 1, whose message names the loop and N."""
+        new = c.WhileOp()
+        new.count.name_hint = "n"
+        self.block.add_op(new)
+        outer, self.block = self.block, new.body.block
+        self.lower_block(op.cond.block)
+        if op.bound is not None:
+            self.statuses += 1
+            label = op.label.data if op.label is not None else "while_loop"
+            limit = self.add(c.LiteralOp(IntegerAttr(op.bound, IndexType())))
+            message = f"{label} did not stop within max_steps={op.bound} iterations"
+            self.block.add_op(c.FailIfOp(self.add(c.GeOp(new.count, limit)), self.statuses, message))
+        self.lower_block(op.body.block)
         self.block = outer
 
     def name_buffer(self, old: SSAValue, new: SSAValue, prefix: str) -> None:

@@ -441,6 +441,10 @@ class Parallelize(ModulePass):
         for pack in [o for o in block.ops if isinstance(o, loops.PackOp)]:
             if work_of(pack) >= self.min_work:
                 split_pack(pack, self.threads)
+        for loop in [o for o in block.ops if isinstance(o, loops.WhileOp)]:
+            # Each run of a nest inside a while's regions is a parallel loop of its own.
+            self.search(loop.cond.block, private)
+            self.search(loop.body.block, private)
         for loop in [o for o in block.ops if isinstance(o, loops.ForOp)]:
             if loop.trip_count >= 2 and work(loop) >= self.min_work:
                 try:

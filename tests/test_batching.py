@@ -196,6 +196,40 @@ def _switch(k: SSAValue, x: SSAValue, w: SSAValue) -> Built:
     switch = array.SwitchOp(index.result, [x, w], [x.type], regions)
     return [four, index, switch], [switch.outputs[0]]
 
+def _while(init: SSAValue, w: SSAValue) -> Built:
+    """a <- 0.5 a + 0.01 w while sum(a^2) > 0.01 (1 + sum(w^2)), and a step
+    count: a trip count that differs between rows (a batched predicate
+    when a is batched), at least 0 and at most ~12 for the random inputs."""
+    elem = init.type.get_element_type()
+    scalar = TensorType(elem, [])
+    count_type = TensorType(I64, [])
+
+    def const(value: float, typ: TensorType) -> array.ConstantOp:
+        return array.ConstantOp(numpy_to_dense(np.full(shape_of_type(typ), value, numpy_dtype(typ.get_element_type()))))
+
+    cond = Block(arg_types=[init.type, count_type, w.type])
+    a, _, v = cond.args
+    sa = array.ReduceSumOp(array.MulOp(a, a), [0])
+    sw = array.ReduceSumOp(array.MulOp(v, v), [0])
+    one, hundredth = const(1.0, scalar), const(0.01, scalar)
+    tol = array.MulOp(hundredth, array.AddOp(one, sw))
+    more = array.CompareOp("gt", sa, tol)
+    cond.add_ops([sa.input.owner, sa, sw.input.owner, sw, one, hundredth, tol.rhs.owner, tol, more,
+                  array.ConditionOp(more)])
+    body = Block(arg_types=[init.type, count_type, w.type])
+    a, k, v = body.args
+    half, step, unit = const(0.5, init.type), const(0.01, init.type), const(1, count_type)
+    new = array.AddOp(array.MulOp(a, half), array.MulOp(v, step))
+    k1 = array.AddOp(k, unit)
+    body.add_ops([half, step, unit, new.lhs.owner, new.rhs.owner, new, k1, array.YieldOp([new, k1])])
+    zero = const(0, count_type)
+    loop = array.WhileOp([init, zero.result], [w], Region(cond), Region(body))
+    return [zero, loop], list(loop.finals)
+
+
+def shape_of_type(typ: TensorType) -> tuple[int, ...]:
+    return tuple(typ.get_shape())
+
 
 def _cholesky_spd(x: SSAValue) -> Built:
     """cholesky(x x^T + 3 I): positive definite for the random inputs."""
@@ -323,6 +357,7 @@ CASES = [
     Case("where_positive", _where_positive, ((2, 3), (2, 3))),
     Case("scan", _scan, ((3,), (4, 3), (3,))),
     Case("switch", _switch, ((), (2, 3), (2, 3)), int_inputs=(0,)),
+    Case("while", _while, ((3,), (3,))),
     Case("cholesky_spd", _cholesky_spd, ((3, 3),)),
     Case("triangular_solve", lambda a, b: array.TriangularSolveOp(a, b, lower=True, transpose_a=True), ((3, 3), (3, 2))),
     Case("solve_batch_dims", _solve_shifted, ((2, 3, 3), (2, 3, 1))),
@@ -390,6 +425,8 @@ COMPILED = [
     ("scan", (False, True, False), np.float32),
     ("switch", (True, True, False), np.float64),
     ("switch", (False, True, False), np.float32),
+    ("while", (True, False), np.float64),
+    ("while", (False, True), np.float32),
     ("solve_batch_dims", (False, True), np.float64),
     ("integer_ops", (True, False), np.float64),
     ("argmax_axis1", (True,), np.float32),

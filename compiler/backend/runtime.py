@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from gradc.errors import LoopLimitError
+
 WORKSPACE_ALIGN = 64
 
 DEBUG_WORKSPACE_ENV = "GRADC_DEBUG_WORKSPACE"
@@ -153,9 +155,11 @@ def load(
     specs: tuple[Sequence[ArraySpec], Sequence[ArraySpec]],
     cflags: Sequence[str] | None = None,
     extra_cflags: Sequence[str] = (),
+    statuses: dict[int, str] | None = None,
 ) -> CompiledFunction:
     """Build printed C (through the content-hash cache) with the scalar entry
-    when `name`'s signature has one, and wrap `name`."""
+    when `name`'s signature has one, and wrap `name` (`statuses`: see
+    CompiledFunction)."""
     from gradc.backend.build import build
 
     inputs, outputs = specs
@@ -163,7 +167,7 @@ def load(
         source, header, [name], None if cflags is None else tuple(cflags),
         binding=scalar_binding(name, inputs, outputs), extra_flags=tuple(extra_cflags),
     )
-    return CompiledFunction(module, name, inputs, outputs)
+    return CompiledFunction(module, name, inputs, outputs, statuses=statuses)
 
 
 def generate_function(name: str, params: Sequence[str], body: Sequence[str], env: dict[str, Any]) -> Callable[..., Any]:
@@ -202,9 +206,13 @@ class CompiledFunction:
         inputs: Sequence[ArraySpec],
         outputs: Sequence[ArraySpec],
         work_size: int | None = None,
+        statuses: dict[int, str] | None = None,
     ):
         ffi, lib = module.ffi, module.lib
         self.name = name
+        self.statuses = dict(statuses or {})
+        """What each nonzero status of the C function means (a while loop
+        past its max_steps: `c.fail_if`); it raises a LoopLimitError."""
         self._ffi = ffi
         self._fn = getattr(lib, name)
         if work_size is None:
@@ -374,6 +382,9 @@ class CompiledFunction:
         return results
 
     def _fail(self, status: int) -> None:
+        message = self.statuses.get(status)
+        if message is not None:
+            raise LoopLimitError(f"{self.name}: {message}")
         raise RuntimeError(f"{self.name}: the C function returned error code {status}")
 
     def _check_input(self, k: int, arg: Any) -> np.ndarray:

@@ -207,6 +207,20 @@ class _FunctionPrinter:
                 self.used_names, self.counters = outer_scope
             case c.SwitchOp():
                 self.print_switch(op, depth)
+            case c.WhileOp():
+                outer_scope = set(self.used_names), dict(self.counters)
+                if self.live_uses(op.count):
+                    n = self.bind(op.count, "n")
+                    self.emit(depth, f"for (int64_t {n} = 0;; ++{n}) {{")
+                else:
+                    self.emit(depth, "for (;;) {")
+                self.print_block(op.body.block, depth + 1)
+                self.emit(depth, "}")
+                self.used_names, self.counters = outer_scope
+            case c.BreakUnlessOp():
+                self.emit(depth, f"if (!{_wrap(self.value(op.cond), self.value(op.cond)[1] < UNARY)}) break;")
+            case c.FailIfOp():
+                self.emit(depth, f"if ({self.value(op.cond)[0]}) return {op.status.data};")
             case c.ScheduleOp():
                 self.print_schedule(op, depth)
             case c.PragmaOp():

@@ -6,7 +6,8 @@ Guarantees: value semantics: no input is ever mutated and every result is
 a new array of the op's result dtype (float32 stays float32). `array.scan`
 runs its body once per step, in reverse step order for a reverse scan, and
 stacks the per-step outputs by step; `array.switch` runs only the region
-its clamped index chooses.
+its clamped index chooses; `array.while` runs its body while its condition
+holds (more than its max_steps iterations is an error).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from xdsl.interpreter import (
     impl_terminator,
     register_impls,
 )
+from xdsl.utils.exceptions import InterpretationError
 
 from gradc.dialects import array
 from gradc.support import linalg
@@ -270,6 +272,26 @@ class ArrayFunctions(InterpreterFunctions):
         k = min(max(int(np.asarray(args[0])), 0), len(op.branches) - 1)
         out = interp.run_ssacfg_region(op.branches[k], tuple(args[1:]), "array.switch")
         return tuple(np.asarray(v) for v in out)
+
+    @impl(array.WhileOp)
+    def run_while(self, interp: Interpreter, op: array.WhileOp, args: PythonValues):
+        """Run the body while the condition holds; more than max_steps
+        iterations is an error (as the compiled loop's status is)."""
+        c = len(op.initials)
+        carries, invariants = list(args[:c]), args[c:]
+        steps = 0
+        while bool(interp.run_ssacfg_region(op.cond, (*carries, *invariants), "array.while")[0]):
+            if op.bound is not None and steps >= op.bound:
+                raise InterpretationError(f"array.while: more than max_steps={op.bound} iterations")
+            carries = list(interp.run_ssacfg_region(op.body, (*carries, *invariants), "array.while"))
+            steps += 1
+        return tuple(np.asarray(v) for v in carries)
+
+    @impl_terminator(array.ConditionOp)
+    def run_condition(
+        self, interp: Interpreter, op: array.ConditionOp, args: PythonValues
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
 
     @impl_terminator(array.YieldOp)
     def run_yield(

@@ -4,7 +4,8 @@ mutable NumPy buffers, indices as Python ints.
 Expects: `loops` ops whose buffers are NumPy arrays of the memref's shape
 and dtype (the driver allocates the outputs, gradc.interpreter).
 
-Guarantees: every loop runs serially on one thread (`loops.thread_id` is
+Guarantees: every loop runs serially on one thread (a `loops.while` past
+its max_steps is an InterpretationError) (`loops.thread_id` is
 0); a `loops.alloc` buffer starts NaN-filled (False for bool), so reading
 it before writing shows up in tests; constants are read-only and a reshape
 is a view of its source; matmul, pack and micro-kernel tiles are computed
@@ -24,6 +25,7 @@ from xdsl.interpreter import (
     impl_terminator,
     register_impls,
 )
+from xdsl.utils.exceptions import InterpretationError
 
 from gradc.dialects import loops
 from gradc.support import linalg
@@ -43,6 +45,24 @@ class LoopsFunctions(InterpreterFunctions):
         k = min(max(int(args[0]), 0), len(op.branches) - 1)
         interp.run_ssacfg_region(op.branches[k], (), "loops.switch")
         return ()
+
+    @impl(loops.WhileOp)
+    def run_while(self, interp: Interpreter, op: loops.WhileOp, args: PythonValues):
+        """Run the body while the condition holds; an iteration beyond
+        max_steps is an error (the C function returns a nonzero status)."""
+        steps = 0
+        while bool(interp.run_ssacfg_region(op.cond, (), "loops.while")[0]):
+            if op.bound is not None and steps >= op.bound:
+                raise InterpretationError(f"loops.while: more than max_steps={op.bound} iterations")
+            interp.run_ssacfg_region(op.body, (), "loops.while")
+            steps += 1
+        return ()
+
+    @impl_terminator(loops.ConditionOp)
+    def run_condition(
+        self, interp: Interpreter, op: loops.ConditionOp, args: PythonValues
+    ) -> tuple[TerminatorValue, PythonValues]:
+        return ReturnedValues(args), ()
 
     @impl_terminator(loops.YieldOp)
     def run_yield(

@@ -740,10 +740,24 @@ class Lowered:
 
         return print_c_header(self._c_module)
 
+    @property
+    def statuses(self) -> dict[int, str]:
+        """What each nonzero status the C function can return means (a
+        while_loop past its max_steps; empty when it always succeeds)."""
+        from gradc.dialects import c
+
+        return {
+            op.status.data: op.message.data
+            for op in self._c_module.walk()
+            if isinstance(op, c.FailIfOp) and _enclosing_c_function(op) == self.name
+        }
+
     @cached_property
     def compiled(self) -> Compiled:
         specs = _boundary_specs(function_specs(self.traced.module, self.name), self.traced)
-        function = load(self.c_source, self.c_header, self.name, specs, self.cflags, self.extra_cflags)
+        function = load(
+            self.c_source, self.c_header, self.name, specs, self.cflags, self.extra_cflags, self.statuses
+        )
         return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
 
     def compile(self) -> Callable[..., Any]:
@@ -771,6 +785,15 @@ class Lowered:
     @cached_property
     def callable(self) -> Callable[..., Any]:
         return self.compile()
+
+
+def _enclosing_c_function(op: Any) -> str | None:
+    """The name of the `c.func` that holds `op`."""
+    from gradc.dialects import c
+
+    while op is not None and not isinstance(op, c.FuncOp):
+        op = op.parent_op()
+    return None if op is None else op.sym_name.data
 
 
 def _matches(leaf: Any, spec: Any) -> bool:

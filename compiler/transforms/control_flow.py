@@ -1,9 +1,11 @@
 """Structured loops: `scan` and `fori_loop`, traced into one `array.scan`;
-and `checkpoint`, a function recomputed rather than taped in reverse mode.
+`while_loop`, traced into one `array.while`; and `checkpoint`, a function
+recomputed rather than taped in reverse mode.
 
 Expects: a body of Python functions over `gradc.numpy`, static trip
-counts (Python ints), carries whose structure, shapes and dtypes the body
-keeps.
+counts (Python ints; a while_loop's is data dependent, bounded by its
+optional `max_steps`), carries whose structure, shapes and dtypes the body
+keeps, a while_loop condition that returns a scalar bool.
 
 Guarantees: the body is traced once, as a nested trace (never unrolled);
 its closed-over values of enclosing traces become the scan's
@@ -26,12 +28,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import StringAttr
-from xdsl.ir import Block, Region
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
+from xdsl.ir import Block, Operation, Region
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import CHECKPOINT_ATTR
-from gradc.errors import TraceError, TraceTypeError
+from gradc.errors import TraceError, TraceTypeError, user_location
 from gradc.frontend import pytree
 from gradc.frontend.creation import asarray
 from gradc.frontend.shapes import expand_dims
@@ -94,6 +96,125 @@ def fori_loop(
         False, mode,
     )
     return carry
+
+
+def while_loop(
+    cond_fun: Callable[[Any], Any],
+    body_fun: Callable[[Any], Any],
+    init_val: Any,
+    max_steps: int | None = None,
+    checkpoint: str | None = None,
+) -> Any:
+    """JAX's `lax.while_loop`: `val = body_fun(val)` while `cond_fun(val)`
+    (a scalar bool) holds; returns the last `val`. `init_val` is a pytree
+    the body must return with the same structure, shapes and dtypes.
+
+    `max_steps` (a Python int, optional; not in JAX): the loop must stop
+    within that many iterations, else the compiled function raises a
+    `gradc.LoopLimitError` naming the loop rather than run more. Reverse
+    mode (grad, vjp, jacrev) needs it: it bounds the tape of the loop's
+    states. `checkpoint` as for `scan`, but for `budget=`
+    (docs/checkpointing.md, "While loops")."""
+    mode = checkpoint_mode("while_loop", checkpoint)
+    if max_steps is not None:
+        try:
+            max_steps = operator.index(max_steps)
+        except TypeError:
+            raise TraceTypeError(
+                f"while_loop: max_steps must be a Python int or None, got {type(max_steps).__name__} "
+                f"({max_steps!r:.60})"
+            ) from None
+        if max_steps < 0:
+            raise TraceError(f"while_loop: max_steps must be >= 0, got {max_steps}")
+    init_val = _flags_as_arrays(init_val)
+    trace = current_trace()
+    if trace is None:
+        key = ("while_loop", cond_fun, max_steps, mode)
+        return _eager(
+            body_fun, key,
+            lambda: _named(lambda init_val: while_loop(cond_fun, body_fun, init_val, max_steps, mode), body_fun),
+        )(init_val)
+    return _while(trace, cond_fun, body_fun, init_val, max_steps, mode)
+
+
+def _while(
+    trace: Trace,
+    cond_fun: Callable[[Any], Any],
+    body_fun: Callable[[Any], Any],
+    init: Any,
+    max_steps: int | None,
+    checkpoint: str | None,
+) -> Any:
+    """Trace `cond_fun` and `body_fun` on the carry and emit the while."""
+    label = "while_loop"
+    leaves, tree = pytree.flatten(init)
+    specs = [arg_spec(leaf, f"{label}: " + pytree.format_path("init_val", k)) for leaf, k in zip(leaves, pytree.leaf_keys(tree))]
+
+    cond_trace = Trace(Block(), parent=trace)
+    cond = _trace_body(cond_trace, lambda val: cond_fun(val), (init,), None)
+    out = cond.out_specs
+    if cond.out_tree != pytree.flatten(0.0)[1] or out[0].shape != () or out[0].dtype != np.bool_:
+        got = f"{out[0].dtype.name}{list(out[0].shape)}" if cond.out_tree == pytree.flatten(0.0)[1] else f"a structure {cond.out_tree}"
+        raise TraceTypeError(
+            f"{label}: cond_fun must return a scalar bool (e.g. `x < tol`, `gnp.all(...)` for an "
+            f"array), got {got}"
+        )
+    body_trace = Trace(Block(), parent=trace)
+    body = _trace_body(body_trace, lambda val: body_fun(val), (init,), None)
+    _check_carry(label, tree, specs, body.out_tree, body.out_specs, "init_val")
+
+    invariants: list[TracedArray] = list(cond.captures)
+    for c in body.captures:
+        if all(c.value is not v.value for v in invariants):
+            invariants.append(c)
+    carry_types = [a.type for a in cond.block.args[: len(leaves)]]
+    inv_types = [v.value.type for v in invariants]
+    cond_block = _rebase(cond.block, len(leaves), cond.captures, invariants, carry_types + inv_types)
+    body_block = _rebase(body.block, len(leaves), body.captures, invariants, carry_types + inv_types)
+    ret = cond_block.last_op
+    assert ret is not None
+    flag = ret.operands[0]
+    cond_block.erase_op(ret)
+    cond_block.add_op(array.ConditionOp(flag))
+    ret = body_block.last_op
+    assert ret is not None
+    values = list(ret.operands)
+    body_block.erase_op(ret)
+    body_block.add_op(array.YieldOp(values))
+
+    initials = [_in_trace(trace, leaf, s) for leaf, s in zip(leaves, specs)]
+    outer = [trace.adopt(c) for c in invariants]
+    op = array.WhileOp([v.value for v in initials], [v.value for v in outer], Region(cond_block), Region(body_block), max_steps)
+    _locate(op)
+    if checkpoint is not None:
+        op.attributes[CHECKPOINT_ATTR] = StringAttr(checkpoint)
+    weak = [s.weak and o.weak for s, o in zip(specs, body.out_specs)]
+    return pytree.unflatten(tree, trace.emit_all(op, weak))
+
+
+def _rebase(
+    block: Block, carries: int, captures: tuple[TracedArray, ...], invariants: list[TracedArray], types: list
+) -> Block:
+    """`block` (arguments: carries, then its own captures) moved into a new
+    block whose arguments are the carries, then all the loop's invariants."""
+    new = Block(arg_types=types)
+    for old, arg in zip(block.args[:carries], new.args):
+        old.replace_all_uses_with(arg)
+    for old, c in zip(block.args[carries:], captures):
+        k = next(k for k, v in enumerate(invariants) if v.value is c.value)
+        old.replace_all_uses_with(new.args[carries + k])
+    for op in list(block.ops):
+        op.detach()
+        new.add_op(op)
+    return new
+
+
+def _locate(op: Operation) -> None:
+    """Give `op` the user's file:line (a loop's errors name it)."""
+    location = user_location()
+    if location is not None:
+        filename, _, line = location.rpartition(":")
+        op.location = FileLineColLoc(StringAttr(filename), IntAttr(int(line)), IntAttr(0))
 
 
 def _integer_index(i: TracedArray) -> TracedArray:
@@ -256,19 +377,20 @@ def _trip_count(label: str, x_specs: list[ArgSpec], paths: list[str], length: in
 
 
 def _check_carry(
-    label: str, tree: pytree.PyTreeDef, specs: list[ArgSpec], new_tree: pytree.PyTreeDef, new_specs: tuple[ArgSpec, ...]
+    label: str, tree: pytree.PyTreeDef, specs: list[ArgSpec], new_tree: pytree.PyTreeDef, new_specs: tuple[ArgSpec, ...],
+    init: str = "init",
 ) -> None:
     """The body's new carry has the structure, shapes and dtypes of `init`."""
     if new_tree != tree:
         raise TraceTypeError(
-            f"{label}: the body returns a carry with structure {new_tree}, but init has structure {tree}"
+            f"{label}: the body returns a carry with structure {new_tree}, but {init} has structure {tree}"
         )
     for key, old, new in zip(pytree.leaf_keys(tree), specs, new_specs):
         if (old.shape, old.dtype) != (new.shape, new.dtype):
             raise TraceTypeError(
-                f"{label}: carry {pytree.format_path('init', key)} is {old.describe()} in init "
+                f"{label}: carry {pytree.format_path(init, key)} is {old.describe()} in {init} "
                 f"but the body returns {new.describe()}; the carry must keep its shape and dtype"
             )
 
 
-__all__ = ["checkpoint", "fori_loop", "scan"]
+__all__ = ["checkpoint", "fori_loop", "scan", "while_loop"]

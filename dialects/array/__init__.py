@@ -6,8 +6,8 @@ elementwise math (elementwise.py), shape ops (shape.py), matmul and
 reductions (contractions.py), factorizations and solves (linalg.py),
 `array.gather` (gather.py), `array.dynamic_slice` and
 `array.dynamic_update_slice` (dynamic.py), `array.threefry2x32`
-(random.py), `array.scan` (scan.py), `array.switch` (control.py); the
-type checks they share are in base.py.
+(random.py), `array.scan` (scan.py), `array.switch` (control.py),
+`array.while` (loop.py); the type checks they share are in base.py.
 
 Expects: every value a statically shaped `tensor<...>` of f32, f64, i32 or
 i64 (signed, wrapping as NumPy's), or of i1 (comparison results, bool
@@ -117,6 +117,7 @@ from gradc.dialects.array.linalg import (
     SolveOp,
     TriangularSolveOp,
 )
+from gradc.dialects.array.loop import CONDITION_TYPE, ConditionOp, WhileOp
 from gradc.dialects.array.random import (
     THREEFRY_OUTPUTS,
     THREEFRY_PARITY,
@@ -165,6 +166,8 @@ Array = Dialect(
         ScanOp,
         SwitchOp,
         YieldOp,
+        WhileOp,
+        ConditionOp,
     ],
 )
 
@@ -241,6 +244,9 @@ __all__ = [
     "SameTypeOp",
     "ScanOp",
     "SwitchOp",
+    "WhileOp",
+    "ConditionOp",
+    "CONDITION_TYPE",
     "SelectOp",
     "SinOp",
     "SinhOp",

@@ -195,16 +195,7 @@ class ScanOp(IRDLOperation):
             ("xs", slices, self.xs),
             ("invariants", invariants, self.invariants),
         ):
-            printer.print_string(f" {word}(")
-            for k, (arg, value) in enumerate(zip(args, values)):
-                if k:
-                    printer.print_string(", ")
-                printer.print_operand(arg)
-                printer.print_string(" = ")
-                printer.print_operand(value)
-                printer.print_string(" : ")
-                printer.print_attribute(value.type)
-            printer.print_string(")")
+            print_bound_group(printer, word, args, values)
         printer.print_string(" -> (")
         printer.print_list(self.ys.types, printer.print_attribute)
         printer.print_string(") ")
@@ -220,26 +211,9 @@ class ScanOp(IRDLOperation):
         index = parser.parse_argument(expect_type=False).resolve(INDEX_TYPE)
         parser.parse_punctuation(")")
 
-        def parse_group(word: str) -> tuple[list[SSAValue], list]:
-            parser.parse_keyword(word)
-
-            def parse_one() -> tuple:
-                arg = parser.parse_argument(expect_type=False)
-                parser.parse_punctuation("=")
-                operand = parser.parse_unresolved_operand()
-                parser.parse_punctuation(":")
-                pos = parser.pos
-                typ = parser.parse_type()
-                if not isinstance(typ, TensorType):
-                    parser.raise_error(f"array.scan expects tensor types, got {typ}", pos, parser.pos)
-                return arg, parser.resolve_operand(operand, typ)
-
-            pairs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parse_one)
-            return [v for _, v in pairs], [a for a, _ in pairs]
-
-        initials, carry_args = parse_group("carries")
-        xs, slice_args = parse_group("xs")
-        invariants, invariant_args = parse_group("invariants")
+        initials, carry_args = parse_bound_group(parser, "carries", cls.name)
+        xs, slice_args = parse_bound_group(parser, "xs", cls.name)
+        invariants, invariant_args = parse_bound_group(parser, "invariants", cls.name)
         parser.parse_punctuation("->")
         ys_types = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parser.parse_type)
         block_args = [index]
@@ -255,15 +229,50 @@ class ScanOp(IRDLOperation):
         return op
 
 
+def print_bound_group(printer: Printer, word: str, args: Sequence[SSAValue], values: Sequence[SSAValue]) -> None:
+    """` word(%arg = %value : type, ...)`: region arguments and the operands
+    they are bound to."""
+    printer.print_string(f" {word}(")
+    for k, (arg, value) in enumerate(zip(args, values)):
+        if k:
+            printer.print_string(", ")
+        printer.print_operand(arg)
+        printer.print_string(" = ")
+        printer.print_operand(value)
+        printer.print_string(" : ")
+        printer.print_attribute(value.type)
+    printer.print_string(")")
+
+
+def parse_bound_group(parser: Parser, word: str, op_name: str) -> tuple[list[SSAValue], list]:
+    """Parse what print_bound_group prints: (operands, unresolved arguments)."""
+    parser.parse_keyword(word)
+
+    def parse_one() -> tuple:
+        arg = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation("=")
+        operand = parser.parse_unresolved_operand()
+        parser.parse_punctuation(":")
+        pos = parser.pos
+        typ = parser.parse_type()
+        if not isinstance(typ, TensorType):
+            parser.raise_error(f"{op_name} expects tensor types, got {typ}", pos, parser.pos)
+        return arg, parser.resolve_operand(operand, typ)
+
+    pairs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parse_one)
+    return [v for _, v in pairs], [a for a, _ in pairs]
+
+
 @irdl_op_definition
 class YieldOp(IRDLOperation):
     """Ends a scan body (the new carried values, then one per-step output
-    each) or a region of an `array.switch` (its results)."""
+    each), a region of an `array.switch` (its results) or a while body (the
+    new carried values)."""
 
     name = "array.yield"
     values = var_operand_def(TensorType)
     assembly_format = "($values^ `:` type($values))? attr-dict"
-    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ScanOp, _switch_op())))
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ScanOp, _switch_op(), _while_op())))
 
     def __init__(self, values: Sequence[SSAValue | Operation]):
         super().__init__(operands=[[SSAValue.get(v) for v in values]])
@@ -273,3 +282,9 @@ def _switch_op() -> type[IRDLOperation]:
     from gradc.dialects.array.control import SwitchOp
 
     return SwitchOp
+
+
+def _while_op() -> type[IRDLOperation]:
+    from gradc.dialects.array.loop import WhileOp
+
+    return WhileOp

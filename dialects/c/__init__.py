@@ -85,7 +85,9 @@ from gradc.dialects.c.kernels import LinalgOp, MicrokernelOp, PackOp, ScheduleOp
 from gradc.dialects.c.statements import (
     PRAGMA_TEXT,
     ArrayOp,
+    BreakUnlessOp,
     ByteOffsetOp,
+    FailIfOp,
     ForOp,
     FuncOp,
     PragmaOp,
@@ -94,6 +96,7 @@ from gradc.dialects.c.statements import (
     StoreOp,
     SwitchOp,
     ThreadNumOp,
+    WhileOp,
 )
 from gradc.dialects.c.types import PtrType, SizeType, is_scalar_type
 
@@ -105,6 +108,9 @@ C = Dialect(
         ReturnOp,
         ForOp,
         SwitchOp,
+        WhileOp,
+        BreakUnlessOp,
+        FailIfOp,
         PragmaOp,
         ThreadNumOp,
         ArrayOp,
@@ -174,6 +180,9 @@ __all__ = [
     "BitwiseOp",
     "EqOp",
     "ForOp",
+    "WhileOp",
+    "BreakUnlessOp",
+    "FailIfOp",
     "FuncOp",
     "GeOp",
     "GtOp",

@@ -1,5 +1,6 @@
 """`c` statements: functions (`c.func`, `c.return`), loops (`c.for`,
-`c.pragma`, `c.thread_num`), branches (`c.switch`), local and static arrays, workspace slices
+`c.pragma`, `c.thread_num`; `c.while` with `c.break_unless` and
+`c.fail_if`), branches (`c.switch`), local and static arrays, workspace slices
 (`c.byte_offset`) and `c.store`.
 
 Guarantees (the verifiers): function names are printable C identifiers (or
@@ -22,6 +23,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     StringAttr,
     UnitAttr,
+    i32,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
@@ -280,6 +282,88 @@ class SwitchOp(IRDLOperation):
 
     def print(self, printer: Printer) -> None:
         print_switch(printer, self.index, self.branches)
+
+
+@irdl_op_definition
+class WhileOp(IRDLOperation):
+    """`c.while (%n) { ... }`: `for (int64_t n = 0;; ++n) { ... }` (`for (;;)`
+    when nothing reads the iteration count `n`), left by a `c.break_unless`
+    in its body."""
+
+    name = "c.while"
+    body = region_def("single_block")
+    traits = traits_def(NoTerminator())
+
+    def __init__(self, body: Region | None = None):
+        super().__init__(regions=[body if body is not None else Region(Block(arg_types=[IndexType()]))])
+
+    @property
+    def count(self) -> SSAValue:
+        return self.body.block.args[0]
+
+    def verify_(self) -> None:
+        args = self.body.block.args
+        if len(args) != 1 or not isinstance(args[0].type, IndexType):
+            raise VerifyException("c.while: the body must have exactly one `index` argument")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> WhileOp:
+        parser.parse_punctuation("(")
+        arg = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation(")")
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        op = cls(parser.parse_region((arg.resolve(IndexType()),)))
+        if attrs is not None:
+            op.attributes.update(attrs.data)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" (")
+        printer.print_operand(self.count)
+        printer.print_string(")")
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+
+@irdl_op_definition
+class BreakUnlessOp(IRDLOperation):
+    """`c.break_unless %c`: `if (!c) break;`, directly in a `c.while` body."""
+
+    name = "c.break_unless"
+    cond = operand_def()
+    assembly_format = "$cond `:` type($cond) attr-dict"
+    traits = traits_def(HasParent(WhileOp))
+
+    def __init__(self, cond: SSAValue | Operation):
+        super().__init__(operands=[SSAValue.get(cond)])
+
+
+@irdl_op_definition
+class FailIfOp(IRDLOperation):
+    """`c.fail_if %c status 1 "message"`: `if (c) return 1;` in a function
+    returning int; `message` says what went wrong (the runtime raises it
+    for that status)."""
+
+    name = "c.fail_if"
+    cond = operand_def()
+    status = prop_def(IntAttr)
+    message = prop_def(StringAttr)
+    assembly_format = "$cond `:` type($cond) `status` $status $message attr-dict"
+
+    def __init__(self, cond: SSAValue | Operation, status: int, message: str):
+        super().__init__(
+            operands=[SSAValue.get(cond)], properties={"status": IntAttr(status), "message": StringAttr(message)}
+        )
+
+    def verify_(self) -> None:
+        if self.status.data == 0:
+            raise VerifyException("c.fail_if: status 0 means success")
+        op = self.parent_op()
+        while op is not None and not isinstance(op, FuncOp):
+            op = op.parent_op()
+        if op is None or op.result_type != i32:
+            raise VerifyException("c.fail_if: must be inside a c.func returning i32")
 
 
 PRAGMA_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_ (),:+\-*.=]*\Z")

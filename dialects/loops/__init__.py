@@ -39,6 +39,8 @@ from gradc.dialects.loops.nests import (
     ConstantOp,
     FmodOp,
     ForOp,
+    WhileOp,
+    ConditionOp,
     LoadOp,
     MatmulOp,
     ReshapeOp,
@@ -60,8 +62,8 @@ from gradc.dialects.loops.tiles import (
 
 Loops = Dialect(
     "loops",
-    [ForOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp, MatmulOp, MicrokernelOp,
-     PackOp, LinalgOp, SpecialOp, SwitchOp],
+    [ForOp, WhileOp, ConditionOp, YieldOp, ThreadIdOp, FmodOp, AllocOp, ConstantOp, ReshapeOp, LoadOp, StoreOp,
+     MatmulOp, MicrokernelOp, PackOp, LinalgOp, SpecialOp, SwitchOp],
 )
 
 __all__ = [
@@ -72,6 +74,8 @@ __all__ = [
     "AllocOp",
     "ConstantOp",
     "ForOp",
+    "WhileOp",
+    "ConditionOp",
     "LINALG_KINDS",
     "LinalgOp",
     "LinalgParameters",

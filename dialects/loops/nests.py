@@ -1,5 +1,5 @@
 """`loops` ops for loop nests over memref buffers: `loops.for` and its
-`loops.yield`, `loops.thread_id`, buffers (`loops.alloc`,
+`loops.yield`, `loops.while` and its `loops.condition`, `loops.thread_id`, buffers (`loops.alloc`,
 `loops.constant`, `loops.reshape`), element access (`loops.load`,
 `loops.store`) and whole (possibly batched) matrix products
 (`loops.matmul`, with an optional epilogue).
@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntAttr,
     IntegerAttr,
+    IntegerType,
     MemRefType,
     StringAttr,
     UnitAttr,
@@ -73,22 +74,22 @@ def memref_shape(op: Operation, value: SSAValue) -> tuple[int, ...]:
 
 @irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Terminates a `loops.for` body or a `loops.switch` region (with no
-    values, printed implicitly) or a `loops.matmul` epilogue (with the
-    element's final value)."""
+    """Terminates a `loops.for` or `loops.while` body or a `loops.switch`
+    region (with no values, printed implicitly) or a `loops.matmul` epilogue
+    (with the element's final value)."""
 
     name = "loops.yield"
     values = var_operand_def()
     assembly_format = "($values^ `:` type($values))? attr-dict"
-    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp, MatmulOp, _switch_op()), Pure()))
+    traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ForOp, MatmulOp, WhileOp, _switch_op()), Pure()))
 
     def __init__(self, *values: SSAValue | Operation):
         super().__init__(operands=[list(values)])
 
     def verify_(self) -> None:
         parent = self.parent_op()
-        if isinstance(parent, ForOp) and self.values:
-            raise VerifyException(f"{self.name}: a loops.for body yields no values")
+        if isinstance(parent, ForOp | WhileOp) and self.values:
+            raise VerifyException(f"{self.name}: a {parent.name} body yields no values")
 
 
 @irdl_op_definition
@@ -175,6 +176,101 @@ class ForOp(IRDLOperation):
             self.body, print_entry_block_args=False, print_empty_block=False,
             print_block_terminators=False,
         )
+
+
+@irdl_op_definition
+class WhileOp(IRDLOperation):
+    """`loops.while max_steps 50 cond { ...; loops.condition %c } body { ... }`:
+    run `cond`, stop when its i1 is false, else run `body` and repeat.
+
+    With `max_steps`, a run that would start iteration max_steps + 1 stops
+    the function with a nonzero status instead (lower-loops-to-c numbers the
+    loops of a function; `label` names this one in the error message)."""
+
+    name = "loops.while"
+    max_steps = opt_prop_def(IntAttr)
+    label = opt_prop_def(StringAttr)
+    cond = region_def("single_block")
+    body = region_def("single_block")
+
+    def __init__(self, max_steps: int | None = None, label: str | None = None,
+                 cond: Region | None = None, body: Region | None = None):
+        properties: dict[str, Attribute] = {}
+        if max_steps is not None:
+            properties["max_steps"] = IntAttr(max_steps)
+        if label is not None:
+            properties["label"] = StringAttr(label)
+        cond = cond if cond is not None else Region(Block())
+        body = body if body is not None else Region(Block())
+        super().__init__(properties=properties, regions=[cond, body])
+        if not body.block.ops or not isinstance(body.block.last_op, YieldOp):
+            body.block.add_op(YieldOp())
+
+    @property
+    def bound(self) -> int | None:
+        return None if self.max_steps is None else self.max_steps.data
+
+    def condition(self) -> SSAValue:
+        return self.cond.block.last_op.operands[0]  # type: ignore[union-attr]
+
+    def verify_(self) -> None:
+        if self.bound is not None and self.bound < 0:
+            raise VerifyException(f"{self.name}: max_steps must be >= 0, got {self.bound}")
+        for word, region in (("cond", self.cond), ("body", self.body)):
+            if region.block.args:
+                raise VerifyException(f"{self.name}: the {word} region takes no arguments")
+        if not isinstance(self.cond.block.last_op, ConditionOp):
+            raise VerifyException(f"{self.name}: the cond region must end in loops.condition")
+        if not isinstance(self.body.block.last_op, YieldOp):
+            raise VerifyException(f"{self.name}: the body region must end in loops.yield")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> WhileOp:
+        max_steps = None
+        if parser.parse_optional_keyword("max_steps") is not None:
+            max_steps = parser.parse_integer(allow_boolean=False)
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        parser.parse_keyword("cond")
+        cond = parser.parse_region()
+        parser.parse_keyword("body")
+        body = parser.parse_region()
+        op = cls(max_steps, None, cond, body)
+        if attrs is not None:
+            label = attrs.data.get("label")
+            if isinstance(label, StringAttr):
+                op.label = label
+            op.attributes.update({k: v for k, v in attrs.data.items() if k != "label"})
+        return op
+
+    def print(self, printer: Printer) -> None:
+        if self.bound is not None:
+            printer.print_string(f" max_steps {self.bound}")
+        attrs = dict(self.attributes)
+        if self.label is not None:
+            attrs["label"] = self.label
+        printer.print_op_attributes(attrs, print_keyword=True)
+        printer.print_string(" cond ")
+        printer.print_region(self.cond, print_entry_block_args=False)
+        printer.print_string(" body ")
+        printer.print_region(self.body, print_entry_block_args=False, print_block_terminators=False)
+
+
+@irdl_op_definition
+class ConditionOp(IRDLOperation):
+    """Ends a `loops.while` cond region: `loops.condition %c` (an i1)."""
+
+    name = "loops.condition"
+    value = operand_def(base(IntegerType))
+    assembly_format = "$value `:` type($value) attr-dict"
+    traits = traits_def(IsTerminator(), HasParent(WhileOp))
+
+    def __init__(self, value: SSAValue | Operation):
+        super().__init__(operands=[SSAValue.get(value)])
+
+    def verify_(self) -> None:
+        typ = self.value.type
+        if not isinstance(typ, IntegerType) or typ.width.data != 1:
+            raise VerifyException(f"{self.name}: the condition must be i1, got {typ}")
 
 
 @irdl_op_definition

@@ -10,6 +10,7 @@
                     concatenate (and reductions)
     scan.py         scans, and a scan's VJP lowered as a taped loop or a
                     checkpoint schedule
+    loop.py         while loops
 
 The design (bufferization, the fusion plan, scans and tapes):
 docs/lowering.md; the order of sums: docs/reductions.md.

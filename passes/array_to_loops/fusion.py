@@ -39,7 +39,7 @@ def users_of(value: SSAValue) -> list[Operation]:
     """Distinct array-level users (not the return), in use-list order."""
     users: list[Operation] = []
     for use in value.uses:
-        if not isinstance(use.operation, func.ReturnOp | array.YieldOp) and use.operation not in users:
+        if not isinstance(use.operation, func.ReturnOp | array.YieldOp | array.ConditionOp) and use.operation not in users:
             users.append(use.operation)
     return users
 

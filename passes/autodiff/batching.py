@@ -14,8 +14,8 @@ arguments; values that do not depend on a batched argument stay unbatched
 unchanged. A bad call raises ValueError; an op without a rule in
 `BATCH_RULES`, PassFailedException located at it.
 
-The rule per op (`BATCH_RULES`) and why matmul, scan and switch are
-batched as they are: docs/differentiation.md.
+The rule per op (`BATCH_RULES`) and why matmul, scan, switch and while
+are batched as they are: docs/differentiation.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import NoReturn
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.traits import SymbolTable
 from xdsl.utils.exceptions import PassFailedException
@@ -313,6 +313,62 @@ def _switch(b: Batcher, op: array.SwitchOp, args: Args, batched: Flags) -> list[
             results[i] = b.emit(array.SelectOp(mask, value, current))
     return results
 
+def _while(b: Batcher, op: array.WhileOp, args: Args, batched: Flags) -> list[SSAValue]:
+    """One while over batched values. A carry is batched when its initial
+    value or its new value is (to a fixed point), and every carry is when
+    the predicate is: the loop then runs while any row's predicate holds,
+    and a row whose predicate fails keeps its carry (a select), as in JAX.
+    An unbatched predicate leaves the loop as it is, over a batched body."""
+    c = len(op.initials)
+    inv_flags = list(batched[c:])
+    flags = list(batched[:c])
+    while True:
+        ((_, predicate),) = _batched_region(b, op.cond_block, flags, inv_flags)[2]
+        outs = _batched_region(b, op.block, flags, inv_flags)[2]
+        new = [on or predicate or bat for on, (_, bat) in zip(flags, outs)]
+        if new == flags:
+            break
+        flags = new
+    cond, inner, ((p, _),) = _batched_region(b, op.cond_block, flags, inv_flags)
+    if predicate:  # any row's predicate holds
+        as_int = inner.emit(array.ConvertOp(p, IntegerType(32)))
+        count = inner.emit(array.ReduceMaxOp(as_int, [0]))
+        zero = inner.emit(array.ConstantOp(splat_dense(0, np.dtype(np.int32), ())))
+        p = inner.emit(array.CompareOp("gt", count, zero))
+    cond.add_op(array.ConditionOp(p))
+    body, inner, outs = _batched_region(b, op.block, flags, inv_flags)
+    values = [inner.lift(v, bat) if on else v for on, (v, bat) in zip(flags, outs)]  # lift(v, bat): v batched
+    if predicate:  # rows that are done keep their carry
+        env = {o: (n, bat) for o, n, bat in zip(op.cond_block.args, body.args, [*flags, *inv_flags])}
+        ((again, _),) = _batch_body(inner, op.cond_block, env)
+        values = [
+            inner.emit(array.SelectOp(inner.emit(array.BroadcastOp(again, [0], shape_of(v))), v, old))
+            for v, old in zip(values, body.args[:c])
+        ]
+    body.add_op(array.YieldOp(values))
+    new_op = array.WhileOp(
+        [b.lift(v, bat) if on else v for v, on, bat in zip(args[:c], flags, batched)], list(args[c:]),
+        Region(cond), Region(body), op.bound
+    )
+    new_op.location = b.location
+    new_op.attributes.update(op.attributes)
+    b.block.add_op(new_op)
+    return [b.lift(v, on) for v, on in zip(new_op.finals, flags)]
+
+
+def _batched_region(
+    b: Batcher, old: Block, flags: Flags, inv_flags: Flags
+) -> tuple[Block, Batcher, list[tuple[SSAValue, bool]]]:
+    """A block with the arguments of a while region `old` (carries batched
+    by `flags`, invariants by `inv_flags`) holding old's ops batched but its
+    terminator; returns it, a Batcher at its end and the terminator's
+    operands as (value, whether batched)."""
+    arg_flags = [*flags, *inv_flags]
+    block = Block(arg_types=[b.batched_type(a.type) if bat else a.type for a, bat in zip(old.args, arg_flags)])
+    env = {o: (n, bat) for o, n, bat in zip(old.args, block.args, arg_flags)}
+    inner = Batcher(block, b.size)
+    return block, inner, _batch_body(inner, old, env)
+
 
 def _swap_leading(b: Batcher, value: SSAValue) -> SSAValue:
     rank = len(shape_of(value))
@@ -342,7 +398,9 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.ArgMaxOp: _argmax,
     array.ScanOp: _scan,
     array.SwitchOp: _switch,
+    array.WhileOp: _while,
     array.YieldOp: _constant,
+    array.ConditionOp: _constant,
     autodiff.CustomJvpOp: batch_custom,
     autodiff.CustomVjpOp: batch_custom,
     **{op: _elementwise for op in array.LINALG_OPS},  # leading dimensions are batch dimensions
@@ -395,11 +453,17 @@ def _check(
 def _batch_block(b: Batcher, old: Block, env: dict[SSAValue, tuple[SSAValue, bool]]) -> list[SSAValue]:
     """Batch the ops of `old` (its arguments are in `env`) into `b.block`;
     return its terminator's operands, all with the batch dimension."""
+    return [b.lift(v, bat) for v, bat in _batch_body(b, old, env)]
+
+
+def _batch_body(b: Batcher, old: Block, env: dict[SSAValue, tuple[SSAValue, bool]]) -> list[tuple[SSAValue, bool]]:
+    """Batch the ops of `old` but its terminator into `b.block`; return the
+    terminator's operands as (new value, whether it is batched)."""
     for op in old.ops:
         b.location = op.location
         operands = [env[v] for v in op.operands]
         if op is old.last_op:
-            return [b.lift(v, bat) for v, bat in operands]
+            return operands
         new_args = [v for v, _ in operands]
         is_batched = [bat for _, bat in operands]
         if any(is_batched):

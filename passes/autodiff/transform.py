@@ -43,10 +43,12 @@ from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.scan_rules import MULTI_JVP_RULES as _SCAN_JVP_RULES
 from gradc.passes.autodiff.scan_rules import MULTI_VJP_RULES as _SCAN_VJP_RULES
 from gradc.passes.autodiff.switch_rules import SWITCH_JVP_RULES, SWITCH_VJP_RULES
+from gradc.passes.autodiff.while_rules import MULTI_JVP_RULES as _WHILE_JVP_RULES
+from gradc.passes.autodiff.while_rules import MULTI_VJP_RULES as _WHILE_VJP_RULES
 
-# Ops with several results or rules of their own: scans, switches and custom derivatives.
-MULTI_JVP_RULES = {**_SCAN_JVP_RULES, **SWITCH_JVP_RULES, **CUSTOM_JVP_RULES}
-MULTI_VJP_RULES = {**_SCAN_VJP_RULES, **SWITCH_VJP_RULES, **CUSTOM_VJP_RULES}
+# Ops with several results or rules of their own: scans, switches, whiles and custom derivatives.
+MULTI_JVP_RULES = {**_SCAN_JVP_RULES, **SWITCH_JVP_RULES, **_WHILE_JVP_RULES, **CUSTOM_JVP_RULES}
+MULTI_VJP_RULES = {**_SCAN_VJP_RULES, **SWITCH_VJP_RULES, **_WHILE_VJP_RULES, **CUSTOM_VJP_RULES}
 
 OpVisitor = Callable[[Operation, Operation], None]
 """Called with (original op, its copy) for each op a sweep copies."""

@@ -45,7 +45,9 @@ pooling) jump only at ties or at integers, which random points miss, as
 floor and maximum already do; custom_vjp is drawn only for reverse-mode
 requests (it has no forward rule, as in JAX). Issue #15 adds a cond step
 (`_cond`): lax.cond on a reduced value compared with a constant, its
-branches drawn from the unary and binary steps.
+branches drawn from the unary and binary steps. A loop step may also be a
+lax.while_loop with a data-dependent trip count and max_steps (`_while`),
+differentiated in every mode.
 
 Oracle and tolerances. The array-level interpreter (`gradc.interpreter`) runs
 the *differentiated* program in the program's own dtypes on NumPy; the
@@ -279,6 +281,27 @@ def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
     for i in range(3):
         c = step(float(i), c)
     return c
+
+
+def _while(v: Any, traced: bool) -> Any:
+    """A while_loop with a data-dependent trip count: t = 1 + mean(v*v) is
+    halved until it is below 0.3 (at most ~22 times for values below CAP;
+    max_steps=40), while v <- 0.5*v + 0.25*tanh(v). The count jumps only
+    where t0 / 2^k crosses 0.3 exactly, which random points miss (as floor
+    does). On NumPy arrays the same loop runs in Python."""
+    t0 = 1.0 + gnp.mean(v * v) if traced else 1.0 + np.mean(v * v)
+
+    def body(c: Any) -> Any:
+        x, t = c
+        return 0.5 * x + 0.25 * gnp.tanh(x), 0.5 * t
+
+    if traced:
+        x, t = glax.while_loop(lambda c: c[1] > 0.3, body, (v, t0), max_steps=40)
+    else:
+        x, t = v, t0
+        while t > 0.3:
+            x, t = body((x, t))
+    return x + t
 
 
 # -- Issue #14, round 2: gathers, updates, dynamic indexing in loops, linalg,
@@ -597,6 +620,8 @@ def run_program(program: dict, args: Sequence[Any], traced: bool) -> list[Any]:
         elif name == "rnn":
             i, j, k = ops
             out = _loop(name, values[i], (values[j], values[k]), traced)
+        elif name == "while":
+            out = _while(values[ops[0]], traced)
         elif name == "take":
             out = _take(values[ops[0]], *ops[1:])
         elif name == "take_along":
@@ -915,8 +940,11 @@ def _draw_step(draw: st.DrawFn, d: _Draft, sizes: Sequence[int]) -> bool:
         d.push(("transpose", i, perm), tuple(shape[p] for p in perm), bound)
     elif kind == "loop" and d.n_loops < 1:
         d.n_loops += 1
-        loop = draw(st.integers(0, 2))
-        if loop == 2:
+        loop = draw(st.integers(0, 3))
+        if loop == 3:
+            # A while_loop with a data-dependent trip count (max_steps 40).
+            d.push(("while", i), shape, bound + 1.0)
+        elif loop == 2:
             # Dynamic indexing by the loop index (xs[i], out.at[i].set,
             # dynamic_slice): a fori_loop over the rows of a new input.
             steps = draw(st.sampled_from([2, 3, 5]))

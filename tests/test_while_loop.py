@@ -432,9 +432,17 @@ def test_no_heap_stack_or_workspace(tmp_path):
     """The tape lives on the stack (default) or in the caller's workspace
     (plan_memory off): same numbers, and no malloc in the exported C."""
     grad = gradc.grad(objective)
-    source, _ = gradc.export_c(grad, X, W, path_stem=tmp_path / "grad_objective")
+    source, header = gradc.export_c(grad, X, W, path_stem=tmp_path / "grad_objective")
     text = source.read_text()
     assert "malloc" not in text and "free(" not in text and "while" not in text.split("int grad")[0]
+    # The header tells a C caller what each nonzero status means: the
+    # forward loop's bound, named by its line (the reverse loop's check can
+    # never fire, but it is a status too).
+    comments = [line for line in header.read_text().splitlines() if line.startswith("/* Returns 0 on success")]
+    line_of_loop = loop.__code__.co_firstlineno + 2
+    assert any(f"test_while_loop.py:{line_of_loop} did not stop within max_steps=12 iterations" in c
+               for c in comments), comments
+    assert all(c.count("*/") == 1 and c.endswith("*/") for c in comments)
     lowered = gradc.lower(grad, X, W, options={"plan_memory": False})
     assert lowered.memory["workspace_bytes"] >= 12 * 3 * 8  # the [max_steps, 3] tape of v
     np.testing.assert_array_equal(

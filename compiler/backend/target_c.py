@@ -469,9 +469,27 @@ def print_c_header(module: ModuleOp) -> str:
     lines += [f"#include <{h}>" for h in HEADER_INCLUDES]
     lines.append("")
     reserved = {f.sym_name.data for f in funcs}
-    lines += [_FunctionPrinter(f, reserved).signature() + ";" for f in public]
+    for f in public:
+        lines += _status_comment(f)
+        lines.append(_FunctionPrinter(f, reserved).signature() + ";")
     lines += ["", f"#endif /* {guard} */"]
     return "\n".join(lines) + "\n"
+
+
+def _status_comment(func: c.FuncOp) -> list[str]:
+    """A comment naming each nonzero status `func` can return (a while_loop
+    past its max_steps), so a C caller knows what they mean; none when it
+    always returns 0. Messages are made safe inside a C comment (printable
+    ASCII, no comment delimiters)."""
+    statuses = sorted({(op.status.data, op.message.data) for op in func.walk() if isinstance(op, c.FailIfOp)})
+    if not statuses:
+        return []
+
+    def safe(text: str) -> str:
+        text = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+        return text.replace("*/", "*?").replace("/*", "?*")
+
+    return [f"/* Returns 0 on success, else: {status} = {safe(message)}. */" for status, message in statuses]
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
@@ -98,16 +99,7 @@ def in_place(nest: Operation, a_views: set[SSAValue], b_views: set[SSAValue]) ->
     if store.value in a_views or store.value in b_views:
         return False
     shape = tuple(store.memref.type.get_shape())
-    loops_around: list[SSAValue] = []
-    op: Operation | None = store
-    while op is not nest:
-        op = op.parent_op()
-        assert op is not None
-        if not isinstance(op, loops.ForOp):
-            return False
-        loops_around.append(op.induction_var)
-    varying = [i for i, extent in zip(store.indices, shape, strict=True) if extent != 1]
-    if len(varying) != len(loops_around) or set(varying) != set(loops_around):
+    if not _writes_each_element_once(nest, store):
         return False
     block = store.parent_block()
     assert block is not None
@@ -147,22 +139,22 @@ class Buffer:
 
 def lifetimes(f: func.FuncOp) -> list[Buffer]:
     """Every workspace buffer of `f` with its lifetime (program order)."""
-    position = {op: k for k, op in enumerate(f.body.block.ops)}
     owner: dict[SSAValue, Buffer] = {}
     buffers: list[Buffer] = []
-    for op in f.body.walk():
-        if isinstance(op, loops.AllocOp) and op.placement.data == "workspace":
-            buffer = Buffer(op, {op.result}, buffer_bytes(op), start=-1, end=-1)  # no access yet
-            owner[op.result] = buffer
-            buffers.append(buffer)
-        elif isinstance(op, loops.ReshapeOp) and op.source in owner:
-            owner[op.result] = owner[op.source]
-            owner[op.source].views.add(op.result)
-        else:
-            here = position[top_level(f, op)]
-            for buffer in {owner[v].alloc: owner[v] for v in op.operands if v in owner}.values():
-                buffer.start = here if buffer.start < 0 else buffer.start
-                buffer.end = here
+    for here, top in enumerate(f.body.block.ops):
+        for op in top.walk():
+            if isinstance(op, loops.AllocOp) and op.placement.data == "workspace":
+                buffer = Buffer(op, {op.result}, buffer_bytes(op), start=-1, end=-1)  # no access yet
+                owner[op.result] = buffer
+                buffers.append(buffer)
+            elif isinstance(op, loops.ReshapeOp) and op.source in owner:
+                owner[op.result] = owner[op.source]
+                owner[op.source].views.add(op.result)
+            else:
+                for buffer in {owner[v].alloc: owner[v] for v in op.operands if v in owner}.values():
+                    buffer.start = here if buffer.start < 0 else buffer.start
+                    buffer.end = here
+    position = {op: k for k, op in enumerate(f.body.block.ops)}
     for buffer in buffers:
         if buffer.start < 0:  # never accessed: a point where it is allocated
             buffer.start = buffer.end = position[top_level(f, buffer.alloc)]
@@ -171,23 +163,44 @@ def lifetimes(f: func.FuncOp) -> list[Buffer]:
 
 def live_bytes(buffers: Iterable[Buffer], points: int) -> int:
     """The largest total size of buffers live at one program point."""
-    totals = [0] * max(points, 1)
+    change = [0] * (max(points, 1) + 1)
     for b in buffers:
-        for k in range(b.start, b.end + 1):
-            totals[k] += b.size
-    return max(totals)
+        change[b.start] += b.size
+        change[b.end + 1] -= b.size
+    return max(accumulate(change[:-1]))
 
 
 def in_place_groups(f: func.FuncOp, buffers: list[Buffer]) -> list[list[Buffer]]:
     """Buffers sharing storage in place, as chains A, B, C, ... (each born
-    where the one before dies); every other buffer is a group of one."""
+    where the one before dies); every other buffer is a group of one.
+
+    Each B in program order takes the first A (in program order, without a
+    successor yet) that it may be written over (`in_place`). The candidates
+    are found by index, not by trying every pair: A must die in the nest
+    where B is born, with every use there a load at the very indices of B's
+    one store, so A and B meet under the key (nest, block, indices, shape,
+    storage kind); one walk of the function finds every key."""
     ops = list(f.body.block.ops)
+    uses = _uses_by_nest(f, buffers)
+    positions = _BlockPositions()
+    readers: dict[tuple, list[tuple[Buffer, int]]] = {}
+    for k, a in enumerate(buffers):
+        reads = _reads_in_place(ops[a.end], uses.get((k, a.end), []))
+        if reads is not None:
+            block, indices, shape = reads
+            last = max(positions.of(load) for load in uses[(k, a.end)])
+            readers.setdefault((a.end, id(block), indices, shape, _storage_kind(a.alloc)), []).append((a, last))
     successor: dict[int, Buffer] = {}
     taken: set[int] = set()
-    for b in buffers:
-        for a in buffers:
-            if (a.end == b.start and a is not b and id(a) not in successor and id(b) not in taken
-                    and same_storage_kind(a.alloc, b.alloc) and in_place(ops[a.end], a.views, b.views)):
+    for k, b in enumerate(buffers):
+        store = _sole_store(ops[b.start], uses.get((k, b.start), []), b.views)
+        if store is None:
+            continue
+        block = store.parent_block()
+        key = (b.start, id(block), tuple(store.indices), _memref_shape(store.memref), _storage_kind(b.alloc))
+        here = positions.of(store)
+        for a, last in readers.get(key, []):
+            if a is not b and id(a) not in successor and last < here and store.value not in a.views:
                 successor[id(a)] = b
                 taken.add(id(b))
                 break
@@ -200,6 +213,90 @@ def in_place_groups(f: func.FuncOp, buffers: list[Buffer]) -> list[list[Buffer]]
             chain.append(successor[id(chain[-1])])
         groups.append(chain)
     return groups
+
+
+def _uses_by_nest(f: func.FuncOp, buffers: list[Buffer]) -> dict[tuple[int, int], list[Operation]]:
+    """(buffer index, top-level position) -> the ops there (at any depth, in
+    walk order) with an operand that views the buffer; one walk of `f`."""
+    owner = {view: k for k, b in enumerate(buffers) for view in b.views}
+    uses: dict[tuple[int, int], list[Operation]] = {}
+    for here, top in enumerate(f.body.block.ops):
+        for op in top.walk():
+            for k in dict.fromkeys(owner[v] for v in op.operands if v in owner):
+                uses.setdefault((k, here), []).append(op)
+    return uses
+
+
+def _reads_in_place(nest: Operation, uses: list[Operation]) -> tuple[Block, tuple[SSAValue, ...], tuple[int, ...]] | None:
+    """The A side of `in_place`: when every use of A in `nest` is a load in
+    one block at the same indices through views of one shape, that block,
+    those indices and that shape."""
+    if not isinstance(nest, loops.ForOp) or not uses or not all(isinstance(u, loops.LoadOp) for u in uses):
+        return None
+    first = uses[0]
+    assert isinstance(first, loops.LoadOp)
+    block, indices, shape = first.parent_block(), tuple(first.indices), _memref_shape(first.memref)
+    for load in uses:
+        assert isinstance(load, loops.LoadOp)
+        if load.parent_block() is not block or tuple(load.indices) != indices or _memref_shape(load.memref) != shape:
+            return None
+    assert block is not None
+    return block, indices, shape
+
+
+def _sole_store(nest: Operation, uses: list[Operation], views: set[SSAValue]) -> loops.StoreOp | None:
+    """The B side of `in_place`: B's only use in `nest`, a store that writes
+    each element once, indexed by exactly the loops around it in `nest`."""
+    if not isinstance(nest, loops.ForOp) or len(uses) != 1 or not isinstance(store := uses[0], loops.StoreOp):
+        return None
+    if store.value in views or not _writes_each_element_once(nest, store):
+        return None
+    return store
+
+
+def _writes_each_element_once(nest: Operation, store: loops.StoreOp) -> bool:
+    """Whether `store` sits in loops only, inside `nest`, and its indices
+    (leaving out dimensions of extent 1) are those loops' induction
+    variables, each once."""
+    loops_around: list[SSAValue] = []
+    op: Operation | None = store
+    while op is not nest:
+        op = op.parent_op()
+        assert op is not None
+        if not isinstance(op, loops.ForOp):
+            return False
+        loops_around.append(op.induction_var)
+    varying = [i for i, extent in zip(store.indices, _memref_shape(store.memref), strict=True) if extent != 1]
+    return len(varying) == len(loops_around) and set(varying) == set(loops_around)
+
+
+class _BlockPositions:
+    """Position of an op in its block, each block numbered once on first use."""
+
+    def __init__(self) -> None:
+        self.known: dict[Operation, int] = {}
+        self.numbered: set[int] = set()
+
+    def of(self, op: Operation) -> int:
+        block = op.parent_block()
+        assert block is not None
+        if id(block) not in self.numbered:
+            self.numbered.add(id(block))
+            self.known.update((o, k) for k, o in enumerate(block.ops))
+        return self.known[op]
+
+
+def _memref_shape(value: SSAValue) -> tuple[int, ...]:
+    typ = value.type
+    assert isinstance(typ, MemRefType)
+    return tuple(typ.get_shape())
+
+
+def _storage_kind(alloc: loops.AllocOp) -> tuple[Attribute, int]:
+    """What `same_storage_kind` compares: element type and element count."""
+    typ = alloc.result.type
+    assert isinstance(typ, MemRefType)
+    return typ.get_element_type(), prod(typ.get_shape())
 
 
 def first_fit(size: int, busy: list[tuple[int, int]]) -> int:

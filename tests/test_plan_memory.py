@@ -16,12 +16,14 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.parser import Parser
 
 import gradc
+import gradc.lax
+import gradc.numpy as gnp
 from gradc.backend.runtime import DEBUG_WORKSPACE_ENV
 from gradc.backend.target_c import print_c_header, print_c_source
 from gradc.dialects import loops
 from gradc.frontend import pytree
 from gradc.interpreter import run_function
-from gradc.passes.plan_memory import PlanError, check_plan, lifetimes
+from gradc.passes.plan_memory import PlanError, check_plan, in_place, in_place_groups, lifetimes, same_storage_kind
 from gradc.pipeline import TO_LOOPS, Options, build_c, function_specs, make_context, run_pipeline
 
 DTYPES = [np.float32, np.float64]
@@ -79,6 +81,70 @@ def test_random_programs_planned_all_in_workspace(program, seed) -> None:
     got = compiled(*inputs)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13)
+
+
+def _pairwise_groups(f: func.FuncOp, buffers: list) -> list[list]:
+    """The in-place chains by their definition (docs/memory.md): each B in
+    program order takes the first A in program order, without a successor
+    yet, that dies where B is born and that `in_place` lets B overwrite;
+    every pair is tried."""
+    ops = list(f.body.block.ops)
+    successor: dict[int, object] = {}
+    taken: set[int] = set()
+    for b in buffers:
+        for a in buffers:
+            if (a.end == b.start and a is not b and id(a) not in successor and id(b) not in taken
+                    and same_storage_kind(a.alloc, b.alloc) and in_place(ops[a.end], a.views, b.views)):
+                successor[id(a)] = b
+                taken.add(id(b))
+                break
+    groups = []
+    for b in (b for b in buffers if id(b) not in taken):
+        groups.append([b])
+        while id(groups[-1][-1]) in successor:
+            groups[-1].append(successor[id(groups[-1][-1])])
+    return groups
+
+
+def _rolls(x):
+    """A fori_loop body of concatenate-rolls: many buffers in one nest."""
+    def body(i, x):
+        for _ in range(3):
+            x = gnp.concatenate([x[1:], x[:1]])
+        return gnp.tanh(x)
+
+    return gnp.sum(gradc.lax.fori_loop(0, 3, body, x) ** 2)
+
+
+def _scanned(w, xs):
+    def body(h, x):
+        h = gnp.tanh(h @ w + x)
+        return h, gnp.sum(h)
+
+    h, ys = gradc.lax.scan(body, gnp.zeros(4), xs)
+    return gnp.sum(h * h) + gnp.sum(ys)
+
+
+IN_PLACE_PROGRAMS = {
+    **{case: (fn, make_args(np.float64)) for case, (fn, make_args) in CASES.items() if case.startswith("mlp")},
+    "fori rolls": (gradc.grad(_rolls), (np.linspace(0.1, 0.9, 8),)),
+    "scan grad": (gradc.grad(_scanned), (np.eye(4) / 2, np.ones((3, 4)))),
+}
+
+
+@pytest.mark.parametrize("case", IN_PLACE_PROGRAMS)
+def test_in_place_groups_are_the_pairwise_definition(case: str) -> None:
+    """plan-memory finds its in-place candidates by index; it forms the very
+    chains that trying every pair with `in_place` forms (all buffers in the
+    workspace, so that every temporary is a candidate)."""
+    fn, args = IN_PLACE_PROGRAMS[case]
+    traced = gradc.lower(fn, *args).traced.module.clone()
+    f = _function(run_pipeline(traced, [*TO_LOOPS, "tile-matmul", "stack-alloc{threshold=0}"]))
+    buffers = lifetimes(f)
+    expected = _pairwise_groups(f, buffers)
+    assert any(len(group) > 1 for group in expected), "no in-place chain to compare"
+    got = in_place_groups(f, buffers)
+    assert [[id(b) for b in group] for group in got] == [[id(b) for b in group] for group in expected]
 
 
 CHAIN = """

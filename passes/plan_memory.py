@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from math import prod
 
+import numpy as np
+
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp
@@ -299,29 +301,37 @@ def _storage_kind(alloc: loops.AllocOp) -> tuple[Attribute, int]:
     return typ.get_element_type(), prod(typ.get_shape())
 
 
-def first_fit(size: int, busy: list[tuple[int, int]]) -> int:
-    """The lowest aligned offset where `size` bytes miss every [lo, hi) of `busy`."""
-    offset = 0
-    for lo, hi in sorted(busy):
-        if offset + size <= lo:
-            break
-        offset = max(offset, align(hi))
-    return offset
+def first_fit(size: int, lows: np.ndarray, highs: np.ndarray) -> int:
+    """The lowest aligned offset where `size` bytes miss every [lo, hi) of
+    the busy ranges `lows`, `highs`: going up through them by start, the
+    offset is the highest aligned end seen so far, until `size` bytes fit
+    below the next start (vectorized; one pass over them)."""
+    if not len(lows):
+        return 0
+    order = np.lexsort((highs, lows))
+    ends = -(-highs[order] // loops.WORKSPACE_ALIGN) * loops.WORKSPACE_ALIGN
+    before = np.maximum.accumulate(np.concatenate(([0], ends)))  # the offset before each range, then after all
+    fits = before[:-1] + size <= lows[order]
+    return int(before[int(np.argmax(fits)) if fits.any() else len(lows)])
 
 
 def plan_function(f: func.FuncOp) -> None:
-    """Give every workspace buffer of `f` its offset; record the figures."""
+    """Give every workspace buffer of `f` its offset; record the figures.
+    Each group meets the placed groups whose lifetimes overlap its own in
+    one vectorized test."""
     buffers = lifetimes(f)
     groups = in_place_groups(f, buffers)
     order = sorted(range(len(groups)), key=lambda g: (-max(b.size for b in groups[g]), g))
-    placed: list[tuple[int, int, int, int]] = []  # offset, end offset, start, end
+    # The placed groups so far: byte range [low, high) and lifetime [start, end].
+    low, high, starts, ends = (np.zeros(len(groups), dtype=np.int64) for _ in range(4))
     workspace = 0
-    for g in order:
+    for placed, g in enumerate(order):
         group = groups[g]
         size = max(b.size for b in group)
         start, end = group[0].start, group[-1].end
-        offset = first_fit(size, [(lo, hi) for lo, hi, s, e in placed if s <= end and start <= e])
-        placed.append((offset, offset + size, start, end))
+        live = (starts[:placed] <= end) & (start <= ends[:placed])
+        offset = first_fit(size, low[:placed][live], high[:placed][live])
+        low[placed], high[placed], starts[placed], ends[placed] = offset, offset + size, start, end
         workspace = max(workspace, offset + size)
         for b in group:
             b.alloc.offset = IntegerAttr(offset, 64)

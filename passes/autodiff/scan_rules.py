@@ -195,15 +195,19 @@ def _scan_vjp_forward(
     xs_ct = [k for k, a in enumerate(slices_b) if adjoint.get(a) is not None]
     yielded = [adjoint.get(a) for a, on in zip(carries_b, carried) if on]
     yielded += [adjoint[invariants_b[k]] for k in acc] + [adjoint[slices_b[k]] for k in xs_ct]
-    needed: list[SSAValue] = []
-    for v in [*(u for o in reverse_ops for u in o.operands), *(g for g in yielded if g is not None)]:
-        if v not in needed and not (isinstance(v.owner, Operation) and v.owner in reverse_ops):
-            needed.append(v)
+    in_reverse = set(reverse_ops)
+    needed = list(dict.fromkeys(
+        v for v in [*(u for o in reverse_ops for u in o.operands), *(g for g in yielded if g is not None)]
+        if not (isinstance(v.owner, Operation) and v.owner in in_reverse)
+    ))
     constants = [v.owner for v in needed if isinstance(v.owner, array.ConstantOp)]
-    residuals = [v for v in needed if v in carries_b or (isinstance(v.owner, Operation) and v.owner not in constants)]
-    used_slices = [k for k, a in enumerate(slices_b) if a in needed]
-    used_cts = [k for k, a in enumerate(ct_outs) if a in needed]
-    used_invariants = [k for k, a in enumerate(invariants_b) if a in needed]
+    carries_set, constants_set = set(carries_b), set(constants)
+    residuals = [v for v in needed
+                 if v in carries_set or (isinstance(v.owner, Operation) and v.owner not in constants_set)]
+    needed_set = set(needed)
+    used_slices = [k for k, a in enumerate(slices_b) if a in needed_set]
+    used_cts = [k for k, a in enumerate(ct_outs) if a in needed_set]
+    used_invariants = [k for k, a in enumerate(invariants_b) if a in needed_set]
 
     # The forward scan: op's body, yielding the residuals too.
     fwd_block = Block(arg_types=[a.type for a in primal_args])

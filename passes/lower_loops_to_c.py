@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache, cached_property
 from math import isqrt, prod
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, math
@@ -352,6 +353,13 @@ def shared_storage(f: func.FuncOp) -> set[loops.AllocOp] | None:
     return shared
 
 
+@cache
+def index_attr(value: int) -> IntegerAttr:
+    """An index attribute; immutable, so one per value (index literals are
+    most of what the lowering creates)."""
+    return IntegerAttr(value, IndexType())
+
+
 IndexValue = int | SSAValue
 """An index during lowering: a Python int while it is constant, so index math folds."""
 
@@ -459,7 +467,7 @@ class _FunctionLowering:
 
     def materialize(self, v: IndexValue) -> SSAValue:
         if isinstance(v, int):
-            return self.add(c.LiteralOp(IntegerAttr(v, IndexType())))
+            return self.add(c.LiteralOp(index_attr(v)))
         return v
 
     def flat_index(self, memref: SSAValue, indices: Sequence[SSAValue]) -> tuple[SSAValue, SSAValue]:
@@ -511,6 +519,12 @@ class _FunctionLowering:
             return self.lower_wrapping
         if kind in INT_EXTREMUM:
             return self.lower_int_extremum
+        return self.rules.get(kind)
+
+    @cached_property
+    def rules(self) -> dict[type[Operation], Callable[[Any], None]]:
+        """The lowering of each op kind that has one regardless of its types
+        (built once per function, not per op)."""
         return {
             arith.ConstantOp: self.lower_constant,
             arith.AddiOp: self.lower_index_math,
@@ -546,7 +560,7 @@ class _FunctionLowering:
             autodiff.PopOp: self.lower_tape_copy,
             autodiff.ScheduleOp: self.lower_schedule,
             autodiff.ScheduleYieldOp: lambda o: None,
-        }.get(kind)
+        }
 
     def simple(self, op: Operation, new: Callable[..., Operation]) -> None:
         """One op in, one `c` op out, operands in the same order."""

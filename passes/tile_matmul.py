@@ -457,6 +457,7 @@ class TileMatmul(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         tilings: dict[Attribute, Tiling] = {}
+        templates = _Templates()
         for matmul in [o for o in op.walk() if isinstance(o, loops.MatmulOp)]:
             element = matmul.out.type.get_element_type()
             if element not in tilings:
@@ -466,8 +467,37 @@ class TileMatmul(ModulePass):
                 winner = lookup(product_of(matmul))
                 if winner is not None:
                     tiling = replace(self, tuned=False, **winner).tiling(element)
-            block = MatmulTiler(matmul, tiling).tile()
-            for new in list(block.ops):
-                new.detach()
+            for new in templates.tiled(matmul, tiling):
                 Rewriter.insert_op(new, InsertPoint.before(matmul))
             Rewriter.erase_op(matmul)
+
+
+class _Templates:
+    """The tiled nest of each distinct product, built once per module: a
+    product with the same dims, flags, operand types and tiling as one
+    tiled before gets a copy of that one's nest on its own operands. (A
+    product with an epilogue is tiled afresh: its epilogue may read other
+    values.)"""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple, tuple[Block, list[Operation]]] = {}
+
+    def tiled(self, matmul: loops.MatmulOp, tiling: Tiling) -> list[Operation]:
+        """The ops replacing `matmul` (detached, in order)."""
+        operands = (matmul.lhs, matmul.rhs, matmul.out)
+        key = None if matmul.epilogue_block is not None else (
+            tiling, tuple(matmul.dims), *(v.type for v in operands),
+            *(flag is not None for flag in (matmul.transpose_a, matmul.transpose_b, matmul.accumulate)),
+        )
+        if key is not None and key in self.known:
+            placeholders, template = self.known[key]
+            mapper: dict[SSAValue, SSAValue] = dict(zip(placeholders.args, operands, strict=True))
+            return [t.clone(value_mapper=mapper) for t in template]
+        ops = list(MatmulTiler(matmul, tiling).tile().ops)
+        for new in ops:
+            new.detach()
+        if key is not None:
+            placeholders = Block(arg_types=[v.type for v in operands])
+            mapper = dict(zip(operands, placeholders.args, strict=True))
+            self.known[key] = placeholders, [o.clone(value_mapper=mapper) for o in ops]
+        return ops

@@ -315,3 +315,44 @@ def test_generated_c_is_warning_free(tmp_path: Path, std: str) -> None:
     done = subprocess.run(["cc", std, "-pedantic", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "k.c"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+SAME_SHAPES = """
+func.func @three(%a: memref<21x13xf64>, %b: memref<13x32xf64>, %c: memref<21x13xf64>, %d: memref<9x5xf64>, %e: memref<5x7xf64>, %o1: memref<21x32xf64>, %o2: memref<21x32xf64>, %o3: memref<9x7xf64>) attributes {loops.num_inputs = 5 : i64} {
+  loops.matmul %a, %b into %o1 : memref<21x13xf64>, memref<13x32xf64> into memref<21x32xf64>
+  loops.matmul %c, %b into %o2 : memref<21x13xf64>, memref<13x32xf64> into memref<21x32xf64>
+  loops.matmul %d, %e into %o3 : memref<9x5xf64>, memref<5x7xf64> into memref<9x7xf64>
+  func.return
+}
+"""
+
+
+def test_same_shape_products_share_their_tiles_and_kernels() -> None:
+    """Two products of one shape and one of another: the second is tiled
+    like the first (tile-matmul builds that nest once and copies it), the C
+    defines each micro-kernel variant once however many tiles call it, and
+    all three products are NumPy's."""
+    module = Parser(make_context(), SAME_SHAPES).parse_module()
+    inputs, outputs = abi_signature(module.body.block.first_op)
+    run_pipeline(module, "tile-matmul{vector-bytes=32 mr=8 nr=8}")
+    assert not ops_of(module, loops.MatmulOp)
+    tiles: dict[str, list] = {}
+    for kernel in ops_of(module, loops.MicrokernelOp):  # by the C it writes (a flat view of an output)
+        out = kernel.operands[4].owner.source
+        tiles.setdefault(out.name_hint, []).append(tuple(kernel.value_of(p) for p in kernel.PARAMETERS))
+    assert len(tiles) == 3 and tiles["o1"] == tiles["o2"] != tiles["o3"]
+    rng = np.random.default_rng(5)
+    args = [rng.standard_normal(shape) for shape, _ in inputs]
+    a, b, c, d, e = args
+    want = [a @ b, c @ b, d @ e]
+    for got, expected in zip(run_function(module, "three", *args), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    run_pipeline(module, "lower-loops-to-c")
+    source = print_c_source(module)
+    defined = re.findall(r"static inline void (gradc_microkernel_\w+)\(", source)
+    called = re.findall(r"^\s+(gradc_microkernel_\w+)\(", source, flags=re.MULTILINE)
+    assert len(defined) == len(set(defined)) == len(set(called)) and set(called) == set(defined)
+    assert len(called) > len(defined)
+    library = build(source, print_c_header(module), ["three"])
+    for got, expected in zip(CompiledFunction(library, "three", inputs, outputs)(*args), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)

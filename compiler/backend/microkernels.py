@@ -19,6 +19,8 @@ docs/backend.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from xdsl.dialects.builtin import Float64Type
 from xdsl.ir import Attribute
 
@@ -456,27 +458,35 @@ def vector_type_definition(element: Attribute, lanes: int) -> list[str]:
 
 def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     """Definitions of every vector type and micro-kernel the functions use,
-    in order of first use, and their names."""
+    in order of first use, and their names: one definition per name, built
+    only the first time the name comes up (a module repeats few variants
+    many times)."""
     types: dict[str, list[str]] = {}
     kernels: dict[str, list[str]] = {}
+
+    def need(table: dict[str, list[str]], name: str, define: Callable[[], list[str]]) -> None:
+        if name not in table:
+            table[name] = define()
+
     for func in funcs:
         for op in func.walk():
             if isinstance(op, c.PackOp):
-                tile = TRANSPOSE_TILE[str(op.element_type)]
-                types.setdefault(vector_type_name(op.element_type, tile),
-                                 vector_type_definition(op.element_type, tile))
-                kernels.setdefault(f"gradc_transpose_{op.element_type}", transpose_definition(op.element_type))
-                kernels.setdefault(pack_name(op), pack_definition(op))
+                tile, element = TRANSPOSE_TILE[str(op.element_type)], op.element_type
+                need(types, vector_type_name(element, tile), lambda: vector_type_definition(element, tile))
+                need(kernels, f"gradc_transpose_{element}", lambda: transpose_definition(element))
+                need(kernels, pack_name(op), lambda: pack_definition(op))
             if isinstance(op, c.MicrokernelOp):
-                for width in kernel_vector_widths(op):
-                    types.setdefault(vector_type_name(op.element_type, width),
-                                     vector_type_definition(op.element_type, width))
-                kernels.setdefault(microkernel_name(op), microkernel_definition(op))
+                name = microkernel_name(op)
+                if name not in kernels:
+                    for width in kernel_vector_widths(op):
+                        need(types, vector_type_name(op.element_type, width),
+                             lambda: vector_type_definition(op.element_type, width))
+                    kernels[name] = microkernel_definition(op)
             if isinstance(op, c.LinalgOp):
-                kernels.setdefault(dot_name(op.element_type), dot_definition(op.element_type))
-                kernels.setdefault(linalg_name(op), linalg_definition(op))
+                need(kernels, dot_name(op.element_type), lambda: dot_definition(op.element_type))
+                need(kernels, linalg_name(op), lambda: linalg_definition(op))
             if isinstance(op, c.ThreadNumOp):
-                kernels.setdefault(THREAD_NUM, thread_num_definition())
+                need(kernels, THREAD_NUM, thread_num_definition)
     lines: list[str] = []
     if types:
         lines += ["", *(line for definition in types.values() for line in definition)]

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from math import prod
 from typing import ClassVar
 
@@ -663,7 +664,10 @@ class MatmulOp(IRDLOperation):
             raise VerifyException(f"{self.name}: an accumulating product cannot have an epilogue")
 
 
+@cache
 def _i64(value: int) -> IntegerAttr:
+    """An i64 attribute (immutable, so one per value: building one costs
+    more than the op that carries it)."""
     return IntegerAttr(value, 64)
 
 

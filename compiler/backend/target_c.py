@@ -80,6 +80,11 @@ class _FunctionPrinter:
         self.used_names = set(reserved)
         self.names: dict[SSAValue, str] = {}
         self.counters: dict[str, int] = {}
+        self.taken: list[str] = []
+        """Names taken, in order (a scope gives back those taken in it)."""
+        self.suffixes: dict[str, int] = {}
+        """Per name hint, how many of `hint`, `hint_1`, ... are known taken."""
+        self.suffix_log: list[tuple[str, int | None]] = []
         self.lines: list[str] = []
         self.live = _live_ops(func)
 
@@ -92,16 +97,44 @@ class _FunctionPrinter:
         return f"{prefix}{n}"
 
     def bind(self, value: SSAValue, prefix: str) -> str:
+        """The value's name: its hint, else `hint_1`, `hint_2`, ... (the
+        first free one; the search starts past those known taken), or a
+        fresh `prefix` name."""
         if value.name_hint:
             base = c.c_identifier(value.name_hint)
-            name, k = base, 1
+            k = self.suffixes.get(base, 0)
+            name = f"{base}_{k}" if k else base
             while name in self.used_names:
-                name, k = f"{base}_{k}", k + 1
+                k += 1
+                name = f"{base}_{k}"
+            self.suffix_log.append((base, self.suffixes.get(base)))
+            self.suffixes[base] = k + 1
         else:
             name = self._fresh(prefix)
-        self.used_names.add(name)
+        self.take(name)
         self.names[value] = name
         return name
+
+    def take(self, name: str) -> None:
+        self.used_names.add(name)
+        self.taken.append(name)
+
+    def enter_scope(self) -> tuple[int, int, dict[str, int]]:
+        """A mark for `leave_scope`: what a C scope starts from."""
+        return len(self.taken), len(self.suffix_log), dict(self.counters)
+
+    def leave_scope(self, mark: tuple[int, int, dict[str, int]]) -> None:
+        """Give back the names taken since `mark` (they die with the scope),
+        without copying the names of the scopes around it."""
+        taken, logged, self.counters = mark
+        while len(self.taken) > taken:
+            self.used_names.discard(self.taken.pop())
+        while len(self.suffix_log) > logged:
+            base, before = self.suffix_log.pop()
+            if before is None:
+                del self.suffixes[base]
+            else:
+                self.suffixes[base] = before
 
     # -- expressions ------------------------------------------------------------
     def live_uses(self, value: SSAValue) -> list[Operation]:
@@ -197,18 +230,18 @@ class _FunctionPrinter:
         match op:
             case c.ForOp():
                 # Names die with the loop's scope, so sibling loops reuse `i`, `j`.
-                outer_scope = set(self.used_names), dict(self.counters)
+                outer_scope = self.enter_scope()
                 i = self.bind(op.induction_var, "i")
                 lo, hi, step = op.lower.data, op.upper.data, op.step.data
                 incr = f"++{i}" if step == 1 else f"{i} += {step}"
                 self.emit(depth, f"for (int64_t {i} = {lo}; {i} < {hi}; {incr}) {{")
                 self.print_block(op.body.block, depth + 1)
                 self.emit(depth, "}")
-                self.used_names, self.counters = outer_scope
+                self.leave_scope(outer_scope)
             case c.SwitchOp():
                 self.print_switch(op, depth)
             case c.WhileOp():
-                outer_scope = set(self.used_names), dict(self.counters)
+                outer_scope = self.enter_scope()
                 if self.live_uses(op.count):
                     n = self.bind(op.count, "n")
                     self.emit(depth, f"for (int64_t {n} = 0;; ++{n}) {{")
@@ -216,7 +249,7 @@ class _FunctionPrinter:
                     self.emit(depth, "for (;;) {")
                 self.print_block(op.body.block, depth + 1)
                 self.emit(depth, "}")
-                self.used_names, self.counters = outer_scope
+                self.leave_scope(outer_scope)
             case c.BreakUnlessOp():
                 self.emit(depth, f"if (!{_wrap(self.value(op.cond), self.value(op.cond)[1] < UNARY)}) break;")
             case c.FailIfOp():
@@ -294,9 +327,9 @@ class _FunctionPrinter:
 
     def print_scoped(self, block: Block, depth: int) -> None:
         """`block` in a C scope of its own: the names it declares die with it."""
-        outer_scope = set(self.used_names), dict(self.counters)
+        outer_scope = self.enter_scope()
         self.print_block(block, depth)
-        self.used_names, self.counters = outer_scope
+        self.leave_scope(outer_scope)
 
     def print_schedule(self, op: c.ScheduleOp, depth: int) -> None:
         """The phase's actions as a `static const` table (regenerated from the
@@ -306,14 +339,15 @@ class _FunctionPrinter:
         `slot`), stop-1 down to first for adjoint, once for store/restore."""
         rows = op.table()
         table = self._fresh("schedule")
-        self.used_names.add(table)
+        self.take(table)
         flat = [str(v) for row in rows for v in row]
         self.emit(depth, f"static const int32_t {table}[{len(flat)}] = {{")
         for start in range(0, len(flat), 16):
             self.emit(depth + 1, ", ".join(flat[start : start + 16]) + ",")
         self.emit(depth, "};")
         row, first, stop, slot = (self._fresh(prefix) for prefix in ("a", "first", "stop", "slot"))
-        self.used_names.update((row, first, stop, slot))
+        for name in (row, first, stop, slot):
+            self.take(name)
         self.emit(depth, f"for (int64_t {row} = 0; {row} < {len(rows)}; ++{row}) {{")
         self.emit(depth + 1, f"const int64_t {first} = {table}[4 * {row} + 1], {stop} = {table}[4 * {row} + 2];")
         self.emit(depth + 1, f"const int64_t {slot} = {table}[4 * {row} + 3];")
@@ -323,7 +357,7 @@ class _FunctionPrinter:
         for kind, region in enumerate(op.regions):
             if kind not in used:
                 continue
-            outer_scope = set(self.used_names), dict(self.counters)
+            outer_scope = self.enter_scope()
             args = region.block.args
             self.emit(depth + 1, f"case {kind}: {{")
             body = depth + 2
@@ -346,7 +380,7 @@ class _FunctionPrinter:
                 self.print_block(region.block, body)
             self.emit(body, "break;")
             self.emit(depth + 1, "}")
-            self.used_names, self.counters = outer_scope
+            self.leave_scope(outer_scope)
         self.emit(depth + 1, "default:")
         self.emit(depth + 2, "break;")
         self.emit(depth + 1, "}")

@@ -67,14 +67,19 @@ def type_problem(typ: Attribute, max_elements: int = MAX_ELEMENTS) -> str | None
 
 def check_sizes(module: ModuleOp) -> None:
     """Raise SizeLimitError at the first op with an operand, result or block
-    argument type that is too large."""
+    argument type that is too large. Each distinct type is judged once (a
+    module repeats a few types many times)."""
+    fine: set[Attribute] = set()
     for op in module.walk():
         types = [r.type for r in op.results]
         types += [a.type for region in op.regions for block in region.blocks for a in block.args]
         types += list(_function_types(op))
         for typ in types:
+            if typ in fine:
+                continue
             if problem := type_problem(typ):
                 raise SizeLimitError(f"{op.name}: {problem}", op)
+            fine.add(typ)
 
 
 def _function_types(op: Operation) -> list[Attribute]:

@@ -404,6 +404,21 @@ class MatmulTiler:
         self.e.loop(0, batches, 1, "batch", one)
 
 
+def _closed_epilogue(matmul: loops.MatmulOp) -> str | None:
+    """The product's epilogue as text ("" without one) when it reads only
+    values of its own, so that equal texts tile alike; None otherwise."""
+    block = matmul.epilogue_block
+    if block is None:
+        return ""
+    own: set[SSAValue] = set(block.args)
+    for op in block.walk():
+        if any(v not in own for v in op.operands):
+            return None
+        own.update(op.results)
+        own.update(a for region in op.regions for b in region.blocks for a in b.args)
+    return str(matmul.epilogue)
+
+
 def memref_shape(value: SSAValue) -> tuple[int, ...]:
     typ = value.type
     assert isinstance(typ, MemRefType)
@@ -474,10 +489,9 @@ class TileMatmul(ModulePass):
 
 class _Templates:
     """The tiled nest of each distinct product, built once per module: a
-    product with the same dims, flags, operand types and tiling as one
-    tiled before gets a copy of that one's nest on its own operands. (A
-    product with an epilogue is tiled afresh: its epilogue may read other
-    values.)"""
+    product with the same dims, flags, operand types, epilogue and tiling
+    as one tiled before gets a copy of that one's nest on its own operands.
+    (A product whose epilogue reads values from outside it is tiled afresh.)"""
 
     def __init__(self) -> None:
         self.known: dict[tuple, tuple[Block, list[Operation]]] = {}
@@ -485,8 +499,9 @@ class _Templates:
     def tiled(self, matmul: loops.MatmulOp, tiling: Tiling) -> list[Operation]:
         """The ops replacing `matmul` (detached, in order)."""
         operands = (matmul.lhs, matmul.rhs, matmul.out)
-        key = None if matmul.epilogue_block is not None else (
-            tiling, tuple(matmul.dims), *(v.type for v in operands),
+        epilogue = _closed_epilogue(matmul)
+        key = None if epilogue is None else (
+            tiling, tuple(matmul.dims), *(v.type for v in operands), epilogue,
             *(flag is not None for flag in (matmul.transpose_a, matmul.transpose_b, matmul.accumulate)),
         )
         if key is not None and key in self.known:

@@ -102,12 +102,15 @@ def _describe(nest: c.ForOp) -> _Nest | None:
 
 
 def _nests(block: Block) -> Iterator[c.ForOp]:
-    """Every `c.for` under `block` that may be outlined where it stands, outer first."""
+    """The outermost `c.for` ops under `block` that may be outlined where
+    they stand (not after a pragma; inside a `c.while` or `c.switch` too,
+    never inside a checkpoint schedule)."""
     previous: Operation | None = None
     for op in block.ops:
-        if isinstance(op, c.ForOp) and not isinstance(previous, c.PragmaOp):
-            yield op
-        if not isinstance(op, c.ScheduleOp):
+        if isinstance(op, c.ForOp):
+            if not isinstance(previous, c.PragmaOp):
+                yield op
+        elif not isinstance(op, c.ScheduleOp):
             for region in op.regions:
                 for inner in region.blocks:
                     yield from _nests(inner)
@@ -150,38 +153,30 @@ class OutlineNests(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         funcs = [f for f in op.ops if isinstance(f, c.FuncOp) and not f.is_gradc_helper]
-        described: dict[c.ForOp, _Nest] = {}
-        counts: dict[tuple[Any, ...], int] = {}
-        for f in funcs:
-            for nest in _nests(f.body.block):
-                info = _describe(nest)
+        chosen: dict[tuple[Any, ...], list[tuple[c.FuncOp, c.ForOp, _Nest]]] = {}
+        # Outer nests first: a nest that repeats is taken whole; only the
+        # insides of nests that do not repeat are looked at again, so each
+        # op is keyed once per level of unique nests above it.
+        level = [(f, block) for f in funcs for block in [f.body.block]]
+        while level:
+            found: list[tuple[c.FuncOp, c.ForOp, _Nest | None]] = []
+            for f, block in level:
+                found += [(f, nest, _describe(nest)) for nest in _nests(block)]
+            counts: dict[tuple[Any, ...], int] = {}
+            for _, _, info in found:
                 if info is not None and info.size >= self.min_ops:
-                    described[nest] = info
                     counts[info.key] = counts.get(info.key, 0) + 1
-        chosen: dict[tuple[Any, ...], list[tuple[c.FuncOp, c.ForOp]]] = {}
-
-        def choose(block: Block, f: c.FuncOp) -> None:
-            for inner in list(block.ops):
-                info = described.get(inner)  # type: ignore[arg-type]
-                if info is not None and counts[info.key] >= 2:
-                    chosen.setdefault(info.key, []).append((f, inner))  # type: ignore[arg-type]
-                    continue
-                if not isinstance(inner, c.ScheduleOp):
-                    for region in inner.regions:
-                        for b in region.blocks:
-                            choose(b, f)
-
-        for f in funcs:
-            choose(f.body.block, f)
-        outlined = 0
-        for places in chosen.values():
-            if len(places) < 2:
-                continue  # its other copies sat inside a nest outlined already
-            name = f"{NAME_PREFIX}{outlined}"
-            outlined += 1
-            first_func, first = places[0]
-            op.body.block.insert_op_before(_outlined(name, first, described[first]), first_func)
-            for _, nest in places:
-                nest.parent_block().insert_op_before(c.InvokeOp(name, described[nest].free), nest)  # type: ignore[union-attr]
+            level = []
+            for f, nest, info in found:
+                if info is not None and counts.get(info.key, 0) >= 2:
+                    chosen.setdefault(info.key, []).append((f, nest, info))
+                else:
+                    level += [(f, b) for region in nest.regions for b in region.blocks]
+        for k, places in enumerate(chosen.values()):
+            name = f"{NAME_PREFIX}{k}"
+            first_func, first, info = places[0]
+            op.body.block.insert_op_before(_outlined(name, first, info), first_func)
+            for _, nest, info in places:
+                nest.parent_block().insert_op_before(c.InvokeOp(name, info.free), nest)  # type: ignore[union-attr]
                 nest.detach()
                 nest.erase()

@@ -472,11 +472,17 @@ def build(
     with _build_lock:
         if key in _loaded:
             return _loaded[key]
-        name = module_name(key)
         root = _writable_root()
-        entry = root / key
-        if not _valid(entry, name):
-            _build_entry(root, entry, key, name, source, header, flags, command, binding)
+    # The compile runs outside the lock, so threads build different sources
+    # at once (gradc.jit's compile budget builds two variants); two builds of
+    # one key race like two processes do: one rename wins, both are valid.
+    name = module_name(key)
+    entry = root / key
+    if not _valid(entry, name):
+        _build_entry(root, entry, key, name, source, header, flags, command, binding)
+    with _build_lock:
+        if key in _loaded:
+            return _loaded[key]
         if "address" in active:
             _check_asan_loaded()
         module = _load(_library_path(entry, name), name)

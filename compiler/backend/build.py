@@ -323,14 +323,6 @@ def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def _start(command: list[str], cwd: Path) -> subprocess.Popen[str]:
-    """Start a compiler step that runs alongside the kernel's compile."""
-    try:
-        return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except OSError as err:
-        raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
-
-
 def _check(proc: subprocess.CompletedProcess[str] | tuple[int, str], command: list[str], what: str) -> None:
     returncode, stderr = proc if isinstance(proc, tuple) else (proc.returncode, proc.stderr)
     if returncode != 0:
@@ -373,7 +365,7 @@ def _is_gcc(command: Sequence[str]) -> bool:
 _prelude_dirs: dict[str, Path | None] = {}
 
 
-def _prelude_dir(prelude: str, flags: Sequence[str], command: Sequence[str], include: str) -> Path | None:
+def _prelude_dir(root: Path, prelude: str, flags: Sequence[str], command: Sequence[str], include: str) -> Path | None:
     """A cache folder holding PYTHON_PRELUDE and its precompiled `.gch` for
     `flags`, built on first use (atomically, like entries); None when the
     compiler is not gcc or the header does not precompile (the glue then
@@ -381,18 +373,21 @@ def _prelude_dir(prelude: str, flags: Sequence[str], command: Sequence[str], inc
     match and reads the header instead, so a stale one is slow, not wrong."""
     key = hashlib.sha256("\x1f".join([CACHE_FORMAT, prelude, *flags, *command, include,
                                        compiler_version(tuple(command))]).encode()).hexdigest()
-    if key in _prelude_dirs:
-        return _prelude_dirs[key]
+    folder = root / f".pch-{key[:16]}"
+    if str(folder) in _prelude_dirs and (_prelude_dirs[str(folder)] is None or folder.exists()):
+        return _prelude_dirs[str(folder)]
     found: Path | None = None
     if _is_gcc(command):
-        root = _writable_root()
-        folder = root / f".pch-{key[:16]}"
         if not (folder / f"{PYTHON_PRELUDE}.gch").exists():
             tmp = Path(tempfile.mkdtemp(prefix=f".tmp-pch-{key[:16]}-", dir=root))
             (tmp / PYTHON_PRELUDE).write_text(prelude)
             cmd = [*command, *flags, "-fPIC", f"-I{include}", "-x", "c-header", PYTHON_PRELUDE,
                    "-o", f"{PYTHON_PRELUDE}.gch"]
-            if subprocess.run(cmd, cwd=tmp, capture_output=True, check=False).returncode == 0:
+            try:
+                built = subprocess.run(cmd, cwd=tmp, capture_output=True, check=False).returncode == 0
+            except OSError:
+                built = False  # no compiler: the glue's compile says so
+            if built:
                 try:
                     os.rename(tmp, folder)
                 except OSError:
@@ -400,7 +395,7 @@ def _prelude_dir(prelude: str, flags: Sequence[str], command: Sequence[str], inc
             shutil.rmtree(tmp, ignore_errors=True)
         if (folder / f"{PYTHON_PRELUDE}.gch").exists():
             found = folder
-    _prelude_dirs[key] = found
+    _prelude_dirs[str(folder)] = found
     return found
 
 
@@ -428,20 +423,28 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
     # interposed by it; only the module's init function is exported.
     kernel_cmd = [*command, *prefix_map, *flags, "-fPIC", "-fvisibility=hidden", "-include", "renames.h",
                   "-c", "kernel.c", "-o", "kernel.o"]
-    glue_object, glue_build = _glue_object(glue, flags, command)
+    # The kernel compiles on a thread while this one makes the glue (and, the
+    # first time on a machine, the precompiled Python.h) if the cache lacks it.
+    kernel: dict[str, Any] = {}
+
+    def compile_kernel() -> None:
+        try:
+            kernel["done"] = _run_compiler(kernel_cmd, entry)
+        except OSError as err:
+            kernel["error"] = BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC")
+
+    thread = threading.Thread(target=compile_kernel, name="gradc kernel compile")
+    thread.start()
     glue_error: BuildError | None = None
     try:
-        try:
-            kernel = _run_compiler(kernel_cmd, entry)
-        except OSError as err:
-            raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
+        glue_object = _glue_object(glue, flags, command)
+    except BuildError as err:
+        glue_error = err
     finally:
-        if glue_build is not None:
-            try:
-                glue_build()
-            except BuildError as err:
-                glue_error = err
-    _check(kernel, kernel_cmd, "")  # the kernel's error first: the glue's is usually the same
+        thread.join()
+    if "error" in kernel:
+        raise kernel["error"]
+    _check(kernel["done"], kernel_cmd, "")  # the kernel's error first: the glue's is usually the same
     if glue_error is not None:
         raise glue_error
     link_cmd = [*command, *flags, "-shared", "-fvisibility=hidden", "kernel.o", str(glue_object),
@@ -451,47 +454,45 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
     (entry / CHECKSUM_FILE).write_text(_digest(library))
 
 
-def _glue_object(glue: _Glue, flags: Sequence[str], command: Sequence[str]) -> tuple[Path, Callable[[], None] | None]:
-    """The cached glue object, or where it will be and a function that
-    waits for its compile (started here, alongside the kernel's) and puts it
-    in place atomically."""
+def _glue_object(glue: _Glue, flags: Sequence[str], command: Sequence[str]) -> Path:
+    """The glue's object in the cache, compiled first if it is not there
+    (into a temp folder renamed into place: atomic, like entries)."""
     root = _writable_root()
     folder = root / f".glue-{glue.key[:16]}"
     if (folder / "glue.o").exists():
-        return folder / "glue.o", None
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-glue-{glue.key[:16]}-", dir=root))
+        return folder / "glue.o"
     ffi = cffi.FFI()
     try:
         ffi.cdef(glue.cdef)
     except cffi.CDefError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise BuildError(f"cffi cannot parse the declarations of the header or binding: {err}") from err
-    ffi.set_source(glue.module, glue.source, compiler_verbose=False)
-    wrapper = tmp / f"{glue.module}.c"
-    ffi.emit_c_code(str(wrapper))
-    include = sysconfig.get_paths()["include"]
-    glue_flags = _glue_flags(flags)
-    includes = [f"-I{include}"]
-    split = _split_prelude(wrapper.read_text())
-    prelude = split and _prelude_dir(split[0], glue_flags, command, include)
-    if split and prelude:
-        wrapper.write_text(f'#include "{PYTHON_PRELUDE}"\n{split[1]}')
-        includes.insert(0, f"-I{prelude}")
-    glue_cmd = [*command, *glue_flags, "-fPIC", "-fvisibility=hidden", *includes, "-c", wrapper.name, "-o", "glue.o"]
-    proc = _start(glue_cmd, tmp)
-
-    def finish() -> None:
-        _, err = proc.communicate()
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-glue-{glue.key[:16]}-", dir=root))
+    try:
+        ffi.set_source(glue.module, glue.source, compiler_verbose=False)
+        wrapper = tmp / f"{glue.module}.c"
+        ffi.emit_c_code(str(wrapper))
+        include = sysconfig.get_paths()["include"]
+        glue_flags = _glue_flags(flags)
+        includes = [f"-I{include}"]
+        split = _split_prelude(wrapper.read_text())
+        prelude = split and _prelude_dir(root, split[0], glue_flags, command, include)
+        if split and prelude:
+            wrapper.write_text(f'#include "{PYTHON_PRELUDE}"\n{split[1]}')
+            includes.insert(0, f"-I{prelude}")
+        glue_cmd = [*command, *glue_flags, "-fPIC", "-fvisibility=hidden", *includes, "-c", wrapper.name,
+                    "-o", "glue.o"]
         try:
-            _check((proc.returncode, err), glue_cmd, " on the cffi glue")
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                pass  # another process or thread finished first; its object is identical
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    return folder / "glue.o", finish
+            proc = subprocess.run(glue_cmd, cwd=tmp, capture_output=True, text=True, check=False)
+        except OSError as err:
+            raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
+        _check(proc, glue_cmd, " on the cffi glue")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            pass  # another process or thread finished first; its object is identical
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder / "glue.o"
 
 
 def _digest(path: Path) -> str:

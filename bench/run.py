@@ -14,7 +14,9 @@ by the workload, and the whole process on one core with `taskset` when there
 is one, so any helper thread shares that core. Systems named "... 2 threads"
 get 2 in those variables (and GRADC_BENCH_THREADS) and two cores. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed for NumPy's rows. Every child gets an empty
-GRADC_CACHE_DIR, so gradc's first call really compiles. Round r pins to core
+GRADC_CACHE_DIR, so gradc's first call really compiles (kernel and cffi
+glue), except for what gradc builds once per machine and then keeps (the
+precompiled Python.h, `prepare_machine_cache`). Round r pins to core
 r mod (cores available); each row keeps the round with the lowest median (the
 noise on a shared host only ever adds time), and its notes list every round.
 
@@ -84,6 +86,23 @@ def child(workload: str, config: str, system: str) -> None:
 # --------------------------------------------------------------------------
 
 
+MACHINE_CACHE: Path | None = None
+"""A cache holding what gradc builds once per machine (the precompiled
+Python.h of the cffi glue, `.pch-*`), made by `prepare_machine_cache`; each
+child's otherwise empty cache links to it."""
+
+
+def prepare_machine_cache() -> None:
+    """Build the once-per-machine part of gradc's cache (one tiny function
+    in a fresh cache, in a child process) for every row to start from."""
+    global MACHINE_CACHE
+    folder = Path(tempfile.mkdtemp(prefix="bench-gradc-machine-"))
+    warm = "import gradc, gradc.numpy as gnp; gradc.jit(lambda x: gnp.sin(x) * 2.0)(1.0)"
+    done = subprocess.run([sys.executable, "-c", warm], env={**os.environ, "GRADC_CACHE_DIR": str(folder)},
+                          capture_output=True, text=True, cwd=BENCH)
+    MACHINE_CACHE = folder if done.returncode == 0 else None
+
+
 def child_env(system: str, cache_dir: str) -> dict[str, str]:
     env = dict(os.environ)
     threads = str(threads_of(system))
@@ -112,6 +131,8 @@ def run_child(
             pinned = str(core)
         command = ["taskset", "-c", pinned, *command]
     cache_dir = tempfile.mkdtemp(prefix="bench-gradc-cache-")
+    for machine_level in MACHINE_CACHE.glob(".pch-*") if MACHINE_CACHE else ():
+        os.symlink(machine_level, Path(cache_dir) / machine_level.name)
     try:
         proc = subprocess.run(
             command,
@@ -367,6 +388,7 @@ def main() -> None:
         cores = [None]
         print("taskset not available: child processes are not pinned to a core")
     machine = machine_info()
+    prepare_machine_cache()
     print(f"gradc bench on {machine.get('cpu', '?')} ({machine.get('cpus')} CPUs), {args.rounds} round(s)", flush=True)
     for workload in args.only:
         result = run_workload(workload, args.rounds, cores)

@@ -27,6 +27,7 @@ table for everything, which is also printed.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import importlib.metadata
 import json
@@ -97,6 +98,7 @@ def prepare_machine_cache() -> None:
     in a fresh cache, in a child process) for every row to start from."""
     global MACHINE_CACHE
     folder = Path(tempfile.mkdtemp(prefix="bench-gradc-machine-"))
+    atexit.register(shutil.rmtree, folder, True)
     warm = "import gradc, gradc.numpy as gnp; gradc.jit(lambda x: gnp.sin(x) * 2.0)(1.0)"
     done = subprocess.run([sys.executable, "-c", warm], env={**os.environ, "GRADC_CACHE_DIR": str(folder)},
                           capture_output=True, text=True, cwd=BENCH)

@@ -1,0 +1,43 @@
+// `--timing` prints, on stderr, the wall time of each step after the run
+// (like mlir-opt's --mlir-timing): setup, reading, parsing, every pass in
+// pipeline order (a pass that runs twice is listed twice), the checks
+// between passes, the target's output, and the total. The figures vary from
+// run to run; the shape of the table does not. stdout is what it is without
+// the flag.
+// RUN: gradc-opt %s -p gradc-default,cse -t c --timing 2>%t.err >%t.timed.c
+// RUN: filecheck %s < %t.err
+// RUN: gradc-opt %s -p gradc-default,cse -t c >%t.plain.c
+// RUN: diff %t.plain.c %t.timed.c
+// Without the flag, nothing on stderr.
+// RUN: gradc-opt %s -p cse 2>%t.quiet.err >/dev/null
+// RUN: filecheck %s --check-prefix=QUIET --allow-empty < %t.quiet.err
+
+// CHECK:      Execution time report
+// CHECK:      Total Execution Time: {{[0-9]+\.[0-9]+}} seconds
+// CHECK:      ----Wall Time----  ----Name----
+// CHECK-NEXT: {{^ +[0-9]+\.[0-9]{4} \( *[0-9]+\.[0-9]%\)  }}setup (dialects, passes, options)
+// CHECK-NEXT: %)  read input
+// CHECK-NEXT: %)  parse
+// CHECK-NEXT: %)  differentiate
+// CHECK-NEXT: %)  array-simplify
+// CHECK-NEXT: %)  canonicalize
+// CHECK-NEXT: %)  cse
+// CHECK-NEXT: %)  dce
+// CHECK-NEXT: %)  lower-array-to-loops
+// CHECK-NEXT: %)  tile-matmul
+// CHECK-NEXT: %)  stack-alloc
+// CHECK-NEXT: %)  plan-memory
+// CHECK-NEXT: %)  lower-loops-to-c
+// CHECK-NEXT: %)  cse
+// CHECK-NEXT: %)  (verify and checks between passes)
+// CHECK-NEXT: %)  output (-t c)
+// CHECK:      {{^ +[0-9]+\.[0-9]{4} \(100\.0%\)  }}Total
+// CHECK-NOT:  {{.}}
+
+// QUIET-NOT: {{.}}
+
+func.func @layer(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %0 = array.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %1 = array.tanh %0 : tensor<2x4xf32>
+  func.return %1 : tensor<2x4xf32>
+}

@@ -304,10 +304,13 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
         for system in SYSTEMS:
             exponent = growth_exponent(times.get((family, system), []))
             parts.append(f"{system} {'-' if exponent is None else f'{exponent:.2f}'}")
-        gradc, jax = dict(times.get((family, "gradc"), [])), dict(times.get((family, "jax"), []))
-        ratios = [f"k={k} {gradc[k] / jax[k]:.1f}x" if k in gradc and k in jax else f"k={k} -"
-                  for k in KS if k <= MAX_K]
-        lines.append(f"{family}: growth exponent (log-log slope over k >= {FIT_FROM_K}) "
+        timed = {system: dict(times.get((family, system), [])) for system in SYSTEMS}
+        ratios = []
+        for k in (k for k in KS if k <= MAX_K):
+            missing = [system for system in SYSTEMS if k not in timed[system]]
+            ratios.append(f"k={k} no {' or '.join(missing)} time (see the table)" if missing
+                          else f"k={k} {timed['gradc'][k] / timed['jax'][k]:.1f}x")
+        lines.append(f"{family}: growth exponent (log-log slope over the k >= {FIT_FROM_K} that have a time) "
                      f"{', '.join(parts)}; gradc / jax first call: {', '.join(ratios)}")
     return lines
 

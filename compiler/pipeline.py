@@ -41,6 +41,7 @@ from gradc.passes import get_all_passes as gradc_passes
 from gradc.passes.lower_loops_to_c import MATH_CHOICES
 from gradc.support.dense import numpy_dtype
 from gradc.support.limits import SizeLimitError, check_sizes
+from gradc.support.timings import Timings, timed_callback
 
 if TYPE_CHECKING:
     from gradc.backend.runtime import CompiledFunction
@@ -168,13 +169,15 @@ def make_context() -> Context:
     return ctx
 
 
-def parse_pipeline(passes: str | Sequence[str]) -> PassPipeline:
+def parse_pipeline(passes: str | Sequence[str], timings: Timings | None = None) -> PassPipeline:
     """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline
     that checks the sizes in the IR before the first pass and after each
-    (`gradc.support.limits`)."""
+    (`gradc.support.limits`); with `timings`, it records there the wall
+    time of each pass by name, and of those checks as `check-sizes`."""
     spec = passes if isinstance(passes, str) else ",".join(passes)
+    callback = _check_sizes if timings is None else timed_callback(timings, _check_sizes, "check-sizes")
     try:
-        return PassPipeline.parse_spec(available_passes(), spec, _check_sizes)
+        return PassPipeline.parse_spec(available_passes(), spec, callback)
     except Exception as err:  # xDSL: ValueError for unknown passes, others for bad options
         raise PipelineError(f"bad pass pipeline '{spec}': {err}") from None
 
@@ -187,22 +190,30 @@ def _check_sizes(previous: ModulePass | None, module: ModuleOp, following: Modul
         raise PipelineError(f"{err}{where}") from None
 
 
-def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
-    """Apply `passes` to `module` in place and return it. A pass that fails
-    raises xDSL's PassFailedException, whose notes show the module with the
-    failing op marked (what a pass writer wants to see)."""
-    parse_pipeline(passes).apply(make_context(), module)
+def run_pipeline(module: ModuleOp, passes: str | Sequence[str], timings: Timings | None = None) -> ModuleOp:
+    """Apply `passes` to `module` in place and return it (`timings`: see
+    `parse_pipeline`, plus `pipeline-setup`: making the passes, which
+    imports their modules on first use). A pass that fails raises xDSL's
+    PassFailedException, whose notes show the module with the failing op
+    marked (what a pass writer wants to see)."""
+    if timings is None:
+        parse_pipeline(passes).apply(make_context(), module)
+        return module
+    with timings.measure("pipeline-setup"):
+        pipeline, ctx = parse_pipeline(passes, timings), make_context()
+    pipeline.apply(ctx, module)
     return module
 
 
-def compile_for_user(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
+def compile_for_user(module: ModuleOp, passes: str | Sequence[str], timings: Timings | None = None) -> ModuleOp:
     """`run_pipeline` for gradc.jit / gradc.lower: a pass that fails raises
     a PipelineError with its message (not the module dump), located at the
     op it failed on when the pass says which (`error.op`) and that op has a
     source location, else at the user's line that asked for the compilation
-    (e.g. a checkpoint budget that does not hold one state of its loop)."""
+    (e.g. a checkpoint budget that does not hold one state of its loop).
+    `timings`: see `parse_pipeline`."""
     try:
-        return run_pipeline(module, passes)
+        return run_pipeline(module, passes, timings)
     except PassFailedException as err:
         message = str(err.args[0] if err.args else err).splitlines()[0]
         where = op_location(getattr(err, "op", None)) or user_location()

@@ -41,6 +41,7 @@ from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
+from gradc.support.timings import Timings
 
 _PYTHON_NUMBER = "Python float"
 """The signature of a Python float leaf: one compiled function serves every
@@ -758,7 +759,8 @@ class Lowered:
     `.differentiated_ir` (requests expanded into array code),
     `.simplified_ir` (after the array clean-up passes), `.loops_ir` (after
     lower-array-to-loops), `.c_source`, `.c_header`; `.stages` maps each
-    stage's name to its IR; `.compile()` builds it."""
+    stage's name to its IR; `.compile()` builds it; `.timings` says how long
+    each step took so far."""
 
     def __init__(
         self,
@@ -766,6 +768,7 @@ class Lowered:
         cflags: Sequence[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
         extra_cflags: Sequence[str] = (),
+        timings: Timings | None = None,
     ):
         self.traced = traced
         self.cflags = cflags
@@ -774,6 +777,19 @@ class Lowered:
         self._stages = options.stages()
         self.name = traced.name
         self._modules: dict[str, ModuleOp] = {}
+        self._timings = Timings() if timings is None else timings
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds of each step run so far, in order: `trace`,
+        `pipeline-setup` (making the passes; the first compilation in a
+        process imports them), each pass by name (`check-sizes`: the size
+        checks between them), `print-c` (C source and header), `cc`
+        (building the C, or fetching it from the cache, and loading the
+        library; `cc -O1` for the quick build of a compile budget), `load`
+        (the Python call around it). A step appears once it has run
+        (`.c_source` runs the passes, `.compile()` the rest)."""
+        return self._timings.totals()
 
     @cached_property
     def array_ir(self) -> str:
@@ -788,7 +804,7 @@ class Lowered:
             k = names.index(stage)
             before = self.traced.module if k == 0 else self._module_after(names[k - 1])
             passes = self._stages[k][1]
-            module = compile_for_user(before.clone(), passes) if passes else before
+            module = compile_for_user(before.clone(), passes, self._timings) if passes else before
             self._modules[stage] = module
         return module
 
@@ -821,7 +837,7 @@ class Lowered:
         if "loops" in self._modules:
             return self._module_after("c")
         # Straight through, without keeping the stages in between.
-        return compile_for_user(self.traced.module.clone(), self.options.pipeline())
+        return compile_for_user(self.traced.module.clone(), self.options.pipeline(), self._timings)
 
     @property
     def stages(self) -> dict[str, str]:
@@ -837,13 +853,17 @@ class Lowered:
     def c_source(self) -> str:
         from gradc.backend.target_c import print_c_source
 
-        return print_c_source(self._c_module)
+        module = self._c_module
+        with self._timings.measure("print-c"):
+            return print_c_source(module)
 
     @cached_property
     def c_header(self) -> str:
         from gradc.backend.target_c import print_c_header
 
-        return print_c_header(self._c_module)
+        module = self._c_module
+        with self._timings.measure("print-c"):
+            return print_c_header(module)
 
     @property
     def statuses(self) -> dict[int, str]:
@@ -865,9 +885,15 @@ class Lowered:
         """The C built with `extra_cflags` after this lowering's own flags
         (the compile budget's quick `-O1` build)."""
         specs = _boundary_specs(function_specs(self.traced.module, self.name), self.traced)
-        function = load(self.c_source, self.c_header, self.name, specs, self.cflags,
-                        (*self.extra_cflags, *extra_cflags), self.statuses)
-        return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
+        source, header, statuses = self.c_source, self.c_header, self.statuses
+        # The quick build of a compile budget is timed apart (it runs while the
+        # optimized one goes on in the background).
+        cc = " ".join(("cc", *extra_cflags))
+        with self._timings.measure(cc):
+            function = load(source, header, self.name, specs, self.cflags, (*self.extra_cflags, *extra_cflags),
+                            statuses)
+        with self._timings.measure("load"):
+            return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
 
     def compile(self) -> Callable[..., Any]:
         """The compiled function, called like the original on arguments of
@@ -964,7 +990,11 @@ def lower(
     try:
         fn, args, kwargs = _static_call(fn, args, kwargs, static_argnums, static_argnames)
         cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
-        return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options), extra or ())
+        resolved = Options.make(options)
+        timings = Timings()
+        with timings.measure("trace"):
+            traced = trace(fn, args, kwargs or None)
+        return Lowered(traced, cflags, resolved, extra or (), timings)
     except GradcError as err:
         raise _for_user(err) from None
 

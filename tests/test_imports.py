@@ -1,5 +1,7 @@
 """Importing gradc is cheap: `import gradc` loads none of the machinery
-behind its names, `gradc.numpy` none of the compiler. Checked on `sys.modules` in a fresh
+behind its names, `gradc.numpy` none of the compiler, and gradc's ops
+compile their assembly formats only when first parsed or printed
+(docs/architecture.md, "Import time"). Checked on `sys.modules` in a fresh
 interpreter, never by timing."""
 
 from __future__ import annotations
@@ -9,7 +11,12 @@ import subprocess
 import sys
 
 import pytest
+from xdsl.irdl import IRDLOperation, operand_def, result_def
+from xdsl.utils.exceptions import PyRDLOpDefinitionError
+
 import gradc
+from gradc.dialects import get_all_dialects
+from gradc.dialects.deferred_format import format_program, op_definition
 
 
 def loaded_after(code: str) -> set[str]:
@@ -49,3 +56,38 @@ def test_every_public_name_resolves_to_its_definition() -> None:
     assert set(gradc.__all__) <= set(dir(gradc))
     with pytest.raises(AttributeError, match="no attribute 'jitt'"):
         gradc.jitt  # noqa: B018
+
+
+def test_every_assembly_format_compiles() -> None:
+    formats = 0
+    for load in get_all_dialects().values():
+        for op in load().operations:
+            if op.get_irdl_definition().assembly_format is not None:
+                assert format_program(op).stmts, op.name
+                formats += 1
+    assert formats > 100
+
+
+def test_a_bad_format_fails_on_first_use() -> None:
+    @op_definition
+    class Bad(IRDLOperation):
+        name = "test.bad"
+        x = operand_def()
+        y = result_def()
+        assembly_format = "$x `:` type($nothing)"
+
+    with pytest.raises(PyRDLOpDefinitionError, match="Bad"):
+        format_program(Bad)
+
+
+def test_format_and_print_method_conflict() -> None:
+    with pytest.raises(PyRDLOpDefinitionError, match="cannot define both"):
+
+        @op_definition
+        class Both(IRDLOperation):
+            name = "test.both"
+            x = operand_def()
+            assembly_format = "$x attr-dict"
+
+            def print(self, printer: object) -> None:
+                raise AssertionError

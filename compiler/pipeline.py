@@ -37,8 +37,8 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
+from gradc.passes import MATH_CHOICES
 from gradc.passes import get_all_passes as gradc_passes
-from gradc.passes.lower_loops_to_c import MATH_CHOICES
 from gradc.support.dense import numpy_dtype
 from gradc.support.limits import SizeLimitError, check_sizes
 

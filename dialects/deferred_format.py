@@ -17,14 +17,16 @@ prints IR (docs/architecture.md, "Import time").
 from __future__ import annotations
 
 import functools
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from xdsl.ir import Operation
 from xdsl.irdl import IRDLOperation, irdl_op_definition
-from xdsl.irdl.declarative_assembly_format import FormatProgram
-from xdsl.parser import Parser
-from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, PyRDLOpDefinitionError
+
+if TYPE_CHECKING:
+    from xdsl.irdl.declarative_assembly_format import FormatProgram
+    from xdsl.parser import Parser
+    from xdsl.printer import Printer
 
 OpT = TypeVar("OpT", bound=IRDLOperation)
 
@@ -61,6 +63,8 @@ def op_definition(cls: type[OpT]) -> type[OpT]:
 @functools.cache
 def format_program(cls: type[IRDLOperation]) -> FormatProgram:
     """The compiled assembly format of an op defined with `op_definition`."""
+    from xdsl.irdl.declarative_assembly_format import FormatProgram  # ~25 ms of imports, paid on first use
+
     try:
         return FormatProgram.from_str(getattr(cls, _FORMAT), cls.get_irdl_definition())
     except ParseError as err:

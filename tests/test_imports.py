@@ -46,6 +46,13 @@ def test_gradc_numpy_loads_no_compiler() -> None:
     assert "xdsl.irdl.declarative_assembly_format" not in loaded  # no op's format compiled yet
 
 
+def test_gradc_opt_help_loads_no_dialect() -> None:
+    loaded = loaded_after("import sys\nfrom gradc.tools.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass")
+    assert "gradc.tools.cli" in loaded
+    assert not under(loaded, "numpy", "gradc.dialects.array", "gradc.dialects.c", "gradc.dialects.loops",
+                     "gradc.dialects.autodiff", "gradc.passes.lower_loops_to_c", "xdsl.dialects.arith", "xdsl.dialects.math")
+
+
 def test_every_public_name_resolves_to_its_definition() -> None:
     from gradc.errors import GradcError
     from gradc.numpy import sin

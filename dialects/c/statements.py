@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     StringAttr,
+    SymbolRefAttr,
     UnitAttr,
     i32,
 )
@@ -35,6 +36,7 @@ from xdsl.irdl import (
     region_def,
     result_def,
     traits_def,
+    var_operand_def,
     var_region_def,
 )
 from xdsl.parser import Parser
@@ -47,6 +49,7 @@ from xdsl.traits import (
     NoTerminator,
     Pure,
     SymbolOpInterface,
+    SymbolTable,
 )
 from xdsl.utils.exceptions import VerifyException
 
@@ -68,6 +71,7 @@ class FuncOp(IRDLOperation):
     function_type = prop_def(FunctionType)
     is_static = opt_prop_def(UnitAttr, prop_name="static")
     is_inline = opt_prop_def(UnitAttr, prop_name="inline")
+    is_noinline = opt_prop_def(UnitAttr, prop_name="noinline")
     body = region_def("single_block")
     traits = traits_def(SymbolOpInterface(), IsolatedFromAbove(), NoTerminator())
 
@@ -79,6 +83,7 @@ class FuncOp(IRDLOperation):
         body: Region | None = None,
         static: bool = False,
         inline: bool = False,
+        noinline: bool = False,
     ):
         if body is None:
             body = Region(Block(arg_types=inputs))
@@ -92,6 +97,8 @@ class FuncOp(IRDLOperation):
             props["static"] = UnitAttr()
         if inline:
             props["inline"] = UnitAttr()
+        if noinline:
+            props["noinline"] = UnitAttr()
         super().__init__(properties=props, regions=[body])
 
     @property
@@ -138,11 +145,14 @@ class FuncOp(IRDLOperation):
                 )
         if outputs and not isinstance(block.last_op, ReturnOp):
             raise VerifyException(f"c.func @{name}: a function with a result must end with c.return")
+        if self.is_inline is not None and self.is_noinline is not None:
+            raise VerifyException(f"c.func @{name}: cannot be both inline and noinline")
 
     @classmethod
     def parse(cls, parser: Parser) -> FuncOp:
         static = parser.parse_optional_keyword("static") is not None
         inline = parser.parse_optional_keyword("inline") is not None
+        noinline = parser.parse_optional_keyword("noinline") is not None
         name = parser.parse_symbol_name().data
         args = parser.parse_comma_separated_list(
             parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=True)
@@ -150,7 +160,7 @@ class FuncOp(IRDLOperation):
         result = parser.parse_type() if parser.parse_optional_punctuation("->") else None
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region(args)
-        op = cls(name, [a.type for a in args], result, body, static, inline)
+        op = cls(name, [a.type for a in args], result, body, static, inline, noinline)
         if attrs is not None:
             op.attributes.update(attrs.data)
         return op
@@ -160,6 +170,8 @@ class FuncOp(IRDLOperation):
             printer.print_string(" static")
         if self.is_inline is not None:
             printer.print_string(" inline")
+        if self.is_noinline is not None:
+            printer.print_string(" noinline")
         printer.print_string(" ")
         printer.print_symbol_name(self.sym_name.data)
         printer.print_string("(")
@@ -196,6 +208,34 @@ class ReturnOp(IRDLOperation):
                 f"{'void' if expected is None else expected}, got "
                 f"{'nothing' if got is None else got}"
             )
+
+
+@op_definition
+class InvokeOp(IRDLOperation):
+    """A call of a void `c.func` of the module as a statement:
+    `c.invoke @gradc_nest0(%a, %b) : !c.ptr<f64>, !c.ptr<f64>` is
+    `gradc_nest0(a, b);`. The callee may write through pointer arguments."""
+
+    name = "c.invoke"
+    callee = prop_def(SymbolRefAttr)
+    args = var_operand_def()
+    assembly_format = "$callee `(` $args `)` attr-dict (`:` type($args)^)?"
+    traits = traits_def(MemoryWriteEffect())
+
+    def __init__(self, callee: str, args: Sequence[SSAValue | Operation]):
+        super().__init__(operands=[list(args)], properties={"callee": SymbolRefAttr(callee)})
+
+    def verify_(self) -> None:
+        name = self.callee.string_value()
+        callee = SymbolTable.lookup_symbol(self, name)
+        if not isinstance(callee, FuncOp):
+            raise VerifyException(f"c.invoke: @{name} is not a c.func of this module")
+        if callee.result_type is not None:
+            raise VerifyException(f"c.invoke: @{name} returns a value; c.invoke calls void functions")
+        expected = tuple(callee.function_type.inputs.data)
+        got = tuple(a.type for a in self.args)
+        if expected != got:
+            raise VerifyException(f"c.invoke: arguments {got} do not match @{name}'s parameters {expected}")
 
 
 @op_definition

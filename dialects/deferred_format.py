@@ -62,7 +62,10 @@ def op_definition(cls: type[OpT]) -> type[OpT]:
 
 @functools.cache
 def format_program(cls: type[IRDLOperation]) -> FormatProgram:
-    """The compiled assembly format of an op defined with `op_definition`."""
+    """The compiled assembly format of an op defined with `op_definition`
+    (a PyRDLOpDefinitionError for one defined with `irdl_op_definition`)."""
+    if not hasattr(cls, _FORMAT):
+        raise PyRDLOpDefinitionError(f"{cls.__name__}: not defined with gradc.dialects.deferred_format.op_definition")
     from xdsl.irdl.declarative_assembly_format import FormatProgram  # ~25 ms of imports, paid on first use
 
     try:

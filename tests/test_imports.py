@@ -67,6 +67,8 @@ def test_every_public_name_resolves_to_its_definition() -> None:
 
 
 def test_every_assembly_format_compiles() -> None:
+    """Every gradc op with a format is defined with op_definition (else
+    format_program names it) and its format compiles."""
     formats = 0
     for load in get_all_dialects().values():
         for op in load().operations:
@@ -86,6 +88,13 @@ def test_a_bad_format_fails_on_first_use() -> None:
 
     with pytest.raises(PyRDLOpDefinitionError, match="Bad"):
         format_program(Bad)
+
+
+def test_an_op_outside_op_definition_is_named() -> None:
+    from xdsl.dialects.arith import AddfOp
+
+    with pytest.raises(PyRDLOpDefinitionError, match="AddfOp: not defined with .*op_definition"):
+        format_program(AddfOp)
 
 
 def test_format_and_print_method_conflict() -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import get_all_dialects as xdsl_dialects
 from xdsl.dialects import func
@@ -37,13 +36,14 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
+from gradc.passes import MATH_CHOICES
 from gradc.passes import get_all_passes as gradc_passes
-from gradc.passes.lower_loops_to_c import MATH_CHOICES
-from gradc.support.dense import numpy_dtype
 from gradc.support.limits import SizeLimitError, check_sizes
 from gradc.support.timings import Timings, timed_callback
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gradc.backend.runtime import CompiledFunction
 
 DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
@@ -225,7 +225,7 @@ def lower_to_c(module: ModuleOp) -> ModuleOp:
     return run_pipeline(module, DEFAULT_PIPELINE)
 
 
-ArraySpec = tuple[tuple[int, ...], np.dtype]
+ArraySpec = tuple[tuple[int, ...], "np.dtype"]
 
 
 def function_specs(module: ModuleOp, fn_name: str) -> tuple[list[ArraySpec], list[ArraySpec]]:
@@ -247,6 +247,8 @@ def memory_figures(fn: func.FuncOp) -> dict[str, int]:
 
 
 def _spec(typ: Attribute) -> ArraySpec:
+    from gradc.support.dense import numpy_dtype  # NumPy: not needed to name passes (gradc-opt --help)
+
     assert isinstance(typ, TensorType), typ
     return tuple(typ.get_shape()), numpy_dtype(typ.get_element_type())
 

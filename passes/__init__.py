@@ -12,6 +12,10 @@ from collections.abc import Callable
 
 from xdsl.passes import ModulePass
 
+MATH_CHOICES = ("gradc", "libm")
+"""The values of lower-loops-to-c's `math` option; here, not in the pass, so
+that `gradc.pipeline.Options` checks them without importing the pass."""
+
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     def lower_array_to_loops() -> type[ModulePass]:

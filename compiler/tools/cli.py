@@ -54,7 +54,6 @@ from xdsl.utils.mlir_lexer import MLIRLexer
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from gradc.dialects.c import show_symbol
 from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.support.dominance import first_nested_function, first_use_before_definition
 from gradc.support.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
@@ -401,6 +400,8 @@ class GradcOptMain(xDSLOptMain):
             except SizeLimitError as e:
                 raise self._at_op(str(e), e.op, e) from None
             if previous is None and (nested := first_nested_function(module)):
+                from gradc.dialects.c import show_symbol  # the c dialect loads only when used
+
                 raise self._at_op(
                     f"func.func {show_symbol(nested.sym_name.data)} is inside another op; functions belong "
                     "at the top level of the module",

@@ -29,7 +29,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
@@ -54,12 +53,13 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.branches import parse_switch, print_switch
 from gradc.dialects.c.identifiers import _IDENTIFIER, GRADC_PREFIX, c_identifier, is_c_identifier, show_symbol
 from gradc.dialects.c.types import PtrType, _check_access, _parse_element, _print_element, is_scalar_type
 
 
-@irdl_op_definition
+@op_definition
 class FuncOp(IRDLOperation):
     """A C function; entry block arguments are its parameters.
 
@@ -185,7 +185,7 @@ class FuncOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class ReturnOp(IRDLOperation):
     """`c.return %v : i32` (or bare `c.return` in a void function)."""
 
@@ -210,7 +210,7 @@ class ReturnOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class InvokeOp(IRDLOperation):
     """A call of a void `c.func` of the module as a statement:
     `c.invoke @gradc_nest0(%a, %b) : !c.ptr<f64>, !c.ptr<f64>` is
@@ -238,7 +238,7 @@ class InvokeOp(IRDLOperation):
             raise VerifyException(f"c.invoke: arguments {got} do not match @{name}'s parameters {expected}")
 
 
-@irdl_op_definition
+@op_definition
 class ForOp(IRDLOperation):
     """`c.for %i = 0 to 64 step 1 { ... }`: `for (int64_t i = 0; i < 64; i++)`."""
 
@@ -293,7 +293,7 @@ class ForOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class SwitchOp(IRDLOperation):
     """`c.switch %k { ... }, { ... }`: runs region clamp(k, 0, N-1) of N (an
     integer scalar): `if (k <= 0) {...} else {...}` for two regions, else a
@@ -324,7 +324,7 @@ class SwitchOp(IRDLOperation):
         print_switch(printer, self.index, self.branches)
 
 
-@irdl_op_definition
+@op_definition
 class WhileOp(IRDLOperation):
     """`c.while (%n) { ... }`: `for (int64_t n = 0;; ++n) { ... }` (`for (;;)`
     when nothing reads the iteration count `n`), left by a `c.break_unless`
@@ -366,7 +366,7 @@ class WhileOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class BreakUnlessOp(IRDLOperation):
     """`c.break_unless %c`: `if (!c) break;`, directly in a `c.while` body."""
 
@@ -379,7 +379,7 @@ class BreakUnlessOp(IRDLOperation):
         super().__init__(operands=[SSAValue.get(cond)])
 
 
-@irdl_op_definition
+@op_definition
 class FailIfOp(IRDLOperation):
     """`c.fail_if %c status 1 "message"`: `if (c) return 1;` in a function
     returning int; `message` says what went wrong (the runtime raises it
@@ -412,7 +412,7 @@ PRAGMA_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_ (),:+\-*.=]*\Z")
 control characters or non-ASCII, so the text stays one inert line."""
 
 
-@irdl_op_definition
+@op_definition
 class PragmaOp(IRDLOperation):
     """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that
     follows. With a guard, `c.pragma "omp parallel for" if "_OPENMP"`, it
@@ -443,7 +443,7 @@ class PragmaOp(IRDLOperation):
             raise VerifyException(f"c.pragma: guard must be a macro name, got {self.guard.data!r}")
 
 
-@irdl_op_definition
+@op_definition
 class ThreadNumOp(IRDLOperation):
     """`%t = c.thread_num : index`: the OpenMP thread number in a parallel
     loop (`omp_get_thread_num()`, 0 when built without OpenMP)."""
@@ -456,7 +456,7 @@ class ThreadNumOp(IRDLOperation):
         super().__init__(result_types=[IndexType()])
 
 
-@irdl_op_definition
+@op_definition
 class ArrayOp(IRDLOperation):
     """A local (stack) array: `%t = c.array 64 : !c.ptr<f32>` is `float t[64];`."""
 
@@ -479,7 +479,7 @@ class ArrayOp(IRDLOperation):
             raise VerifyException(f"c.array: element type must be a non-const scalar, got {typ}")
 
 
-@irdl_op_definition
+@op_definition
 class StaticArrayOp(IRDLOperation):
     """Read-only data: `%k = c.static_array dense<[1.0, 2.0]> : tensor<2xf32> ->
     !c.ptr<const f32>` is `static const float k[2] = {1.0f, 2.0f};`."""
@@ -506,7 +506,7 @@ class StaticArrayOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class ByteOffsetOp(IRDLOperation):
     """A typed pointer at a byte offset into another buffer (a workspace slice):
     `%t = c.byte_offset %work + 128 : !c.ptr<void restrict> -> !c.ptr<f32 restrict>`
@@ -533,7 +533,7 @@ class ByteOffsetOp(IRDLOperation):
             raise VerifyException(f"c.byte_offset: cannot drop const from {base} to {res}")
 
 
-@irdl_op_definition
+@op_definition
 class StoreOp(IRDLOperation):
     """`c.store %v, %p[%i] : !c.ptr<f32>` is `p[i] = v;`."""
 

@@ -4,7 +4,8 @@ one per distinct `c.microkernel` tile and `c.pack`, and what `c.thread_num` call
 Expects: `c.microkernel` and `c.pack` ops with the static parameters
 tile-matmul chose (element type f32 or f64).
 
-Guarantees: each helper is `static inline`, named after every parameter
+Guarantees: each helper is `static inline` (`static noinline` when called
+from more than INLINE_SITES places), named after every parameter
 that shapes its code (so equal names are equal definitions); loads and
 stores are `__builtin_memcpy` of exactly the tile, so any alignment works
 and no vector crosses a function boundary; the order of every addition is
@@ -30,6 +31,14 @@ from gradc.dialects import c
 from gradc.dialects.loops import vector_widths
 
 THREAD_NUM = "gradc_thread_num"
+INLINE_SITES = 1
+"""A micro-kernel or packing helper called from more places than this is
+defined `NOINLINE` rather than `static inline`: each inlined copy of a
+kernel costs gcc as much as the kernel itself (its k loop unrolled and
+scheduled again), which made compile time grow with the number of products
+(a 16-layer MLP gradient: 1.2 s of gcc with inlined kernels, 0.5 s
+without), while a call costs a few cycles against the hundreds a tile takes."""
+NOINLINE = "static __attribute__((noinline))"
 
 
 def thread_num_definition() -> list[str]:
@@ -463,6 +472,7 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     many times)."""
     types: dict[str, list[str]] = {}
     kernels: dict[str, list[str]] = {}
+    sites: dict[str, int] = {}
 
     def need(table: dict[str, list[str]], name: str, define: Callable[[], list[str]]) -> None:
         if name not in table:
@@ -471,10 +481,11 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     for func in funcs:
         for op in func.walk():
             if isinstance(op, c.PackOp):
-                tile, element = TRANSPOSE_TILE[str(op.element_type)], op.element_type
+                tile, element, name = TRANSPOSE_TILE[str(op.element_type)], op.element_type, pack_name(op)
                 need(types, vector_type_name(element, tile), lambda: vector_type_definition(element, tile))
                 need(kernels, f"gradc_transpose_{element}", lambda: transpose_definition(element))
-                need(kernels, pack_name(op), lambda: pack_definition(op))
+                need(kernels, name, lambda: pack_definition(op))
+                sites[name] = sites.get(name, 0) + 1
             if isinstance(op, c.MicrokernelOp):
                 name = microkernel_name(op)
                 if name not in kernels:
@@ -482,6 +493,7 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
                         need(types, vector_type_name(op.element_type, width),
                              lambda: vector_type_definition(op.element_type, width))
                     kernels[name] = microkernel_definition(op)
+                sites[name] = sites.get(name, 0) + 1
             if isinstance(op, c.LinalgOp):
                 need(kernels, dot_name(op.element_type), lambda: dot_definition(op.element_type))
                 need(kernels, linalg_name(op), lambda: linalg_definition(op))
@@ -490,7 +502,10 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     lines: list[str] = []
     if types:
         lines += ["", *(line for definition in types.values() for line in definition)]
-    for definition in kernels.values():
+    for name, definition in kernels.items():
+        if sites.get(name, 0) > INLINE_SITES:
+            definition = [line.replace(f"static inline void {name}(", f"{NOINLINE} void {name}(", 1)
+                          for line in definition]
         lines += ["", *definition]
     masks = {f"gradc_mask_{name.split('_', 1)[1]}" for name in types}
     return lines, {*types, *kernels, *masks}

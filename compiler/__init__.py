@@ -7,7 +7,9 @@
     def layer(x, w, b):
         return gnp.tanh(x @ w + b)
 
-`jit`, `lower` and `export_c` are the entry points (see `gradc.transforms.api`),
+`jit`, `lower` and `export_c` are the entry points (see `gradc.transforms.api`);
+`specialize` compiles a function with chosen arguments baked in as constants
+(`gradc.transforms.specialize`);
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
@@ -27,6 +29,7 @@ from gradc.errors import GradcError, LoopLimitError
 from gradc.frontend.elementwise import stop_gradient
 from gradc.pipeline import Options
 from gradc.transforms.api import export_c, jit, lower
+from gradc.transforms.specialize import specialize
 from gradc.transforms.control_flow import checkpoint, fori_loop, scan, while_loop
 from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
 from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
@@ -36,6 +39,7 @@ __all__ = [
     "jit",
     "lower",
     "export_c",
+    "specialize",
     "grad",
     "value_and_grad",
     "jvp",

@@ -64,6 +64,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return Parallelize
 
+    def sparse_products() -> type[ModulePass]:
+        from gradc.passes.sparse_products import SparseProducts
+
+        return SparseProducts
+
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
 
@@ -80,5 +85,6 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "plan-memory": plan_memory,
         "stack-alloc": stack_alloc,
         "parallelize": parallelize,
+        "sparse-products": sparse_products,
         "tile-matmul": tile_matmul,
     }

@@ -47,7 +47,20 @@ fast to write and to compile: docs/backend.md); shorter ones as the
 shortest decimals, for people reading the C."""
 BYTES_TABLE_ELEMENTS = 4096
 """Tables longer than this (but bool ones) print as a string of their bytes."""
-BYTE_ESCAPES = tuple(f"\\x{b:02x}" for b in range(256))
+BYTES_PER_LINE = 64
+
+
+def _escaped_lines(raw: bytes, width: int) -> list[str]:
+    """`raw` as C string literals of `width` bytes each, every byte a
+    `\\xHH` escape (built with NumPy: Python loops would take seconds on a
+    weight matrix)."""
+    digits = np.frombuffer(raw.hex().encode("ascii"), np.uint8).reshape(-1, 2)
+    escaped = np.empty((len(raw), 4), np.uint8)
+    escaped[:, 0], escaped[:, 1], escaped[:, 2:] = ord("\\"), ord("x"), digits
+    text = escaped.tobytes().decode("ascii")
+    step = 4 * width
+    return [f'"{text[i : i + step]}"' for i in range(0, len(text), step)]
+
 
 # C operator precedence, higher binds tighter.
 PRIMARY, UNARY, COND = 16, 15, 3
@@ -406,8 +419,8 @@ class _FunctionPrinter:
         self.emit(0, '#pragma GCC diagnostic ignored "-Woverlength-strings"')
         self.emit(0, "#endif")
         self.emit(depth, f"static const union {{ unsigned char bytes[{len(raw) + 1}]; {element} values[{data.size}]; }} {name}_bytes = {{")
-        for start in range(0, len(raw), 32):
-            self.emit(depth + 1, '"' + "".join(map(BYTE_ESCAPES.__getitem__, raw[start : start + 32])) + '"')
+        for line in _escaped_lines(raw, BYTES_PER_LINE):
+            self.emit(depth + 1, line)
         self.emit(depth, "};")
         self.emit(0, "#if defined(__GNUC__)")
         self.emit(0, "#pragma GCC diagnostic pop")

@@ -149,3 +149,20 @@ def test_large_baked_tables_are_bit_exact() -> None:
     shifted, scaled = specialized(x)
     np.testing.assert_array_equal((x + big).view(np.uint32), shifted.view(np.uint32))
     np.testing.assert_array_equal((x[:2] * small).view(np.uint32), scaled.view(np.uint32))
+
+
+def test_constants_by_keyword_and_negative_position_and_traced_through() -> None:
+    """Keyword arguments and negative positions bake as positional names do;
+    inside a trace the specialized function traces through, so its
+    gradient with respect to what it still takes is available."""
+    rng = np.random.default_rng(11)
+    w, x, b = rng.standard_normal((5, 3)), rng.standard_normal((4, 5)), rng.standard_normal(3)
+
+    def f(x, w, *, b):
+        return gnp.sum(gnp.tanh(x @ w + b))
+
+    by_name = gradc.specialize(f, x, w, b=b, constants=("w", "b"))
+    assert "func.func @f(%0: tensor<4x5xf64>) -> tensor<f64>" in by_name.lower().array_ir
+    by_position = gradc.specialize(f, x, w, b=b, constants=-1)
+    assert "func.func @f(%0: tensor<4x5xf64>, %1: tensor<3xf64>) -> tensor<f64>" in by_position.lower(x, b=b).array_ir
+    np.testing.assert_allclose(gradc.grad(by_name)(x), (1 - np.tanh(x @ w + b) ** 2) @ w.T, rtol=1e-13, atol=1e-15)

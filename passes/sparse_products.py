@@ -19,7 +19,13 @@ of a rank-2 `array.matmul` that this pass rewrites:
   `1 - compact` of its elements, the product runs on the nonzero rows and
   columns only (the other operand gathered to match, the result's skipped
   rows or columns set to 0 by a scatter into zeros).
+- (A @ B) * C with C constant below `density` nonzeros and the product
+  used only there (a pruned weight's masked gradient): one dot product
+  per nonzero of C, scattered into zeros.
 Everything else is left alone. Nothing is erased: run `dce` afterwards.
+A skipped zero is not multiplied: where the other operand holds an
+infinity or NaN, the dense product's NaN (0 * inf) becomes the sum of the
+other terms.
 
 Options: `density` (0.25), `compact` (0.875), `min-elements` (256).
 Why: docs/lowering.md ("Constant operands").
@@ -34,7 +40,13 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern, op_type_rewrite_pattern
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 
 from gradc.dialects import array
 from gradc.support.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
@@ -131,6 +143,48 @@ class SparseConstantProducts(RewritePattern):
         return ops, result
 
 
+@dataclass
+class SampledProducts(RewritePattern):
+    """(A @ B) * C with C a constant below `density` nonzeros (and at least
+    `min_elements` elements) and the product used only there: one dot
+    product per nonzero of C (a masked weight gradient of a pruned
+    network), scattered into zeros."""
+
+    density: float
+    min_elements: int
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.MulOp, rewriter: PatternRewriter) -> None:
+        for product, mask in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            matmul = product.owner
+            if not isinstance(matmul, array.MatmulOp) or not product.has_one_use():
+                continue
+            if len(product.type.get_shape()) != 2:
+                continue
+            c = constant_matrix(mask)
+            if c is None or c.size < self.min_elements or not 0 < np.count_nonzero(c) <= self.density * c.size:
+                continue
+            rewriter.replace(op, *self.sampled(matmul, c))
+            return
+
+    @staticmethod
+    def sampled(matmul: array.MatmulOp, c: np.ndarray) -> tuple[list[Operation], list[SSAValue]]:
+        rows, cols = np.nonzero(c)
+        ops: list[Operation] = [
+            rows_of_a := array.GatherOp(matmul.lhs, [0], rows.reshape(-1, 1)),
+            bt := array.TransposeOp(matmul.rhs, [1, 0]),
+            columns_of_b := array.GatherOp(bt, [0], cols.reshape(-1, 1)),
+            terms := array.MulOp(rows_of_a, columns_of_b),
+            dots := array.ReduceSumOp(terms, [1]),
+            values := array.ConstantOp(numpy_to_dense(np.ascontiguousarray(c[rows, cols]))),
+            scaled := array.MulOp(dots, values),
+            zeros := _zeros(c.shape, c.dtype),
+            positions := array.ConstantOp(numpy_to_dense(np.stack([rows, cols], 1).astype(np.int32))),
+            result := array.ScatterOp(zeros, positions, scaled, [0, 1], "set", "clip"),
+        ]
+        return ops, [result.result]
+
+
 @dataclass(frozen=True)
 class SparseProducts(ModulePass):
     name = "sparse-products"
@@ -144,5 +198,10 @@ class SparseProducts(ModulePass):
     """Smaller constant matrices are left alone."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        pattern = SparseConstantProducts(self.density, self.compact, self.min_elements)
-        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier([
+                SampledProducts(self.density, self.min_elements),
+                SparseConstantProducts(self.density, self.compact, self.min_elements),
+            ]),
+            apply_recursively=False,
+        ).rewrite_module(op)

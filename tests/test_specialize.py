@@ -71,6 +71,23 @@ def test_specialized_step_matches_numpy_and_jit(pruned: float) -> None:
 JITTED = gradc.jit(step)
 
 
+def test_masked_gradient_is_one_dot_product_per_kept_weight() -> None:
+    """A pruned weight's masked gradient, (x^T @ dpre) * mask, with the mask
+    baked in: the product is sampled at the mask's nonzeros only."""
+    p, x, y = problem(0.9)
+    mask = (p["w1"] != 0).astype(np.float64)
+
+    def masked_gradient(p, mask, x, y):
+        return gradc.grad(loss)(p, x, y)["w1"] * mask
+
+    specialized = gradc.specialize(masked_gradient, p, mask, x, y, constants=("p", "mask"))
+    module = specialized.lower()._module_after("simplified")
+    assert not any(isinstance(op, array.MatmulOp) for op in module.walk())
+    h = np.tanh(x @ p["w1"] + p["b1"])
+    dpre = (2 * (h @ p["w2"] + p["b2"] - y) @ p["w2"].T) * (1 - h * h)
+    np.testing.assert_allclose(specialized(x, y), (x.T @ dpre) * mask, rtol=1e-12, atol=1e-12)
+
+
 def test_pruned_products_run_over_the_nonzeros_only() -> None:
     p, x, y = problem(0.9)
     lowered = gradc.specialize(step, p, x, y, constants=0).lower()

@@ -56,3 +56,23 @@ func.func @dense(%x: tensor<3x5xf64>) -> tensor<2x5xf64> {
   %0 = array.matmul %w, %x : tensor<2x3xf64>, tensor<3x5xf64> -> tensor<2x5xf64>
   func.return %0 : tensor<2x5xf64>
 }
+
+// (a @ b) * C with C mostly zero: one dot product per nonzero of C,
+// a's rows and b's columns (rows of b^T) gathered, scattered into zeros.
+// CHECK-LABEL: func.func @sampled
+// CHECK-SAME:    (%[[A:.*]]: tensor<4x3xf64>, %[[B:.*]]: tensor<3x4xf64>)
+// CHECK-NOT:     array.matmul
+// CHECK:         %[[GA:.*]] = array.gather %[[A]] axes [0] indices dense<{{\[}}[0], [2]]>
+// CHECK-NEXT:    %[[BT:.*]] = array.transpose %[[B]] perm [1, 0]
+// CHECK-NEXT:    %[[GB:.*]] = array.gather %[[BT]] axes [0] indices dense<{{\[}}[1], [0]]>
+// CHECK-NEXT:    %[[T:.*]] = array.mul %[[GA]], %[[GB]] : tensor<2x3xf64>
+// CHECK-NEXT:    %[[D:.*]] = array.reduce_sum %[[T]] axes [1] : tensor<2x3xf64> -> tensor<2xf64>
+// CHECK-NEXT:    %[[V:.*]] = array.constant dense<[2.000000e+00, 3.000000e+00]> : tensor<2xf64>
+// CHECK-NEXT:    %[[S:.*]] = array.mul %[[D]], %[[V]] : tensor<2xf64>
+// CHECK:         array.scatter %{{.*}}, %{{.*}}, %[[S]] axes [0, 1] kind "set" mode "clip"
+func.func @sampled(%a: tensor<4x3xf64>, %b: tensor<3x4xf64>) -> tensor<4x4xf64> {
+  %c = array.constant dense<[[0.0, 2.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf64>
+  %0 = array.matmul %a, %b : tensor<4x3xf64>, tensor<3x4xf64> -> tensor<4x4xf64>
+  %1 = array.mul %0, %c : tensor<4x4xf64>
+  func.return %1 : tensor<4x4xf64>
+}

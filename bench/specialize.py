@@ -3,7 +3,7 @@
 The training step of mlp_step.py (float32, one thread): forward, softmax
 cross-entropy, the gradient of every parameter, SGD update. Configs: sizes
 (a) and (b), and (b) with 90% of each weight matrix pruned (the smallest
-magnitudes zeroed; the update is masked, `w - rate * g * mask`, so the
+magnitudes zeroed; the update is masked, `w - rate * (g * mask)`, so the
 pruned entries stay zero and the mask is fixed).
 
 - "gradc": `gradc.jit(step)(params, [mask,] x, y)`, weights as arguments.
@@ -61,15 +61,16 @@ def problem(config: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] |
 
 
 def _steps() -> tuple[Any, Any]:
-    """mlp_step's step, and the masked step built on it."""
-    step = mlp_step._gradc_step()
+    """mlp_step's step, and the same step with each gradient masked."""
+    import gradc
+
+    loss = mlp_step._gradc_loss()
 
     def masked_step(p, mask, x, y):
-        value, new = step(p, x, y)
-        # new = p - rate * g, so this is p - rate * g * mask (exactly p where pruned)
-        return value, {k: p[k] - (p[k] - new[k]) * mask[k] for k in p}
+        value, grads = gradc.value_and_grad(loss)(p, x, y)
+        return value, {k: p[k] - mlp_step.LEARNING_RATE * (grads[k] * mask[k]) for k in p}
 
-    return step, masked_step
+    return mlp_step._gradc_step(), masked_step
 
 
 def build(config: str, system: str) -> tuple[Any, list[str]]:

@@ -13,7 +13,8 @@ of a rank-2 `array.matmul` that this pass rewrites:
   X that W's nonzeros read, times their values (one constant table, sorted
   by output row), summed into the output rows by `array.scatter` "add"
   (the row indices another constant table). X @ W is computed as
-  (W^T @ X^T)^T. In C the tables are `static const` arrays and the loop
+  (W^T @ X^T)^T, stored row-major once (an identity reshape: run
+  array-simplify before this pass, not after). In C the tables are `static const` arrays and the loop
   runs over the nonzeros only;
 - otherwise, when W's all-zero rows and columns remove at least
   `1 - compact` of its elements, the product runs on the nonzero rows and
@@ -101,7 +102,12 @@ class SparseConstantProducts(RewritePattern):
             else:
                 ops, product = found
                 back = array.TransposeOp(product, [1, 0])
-                found = [*ops, back], back.result
+                # An identity reshape needs its operand in a buffer of its own
+                # (fusion.plan_buffers): the transposed result is stored once,
+                # row-major, so its consumers (a tanh) read it contiguously
+                # and vectorize, rather than each reading it with strides.
+                copy = array.ReshapeOp(back, back.result.type.get_shape())
+                found = [*ops, back, copy], copy.result
         if found is not None:
             rewriter.replace(op, found[0], [found[1]])
 

@@ -23,13 +23,15 @@ func.func @left(%x: tensor<3x5xf64>) -> tensor<4x5xf64> {
   func.return %0 : tensor<4x5xf64>
 }
 
-// x @ W is (W^T @ x^T)^T; a transposed constant counts as a constant.
+// x @ W is (W^T @ x^T)^T, copied row-major by an identity reshape; a
+// transposed constant counts as a constant.
 // CHECK-LABEL: func.func @right
 // CHECK:         %[[XT:.*]] = array.transpose %{{.*}} perm [1, 0] : tensor<5x4xf64> -> tensor<4x5xf64>
 // CHECK:         array.gather %[[XT]] axes [0] indices dense<{{\[}}[2], [0]]>
 // CHECK:         %[[S:.*]] = array.scatter
 // CHECK-NEXT:    %[[Y:.*]] = array.transpose %[[S]] perm [1, 0] : tensor<3x5xf64> -> tensor<5x3xf64>
-// CHECK-NEXT:    func.return %[[Y]]
+// CHECK-NEXT:    %[[C:.*]] = array.reshape %[[Y]] : tensor<5x3xf64> -> tensor<5x3xf64>
+// CHECK-NEXT:    func.return %[[C]]
 func.func @right(%x: tensor<5x4xf64>) -> tensor<5x3xf64> {
   %w = array.constant dense<[[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 0.0]]> : tensor<4x3xf64>
   %0 = array.matmul %x, %w : tensor<5x4xf64>, tensor<4x3xf64> -> tensor<5x3xf64>

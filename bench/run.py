@@ -14,9 +14,14 @@ by the workload, and the whole process on one core with `taskset` when there
 is one, so any helper thread shares that core. Systems named "... 2 threads"
 get 2 in those variables (and GRADC_BENCH_THREADS) and two cores. OPENBLAS_CORETYPE and
 OPENBLAS_L2_SIZE are removed for NumPy's rows. Every child gets an empty
-GRADC_CACHE_DIR, so gradc's first call really compiles. Round r pins to core
+GRADC_CACHE_DIR, so gradc's first call really compiles (kernel and cffi
+glue), except for what gradc builds once per machine and then keeps (the
+precompiled Python.h, `prepare_machine_cache`). Round r pins to core
 r mod (cores available); each row keeps the round with the lowest median (the
 noise on a shared host only ever adds time), and its notes list every round.
+A child gets CHILD_TIMEOUT_S seconds (a workload may set its own
+`CHILD_TIMEOUT_S`); past that, it and everything it started (a C compiler)
+are killed and the row is reported as timed out (`timed_out_s`).
 
 Results: bench/results/<workload>.json, and bench/results/README.md with one
 table for everything, which is also printed.
@@ -25,6 +30,7 @@ table for everything, which is also printed.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import importlib.metadata
 import json
@@ -84,6 +90,24 @@ def child(workload: str, config: str, system: str) -> None:
 # --------------------------------------------------------------------------
 
 
+MACHINE_CACHE: Path | None = None
+"""A cache holding what gradc builds once per machine (the precompiled
+Python.h of the cffi glue, `.pch-*`), made by `prepare_machine_cache`; each
+child's otherwise empty cache links to it."""
+
+
+def prepare_machine_cache() -> None:
+    """Build the once-per-machine part of gradc's cache (one tiny function
+    in a fresh cache, in a child process) for every row to start from."""
+    global MACHINE_CACHE
+    folder = Path(tempfile.mkdtemp(prefix="bench-gradc-machine-"))
+    atexit.register(shutil.rmtree, folder, True)
+    warm = "import gradc, gradc.numpy as gnp; gradc.jit(lambda x: gnp.sin(x) * 2.0)(1.0)"
+    done = subprocess.run([sys.executable, "-c", warm], env={**os.environ, "GRADC_CACHE_DIR": str(folder)},
+                          capture_output=True, text=True, cwd=BENCH)
+    MACHINE_CACHE = folder if done.returncode == 0 else None
+
+
 def child_env(system: str, cache_dir: str) -> dict[str, str]:
     env = dict(os.environ)
     threads = str(threads_of(system))
@@ -100,7 +124,8 @@ def child_env(system: str, cache_dir: str) -> dict[str, str]:
 
 
 def run_child(
-    workload: str, config: str, system: str, core: int | None, cores: list[int | None]
+    workload: str, config: str, system: str, core: int | None, cores: list[int | None],
+    timeout_s: float = CHILD_TIMEOUT_S,
 ) -> dict[str, Any]:
     """One fresh process measuring one row; failures become a note. A
     two-thread row gets two cores (when there are two)."""
@@ -112,17 +137,21 @@ def run_child(
             pinned = str(core)
         command = ["taskset", "-c", pinned, *command]
     cache_dir = tempfile.mkdtemp(prefix="bench-gradc-cache-")
+    for machine_level in MACHINE_CACHE.glob(".pch-*") if MACHINE_CACHE else ():
+        os.symlink(machine_level, Path(cache_dir) / machine_level.name)
     try:
-        proc = subprocess.run(
-            command,
-            env=child_env(system, cache_dir),
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT_S,
-            cwd=BENCH,
-        )
-    except subprocess.TimeoutExpired:
-        return {"failed": f"timed out after {CHILD_TIMEOUT_S} s"}
+        # A session of its own, so a timeout also ends the C compiler it runs.
+        with subprocess.Popen(
+            command, env=child_env(system, cache_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, cwd=BENCH, start_new_session=True,
+        ) as child_process:
+            try:
+                stdout, stderr = child_process.communicate(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(child_process.pid, signal.SIGKILL)
+                child_process.communicate()
+                return {"failed": f"timed out after {timeout_s:g} s", "timed_out_s": timeout_s}
+        proc = subprocess.CompletedProcess(command, child_process.returncode, stdout, stderr)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     for line in reversed(proc.stdout.splitlines()):
@@ -163,12 +192,13 @@ def add_ratios(rows: list[dict[str, Any]]) -> None:
 def run_workload(workload: str, rounds: int, cores: list[int | None]) -> dict[str, Any]:
     module = importlib.import_module(workload)
     cases = module.cases()
+    timeout_s = getattr(module, "CHILD_TIMEOUT_S", CHILD_TIMEOUT_S)
     runs: dict[tuple[str, str], list] = {case: [] for case in cases}
     for round_index in range(rounds):
         core = cores[round_index % len(cores)]
         for config, system in cases:
             start = time.perf_counter()
-            result = run_child(workload, config, system, core, cores)
+            result = run_child(workload, config, system, core, cores, timeout_s)
             runs[(config, system)].append((core, result))
             status = (
                 seconds(result["median_s"]) if "median_s" in result
@@ -343,7 +373,8 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
     lines += ["## Targets (issue 4)", "", *targets_issue4(results), ""]
     lines += ["## Targets (issue 15)", "", *targets_issue15(results), "", "## Memory of the MLP step", ""]
     lines += [f"- {line}" for line in memory_report()]
-    lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system).", ""]
+    lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system), "
+              "compile_time.png (first-call time by program size).", ""]
     text = "\n".join(lines)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "README.md").write_text(text)
@@ -367,6 +398,7 @@ def main() -> None:
         cores = [None]
         print("taskset not available: child processes are not pinned to a core")
     machine = machine_info()
+    prepare_machine_cache()
     print(f"gradc bench on {machine.get('cpu', '?')} ({machine.get('cpus')} CPUs), {args.rounds} round(s)", flush=True)
     for workload in args.only:
         result = run_workload(workload, args.rounds, cores)
@@ -393,7 +425,8 @@ def memory_report() -> list[str]:
 
 def plot(results: list[dict[str, Any]]) -> None:
     """matmul.png: GFLOP/s against N per system, with the measured peak;
-    mlp_step.png: step time per system for each size (log scale)."""
+    mlp_step.png: step time per system for each size (log scale); and each
+    workload with a `plot(result, plt, folder)` draws its own."""
     try:
         import matplotlib
 
@@ -439,6 +472,10 @@ def plot(results: list[dict[str, Any]]) -> None:
         fig.tight_layout()
         fig.savefig(RESULTS / "mlp_step.png", dpi=110)
         plt.close(fig)
+    for result in results:
+        module = importlib.import_module(result["workload"])
+        if hasattr(module, "plot"):
+            module.plot(result, plt, RESULTS)
 
 
 if __name__ == "__main__":

@@ -22,18 +22,65 @@ user can cause (`LoopLimitError`: a while_loop ran past its max_steps); `gradc.r
 is traced: docs/frontend.md.
 """
 
-from gradc import numpy  # noqa: F401  (makes `gradc.numpy` an attribute)
-from gradc import tune  # noqa: F401  (gradc.tune.tune, gradc.tune.tune_matmul)
-from gradc import random  # noqa: F401  (gradc.random.key, split, uniform, ...)
-from gradc.errors import GradcError, LoopLimitError
-from gradc.frontend.elementwise import stop_gradient
-from gradc.pipeline import Options
-from gradc.transforms.api import export_c, jit, lower
-from gradc.transforms.specialize import specialize
-from gradc.transforms.control_flow import checkpoint, fori_loop, scan, while_loop
-from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
-from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
-from gradc.transforms.vmap import vmap
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
+    from gradc import numpy, random, tune
+    from gradc.errors import GradcError, LoopLimitError
+    from gradc.frontend.elementwise import stop_gradient
+    from gradc.pipeline import Options
+    from gradc.transforms.api import export_c, jit, lower
+    from gradc.transforms.specialize import specialize
+    from gradc.transforms.control_flow import checkpoint, fori_loop, scan, while_loop
+    from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
+    from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+    from gradc.transforms.vmap import vmap
+
+_HOMES: dict[str, str] = {
+    "jit": "gradc.transforms.api",
+    "lower": "gradc.transforms.api",
+    "export_c": "gradc.transforms.api",
+    "specialize": "gradc.transforms.specialize",
+    **dict.fromkeys(
+        ("grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian"), "gradc.transforms.derivatives"
+    ),
+    "vmap": "gradc.transforms.vmap",
+    "stop_gradient": "gradc.frontend.elementwise",
+    **dict.fromkeys(("scan", "fori_loop", "while_loop", "checkpoint"), "gradc.transforms.control_flow"),
+    "custom_jvp": "gradc.transforms.custom_derivatives",
+    "custom_vjp": "gradc.transforms.custom_derivatives",
+    "GradcError": "gradc.errors",
+    "LoopLimitError": "gradc.errors",
+    "Options": "gradc.pipeline",
+}
+"""The module that defines each public name. `import gradc` imports none of
+them (nor xDSL, NumPy or the passes): the first use of a name imports its
+module (PEP 562), so a program pays for what it uses, and `gradc-opt` or a
+module that only decorates functions starts quickly (docs/architecture.md)."""
+
+_SUBMODULES = ("numpy", "random", "tune")
+"""Public submodules that are attributes of `gradc` without an import of their own."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"gradc.{name}")
+    else:
+        raise AttributeError(f"module 'gradc' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "jit",

@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import get_all_dialects as xdsl_dialects
 from xdsl.dialects import func
@@ -37,12 +36,14 @@ from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
+from gradc.passes import MATH_CHOICES
 from gradc.passes import get_all_passes as gradc_passes
-from gradc.passes.lower_loops_to_c import MATH_CHOICES
-from gradc.support.dense import numpy_dtype
 from gradc.support.limits import SizeLimitError, check_sizes
+from gradc.support.timings import Timings, timed_callback
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gradc.backend.runtime import CompiledFunction
 
 DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
@@ -58,7 +59,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("differentiated", DIFFERENTIATE),
     ("simplified", ARRAY_PASSES),
     ("loops", ("lower-array-to-loops", "tile-matmul", "stack-alloc", "plan-memory")),
-    ("c", ("lower-loops-to-c",)),
+    ("c", ("lower-loops-to-c", "outline-nests")),
 )
 """The default pipeline in named stages; `gradc.lower` shows the IR after
 each (`Lowered.stages`)."""
@@ -90,6 +91,10 @@ class Options:
     - `math`: "gradc" computes exp, log and tanh with gradc's vectorizable C
       (within 3 ulp); "libm" calls libm, one element at a time
       (`lower-loops-to-c{math=...}`).
+    - `outline`: loop nests that occur more than once (the layers of a deep
+      network) become one C function each (`outline-nests`), so gcc
+      optimizes each distinct nest once; off, every copy stays inline.
+      Bitwise the same results either way.
     """
 
     tile: bool = True
@@ -97,9 +102,10 @@ class Options:
     threads: int = 1
     tuned: bool = False
     math: str = "gradc"
+    outline: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("tile", "plan_memory", "tuned"):
+        for name in ("tile", "plan_memory", "tuned", "outline"):
             if not isinstance(getattr(self, name), bool):
                 raise PipelineError(f"option {name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
@@ -138,7 +144,8 @@ class Options:
 
     def c_passes(self) -> tuple[str, ...]:
         """The passes of the `c` stage for these options."""
-        return ("lower-loops-to-c",) if self.math == "gradc" else (f"lower-loops-to-c{{math={self.math}}}",)
+        lower = "lower-loops-to-c" if self.math == "gradc" else f"lower-loops-to-c{{math={self.math}}}"
+        return (lower, "outline-nests") if self.outline else (lower,)
 
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         chosen = {"loops": self.loop_passes(), "c": self.c_passes()}
@@ -164,13 +171,15 @@ def make_context() -> Context:
     return ctx
 
 
-def parse_pipeline(passes: str | Sequence[str]) -> PassPipeline:
+def parse_pipeline(passes: str | Sequence[str], timings: Timings | None = None) -> PassPipeline:
     """`"a,b{opt=1},c"` (or a list of such specs) as an xDSL PassPipeline
     that checks the sizes in the IR before the first pass and after each
-    (`gradc.support.limits`)."""
+    (`gradc.support.limits`); with `timings`, it records there the wall
+    time of each pass by name, and of those checks as `check-sizes`."""
     spec = passes if isinstance(passes, str) else ",".join(passes)
+    callback = _check_sizes if timings is None else timed_callback(timings, _check_sizes, "check-sizes")
     try:
-        return PassPipeline.parse_spec(available_passes(), spec, _check_sizes)
+        return PassPipeline.parse_spec(available_passes(), spec, callback)
     except Exception as err:  # xDSL: ValueError for unknown passes, others for bad options
         raise PipelineError(f"bad pass pipeline '{spec}': {err}") from None
 
@@ -183,22 +192,30 @@ def _check_sizes(previous: ModulePass | None, module: ModuleOp, following: Modul
         raise PipelineError(f"{err}{where}") from None
 
 
-def run_pipeline(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
-    """Apply `passes` to `module` in place and return it. A pass that fails
-    raises xDSL's PassFailedException, whose notes show the module with the
-    failing op marked (what a pass writer wants to see)."""
-    parse_pipeline(passes).apply(make_context(), module)
+def run_pipeline(module: ModuleOp, passes: str | Sequence[str], timings: Timings | None = None) -> ModuleOp:
+    """Apply `passes` to `module` in place and return it (`timings`: see
+    `parse_pipeline`, plus `pipeline-setup`: making the passes, which
+    imports their modules on first use). A pass that fails raises xDSL's
+    PassFailedException, whose notes show the module with the failing op
+    marked (what a pass writer wants to see)."""
+    if timings is None:
+        parse_pipeline(passes).apply(make_context(), module)
+        return module
+    with timings.measure("pipeline-setup"):
+        pipeline, ctx = parse_pipeline(passes, timings), make_context()
+    pipeline.apply(ctx, module)
     return module
 
 
-def compile_for_user(module: ModuleOp, passes: str | Sequence[str]) -> ModuleOp:
+def compile_for_user(module: ModuleOp, passes: str | Sequence[str], timings: Timings | None = None) -> ModuleOp:
     """`run_pipeline` for gradc.jit / gradc.lower: a pass that fails raises
     a PipelineError with its message (not the module dump), located at the
     op it failed on when the pass says which (`error.op`) and that op has a
     source location, else at the user's line that asked for the compilation
-    (e.g. a checkpoint budget that does not hold one state of its loop)."""
+    (e.g. a checkpoint budget that does not hold one state of its loop).
+    `timings`: see `parse_pipeline`."""
     try:
-        return run_pipeline(module, passes)
+        return run_pipeline(module, passes, timings)
     except PassFailedException as err:
         message = str(err.args[0] if err.args else err).splitlines()[0]
         where = op_location(getattr(err, "op", None)) or user_location()
@@ -210,7 +227,7 @@ def lower_to_c(module: ModuleOp) -> ModuleOp:
     return run_pipeline(module, DEFAULT_PIPELINE)
 
 
-ArraySpec = tuple[tuple[int, ...], np.dtype]
+ArraySpec = tuple[tuple[int, ...], "np.dtype"]
 
 
 def function_specs(module: ModuleOp, fn_name: str) -> tuple[list[ArraySpec], list[ArraySpec]]:
@@ -232,6 +249,8 @@ def memory_figures(fn: func.FuncOp) -> dict[str, int]:
 
 
 def _spec(typ: Attribute) -> ArraySpec:
+    from gradc.support.dense import numpy_dtype  # NumPy: not needed to name passes (gradc-opt --help)
+
     assert isinstance(typ, TensorType), typ
     return tuple(typ.get_shape()), numpy_dtype(typ.get_element_type())
 

@@ -12,6 +12,10 @@ from collections.abc import Callable
 
 from xdsl.passes import ModulePass
 
+MATH_CHOICES = ("gradc", "libm")
+"""The values of lower-loops-to-c's `math` option; here, not in the pass, so
+that `gradc.pipeline.Options` checks them without importing the pass."""
+
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     def lower_array_to_loops() -> type[ModulePass]:
@@ -69,6 +73,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return SparseProducts
 
+    def outline_nests() -> type[ModulePass]:
+        from gradc.passes.outline_nests import OutlineNests
+
+        return OutlineNests
+
     def differentiate() -> type[ModulePass]:
         from gradc.passes.differentiate import Differentiate
 
@@ -82,6 +91,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "differentiate": differentiate,
         "lower-array-to-loops": lower_array_to_loops,
         "lower-loops-to-c": lower_loops_to_c,
+        "outline-nests": outline_nests,
         "plan-memory": plan_memory,
         "stack-alloc": stack_alloc,
         "parallelize": parallelize,

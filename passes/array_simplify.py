@@ -25,7 +25,6 @@ from math import prod
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, ShapedType
-from xdsl.interpreter import Interpreter
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -37,7 +36,6 @@ from xdsl.pattern_rewriter import (
 )
 
 from gradc.dialects import array
-from gradc.interpreter.array import ArrayFunctions
 from gradc.support.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
 from gradc.support.limits import MAX_CONSTANT_ELEMENTS
 
@@ -175,6 +173,12 @@ class FoldConstants(RewritePattern):
             return
         if any(_elements(v.type) > MAX_CONSTANT_ELEMENTS for v in (*op.operands, *op.results)):
             return  # folding runs on full NumPy arrays (32 GB for 2^32 f64; found by gradc.tools.fuzz)
+        # Imported here: most modules have nothing to fold, and the
+        # interpreter is ~20 ms of imports (docs/architecture.md, "Import time").
+        from xdsl.interpreter import Interpreter
+
+        from gradc.interpreter.array import ArrayFunctions
+
         inputs = tuple(dense_to_numpy(o.value) for o in owners)  # type: ignore[union-attr]
         interpreter = Interpreter(ModuleOp([]))
         interpreter.register_implementations(ArrayFunctions())

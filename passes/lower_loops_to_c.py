@@ -52,6 +52,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from gradc.dialects import autodiff, c, loops
+from gradc.passes import MATH_CHOICES
 
 WORKSPACE_ALIGN = loops.WORKSPACE_ALIGN
 OPENMP_MACRO = "_OPENMP"
@@ -91,8 +92,6 @@ LIBM: dict[type[Operation], str] = {
 
 GRADC_MATH: dict[type[Operation], str] = {math.ExpOp: "exp", math.LogOp: "log", math.TanhOp: "tanh"}
 """Ops that become a `c.math` (gradc's vectorizable C) unless `math=libm`."""
-
-MATH_CHOICES = ("gradc", "libm")
 
 NAN_PROPAGATING: dict[type[Operation], tuple[str, type[c.CompareOp]]] = {
     arith.MaximumfOp: ("maximum", c.GtOp),

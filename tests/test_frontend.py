@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections import namedtuple
 from pathlib import Path
 
@@ -863,6 +864,35 @@ def test_lower_of_a_jitted_function_and_lower_method():
     f = gradc.jit(mlp)
     args = mlp_args()
     assert gradc.lower(f, *args).array_ir == f.lower(*args).array_ir
+
+
+def test_lower_timings_name_each_step_once_it_has_run():
+    """`.timings`: trace, then each pass (in pipeline order) and the C
+    printer once `.c_source` and `.c_header` ran them, then the C build and the Python call
+    once `.compile()` did; each figure a non-negative wall time of its own
+    stretch, so together at most the wall time of those calls."""
+
+    def twice_sin(x):
+        return gnp.sin(x) * 2.0
+
+    x = np.linspace(-1.0, 1.0, 3)
+    jitted = gradc.jit(twice_sin)
+    start = time.perf_counter()
+    lowered = jitted.lower(x)
+    traced = lowered.timings
+    lowered.c_source, lowered.c_header
+    printed = lowered.timings
+    call = lowered.compile()
+    wall = time.perf_counter() - start
+    timings = lowered.timings
+    passes = list(jitted.options.pipeline())
+    assert list(traced) == ["trace"]
+    assert list(printed) == ["trace", "pipeline-setup", *passes, "check-sizes", "print-c"]
+    assert list(timings) == [*printed, "cc", "load"]
+    assert all(timings[name] == printed[name] for name in printed)  # nothing ran twice
+    assert all(seconds >= 0.0 for seconds in timings.values())
+    assert sum(timings.values()) <= wall
+    np.testing.assert_allclose(call(x), 2.0 * np.sin(x), rtol=1e-12)
 
 
 def test_export_c_writes_a_standalone_pair(tmp_path):

@@ -217,3 +217,30 @@ def test_fori_loop_index_is_a_weak_integer() -> None:
     h = 1e-6
     fd = [(ref(xs + h * e) - ref(xs - h * e)) / (2 * h) for e in np.eye(len(xs))]
     np.testing.assert_allclose(gradc.grad(loss)(xs), fd, rtol=1e-7, atol=1e-9)
+
+
+def test_compile_budget_runs_a_quick_build_then_the_optimized_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile_budget_ms=0: the first call cannot wait for the optimized
+    build, so it runs the same C built at -O1; once the background -O3
+    build is done the next call uses it. Both give NumPy's numbers."""
+    import gradc.backend.build as build_mod
+
+    commands: list[list[str]] = []
+    real = build_mod._run_compiler
+    monkeypatch.setattr(build_mod, "_run_compiler", lambda command, cwd: commands.append(command) or real(command, cwd))
+    x = np.linspace(-2.0, 2.0, 37)
+
+    def f(x):
+        return gnp.tanh(x) * gnp.exp(-x * x) + 0.5 * x
+
+    expected = np.tanh(x) * np.exp(-x * x) + 0.5 * x
+    fast = gradc.jit(f, compile_budget_ms=0, extra_cflags=["-DGRADC_TEST_BUDGET"])  # a cache key of its own
+    np.testing.assert_allclose(fast(x), expected, rtol=1e-13, atol=1e-15)
+    fast.wait_for_builds()
+    assert fast.pending_builds == 0
+    np.testing.assert_allclose(fast(x), expected, rtol=1e-13, atol=1e-15)
+    kernels = [c for c in commands if "kernel.c" in c]
+    assert len(kernels) == 2 and {c[c.index("-DGRADC_TEST_BUDGET") + 1:].count("-O1") for c in kernels} == {0, 1}
+    assert fast.cache_size == 1
+    with pytest.raises(gradc.GradcError, match="compile_budget_ms must be a number of milliseconds"):
+        gradc.jit(f, compile_budget_ms=-1)

@@ -5,7 +5,11 @@ of the functions to expose, and optionally a *binding*: extra C with its
 cffi declarations, compiled into the extension after the kernel, for entry
 points only the Python side uses (`gradc.backend.runtime.scalar_binding`).
 
-Guarantees: one direct compiler call per build; each build lands in
+Guarantees: per build, the kernel compiled with the build's flags and
+linked with cffi's glue, which is the same for every kernel of the same
+signatures and so compiled once per machine (in parallel with the first
+such kernel, at GLUE_OPT, over a precompiled Python.h when the compiler is
+gcc); each build lands in
 `<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, exactly the
 public ABI that `export_c` writes (a binding goes to `binding.c`); entries
 are written atomically, so concurrent processes never see half-built ones,
@@ -35,10 +39,12 @@ import sysconfig
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import cffi
 
@@ -78,10 +84,10 @@ NO_OPENMP_FLAG = "-fno-openmp"
 sources with OpenMP pragmas, so serial kernels build exactly as before;
 flags that already say NO_OPENMP_FLAG build the same source serially (the
 pragmas are behind `#ifdef _OPENMP`)."""
-CACHE_FORMAT = "gradc-build-3"
+CACHE_FORMAT = "gradc-build-5"
 """Bump when the layout of a cache entry changes."""
 
-_loaded: dict[str, ModuleType] = {}
+_loaded: dict[str, Any] = {}
 """Extension modules already loaded in this process, by cache key."""
 _build_lock = threading.Lock()
 _fallback_roots: dict[Path, Path] = {}
@@ -230,20 +236,78 @@ def _cdef(header: str) -> str:
     return "\n".join(line for line in header.splitlines() if not line.lstrip().startswith("#"))
 
 
-KERNEL_PREFIX = "gradc_kernel_"
+KERNEL_PREFIX = "gradc_kernel"
 
 
-def _renames(header: str) -> str:
-    """`#define NAME gradc_kernel_NAME` for each function the header declares.
+def _declared(header: str) -> list[str]:
+    """The names of the functions `header` declares, in order."""
+    return re.findall(r"^[^#\n]*?\b([A-Za-z_]\w*)\(", header, re.M)
 
-    cffi compiles the kernel after Python.h, which declares much of POSIX
-    (`mkdir`, `stat`, `getline`, `timezone`); a kernel named like one of
-    them would conflict. Renamed by the preprocessor, the kernel and cffi's
-    calls of it agree on a name no header uses, while the module's `lib`
-    still offers it under NAME (cffi reads the declarations, not the
-    preprocessed text)."""
-    names = re.findall(r"^[^#\n]*?\b([A-Za-z_]\w*)\(", header, re.M)
-    return "".join(f"#define {n} {KERNEL_PREFIX}{n}\n" for n in names)
+
+def _renames(names: Sequence[str]) -> str:
+    """`#define NAME gradc_kernelK` for the K-th declared function.
+
+    The kernel is compiled under these names and the cffi glue calls them:
+    a name no header uses (cffi's glue includes Python.h, which declares
+    much of POSIX: `mkdir`, `stat`, `getline`, `timezone`; a kernel named
+    like one of them would conflict), and the same for every function of
+    the same signature, so one glue object serves them all (`_Glue`). The
+    module's `lib` still offers each function under NAME (`_Lib`)."""
+    return "".join(f"#define {n} {KERNEL_PREFIX}{k}\n" for k, n in enumerate(names))
+
+
+def _canonical_names(names: Sequence[str]) -> Callable[[str], str]:
+    """Text with each declared NAME (alone, or followed by `__gradc_...`, as
+    the binding's entries and structs are) replaced by `gradc_kernelK`."""
+    if not names:
+        return lambda text: text
+    index = {n: k for k, n in enumerate(names)}
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    pattern = re.compile(rf"\b({alternatives})(?=\b|__gradc_)")
+    return lambda text: pattern.sub(lambda m: f"{KERNEL_PREFIX}{index[m.group(1)]}", text)
+
+
+@dataclass(frozen=True)
+class _Glue:
+    """cffi's glue for a module: the same for every module whose functions
+    have the same signatures (and binding) once renamed (`_renames`), so it
+    is compiled once per machine into `<cache>/.glue-<key>/glue.o` and
+    linked into each of them."""
+
+    names: tuple[str, ...]
+    source: str
+    cdef: str
+    key: str
+
+    @property
+    def module(self) -> str:
+        """The extension module's name (its `PyInit_` symbol)."""
+        return f"_gradc_glue_{self.key[:16]}"
+
+
+def _glue(header: str, binding: Binding | None, flags: Sequence[str], command: Sequence[str]) -> _Glue:
+    names = tuple(_declared(header))
+    canonical = _canonical_names(names)
+    prototypes = canonical(re.sub(r"/\*.*?\*/", "", _cdef(header), flags=re.S))
+    includes = "".join(f"{line.strip()}\n" for line in header.splitlines() if line.lstrip().startswith("#include"))
+    source, cdef = includes + prototypes, prototypes
+    if binding:
+        binding_source, binding_cdef = binding
+        source, cdef = f"{source}\n{canonical(binding_source)}", f"{cdef}\n{canonical(binding_cdef)}"
+    parts = [CACHE_FORMAT, source, cdef, *_glue_flags(flags), *command, compiler_version(tuple(command)),
+             sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX") or "", cffi.__version__]
+    return _Glue(names, source, cdef, hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
+
+
+class _Lib:
+    """A module's `lib` under the functions' own names (see `_renames`)."""
+
+    def __init__(self, lib: Any, names: Sequence[str]):
+        self._lib = lib
+        self._canonical = _canonical_names(names)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lib, self._canonical(name))
 
 
 def _first_error(stderr: str) -> str:
@@ -254,51 +318,181 @@ def _first_error(stderr: str) -> str:
 
 
 def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the compile of the kernel (the one call per build that compiles
+    generated code; tests count them)."""
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _check(proc: subprocess.CompletedProcess[str] | tuple[int, str], command: list[str], what: str) -> None:
+    returncode, stderr = proc if isinstance(proc, tuple) else (proc.returncode, proc.stderr)
+    if returncode != 0:
+        raise BuildError(
+            f"C compiler failed{what} (exit {returncode}): {_first_error(stderr)}\n"
+            f"command: {shlex.join(command)}\n{stderr.strip()}"
+        )
+
+
+GLUE_OPT = "-O1"
+"""Optimization level of the cffi glue (argument conversion around the
+kernel): its compile time is paid by every build, its code is a few
+conversions per call; -O1 compiles ~20% faster than -O3 and calls as fast."""
+
+PYTHON_PRELUDE = "gradc_python.h"
+"""The part of cffi's glue up to and including `#include <Python.h>`, the
+same text for every build: compiled once per machine into a gcc
+precompiled header in the cache (`_prelude_dir`), it saves most of the
+~0.1 s that parsing Python.h costs each build."""
+
+
+def _glue_flags(flags: Sequence[str]) -> tuple[str, ...]:
+    """The kernel's flags with the optimization level replaced by GLUE_OPT."""
+    return (*(f for f in flags if not f.startswith("-O")), GLUE_OPT)
+
+
+def _split_prelude(glue: str) -> tuple[str, str] | None:
+    """cffi's glue as (prelude through `#include <Python.h>`, the rest)."""
+    marker = "#include <Python.h>\n"
+    at = glue.find(marker)
+    return None if at < 0 else (glue[: at + len(marker)], glue[at + len(marker):])
+
+
+def _is_gcc(command: Sequence[str]) -> bool:
+    """Whether the compiler reads gcc's precompiled headers (`cc` here is
+    gcc but does not say so in its version line; clang does say clang)."""
+    return "clang" not in compiler_version(tuple(command)).lower()
+
+
+_prelude_dirs: dict[str, Path | None] = {}
+
+
+def _prelude_dir(root: Path, prelude: str, flags: Sequence[str], command: Sequence[str], include: str) -> Path | None:
+    """A cache folder holding PYTHON_PRELUDE and its precompiled `.gch` for
+    `flags`, built on first use (atomically, like entries); None when the
+    compiler is not gcc or the header does not precompile (the glue then
+    carries the prelude itself). gcc ignores a `.gch` whose options do not
+    match and reads the header instead, so a stale one is slow, not wrong."""
+    key = hashlib.sha256("\x1f".join([CACHE_FORMAT, prelude, *flags, *command, include,
+                                       compiler_version(tuple(command))]).encode()).hexdigest()
+    folder = root / f".pch-{key[:16]}"
+    if str(folder) in _prelude_dirs and (_prelude_dirs[str(folder)] is None or folder.exists()):
+        return _prelude_dirs[str(folder)]
+    found: Path | None = None
+    if _is_gcc(command):
+        if not (folder / f"{PYTHON_PRELUDE}.gch").exists():
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-pch-{key[:16]}-", dir=root))
+            (tmp / PYTHON_PRELUDE).write_text(prelude)
+            cmd = [*command, *flags, "-fPIC", f"-I{include}", "-x", "c-header", PYTHON_PRELUDE,
+                   "-o", f"{PYTHON_PRELUDE}.gch"]
+            try:
+                built = subprocess.run(cmd, cwd=tmp, capture_output=True, check=False).returncode == 0
+            except OSError:
+                built = False  # no compiler: the glue's compile says so
+            if built:
+                try:
+                    os.rename(tmp, folder)
+                except OSError:
+                    pass  # another process finished first; its header is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+        if (folder / f"{PYTHON_PRELUDE}.gch").exists():
+            found = folder
+    _prelude_dirs[str(folder)] = found
+    return found
 
 
 def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[str],
              command: Sequence[str], binding: Binding | None = None, final: Path | None = None) -> None:
-    """Build in `entry`; `final` is where the entry will be renamed to."""
+    """Build in `entry`; `final` is where the entry will be renamed to.
+
+    The kernel (`kernel.c` as printed, with `flags`, under the names of
+    `_renames`) is compiled while the glue is (when the cache does not
+    have it yet, see `_glue_object`), then the two are linked."""
     (entry / "kernel.c").write_text(source)
     (entry / "kernel.h").write_text(header)
-    ffi = cffi.FFI()
-    try:
-        ffi.cdef(_cdef(header))
-    except cffi.CDefError as err:
-        raise BuildError(f"cffi cannot parse the header {entry / 'kernel.h'}: {err}") from err
     if binding:
-        binding_source, binding_cdef = binding
-        (entry / "binding.c").write_text(binding_source)
-        try:
-            ffi.cdef(binding_cdef)
-        except cffi.CDefError as err:
-            raise BuildError(f"cffi cannot parse the binding declarations: {err}") from err
-        source = f"{source}\n{binding_source}"
-    ffi.set_source(name, _renames(header) + source, compiler_verbose=False)
-    wrapper = entry / f"{name}.c"
-    ffi.emit_c_code(str(wrapper))
-    include = sysconfig.get_paths()["include"]
+        (entry / "binding.c").write_text(binding[0])
+    glue = _glue(header, binding, flags, command)
+    (entry / "renames.h").write_text(_renames(glue.names))
     library = _library_path(entry, name)
-    # Hidden visibility: the kernel's symbols stay inside the module, so a
-    # generated function named like a libc export (`step`) cannot be
-    # interposed by it; only the module's init function is exported.
-    cmd = [*command, *flags, "-fPIC", "-shared", "-fvisibility=hidden", f"-I{include}",
-           wrapper.name, "-o", library.name, "-lm"]
+    prefix_map = []
     if final is not None and any(f.startswith("-g") for f in flags):
         # Debug info names the entry's final folder (where a debugger finds
         # kernel.c), not the temporary one: the same build gives the same bytes.
-        cmd.insert(len(command), f"-ffile-prefix-map={entry}={final}")
+        prefix_map = [f"-ffile-prefix-map={entry}={final}"]
+    # Hidden visibility: the kernel's symbols stay inside the module, so a
+    # generated function named like a libc export (`step`) cannot be
+    # interposed by it; only the module's init function is exported.
+    kernel_cmd = [*command, *prefix_map, *flags, "-fPIC", "-fvisibility=hidden", "-include", "renames.h",
+                  "-c", "kernel.c", "-o", "kernel.o"]
+    # The kernel compiles on a thread while this one makes the glue (and, the
+    # first time on a machine, the precompiled Python.h) if the cache lacks it.
+    kernel: dict[str, Any] = {}
+
+    def compile_kernel() -> None:
+        try:
+            kernel["done"] = _run_compiler(kernel_cmd, entry)
+        except OSError as err:
+            kernel["error"] = BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC")
+
+    thread = threading.Thread(target=compile_kernel, name="gradc kernel compile")
+    thread.start()
+    glue_error: BuildError | None = None
     try:
-        proc = _run_compiler(cmd, entry)
-    except OSError as err:
-        raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
-    if proc.returncode != 0:
-        raise BuildError(
-            f"C compiler failed (exit {proc.returncode}): {_first_error(proc.stderr)}\n"
-            f"command: {shlex.join(cmd)}\n{proc.stderr.strip()}"
-        )
+        glue_object = _glue_object(glue, flags, command)
+    except BuildError as err:
+        glue_error = err
+    finally:
+        thread.join()
+    if "error" in kernel:
+        raise kernel["error"]
+    _check(kernel["done"], kernel_cmd, "")  # the kernel's error first: the glue's is usually the same
+    if glue_error is not None:
+        raise glue_error
+    link_cmd = [*command, *flags, "-shared", "-fvisibility=hidden", "kernel.o", str(glue_object),
+                "-o", library.name, "-lm"]
+    _check(subprocess.run(link_cmd, cwd=entry, capture_output=True, text=True, check=False), link_cmd,
+           " to link")
     (entry / CHECKSUM_FILE).write_text(_digest(library))
+
+
+def _glue_object(glue: _Glue, flags: Sequence[str], command: Sequence[str]) -> Path:
+    """The glue's object in the cache, compiled first if it is not there
+    (into a temp folder renamed into place: atomic, like entries)."""
+    root = _writable_root()
+    folder = root / f".glue-{glue.key[:16]}"
+    if (folder / "glue.o").exists():
+        return folder / "glue.o"
+    ffi = cffi.FFI()
+    try:
+        ffi.cdef(glue.cdef)
+    except cffi.CDefError as err:
+        raise BuildError(f"cffi cannot parse the declarations of the header or binding: {err}") from err
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-glue-{glue.key[:16]}-", dir=root))
+    try:
+        ffi.set_source(glue.module, glue.source, compiler_verbose=False)
+        wrapper = tmp / f"{glue.module}.c"
+        ffi.emit_c_code(str(wrapper))
+        include = sysconfig.get_paths()["include"]
+        glue_flags = _glue_flags(flags)
+        includes = [f"-I{include}"]
+        split = _split_prelude(wrapper.read_text())
+        prelude = split and _prelude_dir(root, split[0], glue_flags, command, include)
+        if split and prelude:
+            wrapper.write_text(f'#include "{PYTHON_PRELUDE}"\n{split[1]}')
+            includes.insert(0, f"-I{prelude}")
+        glue_cmd = [*command, *glue_flags, "-fPIC", "-fvisibility=hidden", *includes, "-c", wrapper.name,
+                    "-o", "glue.o"]
+        try:
+            proc = subprocess.run(glue_cmd, cwd=tmp, capture_output=True, text=True, check=False)
+        except OSError as err:
+            raise BuildError(f"cannot run the C compiler {command[0]!r} ({err}); set $CC") from err
+        _check(proc, glue_cmd, " on the cffi glue")
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            pass  # another process or thread finished first; its object is identical
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder / "glue.o"
 
 
 def _digest(path: Path) -> str:
@@ -348,9 +542,10 @@ def build(
     flags: tuple[str, ...] | None = None,
     binding: Binding | None = None,
     extra_flags: tuple[str, ...] = (),
-) -> ModuleType:
+) -> Any:
     """Compile (or fetch from the cache) and load C source; returns the cffi
-    extension module, whose `.lib` holds the functions and `.ffi` the FFI.
+    extension module as `.extension`, its functions under their own names
+    in `.lib` and its FFI in `.ffi`.
     `flags` and `extra_flags` as in `resolve_flags`; `binding` adds
     Python-only entry points (see the module docstring)."""
     names = list(function_names)
@@ -364,14 +559,22 @@ def build(
     with _build_lock:
         if key in _loaded:
             return _loaded[key]
-        name = module_name(key)
         root = _writable_root()
-        entry = root / key
-        if not _valid(entry, name):
-            _build_entry(root, entry, key, name, source, header, flags, command, binding)
+    # The compile runs outside the lock, so threads build different sources
+    # at once (gradc.jit's compile budget builds two variants); two builds of
+    # one key race like two processes do: one rename wins, both are valid.
+    name = module_name(key)
+    entry = root / key
+    if not _valid(entry, name):
+        _build_entry(root, entry, key, name, source, header, flags, command, binding)
+    glue = _glue(header, binding, flags, command)
+    with _build_lock:
+        if key in _loaded:
+            return _loaded[key]
         if "address" in active:
             _check_asan_loaded()
-        module = _load(_library_path(entry, name), name)
+        extension = _load(_library_path(entry, name), glue.module)
+        module = SimpleNamespace(ffi=extension.ffi, lib=_Lib(extension.lib, glue.names), extension=extension)
         _loaded[key] = module
         return module
 

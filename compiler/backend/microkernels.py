@@ -4,7 +4,8 @@ one per distinct `c.microkernel` tile and `c.pack`, and what `c.thread_num` call
 Expects: `c.microkernel` and `c.pack` ops with the static parameters
 tile-matmul chose (element type f32 or f64).
 
-Guarantees: each helper is `static inline`, named after every parameter
+Guarantees: each helper is `static inline` (`static noinline` when called
+from more than INLINE_SITES places), named after every parameter
 that shapes its code (so equal names are equal definitions); loads and
 stores are `__builtin_memcpy` of exactly the tile, so any alignment works
 and no vector crosses a function boundary; the order of every addition is
@@ -28,6 +29,14 @@ from gradc.dialects import c
 from gradc.dialects.loops import vector_widths
 
 THREAD_NUM = "gradc_thread_num"
+INLINE_SITES = 1
+"""A micro-kernel or packing helper called from more places than this is
+defined `NOINLINE` rather than `static inline`: each inlined copy of a
+kernel costs gcc as much as the kernel itself (its k loop unrolled and
+scheduled again), which made compile time grow with the number of products
+(a 16-layer MLP gradient: 1.2 s of gcc with inlined kernels, 0.5 s
+without), while a call costs a few cycles against the hundreds a tile takes."""
+NOINLINE = "static __attribute__((noinline))"
 
 
 def thread_num_definition() -> list[str]:
@@ -459,6 +468,7 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     in order of first use, and their names."""
     types: dict[str, list[str]] = {}
     kernels: dict[str, list[str]] = {}
+    sites: dict[str, int] = {}
     for func in funcs:
         for op in func.walk():
             if isinstance(op, c.PackOp):
@@ -467,11 +477,13 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
                                  vector_type_definition(op.element_type, tile))
                 kernels.setdefault(f"gradc_transpose_{op.element_type}", transpose_definition(op.element_type))
                 kernels.setdefault(pack_name(op), pack_definition(op))
+                sites[pack_name(op)] = sites.get(pack_name(op), 0) + 1
             if isinstance(op, c.MicrokernelOp):
                 for width in kernel_vector_widths(op):
                     types.setdefault(vector_type_name(op.element_type, width),
                                      vector_type_definition(op.element_type, width))
                 kernels.setdefault(microkernel_name(op), microkernel_definition(op))
+                sites[microkernel_name(op)] = sites.get(microkernel_name(op), 0) + 1
             if isinstance(op, c.LinalgOp):
                 kernels.setdefault(dot_name(op.element_type), dot_definition(op.element_type))
                 kernels.setdefault(linalg_name(op), linalg_definition(op))
@@ -480,7 +492,10 @@ def helper_definitions(funcs: list[c.FuncOp]) -> tuple[list[str], set[str]]:
     lines: list[str] = []
     if types:
         lines += ["", *(line for definition in types.values() for line in definition)]
-    for definition in kernels.values():
+    for name, definition in kernels.items():
+        if sites.get(name, 0) > INLINE_SITES:
+            definition = [line.replace(f"static inline void {name}(", f"{NOINLINE} void {name}(", 1)
+                          for line in definition]
         lines += ["", *definition]
     masks = {f"gradc_mask_{name.split('_', 1)[1]}" for name in types}
     return lines, {*types, *kernels, *masks}

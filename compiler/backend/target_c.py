@@ -196,7 +196,8 @@ class _FunctionPrinter:
         func = self.func
         params = ", ".join(c_declaration(a.type, self.bind(a, "p")) for a in func.args)
         result = func.result_type
-        qualifiers = ("static " if func.is_static else "") + ("inline " if func.is_inline else "")
+        qualifiers = (("static " if func.is_static else "") + ("inline " if func.is_inline else "")
+                      + ("__attribute__((noinline)) " if func.is_noinline else ""))
         result_name = "void" if result is None else c_type_name(result)
         return f"{qualifiers}{result_name} {func.sym_name.data}({params or 'void'})"
 
@@ -276,6 +277,9 @@ class _FunctionPrinter:
                 self.emit(depth, f"{microkernel_name(op)}({', '.join(args)});")
             case c.LinalgOp():
                 self.emit(depth, linalg_call(op, [self.value(v)[0] for v in op.buffers]))
+            case c.InvokeOp():
+                args = ", ".join(self.value(arg)[0] for arg in op.args)
+                self.emit(depth, f"{op.callee.string_value()}({args});")
             case c.PackOp():
                 args = [self.pointer(op.src, op.src_offset), self.pointer(op.dst, op.dst_offset)]
                 self.emit(depth, f"{pack_name(op)}({', '.join(args)});")

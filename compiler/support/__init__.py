@@ -1,4 +1,4 @@
 """Small helpers every stage may use: dense attributes <-> NumPy, the IR
-checks xDSL's verifier leaves out, IR size limits, machine facts and the
-tuning store.
+checks xDSL's verifier leaves out, IR size limits, machine facts, the
+tuning store and wall-time breakdowns of a compilation.
 """

@@ -11,6 +11,9 @@ defining it, exceeds the size limits or is rejected by a pass gives a
 `file:line:col: error: ...` diagnostic (an error with no place in the
 input: `gradc-opt: error: ...`) on stderr and exit status 1, with no
 Python traceback unless `--traceback`; argparse usage errors exit with 2.
+`--timing` prints, after a run, the wall time of each step (setup, reading,
+parsing, each pass in pipeline order, the checks between passes, the
+target's output) on stderr; stdout stays the same.
 
 The diagnostics with an example: docs/tools.md.
 """
@@ -51,10 +54,10 @@ from xdsl.utils.mlir_lexer import MLIRLexer
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from gradc.dialects.c import show_symbol
 from gradc.pipeline import DEFAULT_PIPELINE
 from gradc.support.dominance import first_nested_function, first_use_before_definition
 from gradc.support.limits import MAX_CONSTANT_ELEMENTS, MAX_ELEMENTS, MAX_RANK, SizeLimitError, check_sizes, type_problem
+from gradc.support.timings import Timings, timed_callback
 from gradc.tools.universe import GRADC_UNIVERSE
 
 PROG = "gradc-opt"
@@ -268,11 +271,14 @@ class GradcOptMain(xDSLOptMain):
     _pass_started: float = 0.0
 
     def __init__(self, args: Sequence[str] | None = None):
+        self._started = time.perf_counter()
+        self._timings = Timings()
         self._source_lines = []
         super().__init__(
             description="gradc's modular optimizer driver: array programs to C",
             args=args,
         )
+        self._timings.add("setup (dialects, passes, options)", time.perf_counter() - self._started)
         for name in ("input_file", "output_file"):
             if getattr(self.args, name) == "-":
                 setattr(self.args, name, None)
@@ -331,6 +337,14 @@ class GradcOptMain(xDSLOptMain):
             help="on an internal error (a bug in gradc or a plugin), print the "
             "Python traceback",
         )
+        arg_parser.add_argument(
+            "--timing",
+            default=False,
+            action="store_true",
+            help="after the run, print on stderr the wall time of each step: "
+            "parsing, each pass, the checks between passes, the output (like "
+            "mlir-opt's --mlir-timing)",
+        )
         arg_parser.formatter_class = argparse.RawDescriptionHelpFormatter
         arg_parser.epilog = "named pipelines for -p:\n" + "".join(
             f"  {name}  {','.join(passes)}\n" for name, passes in NAMED_PIPELINES.items()
@@ -347,7 +361,8 @@ class GradcOptMain(xDSLOptMain):
             context = "".join(line + "\n" for line in str(e).split("\n")[2:])
             raise CliError("cannot parse the pass pipeline (-p)", context=context) from None
         passes = [self._make_pass(spec) for spec in _expand_named(specs)]
-        self.pipeline = PassPipeline(tuple(passes), self._between_passes)
+        checks = "(checks between passes)" if self.args.disable_verify else "(verify and checks between passes)"
+        self.pipeline = PassPipeline(tuple(passes), timed_callback(self._timings, self._between_passes, checks))
 
     def _make_pass(self, spec: ArgSpec) -> ModulePass:
         if spec.name not in self.available_passes:
@@ -385,6 +400,8 @@ class GradcOptMain(xDSLOptMain):
             except SizeLimitError as e:
                 raise self._at_op(str(e), e.op, e) from None
             if previous is None and (nested := first_nested_function(module)):
+                from gradc.dialects.c import show_symbol  # the c dialect loads only when used
+
                 raise self._at_op(
                     f"func.func {show_symbol(nested.sym_name.data)} is inside another op; functions belong "
                     "at the top level of the module",
@@ -516,8 +533,10 @@ class GradcOptMain(xDSLOptMain):
 
     def run(self) -> None:
         """Like xDSLOptMain.run, with located errors; with -o, the output file
-        is written only when everything succeeded."""
-        chunks, file_extension = self.prepare_input()
+        is written only when everything succeeded; `--timing` adds the table
+        of times on stderr."""
+        with self._timings.measure("read input"):
+            chunks, file_extension = self.prepare_input()
         output = StringIO()
         try:
             for i, (chunk, offset) in enumerate(chunks):
@@ -525,10 +544,12 @@ class GradcOptMain(xDSLOptMain):
                     if i > 0:
                         output.write("// -----\n")
                     try:
-                        module = self.parse_chunk(chunk, file_extension, offset)
+                        with self._timings.measure("parse"):
+                            module = self.parse_chunk(chunk, file_extension, offset)
                         if module is not None:
                             self.apply_passes(module)
-                            output.write(self.output_resulting_program(module))
+                            with self._timings.measure(f"output (-t {self.args.target})"):
+                                output.write(self.output_resulting_program(module))
                     except CliError as e:
                         if not self._expected(e):
                             raise
@@ -549,6 +570,8 @@ class GradcOptMain(xDSLOptMain):
                 raise CliError(
                     f"cannot write '{self.args.output_file}': {e.strerror or e}"
                 ) from None
+        if self.args.timing:
+            sys.stderr.write(self._timings.table(time.perf_counter() - self._started))
         if self.args.shrink:
             print("Failure, can't shrink")
             sys.exit(1)

@@ -24,6 +24,7 @@ import functools
 import inspect
 import operator
 import shlex
+import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +41,7 @@ from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
 from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
+from gradc.support.timings import Timings
 
 _PYTHON_NUMBER = "Python float"
 """The signature of a Python float leaf: one compiled function serves every
@@ -518,7 +520,7 @@ class JitFunction:
                 # Inside a function being traced: trace through, so that the
                 # whole composition becomes one C function.
                 return self.fn(*args, **kwargs)
-            compiled = self._compile(args, kwargs)
+            compiled = self._compile(args, kwargs, key)
             self._cache[key] = compiled
         if not kwargs and all(type(arg) is np.ndarray or type(arg) in _FAST_SCALARS for arg in args):
             found = self._positional.get(key[1:])
@@ -538,9 +540,11 @@ class JitFunction:
     def _call_positional(self, *args: Any) -> Any:
         return self._call_tree(args, {})
 
-    def _compile(self, args: tuple, kwargs: dict) -> Compiled:
-        lowered = Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options, self.extra_cflags)
-        return lowered.compiled
+    def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Compiled:
+        return self._lowered(args, kwargs).compiled
+
+    def _lowered(self, args: tuple, kwargs: dict) -> Lowered:
+        return Lowered(trace(self.fn, args, kwargs or None), self.cflags, self.options, self.extra_cflags)
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """`gradc.lower` of the wrapped function, with this jit's flags and options."""
@@ -567,6 +571,7 @@ def jit(
     inline: bool = False,
     cflags: Sequence[str] | None = None,
     extra_cflags: Sequence[str] | None = None,
+    compile_budget_ms: float | None = None,
     options: Options | dict[str, Any] | None = None,
     **option_values: Any,
 ) -> Any:
@@ -589,7 +594,12 @@ def jit(
     fields: `tile`, `plan_memory`, `threads`, `tuned`) come as `options=` or
     as keywords: `gradc.jit(f, threads=2)`. Usable as `@gradc.jit`,
     `@gradc.jit(cflags=[...], tile=False)` and
-    `@functools.partial(gradc.jit, static_argnames=("n",))`."""
+    `@functools.partial(gradc.jit, static_argnames=("n",))`.
+
+    `compile_budget_ms`: how long a first call may wait for the optimized C
+    build before it runs a quick `-O1` build instead, switching to the
+    optimized one when it is ready (see `BudgetJitFunction`); None (the
+    default) always waits for the optimized build."""
     try:
         resolved = Options.make(options, **option_values)
         cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
@@ -600,18 +610,110 @@ def jit(
             return functools.partial(
                 jit, static_argnums=argnums, static_argnames=argnames, donate_argnums=donated[0],
                 donate_argnames=donated[1], keep_unused=keep_unused, inline=inline,
-                cflags=cflags, extra_cflags=extra, options=resolved,
+                cflags=cflags, extra_cflags=extra, compile_budget_ms=compile_budget_ms, options=resolved,
             )
         if not callable(fn):
             raise TraceError(f"jit takes a function, got a {type(fn).__name__} ({fn!r:.60})")
         # Checked against fn's parameters as the static ones are, then unused.
         _StaticArguments(fn, *donated, what="donate")
         static = _StaticArguments(fn, argnums, argnames)
+        budget = _budget(compile_budget_ms)
     except GradcError as err:
         raise _for_user(err) from None
     if static:
-        return StaticJitFunction(fn, static, cflags, resolved, extra or ())
+        return StaticJitFunction(fn, static, cflags, resolved, extra or (), budget)
+    if budget is not None:
+        return BudgetJitFunction(fn, budget, cflags, resolved, extra or ())
     return JitFunction(fn, cflags, resolved, extra or ())
+
+
+def _budget(value: Any) -> float | None:
+    """`compile_budget_ms=`: None or a number of milliseconds >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise TraceError(f"compile_budget_ms must be a number of milliseconds >= 0 or None, got {value!r}")
+    return float(value)
+
+
+QUICK_CFLAGS: tuple[str, ...] = ("-O1",)
+"""What the compile budget's quick build adds after the usual flags."""
+
+
+class BudgetJitFunction(JitFunction):
+    """`gradc.jit(f, compile_budget_ms=B)`: the first call of a signature
+    waits at most about B ms for the optimized C build (after tracing and
+    the passes, which the budget does not cover). If the build is not done
+    by then, gradc builds the same C at `-O1` (QUICK_CFLAGS, several times
+    faster to compile on large programs) and runs that, while the optimized
+    build goes on in a background thread; the first call after it is ready
+    switches to it, with no change to the caller's code. The two builds
+    run the same operations in the same order; they may differ in the last
+    bits where gcc -O3 fuses a multiply and an add into one FMA and -O1
+    does not. `wait_for_builds()` blocks until the background builds are
+    done and in use (tests, benchmarks); `pending_builds` counts them."""
+
+    def __init__(self, fn: Callable[..., Any], budget_ms: float, cflags: Sequence[str] | None = None,
+                 options: Options = DEFAULT_OPTIONS, extra_cflags: Sequence[str] = ()):
+        super().__init__(fn, cflags, options, extra_cflags)
+        self.compile_budget_ms = budget_ms
+        self._ready: list[tuple[tuple, Compiled]] = []
+        """Optimized builds done in the background, to put in use (by the
+        calling thread, on its next call)."""
+        self._threads: list[threading.Thread] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._ready:
+            self._use_ready()
+        return super().__call__(*args, **kwargs)
+
+    @property
+    def pending_builds(self) -> int:
+        """Optimized builds still running in the background."""
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def wait_for_builds(self, timeout: float | None = None) -> None:
+        """Wait for the background builds, then use them."""
+        for thread in self._threads:
+            thread.join(timeout)
+        self._use_ready()
+
+    def _use_ready(self) -> None:
+        while self._ready:
+            key, compiled = self._ready.pop()
+            self._cache[key] = compiled
+            self._positional.pop(key[1:], None)
+            self._trees.pop(key, None)
+            self._recent.clear()
+
+    def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Compiled:
+        lowered = self._lowered(args, kwargs)
+        lowered.c_source, lowered.c_header  # the passes run here, outside the budget
+        lock = threading.Lock()
+        state: dict[str, Any] = {"quick": False}
+
+        def optimized() -> None:
+            try:
+                done: Compiled | BaseException = lowered.compiled
+            except BaseException as err:  # raised by the caller that waits for it
+                done = err
+            with lock:
+                state["done"] = done
+                if state["quick"] and isinstance(done, Compiled):
+                    self._ready.append((key, done))
+
+        thread = threading.Thread(target=optimized, name=f"gradc build {self.__name__}", daemon=True)
+        thread.start()
+        thread.join(max(self.compile_budget_ms, 0.0) / 1000.0)
+        with lock:
+            if "done" in state:
+                done = state["done"]
+                if isinstance(done, BaseException):
+                    raise done
+                return done
+            state["quick"] = True
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        return lowered.build_with(QUICK_CFLAGS)
 
 
 class StaticJitFunction(JitFunction):
@@ -626,16 +728,20 @@ class StaticJitFunction(JitFunction):
         cflags: Sequence[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
         extra_cflags: Sequence[str] = (),
+        budget_ms: float | None = None,
     ):
         super().__init__(fn, cflags, options, extra_cflags)
         self.static = static
+        self.compile_budget_ms = budget_ms
         self._bound: dict[tuple, JitFunction] = {}
 
     def _for_static(self, args: tuple, kwargs: dict) -> tuple[JitFunction, tuple, dict]:
         key, dyn_args, dyn_kwargs = self.static.split(self.fn, args, kwargs)
         inner = self._bound.get(key)
         if inner is None:
-            inner = JitFunction(self.static.bind(self.fn, key), self.cflags, self.options, self.extra_cflags)
+            bound = self.static.bind(self.fn, key)
+            inner = (JitFunction(bound, self.cflags, self.options, self.extra_cflags) if self.compile_budget_ms is None
+                     else BudgetJitFunction(bound, self.compile_budget_ms, self.cflags, self.options, self.extra_cflags))
             self._bound[key] = inner
         return inner, dyn_args, dyn_kwargs
 
@@ -664,7 +770,8 @@ class Lowered:
     `.differentiated_ir` (requests expanded into array code),
     `.simplified_ir` (after the array clean-up passes), `.loops_ir` (after
     lower-array-to-loops), `.c_source`, `.c_header`; `.stages` maps each
-    stage's name to its IR; `.compile()` builds it."""
+    stage's name to its IR; `.compile()` builds it; `.timings` says how long
+    each step took so far."""
 
     def __init__(
         self,
@@ -672,6 +779,7 @@ class Lowered:
         cflags: Sequence[str] | None = None,
         options: Options = DEFAULT_OPTIONS,
         extra_cflags: Sequence[str] = (),
+        timings: Timings | None = None,
     ):
         self.traced = traced
         self.cflags = cflags
@@ -680,6 +788,19 @@ class Lowered:
         self._stages = options.stages()
         self.name = traced.name
         self._modules: dict[str, ModuleOp] = {}
+        self._timings = Timings() if timings is None else timings
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Wall seconds of each step run so far, in order: `trace`,
+        `pipeline-setup` (making the passes; the first compilation in a
+        process imports them), each pass by name (`check-sizes`: the size
+        checks between them), `print-c` (C source and header), `cc`
+        (building the C, or fetching it from the cache, and loading the
+        library; `cc -O1` for the quick build of a compile budget), `load`
+        (the Python call around it). A step appears once it has run
+        (`.c_source` runs the passes, `.compile()` the rest)."""
+        return self._timings.totals()
 
     @cached_property
     def array_ir(self) -> str:
@@ -694,7 +815,7 @@ class Lowered:
             k = names.index(stage)
             before = self.traced.module if k == 0 else self._module_after(names[k - 1])
             passes = self._stages[k][1]
-            module = compile_for_user(before.clone(), passes) if passes else before
+            module = compile_for_user(before.clone(), passes, self._timings) if passes else before
             self._modules[stage] = module
         return module
 
@@ -727,7 +848,7 @@ class Lowered:
         if "loops" in self._modules:
             return self._module_after("c")
         # Straight through, without keeping the stages in between.
-        return compile_for_user(self.traced.module.clone(), self.options.pipeline())
+        return compile_for_user(self.traced.module.clone(), self.options.pipeline(), self._timings)
 
     @property
     def stages(self) -> dict[str, str]:
@@ -743,13 +864,17 @@ class Lowered:
     def c_source(self) -> str:
         from gradc.backend.target_c import print_c_source
 
-        return print_c_source(self._c_module)
+        module = self._c_module
+        with self._timings.measure("print-c"):
+            return print_c_source(module)
 
     @cached_property
     def c_header(self) -> str:
         from gradc.backend.target_c import print_c_header
 
-        return print_c_header(self._c_module)
+        module = self._c_module
+        with self._timings.measure("print-c"):
+            return print_c_header(module)
 
     @property
     def statuses(self) -> dict[int, str]:
@@ -765,11 +890,21 @@ class Lowered:
 
     @cached_property
     def compiled(self) -> Compiled:
+        return self.build_with(())
+
+    def build_with(self, extra_cflags: Sequence[str]) -> Compiled:
+        """The C built with `extra_cflags` after this lowering's own flags
+        (the compile budget's quick `-O1` build)."""
         specs = _boundary_specs(function_specs(self.traced.module, self.name), self.traced)
-        function = load(
-            self.c_source, self.c_header, self.name, specs, self.cflags, self.extra_cflags, self.statuses
-        )
-        return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
+        source, header, statuses = self.c_source, self.c_header, self.statuses
+        # The quick build of a compile budget is timed apart (it runs while the
+        # optimized one goes on in the background).
+        cc = " ".join(("cc", *extra_cflags))
+        with self._timings.measure(cc):
+            function = load(source, header, self.name, specs, self.cflags, (*self.extra_cflags, *extra_cflags),
+                            statuses)
+        with self._timings.measure("load"):
+            return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
 
     def compile(self) -> Callable[..., Any]:
         """The compiled function, called like the original on arguments of
@@ -866,7 +1001,11 @@ def lower(
     try:
         fn, args, kwargs = _static_call(fn, args, kwargs, static_argnums, static_argnames)
         cflags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
-        return Lowered(trace(fn, args, kwargs or None), cflags, Options.make(options), extra or ())
+        resolved = Options.make(options)
+        timings = Timings()
+        with timings.measure("trace"):
+            traced = trace(fn, args, kwargs or None)
+        return Lowered(traced, cflags, resolved, extra or (), timings)
     except GradcError as err:
         raise _for_user(err) from None
 

@@ -306,10 +306,10 @@ class Transformed(JitFunction):
         self.transformed = fn
         self._check = check
 
-    def _compile(self, args: tuple, kwargs: dict) -> Any:
+    def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Any:
         # Before tracing, so the error says what the transformation needs.
         self._check(args, kwargs)
-        return super()._compile(args, kwargs)
+        return super()._compile(args, kwargs, key)
 
     def __repr__(self) -> str:
         return f"gradc.{self.kind}({_py_name(self.transformed)})"

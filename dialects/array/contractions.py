@@ -11,7 +11,6 @@ from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     prop_def,
     result_def,
@@ -29,9 +28,10 @@ from gradc.dialects.array.base import (
     static_shape,
     tensor_of,
 )
+from gradc.dialects.deferred_format import op_definition
 
 
-@irdl_op_definition
+@op_definition
 class MatmulOp(IRDLOperation):
     """Matrix product over the last two dimensions, with equal leading (batch)
     dimensions: [..., m, k] x [..., k, n] -> [..., m, n]."""
@@ -112,12 +112,12 @@ class ReduceOp(IRDLOperation, abc.ABC):
         _expect_type(self, self.result.type, want)
 
 
-@irdl_op_definition
+@op_definition
 class ReduceSumOp(ReduceOp):
     name = "array.reduce_sum"
 
 
-@irdl_op_definition
+@op_definition
 class ReduceMaxOp(ReduceOp):
     """Maximum over axes; NaN propagates, as in `numpy.max`."""
 
@@ -127,7 +127,7 @@ class ReduceMaxOp(ReduceOp):
 REDUCE_OPS = (ReduceSumOp, ReduceMaxOp)
 
 
-@irdl_op_definition
+@op_definition
 class ArgMaxOp(IRDLOperation):
     """The index (i64) of the first maximum along `axis`, which disappears;
     a NaN counts as the maximum (the first NaN wins), as in `numpy.argmax`.

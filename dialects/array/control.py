@@ -8,19 +8,20 @@ from collections.abc import Sequence
 
 from xdsl.dialects.builtin import IntegerType, TensorType
 from xdsl.ir import Attribute, Region, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, traits_def, var_operand_def, var_region_def, var_result_def
+from xdsl.irdl import IRDLOperation, operand_def, traits_def, var_operand_def, var_region_def, var_result_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import IsolatedFromAbove, RecursiveMemoryEffect
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _require_array_element, static_shape
+from gradc.dialects.deferred_format import op_definition
 
 INDEX_WIDTHS = (32, 64)
 """A switch's index is a 0-d tensor of i32 or i64."""
 
 
-@irdl_op_definition
+@op_definition
 class SwitchOp(IRDLOperation):
     """Run region `clamp(index, 0, N-1)` of N on the operands; its results
     are what that region yields (the others do not run).

@@ -15,7 +15,6 @@ from xdsl.dialects.builtin import DenseArrayBase, IntegerType, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     prop_def,
     result_def,
@@ -26,6 +25,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _ints, is_bool, is_float, static_shape, tensor_of
+from gradc.dialects.deferred_format import op_definition
 
 
 def _check_starts(op: Operation, starts: Sequence[SSAValue], rank: int) -> None:
@@ -41,7 +41,7 @@ def _check_starts(op: Operation, starts: Sequence[SSAValue], rank: int) -> None:
             raise VerifyException(f"{op.name}: start index {k} must be a 0-d float or integer tensor, got {typ}")
 
 
-@irdl_op_definition
+@op_definition
 class DynamicSliceOp(IRDLOperation):
     """The window of shape `sizes` at clamped `starts`:
     `array.dynamic_slice %x [%i, %j] sizes [1, 4] : tensor<5x4xf32>, tensor<f64>, tensor<f64> -> tensor<1x4xf32>`
@@ -82,7 +82,7 @@ class DynamicSliceOp(IRDLOperation):
         _expect_type(self, self.result.type, tensor_of(sizes, self.input.type.get_element_type()))
 
 
-@irdl_op_definition
+@op_definition
 class DynamicUpdateSliceOp(IRDLOperation):
     """`input` with `update` written over the window at clamped `starts`:
     `array.dynamic_update_slice %x, %u [%i, %j] : tensor<5x4xf32>, tensor<1x4xf32>, tensor<f64>, tensor<f64> -> tensor<5x4xf32>`

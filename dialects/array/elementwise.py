@@ -16,7 +16,6 @@ from xdsl.irdl import (
     IRDLOperation,
     VarConstraint,
     base,
-    irdl_op_definition,
     operand_def,
     prop_def,
     result_def,
@@ -38,9 +37,10 @@ from gradc.dialects.array.base import (
     static_shape,
     tensor_of,
 )
+from gradc.dialects.deferred_format import op_definition
 
 
-@irdl_op_definition
+@op_definition
 class ConstantOp(IRDLOperation):
     """A constant tensor: `array.constant dense<1.0> : tensor<2x2xf32>`."""
 
@@ -113,7 +113,7 @@ class UnaryOp(SameTypeOp, abc.ABC):
             _require_float(self, self.input.type)
 
 
-@irdl_op_definition
+@op_definition
 class StopGradientOp(SameTypeOp):
     """The identity, through which no derivative flows (JAX's
     `stop_gradient`): its JVP is zero and it passes no cotangent back. The
@@ -122,103 +122,103 @@ class StopGradientOp(SameTypeOp):
     name = "array.stop_gradient"
 
 
-@irdl_op_definition
+@op_definition
 class NegOp(UnaryOp):
     name = "array.neg"
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class ExpOp(UnaryOp):
     name = "array.exp"
 
 
-@irdl_op_definition
+@op_definition
 class LogOp(UnaryOp):
     name = "array.log"
 
 
-@irdl_op_definition
+@op_definition
 class TanhOp(UnaryOp):
     name = "array.tanh"
 
 
-@irdl_op_definition
+@op_definition
 class SinhOp(UnaryOp):
     name = "array.sinh"
 
 
-@irdl_op_definition
+@op_definition
 class CoshOp(UnaryOp):
     name = "array.cosh"
 
 
-@irdl_op_definition
+@op_definition
 class TanOp(UnaryOp):
     name = "array.tan"
 
 
-@irdl_op_definition
+@op_definition
 class AsinOp(UnaryOp):
     name = "array.asin"
 
 
-@irdl_op_definition
+@op_definition
 class AcosOp(UnaryOp):
     name = "array.acos"
 
 
-@irdl_op_definition
+@op_definition
 class AtanOp(UnaryOp):
     name = "array.atan"
 
 
-@irdl_op_definition
+@op_definition
 class AsinhOp(UnaryOp):
     name = "array.asinh"
 
 
-@irdl_op_definition
+@op_definition
 class AcoshOp(UnaryOp):
     name = "array.acosh"
 
 
-@irdl_op_definition
+@op_definition
 class AtanhOp(UnaryOp):
     name = "array.atanh"
 
 
-@irdl_op_definition
+@op_definition
 class Log1pOp(UnaryOp):
     name = "array.log1p"
 
 
-@irdl_op_definition
+@op_definition
 class Expm1Op(UnaryOp):
     name = "array.expm1"
 
 
-@irdl_op_definition
+@op_definition
 class Log2Op(UnaryOp):
     name = "array.log2"
 
 
-@irdl_op_definition
+@op_definition
 class Log10Op(UnaryOp):
     name = "array.log10"
 
 
-@irdl_op_definition
+@op_definition
 class Exp2Op(UnaryOp):
     name = "array.exp2"
 
 
-@irdl_op_definition
+@op_definition
 class ErfOp(UnaryOp):
     name = "array.erf"
 
 
-@irdl_op_definition
+@op_definition
 class ErfcOp(UnaryOp):
     """1 - erf(x), accurate where erf(x) is near 1 (libm's erfc)."""
 
@@ -230,42 +230,42 @@ class RoundingOp(UnaryOp, abc.ABC):
     NumPy's rint and round); piecewise constant, so its derivative is 0."""
 
 
-@irdl_op_definition
+@op_definition
 class FloorOp(RoundingOp):
     name = "array.floor"
 
 
-@irdl_op_definition
+@op_definition
 class CeilOp(RoundingOp):
     name = "array.ceil"
 
 
-@irdl_op_definition
+@op_definition
 class RoundEvenOp(RoundingOp):
     name = "array.roundeven"
 
 
-@irdl_op_definition
+@op_definition
 class TruncOp(RoundingOp):
     name = "array.trunc"
 
 
-@irdl_op_definition
+@op_definition
 class SinOp(UnaryOp):
     name = "array.sin"
 
 
-@irdl_op_definition
+@op_definition
 class CosOp(UnaryOp):
     name = "array.cos"
 
 
-@irdl_op_definition
+@op_definition
 class SqrtOp(UnaryOp):
     name = "array.sqrt"
 
 
-@irdl_op_definition
+@op_definition
 class AbsOp(UnaryOp):
     """|x|; of the most negative integer, itself (wraps, as NumPy)."""
 
@@ -298,25 +298,25 @@ class BinaryOp(IRDLOperation, abc.ABC):
             _require_float(self, self.lhs.type)
 
 
-@irdl_op_definition
+@op_definition
 class AddOp(BinaryOp):
     name = "array.add"
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class SubOp(BinaryOp):
     name = "array.sub"
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class MulOp(BinaryOp):
     name = "array.mul"
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class DivOp(BinaryOp):
     """x / y. On integers (what floor_divide is built from; true division
     of integers is float64 in the frontend): truncated toward zero, with
@@ -326,7 +326,7 @@ class DivOp(BinaryOp):
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class MaxOp(BinaryOp):
     """Elementwise maximum; NaN propagates, as in `numpy.maximum`."""
 
@@ -334,7 +334,7 @@ class MaxOp(BinaryOp):
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class MinOp(BinaryOp):
     """Elementwise minimum; NaN propagates, as in `numpy.minimum`."""
 
@@ -342,12 +342,12 @@ class MinOp(BinaryOp):
     TAKES_INTS: ClassVar[bool] = True
 
 
-@irdl_op_definition
+@op_definition
 class PowOp(BinaryOp):
     name = "array.pow"
 
 
-@irdl_op_definition
+@op_definition
 class Atan2Op(BinaryOp):
     """atan2(lhs, rhs): the angle of the point (rhs, lhs), in [-pi, pi], with
     C's (and `numpy.arctan2`'s) signed zeros and infinities."""
@@ -355,14 +355,14 @@ class Atan2Op(BinaryOp):
     name = "array.atan2"
 
 
-@irdl_op_definition
+@op_definition
 class CopySignOp(BinaryOp):
     """|lhs| with the sign bit of rhs (also of -0.0 and NaN), as C's copysign."""
 
     name = "array.copysign"
 
 
-@irdl_op_definition
+@op_definition
 class FmodOp(BinaryOp):
     """C's fmod: x - trunc(x / y) * y, exact, with the sign of x (NaN where
     y is 0 for floats). On integers the truncated remainder, with x fmod
@@ -389,17 +389,17 @@ class BitwiseOp(BinaryOp, abc.ABC):
         _require_bits(self, self.lhs.type, bools=True)
 
 
-@irdl_op_definition
+@op_definition
 class AndOp(BitwiseOp):
     name = "array.and"
 
 
-@irdl_op_definition
+@op_definition
 class OrOp(BitwiseOp):
     name = "array.or"
 
 
-@irdl_op_definition
+@op_definition
 class XorOp(BitwiseOp):
     name = "array.xor"
 
@@ -414,19 +414,19 @@ class ShiftOp(BinaryOp, abc.ABC):
         _require_bits(self, self.lhs.type, bools=False)
 
 
-@irdl_op_definition
+@op_definition
 class ShiftLeftOp(ShiftOp):
     name = "array.shl"
 
 
-@irdl_op_definition
+@op_definition
 class ShiftRightOp(ShiftOp):
     """Arithmetic (sign-filling) right shift."""
 
     name = "array.shr"
 
 
-@irdl_op_definition
+@op_definition
 class InvertOp(SameTypeOp):
     """Bitwise not of integers (-x - 1), logical not of bools."""
 
@@ -437,7 +437,7 @@ class InvertOp(SameTypeOp):
         _require_bits(self, self.input.type, bools=True)
 
 
-@irdl_op_definition
+@op_definition
 class CompareOp(IRDLOperation):
     """`array.compare lt %a, %b : tensor<4xf32>` gives a `tensor<4xi1>`."""
 
@@ -503,7 +503,7 @@ class CompareOp(IRDLOperation):
         printer.print_attribute(self.lhs.type)
 
 
-@irdl_op_definition
+@op_definition
 class SelectOp(IRDLOperation):
     """`array.select %cond, %a, %b : tensor<4xi1>, tensor<4xf32>`: a where cond, else b."""
 
@@ -533,7 +533,7 @@ class SelectOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class ConvertOp(IRDLOperation):
     """Element type conversion between any two of f32, f64, i32, i64 and i1,
     as NumPy's astype: i1 -> number gives 0/1; number -> i1 is `x != 0`;

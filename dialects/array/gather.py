@@ -27,11 +27,12 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, prop_def, result_def, traits_def
+from xdsl.irdl import IRDLOperation, operand_def, prop_def, result_def, traits_def
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _ints, _require_int, _require_numeric, static_shape, tensor_of
+from gradc.dialects.deferred_format import op_definition
 
 
 def index_table(indices: np.ndarray) -> DenseIntOrFPElementsAttr:
@@ -70,7 +71,7 @@ def inverse_rows(target: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray
     return rows, hit
 
 
-@irdl_op_definition
+@op_definition
 class GatherOp(IRDLOperation):
     """Gather along `axes` at the positions of a static table: with `indices`
     of shape B + [len(axes)], result[b..., r...] is input at axes[k] =
@@ -176,7 +177,7 @@ class _IndexOperand:
         return tuple(self.indices.type.get_shape())[:-1]
 
 
-@irdl_op_definition
+@op_definition
 class DynamicGatherOp(_IndexOperand, IRDLOperation):
     """Gather along `axes` at positions held by an integer tensor: with
     `indices` of shape B + [len(axes)], result[b..., r...] is input at
@@ -220,7 +221,7 @@ class DynamicGatherOp(_IndexOperand, IRDLOperation):
         _expect_type(self, self.result.type, tensor_of([*batch, *rest], self.input.type.get_element_type()))
 
 
-@irdl_op_definition
+@op_definition
 class ScatterOp(_IndexOperand, IRDLOperation):
     """The input with `updates` combined in at positions held by an integer
     tensor: with `indices` of shape B + [len(axes)] and `updates` of shape

@@ -17,7 +17,6 @@ from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     opt_prop_def,
     result_def,
@@ -27,6 +26,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _require_float, static_shape, tensor_of
+from gradc.dialects.deferred_format import op_definition
 
 
 def _square(op: Operation, value: SSAValue) -> tuple[int, ...]:
@@ -70,7 +70,7 @@ class _Unary(IRDLOperation):
         _expect_type(self, self.result.type, tensor_of(self.result_shape(shape), self.input.type.get_element_type()))
 
 
-@irdl_op_definition
+@op_definition
 class CholeskyOp(_Unary):
     """L with L L^T = A, lower triangular (upper triangle zero), reading only
     the lower triangle of A. Not positive definite: all NaN (as JAX)."""
@@ -78,7 +78,7 @@ class CholeskyOp(_Unary):
     name = "array.cholesky"
 
 
-@irdl_op_definition
+@op_definition
 class SlogdetOp(_Unary):
     """[..., n, n] -> [..., 2]: (sign, log|det|) of each matrix, by LU with
     partial pivoting; a singular matrix gives (0, -inf) as NumPy."""
@@ -89,7 +89,7 @@ class SlogdetOp(_Unary):
         return (*shape[:-2], 2)
 
 
-@irdl_op_definition
+@op_definition
 class EighOp(_Unary):
     """[..., n, n] -> [..., n + 1, n]: row 0 the eigenvalues of the symmetric
     matrix whose lower triangle is A's, ascending; rows 1..n the matrix whose
@@ -130,7 +130,7 @@ class _Solve(IRDLOperation):
         _expect_type(self, self.result.type, self.b.type)
 
 
-@irdl_op_definition
+@op_definition
 class TriangularSolveOp(_Solve):
     """X with op(A) X = B, op(A) = A or (`transpose_a`) A^T; A is read only in
     its lower (`lower`) or upper triangle, and with `unit_diagonal` its
@@ -148,7 +148,7 @@ class TriangularSolveOp(_Solve):
     )
 
 
-@irdl_op_definition
+@op_definition
 class SolveOp(_Solve):
     """X with op(A) X = B (op(A) = A, or A^T with `transpose_a`), by LU with
     partial pivoting. A singular A gives inf or NaN (as JAX)."""

@@ -11,7 +11,6 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
-    irdl_op_definition,
     opt_prop_def,
     region_def,
     traits_def,
@@ -26,12 +25,13 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _require_array_element, static_shape
 from gradc.dialects.array.scan import YieldOp, parse_bound_group, print_bound_group
+from gradc.dialects.deferred_format import op_definition
 
 CONDITION_TYPE = TensorType(IntegerType(1), [])
 """What the condition region computes: a 0-d i1 tensor."""
 
 
-@irdl_op_definition
+@op_definition
 class WhileOp(IRDLOperation):
     """A loop with carried values that runs while its condition holds (JAX's
     `lax.while_loop`).
@@ -181,7 +181,7 @@ class WhileOp(IRDLOperation):
         return op
 
 
-@irdl_op_definition
+@op_definition
 class ConditionOp(IRDLOperation):
     """Ends an `array.while`'s cond region: whether to run the body again."""
 

@@ -23,11 +23,12 @@ import numpy as np
 
 from xdsl.dialects.builtin import IntegerType, StringAttr, TensorType
 from xdsl.ir import SSAValue, Operation
-from xdsl.irdl import IRDLOperation, VarConstraint, base, irdl_op_definition, operand_def, prop_def, result_def, traits_def
+from xdsl.irdl import IRDLOperation, VarConstraint, base, operand_def, prop_def, result_def, traits_def
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, static_shape
+from gradc.dialects.deferred_format import op_definition
 
 THREEFRY_OUTPUTS = ("x0", "x1", "xor")
 THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -37,7 +38,7 @@ THREEFRY_PARITY = 0x1BD11BDA
 """The key schedule's parity constant: ks2 = k0 ^ k1 ^ THREEFRY_PARITY."""
 
 
-@irdl_op_definition
+@op_definition
 class Threefry2x32Op(IRDLOperation):
     """`array.threefry2x32 "xor" %k0, %k1, %x0, %x1 : tensor<8xi32>`: word
     `output` of Threefry-2x32-20 of counter (x0, x1) under key (k0, k1),

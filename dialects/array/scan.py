@@ -12,7 +12,6 @@ from xdsl.irdl import (
     AttrSizedOperandSegments,
     AttrSizedResultSegments,
     IRDLOperation,
-    irdl_op_definition,
     lazy_traits_def,
     opt_prop_def,
     prop_def,
@@ -27,13 +26,14 @@ from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, RecursiveMem
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _require_array_element, static_shape, tensor_of
+from gradc.dialects.deferred_format import op_definition
 
 INDEX_TYPE = TensorType(Float64Type(), [])
 """The type of a scan body's iteration index: a 0-d f64 tensor holding 0, 1,
 ..., length-1, exact up to 2**53 steps. Why a float: docs/dialects.md."""
 
 
-@irdl_op_definition
+@op_definition
 class ScanOp(IRDLOperation):
     """A loop with a static trip count and carried values (JAX's `lax.scan`).
 
@@ -263,7 +263,7 @@ def parse_bound_group(parser: Parser, word: str, op_name: str) -> tuple[list[SSA
     return [v for _, v in pairs], [a for a, _ in pairs]
 
 
-@irdl_op_definition
+@op_definition
 class YieldOp(IRDLOperation):
     """Ends a scan body (the new carried values, then one per-step output
     each), a region of an `array.switch` (its results) or a while body (the

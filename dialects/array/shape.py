@@ -12,7 +12,6 @@ from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     prop_def,
     result_def,
@@ -25,6 +24,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _ints, static_shape, tensor_of
+from gradc.dialects.deferred_format import op_definition
 
 
 def slice_length(start: int, limit: int, stride: int) -> int:
@@ -34,7 +34,7 @@ def slice_length(start: int, limit: int, stride: int) -> int:
     return max(0, (limit - start + stride - 1) // stride)
 
 
-@irdl_op_definition
+@op_definition
 class BroadcastOp(IRDLOperation):
     """Broadcast into a larger shape. Input dimension k becomes result
     dimension `dims[k]` (strictly increasing); it either has the result's size
@@ -90,7 +90,7 @@ class BroadcastOp(IRDLOperation):
             raise VerifyException(f"{self.name}: element types must match")
 
 
-@irdl_op_definition
+@op_definition
 class ReshapeOp(IRDLOperation):
     """Row-major reshape: `array.reshape %a : tensor<2x3xf32> -> tensor<6xf32>`."""
 
@@ -120,7 +120,7 @@ class ReshapeOp(IRDLOperation):
             raise VerifyException(f"{self.name}: element types must match")
 
 
-@irdl_op_definition
+@op_definition
 class TransposeOp(IRDLOperation):
     """Permute dimensions: result dimension i is input dimension `perm[i]`."""
 
@@ -163,7 +163,7 @@ class TransposeOp(IRDLOperation):
         _expect_type(self, self.result.type, want)
 
 
-@irdl_op_definition
+@op_definition
 class SliceOp(IRDLOperation):
     """Strided slice: result dimension i takes start[i], start[i]+stride[i], ...
     up to and excluding limit[i]. A positive stride needs
@@ -269,7 +269,7 @@ class SliceOp(IRDLOperation):
         printer.print_attribute(self.result.type)
 
 
-@irdl_op_definition
+@op_definition
 class ConcatenateOp(IRDLOperation):
     """Join tensors along one axis:
     `array.concatenate axis 0 %a, %b : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<6x3xf32>`."""

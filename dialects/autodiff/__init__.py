@@ -51,7 +51,6 @@ from xdsl.irdl import (
     AttrSizedOperandSegments,
     AttrSizedResultSegments,
     IRDLOperation,
-    irdl_op_definition,
     lazy_traits_def,
     operand_def,
     prop_def,
@@ -75,6 +74,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array import is_float
 from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, CustomJvpOp, CustomVjpOp
+from gradc.dialects.deferred_format import op_definition
 
 MODES = ("fwd", "rev")
 
@@ -175,7 +175,7 @@ def _require_scalar_output(fn: func.FuncOp, name: str) -> None:
         )
 
 
-@irdl_op_definition
+@op_definition
 class JvpOp(DerivativeRequestOp):
     """Forward mode: outputs and their tangents along `tangents` (one per
     `wrt` entry)."""
@@ -209,7 +209,7 @@ class JvpOp(DerivativeRequestOp):
         self._expect(name, "tangent outputs", [r.type for r in self.tangent_outputs], outs)
 
 
-@irdl_op_definition
+@op_definition
 class VjpOp(DerivativeRequestOp):
     """Reverse mode: outputs, and the cotangents of the `wrt` arguments given
     `cotangents` (one per output)."""
@@ -243,7 +243,7 @@ class VjpOp(DerivativeRequestOp):
         self._expect(name, "gradients", [r.type for r in self.gradients], [inputs[i] for i in self.wrt_indices])
 
 
-@irdl_op_definition
+@op_definition
 class GradOp(DerivativeRequestOp):
     """Gradient of the function's first output, a scalar; the function's other
     outputs are auxiliary values, returned unchanged before the gradients."""
@@ -273,7 +273,7 @@ class GradOp(DerivativeRequestOp):
         self._expect(name, "gradients", [r.type for r in self.gradients], [inputs[i] for i in self.wrt_indices])
 
 
-@irdl_op_definition
+@op_definition
 class JacobianOp(DerivativeRequestOp):
     """Jacobians of every output with respect to every `wrt` argument, in
     forward (`fwd`: one batched JVP over all input directions) or reverse
@@ -310,7 +310,7 @@ class JacobianOp(DerivativeRequestOp):
         self._expect(name, "results", [r.type for r in self.jacobians], want)
 
 
-@irdl_op_definition
+@op_definition
 class HessianOp(DerivativeRequestOp):
     """Second derivatives of a scalar function (forward over reverse)."""
 
@@ -361,7 +361,7 @@ def _request_props(fn: func.FuncOp, wrt: Sequence[int]) -> dict[str, Attribute]:
     }
 
 
-@irdl_op_definition
+@op_definition
 class VmapOp(IRDLOperation):
     """Batching (JAX's vmap): the callee applied to `size` rows at once.
     Operand i is batched when i is in `batched`: it has the callee's
@@ -478,7 +478,7 @@ class TapeCopyOp(IRDLOperation, abc.ABC):
         _check_entry(self, self.entry, self.tape)
 
 
-@irdl_op_definition
+@op_definition
 class PushOp(TapeCopyOp):
     """Copy one step's residual into a tape slot:
 
@@ -489,7 +489,7 @@ class PushOp(TapeCopyOp):
     assembly_format = "$entry `,` $tape `[` $slot `]` attr-dict `:` type($entry) `into` type($tape)"
 
 
-@irdl_op_definition
+@op_definition
 class PopOp(TapeCopyOp):
     """Copy a tape slot into the residual a step's adjoint reads (the
     reverse of `autodiff.push`):
@@ -606,7 +606,7 @@ def schedule_regions() -> list[Region]:
     return [Region(Block(arg_types=[IndexType()] * count)) for _, count in SCHEDULE_REGIONS]
 
 
-@irdl_op_definition
+@op_definition
 class ScheduleYieldOp(IRDLOperation):
     """Ends each region of an `autodiff.schedule` (implicit when printed)."""
 
@@ -615,7 +615,7 @@ class ScheduleYieldOp(IRDLOperation):
     traits = lazy_traits_def(lambda: (IsTerminator(), HasParent(ScheduleOp), Pure()))
 
 
-@irdl_op_definition
+@op_definition
 class ScheduleOp(ScheduleSpec):
     """Run one phase of a checkpointed loop reversal (checkpointing.split):
     for each row of the phase's table, the region of its action.

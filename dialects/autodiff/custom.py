@@ -28,11 +28,12 @@ from typing import ClassVar
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, FlatSymbolRefAttrConstr, SymbolRefAttr, TensorType, i64
 from xdsl.ir import Attribute, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, prop_def, traits_def, var_operand_def, var_result_def
+from xdsl.irdl import IRDLOperation, prop_def, traits_def, var_operand_def, var_result_def
 from xdsl.traits import Pure, SymbolTable
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array import is_float
+from gradc.dialects.deferred_format import op_definition
 
 
 class CustomDerivativeOp(IRDLOperation, abc.ABC):
@@ -103,7 +104,7 @@ def _props(callee: func.FuncOp, diff: Sequence[int], **rules: func.FuncOp) -> di
     }
 
 
-@irdl_op_definition
+@op_definition
 class CustomJvpOp(CustomDerivativeOp):
     """`@f` with a forward-mode rule `@r`; reverse mode transposes the rule
     (it is linear in its tangents).
@@ -131,7 +132,7 @@ class CustomJvpOp(CustomDerivativeOp):
         _expect(label, self.function(self.jvp.string_value()), [*types, *diff_types], [*outs, *outs])
 
 
-@irdl_op_definition
+@op_definition
 class CustomVjpOp(CustomDerivativeOp):
     """`@f` with a reverse-mode rule: `@fw` computes the outputs and
     residuals, `@bw` the cotangents of the `diff` operands. Forward mode

@@ -30,7 +30,6 @@ from xdsl.irdl import (
     AnyAttr,
     IRDLOperation,
     VarConstraint,
-    irdl_op_definition,
     operand_def,
     prop_def,
     result_def,
@@ -45,9 +44,10 @@ from xdsl.utils.exceptions import VerifyException
 from gradc.dialects.c.identifiers import is_math_function
 from gradc.dialects.c.statements import FuncOp
 from gradc.dialects.c.types import PtrType, _check_access, _check_scalar, _parse_element, _print_element
+from gradc.dialects.deferred_format import op_definition
 
 
-@irdl_op_definition
+@op_definition
 class LoadOp(IRDLOperation):
     """`%v = c.load %p[%i] : !c.ptr<f32>` is `p[i]`."""
 
@@ -76,7 +76,7 @@ class LoadOp(IRDLOperation):
         _print_element(printer, self, self.ptr, self.index)
 
 
-@irdl_op_definition
+@op_definition
 class LiteralOp(IRDLOperation):
     """A constant: `c.literal 1.500000e+00 : f32`, `c.literal 64 : index`,
     `c.literal true`."""
@@ -140,31 +140,31 @@ class LogicalOp(BinaryExprOp, ABC):
             raise VerifyException(f"{self.name}: operands must be i1, got {self.result.type}")
 
 
-@irdl_op_definition
+@op_definition
 class AddOp(BinaryExprOp):
     name = "c.add"
     OPERATOR: ClassVar[str] = "+"
 
 
-@irdl_op_definition
+@op_definition
 class SubOp(BinaryExprOp):
     name = "c.sub"
     OPERATOR: ClassVar[str] = "-"
 
 
-@irdl_op_definition
+@op_definition
 class MulOp(BinaryExprOp):
     name = "c.mul"
     OPERATOR: ClassVar[str] = "*"
 
 
-@irdl_op_definition
+@op_definition
 class DivOp(BinaryExprOp):
     name = "c.div"
     OPERATOR: ClassVar[str] = "/"
 
 
-@irdl_op_definition
+@op_definition
 class RemOp(BinaryExprOp):
     """`a % b` on integers (the caller guards b == 0 and b == -1)."""
 
@@ -186,43 +186,43 @@ class BitwiseOp(BinaryExprOp, ABC):
             raise VerifyException(f"{self.name}: operands must be integers (not i1), got {self.result.type}")
 
 
-@irdl_op_definition
+@op_definition
 class BitAndOp(BitwiseOp):
     name = "c.bitand"
     OPERATOR: ClassVar[str] = "&"
 
 
-@irdl_op_definition
+@op_definition
 class BitOrOp(BitwiseOp):
     name = "c.bitor"
     OPERATOR: ClassVar[str] = "|"
 
 
-@irdl_op_definition
+@op_definition
 class BitXorOp(BitwiseOp):
     name = "c.bitxor"
     OPERATOR: ClassVar[str] = "^"
 
 
-@irdl_op_definition
+@op_definition
 class ShlOp(BitwiseOp):
     name = "c.shl"
     OPERATOR: ClassVar[str] = "<<"
 
 
-@irdl_op_definition
+@op_definition
 class ShrOp(BitwiseOp):
     name = "c.shr"
     OPERATOR: ClassVar[str] = ">>"
 
 
-@irdl_op_definition
+@op_definition
 class AndOp(LogicalOp):
     name = "c.and"
     OPERATOR: ClassVar[str] = "&&"
 
 
-@irdl_op_definition
+@op_definition
 class OrOp(LogicalOp):
     name = "c.or"
     OPERATOR: ClassVar[str] = "||"
@@ -247,37 +247,37 @@ class CompareOp(IRDLOperation, ABC):
         _check_scalar(self, self.lhs.type)
 
 
-@irdl_op_definition
+@op_definition
 class EqOp(CompareOp):
     name = "c.eq"
     OPERATOR: ClassVar[str] = "=="
 
 
-@irdl_op_definition
+@op_definition
 class NeOp(CompareOp):
     name = "c.ne"
     OPERATOR: ClassVar[str] = "!="
 
 
-@irdl_op_definition
+@op_definition
 class LtOp(CompareOp):
     name = "c.lt"
     OPERATOR: ClassVar[str] = "<"
 
 
-@irdl_op_definition
+@op_definition
 class LeOp(CompareOp):
     name = "c.le"
     OPERATOR: ClassVar[str] = "<="
 
 
-@irdl_op_definition
+@op_definition
 class GtOp(CompareOp):
     name = "c.gt"
     OPERATOR: ClassVar[str] = ">"
 
 
-@irdl_op_definition
+@op_definition
 class GeOp(CompareOp):
     name = "c.ge"
     OPERATOR: ClassVar[str] = ">="
@@ -297,7 +297,7 @@ class UnaryExprOp(IRDLOperation, ABC):
         super().__init__(operands=[operand], result_types=[SSAValue.get(operand).type])
 
 
-@irdl_op_definition
+@op_definition
 class NegOp(UnaryExprOp):
     name = "c.neg"
     OPERATOR: ClassVar[str] = "-"
@@ -308,7 +308,7 @@ class NegOp(UnaryExprOp):
             raise VerifyException("c.neg: cannot negate an i1; use c.not")
 
 
-@irdl_op_definition
+@op_definition
 class BitNotOp(UnaryExprOp):
     name = "c.bitnot"
     OPERATOR: ClassVar[str] = "~"
@@ -318,7 +318,7 @@ class BitNotOp(UnaryExprOp):
             raise VerifyException(f"c.bitnot: operand must be an integer (not i1), got {self.result.type}")
 
 
-@irdl_op_definition
+@op_definition
 class NotOp(UnaryExprOp):
     name = "c.not"
     OPERATOR: ClassVar[str] = "!"
@@ -328,7 +328,7 @@ class NotOp(UnaryExprOp):
             raise VerifyException(f"c.not: operand must be i1, got {self.result.type}")
 
 
-@irdl_op_definition
+@op_definition
 class SelectOp(IRDLOperation):
     """`c.select %c, %a, %b : f32` is `c ? a : b`."""
 
@@ -350,7 +350,7 @@ class SelectOp(IRDLOperation):
         _check_scalar(self, self.result.type)
 
 
-@irdl_op_definition
+@op_definition
 class CastOp(IRDLOperation):
     """`c.cast %v : f32 to f64` is `(double)v`."""
 
@@ -368,7 +368,7 @@ class CastOp(IRDLOperation):
         _check_scalar(self, self.result.type)
 
 
-@irdl_op_definition
+@op_definition
 class CallOp(IRDLOperation):
     """A call of a C function (libm or a helper in the module):
     `%y = c.call @expf(%x) : (f32) -> f32`."""
@@ -402,7 +402,7 @@ GRADC_MATH_FUNCTIONS = ("exp", "log", "tanh")
 """The functions `c.math` computes (gradc's own C, see gradc.backend.vector_math)."""
 
 
-@irdl_op_definition
+@op_definition
 class MathOp(IRDLOperation):
     """`%y = c.math "tanh"(%x) : f32` calls gradc's branch-free implementation
     of a math function (`gradc_tanhf`), which the printer defines in the file;

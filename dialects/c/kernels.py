@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from xdsl.dialects.builtin import Float32Type, Float64Type, IndexType, IntegerAttr, StringAttr, UnitAttr, i64
 from xdsl.ir import Attribute, Operation, Region, SSAValue
-from xdsl.irdl import ParsePropInAttrDict, irdl_op_definition, operand_def, prop_def, traits_def, var_operand_def
+from xdsl.irdl import ParsePropInAttrDict, operand_def, prop_def, traits_def, var_operand_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import NoTerminator
@@ -21,11 +21,12 @@ from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.autodiff import ScheduleSpec, schedule_regions
 from gradc.dialects.c.types import PtrType
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.linalg import KINDS, LinalgParameters
 from gradc.dialects.loops.tiles import MicrokernelParameters, PackParameters
 
 
-@irdl_op_definition
+@op_definition
 class MicrokernelOp(MicrokernelParameters):
     """A register tile of a matrix product over flat pointers, as
     `loops.microkernel` defines it (same properties):
@@ -55,7 +56,7 @@ class MicrokernelOp(MicrokernelParameters):
         self.verify_parameters()
 
 
-@irdl_op_definition
+@op_definition
 class PackOp(PackParameters):
     """A copy of a strided block into panels over flat pointers, as
     `loops.pack` defines it (same properties): `c.pack %a[%i] into %p[%j]
@@ -78,7 +79,7 @@ class PackOp(PackParameters):
         self.verify_parameters()
 
 
-@irdl_op_definition
+@op_definition
 class LinalgOp(LinalgParameters):
     """A `loops.linalg` over flat pointers (same kind and flags; `batch`
     matrices of size n, right-hand sides of m columns): printed as
@@ -130,7 +131,7 @@ def _check_float_pointers(op: Operation, reads: Sequence[SSAValue], written: SSA
         raise VerifyException(f"{op.name}: cannot write through {written.type}")
 
 
-@irdl_op_definition
+@op_definition
 class ScheduleOp(ScheduleSpec):
     """One phase of a checkpoint schedule (what `autodiff.schedule` becomes;
     same spelling, same regions, here holding `c` statements). The printer

@@ -22,13 +22,13 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     StringAttr,
+    SymbolRefAttr,
     UnitAttr,
     i32,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     operand_def,
     opt_operand_def,
     opt_prop_def,
@@ -36,6 +36,7 @@ from xdsl.irdl import (
     region_def,
     result_def,
     traits_def,
+    var_operand_def,
     var_region_def,
 )
 from xdsl.parser import Parser
@@ -48,15 +49,17 @@ from xdsl.traits import (
     NoTerminator,
     Pure,
     SymbolOpInterface,
+    SymbolTable,
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.branches import parse_switch, print_switch
 from gradc.dialects.c.identifiers import _IDENTIFIER, GRADC_PREFIX, c_identifier, is_c_identifier, show_symbol
 from gradc.dialects.c.types import PtrType, _check_access, _parse_element, _print_element, is_scalar_type
 
 
-@irdl_op_definition
+@op_definition
 class FuncOp(IRDLOperation):
     """A C function; entry block arguments are its parameters.
 
@@ -68,6 +71,7 @@ class FuncOp(IRDLOperation):
     function_type = prop_def(FunctionType)
     is_static = opt_prop_def(UnitAttr, prop_name="static")
     is_inline = opt_prop_def(UnitAttr, prop_name="inline")
+    is_noinline = opt_prop_def(UnitAttr, prop_name="noinline")
     body = region_def("single_block")
     traits = traits_def(SymbolOpInterface(), IsolatedFromAbove(), NoTerminator())
 
@@ -79,6 +83,7 @@ class FuncOp(IRDLOperation):
         body: Region | None = None,
         static: bool = False,
         inline: bool = False,
+        noinline: bool = False,
     ):
         if body is None:
             body = Region(Block(arg_types=inputs))
@@ -92,6 +97,8 @@ class FuncOp(IRDLOperation):
             props["static"] = UnitAttr()
         if inline:
             props["inline"] = UnitAttr()
+        if noinline:
+            props["noinline"] = UnitAttr()
         super().__init__(properties=props, regions=[body])
 
     @property
@@ -138,11 +145,14 @@ class FuncOp(IRDLOperation):
                 )
         if outputs and not isinstance(block.last_op, ReturnOp):
             raise VerifyException(f"c.func @{name}: a function with a result must end with c.return")
+        if self.is_inline is not None and self.is_noinline is not None:
+            raise VerifyException(f"c.func @{name}: cannot be both inline and noinline")
 
     @classmethod
     def parse(cls, parser: Parser) -> FuncOp:
         static = parser.parse_optional_keyword("static") is not None
         inline = parser.parse_optional_keyword("inline") is not None
+        noinline = parser.parse_optional_keyword("noinline") is not None
         name = parser.parse_symbol_name().data
         args = parser.parse_comma_separated_list(
             parser.Delimiter.PAREN, lambda: parser.parse_argument(expect_type=True)
@@ -150,7 +160,7 @@ class FuncOp(IRDLOperation):
         result = parser.parse_type() if parser.parse_optional_punctuation("->") else None
         attrs = parser.parse_optional_attr_dict_with_keyword()
         body = parser.parse_region(args)
-        op = cls(name, [a.type for a in args], result, body, static, inline)
+        op = cls(name, [a.type for a in args], result, body, static, inline, noinline)
         if attrs is not None:
             op.attributes.update(attrs.data)
         return op
@@ -160,6 +170,8 @@ class FuncOp(IRDLOperation):
             printer.print_string(" static")
         if self.is_inline is not None:
             printer.print_string(" inline")
+        if self.is_noinline is not None:
+            printer.print_string(" noinline")
         printer.print_string(" ")
         printer.print_symbol_name(self.sym_name.data)
         printer.print_string("(")
@@ -173,7 +185,7 @@ class FuncOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class ReturnOp(IRDLOperation):
     """`c.return %v : i32` (or bare `c.return` in a void function)."""
 
@@ -198,7 +210,35 @@ class ReturnOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
+class InvokeOp(IRDLOperation):
+    """A call of a void `c.func` of the module as a statement:
+    `c.invoke @gradc_nest0(%a, %b) : !c.ptr<f64>, !c.ptr<f64>` is
+    `gradc_nest0(a, b);`. The callee may write through pointer arguments."""
+
+    name = "c.invoke"
+    callee = prop_def(SymbolRefAttr)
+    args = var_operand_def()
+    assembly_format = "$callee `(` $args `)` attr-dict (`:` type($args)^)?"
+    traits = traits_def(MemoryWriteEffect())
+
+    def __init__(self, callee: str, args: Sequence[SSAValue | Operation]):
+        super().__init__(operands=[list(args)], properties={"callee": SymbolRefAttr(callee)})
+
+    def verify_(self) -> None:
+        name = self.callee.string_value()
+        callee = SymbolTable.lookup_symbol(self, name)
+        if not isinstance(callee, FuncOp):
+            raise VerifyException(f"c.invoke: @{name} is not a c.func of this module")
+        if callee.result_type is not None:
+            raise VerifyException(f"c.invoke: @{name} returns a value; c.invoke calls void functions")
+        expected = tuple(callee.function_type.inputs.data)
+        got = tuple(a.type for a in self.args)
+        if expected != got:
+            raise VerifyException(f"c.invoke: arguments {got} do not match @{name}'s parameters {expected}")
+
+
+@op_definition
 class ForOp(IRDLOperation):
     """`c.for %i = 0 to 64 step 1 { ... }`: `for (int64_t i = 0; i < 64; i++)`."""
 
@@ -253,7 +293,7 @@ class ForOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class SwitchOp(IRDLOperation):
     """`c.switch %k { ... }, { ... }`: runs region clamp(k, 0, N-1) of N (an
     integer scalar): `if (k <= 0) {...} else {...}` for two regions, else a
@@ -284,7 +324,7 @@ class SwitchOp(IRDLOperation):
         print_switch(printer, self.index, self.branches)
 
 
-@irdl_op_definition
+@op_definition
 class WhileOp(IRDLOperation):
     """`c.while (%n) { ... }`: `for (int64_t n = 0;; ++n) { ... }` (`for (;;)`
     when nothing reads the iteration count `n`), left by a `c.break_unless`
@@ -326,7 +366,7 @@ class WhileOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
 
 
-@irdl_op_definition
+@op_definition
 class BreakUnlessOp(IRDLOperation):
     """`c.break_unless %c`: `if (!c) break;`, directly in a `c.while` body."""
 
@@ -339,7 +379,7 @@ class BreakUnlessOp(IRDLOperation):
         super().__init__(operands=[SSAValue.get(cond)])
 
 
-@irdl_op_definition
+@op_definition
 class FailIfOp(IRDLOperation):
     """`c.fail_if %c status 1 "message"`: `if (c) return 1;` in a function
     returning int; `message` says what went wrong (the runtime raises it
@@ -372,7 +412,7 @@ PRAGMA_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9_ (),:+\-*.=]*\Z")
 control characters or non-ASCII, so the text stays one inert line."""
 
 
-@irdl_op_definition
+@op_definition
 class PragmaOp(IRDLOperation):
     """`c.pragma "GCC ivdep"`: `#pragma GCC ivdep` before the `c.for` that
     follows. With a guard, `c.pragma "omp parallel for" if "_OPENMP"`, it
@@ -403,7 +443,7 @@ class PragmaOp(IRDLOperation):
             raise VerifyException(f"c.pragma: guard must be a macro name, got {self.guard.data!r}")
 
 
-@irdl_op_definition
+@op_definition
 class ThreadNumOp(IRDLOperation):
     """`%t = c.thread_num : index`: the OpenMP thread number in a parallel
     loop (`omp_get_thread_num()`, 0 when built without OpenMP)."""
@@ -416,7 +456,7 @@ class ThreadNumOp(IRDLOperation):
         super().__init__(result_types=[IndexType()])
 
 
-@irdl_op_definition
+@op_definition
 class ArrayOp(IRDLOperation):
     """A local (stack) array: `%t = c.array 64 : !c.ptr<f32>` is `float t[64];`."""
 
@@ -439,7 +479,7 @@ class ArrayOp(IRDLOperation):
             raise VerifyException(f"c.array: element type must be a non-const scalar, got {typ}")
 
 
-@irdl_op_definition
+@op_definition
 class StaticArrayOp(IRDLOperation):
     """Read-only data: `%k = c.static_array dense<[1.0, 2.0]> : tensor<2xf32> ->
     !c.ptr<const f32>` is `static const float k[2] = {1.0f, 2.0f};`."""
@@ -466,7 +506,7 @@ class StaticArrayOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class ByteOffsetOp(IRDLOperation):
     """A typed pointer at a byte offset into another buffer (a workspace slice):
     `%t = c.byte_offset %work + 128 : !c.ptr<void restrict> -> !c.ptr<f32 restrict>`
@@ -493,7 +533,7 @@ class ByteOffsetOp(IRDLOperation):
             raise VerifyException(f"c.byte_offset: cannot drop const from {base} to {res}")
 
 
-@irdl_op_definition
+@op_definition
 class StoreOp(IRDLOperation):
     """`c.store %v, %p[%i] : !c.ptr<f32>` is `p[i] = v;`."""
 

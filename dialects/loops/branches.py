@@ -8,16 +8,17 @@ from collections.abc import Sequence
 
 from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Block, Region, SSAValue
-from xdsl.irdl import IRDLOperation, irdl_op_definition, lazy_traits_def, operand_def, var_region_def
+from xdsl.irdl import IRDLOperation, lazy_traits_def, operand_def, var_region_def
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.traits import SingleBlockImplicitTerminator
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.nests import YieldOp
 
 
-@irdl_op_definition
+@op_definition
 class SwitchOp(IRDLOperation):
     """`loops.switch %k : i32 { ... }, { ... }`: runs region clamp(k, 0, N-1)
     (an i32 or i64 scalar) and no other. The regions take no arguments and

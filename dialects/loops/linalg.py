@@ -20,7 +20,6 @@ from typing import ClassVar
 from xdsl.dialects.builtin import MemRefType, StringAttr, UnitAttr
 from xdsl.irdl import (
     IRDLOperation,
-    irdl_op_definition,
     opt_prop_def,
     prop_def,
     traits_def,
@@ -29,6 +28,7 @@ from xdsl.irdl import (
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.nests import _float_element, memref_shape
 
 KINDS: dict[str, tuple[int, bool]] = {
@@ -81,7 +81,7 @@ class LinalgParameters(IRDLOperation, abc.ABC):
                 raise VerifyException(f"{self.name}: {self.kind_name} takes no {name} flag")
 
 
-@irdl_op_definition
+@op_definition
 class LinalgOp(LinalgParameters):
     """A linear-algebra kernel over whole buffers (see the module docstring)."""
 

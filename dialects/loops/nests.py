@@ -29,7 +29,6 @@ from xdsl.irdl import (
     IRDLOperation,
     VarConstraint,
     base,
-    irdl_op_definition,
     lazy_traits_def,
     operand_def,
     opt_prop_def,
@@ -54,6 +53,8 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
+
 
 PLACEMENTS = ("stack", "workspace")
 NUM_INPUTS_ATTR = "loops.num_inputs"
@@ -72,7 +73,7 @@ def memref_shape(op: Operation, value: SSAValue) -> tuple[int, ...]:
     return shape
 
 
-@irdl_op_definition
+@op_definition
 class YieldOp(IRDLOperation):
     """Terminates a `loops.for` or `loops.while` body or a `loops.switch`
     region (with no values, printed implicitly) or a `loops.matmul` epilogue
@@ -92,7 +93,7 @@ class YieldOp(IRDLOperation):
             raise VerifyException(f"{self.name}: a {parent.name} body yields no values")
 
 
-@irdl_op_definition
+@op_definition
 class ForOp(IRDLOperation):
     """`loops.for %i = 0 to 64 step 1 { ... }`: a loop with static bounds whose
     body sees the induction variable as an `index` block argument.
@@ -178,7 +179,7 @@ class ForOp(IRDLOperation):
         )
 
 
-@irdl_op_definition
+@op_definition
 class WhileOp(IRDLOperation):
     """`loops.while max_steps 50 cond { ...; loops.condition %c } body { ... }`:
     run `cond`, stop when its i1 is false, else run `body` and repeat.
@@ -255,7 +256,7 @@ class WhileOp(IRDLOperation):
         printer.print_region(self.body, print_entry_block_args=False, print_block_terminators=False)
 
 
-@irdl_op_definition
+@op_definition
 class ConditionOp(IRDLOperation):
     """Ends a `loops.while` cond region: `loops.condition %c` (an i1)."""
 
@@ -273,7 +274,7 @@ class ConditionOp(IRDLOperation):
             raise VerifyException(f"{self.name}: the condition must be i1, got {typ}")
 
 
-@irdl_op_definition
+@op_definition
 class FmodOp(IRDLOperation):
     """`%r = loops.fmod %a, %b : f32`: C's fmod of two scalars of one float
     type (the remainder of truncated division, exact; what MLIR's
@@ -291,7 +292,7 @@ class FmodOp(IRDLOperation):
         super().__init__(operands=[lhs, rhs], result_types=[SSAValue.get(lhs).type])
 
 
-@irdl_op_definition
+@op_definition
 class ThreadIdOp(IRDLOperation):
     """`%t = loops.thread_id : index`: which thread of the innermost
     enclosing `loops.for ... threads N` runs this iteration (0 <= t < N; 0
@@ -307,7 +308,7 @@ class ThreadIdOp(IRDLOperation):
         super().__init__(result_types=[IndexType()])
 
 
-@irdl_op_definition
+@op_definition
 class AllocOp(IRDLOperation):
     """A temporary buffer: `loops.alloc "workspace" : memref<64x256xf32>`.
 
@@ -357,7 +358,7 @@ class AllocOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class ConstantOp(IRDLOperation):
     """A read-only buffer holding constant data (a `static const` array in C):
     `loops.constant dense<[1.0, 2.0]> : tensor<2xf32> -> memref<2xf32>`."""
@@ -384,7 +385,7 @@ class ConstantOp(IRDLOperation):
             )
 
 
-@irdl_op_definition
+@op_definition
 class ReshapeOp(IRDLOperation):
     """A view of the same storage with another row-major shape (no copy):
     `loops.reshape %b : memref<2x3xf32> -> memref<6xf32>`."""
@@ -446,7 +447,7 @@ def _print_access(printer: Printer, op: Operation, memref: SSAValue, indices: Se
     printer.print_attribute(memref.type)
 
 
-@irdl_op_definition
+@op_definition
 class LoadOp(IRDLOperation):
     """`%v = loops.load %buf[%i, %j] : memref<4x8xf32>`."""
 
@@ -485,7 +486,7 @@ class LoadOp(IRDLOperation):
         _print_access(printer, self, self.memref, self.indices)
 
 
-@irdl_op_definition
+@op_definition
 class StoreOp(IRDLOperation):
     """`loops.store %v, %buf[%i, %j] : memref<4x8xf32>`."""
 
@@ -543,7 +544,7 @@ def _float_element(op: Operation, *values: SSAValue) -> Attribute:
     return element
 
 
-@irdl_op_definition
+@op_definition
 class MatmulOp(IRDLOperation):
     """A matrix product over buffers with static shapes:
     `C[b..., m, n] (+)= op(A)[b..., m, k] * op(B)[b..., k, n]`.

@@ -12,15 +12,17 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import Float32Type, Float64Type, StringAttr
 from xdsl.ir import Operation, SSAValue
-from xdsl.irdl import AnyAttr, IRDLOperation, VarConstraint, irdl_op_definition, operand_def, prop_def, result_def, traits_def
+from xdsl.irdl import AnyAttr, IRDLOperation, VarConstraint, operand_def, prop_def, result_def, traits_def
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
+
+from gradc.dialects.deferred_format import op_definition
 
 SPECIAL_FUNCTIONS = ("erfc",)
 """The functions `loops.special` computes, each a C99 libm function."""
 
 
-@irdl_op_definition
+@op_definition
 class SpecialOp(IRDLOperation):
     """A special function of one float scalar."""
 

@@ -19,7 +19,6 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
-    irdl_op_definition,
     operand_def,
     opt_prop_def,
     prop_def,
@@ -28,6 +27,7 @@ from xdsl.irdl import (
 from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from gradc.dialects.deferred_format import op_definition
 from gradc.dialects.loops.nests import _float_element, _i64, memref_shape
 
 
@@ -176,7 +176,7 @@ class PackParameters(_StaticParameters, abc.ABC):
             raise VerifyException(f"{self.name}: strides must be >= 0")
 
 
-@irdl_op_definition
+@op_definition
 class MicrokernelOp(MicrokernelParameters):
     """One register tile of a matrix product over flat (1-d) buffers, with
     explicit element strides (offsets are dynamic, sizes and strides static):
@@ -220,7 +220,7 @@ class MicrokernelOp(MicrokernelParameters):
         })
 
 
-@irdl_op_definition
+@op_definition
 class PackOp(PackParameters):
     """Copy a strided block into panels (what tile-matmul packs A and B
     with), over flat buffers:

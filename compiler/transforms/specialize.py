@@ -166,9 +166,6 @@ class SpecializedFunction(JitFunction):
         traced = _bake(traced, baked, leaves, dynamic)
         return Lowered(traced, self.cflags, self.options, self.extra_cflags)
 
-    def _compile(self, args: tuple, kwargs: dict) -> Any:
-        return self._lowered(args, kwargs).compiled
-
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """The stages of the build for these remaining arguments (the
         example's when none are given)."""

@@ -97,9 +97,8 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _gradc_step() -> Any:
-    """The training step written with gradc (not jitted)."""
-    import gradc
+def _gradc_loss() -> Any:
+    """The step's loss written with gradc: softmax cross-entropy, batch mean."""
     import gradc.numpy as gnp
 
     def loss(p, x, y):
@@ -107,6 +106,15 @@ def _gradc_step() -> Any:
         logits = h @ p["w2"] + p["b2"]
         logp = logits - gnp.logsumexp(logits, axis=1, keepdims=True)
         return -gnp.sum(y * logp) / x.shape[0]
+
+    return loss
+
+
+def _gradc_step() -> Any:
+    """The training step written with gradc (not jitted)."""
+    import gradc
+
+    loss = _gradc_loss()
 
     def sgd_step(p, x, y):
         value, grads = gradc.value_and_grad(loss)(p, x, y)

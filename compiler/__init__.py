@@ -7,7 +7,9 @@
     def layer(x, w, b):
         return gnp.tanh(x @ w + b)
 
-`jit`, `lower` and `export_c` are the entry points (see `gradc.transforms.api`),
+`jit`, `lower` and `export_c` are the entry points (see `gradc.transforms.api`);
+`specialize` compiles a function with chosen arguments baked in as constants
+(`gradc.transforms.specialize`);
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from gradc.frontend.elementwise import stop_gradient
     from gradc.pipeline import Options
     from gradc.transforms.api import export_c, jit, lower
+    from gradc.transforms.specialize import specialize
     from gradc.transforms.control_flow import checkpoint, fori_loop, scan, while_loop
     from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
     from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
@@ -42,6 +45,7 @@ _HOMES: dict[str, str] = {
     "jit": "gradc.transforms.api",
     "lower": "gradc.transforms.api",
     "export_c": "gradc.transforms.api",
+    "specialize": "gradc.transforms.specialize",
     **dict.fromkeys(
         ("grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian"), "gradc.transforms.derivatives"
     ),
@@ -82,6 +86,7 @@ __all__ = [
     "jit",
     "lower",
     "export_c",
+    "specialize",
     "grad",
     "value_and_grad",
     "jvp",

@@ -50,8 +50,10 @@ DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
 public functions and drops the private ones: call-free array code."""
 
-ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
-"""Clean-up at the array level: simplify, then drop duplicates and dead ops."""
+ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "sparse-products", "cse", "dce")
+"""Clean-up at the array level: simplify, skip the zeros of constant
+matrices in products (`gradc.specialize` makes those), then drop duplicates
+and dead ops."""
 
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("differentiated", DIFFERENTIATE),

@@ -68,6 +68,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return Parallelize
 
+    def sparse_products() -> type[ModulePass]:
+        from gradc.passes.sparse_products import SparseProducts
+
+        return SparseProducts
+
     def outline_nests() -> type[ModulePass]:
         from gradc.passes.outline_nests import OutlineNests
 
@@ -90,5 +95,6 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "plan-memory": plan_memory,
         "stack-alloc": stack_alloc,
         "parallelize": parallelize,
+        "sparse-products": sparse_products,
         "tile-matmul": tile_matmul,
     }

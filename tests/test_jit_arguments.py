@@ -51,6 +51,18 @@ def test_static_argnames_partial_decorator_values_and_builds() -> None:
     assert f.cache_size == 3
 
 
+def test_equal_static_values_of_other_types_build_apart() -> None:
+    """2 == 2.0, but x * n is int64 for 2 and float64 for 2.0: the cache
+    keys static values by type as well as equality."""
+    jf = gradc.jit(lambda x, n: x * n, static_argnums=1)
+    ints = np.array([1, -3, 4])
+    exact = jf(ints, 2)
+    assert exact.dtype == np.int64 and exact.tolist() == [2, -6, 8]
+    floats = jf(ints, 2.0)
+    assert floats.dtype == np.float64 and floats.tolist() == [2.0, -6.0, 8.0]
+    assert jf.cache_size == 2
+
+
 def test_static_argnums_negative_shapes_callables_and_keywords() -> None:
     def g(x, shape, fn):
         return fn(gnp.reshape(x, shape)).sum(axis=0)

@@ -10,6 +10,7 @@ i32 is `int` (the ABI's return type), index is `int64_t`, i1 is `bool`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -77,6 +78,22 @@ def c_float_literal(value: float, typ: Attribute) -> str:
     if not any(ch in text for ch in ".e"):
         text += ".0"
     return text + suffix
+
+
+def c_float_table(values: Iterable[float], typ: Attribute) -> list[str]:
+    """Exact literals for a large constant table: hexadecimal floats
+    (`0x1.99999ap-4f`), which Python writes and C compilers read several
+    times faster than the shortest decimals; INFINITY/NAN as
+    `c_float_literal` spells them."""
+    suffix = "f" if isinstance(typ, Float32Type) else ""
+    out = []
+    for value in values:
+        if math.isfinite(value):
+            mantissa, exponent = value.hex().split("p")
+            out.append(f"{mantissa.rstrip('0')}p{exponent}{suffix}")
+        else:
+            out.append(c_float_literal(value, typ))
+    return out
 
 
 def c_literal(attr: IntegerAttr | FloatAttr) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, ClassVar
 
+import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import Float32Type, Float64Type, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
@@ -32,13 +33,34 @@ from xdsl.utils.exceptions import DiagnosticException
 from xdsl.utils.target import Target
 
 from gradc.backend import vector_math
-from gradc.backend.c_spelling import INDENT, c_declaration, c_float_literal, c_literal, c_type_name
+from gradc.backend.c_spelling import INDENT, c_declaration, c_float_literal, c_float_table, c_literal, c_type_name
 from gradc.backend.linalg_kernels import linalg_call
 from gradc.backend.microkernels import THREAD_NUM, helper_definitions, microkernel_name, pack_name
 from gradc.dialects import c
+from gradc.support.dense import dense_to_numpy
 
 SOURCE_INCLUDES = ("math.h", "stdbool.h", "stddef.h", "stdint.h")
 HEADER_INCLUDES = ("stdbool.h", "stddef.h", "stdint.h")
+HEX_TABLE_ELEMENTS = 64
+"""Float tables longer than this print as hexadecimal floats (exact, and
+fast to write and to compile: docs/backend.md); shorter ones as the
+shortest decimals, for people reading the C."""
+BYTES_TABLE_ELEMENTS = 4096
+"""Tables longer than this (but bool ones) print as a string of their bytes."""
+BYTES_PER_LINE = 64
+
+
+def _escaped_lines(raw: bytes, width: int) -> list[str]:
+    """`raw` as C string literals of `width` bytes each, every byte a
+    `\\xHH` escape (built with NumPy: Python loops would take seconds on a
+    weight matrix)."""
+    digits = np.frombuffer(raw.hex().encode("ascii"), np.uint8).reshape(-1, 2)
+    escaped = np.empty((len(raw), 4), np.uint8)
+    escaped[:, 0], escaped[:, 1], escaped[:, 2:] = ord("\\"), ord("x"), digits
+    text = escaped.tobytes().decode("ascii")
+    step = 4 * width
+    return [f'"{text[i : i + step]}"' for i in range(0, len(text), step)]
+
 
 # C operator precedence, higher binds tighter.
 PRIMARY, UNARY, COND = 16, 15, 3
@@ -398,9 +420,15 @@ class _FunctionPrinter:
     def print_static_array(self, op: c.StaticArrayOp, depth: int) -> None:
         name = self.bind(op.result, "k")
         typ = op.value.get_element_type()
+        if len(op.value) > BYTES_TABLE_ELEMENTS and not (isinstance(typ, IntegerType) and typ.width.data == 1):
+            self.print_byte_table(name, op, depth)
+            return
         values = op.value.get_values()
         if isinstance(typ, Float32Type | Float64Type):
-            items = [c_float_literal(v, typ) for v in values]
+            if len(values) > HEX_TABLE_ELEMENTS:
+                items = c_float_table(values, typ)
+            else:
+                items = [c_float_literal(v, typ) for v in values]
         elif isinstance(typ, IntegerType) and typ.width.data == 1:
             items = ["true" if v else "false" for v in values]
         else:
@@ -413,6 +441,29 @@ class _FunctionPrinter:
         for start in range(0, len(items), 8):
             self.emit(depth + 1, ", ".join(items[start : start + 8]) + ",")
         self.emit(depth, "};")
+
+    def print_byte_table(self, name: str, op: c.StaticArrayOp, depth: int) -> None:
+        """A large table as one string literal of its little-endian bytes in
+        a union with the elements (gcc reads a string ~8x faster than as
+        many numbers: docs/backend.md), and `name` pointing at them."""
+        data = dense_to_numpy(op.value).reshape(-1)
+        raw = np.ascontiguousarray(data, data.dtype.newbyteorder("<")).tobytes()
+        element = c_type_name(op.value.get_element_type())
+        self.emit(0, "#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__")
+        self.emit(0, '#error "gradc: this file holds constant tables as little-endian bytes"')
+        self.emit(0, "#endif")
+        self.emit(0, "#if defined(__GNUC__)")
+        self.emit(0, "#pragma GCC diagnostic push")
+        self.emit(0, '#pragma GCC diagnostic ignored "-Woverlength-strings"')
+        self.emit(0, "#endif")
+        self.emit(depth, f"static const union {{ unsigned char bytes[{len(raw) + 1}]; {element} values[{data.size}]; }} {name}_bytes = {{")
+        for line in _escaped_lines(raw, BYTES_PER_LINE):
+            self.emit(depth + 1, line)
+        self.emit(depth, "};")
+        self.emit(0, "#if defined(__GNUC__)")
+        self.emit(0, "#pragma GCC diagnostic pop")
+        self.emit(0, "#endif")
+        self.emit(depth, f"const {element} *const {name} = {name}_bytes.values;")
 
     def print_byte_offset(self, op: c.ByteOffsetOp, depth: int) -> None:
         base = self.value(op.base)[0]

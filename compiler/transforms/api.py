@@ -115,13 +115,22 @@ def _name_tuple(name: str, value: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _static_kind(value: Any) -> Any:
+    """What, besides equality, tells static values apart in the cache key:
+    the type, and the types inside a tuple."""
+    if type(value) is tuple:
+        return (tuple, tuple(map(_static_kind, value)))
+    return type(value)
+
+
 class _StaticArguments:
     """Which arguments of `fn` are static (`static_argnums`,
     `static_argnames`), as JAX's jit reads them: a positional index and the
     name of its parameter mark the same argument, whichever way a call
     passes it; a negative index counts from the end of a call's positional
     arguments. `split` takes a call apart into the static values (a
-    hashable key) and a function of the other arguments."""
+    hashable key: values and their types, so 2 and 2.0 build apart) and a
+    function of the other arguments."""
 
     def __init__(self, fn: Callable[..., Any], argnums: tuple[int, ...], argnames: tuple[str, ...],
                  what: str = "static"):
@@ -169,7 +178,9 @@ class _StaticArguments:
         positions = sorted({i + n if i < 0 else i for i in self.argnums} & set(range(n)))
         static_args = tuple((i, args[i]) for i in positions)
         static_kwargs = tuple(sorted((k, v) for k, v in kwargs.items() if k in self.argnames))
-        key = (n, static_args, static_kwargs)
+        # The types too: 2 == 2.0 == True, but `x * n` differs between them.
+        kinds = tuple(_static_kind(v) for _, v in (*static_args, *static_kwargs))
+        key = (n, static_args, static_kwargs, kinds)
         try:
             hash(key)
         except TypeError:
@@ -193,7 +204,7 @@ class _StaticArguments:
         """`fn` of its dynamic arguments, with the static values of `key`
         filled in; named and signed as `fn` without the static parameters
         (so C names and argument paths in messages stay `fn`'s)."""
-        _, static_args, static_kwargs = key
+        _, static_args, static_kwargs, *_ = key
         fixed = dict(static_kwargs)
 
         def call(*args: Any, **kwargs: Any) -> Any:

@@ -54,6 +54,23 @@ def _use_count(value: SSAValue) -> int:
     )
 
 
+def _repeats(op: array.GatherOp) -> bool:
+    """Whether the gather reads some element of its input more than once
+    (an inline input would be computed that many times, a remapped one
+    read with strides: either gets a buffer)."""
+    return prod(op.batch_shape) > prod(shape_of(op.input)[a] for a in op.axis_list)
+
+
+def _scattered_into_constant(user: Operation, value: SSAValue) -> bool:
+    """Whether `value` is only the updates of a scatter into a constant:
+    the scatter can compute it inline, element by element, as nothing it
+    reads can share the scatter's output buffer."""
+    return (
+        isinstance(user, array.ScatterOp) and user.updates is value and user.input is not value
+        and user.indices is not value and isinstance(user.input.owner, array.ConstantOp)
+    )
+
+
 def _expands(op: array.BroadcastOp) -> bool:
     return prod(shape_of(op.result)) > prod(shape_of(op.input))
 
@@ -79,6 +96,8 @@ def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
             return True
         if any(isinstance(u, array.ReshapeOp) for u in users):
             return True
+        if any(isinstance(u, array.GatherOp) and _repeats(u) for u in users) and not isinstance(op, array.ConstantOp):
+            return True  # computed (or read through a remap) once, then gathered contiguously
         if is_free(op) or not users:
             return False
         if any(isinstance(use.operation, array.YieldOp) for use in value.uses):
@@ -86,7 +105,7 @@ def plan_buffers(block: Block, results: Sequence[SSAValue]) -> set[SSAValue]:
         if _use_count(value) > 1:
             return True
         (user,) = users
-        if isinstance(user, INLINE_CONSUMERS):
+        if isinstance(user, INLINE_CONSUMERS) or _scattered_into_constant(user, value):
             return False
         if not is_pointwise(user):
             return True

@@ -709,8 +709,8 @@ def test_run_pipeline_by_cli_names():
     want = run_function(traced.module, "mlp", *mlp_args())
     got = run_function(module, "mlp", *mlp_args())
     np.testing.assert_allclose(got[0], want[0], rtol=2e-6)
-    assert DEFAULT_PIPELINE[-5:] == (
-        "lower-array-to-loops", "tile-matmul", "stack-alloc", "plan-memory", "lower-loops-to-c"
+    assert DEFAULT_PIPELINE[-6:] == (
+        "lower-array-to-loops", "tile-matmul", "stack-alloc", "plan-memory", "lower-loops-to-c", "outline-nests"
     )
 
 

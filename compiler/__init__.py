@@ -30,7 +30,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from typing import Any
 
-    from gradc import numpy, random, tune
+    from gradc import lax, nn, numpy, random, scipy, stack_usage, tune
     from gradc.errors import GradcError, LoopLimitError
     from gradc.frontend.elementwise import stop_gradient
     from gradc.pipeline import Options
@@ -63,7 +63,7 @@ them (nor xDSL, NumPy or the passes): the first use of a name imports its
 module (PEP 562), so a program pays for what it uses, and `gradc-opt` or a
 module that only decorates functions starts quickly (docs/architecture.md)."""
 
-_SUBMODULES = ("numpy", "random", "tune")
+_SUBMODULES = ("numpy", "random", "lax", "nn", "scipy", "tune", "stack_usage")
 """Public submodules that are attributes of `gradc` without an import of their own."""
 
 

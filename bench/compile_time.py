@@ -80,14 +80,26 @@ def parse_chain(config: str) -> tuple[str, int] | None:
     return (family, int(k)) if family in FAMILIES else None
 
 
+IMPORT = "import"
+"""The row that times `import gradc` (`import jax` for JAX) in a fresh
+process, and notes the numpy module's import after it."""
+
+
 def cases() -> list[tuple[str, str]]:
-    configs = [*TARGETS, *(chain_config(f, k) for f in FAMILIES for k in KS if k <= MAX_K)]
+    configs = [IMPORT, *TARGETS, *(chain_config(f, k) for f in FAMILIES for k in KS if k <= MAX_K)]
     return [(config, system) for config in configs for system in SYSTEMS]
 
 
 def measure(config: str, system: str) -> dict[str, Any]:
     """One sample: the first call of the row's function (a workload with
     `measure` replaces the usual warm-up-and-repeat timing)."""
+    if config == IMPORT:
+        package, numpy_module = ("gradc", "gradc.numpy") if system == "gradc" else ("jax", "jax.numpy")
+        start = time.perf_counter()
+        importlib.import_module(package)
+        middle = time.perf_counter()
+        importlib.import_module(numpy_module)
+        return _row(middle - start, [f"then {numpy_module}: {seconds(time.perf_counter() - middle)}"])
     chain = parse_chain(config)
     if chain is not None:
         return _measure_chain(*chain, system)

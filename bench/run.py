@@ -340,6 +340,44 @@ def targets_issue15(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def targets_issue16(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 16's compile-time targets, from the compile_time and specialize rows."""
+    import math
+
+    rows = {(row["config"], row["system"]): row.get("median_s") for r in results if r["workload"] == "compile_time"
+            for row in r["rows"]}
+    out = []
+    imported = rows.get(("import", "gradc"))
+    if imported is not None:
+        out.append(f"- `import gradc` under 0.25 s: {seconds(imported)} -> **{'met' if imported < 0.25 else 'NOT met'}**")
+    for config in sorted({c for c, _ in rows}):
+        if config == "import" or config.startswith(("MLP grad", "scan grad", "Hessian sum")):
+            continue
+        g, j = rows.get((config, "gradc")), rows.get((config, "jax"))
+        if g and j:
+            out.append(f"- first call of {config} at or below JAX jit's: gradc {seconds(g)}, jax {seconds(j)} "
+                       f"(gradc / jax {g / j:.2f}) -> **{'met' if g <= j else 'NOT met'}**")
+    g, j = rows.get(("MLP grad k=64", "gradc")), rows.get(("MLP grad k=64", "jax"))
+    if g and j:
+        out.append(f"- 64-layer MLP gradient within 1.5x of JAX's first call: gradc {seconds(g)}, jax {seconds(j)} "
+                   f"(gradc / jax {g / j:.2f}) -> **{'met' if g <= 1.5 * j else 'NOT met'}**")
+    points = [(k, rows.get((f"MLP grad k={k}", "gradc"))) for k in (4, 16, 64, 256)]
+    points = [(math.log(k), math.log(t)) for k, t in points if t]
+    if len(points) >= 2:
+        mx, my = sum(x for x, _ in points) / len(points), sum(y for _, y in points) / len(points)
+        slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+        out.append(f"- MLP gradient compile time no worse than linear in k: growth exponent {slope:.2f} (k >= 4) "
+                   f"-> **{'met' if slope <= 1.05 else 'NOT met'}**")
+    spec = {(row["config"], row["system"]): row.get("median_s") for r in results if r["workload"] == "specialize"
+            for row in r["rows"]}
+    g, s = spec.get(("(b) 90% pruned", "gradc")), spec.get(("(b) 90% pruned", "gradc specialized"))
+    if g and s:
+        out.append(f"- specialized 90%-pruned step faster than the unspecialized one: specialized {seconds(s)}, "
+                   f"jit {seconds(g)} ({g / s:.2f}x) -> **{'met' if s < g else 'NOT met'}** "
+                   "(break-even k: see the specialization check above)")
+    return out
+
+
 def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
     blas = machine.get("numpy_blas")
     blas_text = (
@@ -371,7 +409,8 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
         lines += [f"- {result['title'].split(' (')[0]}: {check}" for check in result["checks"]]
     lines += ["", "## Targets (issue 3)", "", *targets(results), ""]
     lines += ["## Targets (issue 4)", "", *targets_issue4(results), ""]
-    lines += ["## Targets (issue 15)", "", *targets_issue15(results), "", "## Memory of the MLP step", ""]
+    lines += ["## Targets (issue 15)", "", *targets_issue15(results), ""]
+    lines += ["## Targets (issue 16)", "", *targets_issue16(results), "", "## Memory of the MLP step", ""]
     lines += [f"- {line}" for line in memory_report()]
     lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system), "
               "compile_time.png (first-call time by program size).", ""]

@@ -244,3 +244,27 @@ def test_compile_budget_runs_a_quick_build_then_the_optimized_one(monkeypatch: p
     assert fast.cache_size == 1
     with pytest.raises(gradc.GradcError, match="compile_budget_ms must be a number of milliseconds"):
         gradc.jit(f, compile_budget_ms=-1)
+
+
+def test_compile_budget_with_static_arguments() -> None:
+    """A budgeted jit with static arguments: each static value gets its own
+    quick and optimized builds, and `wait_for_builds` waits for them all."""
+
+    @functools.partial(gradc.jit, static_argnums=1, compile_budget_ms=0)
+    def f(x, n):
+        for _ in range(n):
+            x = gnp.tanh(x) * 1.5
+        return x
+
+    x = np.linspace(-1.0, 1.0, 5)
+    for n in (2, 3):
+        expected = x.copy()
+        for _ in range(n):
+            expected = np.tanh(expected) * 1.5
+        np.testing.assert_allclose(f(x, n), expected, rtol=1e-14, atol=1e-15)
+    f.wait_for_builds()
+    assert f.pending_builds == 0 and f.cache_size == 2
+    np.testing.assert_allclose(f(x, 3), expected, rtol=1e-14, atol=1e-15)
+    plain = gradc.jit(lambda x: x * 2.0)
+    plain.wait_for_builds()  # no budget: nothing to wait for
+    assert plain.pending_builds == 0

@@ -556,6 +556,15 @@ class JitFunction:
         """How many signatures have been compiled."""
         return len(self._cache)
 
+    @property
+    def pending_builds(self) -> int:
+        """Optimized builds still running in the background: none without a
+        compile budget (see `BudgetJitFunction`)."""
+        return 0
+
+    def wait_for_builds(self, timeout: float | None = None) -> None:
+        """Wait for background builds (there are none without a compile budget)."""
+
     def __repr__(self) -> str:
         return f"gradc.jit({getattr(self.fn, '__qualname__', self.fn)!r})"
 
@@ -763,6 +772,17 @@ class StaticJitFunction(JitFunction):
     def cache_size(self) -> int:
         """How many builds there are (signatures times static values)."""
         return sum(inner.cache_size for inner in self._bound.values())
+
+    @property
+    def pending_builds(self) -> int:
+        """Optimized builds still running in the background (with a compile
+        budget; see `BudgetJitFunction`)."""
+        return sum(inner.pending_builds for inner in self._bound.values())
+
+    def wait_for_builds(self, timeout: float | None = None) -> None:
+        """Wait for the background builds of every static value, then use them."""
+        for inner in list(self._bound.values()):
+            inner.wait_for_builds(timeout)
 
 class Lowered:
     """A traced function and every level below it, computed on first access:

@@ -50,7 +50,7 @@ DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
 public functions and drops the private ones: call-free array code."""
 
-ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "sparse-products", "cse", "dce")
+ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
 """Clean-up at the array level: simplify, skip the zeros of constant
 matrices in products (`gradc.specialize` makes those), then drop duplicates
 and dead ops."""
@@ -95,6 +95,10 @@ class Options:
       network) become one C function each (`outline-nests`), so gcc
       optimizes each distinct nest once; off, every copy stays inline.
       Bitwise the same results either way.
+    - `sparse`: products with a constant, mostly-zero matrix run over its
+      nonzeros (`sparse-products`, after canonicalize). Off by default: a
+      skipped zero never meets an infinity or NaN of the other operand, so
+      results can differ from NumPy's there; `gradc.specialize` turns it on.
     """
 
     tile: bool = True
@@ -103,9 +107,10 @@ class Options:
     tuned: bool = False
     math: str = "gradc"
     outline: bool = True
+    sparse: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("tile", "plan_memory", "tuned", "outline"):
+        for name in ("tile", "plan_memory", "tuned", "outline", "sparse"):
             if not isinstance(getattr(self, name), bool):
                 raise PipelineError(f"option {name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.threads, int) or isinstance(self.threads, bool) or self.threads < 1:
@@ -147,8 +152,15 @@ class Options:
         lower = "lower-loops-to-c" if self.math == "gradc" else f"lower-loops-to-c{{math={self.math}}}"
         return (lower, "outline-nests") if self.outline else (lower,)
 
+    def array_passes(self) -> tuple[str, ...]:
+        """The passes of the `simplified` stage for these options."""
+        if not self.sparse:
+            return ARRAY_PASSES
+        at = ARRAY_PASSES.index("canonicalize") + 1
+        return (*ARRAY_PASSES[:at], "sparse-products", *ARRAY_PASSES[at:])
+
     def stages(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        chosen = {"loops": self.loop_passes(), "c": self.c_passes()}
+        chosen = {"simplified": self.array_passes(), "loops": self.loop_passes(), "c": self.c_passes()}
         return tuple((name, chosen.get(name, passes)) for name, passes in STAGES)
 
     def pipeline(self) -> tuple[str, ...]:

@@ -193,7 +193,9 @@ def specialize(
     values given here (copied now: later changes to those arrays do not
     reach it), callable on the other arguments. `args`/`kwargs` are a full
     example call of `fn`; nothing is built until the first call. Flags and
-    pipeline options as in `gradc.jit`; a jitted `fn` brings its own."""
+    pipeline options as in `gradc.jit` (a jitted `fn` brings its own), with
+    `sparse=True` unless `options` says otherwise: products with a baked,
+    mostly-zero matrix run over its nonzeros."""
     try:
         if isinstance(fn, JitFunction):
             cflags = cflags if cflags is not None else fn.cflags
@@ -213,7 +215,10 @@ def specialize(
             {k: v for k, v in kwargs.items() if k not in names},
         )
         flags, extra = _flag_list("cflags", cflags), _flag_list("extra_cflags", extra_cflags)
-        return SpecializedFunction(fn, key, example, flags, Options.make(options), extra or ())
+        resolved = Options.make(options)
+        if not (isinstance(options, dict) and "sparse" in options):
+            resolved = Options.make(resolved, sparse=True)  # baked weights: skip their zeros
+        return SpecializedFunction(fn, key, example, flags, resolved, extra or ())
     except GradcError as err:
         raise _for_user(err) from None
 

@@ -127,21 +127,12 @@ def _outlined(name: str, nest: c.ForOp, described: _Nest) -> c.FuncOp:
     for op in nest.walk():
         for operand in op.operands:
             owner = operand.owner
-            if isinstance(owner, c.LiteralOp) and operand not in mapping and not _is_inside(owner, nest):
+            if isinstance(owner, c.LiteralOp) and operand not in mapping and not nest.is_ancestor(owner):
                 literal = owner.clone()
                 body.add_op(literal)
                 mapping[operand] = literal.results[0]
     body.add_op(nest.clone(value_mapper=mapping))
     return function
-
-
-def _is_inside(op: Operation, ancestor: Operation) -> bool:
-    parent = op.parent_op()
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent_op()
-    return False
 
 
 @dataclass(frozen=True)
@@ -157,7 +148,7 @@ class OutlineNests(ModulePass):
         # Outer nests first: a nest that repeats is taken whole; only the
         # insides of nests that do not repeat are looked at again, so each
         # op is keyed once per level of unique nests above it.
-        level = [(f, block) for f in funcs for block in [f.body.block]]
+        level = [(f, f.body.block) for f in funcs]
         while level:
             found: list[tuple[c.FuncOp, c.ForOp, _Nest | None]] = []
             for f, block in level:

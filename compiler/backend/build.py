@@ -323,8 +323,8 @@ def _run_compiler(command: list[str], cwd: Path) -> subprocess.CompletedProcess[
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def _check(proc: subprocess.CompletedProcess[str] | tuple[int, str], command: list[str], what: str) -> None:
-    returncode, stderr = proc if isinstance(proc, tuple) else (proc.returncode, proc.stderr)
+def _check(proc: subprocess.CompletedProcess[str], command: list[str], what: str) -> None:
+    returncode, stderr = proc.returncode, proc.stderr
     if returncode != 0:
         raise BuildError(
             f"C compiler failed{what} (exit {returncode}): {_first_error(stderr)}\n"

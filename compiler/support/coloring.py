@@ -1,0 +1,284 @@
+"""Graph colorings that compress sparse Jacobians and Hessians, and the
+indices that read each nonzero back out of the compressed product.
+
+Expects: a sparsity pattern as (rows, cols, shape) with int64 index arrays
+in row-major (CSR) order, unique entries; for Hessians a symmetric n x n
+pattern (both triangles, diagonal optional).
+
+Guarantees: `color_columns` gives columns that share a row different colors
+(partial distance-2 coloring), so every nonzero J[i, j] is alone in its
+color group of row i of B = J @ S; `color_rows` the same for rows and
+B = S^T @ J; `star_coloring` a distance-1 coloring in which every path on
+four vertices has at least three colors, so every H[i, j] stands alone in
+B[i, colors[j]] or in B[j, colors[i]] of B = H @ S. The recovery functions
+give, per nonzero in pattern order, its flat (row-major) index into B.
+Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
+greedy one, run under a few vertex orderings (natural, largest-first,
+smallest-last), keeping the first with the fewest colors; it stops early
+when a cheap lower bound is met. Pure NumPy and Python, no IR.
+
+Cost: the column (row) coloring builds the column (row) intersection graph,
+sum over rows (columns) of their squared length in memory; the star
+coloring visits, per vertex, the colors around each neighbour, O(edges x
+colors). Background and choices: docs/coloring.md.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Adjacency = tuple[list[int], list[int]]  # CSR indptr, indices; no self loops
+
+
+def color_columns(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Colors of the columns of an M x N pattern such that two columns with
+    a nonzero in the same row differ (CPR compression, B = J @ S)."""
+    rows, cols = _indices(rows, cols, shape)
+    return _color_intersection(rows, cols, shape[0], shape[1])
+
+
+def color_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Colors of the rows of an M x N pattern such that two rows with a
+    nonzero in the same column differ (B = S^T @ J)."""
+    rows, cols = _indices(rows, cols, shape)
+    return _color_intersection(cols, rows, shape[1], shape[0])
+
+
+def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Star coloring of the n-vertex graph of a symmetric n x n pattern
+    (diagonal entries ignored; the pattern is symmetrized defensively)."""
+    rows, cols = _indices(rows, cols, (n, n))
+    off = rows != cols
+    first = np.concatenate([rows[off], cols[off]])
+    second = np.concatenate([cols[off], rows[off]])
+    graph = _adjacency(first, second, n)
+    degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
+    bound = _star_lower_bound(graph, degrees)
+    return _best(lambda order: _star_greedy(graph, order, n), degrees, graph, bound)
+
+
+def column_recovery(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], colors: np.ndarray
+) -> np.ndarray:
+    """Per nonzero k, its flat index rows[k] * C + colors[cols[k]] into the
+    row-major M x C matrix B = J @ S."""
+    rows, cols = _indices(rows, cols, shape)
+    return rows * _count(colors) + np.asarray(colors, dtype=np.int64)[cols]
+
+
+def row_recovery(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], colors: np.ndarray
+) -> np.ndarray:
+    """Per nonzero k, its flat index colors[rows[k]] * N + cols[k] into the
+    row-major C x N matrix B = S^T @ J."""
+    rows, cols = _indices(rows, cols, shape)
+    return np.asarray(colors, dtype=np.int64)[rows] * shape[1] + cols
+
+
+def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray) -> np.ndarray:
+    """Per nonzero k = (i, j), its flat index into the row-major n x C
+    matrix B = H @ S: i * C + colors[j] when colors[j] occurs once in the
+    closed neighbourhood of i, else j * C + colors[i] (a star coloring
+    guarantees that one of the two holds; ValueError if neither does)."""
+    rows, cols = _indices(rows, cols, (n, n))
+    colors = np.asarray(colors, dtype=np.int64)
+    width = _count(colors)
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # How often each color occurs around each vertex, itself included.
+    off = rows != cols
+    edges = np.unique(np.concatenate([rows[off] * n + cols[off], cols[off] * n + rows[off]]))
+    heads, tails = np.divmod(edges, n)
+    keys, counts = np.unique(
+        np.concatenate([heads * width + colors[tails], np.arange(n) * width + colors]), return_counts=True
+    )
+    alone_in_row = counts[np.searchsorted(keys, rows * width + colors[cols])] == 1
+    alone_in_col = counts[np.searchsorted(keys, cols * width + colors[rows])] == 1
+    if not np.all(alone_in_row | alone_in_col):
+        raise ValueError("star_recovery: the colors are not a star coloring of the pattern")
+    return np.where(alone_in_row, rows * width + colors[cols], cols * width + colors[rows])
+
+
+def seed_matrix(colors: np.ndarray, n: int) -> np.ndarray:
+    """The n x C seed matrix S with S[j, colors[j]] = 1, zero elsewhere."""
+    colors = np.asarray(colors, dtype=np.int64)
+    seed = np.zeros((n, _count(colors)))
+    seed[np.arange(n), colors] = 1.0
+    return seed
+
+
+def _indices(rows: np.ndarray, cols: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    cols = np.asarray(cols, dtype=np.int64).reshape(-1)
+    if rows.shape != cols.shape:
+        raise ValueError(f"pattern: {rows.size} row indices but {cols.size} column indices")
+    if rows.size and (rows.min() < 0 or rows.max() >= shape[0] or cols.min() < 0 or cols.max() >= shape[1]):
+        raise ValueError(f"pattern: an index lies outside the shape {tuple(shape)}")
+    return rows, cols
+
+
+def _count(colors: np.ndarray) -> int:
+    colors = np.asarray(colors)
+    return int(colors.max()) + 1 if colors.size else 0
+
+
+def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, n: int) -> np.ndarray:
+    """Distance-1 coloring of the graph on `members` (0 .. n-1) joining two
+    members that appear in the same group: one row (column) of the pattern."""
+    order = np.lexsort((members, groups))
+    groups, members = groups[order], members[order]
+    starts = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(groups, minlength=n_groups), out=starts[1:])
+    lengths = starts[1:] - starts[:-1]
+    # Every ordered pair (member, other member of its group).
+    repeats = lengths[groups]
+    first = np.repeat(members, repeats)
+    offsets = np.arange(first.size) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    second = members[np.repeat(starts[groups], repeats) + offsets]
+    keep = first != second
+    graph = _adjacency(first[keep], second[keep], n)
+    degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
+    bound = int(lengths.max()) if lengths.size else 0
+    return _best(lambda order: _greedy(graph, order, n), degrees, graph, max(bound, 1 if n else 0))
+
+
+def _adjacency(first: np.ndarray, second: np.ndarray, n: int) -> Adjacency:
+    """CSR adjacency of the edges first[k] -> second[k], duplicates merged."""
+    keys = np.unique(first * max(n, 1) + second)
+    heads, tails = np.divmod(keys, max(n, 1))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(heads, minlength=n), out=indptr[1:])
+    return indptr.tolist(), tails.tolist()
+
+
+def _best(
+    greedy: Callable[[list[int]], list[int]], degrees: np.ndarray, graph: Adjacency, bound: int
+) -> np.ndarray:
+    """The coloring with the fewest colors over the orderings, the first
+    such; stops as soon as one meets the lower bound."""
+    best: list[int] | None = None
+    for ordering in (_natural, _largest_first, _smallest_last):
+        colors = greedy(ordering(degrees, graph))
+        if best is None or max(colors, default=-1) < max(best, default=-1):
+            best = colors
+        if max(best, default=-1) + 1 <= bound:
+            break
+    assert best is not None
+    return np.asarray(best, dtype=np.int64)
+
+
+def _natural(degrees: np.ndarray, graph: Adjacency) -> list[int]:
+    return list(range(degrees.size))
+
+
+def _largest_first(degrees: np.ndarray, graph: Adjacency) -> list[int]:
+    return np.argsort(-degrees, kind="stable").tolist()
+
+
+def _smallest_last(degrees: np.ndarray, graph: Adjacency) -> list[int]:
+    """Repeatedly remove a vertex of least remaining degree (lowest index on
+    ties); color in the reverse order of removal."""
+    indptr, indices = graph
+    remaining = degrees.tolist()
+    heap = [(d, v) for v, d in enumerate(remaining)]
+    heapq.heapify(heap)
+    removed = [False] * len(remaining)
+    order: list[int] = []
+    while heap:
+        d, v = heapq.heappop(heap)
+        if removed[v] or d != remaining[v]:
+            continue
+        removed[v] = True
+        order.append(v)
+        for w in indices[indptr[v] : indptr[v + 1]]:
+            if not removed[w]:
+                remaining[w] -= 1
+                heapq.heappush(heap, (remaining[w], w))
+    order.reverse()
+    return order
+
+
+def _greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+    """First-fit distance-1 coloring in the given order."""
+    indptr, indices = graph
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    for v in order:
+        for w in indices[indptr[v] : indptr[v + 1]]:
+            c = color[w]
+            if c >= 0:
+                forbidden[c] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+    return color
+
+
+def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+    """First-fit star coloring in the given order.
+
+    Coloring v with c must not close a two-colored path on four vertices
+    among colored ones: v-w-x-y (v an end: c = color x, and x has a second
+    neighbour y colored like w) or a-v-w-x (v inside: v has two neighbours
+    a, w of w's color, and c = color x). Checking every new vertex this way
+    checks every path when its last vertex is colored. Per vertex w the
+    colors around it are kept with their count and the sum of the vertices
+    carrying them (the vertex itself when the count is one): a color met
+    twice around w makes w the center of a star, so no path runs through it.
+    """
+    indptr, indices = graph
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    count: dict[int, int] = {}  # w * n + a -> colored neighbours of w with color a
+    carrier: dict[int, int] = {}  # w * n + a -> sum of those neighbours
+    palette: list[list[int]] = [[] for _ in range(n)]  # colors around w
+    for v in order:
+        neighbours = indices[indptr[v] : indptr[v + 1]]
+        for w in neighbours:
+            c = color[w]
+            if c >= 0:
+                forbidden[c] = v
+        for w in neighbours:
+            b = color[w]
+            if b < 0:
+                continue
+            inside = count.get(v * n + b, 0) >= 2
+            base = w * n
+            for a in palette[w]:
+                if forbidden[a] == v:
+                    continue
+                if inside:
+                    forbidden[a] = v
+                elif count[base + a] == 1 and count.get(carrier[base + a] * n + b, 0) >= 2:
+                    forbidden[a] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+        for w in neighbours:
+            key = w * n + c
+            if key in count:
+                count[key] += 1
+                carrier[key] += v
+            else:
+                count[key] = 1
+                carrier[key] = v
+                palette[w].append(c)
+    return color
+
+
+def _star_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:
+    """1 without edges, 2 with edges, 3 once some path on four vertices or
+    a triangle exists (an edge whose two ends both have other neighbours)."""
+    indptr, indices = graph
+    if degrees.size == 0:
+        return 0
+    if not len(indices):
+        return 1
+    heads = np.repeat(np.arange(degrees.size), degrees)
+    tails = np.asarray(indices, dtype=np.int64)
+    return 3 if np.any((degrees[heads] >= 2) & (degrees[tails] >= 2)) else 2

@@ -51,8 +51,10 @@ DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
 public functions and drops the private ones: call-free array code."""
 
-ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "canonicalize", "cse", "dce")
-"""Clean-up at the array level: simplify, skip the zeros of constant
+ARRAY_PASSES: tuple[str, ...] = ("array-simplify", "factor-broadcasts", "canonicalize", "cse", "dce")
+"""Clean-up at the array level: simplify, run chains of elementwise ops on
+one tensor scaled by broadcast vectors on the vectors (batched tangents;
+reassociates, see passes/factor_broadcasts.py), skip the zeros of constant
 matrices in products (`gradc.specialize` makes those), then drop duplicates
 and dead ops."""
 

@@ -68,6 +68,11 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return Parallelize
 
+    def factor_broadcasts() -> type[ModulePass]:
+        from gradc.passes.factor_broadcasts import FactorBroadcasts
+
+        return FactorBroadcasts
+
     def sparse_products() -> type[ModulePass]:
         from gradc.passes.sparse_products import SparseProducts
 
@@ -96,5 +101,6 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "stack-alloc": stack_alloc,
         "parallelize": parallelize,
         "sparse-products": sparse_products,
+        "factor-broadcasts": factor_broadcasts,
         "tile-matmul": tile_matmul,
     }

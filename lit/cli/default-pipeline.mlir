@@ -3,7 +3,7 @@
 // C compiles as strict C99.
 // RUN: gradc-opt %s -p gradc-default -t c | filecheck %s
 // The same, spelled out pass by pass:
-// RUN: gradc-opt %s -p array-simplify,canonicalize,cse,dce,lower-array-to-loops,tile-matmul,stack-alloc,plan-memory,lower-loops-to-c -t c | filecheck %s
+// RUN: gradc-opt %s -p array-simplify,factor-broadcasts,canonicalize,cse,dce,lower-array-to-loops,tile-matmul,stack-alloc,plan-memory,lower-loops-to-c -t c | filecheck %s
 // REQUIRES: c-compiler
 // RUN: gradc-opt %s -p gradc-default -t c -o %t.c
 // RUN: %cc -c %t.c -o %t.o

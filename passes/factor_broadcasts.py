@@ -51,7 +51,21 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
 from gradc.dialects.array.base import is_float
-from gradc.support.dense import numpy_dtype, splat_dense, splat_element
+from gradc.support.dense import dense_to_numpy, numpy_dtype, splat_dense, splat_element
+from gradc.support.limits import MAX_CONSTANT_ELEMENTS
+
+
+def _splat(op: array.ConstantOp) -> np.generic | None:
+    """The one value of a constant whose elements are all equal (bitwise),
+    else None."""
+    if (element := splat_element(op.value)) is not None:
+        return element
+    data = dense_to_numpy(op.value)
+    if data.size and data.size <= MAX_CONSTANT_ELEMENTS:
+        flat = data.reshape(-1)
+        if np.all(flat.view(np.uint8).reshape(flat.size, -1) == flat[:1].view(np.uint8)):
+            return flat[0]
+    return None
 
 
 class _Node:
@@ -239,7 +253,7 @@ class _Block:
             assert isinstance(in_type, TensorType)
             key = (tuple(in_type.get_shape()), op.dim_map)
             return _Form(None, key, x.false, x.dc, x.dc, x.leaf(op.input))
-        if isinstance(op, array.ConstantOp) and (element := splat_element(op.value)) is not None:
+        if isinstance(op, array.ConstantOp) and (element := _splat(op)) is not None:
             z = x.boolean(bool(element)) if isinstance(element, np.bool_) else x.number(element)
             return _Form(None, None, x.false, x.dc, x.dc, z)
         return _Form(value, None, x.true, x.one, x.zero, x.dc)

@@ -78,6 +78,10 @@ TO_LOOPS: tuple[str, ...] = DEFAULT_PIPELINE[: DEFAULT_PIPELINE.index("lower-arr
 class Options:
     """What the default pipeline does at the loops level; every combination
     computes the same numbers (up to float reassociation where documented).
+    The array stage itself reassociates in one place, for every choice of
+    options: `factor-broadcasts` computes (t*a)*b as t*(a*b) and a*t + b*t
+    as (a+b)*t on batched tangents (last bits; inf and NaN can swap where
+    an input is not finite; docs/lowering.md, "Factored broadcasts").
 
     - `tile`: BLIS-style blocking of matrix products (`tile-matmul`); off,
       each product is a plain triple loop.

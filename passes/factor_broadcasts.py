@@ -333,7 +333,7 @@ class _Block:
     def analyze(self) -> None:
         for op in self.block.ops:
             form = self.step(op)
-            if form is None:
+            if form is None or _too_large(form):
                 continue
             self.forms[op.results[0]] = form
             self.family.append(op)
@@ -379,6 +379,25 @@ class _Block:
             value = op.results[0]
             out = _Emitter(x, key, typ, emitted, InsertPoint.after(op)).materialize(self.forms[value])
             value.replace_uses_with_if(out, lambda use: use.operation not in members)
+
+
+MAX_FORM_NODES = 64
+"""A form's parts hold at most this many ops; a longer chain ends there
+(its value becomes the base of the next), so that the pass stays linear
+in the length of the chain."""
+
+
+def _too_large(form: _Form) -> bool:
+    seen: set[_Node] = set()
+    stack = [form.k, form.c, form.e, form.z]
+    while stack:
+        n = stack.pop()
+        if n.args and n not in seen:
+            if len(seen) == MAX_FORM_NODES:
+                return True
+            seen.add(n)
+            stack.extend(n.args)
+    return False
 
 
 def _ops_below(roots: Iterable[_Node]) -> set[_Node]:

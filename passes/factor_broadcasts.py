@@ -60,12 +60,11 @@ def _splat(op: array.ConstantOp) -> np.generic | None:
     else None."""
     if (element := splat_element(op.value)) is not None:
         return element
-    data = dense_to_numpy(op.value)
-    if data.size and data.size <= MAX_CONSTANT_ELEMENTS:
-        flat = data.reshape(-1)
-        if np.all(flat.view(np.uint8).reshape(flat.size, -1) == flat[:1].view(np.uint8)):
-            return flat[0]
-    return None
+    if not 0 < prod(op.value.type.get_shape()) <= MAX_CONSTANT_ELEMENTS:
+        return None
+    flat = dense_to_numpy(op.value).reshape(-1)
+    same = flat.view(np.uint8).reshape(flat.size, -1) == flat[:1].view(np.uint8)
+    return flat[0] if np.all(same) else None
 
 
 class _Node:

@@ -371,7 +371,11 @@ class _Block:
                 continue
             full += (not x.is_one(f.c)) + (not x.is_zero(f.e)) + (f.k is not x.true)
             roots += [f.c, f.e] if f.k is x.true else [f.c, f.e, f.k, f.z]
-        if len(_ops_below(roots)) * small + full * big >= len(ops) * big:
+        live = set(exits)
+        for op in reversed(ops):  # ops no exit needs are dead anyway: no saving
+            if op in live:
+                live.update(v.owner for v in op.operands if isinstance(v.owner, Operation) and v.owner in members)
+        if len(_ops_below(roots)) * small + full * big >= len(live) * big:
             return
         emitted: dict[_Node, SSAValue] = {}
         for op in exits:

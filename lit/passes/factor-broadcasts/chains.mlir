@@ -1,4 +1,5 @@
 // RUN: gradc-opt %s -p factor-broadcasts,dce | filecheck %s
+// RUN: gradc-opt %s -p factor-broadcasts | filecheck %s --check-prefix=NODCE
 
 // neg, mul and div by broadcasts: the scaling is computed on the vectors,
 // one full-size multiplication remains.
@@ -136,4 +137,23 @@ func.func @alone(%t: tensor<4x8xf64>, %u: tensor<4x8xf64>, %v: tensor<8xf64>, %r
   %7 = array.mul %6, %bv : tensor<4x8xf64>
   %8 = array.neg %7 : tensor<4x8xf64>
   func.return %0, %3, %5, %8 : tensor<4x8xf64>, tensor<4x8xf64>, tensor<4x8xf64>, tensor<4x8xf64>
+}
+
+// Dead ops save nothing: one live scaling is left alone.
+// NODCE-LABEL: func.func @dead
+// NODCE-NEXT:    %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// NODCE-NEXT:    %0 = array.mul %t, %bv : tensor<4x8xf64>
+// NODCE-NEXT:    %1 = array.neg %0 : tensor<4x8xf64>
+// NODCE-NEXT:    %2 = array.mul %1, %bv : tensor<4x8xf64>
+// NODCE-NEXT:    func.return %0 : tensor<4x8xf64>
+// CHECK-LABEL: func.func @dead
+// CHECK-NEXT:    %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// CHECK-NEXT:    %0 = array.mul %t, %bv : tensor<4x8xf64>
+// CHECK-NEXT:    func.return %0 : tensor<4x8xf64>
+func.func @dead(%t: tensor<4x8xf64>, %v: tensor<8xf64>) -> tensor<4x8xf64> {
+  %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+  %0 = array.mul %t, %bv : tensor<4x8xf64>
+  %1 = array.neg %0 : tensor<4x8xf64>
+  %2 = array.mul %1, %bv : tensor<4x8xf64>
+  func.return %0 : tensor<4x8xf64>
 }

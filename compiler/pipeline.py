@@ -79,9 +79,9 @@ class Options:
     """What the default pipeline does at the loops level; every combination
     computes the same numbers (up to float reassociation where documented).
     The array stage itself reassociates in one place, for every choice of
-    options: `factor-broadcasts` computes (t*a)*b as t*(a*b) and a*t + b*t
-    as (a+b)*t on batched tangents (last bits; inf and NaN can swap where
-    an input is not finite; docs/lowering.md, "Factored broadcasts").
+    options: `factor-broadcasts` computes (t*a)*b as t*(a*b) and
+    (t + a) + b as t + (a + b) on batched tangents (last bits; infinities
+    and NaNs where they were; docs/lowering.md, "Factored broadcasts").
 
     - `tile`: BLIS-style blocking of matrix products (`tile-matmul`); off,
       each product is a plain triple loop.

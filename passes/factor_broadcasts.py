@@ -14,25 +14,29 @@ one base value T of shape S is tracked in the form
 with k (a mask), c, e, z small tensors, all broadcast to S by the same
 `array.broadcast` dims ("the key"). Rules: T itself is (k=1, c=1, e=0);
 a broadcast of the key or a splat is (k=0, z=it); neg; mul and div by a
-form without base; add and sub of forms of the same base; select with a
+form without base, when e is 0; add and sub of forms of the same base
+where at most one of them holds a multiple of T at each position (a
+broadcast added goes into e; a*T + b*T is never (a+b)*T); select with a
 mask without base. Where a chain leaves the family (its value is used by
 any other op or returned), `select(bcast(k), bcast(c) * T + bcast(e),
 bcast(z))` is built once (the parts that are 1, 0 or all-true left out);
 the k, c, e, z arithmetic runs on the small shape. A connected chain is
 rewritten only when it saves elementwise work (full-size ops times S's
 elements against the small ops times the small shape's elements plus the
-full-size ops of the materializations; broadcasts counted free), so a
-single op is left alone. Nothing is erased: run `dce` afterwards.
+full-size ops of the materializations; broadcasts counted free; ops no
+exit needs count nothing), so a single op is left alone. Nothing is
+erased: run `dce` afterwards.
 
 Numbers: where k is false (positions a select zeroed or replaced) the
 value is z, computed by the same float ops in the same order: identical up
-to the sign of a zero. Elsewhere the rewrite reassociates, (t*a)*b is
-t*(a*b) and a*t + b*t is (a+b)*t, so results can differ in the last bits,
-or in overflow when an intermediate overflows. With an infinity or NaN in
-T or in a vector, a position that is non-finite before is non-finite
-after, but inf and NaN can swap: a*inf - b*inf is NaN, (a-b)*inf is inf,
-and e's terms 0*x are taken as 0 (their x also multiplies c, so the result
-is non-finite either way). Both only say an input was not finite.
+to the sign of a zero. Elsewhere products are reassociated, (t*a)*b as
+t*(a*b), and sums (t + a) + b as t + (a + b): results can differ in the
+last bits, and where a product or sum of the vectors overflows or
+underflows. Infinities and NaNs come out where they did, with the same
+signs: a product's NaN-or-inf class and sign do not depend on the order of
+its factors, nor a sum's on the order of its terms, and the rules that
+would break this ((a-b)*inf is inf where a*inf - b*inf is NaN; (t+e)*inf
+against t*inf + e*inf) are not applied.
 Why: docs/lowering.md ("Factored broadcasts").
 """
 
@@ -79,8 +83,7 @@ class _Node:
 
 class _Exprs:
     """Builds interned nodes, folding constants, selects and neutral
-    elements (never 0 * x, which is NaN for an infinite x, except where
-    `inexact` says the caller may)."""
+    elements (never 0 * x, which is NaN for an infinite x)."""
 
     def __init__(self, dtype: np.dtype):
         self.dtype = dtype
@@ -125,7 +128,7 @@ class _Exprs:
             return x.args[0]
         return self.op("neg", x)
 
-    def arith(self, name: str, a: _Node, b: _Node, inexact: bool = False) -> _Node:
+    def arith(self, name: str, a: _Node, b: _Node) -> _Node:
         """`a name b` for name in add, sub, mul, div."""
         if a.op == "dc" or b.op == "dc":
             return self.dc
@@ -143,8 +146,6 @@ class _Exprs:
             return b
         if name in ("mul", "div") and self.is_one(b):
             return a
-        if inexact and (self.is_zero(a) or (name == "mul" and self.is_zero(b))):
-            return self.zero
         return self.op(name, a, b)
 
     def select(self, m: _Node, a: _Node, b: _Node) -> _Node:
@@ -292,9 +293,9 @@ class _Block:
         if isinstance(op, (array.MulOp, array.DivOp)):
             if isinstance(op, array.MulOp) and a.base is None:
                 a, b = b, a
-            if a.base is None or b.base is not None:
-                return None
-            return _Form(base, key, a.k, x.arith(name, a.c, b.z), x.arith(name, a.e, b.z, True), x.arith(name, a.z, b.z))
+            if a.base is None or b.base is not None or not (x.is_zero(a.e) or a.e.op == "dc"):
+                return None  # (c*T + e) * d is not c*d*T + e*d for an infinite d
+            return _Form(base, key, a.k, x.arith(name, a.c, b.z), a.e, x.arith(name, a.z, b.z))
         return self.add(x, name, base, key, a, b)
 
     def add(self, x: _Exprs, name: str, base: SSAValue, key: tuple | None, a: _Form, b: _Form) -> _Form:
@@ -305,22 +306,21 @@ class _Block:
             return x.neg(n) if name == "sub" else n
 
         if b.k is x.false:
-            return _Form(base, key, a.k, a.c, x.arith(name, a.e, b.z, True), z)
+            return _Form(base, key, a.k, a.c, x.arith(name, a.e, b.z), z)
         if a.k is x.false:
-            return _Form(base, key, b.k, signed(b.c), x.arith(name, a.z, b.e, True), z)
-        if a.k is b.k:
-            return _Form(base, key, a.k, x.arith(name, a.c, b.c), x.arith(name, a.e, b.e, True), z)
+            return _Form(base, key, b.k, signed(b.c), x.arith(name, a.z, b.e), z)
         ta, fa, tb, fb = (x.implied(a.k, True), x.implied(a.k, False), x.implied(b.k, True), x.implied(b.k, False))
-        both, only_a, only_b, neither = _merge(ta, tb), _merge(ta, fb), _merge(fa, tb), _merge(fa, fb)
+        if _merge(ta, tb) is not None:
+            # a*T + b*T is not (a+b)*T where T is infinite (NaN against
+            # inf): only sums where at most one side holds T factor
+            return None
+        only_a, only_b, neither = _merge(ta, fb), _merge(fa, tb), _merge(fa, fb)
 
-        def regions(p_both: _Node, p_a: _Node, p_b: _Node) -> _Node:
-            inner = x.select(b.k, x.under(p_both, both), x.under(p_a, only_a))
-            return x.select(a.k, inner, x.under(p_b, only_b))
+        def regions(p_a: _Node, p_b: _Node) -> _Node:
+            return x.select(a.k, x.under(p_a, only_a), x.under(p_b, only_b))
 
-        c = regions(x.arith(name, a.c, b.c), a.c, signed(b.c))
-        e = regions(
-            x.arith(name, a.e, b.e, True), x.arith(name, a.e, b.z, True), x.arith(name, a.z, b.e, True)
-        )
+        c = regions(a.c, signed(b.c))
+        e = regions(x.arith(name, a.e, b.z), x.arith(name, a.z, b.e))
         return _Form(base, key, x.select(a.k, x.true, b.k), c, e, x.under(z, neither))
 
     def find(self, op: Operation) -> Operation:

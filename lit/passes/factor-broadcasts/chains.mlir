@@ -19,22 +19,44 @@ func.func @scalings(%t: tensor<4x8xf64>, %v: tensor<8xf64>, %w: tensor<8xf64>) -
   func.return %2 : tensor<4x8xf64>
 }
 
-// add and sub of two scalings of one base: (a - b) * t.
+// add and sub of a vector: the vector goes into e (c*T + e), built once.
 // CHECK-LABEL: func.func @sums
-// CHECK-NEXT:    %[[D:.*]] = array.sub %v, %w : tensor<8xf64>
-// CHECK-NEXT:    %[[ONE:.*]] = array.constant dense<1.000000e+00> : tensor<8xf64>
-// CHECK-NEXT:    %[[C:.*]] = array.add %[[D]], %[[ONE]] : tensor<8xf64>
+// CHECK-NEXT:    %[[NV:.*]] = array.neg %v : tensor<8xf64>
+// CHECK-NEXT:    %[[Q:.*]] = array.div %[[NV]], %w : tensor<8xf64>
+// CHECK-NEXT:    %[[C:.*]] = array.neg %[[Q]] : tensor<8xf64>
 // CHECK-NEXT:    %[[BC:.*]] = array.broadcast %[[C]] dims [1] : tensor<8xf64> -> tensor<4x8xf64>
-// CHECK-NEXT:    %[[Y:.*]] = array.mul %t, %[[BC]] : tensor<4x8xf64>
+// CHECK-NEXT:    %[[CT:.*]] = array.mul %t, %[[BC]] : tensor<4x8xf64>
+// CHECK-NEXT:    %[[E:.*]] = array.neg %w : tensor<8xf64>
+// CHECK-NEXT:    %[[BE:.*]] = array.broadcast %[[E]] dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// CHECK-NEXT:    %[[Y:.*]] = array.add %[[CT]], %[[BE]] : tensor<4x8xf64>
 // CHECK-NEXT:    func.return %[[Y]] : tensor<4x8xf64>
 func.func @sums(%t: tensor<4x8xf64>, %v: tensor<8xf64>, %w: tensor<8xf64>) -> tensor<4x8xf64> {
   %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
   %bw = array.broadcast %w dims [1] : tensor<8xf64> -> tensor<4x8xf64>
   %0 = array.mul %t, %bv : tensor<4x8xf64>
+  %1 = array.neg %0 : tensor<4x8xf64>
+  %2 = array.div %1, %bw : tensor<4x8xf64>
+  %3 = array.add %2, %bw : tensor<4x8xf64>
+  %4 = array.neg %3 : tensor<4x8xf64>
+  func.return %4 : tensor<4x8xf64>
+}
+
+// a*T - b*T is not factored into (a-b)*T: for an infinite T that is +-inf
+// where the chain gives NaN (inf - inf). The scalings before it are.
+// CHECK-LABEL: func.func @distributive
+// CHECK-NEXT:    %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// CHECK-NEXT:    %bw = array.broadcast %w dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// CHECK-NEXT:    %0 = array.mul %t, %bv : tensor<4x8xf64>
+// CHECK-NEXT:    %1 = array.mul %t, %bw : tensor<4x8xf64>
+// CHECK-NEXT:    %2 = array.sub %0, %1 : tensor<4x8xf64>
+// CHECK-NEXT:    func.return %2 : tensor<4x8xf64>
+func.func @distributive(%t: tensor<4x8xf64>, %v: tensor<8xf64>, %w: tensor<8xf64>) -> tensor<4x8xf64> {
+  %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+  %bw = array.broadcast %w dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+  %0 = array.mul %t, %bv : tensor<4x8xf64>
   %1 = array.mul %t, %bw : tensor<4x8xf64>
   %2 = array.sub %0, %1 : tensor<4x8xf64>
-  %3 = array.add %2, %t : tensor<4x8xf64>
-  func.return %3 : tensor<4x8xf64>
+  func.return %2 : tensor<4x8xf64>
 }
 
 // selects with broadcast masks and zeros: the masks combine on the small

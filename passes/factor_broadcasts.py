@@ -321,7 +321,8 @@ class _Block:
 
         c = regions(a.c, signed(b.c))
         e = regions(x.arith(name, a.e, b.z), x.arith(name, a.z, b.e))
-        return _Form(base, key, x.select(a.k, x.true, b.k), c, e, x.under(z, neither))
+        k = x.true if neither is None else x.select(a.k, x.true, b.k)  # kA or kB
+        return _Form(base, key, k, c, e, x.under(z, neither))
 
     def find(self, op: Operation) -> Operation:
         while self.parent[op] is not op:
@@ -364,8 +365,12 @@ class _Block:
         small = prod(key[0])
         full = 0
         roots: list[_Node] = []
-        for op in exits:
-            f = self.forms[op.results[0]]
+        settled = [_settled(self.forms[op.results[0]], x) for op in exits]
+        if any(f is None for f in settled):
+            return
+        for op, f in zip(exits, settled, strict=True):
+            assert f is not None
+            self.forms[op.results[0]] = f
             if f.k is x.false:
                 roots.append(f.z)
                 continue
@@ -382,6 +387,19 @@ class _Block:
             value = op.results[0]
             out = _Emitter(x, key, typ, emitted, InsertPoint.after(op)).materialize(self.forms[value])
             value.replace_uses_with_if(out, lambda use: use.operation not in members)
+
+
+def _settled(form: _Form, x: _Exprs) -> _Form | None:
+    """`form` with k false where no position reads c and e, true where none
+    reads z; None if a part that positions read is missing (never seen:
+    the chain is then left alone rather than guessed)."""
+    if form.c.op == "dc" and form.e.op == "dc":
+        return None if form.z.op == "dc" else _Form(form.base, form.key, x.false, form.c, form.e, form.z)
+    if form.c.op == "dc" or form.e.op == "dc":
+        return None
+    if form.z.op == "dc":
+        return _Form(form.base, form.key, x.true, form.c, form.e, form.z)
+    return form
 
 
 MAX_FORM_NODES = 64

@@ -57,6 +57,9 @@ def random_chain(rng: np.random.Generator) -> str:
         elif kind == "select":
             m = masks[int(rng.integers(3))]
             full.append(new(f"array.select {m}, {a}, {b} : tensor<{R}x{C}xi1>, {FULL}"))
+            if rng.random() < 0.3:  # the other branch too, and their sum (the pieces of max)
+                other = new(f"array.select {m}, {b}, {a} : tensor<{R}x{C}xi1>, {FULL}")
+                full.append(new(f"array.{rng.choice(['add', 'sub'])} {full[-1]}, {other} : {FULL}"))
         elif kind == "square":
             sinks.append(new(f"array.mul {a}, {a} : {FULL}"))  # not a scaling: left alone
         else:

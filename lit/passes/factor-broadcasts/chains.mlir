@@ -108,6 +108,24 @@ func.func @masks_cancel(%t: tensor<4x8xf64>, %v: tensor<8xf64>, %m: tensor<8xi1>
   func.return %4 : tensor<4x8xf64>
 }
 
+// The same with the branches the other way round (once a crash).
+// CHECK-LABEL: func.func @masks_cancel_reversed
+// CHECK-NEXT:    %[[C:.*]] = array.neg %v : tensor<8xf64>
+// CHECK-NEXT:    %[[BC:.*]] = array.broadcast %[[C]] dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+// CHECK-NEXT:    %[[Y:.*]] = array.mul %t, %[[BC]] : tensor<4x8xf64>
+// CHECK-NEXT:    func.return %[[Y]] : tensor<4x8xf64>
+func.func @masks_cancel_reversed(%t: tensor<4x8xf64>, %v: tensor<8xf64>, %m: tensor<8xi1>) -> tensor<4x8xf64> {
+  %zero = array.constant dense<0.0> : tensor<4x8xf64>
+  %bm = array.broadcast %m dims [1] : tensor<8xi1> -> tensor<4x8xi1>
+  %bv = array.broadcast %v dims [1] : tensor<8xf64> -> tensor<4x8xf64>
+  %0 = array.mul %t, %bv : tensor<4x8xf64>
+  %1 = array.select %bm, %zero, %0 : tensor<4x8xi1>, tensor<4x8xf64>
+  %2 = array.select %bm, %0, %zero : tensor<4x8xi1>, tensor<4x8xf64>
+  %3 = array.add %1, %2 : tensor<4x8xf64>
+  %4 = array.neg %3 : tensor<4x8xf64>
+  func.return %4 : tensor<4x8xf64>
+}
+
 // Several exits share the small ops; a splat scales like a broadcast.
 // CHECK-LABEL: func.func @exits
 // CHECK-NEXT:    %[[TWO:.*]] = array.constant dense<2.000000e+00> : tensor<8xf64>

@@ -38,6 +38,7 @@ from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
 from gradc.passes import MATH_CHOICES
 from gradc.passes import get_all_passes as gradc_passes
+from gradc.passes.autodiff.elimination import jacobian_strategies
 from gradc.support.limits import SizeLimitError, check_sizes
 from gradc.support.timings import Timings, timed_callback
 
@@ -299,6 +300,7 @@ def compile_module(
 
 
 __all__ = [
+    "jacobian_strategies",
     "DEFAULT_PIPELINE",
     "DEFAULT_OPTIONS",
     "Options",

@@ -40,7 +40,14 @@ from gradc.errors import GradcError, TraceError, user_location, without_gradc_fr
 from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
-from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
+from gradc.pipeline import (
+    DEFAULT_OPTIONS,
+    Options,
+    compile_for_user,
+    function_specs,
+    jacobian_strategies,
+    memory_figures,
+)
 from gradc.support.timings import Timings
 
 _PYTHON_NUMBER = "Python float"
@@ -842,6 +849,13 @@ class Lowered:
     @cached_property
     def differentiated_ir(self) -> str:
         return str(self._module_after("differentiated"))
+
+    @cached_property
+    def jacobian_strategies(self) -> list[dict[str, Any]]:
+        """How each mode-"auto" Jacobian is accumulated: dicts of
+        "function", "callee", "chosen" (the emitted strategy) and
+        "candidates" (estimated multiplications per strategy)."""
+        return jacobian_strategies(self.traced.module)
 
     @cached_property
     def simplified_ir(self) -> str:

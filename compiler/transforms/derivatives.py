@@ -22,7 +22,6 @@ Examples, the result structures, and how callees are traced: docs/frontend.md.
 from __future__ import annotations
 
 import functools
-import math
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -386,8 +385,8 @@ def jacobian(
     (shape O), the differentiated arguments' structure with leaves of shape
     O + I. `mode` "fwd" pushes all input directions through at once
     (vector-mode JVP), "rev" pulls all output directions back at once;
-    "auto" picks fwd when the differentiated inputs have fewer elements than
-    the outputs, else rev. `checkpoint` as for `grad` (reverse mode only)."""
+    "auto" lets the compiler pick the strategy with the fewest
+    multiplications (fwd, rev or a split; docs/differentiation.md). `checkpoint` as for `grad` (reverse mode only)."""
     return _jacobian("jacobian", fn, argnums, mode, checkpoint)
 
 
@@ -434,12 +433,7 @@ def _jacobian(
         body = callee.body
         _check_float_outputs(label, name, body, kind)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
-        chosen = mode
-        if mode == "auto":
-            n_in = sum(math.prod(body.in_specs[p].shape) for p in wrt.positions)
-            n_out = sum(math.prod(s.shape) for s in body.out_specs)
-            chosen = "fwd" if n_in < n_out else "rev"
-        op = _checkpointed(autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen), spec)
+        op = _checkpointed(autodiff.JacobianOp(callee.function, callee.values, wrt.positions, mode), spec)
         n = len(wrt.positions)
         blocks = parent.emit_all(op, [False] * len(op.results))
         per_output = [wrt.build(blocks[o * n : (o + 1) * n]) for o in range(len(body.out_specs))]

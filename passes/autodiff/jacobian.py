@@ -123,9 +123,19 @@ def jacrev_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> fu
     return new
 
 
+def jacobian_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode: str) -> func.FuncOp:
+    """The Jacobian function of `mode`: fwd, rev, or auto (the cheapest
+    strategy by multiplication count, elimination.py)."""
+    if mode == "auto":
+        from gradc.passes.autodiff.elimination import jacauto_function
+
+        return jacauto_function(module, fn, wrt)
+    return (jacfwd_function if mode == "fwd" else jacrev_function)(module, fn, wrt)
+
+
 def hessian_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
     return jacfwd_function(module, grad_function(module, fn, wrt, with_outputs=False), wrt)
 
 
-__all__ = ["hessian_function", "jacfwd_function", "jacrev_function"]
+__all__ = ["hessian_function", "jacfwd_function", "jacobian_function", "jacrev_function"]
 

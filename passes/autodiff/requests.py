@@ -29,7 +29,7 @@ from xdsl.rewriter import Rewriter
 from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.batching import batch_inlined
-from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
+from gradc.passes.autodiff.jacobian import hessian_function, jacobian_function
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
     fail,
@@ -62,9 +62,7 @@ GENERATORS: dict[type, Generator] = {
     autodiff.JvpOp: lambda m, fn, op: jvp_function(m, fn, op.wrt_indices),
     autodiff.VjpOp: lambda m, fn, op: vjp_function(m, fn, op.wrt_indices),
     autodiff.GradOp: lambda m, fn, op: grad_function(m, fn, op.wrt_indices),
-    autodiff.JacobianOp: lambda m, fn, op: (
-        jacfwd_function if op.mode.data == "fwd" else jacrev_function
-    )(m, fn, op.wrt_indices),
+    autodiff.JacobianOp: lambda m, fn, op: jacobian_function(m, fn, op.wrt_indices, op.mode.data),
     autodiff.HessianOp: lambda m, fn, op: hessian_function(m, fn, op.wrt_indices),
     autodiff.VmapOp: vmap_function,
 }

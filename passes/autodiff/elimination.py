@@ -1,0 +1,618 @@
+"""Choosing how to accumulate a Jacobian (mode "auto"): the linearized
+graph, a multiplication-count cost model, the candidate strategies, and the
+emitter of the chosen one.
+
+    extract_graph(ops, wrt_values, outputs) -> Graph | str (why not)
+    candidates(graph) -> Plan                 every strategy's count, the best
+    chain_split(...), matrix_chain(...)      the split strategy's DP
+    vertex_elimination(graph, order)         one order's count
+    jacauto_function(module, f, wrt)         @f_jacauto_w0: (x...) -> (J...)
+
+Expects: what jacobian.py's jacfwd_function expects of `f`.
+
+Guarantees: the generated function returns what jacfwd_function would
+(same types, same values up to rounding) and carries `gradc.strategy` (the
+emitted strategy) and `gradc.candidates` (every candidate's estimated
+multiplications, derivative part only: the primal sweep is common to all).
+The emitted strategy is pure forward, pure reverse or a split of the
+program at separating values, each segment's Jacobian by forward or reverse
+mode and the segments multiplied in the cheapest bracketing; it never
+costs more than the cheaper pure mode. Vertex elimination (Markowitz and a
+bounded search) is counted, not emitted. The graph, the cost model and the
+search: docs/differentiation.md, "Mixed mode".
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from math import prod
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from gradc.dialects import array
+from gradc.dialects.autodiff import jacobian_type
+from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function
+from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
+from gradc.passes.autodiff.transform import (
+    add_function,
+    arg_names,
+    copy_body,
+    derived_name,
+    erase_dead_ops,
+    reusable_function,
+)
+
+# ---------------------------------------------------------------------------
+# The linearized graph
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Local:
+    """A local Jacobian block, rows x cols, with `nnz` structural nonzeros;
+    `free` when applying it takes no multiplication (index maps, sums,
+    additions)."""
+
+    rows: int
+    cols: int
+    nnz: int
+    free: bool
+
+    @property
+    def sweep(self) -> int:
+        """Multiplications to push one direction through it."""
+        return 0 if self.free else self.nnz
+
+
+@dataclass
+class Graph:
+    """Vertices are array values (their element counts in `sizes`); edge
+    (u, v) is the local Jacobian of v with respect to u. Inputs are sources
+    (the differentiated arguments, in order), outputs sinks (one copy vertex
+    per returned value); vertices lie in a topological order."""
+
+    sizes: list[int]
+    edges: dict[tuple[int, int], Local]
+    inputs: list[int]
+    outputs: list[int]
+    values: list[SSAValue | None]
+
+    def preds(self, v: int) -> list[int]:
+        return [u for (u, w) in self.edges if w == v]
+
+    def succs(self, v: int) -> list[int]:
+        return [w for (u, w) in self.edges if u == v]
+
+    def sweep(self) -> int:
+        """Multiplications of one JVP (or VJP) sweep over all edges."""
+        return sum(e.sweep for e in self.edges.values())
+
+
+_FREE_OPS = (
+    array.ReshapeOp,
+    array.TransposeOp,
+    array.SliceOp,
+    array.BroadcastOp,
+    array.ConcatenateOp,
+    array.ReduceSumOp,
+    array.ConvertOp,
+    array.NegOp,
+    array.AddOp,
+    array.SubOp,
+    array.SelectOp,
+    array.GatherOp,
+)
+"""Ops whose local Jacobians are index maps or sums: no multiplication."""
+
+_ZERO_OPS = (array.StopGradientOp, array.RoundingOp, array.CompareOp, array.ConstantOp)
+"""Ops whose results carry no derivative."""
+
+
+def _local(op: Operation, operand: SSAValue, result: SSAValue) -> Local | str:
+    """The local Jacobian of `result` with respect to `operand`, or why the
+    cost model has none."""
+    rows, cols = prod(shape_of(result)), prod(shape_of(operand))
+    if isinstance(op, _FREE_OPS):
+        return Local(rows, cols, max(rows, cols), True)
+    if isinstance(op, array.UnaryOp | array.BinaryOp) or isinstance(op, array.ReduceMaxOp):
+        return Local(rows, cols, max(rows, cols), False)
+    if isinstance(op, array.MatmulOp):
+        a, b = shape_of(op.lhs), shape_of(op.rhs)
+        nnz = prod(a[:-2]) * a[-2] * a[-1] * b[-1]
+        return Local(rows, cols, min(nnz, rows * cols), False)
+    return f"no cost rule for '{op.name}'"
+
+
+def extract_graph(
+    ops: Sequence[Operation], wrt: Sequence[SSAValue], outputs: Sequence[SSAValue]
+) -> Graph | str:
+    """The linearized graph of straight-line `ops` (in order) from `wrt` to
+    `outputs`, pruned to the vertices on some path between them; or why it
+    cannot be built (an op with regions or without a cost rule)."""
+    index: dict[SSAValue, int] = {}
+    sizes: list[int] = []
+    values: list[SSAValue | None] = []
+    edges: dict[tuple[int, int], Local] = {}
+
+    def vertex(value: SSAValue | None, size: int) -> int:
+        sizes.append(size)
+        values.append(value)
+        if value is not None:
+            index[value] = len(sizes) - 1
+        return len(sizes) - 1
+
+    inputs = [vertex(v, prod(shape_of(v))) for v in wrt]
+    for op in ops:
+        active = [o for o in op.operands if o in index]
+        if not active or isinstance(op, _ZERO_OPS):
+            continue
+        if op.regions or len(op.results) != 1:
+            return f"'{op.name}' is not straight-line single-result code"
+        result = op.results[0]
+        if not is_differentiable(result):
+            continue
+        v = vertex(result, prod(shape_of(result)))
+        for operand in active:
+            local = _local(op, operand, result)
+            if isinstance(local, str):
+                return local
+            key = (index[operand], v)
+            edges[key] = _sum(edges[key], local) if key in edges else local
+    sinks = []
+    for out in outputs:
+        sink = vertex(None, prod(shape_of(out)))
+        if out in index:
+            edges[(index[out], sink)] = Local(sizes[sink], sizes[sink], sizes[sink], True)
+        sinks.append(sink)
+    return _pruned(Graph(sizes, edges, inputs, sinks, values))
+
+
+def _pruned(g: Graph) -> Graph:
+    """`g` without edges that are on no input-to-output path."""
+    forward, backward = set(g.inputs), set(g.outputs)
+    for u, v in sorted(g.edges):
+        if u in forward:
+            forward.add(v)
+    for u, v in sorted(g.edges, key=lambda e: -e[1]):
+        if v in backward:
+            backward.add(u)
+    keep = forward & backward
+    g.edges = {k: e for k, e in g.edges.items() if k[0] in keep and k[1] in keep}
+    return g
+
+
+# ---------------------------------------------------------------------------
+# Products and sums of local Jacobians
+# ---------------------------------------------------------------------------
+
+
+def _sum(a: Local, b: Local) -> Local:
+    return Local(a.rows, a.cols, min(a.rows * a.cols, a.nnz + b.nnz), a.free and b.free)
+
+
+def product(later: Local, earlier: Local) -> tuple[int, Local]:
+    """(multiplications, result) of later @ earlier, nonzeros spread
+    uniformly over the shared dimension: nnz(later) * nnz(earlier) / inner
+    products, none when either factor is free."""
+    inner = max(earlier.rows, 1)
+    terms = -(-later.nnz * earlier.nnz // inner)
+    nnz = min(later.rows * earlier.cols, max(terms, 0))
+    free = later.free and earlier.free
+    cost = 0 if (later.free or earlier.free) else terms
+    return cost, Local(later.rows, earlier.cols, nnz, free)
+
+
+# ---------------------------------------------------------------------------
+# Vertex elimination
+# ---------------------------------------------------------------------------
+
+
+def _intermediates(g: Graph) -> list[int]:
+    ends = set(g.inputs) | set(g.outputs)
+    used = {u for u, _ in g.edges} | {v for _, v in g.edges}
+    return sorted(used - ends)
+
+
+class _Adjacency:
+    """The edges of a graph being eliminated, by head and by tail."""
+
+    def __init__(self, edges: dict[tuple[int, int], Local]):
+        self.into: dict[int, dict[int, Local]] = {}
+        self.out: dict[int, dict[int, Local]] = {}
+        for (u, v), e in edges.items():
+            self.add(u, v, e)
+
+    def add(self, u: int, v: int, e: Local) -> None:
+        old = self.out.setdefault(u, {}).get(v)
+        made = e if old is None else _sum(old, e)
+        self.out[u][v] = made
+        self.into.setdefault(v, {})[u] = made
+
+    def copy(self) -> _Adjacency:
+        new = _Adjacency({})
+        new.into = {v: dict(d) for v, d in self.into.items()}
+        new.out = {u: dict(d) for u, d in self.out.items()}
+        return new
+
+    def cost(self, v: int) -> int:
+        """Multiplications of eliminating `v`."""
+        return sum(
+            product(b, a)[0] for a in self.into.get(v, {}).values() for b in self.out.get(v, {}).values()
+        )
+
+    def eliminate(self, v: int) -> int:
+        """Eliminate `v` in place; its multiplications."""
+        preds, succs = self.into.pop(v, {}), self.out.pop(v, {})
+        cost = 0
+        for u, a in preds.items():
+            del self.out[u][v]
+            for w, b in succs.items():
+                c, made = product(b, a)
+                cost += c
+                self.add(u, w, made)
+        for w in succs:
+            del self.into[w][v]
+        return cost
+
+
+def vertex_elimination(g: Graph, order: Sequence[int]) -> int:
+    """Multiplications of eliminating the intermediates of `g` in `order`."""
+    edges = _Adjacency(g.edges)
+    return sum(edges.eliminate(v) for v in order)
+
+
+def markowitz(g: Graph, rng: random.Random | None = None) -> tuple[int, list[int]]:
+    """Greedy vertex elimination: always the vertex whose elimination costs
+    the fewest multiplications (block-level Markowitz), ties broken by
+    position or, with `rng`, at random. (cost, order)."""
+    edges, left, total, order = _Adjacency(g.edges), set(_intermediates(g)), 0, []
+    while left:
+        costs = {v: edges.cost(v) for v in left}
+        best = min(costs.values())
+        ties = sorted(v for v, c in costs.items() if c == best)
+        v = rng.choice(ties) if rng is not None else ties[0]
+        total += edges.eliminate(v)
+        left.remove(v)
+        order.append(v)
+    return total, order
+
+
+SEARCH_BEAM = 4
+"""Beam width of the elimination-order search."""
+SEARCH_RESTARTS = 8
+"""Randomized greedy restarts after the beam."""
+SEARCH_MAX_VERTICES = 60
+"""Graphs with more intermediates get Markowitz only (each search step
+prices every remaining vertex of every beam entry)."""
+
+
+def search(g: Graph, seed: int = 0) -> tuple[int, list[int]]:
+    """A bounded search over elimination orders: a beam of SEARCH_BEAM
+    partial orders ranked by their multiplications so far, then
+    SEARCH_RESTARTS Markowitz runs with random tie-breaking; the best
+    (cost, order), never worse than Markowitz."""
+    best = markowitz(g)
+    left0 = frozenset(_intermediates(g))
+    if len(left0) > SEARCH_MAX_VERTICES:
+        return best
+    beam: list[tuple[int, list[int], _Adjacency, frozenset[int]]] = [(0, [], _Adjacency(g.edges), left0)]
+    while beam[0][3]:
+        grown = [
+            (cost + edges.cost(v), v, k)
+            for k, (cost, _, edges, left) in enumerate(beam)
+            for v in sorted(left)
+        ]
+        grown.sort()
+        step = []
+        for cost, v, k in grown[:SEARCH_BEAM]:
+            _, order, edges, left = beam[k]
+            new = edges.copy()
+            new.eliminate(v)
+            step.append((cost, [*order, v], new, left - {v}))
+        beam = step
+    best = min(best, (beam[0][0], beam[0][1]))
+    rng = random.Random(seed)
+    for _ in range(SEARCH_RESTARTS):
+        best = min(best, markowitz(g, rng))
+    return best
+
+
+# ---------------------------------------------------------------------------
+# Splits of a chain: segments by fwd or rev, multiplied in the best order
+# ---------------------------------------------------------------------------
+
+
+def cuts(g: Graph) -> list[int] | None:
+    """The separating vertices of a one-input one-output graph, from the
+    input to the returned value (the sink's one predecessor), in order:
+    every input-to-output path passes each one. None when there is not
+    exactly one input and one output."""
+    if len(g.inputs) != 1 or len(g.outputs) != 1 or not g.edges:
+        return None
+    used = sorted({u for u, _ in g.edges} | {v for _, v in g.edges})
+    position = {v: k for k, v in enumerate(used)}
+    spanned = [0] * (len(used) + 1)
+    for u, v in g.edges:
+        spanned[position[u] + 1] += 1
+        spanned[position[v]] -= 1
+    found, open_edges = [], 0
+    for k, v in enumerate(used):
+        open_edges += spanned[k]
+        if open_edges == 0:
+            found.append(v)
+    return found[:-1]
+
+
+def segment_sweep(g: Graph, start: int, stop: int) -> int:
+    """One sweep's multiplications over the edges between cuts `start` and
+    `stop` (vertex numbers)."""
+    return sum(e.sweep for (u, v), e in g.edges.items() if start <= u and v <= stop)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A bracketing of segments: a leaf (lo, hi, mode) or a product
+    (later, earlier); lo/hi index the cut list."""
+
+    cost: int
+    lo: int
+    hi: int
+    mode: str = ""
+    later: Split | None = None
+    earlier: Split | None = None
+
+    def __str__(self) -> str:
+        if self.later is None or self.earlier is None:
+            return f"{self.mode}[{self.lo}:{self.hi}]"
+        return f"({self.later} * {self.earlier})"
+
+
+Leaf = Callable[[int, int], "tuple[int, str] | None"]
+
+
+def bracketing(sizes: Sequence[int], leaf: Leaf) -> Split:
+    """The cheapest product of a chain with cut sizes `sizes` (k + 1 of
+    them): the block from cut i to cut j is either a leaf, `leaf(i, j)` =
+    (multiplications, how) or None, or a dense product of the blocks (k, j)
+    and (i, k) costing sizes[j] * sizes[k] * sizes[i]; interval DP (the
+    matrix-chain problem), ties to the leaf and then the leftmost k."""
+    n = len(sizes) - 1
+
+    @cache
+    def best(i: int, j: int) -> Split | None:
+        made = leaf(i, j)
+        choice = None if made is None else Split(made[0], i, j, made[1])
+        for k in range(i + 1, j):
+            left, right = best(k, j), best(i, k)
+            if left is None or right is None:
+                continue
+            cost = left.cost + right.cost + sizes[j] * sizes[k] * sizes[i]
+            if choice is None or cost < choice.cost:
+                choice = Split(cost, i, j, later=left, earlier=right)
+        return choice
+
+    found = best(0, n)
+    assert found is not None, "bracketing: no leaf covers the chain"
+    return found
+
+
+def chain_split(sizes: Sequence[int], sweeps: Sequence[Sequence[int]]) -> Split:
+    """The cheapest split of a chain whose segment from cut i to cut j
+    costs sweeps[i][j] multiplications per direction: each segment by
+    forward (sizes[i] directions) or reverse (sizes[j] directions)."""
+
+    def leaf(i: int, j: int) -> tuple[int, str]:
+        fwd, rev = sizes[i] * sweeps[i][j], sizes[j] * sweeps[i][j]
+        return (fwd, "fwd") if fwd <= rev else (rev, "rev")
+
+    return bracketing(sizes, leaf)
+
+
+def matrix_chain(dims: Sequence[int]) -> tuple[int, str]:
+    """The classic matrix-chain order for A_n ... A_1, A_k of shape
+    dims[k] x dims[k-1]: (multiplications, bracketing such as
+    "(A3)((A2)(A1))")."""
+    split = bracketing(dims, lambda i, j: (0, "") if j == i + 1 else None)
+
+    def show(s: Split) -> str:
+        if s.later is None or s.earlier is None:
+            return f"A{s.hi}"
+        return f"({show(s.later)})({show(s.earlier)})"
+
+    return split.cost, show(split)
+
+
+# ---------------------------------------------------------------------------
+# Candidates
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The candidates' multiplication counts; `split` is the emittable
+    bracketing when the graph is a chain (None otherwise); `chosen` the
+    emitted strategy's name."""
+
+    counts: dict[str, int]
+    split: Split | None
+    cut_values: list[SSAValue]
+    chosen: str
+    strategy: str
+
+
+def candidates(g: Graph) -> Plan:
+    """Every candidate's count and the cheapest emittable one (ties go to
+    the simpler strategy: fwd, rev, then split)."""
+    one = g.sweep()
+    n_in = sum(g.sizes[v] for v in g.inputs)
+    n_out = sum(g.sizes[v] for v in g.outputs)
+    counts = {"fwd": n_in * one, "rev": n_out * one}
+    counts["markowitz"] = markowitz(g)[0]
+    counts["search"] = search(g)[0]
+    chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
+    strategy, split, cut_values = chosen, None, []
+    found = cuts(g)
+    if found is not None and len(found) > 2:
+        sizes = [g.sizes[v] for v in found]
+        sweeps = [[segment_sweep(g, a, b) for b in found] for a in found]
+        split = chain_split(sizes, sweeps)
+        counts["split"] = split.cost
+        if split.later is not None and split.cost < counts[chosen]:
+            chosen, strategy = "split", f"split {split}"
+            cut_values = [g.values[v] for v in found]
+    return Plan(counts, split, cut_values, chosen, strategy)
+
+
+# ---------------------------------------------------------------------------
+# The emitter
+# ---------------------------------------------------------------------------
+
+
+def _segment_function(
+    module: ModuleOp, name: str, ops: Sequence[Operation], start: SSAValue, stop: SSAValue
+) -> tuple[func.FuncOp, list[SSAValue]]:
+    """`@<name>`: (start, externals...) -> stop, a copy of the ops of `ops`
+    that `stop` depends on, `start` taken as given; and the externals (the
+    values those ops use from outside, arguments or ops before them)."""
+    needed: set[Operation] = set()
+    work = [stop.owner]
+    while work:
+        op = work.pop()
+        if not isinstance(op, Operation) or op in needed:
+            continue
+        needed.add(op)
+        work.extend(o.owner for o in op.operands if o is not start)
+    if start.owner in needed:
+        needed.discard(start.owner)
+    body = [op for op in ops if op in needed]
+    produced = {r for op in body for r in op.results}
+    externals: list[SSAValue] = []
+    for op in body:
+        for o in op.operands:
+            if o is not start and o not in produced and o not in externals:
+                externals.append(o)
+    new = add_function(
+        module, name, [start.type, *(x.type for x in externals)], [stop.type]
+    )
+    mapping = dict(zip([start, *externals], new.body.block.args))
+    for op in body:
+        Rewriter.insert_op(op.clone(value_mapper=mapping), InsertPoint.at_end(new.body.block))
+    Rewriter.insert_op(func.ReturnOp(mapping[stop]), InsertPoint.at_end(new.body.block))
+    return new, externals
+
+
+def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+    """`@<f>_jacauto_w...`: the Jacobian by the cheapest candidate (see the
+    module docstring); its choice in `gradc.strategy`/`gradc.candidates`."""
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    types = [jacobian_type(o, ins[j]) for o in outs for j in wrt]
+    found, name = reusable_function(module, derived_name(fn, "jacauto", wrt), ins, types)
+    if found is not None:
+        return found
+    new = add_function(module, name, ins, types, arg_names(fn))
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    args = list(new.body.block.args)
+    results = copy_body(module, fn, args, e.point)
+    ops = list(new.body.block.ops)
+    graph = extract_graph(ops, [args[j] for j in wrt], results)
+    one_type = len({element_of(t) for t in [*ins, *outs]}) == 1
+    if isinstance(graph, str):
+        n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+        n_out = sum(prod(shape_of(o)) for o in outs)
+        plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")
+        plan.strategy = f"{plan.chosen} (no cost model: {graph})"
+    else:
+        plan = candidates(graph)
+        if plan.chosen == "split" and not one_type:
+            plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
+            plan.strategy = f"{plan.chosen} (split needs one element type)"
+    if plan.chosen == "split":
+        assert plan.split is not None
+        jac = _emit_split(module, name, e, ops, plan.cut_values, plan.split)
+        jac = e.reshape(jac, shape_of(types[0]))
+        blocks = [jac]
+    else:
+        make = jacfwd_function if plan.chosen == "fwd" else jacrev_function
+        derived = make(module, fn, wrt)
+        call = func.CallOp(derived.sym_name.data, args, list(types))
+        Rewriter.insert_op(call, e.point)
+        blocks = list(call.results)
+    Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
+    erase_dead_ops(new)
+    new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
+    new.attributes["gradc.strategy"] = StringAttr(plan.strategy)
+    new.attributes["gradc.candidates"] = DictionaryAttr(
+        {k: IntegerAttr(v, i64) for k, v in plan.counts.items()}
+    )
+    return new
+
+
+def _emit_split(
+    module: ModuleOp, name: str, e: Emitter, ops: Sequence[Operation], cut_values: Sequence[SSAValue], split: Split
+) -> SSAValue:
+    """The Jacobian of cut_values[hi] with respect to cut_values[lo] for
+    `split`, as a 2-D tensor (rows = output elements)."""
+    if split.later is not None and split.earlier is not None:
+        later = _emit_split(module, name, e, ops, cut_values, split.later)
+        earlier = _emit_split(module, name, e, ops, cut_values, split.earlier)
+        return e.matmul(later, earlier)
+    start, stop = cut_values[split.lo], cut_values[split.hi]
+    segment, externals = _segment_function(module, f"{name}_seg{split.lo}_{split.hi}", ops, start, stop)
+    make = jacfwd_function if split.mode == "fwd" else jacrev_function
+    derived = make(module, segment, [0])
+    out_type = derived.function_type.outputs.data[0]
+    call = func.CallOp(derived.sym_name.data, [start, *externals], [out_type])
+    Rewriter.insert_op(call, e.point)
+    return e.reshape(call.results[0], [prod(shape_of(stop)), prod(shape_of(start))])
+
+
+def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
+    """The choices of the mode-"auto" Jacobians of `module` (left as it
+    is): for each, in module order, {"function": the generated function,
+    "callee", "chosen": the emitted strategy, "candidates": {name:
+    multiplications}}. Expands a clone's requests (as `differentiate`
+    does, without inlining)."""
+    from gradc.dialects.autodiff import REQUEST_OPS
+    from gradc.passes.autodiff.requests import expand_requests
+
+    clone = module.clone()
+    expand_requests(clone, REQUEST_OPS, "differentiate")
+    found = []
+    for fn in clone.ops:
+        strategy = fn.attributes.get("gradc.strategy")
+        if isinstance(fn, func.FuncOp) and isinstance(strategy, StringAttr):
+            callee = fn.attributes["gradc.jacobian_of"]
+            counts = fn.attributes["gradc.candidates"]
+            assert isinstance(callee, StringAttr) and isinstance(counts, DictionaryAttr)
+            found.append({
+                "function": fn.sym_name.data,
+                "callee": callee.data,
+                "chosen": strategy.data,
+                "candidates": {k: v.value.data for k, v in counts.data.items() if isinstance(v, IntegerAttr)},
+            })
+    return found
+
+
+__all__ = [
+    "jacobian_strategies",
+    "Graph",
+    "Local",
+    "Plan",
+    "Split",
+    "candidates",
+    "chain_split",
+    "cuts",
+    "extract_graph",
+    "jacauto_function",
+    "markowitz",
+    "matrix_chain",
+    "product",
+    "search",
+    "vertex_elimination",
+]

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from math import prod
 
+import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, i64
 from xdsl.ir import Operation, SSAValue
@@ -45,8 +46,10 @@ from gradc.passes.autodiff.transform import (
     copy_body,
     derived_name,
     erase_dead_ops,
+    jvp_function,
     reusable_function,
 )
+from gradc.support.dense import numpy_dtype
 
 # ---------------------------------------------------------------------------
 # The linearized graph
@@ -82,6 +85,7 @@ class Graph:
     inputs: list[int]
     outputs: list[int]
     values: list[SSAValue | None]
+    ops: dict[tuple[int, int], Operation]
 
     def preds(self, v: int) -> list[int]:
         return [u for (u, w) in self.edges if w == v]
@@ -139,6 +143,7 @@ def extract_graph(
     sizes: list[int] = []
     values: list[SSAValue | None] = []
     edges: dict[tuple[int, int], Local] = {}
+    producers: dict[tuple[int, int], Operation] = {}
 
     def vertex(value: SSAValue | None, size: int) -> int:
         sizes.append(size)
@@ -164,13 +169,14 @@ def extract_graph(
                 return local
             key = (index[operand], v)
             edges[key] = _sum(edges[key], local) if key in edges else local
+            producers[key] = op
     sinks = []
     for out in outputs:
         sink = vertex(None, prod(shape_of(out)))
         if out in index:
             edges[(index[out], sink)] = Local(sizes[sink], sizes[sink], sizes[sink], True)
         sinks.append(sink)
-    return _pruned(Graph(sizes, edges, inputs, sinks, values))
+    return _pruned(Graph(sizes, edges, inputs, sinks, values, producers))
 
 
 def _pruned(g: Graph) -> Graph:
@@ -358,11 +364,14 @@ def segment_sweep(g: Graph, start: int, stop: int) -> int:
 @dataclass(frozen=True)
 class Split:
     """A bracketing of segments: a leaf (lo, hi, mode) or a product
-    (later, earlier); lo/hi index the cut list."""
+    (later, earlier); lo/hi index the cut list. `kind` is the form of its
+    Jacobian: "id" (an identity), "diag" (a vector of the diagonal) or
+    "dense" (a matrix). `cost` counts everything below it."""
 
     cost: int
     lo: int
     hi: int
+    kind: str
     mode: str = ""
     later: Split | None = None
     earlier: Split | None = None
@@ -370,46 +379,81 @@ class Split:
     def __str__(self) -> str:
         if self.later is None or self.earlier is None:
             return f"{self.mode}[{self.lo}:{self.hi}]"
+        if self.later.mode == "id":  # reshapes are not worth naming
+            return str(self.earlier)
+        if self.earlier.mode == "id":
+            return str(self.later)
         return f"({self.later} * {self.earlier})"
 
 
-Leaf = Callable[[int, int], "tuple[int, str] | None"]
+Leaf = Callable[[int, int], Sequence[tuple[int, str, str]]]
+"""(i, j) -> the ways to form the block from cut i to cut j directly, each
+(multiplications, mode, kind)."""
+
+
+def product_cost(later: str, earlier: str, p: int, q: int, r: int) -> tuple[int, str]:
+    """(multiplications, kind) of a p x q block of kind `later` times a
+    q x r block of kind `earlier`."""
+    if later == "id":
+        return 0, earlier
+    if earlier == "id":
+        return 0, later
+    if later == "diag" and earlier == "diag":
+        return q, "diag"
+    if later == "diag":
+        return q * r, "dense"
+    if earlier == "diag":
+        return p * q, "dense"
+    return p * q * r, "dense"
+
+
+def materialize_cost(kind: str, n: int) -> int:
+    """Multiplications to turn an n x n block of `kind` into a matrix."""
+    return n * n if kind == "diag" else 0
 
 
 def bracketing(sizes: Sequence[int], leaf: Leaf) -> Split:
     """The cheapest product of a chain with cut sizes `sizes` (k + 1 of
-    them): the block from cut i to cut j is either a leaf, `leaf(i, j)` =
-    (multiplications, how) or None, or a dense product of the blocks (k, j)
-    and (i, k) costing sizes[j] * sizes[k] * sizes[i]; interval DP (the
-    matrix-chain problem), ties to the leaf and then the leftmost k."""
+    them): the block from cut i to cut j is either a leaf (`leaf(i, j)`) or
+    the product of blocks (k, j) and (i, k) (`product_cost`); an interval
+    DP (the matrix-chain problem) keeping the best block of each kind;
+    the result is a matrix (`materialize_cost` added). Ties go to a leaf,
+    then to the leftmost k."""
     n = len(sizes) - 1
 
     @cache
-    def best(i: int, j: int) -> Split | None:
-        made = leaf(i, j)
-        choice = None if made is None else Split(made[0], i, j, made[1])
+    def best(i: int, j: int) -> dict[str, Split]:
+        found: dict[str, Split] = {}
+
+        def offer(s: Split) -> None:
+            if s.kind not in found or s.cost < found[s.kind].cost:
+                found[s.kind] = s
+
+        for cost, mode, kind in leaf(i, j):
+            offer(Split(cost, i, j, kind, mode))
         for k in range(i + 1, j):
-            left, right = best(k, j), best(i, k)
-            if left is None or right is None:
-                continue
-            cost = left.cost + right.cost + sizes[j] * sizes[k] * sizes[i]
-            if choice is None or cost < choice.cost:
-                choice = Split(cost, i, j, later=left, earlier=right)
-        return choice
+            for left in best(k, j).values():
+                for right in best(i, k).values():
+                    cost, kind = product_cost(left.kind, right.kind, sizes[j], sizes[k], sizes[i])
+                    offer(Split(left.cost + right.cost + cost, i, j, kind, later=left, earlier=right))
+        return found
 
-    found = best(0, n)
-    assert found is not None, "bracketing: no leaf covers the chain"
-    return found
+    options = best(0, n)
+    assert options, "bracketing: no leaf covers the chain"
+    whole = [replace(s, cost=s.cost + materialize_cost(s.kind, sizes[0])) for s in options.values()]
+    return min(whole, key=lambda s: s.cost)
 
 
-def chain_split(sizes: Sequence[int], sweeps: Sequence[Sequence[int]]) -> Split:
+def chain_split(sizes: Sequence[int], sweeps: Sequence[Sequence[int]], closed: Leaf | None = None) -> Split:
     """The cheapest split of a chain whose segment from cut i to cut j
     costs sweeps[i][j] multiplications per direction: each segment by
-    forward (sizes[i] directions) or reverse (sizes[j] directions)."""
+    forward (sizes[i] directions) or reverse (sizes[j] directions), or in
+    closed form where `closed(i, j)` offers one."""
 
-    def leaf(i: int, j: int) -> tuple[int, str]:
+    def leaf(i: int, j: int) -> list[tuple[int, str, str]]:
         fwd, rev = sizes[i] * sweeps[i][j], sizes[j] * sweeps[i][j]
-        return (fwd, "fwd") if fwd <= rev else (rev, "rev")
+        options = [(fwd, "fwd", "dense") if fwd <= rev else (rev, "rev", "dense")]
+        return [*options, *(closed(i, j) if closed else [])]
 
     return bracketing(sizes, leaf)
 
@@ -418,7 +462,7 @@ def matrix_chain(dims: Sequence[int]) -> tuple[int, str]:
     """The classic matrix-chain order for A_n ... A_1, A_k of shape
     dims[k] x dims[k-1]: (multiplications, bracketing such as
     "(A3)((A2)(A1))")."""
-    split = bracketing(dims, lambda i, j: (0, "") if j == i + 1 else None)
+    split = bracketing(dims, lambda i, j: [(0, "A", "dense")] if j == i + 1 else [])
 
     def show(s: Split) -> str:
         if s.later is None or s.earlier is None:
@@ -426,6 +470,27 @@ def matrix_chain(dims: Sequence[int]) -> tuple[int, str]:
         return f"({show(s.later)})({show(s.earlier)})"
 
     return split.cost, show(split)
+
+
+def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
+    """The closed forms of the segment from vertex `start` to `stop` when
+    it is one op: a reshape is the identity ("id", free), an elementwise
+    op its diagonal ("diag", one sweep: the JVP of ones), W @ x or x @ W
+    with x a column or row vector the weight matrix ("weight", free)."""
+    inside = [k for k in g.edges if start <= k[0] and k[1] <= stop]
+    if inside != [(start, stop)]:
+        return []
+    op, edge = g.ops[(start, stop)], g.edges[(start, stop)]
+    value = g.values[start]
+    if isinstance(op, array.ReshapeOp):
+        return [(0, "id", "id")]
+    if isinstance(op, array.UnaryOp | array.BinaryOp):
+        return [(edge.nnz, "diag", "diag")]
+    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
+        a, b = shape_of(op.lhs), shape_of(op.rhs)
+        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
+            return [(0, "weight", "dense")]
+    return []
 
 
 # ---------------------------------------------------------------------------
@@ -461,9 +526,9 @@ def candidates(g: Graph) -> Plan:
     if found is not None and len(found) > 2:
         sizes = [g.sizes[v] for v in found]
         sweeps = [[segment_sweep(g, a, b) for b in found] for a in found]
-        split = chain_split(sizes, sweeps)
+        split = chain_split(sizes, sweeps, lambda i, j: closed_form(g, found[i], found[j]))
         counts["split"] = split.cost
-        if split.later is not None and split.cost < counts[chosen]:
+        if str(split) != f"{chosen}[0:{len(found) - 1}]" and split.cost < counts[chosen]:
             chosen, strategy = "split", f"split {split}"
             cut_values = [g.values[v] for v in found]
     return Plan(counts, split, cut_values, chosen, strategy)
@@ -556,20 +621,68 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> f
 def _emit_split(
     module: ModuleOp, name: str, e: Emitter, ops: Sequence[Operation], cut_values: Sequence[SSAValue], split: Split
 ) -> SSAValue:
-    """The Jacobian of cut_values[hi] with respect to cut_values[lo] for
-    `split`, as a 2-D tensor (rows = output elements)."""
-    if split.later is not None and split.earlier is not None:
-        later = _emit_split(module, name, e, ops, cut_values, split.later)
-        earlier = _emit_split(module, name, e, ops, cut_values, split.earlier)
-        return e.matmul(later, earlier)
+    """The Jacobian of the last cut with respect to the first for `split`,
+    as a matrix (rows: output elements)."""
+    kind, value = _emit_block(module, name, e, ops, cut_values, split)
+    n = prod(shape_of(cut_values[0]))
+    if kind == "id":
+        return e.constant(np.eye(n, dtype=numpy_dtype(element_of(cut_values[0]))))
+    if kind == "diag":
+        eye = e.constant(np.eye(n, dtype=numpy_dtype(element_of(cut_values[0]))))
+        return e.mul(e.broadcast(value, [0], [n, n]), eye)
+    return value
+
+
+def _emit_block(
+    module: ModuleOp, name: str, e: Emitter, ops: Sequence[Operation], cut_values: Sequence[SSAValue], split: Split
+) -> tuple[str, SSAValue | None]:
+    """(kind, value) of the block of `split`: None for "id", the diagonal
+    (a vector) for "diag", a matrix for "dense"."""
     start, stop = cut_values[split.lo], cut_values[split.hi]
+    rows, cols = prod(shape_of(stop)), prod(shape_of(start))
+    if split.later is not None and split.earlier is not None:
+        later = _emit_block(module, name, e, ops, cut_values, split.later)
+        earlier = _emit_block(module, name, e, ops, cut_values, split.earlier)
+        return _product(e, later, earlier, rows, prod(shape_of(cut_values[split.earlier.hi])), cols)
+    if split.mode == "id":
+        return "id", None
+    if split.mode == "weight":
+        op = stop.owner
+        assert isinstance(op, array.MatmulOp)
+        weight = op.lhs if op.rhs is start else e.transpose(op.rhs, [1, 0])
+        return "dense", weight
     segment, externals = _segment_function(module, f"{name}_seg{split.lo}_{split.hi}", ops, start, stop)
+    if split.mode == "diag":
+        jvp = jvp_function(module, segment, [0])
+        call = func.CallOp(jvp.sym_name.data, [start, *externals, e.ones_like(start)], [stop.type, stop.type])
+        Rewriter.insert_op(call, e.point)
+        return "diag", e.reshape(call.results[1], [rows])
     make = jacfwd_function if split.mode == "fwd" else jacrev_function
     derived = make(module, segment, [0])
     out_type = derived.function_type.outputs.data[0]
     call = func.CallOp(derived.sym_name.data, [start, *externals], [out_type])
     Rewriter.insert_op(call, e.point)
-    return e.reshape(call.results[0], [prod(shape_of(stop)), prod(shape_of(start))])
+    return "dense", e.reshape(call.results[0], [rows, cols])
+
+
+def _product(
+    e: Emitter, later: tuple[str, SSAValue | None], earlier: tuple[str, SSAValue | None], p: int, q: int, r: int
+) -> tuple[str, SSAValue | None]:
+    """later (p x q) @ earlier (q x r), each (kind, value) as _emit_block's;
+    the multiplications are product_cost's."""
+    (lk, lv), (ek, ev) = later, earlier
+    if lk == "id":
+        return earlier
+    if ek == "id":
+        return later
+    assert lv is not None and ev is not None
+    if lk == "diag" and ek == "diag":
+        return "diag", e.mul(lv, ev)
+    if lk == "diag":
+        return "dense", e.mul(e.broadcast(lv, [0], [q, r]), ev)
+    if ek == "diag":
+        return "dense", e.mul(lv, e.broadcast(ev, [1], [p, q]))
+    return "dense", e.matmul(lv, ev)
 
 
 def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:

@@ -155,7 +155,7 @@ def extract_graph(
     inputs = [vertex(v, prod(shape_of(v))) for v in wrt]
     for op in ops:
         active = [o for o in op.operands if o in index]
-        if not active or isinstance(op, _ZERO_OPS):
+        if not active or isinstance(op, (*_ZERO_OPS, func.ReturnOp)):
             continue
         if op.regions or len(op.results) != 1:
             return f"'{op.name}' is not straight-line single-result code"

@@ -43,3 +43,36 @@ func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>) -> (t
   %c = autodiff.jacobian @chain(%z) wrt [0] mode "auto" : (tensor<8x1xf64>) -> (tensor<8x1x8x1xf64>)
   func.return %a, %b, %c : tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>
 }
+
+// Few inputs: forward mode, a call of the existing vector-mode function.
+// Vertex elimination would take 12 (the diagonal of exp folded into the
+// broadcast before the product), but it is counted, not emitted.
+// CHECK-LABEL: func.func private @wide_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "fwd"
+// CHECK-SAME:    gradc.candidates = {fwd = 28 : i64, rev = 84 : i64, markowitz = 12 : i64, search = 12 : i64, split = 28 : i64}
+// CHECK-NEXT:    func.call @wide_jacfwd_w0(%x)
+
+// One output: reverse mode.
+// CHECK-LABEL: func.func private @narrow_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "rev"
+// CHECK-SAME:    fwd = 36 : i64, rev = 6 : i64
+// CHECK-NEXT:    func.call @narrow_jacrev_w0(%x)
+
+// The chain: cut at every value; both weights are their own Jacobians
+// (free), tanh's is its diagonal (one JVP of ones: 2), multiplied into
+// the first weight (16) and the 8x2 @ 2x8 product (128): 146.
+// CHECK-LABEL: func.func private @chain_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "split ((weight[2:3] * diag[1:2]) * weight[0:1])"
+// CHECK-SAME:    fwd = 272 : i64, rev = 272 : i64
+// CHECK-SAME:    split = 146 : i64
+// CHECK-NEXT:    %[[W1:.*]] = array.constant dense<5.000000e-01> : tensor<2x8xf64>
+// CHECK-NEXT:    %[[W2:.*]] = array.constant dense<2.500000e-01> : tensor<8x2xf64>
+// CHECK-NEXT:    %[[H:.*]] = array.matmul %[[W1]], %x
+// CHECK-NEXT:    %[[ONE:.*]] = array.constant dense<1.000000e+00> : tensor<2x1xf64>
+// CHECK-NEXT:    %{{.*}}, %[[D:.*]] = func.call @chain_jacauto_w0_seg1_2_jvp_w0(%[[H]], %[[ONE]])
+// CHECK-NEXT:    %[[DV:.*]] = array.reshape %[[D]] : tensor<2x1xf64> -> tensor<2xf64>
+// CHECK-NEXT:    %[[DB:.*]] = array.broadcast %[[DV]] dims [1] : tensor<2xf64> -> tensor<8x2xf64>
+// CHECK-NEXT:    %[[WD:.*]] = array.mul %[[W2]], %[[DB]] : tensor<8x2xf64>
+// CHECK-NEXT:    %[[J:.*]] = array.matmul %[[WD]], %[[W1]] : tensor<8x2xf64>, tensor<2x8xf64> -> tensor<8x8xf64>
+// CHECK-NEXT:    %[[R:.*]] = array.reshape %[[J]] : tensor<8x8xf64> -> tensor<8x1x8x1xf64>
+// CHECK-NEXT:    func.return %[[R]]

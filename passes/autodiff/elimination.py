@@ -98,13 +98,11 @@ class Graph:
         return sum(e.sweep for e in self.edges.values())
 
 
-_FREE_OPS = (
+_ONE_PER_ROW = (
     array.ReshapeOp,
     array.TransposeOp,
     array.SliceOp,
     array.BroadcastOp,
-    array.ConcatenateOp,
-    array.ReduceSumOp,
     array.ConvertOp,
     array.NegOp,
     array.AddOp,
@@ -112,7 +110,9 @@ _FREE_OPS = (
     array.SelectOp,
     array.GatherOp,
 )
-"""Ops whose local Jacobians are index maps or sums: no multiplication."""
+"""Index maps and signed copies: one 1 (or -1) per row, no multiplication."""
+_ONE_PER_COLUMN = (array.ConcatenateOp, array.ReduceSumOp)
+"""Placements and sums: one 1 per column, no multiplication."""
 
 _ZERO_OPS = (array.StopGradientOp, array.RoundingOp, array.CompareOp, array.ConstantOp)
 """Ops whose results carry no derivative."""
@@ -122,10 +122,14 @@ def _local(op: Operation, operand: SSAValue, result: SSAValue) -> Local | str:
     """The local Jacobian of `result` with respect to `operand`, or why the
     cost model has none."""
     rows, cols = prod(shape_of(result)), prod(shape_of(operand))
-    if isinstance(op, _FREE_OPS):
-        return Local(rows, cols, max(rows, cols), True)
-    if isinstance(op, array.UnaryOp | array.BinaryOp) or isinstance(op, array.ReduceMaxOp):
-        return Local(rows, cols, max(rows, cols), False)
+    if isinstance(op, _ONE_PER_ROW):
+        return Local(rows, cols, rows, True)
+    if isinstance(op, _ONE_PER_COLUMN):
+        return Local(rows, cols, cols, True)
+    if isinstance(op, array.UnaryOp | array.BinaryOp):
+        return Local(rows, cols, rows, False)
+    if isinstance(op, array.ReduceMaxOp):
+        return Local(rows, cols, cols, False)
     if isinstance(op, array.MatmulOp):
         a, b = shape_of(op.lhs), shape_of(op.rhs)
         nnz = prod(a[:-2]) * a[-2] * a[-1] * b[-1]
@@ -273,15 +277,21 @@ def vertex_elimination(g: Graph, order: Sequence[int]) -> int:
     return sum(edges.eliminate(v) for v in order)
 
 
-def markowitz(g: Graph, rng: random.Random | None = None) -> tuple[int, list[int]]:
-    """Greedy vertex elimination: always the vertex whose elimination costs
-    the fewest multiplications (block-level Markowitz), ties broken by
-    position or, with `rng`, at random. (cost, order)."""
+def markowitz(g: Graph, rng: random.Random | None = None, by_cost: bool = False) -> tuple[int, list[int]]:
+    """Greedy vertex elimination, (cost, order): always the vertex of the
+    smallest Markowitz degree (predecessors x successors), or with
+    `by_cost` the one whose elimination costs the fewest multiplications;
+    ties go to the cheaper, then the first vertex or, with `rng`, a random
+    one of those."""
     edges, left, total, order = _Adjacency(g.edges), set(_intermediates(g)), 0, []
     while left:
-        costs = {v: edges.cost(v) for v in left}
-        best = min(costs.values())
-        ties = sorted(v for v, c in costs.items() if c == best)
+        keys = {}
+        for v in left:
+            cost = edges.cost(v)
+            degree = len(edges.into.get(v, {})) * len(edges.out.get(v, {}))
+            keys[v] = (cost,) if by_cost else (degree, cost)
+        best = min(keys.values())
+        ties = sorted(v for v, k in keys.items() if k == best)
         v = rng.choice(ties) if rng is not None else ties[0]
         total += edges.eliminate(v)
         left.remove(v)
@@ -299,12 +309,16 @@ prices every remaining vertex of every beam entry)."""
 
 
 def search(g: Graph, seed: int = 0) -> tuple[int, list[int]]:
-    """A bounded search over elimination orders: a beam of SEARCH_BEAM
-    partial orders ranked by their multiplications so far, then
-    SEARCH_RESTARTS Markowitz runs with random tie-breaking; the best
-    (cost, order), never worse than Markowitz."""
-    best = markowitz(g)
-    left0 = frozenset(_intermediates(g))
+    """A bounded search over elimination orders: Markowitz, the cheapest
+    vertex first, forward and reverse elimination, a beam of SEARCH_BEAM partial orders ranked by their
+    multiplications so far, then SEARCH_RESTARTS runs of both greedy rules
+    with random tie-breaking; the best (cost, order), never worse than
+    Markowitz."""
+    best = min(markowitz(g), markowitz(g, by_cost=True))
+    inner = _intermediates(g)
+    for order in (inner, inner[::-1]):  # forward and reverse elimination
+        best = min(best, (vertex_elimination(g, order), order))
+    left0 = frozenset(inner)
     if len(left0) > SEARCH_MAX_VERTICES:
         return best
     beam: list[tuple[int, list[int], _Adjacency, frozenset[int]]] = [(0, [], _Adjacency(g.edges), left0)]
@@ -324,8 +338,8 @@ def search(g: Graph, seed: int = 0) -> tuple[int, list[int]]:
         beam = step
     best = min(best, (beam[0][0], beam[0][1]))
     rng = random.Random(seed)
-    for _ in range(SEARCH_RESTARTS):
-        best = min(best, markowitz(g, rng))
+    for k in range(SEARCH_RESTARTS):
+        best = min(best, markowitz(g, rng, by_cost=k % 2 == 1))
     return best
 
 

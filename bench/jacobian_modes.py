@@ -18,7 +18,7 @@ Rows: system `counts` (every function) times the analysis (trace + cost
 model + choice: `Lowered.jacobian_strategies`) and carries the counts;
 systems `gradc auto`, `gradc fwd`, `gradc rev` (two chains) time the
 compiled Jacobian, checked against NumPy's closed form (`rel_error`).
-`summarize` gives the table of counts and the issue's targets: the chosen
+`summarize` gives the counts per function and the issue's targets: the chosen
 strategy never worse than the best pure mode, and >= 20% fewer
 multiplications than it on at least half of the chains whose widths vary.
 Counts are of the derivative's multiplications only (one per scalar
@@ -173,8 +173,7 @@ def measure(config: str, system: str) -> dict[str, Any]:
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| function | fwd | rev | markowitz | search | chosen | chosen mults | saving vs best pure |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = []
     never_worse, varying, good = True, 0, 0
     for row in rows:
         if row.get("system") != "counts" or "counts" not in row:
@@ -188,8 +187,9 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
         if len(set(widths)) > 1:
             varying += 1
             good += saving >= 0.2
-        lines.append(f"| {row['config']} | {counts['fwd']} | {counts['rev']} | {counts['markowitz']} | "
-                     f"{counts['search']} | {chosen} | {got} | {saving:.0%} |")
+        lines.append(f"{row['config']}: fwd {counts['fwd']}, rev {counts['rev']}, markowitz {counts['markowitz']}, "
+                     f"search {counts['search']} -> {chosen.split()[0]} {got} ({saving:.0%} fewer than the best "
+                     f"pure mode; {chosen})")
     lines.append(f"chosen never worse than the best pure mode: {'met' if never_worse else 'NOT met'}")
     lines.append(f">= 20% fewer multiplications than the best pure mode on {good} of {varying} chains "
                  f"whose widths vary: {'met' if 2 * good >= varying else 'NOT met'}")

@@ -162,9 +162,10 @@ def roe_like(u, gnp=gnp):
     v = (rl * vl + rr * vr) / (rl + rr)
     h = (rl * (u[2] + pl) / u[0] + rr * (u[5] + pr) / u[3]) / (rl + rr)
     a = gnp.sqrt(0.4 * (h - 0.5 * v * v))
-    flux = gnp.stack([u[1] + u[4], pl + pr + u[1] * vl + u[4] * vr, vl * (pl + u[2]) + vr * (pr + u[5])])
-    jump = gnp.stack([u[3] - u[0], u[4] - u[1], u[5] - u[2]])
-    return 0.5 * (flux - gnp.abs(v + a) * jump)
+    lam = gnp.abs(v + a)
+    flux = [u[1] + u[4], pl + pr + u[1] * vl + u[4] * vr, vl * (pl + u[2]) + vr * (pr + u[5])]
+    jump = [u[3] - u[0], u[4] - u[1], u[5] - u[2]]
+    return gnp.stack([0.5 * (f - lam * d) for f, d in zip(flux, jump)])
 
 
 @pytest.mark.parametrize(
@@ -273,3 +274,11 @@ def test_matrix_chain_textbook_example():
     assert cost == 15125
     assert order == "((A6)((A5)(A4)))(((A3)(A2))(A1))"
 
+
+
+def test_scalar_elimination_compiled_to_c():
+    x = np.array([0.1, 0.4, -0.3, 0.7, 0.2, -0.5])
+    (choice,) = gradc.lower(gradc.jacobian(robot_arm, mode="auto"), x).jacobian_strategies
+    assert choice["chosen"] == "scalar elimination"
+    got = gradc.jit(gradc.jacobian(robot_arm, mode="auto"))(x)
+    np.testing.assert_allclose(got, fd_jacobian(lambda z: robot_arm(z, np), x), rtol=1e-6, atol=1e-7)

@@ -32,13 +32,14 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, i64
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import jacobian_type
 from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function
+from gradc.passes.autodiff.rules import JVP_RULES
 from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
 from gradc.passes.autodiff.transform import (
     add_function,
@@ -508,6 +509,92 @@ def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
 
 
 # ---------------------------------------------------------------------------
+# Scalar programs: vertex elimination at element level
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ScalarGraph:
+    """A graph whose vertices are all scalars: the input's elements as
+    sources (picked by slices), the output's as sinks (placed by one
+    concatenate); `signs` holds the constant partials (+1 or -1) of the
+    free edges, the others are computed by the ops' JVP rules."""
+
+    graph: Graph
+    signs: dict[tuple[int, int], int]
+
+
+def _sign(op: Operation, operand: SSAValue) -> int | None:
+    """The constant partial of a free scalar op, None if it has none."""
+    if sum(o is operand for o in op.operands) != 1:
+        return None
+    if isinstance(op, array.NegOp):
+        return -1
+    if isinstance(op, array.SubOp):
+        return -1 if op.rhs is operand else 1
+    if isinstance(op, array.AddOp | array.ReshapeOp | array.TransposeOp | array.BroadcastOp | array.SliceOp):
+        return 1
+    if isinstance(op, array.ReduceSumOp | array.ConcatenateOp):
+        return 1
+    return None
+
+
+def scalar_graph(g: Graph) -> ScalarGraph | None:
+    """`g` at element level when it is one: one input whose uses are
+    slices of one element (or a scalar), one output that is a scalar or the
+    concatenation of scalars, every other value a scalar; else None."""
+    if len(g.inputs) != 1 or len(g.outputs) != 1:
+        return None
+    x, sink = g.inputs[0], g.outputs[0]
+    into_sink = [u for (u, v) in g.edges if v == sink]
+    if len(into_sink) != 1 or into_sink[0] == x:
+        return None
+    y = into_sink[0]
+    n, m = g.sizes[x], g.sizes[sink]
+    base = len(g.sizes)
+    sources = [x] if n == 1 else [base + k for k in range(n)]
+    sinks = [base + n + i for i in range(m)]
+    sizes = [*g.sizes, *([1] * (n + m))]
+    values = [*g.values, *([None] * (n + m))]
+    edges: dict[tuple[int, int], Local] = {}
+    ops: dict[tuple[int, int], Operation] = {}
+    signs: dict[tuple[int, int], int] = {}
+    one = Local(1, 1, 1, True)
+    if g.sizes[y] == 1:
+        edges[(y, sinks[0])], signs[(y, sinks[0])] = one, 1
+    for (u, v), local in g.edges.items():
+        if v == sink:
+            continue
+        op, operand = g.ops[(u, v)], g.values[u]
+        if u == x and n > 1:
+            if not isinstance(op, array.SliceOp) or g.sizes[v] != 1:
+                return None
+            k = int(np.ravel_multi_index([b[0] for b in op.bounds], shape_of(operand)))
+            edges[(sources[k], v)], signs[(sources[k], v)] = one, 1
+            continue
+        if v == y and g.sizes[y] > 1:
+            if not isinstance(op, array.ConcatenateOp) or g.sizes[u] != 1:
+                return None
+            for j, o in enumerate(op.operands):
+                if o is operand:
+                    edges[(u, sinks[j])], signs[(u, sinks[j])] = one, 1
+            continue
+        if g.sizes[u] != 1 or g.sizes[v] != 1:
+            return None
+        ops[(u, v)] = op
+        if local.free:
+            sign = _sign(op, operand)
+            if sign is None:
+                return None
+            edges[(u, v)], signs[(u, v)] = one, sign
+        elif isinstance(op, array.UnaryOp | array.BinaryOp):
+            edges[(u, v)] = Local(1, 1, 1, False)
+        else:
+            return None
+    return ScalarGraph(Graph(sizes, edges, sources, sinks, values, ops), signs)
+
+
+# ---------------------------------------------------------------------------
 # Candidates
 # ---------------------------------------------------------------------------
 
@@ -515,19 +602,22 @@ def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
 @dataclass
 class Plan:
     """The candidates' multiplication counts; `split` is the emittable
-    bracketing when the graph is a chain (None otherwise); `chosen` the
-    emitted strategy's name."""
+    bracketing when the graph is a chain (None otherwise), `scalar` and
+    `order` the element-level graph and its elimination order when that is
+    chosen; `chosen` the emitted strategy's name."""
 
     counts: dict[str, int]
     split: Split | None
     cut_values: list[SSAValue]
     chosen: str
     strategy: str
+    scalar: ScalarGraph | None = None
+    order: list[int] | None = None
 
 
 def candidates(g: Graph) -> Plan:
     """Every candidate's count and the cheapest emittable one (ties go to
-    the simpler strategy: fwd, rev, then split)."""
+    the simpler strategy: fwd, rev, split, then scalar elimination)."""
     one = g.sweep()
     n_in = sum(g.sizes[v] for v in g.inputs)
     n_out = sum(g.sizes[v] for v in g.outputs)
@@ -545,6 +635,13 @@ def candidates(g: Graph) -> Plan:
         if str(split) != f"{chosen}[0:{len(found) - 1}]" and split.cost < counts[chosen]:
             chosen, strategy = "split", f"split {split}"
             cut_values = [g.values[v] for v in found]
+    scalar = scalar_graph(g)
+    if scalar is not None:
+        cost, order = search(scalar.graph)
+        counts["scalar"] = cost
+        if cost < counts[chosen]:
+            chosen, strategy, split = "scalar", "scalar elimination", None
+            return Plan(counts, None, [], chosen, strategy, scalar, order)
     return Plan(counts, split, cut_values, chosen, strategy)
 
 
@@ -608,10 +705,13 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> f
         plan.strategy = f"{plan.chosen} (no cost model: {graph})"
     else:
         plan = candidates(graph)
-        if plan.chosen == "split" and not one_type:
-            plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
-            plan.strategy = f"{plan.chosen} (split needs one element type)"
-    if plan.chosen == "split":
+    if plan.chosen in ("split", "scalar") and not one_type:
+        plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
+        plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
+    if plan.chosen == "scalar":
+        assert plan.scalar is not None and plan.order is not None
+        blocks = [e.reshape(_emit_scalar(e, plan.scalar, plan.order), shape_of(types[0]))]
+    elif plan.chosen == "split":
         assert plan.split is not None
         jac = _emit_split(module, name, e, ops, plan.cut_values, plan.split)
         jac = e.reshape(jac, shape_of(types[0]))
@@ -697,6 +797,60 @@ def _product(
     if ek == "diag":
         return "dense", e.mul(lv, e.broadcast(ev, [1], [p, q]))
     return "dense", e.matmul(lv, ev)
+
+
+Entry = tuple[int, SSAValue | None]
+"""A scalar partial: sign times value, the value None for the constant 1."""
+
+
+def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAValue:
+    """The M x N Jacobian of a scalar graph by eliminating `order`: each
+    partial from its op's JVP rule fed a one, then one `array.mul` per
+    product of two computed partials (signs are folded, sums are adds)."""
+    g = scalar.graph
+    element = element_of(next(v for v in g.values if v is not None))
+    scalar_type = TensorType(element, [])
+    into: dict[int, dict[int, Entry]] = {}
+    out: dict[int, dict[int, Entry]] = {}
+
+    def value(entry: Entry) -> SSAValue:
+        sign, v = entry
+        if v is None:
+            return e.full(scalar_type, float(sign))
+        return v if sign == 1 else e.emit(array.NegOp(v))
+
+    def put(u: int, w: int, entry: Entry) -> None:
+        old = out.setdefault(u, {}).get(w)
+        if old is not None:
+            entry = (1, e.emit(array.AddOp(value(old), value(entry))))
+        out[u][w] = entry
+        into.setdefault(w, {})[u] = entry
+
+    for (u, v) in g.edges:
+        if (u, v) in scalar.signs:
+            put(u, v, (scalar.signs[(u, v)], None))
+            continue
+        op, operand = g.ops[(u, v)], g.values[u]
+        tangents = [e.ones_like(o) if o is operand else None for o in op.operands]
+        partial = e.materialize(JVP_RULES[type(op)](e, op, *tangents), op.results[0])
+        put(u, v, (1, e.reshape(partial, [])))
+    for v in order:
+        preds, succs = into.pop(v, {}), out.pop(v, {})
+        for u in preds:
+            del out[u][v]
+        for w in succs:
+            del into[w][v]
+        for u, (s1, a) in preds.items():
+            for w, (s2, b) in succs.items():
+                made = (s1 * s2, b if a is None else a if b is None else e.emit(array.MulOp(a, b)))
+                put(u, w, made)
+    zero = e.full(TensorType(element, [1]), 0.0)
+    rows = []
+    for sink in g.outputs:
+        entries = into.get(sink, {})
+        row = [e.reshape(value(entries[x]), [1]) if x in entries else zero for x in g.inputs]
+        rows.append(e.reshape(e.concatenate(row, 0) if len(row) > 1 else row[0], [1, len(row)]))
+    return e.concatenate(rows, 0) if len(rows) > 1 else rows[0]
 
 
 def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:

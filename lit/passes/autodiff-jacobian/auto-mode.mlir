@@ -33,15 +33,34 @@ func.func @chain(%x: tensor<8x1xf64>) -> tensor<8x1xf64> {
   func.return %y : tensor<8x1xf64>
 }
 
+// Scalar code (x picked element by element, the output a concatenation of
+// scalars): vertex elimination at element level. fwd = 3 x 8 = 24, rev =
+// 2 x 8 = 16; eliminating the five scalar intermediates in the searched
+// order takes 10 products of partials.
+func.func @scalars(%x: tensor<3xf64>) -> tensor<2xf64> {
+  %a0 = array.slice %x [0:1:1] : tensor<3xf64> -> tensor<1xf64>
+  %a1 = array.slice %x [1:2:1] : tensor<3xf64> -> tensor<1xf64>
+  %a2 = array.slice %x [2:3:1] : tensor<3xf64> -> tensor<1xf64>
+  %s = array.sin %a0 : tensor<1xf64>
+  %p = array.mul %s, %a1 : tensor<1xf64>
+  %q = array.mul %p, %a2 : tensor<1xf64>
+  %r = array.exp %q : tensor<1xf64>
+  %t = array.mul %r, %p : tensor<1xf64>
+  %y = array.concatenate axis 0 %t, %r : tensor<1xf64>, tensor<1xf64> -> tensor<2xf64>
+  func.return %y : tensor<2xf64>
+}
+
 // CHECK-LABEL: func.func @main
 // CHECK-NEXT:    func.call @wide_jacauto_w0(%x) : (tensor<2xf64>) -> tensor<3x2x2xf64>
 // CHECK-NEXT:    func.call @narrow_jacauto_w0(%y) : (tensor<6xf64>) -> tensor<6xf64>
 // CHECK-NEXT:    func.call @chain_jacauto_w0(%z) : (tensor<8x1xf64>) -> tensor<8x1x8x1xf64>
-func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>) -> (tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>) {
+// CHECK-NEXT:    func.call @scalars_jacauto_w0(%u) : (tensor<3xf64>) -> tensor<2x3xf64>
+func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>, %u: tensor<3xf64>) -> (tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>, tensor<2x3xf64>) {
   %a = autodiff.jacobian @wide(%x) wrt [0] mode "auto" : (tensor<2xf64>) -> (tensor<3x2x2xf64>)
   %b = autodiff.jacobian @narrow(%y) wrt [0] mode "auto" : (tensor<6xf64>) -> (tensor<6xf64>)
   %c = autodiff.jacobian @chain(%z) wrt [0] mode "auto" : (tensor<8x1xf64>) -> (tensor<8x1x8x1xf64>)
-  func.return %a, %b, %c : tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>
+  %d = autodiff.jacobian @scalars(%u) wrt [0] mode "auto" : (tensor<3xf64>) -> (tensor<2x3xf64>)
+  func.return %a, %b, %c, %d : tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>, tensor<2x3xf64>
 }
 
 // Few inputs: forward mode, a call of the existing vector-mode function.
@@ -76,3 +95,14 @@ func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>) -> (t
 // CHECK-NEXT:    %[[J:.*]] = array.matmul %[[WD]], %[[W1]] : tensor<8x2xf64>, tensor<2x8xf64> -> tensor<8x8xf64>
 // CHECK-NEXT:    %[[R:.*]] = array.reshape %[[J]] : tensor<8x8xf64> -> tensor<8x1x8x1xf64>
 // CHECK-NEXT:    func.return %[[R]]
+
+// The scalar elimination: the partials (JVP rules fed ones), then exactly
+// the 10 counted products of two partials, on rank-0 values; the rows are
+// concatenated from the sinks' entries.
+// CHECK-LABEL: func.func private @scalars_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "scalar elimination"
+// CHECK-SAME:    gradc.candidates = {fwd = 24 : i64, rev = 16 : i64, markowitz = 13 : i64, search = 11 : i64, scalar = 10 : i64}
+// CHECK-COUNT-10: array.mul %{{.*}}, %{{.*}} : tensor<f64>
+// CHECK-NOT:     array.mul
+// CHECK:         array.concatenate axis 0 %{{.*}}, %{{.*}}, %{{.*}} : tensor<1xf64>, tensor<1xf64>, tensor<1xf64> -> tensor<3xf64>
+// CHECK:         array.concatenate axis 0 %{{.*}}, %{{.*}} : tensor<1x3xf64>, tensor<1x3xf64> -> tensor<2x3xf64>

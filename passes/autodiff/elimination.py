@@ -4,9 +4,11 @@ emitter of the chosen one.
 
     extract_graph(ops, wrt_values, outputs) -> Graph | str (why not)
     candidates(graph) -> Plan                 every strategy's count, the best
-    chain_split(...), matrix_chain(...)      the split strategy's DP
-    vertex_elimination(graph, order)         one order's count
+    bracketing / chain_split / matrix_chain  the split strategy's DP
+    markowitz / search / vertex_elimination  elimination orders and counts
+    scalar_graph(graph)                      the element-level graph
     jacauto_function(module, f, wrt)         @f_jacauto_w0: (x...) -> (J...)
+    jacobian_strategies(module)              the choices, for gradc.lower
 
 Expects: what jacobian.py's jacfwd_function expects of `f`.
 
@@ -14,12 +16,13 @@ Guarantees: the generated function returns what jacfwd_function would
 (same types, same values up to rounding) and carries `gradc.strategy` (the
 emitted strategy) and `gradc.candidates` (every candidate's estimated
 multiplications, derivative part only: the primal sweep is common to all).
-The emitted strategy is pure forward, pure reverse or a split of the
-program at separating values, each segment's Jacobian by forward or reverse
-mode and the segments multiplied in the cheapest bracketing; it never
-costs more than the cheaper pure mode. Vertex elimination (Markowitz and a
-bounded search) is counted, not emitted. The graph, the cost model and the
-search: docs/differentiation.md, "Mixed mode".
+The emitted strategy is pure forward, pure reverse, a split of the program
+at separating values (segments by forward or reverse mode or in closed
+form, multiplied in the cheapest bracketing) or, for scalar code,
+element-level vertex elimination in the searched order; it never costs
+more than the cheaper pure mode by the model. Block-level vertex
+elimination is counted, not emitted. The graph, the cost model and the
+search: docs/differentiation.md, "Mode auto".
 """
 
 from __future__ import annotations

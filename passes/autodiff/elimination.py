@@ -27,6 +27,7 @@ search: docs/differentiation.md, "Mode auto".
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -285,21 +286,27 @@ def markowitz(g: Graph, rng: random.Random | None = None, by_cost: bool = False)
     """Greedy vertex elimination, (cost, order): always the vertex of the
     smallest Markowitz degree (predecessors x successors), or with
     `by_cost` the one whose elimination costs the fewest multiplications;
-    ties go to the cheaper, then the first vertex or, with `rng`, a random
-    one of those."""
+    ties go to the cheaper, then the first vertex or, with `rng`, the one
+    of a random rank. Keys are updated for the neighbours of each
+    eliminated vertex only."""
     edges, left, total, order = _Adjacency(g.edges), set(_intermediates(g)), 0, []
+    rank = {v: rng.random() if rng is not None else v for v in left}
+
+    def key(v: int) -> tuple:
+        cost = edges.cost(v)
+        if by_cost:
+            return (cost, rank[v])
+        return (len(edges.into.get(v, {})) * len(edges.out.get(v, {})), cost, rank[v])
+
+    keys = {v: key(v) for v in left}
     while left:
-        keys = {}
-        for v in left:
-            cost = edges.cost(v)
-            degree = len(edges.into.get(v, {})) * len(edges.out.get(v, {}))
-            keys[v] = (cost,) if by_cost else (degree, cost)
-        best = min(keys.values())
-        ties = sorted(v for v, k in keys.items() if k == best)
-        v = rng.choice(ties) if rng is not None else ties[0]
+        v = min(left, key=keys.__getitem__)
+        touched = set(edges.into.get(v, {})) | set(edges.out.get(v, {}))
         total += edges.eliminate(v)
         left.remove(v)
         order.append(v)
+        for u in touched & left:
+            keys[u] = key(u)
     return total, order
 
 
@@ -308,8 +315,14 @@ SEARCH_BEAM = 4
 SEARCH_RESTARTS = 8
 """Randomized greedy restarts after the beam."""
 SEARCH_MAX_VERTICES = 60
-"""Graphs with more intermediates get Markowitz only (each search step
-prices every remaining vertex of every beam entry)."""
+"""Graphs with more intermediates get the greedy orders only (each beam
+step prices every remaining vertex of every beam entry)."""
+ELIMINATION_MAX_VERTICES = 250
+"""Graphs with more intermediates get no elimination count at all (the
+greedy orders are quadratic in them)."""
+MAX_CUTS = 64
+"""A split considers at most this many cuts (the narrowest, and the
+input and output): the DP is cubic in them."""
 
 
 def search(g: Graph, seed: int = 0) -> tuple[int, list[int]]:
@@ -490,14 +503,53 @@ def matrix_chain(dims: Sequence[int]) -> tuple[int, str]:
     return split.cost, show(split)
 
 
+def _behind_reshapes(value: SSAValue) -> SSAValue:
+    """`value`, or what the reshapes that made it started from."""
+    while isinstance(value.owner, array.ReshapeOp):
+        value = value.owner.input
+    return value
+
+
+def _single_op(g: Graph, start: int, stop: int) -> tuple[int, int] | None:
+    """The one non-free edge of the segment from `start` to `stop` when
+    the segment is a path of reshapes around one op (or None); (start,
+    stop) itself for a path of reshapes only."""
+    inside = sorted(k for k in g.edges if start <= k[0] and k[1] <= stop)
+    if [u for u, _ in inside] != [start, *(v for _, v in inside[:-1])] or inside[-1][1] != stop:
+        return None
+    other = [k for k in inside if not isinstance(g.ops[k], array.ReshapeOp)]
+    if not other:
+        return (start, stop)
+    return other[0] if len(other) == 1 else None
+
+
+def _reshaped(g: Graph, start: int, stop: int) -> bool:
+    """Whether vertex `stop` is a reshape of `start`."""
+    op = g.ops.get((start, stop))
+    return isinstance(op, array.ReshapeOp) and len(g.preds(stop)) == 1
+
+
 def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
     """The closed forms of the segment from vertex `start` to `stop` when
-    it is one op: a reshape is the identity ("id", free), an elementwise
-    op its diagonal ("diag", one sweep: the JVP of ones), W @ x or x @ W
-    with x a column or row vector the weight matrix ("weight", free)."""
-    inside = [k for k in g.edges if start <= k[0] and k[1] <= stop]
-    if inside != [(start, stop)]:
+    it is one op, reshapes around it allowed (a reshape keeps the
+    row-major order of the elements): reshapes alone are the identity
+    ("id", free), an elementwise op its diagonal ("diag", one sweep: the
+    JVP of ones), W @ x or x @ W with x a column or row vector the weight
+    matrix ("weight", free)."""
+    found = _single_op(g, start, stop)
+    if found is None:
         return []
+    op, edge = g.ops[found], g.edges[found]
+    if isinstance(op, array.ReshapeOp):
+        return [(0, "id", "id")]
+    if isinstance(op, array.UnaryOp | array.BinaryOp):
+        return [(edge.nnz, "diag", "diag")]
+    value = g.values[found[0]]
+    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
+        a, b = shape_of(op.lhs), shape_of(op.rhs)
+        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
+            return [(0, "weight", "dense")]
+    return []
     op, edge = g.ops[(start, stop)], g.edges[(start, stop)]
     value = g.values[start]
     if isinstance(op, array.ReshapeOp):
@@ -625,21 +677,31 @@ def candidates(g: Graph) -> Plan:
     n_in = sum(g.sizes[v] for v in g.inputs)
     n_out = sum(g.sizes[v] for v in g.outputs)
     counts = {"fwd": n_in * one, "rev": n_out * one}
-    counts["markowitz"] = markowitz(g)[0]
-    counts["search"] = search(g)[0]
+    if len(_intermediates(g)) <= ELIMINATION_MAX_VERTICES:
+        counts["markowitz"] = markowitz(g)[0]
+        counts["search"] = search(g)[0]
     chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
     strategy, split, cut_values = chosen, None, []
     found = cuts(g)
+    if found is not None:
+        # A cut made by a reshape of the one before it splits nothing.
+        found = [v for k, v in enumerate(found) if k in (0, len(found) - 1) or not _reshaped(g, found[k - 1], v)]
+    if found is not None and len(found) > MAX_CUTS:
+        inner = sorted(found[1:-1], key=lambda v: (g.sizes[v], v))[: MAX_CUTS - 2]
+        found = [found[0], *sorted(inner), found[-1]]
     if found is not None and len(found) > 2:
         sizes = [g.sizes[v] for v in found]
-        sweeps = [[segment_sweep(g, a, b) for b in found] for a in found]
-        split = chain_split(sizes, sweeps, lambda i, j: closed_form(g, found[i], found[j]))
+        steps = [segment_sweep(g, a, b) for a, b in zip(found, found[1:])]
+        prefix = [0, *itertools.accumulate(steps)]
+        sweeps = [[prefix[j] - prefix[i] for j in range(len(found))] for i in range(len(found))]
+        closed = [closed_form(g, a, b) for a, b in zip(found, found[1:])]
+        split = chain_split(sizes, sweeps, lambda i, j: closed[i] if j == i + 1 else [])
         counts["split"] = split.cost
         if str(split) != f"{chosen}[0:{len(found) - 1}]" and split.cost < counts[chosen]:
             chosen, strategy = "split", f"split {split}"
             cut_values = [g.values[v] for v in found]
     scalar = scalar_graph(g)
-    if scalar is not None:
+    if scalar is not None and len(_intermediates(scalar.graph)) <= ELIMINATION_MAX_VERTICES:
         cost, order = search(scalar.graph)
         counts["scalar"] = cost
         if cost < counts[chosen]:
@@ -764,9 +826,9 @@ def _emit_block(
     if split.mode == "id":
         return "id", None
     if split.mode == "weight":
-        op = stop.owner
+        op = _behind_reshapes(stop).owner
         assert isinstance(op, array.MatmulOp)
-        weight = op.lhs if op.rhs is start else e.transpose(op.rhs, [1, 0])
+        weight = op.lhs if _behind_reshapes(op.rhs) is start else e.transpose(op.rhs, [1, 0])
         return "dense", weight
     segment, externals = _segment_function(module, f"{name}_seg{split.lo}_{split.hi}", ops, start, stop)
     if split.mode == "diag":

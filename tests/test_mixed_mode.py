@@ -282,3 +282,28 @@ def test_scalar_elimination_compiled_to_c():
     assert choice["chosen"] == "scalar elimination"
     got = gradc.jit(gradc.jacobian(robot_arm, mode="auto"))(x)
     np.testing.assert_allclose(got, fd_jacobian(lambda z: robot_arm(z, np), x), rtol=1e-6, atol=1e-7)
+
+
+def test_scalar_elimination_with_passthrough_and_constant_outputs():
+    def f(x):
+        a = gnp.sin(x[0]) * x[1]
+        return gnp.stack([x[2], a * a - x[0], gnp.zeros(()) + 2.0, -a])
+
+    x = np.array([0.3, -1.1, 0.8])
+    (got,), lowered = interpreted_jacobian(f, "auto", x)
+    assert lowered.jacobian_strategies[0]["chosen"] == "scalar elimination"
+    a, da = np.sin(x[0]) * x[1], np.array([np.cos(x[0]) * x[1], np.sin(x[0]), 0.0])
+    want = np.stack([[0.0, 0.0, 1.0], 2 * a * da - [1.0, 0.0, 0.0], np.zeros(3), -da])
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_large_graphs_get_no_elimination_count():
+    def f(x):
+        a = [x[k] for k in range(6)]
+        for k in range(100):
+            a[k % 6] = gnp.sin(a[(k + 1) % 6]) * a[(k + 2) % 6] + a[k % 6]
+        return gnp.stack(a)
+
+    plan = candidates(graph_of(f, np.ones(6)))
+    assert "markowitz" not in plan.counts and "scalar" not in plan.counts
+    assert plan.chosen in ("fwd", "rev")

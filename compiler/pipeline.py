@@ -38,7 +38,6 @@ from gradc.dialects import get_all_dialects as gradc_dialects
 from gradc.errors import PipelineError, op_location, user_location
 from gradc.passes import MATH_CHOICES
 from gradc.passes import get_all_passes as gradc_passes
-from gradc.passes.autodiff.elimination import jacobian_strategies
 from gradc.support.limits import SizeLimitError, check_sizes
 from gradc.support.timings import Timings, timed_callback
 
@@ -297,6 +296,15 @@ def compile_module(
     lower_to_c(module)
     symbol = c_identifier(fn_name)
     return build_c(print_c_source(module), print_c_header(module), symbol, specs, cflags)
+
+
+def jacobian_strategies(module: ModuleOp) -> list[dict[str, Any]]:
+    """What each mode-"auto" Jacobian request of `module` chose, and every
+    candidate's multiplication count (passes/autodiff/elimination.py;
+    imported on first use, off the import path of `gradc.jit`)."""
+    from gradc.passes.autodiff.elimination import jacobian_strategies as strategies
+
+    return strategies(module)
 
 
 __all__ = [

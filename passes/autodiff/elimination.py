@@ -95,9 +95,6 @@ class Graph:
     def preds(self, v: int) -> list[int]:
         return [u for (u, w) in self.edges if w == v]
 
-    def succs(self, v: int) -> list[int]:
-        return [w for (u, w) in self.edges if u == v]
-
     def sweep(self) -> int:
         """Multiplications of one JVP (or VJP) sweep over all edges."""
         return sum(e.sweep for e in self.edges.values())

@@ -3,6 +3,7 @@
     jacfwd_function(module, f, wrt)  @f_jacfwd_w0:  (x...) -> (J_ij...)
     jacrev_function(module, f, wrt)  @f_jacrev_w0:  (x...) -> (J_ij...)
     hessian_function(module, f, wrt) @f_grad_w0_jacfwd_w0: (x...) -> (H_jk...)
+    jacobian_function(module, f, wrt, mode)  fwd, rev, or auto (elimination.py)
 
 Expects: what transform.py's jvp_function and vjp_function expect of `f`.
 

@@ -106,6 +106,7 @@ def test_chain_auto_equals_fwd_rev_and_numpy(widths):
     counts = choice["candidates"]
     assert choice["chosen"].startswith("split")
     assert counts["split"] < min(counts["fwd"], counts["rev"])
+    assert counts[choice["cheapest"]] == min(counts.values())
 
 
 def test_branches_that_rejoin():

@@ -14,7 +14,8 @@ Expects: what jacobian.py's jacfwd_function expects of `f`.
 
 Guarantees: the generated function returns what jacfwd_function would
 (same types, same values up to rounding) and carries `gradc.strategy` (the
-emitted strategy) and `gradc.candidates` (every candidate's estimated
+emitted strategy), `gradc.cheapest` (the cheapest candidate on paper,
+emittable or not) and `gradc.candidates` (every candidate's estimated
 multiplications, derivative part only: the primal sweep is common to all).
 The emitted strategy is pure forward, pure reverse, a split of the program
 at separating values (segments by forward or reverse mode or in closed
@@ -745,6 +746,11 @@ def _segment_function(
     return new, externals
 
 
+EMITTABLE = ("fwd", "rev", "split", "scalar")
+"""The candidates jacauto_function can emit; markowitz and search (block
+level) are counted only."""
+
+
 def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
     """`@<f>_jacauto_w...`: the Jacobian by the cheapest candidate (see the
     module docstring); its choice in `gradc.strategy`/`gradc.candidates`."""
@@ -788,6 +794,9 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> f
     erase_dead_ops(new)
     new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
     new.attributes["gradc.strategy"] = StringAttr(plan.strategy)
+    if plan.counts:
+        cheapest = min(plan.counts, key=lambda k: (plan.counts[k], k not in EMITTABLE))
+        new.attributes["gradc.cheapest"] = StringAttr(cheapest)
     new.attributes["gradc.candidates"] = DictionaryAttr(
         {k: IntegerAttr(v, i64) for k, v in plan.counts.items()}
     )
@@ -919,7 +928,8 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
     """The choices of the mode-"auto" Jacobians of `module` (left as it
     is): for each, in module order, {"function": the generated function,
     "callee", "chosen": the emitted strategy, "candidates": {name:
-    multiplications}}. Expands a clone's requests (as `differentiate`
+    multiplications}, "cheapest": the cheapest candidate on paper, which
+    may be one that is only counted}. Expands a clone's requests (as `differentiate`
     does, without inlining)."""
     from gradc.dialects.autodiff import REQUEST_OPS
     from gradc.passes.autodiff.requests import expand_requests
@@ -932,12 +942,14 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
         if isinstance(fn, func.FuncOp) and isinstance(strategy, StringAttr):
             callee = fn.attributes["gradc.jacobian_of"]
             counts = fn.attributes["gradc.candidates"]
+            cheapest = fn.attributes.get("gradc.cheapest")
             assert isinstance(callee, StringAttr) and isinstance(counts, DictionaryAttr)
             found.append({
                 "function": fn.sym_name.data,
                 "callee": callee.data,
                 "chosen": strategy.data,
                 "candidates": {k: v.value.data for k, v in counts.data.items() if isinstance(v, IntegerAttr)},
+                "cheapest": cheapest.data if isinstance(cheapest, StringAttr) else None,
             })
     return found
 

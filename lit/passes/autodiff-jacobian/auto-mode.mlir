@@ -67,7 +67,7 @@ func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>, %u: t
 // Vertex elimination would take 12 (the diagonal of exp folded into the
 // broadcast before the product), but it is counted, not emitted.
 // CHECK-LABEL: func.func private @wide_jacauto_w0
-// CHECK-SAME:    gradc.strategy = "fwd"
+// CHECK-SAME:    gradc.strategy = "fwd", gradc.cheapest = "markowitz"
 // CHECK-SAME:    gradc.candidates = {fwd = 28 : i64, rev = 84 : i64, markowitz = 12 : i64, search = 12 : i64, split = 28 : i64}
 // CHECK-NEXT:    func.call @wide_jacfwd_w0(%x)
 
@@ -100,7 +100,7 @@ func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>, %u: t
 // the 10 counted products of two partials, on rank-0 values; the rows are
 // concatenated from the sinks' entries.
 // CHECK-LABEL: func.func private @scalars_jacauto_w0
-// CHECK-SAME:    gradc.strategy = "scalar elimination"
+// CHECK-SAME:    gradc.strategy = "scalar elimination", gradc.cheapest = "scalar"
 // CHECK-SAME:    gradc.candidates = {fwd = 24 : i64, rev = 16 : i64, markowitz = 13 : i64, search = 11 : i64, scalar = 10 : i64}
 // CHECK-COUNT-10: array.mul %{{.*}}, %{{.*}} : tensor<f64>
 // CHECK-NOT:     array.mul

@@ -109,6 +109,16 @@ def test_chain_auto_equals_fwd_rev_and_numpy(widths):
     assert counts[choice["cheapest"]] == min(counts.values())
 
 
+@settings(max_examples=8, deadline=None)
+@given(st.lists(st.integers(1, 12), min_size=2, max_size=6), st.integers(0, 2**16))
+def test_chain_auto_values_over_random_widths(widths, seed):
+    f, reference = mlp(widths, seed)
+    x = np.random.default_rng(seed).standard_normal(widths[0])
+    (got,), _ = interpreted_jacobian(f, "auto", x)
+    want = reference(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * max(np.abs(want).max(), 1.0))
+
+
 def test_branches_that_rejoin():
     w1, w2 = RNG.standard_normal((6, 5)), RNG.standard_normal((6, 5))
     w3 = RNG.standard_normal((3, 6))

@@ -237,3 +237,45 @@ def test_bad_sparse_and_compress_arguments():
         gradc.jacobian(gnp.sin, compress="always")
     with pytest.raises(gradc.GradcError, match="must return a scalar"):
         gradc.hessian_sparsity(gnp.sin, x)
+
+
+def test_export_c_of_a_sparse_hessian_with_its_pattern(tmp_path):
+    """The standalone C of `hessian(f, sparse=True)` declares its pattern
+    (rows, cols, row_ptr, NNZ) next to the function; a C driver fills a
+    dense matrix from the triplets and prints it: the closed form's
+    Hessian. Compiled with -Wall -Wextra -Werror."""
+    import shutil
+    import subprocess
+
+    x = np.random.default_rng(6).uniform(-1.5, 1.5, 7)
+    c_path, h_path = gradc.export_c(gradc.hessian(rosenbrock, sparse=True), x, path_stem=tmp_path / "h",
+                                    name="rosen_hess")
+    header = h_path.read_text()
+    assert "#define ROSEN_HESS_NNZ 19" in header and "extern const int32_t rosen_hess_rows[19];" in header
+    driver = tmp_path / "main.c"
+    driver.write_text("""
+#include <stdio.h>
+#include "h.h"
+int main(void) {
+    double x[7], values[ROSEN_HESS_NNZ], dense[ROSEN_HESS_ROWS * ROSEN_HESS_COLS] = {0};
+    static unsigned char work[1 << 16];
+    for (int i = 0; i < 7; ++i) if (scanf("%lf", &x[i]) != 1) return 2;
+    if (rosen_hess_work_size() > sizeof work) return 3;
+    if (rosen_hess(x, values, work) != 0) return 4;
+    for (int k = 0; k < ROSEN_HESS_NNZ; ++k)
+        dense[rosen_hess_rows[k] * ROSEN_HESS_COLS + rosen_hess_cols[k]] = values[k];
+    for (int i = 0; i < ROSEN_HESS_ROWS; ++i)  /* row_ptr brackets each row's entries */
+        for (int k = rosen_hess_row_ptr[i]; k < rosen_hess_row_ptr[i + 1]; ++k)
+            if (rosen_hess_rows[k] != i) return 5;
+    for (int i = 0; i < ROSEN_HESS_ROWS * ROSEN_HESS_COLS; ++i) printf("%.17g\\n", dense[i]);
+    return 0;
+}
+""")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    exe = tmp_path / "main"
+    subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", str(driver), str(c_path), "-lm",
+                    "-o", str(exe)], check=True, capture_output=True)
+    run = subprocess.run([str(exe)], input=" ".join(repr(float(v)) for v in x), capture_output=True,
+                         text=True, check=True)
+    got = np.array([float(v) for v in run.stdout.split()]).reshape(7, 7)
+    _close(got, rosenbrock_hessian(x))

@@ -88,6 +88,11 @@ def _is_float(value: SSAValue) -> bool:
     return isinstance(value.type, TensorType) and array.is_float(value.type.get_element_type())
 
 
+def _where_nonzero(value: np.ndarray, bits: Bits) -> Bits:
+    """`bits` where `value` is nonzero, empty elsewhere."""
+    return np.where((value != 0)[..., None], bits, np.uint64(0))
+
+
 def _or_all(bits: Bits) -> Bits:
     """The union over all elements: shape (W,)."""
     return np.bitwise_or.reduce(bits.reshape(-1, bits.shape[-1]), axis=0)
@@ -198,7 +203,17 @@ class _Analysis:
         if isinstance(op, array.CopySignOp):
             return [ps[0]], none
         if isinstance(op, array.SelectOp):
+            if known[0] is not None:  # a constant mask: elementwise choice
+                return [np.where(known[0][..., None], ps[1], ps[2])], none
             return [ps[1] | ps[2]], none
+        if isinstance(op, array.MulOp) and (known[0] is not None or known[1] is not None):
+            # A known zero factor removes the other factor's dependence.
+            lhs, rhs = ps
+            if known[1] is not None:
+                lhs = _where_nonzero(known[1], lhs)
+            if known[0] is not None:
+                rhs = _where_nonzero(known[0], rhs)
+            return [lhs | rhs], none
         if isinstance(op, _ELEMENTWISE):
             out = ps[0]
             for p in ps[1:]:

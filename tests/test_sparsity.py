@@ -21,7 +21,10 @@ import gradc.numpy as gnp
 from gradc.interpreter import run_function
 from gradc.passes.autodiff.sparsity import fallback_ops, hessian_pattern, jacobian_pattern
 from gradc.pipeline import DIFFERENTIATE, make_context, run_pipeline
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from xdsl.parser import Parser
+
+from fuzz.programs import batches, make_args, requested
 
 RNG_POINTS = 3
 """Random points the numerical patterns are united over."""
@@ -53,14 +56,19 @@ def _numeric_jacobian(module: ModuleOp, name: str, args: Sequence[np.ndarray], w
     """Where central differences of the interpreter are nonzero, at
     RNG_POINTS random points."""
     rng = np.random.default_rng(0)
+    return _differences(module, name, [_random_args(args, rng, low, high) for _ in range(RNG_POINTS)], wrt)
+
+
+def _differences(module: ModuleOp, name: str, points: Sequence[Sequence[np.ndarray]], wrt: Sequence[int]) -> np.ndarray:
+    """Where central differences of the interpreter are nonzero at any of
+    `points` (argument lists)."""
     found = None
-    for _ in range(RNG_POINTS):
-        xs = _random_args(args, rng, low, high)
+    for xs in points:
 
         def flat(values: list[np.ndarray]) -> np.ndarray:
             return np.concatenate([np.ravel(v) for v in run_function(module, name, *values)])
 
-        scale = max(1.0, float(np.max(np.abs(flat(xs)), initial=0.0)))
+        scale = max(1.0, float(np.max(np.abs(flat(list(xs))), initial=0.0)))
         columns = []
         for i in wrt:
             for e in range(xs[i].size):
@@ -466,3 +474,38 @@ def test_hessian_of_a_scan_and_of_abs() -> None:
         return np.sum(np.concatenate([[0.0], x[:-1]]) * x) + np.sum(np.abs(x) * 2.0)
 
     check_hessian(f, 5, reference=reference)
+
+
+# ---------------------------------------------------------------------------
+# Random programs
+# ---------------------------------------------------------------------------
+
+
+@seed(17)
+@settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@given(batches(size=10))
+def test_random_programs_have_no_false_negatives(batch: list[dict]) -> None:
+    """tests/fuzz/programs.py's programs with their requests (differentiated
+    first), in float64, at their own domain-safe inputs and a second draw:
+    every dependence the differences see is in the pattern, taken with
+    respect to the program's inputs of at most MAX_COLUMNS elements."""
+    for k, program in enumerate(batch):
+        points = [[a.astype(np.float64) if a.dtype.kind == "f" else a for a in make_args(program, seed)]
+                  for seed in (k, k + 100)]
+        n = len(program["inputs"])
+
+        def f(*xs: np.ndarray, program: dict = program) -> tuple:
+            return tuple(requested(program, xs))
+
+        module, fn = _traced(f, *points[0], differentiate=True)
+        wrt = [i for i in range(n) if points[0][i].dtype.kind == "f" and points[0][i].size <= MAX_COLUMNS][:2]
+        if not wrt:
+            continue
+        structural = _dense(jacobian_pattern(module, fn, wrt))
+        numeric = _differences(module, fn.sym_name.data, points, wrt)
+        missing = np.argwhere(numeric & ~structural)
+        assert not missing.size, f"false negatives at {missing.tolist()} in {program}"
+
+
+MAX_COLUMNS = 24

@@ -45,10 +45,11 @@ from gradc.dialects import array
 from gradc.dialects.autodiff.custom import CUSTOM_OPS
 from gradc.interpreter import make_interpreter
 from gradc.passes.autodiff.transform import grad_function
+from gradc.support.dense import dense_to_numpy
 
 KNOWN_LIMIT = 1 << 20
 """Argument-independent values with more elements than this are not
-evaluated (their pattern is still exact: empty)."""
+evaluated but for constants (their pattern is still exact: empty)."""
 
 
 class Pattern(NamedTuple):
@@ -129,6 +130,8 @@ class _Analysis:
         """The op's results on argument-independent operand values, or None."""
         if op.regions or isinstance(op, func.CallOp | func.ReturnOp | array.YieldOp | array.ConditionOp):
             return None
+        if isinstance(op, array.ConstantOp):
+            return (dense_to_numpy(op.value),)
         if isinstance(op, CUSTOM_OPS) or sum(prod(_dims(r)) for r in op.results) > KNOWN_LIMIT:
             return None
         if self._interp is None:

@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import ModuleOp
 import gradc
 import gradc.lax as lax
 import gradc.numpy as gnp
+import gradc.scipy.linalg as gsl
 from gradc.interpreter import run_function
 from gradc.passes.autodiff.sparsity import fallback_ops, hessian_pattern, jacobian_pattern
 from gradc.pipeline import DIFFERENTIATE, make_context, run_pipeline
@@ -328,6 +329,21 @@ def test_solve_is_dense_per_column() -> None:
     structural = check_jacobian(f, [_x(3, 3), _x(3, 2)], [0, 1])
     assert structural[:, :9].all()  # every entry of A
     check_jacobian(lambda a: gnp.linalg.slogdet(a + 3.0 * gnp.eye(2))[1], [_x(2, 2)])
+
+
+def test_cholesky_and_triangular_solves_follow_the_triangles() -> None:
+    # Cholesky reads the lower triangle; L[i, j] depends on the leading
+    # block and on row i up to column j, and its upper triangle is zero.
+    structural = check_jacobian(lambda a: gnp.linalg.cholesky(a + 6.0 * gnp.eye(4)), [_x(4, 4)])
+    assert not structural.reshape(4, 4, 4, 4)[np.triu_indices(4, 1)].any()
+    for lower in (True, False):
+        for trans in (0, 1):
+            for unit in (False, True):
+                def f(a, b, lower=lower, trans=trans, unit=unit):
+                    return gsl.solve_triangular(a + 4.0 * gnp.eye(4), b, lower=lower, trans=trans,
+                                                unit_diagonal=unit)
+
+                check_jacobian(f, [_x(4, 4), _x(4, 2)], [0, 1])
 
 
 CALLS_IR = """

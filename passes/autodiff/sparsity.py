@@ -380,10 +380,41 @@ def _matrices(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any]) -> 
     return np.broadcast_to(per_matrix, (*out, a.width))
 
 
+def _triangle(x: Bits, lower: bool, strict: bool = False) -> Bits:
+    """The pattern of a (batch of) matrices with the other triangle (and
+    with `strict` the diagonal) empty."""
+    n, m = x.shape[-3:-1]
+    mask = np.tri(n, m, -strict, dtype=bool) if lower else ~np.tri(n, m, strict - 1, dtype=bool)
+    return np.where(mask[..., None], x, np.uint64(0))
+
+
+def _cholesky(a: _Analysis, op: array.CholeskyOp, ps: list[Bits], known: list[Any]) -> Bits:
+    """L[i, j] (j <= i) depends on the leading block A[:j+1, :j+1] and on
+    A[i, :j+1] (lower triangles only); L's upper triangle is zero."""
+    x = _triangle(ps[0], lower=True)
+    along_row = np.bitwise_or.accumulate(x, axis=-2)  # [i, j]: A[i, :j+1]
+    leading = np.bitwise_or.accumulate(along_row[..., :, -1, :], axis=-2)  # [j]: A[:j+1, :]
+    return _triangle(along_row | leading[..., None, :, :], lower=True)
+
+
 def _solve(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any]) -> Bits:
     """X = op(A)^-1 B: column j of X depends on all of A and column j of B."""
     per_column = _or_axes(ps[0], [-3, -2], keepdims=True) | _or_axes(ps[1], [-3], keepdims=True)
     return np.broadcast_to(per_column, (*_dims(op.results[0]), a.width))
+
+
+def _triangular_solve(a: _Analysis, op: array.TriangularSolveOp, ps: list[Bits], known: list[Any]) -> Bits:
+    """X = T^-1 B for T = op(A) triangular: by substitution, row i of X
+    depends on rows 0..i of T and B (T lower; rows i..n-1 if T is upper),
+    T being the part of A the op reads."""
+    flags = op.flags()
+    t = _triangle(ps[0], flags["lower"], strict=flags["unit_diagonal"])
+    if flags["transpose_a"]:
+        t = np.swapaxes(t, -3, -2)
+    rows = _or_axes(t, [-2], keepdims=True) | ps[1]  # [i, j]: row i of T and B[i, j]
+    if flags["lower"] == flags["transpose_a"]:  # T upper: substitute from the last row
+        return np.flip(np.bitwise_or.accumulate(np.flip(rows, -3), axis=-3), -3)
+    return np.bitwise_or.accumulate(rows, axis=-3)
 
 
 _RULES: dict[type, Rule] = {
@@ -399,11 +430,11 @@ _RULES: dict[type, Rule] = {
     array.DynamicUpdateSliceOp: _dynamic_update_slice,
     array.ReduceOp: _reduce,
     array.MatmulOp: _matmul,
-    array.CholeskyOp: _matrices,
+    array.CholeskyOp: _cholesky,
     array.SlogdetOp: _matrices,
     array.EighOp: _matrices,
     array.SolveOp: _solve,
-    array.TriangularSolveOp: _solve,
+    array.TriangularSolveOp: _triangular_solve,
 }
 
 

@@ -434,10 +434,12 @@ def _numeric_hessian(f: Callable, n: int, low: float, high: float) -> np.ndarray
 
 
 def check_hessian(f: Callable, n: int, *, reference: Callable | None = None, low: float = -1.0,
-                  high: float = 1.0) -> np.ndarray:
-    """The structural Hessian pattern of f, checked equal to the one second
-    differences of `reference` (f itself by default, on NumPy) see."""
-    module, fn = _traced(f, _x(n))
+                  high: float = 1.0, others: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The structural Hessian pattern of f with respect to its first
+    argument (n elements; `others` give the shapes of the rest, of unknown
+    value), checked equal to the one second differences of `reference` (f
+    itself by default, on NumPy) see."""
+    module, fn = _traced(f, _x(n), *others)
     pattern = hessian_pattern(module, fn, [0])
     structural = _dense(pattern)
     assert np.array_equal(structural, structural.T)
@@ -525,3 +527,16 @@ def test_random_programs_have_no_false_negatives(batch: list[dict]) -> None:
 
 
 MAX_COLUMNS = 24
+
+
+def test_hessian_through_padded_cotangents() -> None:
+    """The gradient pads the slice's cotangent with zeros before the
+    elementwise derivative: known zeros keep the unused elements out (the
+    matrix is an argument: its values are unknown)."""
+    w = np.random.default_rng(3).uniform(-1, 1, (7, 2))
+
+    def f(x, m):
+        return gnp.sum((m @ gnp.arctan(x)[2::-2]) * gnp.arange(7.0))
+
+    structural = check_hessian(f, 5, reference=lambda x: f(x, w), others=[w])
+    assert np.array_equal(structural, np.diag([True, False, True, False, False]))

@@ -25,8 +25,11 @@ W = ceil(N / 64): per element, a bitset over the N columns. Values whose
 numbers do not depend on the arguments (constants, a scan's step index,
 what is computed from them alone) are also evaluated (the array
 interpreter), so that products with constant sparse matrices, constant
-indices and starts, and switches on a constant index are exact. Each
-pattern is dropped after its last use.
+indices and starts, and switches on a constant index are exact; and
+elements that are exactly 0 whatever the arguments are tracked as masks,
+so that a product with a known zero (a padded cotangent) depends on
+nothing. Each pattern is dropped after its last use. Rules, and why they
+are sound: docs/sparsity.md.
 """
 
 from __future__ import annotations
@@ -191,7 +194,8 @@ class _Analysis:
         drops = self.drops(block)
         for k, op in enumerate(block.ops):
             if op is block.last_op:
-                return [env[v] for v in op.operands], [values.get(v) for v in op.operands], list(map(zero_mask, op.operands))
+                operands = op.operands
+                return [env[v] for v in operands], [values.get(v) for v in operands], list(map(zero_mask, operands))
             operand_values = [values.get(v) for v in op.operands]
             results = None
             if all(v is not None for v in operand_values):
@@ -202,7 +206,8 @@ class _Analysis:
                     env[r] = self.empty(_dims(r))
             else:
                 operand_zeros = list(map(zero_mask, op.operands))
-                outs, out_values, out_zeros = self.rule(op, [env[v] for v in op.operands], operand_values, operand_zeros)
+                patterns = [env[v] for v in op.operands]
+                outs, out_values, out_zeros = self.rule(op, patterns, operand_values, operand_zeros)
                 for r, p, v, z in zip(op.results, outs, out_values, out_zeros, strict=True):
                     env[r] = p if _is_float(r) else self.empty(_dims(r))
                     if v is not None:
@@ -253,7 +258,9 @@ class _Analysis:
 
 def fallback_ops() -> list[str]:
     """The `array` ops that have no rule of their own (taken as dense)."""
-    covered = (array.ConstantOp, *_ZERO_DERIVATIVE, array.CopySignOp, array.SelectOp, *_ELEMENTWISE, *_RULES, *_REGION_RULES)
+    covered = (
+        array.ConstantOp, *_ZERO_DERIVATIVE, array.CopySignOp, array.SelectOp, *_ELEMENTWISE, *_RULES, *_REGION_RULES
+    )
     terminators = (array.YieldOp, array.ConditionOp)
     return sorted(op.name for op in array.Array.operations if not issubclass(op, (*covered, *terminators)))
 
@@ -349,7 +356,9 @@ def _dynamic_slice(a: _Analysis, op: array.DynamicSliceOp, ps: list[Bits], known
     return np.broadcast_to(_or_axes(window, traced, keepdims=True), (*_dims(op.result), a.width))
 
 
-def _dynamic_update_slice(a: _Analysis, op: array.DynamicUpdateSliceOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+def _dynamic_update_slice(
+    a: _Analysis, op: array.DynamicUpdateSliceOp, ps: list[Bits], known: list[Any], zs: list[Any]
+) -> Bits:
     x, update, starts = ps[0], ps[1], known[2:]
     shape = _dims(op.input)
     window = _window(op, shape, _dims(op.update), starts)
@@ -430,7 +439,9 @@ def _solve(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: li
     return np.broadcast_to(per_column, (*_dims(op.results[0]), a.width))
 
 
-def _triangular_solve(a: _Analysis, op: array.TriangularSolveOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+def _triangular_solve(
+    a: _Analysis, op: array.TriangularSolveOp, ps: list[Bits], known: list[Any], zs: list[Any]
+) -> Bits:
     """X = T^-1 B for T = op(A) triangular: by substitution, row i of X
     depends on rows 0..i of T and B (T lower; rows i..n-1 if T is upper),
     T being the part of A the op reads."""

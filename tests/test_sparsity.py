@@ -232,6 +232,34 @@ def _traced_extras(f: Callable, k: np.ndarray) -> list[tuple[int, int]]:
     return [tuple(rc) for rc in np.argwhere(structural & ~numeric)]
 
 
+def test_indices_known_at_compile_time_are_exact() -> None:
+    """The ops of traced indexing (scatter add and set, dynamic_gather,
+    dynamic_slice, dynamic_update_slice), with the index argument replaced
+    by a constant (repeated: the add sums both rows, the set keeps the
+    last)."""
+    def f(x, k):
+        return (x.at[k].add(x[:2] * 2.0), x[k], lax.dynamic_slice(x, (k[0],), (2,)), x.at[k].set(x[1::-1]),
+                lax.dynamic_update_slice(x, x[:2] * 3.0, (k[1],)))
+
+    text = gradc.lower(f, _x(5), np.array([1, 3])).array_ir
+    head = "func.func @f(%0: tensor<5xf64>, %1: tensor<2xi64>)"
+    assert head in text
+    lines = text.replace(head, "func.func @f(%0: tensor<5xf64>)").split("\n")
+    at = next(k for k, line in enumerate(lines) if "func.func @f" in line) + 1
+    lines.insert(at, "    %1 = array.constant dense<[1, 1]> : tensor<2xi64>")
+    text = "\n".join(lines)
+    module = Parser(make_context(), text).parse_module()
+    fn = next(op for op in module.walk() if isinstance(op, func.FuncOp))
+    structural = _dense(jacobian_pattern(module, fn, [0]))
+    assert np.array_equal(structural, _numeric_jacobian(module, "f", [_x(5)], [0], -1.0, 1.0))
+    eye = np.eye(5, dtype=bool)
+    assert np.array_equal(structural[1], [1, 1, 0, 0, 0])  # x[1] + 2 x[0] + 2 x[1]
+    assert np.array_equal(structural[5:7], eye[[1, 1]])
+    assert np.array_equal(structural[7:9], eye[1:3])
+    assert np.array_equal(structural[9:14], eye[[0, 0, 2, 3, 4]])  # x.at[[1, 1]].set([x1, x0]): x0 last
+    assert np.array_equal(structural[14:19], eye[[0, 0, 1, 3, 4]])
+
+
 def test_scan_cumulative_sum_and_tridiagonal_solve() -> None:
     def cumsum(x):
         carry, ys = lax.scan(lambda c, v: (c + v, c * v), 0.0, x)

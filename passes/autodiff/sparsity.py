@@ -35,6 +35,7 @@ are sound: docs/sparsity.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from math import prod
 from types import SimpleNamespace
 from typing import Any, NamedTuple
@@ -84,6 +85,7 @@ _ELEMENTWISE = (array.UnaryOp, array.BinaryOp, array.ConvertOp)
 (their operands have the result's shape)."""
 
 
+
 def _dims(value: SSAValue) -> tuple[int, ...]:
     assert isinstance(value.type, TensorType)
     return tuple(value.type.get_shape())
@@ -128,12 +130,18 @@ class _Analysis:
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
         self._interp: Interpreter | None = None
         self._drops: dict[int, list[list[SSAValue]]] = {}
+        self._empties: dict[tuple[int, ...], Bits] = {}
+        self._constants: dict[Operation, np.ndarray] = {}
 
     # -- values ---------------------------------------------------------
 
     def empty(self, shape: Sequence[int]) -> Bits:
         """The pattern of a value depending on nothing (a read-only view)."""
-        return np.broadcast_to(np.zeros(self.width, np.uint64), (*shape, self.width))
+        key = tuple(shape)
+        found = self._empties.get(key)
+        if found is None:
+            found = self._empties[key] = np.broadcast_to(np.zeros(self.width, np.uint64), (*key, self.width))
+        return found
 
     def union(self, patterns: Sequence[Bits], shape: Sequence[int]) -> Bits:
         """Every element depends on every element of every pattern."""
@@ -147,7 +155,9 @@ class _Analysis:
         if op.regions or isinstance(op, func.CallOp | func.ReturnOp | array.YieldOp | array.ConditionOp):
             return None
         if isinstance(op, array.ConstantOp):
-            return (dense_to_numpy(op.value),)
+            if op not in self._constants:
+                self._constants[op] = dense_to_numpy(op.value)
+            return (self._constants[op],)
         if isinstance(op, CUSTOM_OPS) or sum(prod(_dims(r)) for r in op.results) > KNOWN_LIMIT:
             return None
         if self._interp is None:
@@ -223,46 +233,37 @@ class _Analysis:
     def rule(self, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Results:
         """The patterns of `op`'s results (and any argument-independent
         values and known zeros among them)."""
+        region_rule, single_rule = _rule_for(type(op))
+        if region_rule is not None:
+            return region_rule(self, op, ps, known, zs)
         none = [None] * len(op.results)
-        for kind, rule in _REGION_RULES.items():
-            if isinstance(op, kind):
-                return rule(self, op, ps, known, zs)
-        zeros = [_zeros_of(op, zs, known)] if len(op.results) == 1 else none
-        if isinstance(op, _ZERO_DERIVATIVE):
-            return [self.empty(_dims(r)) for r in op.results], none, zeros
-        if isinstance(op, array.CopySignOp):
-            return [ps[0]], none, zeros
-        if isinstance(op, array.SelectOp):
-            if known[0] is not None:  # a constant mask: elementwise choice
-                return [np.where(known[0][..., None], ps[1], ps[2])], none, zeros
-            return [ps[1] | ps[2]], none, zeros
-        if isinstance(op, array.MulOp | array.DivOp):
-            # A zero factor removes the other factor's dependence (a zero
-            # numerator the denominator's).
-            lhs, rhs = ps
-            if zs[1] is not None and isinstance(op, array.MulOp):
-                lhs = _where_nonzero(zs[1], lhs)
-            if zs[0] is not None:
-                rhs = _where_nonzero(zs[0], rhs)
-            return [lhs | rhs], none, zeros
-        if isinstance(op, _ELEMENTWISE):
-            out = ps[0]
-            for p in ps[1:]:
-                out = out | p
-            return [out], none, zeros
-        for kind, rule in _RULES.items():
-            if isinstance(op, kind):
-                return [rule(self, op, ps, known, zs)], none, zeros
-        return [self.union(ps, _dims(r)) for r in op.results], none, none
+        if single_rule is None:
+            return [self.union(ps, _dims(r)) for r in op.results], none, none
+        return [single_rule(self, op, ps, known, zs)], none, [_zeros_of(op, zs, known)]
+
+
+@cache
+def _rule_for(kind: type) -> tuple[Callable[..., Results] | None, Rule | None]:
+    """(the region rule, or the rule of its one result) of an op class;
+    neither if it has no rule."""
+    for base, rule in _REGION_RULES.items():
+        if issubclass(kind, base):
+            return rule, None
+    for bases, rule in _ELEMENTWISE_RULES:
+        if issubclass(kind, bases):
+            return None, rule
+    for base, single in _RULES.items():
+        if issubclass(kind, base):
+            return None, single
+    return None, None
 
 
 def fallback_ops() -> list[str]:
     """The `array` ops that have no rule of their own (taken as dense)."""
-    covered = (
-        array.ConstantOp, *_ZERO_DERIVATIVE, array.CopySignOp, array.SelectOp, *_ELEMENTWISE, *_RULES, *_REGION_RULES
+    terminators = (array.YieldOp, array.ConditionOp, array.ConstantOp)  # constants are evaluated
+    return sorted(
+        op.name for op in array.Array.operations if not issubclass(op, terminators) and _rule_for(op) == (None, None)
     )
-    terminators = (array.YieldOp, array.ConditionOp)
-    return sorted(op.name for op in array.Array.operations if not issubclass(op, (*covered, *terminators)))
 
 
 # ---------------------------------------------------------------------------
@@ -453,6 +454,50 @@ def _triangular_solve(
     if flags["lower"] == flags["transpose_a"]:  # T upper: substitute from the last row
         return np.flip(np.bitwise_or.accumulate(np.flip(rows, -3), axis=-3), -3)
     return np.bitwise_or.accumulate(rows, axis=-3)
+
+
+def _no_derivative(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    return a.empty(_dims(op.results[0]))
+
+
+def _first_operand(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    """copysign: the sign operand has derivative zero."""
+    return ps[0]
+
+
+def _select(a: _Analysis, op: array.SelectOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    """The condition carries no derivative; a known one chooses per element."""
+    if known[0] is not None:
+        return np.where(known[0][..., None], ps[1], ps[2])
+    return ps[1] | ps[2]
+
+
+def _product(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    """mul, div: a known zero factor removes the other factor's dependence
+    (a zero numerator the denominator's)."""
+    lhs, rhs = ps
+    if zs[1] is not None and isinstance(op, array.MulOp):
+        lhs = _where_nonzero(zs[1], lhs)
+    if zs[0] is not None:
+        rhs = _where_nonzero(zs[0], rhs)
+    return lhs | rhs
+
+
+def _elementwise(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    out = ps[0]
+    for p in ps[1:]:
+        out = out | p
+    return out
+
+
+_ELEMENTWISE_RULES: tuple[tuple[type | tuple[type, ...], Rule], ...] = (
+    (_ZERO_DERIVATIVE, _no_derivative),
+    (array.CopySignOp, _first_operand),
+    (array.SelectOp, _select),
+    ((array.MulOp, array.DivOp), _product),
+    (_ELEMENTWISE, _elementwise),
+)
+"""Elementwise families, the first that matches wins."""
 
 
 _RULES: dict[type, Rule] = {

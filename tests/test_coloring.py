@@ -193,6 +193,24 @@ def test_sparse_random_hessians_of_forty_vertices(seed: int) -> None:
     check_column_compression(random_mask(seed, 40, 50, 0.06), seed)
 
 
+def five_point_mask(side: int) -> np.ndarray:
+    """The 2-D five-point Laplacian's pattern on a side x side grid."""
+    n = side * side
+    mask = np.eye(n, dtype=bool)
+    for k in range(n):
+        i, j = divmod(k, side)
+        for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            if 0 <= i + di < side and 0 <= j + dj < side:
+                mask[k, (i + di) * side + j + dj] = True
+    return mask
+
+
+def test_five_point_grid_needs_five_column_colors() -> None:
+    # No greedy order among natural, largest-first and smallest-last finds
+    # the optimum (5, the longest row) on this grid; the saturation order does.
+    assert check_column_compression(five_point_mask(12), 12) == 5
+
+
 def test_empty_rows_and_columns_and_empty_pattern() -> None:
     mask = np.zeros((4, 6), dtype=bool)
     mask[1, [0, 3]] = mask[3, [3, 5]] = True

@@ -14,8 +14,8 @@ B[i, colors[j]] or in B[j, colors[i]] of B = H @ S. The recovery functions
 give, per nonzero in pattern order, its flat (row-major) index into B.
 Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
 greedy one, run under a few vertex orderings (natural, largest-first,
-smallest-last), keeping the first with the fewest colors; it stops early
-when a cheap lower bound is met. Pure NumPy and Python, no IR.
+smallest-last, and for columns and rows also DSATUR), keeping the first
+with the fewest colors; it stops early when a cheap lower bound is met. Pure NumPy and Python, no IR.
 
 Cost: the column (row) coloring builds the column (row) intersection graph,
 sum over rows (columns) of their squared length in memory; the star
@@ -57,7 +57,8 @@ def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     graph = _adjacency(first, second, n)
     degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
     bound = _star_lower_bound(graph, degrees)
-    return _best(lambda order: _star_greedy(graph, order, n), degrees, graph, bound)
+    orders = (_natural, _largest_first, _smallest_last)
+    return _best([lambda order=order: _star_greedy(graph, order(degrees, graph), n) for order in orders], bound)
 
 
 def column_recovery(
@@ -142,7 +143,13 @@ def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, 
     graph = _adjacency(first[keep], second[keep], n)
     degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
     bound = int(lengths.max()) if lengths.size else 0
-    return _best(lambda order: _greedy(graph, order, n), degrees, graph, max(bound, 1 if n else 0))
+    candidates = [
+        lambda: _greedy(graph, _natural(degrees, graph), n),
+        lambda: _saturation_greedy(graph, degrees),
+        lambda: _greedy(graph, _largest_first(degrees, graph), n),
+        lambda: _greedy(graph, _smallest_last(degrees, graph), n),
+    ]
+    return _best(candidates, max(bound, 1 if n else 0))
 
 
 def _adjacency(first: np.ndarray, second: np.ndarray, n: int) -> Adjacency:
@@ -154,19 +161,16 @@ def _adjacency(first: np.ndarray, second: np.ndarray, n: int) -> Adjacency:
     return indptr.tolist(), tails.tolist()
 
 
-def _best(
-    greedy: Callable[[list[int]], list[int]], degrees: np.ndarray, graph: Adjacency, bound: int
-) -> np.ndarray:
-    """The coloring with the fewest colors over the orderings, the first
+def _best(candidates: Sequence[Callable[[], list[int]]], bound: int) -> np.ndarray:
+    """The coloring with the fewest colors over the candidates, the first
     such; stops as soon as one meets the lower bound."""
-    best: list[int] | None = None
-    for ordering in (_natural, _largest_first, _smallest_last):
-        colors = greedy(ordering(degrees, graph))
-        if best is None or max(colors, default=-1) < max(best, default=-1):
+    best: list[int] = []
+    for index, candidate in enumerate(candidates):
+        colors = candidate()
+        if index == 0 or max(colors, default=-1) < max(best, default=-1):
             best = colors
         if max(best, default=-1) + 1 <= bound:
             break
-    assert best is not None
     return np.asarray(best, dtype=np.int64)
 
 
@@ -215,6 +219,41 @@ def _greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
         while forbidden[c] == v:
             c += 1
         color[v] = c
+    return color
+
+
+def _saturation_greedy(graph: Adjacency, degrees: np.ndarray) -> list[int]:
+    """First-fit distance-1 coloring in DSATUR order: next the uncolored
+    vertex with the most distinct colors around it, then the highest
+    degree, then the lowest index."""
+    indptr, indices = graph
+    n = degrees.size
+    degree = degrees.tolist()
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    saturation = [0] * n
+    seen: set[int] = set()  # w * n + c: w has a neighbour colored c
+    heap = [(0, -d, v) for v, d in enumerate(degree)]
+    heapq.heapify(heap)
+    while heap:
+        minus_saturation, _, v = heapq.heappop(heap)
+        if color[v] >= 0 or -minus_saturation != saturation[v]:
+            continue
+        neighbours = indices[indptr[v] : indptr[v + 1]]
+        for w in neighbours:
+            c = color[w]
+            if c >= 0:
+                forbidden[c] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+        for w in neighbours:
+            key = w * n + c
+            if color[w] < 0 and key not in seen:
+                seen.add(key)
+                saturation[w] += 1
+                heapq.heappush(heap, (-saturation[w], -degree[w], w))
     return color
 
 

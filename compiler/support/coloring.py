@@ -211,15 +211,29 @@ def _greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     color = [-1] * n
     forbidden = [-1] * (n + 1)
     for v in order:
-        for w in indices[indptr[v] : indptr[v + 1]]:
-            c = color[w]
-            if c >= 0:
-                forbidden[c] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        color[v] = c
+        color[v] = _first_fit(indices[indptr[v] : indptr[v + 1]], v, color, forbidden)
     return color
+
+
+def _first_fit(neighbours: list[int], v: int, color: list[int], forbidden: list[int]) -> int:
+    """The least color no colored neighbour of v has (`forbidden[c] == v`
+    marks color c as taken for v)."""
+    _forbid_neighbours(neighbours, v, color, forbidden)
+    return _least_allowed(v, forbidden)
+
+
+def _forbid_neighbours(neighbours: list[int], v: int, color: list[int], forbidden: list[int]) -> None:
+    for w in neighbours:
+        c = color[w]
+        if c >= 0:
+            forbidden[c] = v
+
+
+def _least_allowed(v: int, forbidden: list[int]) -> int:
+    c = 0
+    while forbidden[c] == v:
+        c += 1
+    return c
 
 
 def _saturation_greedy(graph: Adjacency, degrees: np.ndarray) -> list[int]:
@@ -240,14 +254,7 @@ def _saturation_greedy(graph: Adjacency, degrees: np.ndarray) -> list[int]:
         if color[v] >= 0 or -minus_saturation != saturation[v]:
             continue
         neighbours = indices[indptr[v] : indptr[v + 1]]
-        for w in neighbours:
-            c = color[w]
-            if c >= 0:
-                forbidden[c] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        color[v] = c
+        c = color[v] = _first_fit(neighbours, v, color, forbidden)
         for w in neighbours:
             key = w * n + c
             if color[w] < 0 and key not in seen:
@@ -277,10 +284,7 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     palette: list[list[int]] = [[] for _ in range(n)]  # colors around w
     for v in order:
         neighbours = indices[indptr[v] : indptr[v + 1]]
-        for w in neighbours:
-            c = color[w]
-            if c >= 0:
-                forbidden[c] = v
+        _forbid_neighbours(neighbours, v, color, forbidden)
         for w in neighbours:
             b = color[w]
             if b < 0:
@@ -294,10 +298,7 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                     forbidden[a] = v
                 elif count[base + a] == 1 and count.get(carrier[base + a] * n + b, 0) >= 2:
                     forbidden[a] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        color[v] = c
+        c = color[v] = _least_allowed(v, forbidden)
         for w in neighbours:
             key = w * n + c
             if key in count:

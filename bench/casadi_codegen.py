@@ -77,6 +77,8 @@ def compiled_call(function: Any, x: np.ndarray, symbolic_s: float) -> tuple[Call
         entry(x_ptr, out_ptr)
         return out
 
+    call.buffers = (x_in, out)  # type: ignore[attr-defined]  # alive as long as the pointers are
+
     notes = [
         f"setup: SX build + derivative {seconds(symbolic_s)}, codegen {seconds(codegen_s)} "
         f"({c_kib:.0f} KiB C), gcc -O3 {seconds(compile_s)}",

@@ -10,8 +10,11 @@ Guarantees: `color_columns` gives columns that share a row different colors
 color group of row i of B = J @ S; `color_rows` the same for rows and
 B = S^T @ J; `star_coloring` a distance-1 coloring in which every path on
 four vertices has at least three colors, so every H[i, j] stands alone in
-B[i, colors[j]] or in B[j, colors[i]] of B = H @ S. The recovery functions
-give, per nonzero in pattern order, its flat (row-major) index into B.
+B[i, colors[j]] or in B[j, colors[i]] of B = H @ S; `acyclic_coloring`
+one in which any two colors induce a forest, fewer colors again, read
+back by substitution. The direct recovery functions give, per nonzero in
+pattern order, its flat (row-major) index into B; `acyclic_recovery` a
+static substitution plan.
 Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
 greedy one, run under a few vertex orderings (natural, largest-first,
 smallest-last, and for columns and rows also DSATUR), keeping the first
@@ -50,15 +53,21 @@ def color_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np
 def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Star coloring of the n-vertex graph of a symmetric n x n pattern
     (diagonal entries ignored; the pattern is symmetrized defensively)."""
-    rows, cols = _indices(rows, cols, (n, n))
-    off = rows != cols
-    first = np.concatenate([rows[off], cols[off]])
-    second = np.concatenate([cols[off], rows[off]])
-    graph = _adjacency(first, second, n)
-    degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
+    graph, degrees = _symmetric_graph(rows, cols, n)
     bound = _star_lower_bound(graph, degrees)
     orders = (_natural, _largest_first, _smallest_last)
     return _best([lambda order=order: _star_greedy(graph, order(degrees, graph), n) for order in orders], bound)
+
+
+def acyclic_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Acyclic coloring of the graph of a symmetric n x n pattern: a
+    distance-1 coloring in which every two colors induce a forest. Never
+    needs more colors than a star coloring, often fewer (a path: 2 against
+    3), but the entries come out by substitution (`acyclic_recovery`)."""
+    graph, degrees = _symmetric_graph(rows, cols, n)
+    bound = 0 if n == 0 else 1 if not graph[1] else 2
+    orders = (_natural, _largest_first, _smallest_last)
+    return _best([lambda order=order: _acyclic_greedy(graph, order(degrees, graph), n) for order in orders], bound)
 
 
 def column_recovery(
@@ -103,12 +112,89 @@ def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
     return np.where(alone_in_row, rows * width + colors[cols], cols * width + colors[rows])
 
 
+def acyclic_recovery(
+    rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A substitution plan reading H's nonzeros out of the row-major n x C
+    matrix B = H @ S: (order, source, dep_ptr, deps). Taking the nonzeros k
+    in `order`, value[k] = B.flat[source[k]] - sum(value[q] for q in
+    deps[dep_ptr[k]:dep_ptr[k + 1]]); every such q comes earlier in `order`.
+    Each tree of two colors is peeled from its leaves: a leaf u with its
+    last neighbour p left gives H[u, p] = B[u, colors[p]] minus the entries
+    of u's other neighbours in the tree, all recovered before. ValueError
+    if the colors are not an acyclic coloring of the pattern."""
+    rows, cols = _indices(rows, cols, (n, n))
+    colors = np.asarray(colors, dtype=np.int64)
+    width = _count(colors)
+    keys = rows * n + cols
+    if keys.size > 1 and np.any(keys[1:] <= keys[:-1]):
+        raise ValueError("acyclic_recovery: the pattern is not in CSR order with unique entries")
+    where = dict(zip(keys.tolist(), range(keys.size)))
+    source = np.full(keys.size, -1, dtype=np.int64)
+    deps: list[list[int]] = [[] for _ in range(keys.size)]
+    order: list[int] = []
+    for k in np.flatnonzero(rows == cols).tolist():
+        source[k] = rows[k] * width + colors[rows[k]]
+        order.append(k)
+    off = rows != cols
+    edges = np.unique(np.minimum(rows[off], cols[off]) * n + np.maximum(rows[off], cols[off]))
+    low, high = np.divmod(edges, max(n, 1))
+    if np.any(colors[low] == colors[high]):
+        raise ValueError("acyclic_recovery: two neighbours share a color")
+    pair = np.minimum(colors[low], colors[high]) * width + np.maximum(colors[low], colors[high])
+    by_pair = np.argsort(pair, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair[by_pair])) + 1
+    color_list = colors.tolist()
+
+    def entries(u: int, w: int) -> list[int]:
+        return [k for k in (where.get(u * n + w), where.get(w * n + u)) if k is not None]
+
+    for group in np.split(by_pair, bounds) if edges.size else []:
+        tree: dict[int, list[int]] = {}
+        for u, w in zip(low[group].tolist(), high[group].tolist()):
+            tree.setdefault(u, []).append(w)
+            tree.setdefault(w, []).append(u)
+        left = {u: len(ws) for u, ws in tree.items()}
+        done: set[tuple[int, int]] = set()
+        leaves = sorted(u for u, d in left.items() if d == 1)
+        while leaves:
+            u = leaves.pop()
+            if left[u] != 1:
+                continue
+            p = next(w for w in tree[u] if (min(u, w), max(u, w)) not in done)
+            others = [q for w in tree[u] if w != p for q in entries(u, w)[:1]]
+            for k in entries(u, p):
+                source[k] = u * width + color_list[p]
+                deps[k] = others
+                order.append(k)
+            done.add((min(u, p), max(u, p)))
+            left[u] = 0
+            left[p] -= 1
+            if left[p] == 1:
+                leaves.append(p)
+        if len(done) != len(group):
+            raise ValueError("acyclic_recovery: two colors form a cycle, the colors are not acyclic")
+    dep_ptr = np.zeros(keys.size + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in deps], out=dep_ptr[1:])
+    flat = np.asarray([q for d in deps for q in d], dtype=np.int64)
+    return np.asarray(order, dtype=np.int64), source, dep_ptr, flat
+
+
 def seed_matrix(colors: np.ndarray, n: int) -> np.ndarray:
     """The n x C seed matrix S with S[j, colors[j]] = 1, zero elsewhere."""
     colors = np.asarray(colors, dtype=np.int64)
     seed = np.zeros((n, _count(colors)))
     seed[np.arange(n), colors] = 1.0
     return seed
+
+
+def _symmetric_graph(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[Adjacency, np.ndarray]:
+    """The adjacency (no self loops, both directions) of a square pattern,
+    and its degrees."""
+    rows, cols = _indices(rows, cols, (n, n))
+    off = rows != cols
+    graph = _adjacency(np.concatenate([rows[off], cols[off]]), np.concatenate([cols[off], rows[off]]), n)
+    return graph, np.diff(np.asarray(graph[0], dtype=np.int64))
 
 
 def _indices(rows: np.ndarray, cols: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -308,6 +394,65 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                 count[key] = 1
                 carrier[key] = v
                 palette[w].append(c)
+    return color
+
+
+def _acyclic_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+    """First-fit acyclic coloring in the given order.
+
+    Coloring v with c closes a two-colored cycle exactly when two
+    neighbours of v share a color b and lie in one tree of the {b, c}
+    subgraph. The trees are kept in a union-find over the keys x * n + b
+    (vertex x inside the subgraph of its own color and b); the colors
+    around each vertex are kept so that only trees with an edge are asked.
+    """
+    indptr, indices = graph
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    parent: dict[int, int] = {}
+    around: set[int] = set()  # w * n + c: w has a neighbour colored c
+    palette: list[list[int]] = [[] for _ in range(n)]
+
+    def find(key: int) -> int:
+        root = key
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while key != root:
+            parent[key], key = root, parent[key]
+        return root
+
+    for v in order:
+        neighbours = indices[indptr[v] : indptr[v + 1]]
+        _forbid_neighbours(neighbours, v, color, forbidden)
+        groups: dict[int, list[int]] = {}
+        for w in neighbours:
+            if color[w] >= 0:
+                groups.setdefault(color[w], []).append(w)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            roots: set[int] = set()
+            for w in members:
+                for c in palette[w]:
+                    if forbidden[c] == v:
+                        continue
+                    root = find(w * n + c)
+                    if root in roots:
+                        forbidden[c] = v
+                    roots.add(root)
+        c = color[v] = _least_allowed(v, forbidden)
+        for w in neighbours:
+            b = color[w]
+            if b >= 0:
+                first, second = find(v * n + b), find(w * n + c)
+                if first != second:
+                    parent[first] = second
+            if w * n + c not in around:
+                around.add(w * n + c)
+                palette[w].append(c)
+            if b >= 0 and v * n + b not in around:
+                around.add(v * n + b)
+                palette[v].append(b)
     return color
 
 

@@ -1,7 +1,8 @@
 // autodiff-jacobian, compressed: with the default compress = "auto" a
 // Jacobian whose structural pattern needs few colors runs one sweep per
-// color (a diagonal Jacobian: one JVP direction, not four) and static
-// gathers put the entries in place (index 4 reads the trailing zero);
+// color (a diagonal Jacobian: one JVP direction, not four): a static
+// gather reads the nonzeros, a scatter puts them into zeros (a block more
+// than half full is one gather, its zeros reading the trailing zero);
 // {sparse} requests return the nonzeros in CSR order. The Hessian of
 // sum(x[:3] * x[1:]) (no diagonal) needs 2 colors of a star coloring.
 // RUN: gradc-opt %s -p autodiff-jacobian | filecheck %s
@@ -36,7 +37,11 @@ func.func @main(%x: tensor<4xf64>) -> (tensor<4x4xf64>, tensor<4xf64>, tensor<6x
 // CHECK-NEXT:    %[[F:.*]] = array.reshape %[[T]] : tensor<1x4xf64> -> tensor<4xf64>
 // CHECK-NEXT:    %[[Z:.*]] = array.constant dense<0.000000e+00> : tensor<1xf64>
 // CHECK-NEXT:    %[[P:.*]] = array.concatenate axis 0 %[[F]], %[[Z]]
-// CHECK-NEXT:    %[[J:.*]] = array.gather %[[P]] axes [0] indices dense<{{\[\[\[}}0], [4], [4], [4]], {{\[\[}}4], [1], [4], [4]], {{\[\[}}4], [4], [2], [4]], {{\[\[}}4], [4], [4], [3]]]> : tensor<4x4x1xi32> : tensor<5xf64> -> tensor<4x4xf64>
+// CHECK-NEXT:    %[[V:.*]] = array.gather %[[P]] axes [0] indices dense<{{\[\[}}0], [1], [2], [3]]> : tensor<4x1xi32> : tensor<5xf64> -> tensor<4xf64>
+// CHECK-NEXT:    %[[Z0:.*]] = array.constant dense<0.000000e+00> : tensor<16xf64>
+// CHECK-NEXT:    %[[W:.*]] = array.constant dense<{{\[\[}}0], [5], [10], [15]]> : tensor<4x1xi32>
+// CHECK-NEXT:    %[[S0:.*]] = array.scatter %[[Z0]], %[[W]], %[[V]] axes [0] kind "set" mode "clip"
+// CHECK-NEXT:    %[[J:.*]] = array.reshape %[[S0]] : tensor<16xf64> -> tensor<4x4xf64>
 // CHECK-NEXT:    func.return %[[J]]
 
 // CHECK-LABEL: func.func private @f_jacrev_w0_sparse4

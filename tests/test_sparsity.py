@@ -567,3 +567,23 @@ def test_hessian_through_padded_cotangents() -> None:
 
     structural = check_hessian(f, 5, reference=lambda x: f(x, w), others=[w])
     assert np.array_equal(structural, np.diag([True, False, True, False, False]))
+
+
+def test_hessian_with_respect_to_several_arguments() -> None:
+    """Columns (and rows) in wrt order; the argument not in wrt is constant."""
+    def f(x, y, c):
+        return gnp.sum(x[:2] * y) + gnp.sum(x ** 3) * c[0] + gnp.sum(gnp.sin(y))
+
+    for wrt in ([0, 1], [1, 0]):
+        module, fn = _traced(f, _x(3), _x(2), _x(1))
+        structural = _dense(hessian_pattern(module, fn, wrt))
+        sizes = {0: 3, 1: 2}
+
+        def flat(v, wrt=wrt):
+            parts = dict(zip(wrt, np.split(v, [sizes[wrt[0]]])))
+            return f(parts[0], parts[1], np.array([0.7]))
+
+        assert np.array_equal(structural, _numeric_hessian(flat, 5, -1.0, 1.0))
+    # wrt [1, 0]: y's two columns first, then x's three.
+    assert np.array_equal(structural, [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0], [1, 0, 1, 0, 0], [0, 1, 0, 1, 0],
+                                       [0, 0, 0, 0, 1]])

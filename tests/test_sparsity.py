@@ -418,7 +418,9 @@ def test_functions_calling_functions() -> None:
     check_jacobian(f, [_x(4), _x(2)], [0, 1], differentiate=True)
 
 
-def test_custom_rules_are_dense() -> None:
+def test_custom_rules_give_their_own_pattern() -> None:
+    """A custom_jvp / custom_vjp op's pattern is its rule's: an elementwise
+    rule is diagonal, a rule mixing neighbours is banded."""
     @gradc.custom_jvp
     def soft(x):
         return gnp.log1p(gnp.exp(x))
@@ -428,8 +430,31 @@ def test_custom_rules_are_dense() -> None:
         (x,), (t,) = primals, tangents
         return soft(x), t / (1.0 + gnp.exp(-x))
 
-    module, fn = _traced(lambda x: soft(x), _x(3))
-    assert _dense(jacobian_pattern(module, fn, [0])).all()
+    @gradc.custom_vjp
+    def smooth(x, c):
+        return x[1:] * x[:-1] + c
+
+    def smooth_fwd(x, c):
+        return smooth(x, c), x
+
+    def smooth_bwd(x, g):
+        pad = gnp.zeros(1)
+        return gnp.concatenate([g * x[1:], pad]) + gnp.concatenate([pad, g * x[:-1]]), None
+
+    smooth.defvjp(smooth_fwd, smooth_bwd)
+
+    def f(x, c):
+        return soft(x[::-1]), smooth(x, c)
+
+    module, fn = _traced(f, _x(4), _x(3))
+    assert any(op.name.startswith("autodiff.custom") for op in fn.walk())
+    structural = _dense(jacobian_pattern(module, fn, [0, 1]))
+    numeric = _numeric_jacobian(module, fn.sym_name.data, [_x(4), _x(3)], [0, 1], -1.0, 1.0)
+    # c is not differentiated by the rule (None): its columns are empty,
+    # though the primal adds it.
+    numeric[:, 4:] = False
+    assert np.array_equal(structural, numeric)
+    assert np.array_equal(structural[:4, :4], np.eye(4, dtype=bool)[::-1])
 
 
 def test_fallback_ops_are_listed() -> None:

@@ -269,7 +269,7 @@ def fallback_ops() -> list[str]:
 
 # ---------------------------------------------------------------------------
 # Rules of single-result ops: (analysis, op, operand patterns, operand
-# values or None) -> the result's pattern.
+# values or None, operand known zeros or None) -> the result's pattern.
 # ---------------------------------------------------------------------------
 
 Rule = Callable[[_Analysis, Any, list[Bits], list[Any], list[Any]], Bits]

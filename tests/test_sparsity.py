@@ -418,7 +418,9 @@ def test_functions_calling_functions() -> None:
     check_jacobian(f, [_x(4), _x(2)], [0, 1], differentiate=True)
 
 
-def test_custom_rules_are_dense() -> None:
+def test_custom_rules_give_their_own_pattern() -> None:
+    """A custom_jvp / custom_vjp op's pattern is its rule's: an elementwise
+    rule is diagonal, a rule mixing neighbours is banded."""
     @gradc.custom_jvp
     def soft(x):
         return gnp.log1p(gnp.exp(x))
@@ -428,8 +430,31 @@ def test_custom_rules_are_dense() -> None:
         (x,), (t,) = primals, tangents
         return soft(x), t / (1.0 + gnp.exp(-x))
 
-    module, fn = _traced(lambda x: soft(x), _x(3))
-    assert _dense(jacobian_pattern(module, fn, [0])).all()
+    @gradc.custom_vjp
+    def smooth(x, c):
+        return x[1:] * x[:-1] + c
+
+    def smooth_fwd(x, c):
+        return smooth(x, c), x
+
+    def smooth_bwd(x, g):
+        pad = gnp.zeros(1)
+        return gnp.concatenate([g * x[1:], pad]) + gnp.concatenate([pad, g * x[:-1]]), None
+
+    smooth.defvjp(smooth_fwd, smooth_bwd)
+
+    def f(x, c):
+        return soft(x[::-1]), smooth(x, c)
+
+    module, fn = _traced(f, _x(4), _x(3))
+    assert any(op.name.startswith("autodiff.custom") for op in fn.walk())
+    structural = _dense(jacobian_pattern(module, fn, [0, 1]))
+    numeric = _numeric_jacobian(module, fn.sym_name.data, [_x(4), _x(3)], [0, 1], -1.0, 1.0)
+    # c is not differentiated by the rule (None): its columns are empty,
+    # though the primal adds it.
+    numeric[:, 4:] = False
+    assert np.array_equal(structural, numeric)
+    assert np.array_equal(structural[:4, :4], np.eye(4, dtype=bool)[::-1])
 
 
 def test_fallback_ops_are_listed() -> None:
@@ -567,3 +592,23 @@ def test_hessian_through_padded_cotangents() -> None:
 
     structural = check_hessian(f, 5, reference=lambda x: f(x, w), others=[w])
     assert np.array_equal(structural, np.diag([True, False, True, False, False]))
+
+
+def test_hessian_with_respect_to_several_arguments() -> None:
+    """Columns (and rows) in wrt order; the argument not in wrt is constant."""
+    def f(x, y, c):
+        return gnp.sum(x[:2] * y) + gnp.sum(x ** 3) * c[0] + gnp.sum(gnp.sin(y))
+
+    for wrt in ([0, 1], [1, 0]):
+        module, fn = _traced(f, _x(3), _x(2), _x(1))
+        structural = _dense(hessian_pattern(module, fn, wrt))
+        sizes = {0: 3, 1: 2}
+
+        def flat(v, wrt=wrt):
+            parts = dict(zip(wrt, np.split(v, [sizes[wrt[0]]])))
+            return f(parts[0], parts[1], np.array([0.7]))
+
+        assert np.array_equal(structural, _numeric_hessian(flat, 5, -1.0, 1.0))
+    # wrt [1, 0]: y's two columns first, then x's three.
+    assert np.array_equal(structural, [[1, 0, 1, 0, 0], [0, 1, 0, 1, 0], [1, 0, 1, 0, 0], [0, 1, 0, 1, 0],
+                                       [0, 0, 0, 0, 1]])

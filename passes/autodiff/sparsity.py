@@ -4,9 +4,9 @@
     hessian_pattern(module, fn, wrt)  -> Pattern(rows, cols, shape)
 
 Expects: `fn` a `func.func` of `module` at the array level (static
-shapes): `array` ops, `func.call`s of such functions, `func.return`;
-`autodiff` requests already expanded (a surviving `custom_jvp` /
-`custom_vjp` or any op without a rule is taken as dense, see below).
+shapes): `array` ops, `func.call`s of such functions, `autodiff.custom_jvp`
+/ `custom_vjp` (their rules' patterns are used), `func.return`; `autodiff`
+requests already expanded (any op without a rule is taken as dense).
 
 Guarantees: no false negatives. Entry (r, c) is absent only if output
 element r does not depend on input column c for any input values (a
@@ -47,7 +47,7 @@ from xdsl.interpreter import Interpreter
 from xdsl.ir import Block, Operation, SSAValue
 
 from gradc.dialects import array
-from gradc.dialects.autodiff.custom import CUSTOM_OPS
+from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, CustomJvpOp
 from gradc.interpreter import make_interpreter
 from gradc.passes.autodiff.transform import grad_function
 from gradc.support.dense import dense_to_numpy
@@ -124,8 +124,9 @@ def _or_axes(bits: Bits, axes: Sequence[int], keepdims: bool = False) -> Bits:
 class _Analysis:
     """Propagates patterns through the blocks of one module."""
 
-    def __init__(self, module: ModuleOp, width: int):
+    def __init__(self, module: ModuleOp, width: int, rules: frozenset[str] = frozenset()):
         self.width = width
+        self.rules = rules  # the custom rules being analysed, by the analyses that started this one
         self.module = module
         self.functions = {op.sym_name.data: op for op in module.ops if isinstance(op, func.FuncOp)}
         self._interp: Interpreter | None = None
@@ -268,7 +269,7 @@ def fallback_ops() -> list[str]:
 
 # ---------------------------------------------------------------------------
 # Rules of single-result ops: (analysis, op, operand patterns, operand
-# values or None) -> the result's pattern.
+# values or None, operand known zeros or None) -> the result's pattern.
 # ---------------------------------------------------------------------------
 
 Rule = Callable[[_Analysis, Any, list[Bits], list[Any], list[Any]], Bits]
@@ -381,8 +382,13 @@ def _constant_left(nonzero: np.ndarray, b: Bits) -> Bits:
     """The pattern of M @ B for a matrix M (m, k) whose nonzeros are
     `nonzero`, B's pattern (k, n, W): out[i, j] = OR over k with
     M[i, k] != 0 of B[k, j]."""
-    rows, cols = np.nonzero(nonzero)
-    out = np.zeros((nonzero.shape[0], *b.shape[1:]), np.uint64)
+    return _compose(*np.nonzero(nonzero), nonzero.shape[0], b)
+
+
+def _compose(rows: np.ndarray, cols: np.ndarray, m: int, b: Bits) -> Bits:
+    """out[i] = OR of b[k] over the entries (i, k) of a pattern with m rows
+    (rows sorted)."""
+    out = np.zeros((m, *b.shape[1:]), np.uint64)
     if rows.size:
         present, starts = np.unique(rows, return_index=True)
         out[present] = np.bitwise_or.reduceat(b[cols], starts, axis=0)
@@ -672,10 +678,37 @@ def _switch(a: _Analysis, op: array.SwitchOp, ps: list[Bits], known: list[Any], 
     return outs, [None] * len(outs), zeros
 
 
-def _custom(a: _Analysis, op: Operation, ps: list[Bits], known: list[Any], zs: list[Any]) -> Results:
-    """A user's rule may say anything: every output depends on every operand."""
-    none = [None] * len(op.results)
-    return [a.union(ps, _dims(r)) for r in op.results], none, none
+def _custom(a: _Analysis, op: CustomDerivativeOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Results:
+    """The derivative is the user's rule: the rule function's own pattern
+    (the JVP's tangent outputs against its tangent inputs; the transpose of
+    the VJP's cotangent outputs against its cotangent inputs), composed
+    with the patterns of the `diff` operands (the others have none)."""
+    diff, outputs = op.diff_indices, op.outputs
+    none = [None] * len(outputs)
+    name = (op.jvp if isinstance(op, CustomJvpOp) else op.bwd).string_value()
+    if not any(ps[i].any() for i in diff):
+        return [a.empty(_dims(r)) for r in outputs], none, none
+    if name in a.rules:  # a rule that applies itself to tangents: dense
+        return [a.union([ps[i] for i in diff], _dims(r)) for r in outputs], none, none
+    rules = a.rules | {name}
+    n_out = [prod(_dims(r)) for r in outputs]
+    if isinstance(op, CustomJvpOp):
+        rule = op.function(name)
+        jac = _jacobian(a.module, rule, range(len(op.args), len(op.args) + len(diff)), rules)
+        keep = jac.rows >= sum(n_out)  # the tangent outputs, after the primal ones
+        rows, cols = jac.rows[keep] - sum(n_out), jac.cols[keep]
+    else:
+        rule = op.function(name)
+        first = len(rule.function_type.inputs.data) - len(outputs)
+        jac = _jacobian(a.module, rule, range(first, first + len(outputs)), rules)
+        order = np.lexsort((jac.rows, jac.cols))
+        rows, cols = jac.cols[order], jac.rows[order]
+    inputs = [ps[i].reshape(-1, a.width) for i in diff]
+    operands = np.concatenate(inputs) if inputs else np.zeros((0, a.width), np.uint64)
+    flat = _compose(rows, cols, sum(n_out), operands)
+    starts = np.cumsum([0, *n_out])
+    patterns = [flat[s:e].reshape(*_dims(r), a.width) for s, e, r in zip(starts, starts[1:], outputs)]
+    return patterns, none, none
 
 
 _REGION_RULES: dict[type, Callable[[_Analysis, Any, list[Bits], list[Any], list[Any]], Results]] = {
@@ -723,9 +756,14 @@ def _coordinates(rows_bits: Bits, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def jacobian_pattern(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> Pattern:
     """The structural pattern of d(outputs of fn) / d(arguments wrt)."""
+    return _jacobian(module, fn, wrt, frozenset())
+
+
+def _jacobian(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], rules: frozenset[str]) -> Pattern:
+    """jacobian_pattern, inside the analysis of the custom rules `rules`."""
     seeds, n = _seeds(fn, wrt)
     width = seeds[0].shape[-1] if seeds else 1
-    analysis = _Analysis(module, width)
+    analysis = _Analysis(module, width, rules)
     outs, _, _ = analysis.run_block(fn.body.block, seeds, [None] * len(seeds), [None] * len(seeds))
     m = sum(prod(p.shape[:-1]) for p in outs)
     stacked = np.concatenate([p.reshape(-1, width) for p in outs]) if outs else np.zeros((0, width), np.uint64)

@@ -279,3 +279,27 @@ int main(void) {
                          text=True, check=True)
     got = np.array([float(v) for v in run.stdout.split()]).reshape(7, 7)
     _close(got, rosenbrock_hessian(x))
+
+
+def test_sparse_jacobian_through_a_custom_rule_and_stop_gradient():
+    """The pattern the frontend sizes the request by is the one the pass
+    colors: custom rules and stop_gradient stay as the pass sees them."""
+
+    @gradc.custom_jvp
+    def soft(x):
+        return gnp.log1p(gnp.exp(x))
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), t / (1.0 + gnp.exp(-x))
+
+    def f(x):
+        return soft(x[::-1]) * 2.0 + gradc.stop_gradient(x[0]) * x
+
+    x = np.random.default_rng(7).uniform(-1, 1, 5)
+    sig = 1 / (1 + np.exp(-x[::-1]))
+    want = 2 * np.diag(sig)[:, ::-1] + x[0] * np.eye(5)
+    rows, cols = gradc.jacobian_sparsity(f, x).nonzero()
+    _close(gradc.jacobian(f, sparse=True)(x), want[rows, cols])
+    _close(gradc.jacobian(f)(x), want)

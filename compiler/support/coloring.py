@@ -11,19 +11,23 @@ color group of row i of B = J @ S; `color_rows` the same for rows and
 B = S^T @ J; `star_coloring` a distance-1 coloring in which every path on
 four vertices has at least three colors, so every H[i, j] stands alone in
 B[i, colors[j]] or in B[j, colors[i]] of B = H @ S; `acyclic_coloring`
-one in which any two colors induce a forest, fewer colors again, read
+one in which any two colors induce a forest, often with fewer colors, read
 back by substitution. The direct recovery functions give, per nonzero in
 pattern order, its flat (row-major) index into B; `acyclic_recovery` a
 static substitution plan.
+
 Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
 greedy one, run under a few vertex orderings (natural, largest-first,
 smallest-last, and for columns and rows also DSATUR), keeping the first
-with the fewest colors; it stops early when a cheap lower bound is met. Pure NumPy and Python, no IR.
+with the fewest colors; it stops early when a cheap lower bound is met.
+Pure NumPy and Python, no IR.
 
 Cost: the column (row) coloring builds the column (row) intersection graph,
-sum over rows (columns) of their squared length in memory; the star
-coloring visits, per vertex, the colors around each neighbour, O(edges x
-colors). Background and choices: docs/coloring.md.
+the sum over rows (columns) of their squared length; the star and acyclic
+colorings visit, per vertex, the colors around each neighbour. Step-count
+guards (GRAPH_PAIRS, WORK) bound memory and time on near-dense patterns,
+falling back to cheaper, still valid colorings. Background, choices and
+measured times: docs/coloring.md.
 """
 
 from __future__ import annotations
@@ -53,31 +57,16 @@ def color_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np
 def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Star coloring of the n-vertex graph of a symmetric n x n pattern
     (diagonal entries ignored; the pattern is symmetrized defensively)."""
-    graph, degrees = _symmetric_graph(rows, cols, n)
-    bound = _star_lower_bound(graph, degrees)
-    orders = (_natural, _largest_first, _smallest_last)
-    if n and int(degrees.min()) == n - 1:
-        return np.arange(n, dtype=np.int64)  # a complete graph
-    spent = [0]  # shared by the orderings
-    return _best(
-        [lambda order=order: _star_greedy(graph, order(degrees, graph), n, spent) for order in orders], bound, n
-    )
+    return _color_symmetric(rows, cols, n, _star_greedy, _star_lower_bound)
 
 
 def acyclic_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Acyclic coloring of the graph of a symmetric n x n pattern: a
-    distance-1 coloring in which every two colors induce a forest. Never
-    needs more colors than a star coloring, often fewer (a path: 2 against
-    3), but the entries come out by substitution (`acyclic_recovery`)."""
-    graph, degrees = _symmetric_graph(rows, cols, n)
-    bound = 0 if n == 0 else 1 if not graph[1] else 2
-    orders = (_natural, _largest_first, _smallest_last)
-    if n and int(degrees.min()) == n - 1:
-        return np.arange(n, dtype=np.int64)  # a complete graph
-    spent = [0]  # shared by the orderings
-    return _best(
-        [lambda order=order: _acyclic_greedy(graph, order(degrees, graph), n, spent) for order in orders], bound, n
-    )
+    distance-1 coloring in which every two colors induce a forest. Every
+    star coloring is acyclic, so the optimum is never larger; the greedy
+    one here usually is smaller (a path: 2 against 3), but the entries come
+    out by substitution (`acyclic_recovery`)."""
+    return _color_symmetric(rows, cols, n, _acyclic_greedy, _forest_lower_bound)
 
 
 def column_recovery(
@@ -205,6 +194,22 @@ def _symmetric_graph(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[Adjace
     off = rows != cols
     graph = _adjacency(np.concatenate([rows[off], cols[off]]), np.concatenate([cols[off], rows[off]]), n)
     return graph, np.diff(np.asarray(graph[0], dtype=np.int64))
+
+
+def _color_symmetric(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    greedy: Callable[[Adjacency, list[int], int, list[int]], list[int]],
+    lower_bound: Callable[[Adjacency, np.ndarray], int],
+) -> np.ndarray:
+    graph, degrees = _symmetric_graph(rows, cols, n)
+    if n and int(degrees.min()) == n - 1:
+        return np.arange(n, dtype=np.int64)  # a complete graph
+    spent = [0]  # steps, shared by the orderings
+    orders = (_natural, _largest_first, _smallest_last)
+    candidates = [lambda order=order: greedy(graph, order(degrees, graph), n, spent) for order in orders]
+    return _best(candidates, lower_bound(graph, degrees), n)
 
 
 def _indices(rows: np.ndarray, cols: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -518,6 +523,11 @@ def _acyclic_greedy(graph: Adjacency, order: list[int], n: int, spent: list[int]
                 around.add(v * n + b)
                 palette[v].append(b)
     return color
+
+
+def _forest_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:
+    """0 without vertices, 1 without edges, else 2."""
+    return 0 if degrees.size == 0 else 1 if not graph[1] else 2
 
 
 def _star_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:

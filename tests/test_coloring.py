@@ -275,6 +275,26 @@ def test_empty_rows_and_columns_and_empty_pattern() -> None:
     assert check_star_compression(np.zeros((4, 4), dtype=bool), 0) == 1
 
 
+def test_patterns_past_the_graph_size_color_from_the_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradc.support import coloring
+
+    monkeypatch.setattr(coloring, "GRAPH_PAIRS", 10)
+    for seed in range(4):
+        check_column_compression(random_mask(seed, 20, 25, 0.15), seed)
+        check_row_compression(random_mask(seed, 20, 25, 0.15), seed)
+    assert check_column_compression(banded_mask(30, 2), 0) == 5
+
+
+def test_colorings_past_the_work_budget_fall_back_to_one_color_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradc.support import coloring
+
+    monkeypatch.setattr(coloring, "WORK", 30)
+    mask = random_symmetric_mask(5, 25, 0.3, True)
+    assert check_column_compression(mask, 5) == 25
+    assert check_star_compression(mask, 5) == 25
+    assert check_acyclic_compression(mask, 5) == 25
+
+
 def test_colorings_are_deterministic() -> None:
     mask = random_mask(3, 30, 30, 0.15)
     rows, cols = csr(mask)

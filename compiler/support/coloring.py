@@ -11,19 +11,23 @@ color group of row i of B = J @ S; `color_rows` the same for rows and
 B = S^T @ J; `star_coloring` a distance-1 coloring in which every path on
 four vertices has at least three colors, so every H[i, j] stands alone in
 B[i, colors[j]] or in B[j, colors[i]] of B = H @ S; `acyclic_coloring`
-one in which any two colors induce a forest, fewer colors again, read
+one in which any two colors induce a forest, often with fewer colors, read
 back by substitution. The direct recovery functions give, per nonzero in
 pattern order, its flat (row-major) index into B; `acyclic_recovery` a
 static substitution plan.
+
 Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
 greedy one, run under a few vertex orderings (natural, largest-first,
 smallest-last, and for columns and rows also DSATUR), keeping the first
-with the fewest colors; it stops early when a cheap lower bound is met. Pure NumPy and Python, no IR.
+with the fewest colors; it stops early when a cheap lower bound is met.
+Pure NumPy and Python, no IR.
 
 Cost: the column (row) coloring builds the column (row) intersection graph,
-sum over rows (columns) of their squared length in memory; the star
-coloring visits, per vertex, the colors around each neighbour, O(edges x
-colors). Background and choices: docs/coloring.md.
+the sum over rows (columns) of their squared length; the star and acyclic
+colorings visit, per vertex, the colors around each neighbour. Step-count
+guards (GRAPH_PAIRS, WORK) bound memory and time on near-dense patterns,
+falling back to cheaper, still valid colorings. Background, choices and
+measured times: docs/coloring.md.
 """
 
 from __future__ import annotations
@@ -53,21 +57,16 @@ def color_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np
 def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Star coloring of the n-vertex graph of a symmetric n x n pattern
     (diagonal entries ignored; the pattern is symmetrized defensively)."""
-    graph, degrees = _symmetric_graph(rows, cols, n)
-    bound = _star_lower_bound(graph, degrees)
-    orders = (_natural, _largest_first, _smallest_last)
-    return _best([lambda order=order: _star_greedy(graph, order(degrees, graph), n) for order in orders], bound)
+    return _color_symmetric(rows, cols, n, _star_greedy, _star_lower_bound)
 
 
 def acyclic_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Acyclic coloring of the graph of a symmetric n x n pattern: a
-    distance-1 coloring in which every two colors induce a forest. Never
-    needs more colors than a star coloring, often fewer (a path: 2 against
-    3), but the entries come out by substitution (`acyclic_recovery`)."""
-    graph, degrees = _symmetric_graph(rows, cols, n)
-    bound = 0 if n == 0 else 1 if not graph[1] else 2
-    orders = (_natural, _largest_first, _smallest_last)
-    return _best([lambda order=order: _acyclic_greedy(graph, order(degrees, graph), n) for order in orders], bound)
+    distance-1 coloring in which every two colors induce a forest. Every
+    star coloring is acyclic, so the optimum is never larger; the greedy
+    one here usually is smaller (a path: 2 against 3), but the entries come
+    out by substitution (`acyclic_recovery`)."""
+    return _color_symmetric(rows, cols, n, _acyclic_greedy, _forest_lower_bound)
 
 
 def column_recovery(
@@ -197,6 +196,22 @@ def _symmetric_graph(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[Adjace
     return graph, np.diff(np.asarray(graph[0], dtype=np.int64))
 
 
+def _color_symmetric(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    greedy: Callable[[Adjacency, list[int], int, list[int]], list[int]],
+    lower_bound: Callable[[Adjacency, np.ndarray], int],
+) -> np.ndarray:
+    graph, degrees = _symmetric_graph(rows, cols, n)
+    if n and int(degrees.min()) == n - 1:
+        return np.arange(n, dtype=np.int64)  # a complete graph
+    spent = [0]  # steps, shared by the orderings
+    orders = (_natural, _largest_first, _smallest_last)
+    candidates = [lambda order=order: greedy(graph, order(degrees, graph), n, spent) for order in orders]
+    return _best(candidates, lower_bound(graph, degrees), n)
+
+
 def _indices(rows: np.ndarray, cols: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     cols = np.asarray(cols, dtype=np.int64).reshape(-1)
@@ -212,6 +227,19 @@ def _count(colors: np.ndarray) -> int:
     return int(colors.max()) + 1 if colors.size else 0
 
 
+GRAPH_PAIRS = 4_000_000
+"""Above this many (member, member) pairs the column (row) coloring does
+not build the intersection graph (memory) and colors in natural order only."""
+WORK = 20_000_000
+"""Above this many steps of its greedy loops (a few seconds of Python) a
+coloring keeps the best it has finished, or returns one color per vertex
+(always valid)."""
+
+
+class _OverBudget(Exception):
+    """A greedy coloring passed WORK steps."""
+
+
 def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, n: int) -> np.ndarray:
     """Distance-1 coloring of the graph on `members` (0 .. n-1) joining two
     members that appear in the same group: one row (column) of the pattern."""
@@ -220,6 +248,12 @@ def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, 
     starts = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(groups, minlength=n_groups), out=starts[1:])
     lengths = starts[1:] - starts[:-1]
+    bound = int(lengths.max()) if lengths.size else 0
+    pairs = int(np.sum(lengths * lengths))
+    if bound >= n or pairs > WORK:
+        return np.arange(n, dtype=np.int64)  # optimal when a group holds every member
+    if pairs > GRAPH_PAIRS:
+        return np.asarray(_group_greedy(groups, members, starts, n), dtype=np.int64)
     # Every ordered pair (member, other member of its group).
     repeats = lengths[groups]
     first = np.repeat(members, repeats)
@@ -228,14 +262,30 @@ def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, 
     keep = first != second
     graph = _adjacency(first[keep], second[keep], n)
     degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
-    bound = int(lengths.max()) if lengths.size else 0
     candidates = [
         lambda: _greedy(graph, _natural(degrees, graph), n),
         lambda: _saturation_greedy(graph, degrees),
         lambda: _greedy(graph, _largest_first(degrees, graph), n),
         lambda: _greedy(graph, _smallest_last(degrees, graph), n),
     ]
-    return _best(candidates, max(bound, 1 if n else 0))
+    return _best(candidates, max(bound, 1 if n else 0), n)
+
+
+def _group_greedy(groups: np.ndarray, members: np.ndarray, starts: np.ndarray, n: int) -> list[int]:
+    """First-fit in natural order straight from the groups, without the
+    intersection graph: memory of the pattern, time of the pairs."""
+    by_member = np.lexsort((groups, members))
+    member_starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(members, minlength=n), out=member_starts[1:])
+    groups_of = groups[by_member].tolist()
+    member_list, start_list, member_start_list = members.tolist(), starts.tolist(), member_starts.tolist()
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    for v in range(n):
+        for g in groups_of[member_start_list[v] : member_start_list[v + 1]]:
+            _forbid_neighbours(member_list[start_list[g] : start_list[g + 1]], v, color, forbidden)
+        color[v] = _least_allowed(v, forbidden)
+    return color
 
 
 def _adjacency(first: np.ndarray, second: np.ndarray, n: int) -> Adjacency:
@@ -254,17 +304,21 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
 
 
-def _best(candidates: Sequence[Callable[[], list[int]]], bound: int) -> np.ndarray:
+def _best(candidates: Sequence[Callable[[], list[int]]], bound: int, n: int) -> np.ndarray:
     """The coloring with the fewest colors over the candidates, the first
-    such; stops as soon as one meets the lower bound."""
-    best: list[int] = []
-    for index, candidate in enumerate(candidates):
-        colors = candidate()
-        if index == 0 or max(colors, default=-1) < max(best, default=-1):
+    such; stops as soon as one meets the lower bound, or when one passes
+    the work budget (one color per vertex if none finished)."""
+    best: list[int] | None = None
+    for candidate in candidates:
+        try:
+            colors = candidate()
+        except _OverBudget:
+            break
+        if best is None or max(colors, default=-1) < max(best, default=-1):
             best = colors
         if max(best, default=-1) + 1 <= bound:
             break
-    return np.asarray(best, dtype=np.int64)
+    return np.arange(n, dtype=np.int64) if best is None else np.asarray(best, dtype=np.int64)
 
 
 def _natural(degrees: np.ndarray, graph: Adjacency) -> list[int]:
@@ -357,7 +411,7 @@ def _saturation_greedy(graph: Adjacency, degrees: np.ndarray) -> list[int]:
     return color
 
 
-def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+def _star_greedy(graph: Adjacency, order: list[int], n: int, spent: list[int]) -> list[int]:
     """First-fit star coloring in the given order.
 
     Coloring v with c must not close a two-colored path on four vertices
@@ -378,10 +432,12 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     for v in order:
         neighbours = indices[indptr[v] : indptr[v + 1]]
         _forbid_neighbours(neighbours, v, color, forbidden)
+        spent[0] += len(neighbours)
         for w in neighbours:
             b = color[w]
             if b < 0:
                 continue
+            spent[0] += len(palette[w])
             inside = count.get(v * n + b, 0) >= 2
             base = w * n
             for a in palette[w]:
@@ -391,6 +447,8 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                     forbidden[a] = v
                 elif count[base + a] == 1 and count.get(carrier[base + a] * n + b, 0) >= 2:
                     forbidden[a] = v
+        if spent[0] > WORK:
+            raise _OverBudget
         c = color[v] = _least_allowed(v, forbidden)
         for w in neighbours:
             key = w * n + c
@@ -404,7 +462,7 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     return color
 
 
-def _acyclic_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+def _acyclic_greedy(graph: Adjacency, order: list[int], n: int, spent: list[int]) -> list[int]:
     """First-fit acyclic coloring in the given order.
 
     Coloring v with c closes a two-colored cycle exactly when two
@@ -435,11 +493,13 @@ def _acyclic_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
         for w in neighbours:
             if color[w] >= 0:
                 groups.setdefault(color[w], []).append(w)
+        spent[0] += len(neighbours)
         for members in groups.values():
             if len(members) < 2:
                 continue
             roots: set[int] = set()
             for w in members:
+                spent[0] += 4 * len(palette[w])  # a union-find look-up each
                 for c in palette[w]:
                     if forbidden[c] == v:
                         continue
@@ -447,6 +507,8 @@ def _acyclic_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                     if root in roots:
                         forbidden[c] = v
                     roots.add(root)
+        if spent[0] > WORK:
+            raise _OverBudget
         c = color[v] = _least_allowed(v, forbidden)
         for w in neighbours:
             b = color[w]
@@ -461,6 +523,11 @@ def _acyclic_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                 around.add(v * n + b)
                 palette[v].append(b)
     return color
+
+
+def _forest_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:
+    """0 without vertices, 1 without edges, else 2."""
+    return 0 if degrees.size == 0 else 1 if not graph[1] else 2
 
 
 def _star_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:

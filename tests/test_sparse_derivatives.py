@@ -303,3 +303,21 @@ def test_sparse_jacobian_through_a_custom_rule_and_stop_gradient():
     rows, cols = gradc.jacobian_sparsity(f, x).nonzero()
     _close(gradc.jacobian(f, sparse=True)(x), want[rows, cols])
     _close(gradc.jacobian(f)(x), want)
+
+
+def test_sparse_hessian_under_vmap_and_differentiated_again():
+    """The nonzeros are an array like any other: vmap maps them, grad
+    differentiates through them (third derivatives, against differences)."""
+    X = np.random.default_rng(8).uniform(-1, 1, (4, 6))
+    rows, cols = gradc.hessian_sparsity(rosenbrock, X[0]).nonzero()
+    batched = gradc.vmap(gradc.hessian(rosenbrock, sparse=True))(X)
+    for k in range(4):
+        _close(batched[k], rosenbrock_hessian(X[k])[rows, cols])
+
+    def size(x):
+        return np.sum(rosenbrock_hessian(x)[rows, cols] ** 2)
+
+    g = gradc.jit(gradc.grad(lambda x: gnp.sum(gradc.hessian(rosenbrock, sparse=True)(x) ** 2)))(X[0])
+    step = 1e-6
+    fd = np.array([(size(X[0] + step * e) - size(X[0] - step * e)) / (2 * step) for e in np.eye(6)])
+    np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-7 * np.abs(fd).max())

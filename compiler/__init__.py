@@ -13,7 +13,9 @@
 `Options` their pipeline options (tiling, memory planning, threads);
 `grad`, `value_and_grad`, `jvp`, `vjp`, `jacfwd`, `jacrev`, `jacobian` and
 `hessian` transform functions as in JAX and compose with `jit` and each
-other (see `gradc.transforms.derivatives`); `vmap` maps a function over
+other (see `gradc.transforms.derivatives`); `jacobian_sparsity` and
+`hessian_sparsity` give the structural patterns their sparse and compressed
+forms use (`gradc.transforms.sparsity`, docs/sparsity.md); `vmap` maps a function over
 a batch axis (`gradc.transforms.vmap`); `scan`, `fori_loop`,
 `while_loop` and `checkpoint` are structured loops (`gradc.transforms.control_flow`),
 `stop_gradient` blocks derivatives; `custom_jvp` and `custom_vjp` give a
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from gradc.transforms.control_flow import checkpoint, fori_loop, scan, while_loop
     from gradc.transforms.custom_derivatives import custom_jvp, custom_vjp
     from gradc.transforms.derivatives import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
+    from gradc.transforms.sparsity import SparsityPattern, hessian_sparsity, jacobian_sparsity
     from gradc.transforms.vmap import vmap
 
 _HOMES: dict[str, str] = {
@@ -50,6 +53,7 @@ _HOMES: dict[str, str] = {
         ("grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "jacobian", "hessian"), "gradc.transforms.derivatives"
     ),
     "vmap": "gradc.transforms.vmap",
+    **dict.fromkeys(("jacobian_sparsity", "hessian_sparsity", "SparsityPattern"), "gradc.transforms.sparsity"),
     "stop_gradient": "gradc.frontend.elementwise",
     **dict.fromkeys(("scan", "fori_loop", "while_loop", "checkpoint"), "gradc.transforms.control_flow"),
     "custom_jvp": "gradc.transforms.custom_derivatives",
@@ -95,6 +99,9 @@ __all__ = [
     "jacrev",
     "jacobian",
     "hessian",
+    "jacobian_sparsity",
+    "hessian_sparsity",
+    "SparsityPattern",
     "vmap",
     "stop_gradient",
     "scan",

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from gradc.backend.runtime import CompiledFunction
+    from gradc.passes.autodiff.sparsity import Pattern
 
 DIFFERENTIATE: tuple[str, ...] = ("differentiate",)
 """Expands the `autodiff` requests (callees first), inlines calls into the
@@ -234,6 +235,44 @@ def compile_for_user(module: ModuleOp, passes: str | Sequence[str], timings: Tim
         raise PipelineError(message, location=where) from None
 
 
+def derivative_pattern(
+    fn: func.FuncOp, functions: Sequence[func.FuncOp], wrt: Sequence[int], hessian: bool = False
+) -> Pattern:
+    """The structural pattern of the Jacobian (or, with `hessian`, the
+    Hessian) of `fn` with respect to its arguments `wrt`
+    (passes/autodiff/sparsity.py), computed on a copy of `fn` and the
+    `functions` it reaches (while tracing, the trace's function table),
+    their derivative requests expanded first (as autodiff-jacobian sees
+    them); the originals are left as they are. A request that cannot be
+    expanded is a PipelineError located as compile_for_user's."""
+    from gradc.dialects.autodiff import REQUEST_OPS
+    from gradc.passes.autodiff.requests import expand_requests, referenced_symbols
+    from gradc.passes.autodiff.sparsity import hessian_pattern, jacobian_pattern
+
+    table = {f.sym_name.data: f for f in functions}
+    table[fn.sym_name.data] = fn
+    reached: dict[str, func.FuncOp] = {}
+    todo = [fn]
+    while todo:
+        f = todo.pop()
+        if f.sym_name.data in reached:
+            continue
+        reached[f.sym_name.data] = f
+        todo += [table[name] for op in f.walk() for name in referenced_symbols(op) if name in table]
+    copies = {name: f.clone() for name, f in reached.items()}
+    target = copies[fn.sym_name.data]
+    copy = ModuleOp(list(copies.values()))
+    if any(isinstance(op, REQUEST_OPS) for op in copy.walk()):
+        # Only the requests, as autodiff-jacobian sees the callee when it
+        # expands the sparse request: custom rules and stop_gradient stay.
+        try:
+            expand_requests(copy, REQUEST_OPS, "differentiate")
+        except PassFailedException as err:
+            message = str(err.args[0] if err.args else err).splitlines()[0]
+            raise PipelineError(message, location=op_location(getattr(err, "op", None)) or user_location()) from None
+    return (hessian_pattern if hessian else jacobian_pattern)(copy, target, wrt)
+
+
 def lower_to_c(module: ModuleOp) -> ModuleOp:
     """Run the default pipeline: array level in, `c` dialect out (in place)."""
     return run_pipeline(module, DEFAULT_PIPELINE)
@@ -278,6 +317,7 @@ def build_c(
     whose inputs and outputs are `specs`."""
     from gradc.backend.build import build
     from gradc.backend.runtime import CompiledFunction
+    from gradc.passes.autodiff.sparsity import Pattern
 
     library = build(source, header, [fn_name], None if cflags is None else tuple(cflags))
     inputs, outputs = specs

@@ -6,7 +6,11 @@ Guarantees: array-level functions computing the same values (up to the
 sign of a zero) with the same derivatives and fewer ops: identity shape
 ops are gone; transpose, reshape and negation chains are folded; neutral
 elements (x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1) are dropped;
-`select(x > c, x, max(x, c))` is `max(x, c)` (and `<` with min); an op
+`select(x > c, x, max(x, c))` is `max(x, c)` (and `<` with min); a
+product with a derivative seed (an `autodiff.seed` constant: 0/1, one 1
+per input element) is the gather of the rows it selects, summed by a
+scatter-add where a direction holds several (an identity seed is no op at
+all: a Jacobian's X @ I is X); an op
 whose operands are all constants is evaluated when the result is a splat
 or has at most `fold-limit` elements, so constants never grow large.
 Nothing is erased: run `dce` afterwards to drop what became dead.
@@ -36,7 +40,8 @@ from xdsl.pattern_rewriter import (
 )
 
 from gradc.dialects import array
-from gradc.support.dense import dense_to_numpy, numpy_to_dense, splat_dense, splat_element
+from gradc.dialects.autodiff import SEED_ATTR
+from gradc.support.dense import dense_to_numpy, numpy_dtype, numpy_to_dense, splat_dense, splat_element
 from gradc.support.limits import MAX_CONSTANT_ELEMENTS
 
 SHAPE_OPS = (
@@ -191,7 +196,69 @@ class FoldConstants(RewritePattern):
             attr = splat_dense(result.flat[0], result.dtype, result.shape)
         else:
             attr = numpy_to_dense(result)
-        rewriter.replace(op, array.ConstantOp(attr))
+        folded = array.ConstantOp(attr)
+        if isinstance(op, SHAPE_OPS) and all(SEED_ATTR in o.attributes for o in owners):
+            folded.attributes[SEED_ATTR] = owners[0].attributes[SEED_ATTR]  # still a seed, reshaped
+        rewriter.replace(op, folded)
+
+
+def _seed(value: SSAValue) -> np.ndarray | None:
+    """The 0/1 matrix of a rank-2 seed constant seen directly or through
+    one 2-d transpose, else None."""
+    op, transposed = value.owner, False
+    if isinstance(op, array.TransposeOp) and tuple(op.perm) == (1, 0):
+        op, transposed = op.input.owner, True
+    if not isinstance(op, array.ConstantOp) or SEED_ATTR not in op.attributes:
+        return None
+    data = dense_to_numpy(op.value)
+    if data.ndim != 2 or not np.all((data == 0) | (data == 1)):
+        return None
+    return data.T if transposed else data
+
+
+class FoldSeedProducts(RewritePattern):
+    """S @ X or X @ S (rank 2) with S a seed: row i of S @ X is the sum of
+    the rows j of X with S[i, j] = 1, so the product is a gather of X's
+    rows, and a scatter-add of them into zeros where a row of S holds
+    several ones or none; X itself when S is the identity. No
+    multiplication by the seed's zeros is left: where X holds an infinity,
+    the entries of other directions stay exact (a dense product would make
+    them NaN from 0 * inf)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.MatmulOp, rewriter: PatternRewriter) -> None:
+        if len(op.result.type.get_shape()) != 2:
+            return
+        seed = _seed(op.lhs)
+        if seed is not None:
+            ops, result = self.rows_of(seed, op.rhs)
+        else:
+            seed = _seed(op.rhs)
+            if seed is None:
+                return
+            # X @ S = (S^T @ X^T)^T
+            xt = array.TransposeOp(op.lhs, [1, 0])
+            ops, result = self.rows_of(seed.T, xt.result)
+            back = array.TransposeOp(result, [1, 0])
+            ops, result = [xt, *ops, back], back.result
+        rewriter.replace(op, ops, [result])
+
+    @staticmethod
+    def rows_of(s: np.ndarray, x: SSAValue) -> tuple[list[Operation], SSAValue]:
+        m, k = s.shape
+        rows, cols = np.nonzero(s)  # row-major: sorted by output row
+        if rows.size == m and np.array_equal(rows, np.arange(m)):
+            if np.array_equal(cols, np.arange(k)):
+                return [], x
+            gather = array.GatherOp(x, [0], cols.reshape(-1, 1))
+            return [gather], gather.result
+        n = x.type.get_shape()[1]
+        element = x.type.get_element_type()
+        zeros = array.ConstantOp(splat_dense(0, numpy_dtype(element), (m, n)))
+        gather = array.GatherOp(x, [0], cols.reshape(-1, 1))
+        table = array.ConstantOp(numpy_to_dense(rows.astype(np.int32).reshape(-1, 1)))
+        scatter = array.ScatterOp(zeros.result, table.result, gather.result, [0], "add", "clip")
+        return [zeros, gather, table, scatter], scatter.result
 
 
 @dataclass(frozen=True)
@@ -211,6 +278,7 @@ class ArraySimplify(ModulePass):
                     FoldDoubleNegation(),
                     FoldNeutralElement(),
                     FoldSelectOfWinner(),
+                    FoldSeedProducts(),
                     FoldConstants(self.fold_limit),
                 ]
             )

@@ -212,7 +212,7 @@ def test_two_arguments_fall_back_to_a_pure_mode():
     t = np.tanh(w @ x)
     np.testing.assert_allclose(jx, ((1 - t**2) * y)[:, None] * w, rtol=1e-12)
     np.testing.assert_allclose(jy, np.diag(t), rtol=1e-12)
-    assert lowered.jacobian_strategies[0]["chosen"] in ("fwd", "rev")
+    assert lowered.jacobian_strategies[0]["chosen"].split()[0] in ("fwd", "rev")
 
 
 def test_auto_split_compiled_to_c():

@@ -22,6 +22,7 @@ Examples, the result structures, and how callees are traced: docs/frontend.md.
 from __future__ import annotations
 
 import functools
+import math
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -379,25 +380,45 @@ def _gradient(
 
 
 def jacobian(
-    fn: Callable[..., Any], argnums: Argnums = 0, mode: str = "auto", checkpoint: str | None = None
+    fn: Callable[..., Any],
+    argnums: Argnums = 0,
+    mode: str = "auto",
+    checkpoint: str | None = None,
+    *,
+    sparse: bool = False,
+    compress: bool | None = None,
 ) -> Transformed:
     """The Jacobian of `fn` with respect to `argnums`: for each output leaf
     (shape O), the differentiated arguments' structure with leaves of shape
     O + I. `mode` "fwd" pushes all input directions through at once
     (vector-mode JVP), "rev" pulls all output directions back at once;
     "auto" lets the compiler pick the strategy with the fewest
-    multiplications (fwd, rev or a split; docs/differentiation.md). `checkpoint` as for `grad` (reverse mode only)."""
-    return _jacobian("jacobian", fn, argnums, mode, checkpoint)
+    multiplications (fwd, rev, a split or an elimination;
+    docs/differentiation.md), or for `sparse=True` fwd when the
+    differentiated inputs have fewer elements than the outputs, else rev.
+    `checkpoint` as for `grad` (reverse mode only).
+
+    Sparsity: with `compress=None` (the default) a Jacobian whose
+    structural pattern needs few enough colors is computed with one sweep
+    per color instead of one per direction (structural zeros come out as
+    exact zeros); `compress=True` always colors, `compress=False` never.
+    `sparse=True` returns only the nonzeros, a 1-d array in the CSR order of
+    `gradc.jacobian_sparsity(fn, *args, argnums=argnums)` (rows: the output
+    leaves flattened in order; columns: the differentiated leaves flattened
+    in argument order). docs/sparsity.md."""
+    return _jacobian("jacobian", fn, argnums, mode, checkpoint, sparse, compress)
 
 
-def jacfwd(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
+def jacfwd(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = False,
+           compress: bool | None = None) -> Transformed:
     """`jacobian(fn, argnums, mode="fwd")`."""
-    return _jacobian("jacfwd", fn, argnums, "fwd")
+    return _jacobian("jacfwd", fn, argnums, "fwd", None, sparse, compress)
 
 
-def jacrev(fn: Callable[..., Any], argnums: Argnums = 0, checkpoint: str | None = None) -> Transformed:
+def jacrev(fn: Callable[..., Any], argnums: Argnums = 0, checkpoint: str | None = None, *,
+           sparse: bool = False, compress: bool | None = None) -> Transformed:
     """`jacobian(fn, argnums, mode="rev")`."""
-    return _jacobian("jacrev", fn, argnums, "rev", checkpoint)
+    return _jacobian("jacrev", fn, argnums, "rev", checkpoint, sparse, compress)
 
 
 def checkpoint_mode(label: str, spec: str | None) -> str | None:
@@ -419,11 +440,43 @@ def _checkpointed(op: autodiff.DerivativeRequestOp, mode: str | None) -> autodif
     return op
 
 
+def _compression(kind: str, fn: Callable[..., Any], sparse: Any, compress: Any) -> str | None:
+    """`compress` as the request spells it (None: "auto"), checked."""
+    if not isinstance(sparse, bool | np.bool_):
+        raise TraceTypeError(f"{kind} of {_py_name(fn)}: sparse must be True or False, got {sparse!r:.40}")
+    if compress is not None and not isinstance(compress, bool | np.bool_):
+        raise TraceTypeError(
+            f"{kind} of {_py_name(fn)}: compress must be None (decide by the pattern), True or False, "
+            f"got {compress!r:.40}"
+        )
+    if sparse and compress is False:
+        raise TraceError(
+            f"{kind} of {_py_name(fn)}: sparse=True computes the nonzeros by coloring; compress=False "
+            "contradicts it (leave compress out)"
+        )
+    return None if compress is None else ("always" if compress else "never")
+
+
+def _nnz(trace: Trace, callee: _Callee, wrt: _Wrt, hessian: bool) -> int:
+    """The number of structural nonzeros of the derivative a sparse request
+    returns (computed again, identically, by the pass)."""
+    from gradc.pipeline import derivative_pattern
+
+    return int(derivative_pattern(callee.function, trace.functions.functions, wrt.positions, hessian).rows.size)
+
+
 def _jacobian(
-    kind: str, fn: Callable[..., Any], argnums: Argnums, mode: str, checkpoint: str | None = None
+    kind: str,
+    fn: Callable[..., Any],
+    argnums: Argnums,
+    mode: str,
+    checkpoint: str | None = None,
+    sparse: bool = False,
+    compress: bool | None = None,
 ) -> Transformed:
     if mode not in ("fwd", "rev", "auto"):
         raise TraceError(f"{kind} of {_py_name(fn)}: mode must be 'fwd', 'rev' or 'auto', got {mode!r:.40}")
+    compression = _compression(kind, fn, sparse, compress)
     single, name, label, check = _request(kind, fn, argnums)
     spec = checkpoint_mode(label, checkpoint)
 
@@ -433,7 +486,17 @@ def _jacobian(
         body = callee.body
         _check_float_outputs(label, name, body, kind)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
-        op = _checkpointed(autodiff.JacobianOp(callee.function, callee.values, wrt.positions, mode), spec)
+        chosen = mode
+        if mode == "auto" and sparse:
+            n_in = sum(math.prod(body.in_specs[p].shape) for p in wrt.positions)
+            n_out = sum(math.prod(s.shape) for s in body.out_specs)
+            chosen = "fwd" if n_in < n_out else "rev"
+        nnz = _nnz(parent, callee, wrt, hessian=False) if sparse else None
+        op = _checkpointed(
+            autodiff.JacobianOp(callee.function, callee.values, wrt.positions, chosen, compression, nnz), spec
+        )
+        if sparse:
+            return parent.emit_all(op, [False])[0]
         n = len(wrt.positions)
         blocks = parent.emit_all(op, [False] * len(op.results))
         per_output = [wrt.build(blocks[o * n : (o + 1) * n]) for o in range(len(body.out_specs))]
@@ -442,11 +505,17 @@ def _jacobian(
     return Transformed(kind, fn, emit, check)
 
 
-def hessian(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
+def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = False,
+            compress: bool | None = None) -> Transformed:
     """Second derivatives of scalar-valued `fn` with respect to `argnums`
     (forward over reverse): block (j, k) has shape I_j + I_k, nested as the
-    differentiated arguments' structure (for j) around it again (for k)."""
+    differentiated arguments' structure (for j) around it again (for k).
+    `compress` and `sparse` as for `jacobian`: a Hessian with a sparse
+    pattern takes one Hessian-vector product per color of a symmetric (star)
+    coloring; `sparse=True` returns the nonzeros in the CSR order of
+    `gradc.hessian_sparsity(fn, *args, argnums=argnums)`."""
     kind = "hessian"
+    compression = _compression(kind, fn, sparse, compress)
     single, name, label, check = _request(kind, fn, argnums)
 
     def emit(args: tuple, kwargs: dict) -> Any:
@@ -454,7 +523,10 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0) -> Transformed:
         callee = _trace_callee(parent, fn, args, kwargs, function_name(fn))
         _check_scalar(label, name, callee.body, first_only=False)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
-        op = autodiff.HessianOp(callee.function, callee.values, wrt.positions)
+        nnz = _nnz(parent, callee, wrt, hessian=True) if sparse else None
+        op = autodiff.HessianOp(callee.function, callee.values, wrt.positions, compression, nnz)
+        if sparse:
+            return parent.emit_all(op, [False])[0]
         n = len(wrt.positions)
         blocks = parent.emit_all(op, [False] * len(op.results))
         return wrt.build([wrt.build(blocks[j * n : (j + 1) * n]) for j in range(n)])

@@ -43,6 +43,7 @@ from xdsl.dialects.builtin import (
     SymbolRefAttr,
     I64,
     TensorType,
+    UnitAttr,
     i64,
 )
 from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType
@@ -77,6 +78,23 @@ from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, Custo
 from gradc.dialects.deferred_format import op_definition
 
 MODES = ("fwd", "rev", "auto")
+
+SPARSE_ATTR = "sparse"
+"""A unit attribute on `autodiff.jacobian` and `autodiff.hessian`: the one
+result is the vector of the structural nonzeros (CSR order of the flattened
+outputs by the flattened `wrt` arguments), not the dense blocks."""
+
+COMPRESS_ATTR = "compress"
+"""On `autodiff.jacobian` and `autodiff.hessian`: "auto" (the default:
+compress by coloring when the pattern saves enough sweeps), "always" or
+"never" (plain vector mode)."""
+
+COMPRESS_CHOICES = ("auto", "always", "never")
+
+SEED_ATTR = "autodiff.seed"
+"""On an `array.constant` made by a Jacobian or Hessian request: a 0/1 seed
+(basis) matrix, direction-major. Products with it stand for gathers and sums
+of the other operand; array-simplify rewrites them so."""
 
 CHECKPOINT_ATTR = "autodiff.checkpoint"
 """How a loop's reverse sweep gets its states (a string in the spelling of
@@ -290,13 +308,22 @@ class JacobianOp(DerivativeRequestOp):
         "`(` type($primals) `)` `->` `(` type($jacobians) `)`"
     )
 
-    def __init__(self, fn: func.FuncOp, primals: Sequence[SSAValue], wrt: Sequence[int], mode: str):
+    def __init__(
+        self,
+        fn: func.FuncOp,
+        primals: Sequence[SSAValue],
+        wrt: Sequence[int],
+        mode: str,
+        compress: str | None = None,
+        nnz: int | None = None,
+    ):
         inputs = fn.function_type.inputs.data
         types = [jacobian_type(o, inputs[i]) for o in fn.function_type.outputs.data for i in wrt]
         super().__init__(
             operands=[list(primals)],
-            result_types=[types],
+            result_types=[_sparse_types(types, nnz)],
             properties={**_request_props(fn, wrt), "mode": StringAttr(mode)},
+            attributes=_compression_attrs(compress, nnz),
         )
 
     def verify_results(self, fn: func.FuncOp, name: str) -> None:
@@ -308,7 +335,9 @@ class JacobianOp(DerivativeRequestOp):
             if not isinstance(o, TensorType) or not is_float(o.get_element_type()):
                 raise VerifyException(f"{name}: output {o} is not a float tensor")
         want = [jacobian_type(o, inputs[i]) for o in outs for i in self.wrt_indices]
-        self._expect(name, "results", [r.type for r in self.jacobians], want)
+        verify_compression(self, name, want)
+        if SPARSE_ATTR not in self.attributes:
+            self._expect(name, "results", [r.type for r in self.jacobians], want)
 
 
 @op_definition
@@ -324,11 +353,21 @@ class HessianOp(DerivativeRequestOp):
         "`(` type($primals) `)` `->` `(` type($hessians) `)`"
     )
 
-    def __init__(self, fn: func.FuncOp, primals: Sequence[SSAValue], wrt: Sequence[int]):
+    def __init__(
+        self,
+        fn: func.FuncOp,
+        primals: Sequence[SSAValue],
+        wrt: Sequence[int],
+        compress: str | None = None,
+        nnz: int | None = None,
+    ):
         inputs = fn.function_type.inputs.data
         types = [jacobian_type(inputs[i], inputs[j]) for i in wrt for j in wrt]
         super().__init__(
-            operands=[list(primals)], result_types=[types], properties=_request_props(fn, wrt)
+            operands=[list(primals)],
+            result_types=[_sparse_types(types, nnz)],
+            properties=_request_props(fn, wrt),
+            attributes=_compression_attrs(compress, nnz),
         )
 
     def verify_results(self, fn: func.FuncOp, name: str) -> None:
@@ -337,7 +376,47 @@ class HessianOp(DerivativeRequestOp):
             raise VerifyException(f"{name}: the function must return exactly one scalar")
         inputs = fn.function_type.inputs.data
         want = [jacobian_type(inputs[i], inputs[j]) for i in self.wrt_indices for j in self.wrt_indices]
-        self._expect(name, "results", [r.type for r in self.hessians], want)
+        verify_compression(self, name, want)
+        if SPARSE_ATTR not in self.attributes:
+            self._expect(name, "results", [r.type for r in self.hessians], want)
+
+
+def _sparse_types(dense: Sequence[TensorType], nnz: int | None) -> list[TensorType]:
+    """The dense blocks' types, or with `nnz` the one vector of nonzeros
+    (of the widest output element type)."""
+    if nnz is None:
+        return list(dense)
+    widest = max((t.get_element_type() for t in dense), key=lambda el: el.bitwidth)
+    return [TensorType(widest, [nnz])]
+
+
+def _compression_attrs(compress: str | None, nnz: int | None) -> dict[str, Attribute]:
+    attrs: dict[str, Attribute] = {}
+    if compress is not None:
+        attrs[COMPRESS_ATTR] = StringAttr(compress)
+    if nnz is not None:
+        attrs[SPARSE_ATTR] = UnitAttr()
+    return attrs
+
+
+def verify_compression(op: IRDLOperation, name: str, dense: Sequence[Attribute]) -> None:
+    """The `sparse` and `compress` attributes of a Jacobian or Hessian
+    request; with `sparse`, one 1-d float result in place of `dense`."""
+    compress = op.attributes.get(COMPRESS_ATTR)
+    if compress is not None and (not isinstance(compress, StringAttr) or compress.data not in COMPRESS_CHOICES):
+        raise VerifyException(f"{name}: compress must be one of {', '.join(COMPRESS_CHOICES)}, got {compress}")
+    if SPARSE_ATTR not in op.attributes:
+        return
+    if not isinstance(op.attributes[SPARSE_ATTR], UnitAttr):
+        raise VerifyException(f"{name}: sparse must be a unit attribute")
+    if compress is not None and compress.data == "never":
+        raise VerifyException(f"{name}: a sparse request is always compressed (compress = \"never\" contradicts it)")
+    types = [r.type for r in op.results]
+    if len(types) != 1 or not isinstance(types[0], TensorType) or len(types[0].get_shape()) != 1:
+        raise VerifyException(f"{name}: a sparse request has one 1-d result (the nonzeros), got {len(types)} results")
+    want = {d.get_element_type() for d in dense if isinstance(d, TensorType)}
+    if types[0].get_element_type() not in want:
+        raise VerifyException(f"{name}: the nonzeros' element type {types[0].get_element_type()} is not an output's")
 
 
 def verify_checkpoint(op: IRDLOperation, name: str) -> None:
@@ -672,6 +751,11 @@ Autodiff = Dialect("autodiff", [*REQUEST_OPS, *CUSTOM_OPS, PushOp, PopOp, Schedu
 
 __all__ = [
     "CHECKPOINT_ATTR",
+    "COMPRESS_ATTR",
+    "COMPRESS_CHOICES",
+    "SEED_ATTR",
+    "SPARSE_ATTR",
+    "verify_compression",
     "PopOp",
     "PushOp",
     "TapeCopyOp",

@@ -43,7 +43,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import jacobian_type
-from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function
+from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function, sweep_directions
 from gradc.passes.autodiff.rules import JVP_RULES
 from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
 from gradc.passes.autodiff.transform import (
@@ -668,18 +668,22 @@ class Plan:
     order: list[int] | None = None
 
 
-def candidates(g: Graph) -> Plan:
+def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
     """Every candidate's count and the cheapest emittable one (ties go to
-    the simpler strategy: fwd, rev, split, then scalar elimination)."""
+    the simpler strategy: fwd, rev, split, then scalar elimination).
+    `directions`: how many directions fwd and rev push (fewer than the
+    input and output elements when a coloring compresses them)."""
     one = g.sweep()
     n_in = sum(g.sizes[v] for v in g.inputs)
     n_out = sum(g.sizes[v] for v in g.outputs)
-    counts = {"fwd": n_in * one, "rev": n_out * one}
+    d_fwd, d_rev = directions or (n_in, n_out)
+    counts = {"fwd": d_fwd * one, "rev": d_rev * one}
     if len(_intermediates(g)) <= ELIMINATION_MAX_VERTICES:
         counts["markowitz"] = markowitz(g)[0]
         counts["search"] = search(g)[0]
     chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
-    strategy, split, cut_values = chosen, None, []
+    colors = (d_fwd, n_in) if chosen == "fwd" else (d_rev, n_out)
+    strategy, split, cut_values = chosen + (f" ({colors[0]} color{'s' if colors[0] != 1 else ''})" if colors[0] < colors[1] else ""), None, []
     found = cuts(g)
     if found is not None:
         # A cut made by a reshape of the one before it splits nothing.
@@ -751,12 +755,16 @@ EMITTABLE = ("fwd", "rev", "split", "scalar")
 level) are counted only."""
 
 
-def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
     """`@<f>_jacauto_w...`: the Jacobian by the cheapest candidate (see the
-    module docstring); its choice in `gradc.strategy`/`gradc.candidates`."""
+    module docstring); its choice in `gradc.strategy`/`gradc.candidates`.
+    fwd and rev are jacfwd_function's and jacrev_function's with
+    `compress`: they push as many directions as their coloring has colors
+    when compression applies, and are counted so."""
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
     types = [jacobian_type(o, ins[j]) for o in outs for j in wrt]
-    found, name = reusable_function(module, derived_name(fn, "jacauto", wrt), ins, types)
+    kind = "jacauto" if compress == "auto" else f"jacauto_{compress}"
+    found, name = reusable_function(module, derived_name(fn, kind, wrt), ins, types)
     if found is not None:
         return found
     new = add_function(module, name, ins, types, arg_names(fn))
@@ -772,7 +780,10 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> f
         plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")
         plan.strategy = f"{plan.chosen} (no cost model: {graph})"
     else:
-        plan = candidates(graph)
+        directions = None
+        if compress != "never":
+            directions = tuple(sweep_directions(module, fn, wrt, m, compress) for m in ("fwd", "rev"))
+        plan = candidates(graph, directions)
     if plan.chosen in ("split", "scalar") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
@@ -786,7 +797,7 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> f
         blocks = [jac]
     else:
         make = jacfwd_function if plan.chosen == "fwd" else jacrev_function
-        derived = make(module, fn, wrt)
+        derived = make(module, fn, wrt, compress)
         call = func.CallOp(derived.sym_name.data, args, list(types))
         Rewriter.insert_op(call, e.point)
         blocks = list(call.results)

@@ -1,9 +1,12 @@
-"""Jacobians and Hessians in vector mode, from one batched JVP or VJP.
+"""Jacobians and Hessians in vector mode, from one batched JVP or VJP,
+over every direction or over the colors of the derivative's pattern.
 
     jacfwd_function(module, f, wrt)  @f_jacfwd_w0:  (x...) -> (J_ij...)
     jacrev_function(module, f, wrt)  @f_jacrev_w0:  (x...) -> (J_ij...)
     hessian_function(module, f, wrt) @f_grad_w0_jacfwd_w0: (x...) -> (H_jk...)
-    jacobian_function(module, f, wrt, mode)  fwd, rev, or auto (elimination.py)
+    ... compress="always"            @f_jacfwd_w0_colors3: (x...) -> (J_ij...)
+    ... nnz=298                      @f_grad_w0_jacfwd_w0_sparse298: (x...) -> (values)
+    jacobian_function(module, f, wrt, compress, nnz, mode)  fwd, rev, or auto (elimination.py)
 
 Expects: what transform.py's jvp_function and vjp_function expect of `f`.
 
@@ -12,7 +15,11 @@ argument j (shape I_j), has shape O_i + I_j and output i's element type;
 results are output-major (i outer). jacfwd calls the JVP batched over all
 input directions once, jacrev the VJP batched over all output directions
 once (its forward sweep runs once); the Hessian is forward over reverse,
-block (j, k) of shape I_j + I_k.
+block (j, k) of shape I_j + I_k. Compressed (compress "always", or "auto"
+when the cost model of compression.py says it pays), the sweep runs over
+as many directions as the coloring has colors and gathers decompress it;
+with `nnz`, the one result is the vector of the nonzeros in CSR order
+(raises PatternMismatch when the pattern has another count).
 
 The identity bases, the row blocks and the layouts: docs/differentiation.md.
 """
@@ -24,11 +31,22 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType, UnitAttr
 from xdsl.ir import Attribute, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gradc.dialects.autodiff import jacobian_type
+from gradc.dialects.autodiff import SEED_ATTR, jacobian_type
+from gradc.passes.autodiff.compression import (
+    Plan,
+    PatternMismatch,
+    compression_plan,
+    decompress_blocks,
+    decompress_values,
+    pattern_affordable,
+    seed_constants,
+    worth_it,
+)
+from gradc.passes.autodiff.sparsity import hessian_pattern, jacobian_pattern
 from gradc.passes.autodiff.batching import batch_function
 from gradc.passes.autodiff.emitter import Emitter, element_of, shape_of
 from gradc.support.dense import numpy_dtype
@@ -60,7 +78,8 @@ def _basis(e: Emitter, types: Sequence[Attribute]) -> tuple[list[SSAValue], list
     for typ, n in zip(types, sizes):
         data = np.zeros((total, n), dtype=numpy_dtype(element_of(typ)))
         data[offset : offset + n] = np.eye(n)
-        values.append(e.constant(data.reshape((total, *shape_of(typ)))))
+        values.append(basis := e.constant(data.reshape((total, *shape_of(typ)))))
+        basis.owner.attributes[SEED_ATTR] = UnitAttr()
         spans.append((offset, n))
         offset += n
     return values, spans
@@ -73,19 +92,34 @@ def _call(e: Emitter, fn: func.FuncOp, args: Sequence[SSAValue]) -> Sequence[SSA
     return call.results
 
 
-def jacfwd_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+def jacfwd_function(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
+) -> func.FuncOp:
+    """Forward mode: the JVP batched over the input directions, or over the
+    colors of the columns (`compress` "auto"/"always"; `nnz` set: the
+    result is the vector of nonzeros)."""
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
-    types = [jacobian_type(o, ins[j]) for o in outs for j in wrt]
-    found, name = reusable_function(module, derived_name(fn, "jacfwd", wrt), ins, types)
+    n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+    plan = _plan(module, fn, wrt, "columns", compress, nnz, n_in)
+    types = _result_types(plan, nnz, [jacobian_type(o, ins[j]) for o in outs for j in wrt])
+    found, name = reusable_function(module, _named(derived_name(fn, "jacfwd", wrt), plan, nnz), ins, types)
     if found is not None:
         return found
     jvp = jvp_function(module, fn, wrt)
-    directions = sum(prod(shape_of(ins[j])) for j in wrt)
+    directions = n_in if plan is None else plan.count
     batched = _batched(module, jvp, [False] * len(ins) + [True] * len(wrt), directions)
     new = add_function(module, name, ins, types, arg_names(fn))
     e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
-    basis, spans = _basis(e, [ins[j] for j in wrt])
+    if plan is None:
+        basis, spans = _basis(e, [ins[j] for j in wrt])
+    else:
+        basis = seed_constants(e, plan, [ins[j] for j in wrt])
     tangents = _call(e, batched, [*new.body.block.args, *basis])[len(outs) :]
+    if plan is not None:
+        blocks = _decompressed(e, plan, tangents, nnz, [shape_of(o) for o in outs],
+                               [shape_of(ins[j]) for j in wrt], [element_of(o) for o in outs], types)
+        Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
+        return new
     blocks = []
     for t in tangents:
         out_rank = len(shape_of(t)) - 1
@@ -99,19 +133,33 @@ def jacfwd_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> fu
     return new
 
 
-def jacrev_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+def jacrev_function(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
+) -> func.FuncOp:
+    """Reverse mode: the VJP batched over the output directions, or over
+    the colors of the rows (`compress`, `nnz` as for jacfwd_function)."""
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
-    types = [jacobian_type(o, ins[j]) for o in outs for j in wrt]
-    found, name = reusable_function(module, derived_name(fn, "jacrev", wrt), ins, types)
+    n_out = sum(prod(shape_of(o)) for o in outs)
+    plan = _plan(module, fn, wrt, "rows", compress, nnz, n_out)
+    types = _result_types(plan, nnz, [jacobian_type(o, ins[j]) for o in outs for j in wrt])
+    found, name = reusable_function(module, _named(derived_name(fn, "jacrev", wrt), plan, nnz), ins, types)
     if found is not None:
         return found
     vjp = vjp_function(module, fn, wrt)
-    directions = sum(prod(shape_of(o)) for o in outs)
+    directions = n_out if plan is None else plan.count
     batched = _batched(module, vjp, [False] * len(ins) + [True] * len(outs), directions)
     new = add_function(module, name, ins, types, arg_names(fn))
     e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
-    basis, spans = _basis(e, outs)
+    if plan is None:
+        basis, spans = _basis(e, outs)
+    else:
+        basis = seed_constants(e, plan, outs)
     grads = _call(e, batched, [*new.body.block.args, *basis])[len(outs) :]
+    if plan is not None:
+        blocks = _decompressed(e, plan, grads, nnz, [shape_of(o) for o in outs],
+                               [shape_of(ins[j]) for j in wrt], [element_of(o) for o in outs], types)
+        Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
+        return new
     blocks = []
     for out, (offset, m) in zip(outs, spans):
         for j, g in zip(wrt, grads):
@@ -124,19 +172,122 @@ def jacrev_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> fu
     return new
 
 
-def jacobian_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode: str) -> func.FuncOp:
+def jacobian_function(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str = "never",
+    nnz: int | None = None,
+    mode: str = "fwd",
+) -> func.FuncOp:
     """The Jacobian function of `mode`: fwd, rev, or auto (the cheapest
-    strategy by multiplication count, elimination.py)."""
-    if mode == "auto":
+    strategy by multiplication count, elimination.py; a sparse request,
+    `nnz` set, takes fwd when the inputs have fewer elements than the
+    outputs, else rev)."""
+    if mode == "auto" and nnz is None:
         from gradc.passes.autodiff.elimination import jacauto_function
 
-        return jacauto_function(module, fn, wrt)
-    return (jacfwd_function if mode == "fwd" else jacrev_function)(module, fn, wrt)
+        return jacauto_function(module, fn, wrt, compress)
+    if mode == "auto":
+        ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+        n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+        mode = "fwd" if n_in < sum(prod(shape_of(o)) for o in outs) else "rev"
+    return (jacfwd_function if mode == "fwd" else jacrev_function)(module, fn, wrt, compress, nnz)
 
 
-def hessian_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
-    return jacfwd_function(module, grad_function(module, fn, wrt, with_outputs=False), wrt)
+def sweep_directions(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode: str, compress: str) -> int:
+    """How many directions jacfwd_function (`mode` fwd) or jacrev_function
+    (rev) of a dense request pushes: the colors when compression applies,
+    else every input (output) element."""
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    if mode == "fwd":
+        n = sum(prod(shape_of(ins[j])) for j in wrt)
+    else:
+        n = sum(prod(shape_of(o)) for o in outs)
+    plan = _plan(module, fn, wrt, "columns" if mode == "fwd" else "rows", compress, None, n)
+    return n if plan is None else plan.count
 
 
-__all__ = ["hessian_function", "jacfwd_function", "jacobian_function", "jacrev_function"]
+def hessian_function(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
+) -> func.FuncOp:
+    """Forward over reverse; compressed by a symmetric (star) coloring of
+    the Hessian's pattern when `compress` allows and it pays."""
+    ins = fn.function_type.inputs.data
+    gradient = grad_function(module, fn, wrt, with_outputs=False)
+    n = sum(prod(shape_of(ins[j])) for j in wrt)
+    plan = _plan(module, fn, wrt, "symmetric", compress, nnz, n)
+    if plan is None:
+        return jacfwd_function(module, gradient, wrt)
+    types = _result_types(plan, nnz, [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt])
+    found, name = reusable_function(module, _named(derived_name(gradient, "jacfwd", wrt), plan, nnz), ins, types)
+    if found is not None:
+        return found
+    jvp = jvp_function(module, gradient, wrt)
+    batched = _batched(module, jvp, [False] * len(ins) + [True] * len(wrt), plan.count)
+    new = add_function(module, name, ins, types, arg_names(fn))
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    seeds = seed_constants(e, plan, [ins[j] for j in wrt])
+    tangents = _call(e, batched, [*new.body.block.args, *seeds])[len(wrt) :]
+    shapes = [shape_of(ins[j]) for j in wrt]
+    blocks = _decompressed(e, plan, tangents, nnz, shapes, shapes, [element_of(ins[j]) for j in wrt], types)
+    Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
+    return new
+
+
+# ---------------------------------------------------------------------------
+# Compression (passes/autodiff/compression.py)
+# ---------------------------------------------------------------------------
+
+
+def _plan(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], kind: str, compress: str, nnz: int | None, dense: int
+) -> Plan | None:
+    """The coloring to use, or None for plain vector mode: always for a
+    sparse request (`nnz` set), never for compress "never", else when the
+    cost model says it pays."""
+    if nnz is None and (compress == "never" or dense <= 1):
+        return None
+    if nnz is None and not pattern_affordable(fn, dense):
+        return None
+    pattern = hessian_pattern(module, fn, wrt) if kind == "symmetric" else jacobian_pattern(module, fn, wrt)
+    plan = compression_plan(kind, pattern)
+    if nnz is not None:
+        if pattern.rows.size != nnz:
+            raise PatternMismatch(
+                f"the sparse request has {nnz} nonzeros but the derivative's pattern has {pattern.rows.size}"
+            )
+        return plan
+    return plan if compress == "always" or worth_it(plan, dense) else None
+
+
+def _named(name: str, plan: Plan | None, nnz: int | None) -> str:
+    if plan is None:
+        return name
+    return f"{name}_sparse{nnz}" if nnz is not None else f"{name}_colors{plan.count}"
+
+
+def _result_types(plan: Plan | None, nnz: int | None, dense: list[TensorType]) -> list[Attribute]:
+    if nnz is None:
+        return list(dense)
+    element = max((t.get_element_type() for t in dense), key=lambda el: numpy_dtype(el).itemsize)
+    return [TensorType(element, [nnz])]
+
+
+def _decompressed(
+    e: Emitter,
+    plan: Plan,
+    parts: Sequence[SSAValue],
+    nnz: int | None,
+    row_shapes: Sequence[Sequence[int]],
+    col_shapes: Sequence[Sequence[int]],
+    elements: Sequence[Attribute],
+    types: Sequence[Attribute],
+) -> list[SSAValue]:
+    if nnz is not None:
+        return [decompress_values(e, plan, parts, element_of(types[0]))]
+    return decompress_blocks(e, plan, parts, row_shapes, col_shapes, elements)
+
+
+__all__ = ["hessian_function", "jacfwd_function", "jacobian_function", "jacrev_function", "sweep_directions"]
 

@@ -20,6 +20,7 @@ docs/differentiation.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
@@ -29,6 +30,7 @@ from xdsl.rewriter import Rewriter
 from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.batching import batch_inlined
+from gradc.passes.autodiff.compression import PatternMismatch
 from gradc.passes.autodiff.jacobian import hessian_function, jacobian_function
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
@@ -58,12 +60,35 @@ def vmap_function(module: ModuleOp, fn: func.FuncOp, op: autodiff.VmapOp) -> fun
     return found or batch_inlined(module, fn, flags, size, name)
 
 
+def _compression(op: autodiff.JacobianOp | autodiff.HessianOp) -> tuple[str, int | None]:
+    """(compress, nnz) of a Jacobian or Hessian request: nnz is the length
+    of a sparse request's one result, None for a dense one."""
+    compress = op.attributes.get(autodiff.COMPRESS_ATTR)
+    nnz = op.results[0].type.get_shape()[0] if autodiff.SPARSE_ATTR in op.attributes else None
+    return (compress.data if isinstance(compress, StringAttr) else "auto"), nnz
+
+
+def _compressible(generate: Callable[..., func.FuncOp]) -> Generator:
+    """A generator of Jacobian or Hessian functions called with the
+    request's compression; a sparse request whose type disagrees with the
+    pattern fails located at it."""
+
+    def generator(module: ModuleOp, fn: func.FuncOp, op: Request) -> func.FuncOp:
+        compress, nnz = _compression(op)
+        try:
+            return generate(module, fn, op.wrt_indices, compress, nnz)
+        except PatternMismatch as error:
+            fail(op, f"{op.name} @{fn.sym_name.data}: {error}")
+
+    return generator
+
+
 GENERATORS: dict[type, Generator] = {
     autodiff.JvpOp: lambda m, fn, op: jvp_function(m, fn, op.wrt_indices),
     autodiff.VjpOp: lambda m, fn, op: vjp_function(m, fn, op.wrt_indices),
     autodiff.GradOp: lambda m, fn, op: grad_function(m, fn, op.wrt_indices),
-    autodiff.JacobianOp: lambda m, fn, op: jacobian_function(m, fn, op.wrt_indices, op.mode.data),
-    autodiff.HessianOp: lambda m, fn, op: hessian_function(m, fn, op.wrt_indices),
+    autodiff.JacobianOp: lambda m, fn, op: _compressible(partial(jacobian_function, mode=op.mode.data))(m, fn, op),
+    autodiff.HessianOp: _compressible(hessian_function),
     autodiff.VmapOp: vmap_function,
 }
 """The function that each kind of request becomes a call of; its arguments

@@ -6,7 +6,9 @@
 // RUN: gradc-opt %s -p autodiff-jacobian | filecheck %s
 
 // 2 inputs, 6 outputs. One sweep: exp 2, mul 6 + 6 (both operands
-// active), broadcast free: 14; fwd 2 x 14 = 28, rev 6 x 14 = 84.
+// active), broadcast free: 14. Output (i, j) depends on input j only, so
+// the requests' default compression (compression.py) pushes both input
+// directions as one color: fwd 1 x 14 = 14; rev needs 3 colors: 42.
 func.func @wide(%x: tensor<2xf64>) -> tensor<3x2xf64> {
   %e = array.exp %x : tensor<2xf64>
   %b = array.broadcast %e dims [1] : tensor<2xf64> -> tensor<3x2xf64>
@@ -63,13 +65,13 @@ func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>, %u: t
   func.return %a, %b, %c, %d : tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>, tensor<2x3xf64>
 }
 
-// Few inputs: forward mode, a call of the existing vector-mode function.
-// Vertex elimination would take 12 (the diagonal of exp folded into the
+// Forward mode, a call of the existing (compressed) function. Vertex
+// elimination would take 12 (the diagonal of exp folded into the
 // broadcast before the product), but it is counted, not emitted.
 // CHECK-LABEL: func.func private @wide_jacauto_w0
-// CHECK-SAME:    gradc.strategy = "fwd", gradc.cheapest = "markowitz"
-// CHECK-SAME:    gradc.candidates = {fwd = 28 : i64, rev = 84 : i64, markowitz = 12 : i64, search = 12 : i64, split = 28 : i64}
-// CHECK-NEXT:    func.call @wide_jacfwd_w0(%x)
+// CHECK-SAME:    gradc.strategy = "fwd (1 color)", gradc.cheapest = "markowitz"
+// CHECK-SAME:    gradc.candidates = {fwd = 14 : i64, rev = 42 : i64, markowitz = 12 : i64, search = 12 : i64, split = 28 : i64}
+// CHECK-NEXT:    func.call @wide_jacfwd_w0_colors1(%x)
 
 // One output: reverse mode.
 // CHECK-LABEL: func.func private @narrow_jacauto_w0

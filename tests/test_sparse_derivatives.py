@@ -321,3 +321,17 @@ def test_sparse_hessian_under_vmap_and_differentiated_again():
     step = 1e-6
     fd = np.array([(size(X[0] + step * e) - size(X[0] - step * e)) / (2 * step) for e in np.eye(6)])
     np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-7 * np.abs(fd).max())
+
+
+def test_empty_patterns_and_blocks_build_warning_free():
+    """No nonzero at all (a sparse request of size 0) and a dense block
+    of structural zeros next to a nonzero one, under -Wall -Wextra -Werror
+    at -O0 (an empty scatter's index table once read uninitialized memory
+    there, found by the fuzz regression)."""
+    x = np.linspace(0.0, 1.0, 5)
+    flags = ["-O0", "-Wall", "-Wextra", "-Werror"]
+    assert gradc.jit(gradc.jacobian(lambda v: gnp.floor(v) * 1.0, sparse=True), cflags=flags)(x).shape == (0,)
+    assert gradc.jit(gradc.hessian(gnp.sum, sparse=True), cflags=flags)(x).shape == (0,)
+    flat, doubled = gradc.jit(gradc.jacobian(lambda v: (gnp.floor(v) * 1.0, v * 2.0), compress=True),
+                              cflags=flags)(x)
+    assert np.all(flat == 0) and np.array_equal(doubled, 2.0 * np.eye(5))

@@ -184,7 +184,9 @@ def decompress_blocks(
             size = (r1 - r0) * (c1 - c0)
             inside = np.flatnonzero((rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1))
             where = (rows[inside] - r0) * (c1 - c0) + (cols[inside] - c0)
-            if 2 * inside.size <= size:
+            if inside.size == 0:  # a block of structural zeros
+                block = e.constant(np.zeros((*rshape, *cshape), dtype=numpy_dtype(widest)))
+            elif 2 * inside.size <= size:
                 values = e.gather(flat, [0], plan.index[inside].reshape(-1, 1))
                 zeros = e.constant(np.zeros(size, dtype=numpy_dtype(element_of(values))))
                 table = e.constant(where.astype(np.int32).reshape(-1, 1))

@@ -12,24 +12,19 @@ first call (trace + XLA compile), CasADi's code generation plus `gcc -O3
 - gradc: `gradc.jit(gradc.hessian(f))` called on a NumPy array.
 - jax: `jax.jit(jax.hessian(f))` (forward over reverse), blocked per call.
 - casadi: SX `hessian`, `densify`, `CodeGenerator`, compiled to a shared
-  library together with a small C entry point `hess_dense(x, H)` (separate
-  translation unit, so nothing is inlined into the caller) and called through
-  ctypes on fixed input and output buffers.
+  library together with a small C entry point and called through ctypes on
+  fixed input and output buffers (bench/casadi_codegen.py).
 """
 
 from __future__ import annotations
 
-import ctypes
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from timing import Skip, require, seconds
+from casadi_codegen import compiled_call
+from timing import Skip, require
 
 TITLE = "Extended Rosenbrock dense Hessian (float64, 1 thread)"
 SYSTEMS = ("gradc", "jax", "casadi")
@@ -98,23 +93,8 @@ def _jax(x: np.ndarray) -> tuple[Any, list[str]]:
     return (lambda: hess(xj).block_until_ready()), ["jit(hessian), blocked per call"]
 
 
-_ENTRY_POINT = """\
-#include "rosen_hess.h"
-int hess_dense(const casadi_real *x, casadi_real *h) {
-    const casadi_real *arg[%(sz_arg)d] = {x};
-    casadi_real *res[%(sz_res)d] = {h};
-    casadi_int iw[%(sz_iw)d];
-    casadi_real w[%(sz_w)d];
-    return rosen_hess(arg, res, iw, w, 0);
-}
-"""
-
-
 def _casadi(x: np.ndarray) -> tuple[Any, list[str]]:
     ca = require("casadi")
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        raise Skip("no C compiler for CasADi's generated code")
     n = x.size
     start = time.perf_counter()
     xs = ca.SX.sym("x", n)
@@ -122,45 +102,8 @@ def _casadi(x: np.ndarray) -> tuple[Any, list[str]]:
     hessian, _ = ca.hessian(f, xs)
     function = ca.Function("rosen_hess", [xs], [ca.densify(hessian)])
     symbolic_s = time.perf_counter() - start
-
-    workdir = Path(tempfile.mkdtemp(prefix="bench-casadi-"))
-    start = time.perf_counter()
-    generator = ca.CodeGenerator("rosen_hess.c", {"with_header": True})
-    generator.add(function)
-    generator.generate(str(workdir) + "/")
-    codegen_s = time.perf_counter() - start
-    sizes = {
-        "sz_arg": max(1, function.sz_arg()),
-        "sz_res": max(1, function.sz_res()),
-        "sz_iw": max(1, function.sz_iw()),
-        "sz_w": max(1, function.sz_w()),
-    }
-    (workdir / "entry.c").write_text(_ENTRY_POINT % sizes)
-    library = workdir / "librosen_hess.so"
-    command = [cc, "-O3", "-march=native", "-shared", "-fPIC", "rosen_hess.c", "entry.c", "-o", library.name]
-    start = time.perf_counter()
-    subprocess.run(command, cwd=workdir, check=True, capture_output=True)
-    compile_s = time.perf_counter() - start
-    c_kib = (workdir / "rosen_hess.c").stat().st_size / 1024
-
-    entry = ctypes.CDLL(str(library)).hess_dense
-    shutil.rmtree(workdir)
-    entry.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    entry.restype = ctypes.c_int
-    x_in = np.ascontiguousarray(x)
-    h_out = np.empty((n, n))
-    x_ptr, h_ptr = x_in.ctypes.data, h_out.ctypes.data
-
-    def call():
-        entry(x_ptr, h_ptr)
-        return h_out
-
-    notes = [
-        f"setup: SX build + hessian {seconds(symbolic_s)}, codegen {seconds(codegen_s)} "
-        f"({c_kib:.0f} KiB C), gcc -O3 {seconds(compile_s)}",
-        "ctypes call on fixed buffers",
-    ]
-    return call, notes
+    call, notes = compiled_call(function, x, symbolic_s)
+    return (lambda: call().reshape(n, n)), notes
 
 
 BUILDERS = {"gradc": _gradc, "jax": _jax, "casadi": _casadi}

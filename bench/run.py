@@ -50,7 +50,7 @@ from timing import Skip, first_call, per_call, seconds, threads_of, timing_field
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 WORKLOADS = ("matmul", "mlp_step", "rosenbrock", "scalar_call", "compile_time", "scan_grad", "reductions", "linalg",
-             "convnet", "dropout", "vmap", "while_loop", "specialize")
+             "convnet", "dropout", "vmap", "while_loop", "specialize", "sparse_derivatives", "jacobian_modes")
 COMPILING = ("gradc", "jax")
 """Systems whose first call traces and compiles: their rows note its time."""
 MARKER = "BENCH-ROW "
@@ -225,7 +225,7 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    for package in ("numpy", "jax", "jaxlib", "torch", "casadi", "xdsl"):
+    for package in ("numpy", "jax", "jaxlib", "torch", "casadi", "sparsejac", "xdsl"):
         try:
             info[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -378,6 +378,29 @@ def targets_issue16(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def targets_issue17(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 17's targets, from the sparse_derivatives rows."""
+    rows = {(row["config"], row["system"]): row.get("median_s") for r in results
+            if r["workload"] == "sparse_derivatives" for row in r["rows"]}
+    out = []
+    for label, mine, peer, limit in (
+        ("Rosenbrock n=100 dense Hessian no slower than CasADi's generated C",
+         ("rosenbrock n=100", "gradc dense"), ("rosenbrock n=100", "casadi"), 1.0),
+        ("Rosenbrock n=100 sparse Hessian within 1.5x of CasADi's sparse C",
+         ("rosenbrock n=100", "gradc"), ("rosenbrock n=100", "casadi sparse"), 1.5),
+        ("logistic-regression Hessian at least 1.5x faster than JAX jit",
+         ("logreg N=1000 D=50", "gradc"), ("logreg N=1000 D=50", "jax"), 1 / 1.5),
+    ):
+        g, p = rows.get(mine), rows.get(peer)
+        if g and p:
+            out.append(f"- {label}: gradc {seconds(g)}, {peer[1]} {seconds(p)} (gradc / {peer[1]} {g / p:.2f}) "
+                       f"-> **{'met' if g <= limit * p else 'NOT met'}**")
+    for r in results:  # the mixed-mode targets: jacobian_modes' own summary of its counts
+        if r["workload"] == "jacobian_modes":
+            out += [f"- mixed mode: {check}" for check in r["checks"] if "pure mode" in check]
+    return out
+
+
 def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
     blas = machine.get("numpy_blas")
     blas_text = (
@@ -397,7 +420,7 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
         "",
         f"Machine: {machine.get('cpu', '?')}, {machine.get('cpus')} CPUs; Python {machine['python']}; "
         f"{machine.get('cc', 'no C compiler')}; numpy {machine['numpy']} with BLAS: {blas_text}; "
-        f"jax {machine['jax']}, torch {machine['torch']}, casadi {machine['casadi']}, xdsl {machine['xdsl']}.",
+        f"jax {machine['jax']}, torch {machine['torch']}, casadi {machine['casadi']}, sparsejac {machine.get('sparsejac', '-')}, xdsl {machine['xdsl']}.",
         f"Whole run: {elapsed_s:.0f} s.",
         "",
         *table(results),
@@ -410,7 +433,8 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
     lines += ["", "## Targets (issue 3)", "", *targets(results), ""]
     lines += ["## Targets (issue 4)", "", *targets_issue4(results), ""]
     lines += ["## Targets (issue 15)", "", *targets_issue15(results), ""]
-    lines += ["## Targets (issue 16)", "", *targets_issue16(results), "", "## Memory of the MLP step", ""]
+    lines += ["## Targets (issue 16)", "", *targets_issue16(results), ""]
+    lines += ["## Targets (issue 17)", "", *targets_issue17(results), "", "## Memory of the MLP step", ""]
     lines += [f"- {line}" for line in memory_report()]
     lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system), "
               "compile_time.png (first-call time by program size).", ""]

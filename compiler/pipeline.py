@@ -248,10 +248,11 @@ def derivative_pattern(
     Hessian) of `fn` with respect to its arguments `wrt`
     (passes/autodiff/sparsity.py), computed on a copy of `fn` and the
     `functions` it reaches (while tracing, the trace's function table),
-    their derivative requests expanded first; the originals are left as
-    they are. A request that cannot be expanded is a PipelineError located
-    as compile_for_user's."""
-    from gradc.passes.autodiff.requests import referenced_symbols
+    their derivative requests expanded first (as autodiff-jacobian sees
+    them); the originals are left as they are. A request that cannot be
+    expanded is a PipelineError located as compile_for_user's."""
+    from gradc.dialects.autodiff import REQUEST_OPS
+    from gradc.passes.autodiff.requests import expand_requests, referenced_symbols
     from gradc.passes.autodiff.sparsity import hessian_pattern, jacobian_pattern
 
     table = {f.sym_name.data: f for f in functions}
@@ -266,10 +267,15 @@ def derivative_pattern(
         todo += [table[name] for op in f.walk() for name in referenced_symbols(op) if name in table]
     copies = {name: f.clone() for name, f in reached.items()}
     target = copies[fn.sym_name.data]
-    target.sym_visibility = None  # differentiate keeps public functions only
     copy = ModuleOp(list(copies.values()))
-    if any(op.dialect_name() == "autodiff" for op in copy.walk()):
-        compile_for_user(copy, DIFFERENTIATE)
+    if any(isinstance(op, REQUEST_OPS) for op in copy.walk()):
+        # Only the requests, as autodiff-jacobian sees the callee when it
+        # expands the sparse request: custom rules and stop_gradient stay.
+        try:
+            expand_requests(copy, REQUEST_OPS, "differentiate")
+        except PassFailedException as err:
+            message = str(err.args[0] if err.args else err).splitlines()[0]
+            raise PipelineError(message, location=op_location(getattr(err, "op", None)) or user_location()) from None
     return (hessian_pattern if hessian else jacobian_pattern)(copy, target, wrt)
 
 
@@ -338,7 +344,17 @@ def compile_module(
     return build_c(print_c_source(module), print_c_header(module), symbol, specs, cflags)
 
 
+def jacobian_strategies(module: ModuleOp) -> list[dict[str, Any]]:
+    """What each mode-"auto" Jacobian request of `module` chose, and every
+    candidate's multiplication count (passes/autodiff/elimination.py;
+    imported on first use, off the import path of `gradc.jit`)."""
+    from gradc.passes.autodiff.elimination import jacobian_strategies as strategies
+
+    return strategies(module)
+
+
 __all__ = [
+    "jacobian_strategies",
     "DEFAULT_PIPELINE",
     "DEFAULT_OPTIONS",
     "Options",

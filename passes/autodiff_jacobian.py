@@ -9,7 +9,9 @@ function it generates (passes/autodiff/jacobian.py): `mode fwd` ->
 `@f_jacfwd_w...`, one call of the JVP batched over all N input directions
 (`@f_jvp_w..._batch<N>`); `mode rev` -> `@f_jacrev_w...`, one call of the
 VJP batched over all M output directions (`@f_vjp_w..._batch<M>`);
-`autodiff.hessian` -> `@f_grad_w..._jacfwd_w...`, forward over reverse.
+`mode auto` -> `@f_jacauto_w...`, the strategy with the fewest counted
+multiplications (passes/autodiff/elimination.py), its choice and counts
+in `gradc.strategy` and `gradc.candidates`; `autodiff.hessian` -> `@f_grad_w..._jacfwd_w...`, forward over reverse.
 Block (i, j) has shape O_i + I_j, output-major. Other ops are untouched.
 Fails, located at the op, when an op needs a derivative or a batching rule
 and has none, a call cannot be inlined, or a request reaches itself.

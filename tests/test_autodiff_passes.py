@@ -235,14 +235,16 @@ def _jacobian_fd(module: ModuleOp, xs: list[np.ndarray], n_out: int) -> list[np.
     return [b for row in blocks for b in row]
 
 
-def _jacobian_text(f: str, ins, outs, wrt: Sequence[int]) -> str:
+def _jacobian_text(f: str, ins, outs, wrt: Sequence[int], attrs: str = "") -> str:
+    """@main returning the forward then the reverse Jacobian of @f (`attrs`,
+    e.g. '{compress = "never"}', on both requests)."""
     jac = [(*o, *ins[j]) for o in outs for j in wrt]
     n = len(jac)
     w = ", ".join(map(str, wrt))
     return f"""{f}
 func.func @main({typed_args("x", ins)}) -> ({types(jac)}, {types(jac)}) {{
-  {names("a", n)} = autodiff.jacobian @f({names("x", len(ins))}) wrt [{w}] mode "fwd" : ({types(ins)}) -> ({types(jac)})
-  {names("b", n)} = autodiff.jacobian @f({names("x", len(ins))}) wrt [{w}] mode "rev" : ({types(ins)}) -> ({types(jac)})
+  {names("a", n)} = autodiff.jacobian @f({names("x", len(ins))}) wrt [{w}] mode "fwd" {attrs} : ({types(ins)}) -> ({types(jac)})
+  {names("b", n)} = autodiff.jacobian @f({names("x", len(ins))}) wrt [{w}] mode "rev" {attrs} : ({types(ins)}) -> ({types(jac)})
   func.return {names("a", n)}, {names("b", n)} : {types(jac)}, {types(jac)}
 }}
 """
@@ -298,7 +300,7 @@ def test_jacobians_of_mixed_shapes_and_wrt_subset():
 
 def test_jacobian_is_one_batched_call_in_vector_mode():
     ins, outs = signature(parse(MIXED), "f")
-    module = parse(_jacobian_text(MIXED, ins, outs, [0, 1]))
+    module = parse(_jacobian_text(MIXED, ins, outs, [0, 1], '{compress = "never"}'))
     run_pipeline(module, "autodiff-jacobian")
     calls = [op for op in module.walk() if isinstance(op, func.CallOp)]
     batched = [c for c in calls if c.callee.string_value().endswith(("_batch7", "_batch6"))]

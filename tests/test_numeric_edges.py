@@ -184,3 +184,19 @@ def test_f32_softmax_and_logsumexp_are_stable_on_large_inputs(combo) -> None:
     for g, e in zip(got, (soft, lse, soft), strict=True):
         assert g.dtype == np.float32 and np.all(np.isfinite(g))
         np.testing.assert_allclose(g, e, rtol=1e-6, atol=1e-7)
+
+
+def test_small_integer_powers_are_products_with_pows_edges():
+    """x**2, x**3, x**4 lower to products (as JAX's integer_pow), not a libm
+    call: within an ulp of NumPy's pow, and its signs of zero, infinities
+    and NaNs."""
+    x = np.array([-0.0, 0.0, np.inf, -np.inf, np.nan, 1e-310, -3.5, 1e103, -1e103, 0.1, 7.0])
+    fn = gradc.jit(lambda v: (v**2, v**3, v**4))
+    for got, k in zip(fn(x), (2, 3, 4)):
+        want = x**k
+        same = (got == want) | (np.isnan(got) & np.isnan(want))
+        near = np.abs(got - want) <= 2 * np.spacing(np.abs(want))
+        assert np.all(same | near), (k, got, want)
+        real = ~np.isnan(want)
+        assert np.array_equal(np.signbit(got[real]), np.signbit(want[real]))
+    assert "pow(" not in gradc.lower(lambda v: v**3 + v**4, x).c_source

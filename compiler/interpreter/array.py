@@ -177,7 +177,7 @@ class ArrayFunctions(InterpreterFunctions):
 
     @impl(array.TransposeOp)
     def run_transpose(self, interp: Interpreter, op: array.TransposeOp, args: PythonValues):
-        return (np.ascontiguousarray(np.transpose(args[0], op.perm)),)
+        return (np.array(np.transpose(args[0], op.perm), order="C"),)
 
     @impl(array.SliceOp)
     def run_slice(self, interp: Interpreter, op: array.SliceOp, args: PythonValues):
@@ -190,7 +190,8 @@ class ArrayFunctions(InterpreterFunctions):
         rest = [d for d in range(args[0].ndim) if d not in axes]
         table = op.table
         moved = np.transpose(args[0], [*axes, *rest])
-        return (np.ascontiguousarray(moved[tuple(table[..., k] for k in range(len(axes)))]),)
+        # np.array, not ascontiguousarray (which makes a 0-d result 1-d)
+        return (np.array(moved[tuple(table[..., k] for k in range(len(axes)))], order="C"),)
 
     @impl(array.DynamicGatherOp)
     def run_dynamic_gather(self, interp: Interpreter, op: array.DynamicGatherOp, args: PythonValues):
@@ -201,7 +202,7 @@ class ArrayFunctions(InterpreterFunctions):
         moved = np.transpose(x, [*axes, *rest])
         if 0 in moved.shape[: len(axes)]:
             return (np.zeros(tuple(op.result.type.get_shape()), x.dtype),)
-        out = np.ascontiguousarray(moved[positions])
+        out = np.array(moved[positions], order="C")
         if op.mode.data == "fill":
             out[~ok] = 0
         return (out,)
@@ -221,7 +222,7 @@ class ArrayFunctions(InterpreterFunctions):
         for b in np.flatnonzero(ok.reshape(-1)):  # row-major order: the last set wins
             at = tuple(int(p[b]) for p in flat)
             out[at] = out[at] + updates[b] if op.kind.data == "add" else updates[b]
-        return (np.ascontiguousarray(np.transpose(out, np.argsort([*axes, *rest]))),)
+        return (np.array(np.transpose(out, np.argsort([*axes, *rest])), order="C"),)
 
     @impl(array.DynamicSliceOp)
     def run_dynamic_slice(self, interp: Interpreter, op: array.DynamicSliceOp, args: PythonValues):

@@ -10,17 +10,24 @@ Guarantees: `color_columns` gives columns that share a row different colors
 color group of row i of B = J @ S; `color_rows` the same for rows and
 B = S^T @ J; `star_coloring` a distance-1 coloring in which every path on
 four vertices has at least three colors, so every H[i, j] stands alone in
-B[i, colors[j]] or in B[j, colors[i]] of B = H @ S. The recovery functions
-give, per nonzero in pattern order, its flat (row-major) index into B.
+B[i, colors[j]] or in B[j, colors[i]] of B = H @ S; `acyclic_coloring`
+one in which any two colors induce a forest, often with fewer colors, read
+back by substitution. The direct recovery functions give, per nonzero in
+pattern order, its flat (row-major) index into B; `acyclic_recovery` a
+static substitution plan.
+
 Colors are 0 .. C-1, deterministic for a given pattern: each coloring is a
 greedy one, run under a few vertex orderings (natural, largest-first,
-smallest-last), keeping the first with the fewest colors; it stops early
-when a cheap lower bound is met. Pure NumPy and Python, no IR.
+smallest-last, and for columns and rows also DSATUR), keeping the first
+with the fewest colors; it stops early when a cheap lower bound is met.
+Pure NumPy and Python, no IR.
 
 Cost: the column (row) coloring builds the column (row) intersection graph,
-sum over rows (columns) of their squared length in memory; the star
-coloring visits, per vertex, the colors around each neighbour, O(edges x
-colors). Background and choices: docs/coloring.md.
+the sum over rows (columns) of their squared length; the star and acyclic
+colorings visit, per vertex, the colors around each neighbour. Step-count
+guards (GRAPH_PAIRS, WORK) bound memory and time on near-dense patterns,
+falling back to cheaper, still valid colorings. Background, choices and
+measured times: docs/coloring.md.
 """
 
 from __future__ import annotations
@@ -50,14 +57,16 @@ def color_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np
 def star_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     """Star coloring of the n-vertex graph of a symmetric n x n pattern
     (diagonal entries ignored; the pattern is symmetrized defensively)."""
-    rows, cols = _indices(rows, cols, (n, n))
-    off = rows != cols
-    first = np.concatenate([rows[off], cols[off]])
-    second = np.concatenate([cols[off], rows[off]])
-    graph = _adjacency(first, second, n)
-    degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
-    bound = _star_lower_bound(graph, degrees)
-    return _best(lambda order: _star_greedy(graph, order, n), degrees, graph, bound)
+    return _color_symmetric(rows, cols, n, _star_greedy, _star_lower_bound)
+
+
+def acyclic_coloring(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Acyclic coloring of the graph of a symmetric n x n pattern: a
+    distance-1 coloring in which every two colors induce a forest. Every
+    star coloring is acyclic, so the optimum is never larger; the greedy
+    one here usually is smaller (a path: 2 against 3), but the entries come
+    out by substitution (`acyclic_recovery`)."""
+    return _color_symmetric(rows, cols, n, _acyclic_greedy, _forest_lower_bound)
 
 
 def column_recovery(
@@ -90,7 +99,7 @@ def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
         return np.zeros(0, dtype=np.int64)
     # How often each color occurs around each vertex, itself included.
     off = rows != cols
-    edges = np.unique(np.concatenate([rows[off] * n + cols[off], cols[off] * n + rows[off]]))
+    edges = _sorted_unique(np.concatenate([rows[off] * n + cols[off], cols[off] * n + rows[off]]))
     heads, tails = np.divmod(edges, n)
     keys, counts = np.unique(
         np.concatenate([heads * width + colors[tails], np.arange(n) * width + colors]), return_counts=True
@@ -102,12 +111,105 @@ def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
     return np.where(alone_in_row, rows * width + colors[cols], cols * width + colors[rows])
 
 
+def acyclic_recovery(
+    rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A substitution plan reading H's nonzeros out of the row-major n x C
+    matrix B = H @ S: (order, source, dep_ptr, deps). Taking the nonzeros k
+    in `order`, value[k] = B.flat[source[k]] - sum(value[q] for q in
+    deps[dep_ptr[k]:dep_ptr[k + 1]]); every such q comes earlier in `order`.
+    Each tree of two colors is peeled from its leaves: a leaf u with its
+    last neighbour p left gives H[u, p] = B[u, colors[p]] minus the entries
+    of u's other neighbours in the tree, all recovered before. ValueError
+    if the colors are not an acyclic coloring of the pattern."""
+    rows, cols = _indices(rows, cols, (n, n))
+    colors = np.asarray(colors, dtype=np.int64)
+    width = _count(colors)
+    keys = rows * n + cols
+    if keys.size > 1 and np.any(keys[1:] <= keys[:-1]):
+        raise ValueError("acyclic_recovery: the pattern is not in CSR order with unique entries")
+    where = dict(zip(keys.tolist(), range(keys.size)))
+    source = np.full(keys.size, -1, dtype=np.int64)
+    deps: list[list[int]] = [[] for _ in range(keys.size)]
+    order: list[int] = []
+    for k in np.flatnonzero(rows == cols).tolist():
+        source[k] = rows[k] * width + colors[rows[k]]
+        order.append(k)
+    off = rows != cols
+    edges = _sorted_unique(np.minimum(rows[off], cols[off]) * n + np.maximum(rows[off], cols[off]))
+    low, high = np.divmod(edges, max(n, 1))
+    if np.any(colors[low] == colors[high]):
+        raise ValueError("acyclic_recovery: two neighbours share a color")
+    pair = np.minimum(colors[low], colors[high]) * width + np.maximum(colors[low], colors[high])
+    by_pair = np.argsort(pair, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair[by_pair])) + 1
+    color_list = colors.tolist()
+
+    def entries(u: int, w: int) -> list[int]:
+        return [k for k in (where.get(u * n + w), where.get(w * n + u)) if k is not None]
+
+    for group in np.split(by_pair, bounds) if edges.size else []:
+        tree: dict[int, list[int]] = {}
+        for u, w in zip(low[group].tolist(), high[group].tolist()):
+            tree.setdefault(u, []).append(w)
+            tree.setdefault(w, []).append(u)
+        left = {u: len(ws) for u, ws in tree.items()}
+        done: set[tuple[int, int]] = set()
+        leaves = sorted(u for u, d in left.items() if d == 1)
+        while leaves:
+            u = leaves.pop()
+            if left[u] != 1:
+                continue
+            p = next(w for w in tree[u] if (min(u, w), max(u, w)) not in done)
+            others = [q for w in tree[u] if w != p for q in entries(u, w)[:1]]
+            for k in entries(u, p):
+                source[k] = u * width + color_list[p]
+                deps[k] = others
+                order.append(k)
+            done.add((min(u, p), max(u, p)))
+            left[u] = 0
+            left[p] -= 1
+            if left[p] == 1:
+                leaves.append(p)
+        if len(done) != len(group):
+            raise ValueError("acyclic_recovery: two colors form a cycle, the colors are not acyclic")
+    dep_ptr = np.zeros(keys.size + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in deps], out=dep_ptr[1:])
+    flat = np.asarray([q for d in deps for q in d], dtype=np.int64)
+    return np.asarray(order, dtype=np.int64), source, dep_ptr, flat
+
+
 def seed_matrix(colors: np.ndarray, n: int) -> np.ndarray:
     """The n x C seed matrix S with S[j, colors[j]] = 1, zero elsewhere."""
     colors = np.asarray(colors, dtype=np.int64)
     seed = np.zeros((n, _count(colors)))
     seed[np.arange(n), colors] = 1.0
     return seed
+
+
+def _symmetric_graph(rows: np.ndarray, cols: np.ndarray, n: int) -> tuple[Adjacency, np.ndarray]:
+    """The adjacency (no self loops, both directions) of a square pattern,
+    and its degrees."""
+    rows, cols = _indices(rows, cols, (n, n))
+    off = rows != cols
+    graph = _adjacency(np.concatenate([rows[off], cols[off]]), np.concatenate([cols[off], rows[off]]), n)
+    return graph, np.diff(np.asarray(graph[0], dtype=np.int64))
+
+
+def _color_symmetric(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    greedy: Callable[[Adjacency, list[int], int, list[int]], list[int]],
+    lower_bound: Callable[[Adjacency, np.ndarray], int],
+) -> np.ndarray:
+    graph, degrees = _symmetric_graph(rows, cols, n)
+    if n and int(degrees.min()) == n - 1:
+        return np.arange(n, dtype=np.int64)  # a complete graph
+    spent = [0]  # steps, shared by the orderings
+    orders = (_natural, _largest_first, _smallest_last)
+    candidates = [lambda order=order: greedy(graph, order(degrees, graph), n, spent) for order in orders]
+    return _best(candidates, lower_bound(graph, degrees), n)
 
 
 def _indices(rows: np.ndarray, cols: np.ndarray, shape: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +227,19 @@ def _count(colors: np.ndarray) -> int:
     return int(colors.max()) + 1 if colors.size else 0
 
 
+GRAPH_PAIRS = 4_000_000
+"""Above this many (member, member) pairs the column (row) coloring does
+not build the intersection graph (memory) and colors in natural order only."""
+WORK = 20_000_000
+"""Above this many steps of its greedy loops (a few seconds of Python) a
+coloring keeps the best it has finished, or returns one color per vertex
+(always valid)."""
+
+
+class _OverBudget(Exception):
+    """A greedy coloring passed WORK steps."""
+
+
 def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, n: int) -> np.ndarray:
     """Distance-1 coloring of the graph on `members` (0 .. n-1) joining two
     members that appear in the same group: one row (column) of the pattern."""
@@ -133,6 +248,12 @@ def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, 
     starts = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(groups, minlength=n_groups), out=starts[1:])
     lengths = starts[1:] - starts[:-1]
+    bound = int(lengths.max()) if lengths.size else 0
+    pairs = int(np.sum(lengths * lengths))
+    if bound >= n or pairs > WORK:
+        return np.arange(n, dtype=np.int64)  # optimal when a group holds every member
+    if pairs > GRAPH_PAIRS:
+        return np.asarray(_group_greedy(groups, members, starts, n), dtype=np.int64)
     # Every ordered pair (member, other member of its group).
     repeats = lengths[groups]
     first = np.repeat(members, repeats)
@@ -141,33 +262,63 @@ def _color_intersection(groups: np.ndarray, members: np.ndarray, n_groups: int, 
     keep = first != second
     graph = _adjacency(first[keep], second[keep], n)
     degrees = np.diff(np.asarray(graph[0], dtype=np.int64))
-    bound = int(lengths.max()) if lengths.size else 0
-    return _best(lambda order: _greedy(graph, order, n), degrees, graph, max(bound, 1 if n else 0))
+    candidates = [
+        lambda: _greedy(graph, _natural(degrees, graph), n),
+        lambda: _saturation_greedy(graph, degrees),
+        lambda: _greedy(graph, _largest_first(degrees, graph), n),
+        lambda: _greedy(graph, _smallest_last(degrees, graph), n),
+    ]
+    return _best(candidates, max(bound, 1 if n else 0), n)
+
+
+def _group_greedy(groups: np.ndarray, members: np.ndarray, starts: np.ndarray, n: int) -> list[int]:
+    """First-fit in natural order straight from the groups, without the
+    intersection graph: memory of the pattern, time of the pairs."""
+    by_member = np.lexsort((groups, members))
+    member_starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(members, minlength=n), out=member_starts[1:])
+    groups_of = groups[by_member].tolist()
+    member_list, start_list, member_start_list = members.tolist(), starts.tolist(), member_starts.tolist()
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    for v in range(n):
+        for g in groups_of[member_start_list[v] : member_start_list[v + 1]]:
+            _forbid_neighbours(member_list[start_list[g] : start_list[g + 1]], v, color, forbidden)
+        color[v] = _least_allowed(v, forbidden)
+    return color
 
 
 def _adjacency(first: np.ndarray, second: np.ndarray, n: int) -> Adjacency:
     """CSR adjacency of the edges first[k] -> second[k], duplicates merged."""
-    keys = np.unique(first * max(n, 1) + second)
+    keys = _sorted_unique(first * max(n, 1) + second)
     heads, tails = np.divmod(keys, max(n, 1))
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(heads, minlength=n), out=indptr[1:])
     return indptr.tolist(), tails.tolist()
 
 
-def _best(
-    greedy: Callable[[list[int]], list[int]], degrees: np.ndarray, graph: Adjacency, bound: int
-) -> np.ndarray:
-    """The coloring with the fewest colors over the orderings, the first
-    such; stops as soon as one meets the lower bound."""
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (NumPy 2's hash-based np.unique is several
+    times slower on the million-key arrays a pattern of 10^5 rows gives)."""
+    keys = np.sort(keys)
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
+
+
+def _best(candidates: Sequence[Callable[[], list[int]]], bound: int, n: int) -> np.ndarray:
+    """The coloring with the fewest colors over the candidates, the first
+    such; stops as soon as one meets the lower bound, or when one passes
+    the work budget (one color per vertex if none finished)."""
     best: list[int] | None = None
-    for ordering in (_natural, _largest_first, _smallest_last):
-        colors = greedy(ordering(degrees, graph))
+    for candidate in candidates:
+        try:
+            colors = candidate()
+        except _OverBudget:
+            break
         if best is None or max(colors, default=-1) < max(best, default=-1):
             best = colors
         if max(best, default=-1) + 1 <= bound:
             break
-    assert best is not None
-    return np.asarray(best, dtype=np.int64)
+    return np.arange(n, dtype=np.int64) if best is None else np.asarray(best, dtype=np.int64)
 
 
 def _natural(degrees: np.ndarray, graph: Adjacency) -> list[int]:
@@ -207,18 +358,60 @@ def _greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     color = [-1] * n
     forbidden = [-1] * (n + 1)
     for v in order:
-        for w in indices[indptr[v] : indptr[v + 1]]:
-            c = color[w]
-            if c >= 0:
-                forbidden[c] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        color[v] = c
+        color[v] = _first_fit(indices[indptr[v] : indptr[v + 1]], v, color, forbidden)
     return color
 
 
-def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
+def _first_fit(neighbours: list[int], v: int, color: list[int], forbidden: list[int]) -> int:
+    """The least color no colored neighbour of v has (`forbidden[c] == v`
+    marks color c as taken for v)."""
+    _forbid_neighbours(neighbours, v, color, forbidden)
+    return _least_allowed(v, forbidden)
+
+
+def _forbid_neighbours(neighbours: list[int], v: int, color: list[int], forbidden: list[int]) -> None:
+    for w in neighbours:
+        c = color[w]
+        if c >= 0:
+            forbidden[c] = v
+
+
+def _least_allowed(v: int, forbidden: list[int]) -> int:
+    c = 0
+    while forbidden[c] == v:
+        c += 1
+    return c
+
+
+def _saturation_greedy(graph: Adjacency, degrees: np.ndarray) -> list[int]:
+    """First-fit distance-1 coloring in DSATUR order: next the uncolored
+    vertex with the most distinct colors around it, then the highest
+    degree, then the lowest index."""
+    indptr, indices = graph
+    n = degrees.size
+    degree = degrees.tolist()
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    saturation = [0] * n
+    seen: set[int] = set()  # w * n + c: w has a neighbour colored c
+    heap = [(0, -d, v) for v, d in enumerate(degree)]
+    heapq.heapify(heap)
+    while heap:
+        minus_saturation, _, v = heapq.heappop(heap)
+        if color[v] >= 0 or -minus_saturation != saturation[v]:
+            continue
+        neighbours = indices[indptr[v] : indptr[v + 1]]
+        c = color[v] = _first_fit(neighbours, v, color, forbidden)
+        for w in neighbours:
+            key = w * n + c
+            if color[w] < 0 and key not in seen:
+                seen.add(key)
+                saturation[w] += 1
+                heapq.heappush(heap, (-saturation[w], -degree[w], w))
+    return color
+
+
+def _star_greedy(graph: Adjacency, order: list[int], n: int, spent: list[int]) -> list[int]:
     """First-fit star coloring in the given order.
 
     Coloring v with c must not close a two-colored path on four vertices
@@ -238,14 +431,13 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
     palette: list[list[int]] = [[] for _ in range(n)]  # colors around w
     for v in order:
         neighbours = indices[indptr[v] : indptr[v + 1]]
-        for w in neighbours:
-            c = color[w]
-            if c >= 0:
-                forbidden[c] = v
+        _forbid_neighbours(neighbours, v, color, forbidden)
+        spent[0] += len(neighbours)
         for w in neighbours:
             b = color[w]
             if b < 0:
                 continue
+            spent[0] += len(palette[w])
             inside = count.get(v * n + b, 0) >= 2
             base = w * n
             for a in palette[w]:
@@ -255,10 +447,9 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                     forbidden[a] = v
                 elif count[base + a] == 1 and count.get(carrier[base + a] * n + b, 0) >= 2:
                     forbidden[a] = v
-        c = 0
-        while forbidden[c] == v:
-            c += 1
-        color[v] = c
+        if spent[0] > WORK:
+            raise _OverBudget
+        c = color[v] = _least_allowed(v, forbidden)
         for w in neighbours:
             key = w * n + c
             if key in count:
@@ -269,6 +460,74 @@ def _star_greedy(graph: Adjacency, order: list[int], n: int) -> list[int]:
                 carrier[key] = v
                 palette[w].append(c)
     return color
+
+
+def _acyclic_greedy(graph: Adjacency, order: list[int], n: int, spent: list[int]) -> list[int]:
+    """First-fit acyclic coloring in the given order.
+
+    Coloring v with c closes a two-colored cycle exactly when two
+    neighbours of v share a color b and lie in one tree of the {b, c}
+    subgraph. The trees are kept in a union-find over the keys x * n + b
+    (vertex x inside the subgraph of its own color and b); the colors
+    around each vertex are kept so that only trees with an edge are asked.
+    """
+    indptr, indices = graph
+    color = [-1] * n
+    forbidden = [-1] * (n + 1)
+    parent: dict[int, int] = {}
+    around: set[int] = set()  # w * n + c: w has a neighbour colored c
+    palette: list[list[int]] = [[] for _ in range(n)]
+
+    def find(key: int) -> int:
+        root = key
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while key != root:
+            parent[key], key = root, parent[key]
+        return root
+
+    for v in order:
+        neighbours = indices[indptr[v] : indptr[v + 1]]
+        _forbid_neighbours(neighbours, v, color, forbidden)
+        groups: dict[int, list[int]] = {}
+        for w in neighbours:
+            if color[w] >= 0:
+                groups.setdefault(color[w], []).append(w)
+        spent[0] += len(neighbours)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            roots: set[int] = set()
+            for w in members:
+                spent[0] += 4 * len(palette[w])  # a union-find look-up each
+                for c in palette[w]:
+                    if forbidden[c] == v:
+                        continue
+                    root = find(w * n + c)
+                    if root in roots:
+                        forbidden[c] = v
+                    roots.add(root)
+        if spent[0] > WORK:
+            raise _OverBudget
+        c = color[v] = _least_allowed(v, forbidden)
+        for w in neighbours:
+            b = color[w]
+            if b >= 0:
+                first, second = find(v * n + b), find(w * n + c)
+                if first != second:
+                    parent[first] = second
+            if w * n + c not in around:
+                around.add(w * n + c)
+                palette[w].append(c)
+            if b >= 0 and v * n + b not in around:
+                around.add(v * n + b)
+                palette[v].append(b)
+    return color
+
+
+def _forest_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:
+    """0 without vertices, 1 without edges, else 2."""
+    return 0 if degrees.size == 0 else 1 if not graph[1] else 2
 
 
 def _star_lower_bound(graph: Adjacency, degrees: np.ndarray) -> int:

@@ -35,12 +35,20 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from gradc.backend.runtime import CompiledFunction, generate_function, load
+from gradc.dialects import autodiff
 from gradc.dialects.c import c_identifier, is_c_identifier
 from gradc.errors import GradcError, TraceError, user_location, without_gradc_frames
 from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
-from gradc.pipeline import DEFAULT_OPTIONS, Options, compile_for_user, function_specs, memory_figures
+from gradc.pipeline import (
+    DEFAULT_OPTIONS,
+    Options,
+    compile_for_user,
+    function_specs,
+    jacobian_strategies,
+    memory_figures,
+)
 from gradc.support.timings import Timings
 
 _PYTHON_NUMBER = "Python float"
@@ -844,6 +852,13 @@ class Lowered:
         return str(self._module_after("differentiated"))
 
     @cached_property
+    def jacobian_strategies(self) -> list[dict[str, Any]]:
+        """How each mode-"auto" Jacobian is accumulated: dicts of
+        "function", "callee", "chosen" (the emitted strategy) and
+        "candidates" (estimated multiplications per strategy)."""
+        return jacobian_strategies(self.traced.module)
+
+    @cached_property
     def simplified_ir(self) -> str:
         return str(self._module_after("simplified"))
 
@@ -1058,8 +1073,59 @@ def export_c(
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     c_path, h_path = stem.with_name(stem.name + ".c"), stem.with_name(stem.name + ".h")
-    c_path.write_text(lowered.c_source)
-    h_path.write_text(lowered.c_header)
+    source, header = lowered.c_source, lowered.c_header
+    tables = _sparsity_tables(lowered)
+    if tables:
+        source += "\n" + "".join(definition for definition, _ in tables)
+        at = header.rindex("#endif")
+        header = header[:at] + "".join(declaration for _, declaration in tables) + "\n" + header[at:]
+    c_path.write_text(source)
+    h_path.write_text(header)
     return c_path, h_path
+
+
+def _sparsity_tables(lowered: Lowered) -> list[tuple[str, str]]:
+    """For each output of the exported function that is a sparse Jacobian or
+    Hessian (`sparse=True`): the C definition and the header declaration of
+    its pattern, `NAME[_outK]_rows` / `_cols` (int32, CSR order, the entry
+    order of the values), `_row_ptr` (the CSR row starts) and
+    `NAME[_OUTK]_NNZ`, `_ROWS`, `_COLS`: what a sparse solver's interface
+    (IPOPT's triplets, CSR) takes once."""
+    from xdsl.dialects import func
+
+    from gradc.pipeline import derivative_pattern
+
+    module = lowered.traced.module
+    functions = [op for op in module.body.block.ops if isinstance(op, func.FuncOp)]
+    main = next(f for f in functions if f.sym_name.data == lowered.name)
+    returned = list(main.body.block.last_op.operands)
+    tables = []
+    for k, value in enumerate(returned):
+        op = value.owner
+        if not isinstance(op, autodiff.JacobianOp | autodiff.HessianOp) or autodiff.SPARSE_ATTR not in op.attributes:
+            continue
+        rows, cols, (m, n) = derivative_pattern(
+            op.callee_function(), functions, op.wrt_indices, isinstance(op, autodiff.HessianOp)
+        )
+        stem = lowered.name if len(returned) == 1 else f"{lowered.name}_out{k}"
+        ptr = np.searchsorted(rows, np.arange(m + 1))
+        definition = "".join(_c_table(f"{stem}_{what}", data) for what, data in
+                             (("rows", rows), ("cols", cols), ("row_ptr", ptr)))
+        big = stem.upper()
+        declaration = (
+            f"\n/* The pattern of {stem}'s values (CSR order): entry k is at (rows[k], cols[k]). */\n"
+            f"#define {big}_NNZ {rows.size}\n#define {big}_ROWS {m}\n#define {big}_COLS {n}\n"
+            f"extern const int32_t {stem}_rows[{max(rows.size, 1)}];\n"
+            f"extern const int32_t {stem}_cols[{max(rows.size, 1)}];\n"
+            f"extern const int32_t {stem}_row_ptr[{m + 1}];\n"
+        )
+        tables.append((definition, declaration))
+    return tables
+
+
+def _c_table(name: str, data: np.ndarray) -> str:
+    values = [str(int(v)) for v in data] or ["0"]
+    lines = [", ".join(values[i : i + 16]) for i in range(0, len(values), 16)]
+    return f"const int32_t {name}[{len(values)}] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
 
 __all__ = ["jit", "lower", "export_c", "JitFunction", "StaticJitFunction", "Lowered", "Compiled"]

@@ -392,8 +392,11 @@ def jacobian(
     (shape O), the differentiated arguments' structure with leaves of shape
     O + I. `mode` "fwd" pushes all input directions through at once
     (vector-mode JVP), "rev" pulls all output directions back at once;
-    "auto" picks fwd when the differentiated inputs have fewer elements than
-    the outputs, else rev. `checkpoint` as for `grad` (reverse mode only).
+    "auto" lets the compiler pick the strategy with the fewest
+    multiplications (fwd, rev, a split or an elimination;
+    docs/differentiation.md), or for `sparse=True` fwd when the
+    differentiated inputs have fewer elements than the outputs, else rev.
+    `checkpoint` as for `grad` (reverse mode only).
 
     Sparsity: with `compress=None` (the default) a Jacobian whose
     structural pattern needs few enough colors is computed with one sweep
@@ -484,7 +487,7 @@ def _jacobian(
         _check_float_outputs(label, name, body, kind)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
         chosen = mode
-        if mode == "auto":
+        if mode == "auto" and sparse:
             n_in = sum(math.prod(body.in_specs[p].shape) for p in wrt.positions)
             n_out = sum(math.prod(s.shape) for s in body.out_specs)
             chosen = "fwd" if n_in < n_out else "rev"

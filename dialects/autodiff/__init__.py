@@ -77,7 +77,7 @@ from gradc.dialects.array import is_float
 from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, CustomJvpOp, CustomVjpOp
 from gradc.dialects.deferred_format import op_definition
 
-MODES = ("fwd", "rev")
+MODES = ("fwd", "rev", "auto")
 
 SPARSE_ATTR = "sparse"
 """A unit attribute on `autodiff.jacobian` and `autodiff.hessian`: the one
@@ -295,7 +295,8 @@ class GradOp(DerivativeRequestOp):
 class JacobianOp(DerivativeRequestOp):
     """Jacobians of every output with respect to every `wrt` argument, in
     forward (`fwd`: one batched JVP over all input directions) or reverse
-    (`rev`: one batched VJP over all output directions) mode."""
+    (`rev`: one batched VJP over all output directions) mode, or `auto`:
+    the cheapest strategy by a multiplication count, which the pass picks."""
 
     name = "autodiff.jacobian"
     mode = prop_def(StringAttr)
@@ -327,7 +328,7 @@ class JacobianOp(DerivativeRequestOp):
 
     def verify_results(self, fn: func.FuncOp, name: str) -> None:
         if self.mode.data not in MODES:
-            raise VerifyException(f"{name}: mode must be fwd or rev, got '{self.mode.data}'")
+            raise VerifyException(f"{name}: mode must be fwd, rev or auto, got '{self.mode.data}'")
         inputs = fn.function_type.inputs.data
         outs = fn.function_type.outputs.data
         for o in outs:

@@ -6,6 +6,7 @@ derivative passes share.
     scan_rules.py  MULTI_JVP_RULES / MULTI_VJP_RULES: `array.scan`
     transform.py   jvp_function, vjp_function, grad_function, inline_calls
     jacobian.py    jacfwd_function, jacrev_function, hessian_function (vector mode)
+    elimination.py mode "auto": the cost model, its candidates, the emitter
     batching.py    batch_function (vmap), used by the Jacobians
     requests.py    expanding `autodiff` request ops in dependency order
 

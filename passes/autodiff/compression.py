@@ -168,21 +168,34 @@ def decompress_blocks(
     elements: Sequence[Attribute],
 ) -> list[SSAValue]:
     """The dense blocks, row block outer: block (a, b) of shape
-    row_shapes[a] + col_shapes[b] and element type elements[a]."""
+    row_shapes[a] + col_shapes[b] and element type elements[a]. A block at
+    most half full is zeros with its nonzeros scattered in (it writes each
+    element once and reads only the nonzeros); a fuller one is one gather
+    over all its elements (the zeros read the trailing zero)."""
     widest = _widest([p.type for p in parts])
     flat = _flat_compressed(e, plan, parts, widest)
     m, n = plan.pattern.shape
-    zero_at = plan.count * plan.width
-    table = np.full(m * n, zero_at, dtype=np.int64)
-    table[plan.pattern.rows * n + plan.pattern.cols] = plan.index
-    table = table.reshape(m, n)
+    rows, cols = plan.pattern.rows, plan.pattern.cols
     blocks, r0 = [], 0
     for rshape, element in zip(row_shapes, elements):
         r1, c0 = r0 + prod(rshape), 0
         for cshape in col_shapes:
             c1 = c0 + prod(cshape)
-            block = table[r0:r1, c0:c1].reshape((*rshape, *cshape, 1))
-            blocks.append(e.convert(e.gather(flat, [0], block), element))
+            size = (r1 - r0) * (c1 - c0)
+            inside = np.flatnonzero((rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1))
+            where = (rows[inside] - r0) * (c1 - c0) + (cols[inside] - c0)
+            if inside.size == 0:  # a block of structural zeros
+                block = e.constant(np.zeros((*rshape, *cshape), dtype=numpy_dtype(widest)))
+            elif 2 * inside.size <= size:
+                values = e.gather(flat, [0], plan.index[inside].reshape(-1, 1))
+                zeros = e.constant(np.zeros(size, dtype=numpy_dtype(element_of(values))))
+                table = e.constant(where.astype(np.int32).reshape(-1, 1))
+                block = e.reshape(e.scatter(zeros, table, values, [0], "set", "clip"), [*rshape, *cshape])
+            else:
+                table = np.full(size, plan.count * plan.width, dtype=np.int64)
+                table[where] = plan.index[inside]
+                block = e.gather(flat, [0], table.reshape((*rshape, *cshape, 1)))
+            blocks.append(e.convert(block, element))
             c0 = c1
         r0 = r1
     return blocks

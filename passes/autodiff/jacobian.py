@@ -6,6 +6,7 @@ over every direction or over the colors of the derivative's pattern.
     hessian_function(module, f, wrt) @f_grad_w0_jacfwd_w0: (x...) -> (H_jk...)
     ... compress="always"            @f_jacfwd_w0_colors3: (x...) -> (J_ij...)
     ... nnz=298                      @f_grad_w0_jacfwd_w0_sparse298: (x...) -> (values)
+    jacobian_function(module, f, wrt, compress, nnz, mode)  fwd, rev, or auto (elimination.py)
 
 Expects: what transform.py's jvp_function and vjp_function expect of `f`.
 
@@ -171,6 +172,42 @@ def jacrev_function(
     return new
 
 
+def jacobian_function(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str = "never",
+    nnz: int | None = None,
+    mode: str = "fwd",
+) -> func.FuncOp:
+    """The Jacobian function of `mode`: fwd, rev, or auto (the cheapest
+    strategy by multiplication count, elimination.py; a sparse request,
+    `nnz` set, takes fwd when the inputs have fewer elements than the
+    outputs, else rev)."""
+    if mode == "auto" and nnz is None:
+        from gradc.passes.autodiff.elimination import jacauto_function
+
+        return jacauto_function(module, fn, wrt, compress)
+    if mode == "auto":
+        ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+        n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+        mode = "fwd" if n_in < sum(prod(shape_of(o)) for o in outs) else "rev"
+    return (jacfwd_function if mode == "fwd" else jacrev_function)(module, fn, wrt, compress, nnz)
+
+
+def sweep_directions(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode: str, compress: str) -> int:
+    """How many directions jacfwd_function (`mode` fwd) or jacrev_function
+    (rev) of a dense request pushes: the colors when compression applies,
+    else every input (output) element."""
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    if mode == "fwd":
+        n = sum(prod(shape_of(ins[j])) for j in wrt)
+    else:
+        n = sum(prod(shape_of(o)) for o in outs)
+    plan = _plan(module, fn, wrt, "columns" if mode == "fwd" else "rows", compress, None, n)
+    return n if plan is None else plan.count
+
+
 def hessian_function(
     module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
 ) -> func.FuncOp:
@@ -252,5 +289,5 @@ def _decompressed(
     return decompress_blocks(e, plan, parts, row_shapes, col_shapes, elements)
 
 
-__all__ = ["hessian_function", "jacfwd_function", "jacrev_function"]
+__all__ = ["hessian_function", "jacfwd_function", "jacobian_function", "jacrev_function", "sweep_directions"]
 

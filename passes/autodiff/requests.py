@@ -20,6 +20,7 @@ docs/differentiation.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
@@ -30,7 +31,7 @@ from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.batching import batch_inlined
 from gradc.passes.autodiff.compression import PatternMismatch
-from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function
+from gradc.passes.autodiff.jacobian import hessian_function, jacobian_function
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
     fail,
@@ -86,9 +87,7 @@ GENERATORS: dict[type, Generator] = {
     autodiff.JvpOp: lambda m, fn, op: jvp_function(m, fn, op.wrt_indices),
     autodiff.VjpOp: lambda m, fn, op: vjp_function(m, fn, op.wrt_indices),
     autodiff.GradOp: lambda m, fn, op: grad_function(m, fn, op.wrt_indices),
-    autodiff.JacobianOp: lambda m, fn, op: _compressible(
-        jacfwd_function if op.mode.data == "fwd" else jacrev_function
-    )(m, fn, op),
+    autodiff.JacobianOp: lambda m, fn, op: _compressible(partial(jacobian_function, mode=op.mode.data))(m, fn, op),
     autodiff.HessianOp: _compressible(hessian_function),
     autodiff.VmapOp: vmap_function,
 }

@@ -1,4 +1,4 @@
-// autodiff-jacobian: Jacobians in vector mode. `fwd` is one call of the JVP
+// autodiff-jacobian: Jacobians in vector mode (compress = "never"; compressed.mlir has the colored sweeps). `fwd` is one call of the JVP
 // function batched over all 3 input directions (tangents with a leading
 // dimension 3, fed the identity); `rev` is one call of the VJP function
 // batched over both output directions. Hessian = forward over reverse.
@@ -21,9 +21,9 @@ func.func @g(%x: tensor<3xf64>) -> tensor<f64> {
 // CHECK-NEXT:    func.call @f_jacrev_w0(%x) : (tensor<3xf64>) -> tensor<2x3xf64>
 // CHECK-NEXT:    func.call @g_grad_w0_jacfwd_w0(%x) : (tensor<3xf64>) -> tensor<3x3xf64>
 func.func @main(%x: tensor<3xf64>) -> (tensor<2x3xf64>, tensor<2x3xf64>, tensor<3x3xf64>) {
-  %jf = autodiff.jacobian @f(%x) wrt [0] mode "fwd" : (tensor<3xf64>) -> (tensor<2x3xf64>)
-  %jr = autodiff.jacobian @f(%x) wrt [0] mode "rev" : (tensor<3xf64>) -> (tensor<2x3xf64>)
-  %h = autodiff.hessian @g(%x) wrt [0] : (tensor<3xf64>) -> (tensor<3x3xf64>)
+  %jf = autodiff.jacobian @f(%x) wrt [0] mode "fwd" {compress = "never"} : (tensor<3xf64>) -> (tensor<2x3xf64>)
+  %jr = autodiff.jacobian @f(%x) wrt [0] mode "rev" {compress = "never"} : (tensor<3xf64>) -> (tensor<2x3xf64>)
+  %h = autodiff.hessian @g(%x) wrt [0] {compress = "never"} : (tensor<3xf64>) -> (tensor<3x3xf64>)
   func.return %jf, %jr, %h : tensor<2x3xf64>, tensor<2x3xf64>, tensor<3x3xf64>
 }
 
@@ -41,7 +41,7 @@ func.func @main(%x: tensor<3xf64>) -> (tensor<2x3xf64>, tensor<2x3xf64>, tensor<
 // Jacobian, so a transpose gives the output-major [2, 3] layout.
 // CHECK-LABEL: func.func private @f_jacfwd_w0
 // CHECK-SAME:    (%[[X:.*]]: tensor<3xf64>) -> tensor<2x3xf64>
-// CHECK-NEXT:    %[[I:.*]] = array.constant dense<{{\[\[}}1.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 1.000000e+00]]> : tensor<3x3xf64>
+// CHECK-NEXT:    %[[I:.*]] = array.constant {autodiff.seed} dense<{{\[\[}}1.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 1.000000e+00]]> : tensor<3x3xf64>
 // CHECK-NEXT:    %{{.*}}, %[[T:.*]] = func.call @f_jvp_w0_batch3(%[[X]], %[[I]]) : (tensor<3xf64>, tensor<3x3xf64>) -> (tensor<3x2xf64>, tensor<3x2xf64>)
 // CHECK-NEXT:    %[[J:.*]] = array.transpose %[[T]] perm [1, 0] : tensor<3x2xf64> -> tensor<2x3xf64>
 // CHECK-NEXT:    func.return %[[J]] : tensor<2x3xf64>
@@ -54,7 +54,7 @@ func.func @main(%x: tensor<3xf64>) -> (tensor<2x3xf64>, tensor<2x3xf64>, tensor<
 
 // Row i of the gradient is row i of the Jacobian: no transpose.
 // CHECK-LABEL: func.func private @f_jacrev_w0
-// CHECK-NEXT:    %[[I:.*]] = array.constant dense<{{\[\[}}1.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00]]> : tensor<2x2xf64>
+// CHECK-NEXT:    %[[I:.*]] = array.constant {autodiff.seed} dense<{{\[\[}}1.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00]]> : tensor<2x2xf64>
 // CHECK-NEXT:    %{{.*}}, %[[G:.*]] = func.call @f_vjp_w0_batch2(%x, %[[I]]) : (tensor<3xf64>, tensor<2x2xf64>) -> (tensor<2x2xf64>, tensor<2x3xf64>)
 // CHECK-NEXT:    func.return %[[G]] : tensor<2x3xf64>
 

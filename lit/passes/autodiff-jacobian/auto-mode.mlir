@@ -1,0 +1,110 @@
+// autodiff-jacobian, mode "auto": the pass counts the multiplications of
+// each candidate over the linearized graph (one sweep times the number of
+// directions for fwd and rev; a split's segments by fwd or rev plus the
+// products of their Jacobians) and emits the cheapest. The choice and the
+// counts are attributes of the generated @<f>_jacauto_w0.
+// RUN: gradc-opt %s -p autodiff-jacobian | filecheck %s
+
+// 2 inputs, 6 outputs. One sweep: exp 2, mul 6 + 6 (both operands
+// active), broadcast free: 14. Output (i, j) depends on input j only, so
+// the requests' default compression (compression.py) pushes both input
+// directions as one color: fwd 1 x 14 = 14; rev needs 3 colors: 42.
+func.func @wide(%x: tensor<2xf64>) -> tensor<3x2xf64> {
+  %e = array.exp %x : tensor<2xf64>
+  %b = array.broadcast %e dims [1] : tensor<2xf64> -> tensor<3x2xf64>
+  %m = array.mul %b, %b : tensor<3x2xf64>
+  func.return %m : tensor<3x2xf64>
+}
+
+// 6 inputs, 1 output: one sweep is sin's 6; fwd 36, rev 6.
+func.func @narrow(%x: tensor<6xf64>) -> tensor<f64> {
+  %s = array.sin %x : tensor<6xf64>
+  %r = array.reduce_sum %s axes [0] : tensor<6xf64> -> tensor<f64>
+  func.return %r : tensor<f64>
+}
+
+// An 8-2-8 chain: matmuls 16 each, tanh 2, so fwd = rev = 8 x 34 = 272.
+// Reverse over the first layer (2 x 16 = 32), forward over the rest
+// (2 x 18 = 36) and their 8x2 @ 2x8 product (128): 196.
+func.func @chain(%x: tensor<8x1xf64>) -> tensor<8x1xf64> {
+  %w1 = array.constant dense<0.5> : tensor<2x8xf64>
+  %w2 = array.constant dense<0.25> : tensor<8x2xf64>
+  %h = array.matmul %w1, %x : tensor<2x8xf64>, tensor<8x1xf64> -> tensor<2x1xf64>
+  %t = array.tanh %h : tensor<2x1xf64>
+  %y = array.matmul %w2, %t : tensor<8x2xf64>, tensor<2x1xf64> -> tensor<8x1xf64>
+  func.return %y : tensor<8x1xf64>
+}
+
+// Scalar code (x picked element by element, the output a concatenation of
+// scalars): vertex elimination at element level. fwd = 3 x 8 = 24, rev =
+// 2 x 8 = 16; eliminating the five scalar intermediates in the searched
+// order takes 10 products of partials.
+func.func @scalars(%x: tensor<3xf64>) -> tensor<2xf64> {
+  %a0 = array.slice %x [0:1:1] : tensor<3xf64> -> tensor<1xf64>
+  %a1 = array.slice %x [1:2:1] : tensor<3xf64> -> tensor<1xf64>
+  %a2 = array.slice %x [2:3:1] : tensor<3xf64> -> tensor<1xf64>
+  %s = array.sin %a0 : tensor<1xf64>
+  %p = array.mul %s, %a1 : tensor<1xf64>
+  %q = array.mul %p, %a2 : tensor<1xf64>
+  %r = array.exp %q : tensor<1xf64>
+  %t = array.mul %r, %p : tensor<1xf64>
+  %y = array.concatenate axis 0 %t, %r : tensor<1xf64>, tensor<1xf64> -> tensor<2xf64>
+  func.return %y : tensor<2xf64>
+}
+
+// CHECK-LABEL: func.func @main
+// CHECK-NEXT:    func.call @wide_jacauto_w0(%x) : (tensor<2xf64>) -> tensor<3x2x2xf64>
+// CHECK-NEXT:    func.call @narrow_jacauto_w0(%y) : (tensor<6xf64>) -> tensor<6xf64>
+// CHECK-NEXT:    func.call @chain_jacauto_w0(%z) : (tensor<8x1xf64>) -> tensor<8x1x8x1xf64>
+// CHECK-NEXT:    func.call @scalars_jacauto_w0(%u) : (tensor<3xf64>) -> tensor<2x3xf64>
+func.func @main(%x: tensor<2xf64>, %y: tensor<6xf64>, %z: tensor<8x1xf64>, %u: tensor<3xf64>) -> (tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>, tensor<2x3xf64>) {
+  %a = autodiff.jacobian @wide(%x) wrt [0] mode "auto" : (tensor<2xf64>) -> (tensor<3x2x2xf64>)
+  %b = autodiff.jacobian @narrow(%y) wrt [0] mode "auto" : (tensor<6xf64>) -> (tensor<6xf64>)
+  %c = autodiff.jacobian @chain(%z) wrt [0] mode "auto" : (tensor<8x1xf64>) -> (tensor<8x1x8x1xf64>)
+  %d = autodiff.jacobian @scalars(%u) wrt [0] mode "auto" : (tensor<3xf64>) -> (tensor<2x3xf64>)
+  func.return %a, %b, %c, %d : tensor<3x2x2xf64>, tensor<6xf64>, tensor<8x1x8x1xf64>, tensor<2x3xf64>
+}
+
+// Forward mode, a call of the existing (compressed) function. Vertex
+// elimination would take 12 (the diagonal of exp folded into the
+// broadcast before the product), but it is counted, not emitted.
+// CHECK-LABEL: func.func private @wide_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "fwd (1 color)", gradc.cheapest = "markowitz"
+// CHECK-SAME:    gradc.candidates = {fwd = 14 : i64, rev = 42 : i64, markowitz = 12 : i64, search = 12 : i64, split = 28 : i64}
+// CHECK-NEXT:    func.call @wide_jacfwd_w0_colors1(%x)
+
+// One output: reverse mode.
+// CHECK-LABEL: func.func private @narrow_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "rev"
+// CHECK-SAME:    fwd = 36 : i64, rev = 6 : i64
+// CHECK-NEXT:    func.call @narrow_jacrev_w0(%x)
+
+// The chain: cut at every value; both weights are their own Jacobians
+// (free), tanh's is its diagonal (one JVP of ones: 2), multiplied into
+// the first weight (16) and the 8x2 @ 2x8 product (128): 146.
+// CHECK-LABEL: func.func private @chain_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "split ((weight[2:3] * diag[1:2]) * weight[0:1])"
+// CHECK-SAME:    fwd = 272 : i64, rev = 272 : i64
+// CHECK-SAME:    split = 146 : i64
+// CHECK-NEXT:    %[[W1:.*]] = array.constant dense<5.000000e-01> : tensor<2x8xf64>
+// CHECK-NEXT:    %[[W2:.*]] = array.constant dense<2.500000e-01> : tensor<8x2xf64>
+// CHECK-NEXT:    %[[H:.*]] = array.matmul %[[W1]], %x
+// CHECK-NEXT:    %[[ONE:.*]] = array.constant dense<1.000000e+00> : tensor<2x1xf64>
+// CHECK-NEXT:    %{{.*}}, %[[D:.*]] = func.call @chain_jacauto_w0_seg1_2_jvp_w0(%[[H]], %[[ONE]])
+// CHECK-NEXT:    %[[DV:.*]] = array.reshape %[[D]] : tensor<2x1xf64> -> tensor<2xf64>
+// CHECK-NEXT:    %[[DB:.*]] = array.broadcast %[[DV]] dims [1] : tensor<2xf64> -> tensor<8x2xf64>
+// CHECK-NEXT:    %[[WD:.*]] = array.mul %[[W2]], %[[DB]] : tensor<8x2xf64>
+// CHECK-NEXT:    %[[J:.*]] = array.matmul %[[WD]], %[[W1]] : tensor<8x2xf64>, tensor<2x8xf64> -> tensor<8x8xf64>
+// CHECK-NEXT:    %[[R:.*]] = array.reshape %[[J]] : tensor<8x8xf64> -> tensor<8x1x8x1xf64>
+// CHECK-NEXT:    func.return %[[R]]
+
+// The scalar elimination: the partials (JVP rules fed ones), then exactly
+// the 10 counted products of two partials, on rank-0 values; the rows are
+// concatenated from the sinks' entries.
+// CHECK-LABEL: func.func private @scalars_jacauto_w0
+// CHECK-SAME:    gradc.strategy = "scalar elimination", gradc.cheapest = "scalar"
+// CHECK-SAME:    gradc.candidates = {fwd = 24 : i64, rev = 16 : i64, markowitz = 13 : i64, search = 11 : i64, scalar = 10 : i64}
+// CHECK-COUNT-10: array.mul %{{.*}}, %{{.*}} : tensor<f64>
+// CHECK-NOT:     array.mul
+// CHECK:         array.concatenate axis 0 %{{.*}}, %{{.*}}, %{{.*}} : tensor<1xf64>, tensor<1xf64>, tensor<1xf64> -> tensor<3xf64>
+// CHECK:         array.concatenate axis 0 %{{.*}}, %{{.*}} : tensor<1x3xf64>, tensor<1x3xf64> -> tensor<2x3xf64>

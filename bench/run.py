@@ -50,7 +50,8 @@ from timing import Skip, first_call, per_call, seconds, threads_of, timing_field
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 WORKLOADS = ("matmul", "mlp_step", "rosenbrock", "scalar_call", "compile_time", "scan_grad", "reductions", "linalg",
-             "convnet", "dropout", "vmap", "while_loop", "specialize", "sparse_derivatives", "jacobian_modes")
+             "convnet", "dropout", "vmap", "while_loop", "specialize", "sparse_derivatives", "jacobian_modes",
+             "sparsity")
 COMPILING = ("gradc", "jax")
 """Systems whose first call traces and compiles: their rows note its time."""
 MARKER = "BENCH-ROW "

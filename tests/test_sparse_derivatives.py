@@ -5,6 +5,8 @@ forms, finite differences and the uncompressed vector mode."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -335,3 +337,30 @@ def test_empty_patterns_and_blocks_build_warning_free():
     flat, doubled = gradc.jit(gradc.jacobian(lambda v: (gnp.floor(v) * 1.0, v * 2.0), compress=True),
                               cflags=flags)(x)
     assert np.all(flat == 0) and np.array_equal(doubled, 2.0 * np.eye(5))
+
+
+def test_dense_patterns_are_not_colored_by_the_cost_model():
+    """A dense Hessian keeps plain vector mode without coloring its pattern
+    (may_pay's bounds), and its values are right."""
+    from gradc.passes.autodiff.compression import may_pay
+    from gradc.passes.autodiff.sparsity import Pattern
+
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((6, 30)) * 0.3
+
+    def f(x):
+        return gnp.sum(gnp.tanh(w @ x) ** 2)
+
+    x = rng.standard_normal(30)
+    seeds = re.findall(r"autodiff.seed\} dense<[^:]*: (tensor<[^>]*>)", str(gradc.lower(gradc.hessian(f), x).differentiated_ir))
+    assert seeds == ["tensor<30x30xf64>"]  # the identity: 30 directions
+    separable = str(gradc.lower(gradc.hessian(lambda v: gnp.sum(v**4)), x).differentiated_ir)
+    assert re.findall(r"autodiff.seed\} dense<[^:]*: (tensor<[^>]*>)", separable) == ["tensor<1x30xf64>"]
+    t = np.tanh(w @ x)
+    want = w.T @ np.diag(2 * (1 - t**2) * (1 - 3 * t**2)) @ w
+    _close(gradc.hessian(f)(x), want, 1e-11)
+    full = np.nonzero(np.ones((8, 8)))
+    dense = Pattern(full[0], full[1], (8, 8))
+    assert not may_pay("symmetric", dense, 8) and not may_pay("columns", dense, 8) and not may_pay("rows", dense, 8)
+    arrow = np.nonzero(np.eye(8) + np.eye(8)[0] + np.eye(8)[:, [0]])
+    assert may_pay("symmetric", Pattern(arrow[0], arrow[1], (8, 8)), 8)

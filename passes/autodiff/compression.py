@@ -38,8 +38,6 @@ from gradc.passes.autodiff.sparsity import Pattern
 from gradc.support import coloring
 from gradc.support.dense import numpy_dtype
 
-KINDS = ("columns", "rows", "symmetric")
-
 WORTH_IT = 0.75
 """Compress a dense request when it needs at most this fraction of the dense
 directions: the gathers that decompress cost about what the dense
@@ -112,6 +110,22 @@ def compression_plan(kind: str, pattern: Pattern) -> Plan:
 
 def _count(colors: np.ndarray) -> int:
     return int(colors.max()) + 1 if colors.size else 0
+
+
+def may_pay(kind: str, pattern: Pattern, dense_directions: int) -> bool:
+    """False when no coloring of `pattern` can save enough sweeps, so the
+    cost model need not color it: a row (column) with more nonzeros than
+    WORTH_IT of the directions needs that many column (row) colors; a
+    symmetric pattern more than half full is taken as dense (a heuristic:
+    an arrow, n colors by columns, needs 2 by a star coloring, but it is
+    3n entries, not n^2 / 2)."""
+    rows, cols, (m, n) = pattern
+    if rows.size == 0:
+        return True
+    if kind == "symmetric":
+        return rows.size <= 0.5 * n * n
+    counts = np.bincount(rows if kind == "columns" else cols)
+    return counts.max() <= WORTH_IT * dense_directions
 
 
 def worth_it(plan: Plan, dense_directions: int) -> bool:
@@ -201,5 +215,5 @@ def decompress_blocks(
     return blocks
 
 
-__all__ = ["KINDS", "PATTERN_BUDGET", "PatternMismatch", "Plan", "pattern_affordable", "WORTH_IT", "compression_plan", "decompress_blocks", "decompress_values",
+__all__ = ["PATTERN_BUDGET", "PatternMismatch", "Plan", "pattern_affordable", "WORTH_IT", "compression_plan", "decompress_blocks", "decompress_values", "may_pay",
            "seed_constants", "worth_it"]

@@ -42,6 +42,7 @@ from gradc.passes.autodiff.compression import (
     compression_plan,
     decompress_blocks,
     decompress_values,
+    may_pay,
     pattern_affordable,
     seed_constants,
     worth_it,
@@ -251,6 +252,8 @@ def _plan(
     if nnz is None and not pattern_affordable(fn, dense):
         return None
     pattern = hessian_pattern(module, fn, wrt) if kind == "symmetric" else jacobian_pattern(module, fn, wrt)
+    if nnz is None and compress == "auto" and not may_pay(kind, pattern, dense):
+        return None
     plan = compression_plan(kind, pattern)
     if nnz is not None:
         if pattern.rows.size != nnz:

@@ -264,8 +264,9 @@ def _loop(kind: str, v: Any, w: Any, traced: bool) -> Any:
         def descend(i: Any, c: Any) -> Any:
             if traced:
                 g = gradc.grad(lambda z: gnp.sum(gnp.tanh(z * w.astype(z.dtype))))(c)
-            else:
-                g = w * (1 - np.tanh(c * w) ** 2)
+            else:  # w in the carry's dtype, as traced (a mixed program's carry keeps its dtype)
+                wc = np.asarray(w).astype(np.asarray(c).dtype)
+                g = wc * (1 - np.tanh(c * wc) ** 2)
             return c - 0.1 * g
 
         if traced:
@@ -691,7 +692,7 @@ def extra_specs(program: dict) -> list[Spec]:
     inputs: weights of the outputs (grad, hessian), tangents then
     cotangents (linearize)."""
     request = program["request"]
-    if request in ("grad", "hessian"):
+    if request in ("grad", "hessian", "hessian_sparse"):
         return output_specs(program)
     if request == "linearize":
         return input_specs(program) + output_specs(program)
@@ -729,6 +730,10 @@ def requested(program: dict, args: Sequence[Any]) -> list[Any]:
         out = jac(lambda x0: f(x0, *xs[1:]))(xs[0])
     elif request == "hessian":
         out = gradc.hessian(lambda x0: loss(x0, *xs[1:]))(xs[0])
+    elif request == "jacobian_sparse":
+        out = gradc.jacobian(lambda x0: f(x0, *xs[1:]), sparse=True)(xs[0])
+    elif request == "hessian_sparse":
+        out = gradc.hessian(lambda x0: loss(x0, *xs[1:]), sparse=True)(xs[0])
     elif request == "vmap":
         out = gradc.vmap(lambda x0: f(x0, *xs[1:]))(extra[0])
     else:
@@ -752,8 +757,11 @@ one drawn here is large; tests/test_checkpoint_lowering.py covers budgets
 that force binomial schedules."""
 VMAP_SIZE = 3
 """The batch of a `vmap` request."""
-REQUESTS = ("none", "grad", "linearize", "jacfwd", "jacrev", "hessian", "vmap")
-"""The request kinds drawn (each as often)."""
+REQUESTS = ("none", "grad", "linearize", "jacfwd", "jacrev", "hessian", "vmap", "jacobian_sparse",
+            "hessian_sparse")
+"""The request kinds drawn (each as often); the sparse ones return the
+nonzeros of the Jacobian of the outputs (the Hessian of the weighted sum)
+with respect to the first input, in the CSR order of gradc's pattern."""
 CAP = 1e3
 """No value grows beyond this bound (in absolute value): growing operations
 are drawn only on values whose product stays below it."""
@@ -810,7 +818,7 @@ def programs(draw: st.DrawFn, requests: Sequence[str] = REQUESTS) -> dict:
     """A random well-typed program (see the module docstring)."""
     dtype = draw(st.sampled_from(["float32", "float64"]))
     request = draw(st.sampled_from(list(requests)))
-    small = request in ("jacfwd", "jacrev", "hessian")
+    small = request in ("jacfwd", "jacrev", "hessian", "jacobian_sparse", "hessian_sparse")
     # A vmap request runs its program VMAP_SIZE times over: small shapes
     # (as a Jacobian's), as many steps as the others.
     narrow = small or request == "vmap"
@@ -1377,6 +1385,8 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
             jac = np.asarray(jac, np.float64)
             ad = np.tensordot(jac, d, axes=d.ndim) if d.ndim else jac * d
             assert_close(ad, col, rtol, f"{what}: J d of output {k} vs finite differences")
+    elif request in ("jacobian_sparse", "hessian_sparse"):
+        _check_sparse(program, args, outs, f, xs, extra, rng, rtol, what)
     elif request == "hessian":
         d = rng.uniform(-1, 1, xs[0].shape)
         hess = np.asarray(outs[0], np.float64)
@@ -1389,6 +1399,43 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
         fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
         scale = max(1.0, abs(ad), float(np.sum(np.abs(hess))))
         assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} vs finite differences {fd}"
+
+
+def _check_sparse(program: dict, args: Sequence[np.ndarray], outs: Sequence[np.ndarray], f: Callable[..., Any],
+                  xs: list[np.ndarray], extra: list[np.ndarray], rng: np.random.Generator, rtol: float,
+                  what: str) -> None:
+    """A sparse request's nonzeros, placed by gradc's pattern, against
+    finite differences: J d (all outputs flattened, then concatenated) or
+    d'Hd in a random direction d. An entry missing from the pattern (or
+    misplaced) makes them differ."""
+    n = n_inputs(program)
+    x0, rest = np.asarray(args[0]), list(args[1:n])
+    values = np.asarray(outs[0], np.float64)
+    d = rng.uniform(-1, 1, xs[0].shape)
+    flat = d.reshape(-1)
+
+    def traced(x: Any, *others: Any) -> tuple:  # every input traced, as in `requested`
+        return tuple(run_program(program, [x, *others], traced=True))
+
+    if program["request"] == "jacobian_sparse":
+        rows, cols = gradc.jacobian_sparsity(traced, x0, *rest).nonzero()
+        fd = np.concatenate([np.asarray(o, np.float64).reshape(-1)
+                             for o in _directional(f, xs, [d, *[np.zeros_like(x) for x in xs[1:]]])])
+        ad = np.bincount(rows, weights=values * flat[cols], minlength=fd.size).astype(np.float64)
+        assert_close(ad, fd, rtol, f"{what}: J d from the nonzeros vs finite differences")
+        return
+    weights = [np.asarray(a) for a in args[n:]]
+    rows, cols = gradc.hessian_sparsity(lambda x, *others: _weighted_sum(traced(x, *others), weights),
+                                        x0, *rest).nonzero()
+    ad = float(np.sum(values * flat[rows] * flat[cols]))
+
+    def loss(x0: np.ndarray) -> float:
+        return sum(float(np.sum(o * w)) for o, w in zip(f(x0, *xs[1:]), extra))
+
+    h = 1e-4
+    fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
+    scale = max(1.0, abs(ad), float(np.sum(np.abs(values))))
+    assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} from the nonzeros vs finite differences {fd}"
 
 
 # ---------------------------------------------------------------------------

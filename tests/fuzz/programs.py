@@ -16,7 +16,8 @@ and runs on NumPy arrays (the finite-difference reference). The request
 wraps the program in a derivative: `none`, `grad` (value_and_grad of a
 weighted sum of the outputs), `linearize` (jvp and vjp of the outputs), `jacfwd`
 and `jacrev` (with respect to the first input), `hessian` (of the weighted
-sum, first input).
+sum, first input), `jacobian_sparse` and `hessian_sparse` (the same with
+`sparse=True`: the nonzeros, checked through gradc's pattern).
 
 The generator keeps every value bounded (it tracks a bound per value and
 only draws growing operations below a cap), takes logarithms and square

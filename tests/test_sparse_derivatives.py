@@ -208,8 +208,20 @@ def test_sparse_hessian_inside_jit_and_of_a_nested_gradient():
         g = gradc.grad(rosenbrock)(x)  # a gradient inside: the pattern sees it expanded
         return gnp.sum(g**2)
 
+    def rosenbrock_gradient(x):
+        g = np.zeros_like(x)
+        g[:-1] += -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+        g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+        return g
+
+    def energy_gradient(x):  # d/dx sum(g^2) = 2 H g, in NumPy
+        return 2 * rosenbrock_hessian(x) @ rosenbrock_gradient(x)
+
     x = np.random.default_rng(5).uniform(-1, 1, 8)
     dense = gradc.hessian(energy, compress=False)(x)
+    step = 1e-6
+    fd = np.stack([(energy_gradient(x + step * e) - energy_gradient(x - step * e)) / (2 * step) for e in np.eye(8)], 1)
+    np.testing.assert_allclose(dense, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
     pattern = gradc.hessian_sparsity(energy, x)
     rows, cols = pattern.nonzero()
     assert np.all(dense[~pattern.toarray()] == 0)

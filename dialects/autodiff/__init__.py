@@ -321,7 +321,7 @@ class JacobianOp(DerivativeRequestOp):
         types = [jacobian_type(o, inputs[i]) for o in fn.function_type.outputs.data for i in wrt]
         super().__init__(
             operands=[list(primals)],
-            result_types=[_sparse_types(types, nnz)],
+            result_types=[sparse_types(types, nnz)],
             properties={**_request_props(fn, wrt), "mode": StringAttr(mode)},
             attributes=_compression_attrs(compress, nnz),
         )
@@ -365,7 +365,7 @@ class HessianOp(DerivativeRequestOp):
         types = [jacobian_type(inputs[i], inputs[j]) for i in wrt for j in wrt]
         super().__init__(
             operands=[list(primals)],
-            result_types=[_sparse_types(types, nnz)],
+            result_types=[sparse_types(types, nnz)],
             properties=_request_props(fn, wrt),
             attributes=_compression_attrs(compress, nnz),
         )
@@ -381,7 +381,7 @@ class HessianOp(DerivativeRequestOp):
             self._expect(name, "results", [r.type for r in self.hessians], want)
 
 
-def _sparse_types(dense: Sequence[TensorType], nnz: int | None) -> list[TensorType]:
+def sparse_types(dense: Sequence[TensorType], nnz: int | None) -> list[TensorType]:
     """The dense blocks' types, or with `nnz` the one vector of nonzeros
     (of the widest output element type)."""
     if nnz is None:
@@ -755,6 +755,7 @@ __all__ = [
     "COMPRESS_CHOICES",
     "SEED_ATTR",
     "SPARSE_ATTR",
+    "sparse_types",
     "verify_compression",
     "PopOp",
     "PushOp",

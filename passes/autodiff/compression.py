@@ -31,7 +31,6 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import TensorType, UnitAttr
 from xdsl.ir import Attribute, SSAValue
 
-from gradc.dialects import array
 from gradc.dialects.autodiff import SEED_ATTR
 from gradc.passes.autodiff.emitter import Emitter, element_of, shape_of
 from gradc.passes.autodiff.sparsity import Pattern
@@ -158,13 +157,12 @@ def _flat_compressed(e: Emitter, plan: Plan, parts: Sequence[SSAValue], element:
     rows = [e.convert(e.reshape(p, [plan.count, prod(shape_of(p)[1:])]), element) for p in parts]
     joined = rows[0] if len(rows) == 1 else e.concatenate(rows, 1)
     flat = e.reshape(joined, [plan.count * plan.width])
-    zero = e.constant(np.zeros(1, dtype=numpy_dtype(element)))
+    zero = e.full(TensorType(element, [1]), 0.0)
     return e.concatenate([flat, zero], 0)
 
 
 def _widest(types: Sequence[Attribute]) -> Attribute:
-    elements = [element_of(t) for t in types]
-    return max(elements, key=lambda el: np.dtype(numpy_dtype(el)).itemsize)
+    return max((element_of(t) for t in types), key=lambda el: el.bitwidth)
 
 
 def decompress_values(e: Emitter, plan: Plan, parts: Sequence[SSAValue], element: Attribute) -> SSAValue:
@@ -199,10 +197,10 @@ def decompress_blocks(
             inside = np.flatnonzero((rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1))
             where = (rows[inside] - r0) * (c1 - c0) + (cols[inside] - c0)
             if inside.size == 0:  # a block of structural zeros
-                block = e.constant(np.zeros((*rshape, *cshape), dtype=numpy_dtype(widest)))
+                block = e.full(TensorType(widest, [*rshape, *cshape]), 0.0)
             elif 2 * inside.size <= size:
                 values = e.gather(flat, [0], plan.index[inside].reshape(-1, 1))
-                zeros = e.constant(np.zeros(size, dtype=numpy_dtype(element_of(values))))
+                zeros = e.full(TensorType(widest, [size]), 0.0)
                 table = e.constant(where.astype(np.int32).reshape(-1, 1))
                 block = e.reshape(e.scatter(zeros, table, values, [0], "set", "clip"), [*rshape, *cshape])
             else:
@@ -215,5 +213,5 @@ def decompress_blocks(
     return blocks
 
 
-__all__ = ["PATTERN_BUDGET", "PatternMismatch", "Plan", "pattern_affordable", "WORTH_IT", "compression_plan", "decompress_blocks", "decompress_values", "may_pay",
-           "seed_constants", "worth_it"]
+__all__ = ["PATTERN_BUDGET", "WORTH_IT", "PatternMismatch", "Plan", "compression_plan", "decompress_blocks",
+           "decompress_values", "may_pay", "pattern_affordable", "seed_constants", "worth_it"]

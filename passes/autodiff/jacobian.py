@@ -31,11 +31,11 @@ from math import prod
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, TensorType, UnitAttr
+from xdsl.dialects.builtin import ModuleOp, UnitAttr
 from xdsl.ir import Attribute, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from gradc.dialects.autodiff import SEED_ATTR, jacobian_type
+from gradc.dialects.autodiff import SEED_ATTR, jacobian_type, sparse_types
 from gradc.passes.autodiff.compression import (
     Plan,
     PatternMismatch,
@@ -47,7 +47,7 @@ from gradc.passes.autodiff.compression import (
     seed_constants,
     worth_it,
 )
-from gradc.passes.autodiff.sparsity import hessian_pattern, jacobian_pattern
+from gradc.passes.autodiff.sparsity import jacobian_pattern, symmetric_pattern
 from gradc.passes.autodiff.batching import batch_function
 from gradc.passes.autodiff.emitter import Emitter, element_of, shape_of
 from gradc.support.dense import numpy_dtype
@@ -94,15 +94,21 @@ def _call(e: Emitter, fn: func.FuncOp, args: Sequence[SSAValue]) -> Sequence[SSA
 
 
 def jacfwd_function(
-    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str = "never",
+    nnz: int | None = None,
+    symmetric: bool = False,
 ) -> func.FuncOp:
     """Forward mode: the JVP batched over the input directions, or over the
     colors of the columns (`compress` "auto"/"always"; `nnz` set: the
-    result is the vector of nonzeros)."""
+    result is the vector of nonzeros). `symmetric`: `fn` is a gradient, so
+    its Jacobian is a symmetric Hessian, colored by a star coloring."""
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
     n_in = sum(prod(shape_of(ins[j])) for j in wrt)
-    plan = _plan(module, fn, wrt, "columns", compress, nnz, n_in)
-    types = _result_types(plan, nnz, [jacobian_type(o, ins[j]) for o in outs for j in wrt])
+    plan = _plan(module, fn, wrt, "symmetric" if symmetric else "columns", compress, nnz, n_in)
+    types = sparse_types([jacobian_type(o, ins[j]) for o in outs for j in wrt], nnz)
     found, name = reusable_function(module, _named(derived_name(fn, "jacfwd", wrt), plan, nnz), ins, types)
     if found is not None:
         return found
@@ -142,7 +148,7 @@ def jacrev_function(
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
     n_out = sum(prod(shape_of(o)) for o in outs)
     plan = _plan(module, fn, wrt, "rows", compress, nnz, n_out)
-    types = _result_types(plan, nnz, [jacobian_type(o, ins[j]) for o in outs for j in wrt])
+    types = sparse_types([jacobian_type(o, ins[j]) for o in outs for j in wrt], nnz)
     found, name = reusable_function(module, _named(derived_name(fn, "jacrev", wrt), plan, nnz), ins, types)
     if found is not None:
         return found
@@ -212,28 +218,11 @@ def sweep_directions(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode
 def hessian_function(
     module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
 ) -> func.FuncOp:
-    """Forward over reverse; compressed by a symmetric (star) coloring of
-    the Hessian's pattern when `compress` allows and it pays."""
-    ins = fn.function_type.inputs.data
+    """Forward over reverse: jacfwd of the gradient, compressed by a
+    symmetric (star) coloring of the Hessian's pattern when `compress`
+    allows and it pays."""
     gradient = grad_function(module, fn, wrt, with_outputs=False)
-    n = sum(prod(shape_of(ins[j])) for j in wrt)
-    plan = _plan(module, fn, wrt, "symmetric", compress, nnz, n)
-    if plan is None:
-        return jacfwd_function(module, gradient, wrt)
-    types = _result_types(plan, nnz, [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt])
-    found, name = reusable_function(module, _named(derived_name(gradient, "jacfwd", wrt), plan, nnz), ins, types)
-    if found is not None:
-        return found
-    jvp = jvp_function(module, gradient, wrt)
-    batched = _batched(module, jvp, [False] * len(ins) + [True] * len(wrt), plan.count)
-    new = add_function(module, name, ins, types, arg_names(fn))
-    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
-    seeds = seed_constants(e, plan, [ins[j] for j in wrt])
-    tangents = _call(e, batched, [*new.body.block.args, *seeds])[len(wrt) :]
-    shapes = [shape_of(ins[j]) for j in wrt]
-    blocks = _decompressed(e, plan, tangents, nnz, shapes, shapes, [element_of(ins[j]) for j in wrt], types)
-    Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
-    return new
+    return jacfwd_function(module, gradient, wrt, compress, nnz, symmetric=True)
 
 
 # ---------------------------------------------------------------------------
@@ -251,7 +240,9 @@ def _plan(
         return None
     if nnz is None and not pattern_affordable(fn, dense):
         return None
-    pattern = hessian_pattern(module, fn, wrt) if kind == "symmetric" else jacobian_pattern(module, fn, wrt)
+    pattern = jacobian_pattern(module, fn, wrt)
+    if kind == "symmetric":
+        pattern = symmetric_pattern(pattern)
     if nnz is None and compress == "auto" and not may_pay(kind, pattern, dense):
         return None
     plan = compression_plan(kind, pattern)
@@ -268,13 +259,6 @@ def _named(name: str, plan: Plan | None, nnz: int | None) -> str:
     if plan is None:
         return name
     return f"{name}_sparse{nnz}" if nnz is not None else f"{name}_colors{plan.count}"
-
-
-def _result_types(plan: Plan | None, nnz: int | None, dense: list[TensorType]) -> list[Attribute]:
-    if nnz is None:
-        return list(dense)
-    element = max((t.get_element_type() for t in dense), key=lambda el: numpy_dtype(el).itemsize)
-    return [TensorType(element, [nnz])]
 
 
 def _decompressed(

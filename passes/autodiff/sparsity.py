@@ -776,7 +776,11 @@ def hessian_pattern(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> Pa
     the `wrt` arguments: the Jacobian pattern of its gradient (built into
     `module` by grad_function), made symmetric."""
     gradient = grad_function(module, fn, wrt, with_outputs=False)
-    jac = jacobian_pattern(module, gradient, wrt)
+    return symmetric_pattern(jacobian_pattern(module, gradient, wrt))
+
+
+def symmetric_pattern(jac: Pattern) -> Pattern:
+    """A square pattern united with its transpose, in CSR order."""
     n = jac.shape[1]
     flat = np.sort(np.concatenate([jac.rows * n + jac.cols, jac.cols * n + jac.rows]))
     flat = flat[np.concatenate([[True], flat[1:] != flat[:-1]])] if flat.size else flat
@@ -784,4 +788,4 @@ def hessian_pattern(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> Pa
     return Pattern(flat // n, flat % n, (n, n))
 
 
-__all__ = ["Pattern", "fallback_ops", "hessian_pattern", "jacobian_pattern"]
+__all__ = ["Pattern", "fallback_ops", "hessian_pattern", "jacobian_pattern", "symmetric_pattern"]

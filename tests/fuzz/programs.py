@@ -1392,14 +1392,21 @@ def check_derivatives(program: dict, args: Sequence[np.ndarray], outs: Sequence[
         d = rng.uniform(-1, 1, xs[0].shape)
         hess = np.asarray(outs[0], np.float64)
         ad = float(np.tensordot(np.tensordot(hess, d, axes=d.ndim), d, axes=d.ndim))
+        _check_curvature(f, xs, extra, d, ad, float(np.sum(np.abs(hess))), rtol, f"{what}: d'Hd")
 
-        def loss(x0: np.ndarray) -> float:
-            return sum(float(np.sum(o * w)) for o, w in zip(f(x0, *xs[1:]), extra))
 
-        h = 1e-4
-        fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
-        scale = max(1.0, abs(ad), float(np.sum(np.abs(hess))))
-        assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} vs finite differences {fd}"
+def _check_curvature(f: Callable[..., Any], xs: list[np.ndarray], extra: list[np.ndarray], d: np.ndarray,
+                     ad: float, size: float, rtol: float, what: str) -> None:
+    """`ad` (d'Hd of the weighted sum of the outputs, in the first input)
+    against its second difference; `size` the sum of |H|'s entries."""
+
+    def loss(x0: np.ndarray) -> float:
+        return sum(float(np.sum(o * w)) for o, w in zip(f(x0, *xs[1:]), extra))
+
+    h = 1e-4
+    fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
+    scale = max(1.0, abs(ad), size)
+    assert abs(fd - ad) <= 10 * rtol * scale, f"{what} {ad} vs finite differences {fd}"
 
 
 def _check_sparse(program: dict, args: Sequence[np.ndarray], outs: Sequence[np.ndarray], f: Callable[..., Any],
@@ -1429,14 +1436,7 @@ def _check_sparse(program: dict, args: Sequence[np.ndarray], outs: Sequence[np.n
     rows, cols = gradc.hessian_sparsity(lambda x, *others: _weighted_sum(traced(x, *others), weights),
                                         x0, *rest).nonzero()
     ad = float(np.sum(values * flat[rows] * flat[cols]))
-
-    def loss(x0: np.ndarray) -> float:
-        return sum(float(np.sum(o * w)) for o, w in zip(f(x0, *xs[1:]), extra))
-
-    h = 1e-4
-    fd = (loss(xs[0] + h * d) - 2 * loss(xs[0]) + loss(xs[0] - h * d)) / (h * h)
-    scale = max(1.0, abs(ad), float(np.sum(np.abs(values))))
-    assert abs(fd - ad) <= 10 * rtol * scale, f"{what}: d'Hd {ad} from the nonzeros vs finite differences {fd}"
+    _check_curvature(f, xs, extra, d, ad, float(np.sum(np.abs(values))), rtol, f"{what}: d'Hd from the nonzeros")
 
 
 # ---------------------------------------------------------------------------

@@ -16,9 +16,9 @@ objects).
 - python: `math.sin`, `math.cos` and the hand-derived gradient.
 
 Two rows split gradc's time (not peers, a floor for it):
-- gradc-cffi: the by-value C entry that `gradc.jit` calls, called directly
-  with the two floats (no argument check, results left as C values): what
-  crossing into C through cffi costs.
+- gradc-cffi: the kernel called through cffi on buffers made once (no
+  argument check, no result objects): what crossing into C through cffi
+  costs, the floor of a call that keeps cffi.
 - gradc-C: the generated kernel in a C loop (kernel and loop in separate
   translation units, gradc's C flags, timed with `clock_gettime` in C): the
   work itself plus a C call.
@@ -107,11 +107,11 @@ def _gradc_cffi(gradient: bool) -> tuple[Any, list[str]]:
 
     lowered = gradc.lower(_gradc_function(gradient), X, Y)
     function = lowered.compiled.function
-    entry = getattr(function, "scalar_entry", None)
-    if entry is None:
-        raise Skip("no by-value scalar entry in this checkout")
-    work = function._work
-    return (lambda: entry(X, Y, work)), ["the by-value C entry alone: no checks, C values out"]
+    ffi = function._ffi
+    buffers = [np.array(X), np.array(Y)] + [np.empty(s, d) for s, d, _, _ in function.outputs]
+    pointers = [ffi.from_buffer("double[]", b, True) for b in buffers]
+    kernel, work = function._fn, function._work
+    return (lambda: kernel(*pointers, work)), ["the kernel through cffi on buffers made once: no checks, no results"]
 
 
 _LOOP = """\

@@ -1,8 +1,8 @@
-"""The call path from Python into a built kernel (gradc.backend.runtime, gradc.transforms.api):
-the by-value scalar entry and the generated array calls give the numbers the
-checked array path gives, with the same argument errors; and the fast paths
-are really the ones taken (checked by counting calls into C, never by
-timing)."""
+"""The call path from Python into a built kernel (gradc.backend.callpath,
+gradc.backend.runtime, gradc.transforms.api): the C entry and the generated
+Python calls give the numbers the checked array path gives, with the same
+argument errors; and the fast paths are really the ones taken (checked by
+refusing the slow ones, never by timing)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 
 import gradc
 from gradc.backend.build import build
-from gradc.backend.runtime import SCALAR_SUFFIX, CompiledFunction, scalar_binding
+from gradc.backend import callpath
+from gradc.backend.runtime import CompiledFunction, is_scalar_signature
 from gradc.errors import GradcError, TraceError
 import gradc.numpy as gnp
 from gradc.transforms.api import Compiled
@@ -48,23 +49,31 @@ def same(got: Any, want: np.ndarray) -> None:
     assert np.asarray(got).tobytes() == want.tobytes(), (got, want)
 
 
-class Counting:
-    """Wraps a C entry and counts its calls."""
-
-    def __init__(self, entry: Any):
-        self.entry, self.calls = entry, 0
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls += 1
-        return self.entry(*args)
+def recent_call(jitted: gradc.transforms.api.JitFunction) -> Any:
+    """The call jitted's fast path makes for its (one) positional signature."""
+    ((_, call),) = jitted._positional.values()
+    return call
 
 
-def count_entry(call: Any, name: str = "entry") -> Counting:
-    """Count the calls a generated call makes into C (`entry`: by value,
-    `fn`: the kernel on buffers)."""
-    counter = Counting(call.__globals__[name])
-    call.__globals__[name] = counter
-    return counter
+def is_c_entry(call: Any) -> bool:
+    return type(call).__module__ == callpath.MODULE and type(call).__name__ == "Entry"
+
+
+def refuse_slow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, anything but the recent call fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("left the fast path")
+
+    monkeypatch.setattr(gradc.transforms.api.JitFunction, "_call_slow", refuse)
+    monkeypatch.setattr(gradc.transforms.api.JitFunction, "_dispatch", refuse)
+
+
+def test_the_c_entry_is_built_here() -> None:
+    """CI machines have a compiler and NumPy's headers: the C entry must be
+    in use (else every speed figure is the Python path's)."""
+    assert callpath.available()
+    assert gradc.transforms.api.JitFunction.__mro__[1] is callpath.module().Dispatcher
 
 
 @pytest.fixture
@@ -184,39 +193,47 @@ def test_nan_results_go_through_the_array_path() -> None:
 # The fast paths are taken
 
 
-def test_python_floats_call_the_scalar_entry_directly(no_checked_path: None) -> None:
+def test_python_floats_take_the_c_entry(no_checked_path: None) -> None:
     jf = gradc.jit(f)
     jf(X, Y)  # compiles (its first call may check)
-    call = jf._recent[2]
-    counter = count_entry(call)
-    for k in range(5):
-        jf(X + k, Y)
-    assert counter.calls == 5
-    # NumPy scalars and 0-d arrays: a second build, also by value
+    assert is_c_entry(recent_call(jf))
+    with pytest.MonkeyPatch.context() as patched:
+        refuse_slow(patched)
+        for k in range(5):
+            same(jf(X + k, Y), np.asarray(np.sin(X + k) * Y + (X + k) ** 2))
+    # NumPy scalars and 0-d arrays: a second build, also through the entry
     jf(np.float64(X), np.float64(Y))
-    counter = count_entry(jf._recent[2])
-    jf(np.float64(X), np.array(Y))
-    jf(np.array(X), np.float64(Y))
-    assert counter.calls == 2
+    with pytest.MonkeyPatch.context() as patched:
+        refuse_slow(patched)
+        want = np.asarray(np.sin(X) * Y + X * X)
+        same(jf(np.float64(X), np.array(Y)), want)
+        same(jf(np.array(X), np.float64(Y)), want)
 
 
-def test_grad_takes_the_scalar_entry(no_checked_path: None) -> None:
+def test_grad_takes_the_c_entry(no_checked_path: None) -> None:
+    want = (np.cos(Y) * X + 2 * Y, np.sin(Y))
     for g in (gradc.grad(f, argnums=(0, 1)), gradc.jit(gradc.grad(f, argnums=(0, 1))),
               gradc.value_and_grad(f, argnums=(0, 1))):
         g(X, Y)
-        counter = count_entry(g._recent[2])
-        g(Y, X)
-        assert counter.calls == 1
+        assert is_c_entry(recent_call(g))
+        with pytest.MonkeyPatch.context() as patched:
+            refuse_slow(patched)
+            got = g(Y, X)
+        if isinstance(got[1], tuple):  # value_and_grad
+            value, got = got
+            same(value, np.asarray(np.float64(np.sin(Y) * X + Y * Y)))
+        for value, reference in zip(got, want):
+            same(value, np.asarray(np.float64(reference)))
 
 
-def test_arrays_take_the_generated_array_call(no_checked_path: None) -> None:
+def test_arrays_take_the_c_entry(no_checked_path: None) -> None:
     jf = gradc.jit(lambda a, s: a * s + 1.0)
     a = np.arange(12.0).reshape(3, 4)
     jf(a, 2.0)
-    assert the_build(jf).path == "array"
-    counter = count_entry(jf._recent[2], "fn")
-    np.testing.assert_array_equal(jf(a, 3.0), a * 3.0 + 1.0)
-    assert counter.calls == 1
+    assert the_build(jf).path == "array" and is_c_entry(recent_call(jf))
+    with pytest.MonkeyPatch.context() as patched:
+        refuse_slow(patched)
+        np.testing.assert_array_equal(jf(a, 3.0), a * 3.0 + 1.0)
 
 
 def test_the_fast_path_has_no_pytree_work(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -357,7 +374,7 @@ def test_compiled_function_keeps_its_argument_errors() -> None:
     jf = gradc.jit(f)
     jf(X, Y)
     function = the_build(jf).function
-    assert function.scalar_entry is not None
+    assert function.scalar
     assert [float(r) for r in function(X, Y)] == [float(jf(X, Y))]
     assert type(function(X, Y)[0]) is np.ndarray  # the low-level call keeps 0-d arrays
     with pytest.raises(TypeError, match=r"expected 2 arguments, got 1"):
@@ -400,7 +417,7 @@ def test_errors_of_a_new_signature_after_fast_calls_are_located() -> None:
 
 
 # ---------------------------------------------------------------------------
-# The scalar entry itself
+# The C entry itself, on kernels written here
 
 
 KERNEL = """
@@ -423,19 +440,22 @@ def hand_built(name: str, outputs: list[np.dtype], work_size: int | None = None)
     header = source.split("{")[0].strip() + ";\nsize_t " + name + "_work_size(void);\n"
     inputs = [((), F64), ((), F32)]
     specs = [((), d) for d in outputs]
-    binding = scalar_binding(name, inputs, specs)
-    assert binding is not None and SCALAR_SUFFIX in binding[0]
-    module = build(source, header, [name], binding=binding)
+    module = build(source, header, [name])
     return CompiledFunction(module, name, inputs, specs, work_size)
 
 
+@pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
 @pytest.mark.parametrize("outputs", [[F64], [F32], [F64, F32, F64]])
-def test_a_nonzero_status_raises_on_every_path(outputs: list[np.dtype]) -> None:
+def test_a_nonzero_status_raises_on_every_path(outputs: list[np.dtype], python: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    if python:
+        monkeypatch.setattr(callpath, "available", lambda: False)
     name = "status_" + "_".join(d.name for d in outputs)
     function = hand_built(name, outputs)
-    call = function.caller()  # by value
+    call = function.caller()
+    assert is_c_entry(call) is not python
     got = call(np.float64(1.5), np.float32(2.0))
-    got = got if isinstance(got, list) else [got]
+    assert type(got) is list and len(got) == len(outputs)
     for k, (value, dtype) in enumerate(zip(got, outputs)):
         assert type(value) is dtype.type and value == dtype.type(1.5 + 2.0 * k)
     for f_ in (call, function):
@@ -443,10 +463,10 @@ def test_a_nonzero_status_raises_on_every_path(outputs: list[np.dtype]) -> None:
             f_(np.float64(-1.0), np.float32(2.0))
 
 
-def test_the_scalar_entry_with_a_workspace_holds_the_lock() -> None:
+def test_the_c_entry_with_a_workspace_runs_from_threads() -> None:
     function = hand_built("locked_scalar", [F64, F64], work_size=64)
-    call = function.caller(lambda outs: f"({', '.join(outs)})")
-    assert "with lock:" in call.source and "entry(" in call.source
+    call = function.caller(lambda outs: f"({', '.join(outs)},)")
+    assert is_c_entry(call) and function._lock is not None
     assert call(np.float64(1.0), np.float32(0.5)) == (1.0, 1.5)
 
     def hammer(k: int) -> None:
@@ -457,25 +477,97 @@ def test_the_scalar_entry_with_a_workspace_holds_the_lock() -> None:
     run_in_threads(hammer)
 
 
-def test_signatures_without_a_scalar_entry() -> None:
-    assert scalar_binding("g", [((2,), F64)], [((), F64)]) is None
-    assert scalar_binding("g", [((), F64)], [((), np.dtype(np.int32))]) is None  # int results: arrays
-    assert scalar_binding("g", [((), np.dtype(np.int64))], [((), F64)]) is not None  # a Python int argument
-    assert scalar_binding("g", [((), F64)], []) is None
-    assert scalar_binding("g", [], [((), F32)]) is not None  # constants are fine
+def test_scalar_signatures() -> None:
+    assert not is_scalar_signature([((2,), F64)], [((), F64)])
+    assert not is_scalar_signature([((), F64)], [((), np.dtype(np.int32))])  # int results: arrays
+    assert is_scalar_signature([((), np.dtype(np.int64))], [((), F64)])  # a Python int argument
+    assert not is_scalar_signature([((), F64)], [])
+    assert is_scalar_signature([], [((), F32)])  # constants are fine
 
 
-def test_the_exported_c_has_no_python_binding(tmp_path) -> None:
-    lowered = gradc.lower(f, X, Y)
-    assert SCALAR_SUFFIX not in lowered.c_source and SCALAR_SUFFIX not in lowered.c_header
-    c_path, h_path = gradc.export_c(f, X, Y, path_stem=tmp_path / "f")
-    assert SCALAR_SUFFIX not in c_path.read_text() + h_path.read_text()
-    lowered.compiled  # builds: the cache entry keeps the binding apart
-    import os
-    from pathlib import Path
+def _arrays_fn(a, b, s):
+    return {"sum": a * s + b, "dot": gnp.sum(a * b), "n": a.astype(gnp.int32)}
 
-    entries = [p for p in Path(os.environ["GRADC_CACHE_DIR"]).iterdir() if (p / "binding.c").exists()]
-    assert any((p / "kernel.c").read_text() == lowered.c_source for p in entries)
+
+def _arrays_reference(a, b, s):
+    return {"sum": a * s + b, "dot": np.sum(a * b), "n": a.astype(np.int32)}
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["c", "python"])
+def test_both_call_paths_agree_with_numpy_on_every_kind_of_argument(python: bool,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contiguous, read-only, Fortran-order, misaligned, subclassed and
+    wrongly typed arguments, through the C entry and through the Python
+    path: the same numbers as NumPy, or the same errors."""
+    if python:
+        monkeypatch.setattr(callpath, "available", lambda: False)
+    jf = gradc.jit(_arrays_fn)
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+
+    def check(*args: Any) -> None:
+        got, want = jf(*args), _arrays_reference(*args)  # Python numbers are weak in both
+        assert set(got) == set(want)
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-15)
+            assert np.asarray(got[key]).dtype == want[key].dtype
+
+    check(a, b, 2.0)
+    assert is_c_entry(recent_call(jf)) is not python
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    check(readonly, b, -1.5)
+    check(np.asfortranarray(a), b, 0.5)  # same signature, not contiguous: copied
+    raw = np.zeros(a.size * 8 + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, np.float64, a.size, offset=1).reshape(a.shape)
+    misaligned[...] = a
+    assert not misaligned.flags.aligned
+    check(misaligned, b, 3.0)
+
+    class Sub(np.ndarray):
+        pass
+
+    check(a.view(Sub), b, 3.0)
+    check(a, b, np.float64(0.25))
+    check(a, b, 4)  # a Python int where a float was: another build
+    check(a.astype(np.float32), b.astype(np.float32), 2.0)
+    with pytest.raises(GradcError):
+        jf(a, b[:2], 2.0)
+    # the fast path still works after all that, and counts no leaked reference
+    check(a, b, 2.0)
+    before = sys.getrefcount(a), sys.getrefcount(b)
+    for _ in range(100):
+        out = jf(a, b, 2.0)
+    assert (sys.getrefcount(a), sys.getrefcount(b)) == before
+    assert sys.getrefcount(out["sum"]) == 3  # the dict's, `out["sum"]`'s... and getrefcount's argument
+
+
+def test_many_arguments_and_outputs() -> None:
+    """Past MAX_RECENT positional arguments (the generic dispatch) and past
+    MAX_POINTERS arrays (the Python path), calls still give NumPy's numbers."""
+    n = callpath.MAX_POINTERS // 2 + 1
+    xs = [np.full(2, float(k)) for k in range(n)]
+    jf = gradc.jit(lambda *xs: [x * 2.0 for x in xs])
+    got = jf(*xs)
+    assert not is_c_entry(recent_call(jf))  # 2n pointers: more than the C entry takes
+    for _ in range(2):
+        got = jf(*xs)
+        for x, y in zip(xs, got):
+            np.testing.assert_array_equal(y, x * 2.0)
+    few = xs[: callpath.MAX_RECENT + 2]
+    jg = gradc.jit(lambda *xs: sum(xs[1:], xs[0]))
+    for _ in range(3):
+        np.testing.assert_array_equal(jg(*few), sum(few[1:], few[0]))
+    assert is_c_entry(recent_call(jg))
+
+
+def test_keywords_and_other_counts_leave_the_entry() -> None:
+    jf = gradc.jit(lambda x, y=1.0: x * y)
+    a = np.arange(3.0)
+    np.testing.assert_array_equal(jf(a, 2.0), a * 2.0)
+    np.testing.assert_array_equal(jf(a, y=3.0), a * 3.0)
+    np.testing.assert_array_equal(jf(a), a)
+    np.testing.assert_array_equal(jf(a, 2.0), a * 2.0)
 
 
 def test_scalar_functions_run_from_threads() -> None:

@@ -100,7 +100,7 @@ def test_function_name_through_the_api(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", [HOSTILE, "main", "stat", "timezone", "gradc_tanhf", "\u00e9"], ids=ascii)
 def test_function_name_through_the_scalar_entry(name: str) -> None:
-    """A 0-d signature goes through the by-value C entry (runtime.scalar_binding)."""
+    """A 0-d signature goes through the C entry (gradc.backend.callpath) and returns NumPy scalars."""
     f = named(name)
     assert gradc.jit(f)(0.5) == pytest.approx(np.tanh(0.5) * 2 + 0.5, rel=1e-14)
     assert gradc.grad(f)(0.5) == pytest.approx(2 / np.cosh(0.5) ** 2 + 1, rel=1e-13)

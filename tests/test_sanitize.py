@@ -95,9 +95,12 @@ np.testing.assert_allclose(g, x.T @ (2 * t * (1 - t ** 2)), rtol=1e-10, atol=1e-
 def test_a_gradient_runs_clean_and_right_under_the_sanitizers(tmp_path: Path) -> None:
     proc = run_sanitized(tmp_path, sys.executable, "-c", GRADIENT)
     assert proc.returncode == 0, proc.stderr
-    (library,) = (tmp_path / "cache").glob("*/_gradc_*.so")
-    needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True).stdout
-    assert "libasan" in needed and "libubsan" in needed  # the build really is instrumented
+    kernel, entry = [(tmp_path / "cache").glob(f"{folder}/_gradc_*.so") for folder in ("[!.]*", ".callpath-*")]
+    libraries = [*kernel, *entry]
+    assert len(libraries) == 2  # the kernel's build and the C call path (gradc.backend.callpath)
+    for library in libraries:
+        needed = subprocess.run(["readelf", "-d", str(library)], capture_output=True, text=True).stdout
+        assert "libasan" in needed and "libubsan" in needed  # the build really is instrumented
 
 
 def test_address_sanitizer_without_its_runtime_is_a_clear_error(tmp_path: Path) -> None:

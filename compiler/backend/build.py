@@ -3,7 +3,7 @@
 Expects: a C source and its header (as target `c` prints them), the names
 of the functions to expose, and optionally a *binding*: extra C with its
 cffi declarations, compiled into the extension after the kernel, for entry
-points only the Python side uses (`gradc.backend.runtime.scalar_binding`).
+points only the Python side uses.
 
 Guarantees: per build, the kernel compiled with the build's flags and
 linked with cffi's glue, which is the same for every kernel of the same

@@ -9,16 +9,17 @@ shapes, dtypes, the workspace) is prepared once per `CompiledFunction`;
 each call hands every input to C without a copy when it matches its
 (type, dtype, shape), converts what it may otherwise, and raises a
 TypeError or ValueError naming the argument before C runs; outputs are
-allocated on every call. Functions whose inputs are all 0-d
-float32/float64/int32/int64 and outputs all 0-d float32/float64 also get
-a by-value C entry (`scalar_binding`, built into
-the extension only, not into the exported C), which `caller()` uses.
+allocated on every call. `caller()` makes the lean calls `gradc.jit` uses:
+the C entry of gradc.backend.callpath, or, without it, generated Python
+over cffi. Functions whose inputs are all 0-d float32/float64/int32/int64
+and outputs all 0-d float32/float64 (`is_scalar_signature`) return NumPy
+scalars from `caller()`.
 
 Environment: `GRADC_DEBUG_WORKSPACE=nan` fills the workspace with NaN
-before every call (`DEBUG_WORKSPACE_ENV`).
+before every call (`DEBUG_WORKSPACE_ENV`; such functions take the Python
+path).
 
-The two generated call paths and where the time of one call goes:
-docs/backend.md.
+The call paths and where the time of one call goes: docs/backend.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from gradc.backend import callpath
 from gradc.errors import LoopLimitError
 
 WORKSPACE_ALIGN = 64
@@ -61,16 +63,11 @@ C_ELEMENT_TYPES = {
     "int64": "int64_t[]",
 }
 
-SCALAR_C_TYPES = {"float32": "float", "float64": "double"}
-"""Element types the scalar entry passes by value (results, and inputs)."""
+SCALAR_INPUT_TYPES = ("float32", "float64", "int32", "int64")
+"""0-d input dtypes of a scalar signature (an int: `f(x, 3)`)."""
 
-SCALAR_INPUT_C_TYPES = {**SCALAR_C_TYPES, "int32": "int", "int64": "int64_t"}
-"""Element types the scalar entry takes by value as inputs: floats, and
-integers (a Python int argument, `f(x, 3)`); results stay floats, whose
-NaN stands for a failed call."""
-
-SCALAR_SUFFIX = "__gradc_scalar"
-"""`NAME__gradc_scalar`: the by-value entry `scalar_binding` builds for NAME."""
+SCALAR_OUTPUT_TYPES = ("float32", "float64")
+"""0-d output dtypes of a scalar signature."""
 
 _serial = itertools.count()
 """Numbers the generated calls' file names."""
@@ -98,54 +95,11 @@ def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 def is_scalar_signature(inputs: Sequence[ArraySpec], outputs: Sequence[ArraySpec]) -> bool:
     """Every input 0-d float32/float64/int32/int64, every output 0-d
-    float32/float64, and at least one output: what the scalar entry serves."""
+    float32/float64, and at least one output: the signatures whose calls
+    return NumPy scalars."""
     return bool(outputs) and all(
-        len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_INPUT_C_TYPES for shape, dtype in inputs
-    ) and all(len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_C_TYPES for shape, dtype in outputs)
-
-
-def scalar_binding(
-    name: str, inputs: Sequence[ArraySpec], outputs: Sequence[ArraySpec]
-) -> tuple[str, str] | None:
-    """C source and cffi declarations of `NAME__gradc_scalar`, a static entry
-    around the kernel `NAME` that takes its 0-d inputs by value (plus the
-    workspace) and returns the results by value: the value itself for one
-    result (NAN when the kernel's status is nonzero; the caller then asks the
-    array path, which raises), else a struct `{r0, r1, ..., status}`. None
-    when the signature is not all 0-d floats."""
-    if not is_scalar_signature(inputs, outputs):
-        return None
-    entry = name + SCALAR_SUFFIX
-    in_types = [SCALAR_INPUT_C_TYPES[np.dtype(d).name] for _, d in inputs]
-    out_types = [SCALAR_C_TYPES[np.dtype(d).name] for _, d in outputs]
-    params = ", ".join([f"{t} a{k}" for k, t in enumerate(in_types)] + ["void *work"])
-    ins = [f"&a{k}" for k in range(len(in_types))]
-    head = (
-        "/* gradc.backend.runtime: the Python binding's by-value entry around "
-        f"{name} (not part of the exported C). */\n#include <math.h>\n#include <stdint.h>\n"
-    )
-    if len(out_types) == 1:
-        (t,) = out_types
-        call = ", ".join([*ins, "&r0", "work"])
-        source = (
-            f"{head}static {t} {entry}({params}) {{\n"
-            f"    {t} r0;\n"
-            f"    return {name}({call}) == 0 ? r0 : ({t})NAN;\n"
-            "}\n"
-        )
-        return source, f"{t} {entry}({params});\n"
-    struct = name + "__gradc_results"
-    fields = " ".join(f"{t} r{k};" for k, t in enumerate(out_types))
-    typedef = f"typedef struct {{ {fields} int status; }} {struct};\n"
-    call = ", ".join([*ins, *(f"&r.r{k}" for k in range(len(out_types))), "work"])
-    source = (
-        f"{head}{typedef}static {struct} {entry}({params}) {{\n"
-        f"    {struct} r;\n"
-        f"    r.status = {name}({call});\n"
-        "    return r;\n"
-        "}\n"
-    )
-    return source, f"{typedef}{struct} {entry}({params});\n"
+        len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_INPUT_TYPES for shape, dtype in inputs
+    ) and all(len(tuple(shape)) == 0 and np.dtype(dtype).name in SCALAR_OUTPUT_TYPES for shape, dtype in outputs)
 
 
 def load(
@@ -157,16 +111,13 @@ def load(
     extra_cflags: Sequence[str] = (),
     statuses: dict[int, str] | None = None,
 ) -> CompiledFunction:
-    """Build printed C (through the content-hash cache) with the scalar entry
-    when `name`'s signature has one, and wrap `name` (`statuses`: see
-    CompiledFunction)."""
+    """Build printed C (through the content-hash cache) and wrap `name`
+    (`statuses`: see CompiledFunction)."""
     from gradc.backend.build import build
 
     inputs, outputs = specs
-    module = build(
-        source, header, [name], None if cflags is None else tuple(cflags),
-        binding=scalar_binding(name, inputs, outputs), extra_flags=tuple(extra_cflags),
-    )
+    module = build(source, header, [name], None if cflags is None else tuple(cflags),
+                   extra_flags=tuple(extra_cflags))
     return CompiledFunction(module, name, inputs, outputs, statuses=statuses)
 
 
@@ -187,6 +138,16 @@ def generate_function(name: str, params: Sequence[str], body: Sequence[str], env
 
 def _as_list(results: list[str]) -> str:
     return f"[{', '.join(results)}]"
+
+
+def _scalars(result: ResultExpression) -> ResultExpression:
+    """`result` of each output's NumPy scalar (`o[()]`); the C entry makes
+    the scalars itself and takes `result` back from `.of`."""
+    def expression(outs: list[str]) -> str:
+        return result([f"{o}[()]" for o in outs])
+
+    expression.of = result  # type: ignore[attr-defined]
+    return expression
 
 
 class CompiledFunction:
@@ -232,10 +193,8 @@ class CompiledFunction:
             self._work = ffi.from_buffer("char[]", self._work_memory, require_writable=True)
         else:
             self._work = ffi.NULL
-        self.scalar_entry = (
-            getattr(lib, name + SCALAR_SUFFIX, None) if is_scalar_signature(inputs, outputs) else None
-        )
-        """The by-value C entry (`scalar_binding`), when the module has one."""
+        self.scalar = is_scalar_signature(inputs, outputs)
+        """Whether `caller()`'s calls return NumPy scalars."""
         self._checked = self.caller(scalar=False)
 
     @staticmethod
@@ -266,30 +225,35 @@ class CompiledFunction:
         mismatch: Callable[..., Any] | None = None,
         fallback: Callable[..., Any] | None = None,
     ) -> Callable[..., Any]:
-        """A generated function of exactly the inputs, in order, returning
-        `result([expression of output 0, ...])` (default: a list), an
-        expression that may use `names` (capitalized names are free).
+        """A call of exactly the inputs, in order, returning `result([expression
+        of output 0, ...])` (default: a list), an expression that may use
+        `names` (capitalized names are free).
 
         It first checks each input's type: in `numbers` (0-d float64 and
-        int64 inputs only), a Python float or int; elsewhere an ndarray of the input's dtype
-        (identical object) and shape, or, for a 0-d input, the NumPy scalar
+        int64 inputs only), a Python float or int; elsewhere an ndarray of
+        the input's dtype and shape, or, for a 0-d input, the NumPy scalar
         type of its dtype. Any other input sends the call to
         `mismatch(*inputs)`; an array that is not C-contiguous to
         `fallback(*inputs)`. Both default to the slow checks, which convert
-        0-d values and raise the argument errors.
+        0-d values and raise the argument errors. Outputs are fresh arrays,
+        or NumPy scalars with `scalar` on a scalar signature.
 
-        With `scalar` and a scalar entry, the inputs go to C by value and
-        each output comes back as a NumPy scalar (`numpy.float64` /
-        `numpy.float32`). Otherwise the array path: `from_buffer` for each
-        input (a fresh C double for a Python float), fresh output arrays."""
+        The call is the C entry (gradc.backend.callpath) when it is
+        available, else a generated Python function over cffi."""
         names = dict(names or {})
+        scalars = scalar and self.scalar
+        if scalars:
+            result = _scalars(result)
         slow = self._slow(result, names) if mismatch is None or fallback is None else None
+        mismatch, fallback = mismatch or slow, fallback or slow
+        native = self._native(result, names, numbers, mismatch, fallback, scalars)
+        if native is not None:
+            return native
         params = [f"a{k}" for k in range(self._n_inputs)]
         args = ", ".join(params)
         env: dict[str, Any] = {
             **names,
             "fn": self._fn,
-            "entry": self.scalar_entry,
             "work": self._work,
             "lock": self._lock,
             "work_memory": self._work_memory,
@@ -300,10 +264,9 @@ class CompiledFunction:
             "new": self._ffi.new,
             "double_ptr": self._ffi.typeof("double *"),
             "int64_ptr": self._ffi.typeof("int64_t *"),
-            "mismatch": mismatch or slow,
-            "fallback": fallback or slow,
+            "mismatch": mismatch,
+            "fallback": fallback,
         }
-        by_value = scalar and self.scalar_entry is not None
         body, pointers, tests = [], [], []
         for k, (shape, dtype, ctype, _) in enumerate(self.inputs):
             env[f"c{k}"], env[f"s{k}"], env[f"d{k}"], env[f"t{k}"] = ctype, shape, dtype, dtype.type
@@ -326,18 +289,6 @@ class CompiledFunction:
         call = "with lock:\n        {}" if self._lock is not None else "{}"
         if self.fills_workspace:
             call = "with lock:\n        work_memory.fill(255)\n        {}"
-        if by_value:
-            body.append(call.format(f"r = entry({', '.join([*params, 'work'])})"))
-            for k, (_, dtype, _, _) in enumerate(self.outputs):
-                env[f"w{k}"] = dtype.type
-            if len(self.outputs) == 1:
-                # NAN stands for a nonzero status too: the array path decides.
-                env["again"] = self._slow(lambda outs: result([f"{o}[()]" for o in outs]), names)
-                body += ["if r != r:", f"    return again({args})", f"return {result(['w0(r)'])}"]
-            else:
-                body += ["if r.status:", "    fail(r.status)"]
-                body.append(f"return {result([f'w{k}(r.r{k})' for k in range(len(self.outputs))])}")
-            return generate_function(self.name, params, body, env)
         outs = []
         for k, (shape, dtype, ctype, _) in enumerate(self.outputs):
             env[f"os{k}"], env[f"od{k}"], env[f"oc{k}"] = shape, dtype, ctype
@@ -351,6 +302,48 @@ class CompiledFunction:
         body.append(call.format(f"status = fn({', '.join([*(f'p{j}' for j in range(len(pointers))), 'work'])})"))
         body += ["if status:", "    fail(status)", f"return {result(outs)}"]
         return generate_function(self.name, params, body, env)
+
+    def _native(
+        self,
+        result: ResultExpression,
+        names: dict[str, Any],
+        numbers: Sequence[int],
+        mismatch: Callable[..., Any],
+        fallback: Callable[..., Any],
+        scalars: bool,
+    ) -> Callable[..., Any] | None:
+        """The C entry (gradc.backend.callpath) doing what `caller`'s
+        generated Python does, or None when it is not available or the
+        workspace is filled before every call (GRADC_DEBUG_WORKSPACE)."""
+        if self.fills_workspace or not callpath.available():
+            return None
+        if scalars:
+            result = result.of  # type: ignore[attr-defined]
+        inputs = []
+        for k, (shape, dtype, _, _) in enumerate(self.inputs):
+            kind = callpath.ARRAY
+            if k in numbers and not shape and dtype.name in ("float64", "int64"):
+                kind = callpath.FLOAT if dtype.name == "float64" else callpath.INT
+            inputs.append((dtype, shape, kind, dtype.type if not shape else None))
+        outputs = [(dtype, shape, callpath.ARRAY, None) for shape, dtype, _, _ in self.outputs]
+        outs = [f"o{k}" for k in range(len(outputs))]
+        expression = result(outs)
+        finish = None
+        if expression == "o0" and len(outs) == 1:
+            kind = callpath.BARE
+        elif expression == _as_list(outs):
+            kind = callpath.LIST
+        elif expression == f"({', '.join(outs)},)":
+            kind = callpath.TUPLE
+        else:
+            kind = callpath.FINISH
+            finish = generate_function(f"{self.name}_finish", outs, [f"return {expression}"], names)
+        ffi = self._ffi
+        return callpath.entry(
+            int(ffi.cast("uintptr_t", self._fn)), int(ffi.cast("uintptr_t", self._work)), inputs, outputs, kind,
+            finish=finish, mismatch=mismatch, fallback=fallback, fail=self._fail, locked=self._lock is not None,
+            scalars=scalars, keep=(self._fn, self._work, self._work_memory),
+        )
 
     def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None) -> Callable[..., Any]:
         """The checked path, slow but explicit, returning `result(...)`."""

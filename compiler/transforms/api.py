@@ -34,6 +34,7 @@ import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
+from gradc.backend import callpath
 from gradc.backend.runtime import CompiledFunction, generate_function, load
 from gradc.dialects import autodiff
 from gradc.dialects.c import c_identifier, is_c_identifier
@@ -257,7 +258,7 @@ class Compiled:
         self.name = name
         self._numbers = tuple(k for k, spec in enumerate(in_specs) if spec.weak)
         self._number_dtypes = tuple(in_specs[k].dtype for k in self._numbers)
-        self.path = "scalar" if function.scalar_entry is not None else "array"
+        self.path = "scalar" if function.scalar else "array"
         """How the generated calls reach C: `scalar` (values in, NumPy
         scalars out) or `array` (buffers)."""
         self._result, self._names = _tree_expression(out_tree)
@@ -449,7 +450,7 @@ def _contiguous(leaf: Any) -> Any:
     return leaf
 
 
-class JitFunction:
+class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
     """`gradc.jit(f)`: compiles `f` once per argument signature and caches
     the build; calls with traced arrays (inside another traced function)
     trace through `f` instead, so jitted functions compose."""
@@ -472,29 +473,30 @@ class JitFunction:
         self._trees: dict[tuple, Callable[..., Any] | None] = {}
         """Signature with containers -> its generated tree call (None when
         the structure has none)."""
-        self._recent: dict[int, Callable[..., Any]] = {}
-        """Number of positional arguments -> the generated call of the
-        signature last called with that many."""
         # A function's attributes carry over, but not another jit's state
         # (its caches and cflags would replace this one's).
         updated = () if isinstance(fn, JitFunction) else functools.WRAPPER_UPDATES
         functools.update_wrapper(self, fn, updated=updated)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # Calls: the base class (gradc.backend.callpath's Dispatcher) sends a
+    # call with n positional arguments and no keywords straight to the
+    # generated call of the signature last called with n arguments, which
+    # checks that the arguments have its signature (type, dtype, shape per
+    # argument), else hands them to _call_slow.
+
+    def _call_slow(self, *args: Any, **kwargs: Any) -> Any:
         try:
             if not kwargs:
-                # The fast path: the generated call checks that the arguments
-                # have its signature (type, dtype, shape per argument), else
-                # hands them to _dispatch.
-                call = self._recent.get(len(args))
-                if call is not None:
-                    return call(*args)
                 return self._dispatch(*args)
             return self._call_tree(args, kwargs)
         except GradcError as err:
             # Raised again here, so the traceback goes from this one frame
             # straight to the user's code.
             raise _for_user(err) from None
+
+    def _clear_recent(self) -> None:
+        for n in range(callpath.MAX_RECENT):
+            self._set_recent(n, None)
 
     def _dispatch(self, *args: Any) -> Any:
         """Positional arguments: find the build by a signature made in one
@@ -516,7 +518,8 @@ class JitFunction:
         else:
             found = self._positional.get(tuple(signature))
             if found is not None:
-                compiled, self._recent[len(args)] = found
+                compiled, call = found
+                self._set_recent(len(args), call)
                 return compiled.run(args)
         return self._call_tree(args, {})
 
@@ -533,20 +536,17 @@ class JitFunction:
         if not kwargs and all(type(arg) is np.ndarray or type(arg) in _FAST_SCALARS for arg in args):
             found = self._positional.get(key[1:])
             if found is None:
-                found = self._positional[key[1:]] = (compiled, compiled.fast_call(self._dispatch))
-            self._recent[len(args)] = found[1]
+                found = self._positional[key[1:]] = (compiled, compiled.fast_call(self._call_slow))
+            self._set_recent(len(args), found[1])
         elif not kwargs:
             # Containers among the positional arguments: a generated call
             # takes them apart (the signature is checked as it goes).
             tree_call = self._trees.get(key)
             if tree_call is None:
-                tree_call = self._trees[key] = compiled.tree_call(key[0], self._call_positional)
+                tree_call = self._trees[key] = compiled.tree_call(key[0], self._call_slow)
             if tree_call is not None:
-                self._recent[len(args)] = tree_call
+                self._set_recent(len(args), tree_call)
         return compiled.run(leaves)
-
-    def _call_positional(self, *args: Any) -> Any:
-        return self._call_tree(args, {})
 
     def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Compiled:
         return self._lowered(args, kwargs).compiled
@@ -701,7 +701,7 @@ class BudgetJitFunction(JitFunction):
             self._cache[key] = compiled
             self._positional.pop(key[1:], None)
             self._trees.pop(key, None)
-            self._recent.clear()
+            self._clear_recent()
 
     def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Compiled:
         lowered = self._lowered(args, kwargs)

@@ -15,10 +15,12 @@ objects).
   gradient through `torch.autograd.grad`.
 - python: `math.sin`, `math.cos` and the hand-derived gradient.
 
-Two rows split gradc's time (not peers, a floor for it):
+Two rows split gradc's time (not peers):
 - gradc-cffi: the kernel called through cffi on buffers made once (no
   argument check, no result objects): what crossing into C through cffi
-  costs, the floor of a call that keeps cffi.
+  costs, the floor of the call path gradc had before its C entry
+  (gradc.backend.callpath), which now checks, converts and returns
+  NumPy scalars in less.
 - gradc-C: the generated kernel in a C loop (kernel and loop in separate
   translation units, gradc's C flags, timed with `clock_gettime` in C): the
   work itself plus a C call.
@@ -71,8 +73,8 @@ def measure(config: str, system: str) -> dict[str, Any]:
 
 
 def check(config: str, system: str, result: Any) -> dict[str, Any]:
-    if system == "gradc-cffi" and not isinstance(result, float):
-        result = (result.r0, result.r1)  # the C struct of the two results
+    if system == "gradc-cffi":
+        result = tuple(out[()] for out in result)  # the output buffers the kernel wrote
     parts = result if isinstance(result, tuple | list) else (result,)
     got = np.array([float(np.asarray(part)) for part in parts])
     return {"max_abs_err": float(np.max(np.abs(got - np.array(expected(config)))))}
@@ -111,7 +113,13 @@ def _gradc_cffi(gradient: bool) -> tuple[Any, list[str]]:
     buffers = [np.array(X), np.array(Y)] + [np.empty(s, d) for s, d, _, _ in function.outputs]
     pointers = [ffi.from_buffer("double[]", b, True) for b in buffers]
     kernel, work = function._fn, function._work
-    return (lambda: kernel(*pointers, work)), ["the kernel through cffi on buffers made once: no checks, no results"]
+    outputs = buffers[2:]
+
+    def call() -> list[np.ndarray]:
+        kernel(*pointers, work)
+        return outputs
+
+    return call, ["the kernel through cffi on buffers made once: no checks, no results"]
 
 
 _LOOP = """\

@@ -580,3 +580,21 @@ def test_scalar_functions_run_from_threads() -> None:
                 assert tuple(float(v) for v in jf(float(k), 0.5)) == want[k]
 
     run_in_threads(hammer)
+
+
+def test_jitted_functions_and_their_builds_are_collected() -> None:
+    """A jitted function, its C entries and its builds form reference cycles
+    (an entry's mismatch call is the function's method): the C types take
+    part in garbage collection, so all of it goes once unreachable."""
+    import gc
+    import weakref
+
+    def make() -> tuple[weakref.ref, weakref.ref]:
+        jf = gradc.jit(lambda x: x * 2.0)
+        jf(np.ones(3))
+        np.testing.assert_array_equal(jf(np.ones(3)), np.full(3, 2.0))
+        return weakref.ref(jf), weakref.ref(the_build(jf).function)
+
+    refs = [make() for _ in range(3)]
+    gc.collect()
+    assert all(a() is None and b() is None for a, b in refs)

@@ -16,7 +16,7 @@
 // CHECK-NOT:  malloc
 // CHECK:      gradc_cholesky_f64_4(a, l, 4, 3);
 // CHECK-NEXT: gradc_triangular_solve_lower_transpose_a_f64_4(l, b, x, 2, 3);
-// CHECK-NEXT: double [[S:.*]][16];
+// CHECK-NEXT: double [[S:[a-z0-9_]+]][16] GRADC_LOCAL_ALIGN;
 // CHECK-NEXT: gradc_solve_f64_4(a, b, y, [[S]], 2, 3);
 // CHECK-NEXT: gradc_solve_f64_4(a, x, z, [[S]], 2, 3);
 func.func @f(%a: memref<3x4x4xf64>, %b: memref<3x4x2xf64>, %l: memref<3x4x4xf64>, %x: memref<3x4x2xf64>, %y: memref<3x4x2xf64>, %z: memref<3x4x2xf64>) attributes {loops.num_inputs = 2 : i64} {

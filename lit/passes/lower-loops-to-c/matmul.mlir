@@ -86,7 +86,7 @@ func.func @naive(%a: memref<4x3xf64>, %b: memref<5x3xf64>, %c: memref<4x5xf64>) 
 // depth block in a local array, then added to C, so each element of C takes
 // one addition per depth block (a block of 256 and one of 44).
 // CHECK-LABEL: int deep(const float *restrict a, const float *restrict b, float *restrict c, void *restrict work) {
-// CHECK:           float t0[3];
+// CHECK:           float t0[3] GRADC_LOCAL_ALIGN;
 // CHECK-NEXT:      for (int64_t i1 = 0; i1 < 3; ++i1) {
 // CHECK-NEXT:          t0[i1] = 0.0f;
 // CHECK-NEXT:      }

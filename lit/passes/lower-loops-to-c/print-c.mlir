@@ -9,7 +9,7 @@
 // CHECK-NEXT:     return ((a > b) || (a != a)) ? a : b;
 // CHECK-NEXT: }
 // CHECK:      int add_rows(const float *restrict x, const float *restrict b, float *restrict out, void *restrict work) {
-// CHECK-NEXT:     float tmp[8];
+// CHECK-NEXT:     float tmp[8] GRADC_LOCAL_ALIGN;
 // CHECK-NEXT:     float *restrict ws = (float *)work;
 // CHECK-NEXT:     for (int64_t j = 0; j < 8; ++j) {
 // CHECK-NEXT:         const float bv = b[j];

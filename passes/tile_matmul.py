@@ -32,7 +32,7 @@ from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import Float64Type, MemRefType, ModuleOp
+from xdsl.dialects.builtin import Float64Type, MemRefType, ModuleOp, i64
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -172,7 +172,7 @@ class MatmulTiler:
         then one dot product per row of B, read in place (see `microkernel`)."""
         narrow_tall = self.n < self.t.lanes <= self.m and self.a.row_stride == 1
         row_times_bt = self.m == 1 < self.n and self.b.row_stride == 1 and self.k >= self.t.lanes
-        return narrow_tall or row_times_bt
+        return (narrow_tall or row_times_bt) and self.op.triangle is None  # (a triangle's C is square)
 
     def swap(self, batches: int) -> tuple[SSAValue, bool] | None:
         """Swap the roles of A and B. C^T goes to a temporary (returned with
@@ -298,10 +298,14 @@ class MatmulTiler:
                 if last and self.tile_epilogue:
                     self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j, rows_here, width)
 
+            def tile_in_triangle(row: Lin, rows_here: int) -> None:
+                self.in_triangle(_lin(i0) + i + row, rows_here, _lin(j0) + j, width,
+                                 lambda: tile(row, rows_here))
+
             if rows >= height:
-                tile(Lin(), height)
+                tile_in_triangle(Lin(), height)
             else:
-                self.e.blocks(split(height, rows, 1), "row", tile)
+                self.e.blocks(split(height, rows, 1), "row", tile_in_triangle)
 
         if rows_outer:
             self.e.blocks(row_panels, "ir", lambda i, height: self.e.blocks(
@@ -309,6 +313,27 @@ class MatmulTiler:
         else:
             self.e.blocks(column_panels, "jr", lambda j, width: self.e.blocks(
                 row_panels, "ir", lambda i, height: cell(i, height, j, width)))
+
+    def in_triangle(self, i: Lin, height: int, j: Lin, width: int, body: Callable[[], None]) -> None:
+        """`body` (a tile of C at rows [i, i + height), columns [j, j + width))
+        if the tile meets the triangle of C the matmul computes: always
+        without one; with one, under a `loops.switch` on how far the tile
+        reaches into it, or not at all when that is known to be nothing."""
+        if self.op.triangle_name is None:
+            body()
+            return
+        # Upper (row <= column): j + width - i > 0; lower: i + height - j > 0.
+        reach = j + width + i * -1 if self.op.triangle_name == "upper" else i + height + j * -1
+        if not reach.terms:
+            if reach.const > 0:
+                body()
+            return
+        e = self.e
+        switch = loops.SwitchOp(e.emit(arith.IndexCastOp(e.index(reach), i64)), 2)
+        e.emit(switch)
+        saved, e.at = e.at, InsertPoint.before(switch.branches[1].block.last_op)
+        body()
+        e.at = saved
 
     def direct(self, batches: int) -> None:
         """Tiles straight over A and B; only B^T is copied, into panels (on
@@ -503,6 +528,7 @@ class _Templates:
         key = None if epilogue is None else (
             tiling, tuple(matmul.dims), *(v.type for v in operands), epilogue,
             *(flag is not None for flag in (matmul.transpose_a, matmul.transpose_b, matmul.accumulate)),
+            matmul.triangle_name,
         )
         if key is not None and key in self.known:
             placeholders, template = self.known[key]

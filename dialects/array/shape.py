@@ -1,17 +1,20 @@
-"""`array` shape ops: broadcast, reshape, transpose, strided slice and
-concatenate. None changes an element; each verifies that its result type is
+"""`array` shape ops: broadcast, reshape, transpose, mirror, strided slice
+and concatenate. None changes an element; each verifies that its result type is
 the one its properties give.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 from math import prod
 
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
+    VarConstraint,
+    base,
     operand_def,
     prop_def,
     result_def,
@@ -161,6 +164,35 @@ class TransposeOp(IRDLOperation):
             [in_shape[p] for p in perm], self.input.type.get_element_type()
         )
         _expect_type(self, self.result.type, want)
+
+
+@op_definition
+class MirrorOp(IRDLOperation):
+    """Keep the upper triangle of each square matrix of the last two
+    dimensions and copy it across the diagonal:
+    `result[..., i, j] = input[..., min(i, j), max(i, j)]`, so the result is
+    exactly symmetric. What a dense Hessian ends in (docs/differentiation.md,
+    "Symmetric Hessians"); lower-array-to-loops computes only the kept
+    triangle of a product it mirrors.
+
+    `array.mirror %h : tensor<50x50xf64>`
+    """
+
+    name = "array.mirror"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$input attr-dict `:` type($result)"
+    traits = traits_def(Pure())
+
+    def __init__(self, input: SSAValue | Operation):
+        input = SSAValue.get(input)
+        super().__init__(operands=[input], result_types=[input.type])
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise VerifyException(f"{self.name}: expected [..., n, n] matrices, got {self.input.type}")
 
 
 @op_definition

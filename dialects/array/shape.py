@@ -6,15 +6,12 @@ the one its properties give.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 from math import prod
 
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
-    VarConstraint,
-    base,
     operand_def,
     prop_def,
     result_def,
@@ -27,6 +24,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _ints, static_shape, tensor_of
+from gradc.dialects.array.elementwise import SameTypeOp
 from gradc.dialects.deferred_format import op_definition
 
 
@@ -167,7 +165,7 @@ class TransposeOp(IRDLOperation):
 
 
 @op_definition
-class MirrorOp(IRDLOperation):
+class MirrorOp(SameTypeOp):
     """Keep the upper triangle of each square matrix of the last two
     dimensions and copy it across the diagonal:
     `result[..., i, j] = input[..., min(i, j), max(i, j)]`, so the result is
@@ -179,15 +177,6 @@ class MirrorOp(IRDLOperation):
     """
 
     name = "array.mirror"
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    input = operand_def(T)
-    result = result_def(T)
-    assembly_format = "$input attr-dict `:` type($result)"
-    traits = traits_def(Pure())
-
-    def __init__(self, input: SSAValue | Operation):
-        input = SSAValue.get(input)
-        super().__init__(operands=[input], result_types=[input.type])
 
     def verify_(self) -> None:
         shape = static_shape(self, self.input)

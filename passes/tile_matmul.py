@@ -32,7 +32,7 @@ from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import Float64Type, MemRefType, ModuleOp, i64
+from xdsl.dialects.builtin import Float64Type, IntegerAttr, MemRefType, ModuleOp, i64
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -291,16 +291,17 @@ class MatmulTiler:
             b, b_k_stride = b_at(j)
             rows = max(1, min(t.mr, budget // len(vector_widths(width, t.lanes))))
 
-            def tile(row: Lin, rows_here: int) -> None:
+            def tile(row: Lin, rows_here: int, col: int = 0, cols: int = width) -> None:
+                # (`col` > 0 only when width > lanes: B's columns are then contiguous)
                 a, a_strides = a_at(i, row)
-                c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j)
-                self.microkernel(a, a_strides, b, b_k_stride, c, rows_here, width, k, accumulate)
+                c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j + col)
+                self.microkernel(a, a_strides, (b[0], b[1] + col), b_k_stride, c, rows_here, cols, k, accumulate)
                 if last and self.tile_epilogue:
-                    self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j, rows_here, width)
+                    self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j + col, rows_here, cols)
 
             def tile_in_triangle(row: Lin, rows_here: int) -> None:
                 self.in_triangle(_lin(i0) + i + row, rows_here, _lin(j0) + j, width,
-                                 lambda: tile(row, rows_here))
+                                 lambda r, rows, col, cols: tile(row + r, rows, col, cols))
 
             if rows >= height:
                 tile_in_triangle(Lin(), height)
@@ -314,25 +315,45 @@ class MatmulTiler:
             self.e.blocks(column_panels, "jr", lambda j, width: self.e.blocks(
                 row_panels, "ir", lambda i, height: cell(i, height, j, width)))
 
-    def in_triangle(self, i: Lin, height: int, j: Lin, width: int, body: Callable[[], None]) -> None:
-        """`body` (a tile of C at rows [i, i + height), columns [j, j + width))
-        if the tile meets the triangle of C the matmul computes: always
-        without one; with one, under a `loops.switch` on how far the tile
-        reaches into it, or not at all when that is known to be nothing."""
-        if self.op.triangle_name is None:
-            body()
+    def in_triangle(self, i: Lin, height: int, j: Lin, width: int,
+                    body: Callable[[int, int, int, int], None]) -> None:
+        """The part of the tile of C at rows [i, i + height), columns
+        [j, j + width) that meets the triangle the matmul computes, as
+        `body(row, rows, col, cols)` (offsets in the tile): the whole tile
+        without a triangle; with one, nothing for a tile outside it, and for
+        one across the diagonal only the columns (in whole vectors) and
+        rows that reach into it, chosen by a `loops.switch` unless the
+        tile's place is static."""
+        triangle = self.op.triangle_name
+        if triangle is None:
+            body(0, height, 0, width)
             return
-        # Upper (row <= column): j + width - i > 0; lower: i + height - j > 0.
-        reach = j + width + i * -1 if self.op.triangle_name == "upper" else i + height + j * -1
+        upper = triangle == "upper"
+        # How far the tile reaches into the triangle: the columns (and rows)
+        # it needs are min(width, reach) (min(height, reach)), from its
+        # top-right corner for "upper" (row <= column), else its bottom-left.
+        reach = j + width + i * -1 if upper else i + height + j * -1
+        lanes = self.t.lanes
+        widths = [min(width, v * lanes) for v in range(1, -(-width // lanes) + 1)]
+
+        def part(cols: int, most: int) -> None:  # reach <= most
+            rows = min(height, most)
+            body(0 if upper else height - rows, rows, width - cols if upper else 0, cols)
+
         if not reach.terms:
             if reach.const > 0:
-                body()
+                part(min(width, round_up(reach.const, lanes)), reach.const)
             return
         e = self.e
-        switch = loops.SwitchOp(e.emit(arith.IndexCastOp(e.index(reach), i64)), 2)
+        k = e.emit(arith.IndexCastOp(e.index(reach + (lanes - 1 if len(widths) > 1 else 0)), i64))
+        if len(widths) > 1:  # ceil(reach / lanes) vectors; reach <= 0 gives at most 0
+            k = e.emit(arith.DivSIOp(k, e.emit(arith.ConstantOp(IntegerAttr(lanes, i64), i64))))
+        switch = loops.SwitchOp(k, 1 + len(widths))
         e.emit(switch)
-        saved, e.at = e.at, InsertPoint.before(switch.branches[1].block.last_op)
-        body()
+        saved = e.at
+        for region, cols in zip(switch.branches[1:], widths):
+            e.at = InsertPoint.before(region.block.last_op)
+            part(cols, cols if cols < width else height)  # the last region takes any greater reach
         e.at = saved
 
     def direct(self, batches: int) -> None:

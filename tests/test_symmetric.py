@@ -200,6 +200,29 @@ def test_tile_matmul_skips_tiles_outside_the_triangle(triangle: str) -> None:
     np.testing.assert_allclose(got[~outside], (a @ b)[~outside], rtol=1e-13)
 
 
+@pytest.mark.parametrize("tiling", [
+    "tile-matmul{vector-bytes=16 mr=4 nr=4}",
+    "tile-matmul{vector-bytes=32 mr=2 nr=12}",  # tiles three vectors wide: narrowed across the diagonal
+    "tile-matmul{vector-bytes=64 mr=8 nr=16}",
+    "tile-matmul{direct-bytes=0 vector-bytes=32 mr=3 nr=8 kc=7 mc=9 nc=16}",
+    "tile-matmul{direct-bytes=0 vector-bytes=32 mr=6 nr=12 kc=4 mc=12 nc=12}",
+])
+@pytest.mark.parametrize("triangle", ["upper", "lower"])
+def test_tiled_triangles_hold_the_product(tiling: str, triangle: str) -> None:
+    """19 x 19 products (edge tiles in both directions, blocks off the
+    diagonal): every element of the triangle is the product's, and some of
+    the rest is never computed."""
+    text = TRIANGLE.replace("32x5", "19x11").replace("5x32", "11x19").replace("32x32", "19x19")
+    module = Parser(make_context(), text.format(triangle=triangle)).parse_module()
+    run_pipeline(module, tiling)
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((19, 11)), rng.standard_normal((11, 19))
+    (got,) = run_function(module, "p", a, b)
+    kept = np.triu(np.ones((19, 19), bool)) if triangle == "upper" else np.tril(np.ones((19, 19), bool))
+    np.testing.assert_allclose(got[kept], (a @ b)[kept], rtol=1e-13)
+    assert np.isnan(got).sum() > 19 * 19 // 5
+
+
 def test_mirror_verifier_and_sparsity() -> None:
     """Square matrices only; the pattern of the mirror of x * x is element
     (min(i, j), max(i, j)) of x."""

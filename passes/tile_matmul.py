@@ -9,7 +9,9 @@ Guarantees: no `loops.matmul` is left; each becomes loops over
 over A and B (the direct path: small products, or one row tile or column
 panel) or over NC x KC x MC cache blocks packed by `loops.pack` into
 64-byte aligned workspace panels; edges are narrower tiles, never scalar
-code or padding; an epilogue is applied once to each element of C. The
+code or padding; an epilogue is applied once to each element of C; with a
+`triangle`, tiles wholly outside it are not computed and tiles across the
+diagonal only in the vectors that reach into it. The
 result depends only on the input IR, the options, the machine's cache
 sizes and vector width (the defaults) and, with `tuned`, the tuning file.
 
@@ -20,7 +22,7 @@ vectors), `kc`, `mc`, `nc` (cache blocks, from sysfs cache sizes),
 take the remembered winner's options.
 
 The two loop nests, the transposed (C^T) and dot-product tiles, edges,
-epilogues, and why the sizes are what they are: docs/tiling.md.
+epilogues, triangles, and why the sizes are what they are: docs/tiling.md.
 """
 
 from __future__ import annotations

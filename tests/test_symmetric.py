@@ -122,6 +122,30 @@ def test_third_derivatives_through_the_mirror() -> None:
         np.testing.assert_allclose(got, cubic_hessian(row, a, b), rtol=1e-12, atol=1e-12)
 
 
+def two_arguments(x, z, c, d):
+    return (gnp.sum(gnp.sin(x)) * gnp.sum(z * z) + gnp.sum(x * c) * gnp.sum(z * d)
+            + gnp.sum(x * c) ** 2 + gnp.sum(z * d) ** 2)
+
+
+def test_hessian_blocks_of_two_arguments() -> None:
+    """hessian(argnums=(0, 1)): diagonal blocks bitwise symmetric, block
+    (1, 0) bitwise the transpose of block (0, 1) (x of shape 2x2, so the
+    transpose is of a 2x2x3 block), all equal to the closed form."""
+    rng = np.random.default_rng(7)
+    x, c = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    z, d = rng.standard_normal(3), rng.standard_normal(3)
+    (hxx, hxz), (hzx, hzz) = gradc.hessian(two_arguments, argnums=(0, 1))(x, z, c, d)
+    xf, cf = x.reshape(-1), c.reshape(-1)
+    want_xx = np.diag(-np.sin(xf) * np.sum(z * z)) + 2 * np.outer(cf, cf)
+    want_xz = np.outer(np.cos(xf), 2 * z) + np.outer(cf, d)
+    want_zz = 2 * np.eye(3) * np.sum(np.sin(x)) + 2 * np.outer(d, d)
+    assert np.array_equal(hxx.reshape(4, 4), hxx.reshape(4, 4).T) and np.array_equal(hzz, hzz.T)
+    assert np.array_equal(hzx, np.transpose(hxz, (2, 0, 1)))
+    np.testing.assert_allclose(hxx.reshape(4, 4), want_xx, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(hxz.reshape(4, 3), want_xz, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(hzz, want_zz, rtol=1e-13, atol=1e-14)
+
+
 # ---------------------------------------------------------------------------
 # Lowering: only the kept triangle of a mirrored product is computed
 # ---------------------------------------------------------------------------

@@ -96,10 +96,13 @@ def cubic_hessian(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def test_third_derivatives_through_the_mirror() -> None:
-    """jacfwd(hessian) (the mirror's JVP) against central differences of
-    the closed-form Hessian; grad of sum(W * hessian) with W not symmetric
-    (the mirror's VJP) against the closed-form third derivative; vmap of
-    the Hessian (the batching rule) against the closed form per row."""
+    """Compiled: jacfwd(hessian) (forward through the mirror) against
+    central differences of the closed-form Hessian; grad of
+    sum(W * hessian) with W not symmetric (reverse through the mirror)
+    against the closed-form third derivative; vmap of the Hessian (the
+    batching rule) against the closed form per row. (The mirror's input is
+    symmetric here; test_mirror_jvp_and_vjp_on_an_unsymmetric_input checks
+    the rules where it is not.)"""
     rng = np.random.default_rng(3)
     x, a, b = rng.standard_normal(6), 0.5 * rng.standard_normal(6), rng.standard_normal(6)
     W = rng.standard_normal((6, 6))
@@ -245,6 +248,40 @@ def test_tiled_triangles_hold_the_product(tiling: str, triangle: str) -> None:
     kept = np.triu(np.ones((19, 19), bool)) if triangle == "upper" else np.tril(np.ones((19, 19), bool))
     np.testing.assert_allclose(got[kept], (a @ b)[kept], rtol=1e-13)
     assert np.isnan(got).sum() > 19 * 19 // 5
+
+
+RULES = """
+func.func @f(%x: tensor<2x3x3xf64>) -> tensor<2x3x3xf64> {
+  %s = array.mul %x, %x : tensor<2x3x3xf64>
+  %m = array.mirror %s : tensor<2x3x3xf64>
+  func.return %m : tensor<2x3x3xf64>
+}
+func.func @main(%x: tensor<2x3x3xf64>, %t: tensor<2x3x3xf64>, %g: tensor<2x3x3xf64>) -> (tensor<2x3x3xf64>, tensor<2x3x3xf64>) {
+  %y, %dy = autodiff.jvp @f(%x) tangents(%t) wrt [0] : (tensor<2x3x3xf64>), (tensor<2x3x3xf64>) -> (tensor<2x3x3xf64>), (tensor<2x3x3xf64>)
+  %z, %gx = autodiff.vjp @f(%x) cotangents(%g) wrt [0] : (tensor<2x3x3xf64>), (tensor<2x3x3xf64>) -> (tensor<2x3x3xf64>), (tensor<2x3x3xf64>)
+  func.return %dy, %gx : tensor<2x3x3xf64>, tensor<2x3x3xf64>
+}
+"""
+
+
+def test_mirror_jvp_and_vjp_on_an_unsymmetric_input() -> None:
+    """The rules alone (the array interpreter, no C), on x * x, which is not
+    symmetric, with batch dimensions: the JVP mirrors 2 x t; the VJP sends
+    g[i, j] + g[j, i] to the upper triangle, g[i, i] to the diagonal and
+    nothing below (NumPy's transpose of the mirror as a 0/1 matrix)."""
+    module = Parser(make_context(), RULES).parse_module()
+    run_pipeline(module, "differentiate")
+    rng = np.random.default_rng(8)
+    x, t, g = rng.standard_normal((3, 2, 3, 3))
+    dy, gx = run_function(module, "main", x, t, g)
+    np.testing.assert_allclose(dy, mirror_upper(2 * x * t), rtol=1e-15)
+    n = 3
+    mirror = np.zeros((n * n, n * n))  # d mirror(s)_flat / d s_flat
+    for i in range(n):
+        for j in range(n):
+            mirror[i * n + j, min(i, j) * n + max(i, j)] = 1.0
+    want = np.stack([2 * xb * (mirror.T @ gb.reshape(-1)).reshape(n, n) for xb, gb in zip(x, g)])
+    np.testing.assert_allclose(gx, want, rtol=1e-15)
 
 
 def test_mirror_verifier_and_sparsity() -> None:

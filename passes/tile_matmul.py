@@ -9,7 +9,9 @@ Guarantees: no `loops.matmul` is left; each becomes loops over
 over A and B (the direct path: small products, or one row tile or column
 panel) or over NC x KC x MC cache blocks packed by `loops.pack` into
 64-byte aligned workspace panels; edges are narrower tiles, never scalar
-code or padding; an epilogue is applied once to each element of C. The
+code or padding; an epilogue is applied once to each element of C; with a
+`triangle`, tiles wholly outside it are not computed and tiles across the
+diagonal only in the vectors that reach into it. The
 result depends only on the input IR, the options, the machine's cache
 sizes and vector width (the defaults) and, with `tuned`, the tuning file.
 
@@ -20,7 +22,7 @@ vectors), `kc`, `mc`, `nc` (cache blocks, from sysfs cache sizes),
 take the remembered winner's options.
 
 The two loop nests, the transposed (C^T) and dot-product tiles, edges,
-epilogues, and why the sizes are what they are: docs/tiling.md.
+epilogues, triangles, and why the sizes are what they are: docs/tiling.md.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import NoReturn
 
 from xdsl.context import Context
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import Float64Type, MemRefType, ModuleOp
+from xdsl.dialects.builtin import Float64Type, IntegerAttr, MemRefType, ModuleOp, i64
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -172,7 +174,7 @@ class MatmulTiler:
         then one dot product per row of B, read in place (see `microkernel`)."""
         narrow_tall = self.n < self.t.lanes <= self.m and self.a.row_stride == 1
         row_times_bt = self.m == 1 < self.n and self.b.row_stride == 1 and self.k >= self.t.lanes
-        return narrow_tall or row_times_bt
+        return (narrow_tall or row_times_bt) and self.op.triangle is None  # (a triangle's C is square)
 
     def swap(self, batches: int) -> tuple[SSAValue, bool] | None:
         """Swap the roles of A and B. C^T goes to a temporary (returned with
@@ -291,17 +293,22 @@ class MatmulTiler:
             b, b_k_stride = b_at(j)
             rows = max(1, min(t.mr, budget // len(vector_widths(width, t.lanes))))
 
-            def tile(row: Lin, rows_here: int) -> None:
+            def tile(row: Lin, rows_here: int, col: int = 0, cols: int = width) -> None:
+                # (`col` > 0 only when width > lanes: B's columns are then contiguous)
                 a, a_strides = a_at(i, row)
-                c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j)
-                self.microkernel(a, a_strides, b, b_k_stride, c, rows_here, width, k, accumulate)
+                c = self.c.at(batch, _lin(i0) + i + row, _lin(j0) + j + col)
+                self.microkernel(a, a_strides, (b[0], b[1] + col), b_k_stride, c, rows_here, cols, k, accumulate)
                 if last and self.tile_epilogue:
-                    self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j, rows_here, width)
+                    self.epilogue_on_tile(c, _lin(i0) + i + row, _lin(j0) + j + col, rows_here, cols)
+
+            def tile_in_triangle(row: Lin, rows_here: int) -> None:
+                self.in_triangle(_lin(i0) + i + row, rows_here, _lin(j0) + j, width,
+                                 lambda r, rows, col, cols: tile(row + r, rows, col, cols))
 
             if rows >= height:
-                tile(Lin(), height)
+                tile_in_triangle(Lin(), height)
             else:
-                self.e.blocks(split(height, rows, 1), "row", tile)
+                self.e.blocks(split(height, rows, 1), "row", tile_in_triangle)
 
         if rows_outer:
             self.e.blocks(row_panels, "ir", lambda i, height: self.e.blocks(
@@ -309,6 +316,47 @@ class MatmulTiler:
         else:
             self.e.blocks(column_panels, "jr", lambda j, width: self.e.blocks(
                 row_panels, "ir", lambda i, height: cell(i, height, j, width)))
+
+    def in_triangle(self, i: Lin, height: int, j: Lin, width: int,
+                    body: Callable[[int, int, int, int], None]) -> None:
+        """The part of the tile of C at rows [i, i + height), columns
+        [j, j + width) that meets the triangle the matmul computes, as
+        `body(row, rows, col, cols)` (offsets in the tile): the whole tile
+        without a triangle; with one, nothing for a tile outside it, and for
+        one across the diagonal only the columns (in whole vectors) and
+        rows that reach into it, chosen by a `loops.switch` unless the
+        tile's place is static."""
+        triangle = self.op.triangle_name
+        if triangle is None:
+            body(0, height, 0, width)
+            return
+        upper = triangle == "upper"
+        # How far the tile reaches into the triangle: the columns (and rows)
+        # it needs are min(width, reach) (min(height, reach)), from its
+        # top-right corner for "upper" (row <= column), else its bottom-left.
+        reach = j + width + i * -1 if upper else i + height + j * -1
+        lanes = self.t.lanes
+        widths = [min(width, v * lanes) for v in range(1, -(-width // lanes) + 1)]
+
+        def part(cols: int, most: int) -> None:  # reach <= most
+            rows = min(height, most)
+            body(0 if upper else height - rows, rows, width - cols if upper else 0, cols)
+
+        if not reach.terms:
+            if reach.const > 0:
+                part(min(width, round_up(reach.const, lanes)), reach.const)
+            return
+        e = self.e
+        k = e.emit(arith.IndexCastOp(e.index(reach + (lanes - 1 if len(widths) > 1 else 0)), i64))
+        if len(widths) > 1:  # ceil(reach / lanes) vectors; reach <= 0 gives at most 0
+            k = e.emit(arith.DivSIOp(k, e.emit(arith.ConstantOp(IntegerAttr(lanes, i64), i64))))
+        switch = loops.SwitchOp(k, 1 + len(widths))
+        e.emit(switch)
+        saved = e.at
+        for region, cols in zip(switch.branches[1:], widths):
+            e.at = InsertPoint.before(region.block.last_op)
+            part(cols, cols if cols < width else height)  # the last region takes any greater reach
+        e.at = saved
 
     def direct(self, batches: int) -> None:
         """Tiles straight over A and B; only B^T is copied, into panels (on
@@ -503,6 +551,7 @@ class _Templates:
         key = None if epilogue is None else (
             tiling, tuple(matmul.dims), *(v.type for v in operands), epilogue,
             *(flag is not None for flag in (matmul.transpose_a, matmul.transpose_b, matmul.accumulate)),
+            matmul.triangle_name,
         )
         if key is not None and key in self.known:
             placeholders, template = self.known[key]

@@ -340,6 +340,7 @@ CASES = [
     ),
     Case("concatenate_1d", lambda a, b: array.ConcatenateOp([a, b], 0), ((2,), (3,))),
     Case("concatenate_3d", lambda a, b: array.ConcatenateOp([a, b], 2), ((2, 1, 2), (2, 1, 1))),
+    Case("mirror_batch_dims", array.MirrorOp, ((2, 3, 3),)),
     Case("matmul_2d", array.MatmulOp, ((3, 4), (4, 2))),
     Case("matmul_column", array.MatmulOp, ((3, 4), (4, 1))),
     Case("matmul_row", array.MatmulOp, ((1, 4), (4, 3))),

@@ -179,6 +179,12 @@ class ArrayFunctions(InterpreterFunctions):
     def run_transpose(self, interp: Interpreter, op: array.TransposeOp, args: PythonValues):
         return (np.array(np.transpose(args[0], op.perm), order="C"),)
 
+    @impl(array.MirrorOp)
+    def run_mirror(self, interp: Interpreter, op: array.MirrorOp, args: PythonValues):
+        x = np.asarray(args[0])
+        lower = np.tri(x.shape[-1], k=-1, dtype=bool)
+        return (np.where(lower, np.swapaxes(x, -1, -2), x),)
+
     @impl(array.SliceOp)
     def run_slice(self, interp: Interpreter, op: array.SliceOp, args: PythonValues):
         index = tuple(slice(s, None if l < 0 else l, st) for s, l, st in op.bounds)

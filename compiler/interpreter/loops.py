@@ -120,6 +120,9 @@ class LoopsFunctions(InterpreterFunctions):
             b = np.swapaxes(b, -1, -2)
         product = np.matmul(a, b).astype(c.dtype)
         c[...] = c + product if op.accumulate is not None else product
+        if op.triangle_name is not None:  # the other triangle may hold anything: here NaN
+            n = c.shape[-1]
+            c[..., np.tri(n, k=-1, dtype=bool) if op.triangle_name == "upper" else ~np.tri(n, dtype=bool)] = np.nan
         if op.epilogue_block is not None:
             for index in np.ndindex(c.shape):
                 (c[index],) = interp.run_ssacfg_region(

@@ -131,6 +131,7 @@ from gradc.dialects.array.scan import INDEX_TYPE, ScanOp, YieldOp
 from gradc.dialects.array.shape import (
     BroadcastOp,
     ConcatenateOp,
+    MirrorOp,
     ReshapeOp,
     SliceOp,
     TransposeOp,
@@ -151,6 +152,7 @@ Array = Dialect(
         BroadcastOp,
         ReshapeOp,
         TransposeOp,
+        MirrorOp,
         SliceOp,
         ConcatenateOp,
         GatherOp,
@@ -231,6 +233,7 @@ __all__ = [
     "MatmulOp",
     "MaxOp",
     "MinOp",
+    "MirrorOp",
     "MulOp",
     "NegOp",
     "PowOp",

@@ -1,5 +1,5 @@
-"""`array` shape ops: broadcast, reshape, transpose, strided slice and
-concatenate. None changes an element; each verifies that its result type is
+"""`array` shape ops: broadcast, reshape, transpose, mirror, strided slice
+and concatenate. None changes an element; each verifies that its result type is
 the one its properties give.
 """
 
@@ -24,6 +24,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from gradc.dialects.array.base import _expect_type, _ints, static_shape, tensor_of
+from gradc.dialects.array.elementwise import SameTypeOp
 from gradc.dialects.deferred_format import op_definition
 
 
@@ -161,6 +162,26 @@ class TransposeOp(IRDLOperation):
             [in_shape[p] for p in perm], self.input.type.get_element_type()
         )
         _expect_type(self, self.result.type, want)
+
+
+@op_definition
+class MirrorOp(SameTypeOp):
+    """Keep the upper triangle of each square matrix of the last two
+    dimensions and copy it across the diagonal:
+    `result[..., i, j] = input[..., min(i, j), max(i, j)]`, so the result is
+    exactly symmetric. What a dense Hessian ends in (docs/differentiation.md,
+    "Symmetric Hessians"); lower-array-to-loops computes only the kept
+    triangle of a product it mirrors.
+
+    `array.mirror %h : tensor<50x50xf64>`
+    """
+
+    name = "array.mirror"
+
+    def verify_(self) -> None:
+        shape = static_shape(self, self.input)
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise VerifyException(f"{self.name}: expected [..., n, n] matrices, got {self.input.type}")
 
 
 @op_definition

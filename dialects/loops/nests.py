@@ -58,6 +58,8 @@ from gradc.dialects.deferred_format import op_definition
 
 
 PLACEMENTS = ("stack", "workspace")
+TRIANGLES = ("upper", "lower")
+"""The halves a `loops.matmul` may compute alone (its `triangle`)."""
 NUM_INPUTS_ATTR = "loops.num_inputs"
 WORKSPACE_ALIGN = 64
 """Bytes every workspace buffer's offset is a multiple of (a cache line, and
@@ -562,6 +564,11 @@ class MatmulOp(IRDLOperation):
     buffers, never C. It lets a bias add or an activation run on a tile of C
     while the tile is still in cache (tile-matmul), with no buffer between.
 
+    With `triangle "upper"` (or `"lower"`) C is square and only its elements
+    with i <= j (i >= j) need be right afterwards; the others may hold
+    anything (tile-matmul skips the register tiles wholly outside the
+    triangle). What an `array.mirror` of a product asks for.
+
         loops.matmul %a, %b into %c transpose_b : memref<4x3xf32>, memref<5x3xf32> into memref<4x5xf32>
     """
 
@@ -572,11 +579,12 @@ class MatmulOp(IRDLOperation):
     transpose_a = opt_prop_def(UnitAttr)
     transpose_b = opt_prop_def(UnitAttr)
     accumulate = opt_prop_def(UnitAttr)
+    triangle = opt_prop_def(StringAttr)
     epilogue = opt_region_def("single_block")
     assembly_format = (
         "$lhs `,` $rhs `into` $out (`transpose_a` $transpose_a^)? "
         "(`transpose_b` $transpose_b^)? (`accumulate` $accumulate^)? "
-        "(`epilogue` $epilogue^)? attr-dict "
+        "(`triangle` $triangle^)? (`epilogue` $epilogue^)? attr-dict "
         "`:` type($lhs) `,` type($rhs) `into` type($out)"
     )
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
@@ -590,13 +598,18 @@ class MatmulOp(IRDLOperation):
         transpose_b: bool = False,
         accumulate: bool = False,
         epilogue: Region | None = None,
+        triangle: str | None = None,
     ):
         flags = {"transpose_a": transpose_a, "transpose_b": transpose_b, "accumulate": accumulate}
-        super().__init__(
-            operands=[lhs, rhs, out],
-            properties={name: UnitAttr() for name, on in flags.items() if on},
-            regions=[epilogue],
-        )
+        properties: dict[str, Attribute] = {name: UnitAttr() for name, on in flags.items() if on}
+        if triangle is not None:
+            properties["triangle"] = StringAttr(triangle)
+        super().__init__(operands=[lhs, rhs, out], properties=properties, regions=[epilogue])
+
+    @property
+    def triangle_name(self) -> str | None:
+        """"upper", "lower", or None: all of C is computed."""
+        return None if self.triangle is None else self.triangle.data
 
     @property
     def epilogue_block(self) -> Block | None:
@@ -638,6 +651,11 @@ class MatmulOp(IRDLOperation):
             )
         self.verify_epilogue(c)
         batch, m, n, k = self.dims
+        if self.triangle is not None and (self.triangle.data not in TRIANGLES or m != n):
+            raise VerifyException(
+                f"{self.name}: triangle must be one of {', '.join(TRIANGLES)} and C square, "
+                f"got {self.triangle.data!r} and {self.out.type}"
+            )
         want_a = (*batch, k, m) if self.transpose_a is not None else (*batch, m, k)
         want_b = (*batch, n, k) if self.transpose_b is not None else (*batch, k, n)
         if a != want_a or b != want_b:

@@ -3,7 +3,8 @@
 BUFFER_RULES maps each such op to the code that computes its result into a
 destination buffer: a matmul becomes one structured `loops.matmul` (which
 tile-matmul blocks, and which reads a transposed buffer in place through its
-transpose flags), a concatenate copies each input into its region, an
+transpose flags, and computes only one triangle when a mirror follows), a
+mirror copies the upper triangle of its input across, a concatenate copies each input into its region, an
 argmax keeps the best value so far in a temporary, a reduction is
 lowered by reduction.py, and each linear-algebra op becomes one
 `loops.linalg` over row-major copies of its operands. A reshape needs no rule (it is a
@@ -75,6 +76,7 @@ def lower_matmul(
     the matmul's epilogue."""
     lhs, transpose_a = _matmul_operand(lw, op.lhs)
     rhs, transpose_b = _matmul_operand(lw, op.rhs)
+    triangle = mirrored_triangle(op)
     if _accumulates_into(lw, op, dest, consumer):
         # dest already holds the other addend (a scan's carry updated in
         # place, see lower_scan): C += A B, no epilogue, no temporary.
@@ -95,7 +97,43 @@ def lower_matmul(
         lw.insert(loops.YieldOp(ELEMENT_RULES[type(consumer)](lw, consumer, idx)))
         lw.insertion_point = saved
         epilogue = Region(block)
-    lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b, epilogue=epilogue))
+    lw.insert(loops.MatmulOp(lhs, rhs, dest, transpose_a, transpose_b, epilogue=epilogue, triangle=triangle))
+
+
+def mirrored_triangle(op: array.MatmulOp) -> str | None:
+    """The triangle of the product that is ever read, when its one use is an
+    `array.mirror` ("upper"), or a transpose of the last two dimensions
+    whose one use is ("lower"); else None (all of it is)."""
+    value = op.result
+    for triangle in ("upper", "lower"):
+        if not value.has_one_use():
+            return None
+        user = next(iter(value.uses)).operation
+        if isinstance(user, array.MirrorOp):
+            return triangle
+        rank = len(shape_of(value))
+        if triangle == "lower" or not isinstance(user, array.TransposeOp):
+            return None
+        if list(user.perm) != [*range(rank - 2), rank - 1, rank - 2]:
+            return None
+        value = user.result
+    return None
+
+
+def _mirror(lw: FunctionLowering, op: array.MirrorOp, dest: SSAValue, buffered: set[SSAValue]) -> None:
+    """dest[..., i, j] = input[..., min(i, j), max(i, j)]: one pass over
+    dest that reads the input's upper triangle only (a product computed
+    for this mirror holds nothing else, see mirrored_triangle)."""
+
+    def place(idx: Index) -> None:
+        i, j = lw.index(idx[-2]), lw.index(idx[-1])
+        keep = lw.emit(arith.CmpiOp(i, j, "sle"))
+        first = len(lw.ivs)
+        lw.ivs.extend([lw.emit(arith.SelectOp(keep, i, j)), lw.emit(arith.SelectOp(keep, j, i))])
+        source = (*idx[:-2], Affine(0, ((first, 1),)), Affine(0, ((first + 1, 1),)))
+        lw.store(lw.element(op.input, source), dest, idx)
+
+    lw.for_each(shape_of(op.result), place)
 
 
 def _accumulates_into(
@@ -245,6 +283,7 @@ BUFFER_RULES: dict[type[Operation], Callable[..., None]] = {
     array.ReduceMaxOp: lower_reduction,
     array.MatmulOp: lower_matmul,
     array.ConcatenateOp: _concatenate,
+    array.MirrorOp: _mirror,
     **{cls: _linalg for cls in array.LINALG_OPS},
     array.DynamicUpdateSliceOp: _dynamic_update_slice,
     array.ArgMaxOp: _argmax,

@@ -386,6 +386,7 @@ BATCH_RULES: dict[type[Operation], Rule] = {
     array.BroadcastOp: _broadcast,
     array.ReshapeOp: _reshape,
     array.TransposeOp: _transpose,
+    array.MirrorOp: _elementwise,  # mirrors the last two dimensions: the batch one leads
     array.SliceOp: _slice,
     array.GatherOp: _gather,
     array.DynamicGatherOp: _indexed,

@@ -104,6 +104,7 @@ class Graph:
 _ONE_PER_ROW = (
     array.ReshapeOp,
     array.TransposeOp,
+    array.MirrorOp,
     array.SliceOp,
     array.BroadcastOp,
     array.ConvertOp,

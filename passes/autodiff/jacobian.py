@@ -35,6 +35,7 @@ from xdsl.dialects.builtin import ModuleOp, UnitAttr
 from xdsl.ir import Attribute, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from gradc.dialects import array
 from gradc.dialects.autodiff import SEED_ATTR, jacobian_type, sparse_types
 from gradc.passes.autodiff.compression import (
     Plan,
@@ -104,7 +105,8 @@ def jacfwd_function(
     """Forward mode: the JVP batched over the input directions, or over the
     colors of the columns (`compress` "auto"/"always"; `nnz` set: the
     result is the vector of nonzeros). `symmetric`: `fn` is a gradient, so
-    its Jacobian is a symmetric Hessian, colored by a star coloring."""
+    its Jacobian is a symmetric Hessian, colored by a star coloring, or,
+    dense, mirrored from its upper triangle."""
     ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
     n_in = sum(prod(shape_of(ins[j])) for j in wrt)
     plan = _plan(module, fn, wrt, "symmetric" if symmetric else "columns", compress, nnz, n_in)
@@ -136,8 +138,36 @@ def jacfwd_function(
             rows = e.reshape(rows, [*arg_shape, *shape_of(t)[1:]])
             perm = [*range(len(arg_shape), len(arg_shape) + out_rank), *range(len(arg_shape))]
             blocks.append(e.transpose(rows, perm))
+    if symmetric:
+        blocks = _symmetric_blocks(e, blocks, [len(shape_of(ins[j])) for j in wrt])
     Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
     return new
+
+
+def _symmetric_blocks(e: Emitter, blocks: Sequence[SSAValue], ranks: Sequence[int]) -> list[SSAValue]:
+    """The Hessian's blocks (j, k), j-major, made exactly symmetric with
+    the upper triangle winning (docs/differentiation.md, "Symmetric
+    Hessians"): block (j, j) mirrored, block (k, j), k > j, the transpose
+    of block (j, k)."""
+    count = len(ranks)
+    out = list(blocks)
+    for j, rank in enumerate(ranks):
+        out[j * count + j] = _mirrored(e, blocks[j * count + j])
+        for k in range(j + 1, count):
+            perm = [*range(rank, rank + ranks[k]), *range(rank)]
+            out[k * count + j] = e.transpose(blocks[j * count + k], perm)
+    return out
+
+
+def _mirrored(e: Emitter, hessian: SSAValue) -> SSAValue:
+    """A diagonal block (shape S + S) as an `array.mirror` of its n x n
+    matrix: only its upper triangle is computed."""
+    shape = shape_of(hessian)
+    n = prod(shape[: len(shape) // 2])
+    if n <= 1:
+        return hessian
+    square = e.reshape(hessian, [n, n])
+    return e.reshape(e.emit(array.MirrorOp(square)), shape)
 
 
 def jacrev_function(

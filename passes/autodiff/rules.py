@@ -270,6 +270,10 @@ def _transpose_jvp(e: Emitter, op: array.TransposeOp, dx: Value) -> Value:
     return e.transpose(dx, op.perm)
 
 
+def _mirror_jvp(e: Emitter, op: array.MirrorOp, dx: Value) -> Value:
+    return None if dx is None else e.emit(array.MirrorOp(dx))
+
+
 def _slice_jvp(e: Emitter, op: array.SliceOp, dx: Value) -> Value:
     start, limit, stride = ([b[k] for b in op.bounds] for k in range(3))
     return e.slice(dx, start, limit, stride)
@@ -342,6 +346,7 @@ JVP_RULES: dict[type, Callable[..., Value]] = {
     array.BroadcastOp: _broadcast_jvp,
     array.ReshapeOp: _reshape_jvp,
     array.TransposeOp: _transpose_jvp,
+    array.MirrorOp: _mirror_jvp,
     array.SliceOp: _slice_jvp,
     array.GatherOp: _gather_jvp,
     array.DynamicGatherOp: _dynamic_gather_jvp,
@@ -382,6 +387,23 @@ def _reshape_vjp(e: Emitter, op: array.ReshapeOp, g: Value) -> tuple[Value, ...]
 def _transpose_vjp(e: Emitter, op: array.TransposeOp, g: Value) -> tuple[Value, ...]:
     inverse = sorted(range(len(op.perm)), key=lambda i: op.perm[i])
     return (e.transpose(g, inverse),)
+
+
+def _mirror_vjp(e: Emitter, op: array.MirrorOp, g: Value) -> tuple[Value, ...]:
+    """Element (i, j), i <= j, was read by (i, j) and, off the diagonal,
+    by (j, i): g[i, j] + g[j, i] above the diagonal, g[i, i] on it, 0
+    below (selects, so an infinity elsewhere in g stays out)."""
+    if g is None:
+        return (None,)
+    shape = shape_of(g)
+    n, rank = shape[-1], len(shape)
+    iota = e.constant(np.arange(n, dtype=np.int32))
+    rows = e.broadcast(iota, [rank - 2], shape)
+    cols = e.broadcast(iota, [rank - 1], shape)
+    upper = e.emit(array.CompareOp("le", rows, cols))
+    strict = e.emit(array.CompareOp("lt", rows, cols))
+    zeros = e.zeros_like(g)
+    return (e.add(e.select(upper, g, zeros), e.select(strict, e.mT(g), zeros)),)
 
 
 def _slice_vjp(e: Emitter, op: array.SliceOp, g: Value) -> tuple[Value, ...]:
@@ -475,6 +497,7 @@ VJP_RULES: dict[type, Callable[..., tuple[Value, ...]]] = {
     array.BroadcastOp: _broadcast_vjp,
     array.ReshapeOp: _reshape_vjp,
     array.TransposeOp: _transpose_vjp,
+    array.MirrorOp: _mirror_vjp,
     array.SliceOp: _slice_vjp,
     array.GatherOp: _gather_vjp,
     array.DynamicGatherOp: _dynamic_gather_vjp,

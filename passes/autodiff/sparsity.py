@@ -291,6 +291,13 @@ def _transpose(a: _Analysis, op: array.TransposeOp, ps: list[Bits], known: list[
     return ps[0].transpose(*op.perm, len(op.perm))
 
 
+def _mirror(a: _Analysis, op: array.MirrorOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
+    """Below the diagonal, the transposed pattern (the upper triangle's)."""
+    x = ps[0]
+    lower = np.tri(x.shape[-2], k=-1, dtype=bool)[..., None]
+    return np.where(lower, np.swapaxes(x, -3, -2), x)
+
+
 def _slice(a: _Analysis, op: array.SliceOp, ps: list[Bits], known: list[Any], zs: list[Any]) -> Bits:
     return ps[0][tuple(slice(s, None if l < 0 else l, st) for s, l, st in op.bounds)]
 
@@ -510,6 +517,7 @@ _RULES: dict[type, Rule] = {
     array.BroadcastOp: _broadcast,
     array.ReshapeOp: _reshape,
     array.TransposeOp: _transpose,
+    array.MirrorOp: _mirror,
     array.SliceOp: _slice,
     array.ConcatenateOp: _concatenate,
     array.GatherOp: _gather,
@@ -541,7 +549,7 @@ _KEEPS_ZERO = (
 )
 """Elementwise ops with f(0) = 0."""
 
-_MOVES = (array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.SliceOp, array.GatherOp)
+_MOVES = (array.BroadcastOp, array.ReshapeOp, array.TransposeOp, array.MirrorOp, array.SliceOp, array.GatherOp)
 """Ops that only move elements: their pattern rules move a mask as well."""
 
 _UNIT: Any = SimpleNamespace(width=1)

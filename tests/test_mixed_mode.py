@@ -30,7 +30,9 @@ from gradc.passes.autodiff.elimination import (
     extract_graph,
     markowitz,
     matrix_chain,
+    pure_mode_count,
     search,
+    simplified_multiplications,
     vertex_elimination,
 )
 from gradc.pipeline import run_pipeline
@@ -231,13 +233,57 @@ def test_pure_mode_counts_of_a_two_layer_chain_match_hand_counts():
     n0, n1, n2 = 7, 5, 3
     f, _ = mlp((n0, n1, n2))
     plan = candidates(graph_of(f, np.ones(n0)))
-    # One sweep: W1 (n1 x n0), tanh's n1 diagonal entries, W2 (n2 x n1).
-    sweep = n1 * n0 + n1 + n2 * n1
-    assert plan.counts["fwd"] == n0 * sweep
-    assert plan.counts["rev"] == n2 * sweep
+    # One sweep: W1 (n1 x n0), tanh's n1 diagonal entries, W2 (n2 x n1);
+    # fwd's identity seed times W1 is W1 (no multiplication), rev's seed
+    # times W2 is W2.
+    assert plan.counts["fwd"] == n0 * (n1 + n2 * n1)
+    assert plan.counts["rev"] == n2 * (n1 * n0 + n1)
     # W2 diag(t') W1 in the best order: diag into W2 (n2 n1), then
-    # (n2 x n1)(n1 x n0); the diagonal itself is one sweep of tanh (n1).
-    assert plan.counts["split"] == n1 + n2 * n1 + n2 * n1 * n0
+    # (n2 x n1)(n1 x n0); the diagonal itself is one sweep of tanh (n1):
+    # 125, more than rev over the whole chain (120), which the split
+    # also offers; the tie goes to the simpler rev.
+    assert n1 + n2 * n1 + n2 * n1 * n0 == 125
+    assert plan.counts["split"] == plan.counts["rev"] == 120
+    assert plan.chosen == "rev"
+
+
+def test_fused_diagonal_chains_match_hand_counts():
+    # y = x * log(x / b), b = broadcast(1 - sum x): per direction, five
+    # diagonal edges of n entries (x->q, b->q, q->L, x->y, L->y). fwd
+    # never builds L's tangent (one diagonal in, one out: scaled by the
+    # product of both, formed once); rev never builds the cotangents of L
+    # and q (one diagonal out, diagonals in), each fused product formed
+    # once per in-edge.
+    n = 4
+    g = graph_of(helmholtz, np.array([0.1, 0.2, 0.15, 0.05]))
+    assert g.sweep() == 5 * n
+    assert pure_mode_count(g, "fwd", n) == n * (5 * n - n) + n
+    assert pure_mode_count(g, "rev", n) == n * (5 * n - 2 * n) + n + 2 * n
+    plan = candidates(g)
+    assert plan.chosen == "rev"
+
+
+def emitted(f, mode, x):
+    """Multiplications of the simplified Jacobian function of `mode`."""
+    lowered = gradc.lower(gradc.jacobian(f, mode=mode), x)
+    module = run_pipeline(lowered.traced.module.clone(), "differentiate")
+    (fn,) = [op for op in module.ops if op.sym_name.data == lowered.name]
+    return simplified_multiplications(module, fn)
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (helmholtz, np.linspace(0.01, 0.08, 8)),
+        (robot_arm, np.array([0.1, 0.4, -0.3, 0.7, 0.2, -0.5])),
+        (mlp((30, 60, 20, 80, 10))[0], np.linspace(-1.0, 1.0, 30)),
+        (mlp((8, 64, 4, 64, 8))[0], np.linspace(-1.0, 1.0, 8)),
+    ],
+    ids=["helmholtz", "robot_arm", "mlp-30-60-20-80-10", "mlp-8-64-4-64-8"],
+)
+def test_auto_emits_no_more_multiplications_than_either_pure_mode(f, x):
+    counts = {mode: emitted(f, mode, x) for mode in ("auto", "fwd", "rev")}
+    assert counts["auto"] <= min(counts["fwd"], counts["rev"]), counts
 
 
 @settings(max_examples=25, deadline=None)

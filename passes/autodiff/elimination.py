@@ -7,7 +7,9 @@ emitter of the chosen one.
     bracketing / chain_split / matrix_chain  the split strategy's DP
     markowitz / search / vertex_elimination  elimination orders and counts
     scalar_graph(graph)                      the element-level graph
+    pure_mode_count(graph, mode, directions) fwd or rev as the simplified code runs it
     jacauto_function(module, f, wrt)         @f_jacauto_w0: (x...) -> (J...)
+    hessauto_function(module, f, wrt)        @f_hessauto_w0: (x...) -> (H...)
     jacobian_strategies(module)              the choices, for gradc.lower
 
 Expects: what jacobian.py's jacfwd_function expects of `f`.
@@ -22,8 +24,11 @@ at separating values (segments by forward or reverse mode or in closed
 form, multiplied in the cheapest bracketing) or, for scalar code,
 element-level vertex elimination in the searched order; it never costs
 more than the cheaper pure mode by the model. Block-level vertex
-elimination is counted, not emitted. The graph, the cost model and the
-search: docs/differentiation.md, "Mode auto".
+elimination is counted, not emitted. The Hessian function of mode "auto"
+returns what hessian_function would and carries the same attributes: the
+candidates fwd-over-rev and rev-over-fwd, counted by the multiplications
+of their simplified array code, primal included. The graph, the cost model
+and the search: docs/differentiation.md, "Mode auto".
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
 from gradc.dialects.autodiff import jacobian_type
-from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function, sweep_directions
+from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function, sweep_directions
 from gradc.passes.autodiff.rules import JVP_RULES
 from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
 from gradc.passes.autodiff.transform import (
@@ -390,6 +395,101 @@ def segment_sweep(g: Graph, start: int, stop: int) -> int:
     return sum(e.sweep for (u, v), e in g.edges.items() if start <= u and v <= stop)
 
 
+# ---------------------------------------------------------------------------
+# Pure modes as emitted: the seed fold and fused diagonal chains
+# ---------------------------------------------------------------------------
+
+
+def _weight_product(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` is W @ x with x a column or x @ W with x a row,
+    x the edge's tail: its Jacobian is W itself, and an identity (or 0/1
+    colored) seed times it folds into W or a gather of its rows
+    (array-simplify's FoldSeedProducts): no multiplication."""
+    op = g.ops.get(key)
+    if not isinstance(op, array.MatmulOp) or op.lhs is op.rhs:
+        return False
+    value = g.values[key[0]]
+    a, b = shape_of(op.lhs), shape_of(op.rhs)
+    return len(a) == 2 and len(b) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1))
+
+
+def _relabels(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` only reorders elements (a reshape, a transpose,
+    the copy into a sink): a seed stays a seed through it."""
+    return key[1] in g.outputs or isinstance(g.ops.get(key), array.ReshapeOp | array.TransposeOp)
+
+
+def seed_folds(g: Graph, vertex: int, mode: str) -> int:
+    """Multiplications per direction that the seed fold saves when `mode`
+    ("fwd" or "rev") seeds `vertex` with the identity: the weight products
+    (_weight_product) leaving it in fwd (entering it in rev), through
+    reshapes and transposes that are the only use (fwd: the only
+    definition) of what they pass on."""
+    succs: dict[int, list[int]] = {}
+    preds: dict[int, list[int]] = {}
+    for u, v in g.edges:
+        succs.setdefault(u, []).append(v)
+        preds.setdefault(v, []).append(u)
+    saved, seen, work = 0, {vertex}, [vertex]
+    while work:
+        v = work.pop()
+        if mode == "fwd":
+            nexts = [(v, w) for w in succs.get(v, [])]
+            relabeled = [k for k in nexts if _relabels(g, k) and len(preds[k[1]]) == 1]
+        else:
+            nexts = [(u, v) for u in preds.get(v, [])]
+            relabeled = [k for k in nexts if len(succs[k[0]]) == 1 and _relabels(g, k)]
+        saved += sum(g.edges[k].nnz for k in nexts if _weight_product(g, k))
+        for k in relabeled:
+            nxt = k[1] if mode == "fwd" else k[0]
+            if nxt not in seen:
+                seen.add(nxt)
+                work.append(nxt)
+    return saved
+
+
+def _diagonal(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` is an elementwise op's non-free diagonal."""
+    e = g.edges[key]
+    return not e.free and e.rows == e.cols == e.nnz and isinstance(g.ops.get(key), array.UnaryOp | array.BinaryOp)
+
+
+def fused_diagonals(g: Graph, mode: str, directions: int) -> tuple[int, int]:
+    """(multiplications saved per direction, multiplications added once)
+    by factor-broadcasts on `mode`'s sweep: in fwd, a vertex whose one
+    in-edge and every out-edge are elementwise diagonals never has its
+    tangent built: each out-edge scales the predecessor's tangent by the
+    product of the two diagonals, formed once on the vectors (rev: the
+    mirror image, one out-edge, every in-edge diagonal). Counted only
+    where it pays (`directions` more than the edges it multiplies into)."""
+    succs: dict[int, list[tuple[int, int]]] = {}
+    preds: dict[int, list[tuple[int, int]]] = {}
+    for u, v in g.edges:
+        succs.setdefault(u, []).append((u, v))
+        preds.setdefault(v, []).append((u, v))
+    saved = once = 0
+    for v in _intermediates(g):
+        one, many = (preds.get(v, []), succs.get(v, [])) if mode == "fwd" else (succs.get(v, []), preds.get(v, []))
+        if len(one) != 1 or not many or not _diagonal(g, one[0]) or not all(_diagonal(g, k) for k in many):
+            continue
+        n = g.edges[one[0]].nnz
+        if directions > len(many):
+            saved += n
+            once += n * len(many)
+    return saved, once
+
+
+def pure_mode_count(g: Graph, mode: str, directions: int) -> int:
+    """Multiplications of `mode` ("fwd" or "rev") pushing `directions`
+    seeded directions through `g`, as the simplified code does them:
+    directions x (one sweep - the seed folds at the inputs (outputs) -
+    the fused diagonals) + the fused diagonals' products."""
+    ends = g.inputs if mode == "fwd" else g.outputs
+    saved, once = fused_diagonals(g, mode, directions)
+    folded = sum(seed_folds(g, v, mode) for v in ends)
+    return directions * (g.sweep() - folded - saved) + once
+
+
 @dataclass(frozen=True)
 class Split:
     """A bracketing of segments: a leaf (lo, hi, mode) or a product
@@ -473,14 +573,23 @@ def bracketing(sizes: Sequence[int], leaf: Leaf) -> Split:
     return min(whole, key=lambda s: s.cost)
 
 
-def chain_split(sizes: Sequence[int], sweeps: Sequence[Sequence[int]], closed: Leaf | None = None) -> Split:
+def chain_split(
+    sizes: Sequence[int],
+    sweeps: Sequence[Sequence[int]],
+    closed: Leaf | None = None,
+    folds: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> Split:
     """The cheapest split of a chain whose segment from cut i to cut j
     costs sweeps[i][j] multiplications per direction: each segment by
     forward (sizes[i] directions) or reverse (sizes[j] directions), or in
-    closed form where `closed(i, j)` offers one."""
+    closed form where `closed(i, j)` offers one. `folds`: per cut, the
+    multiplications per direction the seed fold saves a segment starting
+    (fwd) or ending (rev) there (seed_folds)."""
+    start, stop = folds or ([0] * len(sizes), [0] * len(sizes))
 
     def leaf(i: int, j: int) -> list[tuple[int, str, str]]:
-        fwd, rev = sizes[i] * sweeps[i][j], sizes[j] * sweeps[i][j]
+        fwd = sizes[i] * max(sweeps[i][j] - start[i], 0)
+        rev = sizes[j] * max(sweeps[i][j] - stop[j], 0)
         options = [(fwd, "fwd", "dense") if fwd <= rev else (rev, "rev", "dense")]
         return [*options, *(closed(i, j) if closed else [])]
 
@@ -542,22 +651,8 @@ def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
         return [(0, "id", "id")]
     if isinstance(op, array.UnaryOp | array.BinaryOp):
         return [(edge.nnz, "diag", "diag")]
-    value = g.values[found[0]]
-    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
-        a, b = shape_of(op.lhs), shape_of(op.rhs)
-        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
-            return [(0, "weight", "dense")]
-    return []
-    op, edge = g.ops[(start, stop)], g.edges[(start, stop)]
-    value = g.values[start]
-    if isinstance(op, array.ReshapeOp):
-        return [(0, "id", "id")]
-    if isinstance(op, array.UnaryOp | array.BinaryOp):
-        return [(edge.nnz, "diag", "diag")]
-    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
-        a, b = shape_of(op.lhs), shape_of(op.rhs)
-        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
-            return [(0, "weight", "dense")]
+    if _weight_product(g, found):
+        return [(0, "weight", "dense")]
     return []
 
 
@@ -673,11 +768,10 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
     the simpler strategy: fwd, rev, split, then scalar elimination).
     `directions`: how many directions fwd and rev push (fewer than the
     input and output elements when a coloring compresses them)."""
-    one = g.sweep()
     n_in = sum(g.sizes[v] for v in g.inputs)
     n_out = sum(g.sizes[v] for v in g.outputs)
     d_fwd, d_rev = directions or (n_in, n_out)
-    counts = {"fwd": d_fwd * one, "rev": d_rev * one}
+    counts = {"fwd": pure_mode_count(g, "fwd", d_fwd), "rev": pure_mode_count(g, "rev", d_rev)}
     if len(_intermediates(g)) <= ELIMINATION_MAX_VERTICES:
         counts["markowitz"] = markowitz(g)[0]
         counts["search"] = search(g)[0]
@@ -697,7 +791,8 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
         prefix = [0, *itertools.accumulate(steps)]
         sweeps = [[prefix[j] - prefix[i] for j in range(len(found))] for i in range(len(found))]
         closed = [closed_form(g, a, b) for a, b in zip(found, found[1:])]
-        split = chain_split(sizes, sweeps, lambda i, j: closed[i] if j == i + 1 else [])
+        folds = ([seed_folds(g, v, "fwd") for v in found], [seed_folds(g, v, "rev") for v in found])
+        split = chain_split(sizes, sweeps, lambda i, j: closed[i] if j == i + 1 else [], folds)
         counts["split"] = split.cost
         if str(split) != f"{chosen}[0:{len(found) - 1}]" and split.cost < counts[chosen]:
             chosen, strategy = "split", f"split {split}"
@@ -935,6 +1030,80 @@ def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAVa
     return e.concatenate(rows, 0) if len(rows) > 1 else rows[0]
 
 
+# ---------------------------------------------------------------------------
+# Hessians: fwd-over-rev or rev-over-fwd, by the simplified code's count
+# ---------------------------------------------------------------------------
+
+HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-fwd")
+"""The Hessian strategies mode "auto" counts; ties go to the first."""
+REV_OVER_FWD_MAX_ELEMENTS = 256
+"""Hessians of more differentiated elements do not count rev-over-fwd: it
+pushes n directions through code already batched over n (about n times
+fwd-over-rev's work) and builds n x n identity bases."""
+
+
+def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
+    """Scalar multiplications and divisions of `fn` (calls inlined) after
+    the array clean-up passes (array-simplify, factor-broadcasts,
+    canonicalize, cse, dce, on a scratch copy): each mul and div counts
+    its result's elements, a matmul m k n per batch. The primal work the
+    function keeps is included."""
+    from xdsl.context import Context
+    from xdsl.transforms.canonicalize import CanonicalizePass
+    from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+    from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+    from gradc.passes.array_simplify import ArraySimplify
+    from gradc.passes.factor_broadcasts import FactorBroadcasts
+
+    scratch = ModuleOp([])
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    copy = add_function(scratch, "count", ins, outs)
+    point = InsertPoint.at_end(copy.body.block)
+    Rewriter.insert_op(func.ReturnOp(*copy_body(module, fn, list(copy.body.block.args), point)), point)
+    ctx = Context()
+    for make in (ArraySimplify, FactorBroadcasts, CanonicalizePass, CommonSubexpressionElimination, DeadCodeElimination):
+        make().apply(ctx, scratch)
+    total = 0
+    for op in copy.walk():
+        if isinstance(op, array.MulOp | array.DivOp):
+            total += prod(shape_of(op.results[0]))
+        elif isinstance(op, array.MatmulOp):
+            total += prod(shape_of(op.results[0])) * shape_of(op.lhs)[-1]
+    return total
+
+
+def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
+    """`@<f>_hessauto_w...`: the Hessian by whichever of fwd-over-rev
+    (compressed as `compress` allows) and rev-over-fwd has fewer
+    multiplications in its simplified code (simplified_multiplications;
+    ties to fwd-over-rev), as a call of it; the choice in `gradc.strategy`
+    and both counts in `gradc.candidates`."""
+    ins = fn.function_type.inputs.data
+    types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
+    kind = "hessauto" if compress == "auto" else f"hessauto_{compress}"
+    found, name = reusable_function(module, derived_name(fn, kind, wrt), ins, types)
+    if found is not None:
+        return found
+    n = sum(prod(shape_of(ins[j])) for j in wrt)
+    counted = HESSIAN_CANDIDATES if n <= REV_OVER_FWD_MAX_ELEMENTS else HESSIAN_CANDIDATES[:1]
+    made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
+    counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
+    chosen = min(counted, key=lambda mode: counts[mode])
+    strategy = chosen if len(counted) > 1 else f"{chosen} (rev-over-fwd not counted: {n} elements)"
+    new = add_function(module, name, ins, types, arg_names(fn))
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    call = func.CallOp(made[chosen].sym_name.data, list(new.body.block.args), list(types))
+    Rewriter.insert_op(call, e.point)
+    Rewriter.insert_op(func.ReturnOp(*call.results), e.point)
+    new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
+    new.attributes["gradc.derivative"] = StringAttr("hessian")
+    new.attributes["gradc.strategy"] = StringAttr(strategy)
+    new.attributes["gradc.cheapest"] = StringAttr(chosen)
+    new.attributes["gradc.candidates"] = DictionaryAttr({k: IntegerAttr(v, i64) for k, v in counts.items()})
+    return new
+
+
 def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
     """The choices of the mode-"auto" Jacobians of `module` (left as it
     is): for each, in module order, {"function": the generated function,
@@ -955,7 +1124,9 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
             counts = fn.attributes["gradc.candidates"]
             cheapest = fn.attributes.get("gradc.cheapest")
             assert isinstance(callee, StringAttr) and isinstance(counts, DictionaryAttr)
+            kind = fn.attributes.get("gradc.derivative")
             found.append({
+                "kind": kind.data if isinstance(kind, StringAttr) else "jacobian",
                 "function": fn.sym_name.data,
                 "callee": callee.data,
                 "chosen": strategy.data,
@@ -968,6 +1139,12 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
 __all__ = [
     "jacobian_strategies",
     "Graph",
+    "HESSIAN_CANDIDATES",
+    "REV_OVER_FWD_MAX_ELEMENTS",
+    "hessauto_function",
+    "pure_mode_count",
+    "seed_folds",
+    "simplified_multiplications",
     "Local",
     "Plan",
     "Split",

@@ -1,16 +1,19 @@
-"""hessian(f, mode=...): reverse over forward against forward over
-reverse, and mode "auto"'s choice between them
+"""hessian(f, mode=...): reverse over reverse and reverse over forward
+against forward over reverse, and mode "auto"'s choice between them
 (passes/autodiff/jacobian.py, hessian_function; elimination.py,
 hessauto_function).
 
-- rev-over-fwd equals fwd-over-rev and central differences of a NumPy
-  gradient on Rosenbrock, an MLP loss with respect to two arguments (its
-  weights and biases), float32 and mixed precision; run in the
-  interpreter (one C build checks rev-over-fwd and auto end to end);
-- auto records both candidates' counts and emits the cheaper (ties to
-  fwd-over-rev); past REV_OVER_FWD_MAX_ELEMENTS it counts fwd-over-rev
-  only;
-- a bad mode, and rev-over-fwd with sparse or compress, are user errors.
+- rev-over-rev and rev-over-fwd equal fwd-over-rev and central
+  differences of a NumPy gradient on Rosenbrock, an MLP loss with respect
+  to two arguments (its weights and biases), float32 and mixed precision;
+  run in the interpreter (C builds check rev-over-rev and rev-over-fwd end to end);
+- auto records the candidates' counts and emits the cheapest (ties to
+  fwd-over-rev): fwd-over-rev on Rosenbrock, rev-over-rev on a
+  Helmholtz-energy term; rev-over-fwd never wins (it pushes n directions
+  through code batched over n); past REV_OVER_FWD_MAX_ELEMENTS it is not
+  counted;
+- a bad mode, a sparse request other than fwd-over-rev, and a compressed
+  rev-over-fwd are user errors.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from gradc.passes.autodiff.elimination import REV_OVER_FWD_MAX_ELEMENTS
 from gradc.pipeline import run_pipeline
 
 RNG = np.random.default_rng(4)
-MODES = ("fwd-over-rev", "rev-over-fwd", "auto")
+MODES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "auto")
 
 
 def interpreted_hessian(f, mode, *args, argnums=0, compress=False):
@@ -87,13 +90,12 @@ def check_modes(f, grad, args, argnums=0, rtol=1e-12, fd_rtol=1e-6):
     for mode in MODES:
         found[mode], _ = interpreted_hessian(f, mode, *args, argnums=argnums)
     want = fd_hessian(grad, [np.asarray(a, dtype=np.float64) for a in args])
-    for got, ref, ro in zip(found["fwd-over-rev"], want, found["rev-over-fwd"]):
-        scale = max(np.abs(ref).max(), 1.0)
-        assert ro.shape == got.shape == ref.shape and ro.dtype == got.dtype
-        np.testing.assert_allclose(ro, got, rtol=rtol, atol=rtol * scale)
-        np.testing.assert_allclose(ro, ref, rtol=fd_rtol, atol=fd_rtol * scale)
-    for got, auto in zip(found["fwd-over-rev"], found["auto"]):
-        np.testing.assert_array_equal(auto, got)
+    for mode in MODES:
+        for got, ref, base in zip(found[mode], want, found["fwd-over-rev"]):
+            scale = max(np.abs(ref).max(), 1.0)
+            assert got.shape == ref.shape and got.dtype == base.dtype
+            np.testing.assert_allclose(got, base, rtol=rtol, atol=rtol * scale)
+            np.testing.assert_allclose(got, ref, rtol=fd_rtol, atol=fd_rtol * scale)
 
 
 def test_rosenbrock():
@@ -120,19 +122,18 @@ def test_mixed_precision_blocks_take_the_argument_dtype():
         return [np.cos(x) * y[:3] ** 2, gy]
 
     x, y = np.array([0.3, -0.7, 1.1], dtype=np.float32), RNG.standard_normal(4)
-    (ro, _) = interpreted_hessian(f, "rev-over-fwd", x, y, argnums=(0, 1))
-    (fr, _) = interpreted_hessian(f, "fwd-over-rev", x, y, argnums=(0, 1))
     want = fd_hessian(grad, [x.astype(np.float64), y])
-    for a, b, ref in zip(ro, fr, want):
-        assert a.dtype == b.dtype
-        np.testing.assert_allclose(a, ref, rtol=1e-4, atol=1e-5)
-    assert [b.dtype for b in ro] == [np.float32, np.float32, np.float64, np.float64]
+    for mode in MODES:
+        got, _ = interpreted_hessian(f, mode, x, y, argnums=(0, 1))
+        assert [b.dtype for b in got] == [np.float32, np.float32, np.float64, np.float64]
+        for block, ref in zip(got, want):
+            np.testing.assert_allclose(block, ref, rtol=1e-4, atol=1e-5)
 
 
 def test_compiled_to_c():
     x = np.linspace(-1.2, 1.1, 6)
     (want,) = fd_hessian(rosenbrock_grad, [x])
-    for mode in ("rev-over-fwd", "auto"):
+    for mode in ("rev-over-rev", "rev-over-fwd"):
         got = gradc.jit(gradc.hessian(rosenbrock, mode=mode))(x)
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-4)
 
@@ -148,13 +149,36 @@ def strategy(f, *args, **options):
     return choice
 
 
-def test_auto_takes_the_cheaper_count():
+def test_auto_takes_fwd_over_rev_where_it_is_cheaper():
     choice = strategy(rosenbrock, np.linspace(-1.0, 1.0, 8), compress=False)
     counts = choice["candidates"]
-    assert set(counts) == {"fwd-over-rev", "rev-over-fwd"}
-    assert choice["chosen"] == choice["cheapest"] == min(counts, key=counts.get)
+    assert list(counts) == ["fwd-over-rev", "rev-over-rev", "rev-over-fwd"]
+    assert choice["chosen"] == choice["cheapest"] == "fwd-over-rev"
+    assert counts["fwd-over-rev"] < counts["rev-over-rev"]
     # rev-over-fwd pushes 8 directions through code batched over 8.
     assert counts["rev-over-fwd"] > 4 * counts["fwd-over-rev"]
+
+
+def helmholtz_energy(x):
+    return gnp.sum(x * gnp.log(x / (1.0 - gnp.sum(x))))
+
+
+def helmholtz_energy_grad(x):
+    s = 1.0 - x.sum()
+    return [np.log(x / s) + 1.0 + x.sum() / s]
+
+
+def test_auto_takes_rev_over_rev_where_it_is_cheaper():
+    # The gradient's elementwise chains on the one reverse sweep fuse into
+    # vector products (factor-broadcasts) in rev-over-rev's batched VJP.
+    x = np.linspace(0.01, 0.08, 8)
+    choice = strategy(helmholtz_energy, x, compress=False)
+    counts = choice["candidates"]
+    assert choice["chosen"] == "rev-over-rev"
+    assert counts["rev-over-rev"] < counts["fwd-over-rev"] < counts["rev-over-fwd"]
+    (got,), _ = interpreted_hessian(helmholtz_energy, "auto", x)
+    (want,) = fd_hessian(helmholtz_energy_grad, [x], step=1e-7)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 def test_auto_tie_goes_to_fwd_over_rev():
@@ -162,7 +186,7 @@ def test_auto_tie_goes_to_fwd_over_rev():
         return gnp.sin(x) * gnp.exp(x * x)
 
     choice = strategy(f, np.array(0.3))
-    assert choice["candidates"]["fwd-over-rev"] == choice["candidates"]["rev-over-fwd"]
+    assert len(set(choice["candidates"].values())) == 1
     assert choice["chosen"] == "fwd-over-rev"
 
 
@@ -175,7 +199,7 @@ def test_auto_counts_the_compressed_fwd_over_rev():
 
 def test_auto_does_not_count_rev_over_fwd_past_the_limit():
     choice = strategy(rosenbrock, np.linspace(-1.0, 1.0, REV_OVER_FWD_MAX_ELEMENTS + 1))
-    assert list(choice["candidates"]) == ["fwd-over-rev"]
+    assert list(choice["candidates"]) == ["fwd-over-rev", "rev-over-rev"]
     assert choice["chosen"].startswith("fwd-over-rev (rev-over-fwd not counted")
 
 
@@ -186,10 +210,13 @@ def test_auto_does_not_count_rev_over_fwd_past_the_limit():
 
 def test_bad_mode_is_a_user_error():
     with pytest.raises(gradc.GradcError, match="mode must be one of"):
-        gradc.hessian(rosenbrock, mode="rev-over-rev")
+        gradc.hessian(rosenbrock, mode="fwd-over-fwd")
 
 
-@pytest.mark.parametrize("options", [{"sparse": True}, {"compress": True}])
-def test_rev_over_fwd_is_dense(options):
-    with pytest.raises(gradc.GradcError, match="rev-over-fwd' is dense"):
-        gradc.hessian(rosenbrock, mode="rev-over-fwd", **options)
+@pytest.mark.parametrize(
+    "mode, options",
+    [("rev-over-fwd", {"sparse": True}), ("rev-over-fwd", {"compress": True}), ("rev-over-rev", {"sparse": True})],
+)
+def test_sparse_and_compressed_modes(mode, options):
+    with pytest.raises(gradc.GradcError, match=f"mode '{mode}' cannot be"):
+        gradc.hessian(rosenbrock, mode=mode, **options)

@@ -511,12 +511,14 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
     block (j, k) has shape I_j + I_k, nested as the differentiated
     arguments' structure (for j) around it again (for k). `mode`
     "fwd-over-rev" is the forward-mode Jacobian of the gradient,
-    "rev-over-fwd" the reverse-mode Jacobian of the forward-mode gradient,
-    "auto" whichever has fewer multiplications in the simplified code
+    "rev-over-rev" its reverse-mode Jacobian, "rev-over-fwd" the
+    reverse-mode Jacobian of the forward-mode gradient, "auto" whichever
+    has the fewest multiplications in the simplified code
     (`gradc.lower(...).jacobian_strategies` shows the counts).
     `compress` and `sparse` as for `jacobian`: a Hessian with a sparse
     pattern takes one Hessian-vector product per color of a symmetric (star)
-    coloring (fwd-over-rev: "auto" counts it compressed); `sparse=True`
+    coloring (fwd-over-rev; rev-over-rev colors rows; "auto" counts
+    them compressed); `sparse=True`
     returns the nonzeros in the CSR order of
     `gradc.hessian_sparsity(fn, *args, argnums=argnums)`, forward over
     reverse."""
@@ -524,9 +526,10 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
     if mode not in autodiff.HESSIAN_MODES:
         raise TraceError(f"{kind} of {_py_name(fn)}: mode must be one of {', '.join(map(repr, autodiff.HESSIAN_MODES))}, "
                          f"got {mode!r:.40}")
-    if mode == "rev-over-fwd" and (sparse or compress):
-        raise TraceError(f"{kind} of {_py_name(fn)}: mode 'rev-over-fwd' is dense; sparse and compressed Hessians "
-                         "are forward over reverse (mode 'fwd-over-rev' or 'auto')")
+    if (mode == "rev-over-fwd" and compress) or (sparse and mode not in ("fwd-over-rev", "auto")):
+        raise TraceError(f"{kind} of {_py_name(fn)}: mode {mode!r} cannot be {'sparse' if sparse else 'compressed'}; "
+                         "sparse Hessians are forward over reverse (mode 'fwd-over-rev' or 'auto'), compressed ones "
+                         "fwd-over-rev or rev-over-rev")
     compression = _compression(kind, fn, sparse, compress)
     single, name, label, check = _request(kind, fn, argnums)
 

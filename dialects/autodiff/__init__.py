@@ -79,7 +79,7 @@ from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, Custo
 from gradc.dialects.deferred_format import op_definition
 
 MODES = ("fwd", "rev", "auto")
-HESSIAN_MODES = ("fwd-over-rev", "rev-over-fwd", "auto")
+HESSIAN_MODES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "auto")
 """A Hessian request's `mode`: absent means fwd-over-rev."""
 
 SPARSE_ATTR = "sparse"
@@ -347,9 +347,9 @@ class JacobianOp(DerivativeRequestOp):
 class HessianOp(DerivativeRequestOp):
     """Second derivatives of a scalar function: `mode` "fwd-over-rev" (the
     default when absent: the forward-mode Jacobian of the gradient),
-    "rev-over-fwd" (the reverse-mode Jacobian of the forward-mode
-    gradient) or "auto" (the one with fewer multiplications, which the
-    pass picks)."""
+    "rev-over-rev" (its reverse-mode Jacobian), "rev-over-fwd" (the
+    reverse-mode Jacobian of the forward-mode gradient) or "auto" (the
+    one with the fewest multiplications, which the pass picks)."""
 
     name = "autodiff.hessian"
     mode = opt_prop_def(StringAttr)
@@ -389,7 +389,7 @@ class HessianOp(DerivativeRequestOp):
 
     def verify_results(self, fn: func.FuncOp, name: str) -> None:
         if self.strategy not in HESSIAN_MODES:
-            raise VerifyException(f"{name}: mode must be fwd-over-rev, rev-over-fwd or auto, got '{self.strategy}'")
+            raise VerifyException(f"{name}: mode must be one of {', '.join(HESSIAN_MODES)}, got '{self.strategy}'")
         _require_scalar_output(fn, name)
         if len(fn.function_type.outputs.data) != 1:
             raise VerifyException(f"{name}: the function must return exactly one scalar")

@@ -26,8 +26,8 @@ element-level vertex elimination in the searched order; it never costs
 more than the cheaper pure mode by the model. Block-level vertex
 elimination is counted, not emitted. The Hessian function of mode "auto"
 returns what hessian_function would and carries the same attributes: the
-candidates fwd-over-rev and rev-over-fwd, counted by the multiplications
-of their simplified array code, primal included. The graph, the cost model
+candidates fwd-over-rev, rev-over-rev and rev-over-fwd, counted by the
+multiplications of their simplified array code, primal included. The graph, the cost model
 and the search: docs/differentiation.md, "Mode auto".
 """
 
@@ -1034,8 +1034,8 @@ def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAVa
 # Hessians: fwd-over-rev or rev-over-fwd, by the simplified code's count
 # ---------------------------------------------------------------------------
 
-HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-fwd")
-"""The Hessian strategies mode "auto" counts; ties go to the first."""
+HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd")
+"""The Hessian strategies mode "auto" counts; ties go to the earlier."""
 REV_OVER_FWD_MAX_ELEMENTS = 256
 """Hessians of more differentiated elements do not count rev-over-fwd: it
 pushes n directions through code already batched over n (about n times
@@ -1074,11 +1074,12 @@ def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
 
 
 def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
-    """`@<f>_hessauto_w...`: the Hessian by whichever of fwd-over-rev
-    (compressed as `compress` allows) and rev-over-fwd has fewer
+    """`@<f>_hessauto_w...`: the Hessian by whichever of
+    HESSIAN_CANDIDATES (the first two compressed as `compress` allows;
+    rev-over-fwd only up to REV_OVER_FWD_MAX_ELEMENTS) has the fewest
     multiplications in its simplified code (simplified_multiplications;
-    ties to fwd-over-rev), as a call of it; the choice in `gradc.strategy`
-    and both counts in `gradc.candidates`."""
+    ties to the earlier), as a call of it; the choice in `gradc.strategy`
+    and the counts in `gradc.candidates`."""
     ins = fn.function_type.inputs.data
     types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
     kind = "hessauto" if compress == "auto" else f"hessauto_{compress}"
@@ -1086,11 +1087,11 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
     if found is not None:
         return found
     n = sum(prod(shape_of(ins[j])) for j in wrt)
-    counted = HESSIAN_CANDIDATES if n <= REV_OVER_FWD_MAX_ELEMENTS else HESSIAN_CANDIDATES[:1]
+    counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or n <= REV_OVER_FWD_MAX_ELEMENTS]
     made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
     counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
     chosen = min(counted, key=lambda mode: counts[mode])
-    strategy = chosen if len(counted) > 1 else f"{chosen} (rev-over-fwd not counted: {n} elements)"
+    strategy = chosen if "rev-over-fwd" in counted else f"{chosen} (rev-over-fwd not counted: {n} elements)"
     new = add_function(module, name, ins, types, arg_names(fn))
     e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
     call = func.CallOp(made[chosen].sym_name.data, list(new.body.block.args), list(types))

@@ -1106,8 +1106,9 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
 
 
 def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
-    """The choices of the mode-"auto" Jacobians of `module` (left as it
-    is): for each, in module order, {"function": the generated function,
+    """The choices of the mode-"auto" Jacobians and Hessians of `module`
+    (left as it is): for each, in module order, {"kind": "jacobian" or
+    "hessian", "function": the generated function,
     "callee", "chosen": the emitted strategy, "candidates": {name:
     multiplications}, "cheapest": the cheapest candidate on paper, which
     may be one that is only counted}. Expands a clone's requests (as `differentiate`

@@ -5,8 +5,9 @@ hessauto_function).
 
 - rev-over-rev and rev-over-fwd equal fwd-over-rev and central
   differences of a NumPy gradient on Rosenbrock, an MLP loss with respect
-  to two arguments (its weights and biases), float32 and mixed precision;
-  run in the interpreter (C builds check rev-over-rev and rev-over-fwd end to end);
+  to two arguments (its weights and biases), float32, mixed precision
+  and a scan (against second differences of NumPy's loop); run in the
+  interpreter (C builds check rev-over-rev and rev-over-fwd end to end);
 - auto records the candidates' counts and emits the cheapest (ties to
   fwd-over-rev): fwd-over-rev on Rosenbrock, rev-over-rev on a
   Helmholtz-energy term; rev-over-fwd never wins (it pushes n directions
@@ -128,6 +129,46 @@ def test_mixed_precision_blocks_take_the_argument_dtype():
         assert [b.dtype for b in got] == [np.float32, np.float32, np.float64, np.float64]
         for block, ref in zip(got, want):
             np.testing.assert_allclose(block, ref, rtol=1e-4, atol=1e-5)
+
+
+def scanned(length):
+    from gradc import lax
+
+    def f(x):
+        def step(c, _):
+            return gnp.sin(c) * x + c, None
+
+        c, _ = lax.scan(step, x, None, length=length)
+        return gnp.sum(c * c)
+
+    return f
+
+
+def test_scan():
+    def numpy_f(x):
+        c = x.copy()
+        for _ in range(5):
+            c = np.sin(c) * x + c
+        return np.sum(c * c)
+
+    x, h = np.array([0.3, -0.2, 0.5]), 1e-4
+    e = np.eye(3) * h
+    want = np.array([[(numpy_f(x + e[i] + e[j]) - numpy_f(x + e[i] - e[j]) - numpy_f(x - e[i] + e[j])
+                       + numpy_f(x - e[i] - e[j])) / (4 * h * h) for j in range(3)] for i in range(3)])
+    (base,), _ = interpreted_hessian(scanned(5), "fwd-over-rev", x)
+    for mode in MODES:
+        (got,), _ = interpreted_hessian(scanned(5), mode, x)
+        np.testing.assert_allclose(got, base, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_counts_loop_bodies_per_trip():
+    x = np.array([0.3, -0.2, 0.5])
+    short = strategy(scanned(5), x, compress=False)
+    long = strategy(scanned(10), x, compress=False)
+    for mode, count in short["candidates"].items():
+        assert long["candidates"][mode] > 1.5 * count
+    assert short["chosen"] == min(short["candidates"], key=short["candidates"].get)
 
 
 def test_compiled_to_c():

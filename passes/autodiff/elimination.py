@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from math import prod
@@ -1046,8 +1046,9 @@ def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
     """Scalar multiplications and divisions of `fn` (calls inlined) after
     the array clean-up passes (array-simplify, factor-broadcasts,
     canonicalize, cse, dce, on a scratch copy): each mul and div counts
-    its result's elements, a matmul m k n per batch. The primal work the
-    function keeps is included."""
+    its result's elements, a matmul m k n per batch, loop bodies per trip
+    (_multiplications). The primal work the function keeps is included;
+    other ops (linalg, math functions) are not counted."""
     from xdsl.context import Context
     from xdsl.transforms.canonicalize import CanonicalizePass
     from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
@@ -1064,12 +1065,25 @@ def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
     ctx = Context()
     for make in (ArraySimplify, FactorBroadcasts, CanonicalizePass, CommonSubexpressionElimination, DeadCodeElimination):
         make().apply(ctx, scratch)
+    return _multiplications(copy.body.block.ops)
+
+
+def _multiplications(ops: Iterable[Operation]) -> int:
+    """simplified_multiplications' count of `ops`: a scan's body counts
+    `length` times, a while loop's max_steps times (once without it),
+    every branch of a switch once (an upper bound)."""
     total = 0
-    for op in copy.walk():
+    for op in ops:
         if isinstance(op, array.MulOp | array.DivOp):
             total += prod(shape_of(op.results[0]))
         elif isinstance(op, array.MatmulOp):
             total += prod(shape_of(op.results[0])) * shape_of(op.lhs)[-1]
+        trips = 1
+        if isinstance(op, array.ScanOp):
+            trips = op.length.value.data
+        elif isinstance(op, array.WhileOp) and op.max_steps is not None:
+            trips = op.max_steps.value.data
+        total += trips * sum(_multiplications(block.ops) for region in op.regions for block in region.blocks)
     return total
 
 

@@ -763,6 +763,12 @@ class Plan:
     order: list[int] | None = None
 
 
+def pure_strategy(mode: str, directions: int, n_in: int, n_out: int) -> str:
+    """`mode`, and how many colors it pushes when fewer than its elements."""
+    full = n_in if mode == "fwd" else n_out
+    return mode + (f" ({directions} color{'s' if directions != 1 else ''})" if directions < full else "")
+
+
 def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
     """Every candidate's count and the cheapest emittable one (ties go to
     the simpler strategy: fwd, rev, split, then scalar elimination).
@@ -776,8 +782,7 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
         counts["markowitz"] = markowitz(g)[0]
         counts["search"] = search(g)[0]
     chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
-    colors = (d_fwd, n_in) if chosen == "fwd" else (d_rev, n_out)
-    strategy, split, cut_values = chosen + (f" ({colors[0]} color{'s' if colors[0] != 1 else ''})" if colors[0] < colors[1] else ""), None, []
+    strategy, split, cut_values = pure_strategy(chosen, d_fwd if chosen == "fwd" else d_rev, n_in, n_out), None, []
     found = cuts(g)
     if found is not None:
         # A cut made by a reshape of the one before it splits nothing.
@@ -882,6 +887,10 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if plan.chosen in ("split", "scalar") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
+    if plan.chosen in ("fwd", "rev") and plan.counts and plan.counts["fwd"] == plan.counts["rev"]:
+        n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+        n_out = sum(prod(shape_of(o)) for o in outs)
+        _break_tie(module, fn, wrt, compress, plan, directions or (n_in, n_out), (n_in, n_out))
     if plan.chosen == "scalar":
         assert plan.scalar is not None and plan.order is not None
         blocks = [e.reshape(_emit_scalar(e, plan.scalar, plan.order), shape_of(types[0]))]
@@ -907,6 +916,27 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
         {k: IntegerAttr(v, i64) for k, v in plan.counts.items()}
     )
     return new
+
+
+def _break_tie(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str,
+    plan: Plan,
+    directions: tuple[int, int],
+    sizes: tuple[int, int],
+) -> None:
+    """fwd and rev tie by the model: `plan` takes the one with fewer
+    multiplications in its simplified code (what the model leaves out:
+    the rules' own products, partial fusions), fwd when they tie again."""
+    found = {
+        mode: simplified_multiplications(module, make(module, fn, wrt, compress))
+        for mode, make in (("fwd", jacfwd_function), ("rev", jacrev_function))
+    }
+    plan.chosen = "rev" if found["rev"] < found["fwd"] else "fwd"
+    pure = pure_strategy(plan.chosen, directions[plan.chosen == "rev"], *sizes)
+    plan.strategy = f"{pure} (a tie, broken by the simplified code: fwd {found['fwd']}, rev {found['rev']})"
 
 
 def _emit_split(

@@ -10,9 +10,9 @@ hessauto_function).
   interpreter (C builds check rev-over-rev and rev-over-fwd end to end);
 - auto records the candidates' counts and emits the cheapest (ties to
   fwd-over-rev): fwd-over-rev on Rosenbrock, rev-over-rev on a
-  Helmholtz-energy term; rev-over-fwd never wins (it pushes n directions
-  through code batched over n); past REV_OVER_FWD_MAX_ELEMENTS it is not
-  counted;
+  Helmholtz-energy term, rev-over-fwd on one input through a loop (with
+  n inputs it pushes n directions through code batched over n); past
+  REV_OVER_FWD_MAX_ELEMENTS it is not counted;
 - a bad mode, a sparse request other than fwd-over-rev, and a compressed
   rev-over-fwd are user errors.
 """
@@ -220,6 +220,27 @@ def test_auto_takes_rev_over_rev_where_it_is_cheaper():
     (got,), _ = interpreted_hessian(helmholtz_energy, "auto", x)
     (want,) = fd_hessian(helmholtz_energy_grad, [x], step=1e-7)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_auto_takes_rev_over_fwd_where_it_is_cheaper():
+    # One input through a loop: the forward-mode gradient is one tangent
+    # carried with the loop, and its reverse sweep has fewer products
+    # than the reverse sweep's tangent or second reverse.
+    def f(x):
+        return gradc.fori_loop(0, 3, lambda i, c: 0.5 * gnp.sin(c) + 0.25 * x * i, x)
+
+    x = np.array(0.3)
+    choice = strategy(f, x, compress=False)
+    counts = choice["candidates"]
+    assert choice["chosen"] == "rev-over-fwd"
+    assert counts["rev-over-fwd"] < min(counts["fwd-over-rev"], counts["rev-over-rev"])
+    # c' and c'' carried by hand: c <- 0.5 sin(c) + 0.25 x i.
+    c, d, dd = 0.3, 1.0, 0.0
+    for i in range(3):
+        c, d, dd = 0.5 * np.sin(c) + 0.25 * 0.3 * i, 0.5 * np.cos(c) * d + 0.25 * i, \
+            -0.5 * np.sin(c) * d * d + 0.5 * np.cos(c) * dd
+    (got,), _ = interpreted_hessian(f, "auto", x)
+    np.testing.assert_allclose(got, dd, rtol=1e-13)
 
 
 def test_auto_tie_goes_to_fwd_over_rev():

@@ -518,14 +518,13 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
     `compress` and `sparse` as for `jacobian`: a Hessian with a sparse
     pattern takes one Hessian-vector product per color of a symmetric (star)
     coloring (fwd-over-rev; rev-over-rev colors rows; "auto" counts
-    them compressed); `sparse=True`
-    returns the nonzeros in the CSR order of
-    `gradc.hessian_sparsity(fn, *args, argnums=argnums)`, forward over
+    them compressed); `sparse=True` returns the nonzeros in the CSR order
+    of `gradc.hessian_sparsity(fn, *args, argnums=argnums)`, forward over
     reverse."""
     kind = "hessian"
     if mode not in autodiff.HESSIAN_MODES:
-        raise TraceError(f"{kind} of {_py_name(fn)}: mode must be one of {', '.join(map(repr, autodiff.HESSIAN_MODES))}, "
-                         f"got {mode!r:.40}")
+        known = ", ".join(map(repr, autodiff.HESSIAN_MODES))
+        raise TraceError(f"{kind} of {_py_name(fn)}: mode must be one of {known}, got {mode!r:.40}")
     if (mode == "rev-over-fwd" and compress) or (sparse and mode not in ("fwd-over-rev", "auto")):
         raise TraceError(f"{kind} of {_py_name(fn)}: mode {mode!r} cannot be {'sparse' if sparse else 'compressed'}; "
                          "sparse Hessians are forward over reverse (mode 'fwd-over-rev' or 'auto'), compressed ones "

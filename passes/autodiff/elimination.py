@@ -1093,7 +1093,8 @@ def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
     point = InsertPoint.at_end(copy.body.block)
     Rewriter.insert_op(func.ReturnOp(*copy_body(module, fn, list(copy.body.block.args), point)), point)
     ctx = Context()
-    for make in (ArraySimplify, FactorBroadcasts, CanonicalizePass, CommonSubexpressionElimination, DeadCodeElimination):
+    passes = (ArraySimplify, FactorBroadcasts, CanonicalizePass, CommonSubexpressionElimination, DeadCodeElimination)
+    for make in passes:
         make().apply(ctx, scratch)
     return _multiplications(copy.body.block.ops)
 

@@ -12,7 +12,8 @@ hessauto_function).
   fwd-over-rev): fwd-over-rev on Rosenbrock, rev-over-rev on a
   Helmholtz-energy term, rev-over-fwd on one input through a loop (with
   n inputs it pushes n directions through code batched over n); past
-  REV_OVER_FWD_MAX_ELEMENTS it is not counted;
+  REV_OVER_FWD_MAX_ELEMENTS or with custom derivative rules it is not
+  counted;
 - a bad mode, a sparse request other than fwd-over-rev, and a compressed
   rev-over-fwd are user errors.
 """
@@ -241,6 +242,35 @@ def test_auto_takes_rev_over_fwd_where_it_is_cheaper():
             -0.5 * np.sin(c) * d * d + 0.5 * np.cos(c) * dd
     (got,), _ = interpreted_hessian(f, "auto", x)
     np.testing.assert_allclose(got, dd, rtol=1e-13)
+
+
+@gradc.custom_vjp
+def softplus(x):
+    return gnp.log1p(gnp.exp(x))
+
+
+softplus.defvjp(lambda x: (gnp.log1p(gnp.exp(x)), 1.0 / (1.0 + gnp.exp(-x))), lambda s, g: (g * s,))
+
+
+def test_auto_with_custom_rules_does_not_count_rev_over_fwd():
+    # Forward mode cannot run a custom_vjp (and would inline a custom_jvp's
+    # rule, whose primal output rev-over-fwd then differentiates as plain
+    # code): auto leaves rev-over-fwd out.
+    def f(x):
+        return gnp.sum(softplus(gnp.sin(x)) * x)
+
+    x = np.array([0.3, -0.5, 0.8])
+    choice = strategy(f, x)
+    assert "rev-over-fwd" not in choice["candidates"]
+    assert choice["chosen"].endswith("(rev-over-fwd not counted: custom derivative rules)")
+
+    def grad(x):
+        s = np.sin(x)
+        return [(np.cos(x) * x / (1.0 + np.exp(-s))) + np.log1p(np.exp(s))]
+
+    (got,), _ = interpreted_hessian(f, "auto", x)
+    (want,) = fd_hessian(grad, [x])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
 def test_auto_tie_goes_to_fwd_over_rev():

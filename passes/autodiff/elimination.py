@@ -47,7 +47,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
-from gradc.dialects.autodiff import jacobian_type
+from gradc.dialects.autodiff import CustomDerivativeOp, DerivativeRequestOp, jacobian_type
 from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function, sweep_directions
 from gradc.passes.autodiff.rules import JVP_RULES
 from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
@@ -58,6 +58,7 @@ from gradc.passes.autodiff.transform import (
     derived_name,
     erase_dead_ops,
     jvp_function,
+    lookup_function,
     reusable_function,
 )
 from gradc.support.dense import numpy_dtype
@@ -1118,10 +1119,30 @@ def _multiplications(ops: Iterable[Operation]) -> int:
     return total
 
 
+def _has_custom_rules(module: ModuleOp, fn: func.FuncOp) -> bool:
+    """Whether `fn` or a function it calls or requests holds a custom_jvp
+    or custom_vjp op: forward mode cannot run a custom_vjp, and forward
+    mode inlines a custom_jvp's rule, whose primal output reverse mode
+    then differentiates as plain code (JAX's jacrev(jacfwd(f)))."""
+    seen, work = {fn.sym_name.data}, [fn]
+    while work:
+        for op in work.pop().walk():
+            if isinstance(op, CustomDerivativeOp):
+                return True
+            if isinstance(op, func.CallOp | DerivativeRequestOp):
+                name = op.callee.string_value()
+                callee = lookup_function(module, name)
+                if callee is not None and name not in seen:
+                    seen.add(name)
+                    work.append(callee)
+    return False
+
+
 def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
     """`@<f>_hessauto_w...`: the Hessian by whichever of
     HESSIAN_CANDIDATES (the first two compressed as `compress` allows;
-    rev-over-fwd only up to REV_OVER_FWD_MAX_ELEMENTS) has the fewest
+    rev-over-fwd only up to REV_OVER_FWD_MAX_ELEMENTS and without custom
+    derivative rules, _has_custom_rules) has the fewest
     multiplications in its simplified code (simplified_multiplications;
     ties to the earlier), as a call of it; the choice in `gradc.strategy`
     and the counts in `gradc.candidates`."""
@@ -1132,11 +1153,15 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
     if found is not None:
         return found
     n = sum(prod(shape_of(ins[j])) for j in wrt)
-    counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or n <= REV_OVER_FWD_MAX_ELEMENTS]
+    custom = _has_custom_rules(module, fn)
+    counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or (n <= REV_OVER_FWD_MAX_ELEMENTS and not custom)]
     made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
     counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
     chosen = min(counted, key=lambda mode: counts[mode])
-    strategy = chosen if "rev-over-fwd" in counted else f"{chosen} (rev-over-fwd not counted: {n} elements)"
+    strategy = chosen
+    if "rev-over-fwd" not in counted:
+        why = "custom derivative rules" if custom else f"{n} elements"
+        strategy = f"{chosen} (rev-over-fwd not counted: {why})"
     new = add_function(module, name, ins, types, arg_names(fn))
     e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
     call = func.CallOp(made[chosen].sym_name.data, list(new.body.block.args), list(types))

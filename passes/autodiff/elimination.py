@@ -888,7 +888,8 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if plan.chosen in ("split", "scalar") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
-    if plan.chosen in ("fwd", "rev") and plan.counts and plan.counts["fwd"] == plan.counts["rev"]:
+    tie = plan.chosen in ("fwd", "rev") and plan.counts and plan.counts["fwd"] == plan.counts["rev"]
+    if tie and not _has_custom_rules(module, fn):  # a custom_vjp has no forward mode to count
         n_in = sum(prod(shape_of(ins[j])) for j in wrt)
         n_out = sum(prod(shape_of(o)) for o in outs)
         _break_tie(module, fn, wrt, compress, plan, directions or (n_in, n_out), (n_in, n_out))

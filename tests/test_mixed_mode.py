@@ -277,10 +277,51 @@ def test_a_tie_is_broken_by_the_simplified_code():
     x = np.linspace(-1.0, 1.0, 6)
     (choice,) = gradc.lower(gradc.jacobian(softmax, mode="auto", compress=False), x).jacobian_strategies
     assert choice["candidates"]["fwd"] == choice["candidates"]["rev"] == 6 * 18 + 6
-    assert choice["chosen"].startswith("rev (a tie, broken by the simplified code")
+    assert choice["chosen"].startswith("rev (a tie, by the simplified code")
     (got,), _ = interpreted_jacobian(softmax, "auto", x)
     p = np.exp(x) / np.exp(x).sum()
     np.testing.assert_allclose(got, np.diag(p) - np.outer(p, p), rtol=1e-13, atol=1e-15)
+
+
+def test_a_scalar_elimination_that_emits_more_falls_back():
+    # arcsin(arccos(x)), one element: the model counts one product of two
+    # partials against fwd's and rev's two, but computing the partials
+    # takes more multiplications than fwd's whole simplified code.
+    def f(x):
+        return gnp.arcsin(gnp.arccos(x))
+
+    x = np.array([0.8])  # arccos(x) < 1: inside arcsin's domain
+    (choice,) = gradc.lower(gradc.jacobian(f, mode="auto"), x).jacobian_strategies
+    assert choice["candidates"]["scalar"] < choice["candidates"]["fwd"]
+    assert choice["chosen"] == "fwd (the scalar elimination has 5 multiplications in the simplified code, fwd 4)"
+    counts = {mode: emitted(f, mode, x) for mode in ("auto", "fwd", "rev")}
+    assert counts["auto"] <= min(counts["fwd"], counts["rev"])
+    (got,), _ = interpreted_jacobian(f, "auto", x)
+    a = np.arccos(x)
+    want = -1.0 / np.sqrt(1 - x**2) / np.sqrt(1 - a**2)
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want[:, None], rtol=1e-13)
+
+
+def test_without_a_cost_model_the_simplified_code_decides():
+    w = np.array([[0.5, -0.3], [0.2, 0.4], [0.1, 0.9]])
+
+    def f(x):
+        return gnp.tanh(w @ gradc.fori_loop(0, 3, lambda i, c: 0.5 * gnp.sin(c) + 0.25 * x, x))
+
+    x = np.array([0.3, -0.4])
+    (choice,) = gradc.lower(gradc.jacobian(f, mode="auto"), x).jacobian_strategies
+    assert choice["chosen"].startswith("fwd (no cost model: ")
+    assert "by the simplified code: fwd " in choice["chosen"]
+    (got,), _ = interpreted_jacobian(f, "auto", x)
+    np.testing.assert_allclose(got, fd_jacobian(lambda z: np.tanh(w @ loop_numpy(z)), x), rtol=1e-6, atol=1e-8)
+
+
+def loop_numpy(x):
+    c = x
+    for _ in range(3):
+        c = 0.5 * np.sin(c) + 0.25 * x
+    return c
 
 
 def emitted(f, mode, x):

@@ -23,7 +23,11 @@ The emitted strategy is pure forward, pure reverse, a split of the program
 at separating values (segments by forward or reverse mode or in closed
 form, multiplied in the cheapest bracketing) or, for scalar code,
 element-level vertex elimination in the searched order; it never costs
-more than the cheaper pure mode by the model. Block-level vertex
+more than the cheaper pure mode by the model, and a split or an
+elimination is kept only if its simplified code has no more
+multiplications than the better pure mode's (fwd/rev ties, and requests
+without a cost model, are decided by the simplified code too; functions
+with custom rules excepted). Block-level vertex
 elimination is counted, not emitted. The Hessian function of mode "auto"
 returns what hessian_function would and carries the same attributes: the
 candidates fwd-over-rev, rev-over-rev and rev-over-fwd, counted by the
@@ -878,7 +882,7 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if isinstance(graph, str):
         n_in = sum(prod(shape_of(ins[j])) for j in wrt)
         n_out = sum(prod(shape_of(o)) for o in outs)
-        plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")
+        plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")  # measured below
         plan.strategy = f"{plan.chosen} (no cost model: {graph})"
     else:
         directions = None
@@ -888,11 +892,15 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if plan.chosen in ("split", "scalar") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
-    tie = plan.chosen in ("fwd", "rev") and plan.counts and plan.counts["fwd"] == plan.counts["rev"]
-    if tie and not _has_custom_rules(module, fn):  # a custom_vjp has no forward mode to count
-        n_in = sum(prod(shape_of(ins[j])) for j in wrt)
-        n_out = sum(prod(shape_of(o)) for o in outs)
-        _break_tie(module, fn, wrt, compress, plan, directions or (n_in, n_out), (n_in, n_out))
+    n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+    n_out = sum(prod(shape_of(o)) for o in outs)
+    if isinstance(graph, str):
+        measure, note, counted = True, f"no cost model: {graph}; ", (n_in, n_out)
+    else:
+        measure = plan.chosen in ("fwd", "rev") and plan.counts["fwd"] == plan.counts["rev"]
+        note, counted = "a tie, ", directions or (n_in, n_out)
+    if measure and not _has_custom_rules(module, fn):  # a custom_vjp has no forward mode to count
+        _measured_choice(module, fn, wrt, compress, plan, counted, (n_in, n_out), note)
     if plan.chosen == "scalar":
         assert plan.scalar is not None and plan.order is not None
         blocks = [e.reshape(_emit_scalar(e, plan.scalar, plan.order), shape_of(types[0]))]
@@ -909,6 +917,9 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
         blocks = list(call.results)
     Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
     erase_dead_ops(new)
+    small = plan.counts and min(plan.counts["fwd"], plan.counts["rev"]) <= CHECK_MAX_MULTIPLICATIONS
+    if plan.chosen in ("split", "scalar") and small and not _has_custom_rules(module, fn):
+        _keep_if_no_worse(module, fn, wrt, compress, new, plan)
     new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
     new.attributes["gradc.strategy"] = StringAttr(plan.strategy)
     if plan.counts:
@@ -920,7 +931,37 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     return new
 
 
-def _break_tie(
+CHECK_MAX_MULTIPLICATIONS = 256
+"""A split or scalar elimination is checked against the simplified code
+when the better pure mode counts at most this many multiplications: on
+small programs the partials' own products, which the model leaves out,
+can outweigh its saving; on larger ones the check would cost more
+compile time (building and simplifying the pure mode) than it finds."""
+
+
+def _keep_if_no_worse(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str, new: func.FuncOp, plan: Plan
+) -> None:
+    """Keep `new`'s split or scalar elimination only if its simplified code
+    has no more multiplications than that of the pure mode the model
+    prefers (fwd on a tie); else make `new` a call of that mode."""
+    mine = simplified_multiplications(module, new)
+    best = "rev" if plan.counts["rev"] < plan.counts["fwd"] else "fwd"
+    pure = (jacfwd_function if best == "fwd" else jacrev_function)(module, fn, wrt, compress)
+    theirs = simplified_multiplications(module, pure)
+    if mine <= theirs:
+        return
+    for op in reversed(list(new.body.block.ops)):
+        Rewriter.erase_op(op)
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    call = func.CallOp(pure.sym_name.data, list(new.body.block.args), list(new.function_type.outputs.data))
+    Rewriter.insert_op(call, e.point)
+    Rewriter.insert_op(func.ReturnOp(*call.results), e.point)
+    plan.strategy = f"{best} (the {plan.strategy} has {mine} multiplications in the simplified code, {best} {theirs})"
+    plan.chosen = best
+
+
+def _measured_choice(
     module: ModuleOp,
     fn: func.FuncOp,
     wrt: Sequence[int],
@@ -928,17 +969,20 @@ def _break_tie(
     plan: Plan,
     directions: tuple[int, int],
     sizes: tuple[int, int],
+    note: str = "",
 ) -> None:
-    """fwd and rev tie by the model: `plan` takes the one with fewer
-    multiplications in its simplified code (what the model leaves out:
-    the rules' own products, partial fusions), fwd when they tie again."""
+    """fwd and rev tie by the model, or there is no model: `plan` takes
+    the one with fewer multiplications in its simplified code (what the
+    model leaves out: the rules' own products, partial fusions; loops,
+    counted per trip), fwd when they tie again; `note` starts the
+    strategy's parenthesis."""
     found = {
         mode: simplified_multiplications(module, make(module, fn, wrt, compress))
         for mode, make in (("fwd", jacfwd_function), ("rev", jacrev_function))
     }
     plan.chosen = "rev" if found["rev"] < found["fwd"] else "fwd"
     pure = pure_strategy(plan.chosen, directions[plan.chosen == "rev"], *sizes)
-    plan.strategy = f"{pure} (a tie, broken by the simplified code: fwd {found['fwd']}, rev {found['rev']})"
+    plan.strategy = f"{pure} ({note}by the simplified code: fwd {found['fwd']}, rev {found['rev']})"
 
 
 def _emit_split(
@@ -1214,6 +1258,7 @@ __all__ = [
     "Graph",
     "HESSIAN_CANDIDATES",
     "REV_OVER_FWD_MAX_ELEMENTS",
+    "CHECK_MAX_MULTIPLICATIONS",
     "hessauto_function",
     "pure_mode_count",
     "seed_folds",

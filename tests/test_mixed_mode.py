@@ -30,7 +30,9 @@ from gradc.passes.autodiff.elimination import (
     extract_graph,
     markowitz,
     matrix_chain,
+    pure_mode_count,
     search,
+    simplified_multiplications,
     vertex_elimination,
 )
 from gradc.pipeline import run_pipeline
@@ -231,13 +233,130 @@ def test_pure_mode_counts_of_a_two_layer_chain_match_hand_counts():
     n0, n1, n2 = 7, 5, 3
     f, _ = mlp((n0, n1, n2))
     plan = candidates(graph_of(f, np.ones(n0)))
-    # One sweep: W1 (n1 x n0), tanh's n1 diagonal entries, W2 (n2 x n1).
-    sweep = n1 * n0 + n1 + n2 * n1
-    assert plan.counts["fwd"] == n0 * sweep
-    assert plan.counts["rev"] == n2 * sweep
+    # One sweep: W1 (n1 x n0), tanh's n1 diagonal entries, W2 (n2 x n1);
+    # fwd's identity seed times W1 is W1 (no multiplication), rev's seed
+    # times W2 is W2.
+    assert plan.counts["fwd"] == n0 * (n1 + n2 * n1)
+    assert plan.counts["rev"] == n2 * (n1 * n0 + n1)
     # W2 diag(t') W1 in the best order: diag into W2 (n2 n1), then
-    # (n2 x n1)(n1 x n0); the diagonal itself is one sweep of tanh (n1).
-    assert plan.counts["split"] == n1 + n2 * n1 + n2 * n1 * n0
+    # (n2 x n1)(n1 x n0); the diagonal itself is one sweep of tanh (n1):
+    # 125, more than rev over the whole chain (120), which the split
+    # also offers; the tie goes to the simpler rev.
+    assert n1 + n2 * n1 + n2 * n1 * n0 == 125
+    assert plan.counts["split"] == plan.counts["rev"] == 120
+    assert plan.chosen == "rev"
+
+
+def test_fused_diagonal_chains_match_hand_counts():
+    # y = x * log(x / b), b = broadcast(1 - sum x): per direction, five
+    # diagonal edges of n entries (x->q, b->q, q->L, x->y, L->y). fwd
+    # never builds L's tangent (one diagonal in, one out: scaled by the
+    # product of both, formed once); rev never builds the cotangents of L
+    # and q (one diagonal out, diagonals in), each fused product formed
+    # once per in-edge.
+    n = 4
+    g = graph_of(helmholtz, np.array([0.1, 0.2, 0.15, 0.05]))
+    assert g.sweep() == 5 * n
+    assert pure_mode_count(g, "fwd", n) == n * (5 * n - n) + n
+    assert pure_mode_count(g, "rev", n) == n * (5 * n - 2 * n) + n + 2 * n
+    plan = candidates(g)
+    assert plan.chosen == "rev"
+
+
+def softmax(x):
+    return gnp.exp(x) / gnp.sum(gnp.exp(x))
+
+
+def test_a_tie_is_broken_by_the_simplified_code():
+    # fwd and rev tie by the model: one sweep is the two exps (6 each) and
+    # the division (6 + 6); the numerator's exp is fused into the division
+    # either way (6 less per direction, 6 once): 6 x 18 + 6. But fwd's
+    # division rule multiplies twice per element for the broadcast
+    # denominator's tangent, where rev's cotangents fold into vector
+    # products.
+    x = np.linspace(-1.0, 1.0, 6)
+    (choice,) = gradc.lower(gradc.jacobian(softmax, mode="auto", compress=False), x).jacobian_strategies
+    assert choice["candidates"]["fwd"] == choice["candidates"]["rev"] == 6 * 18 + 6
+    assert choice["chosen"].startswith("rev (a tie, by the simplified code")
+    (got,), _ = interpreted_jacobian(softmax, "auto", x)
+    p = np.exp(x) / np.exp(x).sum()
+    np.testing.assert_allclose(got, np.diag(p) - np.outer(p, p), rtol=1e-13, atol=1e-15)
+
+
+def test_a_scalar_elimination_that_emits_more_falls_back():
+    # arcsin(arccos(x)), one element: the model counts one product of two
+    # partials against fwd's and rev's two, but computing the partials
+    # takes more multiplications than fwd's whole simplified code.
+    def f(x):
+        return gnp.arcsin(gnp.arccos(x))
+
+    x = np.array([0.8])  # arccos(x) < 1: inside arcsin's domain
+    (choice,) = gradc.lower(gradc.jacobian(f, mode="auto"), x).jacobian_strategies
+    assert choice["candidates"]["scalar"] < choice["candidates"]["fwd"]
+    assert choice["chosen"] == "fwd (the scalar elimination has 5 multiplications in the simplified code, fwd 4)"
+    counts = {mode: emitted(f, mode, x) for mode in ("auto", "fwd", "rev")}
+    assert counts["auto"] <= min(counts["fwd"], counts["rev"])
+    (got,), _ = interpreted_jacobian(f, "auto", x)
+    a = np.arccos(x)
+    want = -1.0 / np.sqrt(1 - x**2) / np.sqrt(1 - a**2)
+    assert np.all(np.isfinite(want))
+    np.testing.assert_allclose(got, want[:, None], rtol=1e-13)
+
+
+def test_without_a_cost_model_the_simplified_code_decides():
+    w = np.array([[0.5, -0.3], [0.2, 0.4], [0.1, 0.9]])
+
+    def f(x):
+        return gnp.tanh(w @ gradc.fori_loop(0, 3, lambda i, c: 0.5 * gnp.sin(c) + 0.25 * x, x))
+
+    x = np.array([0.3, -0.4])
+    (choice,) = gradc.lower(gradc.jacobian(f, mode="auto"), x).jacobian_strategies
+    assert choice["chosen"].startswith("fwd (no cost model: ")
+    assert "by the simplified code: fwd " in choice["chosen"]
+    (got,), _ = interpreted_jacobian(f, "auto", x)
+    np.testing.assert_allclose(got, fd_jacobian(lambda z: np.tanh(w @ loop_numpy(z)), x), rtol=1e-6, atol=1e-8)
+
+
+def loop_numpy(x):
+    c = x
+    for _ in range(3):
+        c = 0.5 * np.sin(c) + 0.25 * x
+    return c
+
+
+def emitted(f, mode, x):
+    """Multiplications of the simplified Jacobian function of `mode`."""
+    lowered = gradc.lower(gradc.jacobian(f, mode=mode), x)
+    module = run_pipeline(lowered.traced.module.clone(), "differentiate")
+    (fn,) = [op for op in module.ops if op.sym_name.data == lowered.name]
+    return simplified_multiplications(module, fn)
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (helmholtz, np.linspace(0.01, 0.08, 8)),
+        (robot_arm, np.array([0.1, 0.4, -0.3, 0.7, 0.2, -0.5])),
+        (mlp((30, 60, 20, 80, 10))[0], np.linspace(-1.0, 1.0, 30)),
+        (mlp((8, 64, 4, 64, 8))[0], np.linspace(-1.0, 1.0, 8)),
+        (mlp((50, 5, 50, 5, 50))[0], np.linspace(-1.0, 1.0, 50)),
+        (roe_like, np.array([1.0, 0.3, 2.5, 0.8, 0.1, 2.0])),
+        (softmax, np.linspace(-1.0, 1.0, 6)),
+    ],
+    ids=["helmholtz", "robot_arm", "mlp-30-60-20-80-10", "mlp-8-64-4-64-8", "mlp-50-5-50-5-50", "roe", "softmax"],
+)
+def test_auto_emits_no_more_multiplications_than_either_pure_mode(f, x):
+    counts = {mode: emitted(f, mode, x) for mode in ("auto", "fwd", "rev")}
+    assert counts["auto"] <= min(counts["fwd"], counts["rev"]), counts
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.integers(1, 24), min_size=3, max_size=5), st.integers(0, 2**16))
+def test_auto_emits_no_more_than_either_pure_mode_over_random_widths(widths, seed):
+    f, _ = mlp(widths, seed)
+    x = np.random.default_rng(seed).standard_normal(widths[0])
+    counts = {mode: emitted(f, mode, x) for mode in ("auto", "fwd", "rev")}
+    assert counts["auto"] <= min(counts["fwd"], counts["rev"]), counts
 
 
 @settings(max_examples=25, deadline=None)

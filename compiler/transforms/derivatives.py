@@ -506,15 +506,29 @@ def _jacobian(
 
 
 def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = False,
-            compress: bool | None = None) -> Transformed:
-    """Second derivatives of scalar-valued `fn` with respect to `argnums`
-    (forward over reverse): block (j, k) has shape I_j + I_k, nested as the
-    differentiated arguments' structure (for j) around it again (for k).
+            compress: bool | None = None, mode: str = "fwd-over-rev") -> Transformed:
+    """Second derivatives of scalar-valued `fn` with respect to `argnums`:
+    block (j, k) has shape I_j + I_k, nested as the differentiated
+    arguments' structure (for j) around it again (for k). `mode`
+    "fwd-over-rev" is the forward-mode Jacobian of the gradient,
+    "rev-over-rev" its reverse-mode Jacobian, "rev-over-fwd" the
+    reverse-mode Jacobian of the forward-mode gradient, "auto" whichever
+    has the fewest multiplications in the simplified code
+    (`gradc.lower(...).jacobian_strategies` shows the counts).
     `compress` and `sparse` as for `jacobian`: a Hessian with a sparse
     pattern takes one Hessian-vector product per color of a symmetric (star)
-    coloring; `sparse=True` returns the nonzeros in the CSR order of
-    `gradc.hessian_sparsity(fn, *args, argnums=argnums)`."""
+    coloring (fwd-over-rev; rev-over-rev colors rows; "auto" counts
+    them compressed); `sparse=True` returns the nonzeros in the CSR order
+    of `gradc.hessian_sparsity(fn, *args, argnums=argnums)`, forward over
+    reverse."""
     kind = "hessian"
+    if mode not in autodiff.HESSIAN_MODES:
+        known = ", ".join(map(repr, autodiff.HESSIAN_MODES))
+        raise TraceError(f"{kind} of {_py_name(fn)}: mode must be one of {known}, got {mode!r:.40}")
+    if (mode == "rev-over-fwd" and compress) or (sparse and mode not in ("fwd-over-rev", "auto")):
+        raise TraceError(f"{kind} of {_py_name(fn)}: mode {mode!r} cannot be {'sparse' if sparse else 'compressed'}; "
+                         "sparse Hessians are forward over reverse (mode 'fwd-over-rev' or 'auto'), compressed ones "
+                         "fwd-over-rev or rev-over-rev")
     compression = _compression(kind, fn, sparse, compress)
     single, name, label, check = _request(kind, fn, argnums)
 
@@ -524,7 +538,8 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
         _check_scalar(label, name, callee.body, first_only=False)
         wrt = _Wrt.of(callee, args, check(args, kwargs), single)
         nnz = _nnz(parent, callee, wrt, hessian=True) if sparse else None
-        op = autodiff.HessianOp(callee.function, callee.values, wrt.positions, compression, nnz)
+        op = autodiff.HessianOp(callee.function, callee.values, wrt.positions, compression, nnz,
+                                None if mode == "fwd-over-rev" else mode)
         if sparse:
             return parent.emit_all(op, [False])[0]
         n = len(wrt.positions)

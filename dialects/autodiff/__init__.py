@@ -54,6 +54,7 @@ from xdsl.irdl import (
     IRDLOperation,
     lazy_traits_def,
     operand_def,
+    opt_prop_def,
     prop_def,
     region_def,
     traits_def,
@@ -78,6 +79,8 @@ from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, Custo
 from gradc.dialects.deferred_format import op_definition
 
 MODES = ("fwd", "rev", "auto")
+HESSIAN_MODES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "auto")
+"""A Hessian request's `mode`: absent means fwd-over-rev."""
 
 SPARSE_ATTR = "sparse"
 """A unit attribute on `autodiff.jacobian` and `autodiff.hessian`: the one
@@ -342,14 +345,19 @@ class JacobianOp(DerivativeRequestOp):
 
 @op_definition
 class HessianOp(DerivativeRequestOp):
-    """Second derivatives of a scalar function (forward over reverse)."""
+    """Second derivatives of a scalar function: `mode` "fwd-over-rev" (the
+    default when absent: the forward-mode Jacobian of the gradient),
+    "rev-over-rev" (its reverse-mode Jacobian), "rev-over-fwd" (the
+    reverse-mode Jacobian of the forward-mode gradient) or "auto" (the
+    one with the fewest multiplications, which the pass picks)."""
 
     name = "autodiff.hessian"
+    mode = opt_prop_def(StringAttr)
     hessians = var_result_def(TensorType)
     traits = traits_def(Pure())
 
     assembly_format = (
-        "$callee `(` $primals `)` `wrt` $wrt attr-dict `:` "
+        "$callee `(` $primals `)` `wrt` $wrt (`mode` $mode^)? attr-dict `:` "
         "`(` type($primals) `)` `->` `(` type($hessians) `)`"
     )
 
@@ -360,17 +368,28 @@ class HessianOp(DerivativeRequestOp):
         wrt: Sequence[int],
         compress: str | None = None,
         nnz: int | None = None,
+        mode: str | None = None,
     ):
         inputs = fn.function_type.inputs.data
         types = [jacobian_type(inputs[i], inputs[j]) for i in wrt for j in wrt]
+        props = _request_props(fn, wrt)
+        if mode is not None:
+            props["mode"] = StringAttr(mode)
         super().__init__(
             operands=[list(primals)],
             result_types=[sparse_types(types, nnz)],
-            properties=_request_props(fn, wrt),
+            properties=props,
             attributes=_compression_attrs(compress, nnz),
         )
 
+    @property
+    def strategy(self) -> str:
+        """The requested mode, fwd-over-rev when absent."""
+        return self.mode.data if self.mode is not None else "fwd-over-rev"
+
     def verify_results(self, fn: func.FuncOp, name: str) -> None:
+        if self.strategy not in HESSIAN_MODES:
+            raise VerifyException(f"{name}: mode must be one of {', '.join(HESSIAN_MODES)}, got '{self.strategy}'")
         _require_scalar_output(fn, name)
         if len(fn.function_type.outputs.data) != 1:
             raise VerifyException(f"{name}: the function must return exactly one scalar")
@@ -753,6 +772,7 @@ __all__ = [
     "CHECKPOINT_ATTR",
     "COMPRESS_ATTR",
     "COMPRESS_CHOICES",
+    "HESSIAN_MODES",
     "SEED_ATTR",
     "SPARSE_ATTR",
     "sparse_types",

@@ -7,7 +7,9 @@ emitter of the chosen one.
     bracketing / chain_split / matrix_chain  the split strategy's DP
     markowitz / search / vertex_elimination  elimination orders and counts
     scalar_graph(graph)                      the element-level graph
+    pure_mode_count(graph, mode, directions) fwd or rev as the simplified code runs it
     jacauto_function(module, f, wrt)         @f_jacauto_w0: (x...) -> (J...)
+    hessauto_function(module, f, wrt)        @f_hessauto_w0: (x...) -> (H...)
     jacobian_strategies(module)              the choices, for gradc.lower
 
 Expects: what jacobian.py's jacfwd_function expects of `f`.
@@ -21,16 +23,23 @@ The emitted strategy is pure forward, pure reverse, a split of the program
 at separating values (segments by forward or reverse mode or in closed
 form, multiplied in the cheapest bracketing) or, for scalar code,
 element-level vertex elimination in the searched order; it never costs
-more than the cheaper pure mode by the model. Block-level vertex
-elimination is counted, not emitted. The graph, the cost model and the
-search: docs/differentiation.md, "Mode auto".
+more than the cheaper pure mode by the model, and a split or an
+elimination is kept only if its simplified code has no more
+multiplications than the better pure mode's (fwd/rev ties, and requests
+without a cost model, are decided by the simplified code too; functions
+with custom rules excepted). Block-level vertex
+elimination is counted, not emitted. The Hessian function of mode "auto"
+returns what hessian_function would and carries the same attributes: the
+candidates fwd-over-rev, rev-over-rev and rev-over-fwd, counted by the
+multiplications of their simplified array code, primal included. The graph, the cost model
+and the search: docs/differentiation.md, "Mode auto".
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from math import prod
@@ -42,8 +51,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
-from gradc.dialects.autodiff import jacobian_type
-from gradc.passes.autodiff.jacobian import jacfwd_function, jacrev_function, sweep_directions
+from gradc.dialects.autodiff import CustomDerivativeOp, DerivativeRequestOp, jacobian_type
+from gradc.passes.autodiff.jacobian import hessian_function, jacfwd_function, jacrev_function, sweep_directions
 from gradc.passes.autodiff.rules import JVP_RULES
 from gradc.passes.autodiff.emitter import Emitter, element_of, is_differentiable, shape_of
 from gradc.passes.autodiff.transform import (
@@ -53,6 +62,7 @@ from gradc.passes.autodiff.transform import (
     derived_name,
     erase_dead_ops,
     jvp_function,
+    lookup_function,
     reusable_function,
 )
 from gradc.support.dense import numpy_dtype
@@ -391,6 +401,101 @@ def segment_sweep(g: Graph, start: int, stop: int) -> int:
     return sum(e.sweep for (u, v), e in g.edges.items() if start <= u and v <= stop)
 
 
+# ---------------------------------------------------------------------------
+# Pure modes as emitted: the seed fold and fused diagonal chains
+# ---------------------------------------------------------------------------
+
+
+def _weight_product(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` is W @ x with x a column or x @ W with x a row,
+    x the edge's tail: its Jacobian is W itself, and an identity (or 0/1
+    colored) seed times it folds into W or a gather of its rows
+    (array-simplify's FoldSeedProducts): no multiplication."""
+    op = g.ops.get(key)
+    if not isinstance(op, array.MatmulOp) or op.lhs is op.rhs:
+        return False
+    value = g.values[key[0]]
+    a, b = shape_of(op.lhs), shape_of(op.rhs)
+    return len(a) == 2 and len(b) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1))
+
+
+def _relabels(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` only reorders elements (a reshape, a transpose,
+    the copy into a sink): a seed stays a seed through it."""
+    return key[1] in g.outputs or isinstance(g.ops.get(key), array.ReshapeOp | array.TransposeOp)
+
+
+def seed_folds(g: Graph, vertex: int, mode: str) -> int:
+    """Multiplications per direction that the seed fold saves when `mode`
+    ("fwd" or "rev") seeds `vertex` with the identity: the weight products
+    (_weight_product) leaving it in fwd (entering it in rev), through
+    reshapes and transposes that are the only use (fwd: the only
+    definition) of what they pass on."""
+    succs: dict[int, list[int]] = {}
+    preds: dict[int, list[int]] = {}
+    for u, v in g.edges:
+        succs.setdefault(u, []).append(v)
+        preds.setdefault(v, []).append(u)
+    saved, seen, work = 0, {vertex}, [vertex]
+    while work:
+        v = work.pop()
+        if mode == "fwd":
+            nexts = [(v, w) for w in succs.get(v, [])]
+            relabeled = [k for k in nexts if _relabels(g, k) and len(preds[k[1]]) == 1]
+        else:
+            nexts = [(u, v) for u in preds.get(v, [])]
+            relabeled = [k for k in nexts if len(succs[k[0]]) == 1 and _relabels(g, k)]
+        saved += sum(g.edges[k].nnz for k in nexts if _weight_product(g, k))
+        for k in relabeled:
+            nxt = k[1] if mode == "fwd" else k[0]
+            if nxt not in seen:
+                seen.add(nxt)
+                work.append(nxt)
+    return saved
+
+
+def _diagonal(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` is an elementwise op's non-free diagonal."""
+    e = g.edges[key]
+    return not e.free and e.rows == e.cols == e.nnz and isinstance(g.ops.get(key), array.UnaryOp | array.BinaryOp)
+
+
+def fused_diagonals(g: Graph, mode: str, directions: int) -> tuple[int, int]:
+    """(multiplications saved per direction, multiplications added once)
+    by factor-broadcasts on `mode`'s sweep: in fwd, a vertex whose one
+    in-edge and every out-edge are elementwise diagonals never has its
+    tangent built: each out-edge scales the predecessor's tangent by the
+    product of the two diagonals, formed once on the vectors (rev: the
+    mirror image, one out-edge, every in-edge diagonal). Counted only
+    where it pays (`directions` more than the edges it multiplies into)."""
+    succs: dict[int, list[tuple[int, int]]] = {}
+    preds: dict[int, list[tuple[int, int]]] = {}
+    for u, v in g.edges:
+        succs.setdefault(u, []).append((u, v))
+        preds.setdefault(v, []).append((u, v))
+    saved = once = 0
+    for v in _intermediates(g):
+        one, many = (preds.get(v, []), succs.get(v, [])) if mode == "fwd" else (succs.get(v, []), preds.get(v, []))
+        if len(one) != 1 or not many or not _diagonal(g, one[0]) or not all(_diagonal(g, k) for k in many):
+            continue
+        n = g.edges[one[0]].nnz
+        if directions > len(many):
+            saved += n
+            once += n * len(many)
+    return saved, once
+
+
+def pure_mode_count(g: Graph, mode: str, directions: int) -> int:
+    """Multiplications of `mode` ("fwd" or "rev") pushing `directions`
+    seeded directions through `g`, as the simplified code does them:
+    directions x (one sweep - the seed folds at the inputs (outputs) -
+    the fused diagonals) + the fused diagonals' products."""
+    ends = g.inputs if mode == "fwd" else g.outputs
+    saved, once = fused_diagonals(g, mode, directions)
+    folded = sum(seed_folds(g, v, mode) for v in ends)
+    return directions * (g.sweep() - folded - saved) + once
+
+
 @dataclass(frozen=True)
 class Split:
     """A bracketing of segments: a leaf (lo, hi, mode) or a product
@@ -474,14 +579,23 @@ def bracketing(sizes: Sequence[int], leaf: Leaf) -> Split:
     return min(whole, key=lambda s: s.cost)
 
 
-def chain_split(sizes: Sequence[int], sweeps: Sequence[Sequence[int]], closed: Leaf | None = None) -> Split:
+def chain_split(
+    sizes: Sequence[int],
+    sweeps: Sequence[Sequence[int]],
+    closed: Leaf | None = None,
+    folds: tuple[Sequence[int], Sequence[int]] | None = None,
+) -> Split:
     """The cheapest split of a chain whose segment from cut i to cut j
     costs sweeps[i][j] multiplications per direction: each segment by
     forward (sizes[i] directions) or reverse (sizes[j] directions), or in
-    closed form where `closed(i, j)` offers one."""
+    closed form where `closed(i, j)` offers one. `folds`: per cut, the
+    multiplications per direction the seed fold saves a segment starting
+    (fwd) or ending (rev) there (seed_folds)."""
+    start, stop = folds or ([0] * len(sizes), [0] * len(sizes))
 
     def leaf(i: int, j: int) -> list[tuple[int, str, str]]:
-        fwd, rev = sizes[i] * sweeps[i][j], sizes[j] * sweeps[i][j]
+        fwd = sizes[i] * max(sweeps[i][j] - start[i], 0)
+        rev = sizes[j] * max(sweeps[i][j] - stop[j], 0)
         options = [(fwd, "fwd", "dense") if fwd <= rev else (rev, "rev", "dense")]
         return [*options, *(closed(i, j) if closed else [])]
 
@@ -543,22 +657,8 @@ def closed_form(g: Graph, start: int, stop: int) -> list[tuple[int, str, str]]:
         return [(0, "id", "id")]
     if isinstance(op, array.UnaryOp | array.BinaryOp):
         return [(edge.nnz, "diag", "diag")]
-    value = g.values[found[0]]
-    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
-        a, b = shape_of(op.lhs), shape_of(op.rhs)
-        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
-            return [(0, "weight", "dense")]
-    return []
-    op, edge = g.ops[(start, stop)], g.edges[(start, stop)]
-    value = g.values[start]
-    if isinstance(op, array.ReshapeOp):
-        return [(0, "id", "id")]
-    if isinstance(op, array.UnaryOp | array.BinaryOp):
-        return [(edge.nnz, "diag", "diag")]
-    if isinstance(op, array.MatmulOp) and op.lhs is not op.rhs:
-        a, b = shape_of(op.lhs), shape_of(op.rhs)
-        if len(a) == 2 and ((op.rhs is value and b[1] == 1) or (op.lhs is value and a[0] == 1)):
-            return [(0, "weight", "dense")]
+    if _weight_product(g, found):
+        return [(0, "weight", "dense")]
     return []
 
 
@@ -669,22 +769,26 @@ class Plan:
     order: list[int] | None = None
 
 
+def pure_strategy(mode: str, directions: int, n_in: int, n_out: int) -> str:
+    """`mode`, and how many colors it pushes when fewer than its elements."""
+    full = n_in if mode == "fwd" else n_out
+    return mode + (f" ({directions} color{'s' if directions != 1 else ''})" if directions < full else "")
+
+
 def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
     """Every candidate's count and the cheapest emittable one (ties go to
     the simpler strategy: fwd, rev, split, then scalar elimination).
     `directions`: how many directions fwd and rev push (fewer than the
     input and output elements when a coloring compresses them)."""
-    one = g.sweep()
     n_in = sum(g.sizes[v] for v in g.inputs)
     n_out = sum(g.sizes[v] for v in g.outputs)
     d_fwd, d_rev = directions or (n_in, n_out)
-    counts = {"fwd": d_fwd * one, "rev": d_rev * one}
+    counts = {"fwd": pure_mode_count(g, "fwd", d_fwd), "rev": pure_mode_count(g, "rev", d_rev)}
     if len(_intermediates(g)) <= ELIMINATION_MAX_VERTICES:
         counts["markowitz"] = markowitz(g)[0]
         counts["search"] = search(g)[0]
     chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
-    colors = (d_fwd, n_in) if chosen == "fwd" else (d_rev, n_out)
-    strategy, split, cut_values = chosen + (f" ({colors[0]} color{'s' if colors[0] != 1 else ''})" if colors[0] < colors[1] else ""), None, []
+    strategy, split, cut_values = pure_strategy(chosen, d_fwd if chosen == "fwd" else d_rev, n_in, n_out), None, []
     found = cuts(g)
     if found is not None:
         # A cut made by a reshape of the one before it splits nothing.
@@ -698,7 +802,8 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
         prefix = [0, *itertools.accumulate(steps)]
         sweeps = [[prefix[j] - prefix[i] for j in range(len(found))] for i in range(len(found))]
         closed = [closed_form(g, a, b) for a, b in zip(found, found[1:])]
-        split = chain_split(sizes, sweeps, lambda i, j: closed[i] if j == i + 1 else [])
+        folds = ([seed_folds(g, v, "fwd") for v in found], [seed_folds(g, v, "rev") for v in found])
+        split = chain_split(sizes, sweeps, lambda i, j: closed[i] if j == i + 1 else [], folds)
         counts["split"] = split.cost
         if str(split) != f"{chosen}[0:{len(found) - 1}]" and split.cost < counts[chosen]:
             chosen, strategy = "split", f"split {split}"
@@ -778,7 +883,7 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if isinstance(graph, str):
         n_in = sum(prod(shape_of(ins[j])) for j in wrt)
         n_out = sum(prod(shape_of(o)) for o in outs)
-        plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")
+        plan = Plan({}, None, [], "fwd" if n_in < n_out else "rev", "")  # measured below
         plan.strategy = f"{plan.chosen} (no cost model: {graph})"
     else:
         directions = None
@@ -788,6 +893,15 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if plan.chosen in ("split", "scalar") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
+    n_in = sum(prod(shape_of(ins[j])) for j in wrt)
+    n_out = sum(prod(shape_of(o)) for o in outs)
+    if isinstance(graph, str):
+        measure, note, counted = True, f"no cost model: {graph}; ", (n_in, n_out)
+    else:
+        measure = plan.chosen in ("fwd", "rev") and plan.counts["fwd"] == plan.counts["rev"]
+        note, counted = "a tie, ", directions or (n_in, n_out)
+    if measure and not _has_custom_rules(module, fn):  # a custom_vjp has no forward mode to count
+        _measured_choice(module, fn, wrt, compress, plan, counted, (n_in, n_out), note)
     if plan.chosen == "scalar":
         assert plan.scalar is not None and plan.order is not None
         blocks = [e.reshape(_emit_scalar(e, plan.scalar, plan.order), shape_of(types[0]))]
@@ -804,6 +918,9 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
         blocks = list(call.results)
     Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
     erase_dead_ops(new)
+    small = plan.counts and min(plan.counts["fwd"], plan.counts["rev"]) <= CHECK_MAX_MULTIPLICATIONS
+    if plan.chosen in ("split", "scalar") and small and not _has_custom_rules(module, fn):
+        _keep_if_no_worse(module, fn, wrt, compress, new, plan)
     new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
     new.attributes["gradc.strategy"] = StringAttr(plan.strategy)
     if plan.counts:
@@ -813,6 +930,60 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
         {k: IntegerAttr(v, i64) for k, v in plan.counts.items()}
     )
     return new
+
+
+CHECK_MAX_MULTIPLICATIONS = 256
+"""A split or scalar elimination is checked against the simplified code
+when the better pure mode counts at most this many multiplications: on
+small programs the partials' own products, which the model leaves out,
+can outweigh its saving; on larger ones the check would cost more
+compile time (building and simplifying the pure mode) than it finds."""
+
+
+def _keep_if_no_worse(
+    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str, new: func.FuncOp, plan: Plan
+) -> None:
+    """Keep `new`'s split or scalar elimination only if its simplified code
+    has no more multiplications than that of the pure mode the model
+    prefers (fwd on a tie); else make `new` a call of that mode."""
+    mine = simplified_multiplications(module, new)
+    best = "rev" if plan.counts["rev"] < plan.counts["fwd"] else "fwd"
+    pure = (jacfwd_function if best == "fwd" else jacrev_function)(module, fn, wrt, compress)
+    theirs = simplified_multiplications(module, pure)
+    if mine <= theirs:
+        return
+    for op in reversed(list(new.body.block.ops)):
+        Rewriter.erase_op(op)
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    call = func.CallOp(pure.sym_name.data, list(new.body.block.args), list(new.function_type.outputs.data))
+    Rewriter.insert_op(call, e.point)
+    Rewriter.insert_op(func.ReturnOp(*call.results), e.point)
+    plan.strategy = f"{best} (the {plan.strategy} has {mine} multiplications in the simplified code, {best} {theirs})"
+    plan.chosen = best
+
+
+def _measured_choice(
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str,
+    plan: Plan,
+    directions: tuple[int, int],
+    sizes: tuple[int, int],
+    note: str = "",
+) -> None:
+    """fwd and rev tie by the model, or there is no model: `plan` takes
+    the one with fewer multiplications in its simplified code (what the
+    model leaves out: the rules' own products, partial fusions; loops,
+    counted per trip), fwd when they tie again; `note` starts the
+    strategy's parenthesis."""
+    found = {
+        mode: simplified_multiplications(module, make(module, fn, wrt, compress))
+        for mode, make in (("fwd", jacfwd_function), ("rev", jacrev_function))
+    }
+    plan.chosen = "rev" if found["rev"] < found["fwd"] else "fwd"
+    pure = pure_strategy(plan.chosen, directions[plan.chosen == "rev"], *sizes)
+    plan.strategy = f"{pure} ({note}by the simplified code: fwd {found['fwd']}, rev {found['rev']})"
 
 
 def _emit_split(
@@ -936,9 +1107,124 @@ def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAVa
     return e.concatenate(rows, 0) if len(rows) > 1 else rows[0]
 
 
+# ---------------------------------------------------------------------------
+# Hessians: fwd-over-rev or rev-over-fwd, by the simplified code's count
+# ---------------------------------------------------------------------------
+
+HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd")
+"""The Hessian strategies mode "auto" counts; ties go to the earlier."""
+REV_OVER_FWD_MAX_ELEMENTS = 256
+"""Hessians of more differentiated elements do not count rev-over-fwd: it
+pushes n directions through code already batched over n (about n times
+fwd-over-rev's work) and builds n x n identity bases."""
+
+
+def simplified_multiplications(module: ModuleOp, fn: func.FuncOp) -> int:
+    """Scalar multiplications and divisions of `fn` (calls inlined) after
+    the array clean-up passes (array-simplify, factor-broadcasts,
+    canonicalize, cse, dce, on a scratch copy): each mul and div counts
+    its result's elements, a matmul m k n per batch, loop bodies per trip
+    (_multiplications). The primal work the function keeps is included;
+    other ops (linalg, math functions) are not counted."""
+    from xdsl.context import Context
+    from xdsl.transforms.canonicalize import CanonicalizePass
+    from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+    from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+    from gradc.passes.array_simplify import ArraySimplify
+    from gradc.passes.factor_broadcasts import FactorBroadcasts
+
+    scratch = ModuleOp([])
+    ins, outs = fn.function_type.inputs.data, fn.function_type.outputs.data
+    copy = add_function(scratch, "count", ins, outs)
+    point = InsertPoint.at_end(copy.body.block)
+    Rewriter.insert_op(func.ReturnOp(*copy_body(module, fn, list(copy.body.block.args), point)), point)
+    ctx = Context()
+    passes = (ArraySimplify, FactorBroadcasts, CanonicalizePass, CommonSubexpressionElimination, DeadCodeElimination)
+    for make in passes:
+        make().apply(ctx, scratch)
+    return _multiplications(copy.body.block.ops)
+
+
+def _multiplications(ops: Iterable[Operation]) -> int:
+    """simplified_multiplications' count of `ops`: a scan's body counts
+    `length` times, a while loop's max_steps times (once without it),
+    every branch of a switch once (an upper bound)."""
+    total = 0
+    for op in ops:
+        if isinstance(op, array.MulOp | array.DivOp):
+            total += prod(shape_of(op.results[0]))
+        elif isinstance(op, array.MatmulOp):
+            total += prod(shape_of(op.results[0])) * shape_of(op.lhs)[-1]
+        trips = 1
+        if isinstance(op, array.ScanOp):
+            trips = op.length.value.data
+        elif isinstance(op, array.WhileOp) and op.max_steps is not None:
+            trips = op.max_steps.value.data
+        total += trips * sum(_multiplications(block.ops) for region in op.regions for block in region.blocks)
+    return total
+
+
+def _has_custom_rules(module: ModuleOp, fn: func.FuncOp) -> bool:
+    """Whether `fn` or a function it calls or requests holds a custom_jvp
+    or custom_vjp op: forward mode cannot run a custom_vjp, and forward
+    mode inlines a custom_jvp's rule, whose primal output reverse mode
+    then differentiates as plain code (JAX's jacrev(jacfwd(f)))."""
+    seen, work = {fn.sym_name.data}, [fn]
+    while work:
+        for op in work.pop().walk():
+            if isinstance(op, CustomDerivativeOp):
+                return True
+            if isinstance(op, func.CallOp | DerivativeRequestOp):
+                name = op.callee.string_value()
+                callee = lookup_function(module, name)
+                if callee is not None and name not in seen:
+                    seen.add(name)
+                    work.append(callee)
+    return False
+
+
+def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
+    """`@<f>_hessauto_w...`: the Hessian by whichever of
+    HESSIAN_CANDIDATES (the first two compressed as `compress` allows;
+    rev-over-fwd only up to REV_OVER_FWD_MAX_ELEMENTS and without custom
+    derivative rules, _has_custom_rules) has the fewest
+    multiplications in its simplified code (simplified_multiplications;
+    ties to the earlier), as a call of it; the choice in `gradc.strategy`
+    and the counts in `gradc.candidates`."""
+    ins = fn.function_type.inputs.data
+    types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
+    kind = "hessauto" if compress == "auto" else f"hessauto_{compress}"
+    found, name = reusable_function(module, derived_name(fn, kind, wrt), ins, types)
+    if found is not None:
+        return found
+    n = sum(prod(shape_of(ins[j])) for j in wrt)
+    custom = _has_custom_rules(module, fn)
+    counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or (n <= REV_OVER_FWD_MAX_ELEMENTS and not custom)]
+    made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
+    counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
+    chosen = min(counted, key=lambda mode: counts[mode])
+    strategy = chosen
+    if "rev-over-fwd" not in counted:
+        why = "custom derivative rules" if custom else f"{n} elements"
+        strategy = f"{chosen} (rev-over-fwd not counted: {why})"
+    new = add_function(module, name, ins, types, arg_names(fn))
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    call = func.CallOp(made[chosen].sym_name.data, list(new.body.block.args), list(types))
+    Rewriter.insert_op(call, e.point)
+    Rewriter.insert_op(func.ReturnOp(*call.results), e.point)
+    new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
+    new.attributes["gradc.derivative"] = StringAttr("hessian")
+    new.attributes["gradc.strategy"] = StringAttr(strategy)
+    new.attributes["gradc.cheapest"] = StringAttr(chosen)
+    new.attributes["gradc.candidates"] = DictionaryAttr({k: IntegerAttr(v, i64) for k, v in counts.items()})
+    return new
+
+
 def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
-    """The choices of the mode-"auto" Jacobians of `module` (left as it
-    is): for each, in module order, {"function": the generated function,
+    """The choices of the mode-"auto" Jacobians and Hessians of `module`
+    (left as it is): for each, in module order, {"kind": "jacobian" or
+    "hessian", "function": the generated function,
     "callee", "chosen": the emitted strategy, "candidates": {name:
     multiplications}, "cheapest": the cheapest candidate on paper, which
     may be one that is only counted}. Expands a clone's requests (as `differentiate`
@@ -956,7 +1242,9 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
             counts = fn.attributes["gradc.candidates"]
             cheapest = fn.attributes.get("gradc.cheapest")
             assert isinstance(callee, StringAttr) and isinstance(counts, DictionaryAttr)
+            kind = fn.attributes.get("gradc.derivative")
             found.append({
+                "kind": kind.data if isinstance(kind, StringAttr) else "jacobian",
                 "function": fn.sym_name.data,
                 "callee": callee.data,
                 "chosen": strategy.data,
@@ -969,6 +1257,13 @@ def jacobian_strategies(module: ModuleOp) -> list[dict[str, object]]:
 __all__ = [
     "jacobian_strategies",
     "Graph",
+    "HESSIAN_CANDIDATES",
+    "REV_OVER_FWD_MAX_ELEMENTS",
+    "CHECK_MAX_MULTIPLICATIONS",
+    "hessauto_function",
+    "pure_mode_count",
+    "seed_folds",
+    "simplified_multiplications",
     "Local",
     "Plan",
     "Split",

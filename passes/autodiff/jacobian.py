@@ -4,6 +4,8 @@ over every direction or over the colors of the derivative's pattern.
     jacfwd_function(module, f, wrt)  @f_jacfwd_w0:  (x...) -> (J_ij...)
     jacrev_function(module, f, wrt)  @f_jacrev_w0:  (x...) -> (J_ij...)
     hessian_function(module, f, wrt) @f_grad_w0_jacfwd_w0: (x...) -> (H_jk...)
+    ... mode="rev-over-rev"          @f_grad_w0_jacrev_w0: (x...) -> (H_jk...)
+    ... mode="rev-over-fwd"          @f_jacfwd_w0_jacrev_w0: (x...) -> (H_jk...)
     ... compress="always"            @f_jacfwd_w0_colors3: (x...) -> (J_ij...)
     ... nnz=298                      @f_grad_w0_jacfwd_w0_sparse298: (x...) -> (values)
     jacobian_function(module, f, wrt, compress, nnz, mode)  fwd, rev, or auto (elimination.py)
@@ -14,8 +16,9 @@ Guarantees: J_ij, the Jacobian of output i (shape O_i) with respect to
 argument j (shape I_j), has shape O_i + I_j and output i's element type;
 results are output-major (i outer). jacfwd calls the JVP batched over all
 input directions once, jacrev the VJP batched over all output directions
-once (its forward sweep runs once); the Hessian is forward over reverse,
-block (j, k) of shape I_j + I_k. Compressed (compress "always", or "auto"
+once (its forward sweep runs once); the Hessian is the Jacobian of the
+gradient (forward or reverse over reverse) or reverse over forward, block
+(j, k) of shape I_j + I_k. Compressed (compress "always", or "auto"
 when the cost model of compression.py says it pays), the sweep runs over
 as many directions as the coloring has colors and gathers decompress it;
 with `nnz`, the one result is the vector of the nonzeros in CSR order
@@ -246,13 +249,50 @@ def sweep_directions(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], mode
 
 
 def hessian_function(
-    module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never", nnz: int | None = None
+    module: ModuleOp,
+    fn: func.FuncOp,
+    wrt: Sequence[int],
+    compress: str = "never",
+    nnz: int | None = None,
+    mode: str = "fwd-over-rev",
 ) -> func.FuncOp:
-    """Forward over reverse: jacfwd of the gradient, compressed by a
-    symmetric (star) coloring of the Hessian's pattern when `compress`
-    allows and it pays."""
+    """The Hessian function of `mode`. fwd-over-rev: jacfwd of the
+    gradient, compressed by a symmetric (star) coloring of the Hessian's
+    pattern when `compress` allows and it pays. rev-over-rev: jacrev of
+    the gradient (compressed by a row coloring). rev-over-fwd: jacrev of
+    the forward-mode gradient (jacfwd of `fn`, whose one output is a
+    scalar: its Jacobian blocks are the gradients), dense. auto: the one
+    with the fewest multiplications (elimination.py's hessauto_function);
+    a sparse request (`nnz` set) is always fwd-over-rev."""
+    if mode == "auto" and nnz is None:
+        from gradc.passes.autodiff.elimination import hessauto_function
+
+        return hessauto_function(module, fn, wrt, compress)
+    if mode == "rev-over-fwd" and nnz is None:
+        return _rev_over_fwd(module, fn, wrt)
     gradient = grad_function(module, fn, wrt, with_outputs=False)
+    if mode == "rev-over-rev" and nnz is None:
+        return jacrev_function(module, gradient, wrt, compress)
     return jacfwd_function(module, gradient, wrt, compress, nnz, symmetric=True)
+
+
+def _rev_over_fwd(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int]) -> func.FuncOp:
+    """jacrev of the forward-mode gradient; its blocks converted to the
+    Hessian's types (the argument's element type, as fwd-over-rev's) where
+    the forward-mode gradient has the output's."""
+    ins = fn.function_type.inputs.data
+    types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
+    hessian = jacrev_function(module, jacfwd_function(module, fn, wrt), wrt)
+    if list(hessian.function_type.outputs.data) == types:
+        return hessian
+    found, name = reusable_function(module, f"{hessian.sym_name.data}_converted", ins, types)
+    if found is not None:
+        return found
+    new = add_function(module, name, ins, types, arg_names(fn))
+    e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
+    blocks = _call(e, hessian, list(new.body.block.args))
+    Rewriter.insert_op(func.ReturnOp(*(e.convert(b, element_of(t)) for b, t in zip(blocks, types))), e.point)
+    return new
 
 
 # ---------------------------------------------------------------------------

@@ -88,7 +88,7 @@ GENERATORS: dict[type, Generator] = {
     autodiff.VjpOp: lambda m, fn, op: vjp_function(m, fn, op.wrt_indices),
     autodiff.GradOp: lambda m, fn, op: grad_function(m, fn, op.wrt_indices),
     autodiff.JacobianOp: lambda m, fn, op: _compressible(partial(jacobian_function, mode=op.mode.data))(m, fn, op),
-    autodiff.HessianOp: _compressible(hessian_function),
+    autodiff.HessianOp: lambda m, fn, op: _compressible(partial(hessian_function, mode=op.strategy))(m, fn, op),
     autodiff.VmapOp: vmap_function,
 }
 """The function that each kind of request becomes a call of; its arguments

@@ -151,14 +151,17 @@ def _symmetric_blocks(e: Emitter, blocks: Sequence[SSAValue], ranks: Sequence[in
     """The Hessian's blocks (j, k), j-major, made exactly symmetric with
     the upper triangle winning (docs/differentiation.md, "Symmetric
     Hessians"): block (j, j) mirrored, block (k, j), k > j, the transpose
-    of block (j, k)."""
+    of block (j, k) when both have one element type (else each keeps its
+    own precision)."""
     count = len(ranks)
     out = list(blocks)
     for j, rank in enumerate(ranks):
         out[j * count + j] = _mirrored(e, blocks[j * count + j])
         for k in range(j + 1, count):
             perm = [*range(rank, rank + ranks[k]), *range(rank)]
-            out[k * count + j] = e.transpose(blocks[j * count + k], perm)
+            if element_of(blocks[j * count + k]) == element_of(blocks[k * count + j]):
+                out[k * count + j] = e.transpose(blocks[j * count + k], perm)
+            # else mixed precision: each block keeps its own precision
     return out
 
 

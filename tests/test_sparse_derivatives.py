@@ -376,3 +376,23 @@ def test_dense_patterns_are_not_colored_by_the_cost_model():
     assert not may_pay("symmetric", dense, 8) and not may_pay("columns", dense, 8) and not may_pay("rows", dense, 8)
     arrow = np.nonzero(np.eye(8) + np.eye(8)[0] + np.eye(8)[:, [0]])
     assert may_pay("symmetric", Pattern(arrow[0], arrow[1], (8, 8)), 8)
+
+
+def test_compressed_hessians_are_exactly_symmetric() -> None:
+    """Star recovery reads H[i, j] and H[j, i] from one entry of the
+    compressed product (decided per pair), so compressed and sparse
+    Hessians are symmetric bit for bit, like the mirrored dense ones."""
+    x = np.random.default_rng(4).standard_normal(12)
+
+    def banded(x):  # pentadiagonal; H[i, j] and H[j, i] sum their terms in different orders
+        return gnp.sum(gnp.sin(x[2:] * x[:-2]) * x[1:-1]) + gnp.sum(gnp.exp(0.3 * x[1:] * x[:-1]))
+
+    for f in (rosenbrock, banded):
+        dense = gradc.jit(gradc.hessian(f, compress=True))(x)
+        np.testing.assert_array_equal(dense, dense.T)
+        nnz = gradc.jit(gradc.hessian(f, sparse=True))(x)
+        pattern = gradc.hessian_sparsity(f, x)
+        rows, cols = pattern.nonzero()
+        got = dict(zip(zip(rows.tolist(), cols.tolist()), nnz.tolist()))
+        assert all(got[(i, j)] == got[(j, i)] for i, j in got)
+    np.testing.assert_allclose(gradc.hessian(rosenbrock, compress=True)(x), rosenbrock_hessian(x), rtol=1e-13)

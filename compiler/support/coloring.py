@@ -89,9 +89,10 @@ def row_recovery(
 
 def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray) -> np.ndarray:
     """Per nonzero k = (i, j), its flat index into the row-major n x C
-    matrix B = H @ S: i * C + colors[j] when colors[j] occurs once in the
-    closed neighbourhood of i, else j * C + colors[i] (a star coloring
-    guarantees that one of the two holds; ValueError if neither does)."""
+    matrix B = H @ S; with (l, h) = (min, max)(i, j): l * C + colors[h] when
+    colors[h] occurs once in the closed neighbourhood of l, else
+    h * C + colors[l] (a star coloring guarantees that one of the two holds;
+    ValueError if neither does). (i, j) and (j, i) get the same index."""
     rows, cols = _indices(rows, cols, (n, n))
     colors = np.asarray(colors, dtype=np.int64)
     width = _count(colors)
@@ -104,11 +105,14 @@ def star_recovery(rows: np.ndarray, cols: np.ndarray, n: int, colors: np.ndarray
     keys, counts = np.unique(
         np.concatenate([heads * width + colors[tails], np.arange(n) * width + colors]), return_counts=True
     )
-    alone_in_row = counts[np.searchsorted(keys, rows * width + colors[cols])] == 1
-    alone_in_col = counts[np.searchsorted(keys, cols * width + colors[rows])] == 1
-    if not np.all(alone_in_row | alone_in_col):
+    # Each pair {i, j} is decided once, from (min, max), so H[i, j] and
+    # H[j, i] are read from one entry: the result is exactly symmetric.
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    alone_in_lo = counts[np.searchsorted(keys, lo * width + colors[hi])] == 1
+    alone_in_hi = counts[np.searchsorted(keys, hi * width + colors[lo])] == 1
+    if not np.all(alone_in_lo | alone_in_hi):
         raise ValueError("star_recovery: the colors are not a star coloring of the pattern")
-    return np.where(alone_in_row, rows * width + colors[cols], cols * width + colors[rows])
+    return np.where(alone_in_lo, lo * width + colors[hi], hi * width + colors[lo])
 
 
 def acyclic_recovery(

@@ -853,9 +853,10 @@ class Lowered:
 
     @cached_property
     def jacobian_strategies(self) -> list[dict[str, Any]]:
-        """How each mode-"auto" Jacobian is accumulated: dicts of
-        "function", "callee", "chosen" (the emitted strategy) and
-        "candidates" (estimated multiplications per strategy)."""
+        """How each mode-"auto" Jacobian or Hessian is accumulated: dicts of
+        "kind" ("jacobian" or "hessian"), "function", "callee", "chosen"
+        (the emitted strategy) and "candidates" (multiplications per
+        strategy)."""
         return jacobian_strategies(self.traced.module)
 
     @cached_property

@@ -165,17 +165,17 @@ class _Layout:
         self.buffer = np.zeros(self.n + 2)
         self.sums = [self.buffer[a:b].reshape(s) for a, b, s in zip(offsets[:-1], offsets[1:], self.shapes)]
         # Results: float64 leaves are views of the buffer itself; the others
-        # views of one flat buffer per dtype, filled from the reduced sums.
+        # views of one flat buffer per dtype. `divisions` pairs each
+        # reduced sum with where its mean goes: one pass per leaf.
         self.results: list[np.ndarray] = list(self.sums)
-        self.copies: list[tuple[np.ndarray, np.ndarray]] = []
         for dtype in sorted({d for d in self.dtypes if d != np.float64}, key=str):
             members = [i for i, d in enumerate(self.dtypes) if d == dtype]
             flat = np.zeros(sum(sizes[i] for i in members), dtype)
             start = 0
             for i in members:
                 self.results[i] = flat[start : start + sizes[i]].reshape(self.shapes[i])
-                self.copies.append((self.results[i], self.sums[i]))
                 start += sizes[i]
+        self.divisions = list(zip(self.sums, self.results))
 
     @property
     def nbytes(self) -> int:
@@ -250,11 +250,10 @@ class DataParallel:
         total = layout.buffer[-1] if self.reduction == "mean" else 1.0
         if total == 0:
             raise DistributedError("data_parallel: the global batch is empty (every shard has 0 rows)")
-        np.divide(layout.buffer, total, out=layout.buffer)
-        for view, source in layout.copies:
-            np.copyto(view, source, casting="same_kind")
+        for source, result in layout.divisions:
+            np.divide(source, total, out=result, casting="same_kind")
         grads = unflatten(layout.treedef, layout.results)
-        value = layout.buffer[-2]
+        value = layout.buffer[-2] / total
         return ((value, aux) if self.has_aux else value), grads
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -196,6 +197,7 @@ class DataParallel:
         has_aux: bool,
         batch_argnums: Sequence[int] | None,
         reduction: str,
+        timeout: float | None,
     ):
         if reduction not in ("mean", "sum"):
             raise DistributedError(f"data_parallel: reduction must be 'mean' or 'sum', got {reduction!r}")
@@ -204,6 +206,8 @@ class DataParallel:
         self.has_aux = has_aux
         self.batch_argnums = None if batch_argnums is None else tuple(batch_argnums)
         self.reduction = reduction
+        self.timeout = timeout
+        self.steps = 0
         self._layout: _Layout | None = None
         self._mpi = _mpi()
 
@@ -224,6 +228,23 @@ class DataParallel:
                 "pass batch_argnums= to name them"
             )
         return lengths.pop()
+
+    def _allreduce(self, buffer: np.ndarray) -> None:
+        MPI = self._mpi
+        if self.timeout is None:
+            self.world.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+            return
+        request = self.world.comm.Iallreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        deadline = time.monotonic() + self.timeout
+        pause = 1e-5
+        while not request.Test():
+            if time.monotonic() > deadline:
+                raise DistributedError(
+                    f"data_parallel: rank {self.world.rank} waited more than {self.timeout:g} s in the Allreduce "
+                    f"of call {self.steps + 1}: another rank failed, stalled or made fewer calls"
+                )
+            time.sleep(pause)
+            pause = min(2 * pause, 1e-3)
 
     def __call__(self, *args: Any) -> Any:
         rows = self._rows(args)
@@ -246,7 +267,8 @@ class DataParallel:
                 np.multiply(leaf, weight, out=view)
             layout.buffer[-2] = float(value) * weight
         layout.buffer[-1] = rows
-        self.world.comm.Allreduce(self._mpi.IN_PLACE, layout.buffer, op=self._mpi.SUM)
+        self._allreduce(layout.buffer)
+        self.steps += 1
         total = layout.buffer[-1] if self.reduction == "mean" else 1.0
         if total == 0:
             raise DistributedError("data_parallel: the global batch is empty (every shard has 0 rows)")
@@ -264,6 +286,7 @@ def data_parallel(
     has_aux: bool = False,
     batch_argnums: Sequence[int] | None = None,
     reduction: str = "mean",
+    timeout: float | None = None,
 ) -> DataParallel:
     """Wrap `fn`, a (compiled) `value_and_grad` function returning
     `(value, grads)` (`((value, aux), grads)` with `has_aux`), for data
@@ -277,8 +300,13 @@ def data_parallel(
     positional arguments `batch_argnums` (default: all but the first).
     The gradients returned are views of buffers the next call overwrites
     (copy them to keep them); every rank must call the wrapper the same
-    number of times."""
-    return DataParallel(fn, _world(world), has_aux=has_aux, batch_argnums=batch_argnums, reduction=reduction)
+    number of times. With `timeout` (seconds), a rank that waits longer
+    than that in the Allreduce raises DistributedError (then, uncaught,
+    the job aborts: see `init`) instead of waiting for ever; without it the
+    Allreduce blocks (the fastest)."""
+    return DataParallel(
+        fn, _world(world), has_aux=has_aux, batch_argnums=batch_argnums, reduction=reduction, timeout=timeout
+    )
 
 
 # --------------------------------------------------------------------------

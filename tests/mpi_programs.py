@@ -9,12 +9,15 @@ process): `python tests/mpi_programs.py SCENARIO OUT.json`.
   to OUT.json; the test asserts on them.
 - `raise`: rank 1 raises in the middle of training while rank 0 waits in
   the Allreduce: the job must end (MPI_Abort), not hang.
+- `stall`: rank 1 sleeps in the middle of training; rank 0's Allreduce,
+  with a 2 s timeout, raises, and the job ends.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 
 import numpy as np
 
@@ -75,6 +78,19 @@ def sgd(params, grads):
     return {k: params[k] - LEARNING_RATE * grads[k] for k in params}
 
 
+class _Rank:
+    """Stands in for a communicator of rank `rank` of 2 (to shard as another rank would)."""
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def Get_rank(self):
+        return self.rank
+
+    def Get_size(self):
+        return 2
+
+
 def numbers(out):
     world = dist.init()
     from mpi4py import MPI
@@ -101,6 +117,16 @@ def numbers(out):
     found["grad_vs_one_process"] = rel(grads, one_grads)
     found["value_vs_numpy"] = abs(float(value) - ref_value) / abs(ref_value)
     found["bytes_per_step"] = spread.bytes_per_step
+
+    # reduction "sum": the shards' own gradients added, unweighted
+    summed = dist.data_parallel(vg, world, reduction="sum")(params, *dist.shard(x, y))[1]
+    halves = [numpy_value_and_grad(params, *dist.shard(x, y, world=dist.World(_Rank(r))))[1] for r in range(2)]
+    found["sum_vs_numpy"] = rel(summed, {k: halves[0][k] + halves[1][k] for k in halves[0]})
+
+    # a batch of one row: rank 1's shard is empty and adds nothing
+    value, grads = spread(params, *dist.shard(x[:1], y[:1]))
+    found["shard_rows_one"] = world.comm.allgather(len(dist.shard(x[:1])))
+    found["one_row_vs_numpy"] = rel(grads, numpy_value_and_grad(params, x[:1], y[:1])[1])
 
     # float32 gradients: reduced in float64, handed back as float32
     p32 = {k: v.astype(np.float32) for k, v in params.items()}
@@ -147,5 +173,18 @@ def raising(out):
         params = sgd(params, spread(params, *dist.shard(x, y))[1])
 
 
+def stalling(out):
+    world = dist.init()
+    vg = gradc.jit(gradc.value_and_grad(loss))
+    params = dist.broadcast(init_params(seed=0))
+    dist.data_parallel(vg, world)(params, *dist.shard(*batch(0)))  # compiles, untimed: ranks compile at their own pace
+    spread = dist.data_parallel(vg, world, timeout=2.0)
+    for step in range(5):
+        if step == 2 and world.rank == 1:
+            time.sleep(60)  # stalls without failing: rank 0's Allreduce times out
+        x, y = batch(step)
+        params = sgd(params, spread(params, *dist.shard(x, y))[1])
+
+
 if __name__ == "__main__":
-    {"numbers": numbers, "raise": raising}[sys.argv[1]](sys.argv[2])
+    {"numbers": numbers, "raise": raising, "stall": stalling}[sys.argv[1]](sys.argv[2])

@@ -69,6 +69,12 @@ def test_gradient_over_two_ranks_equals_the_whole_batch(numbers: dict) -> None:
     assert numbers["bytes_per_step"] == 8 * (5 * 4 + 4 + 4 * 3 + 3 + 2)
 
 
+def test_sum_reduction_and_an_empty_shard(numbers: dict) -> None:
+    assert numbers["sum_vs_numpy"] < 1e-12
+    assert numbers["shard_rows_one"] == [1, 0]
+    assert numbers["one_row_vs_numpy"] < 1e-12
+
+
 def test_float32_gradients_come_back_as_float32(numbers: dict) -> None:
     assert numbers["grad32_dtypes"] == ["float32"]
     assert numbers["grad32_vs_numpy"] < 1e-5
@@ -98,6 +104,18 @@ def test_a_rank_that_raises_ends_the_job(launcher: list[str], tmp_path: Path) ->
     assert "RuntimeError: data loader failed on rank 1" in run.stderr
     assert "rank 1 of 2 stopped on RuntimeError" in run.stderr
     assert time.monotonic() - start < TIMEOUT_S / 2
+
+
+def test_a_stalled_rank_times_the_allreduce_out(launcher: list[str], tmp_path: Path) -> None:
+    start = time.monotonic()
+    run = subprocess.run(
+        [*launcher, sys.executable, str(PROGRAMS), "stall", str(tmp_path / "unused.json")],
+        capture_output=True, text=True, timeout=TIMEOUT_S,
+    )
+    assert run.returncode != 0
+    assert "rank 0 waited more than 2 s in the Allreduce of call 3" in run.stderr
+    assert "rank 0 of 2 stopped on DistributedError" in run.stderr
+    assert time.monotonic() - start < 30  # rank 1 sleeps 60 s: the abort ended it
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 128])

@@ -61,6 +61,11 @@ class World:
         return f"World(rank={self.rank}, size={self.size})"
 
 
+ABORT_GRACE_S = 0.5
+"""Between printing why a rank stops and MPI_Abort: the launcher forwards
+a rank's output through pipes, and the abort kills them (the message was
+lost in about one run in ten without the pause, on a loaded machine)."""
+
 _WORLDS: dict[int, World] = {}
 _HOOKED = False
 
@@ -107,6 +112,7 @@ def _install_abort_hook(MPI: Any) -> None:
             file=sys.stderr,
             flush=True,
         )
+        time.sleep(ABORT_GRACE_S)
         MPI.COMM_WORLD.Abort(1)
 
     sys.excepthook = abort
@@ -295,8 +301,11 @@ def data_parallel(
     reduction "mean" (for a loss that is a mean over the shard's rows) the
     mean over the global batch, each rank weighted by its number of rows,
     so unequal shards are exact; with "sum" (a loss summed over rows) the
-    plain sum. One in-place Allreduce of one float64 buffer per call. `aux`
-    stays this rank's own. The rows are the leading length of the
+    plain sum; the value comes back as a float64 NumPy scalar, the
+    gradients in their own dtype. One in-place Allreduce of one float64
+    buffer per call. `aux` stays this rank's own (None from an empty shard,
+    which adds nothing; only the first call runs `fn` on it, to learn the
+    gradients' layout). The rows are the leading length of the
     positional arguments `batch_argnums` (default: all but the first).
     The gradients returned are views of buffers the next call overwrites
     (copy them to keep them); every rank must call the wrapper the same

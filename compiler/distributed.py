@@ -403,12 +403,16 @@ def save_checkpoint(path: str | os.PathLike, state: Any, world: World | None = N
     problem = None
     if w.is_root:
         folder = os.path.dirname(os.path.abspath(path))
+        temporary = None
         try:
             with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz", delete=False) as f:
+                temporary = f.name
                 np.savez(f, **{name: np.asarray(leaf) for name, leaf in zip(names, leaves)})
-            os.replace(f.name, path)
+            os.replace(temporary, path)
         except OSError as error:
             problem = f"cannot write {path}: {error}"
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
     _agree(w, problem, "save_checkpoint")
 
 

@@ -13,7 +13,7 @@ all: test
 $(STAMP): pyproject.toml examples/gradc-plugin-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,mpi]'
 	$(PY) -m pip install -q -e examples/gradc-plugin-example
 	touch $(STAMP)
 

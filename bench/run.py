@@ -51,7 +51,7 @@ BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 WORKLOADS = ("matmul", "mlp_step", "rosenbrock", "scalar_call", "compile_time", "scan_grad", "reductions", "linalg",
              "convnet", "dropout", "vmap", "while_loop", "specialize", "sparse_derivatives", "jacobian_modes",
-             "sparsity")
+             "sparsity", "mpi_step")
 COMPILING = ("gradc", "jax")
 """Systems whose first call traces and compiles: their rows note its time."""
 MARKER = "BENCH-ROW "

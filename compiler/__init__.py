@@ -67,7 +67,7 @@ them (nor xDSL, NumPy or the passes): the first use of a name imports its
 module (PEP 562), so a program pays for what it uses, and `gradc-opt` or a
 module that only decorates functions starts quickly (docs/architecture.md)."""
 
-_SUBMODULES = ("numpy", "random", "lax", "nn", "scipy", "tune", "stack_usage")
+_SUBMODULES = ("numpy", "random", "lax", "nn", "scipy", "tune", "stack_usage", "distributed")
 """Public submodules that are attributes of `gradc` without an import of their own."""
 
 

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"gradc": ROOT / "compiler", "gradc.dialects": ROOT / "dialects", "gradc.passes": ROOT / "passes"}
 
-PUBLIC = {"gradc", "gradc.numpy", "gradc.tune", "gradc.stack_usage", "gradc.sanitize", "gradc.nn", "gradc.lax", "gradc.random",
+PUBLIC = {"gradc", "gradc.numpy", "gradc.tune", "gradc.distributed", "gradc.stack_usage", "gradc.sanitize", "gradc.nn", "gradc.lax", "gradc.random",
           "gradc.scipy", "gradc.scipy.linalg", "gradc.scipy.special",
           "gradc.scipy.stats", "gradc.scipy.stats.norm"}
 """The top-level public modules: entry points for users, free to import

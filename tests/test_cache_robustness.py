@@ -219,3 +219,18 @@ def test_jit_reports_a_compile_failure(fresh_cache: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("GRADC_CFLAGS", "-march=no-such-cpu")
     with pytest.raises(BuildError, match="C compiler failed.*no-such-cpu"):
         gradc.jit(f)(np.ones(3), np.ones(3))
+
+
+def test_native_builds_are_keyed_by_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache shared by machines with different CPUs (a cluster's home
+    directory) must not hand a `-march=native` build to a CPU it was not
+    built for; builds for a named target are shared."""
+    native, generic = ("-O2", "-march=native"), ("-O2", "-march=x86-64")
+    command = build_mod.compiler_command()
+    keys = {}
+    for cpu in ("cpu A|avx2", "cpu B|avx512f"):
+        monkeypatch.setattr(build_mod, "cpu_identity", lambda cpu=cpu: cpu)
+        keys[cpu] = (build_mod.cache_key("int f(void);", "", native, command),
+                     build_mod.cache_key("int f(void);", "", generic, command))
+    (native_a, generic_a), (native_b, generic_b) = keys.values()
+    assert native_a != native_b and generic_a == generic_b

@@ -5,7 +5,8 @@ of the functions to expose, and optionally a *binding*: extra C with its
 cffi declarations, compiled into the extension after the kernel, for entry
 points only the Python side uses.
 
-Guarantees: per build, the kernel compiled with the build's flags and
+Guarantees: per build (keyed by the source, flags, compiler and, for
+`-march=native`, the CPU), the kernel compiled with the build's flags and
 linked with cffi's glue, which is the same for every kernel of the same
 signatures and so compiled once per machine (in parallel with the first
 such kernel, at GLUE_OPT, over a precompiled Python.h when the compiler is
@@ -48,7 +49,7 @@ from typing import Any
 
 import cffi
 
-from gradc.support.host import cache_root
+from gradc.support.host import cache_root, cpu_identity
 
 WORKAROUND_FLAGS: tuple[str, ...] = (
     # gcc 12's SLP vectorizer drops the rounding of `(double)(float)x` in
@@ -210,11 +211,19 @@ Binding = tuple[str, str]
 """(C source, cffi declarations) built into the extension next to the kernel."""
 
 
+def native_target(flags: Sequence[str]) -> str:
+    """The CPU's identity when `flags` build for the host CPU (`-march=native`,
+    `-mcpu=native`, ...), else "": a cache key part."""
+    return cpu_identity() if any(flag.endswith("=native") for flag in flags) else ""
+
+
 def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str],
               binding: Binding | None = None) -> str:
-    """sha256 of everything that changes the built file."""
+    """sha256 of everything that changes the built file (the CPU too, for
+    `-march=native` builds)."""
     parts = [
         CACHE_FORMAT,
+        native_target(flags),
         source,
         header,
         *(("binding", *binding) if binding else ()),
@@ -294,7 +303,8 @@ def _glue(header: str, binding: Binding | None, flags: Sequence[str], command: S
     if binding:
         binding_source, binding_cdef = binding
         source, cdef = f"{source}\n{canonical(binding_source)}", f"{cdef}\n{canonical(binding_cdef)}"
-    parts = [CACHE_FORMAT, source, cdef, *_glue_flags(flags), *command, compiler_version(tuple(command)),
+    parts = [CACHE_FORMAT, native_target(flags), source, cdef, *_glue_flags(flags), *command,
+             compiler_version(tuple(command)),
              sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX") or "", cffi.__version__]
     return _Glue(names, source, cdef, hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
 
@@ -371,7 +381,7 @@ def _prelude_dir(root: Path, prelude: str, flags: Sequence[str], command: Sequen
     compiler is not gcc or the header does not precompile (the glue then
     carries the prelude itself). gcc ignores a `.gch` whose options do not
     match and reads the header instead, so a stale one is slow, not wrong."""
-    key = hashlib.sha256("\x1f".join([CACHE_FORMAT, prelude, *flags, *command, include,
+    key = hashlib.sha256("\x1f".join([CACHE_FORMAT, native_target(flags), prelude, *flags, *command, include,
                                        compiler_version(tuple(command))]).encode()).hexdigest()
     folder = root / f".pch-{key[:16]}"
     if str(folder) in _prelude_dirs and (_prelude_dirs[str(folder)] is None or folder.exists()):

@@ -58,6 +58,29 @@ def vector_bytes() -> int:
     return 16
 
 
+@lru_cache(maxsize=1)
+def cpu_identity() -> str:
+    """The CPU's model name and feature flags (/proc/cpuinfo's first
+    processor), else the machine type: part of the cache key of builds for
+    `-march=native`, so a cache shared by machines with different CPUs
+    (a home directory on a cluster) never hands one of them code it cannot
+    run."""
+    import platform
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor only
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    flags = " ".join(sorted(fields.get("flags", fields.get("Features", "")).split()))
+    return f"{platform.machine()}|{fields.get('model name', fields.get('CPU part', ''))}|{flags}"
+
+
 def cache_root() -> Path:
     """`$GRADC_CACHE_DIR`, else `$XDG_CACHE_HOME/gradc`, else `~/.cache/gradc`."""
     if env := os.environ.get("GRADC_CACHE_DIR"):

@@ -277,6 +277,12 @@ def measure(config: str, system: str) -> dict[str, Any]:
     return {**row, **timing_fields(timing, first_s), "notes": notes}
 
 
+def _candidate(chosen: str) -> str:
+    """The candidate whose count a chosen strategy is (a block elimination
+    emits the search's order)."""
+    return "search" if chosen.startswith("block elimination") else chosen.split()[0]
+
+
 def summarize(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     never_worse, varying, good = True, 0, 0
@@ -286,7 +292,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
             continue
         counts, chosen = row["counts"], row["chosen"]
         pure = min(counts["fwd"], counts["rev"])
-        got = counts[chosen.split()[0]]
+        got = counts[_candidate(chosen)]
         saving = 1 - got / pure if pure else 0.0
         never_worse &= got <= pure
         widths = [int(w) for w in row["config"][4:].split("-")] if row["config"].startswith("mlp ") else []
@@ -299,7 +305,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
             emitted_good += emitted["auto"] <= 0.8 * best_emitted
         raw = row["emitted"]
         lines.append(f"{row['config']}: fwd {counts['fwd']}, rev {counts['rev']}, markowitz {counts['markowitz']}, "
-                     f"search {counts['search']} -> {chosen.split()[0]} {got} ({saving:.0%} fewer than the best "
+                     f"search {counts['search']} -> {_candidate(chosen)} {got} ({saving:.0%} fewer than the best "
                      f"pure mode; {chosen}); multiplications in the simplified IR, primal included: "
                      f"auto {raw['auto']}, fwd {raw['fwd']}, rev {raw['rev']} "
                      f"(primal alone {raw['primal']})")

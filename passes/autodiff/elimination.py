@@ -21,14 +21,15 @@ emittable or not) and `gradc.candidates` (every candidate's estimated
 multiplications, derivative part only: the primal sweep is common to all).
 The emitted strategy is pure forward, pure reverse, a split of the program
 at separating values (segments by forward or reverse mode or in closed
-form, multiplied in the cheapest bracketing) or, for scalar code,
-element-level vertex elimination in the searched order; it never costs
-more than the cheaper pure mode by the model, and a split or an
-elimination is kept only if its simplified code has no more
-multiplications than the better pure mode's (fwd/rev ties, and requests
-without a cost model, are decided by the simplified code too; functions
-with custom rules excepted). Block-level vertex
-elimination is counted, not emitted. The Hessian function of mode "auto"
+form, multiplied in the cheapest bracketing), for scalar code
+element-level vertex elimination in the searched order, or, when every
+local Jacobian is small, block-level vertex elimination in the searched
+order; it never costs more than the cheaper pure mode by the model, and
+a split or an elimination is kept only if its simplified code has no
+more multiplications than the better pure mode's (a block elimination:
+strictly fewer; fwd/rev ties, and requests without a cost model, are
+decided by the simplified code too; functions with custom rules
+excepted). Markowitz orders are counted, not emitted. The Hessian function of mode "auto"
 returns what hessian_function would and carries the same attributes: the
 candidates fwd-over-rev, rev-over-rev and rev-over-fwd, counted by the
 multiplications of their simplified array code, primal included. The graph, the cost model
@@ -43,11 +44,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from math import prod
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr, TensorType, i64
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from gradc.dialects import array
@@ -784,9 +786,10 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
     n_out = sum(g.sizes[v] for v in g.outputs)
     d_fwd, d_rev = directions or (n_in, n_out)
     counts = {"fwd": pure_mode_count(g, "fwd", d_fwd), "rev": pure_mode_count(g, "rev", d_rev)}
+    searched: list[int] | None = None
     if len(_intermediates(g)) <= ELIMINATION_MAX_VERTICES:
         counts["markowitz"] = markowitz(g)[0]
-        counts["search"] = search(g)[0]
+        counts["search"], searched = search(g)
     chosen = "fwd" if counts["fwd"] <= counts["rev"] else "rev"
     strategy, split, cut_values = pure_strategy(chosen, d_fwd if chosen == "fwd" else d_rev, n_in, n_out), None, []
     found = cuts(g)
@@ -815,7 +818,30 @@ def candidates(g: Graph, directions: tuple[int, int] | None = None) -> Plan:
         if cost < counts[chosen]:
             chosen, strategy, split = "scalar", "scalar elimination", None
             return Plan(counts, None, [], chosen, strategy, scalar, order)
+    if searched is not None and counts["search"] < counts[chosen] and _blocks_small(g):
+        return Plan(counts, None, [], "eliminate", f"block elimination of {len(searched)} vertices", order=searched)
     return Plan(counts, split, cut_values, chosen, strategy)
+
+
+BLOCK_ELIMINATION_MAX_ELEMENTS = 4096
+"""Block elimination is emitted only when every local Jacobian, made a
+dense matrix, has at most this many elements (a diagonal one counts its
+diagonal): it materializes them."""
+
+
+def _blocks_small(g: Graph) -> bool:
+    return all(
+        (edge.rows if _elementwise(g, key) else edge.rows * edge.cols) <= BLOCK_ELIMINATION_MAX_ELEMENTS
+        for key, edge in g.edges.items()
+    )
+
+
+def _elementwise(g: Graph, key: tuple[int, int]) -> bool:
+    """Whether edge `key` is an elementwise op's diagonal (free or not)."""
+    op, (u, v) = g.ops.get(key), key
+    return isinstance(op, array.UnaryOp | array.BinaryOp) and g.sizes[u] == g.sizes[v] and (
+        shape_of(g.values[u]) == shape_of(op.results[0])
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -856,9 +882,9 @@ def _segment_function(
     return new, externals
 
 
-EMITTABLE = ("fwd", "rev", "split", "scalar")
-"""The candidates jacauto_function can emit; markowitz and search (block
-level) are counted only."""
+EMITTABLE = ("fwd", "rev", "split", "scalar", "search")
+"""The candidates jacauto_function can emit (search: as a block
+elimination, when its blocks are small); markowitz is counted only."""
 
 
 def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str = "never") -> func.FuncOp:
@@ -890,7 +916,7 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
         if compress != "never":
             directions = tuple(sweep_directions(module, fn, wrt, m, compress) for m in ("fwd", "rev"))
         plan = candidates(graph, directions)
-    if plan.chosen in ("split", "scalar") and not one_type:
+    if plan.chosen in ("split", "scalar", "eliminate") and not one_type:
         plan.chosen = "fwd" if plan.counts["fwd"] <= plan.counts["rev"] else "rev"
         plan.strategy = f"{plan.chosen} (a split or an elimination needs one element type)"
     n_in = sum(prod(shape_of(ins[j])) for j in wrt)
@@ -905,6 +931,9 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     if plan.chosen == "scalar":
         assert plan.scalar is not None and plan.order is not None
         blocks = [e.reshape(_emit_scalar(e, plan.scalar, plan.order), shape_of(types[0]))]
+    elif plan.chosen == "eliminate":
+        assert not isinstance(graph, str) and plan.order is not None
+        blocks = _emit_elimination(module, name, e, graph, plan.order, types)
     elif plan.chosen == "split":
         assert plan.split is not None
         jac = _emit_split(module, name, e, ops, plan.cut_values, plan.split)
@@ -919,7 +948,8 @@ def jacauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], comp
     Rewriter.insert_op(func.ReturnOp(*blocks), e.point)
     erase_dead_ops(new)
     small = plan.counts and min(plan.counts["fwd"], plan.counts["rev"]) <= CHECK_MAX_MULTIPLICATIONS
-    if plan.chosen in ("split", "scalar") and small and not _has_custom_rules(module, fn):
+    checked = small or plan.chosen == "eliminate"  # the model prices its 0/1 blocks at nothing
+    if plan.chosen in ("split", "scalar", "eliminate") and checked and not _has_custom_rules(module, fn):
         _keep_if_no_worse(module, fn, wrt, compress, new, plan)
     new.attributes["gradc.jacobian_of"] = StringAttr(fn.sym_name.data)
     new.attributes["gradc.strategy"] = StringAttr(plan.strategy)
@@ -943,14 +973,18 @@ compile time (building and simplifying the pure mode) than it finds."""
 def _keep_if_no_worse(
     module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], compress: str, new: func.FuncOp, plan: Plan
 ) -> None:
-    """Keep `new`'s split or scalar elimination only if its simplified code
-    has no more multiplications than that of the pure mode the model
-    prefers (fwd on a tie); else make `new` a call of that mode."""
+    """Keep `new`'s split, scalar or block elimination only if its
+    simplified code has no more multiplications than that of the pure mode
+    the model prefers (on a tie, the better of the two by their simplified
+    code); else make `new` a call of that mode."""
     mine = simplified_multiplications(module, new)
-    best = "rev" if plan.counts["rev"] < plan.counts["fwd"] else "fwd"
-    pure = (jacfwd_function if best == "fwd" else jacrev_function)(module, fn, wrt, compress)
-    theirs = simplified_multiplications(module, pure)
-    if mine <= theirs:
+    tie = plan.counts["rev"] == plan.counts["fwd"]
+    modes = ("fwd", "rev") if tie else ("rev",) if plan.counts["rev"] < plan.counts["fwd"] else ("fwd",)
+    pures = {m: (jacfwd_function if m == "fwd" else jacrev_function)(module, fn, wrt, compress) for m in modes}
+    found = {m: simplified_multiplications(module, pure) for m, pure in pures.items()}
+    best = min(modes, key=lambda m: (found[m], m != "fwd"))
+    pure, theirs = pures[best], found[best]
+    if mine < theirs or (mine == theirs and plan.chosen != "eliminate"):  # a tie: the plainer code
         return
     for op in reversed(list(new.body.block.ops)):
         Rewriter.erase_op(op)
@@ -1053,6 +1087,120 @@ def _product(
     return "dense", e.matmul(lv, ev)
 
 
+def _eliminate_in_order(
+    order: Sequence[int], into: dict[int, dict[int, Any]], out: dict[int, dict[int, Any]],
+    combine: Callable[[int, int, int, Any, Any], None],
+) -> None:
+    """Eliminate the vertices of `order` from the edge maps (into[w][u],
+    out[u][w] both hold edge (u, w)): `combine(u, v, w, edge (u, v),
+    edge (v, w))` for each predecessor u and successor w of each v, which
+    adds the fill-in edge (u, w)."""
+    for v in order:
+        preds, succs = into.pop(v, {}), out.pop(v, {})
+        for u in preds:
+            del out[u][v]
+        for w in succs:
+            del into[w][v]
+        for u, earlier in preds.items():
+            for w, later in succs.items():
+                combine(u, v, w, earlier, later)
+
+
+Block = tuple[str, SSAValue | None]
+"""A local Jacobian being eliminated: ("id", None), ("diag", vector) or
+("dense", matrix), as _emit_block's."""
+
+
+def _emit_elimination(
+    module: ModuleOp, name: str, e: Emitter, g: Graph, order: Sequence[int], types: Sequence[Attribute]
+) -> list[SSAValue]:
+    """The Jacobian blocks (output-major, as `types`) by eliminating the
+    intermediates of `g` in `order` at block level: each local Jacobian
+    from its op (a diagonal from the JVP rule fed ones for an elementwise
+    op, else the dense Jacobian of the op alone), each elimination one
+    `_product` per (predecessor, successor) pair, sums by `_added`."""
+    into: dict[int, dict[int, Block]] = {}
+    out: dict[int, dict[int, Block]] = {}
+
+    def put(u: int, w: int, block: Block) -> None:
+        old = out.setdefault(u, {}).get(w)
+        if old is not None:
+            block = _added(e, old, block, g.sizes[w], g.sizes[u])
+        out[u][w] = block
+        into.setdefault(w, {})[u] = block
+
+    for (u, v) in sorted(g.edges):
+        put(u, v, _local_block(module, f"{name}_edge{u}_{v}", e, g, (u, v)))
+    _eliminate_in_order(order, into, out, lambda u, v, w, earlier, later: put(
+        u, w, _product(e, later, earlier, g.sizes[w], g.sizes[v], g.sizes[u])))
+    blocks = []
+    for sink, typ in zip((s for s in g.outputs for _ in g.inputs), types):
+        source = g.inputs[len(blocks) % len(g.inputs)]
+        rows, cols = g.sizes[sink], g.sizes[source]
+        found = into.get(sink, {}).get(source)
+        dense = e.full(TensorType(element_of(typ), [rows, cols]), 0.0) if found is None else _dense(e, found, rows, cols, element_of(typ))
+        blocks.append(e.reshape(dense, shape_of(typ)))
+    return blocks
+
+
+def _local_block(module: ModuleOp, name: str, e: Emitter, g: Graph, key: tuple[int, int]) -> Block:
+    """The local Jacobian of edge `key` of `g`."""
+    u, v = key
+    if v in g.outputs:
+        return "id", None
+    op, operand = g.ops[key], g.values[u]
+    assert operand is not None
+    result = op.results[0]
+    rows, cols = g.sizes[v], g.sizes[u]
+    if _elementwise(g, key):
+        tangents = [e.ones_like(o) if o is operand else None for o in op.operands]
+        partial = e.materialize(JVP_RULES[type(op)](e, op, *tangents), result)
+        return "diag", e.reshape(partial, [rows])
+    others = [o for o in op.operands if o is not operand]
+    one = add_function(module, name, [operand.type, *(o.type for o in others)], [result.type])
+    args = list(one.body.block.args)
+    mapping = dict(zip([operand, *others], args))
+    clone = op.clone(value_mapper=mapping)
+    Rewriter.insert_op(clone, InsertPoint.at_end(one.body.block))
+    Rewriter.insert_op(func.ReturnOp(clone.results[0]), InsertPoint.at_end(one.body.block))
+    derived = jacfwd_function(module, one, [0])
+    out_type = derived.function_type.outputs.data[0]
+    call = func.CallOp(derived.sym_name.data, [operand, *others], [out_type])
+    Rewriter.insert_op(call, e.point)
+    return "dense", e.reshape(call.results[0], [rows, cols])
+
+
+def _dense(e: Emitter, block: Block, rows: int, cols: int, element: Attribute) -> SSAValue:
+    kind, value = block
+    if kind == "dense":
+        assert value is not None
+        return value
+    eye = np.eye(rows, cols, dtype=numpy_dtype(element))
+    if kind == "id":
+        return e.constant(eye)
+    assert value is not None
+    zeros = e.full(TensorType(element, [rows, cols]), 0.0)
+    return e.select(e.constant(eye != 0), e.broadcast(value, [0], [rows, cols]), zeros)  # no multiplication
+
+
+def _added(e: Emitter, a: Block, b: Block, rows: int, cols: int) -> Block:
+    """a + b, two blocks of one edge (rows x cols)."""
+    (ak, av), (bk, bv) = a, b
+    if ak != "dense" and bk != "dense" and rows == cols:
+        def vector(kind: str, value: SSAValue | None, like: SSAValue | None) -> SSAValue:
+            if kind == "diag":
+                assert value is not None
+                return value
+            assert like is not None
+            return e.ones_like(like)
+        if ak == bk == "id":
+            raise ValueError("two identity edges between the same vertices")
+        like = av if av is not None else bv
+        return "diag", e.add(vector(ak, av, like), vector(bk, bv, like))
+    element = element_of(av if av is not None else bv)
+    return "dense", e.add(_dense(e, a, rows, cols, element), _dense(e, b, rows, cols, element))
+
+
 Entry = tuple[int, SSAValue | None]
 """A scalar partial: sign times value, the value None for the constant 1."""
 
@@ -1088,16 +1236,12 @@ def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAVa
         tangents = [e.ones_like(o) if o is operand else None for o in op.operands]
         partial = e.materialize(JVP_RULES[type(op)](e, op, *tangents), op.results[0])
         put(u, v, (1, e.reshape(partial, [])))
-    for v in order:
-        preds, succs = into.pop(v, {}), out.pop(v, {})
-        for u in preds:
-            del out[u][v]
-        for w in succs:
-            del into[w][v]
-        for u, (s1, a) in preds.items():
-            for w, (s2, b) in succs.items():
-                made = (s1 * s2, b if a is None else a if b is None else e.emit(array.MulOp(a, b)))
-                put(u, w, made)
+
+    def combine(u: int, v: int, w: int, earlier: Entry, later: Entry) -> None:
+        (s1, a), (s2, b) = earlier, later
+        put(u, w, (s1 * s2, b if a is None else a if b is None else e.emit(array.MulOp(a, b))))
+
+    _eliminate_in_order(order, into, out, combine)
     zero = e.full(TensorType(element, [1]), 0.0)
     rows = []
     for sink in g.outputs:

@@ -14,6 +14,9 @@ a system that computes something else.
 - numpy: the same math with the backward pass written by hand.
 - jax: `jax.jit(step)` with `jax.value_and_grad`, blocked on every call.
 - torch: eager autograd (`backward()`) and an in-place `_foreach_add_` update.
+- gradc-C (size (a) only; not a peer, a floor for gradc): the generated C
+  step in a C loop (other translation unit), timed in C: the "gradc" row
+  minus this one is what a call from Python costs.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ GRADC_VARIANTS = {
     "gradc plan off": {"plan_memory": False},
     "gradc tile+plan off": {"tile": False, "plan_memory": False},
 }
-SYSTEMS = (*GRADC_VARIANTS, "numpy", "jax", "torch")
+SYSTEMS = (*GRADC_VARIANTS, "numpy", "jax", "torch", "gradc-C")
+C_LOOP_CONFIGS = ("(a) 64-128-10 b32",)
+"""Sizes with a gradc-C row (the call path matters where the step is short)."""
 LEARNING_RATE = 0.1
 
 
@@ -49,7 +54,72 @@ SIZES = {
 
 
 def cases() -> list[tuple[str, str]]:
-    return [(config, system) for config in SIZES for system in SYSTEMS]
+    return [(config, system) for config in SIZES for system in SYSTEMS
+            if system != "gradc-C" or config in C_LOOP_CONFIGS]
+
+
+def measure(config: str, system: str) -> dict[str, Any]:
+    """gradc-C times itself in C; the other rows are measured as run.py
+    measures every workload."""
+    import sys
+
+    if system == "gradc-C":
+        return _c_loop(config)
+    import run
+
+    return run.measure(sys.modules[__name__], config, system)
+
+
+_LOOP = """\
+#include <stdlib.h>
+#include <time.h>
+#include "kernel.h"
+double gradc_bench_loop(long n, void **p) {
+    void *work = aligned_alloc(64, (%(name)s_work_size() / 64 + 2) * 64);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long i = 0; i < n; i++) {
+        %(name)s(%(args)s, work);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    free(work);
+    return (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+}
+"""
+
+
+def _c_loop(config: str) -> dict[str, Any]:
+    """The step's generated C function called in a C loop on the problem's
+    arrays (its leaves in the C function's order), the loss checked."""
+    import ctypes
+    import statistics
+
+    import gradc
+    from gradc.frontend import pytree
+    from matmul import _compile, _timed_in_c
+
+    params, x, y = problem(config)
+    lowered = gradc.lower(_gradc_step(), params, x, y)
+    function = lowered.compiled.function
+    leaves, _ = pytree.flatten((params, x, y))
+    inputs = [np.ascontiguousarray(leaf) for leaf in leaves]
+    outputs = [np.empty(shape, dtype) for shape, dtype, _, _ in function.outputs]
+    buffers = [*inputs, *outputs]
+    args = ", ".join(f"p[{k}]" for k in range(len(buffers)))
+    loop = _compile({"kernel.c": lowered.c_source, "kernel.h": lowered.c_header,
+                     "loop.c": _LOOP % {"name": lowered.name, "args": args}}, "gradc_bench_loop")
+    loop.restype = ctypes.c_double
+    loop.argtypes = [ctypes.c_long, ctypes.c_void_p]
+    pointers = (ctypes.c_void_p * len(buffers))(*(b.ctypes.data for b in buffers))
+    samples, calls = _timed_in_c(lambda k: loop(k, pointers))
+    return {
+        **check(config, "gradc-C", outputs[0]),
+        "median_s": statistics.median(samples),
+        "min_s": min(samples),
+        "max_s": max(samples),
+        "calls_per_repetition": calls,
+        "notes": ["the generated C step in a C loop (other translation unit), timed in C"],
+    }
 
 
 def problem(config: str) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:

@@ -403,6 +403,23 @@ def targets_issue17(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def targets_issue18(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 18's call-path targets, from the matmul and mlp_step rows."""
+    rows = {(r["workload"], row["config"], row["system"]): row.get("median_s") for r in results for row in r["rows"]}
+    out = []
+    mine, numpy = rows.get(("matmul", "N=32", "gradc")), rows.get(("matmul", "N=32", "numpy"))
+    if mine and numpy:
+        out.append(f"- N=32 float32 matmul from Python faster than NumPy's: gradc {seconds(mine)}, numpy "
+                   f"{seconds(numpy)} -> **{'met' if mine < numpy else 'NOT met'}**")
+    config = "(a) 64-128-10 b32"
+    call, c_time = rows.get(("mlp_step", config, "gradc")), rows.get(("mlp_step", config, "gradc-C"))
+    if call and c_time:
+        out.append(f"- MLP step {config} call within 0.5 us of its C time: gradc {seconds(call)}, C alone "
+                   f"{seconds(c_time)} (difference {seconds(call - c_time)}) "
+                   f"-> **{'met' if call - c_time <= 0.5e-6 else 'NOT met'}**")
+    return out
+
+
 def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds: int, elapsed_s: float) -> str:
     blas = machine.get("numpy_blas")
     blas_text = (
@@ -436,7 +453,8 @@ def write_report(results: list[dict[str, Any]], machine: dict[str, Any], rounds:
     lines += ["## Targets (issue 4)", "", *targets_issue4(results), ""]
     lines += ["## Targets (issue 15)", "", *targets_issue15(results), ""]
     lines += ["## Targets (issue 16)", "", *targets_issue16(results), ""]
-    lines += ["## Targets (issue 17)", "", *targets_issue17(results), "", "## Memory of the MLP step", ""]
+    lines += ["## Targets (issue 17)", "", *targets_issue17(results), ""]
+    lines += ["## Targets (issue 18)", "", *targets_issue18(results), "", "## Memory of the MLP step", ""]
     lines += [f"- {line}" for line in memory_report()]
     lines += ["", "Plots: matmul.png (GFLOP/s by N), mlp_step.png (step time by system), "
               "compile_time.png (first-call time by program size).", ""]

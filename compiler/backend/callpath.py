@@ -142,7 +142,7 @@ static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargs
         } else if (Py_TYPE(a) == &PyArray_Type) {
             PyArrayObject *x = (PyArrayObject *)a;
             if (PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x) || PyArray_NDIM(x) != s->ndim
-                || memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) != 0)
+                || (s->ndim > 0 && memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) != 0))
                 return redirect(self->mismatch, args, nargsf, NULL);
             if ((PyArray_FLAGS(x) & (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
                 != (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))

@@ -279,7 +279,7 @@ class CompiledFunction:
                 pointers.append(f"new(int64_ptr, a{k})")
             else:
                 # A NumPy scalar (np.float64(1.0)) exposes its value as a buffer too.
-                test = f"type(a{k}) is ndarray and a{k}.dtype is d{k} and a{k}.shape == s{k}"
+                test = f"type(a{k}) is ndarray and a{k}.dtype is d{k} and a{k}.shape == s{k} and a{k}.flags.aligned"
                 if not shape:
                     test = f"(type(a{k}) is t{k} or {test})"
                 pointers.append(f"from_buffer(c{k}, a{k})")
@@ -383,7 +383,8 @@ class CompiledFunction:
     def _check_input(self, k: int, arg: Any) -> np.ndarray:
         """The slow path: accept what is merely unusual, explain what is wrong."""
         shape, dtype, _, strides = self.inputs[k]
-        if type(arg) is np.ndarray and arg.dtype is dtype and arg.shape == shape and arg.strides == strides:
+        if (type(arg) is np.ndarray and arg.dtype is dtype and arg.shape == shape and arg.strides == strides
+                and arg.flags.aligned):
             return arg
         where = f"{self.name}: argument {k}"
         expected = describe(shape, dtype)
@@ -404,4 +405,4 @@ class CompiledFunction:
                 f"{where}: expected a C-contiguous {expected}, got a strided view "
                 "(use numpy.ascontiguousarray)"
             )
-        return arg
+        return arg if arg.flags.aligned else arg.copy()  # C reads its elements as aligned values

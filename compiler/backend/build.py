@@ -1,9 +1,7 @@
 """Build generated C into a Python extension with cffi, cached by content hash.
 
-Expects: a C source and its header (as target `c` prints them), the names
-of the functions to expose, and optionally a *binding*: extra C with its
-cffi declarations, compiled into the extension after the kernel, for entry
-points only the Python side uses.
+Expects: a C source and its header (as target `c` prints them) and the
+names of the functions to expose.
 
 Guarantees: per build (keyed by the source, flags, compiler and, for
 `-march=native`, the CPU), the kernel compiled with the build's flags and
@@ -12,7 +10,7 @@ signatures and so compiled once per machine (in parallel with the first
 such kernel, at GLUE_OPT, over a precompiled Python.h when the compiler is
 gcc); each build lands in
 `<cache>/<sha256>/` next to readable `kernel.c` and `kernel.h`, exactly the
-public ABI that `export_c` writes (a binding goes to `binding.c`); entries
+public ABI that `export_c` writes; entries
 are written atomically, so concurrent processes never see half-built ones,
 and one whose checksum does not match is rebuilt; a failing compile is a
 `BuildError` naming the first error and the command.
@@ -207,18 +205,13 @@ def _optimization(flag: str) -> str | None:
     return flag[len("-f"):] if flag.startswith("-f") else None
 
 
-Binding = tuple[str, str]
-"""(C source, cffi declarations) built into the extension next to the kernel."""
-
-
 def native_target(flags: Sequence[str]) -> str:
     """The CPU's identity when `flags` build for the host CPU (`-march=native`,
     `-mcpu=native`, ...), else "": a cache key part."""
     return cpu_identity() if any(flag.endswith("=native") for flag in flags) else ""
 
 
-def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str],
-              binding: Binding | None = None) -> str:
+def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[str]) -> str:
     """sha256 of everything that changes the built file (the CPU too, for
     `-march=native` builds)."""
     parts = [
@@ -226,7 +219,6 @@ def cache_key(source: str, header: str, flags: Sequence[str], command: Sequence[
         native_target(flags),
         source,
         header,
-        *(("binding", *binding) if binding else ()),
         "\0".join(flags),
         "\0".join(command),
         compiler_version(tuple(command)),
@@ -266,20 +258,19 @@ def _renames(names: Sequence[str]) -> str:
 
 
 def _canonical_names(names: Sequence[str]) -> Callable[[str], str]:
-    """Text with each declared NAME (alone, or followed by `__gradc_...`, as
-    the binding's entries and structs are) replaced by `gradc_kernelK`."""
+    """Text with each declared NAME replaced by `gradc_kernelK`."""
     if not names:
         return lambda text: text
     index = {n: k for k, n in enumerate(names)}
     alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
-    pattern = re.compile(rf"\b({alternatives})(?=\b|__gradc_)")
+    pattern = re.compile(rf"\b({alternatives})\b")
     return lambda text: pattern.sub(lambda m: f"{KERNEL_PREFIX}{index[m.group(1)]}", text)
 
 
 @dataclass(frozen=True)
 class _Glue:
     """cffi's glue for a module: the same for every module whose functions
-    have the same signatures (and binding) once renamed (`_renames`), so it
+    have the same signatures once renamed (`_renames`), so it
     is compiled once per machine into `<cache>/.glue-<key>/glue.o` and
     linked into each of them."""
 
@@ -294,15 +285,12 @@ class _Glue:
         return f"_gradc_glue_{self.key[:16]}"
 
 
-def _glue(header: str, binding: Binding | None, flags: Sequence[str], command: Sequence[str]) -> _Glue:
+def _glue(header: str, flags: Sequence[str], command: Sequence[str]) -> _Glue:
     names = tuple(_declared(header))
     canonical = _canonical_names(names)
     prototypes = canonical(re.sub(r"/\*.*?\*/", "", _cdef(header), flags=re.S))
     includes = "".join(f"{line.strip()}\n" for line in header.splitlines() if line.lstrip().startswith("#include"))
     source, cdef = includes + prototypes, prototypes
-    if binding:
-        binding_source, binding_cdef = binding
-        source, cdef = f"{source}\n{canonical(binding_source)}", f"{cdef}\n{canonical(binding_cdef)}"
     parts = [CACHE_FORMAT, native_target(flags), source, cdef, *_glue_flags(flags), *command,
              compiler_version(tuple(command)),
              sysconfig.get_paths()["include"], sysconfig.get_config_var("EXT_SUFFIX") or "", cffi.__version__]
@@ -410,7 +398,7 @@ def _prelude_dir(root: Path, prelude: str, flags: Sequence[str], command: Sequen
 
 
 def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[str],
-             command: Sequence[str], binding: Binding | None = None, final: Path | None = None) -> None:
+             command: Sequence[str], final: Path | None = None) -> None:
     """Build in `entry`; `final` is where the entry will be renamed to.
 
     The kernel (`kernel.c` as printed, with `flags`, under the names of
@@ -418,9 +406,7 @@ def _compile(entry: Path, name: str, source: str, header: str, flags: Sequence[s
     have it yet, see `_glue_object`), then the two are linked."""
     (entry / "kernel.c").write_text(source)
     (entry / "kernel.h").write_text(header)
-    if binding:
-        (entry / "binding.c").write_text(binding[0])
-    glue = _glue(header, binding, flags, command)
+    glue = _glue(header, flags, command)
     (entry / "renames.h").write_text(_renames(glue.names))
     library = _library_path(entry, name)
     prefix_map = []
@@ -475,7 +461,7 @@ def _glue_object(glue: _Glue, flags: Sequence[str], command: Sequence[str]) -> P
     try:
         ffi.cdef(glue.cdef)
     except cffi.CDefError as err:
-        raise BuildError(f"cffi cannot parse the declarations of the header or binding: {err}") from err
+        raise BuildError(f"cffi cannot parse the declarations of the header: {err}") from err
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-glue-{glue.key[:16]}-", dir=root))
     try:
         ffi.set_source(glue.module, glue.source, compiler_verbose=False)
@@ -550,14 +536,12 @@ def build(
     header: str,
     function_names: Iterable[str],
     flags: tuple[str, ...] | None = None,
-    binding: Binding | None = None,
     extra_flags: tuple[str, ...] = (),
 ) -> Any:
     """Compile (or fetch from the cache) and load C source; returns the cffi
     extension module as `.extension`, its functions under their own names
     in `.lib` and its FFI in `.ffi`.
-    `flags` and `extra_flags` as in `resolve_flags`; `binding` adds
-    Python-only entry points (see the module docstring)."""
+    `flags` and `extra_flags` as in `resolve_flags`."""
     names = list(function_names)
     missing = [n for n in names if f" {n}(" not in header]
     if missing:
@@ -565,7 +549,7 @@ def build(
     active = sanitizers()
     flags = build_flags(flags, source, extra_flags)
     command = compiler_command()
-    key = cache_key(source, header, flags, command, binding)
+    key = cache_key(source, header, flags, command)
     with _build_lock:
         if key in _loaded:
             return _loaded[key]
@@ -576,8 +560,8 @@ def build(
     name = module_name(key)
     entry = root / key
     if not _valid(entry, name):
-        _build_entry(root, entry, key, name, source, header, flags, command, binding)
-    glue = _glue(header, binding, flags, command)
+        _build_entry(root, entry, key, name, source, header, flags, command)
+    glue = _glue(header, flags, command)
     with _build_lock:
         if key in _loaded:
             return _loaded[key]
@@ -590,11 +574,11 @@ def build(
 
 
 def _build_entry(root: Path, entry: Path, key: str, name: str, source: str, header: str,
-                 flags: Sequence[str], command: Sequence[str], binding: Binding | None = None) -> None:
+                 flags: Sequence[str], command: Sequence[str]) -> None:
     """Build into a temp dir in the cache, then rename it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=root))
     try:
-        _compile(tmp, name, source, header, flags, command, binding, final=entry)
+        _compile(tmp, name, source, header, flags, command, final=entry)
     except BuildError as err:
         kept = root / f"failed-{key[:16]}"
         shutil.rmtree(kept, ignore_errors=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sysconfig
 import tempfile
@@ -480,10 +481,7 @@ def _build() -> ModuleType | None:
                 os.rename(tmp, folder)
             except OSError:
                 pass  # another process finished first; its module is identical
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # left when the build failed or another process won
         if not library.exists():
             return None
     spec = importlib.util.spec_from_file_location(MODULE, library)

@@ -141,13 +141,9 @@ def _as_list(results: list[str]) -> str:
 
 
 def _scalars(result: ResultExpression) -> ResultExpression:
-    """`result` of each output's NumPy scalar (`o[()]`); the C entry makes
-    the scalars itself and takes `result` back from `.of`."""
-    def expression(outs: list[str]) -> str:
-        return result([f"{o}[()]" for o in outs])
-
-    expression.of = result  # type: ignore[attr-defined]
-    return expression
+    """`result` of each output's NumPy scalar (`o[()]`), for the Python
+    paths (the C entry makes the scalars itself)."""
+    return lambda outs: result([f"{o}[()]" for o in outs])
 
 
 class CompiledFunction:
@@ -233,8 +229,9 @@ class CompiledFunction:
         int64 inputs only), a Python float or int; elsewhere an ndarray of
         the input's dtype and shape, or, for a 0-d input, the NumPy scalar
         type of its dtype. Any other input sends the call to
-        `mismatch(*inputs)`; an array that is not C-contiguous to
-        `fallback(*inputs)`. Both default to the slow checks, which convert
+        `mismatch(*inputs)`; an array of the right type, dtype and shape
+        that is not C-contiguous to `fallback(*inputs)` (not aligned: to
+        `fallback` from the C entry, `mismatch` from the Python path). Both default to the slow checks, which convert
         0-d values and raise the argument errors. Outputs are fresh arrays,
         or NumPy scalars with `scalar` on a scalar signature.
 
@@ -242,11 +239,12 @@ class CompiledFunction:
         available, else a generated Python function over cffi."""
         names = dict(names or {})
         scalars = scalar and self.scalar
+        native_result = result
         if scalars:
             result = _scalars(result)
         slow = self._slow(result, names) if mismatch is None or fallback is None else None
         mismatch, fallback = mismatch or slow, fallback or slow
-        native = self._native(result, names, numbers, mismatch, fallback, scalars)
+        native = self._native(native_result, names, numbers, mismatch, fallback, scalars)
         if native is not None:
             return native
         params = [f"a{k}" for k in range(self._n_inputs)]
@@ -317,8 +315,6 @@ class CompiledFunction:
         workspace is filled before every call (GRADC_DEBUG_WORKSPACE)."""
         if self.fills_workspace or not callpath.available():
             return None
-        if scalars:
-            result = result.of  # type: ignore[attr-defined]
         inputs = []
         for k, (shape, dtype, _, _) in enumerate(self.inputs):
             kind = callpath.ARRAY

@@ -259,8 +259,8 @@ class Compiled:
         self._numbers = tuple(k for k, spec in enumerate(in_specs) if spec.weak)
         self._number_dtypes = tuple(in_specs[k].dtype for k in self._numbers)
         self.path = "scalar" if function.scalar else "array"
-        """How the generated calls reach C: `scalar` (values in, NumPy
-        scalars out) or `array` (buffers)."""
+        """What the calls return for 0-d results: `scalar` (NumPy scalars, a
+        scalar signature: runtime.is_scalar_signature) or `array` (arrays)."""
         self._result, self._names = _tree_expression(out_tree)
         self._finish = _finisher(out_tree)
         self._call = function.caller(self._result, names=self._names, mismatch=self._retry, fallback=self._retry)

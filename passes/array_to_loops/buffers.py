@@ -104,19 +104,15 @@ def mirrored_triangle(op: array.MatmulOp) -> str | None:
     """The triangle of the product that is ever read, when its one use is an
     `array.mirror` ("upper"), or a transpose of the last two dimensions
     whose one use is ("lower"); else None (all of it is)."""
-    value = op.result
-    for triangle in ("upper", "lower"):
-        if not value.has_one_use():
-            return None
-        user = next(iter(value.uses)).operation
-        if isinstance(user, array.MirrorOp):
-            return triangle
-        rank = len(shape_of(value))
-        if triangle == "lower" or not isinstance(user, array.TransposeOp):
-            return None
-        if list(user.perm) != [*range(rank - 2), rank - 1, rank - 2]:
-            return None
-        value = user.result
+    def only_user(value: SSAValue) -> Operation | None:
+        return next(iter(value.uses)).operation if value.has_one_use() else None
+
+    user = only_user(op.result)
+    if isinstance(user, array.MirrorOp):
+        return "upper"
+    rank = len(shape_of(op.result))
+    if isinstance(user, array.TransposeOp) and list(user.perm) == [*range(rank - 2), rank - 1, rank - 2]:
+        return "lower" if isinstance(only_user(user.result), array.MirrorOp) else None
     return None
 
 

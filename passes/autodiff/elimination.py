@@ -1119,13 +1119,14 @@ def _emit_elimination(
     from its op (a diagonal from the JVP rule fed ones for an elementwise
     op, else the dense Jacobian of the op alone), each elimination one
     `_product` per (predecessor, successor) pair, sums by `_added`."""
+    element = element_of(types[0])  # one element type (jacauto_function checks)
     into: dict[int, dict[int, Block]] = {}
     out: dict[int, dict[int, Block]] = {}
 
     def put(u: int, w: int, block: Block) -> None:
         old = out.setdefault(u, {}).get(w)
         if old is not None:
-            block = _added(e, old, block, g.sizes[w], g.sizes[u])
+            block = _added(e, old, block, g.sizes[w], g.sizes[u], element)
         out[u][w] = block
         into.setdefault(w, {})[u] = block
 
@@ -1134,11 +1135,10 @@ def _emit_elimination(
     _eliminate_in_order(order, into, out, lambda u, v, w, earlier, later: put(
         u, w, _product(e, later, earlier, g.sizes[w], g.sizes[v], g.sizes[u])))
     blocks = []
-    for sink, typ in zip((s for s in g.outputs for _ in g.inputs), types):
-        source = g.inputs[len(blocks) % len(g.inputs)]
+    for (sink, source), typ in zip(itertools.product(g.outputs, g.inputs), types, strict=True):
         rows, cols = g.sizes[sink], g.sizes[source]
         found = into.get(sink, {}).get(source)
-        dense = e.full(TensorType(element_of(typ), [rows, cols]), 0.0) if found is None else _dense(e, found, rows, cols, element_of(typ))
+        dense = e.full(TensorType(element, [rows, cols]), 0.0) if found is None else _dense(e, found, rows, cols, element)
         blocks.append(e.reshape(dense, shape_of(typ)))
     return blocks
 
@@ -1171,6 +1171,7 @@ def _local_block(module: ModuleOp, name: str, e: Emitter, g: Graph, key: tuple[i
 
 
 def _dense(e: Emitter, block: Block, rows: int, cols: int, element: Attribute) -> SSAValue:
+    """`block` as a rows x cols matrix."""
     kind, value = block
     if kind == "dense":
         assert value is not None
@@ -1183,21 +1184,14 @@ def _dense(e: Emitter, block: Block, rows: int, cols: int, element: Attribute) -
     return e.select(e.constant(eye != 0), e.broadcast(value, [0], [rows, cols]), zeros)  # no multiplication
 
 
-def _added(e: Emitter, a: Block, b: Block, rows: int, cols: int) -> Block:
-    """a + b, two blocks of one edge (rows x cols)."""
-    (ak, av), (bk, bv) = a, b
-    if ak != "dense" and bk != "dense" and rows == cols:
-        def vector(kind: str, value: SSAValue | None, like: SSAValue | None) -> SSAValue:
-            if kind == "diag":
-                assert value is not None
-                return value
-            assert like is not None
-            return e.ones_like(like)
-        if ak == bk == "id":
-            raise ValueError("two identity edges between the same vertices")
-        like = av if av is not None else bv
-        return "diag", e.add(vector(ak, av, like), vector(bk, bv, like))
-    element = element_of(av if av is not None else bv)
+def _added(e: Emitter, a: Block, b: Block, rows: int, cols: int, element: Attribute) -> Block:
+    """a + b, two blocks of one edge (rows x cols): a diagonal while both
+    are (an identity is a diagonal of ones), else dense."""
+    if a[0] != "dense" and b[0] != "dense":
+        def diagonal(block: Block) -> SSAValue:
+            return block[1] if block[1] is not None else e.full(TensorType(element, [rows]), 1.0)
+
+        return "diag", e.add(diagonal(a), diagonal(b))
     return "dense", e.add(_dense(e, a, rows, cols, element), _dense(e, b, rows, cols, element))
 
 

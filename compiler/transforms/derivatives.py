@@ -512,7 +512,9 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
     arguments' structure (for j) around it again (for k). `mode`
     "fwd-over-rev" is the forward-mode Jacobian of the gradient,
     "rev-over-rev" its reverse-mode Jacobian, "rev-over-fwd" the
-    reverse-mode Jacobian of the forward-mode gradient, "auto" whichever
+    reverse-mode Jacobian of the forward-mode gradient, "edge-pushing" one
+    reverse sweep that carries second-order blocks (straight-line code of
+    small values only), "auto" whichever
     has the fewest multiplications in the simplified code
     (`gradc.lower(...).jacobian_strategies` shows the counts).
     `compress` and `sparse` as for `jacobian`: a Hessian with a sparse
@@ -525,7 +527,7 @@ def hessian(fn: Callable[..., Any], argnums: Argnums = 0, *, sparse: bool = Fals
     if mode not in autodiff.HESSIAN_MODES:
         known = ", ".join(map(repr, autodiff.HESSIAN_MODES))
         raise TraceError(f"{kind} of {_py_name(fn)}: mode must be one of {known}, got {mode!r:.40}")
-    if (mode == "rev-over-fwd" and compress) or (sparse and mode not in ("fwd-over-rev", "auto")):
+    if (mode in ("rev-over-fwd", "edge-pushing") and compress) or (sparse and mode not in ("fwd-over-rev", "auto")):
         raise TraceError(f"{kind} of {_py_name(fn)}: mode {mode!r} cannot be {'sparse' if sparse else 'compressed'}; "
                          "sparse Hessians are forward over reverse (mode 'fwd-over-rev' or 'auto'), compressed ones "
                          "fwd-over-rev or rev-over-rev")

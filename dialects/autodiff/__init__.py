@@ -79,7 +79,7 @@ from gradc.dialects.autodiff.custom import CUSTOM_OPS, CustomDerivativeOp, Custo
 from gradc.dialects.deferred_format import op_definition
 
 MODES = ("fwd", "rev", "auto")
-HESSIAN_MODES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "auto")
+HESSIAN_MODES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "edge-pushing", "auto")
 """A Hessian request's `mode`: absent means fwd-over-rev."""
 
 SPARSE_ATTR = "sparse"
@@ -348,8 +348,9 @@ class HessianOp(DerivativeRequestOp):
     """Second derivatives of a scalar function: `mode` "fwd-over-rev" (the
     default when absent: the forward-mode Jacobian of the gradient),
     "rev-over-rev" (its reverse-mode Jacobian), "rev-over-fwd" (the
-    reverse-mode Jacobian of the forward-mode gradient) or "auto" (the
-    one with the fewest multiplications, which the pass picks)."""
+    reverse-mode Jacobian of the forward-mode gradient), "edge-pushing"
+    (one reverse sweep carrying second-order blocks) or "auto" (the one
+    with the fewest multiplications, which the pass picks)."""
 
     name = "autodiff.hessian"
     mode = opt_prop_def(StringAttr)

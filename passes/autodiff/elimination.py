@@ -1330,6 +1330,8 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
     multiplications in its simplified code (simplified_multiplications;
     ties to the earlier), as a call of it; the choice in `gradc.strategy`
     and the counts in `gradc.candidates`."""
+    from gradc.passes.autodiff.edge_pushing import EdgePushingUnavailable, edge_pushing_function
+
     ins = fn.function_type.inputs.data
     types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
     kind = "hessauto" if compress == "auto" else f"hessauto_{compress}"
@@ -1340,12 +1342,16 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
     custom = _has_custom_rules(module, fn)
     counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or (n <= REV_OVER_FWD_MAX_ELEMENTS and not custom)]
     made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
+    left_out = [] if "rev-over-fwd" in counted else [
+        f"rev-over-fwd not counted: {'custom derivative rules' if custom else f'{n} elements'}"]
+    try:
+        made["edge-pushing"] = edge_pushing_function(module, fn, wrt)
+        counted.append("edge-pushing")
+    except EdgePushingUnavailable as why:
+        left_out.append(f"edge pushing not counted: {why.reason}")
     counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
     chosen = min(counted, key=lambda mode: counts[mode])
-    strategy = chosen
-    if "rev-over-fwd" not in counted:
-        why = "custom derivative rules" if custom else f"{n} elements"
-        strategy = f"{chosen} (rev-over-fwd not counted: {why})"
+    strategy = f"{chosen} ({'; '.join(left_out)})" if left_out else chosen
     new = add_function(module, name, ins, types, arg_names(fn))
     e = Emitter(InsertPoint.at_end(new.body.block), fn.location)
     call = func.CallOp(made[chosen].sym_name.data, list(new.body.block.args), list(types))

@@ -264,7 +264,9 @@ def hessian_function(
     pattern when `compress` allows and it pays. rev-over-rev: jacrev of
     the gradient (compressed by a row coloring). rev-over-fwd: jacrev of
     the forward-mode gradient (jacfwd of `fn`, whose one output is a
-    scalar: its Jacobian blocks are the gradients), dense. auto: the one
+    scalar: its Jacobian blocks are the gradients), dense. edge-pushing:
+    one reverse sweep carrying second-order blocks (edge_pushing.py; raises
+    EdgePushingUnavailable where it does not apply), dense. auto: the one
     with the fewest multiplications (elimination.py's hessauto_function);
     a sparse request (`nnz` set) is always fwd-over-rev."""
     if mode == "auto" and nnz is None:
@@ -273,6 +275,10 @@ def hessian_function(
         return hessauto_function(module, fn, wrt, compress)
     if mode == "rev-over-fwd" and nnz is None:
         return _rev_over_fwd(module, fn, wrt)
+    if mode == "edge-pushing" and nnz is None:
+        from gradc.passes.autodiff.edge_pushing import edge_pushing_function
+
+        return edge_pushing_function(module, fn, wrt)
     gradient = grad_function(module, fn, wrt, with_outputs=False)
     if mode == "rev-over-rev" and nnz is None:
         return jacrev_function(module, gradient, wrt, compress)

@@ -31,6 +31,7 @@ from gradc.dialects import autodiff
 from gradc.dialects.autodiff.checkpointing import Checkpoint
 from gradc.passes.autodiff.batching import batch_inlined
 from gradc.passes.autodiff.compression import PatternMismatch
+from gradc.passes.autodiff.edge_pushing import EdgePushingUnavailable
 from gradc.passes.autodiff.jacobian import hessian_function, jacobian_function
 from gradc.passes.autodiff.scan_rules import DEFAULT_CHECKPOINT
 from gradc.passes.autodiff.transform import (
@@ -71,13 +72,14 @@ def _compression(op: autodiff.JacobianOp | autodiff.HessianOp) -> tuple[str, int
 def _compressible(generate: Callable[..., func.FuncOp]) -> Generator:
     """A generator of Jacobian or Hessian functions called with the
     request's compression; a sparse request whose type disagrees with the
-    pattern fails located at it."""
+    pattern, or an edge-pushing request it does not apply to, fails
+    located at it."""
 
     def generator(module: ModuleOp, fn: func.FuncOp, op: Request) -> func.FuncOp:
         compress, nnz = _compression(op)
         try:
             return generate(module, fn, op.wrt_indices, compress, nnz)
-        except PatternMismatch as error:
+        except (PatternMismatch, EdgePushingUnavailable) as error:
             fail(op, f"{op.name} @{fn.sym_name.data}: {error}")
 
     return generator

@@ -16,11 +16,13 @@ Functions:
 
 Hessians (issue 17, item 4): `hessian rosenbrock n=10`, `hessian mlp-loss
 4-5` (sum tanh(W x)^2), `hessian helmholtz n=32` (sum x log(x / (1 - sum
-x))): the counts `hessian(f, mode="auto")` records for fwd-over-rev,
-rev-over-rev and rev-over-fwd (multiplications of each candidate's
+x))), `hessian log-sum-exp n=30` (log sum exp(x^2) times sum sin x cos x),
+`hessian narrowing 64-8` (sum tanh(W tanh x)^2, W 8 x 64): the counts
+`hessian(f, mode="auto")` records for fwd-over-rev, rev-over-rev,
+rev-over-fwd and edge-pushing (multiplications of each candidate's
 simplified code, primal included) and the multiplications in each explicit
-mode's simplified IR; helmholtz n=32 is also timed by mode against its
-closed-form Hessian.
+mode's simplified IR; the last three are also timed by mode against their
+closed-form Hessians.
 
 Rows: system `counts` (every function) times the analysis (trace + cost
 model + choice: `Lowered.jacobian_strategies`) and carries the counts;
@@ -64,9 +66,11 @@ CHAINS = (
 SCALAR = ("robot_arm", "roe_flux_1d", "helmholtz n=8")
 TIMED = ("mlp 8-64-4-64-8", "mlp 50-5-50-5-50")
 MODES = ("auto", "fwd", "rev")
-HESSIANS = ("hessian rosenbrock n=10", "hessian mlp-loss 4-5", "hessian helmholtz n=32")
-HESSIAN_MODES = ("auto", "fwd-over-rev", "rev-over-rev", "rev-over-fwd")
-TIMED_HESSIANS = ("hessian helmholtz n=32",)
+HESSIANS = ("hessian rosenbrock n=10", "hessian mlp-loss 4-5", "hessian helmholtz n=32",
+            "hessian log-sum-exp n=30", "hessian narrowing 64-8")
+HESSIAN_MODES = ("auto", "fwd-over-rev", "rev-over-rev", "rev-over-fwd", "edge-pushing")
+TIMED_HESSIAN_MODES = ("auto", "fwd-over-rev", "rev-over-rev", "edge-pushing")
+TIMED_HESSIANS = ("hessian helmholtz n=32", "hessian log-sum-exp n=30", "hessian narrowing 64-8")
 
 
 def _name(widths: tuple[int, ...]) -> str:
@@ -77,7 +81,7 @@ def cases() -> list[tuple[str, str]]:
     rows = [(_name(w), "counts") for w in CHAINS] + [(name, "counts") for name in SCALAR]
     rows += [(config, f"gradc {mode}") for config in TIMED for mode in MODES]
     rows += [(config, "counts") for config in HESSIANS]
-    return rows + [(config, f"gradc {mode}") for config in TIMED_HESSIANS for mode in HESSIAN_MODES[:3]]
+    return rows + [(config, f"gradc {mode}") for config in TIMED_HESSIANS for mode in TIMED_HESSIAN_MODES]
 
 
 def _mlp(widths: tuple[int, ...]) -> tuple[Any, Any, np.ndarray]:
@@ -195,6 +199,35 @@ def _hessian(config: str) -> tuple[Any, Any, np.ndarray]:
             return w.T @ (d[:, None] * w)
 
         return loss, hessian, np.random.default_rng(1).standard_normal(4)
+
+    if config == "hessian log-sum-exp n=30":
+        def lse(x):
+            return gnp.log(gnp.sum(gnp.exp(x * x))) * gnp.sum(gnp.sin(x) * gnp.cos(x))
+
+        def lse_hessian(x):
+            e = np.exp(x * x)
+            s, t = e.sum(), np.sum(np.sin(x) * np.cos(x))
+            a = 2 * x * e / s  # gradient of log(sum(exp(x^2)))
+            ha = np.diag((2 + 4 * x * x) * e / s) - np.outer(a, a)
+            b = np.cos(2 * x)  # gradient of sum(sin x cos x)
+            return ha * t + np.outer(a, b) + np.outer(b, a) + np.log(s) * np.diag(-2 * np.sin(2 * x))
+
+        return lse, lse_hessian, np.linspace(-0.9, 0.8, 30)
+    if config == "hessian narrowing 64-8":
+        w = np.random.default_rng(2).standard_normal((8, 64)) / 8
+
+        def narrowing(x):
+            return gnp.sum(gnp.tanh(w @ gnp.tanh(x)) ** 2)
+
+        def narrowing_hessian(x):
+            u = np.tanh(x)
+            t = np.tanh(w @ u)
+            d = 2.0 * (1.0 - t**2) * (1.0 - 3.0 * t**2)
+            du = 1.0 - u * u
+            g_u = w.T @ (2.0 * t * (1.0 - t * t))
+            return du[:, None] * (w.T @ (d[:, None] * w)) * du[None, :] + np.diag(g_u * -2.0 * u * du)
+
+        return narrowing, narrowing_hessian, np.random.default_rng(3).standard_normal(64)
 
     def energy(x):
         return gnp.sum(x * gnp.log(x / (1.0 - gnp.sum(x))))
@@ -325,7 +358,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[str]:
                          f"({'the' if emitted['auto'] <= best else 'NOT the'} fewest of the explicit modes)")
     timed = {(r["config"], r["system"]): r for r in rows if r.get("system", "").startswith("gradc ")}
     for config in TIMED_HESSIANS:
-        found = {m: timed.get((config, f"gradc {m}")) for m in HESSIAN_MODES[:3]}
+        found = {m: timed.get((config, f"gradc {m}")) for m in TIMED_HESSIAN_MODES}
         if all(found.values()):
             lines.append(f"{config}: " + ", ".join(f"{m} {r['median_s'] * 1e6:.1f} us" for m, r in found.items())
                          + f"; rel_error {max(r['rel_error'] for r in found.values()):.1e}")

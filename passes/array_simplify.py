@@ -6,7 +6,9 @@ Guarantees: array-level functions computing the same values (up to the
 sign of a zero) with the same derivatives and fewer ops: identity shape
 ops are gone; transpose, reshape and negation chains are folded; neutral
 elements (x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1) are dropped;
-`select(x > c, x, max(x, c))` is `max(x, c)` (and `<` with min); a
+`select(x > c, x, max(x, c))` is `max(x, c)` (and `<` with min); the
+sum of a diagonal matrix (an identity-masked select) along an axis is its
+diagonal; a
 product with a derivative seed (an `autodiff.seed` constant: 0/1, one 1
 per input element) is the gather of the rows it selects, summed by a
 scatter-add where a direction holds several (an identity seed is no op at
@@ -160,6 +162,33 @@ class FoldSelectOfWinner(RewritePattern):
             rewriter.replace(op, (), (extremum.result,))
 
 
+class FoldSumOfDiagonal(RewritePattern):
+    """`reduce_sum(select(I, broadcast(v), 0))` over either axis of the
+    n x n identity mask I is `v` (v of n elements, broadcast along either
+    axis): the sum of one row or column of a diagonal matrix is its
+    diagonal element. Edge pushing (passes/autodiff/edge_pushing.py)
+    writes it when a diagonal block meets a sum's VJP; folded, no n x n
+    loop is left."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: array.ReduceSumOp, rewriter: PatternRewriter) -> None:
+        select = op.input.owner
+        if not isinstance(select, array.SelectOp) or len(op.axes.get_values()) != 1:
+            return
+        broadcast, mask = select.true_value.owner, select.cond.owner
+        if not isinstance(broadcast, array.BroadcastOp) or not isinstance(mask, array.ConstantOp):
+            return
+        shape = tuple(select.result.type.get_shape())
+        v = broadcast.input
+        if len(shape) != 2 or shape[0] != shape[1] or tuple(v.type.get_shape()) != shape[:1]:
+            return
+        if splat_value(select.false_value) != 0.0 or op.result.type != v.type:
+            return
+        if not np.array_equal(dense_to_numpy(mask.value), np.eye(shape[0], dtype=bool)):
+            return
+        rewriter.replace(op, (), (v,))
+
+
 @dataclass
 class FoldConstants(RewritePattern):
     """An op whose operands are all constants, evaluated with the array
@@ -278,6 +307,7 @@ class ArraySimplify(ModulePass):
                     FoldDoubleNegation(),
                     FoldNeutralElement(),
                     FoldSelectOfWinner(),
+                    FoldSumOfDiagonal(),
                     FoldSeedProducts(),
                     FoldConstants(self.fold_limit),
                 ]

@@ -109,3 +109,44 @@ func.func @f(%x: tensor<8xf64>, %c: tensor<8xf64>) -> (tensor<8xf64>, tensor<8xf
     for got, expected in [(hi, np.where(x > c, x, np.maximum(c, x))), (lo, np.where(x < c, x, np.minimum(x, c)))]:
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_sum_of_a_diagonal_matrix_folds_to_its_diagonal():
+    """reduce_sum over either axis of select(I, broadcast(v), 0) is v
+    (broadcast along either axis); with another mask or a nonzero
+    otherwise-value it stays. Values: the interpreter before and after,
+    and NumPy."""
+    eye = "dense<[[true, false, false], [false, true, false], [false, false, true]]>"
+    band = "dense<[[true, true, false], [false, true, false], [false, false, true]]>"
+    module = parse(f"""
+func.func @f(%v: tensor<3xf64>) -> (tensor<3xf64>, tensor<3xf64>, tensor<3xf64>, tensor<3xf64>) {{
+  %eye = array.constant {eye} : tensor<3x3xi1>
+  %band = array.constant {band} : tensor<3x3xi1>
+  %zero = array.constant dense<0.0> : tensor<3x3xf64>
+  %one = array.constant dense<1.0> : tensor<3x3xf64>
+  %rows = array.broadcast %v dims [0] : tensor<3xf64> -> tensor<3x3xf64>
+  %cols = array.broadcast %v dims [1] : tensor<3xf64> -> tensor<3x3xf64>
+  %d0 = array.select %eye, %rows, %zero : tensor<3x3xi1>, tensor<3x3xf64>
+  %d1 = array.select %eye, %cols, %zero : tensor<3x3xi1>, tensor<3x3xf64>
+  %b = array.select %band, %rows, %zero : tensor<3x3xi1>, tensor<3x3xf64>
+  %o = array.select %eye, %rows, %one : tensor<3x3xi1>, tensor<3x3xf64>
+  %s0 = array.reduce_sum %d0 axes [1] : tensor<3x3xf64> -> tensor<3xf64>
+  %s1 = array.reduce_sum %d1 axes [0] : tensor<3x3xf64> -> tensor<3xf64>
+  %s2 = array.reduce_sum %b axes [1] : tensor<3x3xf64> -> tensor<3xf64>
+  %s3 = array.reduce_sum %o axes [1] : tensor<3x3xf64> -> tensor<3xf64>
+  func.return %s0, %s1, %s2, %s3 : tensor<3xf64>, tensor<3xf64>, tensor<3xf64>, tensor<3xf64>
+}}
+""")
+    v = np.array([1.5, -2.0, np.inf])
+    before = run_function(module, "f", v)
+    ArraySimplify().apply(Context(), module)
+    DeadCodeElimination().apply(Context(), module)
+    module.verify()
+    assert sum(op.name == "array.reduce_sum" for op in module.walk()) == 2
+    after = run_function(module, "f", v)
+    for x, y in zip(before, after):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(after[0], v)
+    np.testing.assert_array_equal(after[1], v)
+    np.testing.assert_array_equal(after[2], [2 * v[0], v[1], v[2]])  # row 0 holds v[0] twice
+    np.testing.assert_array_equal(after[3], v + 2.0)

@@ -2,7 +2,8 @@
 // the forward-mode Jacobian of the gradient, "rev-over-rev" its
 // reverse-mode Jacobian; "rev-over-fwd" the reverse-mode Jacobian of the
 // forward-mode gradient (jacfwd of a scalar function returns its
-// gradient); "auto" counts the multiplications of each candidate's
+// gradient); "edge-pushing" (hessian-edge-pushing.mlir) one reverse
+// sweep carrying second-order blocks; "auto" counts the multiplications of each candidate's
 // simplified code and calls the cheapest, the choice and the counts on
 // @<f>_hessauto_w0.
 // RUN: gradc-opt %s -p autodiff-jacobian | filecheck %s
@@ -62,16 +63,20 @@ func.func @main(%x: tensor<3xf64>, %y: tensor<8xf64>) -> (tensor<3x3xf64>, tenso
 // CHECK-LABEL: func.func private @g_jacfwd_w0_jacrev_w0(%x: tensor<3xf64>) -> tensor<3x3xf64>
 // CHECK:         func.call @g_jacfwd_w0_vjp_w0_batch3
 
-// auto on @g: fwd-over-rev has the fewest multiplications; rev-over-fwd
-// pushes 3 cotangents through code batched over 3 tangents.
+// auto on @g: edge pushing has the fewest multiplications (its Hessian
+// is the diagonal 2 e^x + x e^x: hessian-edge-pushing.mlir); among the
+// others fwd-over-rev, and rev-over-fwd pushes 3 cotangents through code
+// batched over 3 tangents.
 // CHECK-LABEL: func.func private @g_hessauto_never_w0
-// CHECK-SAME:    gradc.derivative = "hessian", gradc.strategy = "fwd-over-rev"
-// CHECK-SAME:    gradc.candidates = {"fwd-over-rev" = 18 : i64, "rev-over-rev" = 27 : i64, "rev-over-fwd" = 99 : i64}
-// CHECK-NEXT:    func.call @g_grad_w0_jacfwd_w0(%x)
+// CHECK-SAME:    gradc.derivative = "hessian", gradc.strategy = "edge-pushing"
+// CHECK-SAME:    gradc.candidates = {"fwd-over-rev" = 18 : i64, "rev-over-rev" = 27 : i64, "rev-over-fwd" = 99 : i64, "edge-pushing" = 3 : i64}
+// CHECK-NEXT:    func.call @g_hessedge_w0(%x)
 // CHECK-NEXT:    func.return
 
-// auto on @h: rev-over-rev.
+// auto on @h: edge pushing again; of the two sweeps of directions,
+// rev-over-rev.
 // CHECK-LABEL: func.func private @h_hessauto_never_w0
-// CHECK-SAME:    gradc.strategy = "rev-over-rev"
-// CHECK-NEXT:    func.call @h_grad_w0_jacrev_w0(%x)
+// CHECK-SAME:    gradc.strategy = "edge-pushing"
+// CHECK-SAME:    gradc.candidates = {"fwd-over-rev" = 952 : i64, "rev-over-rev" = 768 : i64, "rev-over-fwd" = 3600 : i64, "edge-pushing" = 164 : i64}
+// CHECK-NEXT:    func.call @h_hessedge_w0(%x)
 // CHECK-NEXT:    func.return

@@ -18,7 +18,8 @@ EdgePushingUnavailable saying which.
 Guarantees: the function returns what hessian_function returns (the same
 types; the same values up to rounding) and every Hessian it returns is
 exactly symmetric: diagonal blocks mirrored, block (k, j) the transpose of
-block (j, k). Per op it emits: for an elementwise op, products with its
+block (j, k). Per op it emits: for a reshape, nothing (its flattened
+partial is the identity); for an elementwise op, products with its
 partials (diagonals, from the JVP rule fed ones) and second partials
 (from the JVP of its VJP fed ones); for any other op, its VJP batched over
 the rows of the blocks it pushes (no multiplication for index maps), and
@@ -206,6 +207,9 @@ class _OpSweep:
             (self.actives if active else self.others).append(o)
         self.heads = [sweep.index[o] for o in self.actives]
         self.elementwise = all(_elementwise(g, (u, i)) for u in self.heads)
+        self.relabel = isinstance(self.op, array.ReshapeOp)
+        """The partial is the identity (flattened row-major, a reshape's
+        result is its operand): blocks and adjoint pass through as they are."""
         self._vjp: func.FuncOp | None = None
         self._diagonals: list[SSAValue] | None = None
 
@@ -270,6 +274,8 @@ class _OpSweep:
         return call.results
 
     def vjp_grads(self, cotangent: SSAValue) -> list[SSAValue]:
+        if self.relabel:
+            return [self.e.reshape(cotangent, shape_of(self.actives[0]))]
         if self.elementwise:
             n = prod(shape_of(cotangent))
             flat = self.e.reshape(cotangent, [n])
@@ -281,6 +287,8 @@ class _OpSweep:
         """`block` (rows x the op's result) times the partial of the result
         with respect to active operand `a`: rows x that operand."""
         e, cols = self.e, self.s.g.sizes[self.i]
+        if self.relabel:
+            return block
         if self.elementwise:
             d = self.diagonals()[a]
             if block[0] == "diag":
@@ -295,6 +303,9 @@ class _OpSweep:
     def push_own(self, own: Block) -> None:
         """The pair {i, i}: J_a^T W J_b for each pair of active operands."""
         s, e, n = self.s, self.e, self.s.g.sizes[self.i]
+        if self.relabel:
+            s.add(self.heads[0], self.heads[0], own)
+            return
         if self.elementwise:  # D_b W D_a: W scaled by rows and columns
             for b, q in enumerate(self.heads):
                 for a, p in enumerate(self.heads[: b + 1]):

@@ -38,7 +38,8 @@ SANITIZE_TESTS := tests/test_ops.py tests/test_integers.py tests/test_numeric_ed
 	tests/test_random_programs.py::test_random_programs_shard_0 \
 	tests/test_checkpoint_lowering.py tests/test_scan.py \
 	tests/test_tile_matmul.py tests/test_vector_math.py tests/regressions \
-	"tests/test_reduction_accuracy.py::test_small_shapes_every_structure[float64]"
+	"tests/test_reduction_accuracy.py::test_small_shapes_every_structure[float64]" \
+	tests/test_edge_pushing.py::test_compiled_to_c
 SANITIZE_MORE := tests/test_scan_reverse.py tests/test_plan_memory.py tests/test_parallelize.py \
 	tests/test_fusion.py tests/test_transforms.py
 test-sanitize: $(STAMP)

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradc.backend import callpath
-from gradc.errors import LoopLimitError, OutError
+from gradc.errors import GradcError, LoopLimitError, OutError
 
 WORKSPACE_ALIGN = 64
 
@@ -291,6 +291,7 @@ class CompiledFunction:
             "mismatch": mismatch,
             "fallback": fallback,
             "into": lambda *args, out: self.call_into(args, out, outputs),
+            "GradcError": GradcError,
         }
         body, pointers, tests = [], [], []
         for k, (shape, dtype, ctype, _) in enumerate(self.inputs):
@@ -312,7 +313,10 @@ class CompiledFunction:
         if tests:
             body += [f"if not ({' and '.join(tests)}):", f"    return mismatch({redirect})"]
         if outputs is not None:
-            body += ["if out is not None:", f"    return into({redirect})"]
+            # An OutError is raised again here, so its traceback goes from
+            # this frame straight to the caller (as from gradc.jit's slow path).
+            body += ["if out is not None:", "    try:", f"        return into({redirect})",
+                     "    except GradcError as err:", "        raise err.with_traceback(None) from None"]
         call = "with lock:\n        {}" if self._lock is not None else "{}"
         if self.fills_workspace:
             call = "with lock:\n        work_memory.fill(255)\n        {}"

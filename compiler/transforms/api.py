@@ -325,8 +325,10 @@ class Compiled:
                 f"    return leaf_call({', '.join(leaves)}, out=out)",
                 "except (_Different, KeyError):",
                 f"    return mismatch({args}, out=out)",
+                "except GradcError as err:  # from out=: raised again here, one frame above the caller",
+                "    raise err.with_traceback(None) from None",
             ],
-            env,
+            {**env, "GradcError": GradcError},
         )
 
     def _run_args(self, *leaves: Any, out: Any = None) -> Any:

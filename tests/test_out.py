@@ -49,6 +49,9 @@ def is_c_entry(call: Any) -> bool:
     return type(call).__module__ == callpath.MODULE and type(call).__name__ == "Entry"
 
 
+needs_c_entry = pytest.mark.skipif(not callpath.available(), reason="the C entry is not built (GRADC_CALLPATH=python)")
+
+
 # ---------------------------------------------------------------------------
 # Results written in place
 
@@ -248,6 +251,7 @@ def test_twenty_double_buffered_sgd_steps_equal_numpy(path: str) -> None:
     np.testing.assert_array_equal(params["w1"], _problem()[0]["w1"])  # the first parameters untouched
 
 
+@needs_c_entry
 def test_the_step_with_out_runs_no_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """After the first call, out= calls with a params dict go straight to the
     C entry: no slow path, no generated Python, no pytree walk."""
@@ -272,6 +276,7 @@ def test_the_step_with_out_runs_no_python(monkeypatch: pytest.MonkeyPatch) -> No
     np.testing.assert_array_equal(allocating[1]["w1"], out[1]["w1"])
 
 
+@needs_c_entry
 def test_positional_arrays_with_out_take_the_c_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     jf = gradc.jit(lambda a, b: (a @ b, a.T))
     a, b = np.ones((3, 4)), np.full((4, 2), 0.5)

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from gradc.errors import GradcError
 from gradc.backend.build import (
     BuildError, _check_asan_loaded, _writable_root, compiler_command, compiler_version, sanitize_flags, sanitizers,
 )
@@ -724,11 +725,16 @@ class PythonDispatcher:
             recent[n] = call
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs or (self._out_fast and len(kwargs) == 1 and "out" in kwargs):
-            call = self.__dict__.get("_recent_calls", {}).get(len(args))
-            if call is not None:
-                return call(*args, **kwargs)
-        return self._call_slow(*args, **kwargs)  # type: ignore[attr-defined]
+        try:
+            if not kwargs or (self._out_fast and len(kwargs) == 1 and "out" in kwargs):
+                call = self.__dict__.get("_recent_calls", {}).get(len(args))
+                if call is not None:
+                    return call(*args, **kwargs)
+            return self._call_slow(*args, **kwargs)  # type: ignore[attr-defined]
+        except GradcError as err:
+            # Raised again here, so the traceback goes from this one frame
+            # straight to the caller's code (as from the C Dispatcher).
+            raise err.with_traceback(None) from None
 
 
 def dispatcher_base() -> type:

@@ -553,7 +553,8 @@ static PyObject *dispatcher_set_recent(Dispatcher *self, PyObject *args) {
 
 static PyMethodDef dispatcher_methods[] = {
     {"_set_recent", (PyCFunction)dispatcher_set_recent, METH_VARARGS,
-     "_set_recent(n, call): calls with n positional arguments and no keywords go to call (None: to _call_slow)."},
+     "_set_recent(n, call): calls with n positional arguments and no keywords (or only out=, with _out_fast) "
+     "go to call (None: to _call_slow)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -12,7 +12,7 @@ shape and dtype; a Python float is one signature and a Python int another,
 whatever the value) and per distinct value of the static arguments; a
 call checks each argument's type, dtype and shape; results are NumPy
 arrays, or NumPy scalars when every argument is a 0-d float or int and
-every result a 0-d float.
+every result a 0-d float, or the caller's arrays (`out=`: see JitFunction).
 
 The call path (generated callers per number of arguments, `_dispatch`,
 passing 0-d floats by value): docs/frontend.md.
@@ -538,10 +538,11 @@ class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
         functools.update_wrapper(self, fn, updated=updated)
 
     # Calls: the base class (gradc.backend.callpath's Dispatcher) sends a
-    # call with n positional arguments and no keywords straight to the
-    # generated call of the signature last called with n arguments, which
-    # checks that the arguments have its signature (type, dtype, shape per
-    # argument), else hands them to _call_slow.
+    # call with n positional arguments and no keywords (or only out=, once
+    # _call_slow has set _out_fast) straight to the call of the signature
+    # last called with n arguments, which checks that the arguments have
+    # its signature (type, dtype, shape per argument; out's nesting and
+    # leaves), else hands them to _call_slow.
 
     def _call_slow(self, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -161,6 +161,40 @@ def test_named_tuples_and_lists_of_results(path: str) -> None:
 
 
 @both_paths
+def test_none_among_the_results_is_none_in_out(path: str) -> None:
+    jf = gradc.jit(lambda x: (x * 2.0, None, {"n": None, "s": gnp.sum(x)}))
+    x = np.arange(3.0)
+    out = (np.empty(3), None, {"n": None, "s": np.empty(())})
+    for _ in range(2):
+        assert jf(x, out=out) is out
+        np.testing.assert_array_equal(out[0], x * 2.0)
+        assert out[2]["s"] == 3.0
+
+
+@both_paths
+def test_a_loop_past_its_bound_raises_with_out_too(path: str) -> None:
+    """A nonzero status of the C function raises as without out=; the next
+    call still works."""
+    jf = gradc.jit(lambda a: gradc.lax.while_loop(lambda v: v < 100.0, lambda v: v * 2.0, a, max_steps=5))
+    out = np.empty(())
+    for _ in range(2):
+        with pytest.raises(gradc.LoopLimitError, match="did not stop within"):
+            jf(1.0, out=out)
+    assert jf(10.0, out=out) is out and out == 160.0
+
+
+def test_a_compile_budget_and_out() -> None:
+    jf = gradc.jit(lambda x: gnp.tanh(x) * 2.0, compile_budget_ms=0)
+    x = np.linspace(-1.0, 1.0, 9)
+    out = np.empty(9)
+    assert jf(x, out=out) is out
+    jf.wait_for_builds()
+    out[...] = 0.0
+    assert jf(x, out=out) is out
+    np.testing.assert_allclose(out, np.tanh(x) * 2.0, rtol=1e-6)
+
+
+@both_paths
 def test_out_none_allocates(path: str) -> None:
     jf = gradc.jit(lambda x: x * 3.0)
     x = np.arange(3.0)
@@ -475,6 +509,13 @@ def test_a_function_with_its_own_out_parameter_gets_it() -> None:
         np.testing.assert_array_equal(got, x + 10.0)
     kw = gradc.jit(lambda x, *, out=None: x * 2.0 if out is None else x * out)
     np.testing.assert_array_equal(kw(x, out=np.full(3, 3.0)), x * 3.0)
+
+
+def test_a_catch_all_of_keywords_is_not_an_out_parameter() -> None:
+    jf = gradc.jit(lambda x, **options: x + 1.0)
+    x, out = np.arange(3.0), np.empty(3)
+    assert jf(x, out=out) is out
+    np.testing.assert_array_equal(out, x + 1.0)
 
 
 def test_out_inside_a_traced_function_is_an_error() -> None:

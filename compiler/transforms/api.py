@@ -512,7 +512,7 @@ class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
     OutError naming the leaf, before C runs. `out=None` allocates as
     without it. When `f` has a parameter named `out` of its own, `out=`
     goes to `f` as any keyword does and calls take no preallocated
-    outputs."""
+    outputs (a `**kwargs` catch-all is not such a parameter)."""
 
     def __init__(
         self,

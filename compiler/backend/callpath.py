@@ -174,6 +174,14 @@ static int take_leaves(PyObject *node, PyObject *tree, PyObject **leaves, int *n
     return 0;
 }
 
+/* Whether `x` is an array of the slot's type number, native byte order and
+   dimensions, with all of `flags`. */
+static int fits(PyArrayObject *x, const Slot *s, int flags) {
+    return PyArray_TYPE(x) == s->type_num && PyArray_ISNOTSWAPPED(x) && PyArray_NDIM(x) == s->ndim
+           && (s->ndim == 0 || memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) == 0)
+           && (PyArray_FLAGS(x) & flags) == flags;
+}
+
 /* Whether [lo, hi) and [lo2, hi2) share a byte. */
 static int overlap(const char *lo, const char *hi, const char *lo2, const char *hi2) {
     return lo < hi2 && lo2 < hi;
@@ -213,9 +221,7 @@ static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const
             ptr[k] = &values[k];
         } else if (Py_TYPE(a) == &PyArray_Type) {
             PyArrayObject *x = (PyArrayObject *)a;
-            if (PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x) || PyArray_NDIM(x) != s->ndim
-                || (s->ndim > 0 && memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) != 0))
-                return redirect(self->mismatch, args, nargsf, kwnames);
+            if (!fits(x, s, 0)) return redirect(self->mismatch, args, nargsf, kwnames);
             if ((PyArray_FLAGS(x) & (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
                 != (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
                 return redirect(self->fallback, args, nargsf, kwnames);
@@ -238,11 +244,8 @@ static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const
         for (int j = 0; j < n_out; ++j) {
             const Slot *s = &self->slots[n_in + j];
             PyArrayObject *x = (PyArrayObject *)outs[j];
-            const int flags = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE;
-            if (Py_TYPE(outs[j]) != &PyArray_Type || PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x)
-                || PyArray_NDIM(x) != s->ndim
-                || (s->ndim > 0 && memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) != 0)
-                || (PyArray_FLAGS(x) & flags) != flags)
+            if (Py_TYPE(outs[j]) != &PyArray_Type
+                || !fits(x, s, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE))
                 return redirect(self->mismatch, args, nargsf, kwnames);
             const char *lo = PyArray_DATA(x), *hi = lo + PyArray_NBYTES(x);
             for (int k = 0; k < n_in; ++k)

@@ -126,11 +126,13 @@ static PyObject *redirect(PyObject *to, PyObject *const *args, size_t nargsf, Py
     return PyObject_Vectorcall(to, args, nargsf, kwnames);
 }
 
+static PyObject *out_name;  /* "out", interned: a call's keyword names usually are */
+
 /* Whether the keywords of a call are exactly `out`. */
 static int only_out(PyObject *kwnames) {
     if (PyTuple_GET_SIZE(kwnames) != 1) return 0;
     PyObject *name = PyTuple_GET_ITEM(kwnames, 0);
-    return PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "out") == 0;
+    return name == out_name || (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "out") == 0);
 }
 
 /* The leaves of `node` (borrowed, at most `max`) if it has the structure
@@ -588,7 +590,8 @@ static struct PyModuleDef callpath_module = {
 
 PyMODINIT_FUNC PyInit__gradc_callpath(void) {
     import_array();
-    if (PyType_Ready(&EntryType) < 0 || PyType_Ready(&DispatcherType) < 0) return NULL;
+    out_name = PyUnicode_InternFromString("out");
+    if (out_name == NULL || PyType_Ready(&EntryType) < 0 || PyType_Ready(&DispatcherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&callpath_module);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Entry", (PyObject *)&EntryType) < 0

@@ -105,6 +105,7 @@ typedef struct {
     PyObject *scalar;   /* 0-d input: the NumPy scalar type it also takes */
     int kind, ndim, type_num;
     npy_intp *dims;
+    npy_intp nbytes;    /* of an array of this slot */
 } Slot;
 
 typedef struct {
@@ -135,6 +136,37 @@ static int only_out(PyObject *kwnames) {
     return name == out_name || (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "out") == 0);
 }
 
+#define MAX_KEYS 32
+
+/* The values of dict `node` (of the size of `keys`, at most MAX_KEYS) in
+   the order of `keys`, into `values` (borrowed): one walk over the dict
+   when its keys are the very objects of `keys` (string literals and keys
+   passed on from one call to the next usually are), else lookups. 0, or -1
+   when a key is missing (no exception set). */
+static int dict_values(PyObject *node, PyObject *keys, PyObject **values) {
+    Py_ssize_t size = PyTuple_GET_SIZE(keys), pos = 0, found = 0, j = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(node, &pos, &key, &value)) {
+        Py_ssize_t tries = 0;  /* from where the last key was: the next one is likely after it */
+        while (tries < size && PyTuple_GET_ITEM(keys, j) != key) {
+            j = j + 1 < size ? j + 1 : 0;
+            ++tries;
+        }
+        if (tries == size) break;
+        values[j] = value;
+        ++found;
+    }
+    if (found == size) return 0;
+    for (Py_ssize_t k = 0; k < size; ++k) {
+        values[k] = PyDict_GetItemWithError(node, PyTuple_GET_ITEM(keys, k));
+        if (values[k] == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The leaves of `node` (borrowed, at most `max`) if it has the structure
    `tree` describes: None for a leaf, else (type, dict keys or None,
    children), every container of exactly that type (a tuple, a named tuple,
@@ -150,38 +182,44 @@ static int take_leaves(PyObject *node, PyObject *tree, PyObject **leaves, int *n
     PyObject *children = PyTuple_GET_ITEM(tree, 2);
     Py_ssize_t size = PyTuple_GET_SIZE(children);
     if ((PyObject *)Py_TYPE(node) != kind) return -1;
+    if (PyTuple_Check(node) ? PyTuple_GET_SIZE(node) != size
+        : PyList_Check(node) ? PyList_GET_SIZE(node) != size
+        : PyDict_Check(node) ? keys == Py_None || PyDict_GET_SIZE(node) != size
+        : size != 0)
+        return -1;
+    PyObject *values[MAX_KEYS];
+    int in_order = PyDict_Check(node) && size <= MAX_KEYS;
+    if (in_order && dict_values(node, keys, values) < 0) return -1;
     for (Py_ssize_t k = 0; k < size; ++k) {
         PyObject *child;
         if (PyTuple_Check(node)) {
-            if (PyTuple_GET_SIZE(node) != size) return -1;
             child = PyTuple_GET_ITEM(node, k);
         } else if (PyList_Check(node)) {
-            if (PyList_GET_SIZE(node) != size) return -1;
             child = PyList_GET_ITEM(node, k);
-        } else if (PyDict_Check(node) && keys != Py_None) {
-            if (PyDict_GET_SIZE(node) != size) return -1;
+        } else if (in_order) {
+            child = values[k];
+        } else {
             child = PyDict_GetItemWithError(node, PyTuple_GET_ITEM(keys, k));
             if (child == NULL) {
                 PyErr_Clear();
                 return -1;
             }
-        } else {
-            return -1;
         }
         if (take_leaves(child, PyTuple_GET_ITEM(children, k), leaves, n, max) < 0) return -1;
     }
-    if (size == 0 && (PyTuple_Check(node) ? PyTuple_GET_SIZE(node) : PyList_Check(node) ? PyList_GET_SIZE(node)
-                      : PyDict_Check(node) ? PyDict_GET_SIZE(node) : 0) != 0)
-        return -1;
     return 0;
 }
 
 /* Whether `x` is an array of the slot's type number, native byte order and
    dimensions, with all of `flags`. */
 static int fits(PyArrayObject *x, const Slot *s, int flags) {
-    return PyArray_TYPE(x) == s->type_num && PyArray_ISNOTSWAPPED(x) && PyArray_NDIM(x) == s->ndim
-           && (s->ndim == 0 || memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) == 0)
-           && (PyArray_FLAGS(x) & flags) == flags;
+    if (PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x) || PyArray_NDIM(x) != s->ndim
+        || (PyArray_FLAGS(x) & flags) != flags)
+        return 0;
+    const npy_intp *dims = PyArray_DIMS(x);
+    for (int d = 0; d < s->ndim; ++d)  /* a loop, not memcmp: one or two dimensions, mostly */
+        if (dims[d] != s->dims[d]) return 0;
+    return 1;
 }
 
 /* Whether [lo, hi) and [lo2, hi2) share a byte. */
@@ -228,7 +266,7 @@ static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const
                 != (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
                 return redirect(self->fallback, args, nargsf, kwnames);
             ptr[k] = PyArray_DATA(x);
-            ends[k] = (const char *)ptr[k] + PyArray_NBYTES(x);
+            ends[k] = (const char *)ptr[k] + s->nbytes;
         } else if (s->scalar != NULL && (PyObject *)Py_TYPE(a) == s->scalar) {
             PyArray_ScalarAsCtype(a, &values[k]);
             ptr[k] = &values[k];
@@ -249,7 +287,7 @@ static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const
             if (Py_TYPE(outs[j]) != &PyArray_Type
                 || !fits(x, s, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE))
                 return redirect(self->mismatch, args, nargsf, kwnames);
-            const char *lo = PyArray_DATA(x), *hi = lo + PyArray_NBYTES(x);
+            const char *lo = PyArray_DATA(x), *hi = lo + s->nbytes;
             for (int k = 0; k < n_in; ++k)
                 if (ends[k] != NULL && overlap(lo, hi, ptr[k], ends[k]))
                     return redirect(self->mismatch, args, nargsf, kwnames);
@@ -411,6 +449,8 @@ static int fill_slot(Slot *s, PyObject *spec) {
         s->dims[d] = (npy_intp)PyLong_AsSsize_t(PyTuple_GET_ITEM(shape, d));
         if (s->dims[d] == -1 && PyErr_Occurred()) return -1;
     }
+    s->nbytes = PyDataType_ELSIZE(s->descr);
+    for (int d = 0; d < s->ndim; ++d) s->nbytes *= s->dims[d];
     return 0;
 }
 
@@ -556,7 +596,26 @@ static PyObject *dispatcher_set_recent(Dispatcher *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Python 3.11 gives a Python subclass no vectorcall of its own: every call
+   would make an argument tuple (and a dict for keywords) to go through
+   tp_call. A subclass that keeps this type's __call__ gets the flag back,
+   as Python 3.12 does itself; one that defines __call__ keeps it. */
+static PyObject *dispatcher_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds) {
+    (void)args;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "Dispatcher subclasses take no class keywords");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (type->tp_call == PyVectorcall_Call && type->tp_vectorcall_offset == offsetof(Dispatcher, vectorcall))
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef dispatcher_methods[] = {
+    {"__init_subclass__", (PyCFunction)(void (*)(void))dispatcher_init_subclass,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "Subclasses that keep Dispatcher's __call__ are called by vectorcall."},
     {"_set_recent", (PyCFunction)dispatcher_set_recent, METH_VARARGS,
      "_set_recent(n, call): calls with n positional arguments and no keywords (or only out=, with _out_fast) "
      "go to call (None: to _call_slow)."},

@@ -10,7 +10,8 @@ argument with the C API (exact ndarray type, dtype, shape, C-contiguous and
 aligned; or a Python float / int / NumPy scalar where the signature says
 so), allocates the outputs, releases the GIL around the kernel (serialized
 by its own lock when it has a workspace), and returns the outputs bare, as
-a list or tuple, or through a `finish` callable. With an `in_tree`, the
+a list or tuple, nested as its `out_tree` says, or through a `finish`
+callable. With an `in_tree`, the
 arguments are containers (dicts, lists, tuples) whose leaves are the
 inputs, each container checked against it. With `out=` (when the
 entry has an `out_tree`) it writes into those arrays instead and returns
@@ -54,9 +55,9 @@ from gradc.backend.build import (
 MAX_POINTERS = 64
 """Inputs plus outputs the C entry calls a kernel with (more: the Python path)."""
 
-BARE, LIST, TUPLE, FINISH = 0, 1, 2, 3
-"""How an Entry returns its outputs: the one output, a list, a tuple, or
-`finish(*outputs)`."""
+BARE, LIST, TUPLE, FINISH, TREE = 0, 1, 2, 3, 4
+"""How an Entry returns its outputs: the one output, a list, a tuple,
+`finish(*outputs)`, or nested as its `out_tree` says."""
 
 ARRAY, FLOAT, INT = 0, 1, 2
 """What an input slot takes: an ndarray (or, 0-d, the NumPy scalar of its
@@ -89,7 +90,7 @@ SOURCE = r"""/* gradc.backend.callpath: the C entry of compiled functions. */
 
 #define MAX_POINTERS %(max)d
 enum { ARRAY = 0, FLOAT = 1, INT = 2 };
-enum { BARE = 0, LIST = 1, TUPLE = 2, FINISH = 3 };
+enum { BARE = 0, LIST = 1, TUPLE = 2, FINISH = 3, TREE = 4 };
 
 typedef void (*kernel_fn)(void);  /* the generic function pointer type: casts from it do not warn */
 
@@ -208,6 +209,45 @@ static int take_leaves(PyObject *node, PyObject *tree, PyObject **leaves, int *n
         if (take_leaves(child, PyTuple_GET_ITEM(children, k), leaves, n, max) < 0) return -1;
     }
     return 0;
+}
+
+/* A new reference to the tree `tree` describes, with `leaves` (from *k on)
+   as its leaves: what pytree.unflatten builds (dicts in key order, a named
+   tuple from its class), or NULL with an exception set. */
+static PyObject *make_tree(PyObject *tree, PyObject *const *leaves, int *k) {
+    if (tree == Py_None) {
+        PyObject *leaf = leaves[(*k)++];
+        Py_INCREF(leaf);
+        return leaf;
+    }
+    PyObject *kind = PyTuple_GET_ITEM(tree, 0), *keys = PyTuple_GET_ITEM(tree, 1);
+    PyObject *children = PyTuple_GET_ITEM(tree, 2);
+    Py_ssize_t size = PyTuple_GET_SIZE(children);
+    if (kind == (PyObject *)Py_TYPE(Py_None)) Py_RETURN_NONE;
+    PyObject *node = kind == (PyObject *)&PyTuple_Type ? PyTuple_New(size)
+                     : kind == (PyObject *)&PyList_Type ? PyList_New(size)
+                     : PyTuple_New(size);  /* a dict's values, or a named tuple's arguments */
+    if (node == NULL) return NULL;
+    for (Py_ssize_t j = 0; j < size; ++j) {
+        PyObject *child = make_tree(PyTuple_GET_ITEM(children, j), leaves, k);
+        if (child == NULL) {
+            Py_DECREF(node);
+            return NULL;
+        }
+        if (PyList_Check(node)) PyList_SET_ITEM(node, j, child);
+        else PyTuple_SET_ITEM(node, j, child);
+    }
+    if (kind == (PyObject *)&PyTuple_Type || kind == (PyObject *)&PyList_Type) return node;
+    PyObject *built;
+    if (kind == (PyObject *)&PyDict_Type) {
+        built = PyDict_New();
+        for (Py_ssize_t j = 0; j < size && built != NULL; ++j)
+            if (PyDict_SetItem(built, PyTuple_GET_ITEM(keys, j), PyTuple_GET_ITEM(node, j)) < 0) Py_CLEAR(built);
+    } else {
+        built = PyObject_Call(kind, node, NULL);
+    }
+    Py_DECREF(node);
+    return built;
 }
 
 /* Whether `x` is an array of the slot's type number, native byte order and
@@ -363,6 +403,11 @@ static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const
         if (result == NULL) break;
         for (int j = 0; j < n_out; ++j) PyTuple_SET_ITEM(result, j, outs[j]);
         return result;
+    case TREE: {
+        int k = 0;
+        result = make_tree(self->out_tree, outs, &k);
+        break;
+    }
     default:
         result = PyObject_Vectorcall(self->finish, outs, (size_t)n_out, NULL);
         break;
@@ -468,7 +513,8 @@ static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
         return NULL;
     }
     Py_ssize_t n_in = PyTuple_GET_SIZE(inputs), n_out = PyTuple_GET_SIZE(outputs);
-    if (n_in + n_out > MAX_POINTERS || n_out < 1 || (result == BARE && n_out != 1)) {
+    if (n_in + n_out > MAX_POINTERS || n_out < 1 || (result == BARE && n_out != 1)
+        || (result == TREE && out_tree == Py_False)) {
         PyErr_SetString(PyExc_ValueError, "unsupported signature for the C entry");
         return NULL;
     }

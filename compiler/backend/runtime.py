@@ -367,6 +367,8 @@ class CompiledFunction:
             kind = callpath.LIST
         elif expression == f"({', '.join(outs)},)":
             kind = callpath.TUPLE
+        elif out is not None:
+            kind = callpath.TREE  # built in C, nested as out= is
         else:
             kind = callpath.FINISH
             finish = generate_function(f"{self.name}_finish", outs, [f"return {expression}"], names)

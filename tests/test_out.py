@@ -217,6 +217,32 @@ def test_python_numbers_and_strided_views_as_arguments(path: str) -> None:
     np.testing.assert_array_equal(out, base[:, ::2] * -0.5)
 
 
+@both_paths
+def test_a_compiled_function_caller_takes_out_with_its_default_slow_path(path: str) -> None:
+    """`CompiledFunction.caller(outputs=...)` without mismatch or fallback:
+    its own slow path takes out= too (a strided input, a wrong input)."""
+    from gradc.backend.runtime import Outputs
+
+    function = gradc.jit(lambda a, b: (a + b, a * b)).lower(np.ones(3), np.ones(3)).compiled.function
+
+    def leaves(out: Any) -> list[Any]:
+        if type(out) is not list or len(out) != 2:
+            raise OutError("out: a list of two")
+        return out
+
+    call = function.caller(outputs=Outputs((list, None, (None, None)), leaves, ["out[0]", "out[1]"], ["a", "b"]))
+    assert is_c_entry(call) is (path == "c" and callpath.available())
+    a, b = np.arange(6.0)[::2], np.full(3, 2.0)
+    out = [np.empty(3), np.empty(3)]
+    assert call(a, b, out=out) is out
+    np.testing.assert_array_equal(out[0], a + b)
+    np.testing.assert_array_equal(out[1], a * b)
+    with pytest.raises(OutError, match="out: a list of two"):
+        call(a.copy(), b, out=(out[0], out[1]))
+    with pytest.raises(OutError, match="out\\[1\\] shares memory with b"):
+        call(a.copy(), b, out=[out[0], b])
+
+
 # ---------------------------------------------------------------------------
 # A training loop that allocates nothing
 

@@ -264,7 +264,7 @@ class CompiledFunction:
         native_result = result
         if scalars:
             result = _scalars(result)
-        slow = self._slow(result, names) if mismatch is None or fallback is None else None
+        slow = self._slow(result, names, outputs) if mismatch is None or fallback is None else None
         mismatch, fallback = mismatch or slow, fallback or slow
         native = self._native(native_result, names, numbers, mismatch, fallback, scalars, outputs)
         if native is not None:
@@ -398,12 +398,20 @@ class CompiledFunction:
         when given)."""
         return self._native(result, dict(names), numbers, mismatch, mismatch, self.scalar, outputs, in_tree)
 
-    def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None) -> Callable[..., Any]:
-        """The checked path, slow but explicit, returning `result(...)`."""
+    def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None,
+              outputs: Outputs | None = None) -> Callable[..., Any]:
+        """The checked path, slow but explicit, returning `result(...)`, or
+        writing into `out=` (with `outputs`)."""
         outs = [f"o[{k}]" for k in range(len(self.outputs))]
         finish = generate_function(f"{self.name}_result", ["o"], [f"return {result(outs)}"], names or {})
         call = self._call_checked
-        return lambda *args: finish(call(args))
+
+        def slow(*args: Any, out: Any = None) -> Any:
+            if out is not None:
+                return self.call_into(args, out, outputs)  # type: ignore[arg-type]  # given with outputs only
+            return finish(call(args))
+
+        return slow
 
     def call_into(self, args: Sequence[Any], out: Any, outputs: Outputs) -> Any:
         """The checked call writing into `out` (a tree `outputs` describes):

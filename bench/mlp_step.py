@@ -14,9 +14,14 @@ a system that computes something else.
 - numpy: the same math with the backward pass written by hand.
 - jax: `jax.jit(step)` with `jax.value_and_grad`, blocked on every call.
 - torch: eager autograd (`backward()`) and an in-place `_foreach_add_` update.
+- gradc out= (size (a) only): `gradc.jit(step)` called with `out=`, a
+  training loop that allocates nothing: each step writes the new
+  parameters and the loss into one of two preallocated sets and takes the
+  other as its parameters (double buffering).
 - gradc-C (size (a) only; not a peer, a floor for gradc): the generated C
   step in a C loop (other translation unit), timed in C: the "gradc" row
-  minus this one is what a call from Python costs.
+  minus this one is what a call from Python costs, "gradc out=" minus it
+  what a call costs when it allocates nothing.
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ GRADC_VARIANTS = {
     "gradc plan off": {"plan_memory": False},
     "gradc tile+plan off": {"tile": False, "plan_memory": False},
 }
-SYSTEMS = (*GRADC_VARIANTS, "numpy", "jax", "torch", "gradc-C")
+SYSTEMS = (*GRADC_VARIANTS, "numpy", "jax", "torch", "gradc out=", "gradc-C")
 C_LOOP_CONFIGS = ("(a) 64-128-10 b32",)
-"""Sizes with a gradc-C row (the call path matters where the step is short)."""
+"""Sizes with gradc out= and gradc-C rows (the call path matters where the
+step is short)."""
+CALL_PATH_SYSTEMS = ("gradc out=", "gradc-C")
 LEARNING_RATE = 0.1
 
 
@@ -55,7 +62,7 @@ SIZES = {
 
 def cases() -> list[tuple[str, str]]:
     return [(config, system) for config in SIZES for system in SYSTEMS
-            if system != "gradc-C" or config in C_LOOP_CONFIGS]
+            if system not in CALL_PATH_SYSTEMS or config in C_LOOP_CONFIGS]
 
 
 def measure(config: str, system: str) -> dict[str, Any]:
@@ -145,6 +152,8 @@ def build(config: str, system: str) -> tuple[Any, list[str]]:
     params, x, y = problem(config)
     if system in GRADC_VARIANTS:
         return _gradc(params, x, y, GRADC_VARIANTS[system])
+    if system == "gradc out=":
+        return _gradc_out(params, x, y)
     return BUILDERS[system](params, x, y)
 
 
@@ -199,6 +208,24 @@ def _gradc(params: dict, x: np.ndarray, y: np.ndarray, options: dict[str, Any]) 
     fast = gradc.jit(_gradc_step(), options=options)
     notes = [", ".join(f"{k}={v}" for k, v in options.items())] if options else []
     return (lambda: fast(params, x, y)[0]), notes
+
+
+def _gradc_out(params: dict, x: np.ndarray, y: np.ndarray) -> tuple[Any, list[str]]:
+    """A training loop with `out=`: step k reads the parameters step k - 1
+    wrote and writes into the other of two preallocated sets."""
+    import gradc
+
+    fast = gradc.jit(_gradc_step())
+    buffers = [(np.empty((), np.float32), {k: np.empty_like(v) for k, v in params.items()}) for _ in range(2)]
+    state = [params, 0]
+
+    def call():
+        current, k = state
+        value, state[0] = fast(current, x, y, out=buffers[k])
+        state[1] = 1 - k
+        return value
+
+    return call, ["out= double-buffered: the step allocates nothing"]
 
 
 def memory_report() -> list[str]:

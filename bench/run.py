@@ -412,11 +412,13 @@ def targets_issue18(results: list[dict[str, Any]]) -> list[str]:
         out.append(f"- N=32 float32 matmul from Python faster than NumPy's: gradc {seconds(mine)}, numpy "
                    f"{seconds(numpy)} -> **{'met' if mine < numpy else 'NOT met'}**")
     config = "(a) 64-128-10 b32"
-    call, c_time = rows.get(("mlp_step", config, "gradc")), rows.get(("mlp_step", config, "gradc-C"))
-    if call and c_time:
-        out.append(f"- MLP step {config} call within 0.5 us of its C time: gradc {seconds(call)}, C alone "
-                   f"{seconds(c_time)} (difference {seconds(call - c_time)}) "
-                   f"-> **{'met' if call - c_time <= 0.5e-6 else 'NOT met'}**")
+    c_time = rows.get(("mlp_step", config, "gradc-C"))
+    for system in ("gradc", "gradc out="):
+        call = rows.get(("mlp_step", config, system))
+        if call and c_time:
+            out.append(f"- MLP step {config} call within 0.5 us of its C time: {system} {seconds(call)}, C alone "
+                       f"{seconds(c_time)} (difference {seconds(call - c_time)}) "
+                       f"-> **{'met' if call - c_time <= 0.5e-6 else 'NOT met'}**")
     return out
 
 

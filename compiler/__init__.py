@@ -20,7 +20,7 @@ a batch axis (`gradc.transforms.vmap`); `scan`, `fori_loop`,
 `while_loop` and `checkpoint` are structured loops (`gradc.transforms.control_flow`),
 `stop_gradient` blocks derivatives; `custom_jvp` and `custom_vjp` give a
 function derivative rules of its own (`gradc.transforms.custom_derivatives`); `GradcError` is the base of every error a
-user can cause (`LoopLimitError`: a while_loop ran past its max_steps); `gradc.random` is JAX's PRNG (docs/random.md). How Python
+user can cause (`LoopLimitError`: a while_loop ran past its max_steps; `OutError`: a call's `out=` it cannot write into); `gradc.random` is JAX's PRNG (docs/random.md). How Python
 is traced: docs/frontend.md.
 """
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from gradc import lax, nn, numpy, random, scipy, stack_usage, tune
-    from gradc.errors import GradcError, LoopLimitError
+    from gradc.errors import GradcError, LoopLimitError, OutError
     from gradc.frontend.elementwise import stop_gradient
     from gradc.pipeline import Options
     from gradc.transforms.api import export_c, jit, lower
@@ -60,6 +60,7 @@ _HOMES: dict[str, str] = {
     "custom_vjp": "gradc.transforms.custom_derivatives",
     "GradcError": "gradc.errors",
     "LoopLimitError": "gradc.errors",
+    "OutError": "gradc.errors",
     "Options": "gradc.pipeline",
 }
 """The module that defines each public name. `import gradc` imports none of
@@ -112,6 +113,7 @@ __all__ = [
     "custom_vjp",
     "GradcError",
     "LoopLimitError",
+    "OutError",
     "Options",
     "numpy",
     "random",

@@ -115,6 +115,14 @@ class LoopLimitError(GradcError, RuntimeError):
     message names the loop (its file:line) and the bound."""
 
 
+class OutError(_Located, TypeError, ValueError):
+    """A call's preallocated outputs (`out=`) that it cannot write into: not
+    nested as the result, a leaf that is not exactly its result's array
+    (dtype, shape, C-contiguous, aligned, writeable), or a leaf sharing
+    memory with an argument or another leaf. The message names the leaf
+    (`out[1]['w1']`)."""
+
+
 def op_location(op: Any) -> str | None:
     """`file:line` of an op traced from the user's code (a FileLineColLoc),
     else None."""
@@ -134,6 +142,7 @@ __all__ = [
     "TraceAttributeError",
     "PipelineError",
     "LoopLimitError",
+    "OutError",
     "op_location",
     "user_location",
     "without_gradc_frames",

@@ -10,10 +10,19 @@ argument with the C API (exact ndarray type, dtype, shape, C-contiguous and
 aligned; or a Python float / int / NumPy scalar where the signature says
 so), allocates the outputs, releases the GIL around the kernel (serialized
 by its own lock when it has a workspace), and returns the outputs bare, as
-a list or tuple, or through a `finish` callable. Any argument it does not
-take goes, untouched, to `mismatch(*args)` (or, for an array of the right
-type, dtype and shape that is not contiguous, `fallback(*args)`): the slow
-Python path explains what is wrong. A nonzero status calls `fail(status)`.
+a list or tuple, nested as its `out_tree` says, or through a `finish`
+callable. With an `in_tree`, the
+arguments are containers (dicts, lists, tuples) whose leaves are the
+inputs, each container checked against it. With `out=` (when the
+entry has an `out_tree`) it writes into those arrays instead and returns
+`out` itself, after checking that `out` is nested as `out_tree` says, that
+each leaf is exactly its output's array (dtype, shape, C-contiguous,
+aligned, writeable) and that no leaf shares a byte with an array argument
+or another leaf. Any argument it does not take goes, untouched, to
+`mismatch(*args)` (or, for an array of the right type, dtype and shape
+that is not contiguous, `fallback(*args)`), with `out=` when it was given:
+the slow Python path explains what is wrong. A nonzero status calls
+`fail(status)`.
 
 The module is one C file (`SOURCE`) compiled once per machine into the
 build cache, like cffi's glue; `available()` is False (and gradc keeps the
@@ -38,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from gradc.errors import GradcError
 from gradc.backend.build import (
     BuildError, _check_asan_loaded, _writable_root, compiler_command, compiler_version, sanitize_flags, sanitizers,
 )
@@ -45,9 +55,9 @@ from gradc.backend.build import (
 MAX_POINTERS = 64
 """Inputs plus outputs the C entry calls a kernel with (more: the Python path)."""
 
-BARE, LIST, TUPLE, FINISH = 0, 1, 2, 3
-"""How an Entry returns its outputs: the one output, a list, a tuple, or
-`finish(*outputs)`."""
+BARE, LIST, TUPLE, FINISH, TREE = 0, 1, 2, 3, 4
+"""How an Entry returns its outputs: the one output, a list, a tuple,
+`finish(*outputs)`, or nested as its `out_tree` says."""
 
 ARRAY, FLOAT, INT = 0, 1, 2
 """What an input slot takes: an ndarray (or, 0-d, the NumPy scalar of its
@@ -73,13 +83,14 @@ SOURCE = r"""/* gradc.backend.callpath: the C entry of compiled functions. */
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 #include <numpy/arrayscalars.h>
+#include <structmember.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #define MAX_POINTERS %(max)d
 enum { ARRAY = 0, FLOAT = 1, INT = 2 };
-enum { BARE = 0, LIST = 1, TUPLE = 2, FINISH = 3 };
+enum { BARE = 0, LIST = 1, TUPLE = 2, FINISH = 3, TREE = 4 };
 
 typedef void (*kernel_fn)(void);  /* the generic function pointer type: casts from it do not warn */
 
@@ -95,6 +106,7 @@ typedef struct {
     PyObject *scalar;   /* 0-d input: the NumPy scalar type it also takes */
     int kind, ndim, type_num;
     npy_intp *dims;
+    npy_intp nbytes;    /* of an array of this slot */
 } Slot;
 
 typedef struct {
@@ -103,9 +115,11 @@ typedef struct {
     kernel_fn fn;
     void *work;
     PyThread_type_lock lock;
-    int n_in, n_out, result, scalars;
+    int n_args, n_in, n_out, result, scalars;
     Slot *slots;
     PyObject *finish, *mismatch, *fallback, *fail, *keep;
+    PyObject *in_tree;   /* how each argument nests the inputs (see take_leaves), or NULL: the inputs */
+    PyObject *out_tree;  /* how `out=` is nested, or NULL: no `out=` */
 } Entry;
 
 typedef union { double d; float f; int64_t i; char b[16]; } Value;
@@ -114,49 +128,219 @@ static PyObject *redirect(PyObject *to, PyObject *const *args, size_t nargsf, Py
     return PyObject_Vectorcall(to, args, nargsf, kwnames);
 }
 
-static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
-    Entry *self = (Entry *)self_;
+static PyObject *out_name;  /* "out", interned: a call's keyword names usually are */
+
+/* Whether the keywords of a call are exactly `out`. */
+static int only_out(PyObject *kwnames) {
+    if (PyTuple_GET_SIZE(kwnames) != 1) return 0;
+    PyObject *name = PyTuple_GET_ITEM(kwnames, 0);
+    return name == out_name || (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "out") == 0);
+}
+
+#define MAX_KEYS 32
+
+/* The values of dict `node` (of the size of `keys`, at most MAX_KEYS) in
+   the order of `keys`, into `values` (borrowed): one walk over the dict
+   when its keys are the very objects of `keys` (string literals and keys
+   passed on from one call to the next usually are), else lookups. 0, or -1
+   when a key is missing (no exception set). */
+static int dict_values(PyObject *node, PyObject *keys, PyObject **values) {
+    Py_ssize_t size = PyTuple_GET_SIZE(keys), pos = 0, found = 0, j = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(node, &pos, &key, &value)) {
+        Py_ssize_t tries = 0;  /* from where the last key was: the next one is likely after it */
+        while (tries < size && PyTuple_GET_ITEM(keys, j) != key) {
+            j = j + 1 < size ? j + 1 : 0;
+            ++tries;
+        }
+        if (tries == size) break;
+        values[j] = value;
+        ++found;
+    }
+    if (found == size) return 0;
+    for (Py_ssize_t k = 0; k < size; ++k) {
+        values[k] = PyDict_GetItemWithError(node, PyTuple_GET_ITEM(keys, k));
+        if (values[k] == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The leaves of `node` (borrowed, at most `max`) if it has the structure
+   `tree` describes: None for a leaf, else (type, dict keys or None,
+   children), every container of exactly that type (a tuple, a named tuple,
+   a list, a dict with exactly those keys, or None) and size. 0 on a match,
+   -1 on any difference (no exception set). */
+static int take_leaves(PyObject *node, PyObject *tree, PyObject **leaves, int *n, int max) {
+    if (tree == Py_None) {
+        if (*n >= max) return -1;
+        leaves[(*n)++] = node;
+        return 0;
+    }
+    PyObject *kind = PyTuple_GET_ITEM(tree, 0), *keys = PyTuple_GET_ITEM(tree, 1);
+    PyObject *children = PyTuple_GET_ITEM(tree, 2);
+    Py_ssize_t size = PyTuple_GET_SIZE(children);
+    if ((PyObject *)Py_TYPE(node) != kind) return -1;
+    if (PyTuple_Check(node) ? PyTuple_GET_SIZE(node) != size
+        : PyList_Check(node) ? PyList_GET_SIZE(node) != size
+        : PyDict_Check(node) ? keys == Py_None || PyDict_GET_SIZE(node) != size
+        : size != 0)
+        return -1;
+    PyObject *values[MAX_KEYS];
+    int in_order = PyDict_Check(node) && size <= MAX_KEYS;
+    if (in_order && dict_values(node, keys, values) < 0) return -1;
+    for (Py_ssize_t k = 0; k < size; ++k) {
+        PyObject *child;
+        if (PyTuple_Check(node)) {
+            child = PyTuple_GET_ITEM(node, k);
+        } else if (PyList_Check(node)) {
+            child = PyList_GET_ITEM(node, k);
+        } else if (in_order) {
+            child = values[k];
+        } else {
+            child = PyDict_GetItemWithError(node, PyTuple_GET_ITEM(keys, k));
+            if (child == NULL) {
+                PyErr_Clear();
+                return -1;
+            }
+        }
+        if (take_leaves(child, PyTuple_GET_ITEM(children, k), leaves, n, max) < 0) return -1;
+    }
+    return 0;
+}
+
+/* A new reference to the tree `tree` describes, with `leaves` (from *k on)
+   as its leaves: what pytree.unflatten builds (dicts in key order, a named
+   tuple from its class), or NULL with an exception set. */
+static PyObject *make_tree(PyObject *tree, PyObject *const *leaves, int *k) {
+    if (tree == Py_None) {
+        PyObject *leaf = leaves[(*k)++];
+        Py_INCREF(leaf);
+        return leaf;
+    }
+    PyObject *kind = PyTuple_GET_ITEM(tree, 0), *keys = PyTuple_GET_ITEM(tree, 1);
+    PyObject *children = PyTuple_GET_ITEM(tree, 2);
+    Py_ssize_t size = PyTuple_GET_SIZE(children);
+    if (kind == (PyObject *)Py_TYPE(Py_None)) Py_RETURN_NONE;
+    PyObject *node = kind == (PyObject *)&PyTuple_Type ? PyTuple_New(size)
+                     : kind == (PyObject *)&PyList_Type ? PyList_New(size)
+                     : PyTuple_New(size);  /* a dict's values, or a named tuple's arguments */
+    if (node == NULL) return NULL;
+    for (Py_ssize_t j = 0; j < size; ++j) {
+        PyObject *child = make_tree(PyTuple_GET_ITEM(children, j), leaves, k);
+        if (child == NULL) {
+            Py_DECREF(node);
+            return NULL;
+        }
+        if (PyList_Check(node)) PyList_SET_ITEM(node, j, child);
+        else PyTuple_SET_ITEM(node, j, child);
+    }
+    if (kind == (PyObject *)&PyTuple_Type || kind == (PyObject *)&PyList_Type) return node;
+    PyObject *built;
+    if (kind == (PyObject *)&PyDict_Type) {
+        built = PyDict_New();
+        for (Py_ssize_t j = 0; j < size && built != NULL; ++j)
+            if (PyDict_SetItem(built, PyTuple_GET_ITEM(keys, j), PyTuple_GET_ITEM(node, j)) < 0) Py_CLEAR(built);
+    } else {
+        built = PyObject_Call(kind, node, NULL);
+    }
+    Py_DECREF(node);
+    return built;
+}
+
+/* Whether `x` is an array of the slot's type number, native byte order and
+   dimensions, with all of `flags`. */
+static int fits(PyArrayObject *x, const Slot *s, int flags) {
+    if (PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x) || PyArray_NDIM(x) != s->ndim
+        || (PyArray_FLAGS(x) & flags) != flags)
+        return 0;
+    const npy_intp *dims = PyArray_DIMS(x);
+    for (int d = 0; d < s->ndim; ++d)  /* a loop, not memcmp: one or two dimensions, mostly */
+        if (dims[d] != s->dims[d]) return 0;
+    return 1;
+}
+
+/* Whether [lo, hi) and [lo2, hi2) share a byte. */
+static int overlap(const char *lo, const char *hi, const char *lo2, const char *hi2) {
+    return lo < hi2 && lo2 < hi;
+}
+
+/* The call on `inputs` (the arguments, or the leaves taken out of them);
+   anything unusual goes to mismatch or fallback with the arguments. */
+static PyObject *entry_run(Entry *self, PyObject *const *inputs, PyObject *const *args, size_t nargsf,
+                           PyObject *kwnames) {
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (kwnames != NULL || nargs != self->n_in)
+    PyObject *out = NULL;  /* the `out=` tree, if any */
+    if (nargs != self->n_args || (kwnames != NULL && (self->out_tree == NULL || !only_out(kwnames))))
         return redirect(self->mismatch, args, nargsf, kwnames);
+    if (kwnames != NULL && args[nargs] != Py_None) out = args[nargs];
     void *ptr[MAX_POINTERS + 1];
     Value values[MAX_POINTERS];
     PyObject *outs[MAX_POINTERS];
+    const char *ends[MAX_POINTERS];  /* an array argument's bytes are [ptr[k], ends[k]) */
     int n_in = self->n_in, n_out = self->n_out;
     for (int k = 0; k < n_in; ++k) {
-        PyObject *a = args[k];
+        PyObject *a = inputs[k];
         const Slot *s = &self->slots[k];
+        ends[k] = NULL;
         if (s->kind == FLOAT) {
-            if (!PyFloat_CheckExact(a)) return redirect(self->mismatch, args, nargsf, NULL);
+            if (!PyFloat_CheckExact(a)) return redirect(self->mismatch, args, nargsf, kwnames);
             values[k].d = PyFloat_AS_DOUBLE(a);
             ptr[k] = &values[k];
         } else if (s->kind == INT) {
             int overflow = 0;
-            if (!PyLong_CheckExact(a)) return redirect(self->mismatch, args, nargsf, NULL);
+            if (!PyLong_CheckExact(a)) return redirect(self->mismatch, args, nargsf, kwnames);
             long long v = PyLong_AsLongLongAndOverflow(a, &overflow);
             if (overflow || (v == -1 && PyErr_Occurred())) {
                 PyErr_Clear();
-                return redirect(self->mismatch, args, nargsf, NULL);
+                return redirect(self->mismatch, args, nargsf, kwnames);
             }
             values[k].i = (int64_t)v;
             ptr[k] = &values[k];
         } else if (Py_TYPE(a) == &PyArray_Type) {
             PyArrayObject *x = (PyArrayObject *)a;
-            if (PyArray_TYPE(x) != s->type_num || !PyArray_ISNOTSWAPPED(x) || PyArray_NDIM(x) != s->ndim
-                || (s->ndim > 0 && memcmp(PyArray_DIMS(x), s->dims, (size_t)s->ndim * sizeof(npy_intp)) != 0))
-                return redirect(self->mismatch, args, nargsf, NULL);
+            if (!fits(x, s, 0)) return redirect(self->mismatch, args, nargsf, kwnames);
             if ((PyArray_FLAGS(x) & (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
                 != (NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED))
-                return redirect(self->fallback, args, nargsf, NULL);
+                return redirect(self->fallback, args, nargsf, kwnames);
             ptr[k] = PyArray_DATA(x);
+            ends[k] = (const char *)ptr[k] + s->nbytes;
         } else if (s->scalar != NULL && (PyObject *)Py_TYPE(a) == s->scalar) {
             PyArray_ScalarAsCtype(a, &values[k]);
             ptr[k] = &values[k];
         } else {
-            return redirect(self->mismatch, args, nargsf, NULL);
+            return redirect(self->mismatch, args, nargsf, kwnames);
         }
     }
-    for (int j = 0; j < n_out; ++j) {
+    if (out != NULL) {
+        /* Preallocated outputs: each exactly its slot's array, writeable,
+           sharing no byte with an array argument or another output. Anything
+           else goes to `mismatch`, whose checks say what is wrong. */
+        int n = 0;
+        if (take_leaves(out, self->out_tree, outs, &n, n_out) < 0 || n != n_out)
+            return redirect(self->mismatch, args, nargsf, kwnames);
+        for (int j = 0; j < n_out; ++j) {
+            const Slot *s = &self->slots[n_in + j];
+            PyArrayObject *x = (PyArrayObject *)outs[j];
+            if (Py_TYPE(outs[j]) != &PyArray_Type
+                || !fits(x, s, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED | NPY_ARRAY_WRITEABLE))
+                return redirect(self->mismatch, args, nargsf, kwnames);
+            const char *lo = PyArray_DATA(x), *hi = lo + s->nbytes;
+            for (int k = 0; k < n_in; ++k)
+                if (ends[k] != NULL && overlap(lo, hi, ptr[k], ends[k]))
+                    return redirect(self->mismatch, args, nargsf, kwnames);
+            for (int i = 0; i < j; ++i)
+                if (overlap(lo, hi, ptr[n_in + i], ends[n_in + i]))
+                    return redirect(self->mismatch, args, nargsf, kwnames);
+            ptr[n_in + j] = (void *)lo;
+            ends[n_in + j] = hi;
+        }
+        /* Held while the GIL is released: another thread may empty `out`. */
+        for (int j = 0; j < n_out; ++j) Py_INCREF(outs[j]);
+    }
+    for (int j = 0; j < n_out && out == NULL; ++j) {
         const Slot *s = &self->slots[n_in + j];
         if (self->scalars) {
             ptr[n_in + j] = &values[n_in + j];
@@ -177,7 +361,13 @@ static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargs
     status = call_kernel(self->fn, n_in + n_out + 1, ptr);
     if (self->lock) PyThread_release_lock(self->lock);
     Py_END_ALLOW_THREADS
-    if (self->scalars) {
+    if (out != NULL) {
+        for (int j = 0; j < n_out; ++j) Py_DECREF(outs[j]);
+        if (status == 0) {
+            Py_INCREF(out);
+            return out;
+        }
+    } else if (self->scalars) {
         for (int j = 0; j < n_out && status == 0; ++j) {
             outs[j] = PyArray_Scalar(&values[n_in + j], self->slots[n_in + j].descr, NULL);
             if (outs[j] == NULL) {
@@ -187,7 +377,7 @@ static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargs
         }
     }
     if (status != 0) {
-        if (!self->scalars)
+        if (!self->scalars && out == NULL)
             for (int j = 0; j < n_out; ++j) Py_DECREF(outs[j]);
         PyObject *code = PyLong_FromLong(status);
         if (code == NULL) return NULL;
@@ -213,11 +403,35 @@ static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargs
         if (result == NULL) break;
         for (int j = 0; j < n_out; ++j) PyTuple_SET_ITEM(result, j, outs[j]);
         return result;
+    case TREE: {
+        int k = 0;
+        result = make_tree(self->out_tree, outs, &k);
+        break;
+    }
     default:
         result = PyObject_Vectorcall(self->finish, outs, (size_t)n_out, NULL);
         break;
     }
     for (int j = 0; j < n_out; ++j) Py_DECREF(outs[j]);
+    return result;
+}
+
+static PyObject *entry_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Entry *self = (Entry *)self_;
+    if (self->in_tree == NULL) return entry_run(self, args, args, nargsf, kwnames);
+    /* Containers among the arguments: their leaves are the inputs, held
+       while the call runs (another thread may empty a container). */
+    PyObject *leaves[MAX_POINTERS];
+    int n = 0;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != self->n_args) return redirect(self->mismatch, args, nargsf, kwnames);
+    for (Py_ssize_t k = 0; k < nargs; ++k)
+        if (take_leaves(args[k], PyTuple_GET_ITEM(self->in_tree, k), leaves, &n, self->n_in) < 0)
+            return redirect(self->mismatch, args, nargsf, kwnames);
+    if (n != self->n_in) return redirect(self->mismatch, args, nargsf, kwnames);
+    for (int k = 0; k < n; ++k) Py_INCREF(leaves[k]);
+    PyObject *result = entry_run(self, leaves, args, nargsf, kwnames);
+    for (int k = 0; k < n; ++k) Py_DECREF(leaves[k]);
     return result;
 }
 
@@ -227,6 +441,8 @@ static int entry_traverse(Entry *self, visitproc visit, void *arg) {
     Py_VISIT(self->fallback);
     Py_VISIT(self->fail);
     Py_VISIT(self->keep);
+    Py_VISIT(self->in_tree);
+    Py_VISIT(self->out_tree);
     return 0;
 }
 
@@ -236,6 +452,8 @@ static int entry_clear(Entry *self) {
     Py_CLEAR(self->fallback);
     Py_CLEAR(self->fail);
     Py_CLEAR(self->keep);
+    Py_CLEAR(self->in_tree);
+    Py_CLEAR(self->out_tree);
     return 0;
 }
 
@@ -276,19 +494,27 @@ static int fill_slot(Slot *s, PyObject *spec) {
         s->dims[d] = (npy_intp)PyLong_AsSsize_t(PyTuple_GET_ITEM(shape, d));
         if (s->dims[d] == -1 && PyErr_Occurred()) return -1;
     }
+    s->nbytes = PyDataType_ELSIZE(s->descr);
+    for (int d = 0; d < s->ndim; ++d) s->nbytes *= s->dims[d];
     return 0;
 }
 
 static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     unsigned long long fn, work;
-    PyObject *inputs, *outputs, *finish, *mismatch, *fallback, *fail, *keep;
+    PyObject *inputs, *outputs, *finish, *mismatch, *fallback, *fail, *keep, *in_tree, *out_tree;
     int result, scalars, locked;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "KKO!O!iOOOOppO", &fn, &work, &PyTuple_Type, &inputs, &PyTuple_Type, &outputs,
-                          &result, &finish, &mismatch, &fallback, &fail, &locked, &scalars, &keep))
+    if (!PyArg_ParseTuple(args, "KKO!O!iOOOOppOOO", &fn, &work, &PyTuple_Type, &inputs, &PyTuple_Type, &outputs,
+                          &result, &finish, &mismatch, &fallback, &fail, &locked, &scalars, &keep, &in_tree,
+                          &out_tree))
         return NULL;
+    if (in_tree != Py_None && !PyTuple_Check(in_tree)) {
+        PyErr_SetString(PyExc_TypeError, "in_tree must be a tuple (one tree per argument) or None");
+        return NULL;
+    }
     Py_ssize_t n_in = PyTuple_GET_SIZE(inputs), n_out = PyTuple_GET_SIZE(outputs);
-    if (n_in + n_out > MAX_POINTERS || n_out < 1 || (result == BARE && n_out != 1)) {
+    if (n_in + n_out > MAX_POINTERS || n_out < 1 || (result == BARE && n_out != 1)
+        || (result == TREE && out_tree == Py_False)) {
         PyErr_SetString(PyExc_ValueError, "unsupported signature for the C entry");
         return NULL;
     }
@@ -299,6 +525,11 @@ static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     self->work = (void *)(uintptr_t)work;
     self->n_in = (int)n_in;
     self->n_out = (int)n_out;
+    self->n_args = in_tree == Py_None ? (int)n_in : (int)PyTuple_GET_SIZE(in_tree);
+    if (in_tree != Py_None) {
+        self->in_tree = in_tree;
+        Py_INCREF(in_tree);
+    }
     self->result = result;
     self->scalars = scalars;
     self->finish = finish; Py_INCREF(finish);
@@ -306,6 +537,10 @@ static PyObject *entry_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     self->fallback = fallback; Py_INCREF(fallback);
     self->fail = fail; Py_INCREF(fail);
     self->keep = keep; Py_INCREF(keep);
+    if (out_tree != Py_False) {
+        self->out_tree = out_tree;
+        Py_INCREF(out_tree);
+    }
     self->slots = PyMem_Calloc((size_t)(n_in + n_out), sizeof(Slot));
     if (self->slots == NULL) goto error;
     for (Py_ssize_t k = 0; k < n_in + n_out; ++k) {
@@ -338,25 +573,27 @@ static PyTypeObject EntryType = {
     .tp_vectorcall_offset = offsetof(Entry, vectorcall),
 };
 
-/* Dispatcher: the base of gradc.jit's function objects. A call with no
-   keywords and n positional arguments goes straight to recent[n] (set by
-   `_set_recent`), anything else to the instance's `_call_slow`. */
+/* Dispatcher: the base of gradc.jit's function objects. A call with n
+   positional arguments and no keywords (or only `out`, once `_out_fast` is
+   set) goes straight to recent[n] (set by `_set_recent`), anything else to
+   the instance's `_call_slow`. */
 #define MAX_RECENT 16
 
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *recent[MAX_RECENT];
+    char out_fast;  /* `out=` is the preallocated outputs, not the function's own parameter */
 } Dispatcher;
 
 static PyObject *dispatcher_call(PyObject *self_, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Dispatcher *self = (Dispatcher *)self_;
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
     PyObject *call, *result;
-    if (kwnames == NULL && n < MAX_RECENT && self->recent[n] != NULL) {
+    if ((kwnames == NULL || (self->out_fast && only_out(kwnames))) && n < MAX_RECENT && self->recent[n] != NULL) {
         call = self->recent[n];
         Py_INCREF(call);  /* the call may replace recent[n] */
-        result = PyObject_Vectorcall(call, args, (size_t)n, NULL);
+        result = PyObject_Vectorcall(call, args, (size_t)n, kwnames);
         Py_DECREF(call);
         return result;
     }
@@ -405,10 +642,36 @@ static PyObject *dispatcher_set_recent(Dispatcher *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Python 3.11 gives a Python subclass no vectorcall of its own: every call
+   would make an argument tuple (and a dict for keywords) to go through
+   tp_call. A subclass that keeps this type's __call__ gets the flag back,
+   as Python 3.12 does itself; one that defines __call__ keeps it. */
+static PyObject *dispatcher_init_subclass(PyObject *cls, PyObject *args, PyObject *kwds) {
+    (void)args;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds) != 0) {
+        PyErr_SetString(PyExc_TypeError, "Dispatcher subclasses take no class keywords");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (type->tp_call == PyVectorcall_Call && type->tp_vectorcall_offset == offsetof(Dispatcher, vectorcall))
+        type->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef dispatcher_methods[] = {
+    {"__init_subclass__", (PyCFunction)(void (*)(void))dispatcher_init_subclass,
+     METH_VARARGS | METH_KEYWORDS | METH_CLASS,
+     "Subclasses that keep Dispatcher's __call__ are called by vectorcall."},
     {"_set_recent", (PyCFunction)dispatcher_set_recent, METH_VARARGS,
-     "_set_recent(n, call): calls with n positional arguments and no keywords go to call (None: to _call_slow)."},
+     "_set_recent(n, call): calls with n positional arguments and no keywords (or only out=, with _out_fast) "
+     "go to call (None: to _call_slow)."},
     {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef dispatcher_members[] = {
+    {"_out_fast", T_BOOL, offsetof(Dispatcher, out_fast), 0,
+     "Whether calls with only `out=` among the keywords may go to the recent calls."},
+    {NULL, 0, 0, 0, NULL},
 };
 
 static PyTypeObject DispatcherType = {
@@ -423,6 +686,7 @@ static PyTypeObject DispatcherType = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(Dispatcher, vectorcall),
     .tp_methods = dispatcher_methods,
+    .tp_members = dispatcher_members,
 };
 
 static struct PyModuleDef callpath_module = {
@@ -431,7 +695,8 @@ static struct PyModuleDef callpath_module = {
 
 PyMODINIT_FUNC PyInit__gradc_callpath(void) {
     import_array();
-    if (PyType_Ready(&EntryType) < 0 || PyType_Ready(&DispatcherType) < 0) return NULL;
+    out_name = PyUnicode_InternFromString("out");
+    if (out_name == NULL || PyType_Ready(&EntryType) < 0 || PyType_Ready(&DispatcherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&callpath_module);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Entry", (PyObject *)&EntryType) < 0
@@ -508,6 +773,15 @@ def available() -> bool:
     return module() is not None
 
 
+Nesting = Any
+"""How an argument nests inputs or `out=` nests the outputs, as the C entry
+walks it: None for one leaf, else `(container type, dict keys in flatten
+order or None, child Nestings)`, the type exactly that of the container
+(tuple, a named tuple class, list, dict, NoneType)."""
+
+NO_OUT = False
+"""The `out_tree` of an entry that takes no `out=`."""
+
 InputSlot = tuple[np.dtype[Any], tuple[int, ...], int, Any]
 OutputSlot = tuple[np.dtype[Any], tuple[int, ...], int, None]
 
@@ -526,16 +800,20 @@ def entry(
     locked: bool,
     scalars: bool,
     keep: Any,
+    in_tree: tuple[Nesting, ...] | None = None,
+    out_tree: Nesting = NO_OUT,
 ) -> Callable[..., Any] | None:
     """The C entry for one kernel, or None when the module is missing or the
     signature has more than MAX_POINTERS inputs and outputs (or none out).
     `keep` is held as long as the entry: whatever owns the kernel's code
-    and workspace."""
+    and workspace. `in_tree`: how each argument nests the inputs (None: the
+    arguments are the inputs); `out_tree`: how a call's `out=` nests the
+    outputs (NO_OUT: the entry takes no `out=`); both as Nesting says."""
     built = module()
     if built is None or len(inputs) + len(outputs) > MAX_POINTERS or not outputs:
         return None
     return built.Entry(fn_address, work_address, tuple(inputs), tuple(outputs), result,
-                       finish, mismatch, fallback, fail, locked, scalars, keep)
+                       finish, mismatch, fallback, fail, locked, scalars, keep, in_tree, out_tree)
 
 
 MAX_RECENT = 16
@@ -545,6 +823,9 @@ MAX_RECENT = 16
 class PythonDispatcher:
     """What the C `Dispatcher` does, in Python: the base of gradc.jit's
     function objects when the C module is not available."""
+
+    _out_fast = False
+    """Whether calls whose only keyword is `out` may go to the recent calls."""
 
     def _set_recent(self, n: int, call: Callable[..., Any] | None) -> None:
         """Calls with n positional arguments and no keywords go to `call`
@@ -556,11 +837,16 @@ class PythonDispatcher:
             recent[n] = call
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
-            call = self.__dict__.get("_recent_calls", {}).get(len(args))
-            if call is not None:
-                return call(*args)
-        return self._call_slow(*args, **kwargs)  # type: ignore[attr-defined]
+        try:
+            if not kwargs or (self._out_fast and len(kwargs) == 1 and "out" in kwargs):
+                call = self.__dict__.get("_recent_calls", {}).get(len(args))
+                if call is not None:
+                    return call(*args, **kwargs)
+            return self._call_slow(*args, **kwargs)  # type: ignore[attr-defined]
+        except GradcError as err:
+            # Raised again here, so the traceback goes from this one frame
+            # straight to the caller's code (as from the C Dispatcher).
+            raise err.with_traceback(None) from None
 
 
 def dispatcher_base() -> type:

@@ -9,7 +9,9 @@ shapes, dtypes, the workspace) is prepared once per `CompiledFunction`;
 each call hands every input to C without a copy when it matches its
 (type, dtype, shape), converts what it may otherwise, and raises a
 TypeError or ValueError naming the argument before C runs; outputs are
-allocated on every call. `caller()` makes the lean calls `gradc.jit` uses:
+allocated on every call, or written into the caller's arrays (`out=`, see
+`Outputs`; an `OutError` names what is wrong with them before C runs).
+`caller()` makes the lean calls `gradc.jit` uses:
 the C entry of gradc.backend.callpath, or, without it, generated Python
 over cffi. Functions whose inputs are all 0-d float32/float64/int32/int64
 and outputs all 0-d float32/float64 (`is_scalar_signature`) return NumPy
@@ -30,12 +32,12 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gradc.backend import callpath
-from gradc.errors import LoopLimitError
+from gradc.errors import GradcError, LoopLimitError, OutError
 
 WORKSPACE_ALIGN = 64
 
@@ -78,6 +80,22 @@ ArraySpec = tuple[Sequence[int], Any]
 ResultExpression = Callable[[list[str]], str]
 """Given one Python expression per result, the expression a generated call
 returns (see `CompiledFunction.caller`)."""
+
+
+class Outputs(NamedTuple):
+    """How a call takes preallocated outputs (`f(..., out=tree)`): the
+    caller's arrays are written instead of fresh ones, and the call returns
+    `out` itself."""
+
+    tree: callpath.Nesting
+    """How `out` nests the outputs, as the C entry checks it."""
+    leaves: Callable[[Any], list[Any]]
+    """`out`'s leaves in output order; an OutError when `out` is nested
+    otherwise."""
+    paths: Sequence[str]
+    """Each output's name in messages: `out`, `out[1]['w1']`."""
+    inputs: Sequence[str]
+    """Each input's name in messages: `argument p['w1']`."""
 
 
 def describe(shape: Sequence[int], dtype: np.dtype[Any]) -> str:
@@ -220,10 +238,14 @@ class CompiledFunction:
         numbers: Sequence[int] = (),
         mismatch: Callable[..., Any] | None = None,
         fallback: Callable[..., Any] | None = None,
+        outputs: Outputs | None = None,
     ) -> Callable[..., Any]:
         """A call of exactly the inputs, in order, returning `result([expression
         of output 0, ...])` (default: a list), an expression that may use
-        `names` (capitalized names are free).
+        `names` (capitalized names are free). With `outputs`, the call also
+        takes `out=`: given (not None), it writes the outputs into `out`'s
+        leaves and returns `out` (`call_into`); `mismatch` and `fallback`
+        then get `out=` too.
 
         It first checks each input's type: in `numbers` (0-d float64 and
         int64 inputs only), a Python float or int; elsewhere an ndarray of
@@ -242,13 +264,17 @@ class CompiledFunction:
         native_result = result
         if scalars:
             result = _scalars(result)
-        slow = self._slow(result, names) if mismatch is None or fallback is None else None
+        slow = self._slow(result, names, outputs) if mismatch is None or fallback is None else None
         mismatch, fallback = mismatch or slow, fallback or slow
-        native = self._native(native_result, names, numbers, mismatch, fallback, scalars)
+        native = self._native(native_result, names, numbers, mismatch, fallback, scalars, outputs)
         if native is not None:
             return native
         params = [f"a{k}" for k in range(self._n_inputs)]
         args = ", ".join(params)
+        redirect = args
+        if outputs is not None:
+            params.append("out=None")
+            redirect = ", ".join([*params[:-1], "out=out"])
         env: dict[str, Any] = {
             **names,
             "fn": self._fn,
@@ -264,6 +290,8 @@ class CompiledFunction:
             "int64_ptr": self._ffi.typeof("int64_t *"),
             "mismatch": mismatch,
             "fallback": fallback,
+            "into": lambda *args, out: self.call_into(args, out, outputs),
+            "GradcError": GradcError,
         }
         body, pointers, tests = [], [], []
         for k, (shape, dtype, ctype, _) in enumerate(self.inputs):
@@ -283,7 +311,12 @@ class CompiledFunction:
                 pointers.append(f"from_buffer(c{k}, a{k})")
             tests.append(test)
         if tests:
-            body += [f"if not ({' and '.join(tests)}):", f"    return mismatch({args})"]
+            body += [f"if not ({' and '.join(tests)}):", f"    return mismatch({redirect})"]
+        if outputs is not None:
+            # An OutError is raised again here, so its traceback goes from
+            # this frame straight to the caller (as from gradc.jit's slow path).
+            body += ["if out is not None:", "    try:", f"        return into({redirect})",
+                     "    except GradcError as err:", "        raise err.with_traceback(None) from None"]
         call = "with lock:\n        {}" if self._lock is not None else "{}"
         if self.fills_workspace:
             call = "with lock:\n        work_memory.fill(255)\n        {}"
@@ -296,7 +329,7 @@ class CompiledFunction:
         if pointers:
             body.append("try:")
             body += [f"    p{j} = {p}" for j, p in enumerate(pointers)]
-            body += ["except ValueError:  # not C-contiguous", f"    return fallback({args})"]
+            body += ["except ValueError:  # not C-contiguous", f"    return fallback({redirect})"]
         body.append(call.format(f"status = fn({', '.join([*(f'p{j}' for j in range(len(pointers))), 'work'])})"))
         body += ["if status:", "    fail(status)", f"return {result(outs)}"]
         return generate_function(self.name, params, body, env)
@@ -309,10 +342,13 @@ class CompiledFunction:
         mismatch: Callable[..., Any],
         fallback: Callable[..., Any],
         scalars: bool,
+        out: Outputs | None,
+        in_tree: tuple[callpath.Nesting, ...] | None = None,
     ) -> Callable[..., Any] | None:
         """The C entry (gradc.backend.callpath) doing what `caller`'s
-        generated Python does, or None when it is not available or the
-        workspace is filled before every call (GRADC_DEBUG_WORKSPACE)."""
+        generated Python does (on the leaves of arguments nested as
+        `in_tree` says, when given), or None when it is not available or
+        the workspace is filled before every call (GRADC_DEBUG_WORKSPACE)."""
         if self.fills_workspace or not callpath.available():
             return None
         inputs = []
@@ -331,6 +367,8 @@ class CompiledFunction:
             kind = callpath.LIST
         elif expression == f"({', '.join(outs)},)":
             kind = callpath.TUPLE
+        elif out is not None:
+            kind = callpath.TREE  # built in C, nested as out= is
         else:
             kind = callpath.FINISH
             finish = generate_function(f"{self.name}_finish", outs, [f"return {expression}"], names)
@@ -339,25 +377,92 @@ class CompiledFunction:
             int(ffi.cast("uintptr_t", self._fn)), int(ffi.cast("uintptr_t", self._work)), inputs, outputs, kind,
             finish=finish, mismatch=mismatch, fallback=fallback, fail=self._fail, locked=self._lock is not None,
             scalars=scalars, keep=(self._fn, self._work, self._work_memory),
+            in_tree=in_tree, out_tree=callpath.NO_OUT if out is None else out.tree,
         )
 
-    def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None) -> Callable[..., Any]:
-        """The checked path, slow but explicit, returning `result(...)`."""
+    def tree_caller(
+        self,
+        in_tree: tuple[callpath.Nesting, ...],
+        result: ResultExpression,
+        *,
+        names: dict[str, Any],
+        numbers: Sequence[int],
+        mismatch: Callable[..., Any],
+        outputs: Outputs | None = None,
+    ) -> Callable[..., Any] | None:
+        """`caller`'s call (scalar results on a scalar signature) taking
+        arguments nested as `in_tree` says (one callpath.Nesting per
+        argument) and the inputs from their leaves: the C entry, or None
+        when it is not available. Arguments nested otherwise, or any leaf
+        `caller` would not take, go to `mismatch(*arguments)` (with `out=`
+        when given)."""
+        return self._native(result, dict(names), numbers, mismatch, mismatch, self.scalar, outputs, in_tree)
+
+    def _slow(self, result: ResultExpression, names: dict[str, Any] | None = None,
+              outputs: Outputs | None = None) -> Callable[..., Any]:
+        """The checked path, slow but explicit, returning `result(...)`, or
+        writing into `out=` (with `outputs`)."""
         outs = [f"o[{k}]" for k in range(len(self.outputs))]
         finish = generate_function(f"{self.name}_result", ["o"], [f"return {result(outs)}"], names or {})
         call = self._call_checked
-        return lambda *args: finish(call(args))
 
-    def _call_checked(self, args: Sequence[Any]) -> list[np.ndarray]:
+        def slow(*args: Any, out: Any = None) -> Any:
+            if out is not None:
+                return self.call_into(args, out, outputs)  # type: ignore[arg-type]  # given with outputs only
+            return finish(call(args))
+
+        return slow
+
+    def call_into(self, args: Sequence[Any], out: Any, outputs: Outputs) -> Any:
+        """The checked call writing into `out` (a tree `outputs` describes):
+        returns `out`. Raises an OutError naming the leaf when `out` is not
+        nested as the outputs, a leaf is not exactly its output's array
+        (ndarray, dtype, shape, C-contiguous, aligned, writeable), or a leaf
+        may share memory (numpy.may_share_memory) with an array argument or
+        another leaf: the C function reads its inputs while it writes its
+        outputs. Inputs are checked and converted as the slow path does
+        (a strided view is copied)."""
+        leaves = outputs.leaves(out)
+        for k, (leaf, path, (shape, dtype, _, _)) in enumerate(zip(leaves, outputs.paths, self.outputs, strict=True)):
+            where, expected = f"{self.name}: {path}", describe(shape, dtype)
+            if not isinstance(leaf, np.ndarray):
+                raise OutError(f"{where}: expected a NumPy array {expected} to write the result into, "
+                               f"got {type(leaf).__name__}")
+            got = describe(leaf.shape, leaf.dtype)
+            if leaf.dtype != dtype or leaf.shape != shape:
+                raise OutError(f"{where}: expected {expected}, got {got}")
+            if not leaf.flags.c_contiguous:
+                raise OutError(f"{where}: expected a C-contiguous {expected}, got a strided view "
+                               "(the result is written in place: pass a contiguous array)")
+            if not leaf.flags.aligned:
+                raise OutError(f"{where}: expected an aligned {expected}, got a misaligned view")
+            if not leaf.flags.writeable:
+                raise OutError(f"{where}: expected a writeable {expected}, got a read-only array")
+            for arg, name in zip(args, outputs.inputs):
+                if isinstance(arg, np.ndarray) and np.may_share_memory(leaf, arg):
+                    raise OutError(
+                        f"{where} shares memory with {name}: the compiled function reads its arguments "
+                        "while it writes its results, so out= must not overlap them (write into a second "
+                        "buffer, and swap the two between calls)"
+                    )
+            for other, other_path in zip(leaves[:k], outputs.paths):
+                if np.may_share_memory(leaf, other):
+                    raise OutError(f"{where} shares memory with {other_path}: each result needs its own array")
+        args = [arg.copy(order="C") if isinstance(arg, np.ndarray) and not arg.flags.c_contiguous else arg
+                for arg in args]
+        self._call_checked(args, leaves)
+        return out
+
+    def _call_checked(self, args: Sequence[Any], outs: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+        """The checked call of `args`, writing into `outs` (already checked by
+        `call_into`) or fresh arrays, which it returns."""
         from_buffer = self._from_buffer
         pointers = []
         for k, arg in enumerate(args):
             arg = self._check_input(k, arg)
             pointers.append(from_buffer(self.inputs[k][2], arg))
-        results = []
-        for shape, dtype, ctype, _ in self.outputs:
-            out = np.empty(shape, dtype)
-            results.append(out)
+        results = [np.empty(shape, dtype) for shape, dtype, _, _ in self.outputs] if outs is None else outs
+        for out, (_, _, ctype, _) in zip(results, self.outputs, strict=True):
             pointers.append(from_buffer(ctype, out, True))
         if self._lock is None:
             status = self._fn(*pointers, self._work)

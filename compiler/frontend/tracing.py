@@ -61,6 +61,8 @@ class TracedFunction(NamedTuple):
     name: str
     in_specs: tuple[ArgSpec, ...]
     out_specs: tuple[ArgSpec, ...]
+    in_paths: tuple[str, ...] = ()
+    """Each argument leaf as `fn`'s code names it (`argument_paths`)."""
 
 
 def arg_spec(leaf: Any, where: str) -> ArgSpec:
@@ -169,7 +171,8 @@ def trace(
     module = ModuleOp([main, *table.functions])
     module.verify()
     out_specs = tuple(ArgSpec(s.shape, s.dtype) for s in body.out_specs)
-    return TracedFunction(module, body.in_tree, body.out_tree, fn_name, body.in_specs, out_specs)
+    paths = tuple(argument_paths(fn, example_args, example_kwargs))
+    return TracedFunction(module, body.in_tree, body.out_tree, fn_name, body.in_specs, out_specs, paths)
 
 
 class TracedBody(NamedTuple):

@@ -12,7 +12,7 @@ shape and dtype; a Python float is one signature and a Python int another,
 whatever the value) and per distinct value of the static arguments; a
 call checks each argument's type, dtype and shape; results are NumPy
 arrays, or NumPy scalars when every argument is a 0-d float or int and
-every result a 0-d float.
+every result a 0-d float, or the caller's arrays (`out=`: see JitFunction).
 
 The call path (generated callers per number of arguments, `_dispatch`,
 passing 0-d floats by value): docs/frontend.md.
@@ -35,10 +35,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from gradc.backend import callpath
-from gradc.backend.runtime import CompiledFunction, generate_function, load
+from gradc.backend.runtime import CompiledFunction, Outputs, generate_function, load
 from gradc.dialects import autodiff
 from gradc.dialects.c import c_identifier, is_c_identifier
-from gradc.errors import GradcError, TraceError, user_location, without_gradc_frames
+from gradc.errors import GradcError, OutError, TraceError, TraceTypeError, user_location, without_gradc_frames
 from gradc.frontend import pytree
 from gradc.frontend.tracer import TracedArray, current_trace
 from gradc.frontend.tracing import ArgSpec, TracedFunction, trace
@@ -241,10 +241,12 @@ class Compiled:
 
     `run(leaves)` takes any leaves that match the signature (ints for Python
     floats, strided views, which get copied); `fast_call(mismatch)` makes
-    the generated call of `gradc.jit`'s positional fast path."""
+    the generated call of `gradc.jit`'s positional fast path. Every call
+    also takes `out=`, a tree of `out_tree`'s structure to write the
+    results into (`_outputs`)."""
 
     __slots__ = ("function", "out_tree", "name", "path", "_numbers", "_number_dtypes", "_result", "_names",
-                 "_call", "_finish")
+                 "_call", "_finish", "_outputs")
 
     def __init__(
         self,
@@ -252,6 +254,7 @@ class Compiled:
         out_tree: pytree.PyTreeDef,
         name: str,
         in_specs: Sequence[ArgSpec],
+        in_paths: Sequence[str] = (),
     ):
         self.function = function
         self.out_tree = out_tree
@@ -263,14 +266,19 @@ class Compiled:
         scalar signature: runtime.is_scalar_signature) or `array` (arrays)."""
         self._result, self._names = _tree_expression(out_tree)
         self._finish = _finisher(out_tree)
-        self._call = function.caller(self._result, names=self._names, mismatch=self._retry, fallback=self._retry)
+        self._outputs = _outputs(out_tree, name, in_paths or [f"argument {k}" for k in range(len(in_specs))])
+        self._call = function.caller(self._result, names=self._names, mismatch=self._retry, fallback=self._retry,
+                                     outputs=self._outputs)
 
-    def run(self, leaves: Sequence[Any]) -> Any:
+    def run(self, leaves: Sequence[Any], out: Any = None) -> Any:
+        """The results of the call on `leaves`, written into `out` when given."""
         if self._numbers:
             leaves = list(leaves)
             for k, dtype in zip(self._numbers, self._number_dtypes):
                 leaves[k] = np.array(leaves[k], dtype)
-        return self._call(*leaves)
+        if out is None:
+            return self._call(*leaves)
+        return self._call(*leaves, out=out)
 
     def fast_call(self, mismatch: Callable[..., Any]) -> Callable[..., Any]:
         """The call for positional arguments: Python floats and ints where
@@ -278,45 +286,60 @@ class Compiled:
         Arguments of another signature go to `mismatch(*args)`."""
         return self.function.caller(
             self._result, names=self._names, numbers=self._numbers, mismatch=mismatch,
-            fallback=self._run_args,
+            fallback=self._run_args, outputs=self._outputs,
         )
 
     def tree_call(self, in_tree: pytree.PyTreeDef, mismatch: Callable[..., Any]) -> Callable[..., Any] | None:
         """The call for positional arguments in `in_tree`'s structure (dicts,
-        lists and tuples of leaves): one generated function that takes the
-        leaves out of the containers with the structure checked on the way
-        (types, lengths, the dict keys) and hands them to `fast_call`; any
-        difference, down to a leaf's shape, goes to `mismatch(*args)`. None
-        for structures it does not generate (named tuples, None leaves)."""
+        lists and tuples of leaves): the C entry taking the leaves out of the
+        containers with the structure checked on the way (exact types,
+        lengths, the dict keys), or without it one generated function that
+        does so and hands them to `fast_call`; any difference, down to a
+        leaf's shape, goes to `mismatch(*args)` (`mismatch(*args,
+        out=out)` with `out=`). None for structures neither takes (the
+        generated function: named tuples, None leaves)."""
+        native = self.function.tree_caller(
+            tuple(map(_nesting, in_tree.children)), self._result, names=self._names, numbers=self._numbers,
+            mismatch=mismatch, outputs=self._outputs,
+        )
+        if native is not None:
+            return native
         destructure = _tree_destructuring(in_tree)
         if destructure is None:
             return None
         params, body, leaves, names = destructure
 
-        def different(*_: Any) -> Any:
+        def different(*_: Any, **__: Any) -> Any:
             raise _Different
 
         env = {**names, "leaf_call": self.fast_call(different), "mismatch": mismatch, "_Different": _Different}
         args = ", ".join(params)
         return generate_function(
             f"{self.name} (tree)",
-            params,
+            [*params, "out=None"],
             [
                 "try:",
                 *(f"    {line}" for line in body),
-                f"    return leaf_call({', '.join(leaves)})",
+                "    if out is None:",
+                f"        return leaf_call({', '.join(leaves)})",
+                f"    return leaf_call({', '.join(leaves)}, out=out)",
                 "except (_Different, KeyError):",
-                f"    return mismatch({args})",
+                f"    return mismatch({args}, out=out)",
+                "except GradcError as err:  # from out=: raised again here, one frame above the caller",
+                "    raise err.with_traceback(None) from None",
             ],
-            env,
+            {**env, "GradcError": GradcError},
         )
 
-    def _run_args(self, *leaves: Any) -> Any:
-        return self.run(leaves)
+    def _run_args(self, *leaves: Any, out: Any = None) -> Any:
+        return self.run(leaves, out)
 
-    def _retry(self, *leaves: Any) -> Any:
+    def _retry(self, *leaves: Any, out: Any = None) -> Any:
         """The checked call; a strided view of the right shape and dtype
-        gets copied (the C function takes dense row-major arrays)."""
+        gets copied (the C function takes dense row-major arrays). With
+        `out`, the checked call into it (an OutError says what is wrong)."""
+        if out is not None:
+            return self.function.call_into(leaves, out, self._outputs)
         try:
             results = self.function(*leaves)
         except (TypeError, ValueError):
@@ -390,6 +413,31 @@ def _tree_destructuring(
     return params, body, leaves, names
 
 
+def _nesting(tree: pytree.PyTreeDef) -> Any:
+    """`tree` as the C entry checks an argument or `out=` (callpath.Nesting)."""
+    if tree.kind is None:
+        return None
+    return (tree.kind, tree.keys, tuple(map(_nesting, tree.children)))
+
+
+def _outputs(tree: pytree.PyTreeDef, name: str, in_paths: Sequence[str]) -> Outputs:
+    """How calls of a build with results nested as `tree` take `out=`: a
+    tree of exactly that structure (pytree's: a dict subclass passes for a
+    dict), its leaves named `out[...]` in messages."""
+
+    def leaves(out: Any) -> list[Any]:
+        try:
+            found, got = pytree.flatten(out)
+        except GradcError:  # unsortable dict keys
+            found, got = [], None
+        if got != tree:
+            raise OutError(f"{name}: out must be nested as the result, {tree}, got {got or type(out).__name__}")
+        return found
+
+    paths = [pytree.format_path("out", keys) for keys in pytree.leaf_keys(tree)]
+    return Outputs(_nesting(tree), leaves, paths, in_paths)
+
+
 def _finisher(tree: pytree.PyTreeDef) -> Callable[[list[Any]], Any]:
     if tree == pytree.LEAF:
         return lambda results: results[0]
@@ -453,7 +501,18 @@ def _contiguous(leaf: Any) -> Any:
 class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
     """`gradc.jit(f)`: compiles `f` once per argument signature and caches
     the build; calls with traced arrays (inside another traced function)
-    trace through `f` instead, so jitted functions compose."""
+    trace through `f` instead, so jitted functions compose.
+
+    `f(*args, out=tree)` writes the results into `tree`'s arrays instead of
+    fresh ones and returns `tree`: nested exactly as the result (a bare
+    array, tuple, list, dict ...), each leaf an ndarray of its result's
+    dtype and shape, C-contiguous, aligned, writeable, sharing no memory
+    with an argument array or another leaf (a training loop writes into a
+    second set of parameters and swaps the two); anything else is an
+    OutError naming the leaf, before C runs. `out=None` allocates as
+    without it. When `f` has a parameter named `out` of its own, `out=`
+    goes to `f` as any keyword does and calls take no preallocated
+    outputs (a `**kwargs` catch-all is not such a parameter)."""
 
     def __init__(
         self,
@@ -479,26 +538,40 @@ class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
         functools.update_wrapper(self, fn, updated=updated)
 
     # Calls: the base class (gradc.backend.callpath's Dispatcher) sends a
-    # call with n positional arguments and no keywords straight to the
-    # generated call of the signature last called with n arguments, which
-    # checks that the arguments have its signature (type, dtype, shape per
-    # argument), else hands them to _call_slow.
+    # call with n positional arguments and no keywords (or only out=, once
+    # _call_slow has set _out_fast) straight to the call of the signature
+    # last called with n arguments, which checks that the arguments have
+    # its signature (type, dtype, shape per argument; out's nesting and
+    # leaves), else hands them to _call_slow.
 
     def _call_slow(self, *args: Any, **kwargs: Any) -> Any:
         try:
+            out = None
+            if "out" in kwargs and not self._out_is_parameter:
+                out = kwargs.pop("out")
+                self._out_fast = True  # the base class sends out= to the recent calls too
             if not kwargs:
-                return self._dispatch(*args)
-            return self._call_tree(args, kwargs)
+                return self._dispatch(*args, out=out)
+            return self._call_tree(args, kwargs, out)
         except GradcError as err:
             # Raised again here, so the traceback goes from this one frame
             # straight to the user's code.
             raise _for_user(err) from None
 
+    @cached_property
+    def _out_is_parameter(self) -> bool:
+        """Whether `fn` has a parameter named `out` (then `out=` is `fn`'s)."""
+        try:
+            parameter = inspect.signature(self.fn).parameters.get("out")
+        except (TypeError, ValueError):
+            return False
+        return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+
     def _clear_recent(self) -> None:
         for n in range(callpath.MAX_RECENT):
             self._set_recent(n, None)
 
-    def _dispatch(self, *args: Any) -> Any:
+    def _dispatch(self, *args: Any, out: Any = None) -> Any:
         """Positional arguments: find the build by a signature made in one
         loop (no pytree flattening), and make its call the recent one."""
         signature = []
@@ -520,14 +593,20 @@ class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
             if found is not None:
                 compiled, call = found
                 self._set_recent(len(args), call)
-                return compiled.run(args)
-        return self._call_tree(args, {})
+                return compiled.run(args, out)
+        return self._call_tree(args, {}, out)
 
-    def _call_tree(self, args: tuple, kwargs: dict) -> Any:
+    def _call_tree(self, args: tuple, kwargs: dict, out: Any = None) -> Any:
         leaves, key = _signature(args, kwargs)
         compiled = self._cache.get(key)
         if compiled is None:
             if current_trace() is not None or any(isinstance(leaf, TracedArray) for leaf in leaves):
+                if out is not None:
+                    raise TraceTypeError(
+                        f"{getattr(self.fn, '__qualname__', self.fn)!r} called with out= inside a traced "
+                        "function: out= writes a compiled call's results into NumPy arrays; here the "
+                        "call is traced into the caller (drop out=, use the value it returns)"
+                    )
                 # Inside a function being traced: trace through, so that the
                 # whole composition becomes one C function.
                 return self.fn(*args, **kwargs)
@@ -546,7 +625,7 @@ class JitFunction(callpath.dispatcher_base()):  # type: ignore[misc]
                 tree_call = self._trees[key] = compiled.tree_call(key[0], self._call_slow)
             if tree_call is not None:
                 self._set_recent(len(args), tree_call)
-        return compiled.run(leaves)
+        return compiled.run(leaves, out)
 
     def _compile(self, args: tuple, kwargs: dict, key: tuple) -> Compiled:
         return self._lowered(args, kwargs).compiled
@@ -940,7 +1019,8 @@ class Lowered:
             function = load(source, header, self.name, specs, self.cflags, (*self.extra_cflags, *extra_cflags),
                             statuses)
         with self._timings.measure("load"):
-            return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs)
+            return Compiled(function, self.traced.out_tree, self.name, self.traced.in_specs,
+                            [f"argument {path}" for path in self.traced.in_paths])
 
     def compile(self) -> Callable[..., Any]:
         """The compiled function, called like the original on arguments of

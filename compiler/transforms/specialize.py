@@ -108,8 +108,9 @@ def _bake(traced: TracedFunction, baked: Sequence[int], leaves: Sequence[Any], d
     outputs = main.function_type.outputs.data
     main.function_type = FunctionType.from_lists([a.type for a in block.args], list(outputs))
     module.verify()
-    kept = [s for k, s in enumerate(traced.in_specs) if k not in set(baked)]
-    return traced._replace(in_tree=pytree.flatten(dynamic)[1], in_specs=tuple(kept))
+    kept = [k for k in range(len(traced.in_specs)) if k not in set(baked)]
+    return traced._replace(in_tree=pytree.flatten(dynamic)[1], in_specs=tuple(traced.in_specs[k] for k in kept),
+                           in_paths=tuple(traced.in_paths[k] for k in kept))
 
 
 class SpecializedFunction(JitFunction):

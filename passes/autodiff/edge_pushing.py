@@ -317,13 +317,10 @@ class _OpSweep:
                     s.add(q, p, ("dense", e.mul(rows, e.broadcast(d_a, [1], [n, n]))))
             return
         for b, q in enumerate(self.heads):
-            right = self.times_partial(own, b, n)  # W J_b: rows i, cols q
-            flipped: Block = right if right[0] == "diag" else ("dense", self.e.transpose(right[1], [1, 0]))
-            for a, p in enumerate(self.heads):
-                if a > b:
-                    continue
-                both = self.times_partial(flipped, a, s.g.sizes[q])  # J_b^T W J_a: rows q, cols p
-                s.add(q, p, both)
+            right = self.times_partial(own, b, n)[1]  # W J_b: rows i, cols q (dense: not elementwise)
+            flipped: Block = ("dense", e.transpose(right, [1, 0]))  # J_b^T W, W symmetric
+            for a, p in enumerate(self.heads[: b + 1]):
+                s.add(q, p, self.times_partial(flipped, a, s.g.sizes[q]))  # J_b^T W J_a: rows q, cols p
 
     # -- the second partials ----------------------------------------------
 
@@ -353,25 +350,20 @@ class _OpSweep:
                 tangents = self.call(jvp, [adjoint, e.ones_like(self.actives[b])])[r + 2:]
                 for a, _ in (pair for pair in pairs if pair[1] == b):
                     n = s.g.sizes[self.heads[a]]
-                    self.add_second(a, b, ("diag", e.reshape(tangents[a], [n])))
+                    s.add(self.heads[a], self.heads[b], ("diag", e.reshape(tangents[a], [n])))
                 continue
             jac = jacfwd_function(s.module, self.vjp(), [b])
             found = self.call(jac, [adjoint])[1:]
             for a, _ in (pair for pair in pairs if pair[1] == b):
                 rows, cols = s.g.sizes[self.heads[a]], s.g.sizes[self.heads[b]]
-                self.add_second(a, b, ("dense", e.reshape(found[a], [rows, cols])))
-
-    def add_second(self, a: int, b: int, block: Block) -> None:
-        p, q = self.heads[a], self.heads[b]
-        if a == b:
-            self.s.add(p, p, block)
-        else:
-            self.s.add(p, q, block)
+                s.add(self.heads[a], self.heads[b], ("dense", e.reshape(found[a], [rows, cols])))
 
 
 def _hessian_blocks(e: Emitter, g: Graph, blocks: dict[Pair, Block], types: Sequence[Attribute]) -> list[SSAValue]:
     """The Hessian's blocks (j, k), j-major over the inputs, as `types`:
-    (j, j) mirrored, (k, j) the transpose of (j, k)."""
+    (j, j) mirrored, (k, j) the transpose of (j, k). The inputs are the
+    graph's first vertices, in order, so pair (j, k), j <= k, is held as
+    rows j, cols k."""
     element = element_of(types[0])
     out: dict[tuple[int, int], SSAValue] = {}
     n = len(g.inputs)
@@ -380,13 +372,11 @@ def _hessian_blocks(e: Emitter, g: Graph, blocks: dict[Pair, Block], types: Sequ
             continue
         u, w = g.inputs[j], g.inputs[k]
         rows, cols = g.sizes[u], g.sizes[w]
-        block = blocks.get(_key(u, w))
+        block = blocks.get((u, w))
         if block is None:
             matrix = e.full(TensorType(element, [rows, cols]), 0.0)
         else:
             matrix = _dense(e, block, rows, cols, element)
-            if u > w:
-                matrix = e.transpose(matrix, [1, 0])
             if j == k and rows > 1 and block[0] == "dense":
                 matrix = e.emit(array.MirrorOp(matrix))
         out[(j, k)] = matrix

@@ -31,7 +31,8 @@ strictly fewer; fwd/rev ties, and requests without a cost model, are
 decided by the simplified code too; functions with custom rules
 excepted). Markowitz orders are counted, not emitted. The Hessian function of mode "auto"
 returns what hessian_function would and carries the same attributes: the
-candidates fwd-over-rev, rev-over-rev and rev-over-fwd, counted by the
+candidates fwd-over-rev, rev-over-rev, rev-over-fwd and edge-pushing
+(where each applies), counted by the
 multiplications of their simplified array code, primal included. The graph, the cost model
 and the search: docs/differentiation.md, "Mode auto".
 """
@@ -1246,10 +1247,10 @@ def _emit_scalar(e: Emitter, scalar: ScalarGraph, order: Sequence[int]) -> SSAVa
 
 
 # ---------------------------------------------------------------------------
-# Hessians: fwd-over-rev or rev-over-fwd, by the simplified code's count
+# Hessians: the cheapest strategy by the simplified code's count
 # ---------------------------------------------------------------------------
 
-HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd")
+HESSIAN_CANDIDATES = ("fwd-over-rev", "rev-over-rev", "rev-over-fwd", "edge-pushing")
 """The Hessian strategies mode "auto" counts; ties go to the earlier."""
 REV_OVER_FWD_MAX_ELEMENTS = 256
 """Hessians of more differentiated elements do not count rev-over-fwd: it
@@ -1326,11 +1327,12 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
     """`@<f>_hessauto_w...`: the Hessian by whichever of
     HESSIAN_CANDIDATES (the first two compressed as `compress` allows;
     rev-over-fwd only up to REV_OVER_FWD_MAX_ELEMENTS and without custom
-    derivative rules, _has_custom_rules) has the fewest
-    multiplications in its simplified code (simplified_multiplications;
-    ties to the earlier), as a call of it; the choice in `gradc.strategy`
-    and the counts in `gradc.candidates`."""
-    from gradc.passes.autodiff.edge_pushing import EdgePushingUnavailable, edge_pushing_function
+    derivative rules, _has_custom_rules; edge-pushing where it applies)
+    has the fewest multiplications in its simplified code
+    (simplified_multiplications; ties to the earlier), as a call of it;
+    the choice in `gradc.strategy` (with each candidate left out and
+    why) and the counts in `gradc.candidates`."""
+    from gradc.passes.autodiff.edge_pushing import EdgePushingUnavailable
 
     ins = fn.function_type.inputs.data
     types = [jacobian_type(ins[i], ins[j]) for i in wrt for j in wrt]
@@ -1340,15 +1342,16 @@ def hessauto_function(module: ModuleOp, fn: func.FuncOp, wrt: Sequence[int], com
         return found
     n = sum(prod(shape_of(ins[j])) for j in wrt)
     custom = _has_custom_rules(module, fn)
-    counted = [m for m in HESSIAN_CANDIDATES if m != "rev-over-fwd" or (n <= REV_OVER_FWD_MAX_ELEMENTS and not custom)]
-    made = {mode: hessian_function(module, fn, wrt, compress, None, mode) for mode in counted}
-    left_out = [] if "rev-over-fwd" in counted else [
-        f"rev-over-fwd not counted: {'custom derivative rules' if custom else f'{n} elements'}"]
-    try:
-        made["edge-pushing"] = edge_pushing_function(module, fn, wrt)
-        counted.append("edge-pushing")
-    except EdgePushingUnavailable as why:
-        left_out.append(f"edge pushing not counted: {why.reason}")
+    made, left_out = {}, []
+    for mode in HESSIAN_CANDIDATES:
+        if mode == "rev-over-fwd" and (n > REV_OVER_FWD_MAX_ELEMENTS or custom):
+            left_out.append(f"rev-over-fwd not counted: {'custom derivative rules' if custom else f'{n} elements'}")
+            continue
+        try:
+            made[mode] = hessian_function(module, fn, wrt, compress, None, mode)
+        except EdgePushingUnavailable as why:
+            left_out.append(f"edge pushing not counted: {why.reason}")
+    counted = list(made)
     counts = {mode: simplified_multiplications(module, made[mode]) for mode in counted}
     chosen = min(counted, key=lambda mode: counts[mode])
     strategy = f"{chosen} ({'; '.join(left_out)})" if left_out else chosen
